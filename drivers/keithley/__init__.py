@@ -1,0 +1,1 @@
+"""Keithley Instruments (Tektronix) drivers."""

@@ -1,0 +1,179 @@
+"""Keithley 2450 SourceMeter: pymeasure's driver, plus hardware-timed pulse trains.
+
+Pulse trains use the 2450's own sequencer (Reference Manual 2450-901-01, section 3 "Trigger
+model" and "Configuration lists"; SCPI in section 6 under ``:SOURce:CONFiguration:LIST`` and
+``:TRIGger:BLOCk``). Each segment of the train's pattern gets a source configuration list with
+one point per repeat (one point if its level never changes; ``CONFig:NEXT`` wraps), and the
+trigger model walks the pattern::
+
+    1      BUFFer:CLEar   defbuffer1
+    per segment k:
+           CONFig:NEXT    "labsuite<k>"      level, current limit, range, delay 0
+           SOURce:STATe   ON                 a recalled point also carries the output state
+           DELay:CONStant duration − aperture (or the whole duration if not measured)
+           MEASure        defbuffer1         only for measured segments: integrates the aperture
+           BRANch:COUNter repeats → first CONFig block
+           SOURce:STATe   OFF
+
+So a train is one write, one ``:INIT;*OPC?``, one error check and one ``:TRAC:DATA?``, however
+many pulses it has. Points are stored with the output off and the current limit set first: the
+output is on only while the trigger model runs, and always under the compliance.
+"""
+from __future__ import annotations
+
+import numpy as np
+from pymeasure.instruments.keithley.keithley2450 import Keithley2450 as _PymeasureKeithley2450
+
+from labsuite.errors import InstrumentError
+from labsuite.instruments import SourceMeterCapabilities, TrainReadings
+from labsuite.program import Train
+
+BUFFER = "defbuffer1"
+VOLTAGE_RANGES = (0.02, 0.2, 2.0, 20.0, 200.0)   # V, source ranges (Reference Manual, source range)
+NPLC_MIN, NPLC_MAX = 0.01, 10.0
+MAX_BLOCKS = 255
+
+
+class Keithley2450(_PymeasureKeithley2450):
+    """Keithley 2450 on pymeasure, implementing labsuite's :class:`~labsuite.instruments.SourceMeter`."""
+
+    capabilities = SourceMeterCapabilities(
+        max_voltage=210.0,
+        max_current_limit=1.05,
+        min_current_limit=1e-9,
+        min_segment=50e-6,          # sweep/trigger delay floor of the 2400-graphical family
+        min_aperture=NPLC_MIN / 60.0,
+        max_aperture=NPLC_MAX / 50.0,
+        max_repeats=2500,           # source lists hold 2500 points
+        max_pattern=(MAX_BLOCKS - 2) // 4,
+        max_readings=10_000,        # defbuffer1 capacity after *RST
+    )
+
+    def __init__(self, adapter, name: str = "Keithley 2450 SourceMeter", **kwargs) -> None:
+        kwargs.setdefault("read_termination", "\n")
+        kwargs.setdefault("write_termination", "\n")
+        kwargs.setdefault("timeout", 10_000)
+        super().__init__(adapter, name, **kwargs)
+        self._line_frequency: float | None = None
+        self._lists: list[str] = []
+
+    # --- SourceMeter interface ----------------------------------------------------------
+    def identify(self) -> str:
+        """Get the *IDN? reply."""
+        return self.id
+
+    @property
+    def line_frequency(self) -> float:
+        """Get the power line frequency in Hz (read once)."""
+        if self._line_frequency is None:
+            self._line_frequency = float(self.ask(":SYST:LFR?"))
+        return self._line_frequency
+
+    def settings(self) -> dict[str, object]:
+        """Get the settings stored with a run."""
+        return {"idn": self.identify(), "line_frequency_Hz": self.line_frequency,
+                "current_limit_A": float(self.ask(":SOUR:VOLT:ILIM?")),
+                "nplc": float(self.ask(":SENS:CURR:NPLC?"))}
+
+    def configure(self, compliance: float, max_level: float) -> None:
+        """Set up a voltage source of range ≥ ``max_level`` (V) under ``compliance`` (A), output off."""
+        self.write(f":OUTP OFF;:SOUR:FUNC VOLT;:SOUR:VOLT:RANG {source_range(max_level):g};"
+                   f":SOUR:VOLT:ILIM {compliance:g};:SOUR:VOLT 0;:SENS:FUNC \"CURR\"")
+        self._raise_errors()
+
+    def run_train(self, train: Train, compliance: float) -> TrainReadings:
+        """Play ``train`` on the instrument's trigger model; return its readings."""
+        self.write(self.train_message(train, compliance))
+        n = train.measurements_per_repeat * train.repeats
+        timeout = self.adapter.connection.timeout
+        self.adapter.connection.timeout = timeout + 1000 * train.duration
+        try:
+            self.ask(":INIT;*OPC?")
+        finally:
+            self.adapter.connection.timeout = timeout
+        self._raise_errors()
+        if n == 0:
+            return TrainReadings(np.empty(0), np.empty(0), np.empty(0))
+        data = np.array(self.values(f':TRAC:DATA? 1,{n},"{BUFFER}",REL,SOUR,READ'), dtype=float)
+        if data.size != 3 * n:
+            raise InstrumentError(self.name, f"expected {n} readings from {BUFFER}, got {data.size / 3:g}")
+        time, voltage, current = data.reshape(n, 3).T
+        return TrainReadings(time, voltage, current)
+
+    def train_message(self, train: Train, compliance: float) -> str:
+        """The one message that loads ``train`` into the instrument (output off, limit first)."""
+        aperture = self.aperture_for(train)
+        commands = [":OUTP OFF", ':TRIG:LOAD "Empty"']
+        commands += [f':SOUR:CONF:LIST:DEL "{name}"' for name in self._lists]
+        commands += [":SOUR:FUNC VOLT", f":SOUR:VOLT:RANG {source_range(np.abs(train.levels).max()):g}",
+                     f":SOUR:VOLT:ILIM {compliance:g}", ":SOUR:VOLT:DEL 0", ':SENS:FUNC "CURR"']
+        if aperture:
+            commands.append(f":SENS:CURR:NPLC {aperture * self.line_frequency:.6g}")
+        self._lists = [f"labsuite{k + 1}" for k in range(len(train.pattern))]
+        for k, name in enumerate(self._lists):
+            levels = train.levels[:, k]
+            points = levels[:1] if np.all(levels == levels[0]) else levels
+            commands.append(f':SOUR:CONF:LIST:CRE "{name}"')
+            for level in points:
+                commands += [f":SOUR:VOLT {level:.6g}", f':SOUR:CONF:LIST:STOR "{name}"']
+        commands.append(":SOUR:VOLT 0")
+        commands.append(f':TRIG:BLOC:BUFF:CLE 1,"{BUFFER}"')
+        block = 2
+        for name, segment in zip(self._lists, train.pattern):
+            commands += [f':TRIG:BLOC:CONF:NEXT {block},"{name}"', f":TRIG:BLOC:SOUR:STAT {block + 1},ON"]
+            block += 2
+            hold = segment.duration - (aperture if segment.measure else 0.0)
+            if hold > 0:
+                commands.append(f":TRIG:BLOC:DEL:CONS {block},{hold:.9g}")
+                block += 1
+            if segment.measure:
+                commands.append(f':TRIG:BLOC:MEAS {block},"{BUFFER}"')
+                block += 1
+        commands += [f":TRIG:BLOC:BRAN:COUN {block},{train.repeats},2", f":TRIG:BLOC:SOUR:STAT {block + 1},OFF"]
+        return ";".join(commands)
+
+    def aperture_for(self, train: Train) -> float:
+        """Integration time, s, for the train's readings: the shortest measured segment, within NPLC limits."""
+        measured = [s.duration for s in train.pattern if s.measure]
+        if not measured:
+            return 0.0
+        plc = 1.0 / self.line_frequency
+        return float(np.clip(min(measured), NPLC_MIN * plc, NPLC_MAX * plc))
+
+    def set_output(self, on: bool) -> None:
+        """Turn the output on or off."""
+        self.write(":OUTP ON" if on else ":OUTP OFF")
+
+    def set_level(self, volts: float) -> None:
+        """Set the source level, V."""
+        self.write(f":SOUR:VOLT {volts:.6g}")
+
+    def measure(self, aperture: float) -> tuple[float, float]:
+        """Take one reading integrating ``aperture`` s; return (V readback, I in A)."""
+        nplc = float(np.clip(aperture * self.line_frequency, NPLC_MIN, NPLC_MAX))
+        voltage, current = self.values(f':SENS:CURR:NPLC {nplc:.6g};:READ? "{BUFFER}",SOUR,READ')
+        return float(voltage), float(current)
+
+    def shutdown(self) -> None:
+        """Stop the trigger model and turn the output off at once (no ramp, no sleep)."""
+        self.write(":ABOR;:OUTP OFF")
+        self.isShutdown = True
+
+    def reset(self) -> None:
+        """Reset the instrument and clear its error queue."""
+        self.write("*RST;*CLS")
+
+    # --- helpers ------------------------------------------------------------------------
+    def _raise_errors(self) -> None:
+        errors = self.check_errors()
+        if errors:
+            code, message = errors[0][0], ",".join(str(e) for e in errors[0][1:])
+            raise InstrumentError(self.name, message.strip('"'), int(code))
+
+
+def source_range(level: float) -> float:
+    """Smallest 2450 voltage source range holding ``level`` (V)."""
+    for r in VOLTAGE_RANGES:
+        if abs(level) <= r * 1.05:
+            return r
+    raise ValueError(f"{level} V is beyond the 2450's 200 V range")

@@ -1,0 +1,4 @@
+from labsuite.cli import main
+import sys
+
+sys.exit(main())

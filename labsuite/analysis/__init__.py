@@ -1,0 +1,1 @@
+"""Analyses: plain functions on numpy arrays that turn samples into figures of merit."""

@@ -1,0 +1,167 @@
+"""Bench: the instruments on the table, how they reach the device, and the limits never to pass.
+
+Build one from code, from a ``bench.toml``, or on simulators with :meth:`Bench.simulated`::
+
+    [bench]
+    name = "probe station 2"
+
+    [limits]
+    max_voltage = "5 V"          # largest |V| any program may apply
+    max_compliance = "10 mA"     # largest current limit any program may set
+
+    [smu]
+    driver = "keithley2450"
+    resource = "TCPIP0::192.168.1.20::inst0::INSTR"
+
+or, for the simulated bench, instead of ``[smu]``::
+
+    [simulator]
+    model = "synaptic-memristor"
+    seed = 1
+    series_resistance = "1 kohm"
+    [simulator.device]            # device-model parameters, units allowed
+    tau_volatile = "20 ms"
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from labsuite.clock import Clock, RealClock
+from labsuite.drivers import SOURCE_METERS
+from labsuite.errors import InvalidParameter, LimitError
+from labsuite.instruments import SourceMeter
+from labsuite.program import PulseProgram
+from labsuite.units import parse_quantity
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What this bench may apply to a device, whatever a program asks for."""
+
+    max_voltage: float = 10.0      # V, largest |level|
+    max_compliance: float = 10e-3  # A, largest current limit
+
+    def check_parameters(self, values: dict[str, float], units: dict[str, str]) -> None:
+        """Raise :class:`LimitError` naming the parameter that asks for more than the bench allows."""
+        for name, value in values.items():
+            if units.get(name) == "V" and abs(value) > self.max_voltage:
+                raise LimitError(name, value, -self.max_voltage, self.max_voltage, "V", "bench limit max_voltage")
+            if units.get(name) == "A" and value > self.max_compliance:
+                raise LimitError(name, value, None, self.max_compliance, "A", "bench limit max_compliance")
+
+    def check(self, program: PulseProgram) -> None:
+        """Raise :class:`LimitError` if ``program`` would pass a limit; nothing is sent before."""
+        level = program.max_abs_level
+        if level > self.max_voltage:
+            raise LimitError("|level|", level, None, self.max_voltage, "V", "bench limit max_voltage")
+        if program.compliance > self.max_compliance:
+            raise LimitError("compliance", program.compliance, None, self.max_compliance, "A",
+                             "bench limit max_compliance")
+
+
+@dataclass
+class Bench:
+    """An SMU wired to one device, the bench's limits and its clock."""
+
+    smu: SourceMeter
+    limits: Limits = field(default_factory=Limits)
+    clock: Clock = field(default_factory=RealClock)
+    name: str = "bench"
+    resources: dict[str, str] = field(default_factory=dict)
+    simulator: dict[str, Any] | None = None   # model, parameters and seed of a simulated bench
+    closers: list = field(default_factory=list, repr=False)
+
+    @classmethod
+    def connect(cls, resource: str, driver: str = "keithley2450", limits: Limits | None = None,
+                visa_library: Any = "", name: str = "bench") -> Bench:
+        """Open a real SMU at VISA ``resource`` with the driver named ``driver``."""
+        try:
+            driver_cls = SOURCE_METERS[driver]
+        except KeyError:
+            raise InvalidParameter("driver", f"{driver!r} is not a supported SMU; choose one of "
+                                             f"{', '.join(SOURCE_METERS)}") from None
+        smu = driver_cls(resource, visa_library=visa_library)
+        return cls(smu, limits or Limits(), RealClock(), name, {"smu": resource},
+                   closers=[smu.adapter.close])
+
+    @classmethod
+    def simulated(cls, model: str | None = None, seed: int = 0, limits: Limits | None = None,
+                  series_resistance: float = 0.0, transport: str = "inprocess",
+                  name: str = "simulated bench", model_params: dict[str, Any] | None = None) -> Bench:
+        """A bench of simulated instruments on a device model, in virtual time.
+
+        ``transport="inprocess"`` talks to the simulated instruments through an in-process
+        pyvisa backend; ``"tcp"`` serves them on loopback and connects with pyvisa-py, as a
+        LAN instrument would be reached. Either way the driver sends the same SCPI.
+        ``model_params`` overrides device-model parameters (``{"w_initial": 0.9}``).
+        """
+        from labsuite.simulator.models import DEFAULT_MODEL
+        from labsuite.simulator.server import InstrumentServer
+        from labsuite.simulator.station import SimulatedStation
+
+        station = SimulatedStation(model or DEFAULT_MODEL, seed, series_resistance=series_resistance,
+                                   model_params=dict(model_params or {}))
+        closers = []
+        if transport == "inprocess":
+            library = station.visa_library()
+            resource = station.resources["smu"]
+            closers.append(library.close_library)
+        elif transport == "tcp":
+            server = InstrumentServer(station.instruments).start()
+            resource, library = server.endpoints[0].resource, "@py"
+            closers.append(server.close)
+        else:
+            raise InvalidParameter("transport", f"{transport!r}: choose 'inprocess' or 'tcp'")
+        # the driver makes its own adapter, so its termination and timeout settings apply
+        smu = SOURCE_METERS[station.smu](resource, visa_library=library)
+        closers.insert(0, smu.adapter.close)
+        sim = {"model": station.model.describe(), "seed": seed, "series_resistance_ohm": series_resistance,
+               "transport": transport}
+        return cls(smu, limits or Limits(), station.clock, name, {"smu": resource}, sim, closers)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Bench:
+        """Load a bench description (see the module docstring)."""
+        with open(path, "rb") as f:
+            spec = tomllib.load(f)
+        raw = spec.get("limits", {})
+        limits = Limits(parse_quantity(raw.get("max_voltage", 10.0), "V", "limits.max_voltage"),
+                        parse_quantity(raw.get("max_compliance", 10e-3), "A", "limits.max_compliance"))
+        name = spec.get("bench", {}).get("name", Path(path).stem)
+        if "simulator" in spec:
+            sim = spec["simulator"]
+            return cls.simulated(sim.get("model"), int(sim.get("seed", 0)), limits,
+                                 parse_quantity(sim.get("series_resistance", 0.0), "ohm",
+                                                "simulator.series_resistance"),
+                                 sim.get("transport", "inprocess"), name, sim.get("device", {}))
+        if "smu" not in spec:
+            raise InvalidParameter(str(path), "needs an [smu] table (driver, resource) or a [simulator] table")
+        smu = spec["smu"]
+        if "resource" not in smu:
+            raise InvalidParameter("smu.resource", "give the VISA resource of the SMU")
+        return cls.connect(smu["resource"], smu.get("driver", "keithley2450"), limits, name=name)
+
+    def snapshot(self) -> dict[str, Any]:
+        """What the run file keeps about the bench: limits, instruments with *IDN? and settings."""
+        return {"name": self.name, "limits": asdict(self.limits),
+                "instruments": {"smu": {"driver": type(self.smu).__name__, "resource": self.resources.get("smu"),
+                                        "settings": self.smu.settings()}},
+                "simulator": self.simulator}
+
+    def close(self) -> None:
+        """Turn outputs off and release the instruments."""
+        try:
+            self.smu.shutdown()
+        finally:
+            for close in self.closers:
+                close()
+            self.closers.clear()
+
+    def __enter__(self) -> Bench:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

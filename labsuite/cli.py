@@ -1,0 +1,165 @@
+"""Command line: ``labsuite run``, ``labsuite protocols``, ``labsuite sim serve``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from labsuite import __version__
+from labsuite.bench import Bench
+from labsuite.errors import LabsuiteError
+from labsuite.experiment import make_protocol, run_protocol
+from labsuite.protocols import PROTOCOLS
+from labsuite.runner import Progress, RunObserver, RunState
+from labsuite.units import format_quantity
+
+
+class ProgressBar(RunObserver):
+    """Progress on stderr: source time played of the total, and the wall time still to go."""
+
+    bar: tqdm | None = None
+
+    def on_start(self, runner) -> None:
+        self.bar = tqdm(total=runner.program.duration, unit="s", desc="run", file=sys.stderr,
+                        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.3g}/{total:.3g} s of program "
+                                   "[{elapsed}<{remaining}]", mininterval=0.2)
+
+    def on_samples(self, samples, progress: Progress) -> None:
+        self.bar.update(progress.done - self.bar.n)
+
+    def on_finish(self, state: RunState, error: BaseException | None) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _parse_sets(items: list[str], option: str = "--set") -> dict[str, str]:
+    values = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise LabsuiteError(f"{option} {item!r}: write name=value, e.g. {option} amplitude=1.2V")
+        values[name.strip()] = value.strip()
+    return values
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    protocol = make_protocol(args.protocol, _parse_sets(args.set))
+    if args.device_param and not args.sim:
+        raise LabsuiteError("--device-param sets the simulated device; use it with --sim")
+    if args.bench:
+        bench = Bench.from_toml(args.bench)
+    elif args.sim:
+        bench = Bench.simulated(model=args.model, seed=args.seed, transport=args.transport,
+                                model_params=_parse_sets(args.device_param, "--device-param"))
+    else:
+        raise LabsuiteError("choose a bench: --sim for the simulated bench, or --bench bench.toml")
+    observers = [] if args.no_progress else [ProgressBar()]
+    with bench:
+        result = run_protocol(protocol, bench, out_dir=args.out, device_id=args.device_id,
+                              timing=args.timing, observers=observers)
+    if args.plot and result.samples.size and result.figures:
+        from labsuite.plotting import plot_conductance_updates
+        pulses, g = protocol.conductance_vs_pulse(result.samples)
+        plot_conductance_updates(pulses, g, result.figures, args.plot, f"{protocol.title}, {args.device_id}")
+    if args.json:
+        print(json.dumps(result.summary()))
+    else:
+        print(f"{protocol.title}: {result.state.value}, {result.samples.size} readings")
+        for name, value in result.figures.items():
+            print(f"  {name:28s} {format_quantity(value, protocol.figure_units.get(name, ''))}")
+        print(f"run file: {result.path}")
+        if args.plot:
+            print(f"plot: {args.plot}")
+    return 0 if result.state is RunState.COMPLETED else 3
+
+
+def _cmd_protocols(args: argparse.Namespace) -> int:
+    for name, cls in PROTOCOLS.items():
+        print(f"{name}: {cls.title}")
+        for p in cls.parameters:
+            print(f"    {p.describe()}")
+    return 0
+
+
+def _cmd_sim_serve(args: argparse.Namespace) -> int:
+    import threading
+
+    from labsuite.clock import VirtualClock
+    from labsuite.simulator.models import DEFAULT_MODEL
+    from labsuite.simulator.server import InstrumentServer
+    from labsuite.simulator.station import SimulatedStation
+
+    station = SimulatedStation(args.model or DEFAULT_MODEL, args.seed, smu=args.smu,
+                               clock=VirtualClock(follow_wall=True))
+    with InstrumentServer(station.instruments, args.port) as server:
+        for endpoint in server.endpoints:
+            print(f"{endpoint.role}\t{endpoint.resource}\t{endpoint.instrument.idn}", flush=True)
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="labsuite", description="Characterize memristors and artificial synapses.")
+    parser.add_argument("--version", action="version", version=f"labsuite {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run a protocol and write a run file")
+    run.add_argument("protocol", choices=sorted(PROTOCOLS), help="protocol to run")
+    where = run.add_mutually_exclusive_group()
+    where.add_argument("--sim", action="store_true", help="use the simulated bench")
+    where.add_argument("--bench", type=Path, help="bench description (bench.toml)")
+    run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                     help="protocol parameter, units allowed: --set amplitude=1.2V --set width=100us")
+    run.add_argument("--seed", type=int, default=0, help="seed of the simulated device's noise (default 0)")
+    run.add_argument("--model", help="simulated device model (default: synaptic-memristor)")
+    run.add_argument("--device-param", action="append", default=[], metavar="NAME=VALUE",
+                     help="simulated device parameter, units allowed: --device-param w_initial=0.9 "
+                          "--device-param tau_volatile=20ms")
+    run.add_argument("--transport", choices=("inprocess", "tcp"), default="inprocess",
+                     help="how to reach the simulated instruments (default inprocess)")
+    run.add_argument("--timing", choices=("hardware", "software"), default="hardware",
+                     help="hardware: trains run on the instrument (default); software: one command per segment")
+    run.add_argument("--out", type=Path, default=Path("runs"), help="folder for run files (default ./runs)")
+    run.add_argument("--device-id", default="device", help="device identifier stored with the run")
+    run.add_argument("--plot", type=Path, metavar="FILE.png", help="save a plot of the run")
+    run.add_argument("--json", action="store_true", help="print the run summary as one JSON object")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+    run.set_defaults(func=_cmd_run)
+
+    protocols = sub.add_parser("protocols", help="list protocols and their parameters")
+    protocols.set_defaults(func=_cmd_protocols)
+
+    sim = sub.add_parser("sim", help="the simulated bench")
+    sim_sub = sim.add_subparsers(dest="sim_command", required=True)
+    serve = sim_sub.add_parser("serve", help="serve simulated instruments on loopback TCP")
+    serve.add_argument("--smu", default="keithley2450", help="simulated SMU model (default keithley2450)")
+    serve.add_argument("--model", help="device model (default synaptic-memristor)")
+    serve.add_argument("--seed", type=int, default=0)
+    serve.add_argument("--port", type=int, default=0, help="first TCP port (default: any free port)")
+    serve.set_defaults(func=_cmd_sim_serve)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except LabsuiteError as exc:
+        print(f"labsuite: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("labsuite: interrupted; outputs are off and the run file is kept", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

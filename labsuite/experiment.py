@@ -1,0 +1,89 @@
+"""An experiment: one protocol run on one bench, written to a run file and analyzed.
+
+This is the single code path behind the CLI, recipes, scripts and the GUI::
+
+    from labsuite import Bench, run_protocol
+    with Bench.simulated(seed=1) as bench:
+        result = run_protocol("potentiation", bench, {"amplitude": "1.2 V"}, out_dir="runs")
+    print(result.figures["nonlinearity_a"], result.path)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from labsuite.bench import Bench
+from labsuite.errors import InvalidParameter
+from labsuite.protocols import PROTOCOLS, Protocol
+from labsuite.runner import RunObserver, Runner, RunState
+from labsuite.store import RunWriter, run_filename
+
+
+@dataclass
+class RunResult:
+    """What a run produced."""
+
+    protocol: Protocol
+    state: RunState
+    samples: np.ndarray
+    figures: dict[str, float]
+    path: Path | None
+    error: BaseException | None = None
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready: run file, protocol, parameters (SI), figures of merit, state."""
+        return {"run_file": str(self.path) if self.path else None, "protocol": self.protocol.name,
+                "status": self.state.value, "parameters": self.protocol.values,
+                "parameter_units": self.protocol.units, "figures": self.figures,
+                "figure_units": self.protocol.figure_units, "samples": int(self.samples.size),
+                "error": None if self.error is None else str(self.error)}
+
+
+def make_protocol(protocol: str | Protocol, parameters: dict[str, Any] | None = None) -> Protocol:
+    """A protocol instance from its name and parameter values (numbers in SI or strings with units)."""
+    if isinstance(protocol, Protocol):
+        if parameters:
+            raise InvalidParameter("parameters", "give parameters either to the protocol or here, not both")
+        return protocol
+    try:
+        cls = PROTOCOLS[protocol]
+    except KeyError:
+        raise InvalidParameter("protocol", f"{protocol!r} is unknown; choose one of {', '.join(PROTOCOLS)}") from None
+    return cls(**(parameters or {}))
+
+
+def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, Any] | None = None, *,
+                 out_dir: str | Path | None = "runs", device_id: str = "device", timing: str = "hardware",
+                 observers: list[RunObserver] | tuple = (), runner_hook=None) -> RunResult:
+    """Run ``protocol`` on ``bench``; write ``out_dir/<time>_<protocol>_<device>.h5``; analyze.
+
+    An aborted run is analyzed on the samples it took. A failed run (exception, Ctrl-C) keeps its
+    file, marked ``failed`` with the error, and re-raises. ``runner_hook(runner)`` is called once
+    the Runner exists (a GUI or test uses it to keep a handle for pause/abort).
+    """
+    proto = make_protocol(protocol, parameters)
+    bench.limits.check_parameters(proto.values, proto.units)
+    program = proto.program()
+    writer = None
+    runner = Runner(bench, program, timing=timing, observers=list(observers))
+    runner.check()  # refuse before a file is made or a byte is sent
+    if out_dir is not None:
+        seed = bench.simulator["seed"] if bench.simulator else None
+        writer = RunWriter(Path(out_dir) / run_filename(proto.name, device_id), protocol=proto.name,
+                           parameters=proto.values, parameter_units=proto.units, program=program,
+                           bench=bench.snapshot(), device_id=device_id, seed=seed)
+        runner.observers.insert(0, writer)
+    if runner_hook is not None:
+        runner_hook(runner)
+    try:
+        samples = runner.run()
+        figures = proto.analyze(samples) if samples.size else {}
+        if writer is not None and figures:
+            writer.write_analysis(figures, proto.figure_units)
+    finally:
+        if writer is not None:
+            writer.close()
+    return RunResult(proto, runner.state, samples, figures, writer.path if writer else None, runner.error)

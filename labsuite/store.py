@@ -1,0 +1,141 @@
+"""Run files: one HDF5 file per run, written as the samples arrive.
+
+Layout (schema ``labsuite-run`` version 1; open with plain h5py)::
+
+    /                     attrs: schema, schema_version, labsuite_version, protocol,
+                                 parameters (JSON, SI), parameter_units (JSON), device_id,
+                                 seed, bench (JSON: limits, instruments, *IDN?, settings,
+                                 simulator), start_time, end_time (ISO 8601, UTC),
+                                 status (running|completed|aborted|failed), error
+    /samples/<column>     t [s], voltage [V], current [A], train, repeat, segment;
+                          1-D, chunked, resizable; attr ``units``
+    /program              attrs: compliance [A], duration [s]
+    /program/train<i>     attrs: repeats; datasets: levels (repeats × segments) [V],
+                          duration [s], label, measure (one entry per pattern segment)
+    /analysis             attrs: figures of merit; attr ``units`` (JSON)
+
+Each chunk is appended and flushed before the next one is taken: after a crash the file
+holds every sample up to the last flushed chunk and says ``status = "running"``.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from labsuite import __version__
+from labsuite.program import SAMPLE_DTYPE, SAMPLE_UNITS, PulseProgram
+from labsuite.runner import Progress, RunObserver, RunState
+
+SCHEMA = "labsuite-run"
+SCHEMA_VERSION = 1
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def run_filename(protocol: str, device_id: str) -> str:
+    """``20261129T093000Z_potentiation_D1.h5`` (UTC start time first, so names sort by date)."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%fZ")
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in device_id)
+    return f"{stamp}_{protocol}_{safe}.h5"
+
+
+class RunWriter(RunObserver):
+    """Write a run to ``path`` while it happens."""
+
+    def __init__(self, path: str | Path, *, protocol: str, parameters: dict[str, float],
+                 parameter_units: dict[str, str], program: PulseProgram, bench: dict[str, Any],
+                 device_id: str = "", seed: int | None = None) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.file = h5py.File(self.path, "w")
+        attrs = self.file.attrs
+        attrs.update({
+            "schema": SCHEMA, "schema_version": SCHEMA_VERSION, "labsuite_version": __version__,
+            "protocol": protocol, "parameters": json.dumps(parameters),
+            "parameter_units": json.dumps(parameter_units), "device_id": device_id,
+            "seed": -1 if seed is None else seed, "bench": json.dumps(bench, default=str),
+            "start_time": _now(), "end_time": "", "status": RunState.RUNNING.value, "error": "",
+        })
+        group = self.file.create_group("samples")
+        for name in SAMPLE_DTYPE.names:
+            ds = group.create_dataset(name, shape=(0,), maxshape=(None,), dtype=SAMPLE_DTYPE[name],
+                                      chunks=(4096,))
+            ds.attrs["units"] = SAMPLE_UNITS[name]
+        self._write_program(program)
+        self.file.flush()
+
+    def _write_program(self, program: PulseProgram) -> None:
+        group = self.file.create_group("program")
+        group.attrs.update({"compliance": program.compliance, "duration": program.duration})
+        for i, train in enumerate(program.trains):
+            g = group.create_group(f"train{i}")
+            g.attrs["repeats"] = train.repeats
+            g.create_dataset("levels", data=train.levels).attrs["units"] = "V"
+            g.create_dataset("duration", data=[s.duration for s in train.pattern]).attrs["units"] = "s"
+            g.create_dataset("label", data=[s.label for s in train.pattern], dtype=h5py.string_dtype())
+            g.create_dataset("measure", data=[s.measure for s in train.pattern])
+
+    def on_samples(self, samples: np.ndarray, progress: Progress) -> None:
+        group = self.file["samples"]
+        n = group["t"].shape[0]
+        for name in SAMPLE_DTYPE.names:
+            ds = group[name]
+            ds.resize((n + samples.size,))
+            ds[n:] = samples[name]
+        self.file.flush()
+
+    def on_finish(self, state: RunState, error: BaseException | None) -> None:
+        self.file.attrs["status"] = state.value
+        self.file.attrs["end_time"] = _now()
+        if error is not None:
+            self.file.attrs["error"] = f"{type(error).__name__}: {error}"
+        self.file.flush()
+
+    def write_analysis(self, figures: dict[str, float], units: dict[str, str]) -> None:
+        """Store figures of merit under ``/analysis``."""
+        group = self.file.require_group("analysis")
+        group.attrs.update({k: v for k, v in figures.items()})
+        group.attrs["units"] = json.dumps(units)
+        self.file.flush()
+
+    def close(self) -> None:
+        if self.file.id.valid:
+            self.file.close()
+
+
+@dataclass
+class RunData:
+    """A run read back from its file."""
+
+    path: Path
+    attrs: dict[str, Any]
+    samples: np.ndarray
+    analysis: dict[str, Any]
+
+    @property
+    def parameters(self) -> dict[str, float]:
+        return json.loads(self.attrs["parameters"])
+
+    @property
+    def status(self) -> str:
+        return self.attrs["status"]
+
+
+def read_run(path: str | Path) -> RunData:
+    """Read a run file into memory."""
+    with h5py.File(path, "r") as f:
+        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+        group = f["samples"]
+        samples = np.empty(group["t"].shape[0], SAMPLE_DTYPE)
+        for name in SAMPLE_DTYPE.names:
+            samples[name] = group[name][:]
+        analysis = dict(f["analysis"].attrs) if "analysis" in f else {}
+    return RunData(Path(path), attrs, samples, analysis)

@@ -1,0 +1,63 @@
+"""Units at the edges: parse what a user types (``100 us``, ``1.2 V``) into SI floats and back.
+
+Code inside labsuite works in plain SI floats (V, A, s, S, J); pint is used only here.
+"""
+from __future__ import annotations
+
+import math
+
+import pint
+
+from labsuite.errors import InvalidParameter
+
+ureg = pint.UnitRegistry()
+ureg.formatter.default_format = "~P"
+
+# pint spells micro as "u" in input; users also type "µ" and "μ".
+_MICRO = str.maketrans({"µ": "u", "μ": "u"})
+
+
+def parse_quantity(value: str | float | int, unit: str, field: str) -> float:
+    """Return ``value`` in the SI ``unit`` as a float.
+
+    Numbers without a unit are taken as already in ``unit``; strings may carry any unit of the
+    same dimension (``"100 us"`` for seconds, ``"1.2V"``, ``"5 mA"``). ``unit=""`` means a count.
+    """
+    if isinstance(value, bool):
+        raise InvalidParameter(field, f"expected a number, got {value!r}")
+    if isinstance(value, (int, float)):
+        number = float(value)
+    else:
+        text = value.strip().translate(_MICRO)
+        try:
+            quantity = ureg.Quantity(text)
+        except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError,
+                AttributeError, TypeError, AssertionError) as exc:
+            raise InvalidParameter(field, f"cannot read {value!r} as a quantity ({exc})") from None
+        if isinstance(quantity, (int, float)):
+            number = float(quantity)
+        elif quantity.dimensionless and not unit:
+            number = float(quantity.to("dimensionless").magnitude)
+        elif quantity.unitless:
+            number = float(quantity.magnitude)
+        else:
+            try:
+                number = float(quantity.to(unit or "dimensionless").magnitude)
+            except pint.errors.DimensionalityError:
+                want = f"a quantity in {unit}" if unit else "a plain number"
+                raise InvalidParameter(field, f"{value!r} is not {want}") from None
+    if not math.isfinite(number):
+        raise InvalidParameter(field, f"{value!r} is not a finite number")
+    # Unit conversion leaves binary dust (100 us -> 9.999999999999999e-05); 12 digits is exact
+    # for anything a person types and far below any instrument's resolution.
+    return float(f"{number:.12g}")
+
+
+def format_quantity(value: float, unit: str, digits: int = 4) -> str:
+    """Format an SI value with an engineering prefix: ``format_quantity(1e-4, "s") == "100 µs"``."""
+    if not unit:
+        return f"{value:.{digits}g}"
+    if value == 0 or not math.isfinite(value):
+        return f"{value:g} {unit}"
+    quantity = ureg.Quantity(value, unit).to_compact()
+    return f"{quantity.magnitude:.{digits}g} {quantity.units:~P}"

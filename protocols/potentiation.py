@@ -1,0 +1,91 @@
+"""Potentiation and depression: N identical write pulses, each followed by a read.
+
+Timeline of one pulse period (every segment but the write and the read is at 0 V)::
+
+    |write: amplitude, width|0 V: read_delay|read: read_voltage, read_time|0 V ... period|
+
+One read before the first pulse gives P = 0. Conductance G = I_read / V_read.
+Figures of merit: G_min, G_max, dynamic range G_max/G_min, ΔG = G(P_max) − G(0), and the
+NeuroSim nonlinearity fit G(P) = G₀ + B(1 − e^(−P/A)) (see labsuite.analysis.nonlinearity).
+"""
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from labsuite.analysis.nonlinearity import fit_nonlinearity
+from labsuite.errors import ParameterError
+from labsuite.program import PulseProgram, Segment, Train
+from labsuite.protocols.parameters import Parameter
+from labsuite.protocols.protocol import Protocol
+
+
+class Potentiation(Protocol):
+    """Conductance vs pulse number under identical positive write pulses."""
+
+    name = "potentiation"
+    title = "Potentiation (LTP)"
+    parameters: ClassVar[tuple[Parameter, ...]] = (
+        Parameter("pulses", "", 50, 1, 100_000, "number of write pulses", integer=True),
+        Parameter("amplitude", "V", 1.5, -210.0, 210.0, "write pulse height"),
+        Parameter("width", "s", 100e-6, 1e-6, 10.0, "write pulse width"),
+        Parameter("period", "s", 50e-3, 10e-6, 3600.0, "time from one write pulse to the next"),
+        Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
+        Parameter("read_delay", "s", 20e-3, 0.0, 3600.0, "wait at 0 V between a write pulse and its read"),
+        Parameter("read_time", "s", 1e-3, 10e-6, 10.0, "read duration (the current is integrated over it)"),
+        Parameter("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole run"),
+    )
+    figure_units: ClassVar[dict[str, str]] = {
+        "g_min": "S", "g_max": "S", "dynamic_range": "", "delta_g": "S", "nonlinearity_a": "",
+        "nonlinearity_a_err": "", "nonlinearity_a_normalized": "", "fit_g0": "S", "fit_b": "S", "fit_rms": "S",
+        "pulses": "",
+    }
+
+    def validate(self) -> None:
+        if self.read_voltage == 0:
+            raise ParameterError("read_voltage", 0.0, None, None, "V", "must be non-zero to read a conductance")
+        busy = self.width + self.read_delay + self.read_time
+        if busy > self.period:
+            raise ParameterError("period", self.period, busy, None, "s",
+                                 "must hold width + read_delay + read_time")
+
+    def program(self) -> PulseProgram:
+        read = Segment(self.read_voltage, self.read_time, "read", measure=True)
+        rest = self.period - self.width - self.read_delay - self.read_time
+        pattern = [Segment(self.amplitude, self.width, "write")]
+        if self.read_delay > 0:
+            pattern.append(Segment(0.0, self.read_delay, "idle"))
+        pattern.append(read)
+        baseline = [read]
+        if rest > 0:
+            pattern.append(Segment(0.0, rest, "idle"))
+            baseline.append(Segment(0.0, rest, "idle"))
+        return PulseProgram((Train(tuple(baseline)), Train(tuple(pattern), self.pulses)), self.compliance)
+
+    @staticmethod
+    def conductance_vs_pulse(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(pulse number, G in S) from the read samples; pulse 0 is the baseline read."""
+        pulses = np.where(samples["train"] == 0, 0, samples["repeat"] + 1)
+        return pulses.astype(float), samples["current"] / samples["voltage"]
+
+    def analyze(self, samples: np.ndarray) -> dict[str, float]:
+        pulses, g = self.conductance_vs_pulse(samples)
+        figures = {"g_min": float(g.min()), "g_max": float(g.max()),
+                   "dynamic_range": float(g.max() / g.min()), "delta_g": float(g[-1] - g[0]),
+                   "pulses": int(pulses.max())}
+        if g.size >= 4:
+            fit = fit_nonlinearity(pulses, g)
+            figures.update(nonlinearity_a=fit.a, nonlinearity_a_err=fit.a_err,
+                           nonlinearity_a_normalized=fit.a_normalized, fit_g0=fit.g0, fit_b=fit.b,
+                           fit_rms=fit.rms)
+        return figures
+
+
+class Depression(Potentiation):
+    """Conductance vs pulse number under identical negative write pulses."""
+
+    name = "depression"
+    title = "Depression (LTD)"
+    parameters = tuple(Parameter(p.name, p.unit, -1.5, p.minimum, p.maximum, p.help)
+                       if p.name == "amplitude" else p for p in Potentiation.parameters)

@@ -1,0 +1,56 @@
+"""Protocol: typed parameters → PulseProgram → figures of merit. Knows nothing of instruments."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, ClassVar
+
+import numpy as np
+
+from labsuite.errors import InvalidParameter
+from labsuite.program import PulseProgram
+from labsuite.protocols.parameters import Parameter
+
+
+class Protocol(ABC):
+    """Base class. Subclasses declare ``name``, ``parameters``, ``figure_units`` and implement
+    :meth:`program` and :meth:`analyze`; :meth:`validate` checks relations between fields."""
+
+    name: ClassVar[str]
+    title: ClassVar[str]
+    parameters: ClassVar[tuple[Parameter, ...]]
+    figure_units: ClassVar[dict[str, str]]
+
+    def __init__(self, **values: Any) -> None:
+        declared = {p.name: p for p in self.parameters}
+        unknown = set(values) - set(declared)
+        if unknown:
+            name = sorted(unknown)[0]
+            raise InvalidParameter(name, f"{self.name} has no such parameter; it takes "
+                                         f"{', '.join(declared)}")
+        self.values: dict[str, float] = {n: p.parse(values.get(n, p.default)) for n, p in declared.items()}
+        self.validate()
+
+    def __getattr__(self, name: str) -> float:
+        values = self.__dict__.get("values", {})
+        if name in values:
+            return values[name]
+        raise AttributeError(name)
+
+    @classmethod
+    def parameter(cls, name: str) -> Parameter:
+        return next(p for p in cls.parameters if p.name == name)
+
+    @property
+    def units(self) -> dict[str, str]:
+        return {p.name: p.unit for p in self.parameters}
+
+    def validate(self) -> None:
+        """Check relations between parameters (each is already within its own limits)."""
+
+    @abstractmethod
+    def program(self) -> PulseProgram:
+        """The pulse program these parameters describe."""
+
+    @abstractmethod
+    def analyze(self, samples: np.ndarray) -> dict[str, float]:
+        """Figures of merit (SI units, see ``figure_units``) from the run's samples."""

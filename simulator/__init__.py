@@ -1,0 +1,1 @@
+"""The simulated bench: device physics, and instruments that answer the same SCPI as real ones."""

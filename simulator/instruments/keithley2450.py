@@ -1,0 +1,549 @@
+"""Simulated Keithley 2450 SourceMeter, native SCPI command set.
+
+Follows the Model 2450 Reference Manual (2450-901-01 Rev. B, 2013; section 6 "SCPI command
+reference", section 3 "Configuration lists" and "Trigger model"), and the Model 2461 manual where
+the 2450 text was not available (same command tree). What is simulated:
+
+- identification, ``*RST`` defaults (source V at 0 V, current limit 105 µA, autorange, readback
+  on, measure current at 1 PLC, output off), ``*OPC?``, ``*CLS``, the error queue in the 2450's
+  own format (``-113,"Undefined header;1;<timestamp>"``; empty: ``0,"No error;0;0 0"``);
+- voltage source level, range, current limit (compliance) with its TRIPped flag, source delay;
+- current measurement integrating over NPLC / line frequency, with the source held meanwhile;
+- reading buffers (``defbuffer1``/``defbuffer2``, 10 000 readings each, and ``:TRAC:MAKE``);
+- source configuration lists (each point stores function, level, limit, range, delay, readback
+  and output state) and the trigger model blocks a pulse train needs: BUFFer:CLEar,
+  CONFig:NEXT/RECall, SOURce:STATe, DELay:CONStant, MEASure, BRANch:COUNter, BRANch:ALWays.
+
+Time is the bench's clock. Whenever a command arrives, the device is first carried to "now"
+under whatever the output was doing; a running trigger model advances the clock itself. Current
+sourcing is not simulated: turning the output on in current-source mode is refused with -221.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+
+import numpy as np
+
+from labsuite.simulator.circuit import SegmentResult, SourceCircuit
+from labsuite.simulator.instruments.scpi import (ScpiError, ScpiInstrument, command, parse_bool,
+                                                 parse_number, unquote)
+
+VOLTAGE_RANGES = (0.02, 0.2, 2.0, 20.0, 200.0)     # V
+MAX_VOLTAGE = 210.0                               # V, largest programmable level
+CURRENT_LIMIT_RANGE = (1e-9, 1.05)                # A
+DEFAULT_BUFFER_SIZE = 10_000
+LINE_FREQUENCY = 60.0                             # Hz
+NPLC_RANGE = (0.01, 10.0)
+MAX_BLOCKS = 255
+_EPOCH = datetime(2026, 1, 1)
+
+
+@dataclass
+class SourceSettings:
+    """The settings a source configuration list point stores."""
+
+    function: str = "VOLT"
+    level: float = 0.0
+    current_limit: float = 105e-6
+    range: float = 0.02
+    autorange: bool = True
+    delay: float = 0.0
+    autodelay: bool = True
+    readback: bool = True
+    output: bool = False
+
+
+@dataclass
+class Reading:
+    reading: float      # A
+    source: float       # V (readback, or programmed value with readback off)
+    time: float         # s on the bench clock
+    limited: bool       # source was in compliance
+
+
+@dataclass
+class ReadingBuffer:
+    capacity: int
+    readings: list[Reading] = field(default_factory=list)
+
+    def append(self, r: Reading) -> None:
+        self.readings.append(r)
+        if len(self.readings) > self.capacity:   # fill mode CONTinuous: oldest reading drops out
+            del self.readings[0]
+
+
+class Keithley2450(ScpiInstrument):
+    """A 2450 whose output drives ``circuit`` on the shared bench ``clock``."""
+
+    idn = "KEITHLEY INSTRUMENTS,MODEL 2450,04096218,1.7.12b"
+
+    def __init__(self, circuit: SourceCircuit, clock) -> None:
+        super().__init__()
+        self.circuit = circuit
+        self.clock = clock
+        self._synced = clock.now()
+        self.reset()
+
+    # --- bookkeeping ------------------------------------------------------------------
+    def reset(self) -> None:
+        """The *RST state."""
+        self.source = SourceSettings()
+        self.nplc = 1.0
+        self.sense_function = "CURR:DC"
+        self.sense_autorange = True
+        self.sense_range = 1e-4
+        self.tripped = False
+        self.buffers = {"defbuffer1": ReadingBuffer(DEFAULT_BUFFER_SIZE),
+                        "defbuffer2": ReadingBuffer(DEFAULT_BUFFER_SIZE)}
+        self.config_lists: dict[str, list[SourceSettings]] = {}
+        self.blocks: dict[int, tuple] = {}
+        self.last_block = 0
+        self.errors.clear()
+
+    def format_error(self, code: int, message: str) -> str:
+        if code == 0:
+            return '0,"No error;0;0 0"'
+        stamp = (_EPOCH + timedelta(seconds=self.clock.now())).strftime("%Y/%m/%d %H:%M:%S.%f")[:-3]
+        return f'{code},"{message};1;{stamp}"'
+
+    def process(self, message: str) -> str | None:
+        self._sync()
+        return super().process(message)
+
+    def _output_voltage(self) -> float:
+        return self.source.level if self.source.output else 0.0   # output-off state NORMal: 0 V
+
+    def _sync(self) -> None:
+        """Carry the device from the last command to now under the present output."""
+        now = self.clock.now()
+        if now > self._synced:
+            self.circuit.hold(self._output_voltage(), self.source.current_limit, now - self._synced)
+        self._synced = max(now, self._synced)
+
+    def _hold(self, duration: float) -> SegmentResult:
+        """Keep the output as it is for ``duration`` s of bench time."""
+        result = self.circuit.hold(self._output_voltage(), self.source.current_limit, duration)
+        self.clock.advance(duration)
+        self._synced = self.clock.now()
+        if self.source.output and result.in_compliance:
+            self.tripped = True
+        return result
+
+    def aperture(self) -> float:
+        """Integration time of one reading, s."""
+        return self.nplc / LINE_FREQUENCY
+
+    def _measure(self, buffer: str = "defbuffer1") -> Reading:
+        result = self._hold(self.aperture())
+        current = float(self.circuit.model.add_read_noise(np.array([result.current]))[0])
+        if result.in_compliance and self.source.output:
+            current = float(np.clip(current, -self.source.current_limit, self.source.current_limit))
+        if self.source.readback:
+            source = result.source_voltage if self.source.output else 0.0
+        else:
+            source = self.source.level
+        reading = Reading(current, source, self.clock.now(), result.in_compliance and self.source.output)
+        self._buffer(buffer).append(reading)
+        return reading
+
+    def _buffer(self, name: str) -> ReadingBuffer:
+        try:
+            return self.buffers[name]
+        except KeyError:
+            raise ScpiError(-224, "Illegal parameter value; reading buffer not found") from None
+
+    def _apply_settings(self, settings: SourceSettings) -> None:
+        if settings.output and settings.function != "VOLT":
+            raise ScpiError(-221, "Settings conflict; current source not simulated")
+        self.source = replace(settings)
+
+    # --- IEEE 488.2 common commands -----------------------------------------------------
+    @command("*IDN?")
+    def _idn(self) -> str:
+        return self.idn
+
+    @command("*RST")
+    def _rst(self) -> None:
+        self.reset()
+
+    @command("*CLS")
+    def _cls(self) -> None:
+        self.errors.clear()
+
+    @command("*OPC?")
+    def _opc_query(self) -> str:
+        return "1"   # a running trigger model has already finished in bench time
+
+    @command("*OPC")
+    @command("*WAI")
+    @command("*TRG")
+    def _no_op(self) -> None:
+        return None
+
+    @command("*ESR?")
+    def _esr(self) -> str:
+        return "0"
+
+    @command("*STB?")
+    def _stb(self) -> str:
+        return "4" if len(self.errors) else "0"   # bit 2: error/event queue not empty
+
+    # --- system -------------------------------------------------------------------------
+    @command(":SYSTem:ERRor[:NEXT]?")
+    def _error_next(self) -> str:
+        return self.errors.pop()
+
+    @command(":SYSTem:ERRor:COUNt?")
+    def _error_count(self) -> str:
+        return str(len(self.errors))
+
+    @command(":SYSTem:CLEar")
+    def _system_clear(self) -> None:
+        self.errors.clear()
+
+    @command(":SYSTem:LFRequency?")
+    def _line_frequency(self) -> str:
+        return f"{LINE_FREQUENCY:g}"
+
+    @command(":STATus:PRESet")
+    def _status_preset(self) -> None:
+        return None
+
+    # --- source -------------------------------------------------------------------------
+    @command("[:SOURce[1]]:FUNCtion[:MODE]")
+    def _set_function(self, arg: str) -> None:
+        token = arg.strip().upper()
+        if token in ("VOLT", "VOLTAGE"):
+            self.source.function = "VOLT"
+        elif token in ("CURR", "CURRENT"):
+            self.source.function = "CURR"
+        else:
+            raise ScpiError(-224)
+
+    @command("[:SOURce[1]]:FUNCtion[:MODE]?")
+    def _get_function(self) -> str:
+        return "VOLT" if self.source.function == "VOLT" else "CURR"
+
+    @command("[:SOURce[1]]:VOLTage[:LEVel][:IMMediate][:AMPLitude]")
+    def _set_level(self, arg: str) -> None:
+        level = parse_number(arg, minimum=-MAX_VOLTAGE, maximum=MAX_VOLTAGE, default=0.0)
+        if abs(level) > MAX_VOLTAGE:
+            raise ScpiError(-222)
+        if self.source.autorange:
+            self.source.range = next(r for r in VOLTAGE_RANGES if abs(level) <= r * 1.05)
+        elif abs(level) > self.source.range * 1.05:
+            raise ScpiError(-222, "Parameter data out of range; level exceeds the source range")
+        self.source.level = level
+
+    @command("[:SOURce[1]]:VOLTage[:LEVel][:IMMediate][:AMPLitude]?")
+    def _get_level(self) -> str:
+        return f"{self.source.level:.6E}"
+
+    @command("[:SOURce[1]]:VOLTage:ILIMit[:LEVel]")
+    def _set_current_limit(self, arg: str) -> None:
+        low, high = CURRENT_LIMIT_RANGE
+        value = parse_number(arg, minimum=low, maximum=high, default=105e-6)
+        if not low <= abs(value) <= high:
+            raise ScpiError(-222)
+        self.source.current_limit = abs(value)
+
+    @command("[:SOURce[1]]:VOLTage:ILIMit[:LEVel]?")
+    def _get_current_limit(self) -> str:
+        return f"{self.source.current_limit:.6E}"
+
+    @command("[:SOURce[1]]:VOLTage:ILIMit[:LEVel]:TRIPped?")
+    def _get_tripped(self) -> str:
+        return "1" if self.tripped else "0"
+
+    @command("[:SOURce[1]]:VOLTage:RANGe")
+    def _set_range(self, arg: str) -> None:
+        value = abs(parse_number(arg, minimum=VOLTAGE_RANGES[0], maximum=VOLTAGE_RANGES[-1],
+                                 default=VOLTAGE_RANGES[2]))
+        if value > VOLTAGE_RANGES[-1] * 1.05:
+            raise ScpiError(-222)
+        self.source.range = next(r for r in VOLTAGE_RANGES if value <= r * 1.05)
+        self.source.autorange = False
+
+    @command("[:SOURce[1]]:VOLTage:RANGe?")
+    def _get_range(self) -> str:
+        return f"{self.source.range:.6E}"
+
+    @command("[:SOURce[1]]:VOLTage:RANGe:AUTO")
+    def _set_autorange(self, arg: str) -> None:
+        self.source.autorange = parse_bool(arg)
+
+    @command("[:SOURce[1]]:VOLTage:RANGe:AUTO?")
+    def _get_autorange(self) -> str:
+        return "1" if self.source.autorange else "0"
+
+    @command("[:SOURce[1]]:VOLTage:DELay")
+    def _set_delay(self, arg: str) -> None:
+        value = parse_number(arg, minimum=0.0, maximum=4.0, default=0.0)
+        if not 0 <= value <= 4.0:
+            raise ScpiError(-222)
+        self.source.delay, self.source.autodelay = value, False
+
+    @command("[:SOURce[1]]:VOLTage:DELay?")
+    def _get_delay(self) -> str:
+        return f"{self.source.delay:.6E}"
+
+    @command("[:SOURce[1]]:VOLTage:DELay:AUTO")
+    def _set_autodelay(self, arg: str) -> None:
+        self.source.autodelay = parse_bool(arg)
+
+    @command("[:SOURce[1]]:VOLTage:READ:BACK")
+    def _set_readback(self, arg: str) -> None:
+        self.source.readback = parse_bool(arg)
+
+    @command("[:SOURce[1]]:VOLTage:READ:BACK?")
+    def _get_readback(self) -> str:
+        return "1" if self.source.readback else "0"
+
+    # --- configuration lists -------------------------------------------------------------
+    @command("[:SOURce[1]]:CONFiguration:LIST:CREate")
+    def _list_create(self, name: str) -> None:
+        name = unquote(name)
+        if name in self.config_lists:
+            raise ScpiError(-221, "Settings conflict; configuration list already exists")
+        self.config_lists[name] = []
+
+    @command("[:SOURce[1]]:CONFiguration:LIST:STORe")
+    def _list_store(self, name: str, index: str | None = None) -> None:
+        points = self._list(name)
+        if index is None:
+            points.append(replace(self.source))
+            return
+        i = int(parse_number(index))
+        if not 1 <= i <= len(points) + 1:
+            raise ScpiError(-222)
+        if i == len(points) + 1:
+            points.append(replace(self.source))
+        else:
+            points[i - 1] = replace(self.source)
+
+    @command("[:SOURce[1]]:CONFiguration:LIST:RECall")
+    def _list_recall(self, name: str, index: str = "1") -> None:
+        self._recall(unquote(name), int(parse_number(index)))
+
+    @command("[:SOURce[1]]:CONFiguration:LIST:DELete")
+    def _list_delete(self, name: str, index: str | None = None) -> None:
+        points = self._list(name)
+        if index is None:
+            del self.config_lists[unquote(name)]
+        else:
+            i = int(parse_number(index))
+            if not 1 <= i <= len(points):
+                raise ScpiError(-222)
+            del points[i - 1]
+
+    @command("[:SOURce[1]]:CONFiguration:LIST:SIZE?")
+    def _list_size(self, name: str) -> str:
+        return str(len(self._list(name)))
+
+    def _list(self, quoted: str) -> list[SourceSettings]:
+        try:
+            return self.config_lists[unquote(quoted)]
+        except KeyError:
+            raise ScpiError(-224, "Illegal parameter value; configuration list does not exist") from None
+
+    def _recall(self, name: str, index: int) -> None:
+        points = self.config_lists.get(name)
+        if not points or not 1 <= index <= len(points):
+            raise ScpiError(-222, "Parameter data out of range; configuration list point does not exist")
+        self._apply_settings(points[index - 1])
+
+    # --- output -------------------------------------------------------------------------
+    @command(":OUTPut[1][:STATe]")
+    def _set_output(self, arg: str) -> None:
+        on = parse_bool(arg)
+        if on and self.source.function != "VOLT":
+            raise ScpiError(-221, "Settings conflict; current source not simulated")
+        self.source.output = on
+        if on:
+            self.tripped = False
+
+    @command(":OUTPut[1][:STATe]?")
+    def _get_output(self) -> str:
+        return "1" if self.source.output else "0"
+
+    # --- measure ------------------------------------------------------------------------
+    @command("[:SENSe[1]]:FUNCtion[:ON]")
+    def _set_sense_function(self, arg: str) -> None:
+        if unquote(arg).upper() not in ("CURR", "CURRENT", "CURR:DC", "CURRENT:DC"):
+            raise ScpiError(-221, "Settings conflict; only current measurement is simulated")
+
+    @command("[:SENSe[1]]:FUNCtion[:ON]?")
+    def _get_sense_function(self) -> str:
+        return f'"{self.sense_function}"'
+
+    @command("[:SENSe[1]]:CURRent[:DC]:NPLCycles")
+    def _set_nplc(self, arg: str) -> None:
+        value = parse_number(arg, minimum=NPLC_RANGE[0], maximum=NPLC_RANGE[1], default=1.0)
+        if not NPLC_RANGE[0] <= value <= NPLC_RANGE[1]:
+            raise ScpiError(-222)
+        self.nplc = value
+
+    @command("[:SENSe[1]]:CURRent[:DC]:NPLCycles?")
+    def _get_nplc(self) -> str:
+        return f"{self.nplc:.6E}"
+
+    @command("[:SENSe[1]]:CURRent[:DC]:RANGe:AUTO")
+    def _set_sense_autorange(self, arg: str) -> None:
+        self.sense_autorange = parse_bool(arg)
+
+    @command("[:SENSe[1]]:CURRent[:DC]:RANGe[:UPPer]")
+    def _set_sense_range(self, arg: str) -> None:
+        self.sense_range = abs(parse_number(arg, minimum=1e-8, maximum=1.0, default=1e-4))
+        self.sense_autorange = False
+
+    @command(":READ?")
+    @command(":MEASure[:CURRent[:DC]]?")
+    def _read(self, buffer: str = '"defbuffer1"', *elements: str) -> str:
+        reading = self._measure(unquote(buffer))
+        return self._format([reading], elements or ("READ",), self._buffer(unquote(buffer)))
+
+    # --- reading buffers ----------------------------------------------------------------
+    @command(":TRACe:MAKE")
+    def _trace_make(self, name: str, size: str) -> None:
+        name = unquote(name)
+        if name in self.buffers:
+            raise ScpiError(-221, "Settings conflict; reading buffer already exists")
+        self.buffers[name] = ReadingBuffer(int(parse_number(size)))
+
+    @command(":TRACe:CLEar")
+    def _trace_clear(self, name: str = '"defbuffer1"') -> None:
+        self._buffer(unquote(name)).readings.clear()
+
+    @command(":TRACe:ACTual?")
+    def _trace_actual(self, name: str = '"defbuffer1"') -> str:
+        return str(len(self._buffer(unquote(name)).readings))
+
+    @command(":TRACe:POINts")
+    def _trace_points(self, size: str, name: str = '"defbuffer1"') -> None:
+        buffer = self._buffer(unquote(name))
+        buffer.capacity = int(parse_number(size))
+        buffer.readings.clear()
+
+    @command(":TRACe:POINts?")
+    def _trace_points_query(self, name: str = '"defbuffer1"') -> str:
+        return str(self._buffer(unquote(name)).capacity)
+
+    @command(":TRACe:DATA?")
+    def _trace_data(self, start: str, end: str, name: str = '"defbuffer1"', *elements: str) -> str:
+        buffer = self._buffer(unquote(name))
+        i, j = int(parse_number(start)), int(parse_number(end))
+        if not 1 <= i <= j <= len(buffer.readings):
+            raise ScpiError(-222, "Parameter data out of range; no such readings in the buffer")
+        return self._format(buffer.readings[i - 1:j], elements or ("READ",), buffer)
+
+    def _format(self, readings: list[Reading], elements: tuple[str, ...], buffer: ReadingBuffer) -> str:
+        t0 = buffer.readings[0].time if buffer.readings else 0.0
+        fields = []
+        for r in readings:
+            for element in elements:
+                key = element.strip().upper()
+                if key in ("READ", "READING"):
+                    fields.append(f"{r.reading:.6E}")
+                elif key in ("SOUR", "SOURCE"):
+                    fields.append(f"{r.source:.6E}")
+                elif key in ("REL", "RELATIVE"):
+                    fields.append(f"{r.time - t0:.9f}")
+                elif key in ("SEC", "SECONDS"):
+                    fields.append(f"{int(r.time)}")
+                elif key in ("FRAC", "FRACTIONAL"):
+                    fields.append(f"{r.time % 1:.9f}")
+                elif key in ("STAT", "STATUS"):
+                    fields.append("8" if r.limited else "0")   # bit 3: measurement limited
+                else:
+                    raise ScpiError(-224, "Illegal parameter value; unknown buffer element")
+        return ",".join(fields)
+
+    # --- trigger model ------------------------------------------------------------------
+    @command(":TRIGger:LOAD")
+    def _trigger_load(self, name: str, *args: str) -> None:
+        if unquote(name).upper() != "EMPTY":
+            raise ScpiError(-224, "Illegal parameter value; only the Empty trigger model is simulated")
+        self.blocks.clear()
+
+    def _block(self, number: str, entry: tuple) -> None:
+        n = int(parse_number(number))
+        if not 1 <= n <= MAX_BLOCKS:
+            raise ScpiError(-222)
+        self.blocks[n] = entry
+
+    @command(":TRIGger:BLOCk:BUFFer:CLEar")
+    def _block_buffer_clear(self, number: str, name: str = '"defbuffer1"') -> None:
+        self._block(number, ("clear", unquote(name)))
+
+    @command(":TRIGger:BLOCk:CONFig:NEXT")
+    def _block_config_next(self, number: str, name: str) -> None:
+        self._block(number, ("next", unquote(name)))
+
+    @command(":TRIGger:BLOCk:CONFig:RECall")
+    def _block_config_recall(self, number: str, name: str, index: str = "1") -> None:
+        self._block(number, ("recall", unquote(name), int(parse_number(index))))
+
+    @command(":TRIGger:BLOCk:SOURce:STATe")
+    def _block_source_state(self, number: str, state: str) -> None:
+        self._block(number, ("output", parse_bool(state)))
+
+    @command(":TRIGger:BLOCk:DELay:CONStant")
+    def _block_delay(self, number: str, seconds: str) -> None:
+        value = parse_number(seconds)
+        if not 0 <= value <= 100_000:
+            raise ScpiError(-222)
+        self._block(number, ("delay", value))
+
+    @command(":TRIGger:BLOCk:MEASure")
+    def _block_measure(self, number: str, name: str = '"defbuffer1"', count: str = "1") -> None:
+        self._block(number, ("measure", unquote(name), int(parse_number(count))))
+
+    @command(":TRIGger:BLOCk:BRANch:COUNter")
+    def _block_counter(self, number: str, count: str, target: str) -> None:
+        self._block(number, ("counter", int(parse_number(count)), int(parse_number(target))))
+
+    @command(":TRIGger:BLOCk:BRANch:ALWays")
+    def _block_always(self, number: str, target: str) -> None:
+        self._block(number, ("always", int(parse_number(target))))
+
+    @command(":TRIGger:STATe?")
+    def _trigger_state(self) -> str:
+        return f"IDLE;IDLE;{self.last_block}"
+
+    @command(":ABORt")
+    def _abort(self) -> None:
+        return None   # trigger models run to completion inside INIT in bench time
+
+    @command(":INITiate[:IMMediate]")
+    def _initiate(self) -> None:
+        """Run the trigger model from block 1 until it falls off the end."""
+        counters: dict[int, int] = {}
+        positions: dict[str, int] = {}
+        pc = 1
+        while pc in self.blocks:
+            self.last_block = pc
+            kind, *args = self.blocks[pc]
+            pc += 1
+            if kind == "clear":
+                self._buffer(args[0]).readings.clear()
+            elif kind == "next":
+                points = self.config_lists.get(args[0]) or []
+                positions[args[0]] = positions.get(args[0], 0) % max(len(points), 1) + 1
+                self._recall(args[0], positions[args[0]])
+            elif kind == "recall":
+                positions[args[0]] = args[1]
+                self._recall(args[0], args[1])
+            elif kind == "output":
+                self._set_output("ON" if args[0] else "OFF")
+            elif kind == "delay":
+                self._hold(args[0])
+            elif kind == "measure":
+                for _ in range(args[1]):
+                    self._measure(args[0])
+            elif kind == "counter":
+                counters[pc - 1] = counters.get(pc - 1, 0) + 1
+                if counters[pc - 1] < args[0]:
+                    pc = args[1]
+            elif kind == "always":
+                pc = args[0]

@@ -1,0 +1,101 @@
+"""Loopback TCP server: each simulated instrument listens like a LAN instrument's raw socket.
+
+A VISA client reaches it at ``TCPIP::127.0.0.1::<port>::SOCKET`` (termination ``\\n``). Bound to
+127.0.0.1 only. Commands from all connections to one instrument are executed one at a time.
+
+pyvisa-py leaves Nagle's algorithm on for SOCKET sessions; a write followed by a query then
+stalls ~40 ms on the server's delayed ACK. The server sets TCP_NODELAY and re-arms TCP_QUICKACK
+before every ``recv`` so that any client runs at full speed (measured: ~90 µs per write+query).
+"""
+from __future__ import annotations
+
+import socket
+import threading
+from dataclasses import dataclass
+
+from labsuite.simulator.visa import MessageInstrument
+
+_QUICKACK = getattr(socket, "TCP_QUICKACK", None)
+
+
+@dataclass
+class Endpoint:
+    role: str
+    instrument: MessageInstrument
+    port: int
+
+    @property
+    def resource(self) -> str:
+        return f"TCPIP0::127.0.0.1::{self.port}::SOCKET"
+
+
+class InstrumentServer:
+    """Serve ``{role: instrument}`` on consecutive ports from ``base_port`` (0: any free ports)."""
+
+    def __init__(self, instruments: dict[str, MessageInstrument], base_port: int = 0) -> None:
+        self.endpoints: list[Endpoint] = []
+        self._sockets: list[socket.socket] = []
+        self._threads: list[threading.Thread] = []
+        self._stop = threading.Event()
+        for i, (role, instrument) in enumerate(instruments.items()):
+            listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(("127.0.0.1", base_port + i if base_port else 0))
+            listener.listen()
+            self._sockets.append(listener)
+            self.endpoints.append(Endpoint(role, instrument, listener.getsockname()[1]))
+        self._locks = {id(e.instrument): threading.Lock() for e in self.endpoints}
+
+    def start(self) -> InstrumentServer:
+        """Accept connections in background threads; return self."""
+        for listener, endpoint in zip(self._sockets, self.endpoints):
+            thread = threading.Thread(target=self._accept, args=(listener, endpoint), daemon=True,
+                                      name=f"sim-{endpoint.role}")
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def close(self) -> None:
+        self._stop.set()
+        for listener in self._sockets:
+            try:
+                listener.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            listener.close()
+
+    def __enter__(self) -> InstrumentServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _accept(self, listener: socket.socket, endpoint: Endpoint) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            threading.Thread(target=self._serve, args=(conn, endpoint), daemon=True).start()
+
+    def _serve(self, conn: socket.socket, endpoint: Endpoint) -> None:
+        lock = self._locks[id(endpoint.instrument)]
+        pending = b""
+        with conn:
+            while not self._stop.is_set():
+                if _QUICKACK is not None:
+                    conn.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+                try:
+                    data = conn.recv(65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                pending += data
+                while b"\n" in pending:
+                    line, pending = pending.split(b"\n", 1)
+                    with lock:
+                        reply = endpoint.instrument.process(line.decode("ascii", errors="replace").rstrip("\r"))
+                    if reply is not None:
+                        conn.sendall(reply.encode("ascii") + b"\n")

@@ -1,0 +1,45 @@
+"""Shared fixtures: a simulated station and a Keithley 2450 driver talking to it in-process."""
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+from labsuite.drivers.keithley.keithley2450 import Keithley2450  # noqa: E402
+from labsuite.simulator.station import SimulatedStation  # noqa: E402
+
+
+@pytest.fixture
+def station() -> SimulatedStation:
+    return SimulatedStation(seed=7)
+
+
+@pytest.fixture
+def sim2450(station):
+    """The simulated 2450 itself (to inspect its state)."""
+    return station.instruments["smu"]
+
+
+@pytest.fixture
+def smu(station):
+    """The labsuite driver, connected through the in-process pyvisa backend."""
+    library = station.visa_library()
+    driver = Keithley2450(station.resources["smu"], visa_library=library)
+    yield driver
+    driver.adapter.close()
+    library.close_library()
+
+
+@pytest.fixture
+def visa(station):
+    """A plain pyvisa resource on the simulated 2450 (no labsuite driver in between)."""
+    import pyvisa
+
+    library = station.visa_library()
+    rm = pyvisa.ResourceManager(library)
+    resource = rm.open_resource(station.resources["smu"], read_termination="\n", write_termination="\n")
+    yield resource
+    resource.close()
+    library.close_library()

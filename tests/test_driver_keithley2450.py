@@ -1,0 +1,107 @@
+"""The 2450 driver sends exactly the commands of the Reference Manual (2450-901-01, sections 3 and 6)."""
+import numpy as np
+import pytest
+from pymeasure.test import expected_protocol
+
+from labsuite.drivers.keithley.keithley2450 import Keithley2450, source_range
+from labsuite.program import Segment, Train
+
+NO_ERROR = '0,"No error;0;0 0"'
+WRITE = Segment(1.5, 100e-6, "write")
+READ = Segment(0.1, 1e-3, "read", measure=True)
+IDLE = Segment(0.0, 8.9e-3, "idle")
+
+
+def test_configure_sets_the_limit_before_anything_turns_on():
+    with expected_protocol(Keithley2450, [
+        (':OUTP OFF;:SOUR:FUNC VOLT;:SOUR:VOLT:RANG 2;:SOUR:VOLT:ILIM 0.001;:SOUR:VOLT 0;:SENS:FUNC "CURR"', None),
+        ("SYST:ERR?", NO_ERROR),
+    ]) as smu:
+        smu.configure(compliance=1e-3, max_level=1.5)
+
+
+def test_train_is_one_message_then_init_error_check_and_one_buffer_read():
+    train = Train((WRITE, READ, IDLE), repeats=2)
+    message = (':OUTP OFF;:TRIG:LOAD "Empty";:SOUR:FUNC VOLT;:SOUR:VOLT:RANG 2;:SOUR:VOLT:ILIM 0.001;'
+               ':SOUR:VOLT:DEL 0;:SENS:FUNC "CURR";:SENS:CURR:NPLC 0.06;'
+               ':SOUR:CONF:LIST:CRE "labsuite1";:SOUR:VOLT 1.5;:SOUR:CONF:LIST:STOR "labsuite1";'
+               ':SOUR:CONF:LIST:CRE "labsuite2";:SOUR:VOLT 0.1;:SOUR:CONF:LIST:STOR "labsuite2";'
+               ':SOUR:CONF:LIST:CRE "labsuite3";:SOUR:VOLT 0;:SOUR:CONF:LIST:STOR "labsuite3";'
+               ':SOUR:VOLT 0;:TRIG:BLOC:BUFF:CLE 1,"defbuffer1";'
+               ':TRIG:BLOC:CONF:NEXT 2,"labsuite1";:TRIG:BLOC:SOUR:STAT 3,ON;:TRIG:BLOC:DEL:CONS 4,0.0001;'
+               ':TRIG:BLOC:CONF:NEXT 5,"labsuite2";:TRIG:BLOC:SOUR:STAT 6,ON;:TRIG:BLOC:MEAS 7,"defbuffer1";'
+               ':TRIG:BLOC:CONF:NEXT 8,"labsuite3";:TRIG:BLOC:SOUR:STAT 9,ON;:TRIG:BLOC:DEL:CONS 10,0.0089;'
+               ':TRIG:BLOC:BRAN:COUN 11,2,2;:TRIG:BLOC:SOUR:STAT 12,OFF')
+    with expected_protocol(Keithley2450, [
+        (":SYST:LFR?", "60"),
+        (message, None),
+        (":INIT;*OPC?", "1"),
+        ("SYST:ERR?", NO_ERROR),
+        (':TRAC:DATA? 1,2,"defbuffer1",REL,SOUR,READ', "0,0.1,2e-6,0.01,0.1,2.5e-6"),
+    ], connection_attributes={"timeout": 10_000}) as smu:
+        readings = smu.run_train(train, compliance=1e-3)
+    assert list(readings.time) == [0, 0.01]
+    assert list(readings.current) == [2e-6, 2.5e-6]
+
+
+def test_compliance_precedes_every_output_on():
+    """In the train message the current limit is set before the first SOURce:STATe ON block."""
+    class FixedLine(Keithley2450):
+        line_frequency = 60.0
+    with expected_protocol(FixedLine, []) as smu:
+        message = smu.train_message(Train((WRITE, READ, IDLE), 5), compliance=2e-4)
+    assert message.index(":SOUR:VOLT:ILIM 0.0002") < message.index("SOUR:STAT 3,ON")
+    assert message.startswith(":OUTP OFF")
+
+
+def test_changing_levels_become_one_config_point_per_repeat():
+    class FixedLine(Keithley2450):
+        line_frequency = 50.0
+    levels = np.column_stack([[1.0, 1.1, 1.2], [0.1] * 3, [0.0] * 3])
+    with expected_protocol(FixedLine, []) as smu:
+        message = smu.train_message(Train((WRITE, READ, IDLE), 3, levels), compliance=1e-3)
+    assert message.count('STOR "labsuite1"') == 3 and message.count('STOR "labsuite2"') == 1
+    assert ":SENS:CURR:NPLC 0.05" in message                          # 1 ms at 50 Hz
+
+
+def test_lists_of_the_previous_train_are_deleted_first():
+    class FixedLine(Keithley2450):
+        line_frequency = 60.0
+    with expected_protocol(FixedLine, []) as smu:
+        smu.train_message(Train((WRITE, READ)), 1e-3)
+        second = smu.train_message(Train((WRITE,)), 1e-3)
+    assert ':SOUR:CONF:LIST:DEL "labsuite1";:SOUR:CONF:LIST:DEL "labsuite2"' in second
+
+
+def test_shutdown_aborts_and_turns_output_off_without_ramping():
+    with expected_protocol(Keithley2450, [(":ABOR;:OUTP OFF", None)]) as smu:
+        smu.shutdown()
+        assert smu.isShutdown
+
+
+def test_single_reading_sets_aperture_and_reads_source_and_current():
+    class FixedLine(Keithley2450):
+        line_frequency = 60.0
+    with expected_protocol(FixedLine, [(':SENS:CURR:NPLC 0.06;:READ? "defbuffer1",SOUR,READ', "0.1,2e-6")]) as smu:
+        assert smu.measure(1e-3) == (0.1, 2e-6)
+
+
+def test_identify_and_source_range():
+    with expected_protocol(Keithley2450, [("*IDN?", "KEITHLEY INSTRUMENTS,MODEL 2450,1,1")]) as smu:
+        assert smu.identify() == "KEITHLEY INSTRUMENTS,MODEL 2450,1,1"
+    assert [source_range(v) for v in (0.01, 0.1, 1.5, -15, 100)] == [0.02, 0.2, 2, 20, 200]
+    with pytest.raises(ValueError):
+        source_range(300)
+
+
+def test_driver_runs_a_train_on_the_simulated_instrument(smu, station):
+    """Integration: the same driver against the simulated 2450 gives rising G and exact timing."""
+    train = Train((WRITE, READ, IDLE), repeats=20)
+    smu.configure(1e-3, 1.5)
+    t0 = station.clock.now()
+    readings = smu.run_train(train, compliance=1e-3)
+    assert station.clock.now() - t0 == pytest.approx(train.duration)
+    assert readings.time == pytest.approx(np.arange(20) * 10e-3)
+    g = readings.current / readings.voltage
+    assert np.all(np.diff(g) > 0)
+    assert station.instruments["smu"].source.output is False

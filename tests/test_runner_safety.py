@@ -1,0 +1,137 @@
+"""The Runner's safety contract, checked on the simulated bench."""
+import h5py
+import pytest
+
+from labsuite import Bench, Limits, run_protocol
+from labsuite.errors import LimitError
+from labsuite.program import PulseProgram, Segment, Train
+from labsuite.runner import RunObserver, Runner, RunState
+from labsuite.traffic import TrafficLog
+
+
+@pytest.fixture
+def bench():
+    with Bench.simulated(seed=2, limits=Limits(max_voltage=5.0, max_compliance=5e-3)) as b:
+        yield b
+
+
+def sim_output_on(bench) -> bool:
+    """Ask the simulated instrument itself (not the driver) whether its output is on."""
+    return bench.smu.ask(":OUTP?") == "1"
+
+
+def potentiation(amplitude=1.5, pulses=200, compliance=1e-3):
+    pattern = (Segment(amplitude, 100e-6, "write"), Segment(0.1, 1e-3, "read", True), Segment(0.0, 8.9e-3))
+    return PulseProgram((Train(pattern, pulses),), compliance)
+
+
+def test_over_limit_amplitude_is_refused_before_anything_is_sent(bench):
+    traffic = TrafficLog.attach(bench.smu)
+    with pytest.raises(LimitError, match=r"\|level\| = 6 V .* at most 5 V \(bench limit max_voltage\)"):
+        Runner(bench, potentiation(amplitude=6.0)).run()
+    assert traffic.entries == []
+
+
+def test_over_limit_protocol_parameter_names_the_parameter_and_writes_no_file(bench, tmp_path):
+    traffic = TrafficLog.attach(bench.smu)
+    with pytest.raises(LimitError) as exc:
+        run_protocol("potentiation", bench, {"amplitude": "-7 V"}, out_dir=tmp_path)
+    assert exc.value.field == "amplitude" and exc.value.high == 5.0
+    assert traffic.entries == [] and list(tmp_path.iterdir()) == []
+
+
+def test_over_limit_compliance_is_refused(bench):
+    traffic = TrafficLog.attach(bench.smu)
+    with pytest.raises(LimitError, match="compliance"):
+        Runner(bench, potentiation(compliance=20e-3)).run()
+    assert traffic.entries == []
+
+
+def test_segment_shorter_than_the_instrument_can_time_is_refused(bench):
+    program = PulseProgram((Train((Segment(1.0, 10e-6, "write"), Segment(0.1, 1e-3, "read", True))),), 1e-3)
+    with pytest.raises(LimitError, match="write duration = 10 µs .* at least 50 µs"):
+        Runner(bench, program).run()
+
+
+def test_compliance_is_set_before_the_output_first_turns_on(bench):
+    traffic = TrafficLog.attach(bench.smu)
+    Runner(bench, potentiation(pulses=3)).run()
+    sent = ";".join(traffic.sent())
+    assert sent.index(":SOUR:VOLT:ILIM 0.001") < sent.index("SOUR:STAT 3,ON")
+
+
+class FailOnSecondChunk(RunObserver):
+    def __init__(self, exc):
+        self.exc, self.chunks = exc, 0
+
+    def on_samples(self, samples, progress):
+        self.chunks += 1
+        if self.chunks == 2:
+            raise self.exc
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("instrument fault"), KeyboardInterrupt()])
+def test_outputs_are_off_after_an_error_mid_train(bench, exc):
+    """An exception (or Ctrl-C) raised mid-run: the output is off and the samples so far are kept."""
+    runner = Runner(bench, potentiation(pulses=200), chunk_duration=0.5, observers=[FailOnSecondChunk(exc)])
+    with pytest.raises(type(exc)):
+        runner.run()
+    assert runner.state is RunState.FAILED
+    assert not sim_output_on(bench)
+    assert runner.samples.size == 100          # two chunks of 50 pulses (0.5 s / 10 ms)
+
+
+def test_output_is_off_when_the_instrument_fails_inside_a_train(bench, monkeypatch):
+    """The fault happens in the middle of the trigger model, with the output on."""
+    sim = bench.smu.adapter.manager.visalib.instruments
+    instrument = next(iter(sim.values()))
+    original = instrument._measure
+    calls = {"n": 0}
+
+    def flaky(*args):
+        calls["n"] += 1
+        if calls["n"] == 30:
+            assert instrument.source.output            # the fault strikes with the output on
+            raise OSError("connection lost")
+        return original(*args)
+
+    monkeypatch.setattr(instrument, "_measure", flaky)
+    with pytest.raises(OSError):
+        Runner(bench, potentiation(pulses=50)).run()
+    monkeypatch.setattr(instrument, "_measure", original)
+    assert not sim_output_on(bench)
+
+
+def test_abort_stops_within_one_chunk_and_keeps_a_readable_file(bench, tmp_path):
+    class AbortAfterFirst(RunObserver):
+        def on_start(self, runner):
+            self.runner = runner
+
+        def on_samples(self, samples, progress):
+            self.runner.abort()
+
+    hook = AbortAfterFirst()
+    result = run_protocol("potentiation", bench, {"pulses": 500, "period": "10 ms", "read_delay": "2 ms"},
+                          out_dir=tmp_path, observers=[hook])
+    assert result.state is RunState.ABORTED
+    assert not sim_output_on(bench)
+    with h5py.File(result.path, "r") as f:
+        assert f.attrs["status"] == "aborted"
+        assert f["samples/current"].shape[0] == result.samples.size > 0
+        assert "aborted by the user" in f.attrs["error"]
+    assert result.figures["pulses"] < 500
+
+
+def test_pause_holds_and_resume_finishes(bench):
+    import threading
+
+    program = potentiation(pulses=30)
+    runner = Runner(bench, program, chunk_duration=0.1)
+    runner.pause()
+    thread = threading.Thread(target=runner.run)
+    thread.start()
+    thread.join(0.3)
+    assert thread.is_alive() and runner.state is RunState.PAUSED and runner.samples.size == 0
+    runner.resume()
+    thread.join(10)
+    assert runner.state is RunState.COMPLETED and runner.samples.size == 30

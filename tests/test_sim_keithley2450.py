@@ -1,0 +1,99 @@
+"""The simulated 2450 answers a plain pyvisa client as the manual says the real one does."""
+import pytest
+
+IDN = "KEITHLEY INSTRUMENTS,MODEL 2450,04096218,1.7.12b"
+
+
+def test_identifies_and_resets_to_manual_defaults(visa):
+    assert visa.query("*IDN?") == IDN
+    visa.write(":SOUR:VOLT 1.2;:OUTP ON")
+    visa.write("*RST")
+    assert visa.query(":SOUR:FUNC?") == "VOLT"
+    assert float(visa.query(":SOUR:VOLT?")) == 0.0
+    assert float(visa.query(":SOUR:VOLT:ILIM?")) == pytest.approx(105e-6)
+    assert visa.query(":OUTP?") == "0"
+    assert visa.query(":SENS:FUNC?") == '"CURR:DC"'
+    assert float(visa.query(":SENS:CURR:NPLC?")) == 1.0
+    assert visa.query("*OPC?") == "1"
+
+
+def test_long_short_and_lower_case_forms_are_one_command(visa):
+    visa.write(":SOURCE:VOLTAGE:LEVEL 0.5")
+    assert float(visa.query(":sour:volt?")) == 0.5
+    visa.write("sour1:volt:ilim 2e-4")
+    assert float(visa.query(":SOURce:VOLTage:ILIMit:LEVel?")) == pytest.approx(2e-4)
+
+
+def test_error_queue_reports_undefined_header_in_2450_format(visa):
+    assert visa.query(":SYST:ERR?") == '0,"No error;0;0 0"'
+    visa.write(":SOUR:VOLTAGE:BOGUS 1")
+    code, rest = visa.query(":SYST:ERR?").split(",", 1)
+    assert code == "-113" and rest.startswith('"Undefined header;1;')
+    assert visa.query(":SYST:ERR?") == '0,"No error;0;0 0"'
+
+
+def test_out_of_range_values_are_refused_with_an_error(visa):
+    visa.write(":SOUR:VOLT:ILIM 2")
+    assert visa.query(":SYST:ERR?").startswith("-222,")
+    assert float(visa.query(":SOUR:VOLT:ILIM?")) == pytest.approx(105e-6)
+    visa.write(":SOUR:VOLT 250")
+    assert visa.query(":SYST:ERR?").startswith("-222,")
+
+
+def test_reads_current_of_the_device_model(visa, station):
+    """Read at 0.1 V on a fresh device: I = G_min·V = 2 µA, within read noise."""
+    visa.write(":SOUR:VOLT 0.1;:SOUR:VOLT:ILIM 1e-3;:OUTP ON")
+    current = float(visa.query(":READ?"))
+    assert current == pytest.approx(station.model.params.g_min * 0.1, rel=0.02)
+    visa.write(":OUTP OFF")
+    assert visa.query(":OUTP?") == "0"
+
+
+def test_compliance_clamps_the_current_and_sets_the_trip_flag(visa):
+    visa.write(":SOUR:VOLT:ILIM 1e-6;:SOUR:VOLT 0.5;:OUTP ON")   # 0.5 V × 20 µS = 10 µA wanted
+    assert abs(float(visa.query(":READ?"))) <= 1e-6
+    assert visa.query(":SOUR:VOLT:ILIM:TRIP?") == "1"
+
+
+def test_measurement_integrates_nplc_on_the_virtual_clock(visa, station):
+    t0 = station.clock.now()
+    visa.write(":SENS:CURR:NPLC 6")
+    visa.query(":READ?")
+    assert station.clock.now() - t0 == pytest.approx(0.1)           # 6 PLC at 60 Hz
+
+
+def test_trigger_model_runs_a_config_list_train(visa, station):
+    """Three write/read repeats: the clock advances by the program and three readings come back."""
+    visa.write(":SOUR:VOLT:ILIM 1e-3;:SENS:CURR:NPLC 0.06")        # 1 ms aperture
+    visa.write(':SOUR:CONF:LIST:CRE "w";:SOUR:VOLT 1.5;:SOUR:CONF:LIST:STOR "w"')
+    visa.write(':SOUR:CONF:LIST:CRE "r";:SOUR:VOLT 0.1;:SOUR:CONF:LIST:STOR "r"')
+    visa.write(':TRIG:LOAD "Empty";:TRIG:BLOC:BUFF:CLE 1,"defbuffer1"')
+    visa.write(':TRIG:BLOC:CONF:NEXT 2,"w";:TRIG:BLOC:SOUR:STAT 3,ON;:TRIG:BLOC:DEL:CONS 4,100e-6')
+    visa.write(':TRIG:BLOC:CONF:NEXT 5,"r";:TRIG:BLOC:SOUR:STAT 6,ON;:TRIG:BLOC:DEL:CONS 7,4e-3')
+    visa.write(':TRIG:BLOC:MEAS 8,"defbuffer1";:TRIG:BLOC:BRAN:COUN 9,3,2;:TRIG:BLOC:SOUR:STAT 10,OFF')
+    t0 = station.clock.now()
+    assert visa.query(":INIT;*OPC?") == "1"
+    assert station.clock.now() - t0 == pytest.approx(3 * (100e-6 + 5e-3))
+    assert visa.query(":TRAC:ACT?") == "3"
+    values = [float(x) for x in visa.query(':TRAC:DATA? 1,3,"defbuffer1",REL,SOUR,READ').split(",")]
+    rel, source, current = values[0::3], values[1::3], values[2::3]
+    assert rel == pytest.approx([0, 5.1e-3, 10.2e-3])
+    assert source == pytest.approx([0.1] * 3)
+    assert current[0] < current[1] < current[2]                        # each write potentiates
+    assert visa.query(":OUTP?") == "0"
+    assert visa.query(":TRIG:STAT?") == "IDLE;IDLE;10"
+    assert visa.query(":SYST:ERR?") == '0,"No error;0;0 0"'
+
+
+def test_config_next_wraps_around_the_list(visa):
+    visa.write(':SOUR:CONF:LIST:CRE "L";:SOUR:VOLT 0.1;:SOUR:CONF:LIST:STOR "L";:SOUR:VOLT 0.2;:SOUR:CONF:LIST:STOR "L"')
+    visa.write(':TRIG:LOAD "Empty";:TRIG:BLOC:CONF:NEXT 1,"L";:TRIG:BLOC:BRAN:COUN 2,3,1')
+    visa.write(":INIT")
+    assert float(visa.query(":SOUR:VOLT?")) == pytest.approx(0.1)      # indexes 1, 2, 1
+    assert visa.query(':SOUR:CONF:LIST:SIZE? "L"') == "2"
+
+
+def test_unread_reply_is_interrupted_by_the_next_command(visa):
+    visa.write("*IDN?")
+    visa.write(":SOUR:VOLT 0.1")
+    assert visa.query(":SYST:ERR?").startswith("-410,")

@@ -1,0 +1,57 @@
+"""`labsuite sim serve`: a plain pyvisa + pyvisa-py client talks to the simulated 2450 over loopback TCP."""
+import subprocess
+import sys
+
+import pytest
+import pyvisa
+
+
+@pytest.fixture
+def served():
+    proc = subprocess.Popen([sys.executable, "-m", "labsuite", "sim", "serve", "--seed", "3"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read()
+        yield line.rstrip("\n").split("\t")
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_serve_prints_role_resource_and_idn(served):
+    role, resource, idn = served
+    assert role == "smu"
+    assert resource.startswith("TCPIP0::127.0.0.1::") and resource.endswith("::SOCKET")
+    assert idn == "KEITHLEY INSTRUMENTS,MODEL 2450,04096218,1.7.12b"
+
+
+def test_plain_pyvisa_client_sources_reads_and_sees_errors(served):
+    _, resource, _ = served
+    rm = pyvisa.ResourceManager("@py")
+    inst = rm.open_resource(resource, read_termination="\n", write_termination="\n", timeout=5000)
+    try:
+        assert inst.query("*IDN?").startswith("KEITHLEY INSTRUMENTS,MODEL 2450")
+        inst.write(":SOUR:FUNC VOLT")
+        inst.write(":SOUR:VOLT:ILIM 1e-3")
+        inst.write(":SOUR:VOLT 0.1")
+        inst.write(":OUTP ON")
+        current = float(inst.query(":READ?"))
+        assert current == pytest.approx(20e-6 * 0.1, rel=0.02)        # G_min = 20 µS at 0.1 V
+        inst.write(":OUTP OFF")
+        assert inst.query(":OUTP?") == "0"
+        inst.write(":SOUR:VOLT:FROB 3")
+        assert inst.query(":SYST:ERR?").startswith('-113,"Undefined header')
+        assert inst.query(":SYST:ERR?") == '0,"No error;0;0 0"'
+    finally:
+        inst.close()
+        rm.close()
+
+
+def test_bench_over_tcp_runs_the_same_train():
+    from labsuite import Bench, run_protocol
+    with Bench.simulated(seed=3, transport="tcp") as bench:
+        tcp = run_protocol("potentiation", bench, {"pulses": 10}, out_dir=None).samples
+    with Bench.simulated(seed=3) as bench:
+        local = run_protocol("potentiation", bench, {"pulses": 10}, out_dir=None).samples
+    assert tcp["current"] == pytest.approx(local["current"], rel=1e-6)

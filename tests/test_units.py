@@ -1,0 +1,43 @@
+"""Users type units; code sees SI floats; errors name the field."""
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from labsuite.errors import InvalidParameter, LimitError
+from labsuite.units import format_quantity, parse_quantity
+
+
+@pytest.mark.parametrize("text, unit, expected", [
+    ("100 us", "s", 1e-4), ("100us", "s", 1e-4), ("100 µs", "s", 1e-4), ("1.2V", "V", 1.2),
+    ("5 mA", "A", 5e-3), ("20 uS", "S", 20e-6), ("3", "V", 3.0), (2.5, "s", 2.5), ("1 kohm", "ohm", 1e3),
+    ("-1.5 V", "V", -1.5), ("50", "", 50.0), ("20 ms", "s", 0.02),
+])
+def test_parse_quantity_returns_si(text, unit, expected):
+    assert parse_quantity(text, unit, "x") == expected
+
+
+@pytest.mark.parametrize("text, unit", [("3 s", "V"), ("abc", "V"), ("1 V", "A"), ("nan", "V"), ("1 furlong", "s")])
+def test_parse_quantity_rejects_with_field_name(text, unit):
+    with pytest.raises(InvalidParameter, match="^amplitude: "):
+        parse_quantity(text, unit, "amplitude")
+
+
+def test_format_quantity_uses_engineering_prefixes():
+    assert format_quantity(1e-4, "s") == "100 µs"
+    assert format_quantity(1.2, "V") == "1.2 V"
+    assert format_quantity(2e-5, "S") == "20 µS"
+    assert format_quantity(0.0, "V") == "0 V"
+
+
+@given(st.floats(min_value=1e-12, max_value=1e6, allow_nan=False))
+def test_formatted_values_parse_back(value):
+    back = parse_quantity(format_quantity(value, "s", digits=12), "s", "t")
+    assert math.isclose(back, value, rel_tol=1e-9)
+
+
+def test_range_error_names_field_value_and_range():
+    err = LimitError("amplitude", 12.0, -10.0, 10.0, "V", "bench limit max_voltage")
+    assert str(err) == "amplitude = 12 V is out of range: allowed -10 V to 10 V (bench limit max_voltage)"
+    assert (err.field, err.value, err.low, err.high) == ("amplitude", 12.0, -10.0, 10.0)
