@@ -7,9 +7,10 @@ import pyvisa
 
 
 @pytest.fixture
-def served():
+def served(tmp_path):
+    # run outside the checkout: `python -m` puts the working folder first on sys.path
     proc = subprocess.Popen([sys.executable, "-m", "labsuite", "sim", "serve", "--seed", "3"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     try:
         line = proc.stdout.readline()
         assert line, proc.stderr.read()
