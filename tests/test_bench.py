@@ -1,0 +1,54 @@
+"""Bench descriptions: from code, from bench.toml, simulated."""
+import re
+
+import pytest
+
+from labsuite import Bench, Limits, run_protocol
+from labsuite.errors import InvalidParameter, LimitError
+
+
+def test_simulated_bench_from_toml_with_units(tmp_path):
+    spec = tmp_path / "bench.toml"
+    spec.write_text('''
+[bench]
+name = "sim station"
+[limits]
+max_voltage = "2 V"
+max_compliance = "500 uA"
+[simulator]
+model = "synaptic-memristor"
+seed = 9
+series_resistance = "1 kohm"
+[simulator.device]
+tau_volatile = "20 ms"
+''')
+    with Bench.from_toml(spec) as bench:
+        assert bench.name == "sim station"
+        assert bench.limits == Limits(max_voltage=2.0, max_compliance=500e-6)
+        assert bench.simulator["seed"] == 9 and bench.simulator["series_resistance_ohm"] == 1e3
+        assert bench.simulator["model"]["tau_volatile"] == pytest.approx(0.02)
+        with pytest.raises(LimitError, match="amplitude = 3 V .* allowed -2 V to 2 V"):
+            run_protocol("potentiation", bench, {"amplitude": 3.0}, out_dir=None)
+        result = run_protocol("potentiation", bench, {"pulses": 10, "compliance": "400 uA"}, out_dir=None)
+        assert result.samples.size == 11
+
+
+def test_series_resistance_lowers_the_read_current(tmp_path):
+    def first_read(ohms):
+        with Bench.simulated(seed=0, series_resistance=ohms, model_params={"read_noise": 0}) as bench:
+            return run_protocol("potentiation", bench, {"pulses": 1}, out_dir=None).samples["current"][0]
+    # 20 µS device (50 kΩ) behind 50 kΩ: half the current at the same source voltage
+    assert first_read(50e3) == pytest.approx(first_read(0.0) / 2, rel=1e-6)
+
+
+@pytest.mark.parametrize("body, field", [
+    ("[limits]\nmax_voltage = \"3 A\"\n[simulator]\n", "limits.max_voltage"),
+    ("[bench]\nname = \"x\"\n", "needs an [smu] table"),
+    ("[smu]\ndriver = \"keithley2450\"\n", "smu.resource"),
+    ("[smu]\ndriver = \"keithley9999\"\nresource = \"GPIB0::1::INSTR\"\n", "driver"),
+])
+def test_bad_bench_files_say_what_to_fix(tmp_path, body, field):
+    spec = tmp_path / "bench.toml"
+    spec.write_text(body)
+    with pytest.raises(InvalidParameter, match=re.escape(field)):
+        Bench.from_toml(spec)
