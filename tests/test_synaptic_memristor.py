@@ -54,7 +54,7 @@ def test_volatile_component_decays_with_its_time_constant():
     """After a pulse the excess conductance relaxes as e^(−t/τ_vol), τ_vol = 5 ms."""
     model = SynapticMemristor(QUIET)
     model.evolve(1.5, 100e-6)
-    g_nv = model.params.g_min + (model.params.g_max - model.params.g_min) * model.w[0]
+    g_nv = model.params.g_min + (model.params.g_max - model.params.g_min) * model.x[0, 0]
     excess0 = model.conductance()[0] - g_nv
     assert excess0 > 1e-6
     for t in (1e-3, 5e-3, 20e-3):
@@ -103,7 +103,7 @@ def test_cycle_to_cycle_spread_matches_sigma():
     model = SynapticMemristor(SynapticMemristorParams(c2c_sigma=0.02, read_noise=0.0), n=4000,
                               rng=np.random.default_rng(1))
     model.evolve(1.5, 100e-6)
-    steps = model.w
+    steps = model.x[0]
     assert np.std(steps) / np.mean(steps) == pytest.approx(0.02, rel=0.05)
 
 
@@ -122,12 +122,20 @@ class TestCircuit:
         assert result.current == pytest.approx(100e-6, rel=1e-6)
         assert result.device_voltage < 0.6
 
+    @pytest.mark.parametrize("v", [2.0, -2.0])
+    def test_limit_holds_through_a_set_and_a_reset_pulse(self, v):
+        """A write under compliance: the current never passes the limit, whatever the state does."""
+        model = SynapticMemristor(SynapticMemristorParams(c2c_sigma=0, read_noise=0, w_initial=0.5))
+        result = model.evolve(v, 1e-3, i_limit=50e-6, sample_times=np.linspace(0, 1e-3, 11))
+        assert result.limited[0]
+        assert np.all(np.abs(result.samples[:, 0]) <= 50e-6 * (1 + 1e-9))
+        assert abs(result.current[0]) == pytest.approx(50e-6, rel=1e-6)
+
     def test_series_resistance_divides_the_voltage(self):
         model = SynapticMemristor(QUIET)                                 # 20 µS = 50 kΩ
-        circuit = SourceCircuit(model, series_resistance=50e3)
-        v_dev, i, comp = circuit.operating_point(0.2, 1e-3)
-        assert v_dev == pytest.approx(0.1, rel=1e-9)
-        assert i == pytest.approx(2e-6, rel=1e-9) and not comp
+        v_dev, i, limited = model.operating_point(np.array([0.2]), 50e3, 1e-3)
+        assert v_dev[0] == pytest.approx(0.1, rel=1e-9)
+        assert i[0] == pytest.approx(2e-6, rel=1e-9) and not limited[0]
 
     def test_energy_is_v_times_i_times_t(self):
         model = SynapticMemristor(QUIET)
@@ -138,3 +146,40 @@ class TestCircuit:
         clock = VirtualClock()
         clock.sleep(3600.0)
         assert clock.now() == 3600.0
+
+
+class TestNumericalIntegration:
+    """The Radau path used under compliance and series resistance agrees with the closed form."""
+
+    def test_numerical_and_closed_form_agree_on_a_write_pulse(self):
+        exact, numeric = SynapticMemristor(QUIET), SynapticMemristor(QUIET)
+        a = exact.evolve(1.5, 100e-6)
+        b = numeric._evolve_numerically(np.array([1.5]), 100e-6, 0.0, np.inf, None, numeric.x.copy())
+        assert numeric.x == pytest.approx(exact.x, rel=1e-5, abs=1e-9)
+        assert b.current == pytest.approx(a.current, rel=1e-5)
+        assert b.energy == pytest.approx(a.energy, rel=1e-5)
+
+    def test_tightening_the_tolerance_changes_results_below_it(self):
+        """Halving the step (here: tolerance ÷ 100) moves the state by less than the stated 1e-6."""
+        def run(rtol):
+            model = SynapticMemristor(QUIET)
+            model.rtol = rtol
+            model.evolve(1.8, 2e-3, r_series=5e3, i_limit=150e-6)
+            return model.x.copy()
+        coarse, fine = run(1e-6), run(1e-8)
+        assert np.max(np.abs(coarse - fine)) < 1e-5
+
+    def test_array_of_devices_with_device_to_device_spread(self):
+        params = SynapticMemristorParams(c2c_sigma=0, read_noise=0, d2d_sigma=0.1)
+        model = SynapticMemristor(params, n=2000, rng=np.random.default_rng(3))
+        g0 = model.conductance()
+        assert np.std(np.log(g0)) == pytest.approx(0.1, rel=0.1)          # log-normal G_min spread
+        model.evolve(1.5, 100e-6, r_series=1e3, i_limit=1e-3)              # numerical path, 2000 devices
+        assert np.all(model.conductance() > g0)
+
+    def test_sample_times_trace_the_current_inside_a_segment(self):
+        model = SynapticMemristor(QUIET)
+        t = np.linspace(0, 1e-3, 5)
+        result = model.evolve(1.5, 1e-3, sample_times=t)
+        assert np.all(np.diff(result.samples[:, 0]) > 0)                   # potentiating during the pulse
+        assert result.samples[-1, 0] == pytest.approx(model.current(np.array([1.5]), model.x)[0], rel=1e-9)

@@ -8,6 +8,7 @@ import numpy as np
 from labsuite.errors import InvalidParameter
 from labsuite.units import parse_quantity
 
+from labsuite.simulator.models.base import DeviceModel, Evolution, param
 from labsuite.simulator.models.synaptic_memristor import SynapticMemristor, SynapticMemristorParams
 
 MODELS = {SynapticMemristor.name: SynapticMemristor}
@@ -15,7 +16,7 @@ DEFAULT_MODEL = SynapticMemristor.name
 
 
 def make_model(name: str, rng: np.random.Generator, n: int = 1,
-               params: dict[str, str | float] | None = None) -> SynapticMemristor:
+               params: dict[str, str | float] | None = None) -> DeviceModel:
     """Build the device model called ``name`` (see ``MODELS``) for ``n`` devices.
 
     ``params`` overrides parameters by name; values are SI numbers or strings with units
@@ -34,4 +35,5 @@ def make_model(name: str, rng: np.random.Generator, n: int = 1,
     return cls(params_cls(**values), n=n, rng=rng)
 
 
-__all__ = ["MODELS", "DEFAULT_MODEL", "make_model", "SynapticMemristor", "SynapticMemristorParams"]
+__all__ = ["MODELS", "DEFAULT_MODEL", "make_model", "DeviceModel", "Evolution", "param", "SynapticMemristor",
+           "SynapticMemristorParams"]

@@ -1,0 +1,246 @@
+r"""The interface every device model implements, and the integration they share.
+
+A model holds ``n`` devices of one kind (a crossbar is an array). Its state ``x`` has shape
+``(k, n)``: k state variables named in ``state_names``. Parameters are a frozen dataclass whose
+fields carry a unit and, where marked ``d2d=True``, a device-to-device spread: each device draws
+its own value once, ``p_i = p·exp(σ_d2d·ξ_i)`` (log-normal, median p), from the seeded generator.
+
+A model provides the physics, vectorized over devices:
+
+- ``current(v, x)`` — I(V, x) in A for device voltages ``v`` (shape (n,));
+- ``derivatives(v, x)`` — dx/dt, shape (k, n), for models integrated numerically;
+- optionally ``closed_form(v, duration, x)`` — the exact state after holding ``v`` and the mean
+  current over the hold, used whenever the source does not limit;
+- optionally ``cycle_noise(x0, x1)`` — cycle-to-cycle variation applied once per segment.
+
+:meth:`DeviceModel.evolve` drives the devices from a voltage source through a series resistance
+R_s under a current limit I_lim, as a bench does: the device voltage solves
+V_dev + I(V_dev, x)·R_s = V_source unless |I| would pass I_lim, where the source turns into a
+current source and I(V_dev, x) = ±I_lim. Without a closed form, or while the limit or R_s
+couples the source to the state, the state is integrated with an error-controlled, stiff-safe
+implicit Runge-Kutta method (Radau IIA, scipy ``solve_ivp``) whose Jacobian is block-diagonal over
+devices; charge, energy ∫V·I dt and ∫V dt are integrated with the state.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field, fields
+from types import SimpleNamespace
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy.integrate import solve_ivp
+from scipy.sparse import block_diag, csr_matrix
+
+
+def param(default: float, unit: str = "", *, d2d: bool = False) -> Any:
+    """A model parameter: its default, SI unit, and whether it varies from device to device."""
+    return field(default=default, metadata={"unit": unit, "d2d": d2d})
+
+
+@dataclass(frozen=True)
+class Evolution:
+    """What each device did during one held segment (arrays of shape (n,))."""
+
+    current: np.ndarray          # A, mean current
+    device_voltage: np.ndarray   # V, mean voltage across the device
+    source_voltage: np.ndarray   # V, mean voltage at the source terminals
+    energy: np.ndarray           # J, ∫ V_dev·I dt
+    limited: np.ndarray          # bool, the source reached its current limit
+    samples: np.ndarray | None = None   # A, currents at the requested times, shape (times, n)
+
+
+class DeviceModel(ABC):
+    """``n`` devices with per-device parameters ``self.p`` and state ``self.x`` of shape (k, n)."""
+
+    name: ClassVar[str]
+    params_type: ClassVar[type]
+    state_names: ClassVar[tuple[str, ...]]
+    rtol: ClassVar[float] = 1e-6          # relative tolerance of the numerical integration
+
+    def __init__(self, params: Any = None, *, n: int = 1, rng: np.random.Generator | None = None) -> None:
+        self.params = params if params is not None else self.params_type()
+        self.rng = rng if rng is not None else np.random.default_rng(0)
+        sigma = getattr(self.params, "d2d_sigma", 0.0)
+        values = {}
+        for f in fields(self.params):
+            value = getattr(self.params, f.name)
+            if f.metadata.get("d2d") and sigma > 0:
+                values[f.name] = value * np.exp(sigma * self.rng.standard_normal(n))
+            else:
+                values[f.name] = np.full(n, value, dtype=float)
+        self.p = SimpleNamespace(**values)
+        self.x = np.array(self.initial_state(n), dtype=float).reshape(len(self.state_names), n)
+
+    # --- what a model defines ---------------------------------------------------------------
+    @abstractmethod
+    def initial_state(self, n: int) -> np.ndarray:
+        """State of fresh devices, shape (k, n)."""
+
+    @abstractmethod
+    def current(self, v: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """I(V, x) in A for device voltages ``v`` (V), shape (n,)."""
+
+    @abstractmethod
+    def derivatives(self, v: np.ndarray, x: np.ndarray) -> np.ndarray:
+        """dx/dt at device voltages ``v`` (V), shape (k, n)."""
+
+    def closed_form(self, v: np.ndarray, duration: float, x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """(state after holding ``v`` for ``duration`` s, mean current in A), or None if there is none."""
+        return None
+
+    def cycle_noise(self, x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
+        """State after a segment with cycle-to-cycle variation; default: none."""
+        return x1
+
+    def clip_state(self, x: np.ndarray) -> np.ndarray:
+        """Keep the state inside its physical bounds; default: unbounded."""
+        return x
+
+    # --- common ------------------------------------------------------------------------------
+    @property
+    def n(self) -> int:
+        return self.x.shape[1]
+
+    def state(self) -> np.ndarray:
+        return self.x.copy()
+
+    def set_state(self, x: np.ndarray) -> None:
+        self.x = np.array(x, dtype=float).reshape(self.x.shape)
+
+    def describe(self) -> dict[str, Any]:
+        return {"model": self.name, **asdict(self.params)}
+
+    def add_read_noise(self, current: np.ndarray) -> np.ndarray:
+        """A reading of ``current`` (A) with relative read noise ``params.read_noise``."""
+        current = np.asarray(current, dtype=float)
+        sigma = getattr(self.params, "read_noise", 0.0)
+        if not sigma:
+            return current
+        return current * (1.0 + sigma * self.rng.standard_normal(current.shape))
+
+    def operating_point(self, v_source: np.ndarray, r_series: float, i_limit: float,
+                        x: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(V_dev, I, limited) of every device for source voltages ``v_source`` (V).
+
+        Assumes I(V, x) increases with V at fixed state (a passive device). Solved by vectorized
+        bisection to 1e-12 of the bracket.
+        """
+        x = self.x if x is None else x
+        v_s = np.broadcast_to(np.asarray(v_source, dtype=float), (self.n,)).copy()
+        if r_series > 0:
+            i_s = self.current(v_s, x)
+            reach = np.abs(i_s) * r_series
+            v_dev = _bisect(lambda v: v + self.current(v, x) * r_series - v_s, v_s - reach, v_s + reach)
+        else:
+            v_dev = v_s
+        i = self.current(v_dev, x)
+        limited = np.abs(i) > i_limit
+        if np.any(limited):
+            target = np.sign(i) * i_limit
+            lo, hi = v_dev.copy(), v_dev.copy()
+            span = np.maximum(np.abs(v_dev), 1e-3)
+            for _ in range(200):   # widen until the target current is bracketed
+                below = self.current(lo, x) > np.where(limited, target, -np.inf)
+                above = self.current(hi, x) < np.where(limited, target, np.inf)
+                if not (np.any(below & limited) or np.any(above & limited)):
+                    break
+                lo, hi, span = np.where(below, lo - span, lo), np.where(above, hi + span, hi), span * 2
+            solved = _bisect(lambda v: self.current(v, x) - target, lo, hi)
+            v_dev = np.where(limited, solved, v_dev)
+            i = np.where(limited, target, i)
+        return v_dev, i, limited
+
+    def evolve(self, v_source: float | np.ndarray, duration: float, *, r_series: float = 0.0,
+               i_limit: float = np.inf, sample_times: np.ndarray | None = None) -> Evolution:
+        """Hold the source at ``v_source`` (V) for ``duration`` (s); advance the state.
+
+        ``sample_times`` (s from the segment start, within [0, duration]) asks for the current
+        at those instants as well (no read noise added).
+        """
+        v_s = np.broadcast_to(np.asarray(v_source, dtype=float), (self.n,)).copy()
+        x0 = self.x.copy()
+        result = self._evolve_exact(v_s, duration, r_series, i_limit, sample_times, x0)
+        if result is None:
+            result = self._evolve_numerically(v_s, duration, r_series, i_limit, sample_times, x0)
+        self.x = self.clip_state(self.cycle_noise(x0, self.clip_state(self.x)))
+        return result
+
+    def _evolve_exact(self, v_s, duration, r_series, i_limit, sample_times, x0) -> Evolution | None:
+        if r_series > 0:
+            return None
+        _, i_start, limited = self.operating_point(v_s, 0.0, i_limit, x0)
+        if np.any(limited):
+            return None
+        exact = self.closed_form(v_s, duration, x0)
+        if exact is None:
+            return None
+        x1, i_mean = exact
+        _, _, limited_end = self.operating_point(v_s, 0.0, i_limit, x1)
+        if np.any(limited_end) or np.any(np.abs(i_mean) > i_limit):
+            return None
+        samples = None
+        if sample_times is not None:
+            samples = np.array([self.current(v_s, self.closed_form(v_s, float(t), x0)[0]) if t > 0
+                                else i_start for t in np.asarray(sample_times, float)])
+        self.x = x1
+        return Evolution(i_mean, v_s, v_s, v_s * i_mean * duration, np.zeros(self.n, bool), samples)
+
+    def _evolve_numerically(self, v_s, duration, r_series, i_limit, sample_times, x0) -> Evolution:
+        k, n = x0.shape
+        limited_any = np.zeros(n, dtype=bool)
+
+        def rhs(_t: float, y: np.ndarray) -> np.ndarray:
+            x = y[:k * n].reshape(k, n)
+            v_dev, i, limited = self.operating_point(v_s, r_series, i_limit, x)
+            limited_any[:] |= limited
+            v_term = np.where(limited, v_dev + i * r_series, v_s)
+            return np.concatenate([self.derivatives(v_dev, x).ravel(), i, v_dev * i, v_dev, v_term])
+
+        y0 = np.concatenate([x0.ravel(), np.zeros(4 * n)])
+        if duration <= 0:
+            v_dev, i, limited = self.operating_point(v_s, r_series, i_limit, x0)
+            return Evolution(i, v_dev, np.where(limited, v_dev + i * r_series, v_s), np.zeros(n), limited,
+                             None if sample_times is None else np.tile(i, (len(sample_times), 1)))
+        sol = solve_ivp(rhs, (0.0, duration), y0, method="Radau", rtol=self.rtol,
+                        atol=self._atol(n), jac_sparsity=self._sparsity(k, n), dense_output=sample_times is not None)
+        if not sol.success:
+            raise RuntimeError(f"{self.name}: integration failed over {duration} s ({sol.message})")
+        y1 = sol.y[:, -1]
+        self.x = y1[:k * n].reshape(k, n)
+        charge, energy, v_int, v_term_int = (y1[k * n + j * n: k * n + (j + 1) * n] for j in range(4))
+        samples = None
+        if sample_times is not None:
+            samples = np.array([self.operating_point(v_s, r_series, i_limit,
+                                                     sol.sol(float(t))[:k * n].reshape(k, n))[1]
+                                for t in np.asarray(sample_times, float)])
+        return Evolution(charge / duration, v_int / duration, v_term_int / duration, energy, limited_any.copy(),
+                         samples)
+
+    def _atol(self, n: int) -> np.ndarray:
+        scale = getattr(self, "state_scale", np.ones(len(self.state_names)))
+        return np.concatenate([np.repeat(np.asarray(scale, float) * 1e-9, n), np.full(4 * n, 1e-30)])
+
+    @staticmethod
+    def _sparsity(k: int, n: int) -> csr_matrix:
+        """Devices are independent: each device's k states and 4 integrals couple only to each other."""
+        per_device = np.ones((k + 4, k + 4))
+        order = np.concatenate([np.arange(k)[:, None] * n + np.arange(n)[None, :],
+                                k * n + np.arange(4)[:, None] * n + np.arange(n)[None, :]]).T.ravel()
+        blocks = block_diag([per_device] * n, format="csr")
+        perm = np.empty_like(order)
+        perm[order] = np.arange(order.size)
+        return blocks[perm][:, perm]
+
+
+def _bisect(f, lo: np.ndarray, hi: np.ndarray, iterations: int = 60) -> np.ndarray:
+    """Vectorized bisection for increasing ``f`` with f(lo) ≤ 0 ≤ f(hi)."""
+    lo, hi = np.array(lo, dtype=float), np.array(hi, dtype=float)
+    for _ in range(iterations):
+        mid = 0.5 * (lo + hi)
+        positive = f(mid) > 0
+        hi = np.where(positive, mid, hi)
+        lo = np.where(positive, lo, mid)
+        if np.all(hi - lo <= 1e-12 * np.maximum(1.0, np.abs(hi))):
+            break
+    return 0.5 * (lo + hi)
