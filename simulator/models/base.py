@@ -158,7 +158,7 @@ class DeviceModel(ABC):
         ``sample_times`` (s from the segment start, within [0, duration]) asks for the current
         at those instants as well (no read noise added).
         """
-        v_s = np.broadcast_to(np.asarray(v_source, dtype=float), (self.n,)).copy()
+        v_s = np.full(self.n, v_source, dtype=float) if np.ndim(v_source) == 0 else np.asarray(v_source, float)
         x0 = self.x.copy()
         result = self._evolve_exact(v_s, duration, r_series, i_limit, sample_times, x0)
         if result is None:
@@ -167,17 +167,18 @@ class DeviceModel(ABC):
         return result
 
     def _evolve_exact(self, v_s, duration, r_series, i_limit, sample_times, x0) -> Evolution | None:
+        """The closed form, when there is one and the source never limits (the state moves
+        monotonically under constant V, so checking both ends covers the segment)."""
         if r_series > 0:
             return None
-        _, i_start, limited = self.operating_point(v_s, 0.0, i_limit, x0)
-        if np.any(limited):
+        i_start = self.current(v_s, x0)
+        if np.any(np.abs(i_start) > i_limit):
             return None
         exact = self.closed_form(v_s, duration, x0)
         if exact is None:
             return None
         x1, i_mean = exact
-        _, _, limited_end = self.operating_point(v_s, 0.0, i_limit, x1)
-        if np.any(limited_end) or np.any(np.abs(i_mean) > i_limit):
+        if np.isfinite(i_limit) and np.any(np.abs(self.current(v_s, x1)) > i_limit):
             return None
         samples = None
         if sample_times is not None:
