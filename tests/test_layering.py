@@ -57,10 +57,11 @@ def test_layer_does_not_import(source, forbidden):
     assert not bad, f"{source} must not import {forbidden}: {bad}"
 
 
-def test_only_the_bench_factory_and_cli_reach_into_the_simulator():
+def test_only_the_entry_points_that_build_simulated_devices_reach_into_the_simulator():
+    """Bench.simulated, `labsuite sim serve` and the sweep runner's direct mode; nothing else."""
     core = [m for m in modules() if not under(m, "labsuite.simulator", "labsuite.drivers", "labsuite.protocols")]
     reaching = sorted({m for m in core for i in modules()[m] if under(i, "labsuite.simulator")})
-    assert reaching == ["labsuite.bench", "labsuite.cli"]
+    assert reaching == ["labsuite.bench", "labsuite.cli", "labsuite.sweep"]
 
 
 def test_core_never_imports_a_gui():
