@@ -1,4 +1,8 @@
-"""Device physics: state variables, their equations, noise. Vectorized over arrays of devices."""
+"""Device physics: state variables, their equations, noise. Vectorized over arrays of devices.
+
+``MODELS`` maps each model's name to its class; ``make_model(name, rng, params=...)`` builds one.
+See docs/models.md for the equations, parameters and sources of every model.
+"""
 from __future__ import annotations
 
 from dataclasses import fields
@@ -6,12 +10,28 @@ from dataclasses import fields
 import numpy as np
 
 from labsuite.errors import InvalidParameter
+from labsuite.simulator.models.base import DeviceModel, Evolution, param
+from labsuite.simulator.models.diffusive import DiffusiveMemristor
+from labsuite.simulator.models.drift import DRIFT_MODELS
+from labsuite.simulator.models.iontronic import IontronicMemristor
+from labsuite.simulator.models.multi_timescale import MultiTimescaleSynapse, MultiTimescaleSynapse3
+from labsuite.simulator.models.pulsed import PULSED_MODELS
+from labsuite.simulator.models.stanford_pku import StanfordPKU
+from labsuite.simulator.models.synaptic_memristor import SynapticMemristor, SynapticMemristorParams
+from labsuite.simulator.models.thermal import ThermalSecondOrderMemristor
 from labsuite.units import parse_quantity
 
-from labsuite.simulator.models.base import DeviceModel, Evolution, param
-from labsuite.simulator.models.synaptic_memristor import SynapticMemristor, SynapticMemristorParams
-
-MODELS = {SynapticMemristor.name: SynapticMemristor}
+MODELS: dict[str, type[DeviceModel]] = {
+    SynapticMemristor.name: SynapticMemristor,
+    **DRIFT_MODELS,
+    **PULSED_MODELS,
+    MultiTimescaleSynapse.name: MultiTimescaleSynapse,
+    MultiTimescaleSynapse3.name: MultiTimescaleSynapse3,
+    DiffusiveMemristor.name: DiffusiveMemristor,
+    IontronicMemristor.name: IontronicMemristor,
+    ThermalSecondOrderMemristor.name: ThermalSecondOrderMemristor,
+    StanfordPKU.name: StanfordPKU,
+}
 DEFAULT_MODEL = SynapticMemristor.name
 
 
@@ -25,7 +45,7 @@ def make_model(name: str, rng: np.random.Generator, n: int = 1,
     try:
         cls = MODELS[name]
     except KeyError:
-        raise ValueError(f"unknown device model {name!r}; choose one of {', '.join(MODELS)}") from None
+        raise InvalidParameter("model", f"{name!r} is unknown; choose one of {', '.join(MODELS)}") from None
     params_cls = cls.params_type
     units = {f.name: f.metadata.get("unit", "") for f in fields(params_cls)}
     unknown = set(params or {}) - set(units)
