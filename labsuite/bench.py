@@ -24,6 +24,7 @@ or, for the simulated bench, instead of ``[smu]``::
 """
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -43,6 +44,12 @@ class Limits:
 
     max_voltage: float = 10.0      # V, largest |level|
     max_compliance: float = 10e-3  # A, largest current limit
+
+    def __post_init__(self) -> None:
+        for name, unit in (("max_voltage", "V"), ("max_compliance", "A")):
+            value = getattr(self, name)
+            if not (value > 0 and math.isfinite(value)):
+                raise InvalidParameter(f"limits.{name}", f"{value!r} {unit} must be a positive, finite limit")
 
     def check_parameters(self, values: dict[str, float], units: dict[str, str]) -> None:
         """Raise :class:`LimitError` naming the parameter that asks for more than the bench allows."""

@@ -76,13 +76,17 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
                            parameters=proto.values, parameter_units=proto.units, program=program,
                            bench=bench.snapshot(), device_id=device_id, seed=seed)
         runner.observers.insert(0, writer)
-    if runner_hook is not None:
-        runner_hook(runner)
     try:
+        if runner_hook is not None:
+            runner_hook(runner)
         samples = runner.run()
         figures = proto.analyze(samples) if samples.size else {}
         if writer is not None and figures:
             writer.write_analysis(figures, proto.figure_units)
+    except BaseException as exc:
+        if writer is not None and runner.state is RunState.IDLE:   # failed before the run began
+            writer.on_finish(RunState.FAILED, exc)
+        raise
     finally:
         if writer is not None:
             writer.close()

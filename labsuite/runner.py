@@ -91,8 +91,9 @@ class Runner:
         self._resume.set()
 
     def pause(self) -> None:
-        """Hold before the next chunk (the output is off while paused)."""
-        self._resume.clear()
+        """Hold before the next chunk (the output is off while paused). No effect once aborted."""
+        if not self._abort.is_set():
+            self._resume.clear()
 
     def resume(self) -> None:
         self._resume.set()
@@ -173,7 +174,8 @@ class Runner:
     def _wait_if_paused(self) -> None:
         if not self._resume.is_set():
             self.state = RunState.PAUSED
-            self._resume.wait()
+            while not self._resume.wait(0.1) and not self._abort.is_set():
+                pass
             self.state = RunState.RUNNING
 
     def _play(self, chunk: Train, index: int, first_repeat: int) -> np.ndarray:
@@ -195,8 +197,9 @@ class Runner:
     def _step(self, chunk: Train) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Software timing: one command per segment, waits on the bench clock."""
         smu, clock = self.bench.smu, self.bench.clock
-        aperture = max(self.bench.smu.capabilities.min_aperture,
-                       min((s.duration for s in chunk.pattern if s.measure), default=0.0))
+        caps = self.bench.smu.capabilities
+        shortest = min((s.duration for s in chunk.pattern if s.measure), default=caps.min_aperture)
+        aperture = float(np.clip(shortest, caps.min_aperture, caps.max_aperture))
         times, voltage, current = [], [], []
         smu.set_level(float(chunk.levels[0, 0]))
         smu.set_output(True)

@@ -20,10 +20,12 @@ def test_configure_sets_the_limit_before_anything_turns_on():
         smu.configure(compliance=1e-3, max_level=1.5)
 
 
-def test_train_is_one_message_then_init_error_check_and_one_buffer_read():
+def test_train_is_one_message_an_error_check_init_a_state_poll_and_one_buffer_read():
     train = Train((WRITE, READ, IDLE), repeats=2)
-    message = (':OUTP OFF;:TRIG:LOAD "Empty";:SOUR:FUNC VOLT;:SOUR:VOLT:RANG 2;:SOUR:VOLT:ILIM 0.001;'
-               ':SOUR:VOLT:DEL 0;:SENS:FUNC "CURR";:SENS:CURR:NPLC 0.06;'
+    message = (':OUTP OFF;:TRIG:LOAD "Empty";'
+               ':SOUR:CONF:LIST:DEL "labsuite1";:SOUR:CONF:LIST:DEL "labsuite2";:SOUR:CONF:LIST:DEL "labsuite3";*CLS;'
+               ':SOUR:FUNC VOLT;:SOUR:VOLT:RANG 2;:SOUR:VOLT:ILIM 0.001;'
+               ':SOUR:VOLT:DEL 0;:SENS:FUNC "CURR";:SENS:CURR:AZER OFF;:SENS:AZER:ONCE;:SENS:CURR:NPLC 0.06;'
                ':SOUR:CONF:LIST:CRE "labsuite1";:SOUR:VOLT 1.5;:SOUR:CONF:LIST:STOR "labsuite1";'
                ':SOUR:CONF:LIST:CRE "labsuite2";:SOUR:VOLT 0.1;:SOUR:CONF:LIST:STOR "labsuite2";'
                ':SOUR:CONF:LIST:CRE "labsuite3";:SOUR:VOLT 0;:SOUR:CONF:LIST:STOR "labsuite3";'
@@ -35,13 +37,42 @@ def test_train_is_one_message_then_init_error_check_and_one_buffer_read():
     with expected_protocol(Keithley2450, [
         (":SYST:LFR?", "60"),
         (message, None),
-        (":INIT;*OPC?", "1"),
+        ("SYST:ERR?", NO_ERROR),                 # every point stored as sent, before anything runs
+        (":INIT", None),
+        (":TRIG:STAT?", "IDLE;IDLE;12"),
         ("SYST:ERR?", NO_ERROR),
         (':TRAC:DATA? 1,2,"defbuffer1",REL,SOUR,READ', "0,0.1,2e-6,0.01,0.1,2.5e-6"),
     ], connection_attributes={"timeout": 10_000}) as smu:
         readings = smu.run_train(train, compliance=1e-3)
     assert list(readings.time) == [0, 0.01]
     assert list(readings.current) == [2e-6, 2.5e-6]
+
+
+def test_an_error_while_loading_stops_before_init():
+    """A refused point (here: a level beyond the range) must not be followed by :INIT."""
+    from labsuite.errors import InstrumentError
+
+    class FixedLine(Keithley2450):
+        line_frequency = 60.0
+    train = Train((WRITE, READ), 1)
+    with expected_protocol(FixedLine, []) as smu:
+        message = smu.train_message(train, 1e-3)
+    with expected_protocol(FixedLine, [
+        (message, None),
+        ("SYST:ERR?", '-222,"Parameter data out of range;1;2026/01/01 00:00:00.000"'),
+        ("SYST:ERR?", NO_ERROR),
+    ], connection_attributes={"timeout": 10_000}) as smu:
+        with pytest.raises(InstrumentError, match="-222"):
+            smu.run_train(train, compliance=1e-3)
+
+
+def test_trigger_model_is_polled_until_idle():
+    with expected_protocol(Keithley2450, [
+        (":TRIG:STAT?", "RUNNING;RUNNING;5"),
+        (":TRIG:STAT?", "RUNNING;RUNNING;9"),
+        (":TRIG:STAT?", "IDLE;IDLE;12"),
+    ], connection_attributes={"timeout": 10_000}) as smu:
+        smu.wait_for_trigger_model(duration=1.0, poll=0.001)
 
 
 def test_compliance_precedes_every_output_on():
@@ -64,13 +95,27 @@ def test_changing_levels_become_one_config_point_per_repeat():
     assert ":SENS:CURR:NPLC 0.05" in message                          # 1 ms at 50 Hz
 
 
-def test_lists_of_the_previous_train_are_deleted_first():
-    class FixedLine(Keithley2450):
-        line_frequency = 60.0
-    with expected_protocol(FixedLine, []) as smu:
-        smu.train_message(Train((WRITE, READ)), 1e-3)
-        second = smu.train_message(Train((WRITE,)), 1e-3)
-    assert ':SOUR:CONF:LIST:DEL "labsuite1";:SOUR:CONF:LIST:DEL "labsuite2"' in second
+def test_a_list_left_by_another_session_is_replaced_not_extended(station, sim2450):
+    """A second driver (a new session) reuses the list names: the old 3 V points must be gone."""
+    from labsuite.drivers.keithley.keithley2450 import Keithley2450 as Driver
+
+    def session():
+        return Driver(station.resources["smu"], visa_library=station.visa_library())
+    first = session()
+    first.configure(1e-3, 3.0)
+    first.run_train(Train((Segment(3.0, 100e-6, "write"), READ)), 1e-3)
+    applied = []
+    original = sim2450._apply_settings
+
+    def record(settings):
+        original(settings)
+        applied.append(settings.level)
+    sim2450._apply_settings = record
+    second = session()
+    second.configure(1e-3, 0.5)
+    second.run_train(Train((Segment(0.5, 100e-6, "write"), READ), 3), 1e-3)
+    assert max(applied) == 0.5
+    assert len(sim2450.config_lists["labsuite1"]) == 1
 
 
 def test_shutdown_aborts_and_turns_output_off_without_ramping():

@@ -81,10 +81,15 @@ def test_outputs_are_off_after_an_error_mid_train(bench, exc):
     assert runner.samples.size == 100          # two chunks of 50 pulses (0.5 s / 10 ms)
 
 
-def test_output_is_off_when_the_instrument_fails_inside_a_train(bench, monkeypatch):
-    """The fault happens in the middle of the trigger model, with the output on."""
-    sim = bench.smu.adapter.manager.visalib.instruments
-    instrument = next(iter(sim.values()))
+def simulated_2450(bench):
+    return next(iter(bench.smu.adapter.manager.visalib.instruments.values()))
+
+
+@pytest.mark.parametrize("timing", ["hardware", "software"])
+@pytest.mark.parametrize("fault", [OSError("connection lost"), KeyboardInterrupt()])
+def test_output_is_off_when_a_fault_strikes_with_the_output_on(bench, monkeypatch, timing, fault):
+    """The fault happens inside a measurement, output on (Ctrl-C included): it ends up off."""
+    instrument = simulated_2450(bench)
     original = instrument._measure
     calls = {"n": 0}
 
@@ -92,14 +97,72 @@ def test_output_is_off_when_the_instrument_fails_inside_a_train(bench, monkeypat
         calls["n"] += 1
         if calls["n"] == 30:
             assert instrument.source.output            # the fault strikes with the output on
-            raise OSError("connection lost")
+            raise fault
         return original(*args)
 
     monkeypatch.setattr(instrument, "_measure", flaky)
-    with pytest.raises(OSError):
-        Runner(bench, potentiation(pulses=50)).run()
+    with pytest.raises(type(fault)):
+        Runner(bench, potentiation(pulses=50), timing=timing).run()
     monkeypatch.setattr(instrument, "_measure", original)
     assert not sim_output_on(bench)
+
+
+@pytest.mark.parametrize("timing", ["hardware", "software"])
+def test_no_voltage_reaches_the_device_except_under_the_programs_compliance(bench, timing):
+    """Checked where the simulated source drives the device: every non-zero hold is limited to 200 µA."""
+    circuit = simulated_2450(bench).circuit
+    limits_when_driven = []
+    original = circuit.hold
+
+    def hold(v_source, i_limit, duration):
+        if v_source != 0:
+            limits_when_driven.append(i_limit)
+        return original(v_source, i_limit, duration)
+
+    circuit.hold = hold
+    Runner(bench, potentiation(pulses=5, compliance=2e-4), timing=timing).run()
+    assert limits_when_driven and set(limits_when_driven) == {2e-4}
+
+
+def test_software_timing_holds_long_reads_for_their_whole_duration(bench):
+    """A 1 s read is longer than the SMU's 10-PLC integration: the wait makes up the rest."""
+    program = PulseProgram((Train((Segment(0.1, 1.0, "read", True),), 3),), 1e-3)
+    t0 = bench.clock.now()
+    Runner(bench, program, timing="software").run()
+    assert bench.clock.now() - t0 == pytest.approx(3.0, rel=1e-9)
+
+
+def test_reads_shorter_than_the_shortest_integration_are_refused_on_either_line_frequency(bench):
+    """0.01 PLC is 167 µs at 60 Hz but 200 µs at 50 Hz: a 180 µs read is refused before sending."""
+    program = PulseProgram((Train((Segment(0.1, 180e-6, "read", True),)),), 1e-3)
+    with pytest.raises(LimitError, match="read duration = 180 µs .* at least 200 µs"):
+        Runner(bench, program).run()
+
+
+def test_pause_after_abort_does_not_hang(bench):
+    runner = Runner(bench, potentiation(pulses=20), chunk_duration=0.05)
+    runner.abort()
+    runner.pause()
+    runner.run()
+    assert runner.state is RunState.ABORTED and not sim_output_on(bench)
+
+
+@pytest.mark.parametrize("limits", [dict(max_voltage=float("nan")), dict(max_compliance=-1e-3),
+                                    dict(max_voltage=float("inf"))])
+def test_limits_must_be_positive_and_finite(limits):
+    from labsuite.errors import InvalidParameter
+    with pytest.raises(InvalidParameter, match="limits.max_"):
+        Limits(**limits)
+
+
+def test_a_failure_before_the_run_starts_still_closes_and_marks_the_file(bench, tmp_path):
+    def broken_hook(runner):
+        raise RuntimeError("GUI went away")
+    with pytest.raises(RuntimeError):
+        run_protocol("potentiation", bench, out_dir=tmp_path, runner_hook=broken_hook)
+    (path,) = tmp_path.iterdir()
+    with h5py.File(path, "r") as f:
+        assert f.attrs["status"] == "failed" and "GUI went away" in f.attrs["error"]
 
 
 def test_abort_stops_within_one_chunk_and_keeps_a_readable_file(bench, tmp_path):

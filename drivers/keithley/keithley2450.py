@@ -15,11 +15,19 @@ trigger model walks the pattern::
            BRANch:COUNter repeats → first CONFig block
            SOURce:STATe   OFF
 
-So a train is one write, one ``:INIT;*OPC?``, one error check and one ``:TRAC:DATA?``, however
-many pulses it has. Points are stored with the output off and the current limit set first: the
-output is on only while the trigger model runs, and always under the compliance.
+So a train is one write, an error check, ``:INIT``, ``:TRIG:STAT?`` polls until the model is idle
+(one poll on a simulated bench; on hardware one per 50 ms of train, so that Ctrl-C or an abort
+reaches ``:ABOR;:OUTP OFF`` at once instead of queueing behind a blocking ``*OPC?``), an error
+check and one ``:TRAC:DATA?``, however many pulses it has. Points are stored with the output off
+and the current limit set first: the output is on only while the trigger model runs, and always
+under the compliance. List names are deleted before they are made again (a previous session may
+have left points in them) and the error queue is checked before ``:INIT``, so nothing runs
+unless every point was stored as sent. Autozero is off during a train (one autozero just before
+it) so that readings keep the programmed timing.
 """
 from __future__ import annotations
+
+import time
 
 import numpy as np
 from pymeasure.instruments.keithley.keithley2450 import Keithley2450 as _PymeasureKeithley2450
@@ -42,8 +50,8 @@ class Keithley2450(_PymeasureKeithley2450):
         max_current_limit=1.05,
         min_current_limit=1e-9,
         min_segment=50e-6,          # sweep/trigger delay floor of the 2400-graphical family
-        min_aperture=NPLC_MIN / 60.0,
-        max_aperture=NPLC_MAX / 50.0,
+        min_aperture=NPLC_MIN / 50.0,   # 0.01 PLC, on either line frequency
+        max_aperture=NPLC_MAX / 60.0,   # 10 PLC, on either line frequency
         max_repeats=2500,           # source lists hold 2500 points
         max_pattern=(MAX_BLOCKS - 2) // 4,
         max_readings=10_000,        # defbuffer1 capacity after *RST
@@ -55,7 +63,6 @@ class Keithley2450(_PymeasureKeithley2450):
         kwargs.setdefault("timeout", 10_000)
         super().__init__(adapter, name, **kwargs)
         self._line_frequency: float | None = None
-        self._lists: list[str] = []
 
     # --- SourceMeter interface ----------------------------------------------------------
     def identify(self) -> str:
@@ -84,13 +91,10 @@ class Keithley2450(_PymeasureKeithley2450):
     def run_train(self, train: Train, compliance: float) -> TrainReadings:
         """Play ``train`` on the instrument's trigger model; return its readings."""
         self.write(self.train_message(train, compliance))
+        self._raise_errors()          # nothing runs unless every point was stored as sent
         n = train.measurements_per_repeat * train.repeats
-        timeout = self.adapter.connection.timeout
-        self.adapter.connection.timeout = timeout + 1000 * train.duration
-        try:
-            self.ask(":INIT;*OPC?")
-        finally:
-            self.adapter.connection.timeout = timeout
+        self.write(":INIT")
+        self.wait_for_trigger_model(train.duration)
         self._raise_errors()
         if n == 0:
             return TrainReadings(np.empty(0), np.empty(0), np.empty(0))
@@ -100,17 +104,33 @@ class Keithley2450(_PymeasureKeithley2450):
         time, voltage, current = data.reshape(n, 3).T
         return TrainReadings(time, voltage, current)
 
+    def wait_for_trigger_model(self, duration: float, poll: float = 0.05) -> None:
+        """Poll ``:TRIG:STAT?`` until the trigger model stops; raise if it failed."""
+        deadline = time.monotonic() + duration + self.adapter.connection.timeout / 1000
+        while True:
+            state = self.ask(":TRIG:STAT?").split(";")[0].strip().upper()
+            if state in ("IDLE", "EMPTY", "ABORTED"):
+                return
+            if state == "FAILED":
+                raise InstrumentError(self.name, "the trigger model failed")
+            if time.monotonic() > deadline:
+                raise InstrumentError(self.name, f"trigger model still {state} after {duration:g} s")
+            time.sleep(poll)
+
     def train_message(self, train: Train, compliance: float) -> str:
         """The one message that loads ``train`` into the instrument (output off, limit first)."""
         aperture = self.aperture_for(train)
+        names = [f"labsuite{k + 1}" for k in range(len(train.pattern))]
         commands = [":OUTP OFF", ':TRIG:LOAD "Empty"']
-        commands += [f':SOUR:CONF:LIST:DEL "{name}"' for name in self._lists]
+        # a list left by an earlier session would keep its old points: delete, then clear the
+        # "does not exist" errors of lists that were not there
+        commands += [f':SOUR:CONF:LIST:DEL "{name}"' for name in names] + ["*CLS"]
         commands += [":SOUR:FUNC VOLT", f":SOUR:VOLT:RANG {source_range(np.abs(train.levels).max()):g}",
-                     f":SOUR:VOLT:ILIM {compliance:g}", ":SOUR:VOLT:DEL 0", ':SENS:FUNC "CURR"']
+                     f":SOUR:VOLT:ILIM {compliance:g}", ":SOUR:VOLT:DEL 0", ':SENS:FUNC "CURR"',
+                     ":SENS:CURR:AZER OFF", ":SENS:AZER:ONCE"]
         if aperture:
             commands.append(f":SENS:CURR:NPLC {aperture * self.line_frequency:.6g}")
-        self._lists = [f"labsuite{k + 1}" for k in range(len(train.pattern))]
-        for k, name in enumerate(self._lists):
+        for k, name in enumerate(names):
             levels = train.levels[:, k]
             points = levels[:1] if np.all(levels == levels[0]) else levels
             commands.append(f':SOUR:CONF:LIST:CRE "{name}"')
@@ -119,7 +139,7 @@ class Keithley2450(_PymeasureKeithley2450):
         commands.append(":SOUR:VOLT 0")
         commands.append(f':TRIG:BLOC:BUFF:CLE 1,"{BUFFER}"')
         block = 2
-        for name, segment in zip(self._lists, train.pattern):
+        for name, segment in zip(names, train.pattern):
             commands += [f':TRIG:BLOC:CONF:NEXT {block},"{name}"', f":TRIG:BLOC:SOUR:STAT {block + 1},ON"]
             block += 2
             hold = segment.duration - (aperture if segment.measure else 0.0)

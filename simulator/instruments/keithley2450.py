@@ -93,6 +93,7 @@ class Keithley2450(ScpiInstrument):
         self.sense_function = "CURR:DC"
         self.sense_autorange = True
         self.sense_range = 1e-4
+        self.autozero = True
         self.tripped = False
         self.buffers = {"defbuffer1": ReadingBuffer(DEFAULT_BUFFER_SIZE),
                         "defbuffer2": ReadingBuffer(DEFAULT_BUFFER_SIZE)}
@@ -244,9 +245,9 @@ class Keithley2450(ScpiInstrument):
     def _set_current_limit(self, arg: str) -> None:
         low, high = CURRENT_LIMIT_RANGE
         value = parse_number(arg, minimum=low, maximum=high, default=105e-6)
-        if not low <= abs(value) <= high:
+        if not low <= value <= high:
             raise ScpiError(-222)
-        self.source.current_limit = abs(value)
+        self.source.current_limit = value
 
     @command("[:SOURce[1]]:VOLTage:ILIMit[:LEVel]?")
     def _get_current_limit(self) -> str:
@@ -387,6 +388,14 @@ class Keithley2450(ScpiInstrument):
     @command("[:SENSe[1]]:CURRent[:DC]:NPLCycles?")
     def _get_nplc(self) -> str:
         return f"{self.nplc:.6E}"
+
+    @command("[:SENSe[1]]:CURRent[:DC]:AZERo[:STATe]")
+    def _set_autozero(self, arg: str) -> None:
+        self.autozero = parse_bool(arg)
+
+    @command("[:SENSe[1]]:AZERo:ONCE")
+    def _autozero_once(self) -> None:
+        return None   # a zero reference in the simulator is exact
 
     @command("[:SENSe[1]]:CURRent[:DC]:RANGe:AUTO")
     def _set_sense_autorange(self, arg: str) -> None:

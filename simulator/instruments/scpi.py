@@ -4,7 +4,9 @@ Headers are declared as in programming manuals — ``[:SOURce[1]]:VOLTage[:LEVel
 capitals are the short form, the whole word the long form, brackets optional nodes. Matching is
 case-insensitive and accepts only the short or the long form of each mnemonic, as a real parser
 does. A message holds several commands separated by ``;``; a command that does not start with
-``:`` continues from the previous command's path (``:SOUR:VOLT 1;ILIM 0.1`` sets the limit).
+``:`` continues from the previous command's path, the header less its last node
+(``:SOUR:VOLT:LEV 1;ILIM 0.1`` sets ``:SOUR:VOLT:ILIM``; ``:SOUR:VOLT 1;ILIM 0.1`` would mean
+the undefined ``:SOUR:ILIM``).
 """
 from __future__ import annotations
 

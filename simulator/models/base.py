@@ -97,6 +97,18 @@ class DeviceModel(ABC):
         """Keep the state inside its physical bounds; default: unbounded."""
         return x
 
+    def scale_update(self, x0: np.ndarray, x1: np.ndarray, row: int = 0) -> np.ndarray:
+        """Cycle-to-cycle variation of state ``row``: each device's change over the segment is
+        scaled by (1 + σ_c2c·ξ), ξ ~ N(0, 1); devices whose state did not move draw nothing."""
+        written = x1[row] != x0[row]
+        sigma = getattr(self.params, "c2c_sigma", 0.0)
+        if not np.any(written) or not sigma:
+            return x1
+        x1 = x1.copy()
+        step = x1[row, written] - x0[row, written]
+        x1[row, written] = x0[row, written] + step * (1 + sigma * self.rng.standard_normal(step.size))
+        return x1
+
     # --- common ------------------------------------------------------------------------------
     @property
     def n(self) -> int:
@@ -174,7 +186,7 @@ class DeviceModel(ABC):
         the conductance peak inside a segment).
         """
         if r_series > 0:
-            return None
+            return self._evolve_exact_in_series(v_s, duration, r_series, i_limit, sample_times, x0)
         i_start = self.current(v_s, x0)
         if np.any(np.abs(i_start) > i_limit):
             return None
@@ -197,6 +209,33 @@ class DeviceModel(ABC):
         self.x = x1
         return Evolution(i_mean, v_s, v_s, v_s * i_mean * duration, np.zeros(self.n, bool), samples)
 
+    def _evolve_exact_in_series(self, v_s, duration, r_series, i_limit, sample_times, x0) -> Evolution | None:
+        """Closed form behind a series resistance, when the state barely moves the operating point.
+
+        The closed form is run at the operating point of the start state and again at that of the
+        end state; if the two end states agree within ``rtol`` the resistor's coupling is
+        negligible over the segment (a read, a rest) and their average is taken. Otherwise (a
+        write through R_s) None: the segment is integrated numerically.
+        """
+        if sample_times is not None:
+            return None
+        v0, _, limited0 = self.operating_point(v_s, r_series, i_limit, x0)
+        first = None if np.any(limited0) else self.closed_form(v0, duration, x0)
+        if first is None:
+            return None
+        v1, _, limited1 = self.operating_point(v_s, r_series, i_limit, first[0])
+        second = None if np.any(limited1) else self.closed_form(v1, duration, x0)
+        if second is None:
+            return None
+        (xa, ia), (xb, ib) = first, second
+        if not np.allclose(xa, xb, rtol=self.rtol, atol=1e-12) or not np.allclose(ia, ib, rtol=self.rtol, atol=0):
+            return None
+        i_mean, v_dev = 0.5 * (ia + ib), 0.5 * (v0 + v1)
+        if np.any(np.abs(i_mean) > i_limit):
+            return None
+        self.x = 0.5 * (xa + xb)
+        return Evolution(i_mean, v_dev, v_s, v_dev * i_mean * duration, np.zeros(self.n, bool))
+
     def _evolve_numerically(self, v_s, duration, r_series, i_limit, sample_times, x0) -> Evolution:
         k, n = x0.shape
         limited_any = np.zeros(n, dtype=bool)
@@ -215,8 +254,8 @@ class DeviceModel(ABC):
             self.x = x0.copy()
             return Evolution(i, v_dev, np.where(limited, v_dev + i * r_series, v_s), v_dev * i * max(duration, 0.0),
                              limited, None if sample_times is None else np.tile(i, (len(sample_times), 1)))
-        sol = solve_ivp(rhs, (0.0, duration), y0, method="Radau", rtol=self.rtol,
-                        atol=self._atol(n), jac_sparsity=self._sparsity(k, n), dense_output=sample_times is not None)
+        sol = solve_ivp(rhs, (0.0, duration), y0, method="Radau", rtol=self.rtol, atol=self._atol(n),
+                        jac_sparsity=self._sparsity(k, n), dense_output=sample_times is not None)
         if not sol.success:
             raise RuntimeError(f"{self.name}: integration failed over {duration} s ({sol.message})")
         y1 = sol.y[:, -1]
@@ -244,6 +283,29 @@ class DeviceModel(ABC):
         perm = np.empty_like(order)
         perm[order] = np.arange(order.size)
         return blocks[perm][:, perm]
+
+
+class OhmicDeviceModel(DeviceModel):
+    """A device whose current is I = G(x)·V: the operating point is algebraic, not iterated."""
+
+    @abstractmethod
+    def conductance(self, x: np.ndarray | None = None) -> np.ndarray:
+        """G of each device at state ``x`` (default: the present state), S."""
+
+    def current(self, v: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return self.conductance(x) * v
+
+    def operating_point(self, v_source, r_series, i_limit, x=None):
+        """Exact for an ohmic device: V_dev = V_s/(1 + G·R_s); under the limit V_dev = ±I_lim/G."""
+        g = self.conductance(self.x if x is None else x)
+        v_s = np.broadcast_to(np.asarray(v_source, dtype=float), (self.n,))
+        v_dev = v_s / (1.0 + g * r_series) if r_series > 0 else v_s.copy()
+        i = g * v_dev
+        limited = np.abs(i) > i_limit
+        if np.any(limited):
+            i = np.where(limited, np.sign(i) * i_limit, i)
+            v_dev = np.where(limited, i / g, v_dev)
+        return v_dev, i, limited
 
 
 def _bisect(f, lo: np.ndarray, hi: np.ndarray, iterations: int = 60) -> np.ndarray:

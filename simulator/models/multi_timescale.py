@@ -63,7 +63,7 @@ from typing import ClassVar
 
 import numpy as np
 
-from labsuite.simulator.models.base import DeviceModel, param
+from labsuite.simulator.models.base import OhmicDeviceModel, param
 
 _GL_NODES, _GL_WEIGHTS = np.polynomial.legendre.leggauss(12)
 
@@ -94,7 +94,7 @@ class MultiTimescaleSynapseParams:
     w_initial: float = param(0.0)                        # non-volatile state at start
 
 
-class MultiTimescaleSynapse(DeviceModel):
+class MultiTimescaleSynapse(OhmicDeviceModel):
     """Non-volatile ``w`` plus m volatile components ``h1..hm`` with consolidation.
 
     To add components, subclass the params with ``g_vol_<i>, tau_<i>, gain_<i>`` fields and set
@@ -127,9 +127,6 @@ class MultiTimescaleSynapse(DeviceModel):
         """G_min + (G_max − G_min)·w, S: what is left once the volatile parts have relaxed."""
         x = self.x if x is None else x
         return self.p.g_min + (self.p.g_max - self.p.g_min) * x[0]
-
-    def current(self, v: np.ndarray, x: np.ndarray) -> np.ndarray:
-        return self.conductance(x) * v
 
     def rates(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(k_set, k_reset) in 1/s at device voltage ``v``."""
@@ -175,13 +172,7 @@ class MultiTimescaleSynapse(DeviceModel):
         return np.vstack([w1[None, :], h1]), g_mean * v
 
     def cycle_noise(self, x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
-        written = x1[0] != x0[0]
-        if not np.any(written) or not self.params.c2c_sigma:
-            return x1
-        x1 = x1.copy()
-        step = x1[0, written] - x0[0, written]
-        x1[0, written] = x0[0, written] + step * (1 + self.params.c2c_sigma * self.rng.standard_normal(step.size))
-        return x1
+        return self.scale_update(x0, x1, row=0)
 
     def clip_state(self, x: np.ndarray) -> np.ndarray:
         x = np.maximum(x, 0.0)

@@ -98,7 +98,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labsuite.simulator.models.base import DeviceModel, Evolution, param
+from labsuite.simulator.models.base import Evolution, OhmicDeviceModel, param
 
 
 # --- parameters ----------------------------------------------------------------------------------
@@ -164,7 +164,7 @@ class NeuroSimParams(PulsedParams):
 
 
 # --- shared machinery ----------------------------------------------------------------------------
-class PulsedDevice(DeviceModel):
+class PulsedDevice(OhmicDeviceModel):
     """Shared machinery: threshold → one pulse per segment; vectorized update; ohmic read.
 
     State rows: ``w`` — the persistent state the update rule acts on; ``w_read`` — what a read
@@ -213,13 +213,6 @@ class PulsedDevice(DeviceModel):
     def _initial(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
-    def conductance(self, x: np.ndarray | None = None) -> np.ndarray:
-        """G of every device (S) as a read sees it."""
-        raise NotImplementedError
-
-    def current(self, v: np.ndarray, x: np.ndarray) -> np.ndarray:
-        return self.conductance(x) * v
-
     def derivatives(self, v: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Zero: nothing evolves continuously inside a segment (the update is one discrete step)."""
         return np.zeros_like(x)
@@ -236,19 +229,6 @@ class PulsedDevice(DeviceModel):
         x = np.array(x, dtype=float, copy=True)
         x[0] = np.clip(x[0], self._lo, self._hi)
         return x
-
-    def operating_point(self, v_source, r_series, i_limit, x=None):
-        """Exact for an ohmic device: V_dev = V_s/(1 + G·R_s); under the limit V_dev = ±I_lim/G."""
-        x = self.x if x is None else x
-        g = self.conductance(x)
-        v_s = np.broadcast_to(np.asarray(v_source, dtype=float), (self.n,)).copy()
-        v_dev = v_s / (1.0 + g * r_series) if r_series > 0 else v_s
-        i = g * v_dev
-        limited = np.abs(i) > i_limit
-        if np.any(limited):
-            i = np.where(limited, np.sign(i) * i_limit, i)
-            v_dev = np.where(limited, i / g, v_dev)
-        return v_dev, i, limited
 
     def evolve(self, v_source, duration: float, *, r_series: float = 0.0, i_limit: float = np.inf,
                sample_times: np.ndarray | None = None) -> Evolution:

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labsuite.simulator.models.base import DeviceModel, param
+from labsuite.simulator.models.base import OhmicDeviceModel, param
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class SynapticMemristorParams:
     w_initial: float = param(0.0)                        # non-volatile state at start, 0 (G_min) to 1 (G_max)
 
 
-class SynapticMemristor(DeviceModel):
+class SynapticMemristor(OhmicDeviceModel):
     """Soft-bound synapse with one volatile component; state rows ``w``, ``h``."""
 
     name = "synaptic-memristor"
@@ -70,6 +70,8 @@ class SynapticMemristor(DeviceModel):
     state_names = ("w", "h")
 
     def initial_state(self, n: int) -> np.ndarray:
+        # a device-to-device draw must not invert the window: G_max ≥ G_min on every device
+        self.p.g_max = np.maximum(self.p.g_max, self.p.g_min)
         return np.stack([np.full(n, self.params.w_initial), np.zeros(n)])
 
     def conductance(self, x: np.ndarray | None = None) -> np.ndarray:
@@ -77,9 +79,6 @@ class SynapticMemristor(DeviceModel):
         w, h = self.x if x is None else x
         p = self.p
         return p.g_min + (p.g_max - p.g_min) * w + p.g_volatile * h
-
-    def current(self, v: np.ndarray, x: np.ndarray) -> np.ndarray:
-        return self.conductance(x) * v
 
     def rates(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(k_set, k_reset) in 1/s at device voltage ``v``."""
@@ -111,13 +110,7 @@ class SynapticMemristor(DeviceModel):
         return np.stack([w1, h1]), self.conductance(np.stack([w_mean, h_mean])) * v
 
     def cycle_noise(self, x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
-        written = x1[0] != x0[0]
-        if not np.any(written) or not self.params.c2c_sigma:
-            return x1
-        x1 = x1.copy()
-        step = x1[0, written] - x0[0, written]
-        x1[0, written] = x0[0, written] + step * (1 + self.params.c2c_sigma * self.rng.standard_normal(step.size))
-        return x1
+        return self.scale_update(x0, x1, row=0)
 
     def clip_state(self, x: np.ndarray) -> np.ndarray:
         return np.clip(x, 0.0, 1.0)

@@ -56,7 +56,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labsuite.simulator.models.base import DeviceModel, param
+from labsuite.simulator.models.base import OhmicDeviceModel, param
 
 K_B_EV = 8.617333262e-5     # Boltzmann constant, eV/K
 _EXP_MAX = 700.0
@@ -80,7 +80,7 @@ class ThermalSecondOrderParams:
     w_initial: float = param(0.3)                        # state at start, 0 (G_min) to 1 (G_max)
 
 
-class ThermalSecondOrderMemristor(DeviceModel):
+class ThermalSecondOrderMemristor(OhmicDeviceModel):
     """Kim et al. (2015) second-order memristor; state rows ``w`` (–) and ``T`` (K)."""
 
     name = "thermal-second-order"
@@ -99,9 +99,6 @@ class ThermalSecondOrderMemristor(DeviceModel):
     def temperature(self) -> np.ndarray:
         """Internal (filament) temperature of each device, K."""
         return self.x[1].copy()
-
-    def current(self, v: np.ndarray, x: np.ndarray) -> np.ndarray:
-        return self.conductance(x) * v
 
     def switching_rate(self, v: np.ndarray, temperature: np.ndarray) -> np.ndarray:
         """ν·exp(−E_a/k_B T)·sinh(V/V_0), 1/s (signed: > 0 sets, < 0 resets)."""
@@ -129,13 +126,7 @@ class ThermalSecondOrderMemristor(DeviceModel):
         return np.stack([w.copy(), t1]), np.zeros_like(w)
 
     def cycle_noise(self, x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
-        written = x1[0] != x0[0]
-        if not np.any(written) or not self.params.c2c_sigma:
-            return x1
-        x1 = x1.copy()
-        step = x1[0, written] - x0[0, written]
-        x1[0, written] = x0[0, written] + step * (1 + self.params.c2c_sigma * self.rng.standard_normal(step.size))
-        return x1
+        return self.scale_update(x0, x1, row=0)
 
     def clip_state(self, x: np.ndarray) -> np.ndarray:
         x = np.array(x, dtype=float)
