@@ -82,7 +82,7 @@ def fit_model(model: str, program: PulseProgram, target: np.ndarray,
 
     lows, highs = (np.array([free[k][i] for k in keys]) for i in (1, 2))
     result = least_squares(residual, z_of(np.array([free[k][0] for k in keys])), bounds=(z_of(lows), z_of(highs)),
-                           x_scale="jac", diff_step=1e-4, max_nfev=400)
+                           x_scale="jac", diff_step=1e-4, ftol=1e-12, xtol=1e-12, gtol=1e-12, max_nfev=400)
     values = to_params(result.x)
     dof = max(1, target.size - len(keys))
     variance = float(np.sum(result.fun ** 2)) / dof
