@@ -64,8 +64,8 @@ class Limits:
         level = program.max_abs_level
         if level > self.max_voltage:
             raise LimitError("|level|", level, None, self.max_voltage, "V", "bench limit max_voltage")
-        if program.compliance > self.max_compliance:
-            raise LimitError("compliance", program.compliance, None, self.max_compliance, "A",
+        if program.max_compliance > self.max_compliance:
+            raise LimitError("compliance", program.max_compliance, None, self.max_compliance, "A",
                              "bench limit max_compliance")
 
 

@@ -60,10 +60,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     with bench:
         result = run_protocol(protocol, bench, out_dir=args.out, device_id=args.device_id,
                               timing=args.timing, observers=observers)
-    if args.plot and result.samples.size and result.figures:
-        from labsuite.plotting import plot_conductance_updates
-        pulses, g = protocol.conductance_vs_pulse(result.samples)
-        plot_conductance_updates(pulses, g, result.figures, args.plot, f"{protocol.title}, {args.device_id}")
+    if args.plot and result.samples.size:
+        from labsuite.plotting import render
+        render(protocol.plot(result.samples, result.figures), args.plot)
     if args.json:
         print(json.dumps(result.summary()))
     else:

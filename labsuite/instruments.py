@@ -56,7 +56,8 @@ class SourceMeter(Protocol):
         ...
 
     def run_train(self, train: Train, compliance: float) -> TrainReadings:
-        """Play ``train`` timed by the instrument; return its readings. Output is off afterwards."""
+        """Play ``train`` timed by the instrument (segments without their own limit use
+        ``compliance``, A); return its readings. Output is off afterwards."""
         ...
 
     def set_output(self, on: bool) -> None:
@@ -65,6 +66,10 @@ class SourceMeter(Protocol):
 
     def set_level(self, volts: float) -> None:
         """Set the source level, V."""
+        ...
+
+    def set_compliance(self, amps: float) -> None:
+        """Set the current limit, A."""
         ...
 
     def measure(self, aperture: float) -> tuple[float, float]:

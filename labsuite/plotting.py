@@ -1,4 +1,4 @@
-"""Static figures of a run (PNG/PDF/SVG via matplotlib, no display needed)."""
+"""Render a :class:`~labsuite.plotspec.PlotSpec` to a file (PNG/PDF/SVG) with matplotlib, headless."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,28 +9,40 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from labsuite.analysis.nonlinearity import conductance_model  # noqa: E402
-from labsuite.units import format_quantity  # noqa: E402
+from labsuite.plotspec import PlotSpec  # noqa: E402
+from labsuite.units import ureg  # noqa: E402
 
 
-def plot_conductance_updates(pulses: np.ndarray, conductance: np.ndarray, figures: dict[str, float],
-                             path: str | Path, title: str = "") -> Path:
-    """G vs pulse number with the NeuroSim fit, saved to ``path``."""
+def _scale(values: np.ndarray, unit: str) -> tuple[float, str]:
+    """A factor and prefixed unit that make ``values`` read well (S → µS)."""
+    if not unit or unit == "1" or not np.any(np.isfinite(values)):
+        return 1.0, unit
+    peak = float(np.nanmax(np.abs(values))) or 1.0
+    compact = ureg.Quantity(peak, unit).to_compact()
+    return float(compact.magnitude / peak), f"{compact.units:~P}"
+
+
+def render(spec: PlotSpec, path: str | Path) -> Path:
+    """Draw ``spec`` and save it to ``path``."""
     fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
-    ax.plot(pulses, conductance * 1e6, "o", ms=3.5, label="measured")
-    if "nonlinearity_a" in figures:
-        p = np.linspace(0, pulses.max(), 400)
-        a = figures["nonlinearity_a"]
-        ax.plot(p, conductance_model(p, a, figures["fit_b"], figures["fit_g0"]) * 1e6, "-", lw=1.5,
-                label=f"fit: A = {a:.3g} pulses (A/P_max = {figures['nonlinearity_a_normalized']:.3g})")
-    ax.set_xlabel("pulse number")
-    ax.set_ylabel("conductance (µS)")
-    ax.set_title(title or "conductance vs pulse number")
+    xs = np.concatenate([s.x for s in spec.series]) if spec.series else np.zeros(1)
+    ys = np.concatenate([s.y for s in spec.series]) if spec.series else np.zeros(1)
+    fx, ux = (1.0, spec.x_unit) if spec.log_x else _scale(xs, spec.x_unit)
+    fy, uy = (1.0, spec.y_unit) if spec.log_y else _scale(ys, spec.y_unit)
+    for s in spec.series:
+        kwargs = {"points": dict(ls="", marker="o", ms=3.5), "line": dict(lw=1.2),
+                  "fit": dict(lw=1.6, ls="-")}[s.style]
+        ax.plot(s.x * fx, s.y * fy, label=s.name, **kwargs)
+    ax.set_xscale("log" if spec.log_x else "linear")
+    ax.set_yscale("log" if spec.log_y else "linear")
+    ax.set_xlabel(f"{spec.x_label} ({ux})" if ux else spec.x_label)
+    ax.set_ylabel(f"{spec.y_label} ({uy})" if uy else spec.y_label)
+    ax.set_title(spec.title)
     ax.grid(alpha=0.3)
-    ax.legend(frameon=False)
-    lines = [f"G_min {format_quantity(figures['g_min'], 'S')}", f"G_max {format_quantity(figures['g_max'], 'S')}",
-             f"G_max/G_min {figures['dynamic_range']:.3g}"]
-    ax.text(0.98, 0.04, "\n".join(lines), transform=ax.transAxes, ha="right", va="bottom", fontsize=9)
+    if len(spec.series) > 1:
+        ax.legend(frameon=False)
+    if spec.notes:
+        ax.text(0.98, 0.04, "\n".join(spec.notes), transform=ax.transAxes, ha="right", va="bottom", fontsize=9)
     path = Path(path)
     fig.savefig(path, dpi=150)
     plt.close(fig)

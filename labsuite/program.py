@@ -22,18 +22,22 @@ class Segment:
 
     ``measure``: take one current reading at the end of the segment, integrating over the
     instrument's aperture. ``label`` says what the segment is for (``write``, ``read``, ``idle``).
+    ``compliance`` (A): this segment's current limit; None uses the program's.
     """
 
     level: float
     duration: float
     label: str = "idle"
     measure: bool = False
+    compliance: float | None = None
 
     def __post_init__(self) -> None:
         if not np.isfinite(self.level):
             raise InvalidParameter("level", f"{self.level!r} is not a finite voltage")
         if not (self.duration > 0 and np.isfinite(self.duration)):
             raise InvalidParameter(f"{self.label} duration", f"{self.duration!r} s must be a positive time")
+        if self.compliance is not None and not (self.compliance > 0 and np.isfinite(self.compliance)):
+            raise InvalidParameter(f"{self.label} compliance", f"{self.compliance!r} A must be a positive current")
 
 
 @dataclass(frozen=True, eq=False)
@@ -135,6 +139,20 @@ class PulseProgram:
     def max_abs_level(self) -> float:
         """Largest |V| the program applies."""
         return float(max(np.abs(t.levels).max() for t in self.trains))
+
+    def compliance_of(self, segment: Segment) -> float:
+        """The current limit (A) in force during ``segment``."""
+        return self.compliance if segment.compliance is None else segment.compliance
+
+    @property
+    def max_compliance(self) -> float:
+        """Largest current limit (A) of any segment."""
+        return max(self.compliance_of(s) for t in self.trains for s in t.pattern)
+
+    @property
+    def min_compliance(self) -> float:
+        """Smallest current limit (A) of any segment."""
+        return min(self.compliance_of(s) for t in self.trains for s in t.pattern)
 
     def segments(self) -> Iterator[tuple[int, int, int, float, Segment, float]]:
         """Yield ``(train, repeat, segment, start_s, segment, level_V)`` in time order."""

@@ -110,9 +110,10 @@ class Runner:
         caps = self.bench.smu.capabilities
         if self.program.max_abs_level > caps.max_voltage:
             raise LimitError("|level|", self.program.max_abs_level, None, caps.max_voltage, "V", "SMU range")
-        if not caps.min_current_limit <= self.program.compliance <= caps.max_current_limit:
-            raise LimitError("compliance", self.program.compliance, caps.min_current_limit,
-                             caps.max_current_limit, "A", "SMU current-limit range")
+        for compliance in (self.program.min_compliance, self.program.max_compliance):
+            if not caps.min_current_limit <= compliance <= caps.max_current_limit:
+                raise LimitError("compliance", compliance, caps.min_current_limit, caps.max_current_limit, "A",
+                                 "SMU current-limit range")
         for train in self.program.trains:
             if self.timing == "hardware" and len(train.pattern) > caps.max_pattern:
                 raise LimitError("segments per pattern", len(train.pattern), 1, caps.max_pattern, "",
@@ -201,10 +202,15 @@ class Runner:
         shortest = min((s.duration for s in chunk.pattern if s.measure), default=caps.min_aperture)
         aperture = float(np.clip(shortest, caps.min_aperture, caps.max_aperture))
         times, voltage, current = [], [], []
+        limit = self.program.compliance_of(chunk.pattern[0])
+        smu.set_compliance(limit)
         smu.set_level(float(chunk.levels[0, 0]))
         smu.set_output(True)
         for r in range(chunk.repeats):
             for k, seg in enumerate(chunk.pattern):
+                if self.program.compliance_of(seg) != limit:
+                    limit = self.program.compliance_of(seg)
+                    smu.set_compliance(limit)
                 smu.set_level(float(chunk.levels[r, k]))
                 if seg.measure:
                     clock.sleep(seg.duration - aperture)

@@ -11,7 +11,8 @@ Layout (schema ``labsuite-run`` version 1; open with plain h5py)::
                           1-D, chunked, resizable; attr ``units``
     /program              attrs: compliance [A], duration [s]
     /program/train<i>     attrs: repeats; datasets: levels (repeats × segments) [V],
-                          duration [s], label, measure (one entry per pattern segment)
+                          duration [s], label, measure, compliance [A] (one entry per
+                          pattern segment)
     /analysis             attrs: figures of merit; attr ``units`` (JSON)
 
 Each chunk is appended and flushed before the next one is taken: after a crash the file
@@ -82,6 +83,7 @@ class RunWriter(RunObserver):
             g.create_dataset("duration", data=[s.duration for s in train.pattern]).attrs["units"] = "s"
             g.create_dataset("label", data=[s.label for s in train.pattern], dtype=h5py.string_dtype())
             g.create_dataset("measure", data=[s.measure for s in train.pattern])
+            g.create_dataset("compliance", data=[program.compliance_of(s) for s in train.pattern]).attrs["units"] = "A"
 
     def on_samples(self, samples: np.ndarray, progress: Progress) -> None:
         group = self.file["samples"]

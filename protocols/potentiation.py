@@ -14,11 +14,13 @@ from typing import ClassVar
 
 import numpy as np
 
-from labsuite.analysis.nonlinearity import fit_nonlinearity
+from labsuite.analysis.nonlinearity import conductance_model, fit_nonlinearity
 from labsuite.errors import ParameterError
+from labsuite.plotspec import PlotSpec, Series
 from labsuite.program import PulseProgram, Segment, Train
 from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import Protocol
+from labsuite.units import format_quantity
 
 
 class Potentiation(Protocol):
@@ -80,6 +82,20 @@ class Potentiation(Protocol):
                            nonlinearity_a_normalized=fit.a_normalized, fit_g0=fit.g0, fit_b=fit.b,
                            fit_rms=fit.rms)
         return figures
+
+
+    def plot(self, samples: np.ndarray, figures: dict[str, float]) -> PlotSpec:
+        """G vs pulse number with the NeuroSim fit."""
+        pulses, g = self.conductance_vs_pulse(samples)
+        series = [Series("measured", pulses, g)]
+        if "nonlinearity_a" in figures:
+            p = np.linspace(0, pulses.max(), 400)
+            a = figures["nonlinearity_a"]
+            series.append(Series(f"fit: A = {a:.3g} pulses (A/P_max = {figures['nonlinearity_a_normalized']:.3g})",
+                                 p, conductance_model(p, a, figures["fit_b"], figures["fit_g0"]), "fit"))
+        notes = (f"G_min {format_quantity(figures['g_min'], 'S')}", f"G_max {format_quantity(figures['g_max'], 'S')}",
+                 f"G_max/G_min {figures['dynamic_range']:.3g}") if figures else ()
+        return PlotSpec(self.title, "pulse number", "", "conductance", "S", tuple(series), notes=notes)
 
 
 class Depression(Potentiation):

@@ -7,6 +7,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from labsuite.errors import InvalidParameter
+from labsuite.plotspec import PlotSpec
 from labsuite.program import PulseProgram
 from labsuite.protocols.parameters import Parameter
 
@@ -54,3 +55,7 @@ class Protocol(ABC):
     @abstractmethod
     def analyze(self, samples: np.ndarray) -> dict[str, float]:
         """Figures of merit (SI units, see ``figure_units``) from the run's samples."""
+
+    @abstractmethod
+    def plot(self, samples: np.ndarray, figures: dict[str, float]) -> PlotSpec:
+        """The figure this protocol's results are read from (rendered by the CLI and the GUI)."""

@@ -26,7 +26,7 @@ def play(program: PulseProgram, model: DeviceModel, *, series_resistance: float 
         for r in range(train.repeats):
             for k, segment in enumerate(train.pattern):
                 result = model.evolve(train.levels[r, k], segment.duration, r_series=series_resistance,
-                                      i_limit=program.compliance)
+                                      i_limit=program.compliance_of(segment))
                 start += segment.duration
                 if segment.measure:
                     current = model.add_read_noise(result.current) if read_noise else result.current

@@ -198,3 +198,30 @@ def test_pause_holds_and_resume_finishes(bench):
     runner.resume()
     thread.join(10)
     assert runner.state is RunState.COMPLETED and runner.samples.size == 30
+
+
+@pytest.mark.parametrize("timing", ["hardware", "software"])
+def test_each_segment_is_driven_under_its_own_compliance(bench, timing):
+    """A SET pulse limited to 50 µA and a read under the program's 1 mA, on the device itself."""
+    circuit = simulated_2450(bench).circuit
+    seen = {}
+    original = circuit.hold
+
+    def hold(v_source, i_limit, duration):
+        if v_source != 0:
+            seen.setdefault(round(v_source, 6), set()).add(i_limit)
+        return original(v_source, i_limit, duration)
+
+    circuit.hold = hold
+    pattern = (Segment(1.5, 100e-6, "write", compliance=50e-6), Segment(0.1, 1e-3, "read", True),
+               Segment(-1.2, 100e-6, "write", compliance=2e-4), Segment(0.0, 5e-3))
+    Runner(bench, PulseProgram((Train(pattern, 3),), 1e-3), timing=timing).run()
+    assert seen == {1.5: {50e-6}, 0.1: {1e-3}, -1.2: {2e-4}}
+
+
+def test_a_segment_compliance_over_the_bench_limit_is_refused(bench):
+    traffic = TrafficLog.attach(bench.smu)
+    pattern = (Segment(1.0, 1e-3, "write", compliance=20e-3), Segment(0.1, 1e-3, "read", True))
+    with pytest.raises(LimitError, match="compliance = 20 mA .* at most 5 mA"):
+        Runner(bench, PulseProgram((Train(pattern),), 1e-3)).run()
+    assert traffic.entries == []

@@ -130,12 +130,19 @@ class Keithley2450(_PymeasureKeithley2450):
                      ":SENS:CURR:AZER OFF", ":SENS:AZER:ONCE"]
         if aperture:
             commands.append(f":SENS:CURR:NPLC {aperture * self.line_frequency:.6g}")
-        for k, name in enumerate(names):
+        limit = compliance
+        for k, (name, segment) in enumerate(zip(names, train.pattern)):
             levels = train.levels[:, k]
             points = levels[:1] if np.all(levels == levels[0]) else levels
             commands.append(f':SOUR:CONF:LIST:CRE "{name}"')
+            wanted = compliance if segment.compliance is None else segment.compliance
+            if wanted != limit:   # each point stores the limit in force when it is stored
+                commands.append(f":SOUR:VOLT:ILIM {wanted:g}")
+                limit = wanted
             for level in points:
                 commands += [f":SOUR:VOLT {level:.6g}", f':SOUR:CONF:LIST:STOR "{name}"']
+        if limit != compliance:
+            commands.append(f":SOUR:VOLT:ILIM {compliance:g}")
         commands.append(":SOUR:VOLT 0")
         commands.append(f':TRIG:BLOC:BUFF:CLE 1,"{BUFFER}"')
         block = 2
@@ -167,6 +174,10 @@ class Keithley2450(_PymeasureKeithley2450):
     def set_level(self, volts: float) -> None:
         """Set the source level, V."""
         self.write(f":SOUR:VOLT {volts:.6g}")
+
+    def set_compliance(self, amps: float) -> None:
+        """Set the current limit, A."""
+        self.write(f":SOUR:VOLT:ILIM {amps:g}")
 
     def measure(self, aperture: float) -> tuple[float, float]:
         """Take one reading integrating ``aperture`` s; return (V readback, I in A)."""
