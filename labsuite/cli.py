@@ -13,6 +13,7 @@ from labsuite.bench import Bench
 from labsuite.errors import LabsuiteError
 from labsuite.experiment import make_protocol, run_protocol
 from labsuite.protocols import PROTOCOLS
+from labsuite.recipe import load_recipe
 from labsuite.runner import Progress, RunObserver, RunState
 from labsuite.units import format_quantity
 
@@ -22,8 +23,11 @@ class ProgressBar(RunObserver):
 
     bar: tqdm | None = None
 
+    def __init__(self, label: str = "run") -> None:
+        self.label = label
+
     def on_start(self, runner) -> None:
-        self.bar = tqdm(total=runner.program.duration, unit="s", desc="run", file=sys.stderr,
+        self.bar = tqdm(total=runner.program.duration, unit="s", desc=self.label, file=sys.stderr,
                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.3g}/{total:.3g} s of program "
                                    "[{elapsed}<{remaining}]", mininterval=0.2)
 
@@ -46,7 +50,17 @@ def _parse_sets(items: list[str], option: str = "--set") -> dict[str, str]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    protocol = make_protocol(args.protocol, _parse_sets(args.set))
+    if args.target.endswith(".toml"):
+        if args.set:
+            raise LabsuiteError("--set changes a single protocol; edit the recipe's [parameters] instead")
+        recipe = load_recipe(args.target)
+        runs = [(f"{recipe.name}: step {i + 1}, run {r + 1}", protocol,
+                 {"recipe": recipe.name, "recipe_file": args.target, "step": i + 1, "repeat": r + 1})
+                for i, r, protocol in recipe.runs()]
+    elif args.target in PROTOCOLS:
+        runs = [("", make_protocol(args.target, _parse_sets(args.set)), None)]
+    else:
+        raise LabsuiteError(f"{args.target!r} is neither a protocol ({', '.join(PROTOCOLS)}) nor a recipe .toml")
     if args.device_param and not args.sim:
         raise LabsuiteError("--device-param sets the simulated device; use it with --sim")
     if args.bench:
@@ -56,23 +70,32 @@ def _cmd_run(args: argparse.Namespace) -> int:
                                 model_params=_parse_sets(args.device_param, "--device-param"))
     else:
         raise LabsuiteError("choose a bench: --sim for the simulated bench, or --bench bench.toml")
-    observers = [] if args.no_progress else [ProgressBar()]
+    summaries, status = [], 0
     with bench:
-        result = run_protocol(protocol, bench, out_dir=args.out, device_id=args.device_id,
-                              timing=args.timing, observers=observers)
-    if args.plot and result.samples.size:
-        from labsuite.plotting import render
-        render(protocol.plot(result.samples, result.figures), args.plot)
+        for n, (label, protocol, provenance) in enumerate(runs, start=1):
+            observers = [] if args.no_progress else [ProgressBar(label or "run")]
+            result = run_protocol(protocol, bench, out_dir=args.out, device_id=args.device_id,
+                                  timing=args.timing, observers=observers, provenance=provenance)
+            plot = None
+            if args.plot and result.samples.size:
+                from labsuite.plotting import render
+                plot = args.plot if len(runs) == 1 else args.plot.with_name(f"{args.plot.stem}_{n}{args.plot.suffix}")
+                render(protocol.plot(result.samples, result.figures), plot)
+            summaries.append(result.summary())
+            if not args.json:
+                print(f"{label + ': ' if label else ''}{protocol.title}: {result.state.value}, "
+                      f"{result.samples.size} readings")
+                for name, value in result.figures.items():
+                    print(f"  {name:28s} {format_quantity(value, protocol.figure_units.get(name, ''))}")
+                print(f"run file: {result.path}")
+                if plot:
+                    print(f"plot: {plot}")
+            if result.state is not RunState.COMPLETED:
+                status = 3
+                break
     if args.json:
-        print(json.dumps(result.summary()))
-    else:
-        print(f"{protocol.title}: {result.state.value}, {result.samples.size} readings")
-        for name, value in result.figures.items():
-            print(f"  {name:28s} {format_quantity(value, protocol.figure_units.get(name, ''))}")
-        print(f"run file: {result.path}")
-        if args.plot:
-            print(f"plot: {args.plot}")
-    return 0 if result.state is RunState.COMPLETED else 3
+        print(json.dumps(summaries[0] if len(runs) == 1 else summaries))
+    return status
 
 
 def _cmd_protocols(args: argparse.Namespace) -> int:
@@ -108,8 +131,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"labsuite {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run a protocol and write a run file")
-    run.add_argument("protocol", choices=sorted(PROTOCOLS), help="protocol to run")
+    run = sub.add_parser("run", help="run a protocol or a recipe and write run files")
+    run.add_argument("target", metavar="PROTOCOL|RECIPE.toml",
+                     help=f"a protocol ({', '.join(sorted(PROTOCOLS))}) or a recipe file")
     where = run.add_mutually_exclusive_group()
     where.add_argument("--sim", action="store_true", help="use the simulated bench")
     where.add_argument("--bench", type=Path, help="bench description (bench.toml)")

@@ -57,12 +57,14 @@ def make_protocol(protocol: str | Protocol, parameters: dict[str, Any] | None = 
 
 def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, Any] | None = None, *,
                  out_dir: str | Path | None = "runs", device_id: str = "device", timing: str = "hardware",
-                 observers: list[RunObserver] | tuple = (), runner_hook=None) -> RunResult:
+                 observers: list[RunObserver] | tuple = (), runner_hook=None,
+                 provenance: dict[str, Any] | None = None) -> RunResult:
     """Run ``protocol`` on ``bench``; write ``out_dir/<time>_<protocol>_<device>.h5``; analyze.
 
     An aborted run is analyzed on the samples it took. A failed run (exception, Ctrl-C) keeps its
     file, marked ``failed`` with the error, and re-raises. ``runner_hook(runner)`` is called once
-    the Runner exists (a GUI or test uses it to keep a handle for pause/abort).
+    the Runner exists (a GUI or test uses it to keep a handle for pause/abort). ``provenance``
+    (e.g. the recipe, step and repeat that asked for this run) is stored with the run.
     """
     proto = make_protocol(protocol, parameters)
     bench.limits.check_parameters(proto.values, proto.units)
@@ -74,7 +76,7 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
         seed = bench.simulator["seed"] if bench.simulator else None
         writer = RunWriter(Path(out_dir) / run_filename(proto.name, device_id), protocol=proto.name,
                            parameters=proto.values, parameter_units=proto.units, program=program,
-                           bench=bench.snapshot(), device_id=device_id, seed=seed)
+                           bench=bench.snapshot(), device_id=device_id, seed=seed, provenance=provenance)
         runner.observers.insert(0, writer)
     try:
         if runner_hook is not None:

@@ -17,7 +17,7 @@ def test_wheel_contains_and_imports_all_four_packages(tmp_path):
     names = set(zipfile.ZipFile(wheel).namelist())
     for path in ["labsuite/runner.py", "labsuite/drivers/keithley/keithley2450.py",
                  "labsuite/protocols/potentiation.py", "labsuite/simulator/instruments/keithley2450.py",
-                 "labsuite/simulator/models/synaptic_memristor.py"]:
+                 "labsuite/simulator/models/synaptic_memristor.py", "labsuite/protocols/recipes/potentiation.toml"]:
         assert path in names
     assert any(n.endswith("entry_points.txt") for n in names)
     unpacked = tmp_path / "unpacked"

@@ -1,0 +1,103 @@
+"""Recipes: protocols and their parameters in a TOML file, alone or chained into a sequence.
+
+One protocol::
+
+    protocol = "potentiation"
+    [parameters]
+    amplitude = "1.2 V"
+    width = "200 us"
+
+A sequence, each step run ``repeat`` times, one run file per run::
+
+    name = "synapse characterization"
+
+    [[step]]
+    protocol = "potentiation"
+    repeat = 5
+    parameters = { pulses = 100 }
+
+    [[step]]
+    protocol = "depression"
+    repeat = 5
+
+Every step is validated when the recipe is loaded, before any instrument is touched: an invalid
+value is refused with the step, the field, the value and the allowed range.
+"""
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from labsuite.errors import InvalidParameter, RangeError
+from labsuite.experiment import make_protocol
+from labsuite.protocols import Protocol
+
+
+@dataclass(frozen=True)
+class RecipeStep:
+    protocol: str
+    parameters: dict[str, Any] = field(default_factory=dict)
+    repeat: int = 1
+
+    def build(self) -> Protocol:
+        return make_protocol(self.protocol, dict(self.parameters))
+
+
+@dataclass(frozen=True)
+class Recipe:
+    name: str
+    steps: tuple[RecipeStep, ...]
+
+    def runs(self) -> Iterator[tuple[int, int, Protocol]]:
+        """(step index, repeat index, protocol) for every run, in order."""
+        for i, step in enumerate(self.steps):
+            for r in range(step.repeat):
+                yield i, r, step.build()
+
+    @property
+    def total_runs(self) -> int:
+        return sum(s.repeat for s in self.steps)
+
+
+def load_recipe(path: str | Path) -> Recipe:
+    """Read and validate a recipe file."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            spec = tomllib.load(f)
+    except tomllib.TOMLDecodeError as exc:
+        raise InvalidParameter(str(path), f"not valid TOML: {exc}") from None
+    raw_steps = spec.get("step") or ([{"protocol": spec["protocol"], "parameters": spec.get("parameters", {})}]
+                                     if "protocol" in spec else [])
+    if not raw_steps:
+        raise InvalidParameter(str(path), "needs `protocol = ...` or one or more [[step]] tables")
+    steps = []
+    for i, raw in enumerate(raw_steps, start=1):
+        where = f"{path.name}, step {i}"
+        if "protocol" not in raw:
+            raise InvalidParameter(where, "needs protocol = \"<name>\"")
+        repeat = raw.get("repeat", 1)
+        if not isinstance(repeat, int) or repeat < 1:
+            raise InvalidParameter(f"{where}: repeat", f"{repeat!r} must be a whole number ≥ 1")
+        step = RecipeStep(raw["protocol"], dict(raw.get("parameters", {})), repeat)
+        try:
+            step.build()
+        except (InvalidParameter, RangeError) as exc:
+            raise InvalidParameter(f"{where} ({step.protocol})", str(exc)) from None
+        steps.append(step)
+    return Recipe(spec.get("name", path.stem), tuple(steps))
+
+
+def recipe_text(protocol: type[Protocol]) -> str:
+    """A recipe file holding ``protocol``'s defaults with units and help (a starting point to edit)."""
+    from labsuite.units import format_quantity
+
+    lines = [f"# {protocol.title}: defaults of every parameter; edit and run with `labsuite run FILE.toml`",
+             f'protocol = "{protocol.name}"', "", "[parameters]"]
+    for p in protocol.parameters:
+        value = str(p.default) if not p.unit else f'"{format_quantity(p.default, p.unit, digits=12)}"'
+        lines.append(f"{p.name} = {value:<16}# {p.help}")
+    return "\n".join(lines) + "\n"
