@@ -17,7 +17,7 @@ import numpy as np
 
 from labsuite.bench import Bench
 from labsuite.errors import InvalidParameter
-from labsuite.protocols import PROTOCOLS, Protocol
+from labsuite.protocols import PROTOCOLS, AdaptiveProtocol, Protocol
 from labsuite.runner import RunObserver, Runner, RunState
 from labsuite.store import RunWriter, run_filename
 
@@ -78,15 +78,29 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
                            parameters=proto.values, parameter_units=proto.units, program=program,
                            bench=bench.snapshot(), device_id=device_id, seed=seed, provenance=provenance)
         runner.observers.insert(0, writer)
+    stages: list[np.ndarray] = []
     try:
-        if runner_hook is not None:
-            runner_hook(runner)
-        samples = runner.run()
+        for stage in range(getattr(proto, "max_stages", 1)):
+            if stage:
+                runner = Runner(bench, program, timing=timing, observers=runner.observers,
+                                train_offset=runner.train_offset + len(runner.program.trains))
+                runner.check()
+                if writer is not None:
+                    writer.add_program(program)
+            if runner_hook is not None:
+                runner_hook(runner)
+            stages.append(runner.run())
+            if runner.state is not RunState.COMPLETED or not isinstance(proto, AdaptiveProtocol):
+                break
+            program = proto.next_program(np.concatenate(stages))
+            if program is None:
+                break
+        samples = np.concatenate(stages)
         figures = proto.analyze(samples) if samples.size else {}
         if writer is not None and figures:
             writer.write_analysis(figures, proto.figure_units)
     except BaseException as exc:
-        if writer is not None and runner.state is RunState.IDLE:   # failed before the run began
+        if writer is not None and runner.state is RunState.IDLE:   # failed before a stage began
             writer.on_finish(RunState.FAILED, exc)
         raise
     finally:

@@ -37,12 +37,11 @@ def render(spec: PlotSpec, path: str | Path) -> Path:
     ax.set_yscale("log" if spec.log_y else "linear")
     ax.set_xlabel(f"{spec.x_label} ({ux})" if ux else spec.x_label)
     ax.set_ylabel(f"{spec.y_label} ({uy})" if uy else spec.y_label)
-    ax.set_title(spec.title)
+    ax.set_title(spec.title + ("\n" + "   ·   ".join(spec.notes) if spec.notes else ""),
+                 fontsize=11 if spec.notes else None)
     ax.grid(alpha=0.3)
     if len(spec.series) > 1:
         ax.legend(frameon=False)
-    if spec.notes:
-        ax.text(0.98, 0.04, "\n".join(spec.notes), transform=ax.transAxes, ha="right", va="bottom", fontsize=9)
     path = Path(path)
     fig.savefig(path, dpi=150)
     plt.close(fig)

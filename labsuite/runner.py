@@ -71,12 +71,14 @@ class Runner:
     """Run ``program`` on ``bench``; see the module docstring for the contract."""
 
     def __init__(self, bench: Bench, program: PulseProgram, *, timing: str = "hardware",
-                 chunk_duration: float = 30.0, observers: list[RunObserver] | tuple = ()) -> None:
+                 chunk_duration: float = 30.0, observers: list[RunObserver] | tuple = (),
+                 train_offset: int = 0) -> None:
         if timing not in ("hardware", "software"):
             raise ValueError(f"timing must be 'hardware' or 'software', not {timing!r}")
         self.bench, self.program, self.timing = bench, program, timing
         self.chunk_duration = chunk_duration
         self.observers = list(observers)
+        self.train_offset = train_offset   # train numbers continue across the stages of a closed loop
         self.state = RunState.IDLE
         self.error: BaseException | None = None
         self._abort = threading.Event()
@@ -143,7 +145,7 @@ class Runner:
                     self._wait_if_paused()
                     if self._abort.is_set():
                         raise RunAborted("aborted by the user")
-                    samples = self._play(chunk, index, first_repeat)
+                    samples = self._play(chunk, self.train_offset + index, first_repeat)
                     first_repeat += chunk.repeats
                     done += chunk.duration
                     n_samples += samples.size

@@ -10,7 +10,8 @@ Layout (schema ``labsuite-run`` version 1; open with plain h5py)::
                                  provenance (JSON: recipe, step, repeat when a recipe ran it)
     /samples/<column>     t [s], voltage [V], current [A], train, repeat, segment;
                           1-D, chunked, resizable; attr ``units``
-    /program              attrs: compliance [A], duration [s]
+    /program              attrs: compliance [A], duration [s], stages (closed-loop protocols
+                          play several programs; their trains are numbered on)
     /program/train<i>     attrs: repeats; datasets: levels (repeats × segments) [V],
                           duration [s], label, measure, compliance [A] (one entry per
                           pattern segment)
@@ -77,8 +78,16 @@ class RunWriter(RunObserver):
 
     def _write_program(self, program: PulseProgram) -> None:
         group = self.file.create_group("program")
-        group.attrs.update({"compliance": program.compliance, "duration": program.duration})
-        for i, train in enumerate(program.trains):
+        group.attrs.update({"compliance": program.compliance, "duration": 0.0, "stages": 0})
+        self.add_program(program)
+
+    def add_program(self, program: PulseProgram) -> None:
+        """Record a (further) stage's program; its trains are numbered after those before it."""
+        group = self.file["program"]
+        offset = sum(1 for name in group if name.startswith("train"))
+        group.attrs["duration"] = group.attrs["duration"] + program.duration
+        group.attrs["stages"] = group.attrs["stages"] + 1
+        for i, train in enumerate(program.trains, start=offset):
             g = group.create_group(f"train{i}")
             g.attrs["repeats"] = train.repeats
             g.create_dataset("levels", data=train.levels).attrs["units"] = "V"

@@ -59,3 +59,18 @@ class Protocol(ABC):
     @abstractmethod
     def plot(self, samples: np.ndarray, figures: dict[str, float]) -> PlotSpec:
         """The figure this protocol's results are read from (rendered by the CLI and the GUI)."""
+
+
+class AdaptiveProtocol(Protocol):
+    """A closed-loop protocol: it decides each next program from what it has measured.
+
+    ``program()`` is the first stage; after each stage ``next_program(samples)`` receives every
+    sample so far (train indices run on across stages) and returns the next stage, or None when
+    done. Every stage is checked against the bench's limits before it is sent.
+    """
+
+    max_stages: ClassVar[int] = 10_000
+
+    @abstractmethod
+    def next_program(self, samples: np.ndarray) -> PulseProgram | None:
+        """The next stage given all samples so far, or None to stop."""

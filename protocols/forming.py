@@ -1,0 +1,97 @@
+"""Forming: a feedback ramp of pulse amplitude, under compliance, until the device has formed.
+
+Each step is one pulse of the next amplitude followed by a read::
+
+    |pulse: v_start + k·v_step, width|0 V: gap|read: read_voltage, read_time|   → R = V_read / I_read
+
+After every ``steps_per_stage`` steps the read resistance is compared with ``target_resistance``;
+the ramp stops at the first step that reaches it, or after the step at ``v_stop``. The current
+limit ``compliance`` holds throughout: it is what keeps the new filament from running away.
+Figures: formed (1 or 0), forming_voltage (the amplitude of the step that formed it), initial
+and final read resistance, steps used.
+"""
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from labsuite.errors import ParameterError
+from labsuite.plotspec import PlotSpec, Series
+from labsuite.program import PulseProgram, Segment, Train
+from labsuite.protocols.parameters import Parameter
+from labsuite.protocols.protocol import AdaptiveProtocol
+from labsuite.units import format_quantity
+
+
+class Forming(AdaptiveProtocol):
+    """Ramp pulse amplitude until the read resistance falls to the target."""
+
+    name = "forming"
+    title = "Forming"
+    parameters: ClassVar[tuple[Parameter, ...]] = (
+        Parameter("v_start", "V", 0.5, -210.0, 210.0, "amplitude of the first pulse"),
+        Parameter("v_stop", "V", 3.0, -210.0, 210.0, "amplitude not to pass"),
+        Parameter("v_step", "V", 0.05, 1e-4, 10.0, "amplitude increment per step (magnitude)"),
+        Parameter("width", "s", 1e-3, 50e-6, 10.0, "pulse width"),
+        Parameter("gap", "s", 1e-3, 50e-6, 10.0, "wait at 0 V between the pulse and its read"),
+        Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "read level"),
+        Parameter("read_time", "s", 1e-3, 200e-6, 10.0, "read duration"),
+        Parameter("target_resistance", "ohm", 50e3, 1.0, 1e12, "formed when the read resistance is at most this"),
+        Parameter("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole ramp"),
+        Parameter("steps_per_stage", "", 1, 1, 1000, "steps between two checks of the resistance", integer=True),
+    )
+    figure_units: ClassVar[dict[str, str]] = {
+        "formed": "", "forming_voltage": "V", "resistance_initial": "ohm", "resistance_final": "ohm", "steps": ""}
+
+    def validate(self) -> None:
+        if self.read_voltage == 0:
+            raise ParameterError("read_voltage", 0.0, None, None, "V", "must be non-zero to read a resistance")
+        if self.v_start == self.v_stop:
+            raise ParameterError("v_stop", self.v_stop, None, None, "V", "must differ from v_start")
+
+    @property
+    def amplitudes(self) -> np.ndarray:
+        """Every amplitude of the ramp, V (towards v_stop, which is the last)."""
+        sign = np.sign(self.v_stop - self.v_start)
+        n = int(np.floor(abs(self.v_stop - self.v_start) / self.v_step + 1e-9)) + 1
+        ramp = self.v_start + sign * self.v_step * np.arange(n)
+        return ramp if np.isclose(ramp[-1], self.v_stop) else np.append(ramp, self.v_stop)
+
+    def _stage(self, first_step: int) -> PulseProgram:
+        levels = self.amplitudes[first_step:first_step + self.steps_per_stage]
+        pattern = (Segment(levels[0], self.width, "write"), Segment(0.0, self.gap, "idle"),
+                   Segment(self.read_voltage, self.read_time, "read", measure=True))
+        table = np.column_stack([levels, np.zeros_like(levels), np.full_like(levels, self.read_voltage)])
+        return PulseProgram((Train(pattern, levels.size, table),), self.compliance)
+
+    def program(self) -> PulseProgram:
+        read = Segment(self.read_voltage, self.read_time, "read", measure=True)
+        return PulseProgram((Train((read,)),), self.compliance)   # the pristine resistance first
+
+    def next_program(self, samples: np.ndarray) -> PulseProgram | None:
+        resistance = samples["voltage"] / samples["current"]
+        steps = samples.size - 1
+        if steps > 0 and resistance[-1] <= self.target_resistance or steps >= self.amplitudes.size:
+            return None
+        return self._stage(steps)
+
+    def analyze(self, samples: np.ndarray) -> dict[str, float]:
+        resistance = samples["voltage"] / samples["current"]
+        formed = np.flatnonzero(resistance[1:] <= self.target_resistance)
+        return {"formed": float(formed.size > 0),
+                "forming_voltage": float(self.amplitudes[formed[0]]) if formed.size else float("nan"),
+                "resistance_initial": float(resistance[0]), "resistance_final": float(resistance[-1]),
+                "steps": int(samples.size - 1)}
+
+    def plot(self, samples: np.ndarray, figures: dict[str, float]) -> PlotSpec:
+        resistance = samples["voltage"] / samples["current"]
+        amplitude = self.amplitudes[:samples.size - 1]
+        notes = ()
+        if figures.get("formed"):
+            notes = (f"formed at {format_quantity(figures['forming_voltage'], 'V')}",)
+        return PlotSpec(self.title, "pulse amplitude", "V", "read resistance", "ohm",
+                        (Series("after each pulse", amplitude, resistance[1:]),
+                         Series("target", amplitude[[0, -1]] if amplitude.size else amplitude,
+                                np.full(min(2, amplitude.size), self.target_resistance), "fit")),
+                        log_y=True, notes=notes)

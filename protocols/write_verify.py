@@ -1,0 +1,94 @@
+"""Write-verify: drive the device to a target conductance within a tolerance.
+
+Read; while G is outside target·(1 ± tolerance), apply one pulse in the direction that closes
+the gap and read again after ``read_delay`` (so a volatile part has relaxed before verifying).
+Amplitudes step up while pulses keep the same direction (incremental step pulse programming)
+and restart from ``set_start`` / ``reset_start`` when the direction flips::
+
+    |read| → |pulse ±(start + k·step), width|0 V: read_delay|read| → … until within tolerance
+
+Figures: converged (1 or 0), pulses used, final conductance and its relative error.
+"""
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from labsuite.errors import ParameterError
+from labsuite.plotspec import PlotSpec, Series
+from labsuite.program import PulseProgram, Segment, Train
+from labsuite.protocols.parameters import Parameter
+from labsuite.protocols.protocol import AdaptiveProtocol
+
+
+class WriteVerify(AdaptiveProtocol):
+    """Closed-loop programming to a conductance."""
+
+    name = "write-verify"
+    title = "Write-verify"
+    parameters: ClassVar[tuple[Parameter, ...]] = (
+        Parameter("target", "S", 100e-6, 1e-12, 1.0, "conductance to reach"),
+        Parameter("tolerance", "", 0.02, 1e-4, 0.5, "allowed relative error"),
+        Parameter("set_start", "V", 1.0, 0.0, 210.0, "first potentiating amplitude"),
+        Parameter("reset_start", "V", -1.0, -210.0, 0.0, "first depressing amplitude"),
+        Parameter("step", "V", 0.05, 0.0, 10.0, "amplitude increment while the direction holds"),
+        Parameter("v_max", "V", 2.0, 0.0, 210.0, "largest |amplitude|"),
+        Parameter("width", "s", 100e-6, 50e-6, 10.0, "pulse width"),
+        Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "read level"),
+        Parameter("read_delay", "s", 20e-3, 0.0, 3600.0, "wait at 0 V before each verify read"),
+        Parameter("read_time", "s", 1e-3, 200e-6, 10.0, "read duration"),
+        Parameter("max_pulses", "", 200, 1, 100_000, "give up after this many pulses", integer=True),
+        Parameter("compliance", "A", 1e-3, 1e-9, 1.0, "current limit"),
+    )
+    figure_units: ClassVar[dict[str, str]] = {"converged": "", "pulses": "", "final_conductance": "S",
+                                              "relative_error": ""}
+
+    def validate(self) -> None:
+        if self.read_voltage == 0:
+            raise ParameterError("read_voltage", 0.0, None, None, "V", "must be non-zero to read a conductance")
+        for name in ("set_start", "reset_start"):
+            if abs(self.values[name]) > self.v_max:
+                raise ParameterError(name, self.values[name], -self.v_max, self.v_max, "V", "must not exceed v_max")
+
+    def _read(self) -> Segment:
+        return Segment(self.read_voltage, self.read_time, "read", measure=True)
+
+    def program(self) -> PulseProgram:
+        return PulseProgram((Train((self._read(),)),), self.compliance)
+
+    def amplitude(self, directions: list[int]) -> float:
+        """Amplitude of the next pulse after the past directions (+1 set, −1 reset, last is next)."""
+        run = 1
+        while run < len(directions) and directions[-run - 1] == directions[-1]:
+            run += 1
+        start = self.set_start if directions[-1] > 0 else self.reset_start
+        return float(np.sign(start or directions[-1]) * min(abs(start) + (run - 1) * self.step, self.v_max))
+
+    def next_program(self, samples: np.ndarray) -> PulseProgram | None:
+        g = samples["current"] / samples["voltage"]
+        error = g[-1] / self.target - 1
+        pulses = samples.size - 1
+        if abs(error) <= self.tolerance or pulses >= self.max_pulses:
+            return None
+        directions = [int(np.sign(self.target - gi)) for gi in g]
+        pattern = [Segment(self.amplitude(directions), self.width, "write")]
+        if self.read_delay > 0:
+            pattern.append(Segment(0.0, self.read_delay, "idle"))
+        pattern.append(self._read())
+        return PulseProgram((Train(tuple(pattern)),), self.compliance)
+
+    def analyze(self, samples: np.ndarray) -> dict[str, float]:
+        g = samples["current"] / samples["voltage"]
+        error = float(g[-1] / self.target - 1)
+        return {"converged": float(abs(error) <= self.tolerance), "pulses": int(samples.size - 1),
+                "final_conductance": float(g[-1]), "relative_error": error}
+
+    def plot(self, samples: np.ndarray, figures: dict[str, float]) -> PlotSpec:
+        g = samples["current"] / samples["voltage"]
+        n = np.arange(g.size, dtype=float)
+        band = [(f"target ± {self.tolerance:.0%}", self.target * (1 + s * self.tolerance)) for s in (-1, 1)]
+        return PlotSpec(self.title, "pulse number", "", "conductance", "S",
+                        (Series("verify reads", n, g),
+                         *(Series(name if s > 0 else "", n[[0, -1]], np.full(2, level), "fit")
+                           for (name, level), s in zip(band, (-1, 1)))))
