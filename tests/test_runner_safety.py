@@ -225,3 +225,15 @@ def test_a_segment_compliance_over_the_bench_limit_is_refused(bench):
     with pytest.raises(LimitError, match="compliance = 20 mA .* at most 5 mA"):
         Runner(bench, PulseProgram((Train(pattern),), 1e-3)).run()
     assert traffic.entries == []
+
+
+def test_visa_round_trips_grow_with_the_list_length_not_the_pulse_count(bench):
+    """6000 pulses in 2500-repeat chunks: 3 trains, a constant handful of queries each (not 6000)."""
+    pattern = (Segment(1.0, 100e-6, "write"), Segment(0.1, 200e-6, "read", True), Segment(0.0, 700e-6))
+    for pulses in (600, 6000):
+        traffic = TrafficLog.attach(bench.smu)
+        samples = Runner(bench, PulseProgram((Train(pattern, pulses),), 1e-3), chunk_duration=None).run()
+        assert samples.size == pulses
+        chunks = -(-pulses // bench.smu.capabilities.max_repeats)
+        assert traffic.reads <= 4 * chunks + 4
+        assert traffic.writes <= 3 * chunks + 4
