@@ -1,0 +1,40 @@
+"""Bytes on disk after a crash: a run killed with SIGKILL keeps every chunk it had flushed."""
+import signal
+import subprocess
+import sys
+
+import h5py
+
+from labsuite import read_run
+
+SCRIPT = '''
+import time
+from labsuite import Bench, run_protocol
+from labsuite.runner import RunObserver
+
+class Announce(RunObserver):
+    def on_samples(self, samples, progress):
+        print(progress.samples, flush=True)      # the writer, first in line, has flushed by now
+        time.sleep(0.2)
+
+with Bench.simulated(seed=1) as bench:
+    run_protocol("potentiation", bench, {"pulses": 5000, "period": "10 ms", "read_delay": "2 ms"},
+                 out_dir="runs", observers=[Announce()],
+                 runner_hook=lambda runner: setattr(runner, "chunk_duration", 1.0))
+'''
+
+
+def test_sigkill_mid_run_leaves_a_readable_file_with_every_flushed_sample(tmp_path):
+    (tmp_path / "long_run.py").write_text(SCRIPT)
+    proc = subprocess.Popen([sys.executable, "long_run.py"], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    reported = [int(next(proc.stdout)) for _ in range(4)]
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    assert proc.returncode == -signal.SIGKILL
+    (path,) = (tmp_path / "runs").glob("*.h5")
+    with h5py.File(path, "r") as f:                      # plain h5py opens it
+        assert f["samples/current"].shape[0] >= reported[-1]
+        assert f.attrs["status"] == "running" and f.attrs["end_time"] == ""   # interrupted, never finished
+    run = read_run(path)
+    assert run.samples.size >= reported[-1] == 1 + 3 * 100     # the baseline read, then 100 pulses a chunk
+    assert (run.samples["repeat"][1:] == range(run.samples.size - 1)).all()
