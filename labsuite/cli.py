@@ -98,6 +98,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return status
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from labsuite.export import to_csv, to_pymeasure_csv
+
+    for run in args.runs:
+        out = Path(run).with_suffix(".pymeasure.csv" if args.pymeasure else ".csv")
+        if args.out:
+            args.out.mkdir(parents=True, exist_ok=True)
+            out = args.out / out.name
+        (to_pymeasure_csv if args.pymeasure else to_csv)(run, out)
+        print(out)
+    return 0
+
+
 def _cmd_protocols(args: argparse.Namespace) -> int:
     for name, cls in PROTOCOLS.items():
         print(f"{name}: {cls.title}")
@@ -154,6 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print the run summary as one JSON object")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=_cmd_run)
+
+    export = sub.add_parser("export", help="write run files as CSV (units in the header) for other tools")
+    export.add_argument("runs", nargs="+", type=Path, metavar="RUN.h5")
+    export.add_argument("--pymeasure", action="store_true", help="pymeasure Results format (Results.load reads it)")
+    export.add_argument("--out", type=Path, help="folder for the CSV files (default: next to each run file)")
+    export.set_defaults(func=_cmd_export)
 
     protocols = sub.add_parser("protocols", help="list protocols and their parameters")
     protocols.set_defaults(func=_cmd_protocols)

@@ -1,0 +1,54 @@
+"""Run data opens elsewhere: CSV with units round-trips exactly; pandas and pymeasure read it."""
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from labsuite import Bench, read_run, run_protocol
+from labsuite.export import to_csv, to_dataframe, to_pymeasure_csv
+
+
+@pytest.fixture(scope="module")
+def run_file(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs")
+    with Bench.simulated(seed=2) as bench:
+        return run_protocol("potentiation", bench, {"pulses": 15}, out_dir=out, device_id="D3").path
+
+
+def test_csv_round_trips_every_value_exactly_with_units(run_file, tmp_path):
+    path = to_csv(run_file, tmp_path / "run.csv")
+    text = path.read_text()
+    assert "# protocol: potentiation" in text and "# parameter width: 0.0001 s" in text
+    frame = pd.read_csv(path, comment="#")
+    assert list(frame.columns) == ["t (s)", "voltage (V)", "current (A)", "train", "repeat", "segment"]
+    samples = read_run(run_file).samples
+    assert np.array_equal(frame["current (A)"].to_numpy(), samples["current"])
+    assert np.array_equal(frame["t (s)"].to_numpy(), samples["t"])
+    assert np.array_equal(frame["repeat"].to_numpy(), samples["repeat"])
+
+
+def test_dataframe_carries_the_metadata(run_file):
+    frame = to_dataframe(run_file)
+    assert frame.attrs["protocol"] == "potentiation" and frame.attrs["device_id"] == "D3"
+    assert frame.attrs["parameters"]["pulses"] == 15 and len(frame) == 16
+
+
+def test_pymeasure_loads_the_pymeasure_csv(run_file, tmp_path):
+    from pymeasure.experiment import Results
+
+    path = to_pymeasure_csv(run_file, tmp_path / "run.pymeasure.csv")
+    results = Results.load(str(path))
+    assert list(results.data.columns) == ["t (s)", "voltage (V)", "current (A)", "train", "repeat", "segment"]
+    assert np.array_equal(results.data["current (A)"].to_numpy(), read_run(run_file).samples["current"])
+    assert type(results.procedure).__name__ == "PotentiationProcedure"
+    assert results.procedure.width == pytest.approx(1e-4) and results.procedure.pulses == 15
+    assert results.procedure.device_id == "D3"
+
+
+def test_cli_export(run_file, tmp_path):
+    out = subprocess.run([sys.executable, "-m", "labsuite", "export", str(run_file), "--out", str(tmp_path)],
+                         capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert pd.read_csv(out.stdout.strip(), comment="#").shape == (16, 6)
