@@ -75,7 +75,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         for n, (label, protocol, provenance) in enumerate(runs, start=1):
             observers = [] if args.no_progress else [ProgressBar(label or "run")]
             result = run_protocol(protocol, bench, out_dir=args.out, device_id=args.device_id,
-                                  timing=args.timing, observers=observers, provenance=provenance)
+                                  timing=args.timing, observers=observers, provenance=provenance, tags=args.tag)
             plot = None
             if args.plot and result.samples.size:
                 from labsuite.plotting import render
@@ -96,6 +96,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(summaries[0] if len(runs) == 1 else summaries))
     return status
+
+
+def _cmd_runs(args: argparse.Namespace) -> int:
+    from labsuite.catalog import Catalog, describe
+
+    entries = Catalog(args.dir).query(device=args.device, protocol=args.protocol, since=args.since,
+                                      status=args.status, tag=args.tag)
+    if args.json:
+        print(json.dumps([describe(e) for e in entries]))
+        return 0
+    print(f"{'start (UTC)':25} {'protocol':14} {'device':12} {'status':10} {'samples':>7}  run file")
+    for e in entries:
+        print(f"{e.start_time:25} {e.protocol:14} {e.device_id:12} {e.status:10} {e.samples:>7}  {e.path}")
+    print(f"{len(entries)} run{'s' if len(entries) != 1 else ''}")
+    return 0
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
@@ -163,10 +178,21 @@ def build_parser() -> argparse.ArgumentParser:
                      help="hardware: trains run on the instrument (default); software: one command per segment")
     run.add_argument("--out", type=Path, default=Path("runs"), help="folder for run files (default ./runs)")
     run.add_argument("--device-id", default="device", help="device identifier stored with the run")
+    run.add_argument("--tag", action="append", default=[], help="tag stored with the run (repeatable)")
     run.add_argument("--plot", type=Path, metavar="FILE.png", help="save a plot of the run")
     run.add_argument("--json", action="store_true", help="print the run summary as one JSON object")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=_cmd_run)
+
+    runs = sub.add_parser("runs", help="list the runs in a data folder (indexed, filtered)")
+    runs.add_argument("--dir", type=Path, default=Path("runs"), help="data folder (default ./runs)")
+    runs.add_argument("--device", help="only this device id")
+    runs.add_argument("--protocol", help="only this protocol")
+    runs.add_argument("--since", metavar="DATE", help="only runs started at or after DATE (ISO, UTC)")
+    runs.add_argument("--status", choices=("running", "completed", "aborted", "failed"))
+    runs.add_argument("--tag", help="only runs with this tag")
+    runs.add_argument("--json", action="store_true", help="one JSON list")
+    runs.set_defaults(func=_cmd_runs)
 
     export = sub.add_parser("export", help="write run files as CSV (units in the header) for other tools")
     export.add_argument("runs", nargs="+", type=Path, metavar="RUN.h5")

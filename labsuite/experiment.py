@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from labsuite.bench import Bench
+from labsuite.catalog import Catalog
 from labsuite.errors import InvalidParameter
 from labsuite.protocols import PROTOCOLS, AdaptiveProtocol, Protocol
 from labsuite.runner import RunObserver, Runner, RunState
@@ -58,7 +59,7 @@ def make_protocol(protocol: str | Protocol, parameters: dict[str, Any] | None = 
 def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, Any] | None = None, *,
                  out_dir: str | Path | None = "runs", device_id: str = "device", timing: str = "hardware",
                  observers: list[RunObserver] | tuple = (), runner_hook=None,
-                 provenance: dict[str, Any] | None = None) -> RunResult:
+                 provenance: dict[str, Any] | None = None, tags: tuple[str, ...] | list[str] = ()) -> RunResult:
     """Run ``protocol`` on ``bench``; write ``out_dir/<time>_<protocol>_<device>.h5``; analyze.
 
     An aborted run is analyzed on the samples it took. A failed run (exception, Ctrl-C) keeps its
@@ -76,7 +77,8 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
         seed = bench.simulator["seed"] if bench.simulator else None
         writer = RunWriter(Path(out_dir) / run_filename(proto.name, device_id), protocol=proto.name,
                            parameters=proto.values, parameter_units=proto.units, program=program,
-                           bench=bench.snapshot(), device_id=device_id, seed=seed, provenance=provenance)
+                           bench=bench.snapshot(), device_id=device_id, seed=seed, provenance=provenance,
+                           tags=tags)
         runner.observers.insert(0, writer)
     stages: list[np.ndarray] = []
     try:
@@ -106,4 +108,5 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
     finally:
         if writer is not None:
             writer.close()
+            Catalog(out_dir).index(writer.path)
     return RunResult(proto, runner.state, samples, figures, writer.path if writer else None, runner.error)

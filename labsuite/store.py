@@ -7,7 +7,8 @@ Layout (schema ``labsuite-run`` version 1; open with plain h5py)::
                                  seed, bench (JSON: limits, instruments, *IDN?, settings,
                                  simulator), start_time, end_time (ISO 8601, UTC),
                                  status (running|completed|aborted|failed), error,
-                                 provenance (JSON: recipe, step, repeat when a recipe ran it)
+                                 provenance (JSON: recipe, step, repeat when a recipe ran it),
+                                 tags (JSON list)
     /samples/<column>     t [s], voltage [V], current [A], train, repeat, segment;
                           1-D, chunked, resizable; attr ``units``
     /program              attrs: compliance [A], duration [s], stages (closed-loop protocols
@@ -55,7 +56,8 @@ class RunWriter(RunObserver):
 
     def __init__(self, path: str | Path, *, protocol: str, parameters: dict[str, float],
                  parameter_units: dict[str, str], program: PulseProgram, bench: dict[str, Any],
-                 device_id: str = "", seed: int | None = None, provenance: dict[str, Any] | None = None) -> None:
+                 device_id: str = "", seed: int | None = None, provenance: dict[str, Any] | None = None,
+                 tags: tuple[str, ...] | list[str] = ()) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.file = h5py.File(self.path, "w")
@@ -66,7 +68,7 @@ class RunWriter(RunObserver):
             "parameter_units": json.dumps(parameter_units), "device_id": device_id,
             "seed": -1 if seed is None else seed, "bench": json.dumps(bench, default=str),
             "start_time": _now(), "end_time": "", "status": RunState.RUNNING.value, "error": "",
-            "provenance": json.dumps(provenance or {}, default=str),
+            "provenance": json.dumps(provenance or {}, default=str), "tags": json.dumps(list(tags)),
         })
         group = self.file.create_group("samples")
         for name in SAMPLE_DTYPE.names:

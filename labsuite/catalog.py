@@ -1,0 +1,133 @@
+"""Catalog: a data folder's runs indexed in SQLite by device, protocol, date, status, tags and figures.
+
+The index (``<folder>/.labsuite-index.sqlite``) is a cache of the run files' own metadata: every
+query first syncs it with the folder (new or changed files are read, deleted ones dropped), so
+it is never stale and rebuilds itself when lost.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import h5py
+
+INDEX = ".labsuite-index.sqlite"
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    path TEXT PRIMARY KEY, mtime REAL, protocol TEXT, device_id TEXT, start_time TEXT,
+    status TEXT, seed INTEGER, samples INTEGER, tags TEXT, figures TEXT);
+CREATE TABLE IF NOT EXISTS figures (path TEXT, name TEXT, value REAL);
+CREATE INDEX IF NOT EXISTS runs_by_device ON runs (device_id, start_time);
+CREATE INDEX IF NOT EXISTS runs_by_protocol ON runs (protocol, start_time);
+"""
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    path: Path
+    protocol: str
+    device_id: str
+    start_time: str
+    status: str
+    seed: int
+    samples: int
+    tags: tuple[str, ...]
+    figures: dict[str, float]
+
+
+class Catalog:
+    """The runs under ``folder`` (searched recursively)."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+
+    def _connect(self) -> sqlite3.Connection:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.folder / INDEX)
+        db.executescript(_SCHEMA)
+        return db
+
+    def sync(self) -> int:
+        """Bring the index up to date with the files; return how many files were (re)read."""
+        with self._connect() as db:
+            known = dict(db.execute("SELECT path, mtime FROM runs"))
+            present = {str(p.relative_to(self.folder)): p for p in self.folder.rglob("*.h5")}
+            for gone in set(known) - set(present):
+                db.execute("DELETE FROM runs WHERE path = ?", (gone,))
+                db.execute("DELETE FROM figures WHERE path = ?", (gone,))
+            read = 0
+            for rel, path in present.items():
+                if known.get(rel) != path.stat().st_mtime:
+                    read += self._index(db, rel, path)
+        return read
+
+    def index(self, path: str | Path) -> None:
+        """Add or refresh one run file (under the folder)."""
+        path = Path(path)
+        with self._connect() as db:
+            self._index(db, str(path.resolve().relative_to(self.folder.resolve())), path)
+
+    def _index(self, db: sqlite3.Connection, rel: str, path: Path) -> int:
+        try:
+            with h5py.File(path, "r") as f:
+                if f.attrs.get("schema") != "labsuite-run":
+                    return 0
+                attrs = dict(f.attrs)
+                analysis = f["analysis"].attrs if "analysis" in f else {}
+                figures = {k: float(v) for k, v in analysis.items() if k != "units"}
+                samples = int(f["samples/t"].shape[0])
+        except OSError:           # a file being written by another program, or not HDF5
+            return 0
+        db.execute("DELETE FROM figures WHERE path = ?", (rel,))
+        db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (rel, path.stat().st_mtime, str(attrs.get("protocol", "")), str(attrs.get("device_id", "")),
+                    str(attrs.get("start_time", "")), str(attrs.get("status", "")), int(attrs.get("seed", -1)),
+                    samples, str(attrs.get("tags", "[]")), json.dumps(figures)))
+        db.executemany("INSERT INTO figures VALUES (?, ?, ?)", [(rel, k, v) for k, v in figures.items()])
+        return 1
+
+    def query(self, *, device: str | None = None, protocol: str | None = None, since: str | None = None,
+              status: str | None = None, tag: str | None = None) -> list[CatalogEntry]:
+        """Runs matching every given filter, oldest first. ``since``: an ISO date or date-time (UTC)."""
+        self.sync()
+        where, args = [], []
+        for column, value in (("device_id", device), ("protocol", protocol), ("status", status)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if since is not None:
+            where.append("start_time >= ?")
+            args.append(_iso(since))
+        sql = "SELECT path, protocol, device_id, start_time, status, seed, samples, tags, figures FROM runs"
+        sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY start_time, path"
+        with self._connect() as db:
+            rows = db.execute(sql, args).fetchall()
+        entries = [CatalogEntry(self.folder / r[0], r[1], r[2], r[3], r[4], r[5], r[6], tuple(json.loads(r[7])),
+                                json.loads(r[8])) for r in rows]
+        return [e for e in entries if tag is None or tag in e.tags]
+
+    def where_figure(self, name: str, low: float = float("-inf"), high: float = float("inf")) -> list[Path]:
+        """Run files whose figure ``name`` lies in [low, high]."""
+        self.sync()
+        with self._connect() as db:
+            rows = db.execute("SELECT path FROM figures WHERE name = ? AND value BETWEEN ? AND ? ORDER BY path",
+                              (name, low, high)).fetchall()
+        return [self.folder / r[0] for r in rows]
+
+
+def _iso(text: str) -> str:
+    """Normalize a date or date-time to the run files' ISO 8601 UTC form."""
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def describe(entry: CatalogEntry) -> dict[str, Any]:
+    return {"run_file": str(entry.path), "protocol": entry.protocol, "device_id": entry.device_id,
+            "start_time": entry.start_time, "status": entry.status, "samples": entry.samples,
+            "tags": list(entry.tags), "figures": entry.figures}
