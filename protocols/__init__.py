@@ -1,10 +1,16 @@
 """Pulse protocols: typed parameters with units and limits, a pulse program, and an analysis."""
 from labsuite.protocols.forming import Forming
+from labsuite.protocols.iv import IVSweep, PulsedIV
 from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.potentiation import Depression, Potentiation
+from labsuite.protocols.ppf import PairedPulse
 from labsuite.protocols.protocol import AdaptiveProtocol, Protocol
+from labsuite.protocols.retention import Retention
+from labsuite.protocols.srdp import SpikeRate
 from labsuite.protocols.write_verify import WriteVerify
 
-PROTOCOLS: dict[str, type[Protocol]] = {p.name: p for p in (Potentiation, Depression, Forming, WriteVerify)}
+PROTOCOLS: dict[str, type[Protocol]] = {p.name: p for p in (Potentiation, Depression, PairedPulse, SpikeRate,
+                                                             Retention, IVSweep, PulsedIV, Forming, WriteVerify)}
 
-__all__ = ["PROTOCOLS", "Protocol", "AdaptiveProtocol", "Parameter", "Potentiation", "Depression"]
+__all__ = ["PROTOCOLS", "Protocol", "AdaptiveProtocol", "Parameter", "Potentiation", "Depression", "PairedPulse",
+           "SpikeRate", "Retention", "IVSweep", "PulsedIV", "Forming", "WriteVerify"]

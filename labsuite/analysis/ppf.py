@@ -24,8 +24,8 @@ model) this form is exact, with C_i the share of the first response carried by c
 
 Choosing one or two terms. Both the single exponential 1 + C·e^(−Δt/τ) and the double one are
 fitted (least squares; the start values come from a log grid of time constants with the C's
-solved linearly, then Levenberg–Marquardt/TRF refines all parameters). The double exponential is
-kept only if (i) its small-sample Akaike criterion is lower by more than 2,
+solved linearly, then bounded trust-region least squares refines all parameters). The double
+exponential is kept only if (i) its small-sample Akaike criterion is lower by more than 2,
 AICc = n·ln(SSR/n) + 2k + 2k(k+1)/(n − k − 1) with k = 2 or 4 parameters (Burnham & Anderson,
 *Model Selection and Multimodel Inference*, 2002: ΔAICc > 2 is substantial support), and (ii)
 each of its four parameters is determined, |value| > its one-sigma error, with τ₂/τ₁ > 1.2.
