@@ -1,6 +1,7 @@
 """Render a :class:`~labsuite.plotspec.PlotSpec` to a file (PNG/PDF/SVG) with matplotlib, headless."""
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -37,8 +38,8 @@ def render(spec: PlotSpec, path: str | Path) -> Path:
     ax.set_yscale("log" if spec.log_y else "linear")
     ax.set_xlabel(f"{spec.x_label} ({ux})" if ux else spec.x_label)
     ax.set_ylabel(f"{spec.y_label} ({uy})" if uy else spec.y_label)
-    ax.set_title(spec.title + ("\n" + "   ·   ".join(spec.notes) if spec.notes else ""),
-                 fontsize=11 if spec.notes else None)
+    notes = textwrap.wrap("   ·   ".join(spec.notes), width=80) if spec.notes else []
+    ax.set_title("\n".join([spec.title, *notes]), fontsize=11 if notes else None)
     ax.grid(alpha=0.3)
     if len(spec.series) > 1:
         ax.legend(frameon=False)
