@@ -69,6 +69,9 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
     """
     proto = make_protocol(protocol, parameters)
     bench.limits.check_parameters(proto.values, proto.units)
+    options = getattr(proto, "options", None)   # choices that are not numbers, e.g. an STDP waveform
+    if options:
+        provenance = {**(provenance or {}), "options": options}
     program = proto.program()
     writer = None
     runner = Runner(bench, program, timing=timing, observers=list(observers))

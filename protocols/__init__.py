@@ -9,11 +9,13 @@ from labsuite.protocols.ppf import PairedPulse
 from labsuite.protocols.protocol import AdaptiveProtocol, Protocol
 from labsuite.protocols.retention import Retention
 from labsuite.protocols.srdp import SpikeRate
+from labsuite.protocols.stdp import SpikeTiming
 from labsuite.protocols.write_verify import WriteVerify
 
 PROTOCOLS: dict[str, type[Protocol]] = {p.name: p for p in (
-    Potentiation, Depression, PlasticityCycling, PairedPulse, SpikeRate, Retention, IVSweep, PulsedIV, Endurance,
-    Forming, WriteVerify)}
+    Potentiation, Depression, PlasticityCycling, PairedPulse, SpikeTiming, SpikeRate, Retention, IVSweep,
+    PulsedIV, Endurance, Forming, WriteVerify)}
 
 __all__ = ["PROTOCOLS", "Protocol", "AdaptiveProtocol", "Parameter", "Potentiation", "Depression", "PairedPulse",
-           "SpikeRate", "Retention", "IVSweep", "PulsedIV", "Forming", "WriteVerify", "PlasticityCycling", "Endurance"]
+           "SpikeRate", "Retention", "IVSweep", "PulsedIV", "Forming", "WriteVerify", "PlasticityCycling", "Endurance",
+           "SpikeTiming"]
