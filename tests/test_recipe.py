@@ -57,3 +57,9 @@ def test_cli_runs_a_sequence_one_file_per_run_with_provenance(tmp_path):
     with h5py.File(tmp_path / summaries[1]["run_file"], "r") as f:
         assert json.loads(f.attrs["provenance"]) == {"recipe": "ltp-ltd", "recipe_file": "seq.toml", "step": 1,
                                                      "repeat": 2}
+
+
+def test_the_shipped_sequence_recipe_is_valid():
+    path = resources.files("labsuite.protocols") / "recipes" / "synapse-characterization.sequence.toml"
+    recipe = load_recipe(path)
+    assert [s.protocol for s in recipe.steps] == ["ltp-ltd", "ppf", "retention"] and recipe.total_runs == 7
