@@ -45,8 +45,9 @@ from labsuite.analysis.nonlinearity import conductance_model, fit_nonlinearity
 from labsuite.analysis.states import asymmetry, cycle_to_cycle_variation, distinguishable_states
 from labsuite.errors import ParameterError
 from labsuite.plotspec import PlotSpec, Series
-from labsuite.program import PulseProgram, Segment, Train
+from labsuite.program import PulseProgram, Train
 from labsuite.protocols.parameters import Parameter
+from labsuite.protocols.potentiation import pulse_and_read
 from labsuite.protocols.protocol import Protocol
 
 WRITE = 0          # index of the write segment in the pulse pattern
@@ -102,20 +103,11 @@ class PlasticityCycling(Protocol):
         return np.tile(one_cycle, self.cycles)
 
     def program(self) -> PulseProgram:
-        read = Segment(self.read_voltage, self.read_time, "read", measure=True)
-        rest = self.period - self.width - self.read_delay - self.read_time
-        pattern = [Segment(self.potentiation_amplitude, self.width, "write")]
-        if self.read_delay > 0:
-            pattern.append(Segment(0.0, self.read_delay, "idle"))
-        pattern.append(read)
-        baseline = [read]
-        if rest > 0:
-            pattern.append(Segment(0.0, rest, "idle"))
-            baseline.append(Segment(0.0, rest, "idle"))
+        baseline, pattern = pulse_and_read(self, self.potentiation_amplitude)
         writes = self.write_levels()
         levels = np.tile([s.level for s in pattern], (writes.size, 1))
         levels[:, WRITE] = writes
-        return PulseProgram((Train(tuple(baseline)), Train(tuple(pattern), writes.size, levels)), self.compliance)
+        return PulseProgram((Train(baseline), Train(pattern, writes.size, levels)), self.compliance)
 
     # --- analysis -----------------------------------------------------------------------------
     def split_cycles(self, samples: np.ndarray) -> tuple[float, np.ndarray]:

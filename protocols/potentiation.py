@@ -23,6 +23,23 @@ from labsuite.protocols.protocol import Protocol
 from labsuite.units import format_quantity
 
 
+def pulse_and_read(p: Protocol, amplitude: float) -> tuple[tuple[Segment, ...], tuple[Segment, ...]]:
+    """(baseline, pattern) of a pulse train with a read after each pulse, from ``p``'s width,
+    period, read_delay, read_voltage and read_time: the baseline is one read and the rest of a
+    period; the pattern is write, 0 V for read_delay, read, 0 V to the end of the period."""
+    read = Segment(p.read_voltage, p.read_time, "read", measure=True)
+    rest = p.period - p.width - p.read_delay - p.read_time
+    pattern = [Segment(amplitude, p.width, "write")]
+    if p.read_delay > 0:
+        pattern.append(Segment(0.0, p.read_delay, "idle"))
+    pattern.append(read)
+    baseline = [read]
+    if rest > 0:
+        pattern.append(Segment(0.0, rest, "idle"))
+        baseline.append(Segment(0.0, rest, "idle"))
+    return tuple(baseline), tuple(pattern)
+
+
 class Potentiation(Protocol):
     """Conductance vs pulse number under identical positive write pulses."""
 
@@ -53,17 +70,8 @@ class Potentiation(Protocol):
                                  "must hold width + read_delay + read_time")
 
     def program(self) -> PulseProgram:
-        read = Segment(self.read_voltage, self.read_time, "read", measure=True)
-        rest = self.period - self.width - self.read_delay - self.read_time
-        pattern = [Segment(self.amplitude, self.width, "write")]
-        if self.read_delay > 0:
-            pattern.append(Segment(0.0, self.read_delay, "idle"))
-        pattern.append(read)
-        baseline = [read]
-        if rest > 0:
-            pattern.append(Segment(0.0, rest, "idle"))
-            baseline.append(Segment(0.0, rest, "idle"))
-        return PulseProgram((Train(tuple(baseline)), Train(tuple(pattern), self.pulses)), self.compliance)
+        baseline, pattern = pulse_and_read(self, self.amplitude)
+        return PulseProgram((Train(baseline), Train(pattern, self.pulses)), self.compliance)
 
     @staticmethod
     def conductance_vs_pulse(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from labsuite.drivers.keithley.keithley2450 import Keithley2450  # noqa: E402
@@ -43,3 +45,18 @@ def visa(station):
     yield resource
     resource.close()
     library.close_library()
+
+
+REFERENCE_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "reference-data"
+
+
+@pytest.fixture
+def reference_trace():
+    """Load a measured trace from ../shared/reference-data: (first column, conductance in S)."""
+    def load(name: str) -> tuple[np.ndarray, np.ndarray]:
+        path = REFERENCE_DATA / name
+        if not path.exists():
+            pytest.skip(f"reference data not found at {path}")
+        data = np.loadtxt(path, delimiter=",", comments="#", skiprows=3 if "ltp" in name else 4)
+        return data[:, 0], data[:, 1]
+    return load

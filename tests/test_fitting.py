@@ -1,5 +1,4 @@
 """Fitting a simulated twin to data: known parameters come back; measured traces are reported."""
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -10,7 +9,6 @@ from labsuite.simulator.fitting import conductance, fit_model
 from labsuite.simulator.models import SynapticMemristor, SynapticMemristorParams
 from labsuite.simulator.playback import play
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference-data"
 FREE = {"g_min": (20e-6, 1e-9, 1e-2), "g_max": (100e-6, 1e-9, 1e-1), "rate_set": (10.0, 1e-4, 1e5)}
 PROGRAM = Potentiation(pulses=60).program()
 
@@ -45,14 +43,6 @@ def test_unknown_parameter_and_bad_bounds_are_refused():
         fit_model("synaptic-memristor", PROGRAM, np.ones(61), {"g_min": (1.0, 2.0, 3.0)})
 
 
-def _trace(name: str) -> tuple[np.ndarray, np.ndarray]:
-    path = REFERENCE / name
-    if not path.exists():
-        pytest.skip(f"reference data not found at {path}")
-    data = np.loadtxt(path, delimiter=",", comments="#", skiprows=3 if "ltp" in name else 4)
-    return data[:, 0], data[:, 1]
-
-
 def _observable(pulses_measured: np.ndarray):
     """Simulated G at the digitized (fractional) pulse numbers, by linear interpolation."""
     def observe(samples: np.ndarray) -> np.ndarray:
@@ -61,10 +51,10 @@ def _observable(pulses_measured: np.ndarray):
     return observe
 
 
-def test_ag_a_si_potentiation_twin():
+def test_ag_a_si_potentiation_twin(reference_trace):
     """Jo et al. 2010 LTP: the twin reproduces the trace (RMS 5.3 % of span); like the direct NeuroSim fit
     (A = 237 ± 118 pulses) it finds the response nearly linear, A far beyond the 97-pulse train."""
-    p, g = _trace("ag_a-si_ltp.csv")
+    p, g = reference_trace("ag_a-si_ltp.csv")
     program = Potentiation(pulses=int(np.ceil(p.max()))).program()
     fit = fit_model("synaptic-memristor", program, g, {"g_min": (5e-9, 1e-11, 1e-6), "g_max": (5e-8, 1e-10, 1e-5),
                                                         "rate_set": (1.0, 1e-6, 1e4)}, observable=_observable(p))
@@ -73,9 +63,9 @@ def test_ag_a_si_potentiation_twin():
     assert fit_nonlinearity(p, g).a > 2 * p.max()
 
 
-def test_ag_a_si_depression_twin():
+def test_ag_a_si_depression_twin(reference_trace):
     """Jo et al. 2010 LTD (axis flipped to pulses from the start): RMS 3.5 % of span, A ≈ 24 pulses."""
-    pulse_from_end, g = _trace("ag_a-si_ltd.csv")
+    pulse_from_end, g = reference_trace("ag_a-si_ltd.csv")
     p = pulse_from_end.max() - pulse_from_end
     order = np.argsort(p)
     p, g = p[order], g[order]

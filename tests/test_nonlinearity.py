@@ -1,5 +1,4 @@
 """The NeuroSim nonlinearity fit recovers what it should, on synthetic, simulated and measured data."""
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -8,7 +7,6 @@ from labsuite import Bench, run_protocol
 from labsuite.analysis.nonlinearity import conductance_model, fit_nonlinearity
 from labsuite.simulator.models import SynapticMemristor
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference-data"
 
 
 @pytest.mark.parametrize("a, b", [(20.0, 180e-6), (5.0, 50e-6), (60.0, -150e-6)])
@@ -42,17 +40,9 @@ def test_depression_on_the_simulated_device_recovers_its_configured_a():
     assert result.figures["nonlinearity_a"] == pytest.approx(a_model, rel=0.025)
 
 
-def _reference(name: str) -> tuple[np.ndarray, np.ndarray]:
-    path = REFERENCE / name
-    if not path.exists():
-        pytest.skip(f"reference data not found at {path}")
-    data = np.loadtxt(path, delimiter=",", comments="#", skiprows=3 if "ltp" in name else 4)
-    return data[:, 0], data[:, 1]
-
-
-def test_jo_2010_depression_fits_close_to_neurosim():
+def test_jo_2010_depression_fits_close_to_neurosim(reference_trace):
     """Ag:a-Si LTD (Jo et al., Nano Lett. 2010): A/P_max = 0.24 ± 0.01 vs NeuroSim's hand fit |A| = 0.2."""
-    pulse_from_end, g = _reference("ag_a-si_ltd.csv")
+    pulse_from_end, g = reference_trace("ag_a-si_ltd.csv")
     p = pulse_from_end.max() - pulse_from_end          # the file's axis runs back from the train's end
     fit = fit_nonlinearity(p, g)
     assert fit.b < 0
@@ -60,9 +50,9 @@ def test_jo_2010_depression_fits_close_to_neurosim():
     assert fit.rms < 0.05 * np.ptp(g)
 
 
-def test_jo_2010_potentiation_is_nearly_linear():
+def test_jo_2010_potentiation_is_nearly_linear(reference_trace):
     """Ag:a-Si LTP: least squares finds A/P_max ≈ 2.4 (weak curvature), not NeuroSim's hand-picked 0.5."""
-    p, g = _reference("ag_a-si_ltp.csv")
+    p, g = reference_trace("ag_a-si_ltp.csv")
     fit = fit_nonlinearity(p, g)
     assert fit.b > 0
     assert fit.a_normalized > 1.0

@@ -3,7 +3,6 @@
 Numbers quoted in the docstrings were measured with these seeds when the tests were written.
 """
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,7 +21,6 @@ from labsuite.simulator.models import SynapticMemristor
 from labsuite.simulator.models.synaptic_memristor import SynapticMemristorParams
 from labsuite.simulator.playback import play
 
-REFERENCE = Path(__file__).resolve().parents[1].parent / "shared" / "reference-data"
 A_MODEL = SynapticMemristor().pulses_constant(1.5, 100e-6)          # 31.14 pulses, LTP and LTD alike
 
 
@@ -124,23 +122,16 @@ def test_cycling_end_to_end_on_the_simulated_bench():
     assert spec.series[0].y.size == 81 and any(s.style == "fit" for s in spec.series)
 
 
-def _reference(name):
-    path = REFERENCE / name
-    if not path.exists():
-        pytest.skip(f"reference data not found at {path}")
-    return np.loadtxt(path, delimiter=",", comments="#", skiprows=3 if "ltp" in name else 4).T
-
-
-def test_jo_2010_traces_through_the_cycling_analysis():
+def test_jo_2010_traces_through_the_cycling_analysis(reference_trace):
     """Ag:a-Si (Jo et al. 2010) as distributed with NeuroSim. Least squares on the raw traces gives
     A_LTP/P_max = 2.43 → label 0.52 (NeuroSim's hand-picked A = 0.5 is label 2.40) and
     A_LTD/P_max = 0.241 → label −4.32 (NeuroSim: −0.2, −4.88); the step spread over the range is
     5.3 % / 3.0 % (NeuroSim quotes 3.5 % / 2.5 %; the digitized points are not one per pulse)."""
-    p, g = _reference("ag_a-si_ltp.csv")
+    p, g = reference_trace("ag_a-si_ltp.csv")
     ltp = fit_nonlinearity(p, g)
     label_ltp = nonlinearity_label(ltp.a_normalized)
     assert 0.3 < label_ltp < 0.8
-    from_end, h = _reference("ag_a-si_ltd.csv")
+    from_end, h = reference_trace("ag_a-si_ltd.csv")
     order = np.argsort(from_end.max() - from_end)
     q, h = (from_end.max() - from_end)[order], h[order]
     ltd = fit_nonlinearity(q, h)
