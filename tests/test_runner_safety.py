@@ -160,7 +160,7 @@ def test_a_failure_before_the_run_starts_still_closes_and_marks_the_file(bench, 
         raise RuntimeError("GUI went away")
     with pytest.raises(RuntimeError):
         run_protocol("potentiation", bench, out_dir=tmp_path, runner_hook=broken_hook)
-    (path,) = tmp_path.iterdir()
+    (path,) = tmp_path.glob("*.h5")
     with h5py.File(path, "r") as f:
         assert f.attrs["status"] == "failed" and "GUI went away" in f.attrs["error"]
 
