@@ -71,7 +71,8 @@ class PairedPulse(Protocol):
     )
     figure_units: ClassVar[dict[str, str]] = {
         "ppf_max": "", "c1": "", "c1_err": "", "tau1": "s", "tau1_err": "s", "c2": "", "c2_err": "",
-        "tau2": "s", "tau2_err": "s", "ppf_terms": "", "a1": "S", "fit_rms": "",
+        "tau2": "s", "tau2_err": "s", "ppf_terms": "", "a1": "S", "fit_rms": "", "ppf_baseline": "",
+        "ppf_baseline_err": "",
     }
 
     def validate(self) -> None:
@@ -144,6 +145,8 @@ class PairedPulse(Protocol):
                            ppf_terms=fit.terms, fit_rms=fit.rms)
             if fit.terms == 2:
                 figures.update(c2=fit.c2, c2_err=fit.c2_err, tau2=fit.tau2, tau2_err=fit.tau2_err)
+            if fit.baseline != 1.0:    # a plateau: pulses also leave a lasting step
+                figures.update(ppf_baseline=fit.baseline, ppf_baseline_err=fit.baseline_err)
         return figures
 
     def plot(self, samples: np.ndarray, figures: dict[str, float]) -> PlotSpec:
@@ -154,13 +157,16 @@ class PairedPulse(Protocol):
         if "tau1" in figures:
             t = np.geomspace(intervals.min(), intervals.max(), 400)
             c2, tau2 = figures.get("c2", 0.0), figures.get("tau2", 1.0)
-            fit = 1 + figures["c1"] * np.exp(-t / figures["tau1"]) + c2 * np.exp(-t / tau2)
+            fit = figures.get("ppf_baseline", 1.0) + figures["c1"] * np.exp(-t / figures["tau1"]) \
+                + c2 * np.exp(-t / tau2)
             terms = ", ".join(f"τ{i} = {format_quantity(figures[f'tau{i}'], 's')} ± "
                               f"{100 * figures[f'tau{i}_err'] / figures[f'tau{i}']:.2g} %"
                               for i in (1, 2) if f"tau{i}" in figures)
             series.append(Series(f"fit: {terms}", t, 100 * fit, "fit"))
             notes += [f"C{i} = {figures[f'c{i}']:.3g} ± {figures[f'c{i}_err']:.2g}"
                       for i in (1, 2) if f"tau{i}" in figures]
+        if "ppf_baseline" in figures:
+            notes.append(f"plateau {100 * figures['ppf_baseline']:.4g} % (lasting step)")
         if "ppf_max" in figures:
             notes.insert(0, f"PPF(Δt_min) = {100 * figures['ppf_max']:.4g} %")
         return PlotSpec(self.title, "interval Δt (end of pulse 1 to start of pulse 2)", "s", "PPF index A₂/A₁",

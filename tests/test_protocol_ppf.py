@@ -133,3 +133,28 @@ def test_inconsistent_parameters_name_the_field(values, field):
     with pytest.raises(ParameterError) as exc:
         PairedPulse(**values)
     assert exc.value.field == field
+
+
+def test_a_plateau_is_fitted_not_mistaken_for_a_slow_second_term():
+    """PPF = 1.2 + 0.5·e^(−Δt/10 ms) (a lasting step per pulse), 0.5 % noise: the fit finds the
+    plateau and τ, with no invented second exponential."""
+    from labsuite.analysis.ppf import fit_double_exponential
+
+    rng = np.random.default_rng(5)
+    dt = np.geomspace(1e-3, 2.0, 14)
+    ppf = (1.2 + 0.5 * np.exp(-dt / 0.01)) * (1 + 0.005 * rng.standard_normal(dt.size))
+    fit = fit_double_exponential(dt, ppf)
+    assert fit.terms == 1
+    assert fit.baseline == pytest.approx(1.2, abs=0.01)
+    assert fit.tau1 == pytest.approx(0.01, rel=0.05) and fit.c1 == pytest.approx(0.5, rel=0.05)
+
+
+def test_relaxing_devices_keep_the_fixed_baseline():
+    """Pure volatile facilitation (1 + C·e^(−Δt/τ), noise 0.5 %): no plateau is fitted."""
+    from labsuite.analysis.ppf import fit_double_exponential
+
+    rng = np.random.default_rng(2)
+    dt = np.geomspace(1e-3, 2.0, 14)
+    ppf = (1 + 0.8 * np.exp(-dt / 0.03)) * (1 + 0.005 * rng.standard_normal(dt.size))
+    fit = fit_double_exponential(dt, ppf)
+    assert fit.baseline == 1.0 and fit.terms == 1 and fit.tau1 == pytest.approx(0.03, rel=0.05)

@@ -18,9 +18,12 @@ synapses (Zucker & Regehr 2002; e.g. Wang et al., Nat. Mater. 16, 101, 2017):
 
     PPF(Δt) = 1 + C₁·e^(−Δt/τ₁) + C₂·e^(−Δt/τ₂),   τ₁ < τ₂                           [–]
 
-so that PPF → 1 once the short-term state has relaxed (the offset is fixed at 1, not fitted).
-For a device whose volatile components add linearly (e.g. the simulator's ``multi-timescale``
-model) this form is exact, with C_i the share of the first response carried by component i.
+so that PPF → 1 once the short-term state has relaxed. For a device whose volatile components
+add linearly (e.g. the simulator's ``multi-timescale`` model) this form is exact, with C_i the
+share of the first response carried by component i. A device whose pulses also leave a
+non-volatile increment does not relax to 1: the second response keeps the first pulse's lasting
+step, so PPF(Δt → ∞) = P∞ > 1. A third candidate, P∞ + C₁·e^(−Δt/τ₁) with P∞ free, covers it
+(``baseline``); without it the fit would invent a slow second term to reach the plateau.
 
 Choosing one or two terms. Both the single exponential 1 + C·e^(−Δt/τ) and the double one are
 fitted (least squares; the start values come from a log grid of time constants with the C's
@@ -29,7 +32,10 @@ exponential is kept only if (i) its small-sample Akaike criterion is lower by mo
 AICc = n·ln(SSR/n) + 2k + 2k(k+1)/(n − k − 1) with k = 2 or 4 parameters (Burnham & Anderson,
 *Model Selection and Multimodel Inference*, 2002: ΔAICc > 2 is substantial support), and (ii)
 each of its four parameters is determined, |value| > its one-sigma error, with τ₂/τ₁ > 1.2.
-Otherwise the single exponential is reported (``terms == 1``; C₂ = 0 and τ₂ = NaN).
+Otherwise the single exponential is reported (``terms == 1``; C₂ = 0 and τ₂ = NaN). The
+free-baseline candidate (k = 3) enters the same way: it replaces the current choice only if its
+AICc is lower by more than 2 and its parameters are determined; the double exponential must
+then beat it by more than 2 as well.
 """
 from __future__ import annotations
 
@@ -79,6 +85,11 @@ def single_exponential(dt: np.ndarray, c1: float, tau1: float) -> np.ndarray:
     return 1.0 + c1 * np.exp(-np.asarray(dt, float) / tau1)
 
 
+def offset_exponential(dt: np.ndarray, baseline: float, c1: float, tau1: float) -> np.ndarray:
+    """baseline + c1·exp(−dt/tau1): a plateau left by non-volatile increments (dt, tau in s)."""
+    return baseline + c1 * np.exp(-np.asarray(dt, float) / tau1)
+
+
 @dataclass(frozen=True)
 class PPFFit:
     """PPF(Δt) = 1 + c1·e^(−Δt/tau1) + c2·e^(−Δt/tau2) with one-sigma errors (tau in s).
@@ -100,10 +111,12 @@ class PPFFit:
     rms: float
     aicc_1: float
     aicc_2: float
+    baseline: float = 1.0          # PPF at long intervals: 1 unless a plateau was fitted
+    baseline_err: float = np.nan
 
     def predict(self, dt: np.ndarray) -> np.ndarray:
         if self.terms == 1:
-            return single_exponential(dt, self.c1, self.tau1)
+            return offset_exponential(dt, self.baseline, self.c1, self.tau1)
         return double_exponential(dt, self.c1, self.tau1, self.c2, self.tau2)
 
 
@@ -155,8 +168,22 @@ def fit_double_exponential(dt: np.ndarray, ppf: np.ndarray, sigma: np.ndarray | 
     aicc1 = _aicc(ssr1, n, 2)
     single = PPFFit(float(p1[0]), float(e1[0]), float(p1[1]), float(e1[1]), 0.0, np.nan, np.nan, np.nan, 1,
                     float(np.sqrt(np.mean((y - single_exponential(dt, *p1)) ** 2))), aicc1, np.nan)
-    if n < 6:
+    if n < 5:
         return single
+    chosen, chosen_aicc = single, aicc1
+    try:
+        p3, e3 = _fit(offset_exponential, dt, y, (y[np.argmax(dt)], c_single[j], grid[j]),
+                      [-np.inf, -np.inf, t_lo], [np.inf, np.inf, t_hi], sigma)
+        residual3 = y - offset_exponential(dt, *p3)
+        aicc3 = _aicc(float(np.sum((residual3 * w) ** 2)), n, 3)
+        if np.all(np.isfinite(e3)) and np.all(np.abs(p3[1:]) > e3[1:]) and aicc3 < aicc1 - 2:
+            chosen = PPFFit(float(p3[1]), float(e3[1]), float(p3[2]), float(e3[2]), 0.0, np.nan, np.nan, np.nan, 1,
+                            float(np.sqrt(np.mean(residual3 ** 2))), aicc1, np.nan, float(p3[0]), float(e3[0]))
+            chosen_aicc = aicc3
+    except (RuntimeError, ValueError):
+        pass
+    if n < 6:
+        return chosen
 
     # double exponential: start from the best pair of the grid (C's by linear least squares)
     best, start = np.inf, None
@@ -171,13 +198,13 @@ def fit_double_exponential(dt: np.ndarray, ppf: np.ndarray, sigma: np.ndarray | 
         p2, e2 = _fit(double_exponential, dt, y, start, [-np.inf, t_lo, -np.inf, t_lo],
                       [np.inf, t_hi, np.inf, t_hi], sigma)
     except (RuntimeError, ValueError):
-        return single
+        return chosen
     if p2[1] > p2[3]:                                             # order the terms: τ1 < τ2
         p2, e2 = p2[[2, 3, 0, 1]], e2[[2, 3, 0, 1]]
     residual = y - double_exponential(dt, *p2)
     aicc2 = _aicc(float(np.sum((residual * w) ** 2)), n, 4)
     determined = bool(np.all(np.isfinite(e2)) and np.all(np.abs(p2) > e2) and p2[3] / p2[1] > 1.2)
-    if not (determined and aicc2 < aicc1 - 2):
-        return PPFFit(**{**single.__dict__, "aicc_2": aicc2})
+    if not (determined and aicc2 < chosen_aicc - 2):
+        return PPFFit(**{**chosen.__dict__, "aicc_2": aicc2})
     return PPFFit(float(p2[0]), float(e2[0]), float(p2[1]), float(e2[1]), float(p2[2]), float(e2[2]),
                   float(p2[3]), float(e2[3]), 2, float(np.sqrt(np.mean(residual ** 2))), aicc1, aicc2)
