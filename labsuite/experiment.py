@@ -21,6 +21,7 @@ from labsuite.errors import InvalidParameter
 from labsuite.protocols import PROTOCOLS, AdaptiveProtocol, Protocol
 from labsuite.runner import RunObserver, Runner, RunState
 from labsuite.store import RunWriter, run_filename
+from labsuite.traffic import TrafficLog
 
 
 @dataclass
@@ -76,12 +77,14 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
     writer = None
     runner = Runner(bench, program, timing=timing, observers=list(observers))
     runner.check()  # refuse before a file is made or a byte is sent
+    transcript = TrafficLog.attach(bench.smu, bench.clock) if out_dir is not None and hasattr(bench.smu, "adapter") \
+        else None
     if out_dir is not None:
         seed = bench.simulator["seed"] if bench.simulator else None
         writer = RunWriter(Path(out_dir) / run_filename(proto.name, device_id), protocol=proto.name,
                            parameters=proto.values, parameter_units=proto.units, program=program,
                            bench=bench.snapshot(), device_id=device_id, seed=seed, provenance=provenance,
-                           tags=tags)
+                           tags=tags, transcript=transcript)
         runner.observers.insert(0, writer)
     stages: list[np.ndarray] = []
     try:
@@ -109,6 +112,8 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
             writer.on_finish(RunState.FAILED, exc)
         raise
     finally:
+        if transcript is not None:
+            transcript.detach()
         if writer is not None:
             writer.close()
             Catalog(out_dir).index(writer.path)

@@ -17,6 +17,8 @@ Layout (schema ``labsuite-run`` version 1; open with plain h5py)::
                           duration [s], label, measure, compliance [A] (one entry per
                           pattern segment)
     /analysis             attrs: figures of merit; attr ``units`` (JSON)
+    /transcript/<column>  t [s, bench clock], direction ("write" | "read"), message: every VISA
+                          message exchanged with the SMU during the run, appended per chunk
 
 Each chunk is appended and flushed before the next one is taken: after a crash the file
 holds every sample up to the last flushed chunk and says ``status = "running"``.
@@ -35,6 +37,7 @@ import numpy as np
 from labsuite import __version__
 from labsuite.program import SAMPLE_DTYPE, SAMPLE_UNITS, PulseProgram
 from labsuite.runner import Progress, RunObserver, RunState
+from labsuite.traffic import TrafficLog
 
 SCHEMA = "labsuite-run"
 SCHEMA_VERSION = 1
@@ -57,7 +60,7 @@ class RunWriter(RunObserver):
     def __init__(self, path: str | Path, *, protocol: str, parameters: dict[str, float],
                  parameter_units: dict[str, str], program: PulseProgram, bench: dict[str, Any],
                  device_id: str = "", seed: int | None = None, provenance: dict[str, Any] | None = None,
-                 tags: tuple[str, ...] | list[str] = ()) -> None:
+                 tags: tuple[str, ...] | list[str] = (), transcript: TrafficLog | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.file = h5py.File(self.path, "w")
@@ -76,6 +79,11 @@ class RunWriter(RunObserver):
                                       chunks=(4096,))
             ds.attrs["units"] = SAMPLE_UNITS[name]
         self._write_program(program)
+        self.transcript, self._transcribed = transcript, 0
+        traffic = self.file.create_group("transcript")
+        for name, dtype in (("t", "f8"), ("direction", h5py.string_dtype()), ("message", h5py.string_dtype())):
+            traffic.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(1024,))
+        traffic["t"].attrs["units"] = "s"
         self.file.flush()
 
     def _write_program(self, program: PulseProgram) -> None:
@@ -105,9 +113,25 @@ class RunWriter(RunObserver):
             ds = group[name]
             ds.resize((n + samples.size,))
             ds[n:] = samples[name]
+        self._append_transcript()
         self.file.flush()
 
+    def _append_transcript(self) -> None:
+        """Append the instrument messages exchanged since the last flush."""
+        if self.transcript is None:
+            return
+        new = self.transcript.entries[self._transcribed:]
+        if not new:
+            return
+        group = self.file["transcript"]
+        n = group["t"].shape[0]
+        for name, column in zip(("t", "direction", "message"), zip(*new)):
+            group[name].resize((n + len(new),))
+            group[name][n:] = list(column)
+        self._transcribed += len(new)
+
     def on_finish(self, state: RunState, error: BaseException | None) -> None:
+        self._append_transcript()
         self.file.attrs["status"] = state.value
         self.file.attrs["end_time"] = _now()
         if error is not None:

@@ -1,7 +1,8 @@
-"""Instrument traffic: every message a driver writes and reads, with wall-clock (monotonic) timestamps.
+"""Instrument traffic: every message a driver writes and reads, with timestamps.
 
-``log = TrafficLog.attach(smu)`` records from then on; ``log.writes`` and ``log.reads`` count
-transfers (a query is one write and one read: one round trip).
+``log = TrafficLog.attach(smu, clock)`` records from then on, until ``log.detach()``. Each entry
+is (bench-clock time in s, "write" | "read", text). ``log.writes`` and ``log.reads`` count
+transfers (a query is one write and one read: one round trip). Run files keep the transcript.
 """
 from __future__ import annotations
 
@@ -12,28 +13,43 @@ from typing import Any
 
 @dataclass
 class TrafficLog:
-    """Messages exchanged with one instrument, oldest first: (time s, "write"|"read", text)."""
+    """Messages exchanged with one instrument, oldest first."""
 
     entries: list[tuple[float, str, str]] = field(default_factory=list)
+    _restore: Any = field(default=None, repr=False)
 
     @classmethod
-    def attach(cls, instrument: Any) -> TrafficLog:
-        """Record the traffic of a pymeasure ``instrument`` (wraps its adapter)."""
+    def attach(cls, instrument: Any, clock: Any = None) -> TrafficLog:
+        """Record the traffic of a pymeasure ``instrument`` (wraps its adapter).
+
+        Times come from ``clock.now()`` (the bench clock) or, without one, the monotonic clock.
+        """
         log = cls()
         adapter = instrument.adapter
         write, read = adapter._write, adapter._read
+        now = clock.now if clock is not None else time.monotonic
 
         def logged_write(command: str, **kwargs: Any) -> None:
-            log.entries.append((time.monotonic(), "write", command))
+            log.entries.append((now(), "write", command))
             write(command, **kwargs)
 
         def logged_read(**kwargs: Any) -> str:
             reply = read(**kwargs)
-            log.entries.append((time.monotonic(), "read", reply))
+            log.entries.append((now(), "read", reply))
             return reply
 
         adapter._write, adapter._read = logged_write, logged_read
+
+        def restore() -> None:
+            adapter._write, adapter._read = write, read
+        log._restore = restore
         return log
+
+    def detach(self) -> None:
+        """Stop recording (the adapter works as before)."""
+        if self._restore is not None:
+            self._restore()
+            self._restore = None
 
     @property
     def writes(self) -> int:

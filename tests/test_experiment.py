@@ -117,3 +117,20 @@ def test_cli_errors_say_what_to_change(tmp_path, args, message):
     assert out.returncode == 2
     assert message in out.stderr
     assert not (tmp_path / "runs").exists()
+
+
+def test_the_run_file_keeps_the_instrument_transcript(tmp_path):
+    """Every VISA message of the run, in order, with bench-clock times; the adapter is left as found."""
+    with Bench.simulated(seed=1) as bench:
+        adapter_write = bench.smu.adapter._write
+        result = run_protocol("potentiation", bench, {"pulses": 5}, out_dir=tmp_path)
+        assert bench.smu.adapter._write == adapter_write
+    with h5py.File(result.path, "r") as f:
+        t = f["transcript/t"][:]
+        direction = list(f["transcript/direction"].asstr()[:])
+        message = list(f["transcript/message"].asstr()[:])
+    assert np.all(np.diff(t) >= 0)
+    assert direction.count("read") == sum(1 for m in message if "?" in m.split(";")[-1]) > 0
+    train = next(m for m in message if "TRIG:BLOC" in m)
+    assert train.index(":SOUR:VOLT:ILIM 0.001") < train.index("SOUR:STAT 3,ON")
+    assert message[-1] == ":ABOR;:OUTP OFF"
