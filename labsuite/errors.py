@@ -24,13 +24,15 @@ class RangeError(LabsuiteError, ValueError):
         def q(x: float | None) -> str:
             return format_quantity(x, self.unit) if x is not None else ""
 
+        why = f" ({self.why})" if self.why else ""
+        if self.low is None and self.high is None:
+            return f"{self.field} = {q(self.value)} is not allowed{why}"
         if self.low is not None and self.high is not None:
             allowed = f"{q(self.low)} to {q(self.high)}"
         elif self.low is not None:
             allowed = f"at least {q(self.low)}"
         else:
             allowed = f"at most {q(self.high)}"
-        why = f" ({self.why})" if self.why else ""
         return f"{self.field} = {q(self.value)} is out of range: allowed {allowed}{why}"
 
 

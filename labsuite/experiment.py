@@ -104,7 +104,9 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
             if program is None:
                 break
         samples = np.concatenate(stages)
-        figures = proto.analyze(samples) if samples.size else {}
+        # a figure the data do not define is left out, never stored or printed as NaN
+        figures = {k: v for k, v in (proto.analyze(samples) if samples.size else {}).items()
+                   if v is not None and np.isfinite(v)}
         if writer is not None and figures:
             writer.write_analysis(figures, proto.figure_units)
     except BaseException as exc:

@@ -121,10 +121,10 @@ class Runner:
                 raise LimitError("segments per pattern", len(train.pattern), 1, caps.max_pattern, "",
                                  "SMU trigger-model length")
             for seg in train.pattern:
-                if self.timing == "hardware" and seg.duration < caps.min_segment:
+                if self.timing == "hardware" and seg.duration < caps.min_segment * (1 - 1e-9):
                     raise LimitError(f"{seg.label} duration", seg.duration, caps.min_segment, None, "s",
                                      "shortest segment the SMU can time")
-                if seg.measure and seg.duration < caps.min_aperture:
+                if seg.measure and seg.duration < caps.min_aperture * (1 - 1e-9):
                     raise LimitError(f"{seg.label} duration", seg.duration, caps.min_aperture, None, "s",
                                      "a measured segment must hold the SMU's shortest integration")
 

@@ -5,6 +5,9 @@ Code inside labsuite works in plain SI floats (V, A, s, S, J); pint is used only
 from __future__ import annotations
 
 import math
+import numbers
+
+import numpy as np
 
 import pint
 
@@ -23,10 +26,12 @@ def parse_quantity(value: str | float | int, unit: str, field: str) -> float:
     Numbers without a unit are taken as already in ``unit``; strings may carry any unit of the
     same dimension (``"100 us"`` for seconds, ``"1.2V"``, ``"5 mA"``). ``unit=""`` means a count.
     """
-    if isinstance(value, bool):
+    if isinstance(value, (bool, np.bool_)):
         raise InvalidParameter(field, f"expected a number, got {value!r}")
-    if isinstance(value, (int, float)):
+    if isinstance(value, (numbers.Real, np.generic)) and np.ndim(value) == 0:
         number = float(value)
+    elif not isinstance(value, str):
+        raise InvalidParameter(field, f"expected a number or a quantity such as '1.2 V', got {value!r}")
     else:
         text = value.strip().translate(_MICRO)
         try:

@@ -162,22 +162,31 @@ class PlasticityCycling(Protocol):
             return figures
         n = self.pulses
         fits_ltp, fits_ltd = self.half_fits(g0, g)
+        changed = {}
         for half, fits in (("ltp", fits_ltp), ("ltd", fits_ltd)):
-            a = np.array([f.a for f in fits])
-            err = float(a.std(ddof=1) / np.sqrt(cycles)) if cycles >= 2 else fits[0].a_err
+            # only halves whose trace determines A count (a half that never switched has no A)
+            a = np.array([f.a for f in fits if f.determined])
+            changed[half] = a.size > 0
+            if not a.size:
+                continue
+            err = float(a.std(ddof=1) / np.sqrt(a.size)) if a.size >= 2 else next(f.a_err for f in fits if f.determined)
             figures[f"nonlinearity_a_{half}"] = float(a.mean())
             figures[f"nonlinearity_a_{half}_err"] = err
             figures[f"nonlinearity_a_{half}_normalized"] = float(a.mean() / n)
             figures[f"neurosim_label_{half}"] = nonlinearity_label(a.mean() / n, depression=half == "ltd")
-        figures["asymmetry"] = asymmetry(figures["nonlinearity_a_ltp"], figures["nonlinearity_a_ltd"])
+        if all(changed.values()):
+            figures["asymmetry"] = asymmetry(figures["nonlinearity_a_ltp"], figures["nonlinearity_a_ltd"])
         ltp_start = np.r_[g0, g[:-1, -1]]
         for half, start, levels in (("ltp", ltp_start, g[:, :n]), ("ltd", g[:, n - 1], g[:, n:])):
-            c2c = cycle_to_cycle_variation(start, levels)
-            figures[f"c2c_{half}"] = c2c.relative
-            figures[f"c2c_{half}_neurosim"] = c2c.neurosim
+            if changed[half]:
+                c2c = cycle_to_cycle_variation(start, levels)
+                figures[f"c2c_{half}"] = c2c.relative
+                figures[f"c2c_{half}_neurosim"] = c2c.neurosim
         # cycle 1 starts from the as-found state, later cycles from the end of a depression: with
         # ≥ 3 cycles it is a conditioning cycle and stays out of the level statistics
-        figures["distinguishable_states"] = distinguishable_states(g[1:] if cycles >= 3 else g, self.k_sigma).count
+        if any(changed.values()):
+            figures["distinguishable_states"] = distinguishable_states(g[1:] if cycles >= 3 else g,
+                                                                       self.k_sigma).count
         return figures
 
     def plot(self, samples: np.ndarray, figures: dict[str, float]) -> PlotSpec:
@@ -193,10 +202,10 @@ class PlasticityCycling(Protocol):
             p = np.linspace(0, n, 100)
             for c in range(min(g.shape[0], 10)):
                 start = 2 * n * c
-                series.append(Series(f"LTP fit, cycle {c + 1}" if c == 0 else "", start + p,
-                                     conductance_model(p, fits_ltp[c].a, fits_ltp[c].b, fits_ltp[c].g0), "fit"))
-                series.append(Series(f"LTD fit, cycle {c + 1}" if c == 0 else "", start + n + p,
-                                     conductance_model(p, fits_ltd[c].a, fits_ltd[c].b, fits_ltd[c].g0), "fit"))
+                for name, fit, offset in (("LTP", fits_ltp[c], 0), ("LTD", fits_ltd[c], n)):
+                    if fit.determined:
+                        series.append(Series(f"{name} fit, cycle {c + 1}" if c == 0 else "", start + offset + p,
+                                             conductance_model(p, fit.a, fit.b, fit.g0), "fit"))
         notes: tuple[str, ...] = ()
         if "neurosim_label_ltp" in figures:
             f = figures

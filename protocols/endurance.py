@@ -14,7 +14,7 @@ Figures of merit (SI):
 - ``on_off_median``, ``on_off_min``, ``on_off_first``, ``on_off_last``: ON/OFF = G_on/G_off of a cycle;
 - ``g_on_median``, ``g_off_median`` (S);
 - ``cycles_to_failure``: the first cycle (from 1) whose ON/OFF is below ``failure_ratio``
-  (:func:`labsuite.analysis.states.cycles_to_failure`); NaN, with ``failure_reached`` = 0, when the
+  (:func:`labsuite.analysis.states.cycles_to_failure`); absent, with ``failure_reached`` = 0, when the
   window held for every cycle run ("not reached": the endurance is then > ``cycles``);
 - ``energy_set``, ``energy_reset`` (J, mean per pulse) and ``energy_per_pulse`` (their mean), with
   ``energy_is_estimate`` = 1.0: the current during the pulses is not measured, so each pulse is

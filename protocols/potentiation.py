@@ -34,7 +34,7 @@ def pulse_and_read(p: Protocol, amplitude: float) -> tuple[tuple[Segment, ...], 
         pattern.append(Segment(0.0, p.read_delay, "idle"))
     pattern.append(read)
     baseline = [read]
-    if rest > 0:
+    if rest > 1e-9 * p.period:    # a period filled exactly leaves rounding dust, not a segment
         pattern.append(Segment(0.0, rest, "idle"))
         baseline.append(Segment(0.0, rest, "idle"))
     return tuple(baseline), tuple(pattern)
@@ -84,8 +84,7 @@ class Potentiation(Protocol):
         figures = {"g_min": float(g.min()), "g_max": float(g.max()),
                    "dynamic_range": float(g.max() / g.min()), "delta_g": float(g[-1] - g[0]),
                    "pulses": int(pulses.max())}
-        if g.size >= 4:
-            fit = fit_nonlinearity(pulses, g)
+        if g.size >= 4 and (fit := fit_nonlinearity(pulses, g)).determined:
             figures.update(nonlinearity_a=fit.a, nonlinearity_a_err=fit.a_err,
                            nonlinearity_a_normalized=fit.a_normalized, fit_g0=fit.g0, fit_b=fit.b,
                            fit_rms=fit.rms)

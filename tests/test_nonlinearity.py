@@ -62,3 +62,22 @@ def test_jo_2010_potentiation_is_nearly_linear(reference_trace):
 def test_fit_needs_enough_points():
     with pytest.raises(ValueError, match="at least 4"):
         fit_nonlinearity(np.arange(3.0), np.ones(3))
+
+
+@pytest.mark.parametrize("trace", ["flat", "noise", "convex"])
+def test_a_trace_that_does_not_fix_a_is_flagged_not_reported(trace):
+    """No change, change only from noise, or an accelerating (convex) update: A is not determined."""
+    p = np.arange(51, dtype=float)
+    rng = np.random.default_rng(1)
+    g = {"flat": np.full(p.size, 2e-5),
+         "noise": 2e-5 * (1 + 0.002 * rng.standard_normal(p.size)),
+         "convex": 1e-5 + 1e-4 * (p / 50) ** 2}[trace]
+    assert not fit_nonlinearity(p, g).determined
+
+
+def test_a_device_that_never_switched_reports_no_nonlinearity():
+    """Sub-threshold 'potentiation' (0.5 V < V_set) and depression of a device already at G_min."""
+    for protocol, params in (("potentiation", {"amplitude": 0.5}), ("depression", {})):
+        with Bench.simulated(seed=2) as bench:
+            figures = run_protocol(protocol, bench, params, out_dir=None).figures
+        assert "nonlinearity_a" not in figures and figures["g_min"] > 0

@@ -36,7 +36,7 @@ def test_protocol_runs_from_the_cli_with_figures_and_units(name, tmp_path, capsy
                  *SETUP[name]])
     out = capsys.readouterr().out
     assert code == 0, out
-    summary = json.loads(out)
+    summary = json.loads(out, parse_constant=lambda name: pytest.fail(f"{name} in the JSON output"))
     assert summary["status"] == "completed" and summary["protocol"] == name
     assert summary["figures"], "a protocol must report figures of merit"
     assert set(summary["figures"]) <= set(summary["figure_units"])

@@ -239,3 +239,12 @@ def test_visa_round_trips_grow_with_the_list_length_not_the_pulse_count(bench):
         # once: configure, its error check, the line frequency, shutdown
         assert traffic.reads <= 4 * chunks + 2
         assert traffic.writes <= 6 * chunks + 4
+
+
+def test_parameters_exactly_at_their_limits_make_programs_that_run(bench):
+    """A period filled exactly, and PPF's documented shortest interval, pass the Runner's check."""
+    from labsuite.protocols import PairedPulse, Potentiation
+
+    for proto in (Potentiation(period="21.1 ms", read_delay="20 ms", read_time="1 ms", width="100 us"),
+                  PairedPulse(interval_min="1.05 ms", read_time="1 ms")):
+        Runner(bench, proto.program()).check()

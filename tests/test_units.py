@@ -41,3 +41,17 @@ def test_range_error_names_field_value_and_range():
     err = LimitError("amplitude", 12.0, -10.0, 10.0, "V", "bench limit max_voltage")
     assert str(err) == "amplitude = 12 V is out of range: allowed -10 V to 10 V (bench limit max_voltage)"
     assert (err.field, err.value, err.low, err.high) == ("amplitude", 12.0, -10.0, 10.0)
+
+
+def test_numpy_numbers_are_numbers_and_other_types_are_refused():
+    import numpy as np
+    assert parse_quantity(np.int64(20), "", "pulses") == 20.0
+    assert parse_quantity(np.float32(1.5), "V", "amplitude") == 1.5
+    for bad in ([1, 2], None, np.array([1.0, 2.0])):
+        with pytest.raises(InvalidParameter, match="^amplitude: expected a number"):
+            parse_quantity(bad, "V", "amplitude")
+
+
+def test_an_unbounded_refusal_says_why_without_an_empty_range():
+    err = LimitError("read_voltage", 0.0, None, None, "V", "must be non-zero to read a conductance")
+    assert str(err) == "read_voltage = 0 V is not allowed (must be non-zero to read a conductance)"

@@ -27,6 +27,7 @@ class NonlinearityFit:
     g0_err: float     # S
     rms: float        # S, root-mean-square residual
     p_max: float      # pulses in the fitted train
+    determined: bool = True   # the trace fixes A: see fit_nonlinearity
 
     @property
     def a_normalized(self) -> float:
@@ -46,7 +47,10 @@ def fit_nonlinearity(pulses: np.ndarray, conductance: np.ndarray) -> Nonlinearit
     """Least-squares fit of the NeuroSim model to G (S) vs pulse number.
 
     A is bounded to [0.01, 1000·P_max] pulses: beyond that the response is linear within any
-    measurement noise and A, B are no longer separately determined.
+    measurement noise and A, B are no longer separately determined. ``determined`` is False when
+    the trace does not fix A: no change beyond its noise (|B| ≤ 3·rms), A at a bound or with an
+    error as large as itself, or a span B far beyond the data (an accelerating, convex trace,
+    which this saturating form cannot take). Report A only when it is True.
     """
     p = np.asarray(pulses, float)
     g = np.asarray(conductance, float)
@@ -64,6 +68,10 @@ def fit_nonlinearity(pulses: np.ndarray, conductance: np.ndarray) -> Nonlinearit
     err = np.sqrt(np.diag(pcov))
     a, b, g0 = popt
     residual = g - conductance_model(p, a, b * scale, g0 * scale)
+    rms = float(np.sqrt(np.mean(residual ** 2)))
+    a_high = 1000 * max(p_max, 1)
+    determined = bool(0.01 * 1.01 < a < a_high / 1.01 and np.isfinite(err[0]) and err[0] < a
+                      and abs(b * scale) > 3 * rms and abs(b * scale) < 100 * float(np.ptp(g)))
     return NonlinearityFit(a=float(a), a_err=float(err[0]), b=float(b * scale), b_err=float(err[1] * scale),
-                           g0=float(g0 * scale), g0_err=float(err[2] * scale),
-                           rms=float(np.sqrt(np.mean(residual ** 2))), p_max=p_max)
+                           g0=float(g0 * scale), g0_err=float(err[2] * scale), rms=rms, p_max=p_max,
+                           determined=determined)
