@@ -140,7 +140,10 @@ class PairedPulse(Protocol):
         intervals, ppf, _ = self.ppf_curve(samples)
         figures: dict[str, float] = {"ppf_max": float(ppf[0]), "a1": float(np.mean(g1 - base))}
         if intervals.size >= 3:
-            fit = fit_double_exponential(intervals, ppf)
+            try:
+                fit = fit_double_exponential(intervals, ppf)
+            except (ValueError, RuntimeError):    # no response to fit, or a decay the grid does not fix
+                return figures
             figures.update(c1=fit.c1, c1_err=fit.c1_err, tau1=fit.tau1, tau1_err=fit.tau1_err,
                            ppf_terms=fit.terms, fit_rms=fit.rms)
             if fit.terms == 2:

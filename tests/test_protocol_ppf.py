@@ -158,3 +158,13 @@ def test_relaxing_devices_keep_the_fixed_baseline():
     ppf = (1 + 0.8 * np.exp(-dt / 0.03)) * (1 + 0.005 * rng.standard_normal(dt.size))
     fit = fit_double_exponential(dt, ppf)
     assert fit.baseline == 1.0 and fit.terms == 1 and fit.tau1 == pytest.approx(0.03, rel=0.05)
+
+
+def test_a_device_without_short_term_memory_reports_no_decay():
+    """g_volatile = 0: the pulses only leave lasting steps. PPF is measured, but no τ is invented
+    (the review found τ1 = 20 s ± 196 s reported for intervals up to 1 s)."""
+    from labsuite import Bench, run_protocol
+
+    with Bench.simulated(seed=1, model_params={"g_volatile": 0}) as bench:
+        f = run_protocol("ppf", bench, {"intervals": 8, "repeats": 2}, out_dir=None).figures
+    assert "ppf_max" in f and "tau1" not in f and "c1" not in f

@@ -244,3 +244,11 @@ def test_iv_plot_log_current_shows_magnitudes():
 def test_iv_parameters_are_checked(values, message):
     with pytest.raises(ParameterError, match=message):
         IVSweep(**values)
+
+
+def test_a_device_that_does_not_relax_reports_no_time_constant():
+    """soft-bounds devices hold their state: retention gives the retained fraction, not a τ of
+    '1 ms ± 3350 s' as the review found."""
+    with Bench.simulated(model="soft-bounds", seed=1) as bench:
+        f = run_protocol("retention", bench, {"duration": "10 s", "points": 8}, out_dir=None).figures
+    assert "retained_fraction" in f and "tau" not in f and "beta" not in f

@@ -86,10 +86,10 @@ class IVLoopAnalysis:
         return float(np.nanmean(v)) if np.any(np.isfinite(v)) else float("nan")
 
     def std(self, name: str) -> float:
-        """Cycle-to-cycle spread (sample standard deviation; 0 for a single cycle)."""
+        """Cycle-to-cycle spread (sample standard deviation; NaN, so left out, for fewer than two cycles)."""
         v = self._values(name)
         v = v[np.isfinite(v)]
-        return float(np.std(v, ddof=1)) if v.size > 1 else (0.0 if v.size else float("nan"))
+        return float(np.std(v, ddof=1)) if v.size > 1 else float("nan")   # one value has no spread
 
     def median(self, name: str) -> float:
         v = self._values(name)

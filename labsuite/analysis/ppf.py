@@ -168,11 +168,31 @@ def fit_double_exponential(dt: np.ndarray, ppf: np.ndarray, sigma: np.ndarray | 
     aicc1 = _aicc(ssr1, n, 2)
     single = PPFFit(float(p1[0]), float(e1[0]), float(p1[1]), float(e1[1]), 0.0, np.nan, np.nan, np.nan, 1,
                     float(np.sqrt(np.mean((y - single_exponential(dt, *p1)) ** 2))), aicc1, np.nan)
+    return _checked(_best(single, aicc1, dt, y, w, sigma, grid, c_single[j], n, t_lo, t_hi), t_lo, t_hi)
+
+
+def _checked(fit: PPFFit, t_lo: float, t_hi: float) -> PPFFit:
+    """The fit, if the intervals determine it: every amplitude larger than its error, every τ inside
+    its bounds with an error smaller than itself. Otherwise a ValueError saying so."""
+    taus = [(fit.tau1, fit.tau1_err)] + ([(fit.tau2, fit.tau2_err)] if fit.terms == 2 else [])
+    amplitudes = [(fit.c1, fit.c1_err)] + ([(fit.c2, fit.c2_err)] if fit.terms == 2 else [])
+    ok = all(t_lo * 1.01 < t < t_hi / 1.01 and np.isfinite(e) and e < t for t, e in taus) \
+        and all(np.isfinite(e) and abs(c) > e for c, e in amplitudes)
+    if not ok:
+        raise ValueError(f"the PPF decay is not determined by these intervals (τ1 = {fit.tau1:.3g} ± "
+                         f"{fit.tau1_err:.3g} s, C1 = {fit.c1:.3g} ± {fit.c1_err:.3g}): no short-term "
+                         f"response, or one slower than the longest interval")
+    return fit
+
+
+def _best(single: PPFFit, aicc1: float, dt, y, w, sigma, grid, c_start, n, t_lo, t_hi) -> PPFFit:
+    """Among the single exponential, the free plateau and the double exponential, the one the
+    data support (module docstring)."""
     if n < 5:
         return single
     chosen, chosen_aicc = single, aicc1
     try:
-        p3, e3 = _fit(offset_exponential, dt, y, (y[np.argmax(dt)], c_single[j], grid[j]),
+        p3, e3 = _fit(offset_exponential, dt, y, (y[np.argmax(dt)], c_start, single.tau1),
                       [-np.inf, -np.inf, t_lo], [np.inf, np.inf, t_hi], sigma)
         residual3 = y - offset_exponential(dt, *p3)
         aicc3 = _aicc(float(np.sum((residual3 * w) ** 2)), n, 3)
@@ -186,6 +206,8 @@ def fit_double_exponential(dt: np.ndarray, ppf: np.ndarray, sigma: np.ndarray | 
         return chosen
 
     # double exponential: start from the best pair of the grid (C's by linear least squares)
+    z = (y - 1.0) * w
+    bw = np.exp(-dt[:, None] / grid[None, :]) * w[:, None]
     best, start = np.inf, None
     for a in range(grid.size):
         for b in range(a + 2, grid.size):

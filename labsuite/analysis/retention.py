@@ -83,7 +83,8 @@ def fit_stretched_exponential(t: np.ndarray, g: np.ndarray) -> StretchedExponent
     Fitted in ln τ (τ bounded to [t_min/100, 100·t_max]: outside, the decay is complete before the
     first read or has not begun by the last) and β ∈ [0.05, 2] (β > 1, a compressed exponential,
     is allowed so that a misfit shows rather than sticking at 1). Conductances are scaled to order
-    one for the solver.
+    one for the solver. A ValueError says when the trace does not determine the decay (τ or β at
+    a bound, or an error as large as the value).
     """
     t = np.asarray(t, float)
     g = np.asarray(g, float)
@@ -121,6 +122,10 @@ def fit_stretched_exponential(t: np.ndarray, g: np.ndarray) -> StretchedExponent
     err = np.sqrt(np.abs(np.diag(pcov)))
     ln_tau, beta, g_inf, delta_g = popt
     tau = float(np.exp(ln_tau))
+    at_bound = not (lo + 0.01 < ln_tau < hi - 0.01 and 0.05 * 1.01 < beta < 2.0 / 1.01)
+    if at_bound or not (err[0] < 1 and err[1] < beta and err[3] < abs(delta_g)):
+        raise ValueError(f"the decay is not determined by this trace (τ = {tau:.3g} s, β = {beta:.3g}): "
+                         f"no relaxation within the read window, or one outside it")
     residual = g - model(t, *popt) * scale
     return StretchedExponentialFit(tau=tau, tau_err=float(tau * err[0]), beta=float(beta), beta_err=float(err[1]),
                                    g_inf=float(g_inf * scale), g_inf_err=float(err[2] * scale),
