@@ -70,19 +70,28 @@ def load_recipe(path: str | Path) -> Recipe:
             spec = tomllib.load(f)
     except tomllib.TOMLDecodeError as exc:
         raise InvalidParameter(str(path), f"not valid TOML: {exc}") from None
-    raw_steps = spec.get("step") or ([{"protocol": spec["protocol"], "parameters": spec.get("parameters", {})}]
-                                     if "protocol" in spec else [])
+    _only(spec, {"name", "protocol", "parameters", "step"}, path.name)
+    if "step" in spec and "protocol" in spec:
+        raise InvalidParameter(path.name, "give either `protocol = ...` or [[step]] tables, not both")
+    raw_steps = spec.get("step") if "step" in spec else (
+        [{"protocol": spec["protocol"], "parameters": spec.get("parameters", {})}] if "protocol" in spec else [])
+    if not isinstance(raw_steps, list) or not all(isinstance(r, dict) for r in raw_steps):
+        raise InvalidParameter(f"{path.name}: step", "must be [[step]] tables")
     if not raw_steps:
         raise InvalidParameter(str(path), "needs `protocol = ...` or one or more [[step]] tables")
     steps = []
     for i, raw in enumerate(raw_steps, start=1):
         where = f"{path.name}, step {i}"
+        _only(raw, {"protocol", "parameters", "repeat"}, where)
         if "protocol" not in raw:
             raise InvalidParameter(where, "needs protocol = \"<name>\"")
         repeat = raw.get("repeat", 1)
-        if not isinstance(repeat, int) or repeat < 1:
+        if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
             raise InvalidParameter(f"{where}: repeat", f"{repeat!r} must be a whole number ≥ 1")
-        step = RecipeStep(raw["protocol"], dict(raw.get("parameters", {})), repeat)
+        parameters = raw.get("parameters", {})
+        if not isinstance(parameters, dict):
+            raise InvalidParameter(f"{where}: parameters", "must be a table of name = value")
+        step = RecipeStep(raw["protocol"], _relative_files(parameters, path.parent), repeat)
         try:
             step.build()
         except (InvalidParameter, RangeError) as exc:
@@ -101,3 +110,16 @@ def recipe_text(protocol: type[Protocol]) -> str:
         value = str(p.default) if not p.unit else f'"{format_quantity(p.default, p.unit, digits=12)}"'
         lines.append(f"{p.name} = {value:<16}# {p.help}")
     return "\n".join(lines) + "\n"
+
+
+def _only(table: dict[str, Any], allowed: set[str], where: str) -> None:
+    """Refuse keys a recipe does not know (a typo would otherwise run with defaults)."""
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise InvalidParameter(where, f"unknown key {unknown[0]!r}; allowed: {', '.join(sorted(allowed))}")
+
+
+def _relative_files(parameters: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """String values naming a file next to the recipe (e.g. an STDP waveform CSV) become full paths."""
+    return {k: str(folder / v) if isinstance(v, str) and (folder / v).is_file() else v
+            for k, v in parameters.items()}

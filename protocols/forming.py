@@ -5,7 +5,9 @@ Each step is one pulse of the next amplitude followed by a read::
     |pulse: v_start + k·v_step, width|0 V: gap|read: read_voltage, read_time|   → R = V_read / I_read
 
 After every ``steps_per_stage`` steps the read resistance is compared with ``target_resistance``;
-the ramp stops at the first step that reaches it, or after the step at ``v_stop``. The current
+the ramp stops after the first stage in which a step reached it (with one step per stage, the
+default, at that very step; with more, the rest of that stage's pulses are still applied), or
+after the step at ``v_stop``. The current
 limit ``compliance`` holds throughout: it is what keeps the new filament from running away.
 Figures: formed (1 or 0), forming_voltage (the amplitude of the step that formed it), initial
 and final read resistance, steps used.

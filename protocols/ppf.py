@@ -16,7 +16,9 @@ integrates the current over read_time (G = I/V_read is the mean over the read).
 
 Definitions (see :mod:`labsuite.analysis.ppf`): A₁ = G₁ − G_base, A₂ = G₂ − G_base, averaged over
 the repeats, and PPF(Δt) = ⟨A₂⟩/⟨A₁⟩ (quoted in % on the plot). The decay is fitted by
-PPF = 1 + C₁e^(−Δt/τ₁) + C₂e^(−Δt/τ₂) (or one term, when a second is not supported by the data).
+PPF = 1 + C₁e^(−Δt/τ₁) + C₂e^(−Δt/τ₂), by one term when a second is not supported by the data, or
+by P∞ + C₁e^(−Δt/τ₁) when the pulses leave a lasting step (a plateau P∞ ≠ 1). A decay the
+intervals do not determine is not reported.
 
 Relaxation between pairs: ``rest`` must be ≥ ``interval_max``; a device whose facilitation lasts
 out to interval_max has not relaxed after less. The baseline read of every pair removes what is
@@ -27,7 +29,7 @@ device, rest = 2 s ≈ 6.7 τ₂: 0.05 %, which moves the fitted τ₂ by −0.5
 Because the reads average over read_time while the volatile state decays, C_i and τ_i carry a
 relative bias of order read_time/τ_i (≈ 0.5 % for a 200 µs read and τ = 20 ms).
 Figures: ppf_max (PPF at the shortest Δt), c1, tau1, c2, tau2 with errors, ppf_terms (1 or 2),
-a1 (mean first response, S), fit_rms.
+ppf_baseline (when a plateau is fitted), a1 (mean first response, S), fit_rms.
 """
 from __future__ import annotations
 

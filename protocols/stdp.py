@@ -83,6 +83,7 @@ from labsuite.protocols.waveforms import (SHAPES, Biphasic, ExponentialTail, Rec
 from labsuite.units import format_quantity
 
 MAX_PATTERN = 63     # segments in one hardware-timed pattern (Keithley 2450 trigger model)
+MAX_CELLS = 100_000        # time_step cells of one pair that discretize() may sample
 OTHER_SEGMENTS = 3   # read before, rest, read after
 
 
@@ -205,6 +206,12 @@ class SpikeTiming(Protocol):
         self.__dict__.pop("_post", None)
         self.__dict__.pop("_pairs", None)
         self.pre_spike, self.post_spike         # noqa: B018 - build (and check) both spikes now
+        extent = max(s.end - s.start for s in (self.pre_spike, self.post_spike))
+        cells = (self.dt_max + 2 * extent) / self.time_step
+        if cells > MAX_CELLS:   # refuse before sampling the pair: that would cost memory in proportion
+            raise ParameterError("time_step", self.time_step, (self.dt_max + 2 * extent) / MAX_CELLS, None, "s",
+                                 f"the longest pair spans {format_quantity(self.dt_max + 2 * extent, 's')}, "
+                                 f"which this step would cut into {cells:.3g} cells")
         room = MAX_PATTERN - OTHER_SEGMENTS
         for dt in self.train_delays()[:2 * self.points]:
             n = len(self.pair_segments(dt))

@@ -6,7 +6,7 @@ import pytest
 from labsuite import Bench, Limits, run_protocol
 from labsuite.errors import LimitError
 from labsuite.protocols import Forming, WriteVerify
-from labsuite.runner import RunState
+from labsuite.runner import RunObserver, RunState
 
 
 def test_forming_stops_at_the_models_forming_voltage_under_compliance(tmp_path):
@@ -29,7 +29,7 @@ def test_forming_that_never_reaches_the_target_says_so():
     with Bench.simulated(model="stanford-pku", seed=0) as bench:
         result = run_protocol(Forming(v_start="1.5 V", v_stop="1.7 V", v_step="50 mV", compliance="100 uA"),
                               bench, out_dir=None)
-    assert result.figures["formed"] == 0.0 and np.isnan(result.figures["forming_voltage"])
+    assert result.figures["formed"] == 0.0 and "forming_voltage" not in result.figures
     assert result.figures["steps"] == 5
 
 
@@ -51,10 +51,31 @@ def test_write_verify_amplitudes_step_up_and_restart_on_a_direction_change():
     assert wv.amplitude([1, 1, -1, -1]) == pytest.approx(-1.0)
 
 
-def test_a_later_stage_over_the_bench_limit_is_refused_and_the_file_says_failed(tmp_path):
-    """The ramp passes 2 V on its way to 3 V: that stage is refused before it is sent."""
-    with Bench.simulated(seed=0, limits=Limits(max_voltage=10.0)) as bench:
-        bench.limits = Limits(max_voltage=2.0)
-        with pytest.raises(LimitError, match="2.5 V|v_stop"):
-            run_protocol(Forming(v_start="1.9 V", v_stop="3 V", v_step="0.3 V", target_resistance=1.0),
-                         bench, out_dir=tmp_path)
+def test_a_ramp_whose_end_passes_the_bench_limit_is_refused_before_anything_is_sent(tmp_path):
+    """v_stop = 3 V on a 2 V bench: refused naming v_stop, with no file and no byte sent."""
+    from labsuite.traffic import TrafficLog
+
+    with Bench.simulated(seed=0, limits=Limits(max_voltage=2.0)) as bench:
+        traffic = TrafficLog.attach(bench.smu)
+        with pytest.raises(LimitError, match=r"v_stop = 3 V .* -2 V to 2 V"):
+            run_protocol(Forming(v_start="1.9 V", v_stop="3 V", v_step="0.3 V"), bench, out_dir=tmp_path)
+        assert traffic.entries == [] and list(tmp_path.iterdir()) == []
+
+
+def test_a_stage_refused_mid_run_leaves_the_file_marked_failed(tmp_path):
+    """The bench limit tightens while forming runs: the next stage is refused before it is sent,
+    and the file keeps the stages already measured, marked failed."""
+    import h5py
+
+    class Tighten(RunObserver):
+        def on_finish(self, state, error):
+            bench.limits = Limits(max_voltage=1.55)
+
+    with Bench.simulated(model="stanford-pku", seed=0) as bench:
+        with pytest.raises(LimitError, match=r"\|level\| = 1.6 V"):
+            run_protocol(Forming(v_start="1.5 V", v_stop="2 V", v_step="0.1 V", compliance="2 mA"), bench,
+                         out_dir=tmp_path, observers=[Tighten()])
+    (path,) = tmp_path.glob("*.h5")
+    with h5py.File(path, "r") as f:
+        assert f.attrs["status"] == "failed" and "max_voltage" in f.attrs["error"]
+        assert f["samples/current"].shape[0] >= 2

@@ -274,3 +274,10 @@ def test_a_window_buried_in_noise_is_reported_as_not_determined():
     dt = np.concatenate([-np.geomspace(1e-4, 1e-3, 10), np.geomspace(1e-4, 1e-3, 10)])
     with pytest.raises(ValueError, match="not determined"):
         fit_stdp(dt, 1e-3 * rng.standard_normal(dt.size))
+
+
+def test_a_tiny_time_step_is_refused_at_once_not_after_gigabytes():
+    """Checked from the pair's span before any sampling (the review measured 7.8 GB before the
+    old refusal at time_step = 1 ns)."""
+    with pytest.raises(ParameterError, match=r"time_step = 1 ns .* at least 60 ns .* 6e\+06 cells"):
+        SpikeTiming(time_step="1 ns")

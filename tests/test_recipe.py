@@ -63,3 +63,26 @@ def test_the_shipped_sequence_recipe_is_valid():
     path = resources.files("labsuite.protocols") / "recipes" / "synapse-characterization.sequence.toml"
     recipe = load_recipe(path)
     assert [s.protocol for s in recipe.steps] == ["ltp-ltd", "ppf", "retention"] and recipe.total_runs == 7
+
+
+@pytest.mark.parametrize("text, message", [
+    ('protocol = "potentiation"\n[paramters]\namplitude = "1 V"\n', "unknown key 'paramters'"),
+    ('[[step]]\nprotocol = "potentiation"\nrepeats = 3\n', "step 1: unknown key 'repeats'"),
+    ('[[step]]\nprotocol = "potentiation"\nrepeat = true\n', "repeat"),
+    ('[[step]]\nprotocol = "potentiation"\nparameters = "x"\n', "parameters"),
+    ("step = 5\n", "step"),
+    ('protocol = "ppf"\n[[step]]\nprotocol = "ppf"\n', "not both"),
+])
+def test_recipe_mistakes_are_refused_not_ignored(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(InvalidParameter, match=message):
+        load_recipe(path)
+
+
+def test_a_waveform_file_is_found_next_to_the_recipe(tmp_path, monkeypatch):
+    (tmp_path / "spike.csv").write_text("t,V\n0,0\n5e-5,-0.8\n1e-4,0\n")
+    (tmp_path / "stdp.toml").write_text('protocol = "stdp"\n[parameters]\nwaveform = "spike.csv"\n')
+    monkeypatch.chdir(tmp_path.parent)                     # not the recipe's folder
+    (step,) = load_recipe(tmp_path / "stdp.toml").steps
+    assert step.parameters["waveform"] == str(tmp_path / "spike.csv")

@@ -28,8 +28,8 @@ conductance read at a small voltage after each pulse):
   at V = 0 where each lobe starts and ends), signed: by Green's theorem ∮ I dV = −(enclosed area)
   for a lobe traversed counter-clockwise in the (V, I) plane (V across, I up) and + for a
   clockwise one. A bipolar memristor that SETs at positive V (low G going out, high G coming
-  back) runs its positive lobe counter-clockwise (A₊ < 0) and its negative lobe, by the odd
-  symmetry, counter-clockwise too in the third quadrant, which gives A₋ > 0; the two nearly
+  back) runs its positive lobe counter-clockwise (A₊ < 0); the point reflection (V, I) → (−V, −I)
+  maps it onto the negative lobe traversed in reverse, so that lobe runs clockwise, A₋ > 0; the two nearly
   cancel in the signed total, so the enclosed area is |A₊| + |A₋| (W, i.e. V·A). An inverted
   (clockwise) positive lobe gives A₊ > 0. For a memristor driven periodically it shrinks
   towards zero as the drive gets faster (Chua, Appl. Phys. A 102, 765, 2011; Adhikari et al.,
