@@ -23,6 +23,7 @@ from labsuite.plotspec import PlotSpec, Series
 from labsuite.program import PulseProgram, Segment, Train
 from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import AdaptiveProtocol
+from labsuite.protocols.timing import MIN_MEASURED, MIN_SEGMENT
 from labsuite.units import format_quantity
 
 
@@ -35,10 +36,10 @@ class Forming(AdaptiveProtocol):
         Parameter("v_start", "V", 0.5, -210.0, 210.0, "amplitude of the first pulse"),
         Parameter("v_stop", "V", 3.0, -210.0, 210.0, "amplitude not to pass"),
         Parameter("v_step", "V", 0.05, 1e-4, 10.0, "amplitude increment per step (magnitude)"),
-        Parameter("width", "s", 1e-3, 50e-6, 10.0, "pulse width"),
-        Parameter("gap", "s", 1e-3, 50e-6, 10.0, "wait at 0 V between the pulse and its read"),
+        Parameter("width", "s", 1e-3, MIN_SEGMENT, 10.0, "pulse width"),
+        Parameter("gap", "s", 1e-3, MIN_SEGMENT, 10.0, "wait at 0 V between the pulse and its read"),
         Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "read level"),
-        Parameter("read_time", "s", 1e-3, 200e-6, 10.0, "read duration"),
+        Parameter("read_time", "s", 1e-3, MIN_MEASURED, 10.0, "read duration"),
         Parameter("target_resistance", "ohm", 50e3, 1.0, 1e12, "formed when the read resistance is at most this"),
         Parameter("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole ramp"),
         Parameter("steps_per_stage", "", 1, 1, 1000, "steps between two checks of the resistance", integer=True),

@@ -43,10 +43,9 @@ from labsuite.plotspec import PlotSpec, Series
 from labsuite.program import PulseProgram, Segment, Train
 from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import Protocol
+from labsuite.protocols.timing import MIN_MEASURED, MIN_SEGMENT
 from labsuite.units import format_quantity
 
-MIN_SEGMENT = 50e-6    # s, shortest hardware-timed segment of the Keithley 2450 trigger model
-MIN_READ = 200e-6      # s, shortest measured segment (0.01 PLC at 50 Hz); the Runner re-checks both
 
 # segment indices of the pattern
 BASE, G1, G2 = 0, 2, 5
@@ -60,15 +59,15 @@ class PairedPulse(Protocol):
     parameters: ClassVar[tuple[Parameter, ...]] = (
         Parameter("amplitude", "V", 1.5, -210.0, 210.0, "write pulse height (both pulses)"),
         Parameter("width", "s", 100e-6, MIN_SEGMENT, 10.0, "write pulse width"),
-        Parameter("interval_min", "s", 500e-6, MIN_SEGMENT + MIN_READ, 3600.0,
+        Parameter("interval_min", "s", 500e-6, MIN_SEGMENT + MIN_MEASURED, 3600.0,
                   "shortest gap Δt, end of pulse 1 to start of pulse 2 (holds the read after pulse 1)"),
-        Parameter("interval_max", "s", 1.0, MIN_SEGMENT + MIN_READ, 3600.0, "longest gap Δt"),
+        Parameter("interval_max", "s", 1.0, MIN_SEGMENT + MIN_MEASURED, 3600.0, "longest gap Δt"),
         Parameter("intervals", "", 16, 1, 60, "number of intervals, log-spaced (one train each)", integer=True),
         Parameter("repeats", "", 8, 1, 1000, "pairs per interval (responses averaged)", integer=True),
         Parameter("rest", "s", 2.0, MIN_SEGMENT, 3600.0,
                   "wait at 0 V after each pair, for the volatile state to relax (≥ interval_max)"),
         Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
-        Parameter("read_time", "s", 200e-6, MIN_READ, 0.1, "read duration (the current is integrated over it)"),
+        Parameter("read_time", "s", 200e-6, MIN_MEASURED, 0.1, "read duration (the current is integrated over it)"),
         Parameter("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole run"),
     )
     figure_units: ClassVar[dict[str, str]] = {

@@ -40,10 +40,9 @@ from labsuite.plotspec import PlotSpec, Series
 from labsuite.program import PulseProgram, Segment, Train
 from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import Protocol
+from labsuite.protocols.timing import MIN_MEASURED, MIN_SEGMENT
 from labsuite.units import format_quantity
 
-MIN_SEGMENT = 50e-6      # s, shortest segment a hardware-timed train holds (Keithley 2450)
-MIN_MEASURED = 200e-6    # s, shortest measured segment
 READS_PER_TRAIN = 31     # [idle, read] pairs in one ≤ 63-segment pattern (the first train also holds the write)
 
 

@@ -37,10 +37,9 @@ from labsuite.plotspec import PlotSpec, Series
 from labsuite.program import PulseProgram, Segment, Train
 from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import Protocol
+from labsuite.protocols.timing import MIN_MEASURED, MIN_SEGMENT
 from labsuite.units import format_quantity
 
-MIN_SEGMENT = 50e-6    # s, shortest hardware-timed segment of the Keithley 2450 trigger model
-MIN_READ = 200e-6      # s, shortest measured segment (0.01 PLC at 50 Hz); the Runner re-checks both
 
 # where the reads are: train 0 segment 0 (first baseline); tail train 2 + 2k: segment 1 (G_after
 # of rate k) and segment 3 (G_before of rate k + 1)
@@ -63,7 +62,7 @@ class SpikeRate(Protocol):
                   "wait at 0 V from the last pulse to the read of G_after (volatile parts decay)"),
         Parameter("rest", "s", 1.0, MIN_SEGMENT, 3600.0, "wait at 0 V from that read to the next baseline read"),
         Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
-        Parameter("read_time", "s", 1e-3, MIN_READ, 0.1, "read duration (the current is integrated over it)"),
+        Parameter("read_time", "s", 1e-3, MIN_MEASURED, 0.1, "read duration (the current is integrated over it)"),
         Parameter("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole run"),
     )
     figure_units: ClassVar[dict[str, str]] = {

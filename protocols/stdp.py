@@ -80,9 +80,9 @@ from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import Protocol
 from labsuite.protocols.waveforms import (SHAPES, Biphasic, ExponentialTail, Rectangular, Tabulated, Triangular,
                                           Waveform, discretize)
+from labsuite.protocols.timing import MAX_PATTERN
 from labsuite.units import format_quantity
 
-MAX_PATTERN = 63     # segments in one hardware-timed pattern (Keithley 2450 trigger model)
 MAX_CELLS = 100_000        # time_step cells of one pair that discretize() may sample
 OTHER_SEGMENTS = 3   # read before, rest, read after
 

@@ -20,6 +20,7 @@ from labsuite.plotspec import PlotSpec, Series
 from labsuite.program import PulseProgram, Segment, Train
 from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import AdaptiveProtocol
+from labsuite.protocols.timing import MIN_MEASURED, MIN_SEGMENT
 
 
 class WriteVerify(AdaptiveProtocol):
@@ -34,10 +35,10 @@ class WriteVerify(AdaptiveProtocol):
         Parameter("reset_start", "V", -1.0, -210.0, 0.0, "first depressing amplitude"),
         Parameter("step", "V", 0.05, 0.0, 10.0, "amplitude increment while the direction holds"),
         Parameter("v_max", "V", 2.0, 0.0, 210.0, "largest |amplitude|"),
-        Parameter("width", "s", 100e-6, 50e-6, 10.0, "pulse width"),
+        Parameter("width", "s", 100e-6, MIN_SEGMENT, 10.0, "pulse width"),
         Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "read level"),
         Parameter("read_delay", "s", 20e-3, 0.0, 3600.0, "wait at 0 V before each verify read"),
-        Parameter("read_time", "s", 1e-3, 200e-6, 10.0, "read duration"),
+        Parameter("read_time", "s", 1e-3, MIN_MEASURED, 10.0, "read duration"),
         Parameter("max_pulses", "", 200, 1, 100_000, "give up after this many pulses", integer=True),
         Parameter("compliance", "A", 1e-3, 1e-9, 1.0, "current limit"),
     )

@@ -1,0 +1,9 @@
+"""The timing floor protocols design for: what the strictest supported SMU can time.
+
+Protocols validate their parameters against these so that a refusal names the parameter the user
+set; the Runner still checks every program against the connected instrument's own capabilities
+before sending anything. Values: Keithley 2450 trigger model (drivers/keithley/keithley2450.py).
+"""
+MIN_SEGMENT = 50e-6     # s, shortest segment of a hardware-timed train
+MIN_MEASURED = 200e-6   # s, shortest measured segment (0.01 PLC at 50 Hz)
+MAX_PATTERN = 63        # segments in one train's pattern
