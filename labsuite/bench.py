@@ -130,6 +130,35 @@ class Bench:
         return cls(smu, limits or Limits(), station.clock, name, {"smu": resource}, sim, closers)
 
     @classmethod
+    def replayed(cls, run_file: str | Path) -> Bench:
+        """A bench whose SMU answers from ``run_file``'s recorded transcript, with its recorded
+        limits: run the same protocol with the same parameters, writing a run file as the
+        recording did, and the samples come out bit for bit; anything else stops at the first
+        message that differs (``ReplayDiverged``)."""
+        import json
+
+        import h5py
+
+        from labsuite.clock import VirtualClock
+        from labsuite.simulator.instruments.transcript import TranscriptInstrument
+        from labsuite.simulator.visa import SimulatedVisaLibrary
+
+        with h5py.File(run_file, "r") as f:
+            snapshot = json.loads(f.attrs["bench"])
+            traffic = f["transcript"]
+            entries = list(zip(traffic["t"][:].tolist(), traffic["direction"].asstr()[:],
+                               traffic["message"].asstr()[:]))
+        clock = VirtualClock()
+        instrument = TranscriptInstrument(entries, clock, snapshot["instruments"]["smu"]["settings"].get("idn", ""))
+        resource = "TCPIP0::replay.labsuite::smu::INSTR"
+        library = SimulatedVisaLibrary({resource: instrument})
+        driver = snapshot["instruments"]["smu"]["driver"].lower()
+        smu = SOURCE_METERS[driver](resource, visa_library=library)
+        limits = Limits(**snapshot["limits"])
+        return cls(smu, limits, clock, f"replay of {Path(run_file).name}", {"smu": resource},
+                   snapshot.get("simulator"), [smu.adapter.close, library.close_library])
+
+    @classmethod
     def from_toml(cls, path: str | Path) -> Bench:
         """Load a bench description (see the module docstring)."""
         with open(path, "rb") as f:

@@ -1,0 +1,61 @@
+"""An instrument that answers from a recorded transcript: drivers and protocols re-run offline
+exactly as they ran on the hardware (regression tests from real sessions).
+
+Each written message must be the next recorded one; the recorded reply, if one followed, is
+returned. The bench clock is moved to the recorded time of every message, so timestamps derived
+from it come out as they did. A message that differs from the recording raises
+:class:`ReplayDiverged` naming the position and both messages; after that, or after the end of
+the recording, commands (a closing shutdown) are accepted without effect and queries raise.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+
+class ReplayDiverged(AssertionError):
+    """The replayed client sent something other than what was recorded."""
+
+
+class TranscriptInstrument:
+    """Plays back ``entries`` = [(t, "write" | "read", text), ...] in order."""
+
+    def __init__(self, entries: Sequence[tuple[float, str, str]], clock, idn: str = "") -> None:
+        self.entries = list(entries)
+        self.clock = clock
+        self.position = 0
+        self.diverged = False
+        self.idn = idn
+
+    def _move_clock(self, t: float) -> None:
+        if t > self.clock.now():
+            self.clock.advance(t - self.clock.now())
+
+    def process(self, message: str) -> str | None:
+        if self.diverged or self.position >= len(self.entries):
+            # after the recording (or a divergence) a client may still turn its outputs off:
+            # commands are accepted without effect, queries have nothing to answer with
+            if "?" in message:
+                raise ReplayDiverged(f"nothing recorded answers {message!r} (message {self.position})")
+            return None
+        t, direction, text = self.entries[self.position]
+        if direction != "write" or text != message:
+            self.diverged = True
+            raise ReplayDiverged(f"message {self.position}: recorded {direction} {text!r}, the client sent {message!r}")
+        self.position += 1
+        self._move_clock(t)
+        if self.position < len(self.entries) and self.entries[self.position][1] == "read":
+            t, _, reply = self.entries[self.position]
+            self.position += 1
+            self._move_clock(t)
+            return reply
+        return None
+
+    def query_interrupted(self) -> None:
+        raise ReplayDiverged(f"message {self.position}: a reply was left unread")
+
+    def query_unterminated(self) -> None:
+        raise ReplayDiverged(f"message {self.position}: the client read with no reply recorded")
+
+    @property
+    def finished(self) -> bool:
+        return self.position == len(self.entries)
