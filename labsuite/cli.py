@@ -113,6 +113,28 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_resim(args: argparse.Namespace) -> int:
+    from labsuite.twin import resimulate
+
+    comparison = resimulate(args.run, model=args.model, fit=args.fit, seed=args.seed, out_dir=args.out)
+    if args.plot:
+        from labsuite.plotting import render
+        render(comparison.plot, args.plot)
+    if args.json:
+        print(json.dumps(comparison.summary()))
+        return 0
+    units = comparison.simulated.protocol.figure_units
+    print(f"{comparison.simulated.protocol.title}: measured vs simulated {comparison.model}"
+          + (f" (fitted, relative RMS {comparison.fit_relative_rms:.3g})" if comparison.fit_relative_rms is not None
+             else ""))
+    for name, (measured, simulated) in comparison.table().items():
+        shown = [format_quantity(v, units.get(name, "")) if v is not None else "—" for v in (measured, simulated)]
+        print(f"  {name:28s} {shown[0]:>14s} {shown[1]:>14s}")
+    if args.plot:
+        print(f"plot: {args.plot}")
+    return 0
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     from labsuite.export import to_csv, to_pymeasure_csv
 
@@ -193,6 +215,16 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--tag", help="only runs with this tag")
     runs.add_argument("--json", action="store_true", help="one JSON list")
     runs.set_defaults(func=_cmd_runs)
+
+    resim = sub.add_parser("resim", help="re-run a stored run's protocol on a simulated twin and compare")
+    resim.add_argument("run", type=Path, metavar="RUN.h5")
+    resim.add_argument("--model", help="device model of the twin (default: the run's own, or synaptic-memristor)")
+    resim.add_argument("--fit", action="store_true", help="fit the twin's device parameters to the run first")
+    resim.add_argument("--seed", type=int, help="noise seed of the twin (default: the run's)")
+    resim.add_argument("--out", type=Path, help="also write the twin's run file here")
+    resim.add_argument("--plot", type=Path, metavar="FILE.png", help="measured and simulated, overlaid")
+    resim.add_argument("--json", action="store_true")
+    resim.set_defaults(func=_cmd_resim)
 
     export = sub.add_parser("export", help="write run files as CSV (units in the header) for other tools")
     export.add_argument("runs", nargs="+", type=Path, metavar="RUN.h5")

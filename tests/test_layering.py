@@ -58,10 +58,10 @@ def test_layer_does_not_import(source, forbidden):
 
 
 def test_only_the_entry_points_that_build_simulated_devices_reach_into_the_simulator():
-    """Bench.simulated, `labsuite sim serve` and the sweep runner's direct mode; nothing else."""
+    """Bench.simulated, `labsuite sim serve`, the sweep runner's direct mode and the twin (resim)."""
     core = [m for m in modules() if not under(m, "labsuite.simulator", "labsuite.drivers", "labsuite.protocols")]
     reaching = sorted({m for m in core for i in modules()[m] if under(i, "labsuite.simulator")})
-    assert reaching == ["labsuite.bench", "labsuite.cli", "labsuite.sweep"]
+    assert reaching == ["labsuite.bench", "labsuite.cli", "labsuite.sweep", "labsuite.twin"]
 
 
 def test_core_never_imports_a_gui():
