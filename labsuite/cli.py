@@ -113,6 +113,20 @@ def _cmd_runs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_replay(args: argparse.Namespace) -> int:
+    from labsuite.replay import replay
+
+    observers = [] if args.no_progress else [ProgressBar(f"replay {args.run.name}")]
+    protocol, samples, figures = replay(args.run, observers, speed=args.speed)
+    if args.plot and samples.size:
+        from labsuite.plotting import render
+        render(protocol.plot(samples, figures), args.plot)
+    print(f"{protocol.title} (replayed): {samples.size} readings")
+    for name, value in figures.items():
+        print(f"  {name:28s} {format_quantity(value, protocol.figure_units.get(name, ''))}")
+    return 0
+
+
 def _cmd_resim(args: argparse.Namespace) -> int:
     from labsuite.twin import resimulate
 
@@ -215,6 +229,14 @@ def build_parser() -> argparse.ArgumentParser:
     runs.add_argument("--tag", help="only runs with this tag")
     runs.add_argument("--json", action="store_true", help="one JSON list")
     runs.set_defaults(func=_cmd_runs)
+
+    replay_cmd = sub.add_parser("replay", help="re-emit a stored run through the live pipeline, then analyze it")
+    replay_cmd.add_argument("run", type=Path, metavar="RUN.h5")
+    replay_cmd.add_argument("--speed", type=float, default=float("inf"),
+                            help="1 = the recorded pace, 10 = ten times faster (default: as fast as possible)")
+    replay_cmd.add_argument("--plot", type=Path, metavar="FILE.png")
+    replay_cmd.add_argument("--no-progress", action="store_true")
+    replay_cmd.set_defaults(func=_cmd_replay)
 
     resim = sub.add_parser("resim", help="re-run a stored run's protocol on a simulated twin and compare")
     resim.add_argument("run", type=Path, metavar="RUN.h5")

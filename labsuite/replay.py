@@ -1,0 +1,70 @@
+"""Replay a stored run through the live pipeline: the same observers (CLI progress, GUI plots)
+receive its samples chunk by chunk, paced by the run's own timestamps, as if it were running.
+
+``speed`` = 1 plays at the recorded pace, 10 ten times faster; ``speed=inf`` as fast as possible.
+Time passes through a clock (a ``RealClock`` by default), as everywhere in labsuite.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from labsuite.clock import Clock, RealClock
+from labsuite.experiment import make_protocol
+from labsuite.program import PulseProgram, Segment, Train
+from labsuite.protocols import Protocol
+from labsuite.runner import Progress, RunObserver, RunState
+from labsuite.store import read_run
+
+
+def read_program(path: str | Path) -> PulseProgram:
+    """The program stored in a run file (all stages of a closed-loop protocol, in order)."""
+    with h5py.File(path, "r") as f:
+        group = f["program"]
+        trains = []
+        for i in range(sum(1 for name in group if name.startswith("train"))):
+            g = group[f"train{i}"]
+            pattern = tuple(Segment(float(level), float(d), str(label), bool(m), float(c))
+                            for level, d, label, m, c in zip(g["levels"][0], g["duration"][:], g["label"].asstr()[:],
+                                                            g["measure"][:], g["compliance"][:]))
+            trains.append(Train(pattern, int(g.attrs["repeats"]), g["levels"][:]))
+        return PulseProgram(tuple(trains), float(group.attrs["compliance"]))
+
+
+@dataclass
+class _Replaying:
+    """What observers see as the running thing (they read ``program``)."""
+
+    program: PulseProgram
+    state: RunState = RunState.RUNNING
+
+
+def replay(path: str | Path, observers: list[RunObserver] | tuple = (), *, speed: float = float("inf"),
+           chunk: int = 100, clock: Clock | None = None) -> tuple[Protocol, np.ndarray, dict[str, float]]:
+    """Re-emit ``path``'s samples to ``observers``; return (protocol, samples, figures of merit)."""
+    run = read_run(path)
+    options = json.loads(run.attrs.get("provenance", "{}")).get("options", {})
+    protocol = make_protocol(run.attrs["protocol"], {**run.parameters, **options})
+    program = read_program(path)
+    clock = clock or RealClock()
+    replaying = _Replaying(program)
+    for obs in observers:
+        obs.on_start(replaying)
+    samples = run.samples
+    start = clock.now()
+    for first in range(0, samples.size, chunk):
+        block = samples[first:first + chunk]
+        if np.isfinite(speed) and speed > 0:
+            clock.sleep(max(0.0, float(block["t"][-1]) / speed - (clock.now() - start)))
+        progress = Progress(float(block["t"][-1]), program.duration, clock.now() - start, first + block.size)
+        for obs in observers:
+            obs.on_samples(block, progress)
+    state = RunState(run.status) if run.status in {s.value for s in RunState} else RunState.FAILED
+    for obs in observers:
+        obs.on_finish(state, None)
+    figures = protocol.analyze(samples) if samples.size else {}
+    return protocol, samples, {k: v for k, v in figures.items() if np.isfinite(v)}
