@@ -57,6 +57,7 @@ than 1e-16 (u = ±36.7), so a windowed device is never locked at x = 0 or 1 by r
 """
 from __future__ import annotations
 
+from abc import abstractmethod
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -82,13 +83,13 @@ class BoundedDriftModel(DeviceModel):
     panel_width: ClassVar[float] = 0.25     # quadrature panel width in u = logit(x)
 
     # --- what a subclass defines (all broadcast: v shape (n,), x shape (..., n)) -----------------
+    @abstractmethod
     def rate(self, v: np.ndarray, x: np.ndarray) -> np.ndarray:
         """dx/dt in 1/s, without the hard bounds at 0 and 1."""
-        raise NotImplementedError
 
+    @abstractmethod
     def device_current(self, v: np.ndarray, x: np.ndarray) -> np.ndarray:
         """I(V, x) in A for a state row x."""
-        raise NotImplementedError
 
     def kinks(self, v: np.ndarray) -> list[np.ndarray]:
         """States (shape (n,)) where g(V, ·) has a kink; quadrature panels are split there."""

@@ -93,6 +93,8 @@ A call with no pulse draws nothing.
 """
 from __future__ import annotations
 
+from abc import abstractmethod
+
 import math
 from dataclasses import dataclass
 
@@ -187,22 +189,24 @@ class PulsedDevice(OhmicDeviceModel):
         self._buf_tmp = np.empty(self.n)
 
     # --- what a pulsed model defines ------------------------------------------------------------
+    @abstractmethod
     def _bounds(self) -> tuple[np.ndarray, np.ndarray]:
-        raise NotImplementedError
+        """Per-device (lower, upper) bounds of the weight."""
 
     def _prepare(self) -> None:
         """Per-device coefficient arrays."""
 
+    @abstractmethod
     def _nominal_step(self) -> float:
-        raise NotImplementedError
+        """The step size without noise (for write noise)."""
 
+    @abstractmethod
     def _step(self, w: np.ndarray, up: np.ndarray, out: np.ndarray) -> np.ndarray:
         """Noise-free signed step of every device (up where ``up``, else down), written to ``out``."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _step_scalar(self, w: float, up: bool) -> float:
         """The same step for device 0, in Python floats (same operations, same order)."""
-        raise NotImplementedError
 
     # --- DeviceModel interface --------------------------------------------------------------------
     def initial_state(self, n: int) -> np.ndarray:
@@ -210,8 +214,9 @@ class PulsedDevice(OhmicDeviceModel):
         w0 = self._initial(lo, hi)
         return np.stack([w0, w0.copy()])
 
+    @abstractmethod
     def _initial(self, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        raise NotImplementedError
+        """Initial weight of every device within (lo, hi)."""
 
     def derivatives(self, v: np.ndarray, x: np.ndarray) -> np.ndarray:
         """Zero: nothing evolves continuously inside a segment (the update is one discrete step)."""
