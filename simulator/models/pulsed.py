@@ -93,9 +93,8 @@ A call with no pulse draws nothing.
 """
 from __future__ import annotations
 
-from abc import abstractmethod
-
 import math
+from abc import abstractmethod
 from dataclasses import dataclass
 
 import numpy as np
