@@ -84,8 +84,6 @@ class PlasticityCycling(Protocol):
     }
 
     def validate(self) -> None:
-        if self.read_voltage == 0:
-            raise ParameterError("read_voltage", 0.0, None, None, "V", "must be non-zero to read a conductance")
         if self.potentiation_amplitude == 0:
             raise ParameterError("potentiation_amplitude", 0.0, 0.0, None, "V", "must be positive")
         if self.depression_amplitude == 0:

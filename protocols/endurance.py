@@ -65,8 +65,6 @@ class Endurance(Protocol):
     }
 
     def validate(self) -> None:
-        if self.read_voltage == 0:
-            raise ParameterError("read_voltage", 0.0, None, None, "V", "must be non-zero to read a conductance")
         if self.set_amplitude == 0:
             raise ParameterError("set_amplitude", 0.0, 0.0, None, "V", "must be positive")
         if self.reset_amplitude == 0:

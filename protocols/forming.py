@@ -48,8 +48,6 @@ class Forming(AdaptiveProtocol):
         "formed": "", "forming_voltage": "V", "resistance_initial": "ohm", "resistance_final": "ohm", "steps": ""}
 
     def validate(self) -> None:
-        if self.read_voltage == 0:
-            raise ParameterError("read_voltage", 0.0, None, None, "V", "must be non-zero to read a resistance")
         if self.v_start == self.v_stop:
             raise ParameterError("v_stop", self.v_stop, None, None, "V", "must differ from v_start")
 

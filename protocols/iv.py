@@ -85,8 +85,6 @@ class _BipolarSweep(Protocol):
             raise ParameterError("v_min", self.v_min, None, 0.0, "V", "must be negative: the sweep is bipolar")
         if self.start_polarity == 0:
             raise ParameterError("start_polarity", 0, -1, 1, "", "+1 (positive first) or −1 (negative first)")
-        if self.read_voltage == 0:
-            raise ParameterError("read_voltage", 0.0, None, None, "V", "must be non-zero to read a conductance")
         if self.steps_per_half(self.v_max) > 2500 or self.steps_per_half(self.v_min) > 2500:
             raise ParameterError("step", self.step, max(self.v_max, -self.v_min) / 2500, None, "V",
                                  "at most 2500 steps each way per half")

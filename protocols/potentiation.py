@@ -62,8 +62,6 @@ class Potentiation(Protocol):
     }
 
     def validate(self) -> None:
-        if self.read_voltage == 0:
-            raise ParameterError("read_voltage", 0.0, None, None, "V", "must be non-zero to read a conductance")
         busy = self.width + self.read_delay + self.read_time
         if busy > self.period:
             raise ParameterError("period", self.period, busy, None, "s",

@@ -77,8 +77,6 @@ class PairedPulse(Protocol):
     }
 
     def validate(self) -> None:
-        if self.read_voltage == 0:
-            raise ParameterError("read_voltage", 0.0, None, None, "V", "must be non-zero to read a conductance")
         shortest = self.read_time + MIN_SEGMENT
         if self.interval_min < shortest:
             raise ParameterError("interval_min", self.interval_min, shortest, None, "s",

@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from labsuite.errors import InvalidParameter
+from labsuite.errors import InvalidParameter, ParameterError
 from labsuite.plotspec import PlotSpec
 from labsuite.program import PulseProgram
 from labsuite.protocols.parameters import Parameter
@@ -29,6 +29,9 @@ class Protocol(ABC):
             raise InvalidParameter(name, f"{self.name} has no such parameter; it takes "
                                          f"{', '.join(declared)}")
         self.values: dict[str, float] = {n: p.parse(values.get(n, p.default)) for n, p in declared.items()}
+        if self.values.get("read_voltage", 1.0) == 0:   # every protocol that reads needs a non-zero read
+            raise ParameterError("read_voltage", 0.0, None, None, "V",
+                                 "must be non-zero: a read at 0 V measures no conductance")
         self.validate()
 
     def __getattr__(self, name: str) -> float:

@@ -73,8 +73,6 @@ class Retention(Protocol):
     }
 
     def validate(self) -> None:
-        if self.read_voltage == 0:
-            raise ParameterError("read_voltage", 0.0, None, None, "V", "must be non-zero to read a conductance")
         if self.pulses > 1 and self.pulse_period - self.width < MIN_SEGMENT:
             raise ParameterError("pulse_period", self.pulse_period, self.width + MIN_SEGMENT, None, "s",
                                  "must hold the write pulse and 50 µs at 0 V")

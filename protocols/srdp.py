@@ -71,8 +71,6 @@ class SpikeRate(Protocol):
     }
 
     def validate(self) -> None:
-        if self.read_voltage == 0:
-            raise ParameterError("read_voltage", 0.0, None, None, "V", "must be non-zero to read a conductance")
         fastest = 1.0 / (self.width + MIN_SEGMENT)
         if self.rate_max > fastest:
             raise ParameterError("rate_max", self.rate_max, None, fastest, "Hz",

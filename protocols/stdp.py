@@ -191,8 +191,6 @@ class SpikeTiming(Protocol):
         return np.tile(np.column_stack([d, -d]).ravel(), self.repeats)
 
     def validate(self) -> None:
-        if self.read_voltage == 0:
-            raise ParameterError("read_voltage", 0.0, None, None, "V", "must be non-zero to read a conductance")
         if self.dt_max <= self.dt_min:
             raise ParameterError("dt_max", self.dt_max, self.dt_min, None, "s", "must exceed dt_min")
         steps = np.round(np.linspace(self.dt_min, self.dt_max, self.points) / self.time_step)

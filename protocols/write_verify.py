@@ -46,8 +46,6 @@ class WriteVerify(AdaptiveProtocol):
                                               "relative_error": ""}
 
     def validate(self) -> None:
-        if self.read_voltage == 0:
-            raise ParameterError("read_voltage", 0.0, None, None, "V", "must be non-zero to read a conductance")
         for name in ("set_start", "reset_start"):
             if abs(self.values[name]) > self.v_max:
                 raise ParameterError(name, self.values[name], -self.v_max, self.v_max, "V", "must not exceed v_max")
