@@ -142,8 +142,8 @@ def _positive(name: str, value: float) -> float:
 
 
 @dataclass(frozen=True)
-class Rectangular(Waveform):
-    """A for 0 ≤ t < width."""
+class Spike(Waveform):
+    """A spike of height ``amplitude`` (V) on 0 ≤ t < ``width`` (s); subclasses give its shape."""
 
     amplitude: float
     width: float
@@ -153,46 +153,37 @@ class Rectangular(Waveform):
 
     start = property(lambda self: 0.0)
     end = property(lambda self: self.width)
+
+
+@dataclass(frozen=True)
+class Rectangular(Spike):
+    """A for 0 ≤ t < width."""
 
     def _values(self, t: np.ndarray) -> np.ndarray:
         return np.full(t.shape, float(self.amplitude))
 
 
 @dataclass(frozen=True)
-class Triangular(Waveform):
+class Triangular(Spike):
     """Isosceles triangle: 0 at t = 0, A at width/2, 0 at width."""
-
-    amplitude: float
-    width: float
-
-    def __post_init__(self) -> None:
-        _positive("spike_width", self.width)
-
-    start = property(lambda self: 0.0)
-    end = property(lambda self: self.width)
 
     def _values(self, t: np.ndarray) -> np.ndarray:
         return self.amplitude * (1.0 - np.abs(2.0 * t / self.width - 1.0))
 
 
 @dataclass(frozen=True)
-class Biphasic(Waveform):
+class Biphasic(Spike):
     """A for 0 ≤ t < peak_width, then −tail_ratio·A until width."""
 
-    amplitude: float
-    width: float
     peak_width: float
     tail_ratio: float = 1.0
 
     def __post_init__(self) -> None:
-        _positive("spike_width", self.width)
+        super().__post_init__()
         _positive("peak_width", self.peak_width)
         if self.peak_width >= self.width:
             raise InvalidParameter("peak_width", f"{self.peak_width!r} s must be shorter than spike_width "
                                                  f"{self.width!r} s (the tail follows the peak)")
-
-    start = property(lambda self: 0.0)
-    end = property(lambda self: self.width)
 
     def _values(self, t: np.ndarray) -> np.ndarray:
         return np.where(t < self.peak_width, self.amplitude, -self.tail_ratio * self.amplitude)
