@@ -97,19 +97,21 @@ class Bench:
     @classmethod
     def simulated(cls, model: str | None = None, seed: int = 0, limits: Limits | None = None,
                   series_resistance: float = 0.0, transport: str = "inprocess",
-                  name: str = "simulated bench", model_params: dict[str, Any] | None = None) -> Bench:
+                  name: str = "simulated bench", model_params: dict[str, Any] | None = None,
+                  smu: str = "keithley2450") -> Bench:
         """A bench of simulated instruments on a device model, in virtual time.
 
         ``transport="inprocess"`` talks to the simulated instruments through an in-process
         pyvisa backend; ``"tcp"`` serves them on loopback and connects with pyvisa-py, as a
         LAN instrument would be reached. Either way the driver sends the same SCPI.
-        ``model_params`` overrides device-model parameters (``{"w_initial": 0.9}``).
+        ``model_params`` overrides device-model parameters (``{"w_initial": 0.9}``); ``smu``
+        names the simulated SMU (a key of ``SOURCE_METERS`` with a simulated twin).
         """
         from labsuite.simulator.models import DEFAULT_MODEL
         from labsuite.simulator.server import InstrumentServer
         from labsuite.simulator.station import SimulatedStation
 
-        station = SimulatedStation(model or DEFAULT_MODEL, seed, series_resistance=series_resistance,
+        station = SimulatedStation(model or DEFAULT_MODEL, seed, smu=smu, series_resistance=series_resistance,
                                    model_params=dict(model_params or {}))
         closers = []
         if transport == "inprocess":

@@ -1,7 +1,7 @@
-"""The hardware contract: what the Runner needs from a source-measure unit.
+"""The hardware contract: what the Runner needs from a source-measure unit and a pulse generator.
 
 Drivers (``labsuite.drivers``) implement these; the Runner programs against them only, so a
-protocol runs the same on any supported SMU, real or simulated.
+protocol runs the same on any supported instrument, real or simulated.
 """
 from __future__ import annotations
 
@@ -78,4 +78,55 @@ class SourceMeter(Protocol):
 
     def shutdown(self) -> None:
         """Turn the output off and stop anything running. Safe to call at any time."""
+        ...
+
+
+@dataclass(frozen=True)
+class PulseGeneratorCapabilities:
+    """Data-sheet limits of a pulse/function generator channel (SI units)."""
+
+    max_voltage: float          # V, largest |level| into a high-impedance load
+    min_width: float            # s, shortest pulse width
+    max_width: float            # s, longest pulse width
+    width_resolution: float     # s, pulse width and period resolution
+    min_edge: float             # s, fastest programmable edge (10–90 %)
+    max_burst: int              # cycles per burst
+    output_impedance: float     # Ω, source impedance of the output
+    channels: int               # independent outputs
+
+
+@runtime_checkable
+class PulseGenerator(Protocol):
+    """A generator that plays bursts of rectangular pulses on a bus trigger.
+
+    Levels are open-circuit voltages: drivers set the output load to high impedance, so a
+    device sees ``level`` divided between it and the generator's output impedance.
+    """
+
+    capabilities: PulseGeneratorCapabilities
+
+    def identify(self) -> str:
+        """Return the *IDN? reply."""
+        ...
+
+    def settings(self) -> dict[str, object]:
+        """Return the settings worth storing with a run."""
+        ...
+
+    def configure_burst(self, level: float, width: float, period: float, count: int, edge: float,
+                        channel: int = 1) -> None:
+        """Pulses from 0 V to ``level`` V, ``width`` s wide (50 % points), every ``period`` s,
+        ``count`` per bus trigger, ``edge`` s rise and fall; output stays as it is."""
+        ...
+
+    def trigger(self) -> None:
+        """Fire one burst on every channel armed for the bus trigger (``*TRG``)."""
+        ...
+
+    def set_output(self, on: bool, channel: int = 1) -> None:
+        """Turn a channel's output on or off."""
+        ...
+
+    def shutdown(self) -> None:
+        """Turn every output off and stop anything running. Safe to call at any time."""
         ...

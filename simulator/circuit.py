@@ -1,14 +1,28 @@
-"""The measurement circuit seen by one source channel: one device of a model array.
+"""The measurement circuit: one device of a model array, driven by one or more source ports.
 
-    V_source ──[R_s]──┬── device ── ground
+    V_smu ──[R_smu]──┐
+                     ├── device ── ground
+    V_pg  ──[R_pg]───┘
 
-The source regulates V_source unless |I| would exceed its limit I_lim; it then becomes a current
-source at ±I_lim (compliance) and the device voltage drops to what that current needs, as on a
-real SMU. The model solves this together with its state (see ``models/base.py``); the other
+Each instrument output reaches the device terminal through a :class:`SourcePort` with its own
+series resistance (a pulse generator's 50 Ω, a cable, a protection resistor). An output that is
+off is open: it carries no current (the 2450's HIMPedance off state, a generator's output relay).
+With one port driving, the source regulates V unless |I| would exceed its limit I_lim; it then
+becomes a current source at ±I_lim (compliance) and the device voltage drops to what that current
+needs, as on a real SMU. The model solves this together with its state (see ``models/base.py``).
+With several ports driving at once, the node sees their Thévenin equivalent
+(V_th = Σ(V/R)/Σ(1/R), R_th = 1/Σ(1/R)); a current limit then applies only when its port drives
+alone (an SMU's limit is on its own branch, which the simulator does not separate). The other
 devices of the array sit at 0 V.
+
+Time: the node belongs to the bench clock. Before an instrument changes its output it calls
+:meth:`SourcePort.drive`, which first carries the device from the last change to "now" under the
+outputs as they were; a running instrument sequence holds through :meth:`SourcePort.hold`, which
+also advances the clock.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,9 +32,9 @@ from labsuite.simulator.models.base import DeviceModel
 
 @dataclass(frozen=True)
 class SegmentResult:
-    """What the source saw over one held segment."""
+    """What a source port saw over one held segment."""
 
-    current: float          # A, mean current through the device
+    current: float          # A, mean current out of the port into the device node
     source_voltage: float   # V, mean voltage at the source terminals (the readback)
     device_voltage: float   # V, mean voltage across the device
     energy: float           # J, ∫ V_dev·I dt delivered to the device
@@ -28,7 +42,7 @@ class SegmentResult:
 
 
 class SourceCircuit:
-    """Device ``device`` of ``model`` on one source channel, behind ``series_resistance`` Ω."""
+    """Device ``device`` of ``model`` on one source channel, behind ``series_resistance`` Ω (no clock)."""
 
     def __init__(self, model: DeviceModel, series_resistance: float = 0.0, device: int = 0) -> None:
         self.model = model
@@ -37,9 +51,131 @@ class SourceCircuit:
 
     def hold(self, v_source: float, i_limit: float, duration: float) -> SegmentResult:
         """Hold the source at ``v_source`` (V) under ``i_limit`` (A) for ``duration`` (s)."""
-        v = np.zeros(self.model.n)
-        v[self.device] = v_source
-        r = self.model.evolve(v, duration, r_series=self.series_resistance, i_limit=i_limit)
-        d = self.device
-        return SegmentResult(float(r.current[d]), float(r.source_voltage[d]), float(r.device_voltage[d]),
-                             float(r.energy[d]), bool(r.limited[d]))
+        return hold_device(self.model, self.device, v_source, self.series_resistance, i_limit, duration)
+
+
+def hold_device(model: DeviceModel, device: int, v_source: float, r_series: float, i_limit: float,
+                duration: float) -> SegmentResult:
+    """Evolve ``model`` with ``device`` driven at ``v_source`` V through ``r_series`` Ω under ``i_limit`` A."""
+    v = np.zeros(model.n)
+    v[device] = v_source
+    r = model.evolve(v, duration, r_series=r_series, i_limit=i_limit)
+    return SegmentResult(float(r.current[device]), float(r.source_voltage[device]), float(r.device_voltage[device]),
+                         float(r.energy[device]), bool(r.limited[device]))
+
+
+class DeviceNode:
+    """The device terminal shared by every port wired to it, on the bench ``clock``."""
+
+    def __init__(self, model: DeviceModel, clock, device: int = 0) -> None:
+        self.model = model
+        self.clock = clock
+        self.device = device
+        self.ports: list[SourcePort] = []
+        self.short_resistance: float | None = None   # Ω, set by a breakdown: the device is a short
+        self._synced = clock.now()
+
+    def port(self, role: str, series_resistance: float = 0.0) -> SourcePort:
+        """Wire a new source port (instrument output ``role``) to the device through ``series_resistance`` Ω."""
+        port = SourcePort(self, role, float(series_resistance))
+        self.ports.append(port)
+        return port
+
+    def breakdown(self, resistance: float = 10.0) -> None:
+        """The device fails short: from now on it is a ``resistance`` Ω resistor (fault injection)."""
+        self.sync()
+        self.short_resistance = float(resistance)
+
+    def sync(self) -> None:
+        """Carry the device from the last change to now under the present outputs."""
+        now = self.clock.now()
+        if now > self._synced:
+            self._apply_drive(now - self._synced)
+        self._synced = max(now, self._synced)
+
+    def hold(self, port: SourcePort, duration: float) -> SegmentResult:
+        """Hold every output as it is for ``duration`` s of bench time; return what ``port`` saw."""
+        self.sync()
+        result = self._apply_drive(duration, port)
+        self.clock.advance(duration)
+        self._synced = self.clock.now()
+        return result
+
+    def _apply_drive(self, duration: float, seen_by: SourcePort | None = None) -> SegmentResult:
+        driving = [p for p in self.ports if p.voltage is not None]
+        if not driving:
+            result = self.apply(0.0, 0.0, math.inf, duration)
+            return _open(result) if seen_by is not None else result
+        if len(driving) == 1:
+            (p,) = driving
+            result = self.apply(p.voltage, p.series_resistance, p.current_limit, duration)
+            return result if seen_by in (None, p) else _open(result)
+        v_th, r_th = thevenin([(p.voltage, p.series_resistance) for p in driving])
+        result = self.apply(v_th, r_th, math.inf, duration)
+        if seen_by is None or seen_by.voltage is None:
+            return _open(result)
+        if seen_by.series_resistance == 0:
+            current = result.current   # the stiff source supplies the device and the other branches
+        else:
+            current = (seen_by.voltage - result.device_voltage) / seen_by.series_resistance
+        return SegmentResult(current, seen_by.voltage, result.device_voltage, result.energy, False)
+
+    def apply(self, v_source: float, r_series: float, i_limit: float, duration: float) -> SegmentResult:
+        """The one place a voltage reaches the device: ``v_source`` V through ``r_series`` Ω under
+        ``i_limit`` A for ``duration`` s."""
+        if self.short_resistance is None:
+            return hold_device(self.model, self.device, v_source, r_series, i_limit, duration)
+        current = v_source / (r_series + self.short_resistance) if r_series + self.short_resistance else math.inf
+        limited = abs(current) > i_limit
+        if limited:
+            current = math.copysign(i_limit, current)
+        v_device = current * self.short_resistance
+        return SegmentResult(current, v_device + current * r_series if limited else v_source, v_device,
+                             v_device * current * duration, limited)
+
+
+class SourcePort:
+    """One instrument output wired to a :class:`DeviceNode`: its level, current limit and on/off."""
+
+    def __init__(self, node: DeviceNode, role: str, series_resistance: float) -> None:
+        self.node = node
+        self.role = role
+        self.series_resistance = series_resistance
+        self.voltage: float | None = None     # V, None while the output is off (open)
+        self.current_limit = math.inf         # A
+
+    @property
+    def model(self) -> DeviceModel:
+        return self.node.model
+
+    @property
+    def clock(self):
+        return self.node.clock
+
+    def drive(self, voltage: float | None, current_limit: float = math.inf) -> None:
+        """From now on, source ``voltage`` V (None: output off) under ``current_limit`` A."""
+        if voltage != self.voltage or current_limit != self.current_limit:
+            self.node.sync()
+            self.voltage, self.current_limit = voltage, current_limit
+
+    def hold(self, duration: float) -> SegmentResult:
+        """Keep every output as it is for ``duration`` s of bench time; return what this port saw."""
+        return self.node.hold(self, duration)
+
+    def sync(self) -> None:
+        """Carry the device to now (call before reading the device's state or changing an output)."""
+        self.node.sync()
+
+
+def thevenin(sources: list[tuple[float, float]]) -> tuple[float, float]:
+    """(V_th, R_th) of parallel sources [(V, R_series Ω)]; a 0 Ω source sets the node alone."""
+    stiff = [v for v, r in sources if r == 0]
+    if stiff:
+        return stiff[0], 0.0
+    conductance = sum(1 / r for _, r in sources)
+    return sum(v / r for v, r in sources) / conductance, 1 / conductance
+
+
+def _open(result: SegmentResult) -> SegmentResult:
+    """What an output that is off sees: no current, its terminal at the device voltage."""
+    return SegmentResult(0.0, result.device_voltage, result.device_voltage, result.energy, False)

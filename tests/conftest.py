@@ -47,6 +47,22 @@ def visa(station):
     library.close_library()
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--device-address", default=None,
+                     help="VISA resource of a real instrument for the opt-in hardware tests")
+    parser.addoption("--device-driver", default=None,
+                     help="labsuite driver name for --device-address (default: matched from *IDN?)")
+
+
+@pytest.fixture
+def device_address(request) -> str:
+    """The real instrument given with ``--device-address``; hardware tests skip without one."""
+    address = request.config.getoption("--device-address")
+    if not address:
+        pytest.skip("hardware test: give --device-address RESOURCE to run it on a real instrument")
+    return address
+
+
 REFERENCE_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "reference-data"
 
 

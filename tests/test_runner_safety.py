@@ -110,16 +110,16 @@ def test_output_is_off_when_a_fault_strikes_with_the_output_on(bench, monkeypatc
 @pytest.mark.parametrize("timing", ["hardware", "software"])
 def test_no_voltage_reaches_the_device_except_under_the_programs_compliance(bench, timing):
     """Checked where the simulated source drives the device: every non-zero hold is limited to 200 µA."""
-    circuit = simulated_2450(bench).circuit
+    node = simulated_2450(bench).port.node
     limits_when_driven = []
-    original = circuit.hold
+    original = node.apply
 
-    def hold(v_source, i_limit, duration):
+    def apply(v_source, r_series, i_limit, duration):
         if v_source != 0:
             limits_when_driven.append(i_limit)
-        return original(v_source, i_limit, duration)
+        return original(v_source, r_series, i_limit, duration)
 
-    circuit.hold = hold
+    node.apply = apply
     Runner(bench, potentiation(pulses=5, compliance=2e-4), timing=timing).run()
     assert limits_when_driven and set(limits_when_driven) == {2e-4}
 
@@ -203,16 +203,16 @@ def test_pause_holds_and_resume_finishes(bench):
 @pytest.mark.parametrize("timing", ["hardware", "software"])
 def test_each_segment_is_driven_under_its_own_compliance(bench, timing):
     """A SET pulse limited to 50 µA and a read under the program's 1 mA, on the device itself."""
-    circuit = simulated_2450(bench).circuit
+    node = simulated_2450(bench).port.node
     seen = {}
-    original = circuit.hold
+    original = node.apply
 
-    def hold(v_source, i_limit, duration):
+    def apply(v_source, r_series, i_limit, duration):
         if v_source != 0:
             seen.setdefault(round(v_source, 6), set()).add(i_limit)
-        return original(v_source, i_limit, duration)
+        return original(v_source, r_series, i_limit, duration)
 
-    circuit.hold = hold
+    node.apply = apply
     pattern = (Segment(1.5, 100e-6, "write", compliance=50e-6), Segment(0.1, 1e-3, "read", True),
                Segment(-1.2, 100e-6, "write", compliance=2e-4), Segment(0.0, 5e-3))
     Runner(bench, PulseProgram((Train(pattern, 3),), 1e-3), timing=timing).run()

@@ -45,6 +45,7 @@ MAX_BLOCKS = 255
 class Keithley2450(_PymeasureKeithley2450):
     """Keithley 2450 on pymeasure, implementing labsuite's :class:`~labsuite.instruments.SourceMeter`."""
 
+    idn_pattern = r"KEITHLEY INSTRUMENTS,MODEL 2450,"
     capabilities = SourceMeterCapabilities(
         max_voltage=210.0,
         max_current_limit=1.05,

@@ -14,8 +14,10 @@ the 2450 text was not available (same command tree). What is simulated:
   and output state) and the trigger model blocks a pulse train needs: BUFFer:CLEar,
   CONFig:NEXT/RECall, SOURce:STATe, DELay:CONStant, MEASure, BRANch:COUNter, BRANch:ALWays.
 
-Time is the bench's clock. Whenever a command arrives, the device is first carried to "now"
-under whatever the output was doing; a running trigger model advances the clock itself. Current
+Time is the bench's clock. The output drives the device through a :class:`SourcePort`; whenever
+a command arrives, the device is first carried to "now" under whatever the outputs were doing; a
+running trigger model advances the clock itself. With the output off the terminal is open
+(``:OUTP:SMOD HIMP``), so another instrument wired to the same device can drive it. Current
 sourcing is not simulated: turning the output on in current-source mode is refused with -221.
 """
 from __future__ import annotations
@@ -25,7 +27,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from labsuite.simulator.circuit import SegmentResult, SourceCircuit
+from labsuite.simulator.circuit import SegmentResult, SourcePort
 from labsuite.simulator.instruments.scpi import (ScpiError, ScpiInstrument, command, parse_bool,
                                                  parse_number, unquote)
 
@@ -74,15 +76,14 @@ class ReadingBuffer:
 
 
 class Keithley2450(ScpiInstrument):
-    """A 2450 whose output drives ``circuit`` on the shared bench ``clock``."""
+    """A 2450 whose output drives the device through ``port`` on the bench clock."""
 
     idn = "KEITHLEY INSTRUMENTS,MODEL 2450,04096218,1.7.12b"
 
-    def __init__(self, circuit: SourceCircuit, clock) -> None:
+    def __init__(self, port: SourcePort) -> None:
         super().__init__()
-        self.circuit = circuit
-        self.clock = clock
-        self._synced = clock.now()
+        self.port = port
+        self.clock = port.clock
         self.reset()
 
     # --- bookkeeping ------------------------------------------------------------------
@@ -109,24 +110,25 @@ class Keithley2450(ScpiInstrument):
         return f'{code},"{message};1;{stamp}"'
 
     def process(self, message: str) -> str | None:
-        self._sync()
-        return super().process(message)
+        self.port.sync()
+        try:
+            return super().process(message)
+        finally:
+            self._drive()
 
-    def _output_voltage(self) -> float:
-        return self.source.level if self.source.output else 0.0   # output-off state NORMal: 0 V
+    def power_loss(self) -> None:
+        """Mains lost and back: the output drops and every setting returns to its power-on state."""
+        self.reset()
+        self._drive()
 
-    def _sync(self) -> None:
-        """Carry the device from the last command to now under the present output."""
-        now = self.clock.now()
-        if now > self._synced:
-            self.circuit.hold(self._output_voltage(), self.source.current_limit, now - self._synced)
-        self._synced = max(now, self._synced)
+    def _drive(self) -> None:
+        """Put the present output state on the port."""
+        self.port.drive(self.source.level if self.source.output else None, self.source.current_limit)
 
     def _hold(self, duration: float) -> SegmentResult:
         """Keep the output as it is for ``duration`` s of bench time."""
-        result = self.circuit.hold(self._output_voltage(), self.source.current_limit, duration)
-        self.clock.advance(duration)
-        self._synced = self.clock.now()
+        self._drive()
+        result = self.port.hold(duration)
         if self.source.output and result.in_compliance:
             self.tripped = True
         return result
@@ -137,7 +139,7 @@ class Keithley2450(ScpiInstrument):
 
     def _measure(self, buffer: str = "defbuffer1") -> Reading:
         result = self._hold(self.aperture())
-        current = float(self.circuit.model.add_read_noise(np.array([result.current]))[0])
+        current = float(self.port.model.add_read_noise(np.array([result.current]))[0])
         if result.in_compliance and self.source.output:
             current = float(np.clip(current, -self.source.current_limit, self.source.current_limit))
         if self.source.readback:
