@@ -13,11 +13,17 @@ Build one from code, from a ``bench.toml``, or on simulators with :meth:`Bench.s
     driver = "keithley2450"
     resource = "TCPIP0::192.168.1.20::inst0::INSTR"
 
+    [pulse_generator]             # optional: plays the write pulses, the SMU reads
+    driver = "keysight33500"
+    resource = "TCPIP0::192.168.1.21::inst0::INSTR"
+
 or, for the simulated bench, instead of ``[smu]``::
 
     [simulator]
     model = "synaptic-memristor"
     seed = 1
+    smu = "keithley2450"          # any simulated SMU (see `labsuite instruments --simulated`)
+    pulse_generator = "keysight33500"   # optional
     series_resistance = "1 kohm"
     [simulator.device]            # device-model parameters, units allowed
     tau_volatile = "20 ms"
@@ -31,9 +37,9 @@ from pathlib import Path
 from typing import Any
 
 from labsuite.clock import Clock, RealClock
-from labsuite.drivers import SOURCE_METERS
+from labsuite.drivers import PULSE_GENERATORS, SOURCE_METERS
 from labsuite.errors import InvalidParameter, LimitError
-from labsuite.instruments import SourceMeter
+from labsuite.instruments import PulseGenerator, SourceMeter
 from labsuite.program import PulseProgram
 from labsuite.units import parse_quantity
 
@@ -71,7 +77,7 @@ class Limits:
 
 @dataclass
 class Bench:
-    """An SMU wired to one device, the bench's limits and its clock."""
+    """An SMU (and optionally a pulse generator) wired to one device, the bench's limits and its clock."""
 
     smu: SourceMeter
     limits: Limits = field(default_factory=Limits)
@@ -80,56 +86,72 @@ class Bench:
     resources: dict[str, str] = field(default_factory=dict)
     simulator: dict[str, Any] | None = None   # model, parameters and seed of a simulated bench
     closers: list = field(default_factory=list, repr=False)
+    pulse_generator: PulseGenerator | None = None
 
     @classmethod
     def connect(cls, resource: str, driver: str = "keithley2450", limits: Limits | None = None,
-                visa_library: Any = "", name: str = "bench") -> Bench:
-        """Open a real SMU at VISA ``resource`` with the driver named ``driver``."""
-        try:
-            driver_cls = SOURCE_METERS[driver]
-        except KeyError:
-            raise InvalidParameter("driver", f"{driver!r} is not a supported SMU; choose one of "
-                                             f"{', '.join(SOURCE_METERS)}") from None
-        smu = driver_cls(resource, visa_library=visa_library)
-        return cls(smu, limits or Limits(), RealClock(), name, {"smu": resource},
-                   closers=[smu.adapter.close])
+                visa_library: Any = "", name: str = "bench", pulse_generator: tuple[str, str] | None = None) -> Bench:
+        """Open a real SMU at VISA ``resource`` with the driver named ``driver`` (and a pulse
+        generator, ``(resource, driver)``)."""
+        smu = _driver(SOURCE_METERS, "SMU", driver)(resource, visa_library=visa_library)
+        bench = cls(smu, limits or Limits(), RealClock(), name, {"smu": resource}, closers=[smu.adapter.close])
+        if pulse_generator is not None:
+            pg_resource, pg_driver = pulse_generator
+            bench.pulse_generator = _driver(PULSE_GENERATORS, "pulse generator", pg_driver)(
+                pg_resource, visa_library=visa_library)
+            bench.resources["pulse_generator"] = pg_resource
+            bench.closers.append(bench.pulse_generator.adapter.close)
+        return bench
 
     @classmethod
     def simulated(cls, model: str | None = None, seed: int = 0, limits: Limits | None = None,
                   series_resistance: float = 0.0, transport: str = "inprocess",
                   name: str = "simulated bench", model_params: dict[str, Any] | None = None,
-                  smu: str = "keithley2450") -> Bench:
+                  smu: str = "keithley2450", pulse_generator: str | None = None,
+                  pulse_series_resistance: float = 0.0) -> Bench:
         """A bench of simulated instruments on a device model, in virtual time.
 
         ``transport="inprocess"`` talks to the simulated instruments through an in-process
         pyvisa backend; ``"tcp"`` serves them on loopback and connects with pyvisa-py, as a
         LAN instrument would be reached. Either way the driver sends the same SCPI.
         ``model_params`` overrides device-model parameters (``{"w_initial": 0.9}``); ``smu``
-        names the simulated SMU (a key of ``SOURCE_METERS`` with a simulated twin).
+        names the simulated SMU (a key of ``SOURCE_METERS`` with a simulated twin);
+        ``pulse_generator`` adds a simulated generator wired to the same device through its
+        output impedance plus ``pulse_series_resistance`` Ω.
         """
         from labsuite.simulator.models import DEFAULT_MODEL
         from labsuite.simulator.server import InstrumentServer
         from labsuite.simulator.station import SimulatedStation
 
+        for registry, kind, wanted in ((SOURCE_METERS, "SMU", smu), (PULSE_GENERATORS, "pulse generator", pulse_generator)):
+            if wanted is not None:
+                _driver(registry, kind, wanted)
         station = SimulatedStation(model or DEFAULT_MODEL, seed, smu=smu, series_resistance=series_resistance,
-                                   model_params=dict(model_params or {}))
+                                   model_params=dict(model_params or {}), pulse_generator=pulse_generator,
+                                   pulse_series_resistance=pulse_series_resistance)
         closers = []
         if transport == "inprocess":
             library = station.visa_library()
-            resource = station.resources["smu"]
+            resources = {role: station.resources[role] for role in station.instruments}
             closers.append(library.close_library)
         elif transport == "tcp":
-            server = InstrumentServer(station.instruments).start()
-            resource, library = server.endpoints[0].resource, "@py"
+            server = InstrumentServer(station.served(with_control=False)).start()
+            resources, library = {e.role: e.resource for e in server.endpoints}, "@py"
             closers.append(server.close)
         else:
             raise InvalidParameter("transport", f"{transport!r}: choose 'inprocess' or 'tcp'")
-        # the driver makes its own adapter, so its termination and timeout settings apply
-        smu = SOURCE_METERS[station.smu](resource, visa_library=library)
-        closers.insert(0, smu.adapter.close)
+        # the drivers make their own adapters, so their termination and timeout settings apply
+        driver = SOURCE_METERS[station.smu](resources["smu"], visa_library=library)
+        closers.insert(0, driver.adapter.close)
+        generator = None
+        if pulse_generator is not None:
+            generator = PULSE_GENERATORS[pulse_generator](resources["pulse_generator"], visa_library=library)
+            closers.insert(0, generator.adapter.close)
         sim = {"model": station.model.describe(), "seed": seed, "series_resistance_ohm": series_resistance,
                "transport": transport}
-        return cls(smu, limits or Limits(), station.clock, name, {"smu": resource}, sim, closers)
+        if pulse_generator is not None:
+            sim["pulse_series_resistance_ohm"] = pulse_series_resistance
+        return cls(driver, limits or Limits(), station.clock, name, resources, sim, closers, generator)
 
     @classmethod
     def replayed(cls, run_file: str | Path) -> Bench:
@@ -139,14 +161,16 @@ class Bench:
         message that differs (``ReplayDiverged``)."""
         import json
 
-        import h5py
-
         from labsuite.clock import VirtualClock
         from labsuite.simulator.instruments.transcript import TranscriptInstrument
         from labsuite.simulator.visa import SimulatedVisaLibrary
+        from labsuite.store import open_run
 
-        with h5py.File(run_file, "r") as f:
+        with open_run(run_file) as f:
             snapshot = json.loads(f.attrs["bench"])
+            if "pulse_generator" in snapshot["instruments"]:
+                raise InvalidParameter("run_file", "its bench had a pulse generator; only the SMU's messages "
+                                                   "are recorded, so it cannot be replayed")
             traffic = f["transcript"]
             entries = list(zip(traffic["t"][:].tolist(), traffic["direction"].asstr()[:],
                                traffic["message"].asstr()[:]))
@@ -174,25 +198,40 @@ class Bench:
             return cls.simulated(sim.get("model"), int(sim.get("seed", 0)), limits,
                                  parse_quantity(sim.get("series_resistance", 0.0), "ohm",
                                                 "simulator.series_resistance"),
-                                 sim.get("transport", "inprocess"), name, sim.get("device", {}))
+                                 sim.get("transport", "inprocess"), name, sim.get("device", {}),
+                                 sim.get("smu", "keithley2450"), sim.get("pulse_generator"),
+                                 parse_quantity(sim.get("pulse_series_resistance", 0.0), "ohm",
+                                                "simulator.pulse_series_resistance"))
         if "smu" not in spec:
             raise InvalidParameter(str(path), "needs an [smu] table (driver, resource) or a [simulator] table")
         smu = spec["smu"]
         if "resource" not in smu:
             raise InvalidParameter("smu.resource", "give the VISA resource of the SMU")
-        return cls.connect(smu["resource"], smu.get("driver", "keithley2450"), limits, name=name)
+        generator = spec.get("pulse_generator")
+        if generator is not None and not {"resource", "driver"} <= set(generator):
+            raise InvalidParameter("pulse_generator", "give the driver and the VISA resource of the pulse generator")
+        return cls.connect(smu["resource"], smu.get("driver", "keithley2450"), limits, name=name,
+                           pulse_generator=None if generator is None else (generator["resource"], generator["driver"]))
 
     def snapshot(self) -> dict[str, Any]:
         """What the run file keeps about the bench: limits, instruments with *IDN? and settings."""
-        return {"name": self.name, "limits": asdict(self.limits),
-                "instruments": {"smu": {"driver": type(self.smu).__name__, "resource": self.resources.get("smu"),
-                                        "settings": self.smu.settings()}},
+        instruments = {"smu": {"driver": type(self.smu).__name__, "resource": self.resources.get("smu"),
+                               "settings": self.smu.settings()}}
+        if self.pulse_generator is not None:
+            instruments["pulse_generator"] = {"driver": type(self.pulse_generator).__name__,
+                                              "resource": self.resources.get("pulse_generator"),
+                                              "settings": self.pulse_generator.settings()}
+        return {"name": self.name, "limits": asdict(self.limits), "instruments": instruments,
                 "simulator": self.simulator}
 
     def close(self) -> None:
         """Turn outputs off and release the instruments."""
         try:
-            self.smu.shutdown()
+            try:
+                if self.pulse_generator is not None:
+                    self.pulse_generator.shutdown()
+            finally:
+                self.smu.shutdown()
         finally:
             for close in self.closers:
                 close()
@@ -203,3 +242,12 @@ class Bench:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _driver(registry: dict[str, type], kind: str, name: str) -> type:
+    """The driver class registered as ``name``, or an error listing the supported ones."""
+    try:
+        return registry[name]
+    except KeyError:
+        raise InvalidParameter("driver", f"{name!r} is not a supported {kind}; choose one of "
+                                         f"{', '.join(registry) or 'none yet'}") from None

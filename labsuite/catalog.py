@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import h5py
+from labsuite.store import open_run
 
 INDEX = ".labsuite-index.sqlite"
 _SCHEMA = """
@@ -73,7 +73,7 @@ class Catalog:
 
     def _index(self, db: sqlite3.Connection, rel: str, path: Path) -> int:
         try:
-            with h5py.File(path, "r") as f:
+            with open_run(path) as f:
                 if f.attrs.get("schema") != "labsuite-run":
                     return 0
                 attrs = dict(f.attrs)

@@ -1,4 +1,5 @@
-"""Command line: ``labsuite run``, ``labsuite protocols``, ``labsuite sim serve``."""
+"""Command line: ``labsuite run``, ``protocols``, ``runs``, ``export``, ``replay``, ``resim``,
+``instruments``, ``sim serve``."""
 from __future__ import annotations
 
 import argparse
@@ -14,8 +15,8 @@ from labsuite.errors import LabsuiteError
 from labsuite.experiment import make_protocol, run_protocol
 from labsuite.protocols import PROTOCOLS
 from labsuite.recipe import load_recipe
-from labsuite.runner import Progress, RunObserver, RunState
-from labsuite.units import format_quantity
+from labsuite.runner import TIMINGS, Progress, RunObserver, RunState
+from labsuite.units import format_quantity, parse_quantity
 
 
 class ProgressBar(RunObserver):
@@ -67,7 +68,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         bench = Bench.from_toml(args.bench)
     elif args.sim:
         bench = Bench.simulated(model=args.model, seed=args.seed, transport=args.transport,
-                                model_params=_parse_sets(args.device_param, "--device-param"))
+                                model_params=_parse_sets(args.device_param, "--device-param"),
+                                smu=args.smu, pulse_generator=args.pulse_generator)
     else:
         raise LabsuiteError("choose a bench: --sim for the simulated bench, or --bench bench.toml")
     summaries, status = [], 0
@@ -179,14 +181,44 @@ def _cmd_sim_serve(args: argparse.Namespace) -> int:
     from labsuite.simulator.station import SimulatedStation
 
     station = SimulatedStation(args.model or DEFAULT_MODEL, args.seed, smu=args.smu,
-                               clock=VirtualClock(follow_wall=True))
-    with InstrumentServer(station.instruments, args.port) as server:
+                               series_resistance=args.series_resistance, clock=VirtualClock(follow_wall=True),
+                               pulse_generator=args.pulse_generator)
+    with InstrumentServer(station.served(), args.port) as server:
         for endpoint in server.endpoints:
             print(f"{endpoint.role}\t{endpoint.resource}\t{endpoint.instrument.idn}", flush=True)
         try:
             threading.Event().wait()
         except KeyboardInterrupt:
             pass
+    return 0
+
+
+def _cmd_instruments(args: argparse.Namespace) -> int:
+    from labsuite.discovery import discover
+    from labsuite.drivers import PULSE_GENERATORS, SOURCE_METERS
+
+    if args.simulated:
+        from labsuite.simulator.station import SIMULATED_PULSE_GENERATORS, SIMULATED_SMUS
+
+        for kind, registry in (("smu", SIMULATED_SMUS), ("pulse_generator", SIMULATED_PULSE_GENERATORS)):
+            for name in registry:
+                print(f"{kind}\t{name}")
+        return 0
+    if args.sim:
+        from labsuite.simulator.station import SimulatedStation
+
+        station = SimulatedStation(smu=args.smu, pulse_generator=args.pulse_generator)
+        library = station.visa_library(with_control=True)
+        found = discover(library, timeout=args.timeout)
+        library.close_library()
+    else:
+        found = discover(args.visa_library, timeout=args.timeout)
+    drivers = {**SOURCE_METERS, **PULSE_GENERATORS}
+    for item in found:
+        match = f"{item.driver} ({drivers[item.driver].__module__})" if item.driver else "no labsuite driver"
+        print(f"{item.resource}\t{item.idn or item.error}\t{match if item.idn else ''}".rstrip("\t"))
+    if not found:
+        print("no VISA resources found", file=sys.stderr)
     return 0
 
 
@@ -210,8 +242,12 @@ def build_parser() -> argparse.ArgumentParser:
                           "--device-param tau_volatile=20ms")
     run.add_argument("--transport", choices=("inprocess", "tcp"), default="inprocess",
                      help="how to reach the simulated instruments (default inprocess)")
-    run.add_argument("--timing", choices=("hardware", "software"), default="hardware",
-                     help="hardware: trains run on the instrument (default); software: one command per segment")
+    run.add_argument("--smu", default="keithley2450", help="simulated SMU with --sim (default keithley2450)")
+    run.add_argument("--pulse-generator", help="also wire a simulated pulse generator to the device with --sim "
+                                               "(it plays the write pulses, the SMU reads)")
+    run.add_argument("--timing", choices=TIMINGS, default="auto",
+                     help="hardware: trains run on the instrument; software: one command per segment; "
+                          "auto (default): hardware where the instrument can time the train")
     run.add_argument("--out", type=Path, default=Path("runs"), help="folder for run files (default ./runs)")
     run.add_argument("--device-id", default="device", help="device identifier stored with the run")
     run.add_argument("--tag", action="append", default=[], help="tag stored with the run (repeatable)")
@@ -257,10 +293,23 @@ def build_parser() -> argparse.ArgumentParser:
     protocols = sub.add_parser("protocols", help="list protocols and their parameters")
     protocols.set_defaults(func=_cmd_protocols)
 
+    instruments = sub.add_parser("instruments", help="list VISA instruments, their *IDN? and the matching driver")
+    instruments.add_argument("--visa-library", default="", help="pyvisa backend, e.g. @py (default: pyvisa's choice)")
+    instruments.add_argument("--timeout", type=float, default=2.0, help="s to wait for each *IDN? (default 2)")
+    instruments.add_argument("--sim", action="store_true", help="discover a simulated station instead")
+    instruments.add_argument("--smu", default="keithley2450", help="simulated SMU with --sim")
+    instruments.add_argument("--pulse-generator", help="simulated pulse generator with --sim")
+    instruments.add_argument("--simulated", action="store_true", help="list the instruments the simulator has")
+    instruments.set_defaults(func=_cmd_instruments)
+
     sim = sub.add_parser("sim", help="the simulated bench")
     sim_sub = sim.add_subparsers(dest="sim_command", required=True)
     serve = sim_sub.add_parser("serve", help="serve simulated instruments on loopback TCP")
-    serve.add_argument("--smu", default="keithley2450", help="simulated SMU model (default keithley2450)")
+    serve.add_argument("--smu", default="keithley2450", help="simulated SMU model (default keithley2450; "
+                                                             "see `labsuite instruments --simulated`)")
+    serve.add_argument("--pulse-generator", help="also serve a simulated pulse generator wired to the same device")
+    serve.add_argument("--series-resistance", type=lambda text: parse_quantity(text, "ohm", "--series-resistance"),
+                       default=0.0, help="resistance between the SMU and the device, e.g. 1kohm (default 0)")
     serve.add_argument("--model", help="device model (default synaptic-memristor)")
     serve.add_argument("--seed", type=int, default=0)
     serve.add_argument("--port", type=int, default=0, help="first TCP port (default: any free port)")

@@ -58,7 +58,7 @@ def make_protocol(protocol: str | Protocol, parameters: dict[str, Any] | None = 
 
 
 def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, Any] | None = None, *,
-                 out_dir: str | Path | None = "runs", device_id: str = "device", timing: str = "hardware",
+                 out_dir: str | Path | None = "runs", device_id: str = "device", timing: str = "auto",
                  observers: list[RunObserver] | tuple = (), runner_hook=None,
                  provenance: dict[str, Any] | None = None, tags: tuple[str, ...] | list[str] = ()) -> RunResult:
     """Run ``protocol`` on ``bench``; write ``out_dir/<time>_<protocol>_<device>.h5``; analyze.

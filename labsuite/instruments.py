@@ -55,6 +55,10 @@ class SourceMeter(Protocol):
         """Voltage source of range ≥ ``max_level`` (V), current limit ``compliance`` (A); output stays off."""
         ...
 
+    def hardware_timing_limit(self, train: Train) -> str | None:
+        """None if the instrument's sequencer plays ``train`` faithfully, else why not (names the limit)."""
+        ...
+
     def run_train(self, train: Train, compliance: float) -> TrainReadings:
         """Play ``train`` timed by the instrument (segments without their own limit use
         ``compliance``, A); return its readings. Output is off afterwards."""
@@ -120,7 +124,8 @@ class PulseGenerator(Protocol):
         ...
 
     def trigger(self) -> None:
-        """Fire one burst on every channel armed for the bus trigger (``*TRG``)."""
+        """Fire one burst on every channel armed for the bus trigger (``*TRG``); return once it has
+        played (count × period later)."""
         ...
 
     def set_output(self, on: bool, channel: int = 1) -> None:

@@ -10,7 +10,6 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 from labsuite.clock import Clock, RealClock
@@ -18,12 +17,12 @@ from labsuite.experiment import make_protocol
 from labsuite.program import PulseProgram, Segment, Train
 from labsuite.protocols import Protocol
 from labsuite.runner import Progress, RunObserver, RunState
-from labsuite.store import read_run
+from labsuite.store import open_run, read_run
 
 
 def read_program(path: str | Path) -> PulseProgram:
     """The program stored in a run file (all stages of a closed-loop protocol, in order)."""
-    with h5py.File(path, "r") as f:
+    with open_run(path) as f:
         group = f["program"]
         trains = []
         for i in range(sum(1 for name in group if name.startswith("train"))):

@@ -12,8 +12,17 @@ Samples reach observers chunk by chunk, as they are taken, so none is lost when 
 
 Trains are cut into chunks of at most the instrument's list length and ``chunk_duration`` of
 source time, so pause and abort take effect within one chunk. ``timing="hardware"`` sends each
-chunk as one instrument-timed train; ``timing="software"`` steps segment by segment from the
-computer (the fallback, and the reference the benchmark compares against).
+chunk as one instrument-timed train (and refuses, before sending anything, a train the SMU's
+sequencer cannot play faithfully); ``timing="software"`` steps segment by segment from the
+computer (the fallback, and the reference the benchmark compares against); ``timing="auto"``
+plays each train hardware-timed where the SMU can, software-timed where it cannot and every
+segment lasts at least 5 ms (shorter ones would stretch by bus and OS latency on hardware), and
+refuses it otherwise.
+
+On a bench with a pulse generator, the generator plays the write pulses (segments that are not
+measured, have a non-zero level and no current limit of their own) as bursts on a bus trigger,
+while the SMU, output off meanwhile, takes the reads; a write with its own compliance stays on
+the SMU, since a generator cannot limit current. Such trains are sequenced from the computer.
 """
 from __future__ import annotations
 
@@ -25,8 +34,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from labsuite.bench import Bench
-from labsuite.errors import LimitError, RunAborted
+from labsuite.errors import InvalidParameter, LimitError, RunAborted
 from labsuite.program import SAMPLE_DTYPE, PulseProgram, Train
+
+
+TIMINGS = ("auto", "hardware", "software")
+SOFTWARE_MIN_SEGMENT = 5e-3   # s: shorter segments stepped from a computer stretch by bus and OS latency
 
 
 class RunState(enum.Enum):
@@ -73,8 +86,8 @@ class Runner:
     def __init__(self, bench: Bench, program: PulseProgram, *, timing: str = "hardware",
                  chunk_duration: float = 30.0, observers: list[RunObserver] | tuple = (),
                  train_offset: int = 0) -> None:
-        if timing not in ("hardware", "software"):
-            raise ValueError(f"timing must be 'hardware' or 'software', not {timing!r}")
+        if timing not in TIMINGS:
+            raise InvalidParameter("timing", f"{timing!r}: choose one of {', '.join(TIMINGS)}")
         self.bench, self.program, self.timing = bench, program, timing
         self.chunk_duration = chunk_duration
         self.observers = list(observers)
@@ -116,17 +129,59 @@ class Runner:
             if not caps.min_current_limit <= compliance <= caps.max_current_limit:
                 raise LimitError("compliance", compliance, caps.min_current_limit, caps.max_current_limit, "A",
                                  "SMU current-limit range")
+        generator = self.bench.pulse_generator
         for train in self.program.trains:
-            if self.timing == "hardware" and len(train.pattern) > caps.max_pattern:
-                raise LimitError("segments per pattern", len(train.pattern), 1, caps.max_pattern, "",
-                                 "SMU trigger-model length")
-            for seg in train.pattern:
-                if self.timing == "hardware" and seg.duration < caps.min_segment * (1 - 1e-9):
-                    raise LimitError(f"{seg.label} duration", seg.duration, caps.min_segment, None, "s",
-                                     "shortest segment the SMU can time")
+            for k, seg in enumerate(train.pattern):
                 if seg.measure and seg.duration < caps.min_aperture * (1 - 1e-9):
                     raise LimitError(f"{seg.label} duration", seg.duration, caps.min_aperture, None, "s",
                                      "a measured segment must hold the SMU's shortest integration")
+                if self._on_generator(seg):
+                    self._check_generator(train, k)
+            if generator is None and (self.timing == "hardware"
+                                      or (self.timing == "auto" and not self._software_timeable(train))):
+                self._check_hardware(train)
+
+    def _check_hardware(self, train: Train) -> None:
+        """Raise if the SMU's sequencer cannot play ``train`` as programmed."""
+        caps = self.bench.smu.capabilities
+        if len(train.pattern) > caps.max_pattern:
+            raise LimitError("segments per pattern", len(train.pattern), 1, caps.max_pattern, "",
+                             "SMU trigger-model length")
+        for seg in train.pattern:
+            if seg.duration < caps.min_segment * (1 - 1e-9):
+                raise LimitError(f"{seg.label} duration", seg.duration, caps.min_segment, None, "s",
+                                 "shortest segment the SMU can time")
+        reason = self.bench.smu.hardware_timing_limit(train)
+        if reason:
+            raise InvalidParameter("timing", f"{reason}, and a computer cannot time segments under "
+                                             f"{SOFTWARE_MIN_SEGMENT * 1e3:g} ms")
+
+    def _hardware_timeable(self, train: Train) -> bool:
+        try:
+            self._check_hardware(train)
+        except (LimitError, InvalidParameter):
+            return False
+        return True
+
+    @staticmethod
+    def _software_timeable(train: Train) -> bool:
+        """Whether stepping ``train`` from the computer keeps its timing (every segment ≥ 5 ms)."""
+        return all(seg.duration >= SOFTWARE_MIN_SEGMENT for seg in train.pattern)
+
+    def _on_generator(self, segment) -> bool:
+        """Whether the bench's pulse generator plays ``segment`` (a write without its own limit)."""
+        return (self.bench.pulse_generator is not None and not segment.measure and segment.compliance is None
+                and segment.level != 0)
+
+    def _check_generator(self, train: Train, k: int) -> None:
+        caps = self.bench.pulse_generator.capabilities
+        seg = train.pattern[k]
+        level = float(np.abs(train.levels[:, k]).max())
+        if level > caps.max_voltage:
+            raise LimitError(f"{seg.label} level", level, None, caps.max_voltage, "V", "pulse generator range")
+        if not caps.min_width * (1 - 1e-9) <= seg.duration <= caps.max_width:
+            raise LimitError(f"{seg.label} duration", seg.duration, caps.min_width, caps.max_width, "s",
+                             "pulse generator pulse width")
 
     def run(self) -> np.ndarray:
         """Run to the end (or abort); return the samples. Re-raises whatever stopped the run."""
@@ -139,6 +194,8 @@ class Runner:
         smu = self.bench.smu
         try:
             smu.configure(self.program.compliance, self.program.max_abs_level)
+            if self.bench.pulse_generator is not None:
+                self.bench.pulse_generator.set_output(False)
             for index, train in enumerate(self.program.trains):
                 first_repeat = 0
                 for chunk in train.split(self._chunk_repeats(train)):
@@ -161,10 +218,14 @@ class Runner:
             raise
         finally:
             try:
-                smu.shutdown()
+                if self.bench.pulse_generator is not None:
+                    self.bench.pulse_generator.shutdown()
             finally:
-                for obs in self.observers:
-                    obs.on_finish(self.state, self.error)
+                try:
+                    smu.shutdown()
+                finally:
+                    for obs in self.observers:
+                        obs.on_finish(self.state, self.error)
         return self.samples
 
     def _chunk_repeats(self, train: Train) -> int:
@@ -185,7 +246,9 @@ class Runner:
         """Play one chunk; return its samples with times on the bench clock."""
         repeat, segment, ends = chunk.measurements()
         t0 = self.bench.clock.now()
-        if self.timing == "hardware":
+        if self.bench.pulse_generator is not None and any(map(self._on_generator, chunk.pattern)):
+            times, voltage, current = self._step(chunk)
+        elif self.timing == "hardware" or (self.timing == "auto" and self._hardware_timeable(chunk)):
             readings = self.bench.smu.run_train(chunk, self.program.compliance)
             voltage, current = readings.voltage, readings.current
             # anchor the instrument's relative timestamps at the scheduled first reading
@@ -198,8 +261,9 @@ class Runner:
         return samples
 
     def _step(self, chunk: Train) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Software timing: one command per segment, waits on the bench clock."""
-        smu, clock = self.bench.smu, self.bench.clock
+        """Software timing: one command per segment, waits on the bench clock. Writes the pulse
+        generator plays go out as one burst per run of equal pulses (SMU output off meanwhile)."""
+        smu, clock, generator = self.bench.smu, self.bench.clock, self.bench.pulse_generator
         caps = self.bench.smu.capabilities
         shortest = min((s.duration for s in chunk.pattern if s.measure), default=caps.min_aperture)
         aperture = float(np.clip(shortest, caps.min_aperture, caps.max_aperture))
@@ -207,13 +271,34 @@ class Runner:
         limit = self.program.compliance_of(chunk.pattern[0])
         smu.set_compliance(limit)
         smu.set_level(float(chunk.levels[0, 0]))
-        smu.set_output(True)
+        smu_on = False
+        burst: tuple[float, float, float, int] | None = None   # the generator's present (level, width, period, count)
         for r in range(chunk.repeats):
-            for k, seg in enumerate(chunk.pattern):
+            k = 0
+            while k < len(chunk.pattern):
+                seg = chunk.pattern[k]
+                if self._on_generator(seg):
+                    if smu_on:
+                        smu.set_output(False)
+                        smu_on = False
+                    wanted, k = self._burst_from(chunk, r, k)
+                    if wanted != burst:
+                        if burst is None:
+                            generator.set_output(False)
+                        level, width, period, count = wanted
+                        generator.configure_burst(level, width, period, count, generator.capabilities.min_edge)
+                        if burst is None:
+                            generator.set_output(True)
+                        burst = wanted
+                    generator.trigger()
+                    continue
                 if self.program.compliance_of(seg) != limit:
                     limit = self.program.compliance_of(seg)
                     smu.set_compliance(limit)
                 smu.set_level(float(chunk.levels[r, k]))
+                if not smu_on:
+                    smu.set_output(True)
+                    smu_on = True
                 if seg.measure:
                     clock.sleep(seg.duration - aperture)
                     v, i = smu.measure(aperture)
@@ -222,5 +307,25 @@ class Runner:
                     current.append(i)
                 else:
                     clock.sleep(seg.duration)
+                k += 1
         smu.set_output(False)
+        if burst is not None:
+            generator.set_output(False)
         return np.array(times), np.array(voltage), np.array(current)
+
+    def _burst_from(self, chunk: Train, r: int, k: int) -> tuple[tuple[float, float, float, int], int]:
+        """The burst that plays segment ``k`` of repeat ``r`` and the equal pulses after it, each
+        followed by the same 0 V gap: ((level V, width s, period s, count), next segment index)."""
+        pattern, levels = chunk.pattern, chunk.levels[r]
+        seg, level = pattern[k], float(levels[k])
+        gap = pattern[k + 1].duration if k + 1 < len(pattern) and pattern[k + 1].level == 0 \
+            and not pattern[k + 1].measure and levels[k + 1] == 0 else 0.0
+        count, j = 1, k + 1 + (gap > 0)
+        while (gap > 0 and j + 1 < len(pattern) and self._on_generator(pattern[j]) and levels[j] == level
+               and pattern[j].duration == seg.duration and pattern[j + 1].level == 0 and levels[j + 1] == 0
+               and not pattern[j + 1].measure and pattern[j + 1].duration == gap):
+            count, j = count + 1, j + 2
+        caps = self.bench.pulse_generator.capabilities
+        # a pulse with no 0 V gap after it ends its burst the shortest legal low time later
+        period = seg.duration + (gap if gap > 0 else max(caps.min_width, 2 * caps.min_edge))
+        return (level, seg.duration, period, count), j

@@ -20,8 +20,13 @@ Layout (schema ``labsuite-run`` version 1; open with plain h5py)::
     /transcript/<column>  t [s, bench clock], direction ("write" | "read"), message: every VISA
                           message exchanged with the SMU during the run, appended per chunk
 
-Each chunk is appended and flushed before the next one is taken: after a crash the file
-holds every sample up to the last flushed chunk and says ``status = "running"``.
+The file is written in HDF5's single-writer/multiple-reader mode (SWMR, ``libver="latest"``):
+every group and dataset exists before the first sample, and each chunk is appended and flushed
+before the next one is taken, so another process can follow a run as it is written and, after
+a crash, the file holds every sample up to the last flushed chunk and says ``status =
+"running"``. Open run files with :func:`open_run` (``h5py.File(path, "r", swmr=True)``): a
+file whose writer was killed keeps HDF5's "open for writing" flag, which a plain read refuses
+(``h5clear -s FILE`` from the HDF5 tools clears it for other programs).
 """
 from __future__ import annotations
 
@@ -63,7 +68,7 @@ class RunWriter(RunObserver):
                  tags: tuple[str, ...] | list[str] = (), transcript: TrafficLog | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = h5py.File(self.path, "w")
+        self.file = h5py.File(self.path, "w", libver="latest")
         attrs = self.file.attrs
         attrs.update({
             "schema": SCHEMA, "schema_version": SCHEMA_VERSION, "labsuite_version": __version__,
@@ -85,6 +90,7 @@ class RunWriter(RunObserver):
             traffic.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(1024,))
         traffic["t"].attrs["units"] = "s"
         self.file.flush()
+        self.file.swmr_mode = True   # from here on readers in other processes may follow the run
 
     def _write_program(self, program: PulseProgram) -> None:
         group = self.file.create_group("program")
@@ -168,9 +174,14 @@ class RunData:
         return self.attrs["status"]
 
 
+def open_run(path: str | Path) -> h5py.File:
+    """Open a run file for reading: finished, still being written, or left by a crash."""
+    return h5py.File(path, "r", swmr=True)
+
+
 def read_run(path: str | Path) -> RunData:
     """Read a run file into memory."""
-    with h5py.File(path, "r") as f:
+    with open_run(path) as f:
         attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
         group = f["samples"]
         samples = np.empty(group["t"].shape[0], SAMPLE_DTYPE)

@@ -13,6 +13,7 @@ import socket
 import threading
 from dataclasses import dataclass
 
+from labsuite.simulator.faults import ConnectionDropped, FaultInjector
 from labsuite.simulator.visa import MessageInstrument
 
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)
@@ -21,7 +22,7 @@ _QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 @dataclass
 class Endpoint:
     role: str
-    instrument: MessageInstrument
+    instrument: FaultInjector
     port: int
 
     @property
@@ -30,7 +31,10 @@ class Endpoint:
 
 
 class InstrumentServer:
-    """Serve ``{role: instrument}`` on consecutive ports from ``base_port`` (0: any free ports)."""
+    """Serve ``{role: instrument}`` on consecutive ports from ``base_port`` (0: any free ports).
+
+    Instruments not already behind a :class:`FaultInjector` get one without a device.
+    """
 
     def __init__(self, instruments: dict[str, MessageInstrument], base_port: int = 0) -> None:
         self.endpoints: list[Endpoint] = []
@@ -43,7 +47,8 @@ class InstrumentServer:
             listener.bind(("127.0.0.1", base_port + i if base_port else 0))
             listener.listen()
             self._sockets.append(listener)
-            self.endpoints.append(Endpoint(role, instrument, listener.getsockname()[1]))
+            served = instrument if isinstance(instrument, FaultInjector) else FaultInjector(instrument)
+            self.endpoints.append(Endpoint(role, served, listener.getsockname()[1]))
         self._locks = {id(e.instrument): threading.Lock() for e in self.endpoints}
 
     def start(self) -> InstrumentServer:
@@ -95,7 +100,11 @@ class InstrumentServer:
                 pending += data
                 while b"\n" in pending:
                     line, pending = pending.split(b"\n", 1)
-                    with lock:
-                        reply = endpoint.instrument.process(line.decode("ascii", errors="replace").rstrip("\r"))
+                    try:
+                        with lock:
+                            reply = endpoint.instrument.process(line.decode("ascii", errors="replace").rstrip("\r"))
+                    except ConnectionDropped:
+                        return
                     if reply is not None:
+                        endpoint.instrument.wait_late()
                         conn.sendall(reply.encode("ascii") + b"\n")

@@ -4,12 +4,15 @@ Every part shares one clock. The SMU reaches the device through ``series_resista
 generator, when the station has one, through its own output impedance plus
 ``pulse_series_resistance`` (see ``circuit.py`` for how outputs combine). ``resources`` maps
 each role to the VISA resource name that the in-process pyvisa backend (:meth:`visa_library`)
-serves it under; the loopback TCP server serves ``instruments`` on one port each.
+serves it under; the loopback TCP server serves :meth:`served` on one port each. Transports
+reach every instrument through its :class:`~labsuite.simulator.faults.FaultInjector`
+(``station.faults[role]``).
 
-Letting virtual time pass: a client in the same process calls ``station.clock.sleep(s)``. A
-client over TCP either serves the station with a clock that follows the wall clock (``labsuite
-sim serve`` does), so its own ``time.sleep`` is enough, or writes ``WAIT <seconds>`` to the
-``clock`` role, a pseudo-instrument that advances virtual time (``TIME?`` reads it).
+The ``simulator`` role is a pseudo-instrument for a remote client: ``WAIT <s>`` lets virtual
+time pass (``TIME?`` reads it) and ``FAULT <role>,<DROP|LATE|GARBLE|POWER|BREAKDOWN>[,<value>]``
+arms a fault. Letting virtual time pass during idle waits: a client in the same process calls
+``station.clock.sleep(s)``; a client over TCP either talks to a station whose clock follows the
+wall clock (``labsuite sim serve`` does), so its own ``time.sleep`` is enough, or writes ``WAIT``.
 """
 from __future__ import annotations
 
@@ -19,8 +22,9 @@ import numpy as np
 
 from labsuite.clock import VirtualClock
 from labsuite.simulator.circuit import DeviceNode
+from labsuite.simulator.faults import Fault, FaultInjector
 from labsuite.simulator.instruments.keithley2450 import Keithley2450
-from labsuite.simulator.instruments.scpi import ScpiInstrument, command, parse_number
+from labsuite.simulator.instruments.scpi import ScpiError, ScpiInstrument, command, parse_number
 from labsuite.simulator.models import DEFAULT_MODEL, make_model
 from labsuite.simulator.visa import SimulatedVisaLibrary
 
@@ -59,23 +63,47 @@ class SimulatedStation:
             port = self.node.port("pulse_generator", cls.output_impedance + self.pulse_series_resistance)
             self.instruments["pulse_generator"] = cls(port)
             self.resources["pulse_generator"] = f"TCPIP0::sim.labsuite::{self.pulse_generator}::INSTR"
+        self.faults = {role: FaultInjector(inst, self.node) for role, inst in self.instruments.items()}
+        self.resources["simulator"] = "TCPIP0::sim.labsuite::simulator::INSTR"
 
-    def visa_library(self, with_clock: bool = False) -> SimulatedVisaLibrary:
-        """An in-process pyvisa backend serving this station's instruments (and the ``clock`` role)."""
-        served = {self.resources[role]: inst for role, inst in self.instruments.items()}
-        if with_clock:
-            served["TCPIP0::sim.labsuite::clock::INSTR"] = VirtualClockInstrument(self.clock)
-        return SimulatedVisaLibrary(served)
+    def served(self, with_control: bool = True) -> dict[str, FaultInjector]:
+        """``{role: instrument as transports serve it}``, with the ``simulator`` pseudo-instrument."""
+        served = dict(self.faults)
+        if with_control:
+            served["simulator"] = FaultInjector(SimulatorControl(self.clock, self.faults))
+        return served
+
+    def visa_library(self, with_control: bool = False) -> SimulatedVisaLibrary:
+        """An in-process pyvisa backend serving this station's instruments (and ``simulator``)."""
+        return SimulatedVisaLibrary({self.resources[role]: inst for role, inst in self.served(with_control).items()})
 
 
-class VirtualClockInstrument(ScpiInstrument):
-    """The ``clock`` pseudo-instrument: lets a remote client pass virtual time while it waits."""
+class SimulatorControl(ScpiInstrument):
+    """The ``simulator`` pseudo-instrument: virtual time and fault injection for remote clients."""
 
-    idn = "LABSUITE,VIRTUAL CLOCK,0,1"
+    idn = "LABSUITE,SIMULATOR CONTROL,0,1"
 
-    def __init__(self, clock: VirtualClock) -> None:
+    def __init__(self, clock: VirtualClock, faults: dict[str, FaultInjector]) -> None:
         super().__init__()
         self.clock = clock
+        self.faults = faults
+
+    def power_loss(self) -> None:
+        """Nothing to lose: the control has no outputs."""
+
+    @command(":FAULt")
+    def _fault(self, role: str, kind: str, value: str | None = None) -> None:
+        injector = self.faults.get(role.strip().lower())
+        try:
+            fault = Fault(kind.strip().upper())
+        except ValueError:
+            raise ScpiError(-224, "Illegal parameter value; no such fault") from None
+        if injector is None:
+            raise ScpiError(-224, "Illegal parameter value; no such role")
+        try:
+            injector.arm(fault, None if value is None else parse_number(value))
+        except ValueError as exc:
+            raise ScpiError(-221, f"Settings conflict; {exc}") from None
 
     @command("*IDN?")
     def _idn(self) -> str:

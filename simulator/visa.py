@@ -15,6 +15,8 @@ from pyvisa import constants, highlevel, rname
 from pyvisa.constants import StatusCode
 from pyvisa.typing import VISARMSession, VISASession
 
+from labsuite.simulator.faults import ConnectionDropped, FaultInjector
+
 
 class MessageInstrument(Protocol):
     """What a transport needs from a simulated instrument."""
@@ -29,9 +31,10 @@ class MessageInstrument(Protocol):
 
 
 class _Session:
-    def __init__(self, instrument: MessageInstrument) -> None:
+    def __init__(self, instrument: FaultInjector) -> None:
         self.instrument = instrument
         self.output = bytearray()
+        self.late = bytearray()   # a reply held back past the client's timeout (fault injection)
         self.attrs: dict[int, Any] = {
             constants.VI_ATTR_TMO_VALUE: 2000,
             constants.VI_ATTR_TERMCHAR: ord("\n"),
@@ -48,12 +51,13 @@ _library_ids = itertools.count()
 class SimulatedVisaLibrary(highlevel.VisaLibraryBase):
     """A VISA library serving ``{resource name: instrument}``."""
 
-    instruments: dict[str, MessageInstrument]
+    instruments: dict[str, FaultInjector]
 
     def __new__(cls, instruments: dict[str, MessageInstrument]) -> SimulatedVisaLibrary:
         # VisaLibraryBase caches one object per library path; each bench gets its own path.
         obj = super().__new__(cls, f"labsuite-simulator-{next(_library_ids)}")
-        obj.instruments = {_canonical(name): inst for name, inst in instruments.items()}
+        obj.instruments = {_canonical(name): inst if isinstance(inst, FaultInjector) else FaultInjector(inst)
+                           for name, inst in instruments.items()}
         return obj  # type: ignore[return-value]
 
     def __init__(self, instruments: dict[str, MessageInstrument]) -> None:
@@ -121,13 +125,21 @@ class SimulatedVisaLibrary(highlevel.VisaLibraryBase):
             if sess.output:  # a new command discards an unread reply, as IEEE 488.2 says
                 sess.output.clear()
                 sess.instrument.query_interrupted()
-            reply = sess.instrument.process(line.decode("ascii", errors="replace").rstrip("\r"))
+            try:
+                reply = sess.instrument.process(line.decode("ascii", errors="replace").rstrip("\r"))
+            except ConnectionDropped:
+                return 0, self.handle_return_value(session, StatusCode.error_connection_lost)
             if reply is not None:
-                sess.output += reply.encode("ascii") + b"\n"
+                late = sess.instrument.take_late_delay() * 1000 > sess.attrs[constants.VI_ATTR_TMO_VALUE]
+                (sess.late if late else sess.output).extend(reply.encode("ascii") + b"\n")
         return len(data), self.handle_return_value(session, StatusCode.success)
 
     def read(self, session, count: int) -> tuple[bytes, StatusCode]:  # type: ignore[override]
         sess: _Session = self.sessions[session]
+        if sess.late:   # the reply comes after this read has timed out
+            sess.output.extend(sess.late)
+            sess.late.clear()
+            return b"", self.handle_return_value(session, StatusCode.error_timeout)
         if not sess.output:
             sess.instrument.query_unterminated()
             return b"", self.handle_return_value(session, StatusCode.error_timeout)

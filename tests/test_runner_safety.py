@@ -3,7 +3,7 @@ import h5py
 import pytest
 
 from labsuite import Bench, Limits, run_protocol
-from labsuite.errors import LimitError
+from labsuite.errors import InvalidParameter, LimitError
 from labsuite.program import PulseProgram, Segment, Train
 from labsuite.runner import RunObserver, Runner, RunState
 from labsuite.traffic import TrafficLog
@@ -82,7 +82,7 @@ def test_outputs_are_off_after_an_error_mid_train(bench, exc):
 
 
 def simulated_2450(bench):
-    return next(iter(bench.smu.adapter.manager.visalib.instruments.values()))
+    return next(iter(bench.smu.adapter.manager.visalib.instruments.values())).instrument
 
 
 @pytest.mark.parametrize("timing", ["hardware", "software"])
@@ -248,3 +248,22 @@ def test_parameters_exactly_at_their_limits_make_programs_that_run(bench):
     for proto in (Potentiation(period="21.1 ms", read_delay="20 ms", read_time="1 ms", width="100 us"),
                   PairedPulse(interval_min="1.05 ms", read_time="1 ms")):
         Runner(bench, proto.program()).check()
+
+
+def test_auto_timing_plays_what_the_smu_cannot_time_from_the_computer(bench, monkeypatch):
+    """A train the SMU's sequencer refuses is stepped in software when its segments last ≥ 5 ms,
+    refused (nothing sent) when they are shorter; an ordinary train still plays on the instrument."""
+    monkeypatch.setattr(type(bench.smu), "hardware_timing_limit",
+                        lambda self, train: "the sequencer is busy" if len(train.pattern) == 2 else None)
+    slow = PulseProgram((Train((Segment(1.0, 10e-3, "write"), Segment(0.1, 10e-3, "read", True)), 4),), 1e-3)
+    traffic = TrafficLog.attach(bench.smu)
+    samples = Runner(bench, slow, timing="auto").run()
+    assert samples.size == 4 and ":INIT" not in traffic.sent()
+    assert sum(":OUTP ON" in m for m in traffic.sent()) == 1        # stepped: one output-on for the chunk
+    fast = PulseProgram((Train((Segment(1.0, 100e-6, "write"), Segment(0.1, 1e-3, "read", True)), 4),), 1e-3)
+    traffic.clear()
+    with pytest.raises(InvalidParameter, match="the sequencer is busy, and a computer cannot time segments under 5 ms"):
+        Runner(bench, fast, timing="auto").run()
+    assert traffic.sent() == []
+    Runner(bench, potentiation(pulses=4), timing="auto").run()
+    assert ":INIT" in traffic.sent()

@@ -1,4 +1,4 @@
-"""Bytes on disk after a crash: a run killed with SIGKILL keeps every chunk it had flushed."""
+"""Bytes on disk after a crash, and a run file followed while it is written (SWMR)."""
 import signal
 import subprocess
 import sys
@@ -6,6 +6,7 @@ import sys
 import h5py
 
 from labsuite import read_run
+from labsuite.store import open_run
 
 SCRIPT = '''
 import time
@@ -32,9 +33,30 @@ def test_sigkill_mid_run_leaves_a_readable_file_with_every_flushed_sample(tmp_pa
     proc.wait(30)
     assert proc.returncode == -signal.SIGKILL
     (path,) = (tmp_path / "runs").glob("*.h5")
-    with h5py.File(path, "r") as f:                      # plain h5py opens it
+    with h5py.File(path, "r", swmr=True) as f:          # plain h5py opens it, as a SWMR reader
         assert f["samples/current"].shape[0] >= reported[-1]
         assert f.attrs["status"] == "running" and f.attrs["end_time"] == ""   # interrupted, never finished
     run = read_run(path)
     assert run.samples.size >= reported[-1] == 1 + 3 * 100     # the baseline read, then 100 pulses a chunk
     assert (run.samples["repeat"][1:] == range(run.samples.size - 1)).all()
+
+
+def test_another_process_follows_the_run_while_it_is_written(tmp_path):
+    """SWMR: a reader opened mid-run sees each newly flushed chunk after a refresh."""
+    (tmp_path / "long_run.py").write_text(SCRIPT)
+    proc = subprocess.Popen([sys.executable, "long_run.py"], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        first = int(next(proc.stdout))
+        (path,) = (tmp_path / "runs").glob("*.h5")
+        with open_run(path) as f:
+            current = f["samples/current"]
+            seen_first = current.shape[0]
+            later = [int(next(proc.stdout)) for _ in range(2)][-1]
+            current.refresh()
+            seen_later = current.shape[0]
+            assert f.attrs["status"] == "running"
+            assert (current[:seen_later] > 0).all()
+    finally:
+        proc.kill()
+        proc.wait(30)
+    assert seen_first >= first and seen_later >= later > first

@@ -89,6 +89,10 @@ class Keithley2450(_PymeasureKeithley2450):
                    f":SOUR:VOLT:ILIM {compliance:g};:SOUR:VOLT 0;:SENS:FUNC \"CURR\"")
         self._raise_errors()
 
+    def hardware_timing_limit(self, train: Train) -> str | None:
+        """None: within its capabilities (pattern length, segment duration) the trigger model plays any train."""
+        return None
+
     def run_train(self, train: Train, compliance: float) -> TrainReadings:
         """Play ``train`` on the instrument's trigger model; return its readings."""
         self.write(self.train_message(train, compliance))

@@ -1,0 +1,105 @@
+"""Fault injection: what a client sees when an instrument, its link or the device misbehaves.
+
+Each served instrument sits behind a :class:`FaultInjector`. Arm a fault from Python
+(``station.faults["smu"].arm(Fault.LATE, 5.0)``) or, for a served bench, through the
+``simulator`` pseudo-instrument (``FAULT smu,LATE,5``). What the client then sees:
+
+==========  ==================================================================================
+DROP        the next message closes the connection (TCP: the socket is closed; in-process:
+            VI_ERROR_CONN_LOST); later connections work again
+LATE        the next reply comes ``value`` s late (default 5 s): past a client timeout the
+            client times out, and the late reply is what its next read gets
+GARBLE      the next reply arrives with its bytes scrambled (still newline-terminated)
+POWER       mains lost: outputs drop at once, every setting returns to its power-on state,
+            the error queue is empty, and the connection drops as with DROP
+BREAKDOWN   the device fails short (``value`` Ω, default 10 Ω): from now on the current is
+            whatever that resistance and the compliance allow
+==========  ==================================================================================
+
+Faults other than BREAKDOWN fire once and disarm.
+"""
+from __future__ import annotations
+
+import enum
+import time
+from typing import TYPE_CHECKING
+
+from labsuite.simulator.circuit import DeviceNode
+
+if TYPE_CHECKING:   # the transports import this module
+    from labsuite.simulator.visa import MessageInstrument
+
+
+class Fault(enum.Enum):
+    DROP = "DROP"
+    LATE = "LATE"
+    GARBLE = "GARBLE"
+    POWER = "POWER"
+    BREAKDOWN = "BREAKDOWN"
+
+
+class ConnectionDropped(ConnectionError):
+    """The instrument's link went down; the transport closes the session."""
+
+
+class FaultInjector:
+    """A simulated instrument as a transport serves it, with faults that can be armed."""
+
+    def __init__(self, instrument: MessageInstrument, node: DeviceNode | None = None) -> None:
+        self.instrument = instrument
+        self.node = node
+        self.armed: dict[Fault, float] = {}
+        self.late_reply: tuple[float, str] | None = None   # (delay s, reply) of the last LATE fault
+
+    @property
+    def idn(self) -> str:
+        return self.instrument.idn
+
+    def arm(self, fault: Fault, value: float | None = None) -> None:
+        """Arm ``fault``; ``value`` is the delay of LATE (s) or the short's resistance of BREAKDOWN (Ω)."""
+        if fault is Fault.BREAKDOWN:
+            if self.node is None:
+                raise ValueError("this instrument is not wired to a device that could break down")
+            self.node.breakdown(10.0 if value is None else value)
+        elif fault is Fault.POWER:
+            self.instrument.power_loss()
+            self.armed[Fault.DROP] = 0.0
+        else:
+            self.armed[fault] = 5.0 if value is None and fault is Fault.LATE else (value or 0.0)
+
+    def process(self, message: str) -> str | None:
+        if self.armed.pop(Fault.DROP, None) is not None:
+            raise ConnectionDropped("connection dropped by fault injection")
+        reply = self.instrument.process(message)
+        if reply is None:
+            return None
+        if Fault.LATE in self.armed:
+            self.late_reply = (self.armed.pop(Fault.LATE), reply)
+        if self.armed.pop(Fault.GARBLE, None) is not None:
+            reply = garble(reply)
+        return reply
+
+    def take_late_delay(self) -> float:
+        """The delay (s) the transport must hold the reply just returned by :meth:`process`."""
+        if self.late_reply is None:
+            return 0.0
+        delay, _ = self.late_reply
+        self.late_reply = None
+        return delay
+
+    def wait_late(self) -> None:
+        """Hold the reply just returned for its LATE delay, in wall time (a TCP transport)."""
+        delay = self.take_late_delay()
+        if delay:
+            time.sleep(delay)
+
+    def query_interrupted(self) -> None:
+        self.instrument.query_interrupted()
+
+    def query_unterminated(self) -> None:
+        self.instrument.query_unterminated()
+
+
+def garble(reply: str) -> str:
+    """A reply as line noise leaves it: bytes reversed and flipped out of printable ASCII order."""
+    return "".join(chr(0x21 + (ord(c) * 7 + 13) % 94) for c in reversed(reply))

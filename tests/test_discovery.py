@@ -1,0 +1,44 @@
+"""`labsuite instruments`: VISA resources, their *IDN? and the matching labsuite driver."""
+from labsuite.cli import main
+from labsuite.discovery import discover
+from labsuite.drivers import SOURCE_METERS, match_driver
+from labsuite.simulator.faults import Fault
+from labsuite.simulator.station import SimulatedStation
+
+
+def test_each_driver_matches_its_own_instruments_reply_and_no_other():
+    assert match_driver("KEITHLEY INSTRUMENTS,MODEL 2450,04096218,1.7.12b") == "keithley2450"
+    assert match_driver("KEITHLEY INSTRUMENTS INC.,MODEL 2000,1,A") is None
+    for name, cls in SOURCE_METERS.items():
+        assert cls.idn_pattern, name
+
+
+def test_discovery_asks_every_resource_and_names_its_driver():
+    station = SimulatedStation(seed=1)
+    library = station.visa_library(with_control=True)
+    found = {item.resource: item for item in discover(library)}
+    smu = found[station.resources["smu"]]
+    assert smu.idn.startswith("KEITHLEY INSTRUMENTS,MODEL 2450") and smu.driver == "keithley2450"
+    assert found[station.resources["simulator"]].driver is None
+    library.close_library()
+
+
+def test_a_resource_that_does_not_answer_is_listed_with_the_reason():
+    station = SimulatedStation(seed=1)
+    library = station.visa_library()
+    station.faults["smu"].arm(Fault.LATE, 10.0)
+    (item,) = discover(library, timeout=0.2)
+    assert item.idn == "" and item.driver is None and "Timeout" in item.error
+    library.close_library()
+
+
+def test_cli_lists_the_simulated_station(capsys):
+    assert main(["instruments", "--sim"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("TCPIP0::sim.labsuite::keithley2450::INSTR\tKEITHLEY INSTRUMENTS,MODEL 2450")
+               and line.endswith("keithley2450 (labsuite.drivers.keithley.keithley2450)") for line in lines)
+
+
+def test_cli_lists_what_the_simulator_has(capsys):
+    assert main(["instruments", "--simulated"]) == 0
+    assert "smu\tkeithley2450" in capsys.readouterr().out.splitlines()
