@@ -1,12 +1,13 @@
-"""Buffered pulse train vs per-pulse loop: VISA transfers and wall time over loopback TCP.
+"""Buffered pulse train vs per-pulse loop, on every simulated SMU: VISA transfers and wall time.
 
-A 1000-pulse potentiation runs on the simulated Keithley 2450 served on 127.0.0.1 and reached
-with plain pyvisa-py, once as hardware-timed trains (trigger model + config lists + one buffer
-read per chunk) and once as a software-timed loop (a command per segment, a query per read).
-Both share one virtual clock with the server, so neither waits for the program's 50 s of source
-time: the wall time is communication and simulation only.
+A 1000-pulse potentiation runs on each simulated SMU served on 127.0.0.1 and reached with plain
+pyvisa-py, once as hardware-timed trains (the instrument's own sequencer: 2450 trigger model,
+2400 source list, 2600B TSP script, B2900 list sweep; one buffer read per chunk) and once as a
+software-timed loop (a command per segment, a query per read). Both share one virtual clock
+with the server, so neither waits for the program's source time: the wall time is
+communication and simulation only. On hardware a LAN round trip costs about 1 ms more.
 
-    python benchmarks/train_roundtrips.py [--pulses 1000]
+    python benchmarks/train_roundtrips.py [--pulses 1000] [--smu NAME ...]
 """
 from __future__ import annotations
 
@@ -14,42 +15,46 @@ import argparse
 import time
 
 from labsuite import Bench, make_protocol
-from labsuite.clock import VirtualClock
-from labsuite.drivers import SOURCE_METERS
+from labsuite.errors import LabsuiteError
 from labsuite.runner import Runner
-from labsuite.simulator.server import InstrumentServer
-from labsuite.simulator.station import SimulatedStation
+from labsuite.simulator.station import SIMULATED_SMUS
 from labsuite.traffic import TrafficLog
 
 
-def measure(timing: str, pulses: int) -> tuple[int, int, float]:
-    station = SimulatedStation(seed=1, clock=VirtualClock())
-    with InstrumentServer(station.instruments) as server:
-        smu = SOURCE_METERS["keithley2450"](server.endpoints[0].resource, visa_library="@py")
-        bench = Bench(smu, clock=station.clock, name="benchmark")
+def measure(smu: str, timing: str, pulses: int) -> tuple[int, int, float]:
+    """(writes, reads, wall s) of a ``pulses``-pulse potentiation on ``smu`` with ``timing``."""
+    with Bench.simulated(seed=1, smu=smu, transport="tcp", name="benchmark") as bench:
         program = make_protocol("potentiation", {"pulses": pulses}).program()
-        traffic = TrafficLog.attach(smu)
+        traffic = TrafficLog.attach(bench.smu)
         start = time.perf_counter()
         samples = Runner(bench, program, timing=timing).run()
         wall = time.perf_counter() - start
         assert samples.size == pulses + 1
-        smu.adapter.close()
     return traffic.writes, traffic.reads, wall
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pulses", type=int, default=1000)
+    parser.add_argument("--smu", nargs="*", default=list(SIMULATED_SMUS), help="SMUs to measure (default: all)")
     args = parser.parse_args()
-    rows = {t: measure(t, args.pulses) for t in ("hardware", "software")}
-    print(f"{args.pulses}-pulse potentiation, simulated Keithley 2450 over loopback TCP (pyvisa-py)")
-    print(f"{'path':<28}{'writes':>8}{'reads':>8}{'round trips':>13}{'wall s':>10}")
-    for timing, label in (("hardware", "buffered (trigger model)"), ("software", "per-pulse loop")):
-        writes, reads, wall = rows[timing]
-        print(f"{label:<28}{writes:>8}{reads:>8}{reads:>13}{wall:>10.3f}")
-    (hw_w, hw_r, hw_t), (sw_w, sw_r, sw_t) = rows["hardware"], rows["software"]
-    print(f"ratio per-pulse / buffered: round trips {sw_r / hw_r:.0f}x, "
-          f"transfers {(sw_w + sw_r) / (hw_w + hw_r):.0f}x, wall time {sw_t / hw_t:.1f}x")
+    print(f"{args.pulses}-pulse potentiation over loopback TCP (pyvisa-py), virtual time")
+    print(f"{'SMU':<16}{'path':<12}{'writes':>8}{'reads':>8}{'round trips':>13}{'wall s':>9}"
+          f"{'trips ratio':>13}{'wall ratio':>12}")
+    for smu in args.smu:
+        rows = {}
+        for timing in ("hardware", "software"):
+            try:
+                rows[timing] = measure(smu, timing, args.pulses)
+            except LabsuiteError as exc:
+                print(f"{smu:<16}{timing:<12}refused: {exc}")
+        for timing in rows:
+            writes, reads, wall = rows[timing]
+            ratio = ""
+            if timing == "software" and "hardware" in rows:
+                hw_reads, hw_wall = rows["hardware"][1], rows["hardware"][2]
+                ratio = f"{reads / hw_reads:>12.0f}x{wall / hw_wall:>11.1f}x"
+            print(f"{smu:<16}{timing:<12}{writes:>8}{reads:>8}{reads:>13}{wall:>9.2f}{ratio}")
 
 
 if __name__ == "__main__":

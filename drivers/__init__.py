@@ -9,10 +9,16 @@ from __future__ import annotations
 
 import re
 
+from labsuite.drivers.keithley.keithley2400 import Keithley2400
 from labsuite.drivers.keithley.keithley2450 import Keithley2450
+from labsuite.drivers.keithley.keithley2600 import Keithley2600
+from labsuite.drivers.keysight.b2900 import KeysightB2900
+from labsuite.drivers.keysight.keysight33500 import Keysight33500
+from labsuite.drivers.tektronix.afg31000 import TektronixAFG31000
 
-SOURCE_METERS = {"keithley2450": Keithley2450}
-PULSE_GENERATORS: dict[str, type] = {}
+SOURCE_METERS = {"keithley2450": Keithley2450, "keithley2400": Keithley2400, "keysightb2900": KeysightB2900,
+                 "keithley2600": Keithley2600}
+PULSE_GENERATORS: dict[str, type] = {"keysight33500": Keysight33500, "tektronixafg31000": TektronixAFG31000}
 
 
 def match_driver(idn: str) -> str | None:
@@ -23,4 +29,5 @@ def match_driver(idn: str) -> str | None:
     return None
 
 
-__all__ = ["PULSE_GENERATORS", "SOURCE_METERS", "Keithley2450", "match_driver"]
+__all__ = ["PULSE_GENERATORS", "SOURCE_METERS", "Keithley2400", "Keithley2450", "Keithley2600", "Keysight33500",
+           "KeysightB2900", "TektronixAFG31000", "match_driver"]

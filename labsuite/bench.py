@@ -120,7 +120,7 @@ class Bench:
         output impedance plus ``pulse_series_resistance`` Ω.
         """
         from labsuite.simulator.models import DEFAULT_MODEL
-        from labsuite.simulator.server import InstrumentServer
+        from labsuite.simulator.server import InstrumentServer, ServedClock
         from labsuite.simulator.station import SimulatedStation
 
         for registry, kind, wanted in ((SOURCE_METERS, "SMU", smu), (PULSE_GENERATORS, "pulse generator", pulse_generator)):
@@ -147,11 +147,17 @@ class Bench:
         if pulse_generator is not None:
             generator = PULSE_GENERATORS[pulse_generator](resources["pulse_generator"], visa_library=library)
             closers.insert(0, generator.adapter.close)
+        clock = station.clock
+        if transport == "tcp":   # virtual time passes only once the instruments have executed what was sent
+            clock = ServedClock(station.clock, server)
+            for role, instrument in (("smu", driver), ("pulse_generator", generator)):
+                if instrument is not None:
+                    clock.watch(instrument.adapter.connection, role)
         sim = {"model": station.model.describe(), "seed": seed, "series_resistance_ohm": series_resistance,
                "transport": transport}
         if pulse_generator is not None:
             sim["pulse_series_resistance_ohm"] = pulse_series_resistance
-        return cls(driver, limits or Limits(), station.clock, name, resources, sim, closers, generator)
+        return cls(driver, limits or Limits(), clock, name, resources, sim, closers, generator)
 
     @classmethod
     def replayed(cls, run_file: str | Path) -> Bench:

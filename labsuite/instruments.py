@@ -55,8 +55,9 @@ class SourceMeter(Protocol):
         """Voltage source of range ≥ ``max_level`` (V), current limit ``compliance`` (A); output stays off."""
         ...
 
-    def hardware_timing_limit(self, train: Train) -> str | None:
-        """None if the instrument's sequencer plays ``train`` faithfully, else why not (names the limit)."""
+    def hardware_timing_limit(self, train: Train, compliance: float | None = None) -> str | None:
+        """None if the instrument's sequencer plays ``train`` faithfully (segments without their own
+        limit under ``compliance``, A), else why not, naming the limit."""
         ...
 
     def run_train(self, train: Train, compliance: float) -> TrainReadings:

@@ -21,8 +21,10 @@ refuses it otherwise.
 
 On a bench with a pulse generator, the generator plays the write pulses (segments that are not
 measured, have a non-zero level and no current limit of their own) as bursts on a bus trigger,
-while the SMU, output off meanwhile, takes the reads; a write with its own compliance stays on
-the SMU, since a generator cannot limit current. Such trains are sequenced from the computer.
+and the SMU takes the reads; a write with its own compliance stays on the SMU, since a generator
+cannot limit current. One source is on the device at a time: the SMU's output is off during a
+burst and the generator's during SMU segments (its 50 Ω would otherwise load the reads). Such
+trains are sequenced from the computer.
 """
 from __future__ import annotations
 
@@ -151,7 +153,7 @@ class Runner:
             if seg.duration < caps.min_segment * (1 - 1e-9):
                 raise LimitError(f"{seg.label} duration", seg.duration, caps.min_segment, None, "s",
                                  "shortest segment the SMU can time")
-        reason = self.bench.smu.hardware_timing_limit(train)
+        reason = self.bench.smu.hardware_timing_limit(train, self.program.compliance)
         if reason:
             raise InvalidParameter("timing", f"{reason}, and a computer cannot time segments under "
                                              f"{SOFTWARE_MIN_SEGMENT * 1e3:g} ms")
@@ -270,8 +272,7 @@ class Runner:
         times, voltage, current = [], [], []
         limit = self.program.compliance_of(chunk.pattern[0])
         smu.set_compliance(limit)
-        smu.set_level(float(chunk.levels[0, 0]))
-        smu_on = False
+        smu_on = generator_on = False
         burst: tuple[float, float, float, int] | None = None   # the generator's present (level, width, period, count)
         for r in range(chunk.repeats):
             k = 0
@@ -283,15 +284,17 @@ class Runner:
                         smu_on = False
                     wanted, k = self._burst_from(chunk, r, k)
                     if wanted != burst:
-                        if burst is None:
-                            generator.set_output(False)
                         level, width, period, count = wanted
                         generator.configure_burst(level, width, period, count, generator.capabilities.min_edge)
-                        if burst is None:
-                            generator.set_output(True)
                         burst = wanted
+                    if not generator_on:
+                        generator.set_output(True)
+                        generator_on = True
                     generator.trigger()
                     continue
+                if generator_on:       # one source on the device at a time: the generator's 50 Ω
+                    generator.set_output(False)   # would otherwise load the SMU's reads
+                    generator_on = False
                 if self.program.compliance_of(seg) != limit:
                     limit = self.program.compliance_of(seg)
                     smu.set_compliance(limit)
@@ -309,7 +312,7 @@ class Runner:
                     clock.sleep(seg.duration)
                 k += 1
         smu.set_output(False)
-        if burst is not None:
+        if generator_on:
             generator.set_output(False)
         return np.array(times), np.array(voltage), np.array(current)
 

@@ -74,6 +74,7 @@ class DeviceNode:
         self.ports: list[SourcePort] = []
         self.short_resistance: float | None = None   # Ω, set by a breakdown: the device is a short
         self._synced = clock.now()
+        model.cycles_by_drive = True   # one c2c draw per stretch of constant drive, however it is sliced
 
     def port(self, role: str, series_resistance: float = 0.0) -> SourcePort:
         """Wire a new source port (instrument output ``role``) to the device through ``series_resistance`` Ω."""
@@ -115,7 +116,9 @@ class DeviceNode:
         if seen_by is None or seen_by.voltage is None:
             return _open(result)
         if seen_by.series_resistance == 0:
-            current = result.current   # the stiff source supplies the device and the other branches
+            # the stiff source supplies the device less what the other branches push into the node
+            current = result.current - sum((p.voltage - seen_by.voltage) / p.series_resistance
+                                           for p in driving if p is not seen_by and p.series_resistance > 0)
         else:
             current = (seen_by.voltage - result.device_voltage) / seen_by.series_resistance
         return SegmentResult(current, seen_by.voltage, result.device_voltage, result.energy, False)
@@ -157,6 +160,7 @@ class SourcePort:
         if voltage != self.voltage or current_limit != self.current_limit:
             self.node.sync()
             self.voltage, self.current_limit = voltage, current_limit
+            self.node.model.new_cycle()
 
     def hold(self, duration: float) -> SegmentResult:
         """Keep every output as it is for ``duration`` s of bench time; return what this port saw."""

@@ -24,6 +24,7 @@ class Endpoint:
     role: str
     instrument: FaultInjector
     port: int
+    executed: int = 0     # bytes of complete messages executed, from every connection
 
     @property
     def resource(self) -> str:
@@ -50,6 +51,7 @@ class InstrumentServer:
             served = instrument if isinstance(instrument, FaultInjector) else FaultInjector(instrument)
             self.endpoints.append(Endpoint(role, served, listener.getsockname()[1]))
         self._locks = {id(e.instrument): threading.Lock() for e in self.endpoints}
+        self._executed = threading.Condition()
 
     def start(self) -> InstrumentServer:
         """Accept connections in background threads; return self."""
@@ -74,6 +76,13 @@ class InstrumentServer:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    def wait_executed(self, endpoint: Endpoint, count: int, timeout: float = 10.0) -> None:
+        """Block until ``count`` bytes of messages to ``endpoint`` have been executed."""
+        with self._executed:
+            if not self._executed.wait_for(lambda: endpoint.executed >= count, timeout):
+                raise TimeoutError(f"the simulated {endpoint.role} executed {endpoint.executed} of {count} bytes "
+                                   f"in {timeout:g} s")
 
     def _accept(self, listener: socket.socket, endpoint: Endpoint) -> None:
         while not self._stop.is_set():
@@ -105,6 +114,49 @@ class InstrumentServer:
                             reply = endpoint.instrument.process(line.decode("ascii", errors="replace").rstrip("\r"))
                     except ConnectionDropped:
                         return
+                    finally:
+                        with self._executed:
+                            endpoint.executed += len(line) + 1
+                            self._executed.notify_all()
                     if reply is not None:
                         endpoint.instrument.wait_late()
                         conn.sendall(reply.encode("ascii") + b"\n")
+
+
+class ServedClock:
+    """The station's virtual clock as a client of this server must use it.
+
+    Writes over TCP are asynchronous: a client that lets virtual time pass right after a write
+    could advance the clock before the instrument has executed the write, and the device would
+    spend that time under the old output. Before time passes, this clock waits until every
+    message its watched sessions sent has been executed, as a real instrument would have done
+    within the time it was given.
+    """
+
+    def __init__(self, clock, server: InstrumentServer) -> None:
+        self.clock = clock
+        self.server = server
+        self._sent: dict[str, int] = {}
+
+    def watch(self, resource, role: str) -> None:
+        """Count the bytes a pyvisa ``resource`` writes to the instrument serving ``role``."""
+        write_raw = resource.write_raw
+        self._sent[role] = 0
+
+        def counted(message: bytes) -> tuple[int, object]:
+            result = write_raw(message)
+            self._sent[role] += len(message)
+            return result
+        resource.write_raw = counted
+
+    def now(self) -> float:
+        return self.clock.now()
+
+    def sleep(self, seconds: float) -> None:
+        self.advance(seconds)
+
+    def advance(self, seconds: float) -> None:
+        for endpoint in self.server.endpoints:
+            if endpoint.role in self._sent:
+                self.server.wait_executed(endpoint, self._sent[endpoint.role])
+        self.clock.advance(seconds)

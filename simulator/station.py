@@ -23,13 +23,19 @@ import numpy as np
 from labsuite.clock import VirtualClock
 from labsuite.simulator.circuit import DeviceNode
 from labsuite.simulator.faults import Fault, FaultInjector
+from labsuite.simulator.instruments.keithley2400 import Keithley2400
 from labsuite.simulator.instruments.keithley2450 import Keithley2450
+from labsuite.simulator.instruments.keithley2600 import Keithley2600
+from labsuite.simulator.instruments.keysight_b2900 import KeysightB2900
+from labsuite.simulator.instruments.keysight_33500 import Keysight33500
+from labsuite.simulator.instruments.tektronix_afg31000 import TektronixAFG31000
 from labsuite.simulator.instruments.scpi import ScpiError, ScpiInstrument, command, parse_number
 from labsuite.simulator.models import DEFAULT_MODEL, make_model
 from labsuite.simulator.visa import SimulatedVisaLibrary
 
-SIMULATED_SMUS: dict[str, type] = {"keithley2450": Keithley2450}
-SIMULATED_PULSE_GENERATORS: dict[str, type] = {}
+SIMULATED_SMUS: dict[str, type] = {"keithley2450": Keithley2450, "keithley2400": Keithley2400,
+                                   "keysightb2900": KeysightB2900, "keithley2600": Keithley2600}
+SIMULATED_PULSE_GENERATORS: dict[str, type] = {"keysight33500": Keysight33500, "tektronixafg31000": TektronixAFG31000}
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Bench descriptions: from code, from bench.toml, simulated."""
 import re
 
+import numpy as np
 import pytest
 
 from labsuite import Bench, Limits, run_protocol
@@ -52,3 +53,19 @@ def test_bad_bench_files_say_what_to_fix(tmp_path, body, field):
     spec.write_text(body)
     with pytest.raises(InvalidParameter, match=re.escape(field)):
         Bench.from_toml(spec)
+
+
+def test_software_timing_over_tcp_is_as_deterministic_as_in_process():
+    """Writes over TCP are asynchronous; virtual time passes only once the instrument has executed
+    them, so a seeded run gives the same samples on either transport."""
+    def currents(transport: str) -> np.ndarray:
+        with Bench.simulated(seed=4, transport=transport) as bench:
+            result = run_protocol("potentiation", bench, {"pulses": 8, "width": "10 ms", "period": "50 ms",
+                                                          "read_delay": "10 ms"},
+                                  out_dir=None, timing="software")
+        return result.samples["current"]
+
+    reference = currents("inprocess")
+    assert reference[-1] > 2 * reference[0]                 # the pulses did potentiate
+    for _ in range(3):
+        np.testing.assert_array_equal(currents("tcp"), reference)

@@ -254,7 +254,7 @@ def test_auto_timing_plays_what_the_smu_cannot_time_from_the_computer(bench, mon
     """A train the SMU's sequencer refuses is stepped in software when its segments last ≥ 5 ms,
     refused (nothing sent) when they are shorter; an ordinary train still plays on the instrument."""
     monkeypatch.setattr(type(bench.smu), "hardware_timing_limit",
-                        lambda self, train: "the sequencer is busy" if len(train.pattern) == 2 else None)
+                        lambda self, train, compliance: "the sequencer is busy" if len(train.pattern) == 2 else None)
     slow = PulseProgram((Train((Segment(1.0, 10e-3, "write"), Segment(0.1, 10e-3, "read", True)), 4),), 1e-3)
     traffic = TrafficLog.attach(bench.smu)
     samples = Runner(bench, slow, timing="auto").run()

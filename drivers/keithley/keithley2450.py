@@ -89,7 +89,7 @@ class Keithley2450(_PymeasureKeithley2450):
                    f":SOUR:VOLT:ILIM {compliance:g};:SOUR:VOLT 0;:SENS:FUNC \"CURR\"")
         self._raise_errors()
 
-    def hardware_timing_limit(self, train: Train) -> str | None:
+    def hardware_timing_limit(self, train: Train, compliance: float | None = None) -> str | None:
         """None: within its capabilities (pattern length, segment duration) the trigger model plays any train."""
         return None
 

@@ -11,7 +11,11 @@ A model provides the physics, vectorized over devices:
 - ``derivatives(v, x)`` — dx/dt, shape (k, n), for models integrated numerically;
 - optionally ``closed_form(v, duration, x)`` — the exact state after holding ``v`` and the mean
   current over the hold, used whenever the source does not limit;
-- optionally ``cycle_noise(x0, x1)`` — cycle-to-cycle variation applied once per segment.
+- optionally ``cycle_noise(x0, x1)`` — cycle-to-cycle variation of a segment's state change.
+  :meth:`scale_update` draws one factor per device per *cycle*, a stretch of constant drive
+  that :meth:`new_cycle` ends (a simulated bench calls it whenever an output changes), so
+  an instrument that holds a segment in several slices gets the same variation as one that
+  holds it at once.
 
 :meth:`DeviceModel.evolve` drives the devices from a voltage source through a series resistance
 R_s under a current limit I_lim, as a bench does: the device voltage solves
@@ -57,6 +61,7 @@ class DeviceModel(ABC):
     params_type: ClassVar[type]
     state_names: ClassVar[tuple[str, ...]]
     rtol: ClassVar[float] = 1e-6          # relative tolerance of the numerical integration
+    cycles_by_drive = False   # True once a bench marks cycles with new_cycle(); else every evolve is one
 
     def __init__(self, params: Any = None, *, n: int = 1, rng: np.random.Generator | None = None) -> None:
         self.params = params if params is not None else self.params_type()
@@ -71,6 +76,7 @@ class DeviceModel(ABC):
                 values[f.name] = np.full(n, value, dtype=float)
         self.p = SimpleNamespace(**values)
         self.x = np.array(self.initial_state(n), dtype=float).reshape(len(self.state_names), n)
+        self._cycle_factor = np.full(n, np.nan)   # this cycle's c2c draw per device (NaN: not drawn)
 
     # --- what a model defines ---------------------------------------------------------------
     @abstractmethod
@@ -97,16 +103,25 @@ class DeviceModel(ABC):
         """Keep the state inside its physical bounds; default: unbounded."""
         return x
 
+    def new_cycle(self) -> None:
+        """The drive changed: the next state change draws a new cycle-to-cycle factor."""
+        self._cycle_factor[:] = np.nan
+
     def scale_update(self, x0: np.ndarray, x1: np.ndarray, row: int = 0) -> np.ndarray:
         """Cycle-to-cycle variation of state ``row``: each device's change over the segment is
-        scaled by (1 + σ_c2c·ξ), ξ ~ N(0, 1); devices whose state did not move draw nothing."""
+        scaled by (1 + σ_c2c·ξ), ξ ~ N(0, 1), drawn once per cycle (see :meth:`new_cycle`);
+        devices whose state did not move draw nothing."""
         written = x1[row] != x0[row]
         sigma = getattr(self.params, "c2c_sigma", 0.0)
         if not np.any(written) or not sigma:
             return x1
+        undrawn = written & np.isnan(self._cycle_factor)
+        self._cycle_factor[undrawn] = 1 + sigma * self.rng.standard_normal(int(undrawn.sum()))
         x1 = x1.copy()
         step = x1[row, written] - x0[row, written]
-        x1[row, written] = x0[row, written] + step * (1 + sigma * self.rng.standard_normal(step.size))
+        x1[row, written] = x0[row, written] + step * self._cycle_factor[written]
+        if not self.cycles_by_drive:
+            self.new_cycle()
         return x1
 
     # --- common ------------------------------------------------------------------------------

@@ -1,0 +1,1 @@
+"""Keysight Technologies (formerly Agilent) drivers."""

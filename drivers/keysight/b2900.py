@@ -1,0 +1,420 @@
+"""Keysight (Agilent) B2900 series Precision Source/Measure Unit: pymeasure driver with
+hardware-timed pulse trains on the instrument's list sweep.
+
+pymeasure has no B2900 class, so this one is written from the Agilent B2900 SCPI Command
+Reference (part number B2910-90030, Edition 2): channel ``c`` is the numeric suffix of
+``:SOURc``, ``:SENSc``, ``:OUTPc``, ``:TRIGc``, ``:ARMc`` (chapter 1, "Numeric Suffix"), the
+list holds 2500 points (``[:SOURce]:LIST:VOLTage``), arm and trigger counts run 1 to 100 000 and
+their timers 20 µs (B2901A/B2902A; 10 µs on the B2911A/B2912A) to 100 000 s (User's Guide,
+"Timer" specifications), pulses last at least 50 µs with 1 µs resolution (User's Guide, "Pulse
+Source Supplemental Characteristics").
+
+A train plays on the trigger system of channel 1 (User's Guide, "Trigger System": an ARM-TRIGger
+loop for the transient action, another for the acquire action, both started by one ``INIT``):
+
+- **pulse shape** when every segment but one sits at 0 V: the DC level (pulse base) is 0 V,
+  the one other segment is the pulse (``:SOUR:PULS:DEL`` = its start in the period,
+  ``:SOUR:PULS:WIDT`` = its duration, peak ``:SOUR:VOLT:TRIG`` or one list point per repeat),
+  one transient trigger per period (``TIMer``);
+- otherwise a **DC list**: one list point per common time step ``T`` of the segments (the
+  greatest common divisor of their durations), a transient trigger every ``T``. With the same
+  levels in every repeat, and a train that ends at 0 V or with a reading, the list holds one
+  repeat and the transient ARM layer replays it once per period (``TIMer``); else the list holds
+  every repeat of the run (as many as fit in 2500 points; a train may take several runs).
+
+Readings: the acquire ARM layer ticks once per period, its TRIGger layer takes the readings of
+one repeat at ``:TRIG:ACQ:DEL`` = first reading's start and ``:TRIG:ACQ:TIM`` apart (so the
+readings of a repeat must be evenly spaced), integrating the aperture ``:SENS:CURR:APER`` up to
+the end of each measured segment. They come back with one ``:FETC:ARR? (@1)`` as voltage,
+current and time (``:FORM:ELEM:SENS VOLT,CURR,TIME``).
+
+A run ends with its instrument's last action, and the output then returns to the DC level, 0 V
+(User's Guide, "Output after Sweep"). If the train goes on after that action, at 0 V, a second,
+one-trigger run holds 0 V for the rest (``:TRIG:TRAN:DEL``); a list holding every repeat instead
+ends with one more point, at 0 V, on the train's last instant. Per run: one configuration message, an error check, ``:OUTP ON;:INIT;*OPC?``, at most one
+tail ``*OPC?``, ``:OUTP OFF``, an error check and one ``:FETC:ARR?`` — however many pulses.
+Source and measurement wait times are turned off so that the instrument keeps the programmed
+timing. A train whose segments have different current limits cannot run this way (one
+compliance per channel): :meth:`KeysightB2900.hardware_timing_limit` says so, as it does for
+every other limit.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from pymeasure.instruments import Channel, Instrument, SCPIMixin
+from pymeasure.instruments.validators import strict_discrete_set, strict_range
+
+from labsuite.errors import InstrumentError, InvalidParameter
+from labsuite.instruments import SourceMeterCapabilities, TrainReadings
+from labsuite.program import Train
+from labsuite.units import format_quantity
+
+VOLTAGE_RANGES = (0.2, 2.0, 20.0, 200.0)   # V, source ranges (Source Output Ranges, voltage table)
+MAX_VOLTAGE = 210.0                        # V
+COMPLIANCE_RANGE = (1e-9, 3.03)            # A, DC; the 1 nA floor is not confirmed in the manuals consulted
+APERTURE_RANGE = (8e-6, 2.0)               # s (:SENSe:CURRent:APERture)
+LIST_POINTS = 2500                         # [:SOURce]:LIST:VOLTage
+COUNT_MAX = 100_000                        # arm/trigger count
+TIME_MAX = 100_000.0                       # s, arm/trigger timer and delay
+MIN_INTERVAL = 20e-6                       # s, arm/trigger timer of the B2901A/B2902A
+MIN_PULSE_WIDTH = 50e-6                    # s, B2901A/B2902A
+READINGS_MAX = 100_000                     # readings per channel and run (the trace buffer's size)
+
+
+class TimingLimit(Exception):
+    """A train the B2900's sequencer cannot play as programmed; the message says which limit."""
+
+
+class B2900Channel(Channel):
+    """One source/measure channel; ``{ch}`` is its number in every command."""
+
+    source_mode = Channel.control(
+        ":SOUR{ch}:FUNC:MODE?", ":SOUR{ch}:FUNC:MODE %s",
+        """Control the source function, ``"voltage"`` or ``"current"``.""",
+        validator=strict_discrete_set, values={"voltage": "VOLT", "current": "CURR"}, map_values=True)
+    source_shape = Channel.control(
+        ":SOUR{ch}:FUNC:SHAP?", ":SOUR{ch}:FUNC:SHAP %s",
+        """Control the output shape, ``"dc"`` or ``"pulse"``.""",
+        validator=strict_discrete_set, values={"dc": "DC", "pulse": "PULS"}, map_values=True)
+    source_voltage = Channel.control(
+        ":SOUR{ch}:VOLT?", ":SOUR{ch}:VOLT %g",
+        """Control the DC output level (the pulse base), V.""",
+        validator=strict_range, values=(-MAX_VOLTAGE, MAX_VOLTAGE))
+    source_voltage_triggered = Channel.control(
+        ":SOUR{ch}:VOLT:TRIG?", ":SOUR{ch}:VOLT:TRIG %g",
+        """Control the level a trigger applies in fixed mode (the pulse peak), V.""",
+        validator=strict_range, values=(-MAX_VOLTAGE, MAX_VOLTAGE))
+    source_voltage_mode = Channel.control(
+        ":SOUR{ch}:VOLT:MODE?", ":SOUR{ch}:VOLT:MODE %s",
+        """Control what a transient trigger applies: ``"fixed"``, ``"list"`` or ``"sweep"``.""",
+        validator=strict_discrete_set, values={"fixed": "FIX", "list": "LIST", "sweep": "SWE"}, map_values=True)
+    source_voltage_range = Channel.control(
+        ":SOUR{ch}:VOLT:RANG?", ":SOUR{ch}:VOLT:RANG %g",
+        """Control the voltage source range, V (setting one turns autoranging off).""",
+        validator=strict_discrete_set, values=VOLTAGE_RANGES)
+    list_points = Channel.measurement(
+        ":SOUR{ch}:LIST:VOLT:POIN?", """Get the number of points in the voltage list.""", cast=int)
+    pulse_width = Channel.control(
+        ":SOUR{ch}:PULS:WIDT?", ":SOUR{ch}:PULS:WIDT %g",
+        """Control the pulse width, s (1 µs resolution).""",
+        validator=strict_range, values=(MIN_PULSE_WIDTH, TIME_MAX))
+    pulse_delay = Channel.control(
+        ":SOUR{ch}:PULS:DEL?", ":SOUR{ch}:PULS:DEL %g",
+        """Control the delay from the transient trigger to the pulse peak, s.""",
+        validator=strict_range, values=(0.0, TIME_MAX))
+    current_limit = Channel.control(
+        ":SENS{ch}:CURR:PROT?", ":SENS{ch}:CURR:PROT %g",
+        """Control the current compliance of the voltage source, A.""",
+        validator=strict_range, values=COMPLIANCE_RANGE)
+    current_limit_tripped = Channel.measurement(
+        ":SENS{ch}:CURR:PROT:TRIP?", """Get whether the channel is in compliance.""", cast=bool)
+    aperture = Channel.control(
+        ":SENS{ch}:CURR:APER?", ":SENS{ch}:CURR:APER %g",
+        """Control the integration time of one reading, s.""",
+        validator=strict_range, values=APERTURE_RANGE)
+    output_enabled = Channel.control(
+        ":OUTP{ch}?", ":OUTP{ch} %d",
+        """Control whether the output is on.""",
+        validator=strict_discrete_set, values={True: 1, False: 0}, map_values=True)
+    output_off_mode = Channel.control(
+        ":OUTP{ch}:OFF:MODE?", ":OUTP{ch}:OFF:MODE %s",
+        """Control the output-off state: ``"normal"``, ``"high impedance"`` or ``"zero"``.""",
+        validator=strict_discrete_set, values={"normal": "NORM", "high impedance": "HIZ", "zero": "ZERO"},
+        map_values=True)
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """How a train's pattern maps onto channel 1's list sweep (times in s)."""
+
+    pulsed: bool                # pulse shape (else DC list)
+    step: float                 # transient trigger interval: the period (pulse) or the time step T (DC)
+    points: tuple[int, ...]     # DC: segment of each list point of one repeat; pulse: (peak segment,)
+    per_arm: bool               # DC: the list holds one repeat and the ARM layer replays it
+    marker: bool                # DC with changing levels: a last 0 V point ends the run
+    aperture: float             # 0 without readings
+    acquire_delay: float        # start of a repeat to the start of its first reading
+    acquire_interval: float     # between the readings of a repeat
+    readings: int               # per repeat
+    pulse_delay: float
+    pulse_width: float
+    repeats_per_run: int
+
+
+class KeysightB2900(SCPIMixin, Instrument):
+    """Keysight B2901A/B2902A/B2911A/B2912A on pymeasure, implementing labsuite's
+    :class:`~labsuite.instruments.SourceMeter` on channel 1."""
+
+    idn_pattern = r"(?:Agilent|Keysight) Technologies,B29(?:01|02|11|12)A,"
+    # data-sheet limits of the B2901A/B2902A, which the faster B2911A/B2912A also meet
+    capabilities = SourceMeterCapabilities(
+        max_voltage=MAX_VOLTAGE,
+        max_current_limit=COMPLIANCE_RANGE[1],
+        min_current_limit=COMPLIANCE_RANGE[0],
+        min_segment=MIN_INTERVAL,
+        min_aperture=APERTURE_RANGE[0],
+        max_aperture=APERTURE_RANGE[1],
+        max_repeats=LIST_POINTS,
+        max_pattern=LIST_POINTS,
+        max_readings=READINGS_MAX,
+    )
+
+    channels = Instrument.MultiChannelCreator(B2900Channel, (1, 2))
+
+    def __init__(self, adapter, name: str = "Keysight B2900 Precision Source/Measure Unit", **kwargs) -> None:
+        kwargs.setdefault("read_termination", "\n")
+        kwargs.setdefault("write_termination", "\n")
+        kwargs.setdefault("timeout", 10_000)
+        super().__init__(adapter, name, **kwargs)
+        self.channel_count: int | None = None   # known once identified
+
+    # --- SourceMeter interface ----------------------------------------------------------
+    def identify(self) -> str:
+        """Get the *IDN? reply (and learn whether the model has one channel or two)."""
+        idn = self.id
+        model = idn.split(",")[1].strip() if idn.count(",") >= 3 else ""
+        self.channel_count = 1 if model in ("B2901A", "B2911A") else 2
+        return idn
+
+    def settings(self) -> dict[str, object]:
+        """Get the settings stored with a run."""
+        return {"idn": self.identify(), "current_limit_A": self.ch_1.current_limit,
+                "aperture_s": self.ch_1.aperture}
+
+    def configure(self, compliance: float, max_level: float) -> None:
+        """Set up channel 1 as a voltage source of range ≥ ``max_level`` (V) under ``compliance`` (A), output off."""
+        strict_range(compliance, COMPLIANCE_RANGE)
+        self.write(f"*CLS;:OUTP1 OFF;:SOUR1:FUNC:MODE VOLT;:SOUR1:FUNC:SHAP DC;:SOUR1:VOLT:MODE FIX;"
+                   f":SOUR1:VOLT:RANG {source_range(max_level):g};:SENS1:CURR:PROT {compliance:g};:SOUR1:VOLT 0;"
+                   f':SENS1:FUNC "CURR","VOLT"')
+        self._raise_errors()
+
+    def hardware_timing_limit(self, train: Train, compliance: float | None = None) -> str | None:
+        """None if ``train`` runs on the list sweep exactly as programmed, else the limit it breaks.
+        Segments without their own limit use ``compliance`` (A) when it is given."""
+        try:
+            self.plan(train, compliance)
+        except TimingLimit as exc:
+            return str(exc)
+        return None
+
+    def run_train(self, train: Train, compliance: float) -> TrainReadings:
+        """Play ``train`` on channel 1's list sweep, timed by the instrument; return its readings."""
+        try:
+            plan = self.plan(train, compliance)
+        except TimingLimit as exc:
+            raise InvalidParameter("train", f"cannot be timed by the B2900: {exc}") from None
+        limits = {s.compliance for s in train.pattern} - {None}
+        limit = limits.pop() if limits else compliance
+        strict_range(limit, COMPLIANCE_RANGE)
+        times, voltages, currents = [], [], []
+        offset = 0.0
+        for run in train.split(plan.repeats_per_run):
+            t, v, i = self._run(run, plan, limit)
+            times.append(offset + t)
+            voltages.append(v)
+            currents.append(i)
+            offset += run.duration
+        time = np.concatenate(times)
+        return TrainReadings(time - time[0] if time.size else time, np.concatenate(voltages), np.concatenate(currents))
+
+    def set_output(self, on: bool) -> None:
+        """Turn channel 1's output on or off."""
+        self.ch_1.output_enabled = on
+
+    def set_level(self, volts: float) -> None:
+        """Set channel 1's DC output level, V."""
+        self.ch_1.source_voltage = volts
+
+    def set_compliance(self, amps: float) -> None:
+        """Set channel 1's current compliance, A."""
+        self.ch_1.current_limit = amps
+
+    def measure(self, aperture: float) -> tuple[float, float]:
+        """Take one spot reading on channel 1 integrating ``aperture`` s; return (V, I in A)."""
+        aperture = float(np.clip(aperture, *APERTURE_RANGE))
+        voltage, current = self.values(f":FORM:ELEM:SENS VOLT,CURR;:SENS1:CURR:APER {aperture:.6g};:MEAS? (@1)")
+        return float(voltage), float(current)
+
+    def shutdown(self) -> None:
+        """Stop the trigger system and turn every channel's output off at once."""
+        if self.channel_count == 1:
+            self.write(":ABOR (@1);:OUTP1 OFF")
+        else:
+            self.write(":ABOR (@1,2);:OUTP1 OFF;:OUTP2 OFF")
+        self.isShutdown = True
+
+    # --- the list sweep ---------------------------------------------------------------
+    def plan(self, train: Train, compliance: float | None = None) -> SweepPlan:
+        """How ``train`` runs on the list sweep; raise :class:`TimingLimit` naming the limit it breaks.
+        Segments without their own limit use ``compliance`` (A); unknown, it counts as different."""
+        pattern = train.pattern
+        if len({compliance if s.compliance is None else s.compliance for s in pattern}) > 1:
+            raise TimingLimit("its segments have different current limits; a B2900 sweep keeps one "
+                              "compliance per channel")
+        durations = []
+        for k, segment in enumerate(pattern, 1):
+            micro = segment.duration * 1e6
+            if abs(micro - round(micro)) > 1e-3:
+                raise TimingLimit(f"segment {k} lasts {format_quantity(segment.duration, 's')}; the B2900 "
+                                  f"times in steps of 1 µs")
+            durations.append(round(micro))
+        period = sum(durations)
+        if period * 1e-6 > TIME_MAX:
+            raise TimingLimit(f"one repeat lasts {format_quantity(period * 1e-6, 's')}; the B2900's timers "
+                              f"reach {TIME_MAX:g} s")
+        ends = [int(e) for e in np.cumsum(durations)]
+        measured = [k for k, s in enumerate(pattern) if s.measure]
+        aperture = float(np.clip(min(pattern[k].duration for k in measured), *APERTURE_RANGE)) if measured else 0.0
+        interval = period * 1e-6
+        if len(measured) > 1:
+            gaps = {ends[b] - ends[a] for a, b in zip(measured, measured[1:])}
+            if len(gaps) > 1:
+                raise TimingLimit("the readings of a repeat are unevenly spaced; the B2900's acquire timer "
+                                  "spaces them evenly")
+            interval = gaps.pop() * 1e-6
+            if interval < MIN_INTERVAL:
+                raise TimingLimit(f"readings {format_quantity(interval, 's')} apart; the B2900's trigger "
+                                  f"timer needs ≥ {format_quantity(MIN_INTERVAL, 's')}")
+        delay = max(0.0, ends[measured[0]] * 1e-6 - aperture) if measured else 0.0
+        last_reading = ends[measured[-1]] if measured else 0
+        m = max(len(measured), 1)
+        per_run_readings = READINGS_MAX // m
+        common = dict(aperture=aperture, acquire_delay=delay, acquire_interval=interval, readings=len(measured))
+        constant = bool(np.all(train.levels == train.levels[0]))
+        peak = pulse_segment(train)
+        if peak is not None and pattern[peak].duration >= MIN_PULSE_WIDTH * (1 - 1e-9):
+            return SweepPlan(True, period * 1e-6, (peak,), False, False,
+                             pulse_delay=(ends[peak] - durations[peak]) * 1e-6, pulse_width=pattern[peak].duration,
+                             repeats_per_run=min(COUNT_MAX if constant else LIST_POINTS, per_run_readings),
+                             **common)
+        step = math.gcd(*durations)
+        if step * 1e-6 < MIN_INTERVAL * (1 - 1e-9):
+            raise TimingLimit(f"its segments share a {format_quantity(step * 1e-6, 's')} time step; the B2900's "
+                              f"trigger timer needs ≥ {format_quantity(MIN_INTERVAL, 's')}")
+        points = tuple(k for k, d in enumerate(durations) for _ in range(d // step))
+        per_arm = constant and bool(last_reading == period or train.levels[-1, -1] == 0.0)
+        marker = not per_arm and last_reading != period
+        if len(points) + marker > LIST_POINTS:
+            raise TimingLimit(f"one repeat needs {len(points) + marker} list points of "
+                              f"{format_quantity(step * 1e-6, 's')}; the B2900's list holds {LIST_POINTS}")
+        repeats = COUNT_MAX if per_arm else (LIST_POINTS - marker) // len(points)
+        return SweepPlan(False, step * 1e-6, points, per_arm, marker, pulse_delay=0.0, pulse_width=0.0,
+                         repeats_per_run=min(repeats, per_run_readings), **common)
+
+    def sweep_message(self, run: Train, plan: SweepPlan, compliance: float) -> str:
+        """The one message that sets up ``run`` on channel 1 (output off, compliance first)."""
+        peak = np.abs(run.levels).max()
+        commands = [":OUTP1 OFF", ":SOUR1:FUNC:MODE VOLT", f":SOUR1:FUNC:SHAP {'PULS' if plan.pulsed else 'DC'}",
+                    f":SOUR1:VOLT:RANG {source_range(peak):g}", f":SENS1:CURR:PROT {compliance:g}",
+                    ":SOUR1:VOLT 0", ":SOUR1:WAIT OFF", ":SENS1:WAIT OFF"]
+        if plan.pulsed:
+            levels = run.levels[:, plan.points[0]]
+            commands += [f":SOUR1:PULS:DEL {plan.pulse_delay:.9g}", f":SOUR1:PULS:WIDT {plan.pulse_width:.9g}"]
+            commands += _source_levels(levels)
+            commands += _layers("TRAN", "AINT", 0.0, 1, plan.step, run.repeats, 0.0)
+        elif plan.per_arm:
+            commands += _source_levels(run.levels[0, list(plan.points)], as_list=True)
+            commands += _layers("TRAN", "TIM", run.period, run.repeats, plan.step, len(plan.points), 0.0)
+        else:
+            levels = run.levels[:, list(plan.points)].ravel()
+            if plan.marker:
+                levels = np.append(levels, 0.0)
+            commands += _source_levels(levels, as_list=True)
+            commands += _layers("TRAN", "AINT", 0.0, 1, plan.step, levels.size, 0.0)
+        if plan.readings:
+            commands += [':SENS1:FUNC "CURR","VOLT"', f":SENS1:CURR:APER {plan.aperture:.9g}",
+                         ":FORM:ELEM:SENS VOLT,CURR,TIME"]
+            commands += _layers("ACQ", "TIM", run.period, run.repeats, plan.acquire_interval, plan.readings,
+                                plan.acquire_delay)
+        return ";".join(commands)
+
+    def tail(self, run: Train, plan: SweepPlan) -> float:
+        """Time (s) from the run's last action to the end of ``run``, which a second run holds at 0 V."""
+        if plan.marker:
+            return 0.0
+        last = (run.repeats - 1) * run.period
+        if plan.pulsed:
+            busy = last + plan.pulse_delay + plan.pulse_width
+        else:
+            busy = run.duration - plan.step
+        if plan.readings:
+            busy = max(busy, last + plan.acquire_delay + (plan.readings - 1) * plan.acquire_interval + plan.aperture)
+        return max(0.0, run.duration - busy)
+
+    def _run(self, run: Train, plan: SweepPlan, compliance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One INIT of the list sweep (and its tail); return the run's (time from its start, V, I)."""
+        self.write(self.sweep_message(run, plan, compliance))
+        self._raise_errors()            # nothing runs unless every setting was taken as sent
+        timeout = self.adapter.connection.timeout
+        self.adapter.connection.timeout = timeout + run.duration * 1000
+        try:
+            self.ask(f":OUTP1 ON;:INIT{'' if plan.readings else ':TRAN'} (@1);*OPC?")
+            tail = self.tail(run, plan)
+            if tail > 0.5e-6:
+                self.ask(tail_message(tail))
+        finally:
+            self.adapter.connection.timeout = timeout
+        self.write(":OUTP1 OFF;:SOUR1:FUNC:SHAP DC;:SOUR1:VOLT:MODE FIX;:SOUR1:VOLT 0")
+        self._raise_errors()
+        n = plan.readings * run.repeats
+        if n == 0:
+            return np.empty(0), np.empty(0), np.empty(0)
+        data = np.array(self.values(":FETC:ARR? (@1)"), dtype=float)
+        if data.size != 3 * n:
+            raise InstrumentError(self.name, f"expected {n} readings from :FETC:ARR?, got {data.size / 3:g}")
+        voltage, current, time = data.reshape(n, 3).T
+        # from the run's start, whether or not the instrument's timer restarted at INIT
+        return time - time[0] + plan.acquire_delay, voltage, current
+
+    def reset(self) -> None:
+        """Reset the instrument and clear its error queue."""
+        self.write("*RST;*CLS")
+
+    # --- helpers ------------------------------------------------------------------------
+    def _raise_errors(self) -> None:
+        errors = self.check_errors()
+        if errors:
+            code, message = errors[0][0], ",".join(str(e) for e in errors[0][1:])
+            raise InstrumentError(self.name, message.strip('"'), int(code))
+
+
+def pulse_segment(train: Train) -> int | None:
+    """The segment that is a pulse from 0 V: the only one not at 0 V in every repeat (else None)."""
+    live = [k for k in range(len(train.pattern)) if np.any(train.levels[:, k] != 0.0)]
+    return live[0] if len(live) == 1 and len(train.pattern) > 1 else None
+
+
+def source_range(level: float) -> float:
+    """Smallest B2900 voltage source range holding ``level`` (V); ranges reach 105 % of their value."""
+    for r in VOLTAGE_RANGES:
+        if abs(level) <= r * 1.05:
+            return r
+    raise ValueError(f"{level} V is beyond the B2900's 210 V")
+
+
+def tail_message(seconds: float) -> str:
+    """A second run that holds the DC level, 0 V, for ``seconds`` (its one transient waits that long)."""
+    return (":SOUR1:FUNC:SHAP DC;:SOUR1:VOLT:MODE FIX;:SOUR1:VOLT:TRIG 0;:ARM1:TRAN:SOUR AINT;:ARM1:TRAN:COUN 1;"
+            f":ARM1:TRAN:DEL 0;:TRIG1:TRAN:SOUR AINT;:TRIG1:TRAN:COUN 1;:TRIG1:TRAN:DEL {seconds:.9g};"
+            ":INIT:TRAN (@1);*OPC?")
+
+
+def _source_levels(levels: np.ndarray, as_list: bool = False) -> list[str]:
+    """Fixed mode with one triggered level when every level is the same, else a list."""
+    if not as_list and np.all(levels == levels[0]):
+        return [":SOUR1:VOLT:MODE FIX", f":SOUR1:VOLT:TRIG {levels[0]:.6g}"]
+    return [":SOUR1:VOLT:MODE LIST", ":SOUR1:LIST:VOLT " + ",".join(f"{v:.6g}" for v in levels)]
+
+
+def _layers(action: str, arm_source: str, arm_timer: float, arm_count: int, timer: float, count: int,
+            delay: float) -> list[str]:
+    """ARM and TRIGger settings of one device action of channel 1 (the trigger layer on its timer)."""
+    arm = [f":ARM1:{action}:SOUR {arm_source}", f":ARM1:{action}:COUN {arm_count}", f":ARM1:{action}:DEL 0"]
+    if arm_source == "TIM":
+        arm.insert(1, f":ARM1:{action}:TIM {arm_timer:.9g}")
+    return arm + [f":TRIG1:{action}:SOUR TIM", f":TRIG1:{action}:TIM {timer:.9g}",
+                  f":TRIG1:{action}:COUN {count}", f":TRIG1:{action}:DEL {delay:.9g}"]

@@ -1,0 +1,1 @@
+"""Tektronix drivers."""

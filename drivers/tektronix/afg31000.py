@@ -1,0 +1,287 @@
+"""Tektronix AFG31000 arbitrary/function generators: a pymeasure Instrument with per-channel
+controls, plus bursts of rectangular pulses on a bus trigger (labsuite's
+:class:`~labsuite.instruments.PulseGenerator`).
+
+pymeasure's AFG3152C is another series and does not fit: it has no pulse width, period, edge,
+burst or trigger controls, and it sends the load setting as ``SOURce<n>:OUTPut:IMPedance``, a
+header the AFG31000 does not have (``OUTPut<n>:IMPedance``). Commands here follow the AFG31000
+Series Programmer Manual (077-1643-xx) syntax: ``SOURce<n>:FUNCtion:SHAPe``, ``SOURce<n>:PULSe:
+PERiod|WIDTh|DELay|TRANsition:LEADing|TRANsition:TRAiling``, ``SOURce<n>:VOLTage:LEVel:IMMediate:
+AMPLitude|OFFSet|HIGH|LOW``, ``OUTPut<n>:IMPedance|POLarity|STATe``, ``SOURce<n>:BURSt:STATe|MODE|
+NCYCles``, ``TRIGger:SEQuence:SOURce``, ``*TRG``.
+
+Bus trigger: the AFG31000 has no BUS trigger source; ``*TRG`` generates a trigger event whatever
+the source. With the source TIMer a triggered burst also repeats at the timer interval, so the
+driver selects EXTernal (nothing wired to Trigger Input) and fires with ``*TRG``. A burst on
+channel ``n`` is set up as::
+
+    [OUTP n:STAT 0]                   only when the pulse polarity changes
+    SOUR n:BURS:MODE TRIG; :NCYC N; TRIG:SEQ:SOUR EXT; SOUR n:BURS:STAT 1
+                                      armed and idle before the shape turns to pulses
+    SOUR n:FUNC:SHAP PULS
+    SOUR n:PULS:DEL 0; :TRAN:LEAD MIN; :TRAN:TRA MIN; :WIDT MIN; :PER T; :WIDT W;
+    :TRAN:LEAD E; :TRAN:TRA E         minimum width and edges first: no intermediate conflict
+    [OUTP n:IMP INF; OUTP n:POL NORM|INV; VOLT:LEV:IMM:OFFS 0; :AMPL |L|; :OFFS L/2; OUTP n:STAT 1]
+    or  VOLT:LEV:IMM:HIGH L (NORM) | :LOW L (INV)
+    SYST:ERR?
+
+Levels are open-circuit volts (load setting INFinity), negative pulses use the inverted polarity,
+and a polarity flip turns the output off and back on, as for the 33500 (see
+``drivers/keysight/keysight33500.py``).
+
+Capabilities are the AFG31022's, the slowest model of the series; the faster models exceed them.
+Not confirmed here (recalled from the AFG31000 data sheet and the AFG3000 programmer manual, the
+AFG31000 texts were not available): minimum width 30 ns, edges 18 ns to 0.625 × period,
+pulse rate 12.5 MHz, 999.99 s longest width, 10 ps width resolution, 1 mVpp to 10 Vpp into 50 Ω
+(±10 V open circuit), and the width rule 0.625 × (lead + trail) ≤ width ≤ period − 0.8 × (lead +
+trail). Burst counts 1 to 1 000 000, loads 1 Ω to 10 kΩ or INFinity and the TIMer|EXTernal trigger
+sources agree with a public AFG31022 driver (QuTech QMI).
+"""
+from __future__ import annotations
+
+from pymeasure.instruments import Channel, Instrument, SCPIMixin
+from pymeasure.instruments.validators import joined_validators, strict_discrete_set, strict_range
+
+from labsuite.errors import InstrumentError, InvalidParameter, RangeError
+from labsuite.instruments import PulseGeneratorCapabilities
+
+MAX_LEVEL = 10.0               # V, open circuit
+MIN_LEVEL = 2e-3               # V, smallest |level| open circuit (1 mVpp into 50 Ω)
+MIN_PERIOD = 1 / 12.5e6        # s, 12.5 MHz pulse rate
+MAX_PERIOD = 1e3               # s, 1 mHz
+MAX_EDGE_PER_PERIOD = 0.625
+BOOLEAN = {True: 1, False: 0}
+
+
+class AFG31000Channel(Channel):
+    """One output of an AFG31000: waveform, pulse timing, levels, load setting, burst."""
+
+    shape = Instrument.control(
+        "SOUR{ch}:FUNC:SHAP?", "SOUR{ch}:FUNC:SHAP %s",
+        """Control the waveform: "SIN", "SQU", "PULS", "RAMP", "PRN", "DC", ... (str).""",
+        validator=strict_discrete_set,
+        values=["SIN", "SQU", "PULS", "RAMP", "PRN", "DC", "SINC", "GAUS", "LOR", "ERIS", "EDEC", "HAV"])
+
+    pulse_period = Instrument.control(
+        "SOUR{ch}:PULS:PER?", "SOUR{ch}:PULS:PER %e",
+        """Control the pulse period in s (float).""",
+        validator=strict_range, values=[MIN_PERIOD, MAX_PERIOD])
+
+    pulse_width = Instrument.control(
+        "SOUR{ch}:PULS:WIDT?", "SOUR{ch}:PULS:WIDT %e",
+        """Control the pulse width in s between the 50 % points (float).""",
+        validator=strict_range, values=[30e-9, 999.99])
+
+    pulse_delay = Instrument.control(
+        "SOUR{ch}:PULS:DEL?", "SOUR{ch}:PULS:DEL %e",
+        """Control the lead delay of the pulse in s (float).""",
+        validator=strict_range, values=[0.0, MAX_PERIOD])
+
+    pulse_leading = Instrument.control(
+        "SOUR{ch}:PULS:TRAN:LEAD?", "SOUR{ch}:PULS:TRAN:LEAD %e",
+        """Control the leading edge time in s, 10–90 % (float).""",
+        validator=strict_range, values=[18e-9, MAX_EDGE_PER_PERIOD * MAX_PERIOD])
+
+    pulse_trailing = Instrument.control(
+        "SOUR{ch}:PULS:TRAN:TRA?", "SOUR{ch}:PULS:TRAN:TRA %e",
+        """Control the trailing edge time in s, 90–10 % (float).""",
+        validator=strict_range, values=[18e-9, MAX_EDGE_PER_PERIOD * MAX_PERIOD])
+
+    amplitude = Instrument.control(
+        "SOUR{ch}:VOLT:LEV:IMM:AMPL?", "SOUR{ch}:VOLT:LEV:IMM:AMPL %f",
+        """Control the amplitude in Vpp at the load setting (float).""",
+        validator=strict_range, values=[MIN_LEVEL, 2 * MAX_LEVEL])
+
+    offset = Instrument.control(
+        "SOUR{ch}:VOLT:LEV:IMM:OFFS?", "SOUR{ch}:VOLT:LEV:IMM:OFFS %f",
+        """Control the offset in V at the load setting (float).""",
+        validator=strict_range, values=[-MAX_LEVEL, MAX_LEVEL])
+
+    voltage_high = Instrument.control(
+        "SOUR{ch}:VOLT:LEV:IMM:HIGH?", "SOUR{ch}:VOLT:LEV:IMM:HIGH %f",
+        """Control the high level in V at the load setting (float).""",
+        validator=strict_range, values=[-MAX_LEVEL + MIN_LEVEL, MAX_LEVEL])
+
+    voltage_low = Instrument.control(
+        "SOUR{ch}:VOLT:LEV:IMM:LOW?", "SOUR{ch}:VOLT:LEV:IMM:LOW %f",
+        """Control the low level in V at the load setting (float).""",
+        validator=strict_range, values=[-MAX_LEVEL, MAX_LEVEL - MIN_LEVEL])
+
+    load_impedance = Instrument.control(
+        "OUTP{ch}:IMP?", "OUTP{ch}:IMP %s",
+        """Control the load setting the levels assume: Ω (1 to 10 000) or "INF" (high impedance);
+        reads back 9.9e37 for INF. The output impedance itself is always 50 Ω.""",
+        validator=joined_validators(strict_discrete_set, strict_range), values=[["INF"], [1, 10e3]])
+
+    polarity = Instrument.control(
+        "OUTP{ch}:POL?", "OUTP{ch}:POL %s",
+        """Control the output polarity, "NORM" or "INV" (inverted about the offset).""",
+        validator=strict_discrete_set, values=["NORM", "INV"])
+
+    output = Instrument.control(
+        "OUTP{ch}:STAT?", "OUTP{ch}:STAT %d",
+        """Control the output state (bool).""",
+        validator=strict_discrete_set, values=BOOLEAN, map_values=True)
+
+    burst_state = Instrument.control(
+        "SOUR{ch}:BURS:STAT?", "SOUR{ch}:BURS:STAT %d",
+        """Control burst mode (bool); off, the channel runs continuously.""",
+        validator=strict_discrete_set, values=BOOLEAN, map_values=True)
+
+    burst_mode = Instrument.control(
+        "SOUR{ch}:BURS:MODE?", "SOUR{ch}:BURS:MODE %s",
+        """Control the burst mode, "TRIG" (N cycles per trigger) or "GAT" (str).""",
+        validator=strict_discrete_set, values=["TRIG", "GAT"])
+
+    burst_ncycles = Instrument.control(
+        "SOUR{ch}:BURS:NCYC?", "SOUR{ch}:BURS:NCYC %d",
+        """Control the cycles per triggered burst (int; reads back as a float).""",
+        validator=strict_range, values=[1, 1_000_000])
+
+
+class TektronixAFG31000(SCPIMixin, Instrument):
+    """Tektronix AFG31000 (two-channel models), implementing labsuite's
+    :class:`~labsuite.instruments.PulseGenerator`."""
+
+    idn_pattern = r"TEKTRONIX,AFG31\d{3},"
+    capabilities = PulseGeneratorCapabilities(
+        max_voltage=MAX_LEVEL,
+        min_width=30e-9,
+        max_width=999.99,
+        width_resolution=10e-12,
+        min_edge=18e-9,
+        max_burst=1_000_000,
+        output_impedance=50.0,
+        channels=2,
+    )
+
+    ch_1 = Instrument.ChannelCreator(AFG31000Channel, 1)
+    ch_2 = Instrument.ChannelCreator(AFG31000Channel, 2)
+
+    trigger_source = Instrument.control(
+        "TRIG:SEQ:SOUR?", "TRIG:SEQ:SOUR %s",
+        """Control the trigger source of both channels: "TIM" (internal timer) or "EXT"
+        (Trigger Input); ``*TRG`` triggers with either.""",
+        validator=strict_discrete_set, values=["TIM", "EXT"])
+
+    def __init__(self, adapter, name: str = "Tektronix AFG31000 arbitrary/function generator", **kwargs) -> None:
+        kwargs.setdefault("read_termination", "\n")
+        kwargs.setdefault("write_termination", "\n")
+        kwargs.setdefault("timeout", 10_000)
+        super().__init__(adapter, name, **kwargs)
+        self._outputs = {n: False for n in self.channels}   # as this driver last set them
+        self._polarity: dict[int, str] = {}                  # as this driver last configured them
+
+    # --- PulseGenerator interface -------------------------------------------------------
+    def identify(self) -> str:
+        """Get the *IDN? reply."""
+        return self.id
+
+    def settings(self) -> dict[str, object]:
+        """Get each channel's pulse, burst and output settings (one query per channel)."""
+        found: dict[str, object] = {"idn": self.identify(), "trigger_source": self.trigger_source}
+        for n in self.channels:
+            reply = self.ask(f":SOUR{n}:FUNC:SHAP?;:SOUR{n}:PULS:PER?;:SOUR{n}:PULS:WIDT?;"
+                             f":SOUR{n}:PULS:DEL?;:SOUR{n}:PULS:TRAN:LEAD?;:SOUR{n}:PULS:TRAN:TRA?;"
+                             f":SOUR{n}:VOLT:LEV:IMM:HIGH?;:SOUR{n}:VOLT:LEV:IMM:LOW?;:OUTP{n}:IMP?;"
+                             f":OUTP{n}:POL?;:SOUR{n}:BURS:STAT?;:SOUR{n}:BURS:NCYC?;:OUTP{n}:STAT?")
+            (shape, period, width, delay, lead, trail, high, low, load, polarity, burst, cycles,
+             output) = reply.strip().split(";")
+            found[f"ch{n}"] = {"shape": shape, "period_s": float(period), "width_s": float(width),
+                               "delay_s": float(delay), "lead_s": float(lead), "trail_s": float(trail),
+                               "high_V": float(high), "low_V": float(low), "load_ohm": float(load),
+                               "polarity": polarity, "burst": burst == "1",
+                               "burst_cycles": int(float(cycles)), "output": output == "1"}
+        return found
+
+    def configure_burst(self, level: float, width: float, period: float, count: int, edge: float,
+                        channel: int = 1) -> None:
+        """Pulses from 0 V to ``level`` V (open circuit), ``width`` s wide at the 50 % points,
+        every ``period`` s, ``count`` per bus trigger, ``edge`` s (10–90 %) rise and fall."""
+        check_burst(level, width, period, count, edge, channel)
+        ch = self.channels[channel]
+        polarity = "NORM" if level > 0 else "INV"
+        flip = self._polarity.get(channel) != polarity
+        if flip:
+            ch.output = False
+        ch.burst_mode = "TRIG"
+        ch.burst_ncycles = count
+        self.trigger_source = "EXT"
+        ch.burst_state = True
+        ch.shape = "PULS"
+        ch.pulse_delay = 0.0
+        ch.write("SOUR{ch}:PULS:TRAN:LEAD MIN")
+        ch.write("SOUR{ch}:PULS:TRAN:TRA MIN")
+        ch.write("SOUR{ch}:PULS:WIDT MIN")
+        ch.pulse_period = period
+        ch.pulse_width = width
+        ch.pulse_leading = edge
+        ch.pulse_trailing = edge
+        if flip:
+            ch.load_impedance = "INF"
+            ch.polarity = polarity
+            ch.offset = 0.0
+            ch.amplitude = abs(level)
+            ch.offset = level / 2
+            if self._outputs[channel]:
+                ch.output = True
+        elif polarity == "NORM":
+            ch.voltage_high = level
+        else:
+            ch.voltage_low = level
+        self._raise_errors()
+        self._polarity[channel] = polarity
+
+    def trigger(self) -> None:
+        """Fire one burst on every channel in triggered burst mode; return when it is done."""
+        self.ask("*TRG;*OPC?")
+
+    def set_output(self, on: bool, channel: int = 1) -> None:
+        """Turn a channel's output on or off."""
+        if channel not in self.channels:
+            raise InvalidParameter("channel", f"{channel!r} is not a channel; choose 1 or 2")
+        self.channels[channel].output = on
+        self._outputs[channel] = on
+
+    def shutdown(self) -> None:
+        """Stop any burst and turn both outputs off at once (one message, no query)."""
+        self.write(":ABOR;:OUTP1:STAT OFF;:OUTP2:STAT OFF")
+        self._outputs = {n: False for n in self.channels}
+        self.isShutdown = True
+
+    def reset(self) -> None:
+        """Reset the instrument (load setting back to 50 Ω) and clear its error queue."""
+        self.write("*RST;*CLS")
+        self._outputs = {n: False for n in self.channels}
+        self._polarity = {}
+
+    # --- helpers ------------------------------------------------------------------------
+    def _raise_errors(self) -> None:
+        errors = self.check_errors()
+        if errors:
+            code, message = errors[0][0], ",".join(str(e) for e in errors[0][1:])
+            raise InstrumentError(self.name, message.strip('"'), int(code))
+
+
+def check_burst(level: float, width: float, period: float, count: int, edge: float, channel: int) -> None:
+    """Raise unless an AFG31022 can play the burst (limits in :attr:`TektronixAFG31000.capabilities`)."""
+    caps = TektronixAFG31000.capabilities
+    if channel not in range(1, caps.channels + 1):
+        raise InvalidParameter("channel", f"{channel!r} is not a channel; choose 1 to {caps.channels}")
+    if not MIN_LEVEL <= abs(level) <= caps.max_voltage:
+        raise RangeError("level", level, -caps.max_voltage, caps.max_voltage, "V",
+                         why=f"and at least {MIN_LEVEL * 1e3:g} mV from 0 V, open circuit")
+    if not MIN_PERIOD <= period <= MAX_PERIOD:
+        raise RangeError("period", period, MIN_PERIOD, MAX_PERIOD, "s")
+    if not caps.min_edge <= edge <= MAX_EDGE_PER_PERIOD * period:
+        raise RangeError("edge", edge, caps.min_edge, MAX_EDGE_PER_PERIOD * period, "s",
+                         why="0.625 × the period")
+    shortest = max(caps.min_width, 0.625 * 2 * edge)
+    longest = min(caps.max_width, period - 0.8 * 2 * edge)
+    if not shortest <= width <= longest:
+        raise RangeError("width", width, shortest, longest, "s",
+                         why="room for both edges: 1.25 × edge to the period less 1.6 × edge")
+    if isinstance(count, bool) or not isinstance(count, int):
+        raise InvalidParameter("count", f"{count!r} is not a whole number of pulses")
+    if not 1 <= count <= caps.max_burst:
+        raise RangeError("count", count, 1, caps.max_burst)

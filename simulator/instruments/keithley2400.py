@@ -1,0 +1,1203 @@
+"""Simulated Keithley 2400 SourceMeter, SCPI command set.
+
+Follows the Series 2400 SourceMeter User's Manual (2400S-900-01 Rev. K, September 2011):
+section 18 "SCPI command reference" (SOURce, SENSe, OUTPut, FORMat, TRACe, CALCulate3, ARM,
+TRIGger, SYSTem, STATus subsystems and the *RST defaults of their summary tables), section 17
+"SCPI signal oriented measurement commands" (:CONFigure, :FETCh?, :READ?, :MEASure?),
+section 11 "Triggering" (arm and trigger layers, the 2500-reading limit on their counts),
+section 10 "Sweep operation" (staircase and custom list sweeps), section 6 "Source-delay-measure
+cycle", section 13 "Output-off states", section 15 "Status structure", Appendix A "SDM cycle
+timing" and Appendix B "Status and error messages". What is simulated:
+
+- ``*IDN?``, ``*RST`` defaults (V source at 0 V, compliance 105 µA, fixed source mode, auto
+  source delay, auto output-off disabled, output off in the NORMal off state, current measured
+  at 1 PLC with autozero on, trigger and arm counts 1, all five data elements), ``*OPC?``,
+  ``*ESR?``/``*ESE``, ``*STB?``/``*SRE``, ``*CLS``; the error queue in the 2400's format
+  (``-113,"Undefined header"``; empty: ``0,"No error"``) setting the standard event bits;
+- the V source: level (±210 V), ranges 200 mV to 200 V (each to 105 %), compliance
+  ``:SENS:CURR:PROT`` (±1.05 A, never below 0.1 % of the measurement range: +822) with
+  ``:TRIPped?``, the compliance bit of the reading status word and the measurement event
+  "source in compliance"; the output-off states (HIMPedance opens the output, NORMal holds 0 V
+  under 0.5 % of the present current range, ZERO holds 0 V under the compliance);
+- source-delay-measure cycles in virtual time, fixed, custom list (``:SOUR:VOLT:MODE LIST``,
+  100 values per ``:SOUR:LIST:VOLT`` or ``:APPend`` command, 2500 in all) and staircase sweeps
+  (``:SOUR:VOLT:MODE SWE``), run by ``:INIT``/``:READ?`` through the arm and trigger layers
+  (arm count × trigger count ≤ 2500; IMMediate, TIMer and BUS arm events, immediate triggers);
+- the sample buffer (``:FETCh?``), the 2500-reading ``:TRACe`` buffer with its buffer-full
+  measurement event, ``:CALCulate3`` buffer statistics, timestamps.
+
+SDM cycle timing (Appendix A, cases I and III, source V; the manual gives them for trigger-link
+triggers and list/staircase sweeps)::
+
+    trigger delay → source configuration 50 µs → source delay (auto delay adds 1 ms) →
+    A/D signal phase NPLC/f + 185 µs (the reading integrates the current over NPLC/f) →
+    autozero on only: reference and reference-zero phases, NPLC/f + 185 µs each →
+    firmware overhead 300 µs (autozero off) or 1.8 ms (autozero on)
+
+so with autozero off a cycle lasts source delay + NPLC/f + 535 µs, at least 0.70 ms (60 Hz) or
+0.74 ms (50 Hz). A list or staircase sweep sources a new value in every cycle; a fixed-mode
+cycle whose source did not change since the previous one skips source configuration and delay
+(Appendix A, cases V and VI). Figures the simulator uses that the manual does not state: no
+trigger latency for immediate triggers (Appendix A gives 225 µs max for trigger-link events);
+an auto delay of 1 ms on every range (figure 6-1; table 3-4's per-range values were not
+available); ``:SYST:AZER ONCE`` takes the two reference phases and leaves autozero off; the
+codes of refusals the manual lists no code for (-221 for counts over 2500 and for a fixed range
+below the present level, -222 for a level beyond a fixed range, -223 for over-long lists, -230
+for :FETCh? without readings, +800 for :TRAC:CLE while storing); a list sweep with more
+triggers than values starts the list over; a 10-entry error queue; the wire form of positive
+error codes (``803,"..."``; Appendix B prints them signed); ``:TRAC:POIN`` 100 and
+``:SOUR:VOLT:RANG`` 20 V after *RST. Voltage sourcing only: turning the output on as a
+current source is refused with -221, as are resistance measurement and source-memory sweeps
+(Appendix A gives no timing for these).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from labsuite.simulator.circuit import SegmentResult, SourcePort
+from labsuite.simulator.instruments.scpi import (ERROR_MESSAGES, ErrorQueue, ScpiError, ScpiInstrument,
+                                                 command, parse_bool, parse_number, unquote)
+
+VOLTAGE_RANGES = (0.21, 2.1, 21.0, 210.0)                          # V, 200 mV to 200 V ranges at 105 %
+MAX_VOLTAGE = 210.0                                                # V
+CURRENT_RANGES = (1.05e-6, 1.05e-5, 1.05e-4, 1.05e-3, 1.05e-2, 0.105, 1.05)   # A, 1 µA to 1 A at 105 %
+MAX_CURRENT = 1.05                                                 # A
+DEFAULT_COMPLIANCE = 105e-6                                        # A
+MIN_COMPLIANCE_FRACTION = 1e-3     # compliance ≥ 0.1 % of the present measurement range (section 18)
+OFF_STATE_LIMIT_FRACTION = 5e-3    # NORMal output-off: compliance 0.5 % of the present current range
+NPLC_RANGE = (0.01, 10.0)
+MAX_DELAY = 999.9999                                               # s, source and trigger delay
+MAX_READINGS = 2500                # arm count × trigger count, buffer and list size (section 11)
+LIST_VALUES_PER_COMMAND = 100
+MAX_SWEEP_POINTS = 2500
+LINE_FREQUENCY = 60.0                                              # Hz at power-on
+
+SOURCE_CONFIGURATION = 50e-6       # s, Appendix A: source configuration, 50 µs max
+AD_OVERHEAD = 185e-6               # s, Appendix A: each A/D conversion is NPLC/f + 185 µs
+FIRMWARE_OVERHEAD = 300e-6         # s, Appendix A case III (autozero off), source V
+FIRMWARE_OVERHEAD_AUTOZERO = 1.8e-3   # s, Appendix A case I (autozero on), source V
+AUTO_DELAY = 1e-3                  # s, figure 6-1
+
+NOT_A_NUMBER = 9.91e37             # element not measured nor sourced (:FORMat:ELEMents)
+OVERFLOW = 9.9e37                  # reading beyond a fixed range
+
+# reading status word (section 18, :FORMat:ELEMents STATus)
+STATUS_OVERFLOW, STATUS_FRONT, STATUS_COMPLIANCE = 1 << 0, 1 << 2, 1 << 3
+STATUS_V_MEAS, STATUS_I_MEAS, STATUS_V_SOURCE, STATUS_REMOTE_SENSE = 1 << 11, 1 << 12, 1 << 14, 1 << 22
+# measurement event register (section 15)
+EVENT_READING_AVAILABLE, EVENT_BUFFER_FULL, EVENT_COMPLIANCE = 1 << 6, 1 << 9, 1 << 14
+# standard event register (section 15)
+ESR_OPC, ESR_QUERY, ESR_DEVICE, ESR_EXECUTION, ESR_COMMAND, ESR_POWER_ON = 1, 4, 8, 16, 32, 128
+
+MESSAGES = {**ERROR_MESSAGES, -223: "Too much data", -230: "Data corrupt or stale",
+            800: "Illegal with storage active", 803: "Not permitted with OUTPUT off",
+            822: "Too small for sense range"}
+
+ELEMENT_NAMES = {"VOLT": "VOLT", "VOLTAGE": "VOLT", "CURR": "CURR", "CURRENT": "CURR", "RES": "RES",
+                 "RESISTANCE": "RES", "TIME": "TIME", "STAT": "STAT", "STATUS": "STAT"}
+FUNCTION_NAMES = {"VOLT": "VOLT", "VOLTAGE": "VOLT", "VOLT:DC": "VOLT", "VOLTAGE:DC": "VOLT",
+                  "CURR": "CURR", "CURRENT": "CURR", "CURR:DC": "CURR", "CURRENT:DC": "CURR",
+                  "RES": "RES", "RESISTANCE": "RES"}
+
+
+def error(code: int) -> ScpiError:
+    """The 2400's error ``code`` with its Appendix B message."""
+    return ScpiError(code, MESSAGES[code])
+
+
+def not_simulated(what: str) -> ScpiError:
+    """A setting the real instrument accepts but this simulator does not model."""
+    return ScpiError(-221, f"Settings conflict; {what} not simulated")
+
+
+def smallest_range(value: float, ranges: tuple[float, ...]) -> float:
+    """The lowest range that holds ``|value|`` (ranges are full scale, 105 % included)."""
+    return next((r for r in ranges if abs(value) <= r * (1 + 1e-12)), ranges[-1])
+
+
+@dataclass
+class Reading:
+    voltage: float      # V, measured or programmed source value
+    current: float      # A, or NOT_A_NUMBER
+    time: float         # s on the bench clock, end of the signal integration
+    status: int         # status word
+
+
+class _EventErrorQueue(ErrorQueue):
+    """The error queue, telling the instrument about every error so that *ESR? sees it."""
+
+    def __init__(self, on_error, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._on_error = on_error
+
+    def push(self, code: int, message: str) -> None:
+        super().push(code, message)
+        self._on_error(code)
+
+
+class Keithley2400(ScpiInstrument):
+    """A 2400 whose output drives the device through ``port`` on the bench clock."""
+
+    idn = "KEITHLEY INSTRUMENTS INC.,MODEL 2400,1248014,C30   Mar 17 2006 09:29:29/A02  /K/J"
+
+    def __init__(self, port: SourcePort) -> None:
+        super().__init__()
+        self.errors = _EventErrorQueue(self._error_event, size=10, formatter=self.format_error)
+        self.port = port
+        self.clock = port.clock
+        self.power_on()
+
+    # --- state --------------------------------------------------------------------------
+    def power_on(self) -> None:
+        """Power-on state: *RST settings, status registers cleared, timestamp at zero."""
+        self.line_frequency = LINE_FREQUENCY
+        self.esr, self.ese, self.sre = ESR_POWER_ON, 0, 0
+        self.measurement_event = self.measurement_enable = 0
+        self.time_zero = self.clock.now()
+        self.errors.clear()
+        self.reset()
+
+    def reset(self) -> None:
+        """The *RST state (status registers and the error queue are kept, as IEEE 488.2 says)."""
+        self.function = "VOLT"
+        self.level = 0.0                 # V, programmed (bias) level
+        self.applied = 0.0               # V, level the source puts out while on
+        self.mode = "FIX"
+        self.source_range, self.source_autorange = 21.0, True
+        self.compliance = DEFAULT_COMPLIANCE
+        self.voltage_compliance = 21.0
+        self.source_delay, self.auto_delay = 0.0, True
+        self.auto_off, self.auto_off_mode = False, "ALW"
+        self.output, self.off_state = False, "NORM"
+        self.list_values: list[float] = []
+        self.list_start = 1
+        self.sweep_start = self.sweep_stop = 0.0
+        self.sweep_points, self.sweep_spacing, self.sweep_direction, self.sweep_ranging = 2500, "LIN", "UP", "BEST"
+        self.functions, self.concurrent = {"CURR"}, True
+        self.nplc = 1.0
+        self.current_range, self.current_autorange = 1.05e-4, True
+        self.voltage_range, self.voltage_autorange = 21.0, True
+        self.autozero = True
+        self.remote_sense, self.front_terminals = False, True
+        self.arm_source, self.arm_count, self.arm_timer = "IMM", 1, 0.1
+        self.trigger_source, self.trigger_count, self.trigger_delay = "IMM", 1, 0.0
+        self.armed = False
+        self.elements = ("VOLT", "CURR", "RES", "TIME", "STAT")
+        self.trace: list[Reading] = []
+        self.trace_points, self.trace_feed, self.trace_control, self.timestamp_format = 100, "SENS", "NEV", "ABS"
+        self.statistic = "MEAN"
+        self.samples: list[Reading] = []
+        self.tripped = False
+        self.source_changed = True
+
+    def power_loss(self) -> None:
+        """Mains lost and back: the output drops and every setting returns to its power-on state."""
+        self.power_on()
+        self._drive()
+
+    def format_error(self, code: int, message: str) -> str:
+        return f'{code},"{message}"'
+
+    def _error_event(self, code: int) -> None:
+        if -199 <= code <= -100:
+            self.esr |= ESR_COMMAND
+        elif -299 <= code <= -200:
+            self.esr |= ESR_EXECUTION
+        elif -499 <= code <= -400:
+            self.esr |= ESR_QUERY
+        else:
+            self.esr |= ESR_DEVICE
+
+    def process(self, message: str) -> str | None:
+        self.port.sync()
+        try:
+            return super().process(message)
+        finally:
+            self._drive()
+
+    # --- the output on the device ---------------------------------------------------------
+    def present_current_range(self) -> float:
+        """A: the fixed measurement range, or with autorange the compliance range."""
+        return self.current_range if not self.current_autorange else smallest_range(self.compliance, CURRENT_RANGES)
+
+    def _drive(self) -> None:
+        """Put the present output state on the port (section 13, output-off states)."""
+        if self.output:
+            self.port.drive(self.applied, self.compliance)
+        elif self.off_state == "NORM":
+            self.port.drive(0.0, OFF_STATE_LIMIT_FRACTION * self.present_current_range())
+        elif self.off_state == "ZERO":
+            self.port.drive(0.0, self.compliance)
+        else:   # HIMPedance: relay open; GUARd: a 0 A current source
+            self.port.drive(None)
+
+    def _hold(self, duration: float) -> SegmentResult | None:
+        """Keep the output as it is for ``duration`` s of bench time."""
+        if duration <= 0:
+            return None
+        self._drive()
+        result = self.port.hold(duration)
+        if self.output:
+            self.tripped = result.in_compliance
+        return result
+
+    def _set_output(self, on: bool) -> None:
+        if on and self.function != "VOLT":
+            raise not_simulated("current source")
+        if on and not self.output:
+            self.tripped = False
+            self.source_changed = True
+        self.output = on
+
+    def aperture(self) -> float:
+        """Integration time of one A/D conversion, s."""
+        return self.nplc / self.line_frequency
+
+    def sdm_cycle(self, level: float | None) -> Reading:
+        """One source-delay-measure cycle (section 6, Appendix A); ``level`` None in fixed mode."""
+        if level is not None:
+            self.applied, self.source_changed = level, True
+        if self.source_changed:
+            self._hold(SOURCE_CONFIGURATION + self.source_delay + (AUTO_DELAY if self.auto_delay else 0.0))
+            self.source_changed = False
+        result = self._hold(self.aperture())
+        end = self.clock.now()
+        reading = self._reading(result, end)
+        after = AD_OVERHEAD
+        if self.autozero:
+            after += 2 * (self.aperture() + AD_OVERHEAD) + FIRMWARE_OVERHEAD_AUTOZERO
+        else:
+            after += FIRMWARE_OVERHEAD
+        self._hold(after)
+        return reading
+
+    def _reading(self, result: SegmentResult, time: float) -> Reading:
+        status = STATUS_V_SOURCE | (STATUS_FRONT if self.front_terminals else 0) | \
+            (STATUS_REMOTE_SENSE if self.remote_sense else 0)
+        current = NOT_A_NUMBER
+        if "CURR" in self.functions:
+            status |= STATUS_I_MEAS
+            current = float(self.port.model.add_read_noise(np.array([result.current]))[0])
+            if result.in_compliance and self.output:
+                current = float(np.clip(current, -self.compliance, self.compliance))
+            if not self.current_autorange and abs(current) > self.current_range:
+                current, status = OVERFLOW, status | STATUS_OVERFLOW
+        voltage = self.applied
+        if "VOLT" in self.functions:
+            status |= STATUS_V_MEAS
+            voltage = result.source_voltage
+        self.measurement_event |= EVENT_READING_AVAILABLE
+        if result.in_compliance and self.output:
+            status |= STATUS_COMPLIANCE
+            self.measurement_event |= EVENT_COMPLIANCE
+        return Reading(voltage, current, time, status)
+
+    # --- trigger model ------------------------------------------------------------------
+    def source_points(self) -> list[float] | None:
+        """Values a sweep steps through, in order; None in fixed mode (section 10)."""
+        if self.mode == "LIST":
+            if not self.list_values:
+                raise ScpiError(-221, ERROR_MESSAGES[-221])
+            return self.list_values[self.list_start - 1:] + self.list_values[:self.list_start - 1]
+        if self.mode == "SWE":
+            if self.sweep_spacing == "LOG":
+                if self.sweep_start * self.sweep_stop <= 0:
+                    raise ScpiError(-221, ERROR_MESSAGES[-221])
+                values = np.geomspace(self.sweep_start, self.sweep_stop, self.sweep_points)
+            else:
+                values = np.linspace(self.sweep_start, self.sweep_stop, self.sweep_points)
+            return list(values[::-1] if self.sweep_direction == "DOWN" else values)
+        return None
+
+    def initiate(self) -> None:
+        """Leave idle (section 11): wait in the arm layer for a BUS trigger, or run at once."""
+        if not self.output and not self.auto_off:
+            raise error(803)
+        if self.trigger_source != "IMM":
+            raise not_simulated("trigger-link triggering")
+        if self.arm_source not in ("IMM", "TIM", "BUS"):
+            raise not_simulated(f"arm event {self.arm_source}")
+        if self.arm_source == "BUS":
+            self.armed = True
+            return
+        self.run_trigger_model()
+
+    def run_trigger_model(self) -> None:
+        """Arm count × trigger count SDM cycles, in virtual time; back to idle afterwards."""
+        self.armed = False
+        points = self.source_points()
+        self.samples = []
+        index = 0
+        next_arm = self.clock.now()
+        for arm in range(self.arm_count):
+            if self.arm_source == "TIM" and arm:
+                next_arm += self.arm_timer
+                self._hold(next_arm - self.clock.now())
+            for _ in range(self.trigger_count):
+                self._hold(self.trigger_delay)
+                level = None
+                if points is not None:
+                    level, index = points[index % len(points)], index + 1
+                if self.auto_off:
+                    self._set_output(True)
+                reading = self.sdm_cycle(level)
+                if self.auto_off and self.auto_off_mode == "ALW":
+                    self._set_output(False)
+                self.samples.append(reading)
+                self._store(reading)
+        if self.auto_off:
+            self._set_output(False)
+        if points is not None:   # a sweep ends back at the bias level
+            self.applied, self.source_changed = self.level, True
+
+    def _store(self, reading: Reading) -> None:
+        if self.trace_control != "NEXT":
+            return
+        self.trace.append(reading)
+        if len(self.trace) >= self.trace_points:
+            self.trace_control = "NEV"
+            self.measurement_event |= EVENT_BUFFER_FULL
+
+    def _format(self, readings: list[Reading], timestamp_zero: str = "power-on") -> str:
+        fields = []
+        previous = readings[0].time if readings else 0.0
+        for r in readings:
+            for element in self.elements:
+                if element == "VOLT":
+                    fields.append(f"{r.voltage:+.6E}")
+                elif element == "CURR":
+                    fields.append(f"{r.current:+.6E}")
+                elif element == "RES":
+                    fields.append(f"{NOT_A_NUMBER:+.6E}")
+                elif element == "TIME":
+                    if timestamp_zero == "power-on":
+                        t = r.time - self.time_zero
+                    elif self.timestamp_format == "ABS":
+                        t = r.time - self.trace[0].time
+                    else:
+                        t, previous = r.time - previous, r.time
+                    fields.append(f"{t:+.6E}")
+                else:
+                    fields.append(f"{r.status:+.6E}")
+        return ",".join(fields)
+
+    # --- IEEE 488.2 common commands -----------------------------------------------------
+    @command("*IDN?")
+    def _idn(self) -> str:
+        return self.idn
+
+    @command("*RST")
+    def _rst(self) -> None:
+        self.reset()
+
+    @command("*CLS")
+    def _cls(self) -> None:
+        self.errors.clear()
+        self.esr = self.measurement_event = 0
+
+    @command("*OPC?")
+    def _opc_query(self) -> str:
+        return "1"   # sweeps have already run in virtual time
+
+    @command("*OPC")
+    def _opc(self) -> None:
+        self.esr |= ESR_OPC
+
+    @command("*WAI")
+    def _wait(self) -> None:
+        return None
+
+    @command("*TRG")
+    def _bus_trigger(self) -> None:
+        if self.armed:
+            self.run_trigger_model()
+
+    @command("*ESR?")
+    def _esr_query(self) -> str:
+        value, self.esr = self.esr, 0
+        return str(value)
+
+    @command("*ESE")
+    def _ese(self, value: str) -> None:
+        self.ese = int(parse_number(value)) & 0xFF
+
+    @command("*ESE?")
+    def _ese_query(self) -> str:
+        return str(self.ese)
+
+    @command("*SRE")
+    def _sre(self, value: str) -> None:
+        self.sre = int(parse_number(value)) & 0xBF
+
+    @command("*SRE?")
+    def _sre_query(self) -> str:
+        return str(self.sre)
+
+    @command("*STB?")
+    def _stb(self) -> str:
+        """Status byte (section 15): MSB bit 0, EAV bit 2, ESB bit 5, MSS bit 6."""
+        stb = (1 if self.measurement_event & self.measurement_enable else 0) | (4 if len(self.errors) else 0) | \
+            (32 if self.esr & self.ese else 0)
+        return str(stb | (64 if stb & self.sre else 0))
+
+    # --- status subsystem ---------------------------------------------------------------
+    @command(":STATus:MEASurement[:EVENt]?")
+    def _measurement_event(self) -> str:
+        value, self.measurement_event = self.measurement_event, 0
+        return str(value)
+
+    @command(":STATus:MEASurement:ENABle")
+    def _measurement_enable(self, value: str) -> None:
+        self.measurement_enable = int(parse_number(value)) & 0xFFFF
+
+    @command(":STATus:MEASurement:ENABle?")
+    def _measurement_enable_query(self) -> str:
+        return str(self.measurement_enable)
+
+    @command(":STATus:MEASurement:CONDition?")
+    def _measurement_condition(self) -> str:
+        full = len(self.trace) >= self.trace_points
+        return str((EVENT_COMPLIANCE if self.tripped else 0) | (EVENT_BUFFER_FULL if full else 0))
+
+    @command(":STATus:PRESet")
+    def _status_preset(self) -> None:
+        self.measurement_enable = 0
+
+    @command(":STATus:QUEue[:NEXT]?")
+    @command(":SYSTem:ERRor[:NEXT]?")
+    def _error_next(self) -> str:
+        return self.errors.pop()
+
+    @command(":SYSTem:ERRor:ALL?")
+    def _error_all(self) -> str:
+        entries = [self.errors.pop() for _ in range(len(self.errors))]
+        return ",".join(entries) if entries else self.errors.pop()
+
+    @command(":SYSTem:ERRor:COUNt?")
+    def _error_count(self) -> str:
+        return str(len(self.errors))
+
+    # --- system -------------------------------------------------------------------------
+    @command(":SYSTem:CLEar")
+    def _system_clear(self) -> None:
+        self.errors.clear()
+
+    @command(":SYSTem:PRESet")
+    def _system_preset(self) -> None:
+        self.reset()
+
+    @command(":SYSTem:LFRequency")
+    def _set_line_frequency(self, value: str) -> None:
+        hz = parse_number(value, minimum=50.0, maximum=60.0, default=60.0)
+        if hz not in (50.0, 60.0):
+            raise ScpiError(-222)
+        self.line_frequency = hz
+
+    @command(":SYSTem:LFRequency?")
+    def _line_frequency_query(self) -> str:
+        return f"{self.line_frequency:g}"
+
+    @command(":SYSTem:AZERo[:STATe]")
+    def _set_autozero(self, value: str) -> None:
+        if value.strip().upper() == "ONCE":
+            if self.output:
+                self._hold(2 * (self.aperture() + AD_OVERHEAD))   # reference and reference-zero phases
+            self.autozero = False
+        else:
+            self.autozero = parse_bool(value)
+
+    @command(":SYSTem:AZERo[:STATe]?")
+    def _autozero_query(self) -> str:
+        return "1" if self.autozero else "0"
+
+    @command(":SYSTem:TIME:RESet")
+    def _time_reset(self) -> None:
+        self.time_zero = self.clock.now()
+
+    @command(":SYSTem:TIME?")
+    def _time_query(self) -> str:
+        return f"{self.clock.now() - self.time_zero:+.6E}"
+
+    @command(":SYSTem:RSENse")
+    def _set_remote_sense(self, value: str) -> None:
+        self.remote_sense = parse_bool(value)
+
+    @command(":SYSTem:RSENse?")
+    def _remote_sense_query(self) -> str:
+        return "1" if self.remote_sense else "0"
+
+    @command(":ROUTe:TERMinals")
+    def _set_terminals(self, value: str) -> None:
+        token = value.strip().upper()
+        if token not in ("FRON", "FRONT", "REAR"):
+            raise ScpiError(-224)
+        self.front_terminals = token.startswith("FRON")
+
+    @command(":ROUTe:TERMinals?")
+    def _terminals_query(self) -> str:
+        return "FRON" if self.front_terminals else "REAR"
+
+    # --- source -------------------------------------------------------------------------
+    @command("[:SOURce[1]]:FUNCtion[:MODE]")
+    def _set_function(self, value: str) -> None:
+        token = value.strip().upper()
+        if token in ("VOLT", "VOLTAGE"):
+            self.function = "VOLT"
+        elif token in ("CURR", "CURRENT"):
+            if self.output:
+                raise not_simulated("current source")
+            self.function = "CURR"
+        elif token in ("MEM", "MEMORY"):
+            raise not_simulated("source memory sweep")
+        else:
+            raise ScpiError(-224)
+
+    @command("[:SOURce[1]]:FUNCtion[:MODE]?")
+    def _function_query(self) -> str:
+        return self.function
+
+    @command("[:SOURce[1]]:VOLTage[:LEVel][:IMMediate][:AMPLitude]")
+    def _set_level(self, value: str) -> None:
+        level = parse_number(value, minimum=-MAX_VOLTAGE, maximum=MAX_VOLTAGE, default=0.0)
+        if abs(level) > MAX_VOLTAGE:
+            raise ScpiError(-222)
+        if self.source_autorange:
+            self.source_range = smallest_range(level, VOLTAGE_RANGES)
+        elif abs(level) > self.source_range * (1 + 1e-12):
+            raise ScpiError(-222)
+        self.level = level
+        if self.applied != level:
+            self.applied, self.source_changed = level, True
+
+    @command("[:SOURce[1]]:VOLTage[:LEVel][:IMMediate][:AMPLitude]?")
+    def _level_query(self, which: str | None = None) -> str:
+        value = {None: self.level, "MIN": -MAX_VOLTAGE, "MAX": MAX_VOLTAGE, "DEF": 0.0}[_which(which)]
+        return f"{value:+.6E}"
+
+    @command("[:SOURce[1]]:VOLTage:RANGe")
+    def _set_source_range(self, value: str) -> None:
+        token = value.strip().upper()
+        if token in ("UP", "DOWN"):
+            i = VOLTAGE_RANGES.index(self.source_range) + (1 if token == "UP" else -1)
+            r = VOLTAGE_RANGES[min(max(i, 0), len(VOLTAGE_RANGES) - 1)]
+        else:
+            v = parse_number(value, minimum=-MAX_VOLTAGE, maximum=MAX_VOLTAGE, default=21.0)
+            if abs(v) > MAX_VOLTAGE:
+                raise ScpiError(-222)
+            r = smallest_range(v, VOLTAGE_RANGES)
+        if abs(self.level) > r * (1 + 1e-12):
+            raise ScpiError(-221)
+        self.source_range, self.source_autorange = r, False
+
+    @command("[:SOURce[1]]:VOLTage:RANGe?")
+    def _source_range_query(self) -> str:
+        return f"{self.source_range:+.6E}"
+
+    @command("[:SOURce[1]]:VOLTage:RANGe:AUTO")
+    def _set_source_autorange(self, value: str) -> None:
+        self.source_autorange = parse_bool(value)
+        if self.source_autorange:
+            self.source_range = smallest_range(self.level, VOLTAGE_RANGES)
+
+    @command("[:SOURce[1]]:VOLTage:RANGe:AUTO?")
+    def _source_autorange_query(self) -> str:
+        return "1" if self.source_autorange else "0"
+
+    @command("[:SOURce[1]]:VOLTage:MODE")
+    def _set_mode(self, value: str) -> None:
+        modes = {"FIX": "FIX", "FIXED": "FIX", "LIST": "LIST", "SWE": "SWE", "SWEEP": "SWE"}
+        try:
+            self.mode = modes[value.strip().upper()]
+        except KeyError:
+            raise ScpiError(-224) from None
+
+    @command("[:SOURce[1]]:VOLTage:MODE?")
+    def _mode_query(self) -> str:
+        return self.mode
+
+    @command("[:SOURce[1]]:DELay")
+    def _set_delay(self, value: str) -> None:
+        seconds = parse_number(value, minimum=0.0, maximum=MAX_DELAY, default=0.0)
+        if not 0 <= seconds <= MAX_DELAY:
+            raise ScpiError(-222)
+        self.source_delay, self.auto_delay = seconds, False
+
+    @command("[:SOURce[1]]:DELay?")
+    def _delay_query(self, which: str | None = None) -> str:
+        value = {None: self.source_delay, "MIN": 0.0, "MAX": MAX_DELAY, "DEF": 0.0}[_which(which)]
+        return f"{value:+.6E}"
+
+    @command("[:SOURce[1]]:DELay:AUTO")
+    def _set_auto_delay(self, value: str) -> None:
+        self.auto_delay = parse_bool(value)
+
+    @command("[:SOURce[1]]:DELay:AUTO?")
+    def _auto_delay_query(self) -> str:
+        return "1" if self.auto_delay else "0"
+
+    @command("[:SOURce[1]]:CLEar[:IMMediate]")
+    def _source_clear(self) -> None:
+        self._set_output(False)
+
+    @command("[:SOURce[1]]:CLEar:AUTO")
+    def _set_auto_off(self, value: str) -> None:
+        self.auto_off = parse_bool(value)
+
+    @command("[:SOURce[1]]:CLEar:AUTO?")
+    def _auto_off_query(self) -> str:
+        return "1" if self.auto_off else "0"
+
+    @command("[:SOURce[1]]:CLEar:AUTO:MODE")
+    def _set_auto_off_mode(self, value: str) -> None:
+        modes = {"ALW": "ALW", "ALWAYS": "ALW", "TCO": "TCO", "TCOUNT": "TCO"}
+        try:
+            self.auto_off_mode = modes[value.strip().upper()]
+        except KeyError:
+            raise ScpiError(-224) from None
+
+    @command("[:SOURce[1]]:CLEar:AUTO:MODE?")
+    def _auto_off_mode_query(self) -> str:
+        return self.auto_off_mode
+
+    # --- custom (list) sweep ------------------------------------------------------------
+    def _list_values(self, values: tuple[str, ...]) -> list[float]:
+        if not values:
+            raise ScpiError(-109)
+        if len(values) > LIST_VALUES_PER_COMMAND:
+            raise error(-223)
+        levels = [parse_number(v, minimum=-MAX_VOLTAGE, maximum=MAX_VOLTAGE, default=0.0) for v in values]
+        if any(abs(v) > MAX_VOLTAGE for v in levels):
+            raise ScpiError(-222)
+        return levels
+
+    @command("[:SOURce[1]]:LIST:VOLTage")
+    def _set_list(self, *values: str) -> None:
+        self.list_values = self._list_values(values)
+        self.list_start = 1
+
+    @command("[:SOURce[1]]:LIST:VOLTage:APPend")
+    def _append_list(self, *values: str) -> None:
+        levels = self._list_values(values)
+        if len(self.list_values) + len(levels) > MAX_READINGS:
+            raise error(-223)
+        self.list_values += levels
+
+    @command("[:SOURce[1]]:LIST:VOLTage?")
+    def _list_query(self) -> str:
+        return ",".join(f"{v:+.6E}" for v in self.list_values)
+
+    @command("[:SOURce[1]]:LIST:VOLTage:POINts?")
+    def _list_points(self) -> str:
+        return str(len(self.list_values))
+
+    @command("[:SOURce[1]]:LIST:VOLTage:STARt")
+    def _set_list_start(self, value: str) -> None:
+        start = int(parse_number(value, minimum=1, maximum=max(len(self.list_values), 1), default=1))
+        if not 1 <= start <= max(len(self.list_values), 1):
+            raise ScpiError(-222)
+        self.list_start = start
+
+    @command("[:SOURce[1]]:LIST:VOLTage:STARt?")
+    def _list_start_query(self) -> str:
+        return str(self.list_start)
+
+    # --- staircase sweep ----------------------------------------------------------------
+    def _sweep_level(self, value: str) -> float:
+        level = parse_number(value, minimum=-MAX_VOLTAGE, maximum=MAX_VOLTAGE, default=0.0)
+        if abs(level) > MAX_VOLTAGE:
+            raise ScpiError(-222)
+        return level
+
+    @command("[:SOURce[1]]:VOLTage:STARt")
+    def _set_sweep_start(self, value: str) -> None:
+        self.sweep_start = self._sweep_level(value)
+
+    @command("[:SOURce[1]]:VOLTage:STARt?")
+    def _sweep_start_query(self) -> str:
+        return f"{self.sweep_start:+.6E}"
+
+    @command("[:SOURce[1]]:VOLTage:STOP")
+    def _set_sweep_stop(self, value: str) -> None:
+        self.sweep_stop = self._sweep_level(value)
+
+    @command("[:SOURce[1]]:VOLTage:STOP?")
+    def _sweep_stop_query(self) -> str:
+        return f"{self.sweep_stop:+.6E}"
+
+    @command("[:SOURce[1]]:VOLTage:STEP")
+    def _set_sweep_step(self, value: str) -> None:
+        step = abs(parse_number(value))
+        span = abs(self.sweep_stop - self.sweep_start)
+        if step == 0 or step > span:
+            raise ScpiError(-221)
+        points = int(round(span / step)) + 1
+        if points > MAX_SWEEP_POINTS:
+            raise ScpiError(-222)
+        self.sweep_points = points
+
+    @command("[:SOURce[1]]:VOLTage:STEP?")
+    def _sweep_step_query(self) -> str:
+        return f"{abs(self.sweep_stop - self.sweep_start) / (self.sweep_points - 1):+.6E}"
+
+    @command("[:SOURce[1]]:SWEep:POINts")
+    def _set_sweep_points(self, value: str) -> None:
+        points = int(parse_number(value, minimum=2, maximum=MAX_SWEEP_POINTS, default=MAX_SWEEP_POINTS))
+        if not 2 <= points <= MAX_SWEEP_POINTS:
+            raise ScpiError(-222)
+        self.sweep_points = points
+
+    @command("[:SOURce[1]]:SWEep:POINts?")
+    def _sweep_points_query(self) -> str:
+        return str(self.sweep_points)
+
+    @command("[:SOURce[1]]:SWEep:SPACing")
+    def _set_sweep_spacing(self, value: str) -> None:
+        spacings = {"LIN": "LIN", "LINEAR": "LIN", "LOG": "LOG", "LOGARITHMIC": "LOG"}
+        try:
+            self.sweep_spacing = spacings[value.strip().upper()]
+        except KeyError:
+            raise ScpiError(-224) from None
+
+    @command("[:SOURce[1]]:SWEep:SPACing?")
+    def _sweep_spacing_query(self) -> str:
+        return self.sweep_spacing
+
+    @command("[:SOURce[1]]:SWEep:DIRection")
+    def _set_sweep_direction(self, value: str) -> None:
+        token = value.strip().upper()
+        if token not in ("UP", "DOWN"):
+            raise ScpiError(-224)
+        self.sweep_direction = token
+
+    @command("[:SOURce[1]]:SWEep:DIRection?")
+    def _sweep_direction_query(self) -> str:
+        return self.sweep_direction
+
+    @command("[:SOURce[1]]:SWEep:RANGing")
+    def _set_sweep_ranging(self, value: str) -> None:
+        rangings = {"BEST": "BEST", "AUTO": "AUTO", "FIX": "FIX", "FIXED": "FIX"}
+        try:
+            self.sweep_ranging = rangings[value.strip().upper()]
+        except KeyError:
+            raise ScpiError(-224) from None
+
+    @command("[:SOURce[1]]:SWEep:RANGing?")
+    def _sweep_ranging_query(self) -> str:
+        return self.sweep_ranging
+
+    # --- output -------------------------------------------------------------------------
+    @command(":OUTPut[1][:STATe]")
+    def _output(self, value: str) -> None:
+        self._set_output(parse_bool(value))
+
+    @command(":OUTPut[1][:STATe]?")
+    def _output_query(self) -> str:
+        return "1" if self.output else "0"
+
+    @command(":OUTPut[1]:SMODe")
+    def _set_off_state(self, value: str) -> None:
+        states = {"HIMP": "HIMP", "HIMPEDANCE": "HIMP", "NORM": "NORM", "NORMAL": "NORM", "ZERO": "ZERO",
+                  "GUAR": "GUAR", "GUARD": "GUAR"}
+        try:
+            self.off_state = states[value.strip().upper()]
+        except KeyError:
+            raise ScpiError(-224) from None
+
+    @command(":OUTPut[1]:SMODe?")
+    def _off_state_query(self) -> str:
+        return self.off_state
+
+    # --- sense --------------------------------------------------------------------------
+    def _function_names(self, names: tuple[str, ...]) -> set[str]:
+        functions = set()
+        for name in names:
+            try:
+                functions.add(FUNCTION_NAMES[unquote(name).upper()])
+            except KeyError:
+                raise ScpiError(-224) from None
+        if "RES" in functions:
+            raise not_simulated("resistance measurement")
+        return functions
+
+    @command("[:SENSe[1]]:FUNCtion[:ON]")
+    def _function_on(self, *names: str) -> None:
+        functions = self._function_names(names)
+        if not self.concurrent:
+            if len(functions) > 1:
+                raise ScpiError(-221)
+            self.functions = functions
+        else:
+            self.functions |= functions
+
+    @command("[:SENSe[1]]:FUNCtion[:ON]?")
+    def _function_on_query(self) -> str:
+        return ",".join(f'"{f}:DC"' for f in ("VOLT", "CURR") if f in self.functions)
+
+    @command("[:SENSe[1]]:FUNCtion:OFF")
+    def _function_off(self, *names: str) -> None:
+        self.functions -= self._function_names(names)
+
+    @command("[:SENSe[1]]:FUNCtion:OFF:ALL")
+    def _function_off_all(self) -> None:
+        self.functions = set()
+
+    @command("[:SENSe[1]]:FUNCtion:CONCurrent")
+    def _set_concurrent(self, value: str) -> None:
+        self.concurrent = parse_bool(value)
+        if not self.concurrent and len(self.functions) > 1:
+            self.functions = {"CURR"}
+
+    @command("[:SENSe[1]]:FUNCtion:CONCurrent?")
+    def _concurrent_query(self) -> str:
+        return "1" if self.concurrent else "0"
+
+    @command("[:SENSe[1]]:CURRent[:DC]:NPLCycles")
+    @command("[:SENSe[1]]:VOLTage[:DC]:NPLCycles")
+    @command("[:SENSe[1]]:RESistance:NPLCycles")
+    def _set_nplc(self, value: str) -> None:
+        nplc = parse_number(value, minimum=NPLC_RANGE[0], maximum=NPLC_RANGE[1], default=1.0)
+        if not NPLC_RANGE[0] <= nplc <= NPLC_RANGE[1]:
+            raise ScpiError(-222)
+        self.nplc = nplc
+
+    @command("[:SENSe[1]]:CURRent[:DC]:NPLCycles?")
+    @command("[:SENSe[1]]:VOLTage[:DC]:NPLCycles?")
+    @command("[:SENSe[1]]:RESistance:NPLCycles?")
+    def _nplc_query(self, which: str | None = None) -> str:
+        value = {None: self.nplc, "MIN": NPLC_RANGE[0], "MAX": NPLC_RANGE[1], "DEF": 1.0}[_which(which)]
+        return f"{value:+.6E}"
+
+    @command("[:SENSe[1]]:CURRent[:DC]:PROTection[:LEVel]")
+    def _set_compliance(self, value: str) -> None:
+        amps = abs(parse_number(value, minimum=-MAX_CURRENT, maximum=MAX_CURRENT, default=DEFAULT_COMPLIANCE))
+        if amps > MAX_CURRENT:
+            raise ScpiError(-222)
+        floor = CURRENT_RANGES[0] if self.current_autorange else self.current_range
+        if amps < MIN_COMPLIANCE_FRACTION * floor * (1 - 1e-9):
+            raise error(822)
+        self.compliance = amps
+
+    @command("[:SENSe[1]]:CURRent[:DC]:PROTection[:LEVel]?")
+    def _compliance_query(self, which: str | None = None) -> str:
+        value = {None: self.compliance, "MIN": -MAX_CURRENT, "MAX": MAX_CURRENT,
+                 "DEF": DEFAULT_COMPLIANCE}[_which(which)]
+        return f"{value:+.6E}"
+
+    @command("[:SENSe[1]]:CURRent[:DC]:PROTection:TRIPped?")
+    def _tripped_query(self) -> str:
+        return "1" if self.tripped else "0"
+
+    @command("[:SENSe[1]]:CURRent[:DC]:RANGe[:UPPer]")
+    def _set_current_range(self, value: str) -> None:
+        token = value.strip().upper()
+        if token in ("UP", "DOWN"):
+            i = CURRENT_RANGES.index(self.present_current_range()) + (1 if token == "UP" else -1)
+            r = CURRENT_RANGES[min(max(i, 0), len(CURRENT_RANGES) - 1)]
+        else:
+            amps = parse_number(value, minimum=-MAX_CURRENT, maximum=MAX_CURRENT, default=1.05e-4)
+            if abs(amps) > MAX_CURRENT:
+                raise ScpiError(-222)
+            r = smallest_range(amps, CURRENT_RANGES)
+        self.current_range, self.current_autorange = r, False
+
+    @command("[:SENSe[1]]:CURRent[:DC]:RANGe[:UPPer]?")
+    def _current_range_query(self) -> str:
+        return f"{self.present_current_range():+.6E}"
+
+    @command("[:SENSe[1]]:CURRent[:DC]:RANGe:AUTO")
+    def _set_current_autorange(self, value: str) -> None:
+        self.current_autorange = parse_bool(value)
+
+    @command("[:SENSe[1]]:CURRent[:DC]:RANGe:AUTO?")
+    def _current_autorange_query(self) -> str:
+        return "1" if self.current_autorange else "0"
+
+    @command("[:SENSe[1]]:VOLTage[:DC]:PROTection[:LEVel]")
+    def _set_voltage_compliance(self, value: str) -> None:
+        volts = abs(parse_number(value, minimum=-MAX_VOLTAGE, maximum=MAX_VOLTAGE, default=21.0))
+        if volts > MAX_VOLTAGE:
+            raise ScpiError(-222)
+        self.voltage_compliance = volts
+
+    @command("[:SENSe[1]]:VOLTage[:DC]:PROTection[:LEVel]?")
+    def _voltage_compliance_query(self) -> str:
+        return f"{self.voltage_compliance:+.6E}"
+
+    @command("[:SENSe[1]]:VOLTage[:DC]:RANGe[:UPPer]")
+    def _set_voltage_range(self, value: str) -> None:
+        volts = parse_number(value, minimum=-MAX_VOLTAGE, maximum=MAX_VOLTAGE, default=21.0)
+        if abs(volts) > MAX_VOLTAGE:
+            raise ScpiError(-222)
+        self.voltage_range, self.voltage_autorange = smallest_range(volts, VOLTAGE_RANGES), False
+
+    @command("[:SENSe[1]]:VOLTage[:DC]:RANGe[:UPPer]?")
+    def _voltage_range_query(self) -> str:
+        return f"{self.voltage_range:+.6E}"
+
+    @command("[:SENSe[1]]:VOLTage[:DC]:RANGe:AUTO")
+    def _set_voltage_autorange(self, value: str) -> None:
+        self.voltage_autorange = parse_bool(value)
+
+    @command("[:SENSe[1]]:VOLTage[:DC]:RANGe:AUTO?")
+    def _voltage_autorange_query(self) -> str:
+        return "1" if self.voltage_autorange else "0"
+
+    # --- format -------------------------------------------------------------------------
+    @command(":FORMat:ELEMents[:SENSe[1]]")
+    def _set_elements(self, *names: str) -> None:
+        if not names:
+            raise ScpiError(-109)
+        try:
+            elements = [ELEMENT_NAMES[n.strip().upper()] for n in names]
+        except KeyError:
+            raise ScpiError(-224) from None
+        self.elements = tuple(e for e in ("VOLT", "CURR", "RES", "TIME", "STAT") if e in elements)
+
+    @command(":FORMat:ELEMents[:SENSe[1]]?")
+    def _elements_query(self) -> str:
+        return ",".join(self.elements)
+
+    @command(":FORMat[:DATA]")
+    def _set_data_format(self, *value: str) -> None:
+        if not value or value[0].strip().upper() not in ("ASC", "ASCII"):
+            raise not_simulated("binary data format")
+
+    @command(":FORMat[:DATA]?")
+    def _data_format_query(self) -> str:
+        return "ASC"
+
+    # --- measurement ----------------------------------------------------------------------
+    @command(":INITiate[:IMMediate]")
+    def _initiate(self) -> None:
+        self.initiate()
+
+    @command(":ABORt")
+    def _abort(self) -> None:
+        self.armed = False   # a running sweep has already finished in virtual time
+
+    @command(":FETCh?")
+    def _fetch(self) -> str:
+        if not self.samples:
+            raise error(-230)
+        return self._format(self.samples)
+
+    @command(":READ?")
+    def _read(self) -> str | None:
+        if self.arm_source == "BUS":
+            raise not_simulated(":READ? on a BUS arm event")
+        self.initiate()
+        return self._fetch()
+
+    def _configure(self, function: str) -> None:
+        """:CONFigure (section 17): one function, immediate single triggers, output on."""
+        self.functions = {function}
+        if function == "CURR":
+            self.current_autorange = True
+        else:
+            self.voltage_autorange = True
+        self.arm_source = self.trigger_source = "IMM"
+        self.arm_count = self.trigger_count = 1
+        self.trigger_delay = 0.0
+        self.trace_control = "NEV"
+        self._set_output(True)
+
+    @command(":CONFigure[:CURRent[:DC]]")
+    def _configure_current(self) -> None:
+        self._configure("CURR")
+
+    @command(":CONFigure:VOLTage[:DC]")
+    def _configure_voltage(self) -> None:
+        self._configure("VOLT")
+
+    @command(":CONFigure?")
+    def _configure_query(self) -> str:
+        return self._function_on_query()
+
+    @command(":MEASure[:CURRent[:DC]]?")
+    def _measure_current(self) -> str | None:
+        self._configure("CURR")
+        return self._read()
+
+    @command(":MEASure:VOLTage[:DC]?")
+    def _measure_voltage(self) -> str | None:
+        self._configure("VOLT")
+        return self._read()
+
+    # --- arm and trigger layers -----------------------------------------------------------
+    def _count(self, value: str, other: int) -> int:
+        count = int(parse_number(value, minimum=1, maximum=MAX_READINGS, default=1))
+        if not 1 <= count <= MAX_READINGS:
+            raise ScpiError(-222)
+        if count * other > MAX_READINGS:
+            raise ScpiError(-221)
+        return count
+
+    @command(":ARM[:SEQuence[1]][:LAYer[1]]:COUNt")
+    def _set_arm_count(self, value: str) -> None:
+        if value.strip().upper() in ("INF", "INFINITE"):
+            raise not_simulated("infinite arm count")
+        self.arm_count = self._count(value, self.trigger_count)
+
+    @command(":ARM[:SEQuence[1]][:LAYer[1]]:COUNt?")
+    def _arm_count_query(self) -> str:
+        return str(self.arm_count)
+
+    @command(":ARM[:SEQuence[1]][:LAYer[1]]:SOURce")
+    def _set_arm_source(self, value: str) -> None:
+        sources = {"IMM": "IMM", "IMMEDIATE": "IMM", "TLIN": "TLIN", "TLINK": "TLIN", "TIM": "TIM",
+                   "TIMER": "TIM", "MAN": "MAN", "MANUAL": "MAN", "BUS": "BUS", "NST": "NST", "PST": "PST",
+                   "BST": "BST"}
+        try:
+            self.arm_source = sources[value.strip().upper()]
+        except KeyError:
+            raise ScpiError(-224) from None
+
+    @command(":ARM[:SEQuence[1]][:LAYer[1]]:SOURce?")
+    def _arm_source_query(self) -> str:
+        return self.arm_source
+
+    @command(":ARM[:SEQuence[1]][:LAYer[1]]:TIMer")
+    def _set_arm_timer(self, value: str) -> None:
+        seconds = parse_number(value, minimum=0.001, maximum=99999.99, default=0.1)
+        if not 0.001 <= seconds <= 99999.99:
+            raise ScpiError(-222)
+        self.arm_timer = seconds
+
+    @command(":ARM[:SEQuence[1]][:LAYer[1]]:TIMer?")
+    def _arm_timer_query(self) -> str:
+        return f"{self.arm_timer:+.6E}"
+
+    @command(":TRIGger[:SEQuence[1]]:COUNt")
+    def _set_trigger_count(self, value: str) -> None:
+        self.trigger_count = self._count(value, self.arm_count)
+
+    @command(":TRIGger[:SEQuence[1]]:COUNt?")
+    def _trigger_count_query(self) -> str:
+        return str(self.trigger_count)
+
+    @command(":TRIGger[:SEQuence[1]]:DELay")
+    def _set_trigger_delay(self, value: str) -> None:
+        seconds = parse_number(value, minimum=0.0, maximum=MAX_DELAY, default=0.0)
+        if not 0 <= seconds <= MAX_DELAY:
+            raise ScpiError(-222)
+        self.trigger_delay = seconds
+
+    @command(":TRIGger[:SEQuence[1]]:DELay?")
+    def _trigger_delay_query(self) -> str:
+        return f"{self.trigger_delay:+.6E}"
+
+    @command(":TRIGger[:SEQuence[1]]:SOURce")
+    def _set_trigger_source(self, value: str) -> None:
+        sources = {"IMM": "IMM", "IMMEDIATE": "IMM", "TLIN": "TLIN", "TLINK": "TLIN"}
+        try:
+            self.trigger_source = sources[value.strip().upper()]
+        except KeyError:
+            raise ScpiError(-224) from None
+
+    @command(":TRIGger[:SEQuence[1]]:SOURce?")
+    def _trigger_source_query(self) -> str:
+        return self.trigger_source
+
+    @command(":TRIGger[:SEQuence[1]]:CLEar")
+    def _trigger_clear(self) -> None:
+        return None   # no trigger-link input is wired
+
+    # --- trace buffer ----------------------------------------------------------------------
+    @command(":TRACe:CLEar")
+    def _trace_clear(self) -> None:
+        if self.trace_control == "NEXT":
+            raise error(800)
+        self.trace = []
+
+    @command(":TRACe:POINts")
+    def _set_trace_points(self, value: str) -> None:
+        points = int(parse_number(value, minimum=1, maximum=MAX_READINGS, default=100))
+        if not 1 <= points <= MAX_READINGS:
+            raise ScpiError(-222)
+        if self.trace_control == "NEXT":
+            raise error(800)
+        self.trace_points = points
+
+    @command(":TRACe:POINts?")
+    def _trace_points_query(self) -> str:
+        return str(self.trace_points)
+
+    @command(":TRACe:POINts:ACTual?")
+    def _trace_actual(self) -> str:
+        return str(len(self.trace))
+
+    @command(":TRACe:FEED")
+    def _set_trace_feed(self, value: str) -> None:
+        token = value.strip().upper()
+        if token not in ("SENS", "SENSE", "SENS1", "SENSE1"):
+            raise not_simulated(f"buffer feed {token}")
+        self.trace_feed = "SENS"
+
+    @command(":TRACe:FEED?")
+    def _trace_feed_query(self) -> str:
+        return self.trace_feed
+
+    @command(":TRACe:FEED:CONTrol")
+    def _set_trace_control(self, value: str) -> None:
+        token = value.strip().upper()
+        if token not in ("NEXT", "NEV", "NEVER"):
+            raise ScpiError(-224)
+        self.trace_control = "NEXT" if token == "NEXT" else "NEV"
+
+    @command(":TRACe:FEED:CONTrol?")
+    def _trace_control_query(self) -> str:
+        return self.trace_control
+
+    @command(":TRACe:TSTamp:FORMat")
+    def _set_timestamp_format(self, value: str) -> None:
+        token = value.strip().upper()
+        if token not in ("ABS", "ABSOLUTE", "DELT", "DELTA"):
+            raise ScpiError(-224)
+        self.timestamp_format = token[:3] if token.startswith("ABS") else "DELT"
+
+    @command(":TRACe:TSTamp:FORMat?")
+    def _timestamp_format_query(self) -> str:
+        return self.timestamp_format
+
+    @command(":TRACe:DATA?")
+    def _trace_data(self) -> str:
+        if not self.trace:
+            raise error(-230)
+        return self._format(self.trace, timestamp_zero="buffer")
+
+    @command(":CALCulate3:FORMat")
+    def _set_statistic(self, value: str) -> None:
+        names = {"MEAN": "MEAN", "SDEV": "SDEV", "SDEVIATION": "SDEV", "MAX": "MAX", "MAXIMUM": "MAX",
+                 "MIN": "MIN", "MINIMUM": "MIN", "PKPK": "PKPK"}
+        try:
+            self.statistic = names[value.strip().upper()]
+        except KeyError:
+            raise ScpiError(-224) from None
+
+    @command(":CALCulate3:FORMat?")
+    def _statistic_query(self) -> str:
+        return self.statistic
+
+    @command(":CALCulate3:DATA?")
+    def _statistic_data(self) -> str:
+        """The statistic of the buffer's voltage, current and resistance readings (section 9)."""
+        if len(self.trace) < 2:
+            raise error(-230)
+        stat = {"MEAN": np.mean, "SDEV": lambda x: np.std(x, ddof=1), "MAX": np.max, "MIN": np.min,
+                "PKPK": np.ptp}[self.statistic]
+        columns = (np.array([r.voltage for r in self.trace]), np.array([r.current for r in self.trace]))
+        values = [float(stat(c)) for c in columns] + [NOT_A_NUMBER]
+        return ",".join(f"{v:+.6E}" for v in values)
+
+
+def _which(arg: str | None) -> str | None:
+    """MIN/MAX/DEF of a query's optional parameter (None: the present value)."""
+    if arg is None:
+        return None
+    token = arg.strip().upper()[:3]
+    if token not in ("MIN", "MAX", "DEF"):
+        raise ScpiError(-224)
+    return token
+

@@ -1,0 +1,1492 @@
+"""Simulated Keithley Series 2600B System SourceMeter (2601B, 2602B, 2636B), TSP command set.
+
+Follows the Series 2600B Reference Manual (2600BS-901-01 Rev. F, 2021): section 2 "Output-off
+states", section 3 "Reading buffers", section 5 "Theory of operation" (limits, operating
+boundaries), section 9 "TSP command reference", section 11 "Common commands"; and "Sweep
+operation", "Triggering" (SMU event detectors, timers) and "Using timers to perform pulse mode
+sweeps" (section 3 of Rev. B). The Lua side (print, error queue, scripts, common commands) is
+:mod:`.tsp`. What is simulated, per SMU channel (``smua``; ``smub`` on the
+2602B and 2636B):
+
+- ``smuX.source``: ``func`` (voltage sourcing; the current source is not simulated and turning
+  the output on with ``OUTPUT_DCAMPS`` is refused with -221), ``levelv``, ``limiti``/``limitv``
+  (compliance ranges and ``reset()`` defaults of section 9 ``smuX.source.limitY``: 2601B/2602B
+  10 nA–3 A, default 1 A; 2636B 100 pA–1.5 A, default 100 mA), ``rangev``/``autorangev``,
+  ``output``, ``compliance``, ``offmode`` (normal: 0 V under ``offlimiti``, 1 mA by default;
+  high-Z: the output relay opens; zero), ``delay``;
+- ``smuX.measure``: ``i()``, ``v()``, ``iv()``, ``r()``, ``p()`` (optionally into reading
+  buffers), ``nplc`` (0.001–25 PLC, integration of 1 PLC = 1/``localnode.linefreq`` s on the
+  bench clock), ``count`` (readings back to back: ``interval`` is accepted, not applied),
+  ``delay``, ranges and ``autozero`` (accepted; they do not change the timing here);
+- ``smuX.nvbuffer1``/``nvbuffer2`` and ``smuX.makebuffer(n)``: ``readings``, ``sourcevalues``,
+  ``timestamps`` (s from the first reading), ``statuses`` (0x40: in compliance), ``n``,
+  ``capacity``, ``appendmode``, ``collectsourcevalues``, ``collecttimestamps``, ``clear()``;
+- the SMU trigger model ("Triggering"): arm layer (``arm.count``, ``arm.stimulus``,
+  ``arm.set()``), then ``trigger.count`` times the source (``source.listv``/``linearv``,
+  ``source.limiti``: the sweep limit, 0 = the normal limit), measure (``measure.i/v/iv(buf)``) and
+  end pulse (``SOURCE_IDLE``/``SOURCE_HOLD``) actions, each behind an event detector that latches
+  its ``stimulus`` event (0 bypasses it), then the end sweep action; the ``*_EVENT_ID`` events it
+  generates; ``trigger.initiate()``, ``smuX.abort()``;
+- ``trigger.timer[1..8]``: ``delay``/``delaylist``, ``count``, ``passthrough``, ``stimulus``,
+  ``EVENT_ID``, ``reset()``; a timer triggered while it is still counting latches the trigger
+  and starts again when it is done (a second one sets ``overrun``);
+- ``delay()``, ``waitcomplete()``, ``reset()``, ``status.operation.sweeping.condition``,
+  ``localnode`` (``model``, ``serialno``, ``linefreq``), ``display.trigger``, ``timer``, ``node[1]``.
+
+Time is the bench's clock. The trigger model and timers are a discrete-event simulation run in
+virtual time inside the command that starts them (``trigger.initiate()``, ``*TRG``, ``arm.set()``):
+when it returns, the sweep is over, unless it waits for an event only the outside world can give
+(the front-panel TRIG key, a bus trigger); then it continues when that comes. Between events the
+outputs are held through the :class:`SourcePort`, so pulse widths and integrations are exact.
+``smua`` drives the port; ``smub`` is unwired: it sources into an open circuit (no current).
+
+Figures not found in the manual pages available and chosen here: nvbuffer capacity (60 000
+readings), timer default delay (10 µs), the 1101/1102 codes for out-of-range settings, the
+numeric values of constants other than ``OUTPUT_*``, ``AUTORANGE_*`` and ``OUTPUT_DC*``, the
+2636B's largest level (202 V, by analogy with the 40.4 V of the 2602B's 40 V range), and a
+reading's timestamp taken at the start of its integration. Infinite counts (``count = 0``) are
+refused with -221: an endless sweep cannot finish inside a command in virtual time.
+"""
+from __future__ import annotations
+
+import heapq
+import math
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from labsuite.simulator.circuit import SegmentResult, SourcePort
+from labsuite.simulator.instruments.tsp import TspInstrument, TspObject, TspRuntimeError, number
+
+LINE_FREQUENCY = 60.0          # Hz, localnode.linefreq at power-on
+NPLC_RANGE = (0.001, 25.0)     # smuX.measure.nplc
+BUFFER_CAPACITY = 60_000       # readings per dedicated buffer (not confirmed, see the module docstring)
+TIMER_DEFAULT_DELAY = 10e-6    # s (not confirmed)
+TIMERS = 8
+
+# event IDs (the manual names them; their numbers are the instrument's own)
+BUS_EVENT_ID = 1               # trigger.EVENT_ID: *TRG
+DISPLAY_EVENT_ID = 2           # display.trigger.EVENT_ID: the front-panel TRIG key, never pressed here
+TIMER_EVENT_BASE = 10          # trigger.timer[N].EVENT_ID = 10 + N
+SMU_EVENT_BASE = {"a": 100, "b": 200}
+SMU_EVENTS = ("ARMED", "SWEEPING", "SOURCE_COMPLETE", "MEASURE_COMPLETE", "PULSE_COMPLETE",
+              "SWEEP_COMPLETE", "IDLE")
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Data-sheet figures of one 2600B model (SI units)."""
+
+    channels: int
+    voltage_ranges: tuple[float, ...]
+    current_ranges: tuple[float, ...]
+    limit_i: tuple[float, float]        # A, current compliance
+    limit_v: tuple[float, float]        # V, voltage compliance
+    default_limit_i: float              # A, after reset()
+    default_limit_v: float              # V, after reset()
+    max_voltage: float                  # V, largest |levelv| (top range + 1 %)
+    pulse_current: float                # A, largest sweep (pulse) current limit
+    serial: str
+
+    def overrange(self, voltage_range: float) -> float:
+        """Largest |level| on a voltage range: 5 % over range, 1 % on the top one (section 5)."""
+        return self.max_voltage if voltage_range == self.voltage_ranges[-1] else 1.05 * voltage_range
+
+    def voltage_range_for(self, level: float) -> float:
+        return next(r for r in self.voltage_ranges if abs(level) <= self.overrange(r))
+
+
+_CURRENT_RANGES_2602B = (100e-9, 1e-6, 10e-6, 100e-6, 1e-3, 10e-3, 100e-3, 1.0, 3.0)
+MODELS = {
+    "2601B": ModelSpec(1, (0.1, 1.0, 6.0, 40.0), _CURRENT_RANGES_2602B, (10e-9, 3.0), (10e-3, 40.0),
+                       1.0, 40.0, 40.4, 10.0, "4381101"),
+    "2602B": ModelSpec(2, (0.1, 1.0, 6.0, 40.0), _CURRENT_RANGES_2602B, (10e-9, 3.0), (10e-3, 40.0),
+                       1.0, 40.0, 40.4, 10.0, "4381102"),
+    "2636B": ModelSpec(2, (0.2, 2.0, 20.0, 200.0),
+                       (100e-12, 1e-9, 10e-9, 100e-9, 1e-6, 10e-6, 100e-6, 1e-3, 10e-3, 100e-3, 1.0, 1.5),
+                       (100e-12, 1.5), (20e-3, 200.0), 100e-3, 20.0, 202.0, 10.0, "4381136"),
+}
+
+
+@dataclass
+class Reading:
+    value: float
+    source: float        # V, the programmed level when the reading was taken
+    time: float          # s on the bench clock, start of the integration
+    status: int          # 0x40: the source was in compliance
+
+
+def _flag(value: Any, what: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    return number(value, what) != 0
+
+
+def _choice(instrument: Keithley2600, value: Any, allowed: tuple[int, ...], what: str) -> int | None:
+    """An enumerated attribute value, or None after queueing 1102 (below the choices) or 1101."""
+    code = number(value, what)
+    if code in allowed:
+        return int(code)
+    if code < min(allowed):
+        instrument.error(1102, "Parameter too small")
+    else:
+        instrument.error(1101, "Parameter too big")
+    return None
+
+
+# --- reading buffers ----------------------------------------------------------------------
+class BufferColumn(TspObject):
+    """``bufferVar.readings`` / ``.sourcevalues`` / ``.timestamps`` / ``.statuses``."""
+
+    def __init__(self, buffer: ReadingBuffer, field: str) -> None:
+        self._buffer, self._field = buffer, field
+
+    def _tsp_values(self) -> list[Any]:
+        return [self._buffer._value(r, self._field) for r in self._buffer._readings]
+
+    def _tsp_item(self, index: int) -> Any:
+        readings = self._buffer._readings
+        return self._buffer._value(readings[index - 1], self._field) if 1 <= index <= len(readings) else None
+
+    @property
+    def n(self) -> int:
+        return len(self._buffer._readings)
+
+
+class ReadingBuffer(TspObject):
+    """A dedicated (``smuX.nvbufferY``) or dynamic (``smuX.makebuffer(n)``) reading buffer."""
+
+    def __init__(self, instrument: Keithley2600, capacity: int) -> None:
+        self._instrument = instrument
+        self._capacity = capacity
+        self._readings: list[Reading] = []
+        self.readings = BufferColumn(self, "value")
+        self.sourcevalues = BufferColumn(self, "source")
+        self.timestamps = BufferColumn(self, "time")
+        self.statuses = BufferColumn(self, "status")
+        self.reset()
+
+    def reset(self) -> None:
+        self._appendmode = 0
+        self._collect_sources = False
+        self._collect_times = True
+
+    def _value(self, reading: Reading, field: str) -> Any:
+        if field == "time":
+            return reading.time - self._readings[0].time if self._collect_times else None
+        if field == "source":
+            return reading.source if self._collect_sources else None
+        return getattr(reading, field)
+
+    def _tsp_item(self, index: int) -> Any:
+        return self.readings._tsp_item(index)
+
+    def _tsp_values(self) -> list[Any]:
+        return self.readings._tsp_values()
+
+    def _start(self) -> None:
+        """A measurement operation begins: without append mode, old readings go."""
+        if not self._appendmode:
+            self._readings.clear()
+
+    def _append(self, reading: Reading) -> None:
+        if len(self._readings) < self._capacity:   # fill once: a full buffer keeps its readings
+            self._readings.append(reading)
+
+    @property
+    def n(self) -> int:
+        return len(self._readings)
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    @property
+    def basetimestamp(self) -> float:
+        return self._readings[0].time if self._readings else 0.0
+
+    @property
+    def appendmode(self) -> int:
+        return self._appendmode
+
+    @appendmode.setter
+    def appendmode(self, value: Any) -> None:
+        self._appendmode = int(_flag(value, "appendmode"))
+
+    @property
+    def collectsourcevalues(self) -> int:
+        return int(self._collect_sources)
+
+    @collectsourcevalues.setter
+    def collectsourcevalues(self, value: Any) -> None:
+        self._collect_sources = _flag(value, "collectsourcevalues")
+
+    @property
+    def collecttimestamps(self) -> int:
+        return int(self._collect_times)
+
+    @collecttimestamps.setter
+    def collecttimestamps(self, value: Any) -> None:
+        self._collect_times = _flag(value, "collecttimestamps")
+
+    def clear(self) -> None:
+        self._readings.clear()
+
+
+# --- timers -------------------------------------------------------------------------------
+class Timer(TspObject):
+    """``trigger.timer[N]``: delays started by a stimulus event, each ending in an event."""
+
+    def __init__(self, instrument: Keithley2600, index: int) -> None:
+        self._instrument = instrument
+        self._event = TIMER_EVENT_BASE + index
+        self._generation = 0
+        self.reset()
+
+    def reset(self) -> None:
+        self._count = 1
+        self._delays = [TIMER_DEFAULT_DELAY]
+        self._passthrough = False
+        self._stimulus = 0
+        self._cancel()
+
+    def _cancel(self) -> None:
+        self._position = 0         # next delay of the delay list
+        self._remaining = 0        # events still to generate in this run
+        self._busy = self._latched = self._overrun = False
+        self._generation += 1   # firings scheduled by an older run are void
+
+    @property
+    def EVENT_ID(self) -> int:   # noqa: N802 (the manual's name)
+        return self._event
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    @count.setter
+    def count(self, value: Any) -> None:
+        count = number(value, "count")
+        if count == 0:
+            self._instrument.error(-221, "Settings conflict; an endless timer is not simulated")
+        elif self._instrument.within(count, 1, 1_048_575):
+            self._count = int(count)
+
+    @property
+    def delay(self) -> float:
+        return self._delays[0]
+
+    @delay.setter
+    def delay(self, value: Any) -> None:
+        delay = number(value, "delay")
+        if self._instrument.within(delay, 1e-9, 100_000):
+            self._delays, self._position = [delay], 0
+
+    @property
+    def delaylist(self) -> list[float]:
+        return list(self._delays)
+
+    @delaylist.setter
+    def delaylist(self, value: Any) -> None:
+        delays = [number(d, "delaylist") for d in self._instrument.values(value, "delaylist")]
+        if not delays:
+            self._instrument.error(1102, "Parameter too small")
+        elif all(self._instrument.within(d, 1e-9, 100_000) for d in delays):
+            self._delays, self._position = delays, 0
+
+    @property
+    def passthrough(self) -> bool:
+        return self._passthrough
+
+    @passthrough.setter
+    def passthrough(self, value: Any) -> None:
+        self._passthrough = _flag(value, "passthrough")
+
+    @property
+    def stimulus(self) -> int:
+        return self._stimulus
+
+    @stimulus.setter
+    def stimulus(self, value: Any) -> None:
+        self._stimulus = int(number(value, "stimulus"))
+
+    @property
+    def overrun(self) -> bool:
+        return self._overrun
+
+    def clear(self) -> None:
+        self._latched = self._overrun = False
+
+    def wait(self, timeout: Any) -> bool:
+        """Wait up to ``timeout`` s for this timer's event; True if it came."""
+        seen = []
+        self._instrument._watchers.append((self._event, seen))
+        try:
+            self._instrument.run_events(until=self._instrument.clock.now() + number(timeout, "timeout"),
+                                        stop=lambda: bool(seen))
+        finally:
+            self._instrument._watchers.remove((self._event, seen))
+        return bool(seen)
+
+    # the timer at work
+    def _trigger(self) -> None:
+        if self._busy:
+            self._overrun = self._overrun or self._latched
+            self._latched = True
+            return
+        self._start()
+
+    def _start(self) -> None:
+        self._busy = True
+        self._remaining = self._count
+        generation = self._generation
+        if self._passthrough:
+            self._instrument.emit(self._event)
+        if generation == self._generation:
+            self._next()
+
+    def _next(self) -> None:
+        delay = self._delays[self._position % len(self._delays)]
+        self._position += 1
+        generation = self._generation
+        self._instrument.schedule(self._instrument.clock.now() + delay,
+                                  lambda: self._fire() if generation == self._generation else None)
+
+    def _fire(self) -> None:
+        self._remaining -= 1
+        if self._remaining > 0:
+            self._next()
+        else:
+            self._busy = False
+        self._instrument.emit(self._event)
+        if not self._busy and self._latched:
+            self._latched = False
+            self._start()
+
+
+class TimerArray(TspObject):
+    """``trigger.timer``: ``trigger.timer[1]`` … ``trigger.timer[8]``."""
+
+    def __init__(self, timers: list[Timer]) -> None:
+        self._timers = timers
+
+    def _tsp_item(self, index: int) -> Timer | None:
+        return self._timers[index - 1] if 1 <= index <= len(self._timers) else None
+
+
+class TriggerSystem(TspObject):
+    """``trigger``: the timers and the command interface (``*TRG``) trigger."""
+
+    def __init__(self, instrument: Keithley2600) -> None:
+        self._instrument = instrument
+        self.timer = TimerArray(instrument.timers)
+        self._bus = False
+
+    @property
+    def EVENT_ID(self) -> int:   # noqa: N802
+        return BUS_EVENT_ID
+
+    def clear(self) -> None:
+        self._bus = False
+
+    def wait(self, timeout: Any) -> bool:
+        """Wait up to ``timeout`` s for a ``*TRG``; True if one was received."""
+        if not self._bus:
+            self._instrument.run_events(until=self._instrument.clock.now() + number(timeout, "timeout"))
+        seen, self._bus = self._bus, False
+        return seen
+
+
+# --- SMU trigger model ----------------------------------------------------------------------
+class Detector:
+    """An event detector: latches its stimulus event; stimulus 0 bypasses it."""
+
+    def __init__(self) -> None:
+        self.stimulus = 0
+        self.latched = self.overrun = False
+
+    def latch(self, event: int) -> None:
+        if self.stimulus and event == self.stimulus:
+            self.overrun = self.overrun or self.latched
+            self.latched = True
+
+    def detect(self) -> bool:
+        if not self.stimulus:
+            return True
+        if self.latched:
+            self.latched = False
+            return True
+        return False
+
+
+class _Layer(TspObject):
+    """Common parts of ``smuX.trigger.arm/source/measure/endpulse``: stimulus and ``set()``."""
+
+    def __init__(self, smu: Smu) -> None:
+        self._smu = smu
+        self._detector = Detector()
+
+    @property
+    def stimulus(self) -> int:
+        return self._detector.stimulus
+
+    @stimulus.setter
+    def stimulus(self, value: Any) -> None:
+        self._detector.stimulus = int(number(value, "stimulus"))
+        self._detector.latched = False
+
+    def set(self) -> None:
+        """Set the event detector to the detected state (a software trigger)."""
+        self._detector.latched = True
+        self._smu._instrument.run_events()
+
+
+class TriggerArm(_Layer):
+    def __init__(self, smu: Smu) -> None:
+        super().__init__(smu)
+        self._count = 1
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    @count.setter
+    def count(self, value: Any) -> None:
+        self._count = self._smu._counted(value, "arm.count", self._count)
+
+
+class TriggerSource(_Layer):
+    def __init__(self, smu: Smu) -> None:
+        super().__init__(smu)
+        self._action = 0
+        self._points: list[float] = []
+        self._function = Smu.OUTPUT_DCVOLTS
+        self._limiti = 0.0
+        self._limitv = 0.0
+
+    @property
+    def action(self) -> int:
+        return self._action
+
+    @action.setter
+    def action(self, value: Any) -> None:
+        action = _choice(self._smu._instrument, value, (Smu.DISABLE, Smu.ENABLE), "action")
+        if action is not None:
+            self._action = action
+
+    @property
+    def limiti(self) -> float:
+        return self._limiti
+
+    @limiti.setter
+    def limiti(self, value: Any) -> None:
+        limit = number(value, "limiti")
+        spec = self._smu._spec
+        if limit == Smu.LIMIT_AUTO or self._smu._instrument.within(limit, spec.limit_i[0], spec.pulse_current):
+            self._limiti = limit
+
+    @property
+    def limitv(self) -> float:
+        return self._limitv
+
+    @limitv.setter
+    def limitv(self, value: Any) -> None:
+        limit = number(value, "limitv")
+        if limit == Smu.LIMIT_AUTO or self._smu._instrument.within(limit, *self._smu._spec.limit_v):
+            self._limitv = limit
+
+    def listv(self, values: Any) -> None:
+        points = [number(v, "listv") for v in self._smu._instrument.values(values, "listv")]
+        if self._smu._levels_allowed(points):
+            self._points, self._function = points, Smu.OUTPUT_DCVOLTS
+
+    def linearv(self, start: Any, stop: Any, points: Any) -> None:
+        n = int(number(points, "points"))
+        if self._smu._instrument.within(n, 2, BUFFER_CAPACITY):
+            values = list(np.linspace(number(start, "start"), number(stop, "stop"), n))
+            if self._smu._levels_allowed(values):
+                self._points, self._function = values, Smu.OUTPUT_DCVOLTS
+
+    def listi(self, values: Any) -> None:
+        self._points = [number(v, "listi") for v in self._smu._instrument.values(values, "listi")]
+        self._function = Smu.OUTPUT_DCAMPS
+
+
+class TriggerMeasure(_Layer):
+    def __init__(self, smu: Smu) -> None:
+        super().__init__(smu)
+        self._action = 0
+        self._kinds: tuple[str, ...] = ("i",)
+        self._buffers: tuple[ReadingBuffer, ...] = ()
+
+    @property
+    def action(self) -> int:
+        return self._action
+
+    @action.setter
+    def action(self, value: Any) -> None:
+        action = _choice(self._smu._instrument, value, (Smu.DISABLE, Smu.ENABLE), "action")
+        if action is not None:
+            self._action = action
+
+    def _configure(self, kinds: tuple[str, ...], buffers: tuple[Any, ...]) -> None:
+        self._kinds, self._buffers = kinds, tuple(self._smu._buffer(b) for b in buffers)
+
+    def i(self, buffer: Any) -> None:
+        self._configure(("i",), (buffer,))
+
+    def v(self, buffer: Any) -> None:
+        self._configure(("v",), (buffer,))
+
+    def iv(self, ibuffer: Any, vbuffer: Any) -> None:
+        self._configure(("i", "v"), (ibuffer, vbuffer))
+
+
+class TriggerEndPulse(_Layer):
+    def __init__(self, smu: Smu) -> None:
+        super().__init__(smu)
+        self._action = Smu.SOURCE_HOLD
+
+    @property
+    def action(self) -> int:
+        return self._action
+
+    @action.setter
+    def action(self, value: Any) -> None:
+        action = _choice(self._smu._instrument, value, (Smu.SOURCE_IDLE, Smu.SOURCE_HOLD), "action")
+        if action is not None:
+            self._action = action
+
+
+class TriggerEndSweep(TspObject):
+    def __init__(self, smu: Smu) -> None:
+        self._smu = smu
+        self._action = Smu.SOURCE_IDLE
+
+    @property
+    def action(self) -> int:
+        return self._action
+
+    @action.setter
+    def action(self, value: Any) -> None:
+        action = _choice(self._smu._instrument, value, (Smu.SOURCE_IDLE, Smu.SOURCE_HOLD), "action")
+        if action is not None:
+            self._action = action
+
+
+class SmuTrigger(TspObject):
+    """``smuX.trigger``: the SMU's trigger model."""
+
+    IDLE, ARM, SOURCE, MEASURE, MEASURING, ENDPULSE = range(6)
+
+    def __init__(self, smu: Smu) -> None:
+        self._smu = smu
+        base = SMU_EVENT_BASE[smu._letter]
+        self._events = {name: base + k for k, name in enumerate(SMU_EVENTS)}
+        self.reset()
+
+    def reset(self) -> None:
+        self.arm = TriggerArm(self._smu)
+        self.source = TriggerSource(self._smu)
+        self.measure = TriggerMeasure(self._smu)
+        self.endpulse = TriggerEndPulse(self._smu)
+        self.endsweep = TriggerEndSweep(self._smu)
+        self._count = 1
+        self._state = self.IDLE
+        self._arms = self._done = self._point = 0
+
+    def __getattr__(self, name: str) -> int:
+        # ARMED_EVENT_ID, SWEEPING_EVENT_ID, SOURCE_COMPLETE_EVENT_ID, ... IDLE_EVENT_ID
+        if name.endswith("_EVENT_ID") and name[:-9] in SMU_EVENTS:
+            return self._events[name[:-9]]
+        raise AttributeError(name)
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    @count.setter
+    def count(self, value: Any) -> None:
+        self._count = self._smu._counted(value, "trigger.count", self._count)
+
+    def _detectors(self) -> tuple[Detector, ...]:
+        return (self.arm._detector, self.source._detector, self.measure._detector, self.endpulse._detector)
+
+    def initiate(self) -> None:
+        """Start the trigger model; in virtual time it runs to its end before this returns."""
+        smu, instrument = self._smu, self._smu._instrument
+        if self._state != self.IDLE:
+            instrument.error(-221, "Settings conflict; the trigger model is already running")
+            return
+        if self.source._action == Smu.ENABLE:
+            if not self.source._points:
+                instrument.error(-221, "Settings conflict; no sweep source values configured")
+                return
+            if self.source._function != Smu.OUTPUT_DCVOLTS:
+                instrument.error(-221, "Settings conflict; current sweeps are not simulated")
+                return
+            if not smu._levels_allowed(self.source._points):
+                return
+        for detector in self._detectors():
+            detector.latched = detector.overrun = False
+        if self.measure._action == Smu.ENABLE:
+            for buffer in self.measure._buffers:
+                buffer._start()
+        self._arms = self._point = 0
+        self._state = self.ARM
+        instrument.emit(self._events["SWEEPING"])
+        instrument.run_events()
+
+    def _abort(self) -> None:
+        self._state = self.IDLE
+
+    def _step(self) -> bool:
+        """Go as far as the event detectors let the model go now; True if anything happened."""
+        smu, instrument = self._smu, self._smu._instrument
+        state = self._state
+        if state == self.ARM and self.arm._detector.detect():
+            self._arms += 1
+            self._done = 0
+            self._state = self.SOURCE
+            instrument.emit(self._events["ARMED"])
+        elif state == self.SOURCE and self.source._detector.detect():
+            if self.source._action == Smu.ENABLE:
+                points = self.source._points
+                level = points[self._point % len(points)]
+                self._point += 1
+                limit = self.source._limiti if self.source._limiti != Smu.LIMIT_AUTO else smu.source._limiti
+                smu._apply(level, limit)
+            self._state = self.MEASURE
+            delay = smu.source._delay
+            if delay > 0:
+                self._state = self.MEASURING
+                instrument.schedule(instrument.clock.now() + delay, self._source_settled)
+            else:
+                instrument.emit(self._events["SOURCE_COMPLETE"])
+        elif state == self.MEASURE and self.measure._detector.detect():
+            if self.measure._action == Smu.ENABLE:
+                self._state = self.MEASURING
+                smu._start_measurement(self.measure._kinds, self.measure._buffers, self._measured)
+            else:
+                self._state = self.ENDPULSE
+        elif state == self.ENDPULSE and self.endpulse._detector.detect():
+            if self.endpulse._action == Smu.SOURCE_IDLE:
+                smu._apply(None, None)
+            instrument.emit(self._events["PULSE_COMPLETE"])
+            self._done += 1
+            if self._done < self._count:
+                self._state = self.SOURCE
+            else:
+                self._end_sweep()
+        else:
+            return False
+        return True
+
+    def _source_settled(self) -> None:
+        self._state = self.MEASURE
+        self._smu._instrument.emit(self._events["SOURCE_COMPLETE"])
+
+    def _measured(self, _values: tuple[float, ...]) -> None:
+        self._state = self.ENDPULSE
+        self._smu._instrument.emit(self._events["MEASURE_COMPLETE"])
+
+    def _end_sweep(self) -> None:
+        instrument = self._smu._instrument
+        if self.endsweep._action == Smu.SOURCE_IDLE:
+            self._smu._apply(None, None)
+        instrument.emit(self._events["SWEEP_COMPLETE"])
+        if self._arms < self.arm._count:
+            self._state = self.ARM
+        else:
+            self._state = self.IDLE
+            instrument.emit(self._events["IDLE"])
+
+
+# --- source and measure -------------------------------------------------------------------
+class SmuSource(TspObject):
+    """``smuX.source``."""
+
+    def __init__(self, smu: Smu) -> None:
+        self._smu = smu
+        spec = smu._spec
+        self._func = Smu.OUTPUT_DCVOLTS
+        self._levelv = self._leveli = 0.0
+        self._limiti, self._limitv, self._limitp = spec.default_limit_i, spec.default_limit_v, 0.0
+        self._rangev, self._autorangev = spec.voltage_ranges[0], True
+        self._rangei, self._autorangei = spec.current_ranges[0], True
+        self._output = Smu.OUTPUT_OFF
+        self._offmode, self._offfunc = Smu.OUTPUT_NORMAL, Smu.OUTPUT_DCVOLTS
+        self._offlimiti, self._offlimitv = 1e-3, spec.default_limit_v
+        self._delay = 0.0
+
+    @property
+    def func(self) -> int:
+        return self._func
+
+    @func.setter
+    def func(self, value: Any) -> None:
+        func = _choice(self._smu._instrument, value, (Smu.OUTPUT_DCAMPS, Smu.OUTPUT_DCVOLTS), "func")
+        if func == Smu.OUTPUT_DCAMPS and self._output == Smu.OUTPUT_ON:
+            self._smu._instrument.error(-221, "Settings conflict; current source not simulated")
+        elif func is not None:
+            self._func = func
+
+    @property
+    def levelv(self) -> float:
+        return self._levelv
+
+    @levelv.setter
+    def levelv(self, value: Any) -> None:
+        level = number(value, "levelv")
+        if self._smu._levels_allowed([level]):
+            if self._autorangev:
+                self._rangev = self._smu._spec.voltage_range_for(level)
+            self._levelv = level
+            self._smu._apply(None, None)
+
+    @property
+    def leveli(self) -> float:
+        return self._leveli
+
+    @leveli.setter
+    def leveli(self, value: Any) -> None:
+        level = number(value, "leveli")
+        if self._smu._instrument.within(abs(level), 0.0, self._smu._spec.limit_i[1]):
+            self._leveli = level
+
+    @property
+    def limiti(self) -> float:
+        return self._limiti
+
+    @limiti.setter
+    def limiti(self, value: Any) -> None:
+        limit = number(value, "limiti")
+        if self._smu._instrument.within(limit, *self._smu._spec.limit_i):
+            self._limiti = limit
+            self._smu._apply(None, None)
+
+    @property
+    def limitv(self) -> float:
+        return self._limitv
+
+    @limitv.setter
+    def limitv(self, value: Any) -> None:
+        limit = number(value, "limitv")
+        if self._smu._instrument.within(limit, *self._smu._spec.limit_v):
+            self._limitv = limit
+
+    @property
+    def limitp(self) -> float:
+        return self._limitp
+
+    @limitp.setter
+    def limitp(self, value: Any) -> None:
+        limit = number(value, "limitp")
+        spec = self._smu._spec
+        if limit == 0 or self._smu._instrument.within(limit, 0.0, spec.max_voltage * spec.limit_i[1]):
+            self._limitp = limit
+
+    @property
+    def rangev(self) -> float:
+        return self._rangev
+
+    @rangev.setter
+    def rangev(self, value: Any) -> None:
+        wanted = abs(number(value, "rangev"))
+        spec = self._smu._spec
+        if self._smu._instrument.within(wanted, 0.0, spec.voltage_ranges[-1]):
+            self._rangev = next(r for r in spec.voltage_ranges if wanted <= r)
+            self._autorangev = False
+
+    @property
+    def autorangev(self) -> int:
+        return int(self._autorangev)
+
+    @autorangev.setter
+    def autorangev(self, value: Any) -> None:
+        self._autorangev = _flag(value, "autorangev")
+
+    @property
+    def rangei(self) -> float:
+        return self._rangei
+
+    @rangei.setter
+    def rangei(self, value: Any) -> None:
+        wanted = abs(number(value, "rangei"))
+        spec = self._smu._spec
+        if self._smu._instrument.within(wanted, 0.0, spec.current_ranges[-1]):
+            self._rangei = next(r for r in spec.current_ranges if wanted <= r)
+            self._autorangei = False
+
+    @property
+    def autorangei(self) -> int:
+        return int(self._autorangei)
+
+    @autorangei.setter
+    def autorangei(self, value: Any) -> None:
+        self._autorangei = _flag(value, "autorangei")
+
+    @property
+    def output(self) -> int:
+        return self._output
+
+    @output.setter
+    def output(self, value: Any) -> None:
+        state = _choice(self._smu._instrument, value, (Smu.OUTPUT_OFF, Smu.OUTPUT_ON, Smu.OUTPUT_HIGH_Z), "output")
+        if state == Smu.OUTPUT_ON and self._func != Smu.OUTPUT_DCVOLTS:
+            self._smu._instrument.error(-221, "Settings conflict; current source not simulated")
+        elif state is not None:
+            if state == Smu.OUTPUT_HIGH_Z:   # off, with the output relay open
+                state, self._offmode = Smu.OUTPUT_OFF, Smu.OUTPUT_HIGH_Z
+            self._output = state
+            self._smu._compliance = False
+            self._smu._active = None
+            self._smu._drive()
+
+    @property
+    def compliance(self) -> bool:
+        return self._smu._compliance
+
+    @property
+    def offmode(self) -> int:
+        return self._offmode
+
+    @offmode.setter
+    def offmode(self, value: Any) -> None:
+        mode = _choice(self._smu._instrument, value, (Smu.OUTPUT_NORMAL, Smu.OUTPUT_ZERO, Smu.OUTPUT_HIGH_Z), "offmode")
+        if mode is not None:
+            self._offmode = mode
+            self._smu._drive()
+
+    @property
+    def offfunc(self) -> int:
+        return self._offfunc
+
+    @offfunc.setter
+    def offfunc(self, value: Any) -> None:
+        func = _choice(self._smu._instrument, value, (Smu.OUTPUT_DCAMPS, Smu.OUTPUT_DCVOLTS), "offfunc")
+        if func is not None:
+            self._offfunc = func
+            self._smu._drive()
+
+    @property
+    def offlimiti(self) -> float:
+        return self._offlimiti
+
+    @offlimiti.setter
+    def offlimiti(self, value: Any) -> None:
+        limit = number(value, "offlimiti")
+        if self._smu._instrument.within(limit, *self._smu._spec.limit_i):
+            self._offlimiti = limit
+            self._smu._drive()
+
+    @property
+    def offlimitv(self) -> float:
+        return self._offlimitv
+
+    @offlimitv.setter
+    def offlimitv(self, value: Any) -> None:
+        limit = number(value, "offlimitv")
+        if self._smu._instrument.within(limit, *self._smu._spec.limit_v):
+            self._offlimitv = limit
+
+    @property
+    def delay(self) -> float:
+        return self._delay
+
+    @delay.setter
+    def delay(self, value: Any) -> None:
+        delay = number(value, "delay")
+        if delay == Smu.DELAY_AUTO or self._smu._instrument.within(delay, 0.0, 10_000.0):
+            self._delay = max(delay, 0.0)   # the auto delay's settling table is not simulated
+
+
+class SmuMeasure(TspObject):
+    """``smuX.measure``."""
+
+    def __init__(self, smu: Smu) -> None:
+        self._smu = smu
+        spec = smu._spec
+        self._nplc = 1.0
+        self._count = 1
+        self._delay = float(Smu.DELAY_AUTO)
+        self._interval = 0.0
+        self._autozero = Smu.AUTOZERO_AUTO
+        self._rangei, self._autorangei = spec.current_ranges[0], Smu.AUTORANGE_ON
+        self._rangev, self._autorangev = spec.voltage_ranges[0], Smu.AUTORANGE_ON
+
+    @property
+    def nplc(self) -> float:
+        return self._nplc
+
+    @nplc.setter
+    def nplc(self, value: Any) -> None:
+        nplc = number(value, "nplc")
+        if self._smu._instrument.within(nplc, *NPLC_RANGE):
+            self._nplc = nplc
+
+    @property
+    def count(self) -> int:
+        return self._count
+
+    @count.setter
+    def count(self, value: Any) -> None:
+        count = number(value, "count")
+        if self._smu._instrument.within(count, 1, BUFFER_CAPACITY):
+            self._count = int(count)
+
+    @property
+    def delay(self) -> float:
+        return self._delay
+
+    @delay.setter
+    def delay(self, value: Any) -> None:
+        delay = number(value, "delay")
+        if delay == Smu.DELAY_AUTO or self._smu._instrument.within(delay, 0.0, 10_000.0):
+            self._delay = delay   # DELAY_AUTO: the range-dependent settling is not simulated (0 s)
+
+    @property
+    def interval(self) -> float:
+        return self._interval
+
+    @interval.setter
+    def interval(self, value: Any) -> None:
+        interval = number(value, "interval")
+        if self._smu._instrument.within(interval, 0.0, 1.0):
+            self._interval = interval
+
+    @property
+    def autozero(self) -> int:
+        return self._autozero
+
+    @autozero.setter
+    def autozero(self, value: Any) -> None:
+        modes = (Smu.AUTOZERO_OFF, Smu.AUTOZERO_ONCE, Smu.AUTOZERO_AUTO)
+        mode = _choice(self._smu._instrument, value, modes, "autozero")
+        if mode is not None:
+            self._autozero = Smu.AUTOZERO_OFF if mode == Smu.AUTOZERO_ONCE else mode
+
+    @property
+    def rangei(self) -> float:
+        return self._rangei
+
+    @rangei.setter
+    def rangei(self, value: Any) -> None:
+        wanted = abs(number(value, "rangei"))
+        ranges = self._smu._spec.current_ranges
+        if self._smu._instrument.within(wanted, 0.0, ranges[-1]):
+            self._rangei, self._autorangei = next(r for r in ranges if wanted <= r), Smu.AUTORANGE_OFF
+
+    @property
+    def autorangei(self) -> int:
+        return self._autorangei
+
+    @autorangei.setter
+    def autorangei(self, value: Any) -> None:
+        modes = (Smu.AUTORANGE_OFF, Smu.AUTORANGE_ON, Smu.AUTORANGE_FOLLOW_LIMIT)
+        mode = _choice(self._smu._instrument, value, modes, "autorangei")
+        if mode is not None:
+            self._autorangei = mode
+
+    @property
+    def rangev(self) -> float:
+        return self._rangev
+
+    @rangev.setter
+    def rangev(self, value: Any) -> None:
+        wanted = abs(number(value, "rangev"))
+        ranges = self._smu._spec.voltage_ranges
+        if self._smu._instrument.within(wanted, 0.0, ranges[-1]):
+            self._rangev, self._autorangev = next(r for r in ranges if wanted <= r), Smu.AUTORANGE_OFF
+
+    @property
+    def autorangev(self) -> int:
+        return self._autorangev
+
+    @autorangev.setter
+    def autorangev(self, value: Any) -> None:
+        modes = (Smu.AUTORANGE_OFF, Smu.AUTORANGE_ON, Smu.AUTORANGE_FOLLOW_LIMIT)
+        mode = _choice(self._smu._instrument, value, modes, "autorangev")
+        if mode is not None:
+            self._autorangev = mode
+
+    def i(self, buffer: Any = None) -> float:
+        return self._smu._measure_now(("i",), (buffer,))[0]
+
+    def v(self, buffer: Any = None) -> float:
+        return self._smu._measure_now(("v",), (buffer,))[0]
+
+    def iv(self, ibuffer: Any = None, vbuffer: Any = None) -> tuple[float, float]:
+        current, voltage = self._smu._measure_now(("i", "v"), (ibuffer, vbuffer))
+        return current, voltage
+
+    def r(self, buffer: Any = None) -> float:
+        return self._smu._measure_now(("r",), (buffer,))[0]
+
+    def p(self, buffer: Any = None) -> float:
+        return self._smu._measure_now(("p",), (buffer,))[0]
+
+
+class Smu(TspObject):
+    """``smua`` / ``smub``: one source-measure unit channel."""
+
+    OUTPUT_OFF, OUTPUT_ON, OUTPUT_HIGH_Z = 0, 1, 2
+    OUTPUT_DCAMPS, OUTPUT_DCVOLTS = 0, 1
+    OUTPUT_NORMAL, OUTPUT_ZERO = 0, 1
+    AUTORANGE_OFF, AUTORANGE_ON, AUTORANGE_FOLLOW_LIMIT = 0, 1, 2
+    AUTOZERO_OFF, AUTOZERO_ONCE, AUTOZERO_AUTO = 0, 1, 2
+    DISABLE, ENABLE = 0, 1
+    SOURCE_IDLE, SOURCE_HOLD = 0, 1
+    DELAY_OFF, DELAY_AUTO = 0, -1
+    LIMIT_AUTO = 0
+    SENSE_LOCAL, SENSE_REMOTE, SENSE_CALA = 0, 1, 3
+
+    def __init__(self, instrument: Keithley2600, letter: str, port: SourcePort | None, spec: ModelSpec) -> None:
+        self._instrument, self._letter, self._port, self._spec = instrument, letter, port, spec
+        self.nvbuffer1 = ReadingBuffer(instrument, BUFFER_CAPACITY)
+        self.nvbuffer2 = ReadingBuffer(instrument, BUFFER_CAPACITY)
+        self._integration: dict[str, Any] | None = None
+        self.reset()
+
+    # --- TSP functions and attributes --------------------------------------------------
+    def reset(self) -> None:
+        """``smuX.reset()``: output off, source, measure and trigger settings to their defaults."""
+        self._integration = None
+        self.source = SmuSource(self)
+        self.measure = SmuMeasure(self)
+        if hasattr(self, "trigger"):
+            self.trigger.reset()
+        else:
+            self.trigger = SmuTrigger(self)
+        for buffer in (self.nvbuffer1, self.nvbuffer2):
+            buffer.reset()
+        self._sense = self.SENSE_LOCAL
+        self._active: tuple[float, float] | None = None   # level and limit a sweep applied
+        self._compliance = False
+        self._drive()
+
+    def abort(self) -> None:
+        """``smuX.abort()``: stop the trigger model and any measurement; the source goes idle."""
+        self.trigger._abort()
+        self._integration = None
+        self._active = None
+        self._drive()
+
+    def makebuffer(self, size: Any) -> ReadingBuffer | None:
+        capacity = number(size, "makebuffer")
+        if self._instrument.within(capacity, 1, BUFFER_CAPACITY):
+            return ReadingBuffer(self._instrument, int(capacity))
+        return None
+
+    @property
+    def sense(self) -> int:
+        return self._sense
+
+    @sense.setter
+    def sense(self, value: Any) -> None:
+        sense = _choice(self._instrument, value, (self.SENSE_LOCAL, self.SENSE_REMOTE, self.SENSE_CALA), "sense")
+        if sense is not None:
+            self._sense = sense
+
+    # --- the output ------------------------------------------------------------------------
+    def _levels_allowed(self, levels: list[float]) -> bool:
+        """Every level on the present (or, with autorange, some) voltage range; else queue 1101."""
+        largest = max((abs(v) for v in levels), default=0.0)
+        source = self.source
+        ceiling = self._spec.max_voltage if source._autorangev else self._spec.overrange(source._rangev)
+        return self._instrument.within(largest, 0.0, ceiling)
+
+    def _counted(self, value: Any, what: str, present: int) -> int:
+        count = number(value, what)
+        if count == 0:
+            self._instrument.error(-221, f"Settings conflict; an endless {what} is not simulated")
+            return present
+        return int(count) if self._instrument.within(count, 1, 2**31 - 1) else present
+
+    def _apply(self, level: float | None, limit: float | None) -> None:
+        """Source ``level`` V under ``limit`` A (a sweep point), or the idle settings (None)."""
+        self._active = None if level is None else (level, limit)
+        self._drive()
+
+    def _present(self) -> tuple[float, float]:
+        """(level V, limit A) the source is programmed to while the output is on."""
+        if self._active is not None:
+            return self._active
+        return self.source._levelv, self.source._limiti
+
+    def _terminal(self) -> tuple[float | None, float]:
+        """What the output terminal does: (V, current limit A), None for an open circuit."""
+        source = self.source
+        if source._output == self.OUTPUT_ON:
+            return self._present()
+        if source._offmode == self.OUTPUT_HIGH_Z:
+            return None, math.inf
+        if source._offmode == self.OUTPUT_ZERO:
+            return 0.0, source._limiti
+        if source._offfunc == self.OUTPUT_DCVOLTS:
+            return 0.0, source._offlimiti
+        return None, math.inf   # 0 A source: no current flows
+
+    def _drive(self) -> None:
+        if self._port is not None:
+            self._port.drive(*self._terminal())
+
+    def _open_result(self) -> SegmentResult:
+        """What an unwired channel sees: no current; its own level at the terminal."""
+        voltage = self._terminal()[0]
+        return SegmentResult(0.0, voltage or 0.0, 0.0, 0.0, False)
+
+    def _account(self, result: SegmentResult, duration: float) -> None:
+        """The output held ``result`` for ``duration`` s."""
+        if self.source._output == self.OUTPUT_ON:
+            self._compliance = result.in_compliance
+        integration = self._integration
+        if integration is not None and integration["started"]:
+            integration["charge"] += result.current * duration
+            integration["volt_seconds"] += result.source_voltage * duration
+            integration["limited"] = integration["limited"] or result.in_compliance
+
+    # --- measuring -------------------------------------------------------------------------
+    def _buffer(self, value: Any) -> ReadingBuffer:
+        buffer = self._instrument.unwrap(value)
+        if not isinstance(buffer, ReadingBuffer):
+            raise TspRuntimeError("bad argument: reading buffer expected")
+        return buffer
+
+    def _aperture(self) -> float:
+        return self.measure._nplc / self._instrument.line_frequency
+
+    def _start_measurement(self, kinds: tuple[str, ...], buffers: tuple[ReadingBuffer | None, ...],
+                           done: Callable[[tuple[float, ...]], None]) -> None:
+        """Integrate ``measure.count`` readings after ``measure.delay``; then call ``done``."""
+        instrument = self._instrument
+        self._integration = {"kinds": kinds, "buffers": buffers, "done": done, "left": self.measure._count,
+                             "started": False}
+        settle = max(self.measure._delay, 0.0)
+        instrument.schedule(instrument.clock.now() + settle, self._integrate)
+
+    def _integrate(self) -> None:
+        integration = self._integration
+        if integration is None:
+            return
+        instrument = self._instrument
+        integration.update(started=True, start=instrument.clock.now(), charge=0.0, volt_seconds=0.0,
+                           limited=False, level=self._present()[0])
+        instrument.schedule(instrument.clock.now() + self._aperture(), self._integrated)
+
+    def _integrated(self) -> None:
+        integration = self._integration
+        if integration is None:
+            return
+        aperture = self._aperture()
+        current = integration["charge"] / aperture
+        voltage = integration["volt_seconds"] / aperture
+        on = self.source._output == self.OUTPUT_ON
+        limited = integration["limited"] and on
+        model = self._instrument.port.model
+        current = float(model.add_read_noise(np.array([current]))[0])
+        if limited:
+            limit = self._present()[1]
+            current = float(np.clip(current, -limit, limit))
+        values = {"i": current, "v": voltage,
+                  "r": voltage / current if current else math.inf, "p": voltage * current}
+        readings = tuple(values[k] for k in integration["kinds"])
+        for value, buffer in zip(readings, integration["buffers"]):
+            if buffer is not None:
+                buffer._append(Reading(value, integration["level"], integration["start"], 0x40 if limited else 0))
+        integration["left"] -= 1
+        if integration["left"] > 0:
+            integration["started"] = False
+            self._integrate()
+            return
+        self._integration = None
+        integration["done"](readings)
+
+    def _measure_now(self, kinds: tuple[str, ...], buffers: tuple[Any, ...]) -> tuple[float, ...]:
+        """A synchronous measurement (``smuX.measure.i()`` …): returns the last reading(s)."""
+        targets = tuple(None if b is None else self._buffer(b) for b in buffers)
+        for buffer in targets:
+            if buffer is not None:
+                buffer._start()
+        result: list[tuple[float, ...]] = []
+        self._start_measurement(kinds, targets, result.append)
+        self._instrument.run_events(stop=lambda: bool(result))
+        return result[0]
+
+
+# --- the rest of the instrument -------------------------------------------------------------
+class StatusSweeping(TspObject):
+    """``status.operation.sweeping``: bit 1 (2) while smua sweeps, bit 2 (4) for smub."""
+
+    SMUA, SMUB = 2, 4
+
+    def __init__(self, instrument: Keithley2600) -> None:
+        self._instrument = instrument
+
+    @property
+    def condition(self) -> int:
+        bits = {"a": self.SMUA, "b": self.SMUB}
+        return sum(bits[ch._letter] for ch in self._instrument.channels if ch.trigger._state != SmuTrigger.IDLE)
+
+
+class StatusOperation(TspObject):
+    def __init__(self, instrument: Keithley2600) -> None:
+        self.sweeping = StatusSweeping(instrument)
+
+
+class Status(TspObject):
+    """``status`` (the part a program polls for the end of a sweep)."""
+
+    def __init__(self, instrument: Keithley2600) -> None:
+        self._instrument = instrument
+        self.operation = StatusOperation(instrument)
+
+    @property
+    def condition(self) -> int:
+        return self._instrument.status_byte()
+
+    def reset(self) -> None:
+        self._instrument.esr = self._instrument.ese = self._instrument.sre = 0
+
+
+class LocalNode(TspObject):
+    """``localnode``."""
+
+    def __init__(self, instrument: Keithley2600) -> None:
+        self._instrument = instrument
+        self._description = ""
+
+    @property
+    def model(self) -> str:
+        return self._instrument.model
+
+    @property
+    def serialno(self) -> str:
+        return self._instrument.spec.serial
+
+    @property
+    def revision(self) -> str:
+        return self._instrument.firmware
+
+    @property
+    def description(self) -> str:
+        return self._description
+
+    @description.setter
+    def description(self, value: Any) -> None:
+        self._description = str(value)
+
+    @property
+    def linefreq(self) -> float:
+        return self._instrument.line_frequency
+
+    @linefreq.setter
+    def linefreq(self, value: Any) -> None:
+        frequency = number(value, "linefreq")
+        if frequency in (50, 60):
+            self._instrument.line_frequency = frequency
+        elif frequency < 50:
+            self._instrument.error(1102, "Parameter too small")
+        else:
+            self._instrument.error(1101, "Parameter too big")
+
+    @property
+    def prompts(self) -> int:
+        return 0
+
+    @prompts.setter
+    def prompts(self, value: Any) -> None:
+        if _flag(value, "prompts"):
+            self._instrument.error(-221, "Settings conflict; TSP prompts are not simulated")
+
+    @property
+    def showerrors(self) -> int:
+        return 0
+
+    @showerrors.setter
+    def showerrors(self, value: Any) -> None:
+        if _flag(value, "showerrors"):
+            self._instrument.error(-221, "Settings conflict; automatic error printing is not simulated")
+
+    def reset(self) -> None:
+        self._instrument.reset()
+
+
+class DisplayTrigger(TspObject):
+    """``display.trigger``: the front-panel TRIG key (nobody presses it here)."""
+
+    def __init__(self, instrument: Keithley2600) -> None:
+        self._instrument = instrument
+
+    @property
+    def EVENT_ID(self) -> int:   # noqa: N802
+        return DISPLAY_EVENT_ID
+
+    def clear(self) -> None:
+        return None
+
+    def wait(self, timeout: Any) -> bool:
+        self._instrument.run_events(until=self._instrument.clock.now() + number(timeout, "timeout"))
+        return False
+
+
+class Display(TspObject):
+    """``display``: text functions accepted, nothing shown."""
+
+    def __init__(self, instrument: Keithley2600) -> None:
+        self.trigger = DisplayTrigger(instrument)
+
+    def clear(self) -> None:
+        return None
+
+    def settext(self, text: Any) -> None:
+        return None
+
+    def setcursor(self, row: Any, column: Any, style: Any = None) -> None:
+        return None
+
+
+class ElapsedMeasure(TspObject):
+    def __init__(self, instrument: Keithley2600) -> None:
+        self._instrument = instrument
+
+    def t(self) -> float:
+        """Seconds since ``timer.reset()``, on the bench clock."""
+        return self._instrument.clock.now() - self._instrument.timer_origin
+
+
+class ElapsedTimer(TspObject):
+    """``timer``: elapsed time (``timer.reset()``, ``timer.measure.t()``)."""
+
+    def __init__(self, instrument: Keithley2600) -> None:
+        self._instrument = instrument
+        self.measure = ElapsedMeasure(instrument)
+
+    def reset(self) -> float:
+        elapsed = self.measure.t()
+        self._instrument.timer_origin = self._instrument.clock.now()
+        return elapsed
+
+
+class Keithley2600(TspInstrument):
+    """A 2600B whose ``smua`` drives the device through ``port``; ``smub`` (2602B, 2636B) is unwired."""
+
+    firmware = "4.0.4"
+
+    def __init__(self, port: SourcePort, model: str = "2602B") -> None:
+        if model not in MODELS:
+            raise ValueError(f"no 2600B model {model!r}; choose one of {', '.join(MODELS)}")
+        self.model, self.spec = model, MODELS[model]
+        self.port = port
+        self.clock = port.clock
+        self.idn = f"Keithley Instruments, Model {model}, {self.spec.serial}, {self.firmware}"
+        self.line_frequency = LINE_FREQUENCY
+        self.timer_origin = self.clock.now()
+        self._queue: list[tuple[float, int, Callable[[], None]]] = []
+        self._sequence = 0
+        self._watchers: list[tuple[int, list[int]]] = []
+        self.timers = [Timer(self, n) for n in range(1, TIMERS + 1)]
+        self.channels = [Smu(self, letter, port if letter == "a" else None, self.spec)
+                         for letter in "ab"[:self.spec.channels]]
+        self.trigger = TriggerSystem(self)
+        super().__init__()
+
+    def new_environment(self) -> None:
+        super().new_environment()
+        names: dict[str, Any] = {f"smu{ch._letter}": ch for ch in self.channels}
+        names.update(trigger=self.trigger, status=Status(self), localnode=LocalNode(self), display=Display(self),
+                     timer=ElapsedTimer(self), reset=self.reset, delay=self.delay, waitcomplete=self.complete)
+        self.install(names)
+        self.lua.execute("node = {[1] = setmetatable({}, {__index = _G})}")
+
+    # --- messages and power ------------------------------------------------------------
+    def process(self, message: str) -> str | None:
+        self.port.sync()
+        try:
+            reply = super().process(message)
+            self.run_events()
+            return reply
+        finally:
+            for channel in self.channels:
+                channel._drive()
+
+    def power_loss(self) -> None:
+        """Mains lost and back: outputs drop, settings, buffers, scripts and errors are gone."""
+        self._queue.clear()
+        self.line_frequency = LINE_FREQUENCY
+        for channel in self.channels:
+            channel.nvbuffer1.clear()
+            channel.nvbuffer2.clear()
+        self.reset()
+        self.errors.clear()
+        self.esr = self.ese = self.sre = 0
+        self.new_environment()
+
+    def reset(self) -> None:
+        """``reset()`` / ``*RST``: every channel, timer and the print format to defaults."""
+        super().reset()
+        for channel in self.channels:
+            channel.reset()
+        for timer in self.timers:
+            timer.reset()
+        self.trigger.clear()
+
+    def complete(self) -> None:
+        """``waitcomplete()``: pending operations run to their end (or to a wait for the outside)."""
+        self.run_events()
+
+    def bus_trigger(self) -> None:
+        self.trigger._bus = True
+        self.emit(BUS_EVENT_ID)
+        self.run_events()
+
+    def delay(self, seconds: Any) -> None:
+        """``delay(s)``: the outputs hold for ``s`` seconds of bench time."""
+        duration = number(seconds, "delay")
+        if self.within(duration, 0.0, 1e6):
+            self.run_events(until=self.clock.now() + duration)
+
+    # --- the event simulation ----------------------------------------------------------
+    def schedule(self, time: float, action: Callable[[], None]) -> None:
+        self._sequence += 1
+        heapq.heappush(self._queue, (time, self._sequence, action))
+
+    def emit(self, event: int) -> None:
+        """``event`` happened now: latch the detectors and trigger the timers it stimulates."""
+        for watched, seen in self._watchers:
+            if watched == event:
+                seen.append(event)
+        for channel in self.channels:
+            for detector in channel.trigger._detectors():
+                detector.latch(event)
+        for timer in self.timers:
+            if timer._stimulus and timer._stimulus == event:
+                timer._trigger()
+
+    def run_events(self, until: float | None = None, stop: Callable[[], bool] | None = None) -> None:
+        """Let the trigger models and timers run: until nothing is left to happen, until bench
+        time ``until`` (the outputs hold to it), or until ``stop()`` is true."""
+        while True:
+            progressed = True
+            while progressed:
+                progressed = any([channel.trigger._step() for channel in self.channels])
+            if stop is not None and stop():
+                return
+            if not self._queue or (until is not None and self._queue[0][0] > until):
+                break
+            time, _, action = heapq.heappop(self._queue)
+            self._hold(time - self.clock.now())
+            action()
+        if until is not None:
+            self._hold(until - self.clock.now())
+
+    def _hold(self, duration: float) -> None:
+        """Hold every output for ``duration`` s of bench time."""
+        if duration <= 0:
+            return
+        for channel in self.channels:
+            channel._drive()
+        seen = self.port.hold(duration)
+        for channel in self.channels:
+            channel._account(seen if channel._port is self.port else channel._open_result(), duration)

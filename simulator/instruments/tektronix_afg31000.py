@@ -1,0 +1,480 @@
+"""Simulated Tektronix AFG31022 (AFG31000 series, two channels), native SCPI command set.
+
+Follows the AFG31000 Series Programmer Manual (077-1643-xx) command syntax — ``SOURce[1|2]:
+FUNCtion:SHAPe``, ``SOURce[1|2]:PULSe:WIDTh|PERiod|DCYCle|DELay|TRANsition[:LEADing]|
+TRANsition:TRAiling``, ``SOURce[1|2]:VOLTage[:LEVel][:IMMediate]:AMPLitude|OFFSet|HIGH|LOW``,
+``OUTPut[1|2][:STATe]|IMPedance|POLarity``, ``SOURce[1|2]:BURSt[:STATe]|MODE|NCYCles``,
+``TRIGger[:SEQuence]:SOURce|TIMer``, ``TRIGger[:SEQuence][:IMMediate]``, ``*TRG`` — as the
+AFG3000-family manual and public AFG31000 drivers use it. What is simulated:
+
+- identification, ``*RST``, ``*OPC?``, ``*ESR?``, ``*STB?``, ``*CLS``, ``ABORt``, the error
+  queue (``0,"No error"``, ``-221,"Settings conflict;..."``), ``*RST`` leaving it as it is;
+- per channel: function, frequency, pulse period/width/duty cycle/lead delay/edges, amplitude
+  (``VPP`` suffix accepted), offset, high/low level, load impedance setting
+  (``OUTPut:IMPedance``: 1 Ω to 10 kΩ or INFinity), polarity, output state, burst state, mode
+  and count (1 to 1 000 000 or INFinity); instrument-wide trigger source (TIMer|EXTernal) and
+  timer;
+- the load setting as on the 33500: a 50 Ω source whose programmed levels assume the load
+  setting (EMF twice the programmed level at the 50 Ω default, equal to it at INFinity).
+
+Bus triggering, as the manual describes it: there is no BUS trigger source. ``*TRG`` and
+``TRIGger[:SEQuence][:IMMediate]`` generate a trigger event whatever the source; with the
+source TIMer a triggered burst also repeats at the timer interval, with EXTernal (nothing wired
+to Trigger Input) it waits for ``*TRG``. So a channel plays only in triggered burst mode with
+the EXTernal source: it idles at the pulse's low level and ``*TRG`` plays every such channel's
+burst in virtual time (lead delay and the rest of the period at the low level, the 50 %-width
+rectangle at the high level; see ``keysight_33500.py`` for why the rectangle and for how
+outputs that run free are refused with -221).
+
+Figures not confirmed here (recalled from the AFG31000 data sheet and AFG3000 manual; the
+AFG31000 manual text itself was not available): the AFG31022's pulse width from 30 ns,
+edges from 18 ns to 0.625 × period, pulse frequency to 12.5 MHz, 1 mVpp to 10 Vpp into 50 Ω
+(±10 V open circuit), the width rule 0.625 × (lead + trail) ≤ width ≤ period − 0.8 × (lead +
+trail) − delay, the *RST values (sine, 1 MHz, 1 Vpp, 500 ns width, burst count 5, TIMer source,
+1 ms timer), the timer range 1 µs to 500 s and the exact reply and error-message formats.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, replace
+
+from labsuite.simulator.circuit import SourcePort
+from labsuite.simulator.instruments.keysight_33500 import (OUTPUT_IMPEDANCE, emf_per_volt, keyword,
+                                                           play_bursts, pulse_train, split_channel)
+from labsuite.simulator.instruments.scpi import (ScpiError, ScpiInstrument, _Command, command, parse_bool,
+                                                 parse_number)
+
+MAX_EMF = 10.0                   # V, largest |level| open circuit (±5 V into 50 Ω)
+MIN_AMPLITUDE_EMF = 2e-3         # V, 1 mVpp into 50 Ω
+FREQUENCY_RANGE = (1e-6, 25e6)   # Hz, sine
+PULSE_FREQUENCY_RANGE = (1e-3, 12.5e6)   # Hz
+MIN_WIDTH = 30e-9                # s
+MAX_WIDTH = 999.99               # s
+MIN_EDGE = 18e-9                 # s, 10–90 %
+LOAD_RANGE = (1.0, 10e3)         # Ω
+MAX_BURST = 1_000_000
+TIMER_RANGE = (1e-6, 500.0)      # s
+INFINITY = 9.9e37
+
+SHAPES = ("SINusoid", "SQUare", "PULSe", "RAMP", "PRNoise", "DC", "SINC", "GAUSsian", "LORentz",
+          "ERISe", "EDECay", "HAVersine")
+CHANNEL_SUFFIX = re.compile(r"(:(?:SOURCE|SOUR|OUTPUT|OUTP))([12])(?=:|$)", re.IGNORECASE)
+
+
+def number(value: float) -> str:
+    """A number as answered (NR3)."""
+    return f"{value:.6E}"
+
+
+@dataclass
+class Channel:
+    """One output's settings (levels as EMF, the open-circuit volts behind the 50 Ω)."""
+
+    shape: str = "SIN"
+    frequency: float = 1e6          # Hz; the pulse period is its inverse
+    width: float = 500e-9           # s, 50 % to 50 %
+    delay: float = 0.0              # s, lead delay
+    lead: float = MIN_EDGE          # s, 10–90 %
+    trail: float = MIN_EDGE         # s
+    emf_high: float = 1.0           # V, 1 Vpp into the 50 Ω load setting
+    emf_low: float = -1.0           # V
+    load: float = 50.0              # Ω, load impedance setting (math.inf: high impedance)
+    polarity: str = "NORM"
+    output: bool = False
+    burst: bool = False
+    burst_mode: str = "TRIG"
+    cycles: float = 5               # math.inf: INFinity
+
+    @property
+    def period(self) -> float:
+        return 1.0 / self.frequency
+
+    def levels(self) -> tuple[float, float]:
+        """(idle, pulse) EMF, V (swapped with the polarity inverted; the offset for other shapes)."""
+        if self.shape != "PULS":
+            offset = (self.emf_high + self.emf_low) / 2
+            return offset, offset
+        if self.polarity == "INV":
+            return self.emf_high, self.emf_low
+        return self.emf_low, self.emf_high
+
+
+class TektronixAFG31000(ScpiInstrument):
+    """An AFG31022 whose channel 1 drives ``port`` (channel 2 drives ``port2`` if wired)."""
+
+    idn = "TEKTRONIX,AFG31022,C010203,SCPI:99.0 FV:1.6.2"
+    output_impedance = OUTPUT_IMPEDANCE
+
+    def __init__(self, port: SourcePort, port2: SourcePort | None = None) -> None:
+        super().__init__()
+        self.ports = {1: port, 2: port2}
+        self.clock = port.clock
+        self._addressed = 1
+        self.reset()
+
+    # --- bookkeeping ------------------------------------------------------------------
+    def reset(self) -> None:
+        """The *RST state (the error queue is not cleared)."""
+        self.channels = {1: Channel(), 2: Channel()}
+        self.trigger_source = "TIM"
+        self.timer = 1e-3
+
+    def power_loss(self) -> None:
+        """Mains lost and back: outputs drop, power-on settings, empty error queue."""
+        self.reset()
+        self.errors.clear()
+        self._drive()
+
+    def process(self, message: str) -> str | None:
+        for port in self.ports.values():
+            if port is not None:
+                port.sync()
+        try:
+            return super().process(message)
+        finally:
+            self._drive()
+
+    def _find(self, header: str, query: bool) -> _Command:
+        """Note the channel the header addresses (``SOUR2``, ``OUTP2``) for the handler."""
+        self._addressed, header = split_channel(header, CHANNEL_SUFFIX)
+        return super()._find(header, query)
+
+    @property
+    def ch(self) -> Channel:
+        """The channel the command being executed addresses."""
+        return self.channels[self._addressed]
+
+    def _drive(self) -> None:
+        for n, port in self.ports.items():
+            if port is not None:
+                c = self.channels[n]
+                port.drive(c.levels()[0] if c.output else None, math.inf)
+
+    def _unplayable(self, c: Channel, trigger_source: str) -> str | None:
+        """Why an output that is on in this state cannot be simulated (None: it can)."""
+        if c.shape == "DC":
+            return None
+        if not c.burst:
+            return "continuous output"
+        if c.burst_mode != "TRIG":
+            return "gated burst"
+        if trigger_source != "EXT":
+            return "timer-triggered burst"
+        if math.isinf(c.cycles):
+            return "infinite burst"
+        return None
+
+    def _change(self, trigger_source: str | None = None, **settings: object) -> None:
+        """Apply settings that decide whether an output that is on can be played."""
+        source = trigger_source or self.trigger_source
+        channels = {n: replace(c, **settings) if n == self._addressed else c for n, c in self.channels.items()}
+        for c in channels.values():
+            reason = self._unplayable(c, source)
+            if c.output and reason:
+                raise ScpiError(-221, f"Settings conflict;{reason} is not simulated with the output on")
+        self.channels, self.trigger_source = channels, source
+
+    def _clip(self, value: float, low: float, high: float) -> float:
+        if value < low:
+            self.errors.push(-222, "Data out of range")
+            return low
+        if value > high:
+            self.errors.push(-222, "Data out of range")
+            return high
+        return value
+
+    def _fit_pulse(self) -> None:
+        """Fit edges, then width, then delay to the period (-221 for each adjustment)."""
+        c = self.ch
+        edges = min(c.width / 0.625, (c.period - c.width) / 0.8, 2 * 0.625 * c.period)
+        if c.lead + c.trail > edges:
+            scale = edges / (c.lead + c.trail)
+            c.lead, c.trail = max(MIN_EDGE, c.lead * scale), max(MIN_EDGE, c.trail * scale)
+            self.errors.push(-221, "Settings conflict;edge time decreased due to pulse width")
+        longest = c.period - 0.8 * (c.lead + c.trail)
+        if c.width > longest:
+            c.width = max(MIN_WIDTH, longest)
+            self.errors.push(-221, "Settings conflict;pulse width decreased due to period")
+        if c.delay > longest - c.width:
+            c.delay = max(0.0, longest - c.width)
+            self.errors.push(-221, "Settings conflict;lead delay decreased due to period")
+
+    def _set_levels(self, high: float, low: float) -> None:
+        high = self._clip(high, -MAX_EMF + MIN_AMPLITUDE_EMF, MAX_EMF)
+        low = self._clip(low, -MAX_EMF, high - MIN_AMPLITUDE_EMF)
+        self.ch.emf_high, self.ch.emf_low = high, low
+
+    def _volts(self, arg: str, low: float, high: float, default: float) -> float:
+        """A level argument in programmed (load-setting) volts → EMF volts; a VPP suffix is allowed."""
+        token = arg.strip().upper()
+        if token.endswith(("VRMS", "DBM")):
+            raise ScpiError(-221, "Settings conflict;only Vpp units are simulated")
+        token = token.removesuffix("VPP")
+        scale = emf_per_volt(self.ch.load)
+        return parse_number(token, minimum=low / scale, maximum=high / scale, default=default / scale) * scale
+
+    # --- IEEE 488.2 common commands -----------------------------------------------------
+    @command("*IDN?")
+    def _idn(self) -> str:
+        return self.idn
+
+    @command("*RST")
+    def _rst(self) -> None:
+        self.reset()
+
+    @command("*CLS")
+    def _cls(self) -> None:
+        self.errors.clear()
+
+    @command("*OPC?")
+    def _opc_query(self) -> str:
+        return "1"   # a triggered burst has already finished in bench time
+
+    @command("*OPC")
+    @command("*WAI")
+    @command(":ABORt")
+    def _no_op(self) -> None:
+        return None   # a burst runs to completion inside *TRG in bench time: nothing to wait for or stop
+
+    @command("*ESR?")
+    def _esr(self) -> str:
+        return "0"
+
+    @command("*STB?")
+    def _stb(self) -> str:
+        return "4" if len(self.errors) else "0"   # bit 2: error/event queue not empty
+
+    @command("*TRG")
+    @command(":TRIGger[:SEQuence][:IMMediate]")
+    def _trigger(self) -> None:
+        """Play the burst of every channel in triggered burst mode, whatever the trigger source."""
+        lines = []
+        for n, c in self.channels.items():
+            if not (c.burst and c.burst_mode == "TRIG") or math.isinf(c.cycles):
+                continue
+            if c.output and c.shape != "PULS":
+                self.errors.push(-221, "Settings conflict;only pulse bursts are simulated")
+                continue
+            idle, pulse = c.levels() if c.output else (None, None)
+            port = self.ports[n] if c.output else None
+            lines.append((port, pulse_train(idle, pulse, c.width, c.period, int(c.cycles), c.delay)))
+        play_bursts(lines, self.clock)
+
+    @command(":SYSTem:ERRor[:NEXT]?")
+    def _error(self) -> str:
+        return self.errors.pop()
+
+    # --- function and timing --------------------------------------------------------------
+    @command("[:SOURce]:FUNCtion[:SHAPe]")
+    def _set_shape(self, arg: str) -> None:
+        self._change(shape=keyword(arg, SHAPES))
+        if self.ch.shape == "PULS":
+            self.ch.frequency = self._clip(self.ch.frequency, *PULSE_FREQUENCY_RANGE)
+            self._fit_pulse()
+
+    @command("[:SOURce]:FUNCtion[:SHAPe]?")
+    def _get_shape(self) -> str:
+        return self.ch.shape
+
+    @command("[:SOURce]:FREQuency[:CW]")
+    @command("[:SOURce]:FREQuency:FIXed")
+    def _set_frequency(self, arg: str) -> None:
+        low, high = PULSE_FREQUENCY_RANGE if self.ch.shape == "PULS" else FREQUENCY_RANGE
+        self.ch.frequency = self._clip(parse_number(arg, minimum=low, maximum=high, default=1e6), low, high)
+        if self.ch.shape == "PULS":
+            self._fit_pulse()
+
+    @command("[:SOURce]:FREQuency[:CW]?")
+    @command("[:SOURce]:FREQuency:FIXed?")
+    def _get_frequency(self) -> str:
+        return number(self.ch.frequency)
+
+    @command("[:SOURce]:PULSe:PERiod")
+    def _set_period(self, arg: str) -> None:
+        low, high = 1.0 / PULSE_FREQUENCY_RANGE[1], 1.0 / PULSE_FREQUENCY_RANGE[0]
+        self.ch.frequency = 1.0 / self._clip(parse_number(arg, minimum=low, maximum=high, default=1e-6), low, high)
+        self._fit_pulse()
+
+    @command("[:SOURce]:PULSe:PERiod?")
+    def _get_period(self) -> str:
+        return number(self.ch.period)
+
+    @command("[:SOURce]:PULSe:WIDTh")
+    def _set_width(self, arg: str) -> None:
+        self.ch.width = self._clip(parse_number(arg, minimum=MIN_WIDTH, maximum=MAX_WIDTH, default=500e-9),
+                                   MIN_WIDTH, MAX_WIDTH)
+        self._fit_pulse()
+
+    @command("[:SOURce]:PULSe:WIDTh?")
+    def _get_width(self) -> str:
+        return number(self.ch.width)
+
+    @command("[:SOURce]:PULSe:DCYCle")
+    def _set_duty(self, arg: str) -> None:
+        duty = self._clip(parse_number(arg, minimum=0.001, maximum=99.999, default=50.0), 0.001, 99.999)
+        self.ch.width = max(MIN_WIDTH, duty / 100.0 * self.ch.period)
+        self._fit_pulse()
+
+    @command("[:SOURce]:PULSe:DCYCle?")
+    def _get_duty(self) -> str:
+        return number(100.0 * self.ch.width / self.ch.period)
+
+    @command("[:SOURce]:PULSe:DELay")
+    def _set_delay(self, arg: str) -> None:
+        self.ch.delay = self._clip(parse_number(arg, minimum=0.0, maximum=self.ch.period, default=0.0),
+                                   0.0, self.ch.period)
+        self._fit_pulse()
+
+    @command("[:SOURce]:PULSe:DELay?")
+    def _get_delay(self) -> str:
+        return number(self.ch.delay)
+
+    @command("[:SOURce]:PULSe:TRANsition[:LEADing]")
+    def _set_lead(self, arg: str) -> None:
+        self.ch.lead = self._edge(arg)
+        self._fit_pulse()
+
+    @command("[:SOURce]:PULSe:TRANsition:TRAiling")
+    def _set_trail(self, arg: str) -> None:
+        self.ch.trail = self._edge(arg)
+        self._fit_pulse()
+
+    def _edge(self, arg: str) -> float:
+        high = 0.625 * self.ch.period
+        return self._clip(parse_number(arg, minimum=MIN_EDGE, maximum=high, default=MIN_EDGE), MIN_EDGE, high)
+
+    @command("[:SOURce]:PULSe:TRANsition[:LEADing]?")
+    def _get_lead(self) -> str:
+        return number(self.ch.lead)
+
+    @command("[:SOURce]:PULSe:TRANsition:TRAiling?")
+    def _get_trail(self) -> str:
+        return number(self.ch.trail)
+
+    # --- levels -------------------------------------------------------------------------
+    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate][:AMPLitude]")
+    def _set_amplitude(self, arg: str) -> None:
+        c = self.ch
+        offset = (c.emf_high + c.emf_low) / 2
+        room = 2 * (MAX_EMF - abs(offset))
+        amplitude = self._clip(self._volts(arg, MIN_AMPLITUDE_EMF, room, 2.0), MIN_AMPLITUDE_EMF, room)
+        self._set_levels(offset + amplitude / 2, offset - amplitude / 2)
+
+    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate][:AMPLitude]?")
+    def _get_amplitude(self) -> str:
+        c = self.ch
+        return number((c.emf_high - c.emf_low) / emf_per_volt(c.load))
+
+    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:OFFSet")
+    def _set_offset(self, arg: str) -> None:
+        c = self.ch
+        half = (c.emf_high - c.emf_low) / 2
+        room = MAX_EMF - half
+        offset = self._clip(self._volts(arg, -room, room, 0.0), -room, room)
+        self._set_levels(offset + half, offset - half)
+
+    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:OFFSet?")
+    def _get_offset(self) -> str:
+        c = self.ch
+        return number((c.emf_high + c.emf_low) / 2 / emf_per_volt(c.load))
+
+    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:HIGH")
+    def _set_high(self, arg: str) -> None:
+        self._set_levels(self._volts(arg, -MAX_EMF, MAX_EMF, 1.0), self.ch.emf_low)
+
+    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:HIGH?")
+    def _get_high(self) -> str:
+        return number(self.ch.emf_high / emf_per_volt(self.ch.load))
+
+    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:LOW")
+    def _set_low(self, arg: str) -> None:
+        self._set_levels(self.ch.emf_high, self._volts(arg, -MAX_EMF, MAX_EMF, -1.0))
+
+    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:LOW?")
+    def _get_low(self) -> str:
+        return number(self.ch.emf_low / emf_per_volt(self.ch.load))
+
+    @command("[:SOURce]:VOLTage:UNIT")
+    def _set_unit(self, arg: str) -> None:
+        if keyword(arg, ("VPP", "VRMS", "DBM")) != "VPP":
+            raise ScpiError(-221, "Settings conflict;only Vpp units are simulated")
+
+    @command("[:SOURce]:VOLTage:UNIT?")
+    def _get_unit(self) -> str:
+        return "VPP"
+
+    # --- output ---------------------------------------------------------------------------
+    @command(":OUTPut[:STATe]")
+    def _set_output(self, arg: str) -> None:
+        self._change(output=parse_bool(arg))
+
+    @command(":OUTPut[:STATe]?")
+    def _get_output(self) -> str:
+        return "1" if self.ch.output else "0"
+
+    @command(":OUTPut:IMPedance")
+    def _set_load(self, arg: str) -> None:
+        if arg.strip().upper() in ("INF", "INFINITY"):
+            self.ch.load = math.inf
+            return
+        value = parse_number(arg, minimum=LOAD_RANGE[0], maximum=LOAD_RANGE[1], default=50.0)
+        self.ch.load = math.inf if value >= INFINITY else self._clip(value, *LOAD_RANGE)
+
+    @command(":OUTPut:IMPedance?")
+    def _get_load(self) -> str:
+        return number(INFINITY if math.isinf(self.ch.load) else self.ch.load)
+
+    @command(":OUTPut:POLarity")
+    def _set_polarity(self, arg: str) -> None:
+        self.ch.polarity = keyword(arg, ("NORMal", "INVerted"))
+
+    @command(":OUTPut:POLarity?")
+    def _get_polarity(self) -> str:
+        return self.ch.polarity
+
+    # --- burst and trigger ----------------------------------------------------------------
+    @command("[:SOURce]:BURSt[:STATe]")
+    def _set_burst(self, arg: str) -> None:
+        self._change(burst=parse_bool(arg))
+
+    @command("[:SOURce]:BURSt[:STATe]?")
+    def _get_burst(self) -> str:
+        return "1" if self.ch.burst else "0"
+
+    @command("[:SOURce]:BURSt:MODE")
+    def _set_burst_mode(self, arg: str) -> None:
+        self._change(burst_mode=keyword(arg, ("TRIGgered", "GATed")))
+
+    @command("[:SOURce]:BURSt:MODE?")
+    def _get_burst_mode(self) -> str:
+        return self.ch.burst_mode
+
+    @command("[:SOURce]:BURSt:NCYCles")
+    def _set_cycles(self, arg: str) -> None:
+        if arg.strip().upper() in ("INF", "INFINITY"):
+            self._change(cycles=math.inf)
+            return
+        cycles = round(self._clip(parse_number(arg, minimum=1, maximum=MAX_BURST, default=5), 1, MAX_BURST))
+        self._change(cycles=cycles)
+
+    @command("[:SOURce]:BURSt:NCYCles?")
+    def _get_cycles(self) -> str:
+        return number(INFINITY if math.isinf(self.ch.cycles) else self.ch.cycles)
+
+    @command(":TRIGger[:SEQuence]:SOURce")
+    def _set_trigger_source(self, arg: str) -> None:
+        self._change(trigger_source=keyword(arg, ("TIMer", "EXTernal")))
+
+    @command(":TRIGger[:SEQuence]:SOURce?")
+    def _get_trigger_source(self) -> str:
+        return self.trigger_source
+
+    @command(":TRIGger[:SEQuence]:TIMer")
+    def _set_timer(self, arg: str) -> None:
+        self.timer = self._clip(parse_number(arg, minimum=TIMER_RANGE[0], maximum=TIMER_RANGE[1], default=1e-3),
+                                *TIMER_RANGE)
+
+    @command(":TRIGger[:SEQuence]:TIMer?")
+    def _get_timer(self) -> str:
+        return number(self.timer)

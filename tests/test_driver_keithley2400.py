@@ -1,0 +1,349 @@
+"""The 2400 driver sends exactly the commands of the Series 2400 SourceMeter User's Manual
+(2400S-900-01 Rev. K: section 10 "Custom sweep", section 11 "Triggering", section 15 "Status
+structure", section 18 "SCPI command reference", Appendix A "SDM cycle timing"), and plays trains
+on the simulated 2400 in-process and over TCP."""
+import math
+import re
+
+import numpy as np
+import pytest
+from pymeasure.test import expected_protocol
+
+from labsuite import Bench, run_protocol
+from labsuite.drivers import SOURCE_METERS, match_driver
+from labsuite.drivers.keithley.keithley2400 import Keithley2400, ListPlan, source_range
+from labsuite.errors import InstrumentError
+from labsuite.program import PulseProgram, Segment, Train
+from labsuite.runner import Runner
+from labsuite.simulator.instruments import keithley2400 as simulated
+from labsuite.traffic import TrafficLog
+
+FORMAT = ":FORMAT:ELEMENTS VOLTAGE, CURRENT, RESISTANCE, TIME, STATUS"   # pymeasure's __init__
+NO_ERROR = '0,"No error"'
+WRITE = Segment(1.2, 1e-3, "write")
+READ = Segment(0.1, 1e-3, "read", measure=True)
+IDLE = Segment(0.0, 3e-3, "idle")
+POTENTIATION = {"pulses": 10, "amplitude": 1.2, "width": "1 ms", "period": "10 ms", "read_delay": "2 ms",
+                "read_time": "1 ms"}
+
+
+class At60Hz(Keithley2400):
+    mains_frequency = 60.0
+
+
+def fetch_reply(rows) -> str:
+    """A :FETC? reply of (V, I, t) rows, with the RES and STAT elements the 2400 adds."""
+    return ",".join(f"{v:+.6E},{i:+.6E},+9.910000E+37,{t:+.6E},+2.048400E+04" for v, i, t in rows)
+
+
+def test_configure_sets_the_limit_before_anything_turns_on():
+    """Section 18: output off first, V source at 0 V, range, compliance, current only, no source
+    delay, auto output-off disabled, single immediate triggers, autozero on."""
+    with expected_protocol(Keithley2400, [
+        (FORMAT, None),
+        (':OUTP OFF;:SOUR:FUNC VOLT;:SOUR:VOLT:MODE FIX;:SOUR:VOLT 0;:SOUR:VOLT:RANG 2;:SENS:CURR:RANG:AUTO ON;'
+         ':SENS:CURR:PROT 0.001;:SENS:FUNC:CONC ON;:SENS:FUNC:OFF:ALL;:SENS:FUNC "CURR";:SOUR:DEL:AUTO OFF;'
+         ':SOUR:DEL 0;:SOUR:CLE:AUTO OFF;:ARM:SOUR IMM;:ARM:COUN 1;:TRIG:SOUR IMM;:TRIG:COUN 1;:TRIG:DEL 0;'
+         ':SYST:AZER ON', None),
+        ("SYST:ERR?", NO_ERROR),
+    ]) as smu:
+        smu.configure(compliance=1e-3, max_level=1.5)
+
+
+def test_train_is_one_message_an_error_check_init_a_status_poll_and_one_fetch():
+    """Sections 10, 11, 15, 18: the list (1 ms steps: write 1, read 1, idle 3 points per repeat),
+    compliance before the list and before :OUTP ON, buffer full seen in *STB? (65), one :FETC?;
+    the kept readings are those of the read points (rows 1 and 6)."""
+    train = Train((WRITE, READ, IDLE), repeats=2)
+    message = ('*CLS;:SOUR:FUNC VOLT;:SOUR:VOLT:MODE FIX;:SOUR:VOLT 0;:SOUR:VOLT:RANG 2;:SENS:CURR:RANG:AUTO ON;'
+               ':SENS:CURR:PROT 0.001;:SENS:FUNC:CONC ON;:SENS:FUNC:OFF:ALL;:SENS:FUNC "CURR";'
+               ':SENS:CURR:NPLC 0.0279;:SYST:AZER ONCE;:SYST:AZER OFF;:SOUR:DEL:AUTO OFF;:SOUR:DEL 0;'
+               ':SOUR:CLE:AUTO OFF;:ARM:SOUR IMM;:ARM:COUN 1;:TRIG:SOUR IMM;:TRIG:DEL 0;:TRIG:COUN 10;'
+               ':FORM:ELEM VOLT,CURR,RES,TIME,STAT;:TRAC:FEED:CONT NEV;:TRAC:CLE;:TRAC:POIN 10;:TRAC:FEED SENS;'
+               ':TRAC:FEED:CONT NEXT;:STAT:MEAS:ENAB 512;*SRE 1;:SYST:TIME:RES;'
+               ':SOUR:LIST:VOLT 1.2,0.1,0,0,0,1.2,0.1,0,0,0;:SOUR:VOLT:MODE LIST')
+    rows = [(v, 1e-6 * k, 0.5 + 1e-3 * k) for k, v in enumerate([1.2, 0.1, 0, 0, 0] * 2)]
+    with expected_protocol(Keithley2400, [
+        (FORMAT, None),
+        (":SYSTEM:LFREQUENCY?", "60"),
+        (message, None),
+        ("SYST:ERR?", NO_ERROR),                 # the whole list was taken, before anything runs
+        (":OUTP ON;:INIT", None),
+        ("*STB?", "65"),
+        (":FETC?", fetch_reply(rows)),
+        ("SYST:ERR?", NO_ERROR),
+        (":OUTP OFF;:SOUR:VOLT:MODE FIX;:TRIG:COUN 1;:SYST:AZER ON", None),
+    ], connection_attributes={"timeout": 10_000}) as smu:
+        readings = smu.run_train(train, compliance=1e-3)
+    assert readings.time == pytest.approx([0.0, 5e-3])
+    assert list(readings.voltage) == [0.1, 0.1]
+    assert list(readings.current) == [1e-6, 6e-6]
+
+
+def test_long_lists_go_in_commands_of_100_values():
+    """Section 18 :SOURce:LIST:VOLTage takes up to 100 values; :APPend adds up to 100 more each."""
+    train = Train((WRITE, READ), repeats=120, levels=np.column_stack([np.linspace(1.0, 1.5, 120), [0.1] * 120]))
+    with expected_protocol(At60Hz, [(FORMAT, None)]) as smu:
+        message = smu.sweep_message(train, smu.list_plan(train), 1e-3)
+    lists = [c for c in message.split(";") if c.startswith(":SOUR:LIST:VOLT")]
+    assert [c.split(" ")[0] for c in lists] == [":SOUR:LIST:VOLT", ":SOUR:LIST:VOLT:APP", ":SOUR:LIST:VOLT:APP"]
+    assert [len(c.split(" ")[1].split(",")) for c in lists] == [100, 100, 40]
+    values = [float(v) for c in lists for v in c.split(" ")[1].split(",")]
+    assert values[:4] == pytest.approx([1.0, 0.1, 1.0 + 0.5 / 119, 0.1], abs=1e-5)   # 6 significant digits
+    assert message.index(":SENS:CURR:PROT 0.001") < message.index(":SOUR:LIST:VOLT ")
+    assert message.endswith(":SOUR:VOLT:MODE LIST")
+
+
+def test_an_error_while_loading_stops_before_init():
+    """A refused list must not be followed by :OUTP ON;:INIT."""
+    train = Train((WRITE, READ), 1)
+    with expected_protocol(At60Hz, [(FORMAT, None)]) as smu:
+        message = smu.sweep_message(train, smu.list_plan(train), 1e-3, reset_time=True)
+    with expected_protocol(At60Hz, [
+        (FORMAT, None),
+        (message, None),
+        ("SYST:ERR?", '-223,"Too much data"'),
+        ("SYST:ERR?", NO_ERROR),
+    ], connection_attributes={"timeout": 10_000}) as smu:
+        with pytest.raises(InstrumentError, match="-223, Too much data"):
+            smu.run_train(train, compliance=1e-3)
+
+
+def test_an_error_during_the_sweep_is_raised_not_waited_out():
+    """*STB? bit 2 (error available, section 15) while the buffer is not full: read the queue."""
+    with expected_protocol(At60Hz, [
+        (FORMAT, None),
+        ("*STB?", "4"),
+        ("SYST:ERR?", '803,"Not permitted with OUTPUT off"'),
+        ("SYST:ERR?", NO_ERROR),
+    ], connection_attributes={"timeout": 10_000}) as smu:
+        with pytest.raises(InstrumentError, match="803, Not permitted with OUTPUT off"):
+            smu.wait_for_sweep(duration=1.0, poll=0.001)
+
+
+def test_the_sweep_is_polled_until_the_buffer_is_full():
+    with expected_protocol(At60Hz, [
+        (FORMAT, None), ("*STB?", "0"), ("*STB?", "0"), ("*STB?", "65"),
+    ], connection_attributes={"timeout": 10_000}) as smu:
+        smu.wait_for_sweep(duration=1.0, poll=0.001)
+
+
+def test_list_plan_cuts_segments_into_equal_sdm_cycles():
+    """Appendix A, case III: cycle = 50 µs + source delay + NPLC/f + 185 µs + 300 µs; the integration
+    takes what the step leaves (at most 10 PLC), the source delay the rest."""
+    with expected_protocol(At60Hz, [(FORMAT, None)]) as smu:
+        plan = smu.list_plan(Train((Segment(1.2, 2e-3, "write"), READ, Segment(0.0, 7e-3))))
+        assert plan == ListPlan(1e-3, (2, 1, 7), 0.0279, 0.0)
+        assert list(plan.kept([False, True, False])) == [2]
+        plan = smu.list_plan(Train((Segment(1.2, 1.0, "write"), Segment(0.1, 2.0, "read", True))))
+        assert (plan.step, plan.points, plan.nplc) == (1.0, (1, 2), 10.0)
+        assert plan.source_delay == pytest.approx(1.0 - 535e-6 - 10 / 60, abs=1e-9)
+
+    class At50Hz(Keithley2400):
+        mains_frequency = 50.0
+    with expected_protocol(At50Hz, [(FORMAT, None)]) as smu:
+        assert smu.list_plan(Train((WRITE, READ))).nplc == pytest.approx(0.02325)
+
+
+def test_hardware_timing_limit_names_what_the_2400_cannot_play():
+    with expected_protocol(At60Hz, [(FORMAT, None)]) as smu:
+        assert smu.hardware_timing_limit(Train((WRITE, READ, IDLE), 5)) is None
+        assert smu.hardware_timing_limit(Train((Segment(1.5, 100e-6, "write"), READ))) == (
+            "segment 1 (write) lasts 100 µs; the 2400's source-measure cycle needs ≥ 701.7 µs")
+        assert smu.hardware_timing_limit(Train((WRITE, Segment(0.1, 1.5e-3, "read", True)))) == (
+            "segment durations 1 ms, 1.5 ms have no common step ≥ 701.7 µs: each point of a 2400 source "
+            "list lasts one source-measure cycle")
+        assert smu.hardware_timing_limit(Train((WRITE, Segment(0.0, 3.0, "idle")))) == (
+            "one repeat needs 3001 source-list points of 1 ms; a 2400 sweep holds 2500")
+        set_limited = Train((Segment(1.5, 1e-3, "write", compliance=50e-6), READ))
+        assert smu.hardware_timing_limit(set_limited, 1e-3) == (
+            "segment 1 (write) has its own current limit (50 µA); the 2400 applies one compliance to a "
+            "whole source list")
+        assert smu.hardware_timing_limit(set_limited, 50e-6) is None
+        assert smu.hardware_timing_limit(set_limited) is not None     # the program's limit is unknown
+
+
+def test_a_train_the_list_cannot_play_is_refused_before_anything_is_sent():
+    with expected_protocol(At60Hz, [(FORMAT, None)]) as smu:
+        with pytest.raises(InstrumentError, match="needs ≥ 701.7 µs"):
+            smu.run_train(Train((Segment(1.5, 100e-6, "write"), READ)), 1e-3)
+
+
+def test_limits_are_validated_before_sending():
+    with expected_protocol(At60Hz, [(FORMAT, None)]) as smu:
+        with pytest.raises(ValueError):
+            smu.configure(compliance=2.0, max_level=1.0)
+        with pytest.raises(ValueError):
+            smu.set_compliance(1e-10)
+        with pytest.raises(ValueError):
+            smu.set_level(250.0)
+
+
+def test_shutdown_aborts_and_turns_output_off_without_ramping():
+    with expected_protocol(Keithley2400, [(FORMAT, None), (":ABOR;:OUTP OFF", None)]) as smu:
+        smu.shutdown()
+        assert smu.isShutdown
+
+
+def test_single_reading_sets_the_integration_and_reads():
+    """Section 17 :READ?; the first two of the five data elements are V and I."""
+    with expected_protocol(At60Hz, [
+        (FORMAT, None),
+        (":SENS:CURR:NPLC 0.06;:READ?", "+1.000000E-01,+2.000000E-06,+9.910000E+37,+1.234000E+00,+2.048400E+04"),
+    ]) as smu:
+        assert smu.measure(1e-3) == (0.1, 2e-6)
+
+
+def test_identify_registry_and_source_range():
+    idn = simulated.Keithley2400.idn
+    assert SOURCE_METERS["keithley2400"] is Keithley2400
+    assert match_driver(idn) == "keithley2400"
+    assert match_driver("KEITHLEY INSTRUMENTS,MODEL 2450,04096218,1.7.12b") == "keithley2450"
+    with expected_protocol(Keithley2400, [(FORMAT, None), ("*IDN?", idn)]) as smu:
+        assert smu.identify() == idn
+    assert [source_range(v) for v in (0.1, 0.21, 0.22, -21, 150)] == [0.2, 0.2, 2, 20, 200]   # ranges to 105 %
+    with pytest.raises(ValueError):
+        source_range(300)
+
+
+def test_capabilities_agree_with_the_simulated_sdm_cycle():
+    """The driver's cycle model and the simulator's are the same Appendix A figures: a train at the
+    shortest step runs on the simulator in exactly its programmed time."""
+    overhead = simulated.SOURCE_CONFIGURATION + simulated.AD_OVERHEAD + simulated.FIRMWARE_OVERHEAD
+    assert Keithley2400.capabilities.min_segment == pytest.approx(overhead + 0.01 / 50)
+    step = overhead + 0.01 / 60
+    train = Train((Segment(1.0, step, "write"), Segment(0.1, step, "read", True), Segment(0.0, 2 * step)), 50)
+    with Bench.simulated(smu="keithley2400", seed=3) as bench:
+        bench.smu.configure(1e-3, 1.0)
+        t0 = bench.clock.now()
+        readings = bench.smu.run_train(train, 1e-3)
+        assert bench.clock.now() - t0 == pytest.approx(train.duration, rel=1e-9)
+    assert readings.time == pytest.approx(np.arange(50) * 4 * step, abs=2e-6)
+
+
+def test_driver_runs_a_train_on_the_simulated_instrument(station_2400_bench):
+    """Integration, in-process: exact timing, rising conductance, output off afterwards."""
+    bench = station_2400_bench("inprocess")
+    train = Train((WRITE, READ, Segment(0.0, 8e-3)), repeats=20)
+    bench.smu.configure(1e-3, 1.2)
+    t0 = bench.clock.now()
+    readings = bench.smu.run_train(train, compliance=1e-3)
+    assert bench.clock.now() - t0 == pytest.approx(train.duration)
+    assert readings.time == pytest.approx(np.arange(20) * 10e-3, abs=2e-6)
+    assert np.all(np.diff(readings.current / readings.voltage) > 0)
+    assert bench.smu.ask(":OUTP?") == "0"
+
+
+def test_driver_over_tcp_gives_the_same_readings_as_in_process(station_2400_bench):
+    train = Train((WRITE, READ, Segment(0.0, 8e-3)), repeats=20)
+    results = []
+    for transport in ("tcp", "inprocess"):
+        bench = station_2400_bench(transport)
+        bench.smu.configure(1e-3, 1.2)
+        results.append(bench.smu.run_train(train, compliance=1e-3))
+    assert results[0].current == pytest.approx(results[1].current, rel=1e-6)
+    assert results[0].time == pytest.approx(results[1].time, abs=2e-6)
+
+
+def test_a_train_over_2500_points_is_several_sweeps_on_one_time_base(station_2400_bench):
+    """1300 repeats of 2 points: two sweeps (1250 + 50 repeats); the time the second load takes shows
+    in the timestamps (reset once per train, section 18 :SYST:TIME:RES)."""
+    bench = station_2400_bench("inprocess")
+    train = Train((Segment(0.5, 1e-3, "write"), READ), repeats=1300)
+    bench.smu.configure(1e-3, 0.5)
+    traffic = TrafficLog.attach(bench.smu)
+    t0 = bench.clock.now()
+    readings = bench.smu.run_train(train, compliance=1e-3)
+    elapsed = bench.clock.now() - t0
+    assert sum(":INIT" in m for m in traffic.sent()) == 2
+    steps = np.diff(readings.time)
+    assert np.delete(steps, 1249) == pytest.approx(2e-3, abs=2e-6)
+    assert readings.time[-1] == pytest.approx(1299 * 2e-3 + elapsed - train.duration, abs=2e-6)
+    assert steps[1249] > 2e-3
+
+
+@pytest.mark.parametrize("timing", ["hardware", "software"])
+def test_potentiation_end_to_end_raises_conductance(timing):
+    with Bench.simulated(smu="keithley2400", seed=1) as bench:
+        samples = run_protocol("potentiation", bench, POTENTIATION, out_dir=None, timing=timing).samples
+        assert bench.smu.ask(":OUTP?") == "0"
+    g = samples["current"] / samples["voltage"]
+    assert g.size == 11 and np.all(np.diff(g) > 0)
+    if timing == "hardware":
+        assert np.diff(samples["t"][1:]) == pytest.approx(10e-3, abs=2e-6)
+
+
+def test_round_trips_grow_with_sweeps_not_with_pulses():
+    """Over TCP: a hardware-timed train costs 4 queries per sweep of ≤ 2500 points, plus a constant;
+    the same train stepped from the computer costs a query per pulse."""
+    pattern = (WRITE, READ, Segment(0.0, 1e-3))
+    reads = {}
+    for timing, pulses in (("hardware", 100), ("hardware", 1000), ("software", 100)):
+        with Bench.simulated(smu="keithley2400", seed=2, transport="tcp") as bench:
+            traffic = TrafficLog.attach(bench.smu)
+            Runner(bench, PulseProgram((Train(pattern, pulses),), 1e-3), timing=timing).run()
+            reads[timing, pulses] = traffic.reads
+    sweeps = math.ceil(1000 * 3 / 2500)
+    assert reads["hardware", 1000] - reads["hardware", 100] == 4 * (sweeps - 1)
+    assert reads["hardware", 1000] <= 4 * sweeps + 3
+    assert reads["software", 100] >= 100
+
+
+@pytest.mark.parametrize("timing", ["hardware", "software"])
+def test_output_is_off_after_a_fault_with_the_output_on(station_2400_bench, monkeypatch, timing):
+    bench = station_2400_bench("inprocess")
+    instrument = next(iter(bench.smu.adapter.manager.visalib.instruments.values())).instrument
+    original = instrument.sdm_cycle
+    calls = {"n": 0}
+
+    def flaky(level):
+        calls["n"] += 1
+        if calls["n"] == 10:                   # mid-train: the 10th reading of either timing
+            assert instrument.output
+            raise OSError("connection lost")
+        return original(level)
+
+    monkeypatch.setattr(instrument, "sdm_cycle", flaky)
+    with pytest.raises(OSError):
+        Runner(bench, PulseProgram((Train((WRITE, READ, IDLE), 20),), 1e-3), timing=timing).run()
+    monkeypatch.setattr(instrument, "sdm_cycle", original)
+    assert bench.smu.ask(":OUTP?") == "0"
+
+
+def test_compliance_is_set_before_the_output_first_turns_on(station_2400_bench):
+    bench = station_2400_bench("inprocess")
+    traffic = TrafficLog.attach(bench.smu)
+    Runner(bench, PulseProgram((Train((WRITE, READ, IDLE), 3),), 2e-4)).run()
+    sent = ";".join(traffic.sent())
+    assert sent.index(":SENS:CURR:PROT 0.0002") < sent.index(":OUTP ON")
+
+
+def test_on_hardware_identifies_sources_reads_and_turns_off(device_address):
+    """Opt-in (--device-address): 0.1 V under 1 mA, one reading, output off."""
+    smu = Keithley2400(device_address)
+    try:
+        assert re.search(Keithley2400.idn_pattern, smu.identify())
+        smu.configure(compliance=1e-3, max_level=0.1)
+        smu.set_level(0.1)
+        smu.set_output(True)
+        voltage, current = smu.measure(20e-3)
+        assert voltage == pytest.approx(0.1, abs=1e-3) and abs(current) <= 1.05e-3
+        smu.set_output(False)
+        assert smu.ask(":OUTP?").strip() == "0"
+    finally:
+        smu.shutdown()
+        smu.adapter.close()
+
+
+@pytest.fixture
+def station_2400_bench():
+    """Simulated benches on the 2400 (seed 5), closed at the end of the test."""
+    benches = []
+
+    def make(transport: str) -> Bench:
+        bench = Bench.simulated(smu="keithley2400", seed=5, transport=transport)
+        benches.append(bench)
+        return bench
+    yield make
+    for bench in benches:
+        bench.close()

@@ -1,0 +1,283 @@
+"""The 2600B driver sends the TSP of the Series 2600B Reference Manual (2600BS-901-01): "Triggering"
+and "Using timers to perform pulse mode sweeps" (Rev. B section 3), the TSP command reference
+(Rev. F section 9: smuX.source, smuX.measure, smuX.trigger, trigger.timer, errorqueue,
+status.operation.sweeping), and plays trains hardware-timed on the simulated instrument."""
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from pymeasure.test import expected_protocol
+
+from labsuite import Bench, run_protocol
+from labsuite.drivers import match_driver
+from labsuite.drivers.keithley.keithley2600 import LOAD_MESSAGE, TRAIN_SCRIPT, Keithley2600
+from labsuite.errors import InstrumentError, InvalidParameter
+from labsuite.program import PulseProgram, Segment, Train
+from labsuite.runner import Runner
+from labsuite.simulator.station import SimulatedStation
+from labsuite.traffic import TrafficLog
+
+EMPTY = "0.00000e+00\tQueue Is Empty\t0.00000e+00\t1.00000e+00"
+WRITE = Segment(1.5, 100e-6, "write")
+READ = Segment(0.1, 1e-3, "read", measure=True)
+IDLE = Segment(0.0, 8.9e-3, "idle")
+# 100 µs write: every point is measured, so the aperture is 100 − 60 − 1 = 39 µs
+SETUP = ("labsuite_setup(2, {1.5, 0.1, 0}, {0.0001, 0.001, 0.0089}, {1e-06, 0.000901, 0.008801}, {0, 1, 0}, "
+         "0.001, 1.5, 0.00234)")
+
+
+class FixedLine(Keithley2600):
+    line_frequency = 60.0
+
+
+class Loaded(FixedLine):
+    """A session that has loaded labsuite_train already."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._script_loaded = True
+
+
+def test_configure_sets_the_limit_with_the_output_off():
+    with expected_protocol(Keithley2600, [
+        ("smua.abort() smua.source.output = smua.OUTPUT_OFF smua.source.func = smua.OUTPUT_DCVOLTS "
+         "smua.source.autorangev = smua.AUTORANGE_OFF smua.source.rangev = 1.5 smua.source.levelv = 0 "
+         "smua.source.limiti = 0.001 smua.measure.autorangei = smua.AUTORANGE_ON", None),
+        ("print(errorqueue.next())", EMPTY),
+    ]) as smu:
+        smu.configure(compliance=1e-3, max_level=1.5)
+
+
+def test_train_is_a_setup_write_an_error_check_start_a_poll_and_one_read():
+    """The script is loaded once; then a constant number of transfers however long the train."""
+    with expected_protocol(Keithley2600, [
+        ("print(localnode.linefreq)", "6.00000e+01"),
+        (LOAD_MESSAGE, None),
+        (SETUP, None),
+        ("print(errorqueue.next())", EMPTY),     # every setting taken, before anything runs
+        ("labsuite_start()", None),
+        ("print(status.operation.sweeping.condition)", "0.00000e+00"),
+        ("print(errorqueue.next())", EMPTY),
+        ("smua.source.output = smua.OUTPUT_OFF labsuite_print()",
+         "3.40000e-03, 1.00000e-01, 2.00000e-06, 1.34000e-02, 1.00000e-01, 2.50000e-06"),
+    ], connection_attributes={"timeout": 10_000}) as smu:
+        readings = smu.run_train(Train((WRITE, READ, IDLE), repeats=2), compliance=1e-3)
+    assert list(readings.time) == pytest.approx([0, 0.01])
+    assert list(readings.current) == [2e-6, 2.5e-6]
+    assert list(readings.voltage) == [0.1, 0.1]
+
+
+def test_levels_that_change_per_repeat_go_as_column_lines_of_100():
+    levels = np.column_stack([np.linspace(1.0, 1.5, 250), [0.1] * 250, [0.0] * 250])
+    with expected_protocol(FixedLine, []) as smu:
+        message = smu.train_message(Train((WRITE, READ, IDLE), 250, levels), compliance=1e-3)
+    lines = message.split("\n")
+    assert [line.split(",")[:2] for line in lines[:-1]] == [["labsuite_column(1", " 1"], ["labsuite_column(1", " 101"],
+                                                            ["labsuite_column(1", " 201"]]
+    assert lines[0].count(",") == 101 and lines[2].count(",") == 51
+    assert lines[-1].startswith("labsuite_setup(250, {1, 0.1, 0}, ")
+
+
+def test_an_error_while_setting_up_stops_before_start():
+    with expected_protocol(Loaded, [
+        (SETUP, None),
+        ("print(errorqueue.next())", "1.10100e+03\tParameter too big\t2.00000e+01\t1.00000e+00"),
+        ("print(errorqueue.next())", EMPTY),
+    ]) as smu:
+        with pytest.raises(InstrumentError, match="1101, Parameter too big"):
+            smu.run_train(Train((WRITE, READ, IDLE), 2), compliance=1e-3)
+
+
+def test_a_script_the_instrument_lost_is_loaded_again():
+    missing = "-2.86000e+02\tTSP Runtime error at line 1: attempt to call global `labsuite_setup' (a nil value)"
+    with expected_protocol(Loaded, [
+        (SETUP, None),
+        ("print(errorqueue.next())", missing + "\t2.00000e+01\t1.00000e+00"),
+        ("print(errorqueue.next())", EMPTY),
+        (LOAD_MESSAGE, None),
+        (SETUP, None),
+        ("print(errorqueue.next())", EMPTY),
+        ("labsuite_start()", None),
+        ("print(status.operation.sweeping.condition)", "0.00000e+00"),
+        ("print(errorqueue.next())", EMPTY),
+        ("smua.source.output = smua.OUTPUT_OFF labsuite_print()", "0, 0.1, 2e-6, 0.01, 0.1, 2e-6"),
+    ], connection_attributes={"timeout": 10_000}) as smu:
+        assert smu.run_train(Train((WRITE, READ, IDLE), 2), compliance=1e-3).current.size == 2
+
+
+def test_the_sweep_is_polled_until_smua_stops():
+    with expected_protocol(Keithley2600, [
+        ("print(status.operation.sweeping.condition)", "2.00000e+00"),
+        ("print(status.operation.sweeping.condition)", "6.00000e+00"),
+        ("print(status.operation.sweeping.condition)", "4.00000e+00"),   # smub may go on
+    ], connection_attributes={"timeout": 10_000}) as smu:
+        smu.wait_for_sweep(duration=1.0, poll=0.001)
+
+
+def test_the_script_sets_the_limit_before_the_output_goes_on():
+    setup = TRAIN_SCRIPT.index("function labsuite_setup")
+    assert TRAIN_SCRIPT.index("smua.source.output = smua.OUTPUT_OFF", setup) < \
+        TRAIN_SCRIPT.index("smua.source.limiti = limit", setup) < \
+        TRAIN_SCRIPT.index("smua.source.output = smua.OUTPUT_ON") < TRAIN_SCRIPT.index("smua.trigger.initiate()")
+    assert "#" not in TRAIN_SCRIPT.replace("-- ", "")   # Lua 5.0: table.getn, no length operator
+
+
+def test_hardware_timing_limit_names_what_the_sweep_cannot_do():
+    with expected_protocol(Keithley2600, []) as smu:
+        assert smu.hardware_timing_limit(Train((WRITE, READ, IDLE), 100)) is None
+        short = Train((Segment(1.5, 20e-6, "write"), READ))
+        assert smu.hardware_timing_limit(short) == \
+            "segment 1 (write) lasts 20 µs; the 2600B's shortest programmable pulse is 100 µs"
+        mixed = Train((Segment(1.5, 1e-3, "set", compliance=1e-4), READ))
+        assert "one limit to every point" in smu.hardware_timing_limit(mixed, 1e-3)
+        assert smu.hardware_timing_limit(Train((Segment(1.5, 1e-3, "set", compliance=1e-3), READ)), 1e-3) is None
+        assert "at most 20" in smu.hardware_timing_limit(Train((READ,) * 21))
+        with pytest.raises(InvalidParameter, match="shortest programmable pulse"):
+            smu.run_train(short, compliance=1e-3)   # refused before anything is sent
+
+
+def test_shutdown_turns_both_channels_off_at_once(station, sim):
+    with expected_protocol(Keithley2600, [
+        ("smua.abort() smua.source.output = smua.OUTPUT_OFF "
+         "if smub ~= nil then smub.abort() smub.source.output = smub.OUTPUT_OFF end", None),
+    ]) as smu:
+        smu.shutdown()
+        assert smu.isShutdown
+    sim.process("smua.source.output = smua.OUTPUT_ON smub.source.output = smub.OUTPUT_ON")
+    library = station.visa_library()
+    driver = Keithley2600(station.resources["smu"], visa_library=library)
+    driver.shutdown()
+    assert sim.process("print(smua.source.output, smub.source.output, errorqueue.count)") == \
+        "0.00000e+00\t0.00000e+00\t0.00000e+00"
+    driver.adapter.close()
+    library.close_library()
+
+
+def test_single_reading_sets_the_aperture_and_reads_current_and_voltage():
+    with expected_protocol(FixedLine, [
+        ("smua.measure.nplc = 0.06 print(smua.measure.iv())", "2.00000e-06\t1.00000e-01"),
+    ]) as smu:
+        assert smu.measure(1e-3) == (0.1, 2e-6)
+
+
+def test_identify_and_driver_matching():
+    idn = "Keithley Instruments, Model 2636B, 4381136, 4.0.4"
+    with expected_protocol(Keithley2600, [("*IDN?", idn)]) as smu:
+        assert smu.identify() == idn
+    assert match_driver(idn) == "keithley2600"
+    assert match_driver("Keithley Instruments Inc., Model 2602B, 4120301, 3.2.2") == "keithley2600"
+    assert match_driver("KEITHLEY INSTRUMENTS,MODEL 2450,04096218,1.7.12b") == "keithley2450"
+    with expected_protocol(Keithley2600, [], model="2636B") as smu:
+        assert smu.capabilities.max_voltage == 200.0 and smu.capabilities.min_current_limit == 100e-12
+
+
+@pytest.fixture
+def station():
+    return SimulatedStation(seed=7, smu="keithley2600")
+
+
+@pytest.fixture
+def sim(station):
+    return station.instruments["smu"]
+
+
+@pytest.fixture
+def smu(station):
+    library = station.visa_library()
+    driver = Keithley2600(station.resources["smu"], visa_library=library)
+    yield driver
+    driver.adapter.close()
+    library.close_library()
+
+
+def test_driver_runs_a_train_on_the_simulated_instrument(smu, station, sim):
+    """Integration: each level holds exactly its duration, readings every period, rising G, output off."""
+    train = Train((WRITE, READ, IDLE), repeats=20)
+    smu.configure(1e-3, 1.5)
+    port = station.node.ports[0]
+    changes, drive = [], port.drive
+
+    def recording(voltage, current_limit=np.inf):
+        if voltage != port.voltage:
+            changes.append((station.clock.now(), voltage))
+        drive(voltage, current_limit)
+    port.drive = recording
+    t0 = station.clock.now()
+    readings = smu.run_train(train, compliance=1e-3)
+    aperture = smu.aperture_for(train)
+    # the sweep ends after its closing 0 V point is measured: first offset + aperture after the train
+    assert station.clock.now() - t0 == pytest.approx(train.duration + (100e-6 - aperture - 60e-6) + aperture)
+    assert readings.time == pytest.approx(np.arange(20) * 10e-3)
+    assert np.all(np.diff(readings.current / readings.voltage) > 0)
+    assert readings.voltage == pytest.approx(0.1)
+    held = [(round(t1 - t0, 9), v) for (t0, v), (t1, _) in zip(changes, changes[1:])]
+    assert held[:3] == [(100e-6, 1.5), (1e-3, 0.1), (8.9e-3, 0.0)]
+    assert set(held[:60]) == {(100e-6, 1.5), (1e-3, 0.1), (8.9e-3, 0.0)}
+    assert sim.process("print(smua.source.output)") == "0.00000e+00"
+
+
+def test_after_a_power_loss_the_driver_loads_its_script_again(smu, sim):
+    train = Train((WRITE, READ, IDLE), repeats=3)
+    smu.configure(1e-3, 1.5)
+    assert smu.run_train(train, compliance=1e-3).current.size == 3
+    sim.power_loss()                            # the run-time environment, and labsuite_train with it, is gone
+    assert sim.process("print(labsuite_setup)") == "nil"
+    assert smu.run_train(train, compliance=1e-3).current.size == 3
+    assert sim.process("print(errorqueue.count, smua.source.output)") == "0.00000e+00\t0.00000e+00"
+
+
+def test_bench_over_tcp_runs_the_same_train_as_in_process():
+    pattern = (WRITE, READ, IDLE)
+    samples = {}
+    for transport in ("tcp", "inprocess"):
+        with Bench.simulated(seed=3, smu="keithley2600", transport=transport) as bench:
+            samples[transport] = Runner(bench, PulseProgram((Train(pattern, 10),), 1e-3)).run()
+    assert samples["tcp"]["current"] == pytest.approx(samples["inprocess"]["current"], rel=1e-9)
+
+
+@pytest.mark.parametrize("timing", ["hardware", "software"])
+def test_potentiation_end_to_end_gives_rising_conductance(timing):
+    with Bench.simulated(smu="keithley2600", seed=1) as bench:
+        result = run_protocol("potentiation", bench, {"pulses": 8, "period": "5 ms", "read_delay": "1 ms"},
+                              out_dir=None, timing=timing)
+    g = result.samples["current"] / result.samples["voltage"]
+    assert g.size == 9
+    assert np.all(np.diff(g) > 0)
+    assert result.figures["g_max"] > 1.5 * result.figures["g_min"]
+
+
+def test_round_trips_grow_with_the_number_of_chunks_not_pulses():
+    """Transfers per train are a constant: N pulses cost N / list length + a constant round trips."""
+    pattern = (Segment(1.0, 100e-6, "write"), Segment(0.1, 200e-6, "read", True), Segment(0.0, 700e-6))
+    counts = {}
+    for pulses in (50, 500):
+        with Bench.simulated(seed=2, smu="keithley2600") as bench:
+            bench.smu.capabilities = replace(bench.smu.capabilities, max_repeats=50)
+            traffic = TrafficLog.attach(bench.smu)
+            samples = Runner(bench, PulseProgram((Train(pattern, pulses),), 1e-3), chunk_duration=None).run()
+            assert samples.size == pulses
+            counts[pulses] = traffic.reads, traffic.writes
+    chunks = {50: 1, 500: 10}
+    # queries per chunk: error check, sweep poll, error check, readings; once: configure's error check and
+    # the line frequency. Writes: those, and per chunk the setup and the start; once configure, the script
+    # and shutdown
+    for pulses, (reads, writes) in counts.items():
+        assert reads == 4 * chunks[pulses] + 2
+        assert writes == 6 * chunks[pulses] + 5
+
+
+def test_on_real_hardware_identify_configure_read_and_turn_off(device_address):
+    """Opt-in (``--device-address``): 0.1 V under 1 mA, one reading, output off."""
+    smu = Keithley2600(device_address)
+    try:
+        assert match_driver(smu.identify()) == "keithley2600"
+        smu.configure(compliance=1e-3, max_level=0.1)
+        smu.set_level(0.1)
+        smu.set_output(True)
+        voltage, current = smu.measure(20e-3)
+        assert voltage == pytest.approx(0.1, abs=5e-3)
+        assert abs(current) <= 1e-3 * 1.01
+    finally:
+        smu.shutdown()
+        smu.adapter.close()
+    assert smu.isShutdown

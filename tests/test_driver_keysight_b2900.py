@@ -1,0 +1,351 @@
+"""The B2900 driver sends the SCPI of the Agilent B2900 SCPI Command Reference (B2910-90030,
+Edition 2, chapter 4) and plays trains on the list sweep of the User's Guide (Edition 5, section 6
+"Pulse Output" and "Trigger System"), in a few transfers however many pulses."""
+import math
+
+import numpy as np
+import pytest
+from pymeasure.test import expected_protocol
+
+from labsuite import Bench, Limits, run_protocol
+from labsuite.drivers import match_driver
+from labsuite.drivers.keysight.b2900 import KeysightB2900, source_range, tail_message
+from labsuite.errors import InstrumentError, InvalidParameter
+from labsuite.program import PulseProgram, Segment, Train
+from labsuite.runner import RunObserver, Runner, RunState
+from labsuite.simulator.station import SimulatedStation
+from labsuite.traffic import TrafficLog
+
+NO_ERROR = '+0,"No error"'
+WRITE = Segment(1.5, 100e-6, "write")
+READ = Segment(0.1, 200e-6, "read", measure=True)
+IDLE = Segment(0.0, 200e-6, "idle")
+TIMEOUT = {"timeout": 10_000}
+
+
+@pytest.fixture
+def station():
+    return SimulatedStation(seed=7, smu="keysightb2900")
+
+
+@pytest.fixture
+def smu(station):
+    library = station.visa_library()
+    driver = KeysightB2900(station.resources["smu"], visa_library=library)
+    yield driver
+    driver.adapter.close()
+    library.close_library()
+
+
+def test_configure_sets_the_compliance_before_anything_turns_on():
+    """:SENS:CURR:PROT with the output off; *CLS first drops errors a past session left."""
+    with expected_protocol(KeysightB2900, [
+        ('*CLS;:OUTP1 OFF;:SOUR1:FUNC:MODE VOLT;:SOUR1:FUNC:SHAP DC;:SOUR1:VOLT:MODE FIX;:SOUR1:VOLT:RANG 2;'
+         ':SENS1:CURR:PROT 0.001;:SOUR1:VOLT 0;:SENS1:FUNC "CURR","VOLT"', None),
+        ("SYST:ERR?", NO_ERROR),
+    ]) as smu:
+        smu.configure(compliance=1e-3, max_level=1.5)
+
+
+def test_dc_list_train_is_one_message_an_error_check_one_init_a_tail_and_one_fetch():
+    """Same levels every repeat: the list holds one repeat (5 points of 100 µs), the transient ARM
+    layer replays it every 500 µs; the acquire layers take one 200 µs reading per repeat ending
+    with the read segment; the last 100 µs point, after the instrument's last action, is held at
+    0 V by a second run (:TRIG:TRAN:DEL)."""
+    message = (':OUTP1 OFF;:SOUR1:FUNC:MODE VOLT;:SOUR1:FUNC:SHAP DC;:SOUR1:VOLT:RANG 2;:SENS1:CURR:PROT 0.001;'
+               ':SOUR1:VOLT 0;:SOUR1:WAIT OFF;:SENS1:WAIT OFF;:SOUR1:VOLT:MODE LIST;:SOUR1:LIST:VOLT 1.5,0.1,0.1,0,0;'
+               ':ARM1:TRAN:SOUR TIM;:ARM1:TRAN:TIM 0.0005;:ARM1:TRAN:COUN 3;:ARM1:TRAN:DEL 0;'
+               ':TRIG1:TRAN:SOUR TIM;:TRIG1:TRAN:TIM 0.0001;:TRIG1:TRAN:COUN 5;:TRIG1:TRAN:DEL 0;'
+               ':SENS1:FUNC "CURR","VOLT";:SENS1:CURR:APER 0.0002;:FORM:ELEM:SENS VOLT,CURR,TIME;'
+               ':ARM1:ACQ:SOUR TIM;:ARM1:ACQ:TIM 0.0005;:ARM1:ACQ:COUN 3;:ARM1:ACQ:DEL 0;'
+               ':TRIG1:ACQ:SOUR TIM;:TRIG1:ACQ:TIM 0.0005;:TRIG1:ACQ:COUN 1;:TRIG1:ACQ:DEL 0.0001')
+    with expected_protocol(KeysightB2900, [
+        (message, None),
+        ("SYST:ERR?", NO_ERROR),                               # every setting taken before anything runs
+        (":OUTP1 ON;:INIT (@1);*OPC?", "1"),
+        (":SOUR1:FUNC:SHAP DC;:SOUR1:VOLT:MODE FIX;:SOUR1:VOLT:TRIG 0;:ARM1:TRAN:SOUR AINT;:ARM1:TRAN:COUN 1;"
+         ":ARM1:TRAN:DEL 0;:TRIG1:TRAN:SOUR AINT;:TRIG1:TRAN:COUN 1;:TRIG1:TRAN:DEL 0.0001;:INIT:TRAN (@1);*OPC?",
+         "1"),
+        (":OUTP1 OFF;:SOUR1:FUNC:SHAP DC;:SOUR1:VOLT:MODE FIX;:SOUR1:VOLT 0", None),
+        ("SYST:ERR?", NO_ERROR),
+        (":FETC:ARR? (@1)", "+1.0E-01,+2.0E-06,+1.0E-04,+1.0E-01,+2.5E-06,+6.0E-04,+1.0E-01,+3.0E-06,+1.1E-03"),
+    ], connection_attributes=TIMEOUT) as smu:
+        readings = smu.run_train(Train((WRITE, READ, IDLE), repeats=3), compliance=1e-3)
+    assert readings.time == pytest.approx([0, 5e-4, 1e-3])
+    assert list(readings.current) == [2e-6, 2.5e-6, 3e-6] and list(readings.voltage) == [0.1] * 3
+
+
+def test_pulse_shape_train_puts_the_peaks_in_the_list():
+    """Every segment but one at 0 V: pulse shape, base 0 V (:SOUR:VOLT), delay and width of the pulse
+    segment, one peak per repeat from the list (User's Guide "Pulse Output"); no reading: INIT:TRAN;
+    0.9 ms of 0 V after the last pulse are held by the second run."""
+    levels = np.array([[1.0, 0.0], [1.2, 0.0]])
+    train = Train((Segment(1.0, 100e-6, "write"), Segment(0.0, 900e-6)), 2, levels)
+    with expected_protocol(KeysightB2900, [
+        (":OUTP1 OFF;:SOUR1:FUNC:MODE VOLT;:SOUR1:FUNC:SHAP PULS;:SOUR1:VOLT:RANG 2;:SENS1:CURR:PROT 0.0002;"
+         ":SOUR1:VOLT 0;:SOUR1:WAIT OFF;:SENS1:WAIT OFF;:SOUR1:PULS:DEL 0;:SOUR1:PULS:WIDT 0.0001;"
+         ":SOUR1:VOLT:MODE LIST;:SOUR1:LIST:VOLT 1,1.2;:ARM1:TRAN:SOUR AINT;:ARM1:TRAN:COUN 1;:ARM1:TRAN:DEL 0;"
+         ":TRIG1:TRAN:SOUR TIM;:TRIG1:TRAN:TIM 0.001;:TRIG1:TRAN:COUN 2;:TRIG1:TRAN:DEL 0", None),
+        ("SYST:ERR?", NO_ERROR),
+        (":OUTP1 ON;:INIT:TRAN (@1);*OPC?", "1"),
+        (tail_message(900e-6), "1"),
+        (":OUTP1 OFF;:SOUR1:FUNC:SHAP DC;:SOUR1:VOLT:MODE FIX;:SOUR1:VOLT 0", None),
+        ("SYST:ERR?", NO_ERROR),
+    ], connection_attributes=TIMEOUT) as smu:
+        readings = smu.run_train(train, compliance=2e-4)
+    assert readings.current.size == 0
+
+
+def test_an_error_while_loading_stops_before_the_output_turns_on():
+    """A setting refused (here a -222) must not be followed by :OUTP ON or :INIT."""
+    train = Train((WRITE, READ, IDLE), 1)
+    with expected_protocol(KeysightB2900, []) as smu:
+        message = smu.sweep_message(train, smu.plan(train), 1e-3)
+    with expected_protocol(KeysightB2900, [
+        (message, None),
+        ("SYST:ERR?", '-222,"Data out of range"'),
+        ("SYST:ERR?", NO_ERROR),
+    ], connection_attributes=TIMEOUT) as smu:
+        with pytest.raises(InstrumentError, match="-222, Data out of range"):
+            smu.run_train(train, compliance=1e-3)
+
+
+def test_shutdown_aborts_and_turns_every_output_off_at_once():
+    """Both channels when the model is not known yet or has two; channel 1 alone on a B2901A."""
+    with expected_protocol(KeysightB2900, [(":ABOR (@1,2);:OUTP1 OFF;:OUTP2 OFF", None)]) as smu:
+        smu.shutdown()
+        assert smu.isShutdown
+    with expected_protocol(KeysightB2900, [("*IDN?", "Agilent Technologies,B2901A,MY1,2.0"),
+                                           (":ABOR (@1);:OUTP1 OFF", None)]) as smu:
+        smu.identify()
+        smu.shutdown()
+
+
+def test_spot_reading_sets_the_aperture_and_returns_voltage_and_current():
+    with expected_protocol(KeysightB2900, [
+        (":FORM:ELEM:SENS VOLT,CURR;:SENS1:CURR:APER 0.001;:MEAS? (@1)", "+1.000000E-01,+2.000000E-06"),
+        (":FORM:ELEM:SENS VOLT,CURR;:SENS1:CURR:APER 8e-06;:MEAS? (@1)", "+1.000000E-01,+2.000000E-06"),
+    ]) as smu:
+        assert smu.measure(1e-3) == (0.1, 2e-6)
+        assert smu.measure(1e-6) == (0.1, 2e-6)                      # clipped to the 8 µs minimum
+
+
+def test_channel_properties_send_the_channel_suffix_and_validate_first():
+    """SCPI reference ch. 1 "Numeric Suffix": ch_2 commands carry the 2; limits refuse before sending."""
+    with expected_protocol(KeysightB2900, [
+        (":SOUR2:VOLT 0.5", None), (":SENS1:CURR:PROT 0.0001", None), (":OUTP2 1", None),
+        (":SOUR1:PULS:WIDT 0.001", None), (":SOUR2:FUNC:SHAP PULS", None), (":SOUR1:LIST:VOLT:POIN?", "2500"),
+        (":SENS1:CURR:PROT:TRIP?", "1"), (":OUTP1?", "0"),
+    ]) as smu:
+        smu.ch_2.source_voltage = 0.5
+        smu.set_compliance(1e-4)
+        smu.ch_2.output_enabled = True
+        smu.ch_1.pulse_width = 1e-3
+        smu.ch_2.source_shape = "pulse"
+        assert smu.ch_1.list_points == 2500
+        assert smu.ch_1.current_limit_tripped is True
+        assert smu.ch_1.output_enabled is False
+        for bad in (lambda: smu.set_level(250), lambda: smu.set_compliance(5.0),
+                    lambda: setattr(smu.ch_1, "pulse_width", 20e-6)):
+            with pytest.raises(ValueError):
+                bad()
+
+
+def test_identify_match_and_source_range():
+    with expected_protocol(KeysightB2900, [("*IDN?", "Keysight Technologies,B2912A,MY5,4.0")]) as smu:
+        assert smu.identify() == "Keysight Technologies,B2912A,MY5,4.0" and smu.channel_count == 2
+    assert match_driver("Agilent Technologies,B2902A,MY51140123,1.1.1144.2244") == "keysightb2900"
+    assert match_driver("Keysight Technologies,B2961A,MY1,1.0") is None
+    assert [source_range(v) for v in (0.01, 0.21, 1.5, -15, 205)] == [0.2, 0.2, 2, 20, 200]
+    with pytest.raises(ValueError):
+        source_range(250)
+
+
+@pytest.mark.parametrize("pattern, levels, reason", [
+    ((Segment(1.5, 100e-6, "write", compliance=50e-6), READ), None, "different current limits"),
+    ((Segment(1.5, 100.5e-6, "write"), READ), None, "segment 1 lasts 100.5 µs; the B2900 times in steps of 1 µs"),
+    ((Segment(1.5, 30e-6, "write"), Segment(0.1, 100e-6, "read", True)), None,
+     "share a 10 µs time step; the B2900's trigger timer needs ≥ 20 µs"),
+    ((WRITE, READ, Segment(0.0, 300e-3)), None, "one repeat needs 3003 list points of 100 µs"),
+    ((READ, IDLE, READ, READ), None, "unevenly spaced"),
+    ((Segment(0.1, 2e5, "read", True),), None, "one repeat lasts 200 ks; the B2900's timers reach 100000 s"),
+])
+def test_hardware_timing_limit_names_the_limit(pattern, levels, reason):
+    train = Train(pattern, 2, levels)
+    with expected_protocol(KeysightB2900, []) as smu:
+        assert reason in smu.hardware_timing_limit(train)
+        with pytest.raises(InvalidParameter, match="cannot be timed by the B2900"):
+            smu.run_train(train, 1e-3)
+
+
+def test_plans_pick_pulse_shape_arm_replay_or_a_full_list():
+    with expected_protocol(KeysightB2900, []) as smu:
+        assert smu.hardware_timing_limit(Train((WRITE, READ, IDLE), 3)) is None
+        read_pulse = smu.plan(Train((READ, Segment(0.0, 9.8e-3)), 10))
+        assert read_pulse.pulsed and read_pulse.pulse_width == 200e-6 and read_pulse.acquire_delay == 0
+        replay = smu.plan(Train((WRITE, READ, IDLE), 3))
+        assert not replay.pulsed and replay.per_arm and replay.points == (0, 1, 1, 2, 2)
+        ending_high = smu.plan(Train((READ, WRITE), 3))                  # last level not 0 V: end marker
+        assert not ending_high.per_arm and ending_high.marker and ending_high.repeats_per_run == 2499 // 3
+        changing = Train((WRITE, READ, IDLE), 3, np.array([[1.0, 0.1, 0], [1.1, 0.1, 0], [1.2, 0.1, 0]]))
+        full = smu.plan(changing)                                        # every repeat's points, 0 V marker
+        assert not full.per_arm and full.marker and full.repeats_per_run == 2499 // 5
+
+
+def test_driver_runs_a_train_on_the_simulated_instrument(smu, station):
+    """Integration: exact timing on the bench clock, rising conductance, output off afterwards."""
+    train = Train((WRITE, READ, Segment(0.0, 9.7e-3)), repeats=20)
+    smu.configure(1e-3, 1.5)
+    t0 = station.clock.now()
+    readings = smu.run_train(train, compliance=1e-3)
+    assert station.clock.now() - t0 == pytest.approx(train.duration)
+    assert readings.time == pytest.approx(np.arange(20) * 10e-3)
+    assert readings.voltage == pytest.approx([0.1] * 20)
+    assert np.all(np.diff(readings.current / readings.voltage) > 0)
+    assert smu.ch_1.output_enabled is False and station.node.ports[0].voltage is None
+
+
+def test_changing_levels_run_as_several_lists_back_to_back(smu, station):
+    """Incremental pulses: 600 repeats of 5 list points do not fit one 2500-point list (499 repeats
+    and a 0 V end point do); the runs
+    follow each other without a gap on the bench clock and the readings keep the program's times."""
+    amplitudes = np.linspace(1.0, 1.6, 600)
+    levels = np.column_stack([amplitudes, [0.1] * 600, [0.0] * 600])
+    train = Train((WRITE, READ, IDLE), 600, levels)
+    smu.configure(1e-3, 1.6)
+    t0 = station.clock.now()
+    readings = smu.run_train(train, compliance=1e-3)
+    assert station.clock.now() - t0 == pytest.approx(train.duration)
+    assert readings.time == pytest.approx(np.arange(600) * 500e-6)
+    assert readings.current.size == 600 and np.all(np.diff(readings.current[:50]) > 0)
+
+
+@pytest.mark.parametrize("timing", ["hardware", "software"])
+def test_potentiation_end_to_end_gives_conductance_rising_with_pulse_number(timing):
+    with Bench.simulated(smu="keysightb2900", seed=1) as bench:
+        result = run_protocol("potentiation", bench, {"pulses": 15, "period": "5 ms", "read_delay": "1 ms"},
+                              out_dir=None, timing=timing)
+    g = result.samples["current"] / result.samples["voltage"]
+    assert result.samples.size == 16 and np.all(np.diff(g) > 0)
+    # baseline: read 1 ms + 2.9 ms at 0 V; each read ends 0.1 + 1 + 1 ms into its 5 ms period
+    assert result.samples["t"] == pytest.approx([1e-3] + [3.9e-3 + 2.1e-3 + 5e-3 * i for i in range(15)])
+
+
+def test_hardware_and_software_timing_measure_the_same_device():
+    """The list sweep and the per-segment loop see the same physics (noise-free device)."""
+    quiet = {"c2c_sigma": 0, "read_noise": 0}
+    samples = {}
+    for timing in ("hardware", "software"):
+        with Bench.simulated(smu="keysightb2900", seed=0, model_params=quiet) as bench:
+            samples[timing] = run_protocol("potentiation", bench, {"pulses": 10}, out_dir=None,
+                                           timing=timing).samples
+    assert samples["software"]["current"] == pytest.approx(samples["hardware"]["current"], rel=1e-6)
+    assert samples["software"]["t"] == pytest.approx(samples["hardware"]["t"], abs=1e-9)
+
+
+def test_loopback_tcp_gives_the_readings_of_the_in_process_bench():
+    pattern = (WRITE, READ, IDLE)
+    results = []
+    for transport in ("tcp", "inprocess"):
+        with Bench.simulated(smu="keysightb2900", seed=3, transport=transport) as bench:
+            results.append(Runner(bench, PulseProgram((Train(pattern, 50),), 1e-3)).run())
+    assert results[0]["current"] == pytest.approx(results[1]["current"], rel=1e-6)
+
+
+def test_visa_round_trips_grow_with_the_lists_not_the_pulse_count():
+    """Changing levels, 5 list points a repeat and a 0 V end marker: 499 repeats per list. 600 and
+    3000 pulses cost a constant handful of transfers per list, never one per pulse."""
+    pattern = (WRITE, READ, IDLE)
+    with Bench.simulated(smu="keysightb2900", seed=2, transport="tcp") as bench:
+        for pulses in (600, 3000):
+            levels = np.column_stack([np.linspace(1.0, 1.5, pulses), [0.1] * pulses, [0.0] * pulses])
+            traffic = TrafficLog.attach(bench.smu)
+            samples = Runner(bench, PulseProgram((Train(pattern, pulses, levels),), 1e-3), chunk_duration=None).run()
+            traffic.detach()
+            assert samples.size == pulses
+            lists = math.ceil(pulses / 499) + math.ceil(pulses / 2500)      # Runner chunks of 2500, lists of 499
+            # per list: message, error check, INIT query, tail query, output off, error check, fetch;
+            # once: configure, its error check, shutdown
+            assert traffic.reads <= 5 * lists + 1
+            assert traffic.writes <= 7 * lists + 3
+
+
+def test_a_thousand_pulses_hardware_timed_against_per_pulse():
+    pattern = (WRITE, READ, IDLE)
+    counts = {}
+    for timing in ("hardware", "software"):
+        with Bench.simulated(smu="keysightb2900", seed=2, transport="tcp") as bench:
+            traffic = TrafficLog.attach(bench.smu)
+            Runner(bench, PulseProgram((Train(pattern, 1000),), 1e-3), timing=timing).run()
+            counts[timing] = (traffic.writes, traffic.reads)
+    assert counts["hardware"] == (10, 6)          # configure + one list run + shutdown
+    assert counts["software"][1] >= 1000          # one query per reading at least
+
+
+def test_compliance_is_set_before_the_output_turns_on_and_the_output_ends_off():
+    with Bench.simulated(smu="keysightb2900", seed=2, limits=Limits(5.0, 5e-3)) as bench:
+        traffic = TrafficLog.attach(bench.smu)
+        Runner(bench, PulseProgram((Train((WRITE, READ, IDLE), 3),), 2e-4)).run()
+        sent = ";".join(traffic.sent())
+        assert sent.index(":SENS1:CURR:PROT 0.0002") < sent.index(":OUTP1 ON")
+        assert bench.smu.ask(":OUTP1?") == "0"
+
+
+class FailOnSecondChunk(RunObserver):
+    def __init__(self, exc):
+        self.exc, self.chunks = exc, 0
+
+    def on_samples(self, samples, progress):
+        self.chunks += 1
+        if self.chunks == 2:
+            raise self.exc
+
+
+@pytest.mark.parametrize("timing", ["hardware", "software"])
+@pytest.mark.parametrize("fault", [OSError("connection lost"), KeyboardInterrupt()])
+def test_output_is_off_after_a_fault_with_the_output_on(station, smu, monkeypatch, timing, fault):
+    """The fault strikes inside a reading, output on: the Runner's shutdown turns it off."""
+    instrument = station.instruments["smu"]
+    original = instrument._store
+    calls = {"n": 0}
+
+    def flaky(*args):
+        calls["n"] += 1
+        if calls["n"] == 30:
+            assert instrument.channels[0].output
+            raise fault
+        return original(*args)
+
+    monkeypatch.setattr(instrument, "_store", flaky)
+    bench = Bench(smu, clock=station.clock)
+    with pytest.raises(type(fault)):
+        Runner(bench, PulseProgram((Train((WRITE, READ, IDLE), 50),), 1e-3), timing=timing).run()
+    monkeypatch.setattr(instrument, "_store", original)
+    assert smu.ask(":OUTP1?") == "0" and station.node.ports[0].voltage is None
+
+
+def test_an_observer_error_mid_run_leaves_the_output_off_and_keeps_the_samples(station, smu):
+    bench = Bench(smu, clock=station.clock)
+    runner = Runner(bench, PulseProgram((Train((WRITE, READ, IDLE), 200),), 1e-3), chunk_duration=0.05,
+                    observers=[FailOnSecondChunk(RuntimeError("observer failed"))])
+    with pytest.raises(RuntimeError):
+        runner.run()
+    assert runner.state is RunState.FAILED and runner.samples.size == 200
+    assert smu.ask(":OUTP1?") == "0"
+
+
+def test_on_a_real_b2900(device_address):
+    """Opt-in (``--device-address``): identify, 0.1 V under 1 mA, one reading, output off."""
+    smu = KeysightB2900(device_address)
+    try:
+        assert match_driver(smu.identify()) == "keysightb2900"
+        smu.configure(compliance=1e-3, max_level=0.1)
+        smu.set_level(0.1)
+        smu.set_output(True)
+        voltage, current = smu.measure(20e-3)
+        assert voltage == pytest.approx(0.1, abs=5e-3) and abs(current) <= 1.05e-3
+        smu.set_output(False)
+        assert smu.ch_1.output_enabled is False
+    finally:
+        smu.shutdown()
+        smu.adapter.close()
