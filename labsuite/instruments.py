@@ -69,6 +69,11 @@ class SourceMeter(Protocol):
         """Turn the output on or off."""
         ...
 
+    def set_off_state(self, high_impedance: bool) -> None:
+        """What the output does while off: open (output relay open, so another instrument wired to
+        the device can drive it) or normal (holds 0 V)."""
+        ...
+
     def set_level(self, volts: float) -> None:
         """Set the source level, V."""
         ...

@@ -198,6 +198,7 @@ class Runner:
             smu.configure(self.program.compliance, self.program.max_abs_level)
             if self.bench.pulse_generator is not None:
                 self.bench.pulse_generator.set_output(False)
+                smu.set_off_state(high_impedance=True)   # an SMU off at 0 V would short the pulses
             for index, train in enumerate(self.program.trains):
                 first_repeat = 0
                 for chunk in train.split(self._chunk_repeats(train)):

@@ -106,3 +106,41 @@ def test_sim_serve_prints_every_role(tmp_path):
     assert [line[0] for line in lines] == ["smu", "pulse_generator", "simulator"]
     assert all(line[1].startswith("TCPIP0::127.0.0.1::") for line in lines)
     assert lines[1][2].startswith("Agilent Technologies,33") or "33" in lines[1][2]
+
+
+@pytest.mark.parametrize("smu", ["keithley2450", "keithley2400", "keithley2600", "keysightb2900"])
+def test_every_smu_opens_its_output_while_the_generator_pulses(smu):
+    """Off at 0 V (the NORMal off state after *RST) an SMU would short the generator's pulses: the
+    Runner sets the high-impedance off state, so the pulses reach the device on any SMU."""
+    with Bench.simulated(seed=1, smu=smu, pulse_generator="keysight33500") as bench:
+        result = run_protocol("potentiation", bench, {"pulses": 5, "read_delay": "20 ms"}, out_dir=None)
+        port = simulated(bench, "smu").port
+        assert port.voltage is None                           # off, and open
+    g = result.samples["current"] / result.samples["voltage"]
+    assert g[-1] > 1.5 * g[0]
+
+
+def test_an_smu_off_in_its_normal_state_holds_the_device_at_0_V():
+    with Bench.simulated(seed=1) as bench:
+        bench.smu.configure(1e-3, 1.0)
+        bench.smu.set_off_state(high_impedance=False)
+        bench.smu.identify()
+        assert simulated(bench, "smu").port.voltage == 0.0
+
+
+PYMEASURE_2400_INIT = ":FORMAT:ELEMENTS VOLTAGE, CURRENT, RESISTANCE, TIME, STATUS"   # its __init__ sends it
+
+
+@pytest.mark.parametrize("driver, commands", [
+    ("keithley2450", [":OUTP:SMOD HIMP"]),                       # 2450 Reference Manual, :OUTPut[1]:SMODe
+    ("keithley2400", [PYMEASURE_2400_INIT, ":OUTP:SMOD HIMP"]),  # 2400 User's Manual §13, output-off states
+    ("keithley2600", ["smua.source.offmode = smua.OUTPUT_HIGH_Z"]),   # 2600B Reference Manual, smuX.source.offmode
+    ("keysightb2900", [":OUTP1:OFF:MODE HIZ"]),                  # B2900 SCPI Command Reference, :OUTPut:OFF:MODE
+])
+def test_high_impedance_off_state_commands(driver, commands):
+    from pymeasure.test import expected_protocol
+
+    from labsuite.drivers import SOURCE_METERS
+
+    with expected_protocol(SOURCE_METERS[driver], [(c, None) for c in commands]) as smu:
+        smu.set_off_state(high_impedance=True)

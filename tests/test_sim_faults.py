@@ -56,7 +56,7 @@ def test_power_loss_drops_the_output_resets_settings_and_the_link(served):
     assert station.instruments["smu"].source.output
     station.faults["smu"].arm(Fault.POWER)
     assert not station.instruments["smu"].source.output
-    assert station.node.ports[0].voltage is None          # nothing drives the device any more
+    assert station.node.ports[0].voltage == 0.0           # off in the NORMal state: 0 V, no more 0.5 V
     with pytest.raises(pyvisa.VisaIOError):
         smu.query("*IDN?")
     again = rm.open_resource(resources["smu"], read_termination="\n", write_termination="\n", timeout=1000)

@@ -97,3 +97,14 @@ def test_unread_reply_is_interrupted_by_the_next_command(visa):
     visa.write("*IDN?")
     visa.write(":SOUR:VOLT 0.1")
     assert visa.query(":SYST:ERR?").startswith("-410,")
+
+
+def test_output_off_state_normal_holds_0_V_high_impedance_opens(visa, station):
+    """Reference Manual, :OUTPut[1]:SMODe: NORMal after *RST; HIMPedance opens the output relay."""
+    assert visa.query(":OUTP:SMOD?") == "NORM"
+    port = station.instruments["smu"].port
+    assert port.voltage == 0.0
+    visa.write(":OUTPut:SMODe HIMPedance")
+    assert visa.query(":outp:smod?") == "HIMP" and port.voltage is None
+    visa.write(":OUTP:SMOD SIDEWAYS")
+    assert visa.query(":SYST:ERR?").startswith("-224,")

@@ -250,6 +250,10 @@ class Keithley2400(_PymeasureKeithley2400):
         """Turn the output on or off."""
         self.write(":OUTP ON" if on else ":OUTP OFF")
 
+    def set_off_state(self, high_impedance: bool) -> None:
+        """Output-off state: HIMPedance (relay open) or NORMal (0 V) (User's Manual, :OUTPut:SMODe)."""
+        self.write(":OUTP:SMOD HIMP" if high_impedance else ":OUTP:SMOD NORM")
+
     def set_level(self, volts: float) -> None:
         """Set the source level, V."""
         strict_range(volts, (-MAX_VOLTAGE, MAX_VOLTAGE))

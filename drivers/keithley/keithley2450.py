@@ -176,6 +176,10 @@ class Keithley2450(_PymeasureKeithley2450):
         """Turn the output on or off."""
         self.write(":OUTP ON" if on else ":OUTP OFF")
 
+    def set_off_state(self, high_impedance: bool) -> None:
+        """Output-off state: HIMPedance (relay open) or NORMal (0 V) (Reference Manual, :OUTPut:SMODe)."""
+        self.write(":OUTP:SMOD HIMP" if high_impedance else ":OUTP:SMOD NORM")
+
     def set_level(self, volts: float) -> None:
         """Set the source level, V."""
         self.write(f":SOUR:VOLT {volts:.6g}")

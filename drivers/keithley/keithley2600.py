@@ -345,6 +345,12 @@ class Keithley2600(_PymeasureKeithley2600):
         """Turn the output on or off."""
         self.write("smua.source.output = smua.OUTPUT_ON" if on else "smua.source.output = smua.OUTPUT_OFF")
 
+    def set_off_state(self, high_impedance: bool) -> None:
+        """Output-off mode: OUTPUT_HIGH_Z (relay open) or OUTPUT_NORMAL (0 V) (Reference Manual,
+        smuX.source.offmode)."""
+        self.write("smua.source.offmode = smua.OUTPUT_HIGH_Z" if high_impedance
+                   else "smua.source.offmode = smua.OUTPUT_NORMAL")
+
     def set_level(self, volts: float) -> None:
         """Set the source level, V."""
         self.write(f"smua.source.levelv = {volts:.6g}")

@@ -225,6 +225,10 @@ class KeysightB2900(SCPIMixin, Instrument):
         """Turn channel 1's output on or off."""
         self.ch_1.output_enabled = on
 
+    def set_off_state(self, high_impedance: bool) -> None:
+        """Channel 1's output-off state: HIZ (relay open) or NORMal (0 V) (:OUTPut:OFF:MODE)."""
+        self.ch_1.output_off_mode = "high impedance" if high_impedance else "normal"
+
     def set_level(self, volts: float) -> None:
         """Set channel 1's DC output level, V."""
         self.ch_1.source_voltage = volts

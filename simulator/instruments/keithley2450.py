@@ -16,8 +16,10 @@ the 2450 text was not available (same command tree). What is simulated:
 
 Time is the bench's clock. The output drives the device through a :class:`SourcePort`; whenever
 a command arrives, the device is first carried to "now" under whatever the outputs were doing; a
-running trigger model advances the clock itself. With the output off the terminal is open
-(``:OUTP:SMOD HIMP``), so another instrument wired to the same device can drive it. Current
+running trigger model advances the clock itself. With the output off the terminal follows the
+output-off state (``:OUTP:SMOD``): NORMal (the *RST state) and ZERO hold 0 V under the present
+current limit, HIMPedance and GUARd leave it open, so another instrument wired to the same device
+can drive it. (How the real NORMal state limits its current is not confirmed here.) Current
 sourcing is not simulated: turning the output on in current-source mode is refused with -221.
 """
 from __future__ import annotations
@@ -90,6 +92,7 @@ class Keithley2450(ScpiInstrument):
     def reset(self) -> None:
         """The *RST state."""
         self.source = SourceSettings()
+        self.off_state = "NORM"
         self.nplc = 1.0
         self.sense_function = "CURR:DC"
         self.sense_autorange = True
@@ -123,7 +126,10 @@ class Keithley2450(ScpiInstrument):
 
     def _drive(self) -> None:
         """Put the present output state on the port."""
-        self.port.drive(self.source.level if self.source.output else None, self.source.current_limit)
+        if self.source.output:
+            self.port.drive(self.source.level, self.source.current_limit)
+        else:
+            self.port.drive(0.0 if self.off_state in ("NORM", "ZERO") else None, self.source.current_limit)
 
     def _hold(self, duration: float) -> SegmentResult:
         """Keep the output as it is for ``duration`` s of bench time."""
@@ -365,6 +371,19 @@ class Keithley2450(ScpiInstrument):
         self.source.output = on
         if on:
             self.tripped = False
+
+    @command(":OUTPut[1]:SMODe")
+    def _set_off_state(self, arg: str) -> None:
+        states = {"NORM": "NORM", "NORMAL": "NORM", "HIMP": "HIMP", "HIMPEDANCE": "HIMP", "ZERO": "ZERO",
+                  "GUAR": "GUAR", "GUARD": "GUAR"}
+        try:
+            self.off_state = states[arg.strip().upper()]
+        except KeyError:
+            raise ScpiError(-224) from None
+
+    @command(":OUTPut[1]:SMODe?")
+    def _get_off_state(self) -> str:
+        return self.off_state
 
     @command(":OUTPut[1][:STATe]?")
     def _get_output(self) -> str:
