@@ -16,6 +16,7 @@ Build one from code, from a ``bench.toml``, or on simulators with :meth:`Bench.s
     [pulse_generator]             # optional: plays the write pulses, the SMU reads
     driver = "keysight33500"
     resource = "TCPIP0::192.168.1.21::inst0::INSTR"
+    series_resistance = "2 kohm"  # in its path to the device: limits what a short could draw
 
 or, for the simulated bench, instead of ``[smu]``::
 
@@ -87,18 +88,25 @@ class Bench:
     simulator: dict[str, Any] | None = None   # model, parameters and seed of a simulated bench
     closers: list = field(default_factory=list, repr=False)
     pulse_generator: PulseGenerator | None = None
+    pulse_series_resistance: float = 0.0   # Ω between the generator's output and the device
 
     @classmethod
     def connect(cls, resource: str, driver: str = "keithley2450", limits: Limits | None = None,
-                visa_library: Any = "", name: str = "bench", pulse_generator: tuple[str, str] | None = None) -> Bench:
+                visa_library: Any = "", name: str = "bench", pulse_generator: tuple[str, str] | None = None,
+                pulse_series_resistance: float = 0.0) -> Bench:
         """Open a real SMU at VISA ``resource`` with the driver named ``driver`` (and a pulse
-        generator, ``(resource, driver)``)."""
+        generator, ``(resource, driver)``, behind ``pulse_series_resistance`` Ω)."""
         smu = _driver(SOURCE_METERS, "SMU", driver)(resource, visa_library=visa_library)
-        bench = cls(smu, limits or Limits(), RealClock(), name, {"smu": resource}, closers=[smu.adapter.close])
+        bench = cls(smu, limits or Limits(), RealClock(), name, {"smu": resource}, closers=[smu.adapter.close],
+                    pulse_series_resistance=pulse_series_resistance)
         if pulse_generator is not None:
             pg_resource, pg_driver = pulse_generator
-            bench.pulse_generator = _driver(PULSE_GENERATORS, "pulse generator", pg_driver)(
-                pg_resource, visa_library=visa_library)
+            try:
+                bench.pulse_generator = _driver(PULSE_GENERATORS, "pulse generator", pg_driver)(
+                    pg_resource, visa_library=visa_library)
+            except BaseException:
+                bench.close()
+                raise
             bench.resources["pulse_generator"] = pg_resource
             bench.closers.append(bench.pulse_generator.adapter.close)
         return bench
@@ -157,7 +165,7 @@ class Bench:
                "transport": transport}
         if pulse_generator is not None:
             sim["pulse_series_resistance_ohm"] = pulse_series_resistance
-        return cls(driver, limits or Limits(), clock, name, resources, sim, closers, generator)
+        return cls(driver, limits or Limits(), clock, name, resources, sim, closers, generator, pulse_series_resistance)
 
     @classmethod
     def replayed(cls, run_file: str | Path) -> Bench:
@@ -217,7 +225,9 @@ class Bench:
         if generator is not None and not {"resource", "driver"} <= set(generator):
             raise InvalidParameter("pulse_generator", "give the driver and the VISA resource of the pulse generator")
         return cls.connect(smu["resource"], smu.get("driver", "keithley2450"), limits, name=name,
-                           pulse_generator=None if generator is None else (generator["resource"], generator["driver"]))
+                           pulse_generator=None if generator is None else (generator["resource"], generator["driver"]),
+                           pulse_series_resistance=0.0 if generator is None else parse_quantity(
+                               generator.get("series_resistance", 0.0), "ohm", "pulse_generator.series_resistance"))
 
     def snapshot(self) -> dict[str, Any]:
         """What the run file keeps about the bench: limits, instruments with *IDN? and settings."""
@@ -226,6 +236,7 @@ class Bench:
         if self.pulse_generator is not None:
             instruments["pulse_generator"] = {"driver": type(self.pulse_generator).__name__,
                                               "resource": self.resources.get("pulse_generator"),
+                                              "series_resistance_ohm": self.pulse_series_resistance,
                                               "settings": self.pulse_generator.settings()}
         return {"name": self.name, "limits": asdict(self.limits), "instruments": instruments,
                 "simulator": self.simulator}

@@ -1,5 +1,5 @@
 """Command line: ``labsuite run``, ``protocols``, ``runs``, ``export``, ``replay``, ``resim``,
-``instruments``, ``sim serve``."""
+``instruments``, ``sim serve``, ``gui``."""
 from __future__ import annotations
 
 import argparse
@@ -50,6 +50,11 @@ def _parse_sets(items: list[str], option: str = "--set") -> dict[str, str]:
     return values
 
 
+def _ohms(option: str):
+    """An argparse type: a resistance with units ("1kohm", "470 ohm") in Ω."""
+    return lambda text: parse_quantity(text, "ohm", option)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     if args.target.endswith(".toml"):
         if args.set:
@@ -69,7 +74,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     elif args.sim:
         bench = Bench.simulated(model=args.model, seed=args.seed, transport=args.transport,
                                 model_params=_parse_sets(args.device_param, "--device-param"),
-                                smu=args.smu, pulse_generator=args.pulse_generator)
+                                smu=args.smu, pulse_generator=args.pulse_generator,
+                                series_resistance=args.series_resistance,
+                                pulse_series_resistance=args.pulse_series_resistance)
     else:
         raise LabsuiteError("choose a bench: --sim for the simulated bench, or --bench bench.toml")
     summaries, status = [], 0
@@ -182,7 +189,8 @@ def _cmd_sim_serve(args: argparse.Namespace) -> int:
 
     station = SimulatedStation(args.model or DEFAULT_MODEL, args.seed, smu=args.smu,
                                series_resistance=args.series_resistance, clock=VirtualClock(follow_wall=True),
-                               pulse_generator=args.pulse_generator)
+                               pulse_generator=args.pulse_generator,
+                               pulse_series_resistance=args.pulse_series_resistance)
     with InstrumentServer(station.served(), args.port) as server:
         for endpoint in server.endpoints:
             print(f"{endpoint.role}\t{endpoint.resource}\t{endpoint.instrument.idn}", flush=True)
@@ -191,6 +199,15 @@ def _cmd_sim_serve(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             pass
     return 0
+
+
+def _cmd_gui(args: argparse.Namespace) -> int:
+    from labsuite.gui.app import launch
+
+    if args.run and not args.sim:
+        raise LabsuiteError("--run plays a protocol on the simulated bench; use it with --sim")
+    return launch(sim=args.sim, seed=args.seed, model=args.model, data_dir=args.out, protocol=args.run,
+                  parameters=_parse_sets(args.set), screenshot=args.screenshot)
 
 
 def _cmd_instruments(args: argparse.Namespace) -> int:
@@ -243,6 +260,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--transport", choices=("inprocess", "tcp"), default="inprocess",
                      help="how to reach the simulated instruments (default inprocess)")
     run.add_argument("--smu", default="keithley2450", help="simulated SMU with --sim (default keithley2450)")
+    run.add_argument("--series-resistance", type=_ohms("--series-resistance"), default=0.0,
+                     help="with --sim: resistance between the SMU and the device, e.g. 1kohm (default 0)")
+    run.add_argument("--pulse-series-resistance", type=_ohms("--pulse-series-resistance"), default=0.0,
+                     help="with --sim: resistance in the pulse generator's path, on top of its 50 ohm (default 0)")
     run.add_argument("--pulse-generator", help="also wire a simulated pulse generator to the device with --sim "
                                                "(it plays the write pulses, the SMU reads)")
     run.add_argument("--timing", choices=TIMINGS, default="auto",
@@ -293,6 +314,18 @@ def build_parser() -> argparse.ArgumentParser:
     protocols = sub.add_parser("protocols", help="list protocols and their parameters")
     protocols.set_defaults(func=_cmd_protocols)
 
+    gui = sub.add_parser("gui", help="the desktop GUI (PyQt6): bench, protocol form, live plots, run browser")
+    gui.add_argument("--sim", action="store_true", help="open with the simulated bench connected")
+    gui.add_argument("--seed", type=int, default=0, help="seed of the simulated device's noise (default 0)")
+    gui.add_argument("--model", help="simulated device model (default: synaptic-memristor)")
+    gui.add_argument("--out", type=Path, default=Path("runs"), help="data folder: run files and the run browser")
+    gui.add_argument("--run", metavar="PROTOCOL", help="with --sim --screenshot: run this protocol before the shot")
+    gui.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                     help="parameter of the protocol in the form, units allowed: --set pulses=30")
+    gui.add_argument("--screenshot", type=Path, metavar="FILE.png",
+                     help="draw the window offscreen, save it as a PNG and exit")
+    gui.set_defaults(func=_cmd_gui)
+
     instruments = sub.add_parser("instruments", help="list VISA instruments, their *IDN? and the matching driver")
     instruments.add_argument("--visa-library", default="", help="pyvisa backend, e.g. @py (default: pyvisa's choice)")
     instruments.add_argument("--timeout", type=float, default=2.0, help="s to wait for each *IDN? (default 2)")
@@ -308,8 +341,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--smu", default="keithley2450", help="simulated SMU model (default keithley2450; "
                                                              "see `labsuite instruments --simulated`)")
     serve.add_argument("--pulse-generator", help="also serve a simulated pulse generator wired to the same device")
-    serve.add_argument("--series-resistance", type=lambda text: parse_quantity(text, "ohm", "--series-resistance"),
-                       default=0.0, help="resistance between the SMU and the device, e.g. 1kohm (default 0)")
+    serve.add_argument("--series-resistance", type=_ohms("--series-resistance"), default=0.0,
+                       help="resistance between the SMU and the device, e.g. 1kohm (default 0)")
+    serve.add_argument("--pulse-series-resistance", type=_ohms("--pulse-series-resistance"), default=0.0,
+                       help="resistance in the pulse generator's path, on top of its 50 ohm (default 0)")
     serve.add_argument("--model", help="device model (default synaptic-memristor)")
     serve.add_argument("--seed", type=int, default=0)
     serve.add_argument("--port", type=int, default=0, help="first TCP port (default: any free port)")

@@ -86,6 +86,7 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
                            bench=bench.snapshot(), device_id=device_id, seed=seed, provenance=provenance,
                            tags=tags, transcript=transcript)
         runner.observers.insert(0, writer)
+        writer.stages_to_come = isinstance(proto, AdaptiveProtocol)
     stages: list[np.ndarray] = []
     try:
         for stage in range(getattr(proto, "max_stages", 1)):
@@ -103,6 +104,8 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
             program = proto.next_program(np.concatenate(stages))
             if program is None:
                 break
+        if writer is not None and writer.stages_to_come and runner.state is RunState.COMPLETED:
+            writer.mark(RunState.COMPLETED)      # the last stage has played
         samples = np.concatenate(stages)
         # a figure the data do not define is left out, never stored or printed as NaN
         figures = {k: v for k, v in (proto.analyze(samples) if samples.size else {}).items()

@@ -86,6 +86,10 @@ class SourceMeter(Protocol):
         """Take one reading integrating ``aperture`` s; return (V readback, I)."""
         ...
 
+    def raise_errors(self) -> None:
+        """Raise :class:`~labsuite.errors.InstrumentError` if the instrument has reported an error."""
+        ...
+
     def shutdown(self) -> None:
         """Turn the output off and stop anything running. Safe to call at any time."""
         ...
@@ -100,6 +104,7 @@ class PulseGeneratorCapabilities:
     max_width: float            # s, longest pulse width
     width_resolution: float     # s, pulse width and period resolution
     min_edge: float             # s, fastest programmable edge (10–90 %)
+    min_period: float           # s, shortest pulse period (highest pulse rate)
     max_burst: int              # cycles per burst
     output_impedance: float     # Ω, source impedance of the output
     channels: int               # independent outputs
@@ -127,6 +132,16 @@ class PulseGenerator(Protocol):
                         channel: int = 1) -> None:
         """Pulses from 0 V to ``level`` V, ``width`` s wide (50 % points), every ``period`` s,
         ``count`` per bus trigger, ``edge`` s rise and fall; output stays as it is."""
+        ...
+
+    def check_burst(self, level: float, width: float, period: float, count: int, edge: float,
+                    channel: int = 1) -> None:
+        """Raise :class:`~labsuite.errors.RangeError` naming the setting ``configure_burst`` would
+        refuse; sends nothing."""
+        ...
+
+    def raise_errors(self) -> None:
+        """Raise :class:`~labsuite.errors.InstrumentError` if the instrument has reported an error."""
         ...
 
     def trigger(self) -> None:

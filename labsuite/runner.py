@@ -15,16 +15,18 @@ source time, so pause and abort take effect within one chunk. ``timing="hardware
 chunk as one instrument-timed train (and refuses, before sending anything, a train the SMU's
 sequencer cannot play faithfully); ``timing="software"`` steps segment by segment from the
 computer (the fallback, and the reference the benchmark compares against); ``timing="auto"``
-plays each train hardware-timed where the SMU can, software-timed where it cannot and every
-segment lasts at least 5 ms (shorter ones would stretch by bus and OS latency on hardware), and
-refuses it otherwise.
+(the default) plays each train hardware-timed where the SMU can, software-timed where it cannot
+and every segment other than a read lasts at least 5 ms (shorter ones would stretch by bus and
+OS latency on hardware), and refuses it otherwise.
 
-On a bench with a pulse generator, the generator plays the write pulses (segments that are not
-measured, have a non-zero level and no current limit of their own) as bursts on a bus trigger,
-and the SMU takes the reads; a write with its own compliance stays on the SMU, since a generator
-cannot limit current. One source is on the device at a time: the SMU's output is off during a
-burst and the generator's during SMU segments (its 50 Ω would otherwise load the reads). Such
-trains are sequenced from the computer.
+On a bench with a pulse generator, the generator plays the write pulses as bursts on a bus
+trigger (see ``burst_plan.py``) and the SMU takes the reads; a write with its own compliance
+stays on the SMU. A generator cannot limit current, so a write goes to it only if a shorted
+device could not draw more than the program's compliance through the generator's output
+impedance and the bench's series resistance. One source is on the device at a time: the SMU's
+output is open during a burst and the generator's off during SMU segments (its 50 Ω would
+otherwise load the reads), each hand-over confirmed by a query. Such trains are sequenced from
+the computer, so the waits between bursts must last ≥ 5 ms (timing "software" waives this).
 """
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from labsuite.bench import Bench
+from labsuite.burst_plan import Burst, plan_repeat, plays_on_generator
 from labsuite.errors import InvalidParameter, LimitError, RunAborted
 from labsuite.program import SAMPLE_DTYPE, PulseProgram, Train
 
@@ -85,7 +88,7 @@ class RunObserver:
 class Runner:
     """Run ``program`` on ``bench``; see the module docstring for the contract."""
 
-    def __init__(self, bench: Bench, program: PulseProgram, *, timing: str = "hardware",
+    def __init__(self, bench: Bench, program: PulseProgram, *, timing: str = "auto",
                  chunk_duration: float = 30.0, observers: list[RunObserver] | tuple = (),
                  train_offset: int = 0) -> None:
         if timing not in TIMINGS:
@@ -131,16 +134,14 @@ class Runner:
             if not caps.min_current_limit <= compliance <= caps.max_current_limit:
                 raise LimitError("compliance", compliance, caps.min_current_limit, caps.max_current_limit, "A",
                                  "SMU current-limit range")
-        generator = self.bench.pulse_generator
         for train in self.program.trains:
-            for k, seg in enumerate(train.pattern):
+            for seg in train.pattern:
                 if seg.measure and seg.duration < caps.min_aperture * (1 - 1e-9):
                     raise LimitError(f"{seg.label} duration", seg.duration, caps.min_aperture, None, "s",
                                      "a measured segment must hold the SMU's shortest integration")
-                if self._on_generator(seg):
-                    self._check_generator(train, k)
-            if generator is None and (self.timing == "hardware"
-                                      or (self.timing == "auto" and not self._software_timeable(train))):
+            if self._uses_generator(train):
+                self._check_generator(train)
+            elif self.timing == "hardware" or (self.timing == "auto" and not self._software_timeable(train)):
                 self._check_hardware(train)
 
     def _check_hardware(self, train: Train) -> None:
@@ -167,23 +168,56 @@ class Runner:
 
     @staticmethod
     def _software_timeable(train: Train) -> bool:
-        """Whether stepping ``train`` from the computer keeps its timing (every segment ≥ 5 ms)."""
-        return all(seg.duration >= SOFTWARE_MIN_SEGMENT for seg in train.pattern)
+        """Whether stepping ``train`` from the computer keeps its timing: every segment that is not
+        a read lasts ≥ 5 ms (a read lasts its integration however late its reply comes)."""
+        return all(seg.measure or seg.duration >= SOFTWARE_MIN_SEGMENT for seg in train.pattern)
 
-    def _on_generator(self, segment) -> bool:
-        """Whether the bench's pulse generator plays ``segment`` (a write without its own limit)."""
-        return (self.bench.pulse_generator is not None and not segment.measure and segment.compliance is None
-                and segment.level != 0)
+    def _uses_generator(self, train: Train) -> bool:
+        """Whether the bench's pulse generator plays any of ``train``'s writes."""
+        return self.bench.pulse_generator is not None and any(
+            plays_on_generator(seg, 1.0) and np.any(train.levels[:, k] != 0) for k, seg in enumerate(train.pattern))
 
-    def _check_generator(self, train: Train, k: int) -> None:
-        caps = self.bench.pulse_generator.capabilities
-        seg = train.pattern[k]
-        level = float(np.abs(train.levels[:, k]).max())
-        if level > caps.max_voltage:
-            raise LimitError(f"{seg.label} level", level, None, caps.max_voltage, "V", "pulse generator range")
-        if not caps.min_width * (1 - 1e-9) <= seg.duration <= caps.max_width:
-            raise LimitError(f"{seg.label} duration", seg.duration, caps.min_width, caps.max_width, "s",
-                             "pulse generator pulse width")
+    def _check_generator(self, train: Train) -> None:
+        """Raise if the generator cannot play ``train``'s bursts, if a burst could pass the compliance
+        into a shorted device, or if the computer would have to trigger bursts < 5 ms apart."""
+        if self.timing == "hardware":
+            raise InvalidParameter("timing", "trains with generator pulses are sequenced from the computer over "
+                                             "bus triggers; use timing 'auto' or 'software'")
+        generator = self.bench.pulse_generator
+        caps = generator.capabilities
+        path = caps.output_impedance + self.bench.pulse_series_resistance
+        for row in np.unique(train.levels, axis=0):
+            steps = plan_repeat(train.pattern, row, caps)
+            for step in steps:
+                if not isinstance(step, Burst):
+                    continue
+                seg = train.pattern[step.first]
+                generator.check_burst(step.level, step.width, step.period, step.count, caps.min_edge)
+                if abs(step.level) / path > self.program.compliance:
+                    raise LimitError(f"{seg.label} level", abs(step.level), None, self.program.compliance * path, "V",
+                                     f"a shorted device would draw |level| / {path:g} Ω from the pulse generator, "
+                                     f"above the {self.program.compliance:g} A compliance: add series resistance "
+                                     "in its path (pulse_series_resistance) or raise the compliance")
+            if self.timing != "software":
+                self._check_bus_timing(train, steps)
+
+    def _check_bus_timing(self, train: Train, steps: list[Burst | int]) -> None:
+        """Refuse waits the computer times that are < 5 ms, and bursts < 5 ms apart."""
+        for step in steps:
+            seg = None if isinstance(step, Burst) else train.pattern[step]
+            if seg is not None and not seg.measure and seg.duration < SOFTWARE_MIN_SEGMENT:
+                raise LimitError(f"{seg.label} duration", seg.duration, SOFTWARE_MIN_SEGMENT, None, "s",
+                                 "a wait timed by the computer between generator bursts")
+        since: float | None = None   # s of SMU steps since the last burst; the pattern repeats
+        for step in steps * (2 if train.repeats > 1 else 1):
+            if isinstance(step, Burst):
+                if since is not None and since < SOFTWARE_MIN_SEGMENT:
+                    raise InvalidParameter("timing", f"generator bursts follow each other {since * 1e3:.3g} ms apart; "
+                                                     "bus triggers from a computer need ≥ 5 ms between them (one "
+                                                     "burst holds only equal pulses with equal gaps)")
+                since = 0.0
+            elif since is not None:
+                since += train.pattern[step].duration
 
     def run(self) -> np.ndarray:
         """Run to the end (or abort); return the samples. Re-raises whatever stopped the run."""
@@ -249,7 +283,7 @@ class Runner:
         """Play one chunk; return its samples with times on the bench clock."""
         repeat, segment, ends = chunk.measurements()
         t0 = self.bench.clock.now()
-        if self.bench.pulse_generator is not None and any(map(self._on_generator, chunk.pattern)):
+        if self._uses_generator(chunk):
             times, voltage, current = self._step(chunk)
         elif self.timing == "hardware" or (self.timing == "auto" and self._hardware_timeable(chunk)):
             readings = self.bench.smu.run_train(chunk, self.program.compliance)
@@ -264,8 +298,8 @@ class Runner:
         return samples
 
     def _step(self, chunk: Train) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Software timing: one command per segment, waits on the bench clock. Writes the pulse
-        generator plays go out as one burst per run of equal pulses (SMU output off meanwhile)."""
+        """Software timing: one command per segment, waits on the bench clock. On a bench with a
+        pulse generator the writes it plays go out as bursts (``burst_plan.py``)."""
         smu, clock, generator = self.bench.smu, self.bench.clock, self.bench.pulse_generator
         caps = self.bench.smu.capabilities
         shortest = min((s.duration for s in chunk.pattern if s.measure), default=caps.min_aperture)
@@ -274,62 +308,51 @@ class Runner:
         limit = self.program.compliance_of(chunk.pattern[0])
         smu.set_compliance(limit)
         smu_on = generator_on = False
-        burst: tuple[float, float, float, int] | None = None   # the generator's present (level, width, period, count)
+        burst: Burst | None = None   # the settings the generator holds
         for r in range(chunk.repeats):
-            k = 0
-            while k < len(chunk.pattern):
-                seg = chunk.pattern[k]
-                if self._on_generator(seg):
-                    if smu_on:
+            if generator is None:
+                steps: list[Burst | int] = list(range(len(chunk.pattern)))
+            else:
+                steps = plan_repeat(chunk.pattern, chunk.levels[r], generator.capabilities)
+            for step in steps:
+                if isinstance(step, Burst):
+                    if smu_on:         # one source on the device at a time; the query confirms it
                         smu.set_output(False)
+                        smu.raise_errors()
                         smu_on = False
-                    wanted, k = self._burst_from(chunk, r, k)
-                    if wanted != burst:
-                        level, width, period, count = wanted
-                        generator.configure_burst(level, width, period, count, generator.capabilities.min_edge)
-                        burst = wanted
+                    if burst is None or (step.level, step.width, step.period, step.count) != \
+                            (burst.level, burst.width, burst.period, burst.count):
+                        generator.configure_burst(step.level, step.width, step.period, step.count,
+                                                  generator.capabilities.min_edge)
+                        burst = step
                     if not generator_on:
                         generator.set_output(True)
                         generator_on = True
                     generator.trigger()
                     continue
-                if generator_on:       # one source on the device at a time: the generator's 50 Ω
-                    generator.set_output(False)   # would otherwise load the SMU's reads
+                seg = chunk.pattern[step]
+                if generator_on:       # the generator's 50 Ω would otherwise load the SMU's reads
+                    generator.set_output(False)
+                    generator.raise_errors()
                     generator_on = False
                 if self.program.compliance_of(seg) != limit:
                     limit = self.program.compliance_of(seg)
                     smu.set_compliance(limit)
-                smu.set_level(float(chunk.levels[r, k]))
+                smu.set_level(float(chunk.levels[r, step]))
                 if not smu_on:
                     smu.set_output(True)
                     smu_on = True
                 if seg.measure:
                     clock.sleep(seg.duration - aperture)
+                    started = clock.now()
                     v, i = smu.measure(aperture)
-                    times.append(clock.now())
+                    times.append(started + aperture)   # the end of the integration, not of the reply
                     voltage.append(v)
                     current.append(i)
                 else:
                     clock.sleep(seg.duration)
-                k += 1
         smu.set_output(False)
         if generator_on:
             generator.set_output(False)
+        smu.raise_errors()   # a refused setting would otherwise leave the old level on unnoticed
         return np.array(times), np.array(voltage), np.array(current)
-
-    def _burst_from(self, chunk: Train, r: int, k: int) -> tuple[tuple[float, float, float, int], int]:
-        """The burst that plays segment ``k`` of repeat ``r`` and the equal pulses after it, each
-        followed by the same 0 V gap: ((level V, width s, period s, count), next segment index)."""
-        pattern, levels = chunk.pattern, chunk.levels[r]
-        seg, level = pattern[k], float(levels[k])
-        gap = pattern[k + 1].duration if k + 1 < len(pattern) and pattern[k + 1].level == 0 \
-            and not pattern[k + 1].measure and levels[k + 1] == 0 else 0.0
-        count, j = 1, k + 1 + (gap > 0)
-        while (gap > 0 and j + 1 < len(pattern) and self._on_generator(pattern[j]) and levels[j] == level
-               and pattern[j].duration == seg.duration and pattern[j + 1].level == 0 and levels[j + 1] == 0
-               and not pattern[j + 1].measure and pattern[j + 1].duration == gap):
-            count, j = count + 1, j + 2
-        caps = self.bench.pulse_generator.capabilities
-        # a pulse with no 0 V gap after it ends its burst the shortest legal low time later
-        period = seg.duration + (gap if gap > 0 else max(caps.min_width, 2 * caps.min_edge))
-        return (level, seg.duration, period, count), j

@@ -85,6 +85,7 @@ class RunWriter(RunObserver):
             ds.attrs["units"] = SAMPLE_UNITS[name]
         self._write_program(program)
         self.transcript, self._transcribed = transcript, 0
+        self.stages_to_come = False   # set while a closed-loop protocol may add stages
         traffic = self.file.create_group("transcript")
         for name, dtype in (("t", "f8"), ("direction", h5py.string_dtype()), ("message", h5py.string_dtype())):
             traffic.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(1024,))
@@ -138,6 +139,13 @@ class RunWriter(RunObserver):
 
     def on_finish(self, state: RunState, error: BaseException | None) -> None:
         self._append_transcript()
+        if state is RunState.COMPLETED and self.stages_to_come:
+            self.file.flush()    # a closed-loop protocol may play another stage: still running
+            return
+        self.mark(state, error)
+
+    def mark(self, state: RunState, error: BaseException | None = None) -> None:
+        """Record how the run ended."""
         self.file.attrs["status"] = state.value
         self.file.attrs["end_time"] = _now()
         if error is not None:

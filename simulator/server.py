@@ -139,9 +139,12 @@ class ServedClock:
         self._sent: dict[str, int] = {}
 
     def watch(self, resource, role: str) -> None:
-        """Count the bytes a pyvisa ``resource`` writes to the instrument serving ``role``."""
+        """Count the bytes a pyvisa ``resource`` writes to the instrument serving ``role`` from now
+        on. A ``*OPC?`` first makes sure whatever it wrote before (a driver's own set-up) has run."""
+        resource.query("*OPC?")
+        endpoint = next(e for e in self.server.endpoints if e.role == role)
+        self._sent[role] = endpoint.executed   # bytes executed so far, all of them already sent
         write_raw = resource.write_raw
-        self._sent[role] = 0
 
         def counted(message: bytes) -> tuple[int, object]:
             result = write_raw(message)

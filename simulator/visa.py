@@ -34,7 +34,8 @@ class _Session:
     def __init__(self, instrument: FaultInjector) -> None:
         self.instrument = instrument
         self.output = bytearray()
-        self.late = bytearray()   # a reply held back past the client's timeout (fault injection)
+        self.late = bytearray()      # a reply held back past the client's timeout (fault injection)
+        self.arrived = bytearray()   # ... which then sits on the client's side, like bytes in a socket
         self.attrs: dict[int, Any] = {
             constants.VI_ATTR_TMO_VALUE: 2000,
             constants.VI_ATTR_TERMCHAR: ord("\n"),
@@ -137,9 +138,15 @@ class SimulatedVisaLibrary(highlevel.VisaLibraryBase):
     def read(self, session, count: int) -> tuple[bytes, StatusCode]:  # type: ignore[override]
         sess: _Session = self.sessions[session]
         if sess.late:   # the reply comes after this read has timed out
-            sess.output.extend(sess.late)
+            sess.arrived.extend(sess.late)
             sess.late.clear()
             return b"", self.handle_return_value(session, StatusCode.error_timeout)
+        if sess.arrived:   # a late reply the client never drained comes first, as on a socket
+            chunk = bytes(sess.arrived[:count])
+            del sess.arrived[:count]
+            ends = chunk.endswith(b"\n")
+            return chunk, self.handle_return_value(
+                session, StatusCode.success_termination_character_read if ends else StatusCode.success_max_count_read)
         if not sess.output:
             sess.instrument.query_unterminated()
             return b"", self.handle_return_value(session, StatusCode.error_timeout)

@@ -11,10 +11,10 @@ from pymeasure.test import expected_protocol
 
 from labsuite import Bench, run_protocol
 from labsuite.drivers import SOURCE_METERS, match_driver
-from labsuite.drivers.keithley.keithley2400 import Keithley2400, ListPlan, source_range
+from labsuite.drivers.keithley.keithley2400 import CYCLE_OVERHEAD, Keithley2400, ListPlan, source_range
 from labsuite.errors import InstrumentError
 from labsuite.program import PulseProgram, Segment, Train
-from labsuite.runner import Runner
+from labsuite.runner import Runner, RunState
 from labsuite.simulator.instruments import keithley2400 as simulated
 from labsuite.traffic import TrafficLog
 
@@ -36,17 +36,17 @@ def fetch_reply(rows) -> str:
     return ",".join(f"{v:+.6E},{i:+.6E},+9.910000E+37,{t:+.6E},+2.048400E+04" for v, i, t in rows)
 
 
+CONFIGURE = (':OUTP OFF;:SOUR:FUNC VOLT;:SOUR:VOLT:MODE FIX;:SOUR:VOLT 0;:SOUR:VOLT:RANG 2;:SENS:CURR:RANG:AUTO ON;'
+             ':SENS:CURR:PROT 0.001;:SENS:FUNC:CONC ON;:SENS:FUNC:OFF:ALL;:SENS:FUNC "CURR";:SOUR:DEL:AUTO OFF;'
+             ':SOUR:DEL 0;:SOUR:CLE:AUTO OFF;:ARM:SOUR IMM;:ARM:COUN 1;:TRIG:SOUR IMM;:TRIG:COUN 1;:TRIG:DEL 0;'
+             ':SYST:AZER ONCE;:SYST:AZER OFF')
+
+
 def test_configure_sets_the_limit_before_anything_turns_on():
     """Section 18: output off first, V source at 0 V, range, compliance, current only, no source
-    delay, auto output-off disabled, single immediate triggers, autozero on."""
-    with expected_protocol(Keithley2400, [
-        (FORMAT, None),
-        (':OUTP OFF;:SOUR:FUNC VOLT;:SOUR:VOLT:MODE FIX;:SOUR:VOLT 0;:SOUR:VOLT:RANG 2;:SENS:CURR:RANG:AUTO ON;'
-         ':SENS:CURR:PROT 0.001;:SENS:FUNC:CONC ON;:SENS:FUNC:OFF:ALL;:SENS:FUNC "CURR";:SOUR:DEL:AUTO OFF;'
-         ':SOUR:DEL 0;:SOUR:CLE:AUTO OFF;:ARM:SOUR IMM;:ARM:COUN 1;:TRIG:SOUR IMM;:TRIG:COUN 1;:TRIG:DEL 0;'
-         ':SYST:AZER ON', None),
-        ("SYST:ERR?", NO_ERROR),
-    ]) as smu:
+    delay, auto output-off disabled, single immediate triggers, one autozero and then none (each
+    software-timed :READ? keeps to its integration)."""
+    with expected_protocol(Keithley2400, [(FORMAT, None), (CONFIGURE, None), ("SYST:ERR?", NO_ERROR)]) as smu:
         smu.configure(compliance=1e-3, max_level=1.5)
 
 
@@ -72,12 +72,49 @@ def test_train_is_one_message_an_error_check_init_a_status_poll_and_one_fetch():
         ("*STB?", "65"),
         (":FETC?", fetch_reply(rows)),
         ("SYST:ERR?", NO_ERROR),
-        (":OUTP OFF;:SOUR:VOLT:MODE FIX;:TRIG:COUN 1;:SYST:AZER ON", None),
+        (":OUTP OFF;:SOUR:VOLT:MODE FIX;:TRIG:COUN 1", None),     # autozero stays off
     ], connection_attributes={"timeout": 10_000}) as smu:
         readings = smu.run_train(train, compliance=1e-3)
     assert readings.time == pytest.approx([0.0, 5e-3])
     assert list(readings.voltage) == [0.1, 0.1]
     assert list(readings.current) == [1e-6, 6e-6]
+
+
+def test_a_train_ends_on_the_source_range_configure_chose():
+    """The sweep of a 0.1 V train fixes the 200 mV range; with the output off the 2 V range that
+    configure() chose for the program comes back, so a later software-timed 1.5 V applies."""
+    train = Train((Segment(0.1, 1e-3, "read", True), Segment(0.0, 1e-3)), repeats=2)
+    with expected_protocol(At60Hz, [(FORMAT, None)]) as smu:
+        message = smu.sweep_message(train, smu.list_plan(train), 1e-3, reset_time=True)
+    assert ":SOUR:VOLT:RANG 0.2;" in message
+    rows = [(v, 1e-6, 1e-3 * k) for k, v in enumerate([0.1, 0] * 2)]
+    with expected_protocol(At60Hz, [
+        (FORMAT, None),
+        (CONFIGURE, None),
+        ("SYST:ERR?", NO_ERROR),
+        (message, None),
+        ("SYST:ERR?", NO_ERROR),
+        (":OUTP ON;:INIT", None),
+        ("*STB?", "65"),
+        (":FETC?", fetch_reply(rows)),
+        ("SYST:ERR?", NO_ERROR),
+        (":OUTP OFF;:SOUR:VOLT:MODE FIX;:TRIG:COUN 1;:SOUR:VOLT:RANG 2", None),
+    ], connection_attributes={"timeout": 10_000}) as smu:
+        smu.configure(compliance=1e-3, max_level=1.5)
+        assert smu.run_train(train, compliance=1e-3).current.size == 2
+
+
+def test_raise_errors_raises_the_first_error_and_reads_the_queue_to_its_end():
+    with expected_protocol(At60Hz, [
+        (FORMAT, None),
+        ("SYST:ERR?", NO_ERROR),
+        ("SYST:ERR?", '-222,"Parameter data out of range"'),
+        ("SYST:ERR?", '-113,"Undefined header"'),
+        ("SYST:ERR?", NO_ERROR),
+    ]) as smu:
+        smu.raise_errors()
+        with pytest.raises(InstrumentError, match="-222, Parameter data out of range"):
+            smu.raise_errors()
 
 
 def test_long_lists_go_in_commands_of_100_values():
@@ -308,6 +345,61 @@ def test_output_is_off_after_a_fault_with_the_output_on(station_2400_bench, monk
         Runner(bench, PulseProgram((Train((WRITE, READ, IDLE), 20),), 1e-3), timing=timing).run()
     monkeypatch.setattr(instrument, "sdm_cycle", original)
     assert bench.smu.ask(":OUTP?") == "0"
+
+
+def device_holds(bench, monkeypatch) -> list[tuple[float, float, float]]:
+    """Record (level V, current limit A, duration s) of every hold the simulated device goes through."""
+    node = next(iter(bench.smu.adapter.manager.visalib.instruments.values())).instrument.port.node
+    held, apply = [], node.apply
+
+    def recording(v_source, r_series, i_limit, duration):
+        held.append((v_source, i_limit, duration))
+        return apply(v_source, r_series, i_limit, duration)
+    monkeypatch.setattr(node, "apply", recording)
+    return held
+
+
+def level_holds(held, level: float) -> list[float]:
+    """Durations, s, of the uninterrupted holds at ``level``."""
+    spans, last = [], None
+    for v, _, d in held:
+        if d <= 0:
+            continue
+        if v == level and last == level:
+            spans[-1] += d
+        elif v == level:
+            spans.append(d)
+        last = v
+    return spans
+
+
+def test_software_timed_reads_hold_their_level_one_sdm_cycle(station_2400_bench, monkeypatch):
+    """Autozero off after configure(): a 2 ms read holds its level 2 ms and one cycle's overhead
+    (source configuration, A/D and firmware: 535 µs, Appendix A case III), not the ~8.4 ms of
+    three conversions and the 1.8 ms firmware overhead of autozero (case I)."""
+    bench = station_2400_bench("inprocess")
+    held = device_holds(bench, monkeypatch)
+    pattern = (Segment(1.5, 1e-3, "write"), Segment(0.1, 2e-3, "read", True), Segment(0.0, 7e-3))
+    Runner(bench, PulseProgram((Train(pattern, 3),), 1e-3), timing="software").run()
+    reads = level_holds(held, 0.1)
+    assert len(reads) == 3 and reads == pytest.approx([2e-3 + CYCLE_OVERHEAD] * 3, abs=1e-9)
+    assert bench.smu.ask(":SYST:AZER?") == "0"
+
+
+def test_a_software_timed_level_after_a_hardware_train_applies(station_2400_bench, monkeypatch):
+    """timing="auto": a 0.2 V train runs on the list sweep (200 mV range), then a train with its own
+    limit is stepped from the computer; its 1.5 V write reaches the device for its 10 ms and no
+    error is left (the 200 mV range would refuse 1.5 V)."""
+    bench = station_2400_bench("inprocess")
+    held = device_holds(bench, monkeypatch)
+    low = Train((Segment(0.2, 1e-3, "read", True), Segment(0.0, 1e-3)), 3)
+    limited = Train((Segment(1.5, 5e-3, "write", compliance=1e-4), Segment(0.1, 5e-3, "read", True),
+                     Segment(0.0, 10e-3)), 2)
+    runner = Runner(bench, PulseProgram((low, limited), 1e-3), timing="auto")
+    runner.run()
+    assert runner.state is RunState.COMPLETED
+    assert sum(level_holds(held, 1.5)) == pytest.approx(10e-3)
+    assert bench.smu.check_errors() == []
 
 
 def test_compliance_is_set_before_the_output_first_turns_on(station_2400_bench):

@@ -150,3 +150,16 @@ def test_driver_runs_a_train_on_the_simulated_instrument(smu, station):
     g = readings.current / readings.voltage
     assert np.all(np.diff(g) > 0)
     assert station.instruments["smu"].source.output is False
+
+
+def test_raise_errors_raises_the_first_error_and_reads_the_queue_to_its_end():
+    from labsuite.errors import InstrumentError
+
+    with expected_protocol(Keithley2450, [
+        ("SYST:ERR?", NO_ERROR),
+        ("SYST:ERR?", '-222,"Parameter data out of range;1;1 2"'),
+        ("SYST:ERR?", NO_ERROR),
+    ]) as smu:
+        smu.raise_errors()
+        with pytest.raises(InstrumentError, match="-222, Parameter data out of range"):
+            smu.raise_errors()

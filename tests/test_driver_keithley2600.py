@@ -13,7 +13,7 @@ from labsuite.drivers import match_driver
 from labsuite.drivers.keithley.keithley2600 import LOAD_MESSAGE, TRAIN_SCRIPT, Keithley2600
 from labsuite.errors import InstrumentError, InvalidParameter
 from labsuite.program import PulseProgram, Segment, Train
-from labsuite.runner import Runner
+from labsuite.runner import Runner, RunState
 from labsuite.simulator.station import SimulatedStation
 from labsuite.traffic import TrafficLog
 
@@ -65,6 +65,61 @@ def test_train_is_a_setup_write_an_error_check_start_a_poll_and_one_read():
     assert list(readings.time) == pytest.approx([0, 0.01])
     assert list(readings.current) == [2e-6, 2.5e-6]
     assert list(readings.voltage) == [0.1, 0.1]
+
+
+def test_segments_that_share_their_own_limit_run_under_it():
+    """Every segment limited to 100 µA, the program to 1 mA: the sweep's one limit is the segments'
+    (smua.source.limiti and smua.trigger.source.limiti), never the program's; checked against the
+    model's range before anything is sent."""
+    own = tuple(Segment(s.level, s.duration, s.label, s.measure, compliance=1e-4) for s in (WRITE, READ, IDLE))
+    with expected_protocol(Loaded, [
+        (SETUP.replace("0.001, 1.5, 0.00234)", "0.0001, 1.5, 0.00234)"), None),
+        ("print(errorqueue.next())", EMPTY),
+        ("labsuite_start()", None),
+        ("print(status.operation.sweeping.condition)", "0.00000e+00"),
+        ("print(errorqueue.next())", EMPTY),
+        ("smua.source.output = smua.OUTPUT_OFF labsuite_print()", "0, 0.1, 2e-6, 0.01, 0.1, 2e-6"),
+    ], connection_attributes={"timeout": 10_000}) as smu:
+        assert smu.run_train(Train(own, repeats=2), compliance=1e-3).current.size == 2
+    too_high = tuple(Segment(s.level, s.duration, s.label, s.measure, compliance=2.0) for s in (WRITE, READ, IDLE))
+    with expected_protocol(Loaded, [], model="2636B") as smu:
+        with pytest.raises(ValueError):
+            smu.run_train(Train(too_high, repeats=2), compliance=1e-3)
+
+
+def test_a_train_ends_on_the_source_range_configure_chose():
+    """labsuite_setup fixes the range to the train's largest level (0.1 V); with the output off the
+    range configure() chose (1.5 V) comes back, before the readings are printed."""
+    train = Train((READ, IDLE), repeats=2)
+    with expected_protocol(Loaded, []) as smu:
+        setup = smu.train_message(train, 1e-3)
+    with expected_protocol(Loaded, [
+        ("smua.abort() smua.source.output = smua.OUTPUT_OFF smua.source.func = smua.OUTPUT_DCVOLTS "
+         "smua.source.autorangev = smua.AUTORANGE_OFF smua.source.rangev = 1.5 smua.source.levelv = 0 "
+         "smua.source.limiti = 0.001 smua.measure.autorangei = smua.AUTORANGE_ON", None),
+        ("print(errorqueue.next())", EMPTY),
+        (setup, None),
+        ("print(errorqueue.next())", EMPTY),
+        ("labsuite_start()", None),
+        ("print(status.operation.sweeping.condition)", "0.00000e+00"),
+        ("print(errorqueue.next())", EMPTY),
+        ("smua.source.output = smua.OUTPUT_OFF smua.source.rangev = 1.5 labsuite_print()",
+         "0, 0.1, 2e-6, 0.01, 0.1, 2e-6"),
+    ], connection_attributes={"timeout": 10_000}) as smu:
+        smu.configure(compliance=1e-3, max_level=1.5)
+        assert smu.run_train(train, compliance=1e-3).current.size == 2
+
+
+def test_raise_errors_raises_the_first_error_and_reads_the_queue_to_its_end():
+    with expected_protocol(Keithley2600, [
+        ("print(errorqueue.next())", EMPTY),
+        ("print(errorqueue.next())", "1.10100e+03\tParameter too big\t2.00000e+01\t1.00000e+00"),
+        ("print(errorqueue.next())", "-2.85000e+02\tTSP Syntax error\t2.00000e+01\t1.00000e+00"),
+        ("print(errorqueue.next())", EMPTY),
+    ]) as smu:
+        smu.raise_errors()
+        with pytest.raises(InstrumentError, match="1101, Parameter too big"):
+            smu.raise_errors()
 
 
 def test_levels_that_change_per_repeat_go_as_column_lines_of_100():
@@ -214,6 +269,43 @@ def test_driver_runs_a_train_on_the_simulated_instrument(smu, station, sim):
     assert held[:3] == [(100e-6, 1.5), (1e-3, 0.1), (8.9e-3, 0.0)]
     assert set(held[:60]) == {(100e-6, 1.5), (1e-3, 0.1), (8.9e-3, 0.0)}
     assert sim.process("print(smua.source.output)") == "0.00000e+00"
+
+
+def device_holds(station, monkeypatch) -> list[tuple[float, float, float]]:
+    """Record (level V, current limit A, duration s) of every hold the simulated device goes through."""
+    held, apply = [], station.node.apply
+
+    def recording(v_source, r_series, i_limit, duration):
+        held.append((v_source, i_limit, duration))
+        return apply(v_source, r_series, i_limit, duration)
+    monkeypatch.setattr(station.node, "apply", recording)
+    return held
+
+
+def test_the_device_sees_the_segments_own_limit_on_the_sweep(smu, station, monkeypatch):
+    """Safety: segments all limited to 100 µA in a 1 mA program; while the device is driven, the
+    limit in force is 100 µA."""
+    held = device_holds(station, monkeypatch)
+    own = (Segment(1.5, 1e-3, "write", compliance=1e-4), Segment(0.1, 2e-3, "read", True, compliance=1e-4),
+           Segment(0.0, 7e-3, compliance=1e-4))
+    runner = Runner(Bench(smu, clock=station.clock), PulseProgram((Train(own, 3),), 1e-3), timing="hardware")
+    assert runner.run().size == 3
+    assert {limit for v, limit, d in held if v != 0 and d > 0} == {1e-4}
+
+
+def test_a_software_timed_level_after_a_hardware_train_applies(smu, station, monkeypatch):
+    """timing="auto": a 1 V train on the sweep (its range 1 V), then a train with its own limit
+    stepped from the computer: its 1.2 V write reaches the device for its 10 ms, no error (1101)
+    is left behind."""
+    held = device_holds(station, monkeypatch)
+    swept = Train((Segment(1.0, 1e-3, "write"), Segment(0.1, 1e-3, "read", True), Segment(0.0, 2e-3)), 3)
+    limited = Train((Segment(1.2, 5e-3, "write", compliance=1e-4), Segment(0.1, 5e-3, "read", True),
+                     Segment(0.0, 10e-3)), 2)
+    runner = Runner(Bench(smu, clock=station.clock), PulseProgram((swept, limited), 1e-3), timing="auto")
+    runner.run()
+    assert runner.state is RunState.COMPLETED
+    assert sum(d for v, _, d in held if v == 1.2) == pytest.approx(10e-3)
+    assert smu.check_errors() == []
 
 
 def test_after_a_power_loss_the_driver_loads_its_script_again(smu, sim):

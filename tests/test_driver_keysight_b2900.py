@@ -1,6 +1,7 @@
 """The B2900 driver sends the SCPI of the Agilent B2900 SCPI Command Reference (B2910-90030,
 Edition 2, chapter 4) and plays trains on the list sweep of the User's Guide (Edition 5, section 6
 "Pulse Output" and "Trigger System"), in a few transfers however many pulses."""
+import functools
 import math
 
 import numpy as np
@@ -13,6 +14,8 @@ from labsuite.drivers.keysight.b2900 import KeysightB2900, source_range, tail_me
 from labsuite.errors import InstrumentError, InvalidParameter
 from labsuite.program import PulseProgram, Segment, Train
 from labsuite.runner import RunObserver, Runner, RunState
+from labsuite.simulator import station as simulated_station
+from labsuite.simulator.instruments.keysight_b2900 import KeysightB2900 as SimulatedB2900
 from labsuite.simulator.station import SimulatedStation
 from labsuite.traffic import TrafficLog
 
@@ -21,6 +24,8 @@ WRITE = Segment(1.5, 100e-6, "write")
 READ = Segment(0.1, 200e-6, "read", measure=True)
 IDLE = Segment(0.0, 200e-6, "idle")
 TIMEOUT = {"timeout": 10_000}
+IDLE_BITS = "+1170"           # :STAT:OPER:COND?: transition and acquire idle on channels 1 and 2
+TIMER = ":SYST:TIME:TIM:COUN:RES:AUTO OFF;:SYST:TIME:TIM:COUN:RES"   # one clock for every run of a train
 
 
 @pytest.fixture
@@ -51,21 +56,22 @@ def test_dc_list_train_is_one_message_an_error_check_one_init_a_tail_and_one_fet
     """Same levels every repeat: the list holds one repeat (5 points of 100 µs), the transient ARM
     layer replays it every 500 µs; the acquire layers take one 200 µs reading per repeat ending
     with the read segment; the last 100 µs point, after the instrument's last action, is held at
-    0 V by a second run (:TRIG:TRAN:DEL)."""
+    0 V by a second run (:TRIG:TRAN:DEL). Each run is polled until channel 1 is idle."""
     message = (':OUTP1 OFF;:SOUR1:FUNC:MODE VOLT;:SOUR1:FUNC:SHAP DC;:SOUR1:VOLT:RANG 2;:SENS1:CURR:PROT 0.001;'
                ':SOUR1:VOLT 0;:SOUR1:WAIT OFF;:SENS1:WAIT OFF;:SOUR1:VOLT:MODE LIST;:SOUR1:LIST:VOLT 1.5,0.1,0.1,0,0;'
                ':ARM1:TRAN:SOUR TIM;:ARM1:TRAN:TIM 0.0005;:ARM1:TRAN:COUN 3;:ARM1:TRAN:DEL 0;'
                ':TRIG1:TRAN:SOUR TIM;:TRIG1:TRAN:TIM 0.0001;:TRIG1:TRAN:COUN 5;:TRIG1:TRAN:DEL 0;'
                ':SENS1:FUNC "CURR","VOLT";:SENS1:CURR:APER 0.0002;:FORM:ELEM:SENS VOLT,CURR,TIME;'
                ':ARM1:ACQ:SOUR TIM;:ARM1:ACQ:TIM 0.0005;:ARM1:ACQ:COUN 3;:ARM1:ACQ:DEL 0;'
-               ':TRIG1:ACQ:SOUR TIM;:TRIG1:ACQ:TIM 0.0005;:TRIG1:ACQ:COUN 1;:TRIG1:ACQ:DEL 0.0001')
+               ':TRIG1:ACQ:SOUR TIM;:TRIG1:ACQ:TIM 0.0005;:TRIG1:ACQ:COUN 1;:TRIG1:ACQ:DEL 0.0001;' + TIMER)
     with expected_protocol(KeysightB2900, [
         (message, None),
         ("SYST:ERR?", NO_ERROR),                               # every setting taken before anything runs
-        (":OUTP1 ON;:INIT (@1);*OPC?", "1"),
+        (":OUTP1 ON;:INIT (@1)", None),
+        (":STAT:OPER:COND?", IDLE_BITS),
         (":SOUR1:FUNC:SHAP DC;:SOUR1:VOLT:MODE FIX;:SOUR1:VOLT:TRIG 0;:ARM1:TRAN:SOUR AINT;:ARM1:TRAN:COUN 1;"
-         ":ARM1:TRAN:DEL 0;:TRIG1:TRAN:SOUR AINT;:TRIG1:TRAN:COUN 1;:TRIG1:TRAN:DEL 0.0001;:INIT:TRAN (@1);*OPC?",
-         "1"),
+         ":ARM1:TRAN:DEL 0;:TRIG1:TRAN:SOUR AINT;:TRIG1:TRAN:COUN 1;:TRIG1:TRAN:DEL 0.0001;:INIT:TRAN (@1)", None),
+        (":STAT:OPER:COND?", IDLE_BITS),
         (":OUTP1 OFF;:SOUR1:FUNC:SHAP DC;:SOUR1:VOLT:MODE FIX;:SOUR1:VOLT 0", None),
         ("SYST:ERR?", NO_ERROR),
         (":FETC:ARR? (@1)", "+1.0E-01,+2.0E-06,+1.0E-04,+1.0E-01,+2.5E-06,+6.0E-04,+1.0E-01,+3.0E-06,+1.1E-03"),
@@ -85,10 +91,12 @@ def test_pulse_shape_train_puts_the_peaks_in_the_list():
         (":OUTP1 OFF;:SOUR1:FUNC:MODE VOLT;:SOUR1:FUNC:SHAP PULS;:SOUR1:VOLT:RANG 2;:SENS1:CURR:PROT 0.0002;"
          ":SOUR1:VOLT 0;:SOUR1:WAIT OFF;:SENS1:WAIT OFF;:SOUR1:PULS:DEL 0;:SOUR1:PULS:WIDT 0.0001;"
          ":SOUR1:VOLT:MODE LIST;:SOUR1:LIST:VOLT 1,1.2;:ARM1:TRAN:SOUR AINT;:ARM1:TRAN:COUN 1;:ARM1:TRAN:DEL 0;"
-         ":TRIG1:TRAN:SOUR TIM;:TRIG1:TRAN:TIM 0.001;:TRIG1:TRAN:COUN 2;:TRIG1:TRAN:DEL 0", None),
+         ":TRIG1:TRAN:SOUR TIM;:TRIG1:TRAN:TIM 0.001;:TRIG1:TRAN:COUN 2;:TRIG1:TRAN:DEL 0;" + TIMER, None),
         ("SYST:ERR?", NO_ERROR),
-        (":OUTP1 ON;:INIT:TRAN (@1);*OPC?", "1"),
-        (tail_message(900e-6), "1"),
+        (":OUTP1 ON;:INIT:TRAN (@1)", None),
+        (":STAT:OPER:COND?", IDLE_BITS),
+        (tail_message(900e-6), None),
+        (":STAT:OPER:COND?", IDLE_BITS),
         (":OUTP1 OFF;:SOUR1:FUNC:SHAP DC;:SOUR1:VOLT:MODE FIX;:SOUR1:VOLT 0", None),
         ("SYST:ERR?", NO_ERROR),
     ], connection_attributes=TIMEOUT) as smu:
@@ -100,7 +108,7 @@ def test_an_error_while_loading_stops_before_the_output_turns_on():
     """A setting refused (here a -222) must not be followed by :OUTP ON or :INIT."""
     train = Train((WRITE, READ, IDLE), 1)
     with expected_protocol(KeysightB2900, []) as smu:
-        message = smu.sweep_message(train, smu.plan(train), 1e-3)
+        message = smu.sweep_message(train, smu.plan(train), 1e-3, reset_time=True)
     with expected_protocol(KeysightB2900, [
         (message, None),
         ("SYST:ERR?", '-222,"Data out of range"'),
@@ -110,15 +118,80 @@ def test_an_error_while_loading_stops_before_the_output_turns_on():
             smu.run_train(train, compliance=1e-3)
 
 
-def test_shutdown_aborts_and_turns_every_output_off_at_once():
-    """Both channels when the model is not known yet or has two; channel 1 alone on a B2901A."""
-    with expected_protocol(KeysightB2900, [(":ABOR (@1,2);:OUTP1 OFF;:OUTP2 OFF", None)]) as smu:
+def test_shutdown_turns_channel_1_off_first_then_aborts():
+    """:OUTP1 OFF alone first; channel 2 only on a model identified as having one (a B2901A refuses
+    its suffix and channel lists naming it)."""
+    with expected_protocol(KeysightB2900, [(":OUTP1 OFF", None), (":ABOR (@1)", None)]) as smu:
         smu.shutdown()
         assert smu.isShutdown
     with expected_protocol(KeysightB2900, [("*IDN?", "Agilent Technologies,B2901A,MY1,2.0"),
-                                           (":ABOR (@1);:OUTP1 OFF", None)]) as smu:
+                                           (":OUTP1 OFF", None), (":ABOR (@1)", None)]) as smu:
         smu.identify()
         smu.shutdown()
+    with expected_protocol(KeysightB2900, [("*IDN?", "Keysight Technologies,B2912A,MY5,4.0"),
+                                           (":OUTP1 OFF", None), (":OUTP2 OFF;:ABOR (@1,2)", None)]) as smu:
+        smu.identify()
+        smu.shutdown()
+
+
+def test_a_run_on_a_one_channel_model_leaves_no_error(monkeypatch):
+    """The Runner never calls identify(): on a B2901A its shutdown must not name channel 2."""
+    monkeypatch.setitem(simulated_station.SIMULATED_SMUS, "keysightb2900",
+                        functools.partial(SimulatedB2900, model="B2901A"))
+    with Bench.simulated(smu="keysightb2900", seed=1) as bench:
+        assert Runner(bench, PulseProgram((Train((WRITE, READ, IDLE), 3),), 1e-3)).run().size == 3
+        assert bench.smu.channel_count is None
+        assert bench.smu.check_errors() == [] and bench.smu.ask(":OUTP1?") == "0"
+
+
+def test_a_run_is_polled_until_channel_1_is_idle():
+    """:STAT:OPER:COND? bit 1 (Ch1 Transition Idle) and bit 4 (Ch1 Acquire Idle); while running the
+    channel waits for its timers' triggers (bits 2 and 5). No blocking *OPC? for an abort to queue
+    behind; a channel that never comes back to idle is reported after the run and the timeout."""
+    with expected_protocol(KeysightB2900, [
+        (":STAT:OPER:COND?", "+1188"), (":STAT:OPER:COND?", "+1172"), (":STAT:OPER:COND?", IDLE_BITS),
+    ], connection_attributes=TIMEOUT) as smu:
+        smu.wait_for_idle(duration=1.0, poll=0.001)
+    with expected_protocol(KeysightB2900, [(":STAT:OPER:COND?", "+1188")], connection_attributes={"timeout": 0}) as smu:
+        with pytest.raises(InstrumentError, match="still running"):
+            smu.wait_for_idle(duration=0.0, poll=0.001)
+
+
+def test_the_last_run_ends_on_the_source_range_configure_chose():
+    """The run of a 0.1 V train fixes the 200 mV range; after it, output off, the 2 V range that
+    configure() chose for the program comes back, so a later software-timed 1.5 V applies."""
+    train = Train((Segment(0.1, 200e-6, "read", True), IDLE), 2)
+    with expected_protocol(KeysightB2900, []) as smu:
+        message = smu.sweep_message(train, smu.plan(train), 1e-3, reset_time=True)
+    assert ":SOUR1:VOLT:RANG 0.2;" in message
+    with expected_protocol(KeysightB2900, [
+        ('*CLS;:OUTP1 OFF;:SOUR1:FUNC:MODE VOLT;:SOUR1:FUNC:SHAP DC;:SOUR1:VOLT:MODE FIX;:SOUR1:VOLT:RANG 2;'
+         ':SENS1:CURR:PROT 0.001;:SOUR1:VOLT 0;:SENS1:FUNC "CURR","VOLT"', None),
+        ("SYST:ERR?", NO_ERROR),
+        (message, None),
+        ("SYST:ERR?", NO_ERROR),
+        (":OUTP1 ON;:INIT (@1)", None),
+        (":STAT:OPER:COND?", IDLE_BITS),
+        (tail_message(200e-6), None),
+        (":STAT:OPER:COND?", IDLE_BITS),
+        (":OUTP1 OFF;:SOUR1:FUNC:SHAP DC;:SOUR1:VOLT:MODE FIX;:SOUR1:VOLT 0;:SOUR1:VOLT:RANG 2", None),
+        ("SYST:ERR?", NO_ERROR),
+        (":FETC:ARR? (@1)", "+1.0E-01,+2.0E-06,+0.0E+00,+1.0E-01,+2.0E-06,+4.0E-04"),
+    ], connection_attributes=TIMEOUT) as smu:
+        smu.configure(compliance=1e-3, max_level=1.5)
+        assert smu.run_train(train, compliance=1e-3).time == pytest.approx([0, 4e-4])
+
+
+def test_raise_errors_raises_the_first_error_and_reads_the_queue_to_its_end():
+    with expected_protocol(KeysightB2900, [
+        ("SYST:ERR?", NO_ERROR),
+        ("SYST:ERR?", '-222,"Data out of range"'),
+        ("SYST:ERR?", '-114,"Header suffix out of range"'),
+        ("SYST:ERR?", NO_ERROR),
+    ]) as smu:
+        smu.raise_errors()
+        with pytest.raises(InstrumentError, match="-222, Data out of range"):
+            smu.raise_errors()
 
 
 def test_spot_reading_sets_the_aperture_and_returns_voltage_and_current():
@@ -205,6 +278,45 @@ def test_driver_runs_a_train_on_the_simulated_instrument(smu, station):
     assert smu.ch_1.output_enabled is False and station.node.ports[0].voltage is None
 
 
+def test_readings_of_several_runs_keep_the_time_between_runs(smu, station, monkeypatch):
+    """On hardware each new run starts after a few bus round trips; here 20 ms of bench time pass
+    before the second of two runs (499 + 101 repeats). The timer counts on through INIT, so the
+    readings show the gap where the device saw it."""
+    levels = np.column_stack([np.linspace(1.0, 1.6, 600), [0.1] * 600, [0.0] * 600])
+    load, loaded = smu.sweep_message, []
+
+    def after_a_pause(*args, **kwargs):
+        if loaded:
+            station.clock.advance(20e-3)
+        loaded.append(True)
+        return load(*args, **kwargs)
+    monkeypatch.setattr(smu, "sweep_message", after_a_pause)
+    smu.configure(1e-3, 1.6)
+    readings = smu.run_train(Train((WRITE, READ, IDLE), 600, levels), compliance=1e-3)
+    steps = np.diff(readings.time)
+    assert steps[498] == pytest.approx(500e-6 + 20e-3, abs=1e-6)
+    assert np.delete(steps, 498) == pytest.approx(500e-6, abs=1e-6)
+
+
+def test_a_software_timed_level_after_a_hardware_train_applies(smu, station, monkeypatch):
+    """timing="auto": a 0.2 V train on the list sweep (200 mV range), then a train with its own limit
+    stepped from the computer: its 1.5 V write reaches the device for its 10 ms, no -222 is left."""
+    held, apply = [], station.node.apply
+
+    def recording(v_source, r_series, i_limit, duration):
+        held.append((v_source, duration))
+        return apply(v_source, r_series, i_limit, duration)
+    monkeypatch.setattr(station.node, "apply", recording)
+    low = Train((Segment(0.2, 1e-3, "read", True), Segment(0.0, 1e-3)), 3)
+    limited = Train((Segment(1.5, 5e-3, "write", compliance=1e-4), Segment(0.1, 5e-3, "read", True),
+                     Segment(0.0, 10e-3)), 2)
+    runner = Runner(Bench(smu, clock=station.clock), PulseProgram((low, limited), 1e-3), timing="auto")
+    runner.run()
+    assert runner.state is RunState.COMPLETED
+    assert sum(d for v, d in held if v == 1.5) == pytest.approx(10e-3)
+    assert smu.check_errors() == []
+
+
 def test_changing_levels_run_as_several_lists_back_to_back(smu, station):
     """Incremental pulses: 600 repeats of 5 list points do not fit one 2500-point list (499 repeats
     and a 0 V end point do); the runs
@@ -264,10 +376,10 @@ def test_visa_round_trips_grow_with_the_lists_not_the_pulse_count():
             traffic.detach()
             assert samples.size == pulses
             lists = math.ceil(pulses / 499) + math.ceil(pulses / 2500)      # Runner chunks of 2500, lists of 499
-            # per list: message, error check, INIT query, tail query, output off, error check, fetch;
-            # once: configure, its error check, shutdown
+            # per list: message, error check, INIT, idle poll, tail, idle poll, output off, error check,
+            # fetch; once: configure, its error check, shutdown (output off, abort)
             assert traffic.reads <= 5 * lists + 1
-            assert traffic.writes <= 7 * lists + 3
+            assert traffic.writes <= 9 * lists + 4
 
 
 def test_a_thousand_pulses_hardware_timed_against_per_pulse():
@@ -278,7 +390,7 @@ def test_a_thousand_pulses_hardware_timed_against_per_pulse():
             traffic = TrafficLog.attach(bench.smu)
             Runner(bench, PulseProgram((Train(pattern, 1000),), 1e-3), timing=timing).run()
             counts[timing] = (traffic.writes, traffic.reads)
-    assert counts["hardware"] == (10, 6)          # configure + one list run + shutdown
+    assert counts["hardware"] == (13, 6)          # configure + one list run + shutdown
     assert counts["software"][1] >= 1000          # one query per reading at least
 
 

@@ -79,3 +79,21 @@ def test_a_stage_refused_mid_run_leaves_the_file_marked_failed(tmp_path):
     with h5py.File(path, "r") as f:
         assert f.attrs["status"] == "failed" and "max_voltage" in f.attrs["error"]
         assert f["samples/current"].shape[0] >= 2
+
+
+def test_a_closed_loop_run_stays_running_between_stages(tmp_path):
+    """Each stage's Runner finishes, but the run does not: a reader (or a crash) between stages
+    sees "running"; only after the last stage does the file say "completed"."""
+    seen = []
+
+    class StatusBetweenStages(RunObserver):
+        def on_start(self, runner):
+            for path in tmp_path.glob("*.h5"):
+                with h5py.File(path, "r", swmr=True) as f:
+                    seen.append(f.attrs["status"])
+    with Bench.simulated(model="stanford-pku", seed=0) as bench:
+        result = run_protocol(Forming(v_start="1.5 V", v_stop="1.6 V", v_step="50 mV", compliance="2 mA"), bench,
+                              out_dir=tmp_path, observers=[StatusBetweenStages()])
+    assert len(seen) >= 2 and set(seen) == {"running"}
+    with h5py.File(result.path, "r") as f:
+        assert f.attrs["status"] == "completed"

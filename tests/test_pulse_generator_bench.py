@@ -7,12 +7,17 @@ import pytest
 from pyvisa import rname
 
 from labsuite import Bench, run_protocol
-from labsuite.errors import LimitError
+from labsuite.errors import InvalidParameter, LimitError, RangeError
 from labsuite.program import PulseProgram, Segment, Train
 from labsuite.runner import Runner
 from labsuite.traffic import TrafficLog
 
 GENERATORS = ["keysight33500", "tektronixafg31000"]
+PROTECTION = 2e3   # Ω in the generator's path: 1.5 V into a short stays under the 1 mA compliance
+
+
+def pg_bench(generator: str = "keysight33500", **kwargs) -> Bench:
+    return Bench.simulated(seed=1, pulse_generator=generator, pulse_series_resistance=PROTECTION, **kwargs)
 
 
 def simulated(bench: Bench, role: str):
@@ -23,7 +28,7 @@ def simulated(bench: Bench, role: str):
 
 @pytest.mark.parametrize("generator", GENERATORS)
 def test_generator_writes_smu_reads_and_never_both_at_once(generator):
-    with Bench.simulated(seed=1, pulse_generator=generator) as bench:
+    with pg_bench(generator) as bench:
         node = simulated(bench, "smu").port.node
         driving, original = [], node.apply
 
@@ -41,28 +46,32 @@ def test_generator_writes_smu_reads_and_never_both_at_once(generator):
 
 
 @pytest.mark.parametrize("generator", GENERATORS)
-def test_pulses_from_the_generator_match_the_smus_through_its_50_ohm(generator):
-    """The device sees the open-circuit level less the drop on the generator's 50 Ω: a few
-    per mille at these conductances, so G after 10 pulses agrees with the SMU-only bench to 3 %."""
-    with Bench.simulated(seed=1, pulse_generator=generator) as bench:
-        with_generator = run_protocol("potentiation", bench, {"pulses": 10}, out_dir=None).samples
+def test_pulses_from_the_generator_match_the_smus_through_the_same_path(generator):
+    """Through 50 Ω + 2 kΩ the device sees the open-circuit level divided as it would be behind
+    2.05 kΩ from the SMU: the device's conductance after 10 pulses agrees with that SMU-only
+    bench to 1 %, and is well below the SMU-only bench without the resistor."""
+    def conductance(bench: Bench) -> float:
+        run_protocol("potentiation", bench, {"pulses": 10}, out_dir=None)
+        return float(simulated(bench, "smu").port.model.conductance()[0])
+    with pg_bench(generator) as bench:
+        g_pg = conductance(bench)
+    with Bench.simulated(seed=1, series_resistance=PROTECTION + 50.0) as bench:
+        g_same_path = conductance(bench)
     with Bench.simulated(seed=1) as bench:
-        smu_only = run_protocol("potentiation", bench, {"pulses": 10}, out_dir=None).samples
-    g_pg = with_generator["current"][-1] / with_generator["voltage"][-1]
-    g_smu = smu_only["current"][-1] / smu_only["voltage"][-1]
-    assert g_pg == pytest.approx(g_smu, rel=0.03) and g_pg < g_smu
+        g_direct = conductance(bench)
+    assert g_pg == pytest.approx(g_same_path, rel=0.01) and g_pg < 0.97 * g_direct
 
 
 def test_a_write_with_its_own_compliance_stays_on_the_smu():
     pattern = (Segment(1.5, 1e-3, "set", compliance=50e-6), Segment(0.1, 1e-3, "read", True), Segment(0.0, 10e-3))
-    with Bench.simulated(seed=1, pulse_generator="keysight33500") as bench:
+    with pg_bench() as bench:
         pg_traffic = TrafficLog.attach(bench.pulse_generator)
         samples = Runner(bench, PulseProgram((Train(pattern, 3),), 1e-3)).run()
     assert samples.size == 3 and not any("*TRG" in m for m in pg_traffic.sent())
 
 
 def test_both_outputs_are_off_after_a_fault_mid_run(monkeypatch):
-    with Bench.simulated(seed=1, pulse_generator="keysight33500") as bench:
+    with pg_bench() as bench:
         node = simulated(bench, "smu").port.node
         calls = {"n": 0}
         original = type(bench.smu).measure
@@ -80,9 +89,9 @@ def test_both_outputs_are_off_after_a_fault_mid_run(monkeypatch):
 
 def test_pulses_beyond_the_generator_are_refused_before_anything_is_sent():
     short = PulseProgram((Train((Segment(1.0, 5e-9, "write"), Segment(0.1, 1e-3, "read", True)), 2),), 1e-3)
-    with Bench.simulated(seed=1, pulse_generator="keysight33500") as bench:
+    with pg_bench() as bench:
         traffic = TrafficLog.attach(bench.pulse_generator)
-        with pytest.raises(LimitError, match=r"write duration = 5 ns is out of range: allowed 16 ns .*\(pulse generator pulse width\)"):
+        with pytest.raises(RangeError, match=r"width = 5 ns is out of range: allowed 16 ns"):
             Runner(bench, short).run()
         assert [m for m in traffic.sent() if "OUTP" not in m and "ABOR" not in m] == []
 
@@ -112,7 +121,7 @@ def test_sim_serve_prints_every_role(tmp_path):
 def test_every_smu_opens_its_output_while_the_generator_pulses(smu):
     """Off at 0 V (the NORMal off state after *RST) an SMU would short the generator's pulses: the
     Runner sets the high-impedance off state, so the pulses reach the device on any SMU."""
-    with Bench.simulated(seed=1, smu=smu, pulse_generator="keysight33500") as bench:
+    with pg_bench(smu=smu) as bench:
         result = run_protocol("potentiation", bench, {"pulses": 5, "read_delay": "20 ms"}, out_dir=None)
         port = simulated(bench, "smu").port
         assert port.voltage is None                           # off, and open
@@ -144,3 +153,43 @@ def test_high_impedance_off_state_commands(driver, commands):
 
     with expected_protocol(SOURCE_METERS[driver], [(c, None) for c in commands]) as smu:
         smu.set_off_state(high_impedance=True)
+
+
+
+def test_a_write_a_short_could_drive_past_the_compliance_is_refused():
+    """1.5 V through the generator's bare 50 Ω could push 30 mA into a shorted device: refused,
+    nothing sent, with the resistance that would make it safe."""
+    with Bench.simulated(seed=1, pulse_generator="keysight33500") as bench:
+        traffic = TrafficLog.attach(bench.pulse_generator)
+        with pytest.raises(LimitError, match=r"write level = 1\.5 V is out of range: allowed .* 50 mV .*"
+                                             r"add series resistance"):
+            run_protocol("potentiation", bench, {"pulses": 3}, out_dir=None)
+        assert traffic.sent() == []
+
+
+def test_generator_trains_are_never_hardware_timed():
+    with pg_bench() as bench, pytest.raises(InvalidParameter, match="sequenced from the computer"):
+        run_protocol("potentiation", bench, {"pulses": 3}, out_dir=None, timing="hardware")
+
+
+def test_bursts_closer_than_a_computer_can_trigger_are_refused():
+    """Two different pulses 1 ms apart need two bus triggers 1 ms apart: refused under auto
+    timing, played when the user asks for software timing."""
+    pattern = (Segment(1.0, 100e-6, "set"), Segment(0.0, 1e-3), Segment(1.2, 100e-6, "set 2"),
+               Segment(0.0, 10e-3), Segment(0.1, 1e-3, "read", True), Segment(0.0, 10e-3))
+    program = PulseProgram((Train(pattern, 2),), 1e-3)
+    with pg_bench() as bench:
+        with pytest.raises(InvalidParameter, match="generator bursts follow each other 0 ms apart"):
+            Runner(bench, program).run()      # the 1 ms gap ends the first burst; the next needs a trigger
+        assert Runner(bench, program, timing="software").run().size == 2
+
+
+def test_pg_bench_is_as_deterministic_over_tcp_as_in_process():
+    """Hand-overs between SMU and generator are confirmed by a query, so over TCP the generator
+    never plays while the SMU's output-off is still in flight."""
+    def currents(transport: str) -> np.ndarray:
+        with pg_bench(transport=transport) as bench:
+            return run_protocol("potentiation", bench, {"pulses": 6}, out_dir=None).samples["current"]
+    reference = currents("inprocess")
+    for _ in range(2):
+        np.testing.assert_array_equal(currents("tcp"), reference)

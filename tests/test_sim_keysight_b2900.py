@@ -264,6 +264,22 @@ def test_bus_trigger_waits_for_trg(visa, station):
     assert station.clock.now() - t0 == pytest.approx(2e-3)
 
 
+def test_operation_condition_shows_idle_and_waiting_for_a_bus_trigger(visa):
+    """SCPI reference ch. 4 :STATus:OPERation:CONDition?: transition idle (bit 1 for channel 1, 7 for
+    channel 2), waiting for the transition trigger (2, 8), acquire idle (4, 10), waiting for the
+    acquire trigger (5, 11). A TIMer model has run to its end inside INIT; a BUS one waits for *TRG."""
+    idle = 2 | 16 | 128 | 1024
+    assert int(visa.query(":STAT:OPER:COND?")) == idle
+    visa.write(":TRIG:SOUR TIM;:TRIG:TIM 1e-3;:TRIG:COUN 3;:INIT (@1)")
+    assert int(visa.query(":STATUS:OPERATION:CONDITION?")) == idle
+    visa.write(":TRIG:SOUR BUS;:TRIG:COUN 2;:INIT (@1)")
+    assert int(visa.query(":STAT:OPER:COND?")) == 4 | 32 | 128 | 1024
+    visa.write("*TRG;*TRG")
+    assert int(visa.query(":STAT:OPER:COND?")) == idle
+    one = KeysightB2900(SimulatedStation(seed=1).node.port("b2901"), model="B2901A")
+    assert one.process(":STAT:OPER:COND?") == "18"
+
+
 def test_trace_buffer_fills_to_its_size_then_stops(visa):
     """SCPI reference ch. 4 :TRACe:FEED:CONTrol NEXT ("buffer full changes mode to NEV, no error"),
     :TRACe:POINts only while NEV, :TRACe:FREE?, :TRACe:DATA?."""

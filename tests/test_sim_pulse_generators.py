@@ -279,6 +279,61 @@ def test_the_device_sees_nothing_while_the_output_is_off(name):
     assert (seen.current, seen.device_voltage) == (0.0, 0.0)
 
 
+@pytest.mark.parametrize("name", GENERATORS)
+def test_opc_sets_operation_complete_once_the_burst_has_played_and_esr_reads_and_clears(name):
+    """IEEE 488.2 §11.5.1: *ESR? answers the Standard Event Status Register and clears it. The
+    33500 guide (TRIGger subsystem introduction): "*OPC sets the Operation Complete bit (bit 0)
+    in the Standard Event register when the sweep or burst is complete"; the AFG3000-family
+    manual ("Status and Events"): OPC "is set when all pending operations complete". Bursts play
+    inside *TRG in bench time, so *ESR? after *TRG;*OPC finds the bit set with the clock 5 ms on.
+    Power-on sets bit 7; errors set bit 5 (command), 4 (execution) or 2 (query); *RST keeps the
+    register, *CLS clears it."""
+    station = SimulatedStation(seed=3, pulse_generator=name)
+    generator = station.instruments["pulse_generator"]
+    plus = "+" if name == "keysight33500" else ""
+
+    def esr() -> str:
+        return generator.process("*ESR?")
+    assert (esr(), esr()) == (f"{plus}128", f"{plus}0")
+    generator.process(burst_setup(name, 1.0, 100e-6, 1e-3, 5) + ";" + OUTPUT_ON[name])
+    t0 = station.clock.now()
+    assert generator.process("*ESR?;*TRG;*OPC;*ESR?") == f"{plus}0;{plus}1"
+    assert station.clock.now() - t0 == pytest.approx(5e-3)
+    assert esr() == f"{plus}0"
+    generator.process("*OPC;*RST")
+    assert esr() == f"{plus}1"                                   # *RST leaves the register as it is
+    generator.process(":BOGUS;:SOUR1:BURS:NCYC 0")               # -113, then -222 (clipped to 1)
+    assert esr() == f"{plus}48"
+    generator.process("*OPC;:BOGUS;*CLS")
+    assert esr() == f"{plus}0" and errors(generator) == []
+    generator.power_loss()
+    assert esr() == f"{plus}128"
+
+
+@pytest.mark.parametrize("name", GENERATORS)
+def test_a_command_before_a_reply_is_read_is_query_interrupted_with_the_query_error_bit(name):
+    """IEEE 488.2 §6.3.2.3: a new message discards an unread reply, queues -410 and sets QYE (bit
+    2); a device clear (§5.8, viClear) empties the output queue without an error."""
+    import pyvisa
+
+    station = SimulatedStation(seed=3, pulse_generator=name)
+    library = station.visa_library()
+    rm = pyvisa.ResourceManager(library)
+    visa = rm.open_resource(station.resources["pulse_generator"], read_termination="\n", write_termination="\n")
+    try:
+        visa.query("*ESR?")                                      # power-on bit read and cleared
+        visa.write("*IDN?")
+        visa.write("*OPC")
+        assert int(visa.query("*ESR?")) == 4 + 1
+        assert visa.query(":SYST:ERR?") == '-410,"Query INTERRUPTED"'
+        visa.write("*IDN?")
+        visa.clear()                                             # device clear drops the reply, no error
+        assert visa.query(":SYST:ERR?") == NO_ERROR[name]
+    finally:
+        visa.close()
+        library.close_library()
+
+
 # --- pymeasure's own classes over pyvisa-py TCP ---------------------------------------------
 @pytest.fixture
 def served():

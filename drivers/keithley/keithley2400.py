@@ -25,11 +25,17 @@ anything turns on), an error check, ``:OUTP ON;:INIT``, ``*STB?`` polls until th
 (one poll on a simulated bench; on hardware one per 50 ms, so that an abort reaches
 ``:ABOR;:OUTP OFF`` at once), one ``:FETCh?`` and an error check, whatever the number of
 pulses; a train longer than 2500 points is several such sweeps, and ``:OUTP OFF`` follows the
-last (autozero, off during the sweeps after one ``ONCE``, goes back on). Timestamps are reset
+last, with the source range back to the one ``configure`` chose (a sweep fixes the range to its
+largest level, and a software-timed level beyond that would be refused). Timestamps are reset
 once per train (``:SYST:TIME:RES``), so the readings of successive sweeps share one time base;
-the 2400 prints them with 7 significant digits. Not confirmed from the manual: the resolution
-with which the 2400 applies :SOURce:DELay (programmed here to 1 ns), and how long the reload
-between two sweeps of a train takes (the source holds its 0 V bias meanwhile).
+the 2400 prints them with 7 significant digits.
+
+Autozero is off throughout, after one ``:SYST:AZER ONCE`` in ``configure`` and in every sweep: with
+it on, each reading adds a reference and a reference-zero conversion and 1.5 ms more firmware
+overhead (Appendix A, case I against case III), so a software-timed 2 ms ``:READ?`` would hold
+its level about 8 ms. Not confirmed from the manual: the resolution with which the 2400 applies
+:SOURce:DELay (programmed here to 1 ns), and how long the reload between two sweeps of a train
+takes (the source holds its 0 V bias meanwhile).
 """
 from __future__ import annotations
 
@@ -100,6 +106,7 @@ class Keithley2400(_PymeasureKeithley2400):
         kwargs.setdefault("timeout", 10_000)
         super().__init__(adapter, name, **kwargs)
         self._mains_frequency: float | None = None
+        self._source_range: float | None = None   # V, the range configure() chose (None until configured)
 
     # --- SourceMeter interface ----------------------------------------------------------
     def identify(self) -> str:
@@ -121,12 +128,13 @@ class Keithley2400(_PymeasureKeithley2400):
     def configure(self, compliance: float, max_level: float) -> None:
         """Set up a voltage source of range ≥ ``max_level`` (V) under ``compliance`` (A), output off."""
         self.check_compliance(compliance)
+        self._source_range = source_range(max_level)
         self.write(f":OUTP OFF;:SOUR:FUNC VOLT;:SOUR:VOLT:MODE FIX;:SOUR:VOLT 0;"
-                   f":SOUR:VOLT:RANG {source_range(max_level):g};:SENS:CURR:RANG:AUTO ON;"
+                   f":SOUR:VOLT:RANG {self._source_range:g};:SENS:CURR:RANG:AUTO ON;"
                    f":SENS:CURR:PROT {compliance:g};:SENS:FUNC:CONC ON;:SENS:FUNC:OFF:ALL;:SENS:FUNC \"CURR\";"
                    f":SOUR:DEL:AUTO OFF;:SOUR:DEL 0;:SOUR:CLE:AUTO OFF;:ARM:SOUR IMM;:ARM:COUN 1;"
-                   f":TRIG:SOUR IMM;:TRIG:COUN 1;:TRIG:DEL 0;:SYST:AZER ON")
-        self._raise_errors()
+                   f":TRIG:SOUR IMM;:TRIG:COUN 1;:TRIG:DEL 0;:SYST:AZER ONCE;:SYST:AZER OFF")
+        self.raise_errors()
 
     def hardware_timing_limit(self, train: Train, compliance: float | None = None) -> str | None:
         """None if the 2400's list sweep plays ``train`` faithfully, else the limit it hits.
@@ -180,7 +188,8 @@ class Keithley2400(_PymeasureKeithley2400):
         return ListPlan(step, points, nplc, max(0.0, round(step - CYCLE_OVERHEAD - nplc / f, 9)))
 
     def run_train(self, train: Train, compliance: float) -> TrainReadings:
-        """Play ``train`` as list sweeps of ≤ 2500 points; return its readings. Output off afterwards."""
+        """Play ``train`` as list sweeps of ≤ 2500 points; return its readings. Afterwards the output
+        is off and the source range is the one :meth:`configure` chose."""
         reason = self.hardware_timing_limit(train, compliance)
         if reason is not None:
             raise InstrumentError(self.name, f"cannot play this train on the source list: {reason}")
@@ -191,17 +200,20 @@ class Keithley2400(_PymeasureKeithley2400):
         parts = []
         for index, sweep in enumerate(train.split(MAX_POINTS // plan.per_repeat)):
             self.write(self.sweep_message(sweep, plan, limit, reset_time=index == 0))
-            self._raise_errors()                  # nothing runs unless the whole list was taken
+            self.raise_errors()                  # nothing runs unless the whole list was taken
             self.write(":OUTP ON;:INIT")
             self.wait_for_sweep(sweep.duration)
             n = plan.per_repeat * sweep.repeats
             data = np.array(self.values(":FETC?"), dtype=float)
-            self._raise_errors()
+            self.raise_errors()
             if data.size != ELEMENTS * n:
                 raise InstrumentError(self.name, f"expected {n} readings from :FETC?, got {data.size / ELEMENTS:g}")
             rows = (np.arange(sweep.repeats)[:, None] * plan.per_repeat + kept[None, :]).ravel()
             parts.append(data.reshape(n, ELEMENTS)[rows])
-        self.write(":OUTP OFF;:SOUR:VOLT:MODE FIX;:TRIG:COUN 1;:SYST:AZER ON")
+        closing = [":OUTP OFF", ":SOUR:VOLT:MODE FIX", ":TRIG:COUN 1"]
+        if self._source_range is not None:      # each sweep set its own range
+            closing.append(f":SOUR:VOLT:RANG {self._source_range:g}")
+        self.write(";".join(closing))
         readings = np.concatenate(parts)
         if readings.size == 0:
             return TrainReadings(np.empty(0), np.empty(0), np.empty(0))
@@ -241,7 +253,7 @@ class Keithley2400(_PymeasureKeithley2400):
             if status & STB_BUFFER_FULL == STB_BUFFER_FULL:
                 return
             if status & STB_ERROR:             # an error stopped the sweep
-                self._raise_errors()
+                self.raise_errors()
             if time.monotonic() > deadline:
                 raise InstrumentError(self.name, f"sweep still running after {duration:g} s")
             time.sleep(poll)
@@ -275,16 +287,17 @@ class Keithley2400(_PymeasureKeithley2400):
         self.write(":ABOR;:OUTP OFF")
         self.isShutdown = True
 
-    # --- helpers ------------------------------------------------------------------------
-    def check_compliance(self, amps: float) -> None:
-        """Raise ValueError unless ``amps`` is a current limit the 2400 can set."""
-        strict_range(amps, (self.capabilities.min_current_limit, self.capabilities.max_current_limit))
-
-    def _raise_errors(self) -> None:
+    def raise_errors(self) -> None:
+        """Read the error queue to its end; raise :class:`InstrumentError` with the first error, if any."""
         errors = self.check_errors()
         if errors:
             code, message = errors[0][0], ",".join(str(e) for e in errors[0][1:])
             raise InstrumentError(self.name, message.strip('"'), int(code))
+
+    # --- helpers ------------------------------------------------------------------------
+    def check_compliance(self, amps: float) -> None:
+        """Raise ValueError unless ``amps`` is a current limit the 2400 can set."""
+        strict_range(amps, (self.capabilities.min_current_limit, self.capabilities.max_current_limit))
 
 
 def source_range(level: float) -> float:

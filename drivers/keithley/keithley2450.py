@@ -87,7 +87,7 @@ class Keithley2450(_PymeasureKeithley2450):
         """Set up a voltage source of range ≥ ``max_level`` (V) under ``compliance`` (A), output off."""
         self.write(f":OUTP OFF;:SOUR:FUNC VOLT;:SOUR:VOLT:RANG {source_range(max_level):g};"
                    f":SOUR:VOLT:ILIM {compliance:g};:SOUR:VOLT 0;:SENS:FUNC \"CURR\"")
-        self._raise_errors()
+        self.raise_errors()
 
     def hardware_timing_limit(self, train: Train, compliance: float | None = None) -> str | None:
         """None: within its capabilities (pattern length, segment duration) the trigger model plays any train."""
@@ -96,11 +96,11 @@ class Keithley2450(_PymeasureKeithley2450):
     def run_train(self, train: Train, compliance: float) -> TrainReadings:
         """Play ``train`` on the instrument's trigger model; return its readings."""
         self.write(self.train_message(train, compliance))
-        self._raise_errors()          # nothing runs unless every point was stored as sent
+        self.raise_errors()          # nothing runs unless every point was stored as sent
         n = train.measurements_per_repeat * train.repeats
         self.write(":INIT")
         self.wait_for_trigger_model(train.duration)
-        self._raise_errors()
+        self.raise_errors()
         if n == 0:
             return TrainReadings(np.empty(0), np.empty(0), np.empty(0))
         data = np.array(self.values(f':TRAC:DATA? 1,{n},"{BUFFER}",REL,SOUR,READ'), dtype=float)
@@ -203,8 +203,8 @@ class Keithley2450(_PymeasureKeithley2450):
         """Reset the instrument and clear its error queue."""
         self.write("*RST;*CLS")
 
-    # --- helpers ------------------------------------------------------------------------
-    def _raise_errors(self) -> None:
+    def raise_errors(self) -> None:
+        """Read the error queue to its end; raise :class:`InstrumentError` with the first error, if any."""
         errors = self.check_errors()
         if errors:
             code, message = errors[0][0], ",".join(str(e) for e in errors[0][1:])

@@ -16,14 +16,17 @@ again if the instrument lost it. A train then costs, whatever its length:
 4. ``print(status.operation.sweeping.condition)`` polls until smua stops sweeping (one poll on a
    simulated bench; on hardware one per 50 ms of train, so an abort reaches ``smua.abort()`` at
    once instead of queueing behind a blocking wait);
-5. an error check and one read: output off, then ``labsuite_print()`` prints time, voltage and
-   current of the measured segments with ``printbuffer``.
+5. an error check and one read: output off, the source range back to the one ``configure`` chose
+   (the train's own is only as large as its largest level, and a software-timed level beyond it
+   would be refused with 1101), then ``labsuite_print()`` prints time, voltage and current of the
+   measured segments with ``printbuffer``.
 
 The sweep has one point per segment. A 2600B sweep measures at every point (the measure action is
 one setting for the whole sweep), so every segment is measured over the last ``aperture`` s of it,
 ending :data:`MEASURE_MARGIN` before the next source event, and the driver keeps the readings of
 the segments marked ``measure``; the aperture is therefore at most the shortest segment less the
-margin. One limit (``smua.trigger.source.limiti``) applies to every point, and the shortest
+margin. One limit (``smua.trigger.source.limiti``) applies to every point (the segments' own
+limit when they all carry the same one, else the program's compliance), and the shortest
 programmable pulse is 100 µs: :meth:`Keithley2600.hardware_timing_limit` names a train that
 cannot be played as programmed. The TSP is written in the Lua 5.0 of the firmware
 (``table.getn``, no ``#``).
@@ -36,6 +39,7 @@ from dataclasses import replace
 
 import numpy as np
 from pymeasure.instruments.keithley.keithley2600 import Keithley2600 as _PymeasureKeithley2600
+from pymeasure.instruments.validators import strict_range
 
 from labsuite.errors import InstrumentError, InvalidParameter
 from labsuite.instruments import SourceMeterCapabilities, TrainReadings
@@ -216,6 +220,7 @@ class Keithley2600(_PymeasureKeithley2600):
             self.capabilities = MODEL_CAPABILITIES[model]
         self._line_frequency: float | None = None
         self._script_loaded = False
+        self._source_range: float | None = None   # V, the range configure() chose (None until configured)
 
     # --- SourceMeter interface ----------------------------------------------------------
     def identify(self) -> str:
@@ -237,11 +242,12 @@ class Keithley2600(_PymeasureKeithley2600):
 
     def configure(self, compliance: float, max_level: float) -> None:
         """Set up a voltage source of range ≥ ``max_level`` (V) under ``compliance`` (A), output off."""
+        self._source_range = abs(max_level)
         self.write("smua.abort() smua.source.output = smua.OUTPUT_OFF smua.source.func = smua.OUTPUT_DCVOLTS "
-                   f"smua.source.autorangev = smua.AUTORANGE_OFF smua.source.rangev = {abs(max_level):g} "
+                   f"smua.source.autorangev = smua.AUTORANGE_OFF smua.source.rangev = {self._source_range:g} "
                    f"smua.source.levelv = 0 smua.source.limiti = {compliance:g} "
                    "smua.measure.autorangei = smua.AUTORANGE_ON")
-        self._raise_errors()
+        self.raise_errors()
 
     def hardware_timing_limit(self, train: Train, compliance: float | None = None) -> str | None:
         """None if the sweep plays ``train`` as programmed, else the limit it runs into. Segments
@@ -263,14 +269,19 @@ class Keithley2600(_PymeasureKeithley2600):
         return None
 
     def run_train(self, train: Train, compliance: float) -> TrainReadings:
-        """Play ``train`` on the instrument's trigger model; return its readings."""
+        """Play ``train`` on the instrument's trigger model; return its readings. The sweep runs
+        under the one limit its segments share (their own, else ``compliance``, A); afterwards the
+        output is off and the source range is the one :meth:`configure` chose, so that software-timed
+        levels up to the program's largest apply."""
         reason = self.hardware_timing_limit(train, compliance)
         points = train.repeats * len(train.pattern) + 1
         if reason is None and points > BUFFER_CAPACITY:
             reason = f"{points} sweep points overflow a {BUFFER_CAPACITY}-reading buffer (cut the train)"
         if reason is not None:
             raise InvalidParameter("train", f"cannot be played by the 2600B's sweep: {reason}")
-        message = self.train_message(train, compliance)
+        limit = next((s.compliance for s in train.pattern if s.compliance is not None), compliance)
+        self.check_compliance(limit)
+        message = self.train_message(train, limit)
         if not self._script_loaded:
             self.load_script()
         self.write(message)
@@ -284,12 +295,15 @@ class Keithley2600(_PymeasureKeithley2600):
             raise InstrumentError(self.name, str(text), int(code))
         self.write("labsuite_start()")
         self.wait_for_sweep(train.duration)
-        self._raise_errors()
+        self.raise_errors()
+        off = "smua.source.output = smua.OUTPUT_OFF"
+        if self._source_range is not None:     # labsuite_setup set the train's own range
+            off += f" smua.source.rangev = {self._source_range:g}"
         n = train.measurements_per_repeat * train.repeats
         if n == 0:
-            self.write("smua.source.output = smua.OUTPUT_OFF")
+            self.write(off)
             return TrainReadings(np.empty(0), np.empty(0), np.empty(0))
-        reply = self.ask("smua.source.output = smua.OUTPUT_OFF labsuite_print()")
+        reply = self.ask(f"{off} labsuite_print()")
         data = np.array([float(x) for x in reply.split(",")])
         if data.size != 3 * n:
             raise InstrumentError(self.name, f"expected {n} readings of the train, got {data.size / 3:g}")
@@ -371,12 +385,17 @@ class Keithley2600(_PymeasureKeithley2600):
                    "if smub ~= nil then smub.abort() smub.source.output = smub.OUTPUT_OFF end")
         self.isShutdown = True
 
-    # --- helpers ------------------------------------------------------------------------
-    def _raise_errors(self) -> None:
+    def raise_errors(self) -> None:
+        """Read the error queue to its end; raise :class:`InstrumentError` with the first error, if any."""
         errors = self.check_errors()
         if errors:
             code, text = errors[0]
             raise InstrumentError(self.name, str(text), int(code))
+
+    # --- helpers ------------------------------------------------------------------------
+    def check_compliance(self, amps: float) -> None:
+        """Raise ValueError unless ``amps`` is a current limit this model can set."""
+        strict_range(amps, (self.capabilities.min_current_limit, self.capabilities.max_current_limit))
 
 
 def _lua_table(values, spec: str) -> str:

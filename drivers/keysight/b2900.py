@@ -26,21 +26,31 @@ Readings: the acquire ARM layer ticks once per period, its TRIGger layer takes t
 one repeat at ``:TRIG:ACQ:DEL`` = first reading's start and ``:TRIG:ACQ:TIM`` apart (so the
 readings of a repeat must be evenly spaced), integrating the aperture ``:SENS:CURR:APER`` up to
 the end of each measured segment. They come back with one ``:FETC:ARR? (@1)`` as voltage,
-current and time (``:FORM:ELEM:SENS VOLT,CURR,TIME``).
+current and time (``:FORM:ELEM:SENS VOLT,CURR,TIME``). The timer behind TIME does not restart at
+``INIT`` (``:SYST:TIME:TIM:COUN:RES:AUTO OFF``) and is reset once per train
+(``:SYST:TIME:TIM:COUN:RES``), so the readings of all runs of a train are on one clock, with the
+real time between runs (printed with 7 significant digits: 10 µs steps 30 s into a train).
 
 A run ends with its instrument's last action, and the output then returns to the DC level, 0 V
 (User's Guide, "Output after Sweep"). If the train goes on after that action, at 0 V, a second,
 one-trigger run holds 0 V for the rest (``:TRIG:TRAN:DEL``); a list holding every repeat instead
-ends with one more point, at 0 V, on the train's last instant. Per run: one configuration message, an error check, ``:OUTP ON;:INIT;*OPC?``, at most one
-tail ``*OPC?``, ``:OUTP OFF``, an error check and one ``:FETC:ARR?`` — however many pulses.
-Source and measurement wait times are turned off so that the instrument keeps the programmed
-timing. A train whose segments have different current limits cannot run this way (one
-compliance per channel): :meth:`KeysightB2900.hardware_timing_limit` says so, as it does for
+ends with one more point, at 0 V, on the train's last instant. Per run: one configuration
+message, an error check, ``:OUTP ON;:INIT``, ``:STAT:OPER:COND?`` polls until channel 1's
+transition and acquire actions are idle (bits 1 and 4 of the operation status condition register,
+chapter 4 ``:STATus:OPERation:CONDition?``; one poll on a simulated bench, on hardware one per
+50 ms, so that an abort reaches ``:OUTP1 OFF`` at once instead of queueing behind a blocking
+``*OPC?``), at most one tail run polled the same way, ``:OUTP OFF``, an error check and one
+``:FETC:ARR?`` — however many pulses. After the last run the source range goes back to the one
+``configure`` chose (a run fixes it to its largest level, and a software-timed level beyond that
+would be refused). Source and measurement wait times are turned off so that the instrument keeps
+the programmed timing. A train whose segments have different current limits cannot run this way
+(one compliance per channel): :meth:`KeysightB2900.hardware_timing_limit` says so, as it does for
 every other limit.
 """
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,6 +72,7 @@ TIME_MAX = 100_000.0                       # s, arm/trigger timer and delay
 MIN_INTERVAL = 20e-6                       # s, arm/trigger timer of the B2901A/B2902A
 MIN_PULSE_WIDTH = 50e-6                    # s, B2901A/B2902A
 READINGS_MAX = 100_000                     # readings per channel and run (the trace buffer's size)
+CH1_IDLE = 2 | 16                          # :STAT:OPER:COND?: Ch1 Transition Idle (bit 1), Ch1 Acquire Idle (bit 4)
 
 
 class TimingLimit(Exception):
@@ -170,6 +181,7 @@ class KeysightB2900(SCPIMixin, Instrument):
         kwargs.setdefault("timeout", 10_000)
         super().__init__(adapter, name, **kwargs)
         self.channel_count: int | None = None   # known once identified
+        self._source_range: float | None = None   # V, the range configure() chose (None until configured)
 
     # --- SourceMeter interface ----------------------------------------------------------
     def identify(self) -> str:
@@ -187,10 +199,11 @@ class KeysightB2900(SCPIMixin, Instrument):
     def configure(self, compliance: float, max_level: float) -> None:
         """Set up channel 1 as a voltage source of range ≥ ``max_level`` (V) under ``compliance`` (A), output off."""
         strict_range(compliance, COMPLIANCE_RANGE)
+        self._source_range = source_range(max_level)
         self.write(f"*CLS;:OUTP1 OFF;:SOUR1:FUNC:MODE VOLT;:SOUR1:FUNC:SHAP DC;:SOUR1:VOLT:MODE FIX;"
-                   f":SOUR1:VOLT:RANG {source_range(max_level):g};:SENS1:CURR:PROT {compliance:g};:SOUR1:VOLT 0;"
+                   f":SOUR1:VOLT:RANG {self._source_range:g};:SENS1:CURR:PROT {compliance:g};:SOUR1:VOLT 0;"
                    f':SENS1:FUNC "CURR","VOLT"')
-        self._raise_errors()
+        self.raise_errors()
 
     def hardware_timing_limit(self, train: Train, compliance: float | None = None) -> str | None:
         """None if ``train`` runs on the list sweep exactly as programmed, else the limit it breaks.
@@ -202,24 +215,24 @@ class KeysightB2900(SCPIMixin, Instrument):
         return None
 
     def run_train(self, train: Train, compliance: float) -> TrainReadings:
-        """Play ``train`` on channel 1's list sweep, timed by the instrument; return its readings."""
+        """Play ``train`` on channel 1's list sweep, timed by the instrument; return its readings.
+        Afterwards the output is off and the source range is the one :meth:`configure` chose."""
         try:
             plan = self.plan(train, compliance)
         except TimingLimit as exc:
             raise InvalidParameter("train", f"cannot be timed by the B2900: {exc}") from None
-        limits = {s.compliance for s in train.pattern} - {None}
-        limit = limits.pop() if limits else compliance
+        limit = next((s.compliance for s in train.pattern if s.compliance is not None), compliance)
         strict_range(limit, COMPLIANCE_RANGE)
-        times, voltages, currents = [], [], []
-        offset = 0.0
-        for run in train.split(plan.repeats_per_run):
-            t, v, i = self._run(run, plan, limit)
-            times.append(offset + t)
+        stamps, voltages, currents = [], [], []
+        runs = train.split(plan.repeats_per_run)
+        for k, run in enumerate(runs):
+            t, v, i = self._run(run, plan, limit, first=k == 0, last=k == len(runs) - 1)
+            stamps.append(t)
             voltages.append(v)
             currents.append(i)
-            offset += run.duration
-        time = np.concatenate(times)
-        return TrainReadings(time - time[0] if time.size else time, np.concatenate(voltages), np.concatenate(currents))
+        stamp = np.concatenate(stamps)
+        return TrainReadings(stamp - stamp[0] if stamp.size else stamp, np.concatenate(voltages),
+                             np.concatenate(currents))
 
     def set_output(self, on: bool) -> None:
         """Turn channel 1's output on or off."""
@@ -244,12 +257,22 @@ class KeysightB2900(SCPIMixin, Instrument):
         return float(voltage), float(current)
 
     def shutdown(self) -> None:
-        """Stop the trigger system and turn every channel's output off at once."""
-        if self.channel_count == 1:
-            self.write(":ABOR (@1);:OUTP1 OFF")
+        """Turn channel 1's output off, in a message of its own so that nothing in it can hold it
+        up, then stop the trigger system. Channel 2 only once :meth:`identify` has found a
+        two-channel model: a one-channel model refuses ``:OUTP2`` and ``(@1,2)`` with errors."""
+        self.write(":OUTP1 OFF")
+        if self.channel_count == 2:
+            self.write(":OUTP2 OFF;:ABOR (@1,2)")
         else:
-            self.write(":ABOR (@1,2);:OUTP1 OFF;:OUTP2 OFF")
+            self.write(":ABOR (@1)")
         self.isShutdown = True
+
+    def raise_errors(self) -> None:
+        """Read the error queue to its end; raise :class:`InstrumentError` with the first error, if any."""
+        errors = self.check_errors()
+        if errors:
+            code, message = errors[0][0], ",".join(str(e) for e in errors[0][1:])
+            raise InstrumentError(self.name, message.strip('"'), int(code))
 
     # --- the list sweep ---------------------------------------------------------------
     def plan(self, train: Train, compliance: float | None = None) -> SweepPlan:
@@ -309,8 +332,9 @@ class KeysightB2900(SCPIMixin, Instrument):
         return SweepPlan(False, step * 1e-6, points, per_arm, marker, pulse_delay=0.0, pulse_width=0.0,
                          repeats_per_run=min(repeats, per_run_readings), **common)
 
-    def sweep_message(self, run: Train, plan: SweepPlan, compliance: float) -> str:
-        """The one message that sets up ``run`` on channel 1 (output off, compliance first)."""
+    def sweep_message(self, run: Train, plan: SweepPlan, compliance: float, reset_time: bool = False) -> str:
+        """The one message that sets up ``run`` on channel 1 (output off, compliance first); the
+        timer keeps counting through ``INIT`` and, with ``reset_time``, restarts from 0."""
         peak = np.abs(run.levels).max()
         commands = [":OUTP1 OFF", ":SOUR1:FUNC:MODE VOLT", f":SOUR1:FUNC:SHAP {'PULS' if plan.pulsed else 'DC'}",
                     f":SOUR1:VOLT:RANG {source_range(peak):g}", f":SENS1:CURR:PROT {compliance:g}",
@@ -334,6 +358,9 @@ class KeysightB2900(SCPIMixin, Instrument):
                          ":FORM:ELEM:SENS VOLT,CURR,TIME"]
             commands += _layers("ACQ", "TIM", run.period, run.repeats, plan.acquire_interval, plan.readings,
                                 plan.acquire_delay)
+        commands.append(":SYST:TIME:TIM:COUN:RES:AUTO OFF")
+        if reset_time:
+            commands.append(":SYST:TIME:TIM:COUN:RES")
         return ";".join(commands)
 
     def tail(self, run: Train, plan: SweepPlan) -> float:
@@ -349,41 +376,44 @@ class KeysightB2900(SCPIMixin, Instrument):
             busy = max(busy, last + plan.acquire_delay + (plan.readings - 1) * plan.acquire_interval + plan.aperture)
         return max(0.0, run.duration - busy)
 
-    def _run(self, run: Train, plan: SweepPlan, compliance: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """One INIT of the list sweep (and its tail); return the run's (time from its start, V, I)."""
-        self.write(self.sweep_message(run, plan, compliance))
-        self._raise_errors()            # nothing runs unless every setting was taken as sent
-        timeout = self.adapter.connection.timeout
-        self.adapter.connection.timeout = timeout + run.duration * 1000
-        try:
-            self.ask(f":OUTP1 ON;:INIT{'' if plan.readings else ':TRAN'} (@1);*OPC?")
-            tail = self.tail(run, plan)
-            if tail > 0.5e-6:
-                self.ask(tail_message(tail))
-        finally:
-            self.adapter.connection.timeout = timeout
-        self.write(":OUTP1 OFF;:SOUR1:FUNC:SHAP DC;:SOUR1:VOLT:MODE FIX;:SOUR1:VOLT 0")
-        self._raise_errors()
+    def wait_for_idle(self, duration: float, poll: float = 0.05) -> None:
+        """Poll ``:STAT:OPER:COND?`` until channel 1's transition and acquire actions are idle;
+        raise after ``duration`` s and the connection timeout."""
+        deadline = time.monotonic() + duration + self.adapter.connection.timeout / 1000
+        while int(self.ask(":STAT:OPER:COND?")) & CH1_IDLE != CH1_IDLE:
+            if time.monotonic() > deadline:
+                raise InstrumentError(self.name, f"channel 1 still running after {duration:g} s")
+            time.sleep(poll)
+
+    def _run(self, run: Train, plan: SweepPlan, compliance: float, first: bool,
+             last: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """One INIT of the list sweep (and its tail); return the run's (TIME, V, I). The train's
+        ``first`` run resets the timer, its ``last`` puts back the source range of configure()."""
+        self.write(self.sweep_message(run, plan, compliance, reset_time=first))
+        self.raise_errors()             # nothing runs unless every setting was taken as sent
+        self.write(f":OUTP1 ON;:INIT{'' if plan.readings else ':TRAN'} (@1)")
+        self.wait_for_idle(run.duration)
+        tail = self.tail(run, plan)
+        if tail > 0.5e-6:
+            self.write(tail_message(tail))
+            self.wait_for_idle(tail)
+        closing = [":OUTP1 OFF", ":SOUR1:FUNC:SHAP DC", ":SOUR1:VOLT:MODE FIX", ":SOUR1:VOLT 0"]
+        if last and self._source_range is not None:
+            closing.append(f":SOUR1:VOLT:RANG {self._source_range:g}")
+        self.write(";".join(closing))
+        self.raise_errors()
         n = plan.readings * run.repeats
         if n == 0:
             return np.empty(0), np.empty(0), np.empty(0)
         data = np.array(self.values(":FETC:ARR? (@1)"), dtype=float)
         if data.size != 3 * n:
             raise InstrumentError(self.name, f"expected {n} readings from :FETC:ARR?, got {data.size / 3:g}")
-        voltage, current, time = data.reshape(n, 3).T
-        # from the run's start, whether or not the instrument's timer restarted at INIT
-        return time - time[0] + plan.acquire_delay, voltage, current
+        voltage, current, stamp = data.reshape(n, 3).T
+        return stamp, voltage, current
 
     def reset(self) -> None:
         """Reset the instrument and clear its error queue."""
         self.write("*RST;*CLS")
-
-    # --- helpers ------------------------------------------------------------------------
-    def _raise_errors(self) -> None:
-        errors = self.check_errors()
-        if errors:
-            code, message = errors[0][0], ",".join(str(e) for e in errors[0][1:])
-            raise InstrumentError(self.name, message.strip('"'), int(code))
 
 
 def pulse_segment(train: Train) -> int | None:
@@ -404,7 +434,7 @@ def tail_message(seconds: float) -> str:
     """A second run that holds the DC level, 0 V, for ``seconds`` (its one transient waits that long)."""
     return (":SOUR1:FUNC:SHAP DC;:SOUR1:VOLT:MODE FIX;:SOUR1:VOLT:TRIG 0;:ARM1:TRAN:SOUR AINT;:ARM1:TRAN:COUN 1;"
             f":ARM1:TRAN:DEL 0;:TRIG1:TRAN:SOUR AINT;:TRIG1:TRAN:COUN 1;:TRIG1:TRAN:DEL {seconds:.9g};"
-            ":INIT:TRAN (@1);*OPC?")
+            ":INIT:TRAN (@1)")
 
 
 def _source_levels(levels: np.ndarray, as_list: bool = False) -> list[str]:

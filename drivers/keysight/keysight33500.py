@@ -2,31 +2,48 @@
 rectangular pulses on a bus trigger (labsuite's :class:`~labsuite.instruments.PulseGenerator`).
 
 Commands from the 33500 Series Operating and Service Guide (33500-90901), "SCPI Programming
-Reference": FUNCtion (PULSe, :PULSe:PERiod|WIDTh|TRANsition), VOLTage (amplitude, :OFFSet, :HIGH,
-:LOW), OUTPut (:LOAD, :POLarity), BURSt (:MODE, :NCYCles, :STATe), TRIGger (:SOURce BUS) and
-``*TRG``. A burst on channel ``n`` is set up as::
+Reference": FUNCtion (PULSe, :PULSe:PERiod|WIDTh|TRANsition), VOLTage (:OFFSet, :HIGH, :LOW),
+OUTPut (:LOAD, :POLarity), BURSt (:MODE, :NCYCles, :STATe), TRIGger (:SOURce BUS), ``*TRG``,
+``*OPC``, ``*ESR?``, ``*CLS``, SYSTem:ERRor?.
 
-    [OUTP n OFF]                      only when the pulse polarity changes (see below)
-    SOUR n:BURS:MODE TRIG; :NCYC N    triggered burst of N cycles
-    TRIG n:SOUR BUS; SOUR n:BURS:STAT 1
-                                      armed and idle before the function turns to pulses
-    SOUR n:FUNC PULS
-    :FUNC:PULS:TRAN:BOTH MIN; :WIDT MIN; :PER T; :WIDT W; :TRAN:BOTH E
-                                      minimum width and edges first, so that no intermediate
-                                      width/period pair conflicts ("Settings conflict", -221)
-    [OUTP n:LOAD INF; OUTP n:POL NORM|INV; VOLT:OFFS 0; VOLT |L|; VOLT:OFFS L/2; OUTP n ON]
-    or  VOLT:HIGH L (NORM) | VOLT:LOW L (INV)
-    SYST:ERR?                         every setting taken as sent
+Configuring. Nothing is carried over from an earlier burst: the generator may have been power
+cycled, reset from the front panel or set by another program since (its load setting back at
+50 Ω would double every level). Every call sends, in one message, everything that decides what
+the device sees, followed by one ``SYST:ERR?``::
 
-Levels are open-circuit volts: the load setting is INFinity (guide, "Output Termination"), so the
-programmed level is the EMF behind the 50 Ω output and a device of resistance R sees
-L·R/(R + 50 Ω). A pulse from 0 V to a positive L is the low level 0 V and the high level L; to a
-negative L it is the low level L and the high level 0 V with the polarity inverted, so that the
-channel idles at 0 V either way. Flipping the polarity of a channel whose output is on would pass
-through other idle levels, so the output is turned off for it and back on afterwards (the first
-burst after connecting takes this path too, the polarity being unknown, and leaves the output off
-unless this driver turned it on); levels of the same sign change with the idle level kept at 0 V
-and the output as it is.
+    [:OUTPn OFF]                            unless this driver turned the output on (see below)
+    :SOURn:BURS:MODE TRIG;:SOURn:BURS:NCYC N;:TRIGn:SOUR BUS;:SOURn:BURS:STAT ON
+                                            armed and idle before the function turns to pulses
+    :SOURn:FUNC PULS
+    :SOURn:FUNC:PULS:TRAN:BOTH MIN;...:WIDT MIN;...:PER T;...:WIDT W;...:TRAN:BOTH E
+                                            minimum width and edges first, so that no intermediate
+                                            width/period pair conflicts ("Settings conflict", -221)
+    :OUTPn:LOAD INF                         levels are open-circuit volts from here on
+    [:SOURn:VOLT:OFFS 0]                    with the output off: levels about 0 V (see below)
+    :SOURn:VOLT:HIGH 0.002;:SOURn:VOLT:LOW -0.002
+    :OUTPn:POL NORM|INV
+    :SOURn:VOLT:HIGH L;:SOURn:VOLT:LOW 0    (L > 0)  or  :SOURn:VOLT:LOW L;:SOURn:VOLT:HIGH 0  (L < 0)
+
+Levels are open-circuit volts: the load setting is INFinity (guide, "Output Termination"; changing
+it rescales the programmed values, not the output), so the programmed level is the EMF behind
+the 50 Ω output and a device of resistance R sees L·R/(R + 50 Ω). A pulse from 0 V to a positive
+L is the low level 0 V and the high level L; to a negative L it is the low level L and the high
+level 0 V with the polarity inverted (OUTPut:POLarity inverts about the offset), so the channel
+idles at 0 V either way. An armed channel shows its idle level only (the low level, the high
+level when inverted) until ``*TRG``, so the output stays as it is during the message: the
+polarity changes only while both levels are within 2 mV (the 1 mVpp-into-50-Ω minimum amplitude,
+open circuit) of 0 V, and the idle level of a channel set up by this driver stays within 2 mV of
+0 V throughout, whichever polarity it had. ``VOLT:HIGH 0.002`` fits only low levels ≤ 0 V,
+which this driver leaves but another program may not; centring the levels first (``VOLT:OFFS
+0``) would move an idle output by half the amplitude, so it is sent only while the output is off
+as far as this driver knows, and then the output is turned off first in case something else
+turned it on.
+
+Triggering: ``*TRG`` fires the burst and ``*OPC`` sets the Operation Complete bit (bit 0) of the
+Standard Event Status Register "when the sweep or burst is complete" (guide, TRIGger subsystem
+introduction); ``*ESR?`` reads and clears that register (IEEE 488.2 §11.5.1.2). The driver polls
+it instead of blocking in ``*OPC?``, so a burst may last longer than the VISA timeout and
+Ctrl-C acts between polls with no reply left pending.
 
 Capabilities are the 33500B's (the 33600A is faster); the guide gives the 16 ns minimum width,
 the 8.4 ns minimum edge, 1 000 000 s widths and 100 000 000-cycle bursts. The ±10 V open-circuit
@@ -35,6 +52,9 @@ the 100 ps width resolution, the 1 µs longest edge and the edge ≤ 0.625 × wi
 sheet's and the 33250A/33220A guides' as recalled, not confirmed here.
 """
 from __future__ import annotations
+
+import time
+from numbers import Integral
 
 from pymeasure.instruments import Instrument
 from pymeasure.instruments.agilent.agilent33500 import Agilent33500, Agilent33500Channel
@@ -48,6 +68,137 @@ MIN_LEVEL = 2e-3               # V, smallest |level| open circuit (1 mVpp into 5
 MIN_PERIOD = 1 / 30e6          # s, 30 MHz pulse rate
 MAX_EDGE = 1e-6                # s
 LONG_EDGE_WIDTH = 20e-9        # s, narrowest pulse that takes edges above the minimum
+POLL_INTERVAL = 0.05           # s between *ESR? polls while a burst plays
+ESR_OPC = 1                    # Operation Complete, bit 0 of the Standard Event Status Register
+DEFAULT_TIMEOUT = 10.0         # s, when the VISA session does not say
+DRAIN_TIMEOUT = 100            # ms, for a reply left unread where a device clear is not available
+
+
+def number(value: float) -> str:
+    """A setting as sent: the shortest decimal that reads back as the same float."""
+    return repr(float(value))
+
+
+def level_commands(level: float, recentre: bool, high: str, low: str, offset: str, polarity: str,
+                   minimum: float = MIN_LEVEL) -> list[str]:
+    """The commands that take a channel's levels to 0 V idle, ``level`` V (open circuit) pulses.
+
+    ``high``/``low``/``offset``/``polarity`` are the channel's headers, ``minimum`` (V) its
+    smallest amplitude. Before the polarity is set the levels go to ±``minimum``: ``high
+    minimum`` fits any low level ≤ 0 V, then ``low -minimum`` fits. With ``recentre`` the levels
+    are centred on 0 V first, so that this holds whatever they were.
+    """
+    sequence = [f"{offset} 0"] if recentre else []
+    sequence += [f"{high} {number(minimum)}", f"{low} {number(-minimum)}"]
+    if level > 0:
+        return sequence + [f"{polarity} NORM", f"{high} {number(level)}", f"{low} 0"]
+    return sequence + [f"{polarity} INV", f"{low} {number(level)}", f"{high} 0"]
+
+
+class BusBurstMixin:
+    """What the 33500 and AFG31000 drivers share: bursts fired with ``*TRG`` and polled through
+    ``*ESR?``, the error queue, and recovery from a query whose reply was never read.
+
+    A reply is pending from the write of a query until it has been read; a read interrupted
+    (Ctrl-C) or timed out leaves it pending. The next write then clears the device first
+    (``viClear``: the IEEE 488.2 device clear empties the instrument's output queue without an
+    error; on a raw socket pyvisa-py reads and drops whatever arrives until the link has been
+    quiet for 0.1 s), so that no later query gets a stale reply: a message sent over an unread
+    reply would make a GPIB/USB/VXI-11 instrument drop it with -410 "Query INTERRUPTED"
+    (IEEE 488.2 §6.3.2.3), and on a raw socket every later query would read the reply before.
+    """
+
+    _reply_pending = False
+    _burst_seconds: dict[int, float]      # count × period last configured, per channel
+
+    def write(self, command: str, **kwargs) -> None:
+        if self._reply_pending:
+            self._drain()
+        super().write(command, **kwargs)
+        if "?" in command:
+            self._reply_pending = True
+
+    def read(self, **kwargs) -> str:
+        reply = super().read(**kwargs)
+        self._reply_pending = False
+        return reply
+
+    def raise_errors(self) -> None:
+        """Read the error queue to its end; raise :class:`InstrumentError` with the first error, if any."""
+        errors = self.check_errors()
+        if errors:
+            code, message = errors[0][0], ",".join(str(e) for e in errors[0][1:])
+            raise InstrumentError(self.name, message.strip('"'), int(code))
+
+    def trigger(self) -> None:
+        """Fire one burst on every channel armed for the bus trigger; return once it has played.
+
+        One query, ``*ESR?;*TRG;*OPC;*ESR?``: the first ``*ESR?`` clears an Operation Complete bit
+        an earlier, interrupted burst may have left, the last tells whether this burst is already
+        over. If it is not, the driver sleeps (in steps of at most 50 ms) until the burst's
+        count × period has passed, then polls ``*ESR?`` at growing intervals (1, 1, 2, 4 ... ms,
+        at most 50 ms). Raises :class:`InstrumentError` if the bit is not set count × period
+        plus the VISA timeout after ``*TRG``. No read waits for the burst, and Ctrl-C between
+        polls leaves no reply pending.
+        """
+        expected = max(self._burst_seconds.values(), default=0.0)
+        started = time.monotonic()
+        done_at, deadline = started + expected, started + expected + self._visa_timeout()
+        reply = self.ask("*ESR?;*TRG;*OPC;*ESR?")
+        while not self._operation_complete(reply):
+            now = time.monotonic()
+            if now > deadline:
+                raise InstrumentError(self.name, f"the burst was not complete {now - started:.3g} s after *TRG "
+                                                 f"(it should take {expected:.3g} s)")
+            if now < done_at:
+                time.sleep(min(POLL_INTERVAL, done_at - now))   # nothing to ask before the burst is over
+                continue
+            time.sleep(min(POLL_INTERVAL, max(1e-3, now - done_at)))
+            reply = self.ask("*ESR?")
+
+    def _operation_complete(self, reply: str) -> bool:
+        try:
+            return bool(int(float(reply.strip().split(";")[-1])) & ESR_OPC)
+        except ValueError:
+            raise InstrumentError(self.name, f"answered {reply!r} to *ESR?") from None
+
+    def _visa_timeout(self) -> float:
+        """The session's VISA timeout, s (infinite: no deadline)."""
+        timeout = getattr(getattr(self.adapter, "connection", None), "timeout", None)   # ms, pyvisa: inf
+        if isinstance(timeout, (int, float)) and not isinstance(timeout, bool):
+            return timeout / 1000
+        return DEFAULT_TIMEOUT
+
+    def _drain(self) -> None:
+        """Drop a reply left unread: device clear, or where the session cannot, one read with a
+        0.1 s timeout. Errors are ignored (a clean-up; the next exchange tells if the link is down)."""
+        self._reply_pending = False
+        connection = getattr(self.adapter, "connection", None)
+        try:
+            connection.clear()
+            return
+        except Exception:   # noqa: BLE001
+            pass
+        try:
+            timeout, connection.timeout = connection.timeout, DRAIN_TIMEOUT
+            try:
+                connection.read()
+            finally:
+                connection.timeout = timeout
+        except Exception:   # noqa: BLE001
+            pass
+
+    def _shutdown(self, outputs_off: str) -> None:
+        """Send ``outputs_off`` at once, then clean up after a query that was interrupted mid-read:
+        drop its reply, and clear the -410 "Query INTERRUPTED" the write provoked (``*CLS``)."""
+        pending = self._reply_pending
+        self._reply_pending = False
+        super().write(outputs_off)          # outputs first: no device clear before it
+        self._outputs = {n: False for n in self.channels}
+        if pending:
+            self._drain()
+            super().write("*CLS")
+        self.isShutdown = True
 
 
 class Keysight33500Channel(Agilent33500Channel):
@@ -96,7 +247,7 @@ class Keysight33500Channel(Agilent33500Channel):
         validator=strict_discrete_set, values=["IMM", "EXT", "TIM", "BUS"])
 
 
-class Keysight33500(Agilent33500):
+class Keysight33500(BusBurstMixin, Agilent33500):
     """Keysight 33500B/33600A (two-channel models) on pymeasure, implementing labsuite's
     :class:`~labsuite.instruments.PulseGenerator`."""
 
@@ -107,6 +258,7 @@ class Keysight33500(Agilent33500):
         max_width=1e6,
         width_resolution=100e-12,
         min_edge=8.4e-9,
+        min_period=MIN_PERIOD,
         max_burst=100_000_000,
         output_impedance=50.0,
         channels=2,
@@ -121,7 +273,7 @@ class Keysight33500(Agilent33500):
         kwargs.setdefault("timeout", 10_000)
         super().__init__(adapter, name, **kwargs)
         self._outputs = {n: False for n in self.channels}   # as this driver last set them
-        self._polarity: dict[int, str] = {}                  # as this driver last configured them
+        self._burst_seconds = {}
 
     # --- PulseGenerator interface -------------------------------------------------------
     def identify(self) -> str:
@@ -145,45 +297,21 @@ class Keysight33500(Agilent33500):
                                "output": output == "1"}
         return found
 
+    def check_burst(self, level: float, width: float, period: float, count: int, edge: float,
+                    channel: int = 1) -> None:
+        """Raise :class:`RangeError` (or :class:`InvalidParameter`) naming the setting and its
+        allowed range if :meth:`configure_burst` would refuse the burst; sends nothing."""
+        check_burst(level, width, period, count, edge, channel)
+
     def configure_burst(self, level: float, width: float, period: float, count: int, edge: float,
                         channel: int = 1) -> None:
         """Pulses from 0 V to ``level`` V (open circuit), ``width`` s wide at the 50 % points,
-        every ``period`` s, ``count`` per bus trigger, ``edge`` s (10–90 %) rise and fall."""
+        every ``period`` s, ``count`` per bus trigger, ``edge`` s (10–90 %) rise and fall; the
+        output stays as it is. One message and one error check (see the module docstring)."""
         check_burst(level, width, period, count, edge, channel)
-        ch = self.channels[channel]
-        polarity = "NORM" if level > 0 else "INV"
-        flip = self._polarity.get(channel) != polarity
-        if flip:
-            ch.output = False
-        ch.burst_mode = "TRIG"
-        ch.burst_ncycles = count
-        ch.trigger_source = "BUS"
-        ch.burst_state = True
-        ch.shape = "PULS"
-        ch.write("SOUR{ch}:FUNC:PULS:TRAN:BOTH MIN")
-        ch.write("SOUR{ch}:FUNC:PULS:WIDT MIN")
-        ch.pulse_period = period
-        ch.pulse_width = width
-        ch.pulse_transition = edge
-        if flip:
-            ch.output_load = "INF"
-            ch.polarity = polarity
-            ch.offset = 0.0
-            ch.amplitude = abs(level)
-            ch.offset = level / 2
-            if self._outputs[channel]:
-                ch.output = True
-        elif polarity == "NORM":
-            ch.voltage_high = level
-        else:
-            ch.voltage_low = level
-        self._raise_errors()
-        self._polarity[channel] = polarity
-
-    def trigger(self) -> None:
-        """Fire one burst on every channel whose trigger source is BUS; return when it is done
-        (``*OPC?`` answers once the burst is complete)."""
-        self.ask("*TRG;*OPC?")
+        self._burst_seconds[channel] = int(count) * period
+        self.write(self._burst_message(level, width, period, int(count), edge, channel))
+        self.raise_errors()
 
     def set_output(self, on: bool, channel: int = 1) -> None:
         """Turn a channel's output on or off."""
@@ -193,23 +321,30 @@ class Keysight33500(Agilent33500):
         self._outputs[channel] = on
 
     def shutdown(self) -> None:
-        """Stop any burst and turn both outputs off at once (one message, no query)."""
-        self.write(":ABOR;:OUTP1 OFF;:OUTP2 OFF")
-        self._outputs = {n: False for n in self.channels}
-        self.isShutdown = True
+        """Turn both outputs off and stop any burst, in one message sent before anything else;
+        then, if a query was interrupted before its reply was read, drop the reply and ``*CLS``."""
+        self._shutdown(":OUTP1 OFF;:OUTP2 OFF;:ABOR")
 
     def reset(self) -> None:
         """Reset the instrument (load setting back to 50 Ω) and clear its error queue."""
         self.write("*RST;*CLS")
         self._outputs = {n: False for n in self.channels}
-        self._polarity = {}
+        self._burst_seconds = {}
 
     # --- helpers ------------------------------------------------------------------------
-    def _raise_errors(self) -> None:
-        errors = self.check_errors()
-        if errors:
-            code, message = errors[0][0], ",".join(str(e) for e in errors[0][1:])
-            raise InstrumentError(self.name, message.strip('"'), int(code))
+    def _burst_message(self, level: float, width: float, period: float, count: int, edge: float,
+                       channel: int) -> str:
+        n, off = channel, not self._outputs[channel]
+        src = f":SOUR{n}"
+        commands = [f":OUTP{n} OFF"] if off else []
+        commands += [f"{src}:BURS:MODE TRIG", f"{src}:BURS:NCYC {count}", f":TRIG{n}:SOUR BUS",
+                     f"{src}:BURS:STAT ON", f"{src}:FUNC PULS",
+                     f"{src}:FUNC:PULS:TRAN:BOTH MIN", f"{src}:FUNC:PULS:WIDT MIN",
+                     f"{src}:FUNC:PULS:PER {number(period)}", f"{src}:FUNC:PULS:WIDT {number(width)}",
+                     f"{src}:FUNC:PULS:TRAN:BOTH {number(edge)}", f":OUTP{n}:LOAD INF"]
+        commands += level_commands(level, off, f"{src}:VOLT:HIGH", f"{src}:VOLT:LOW", f"{src}:VOLT:OFFS",
+                                   f":OUTP{n}:POL")
+        return ";".join(commands)
 
 
 def check_burst(level: float, width: float, period: float, count: int, edge: float, channel: int) -> None:
@@ -225,7 +360,7 @@ def check_burst(level: float, width: float, period: float, count: int, edge: flo
     longest = min(caps.max_width, period - caps.min_width)
     if not caps.min_width <= width <= longest:
         raise RangeError("width", width, caps.min_width, longest, "s", why="the period less the minimum width")
-    if isinstance(count, bool) or not isinstance(count, int):
+    if isinstance(count, bool) or not isinstance(count, Integral):
         raise InvalidParameter("count", f"{count!r} is not a whole number of pulses")
     if not 1 <= count <= caps.max_burst:
         raise RangeError("count", count, 1, caps.max_burst)

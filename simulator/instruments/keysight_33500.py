@@ -6,9 +6,16 @@ Width, Pulse Duty Cycle; Burst Mode) and "SCPI Programming Reference" (FUNCtion,
 OUTPut, BURSt, TRIGger subsystems; SYSTem:ERRor?). What is simulated:
 
 - identification, ``*RST`` (sine, 1 kHz, 100 mVpp, 0 V offset, 50 Ω load setting, outputs off,
-  burst off with 1 cycle, trigger source IMMediate), ``*OPC?``, ``*ESR?``, ``*STB?``, ``*CLS``,
-  ``ABORt``, the error queue in the 33500's format (``+0,"No error"``, ``-221,"Settings
-  conflict;..."``); ``*RST`` leaves the error queue as it is;
+  burst off with 1 cycle, trigger source IMMediate), ``*OPC?``, ``*STB?``, ``*CLS``, ``ABORt``,
+  the error queue in the 33500's format (``+0,"No error"``, ``-221,"Settings conflict;..."``);
+  ``*RST`` leaves the error queue and the status registers as they are;
+- the Standard Event Status Register (IEEE 488.2 §11.5.1): ``*OPC`` sets Operation Complete
+  (bit 0) once pending operations are done, and a triggered burst is one: "the *OPC command sets
+  the Operation Complete bit (bit 0) in the Standard Event register when the sweep or burst is
+  complete" (guide, TRIGger subsystem introduction). Bursts play inside ``*TRG`` in virtual time,
+  so the bit is set as ``*OPC`` executes. Errors set their class's bit (command -1xx: bit 5,
+  execution -2xx: bit 4, device-specific: bit 3, query -4xx: bit 2), power-on sets bit 7;
+  ``*ESR?`` answers the register and clears it, as does ``*CLS``;
 - per channel (``SOURce1|2``, ``OUTPut1|2``, ``TRIGger1|2``): function, frequency, pulse period,
   width, duty cycle, leading/trailing edge, amplitude/offset or high/low level, output
   termination (``OUTPut:LOAD``), polarity, sync, output state, burst state/mode/count/period,
@@ -52,8 +59,8 @@ from dataclasses import dataclass, replace
 
 from labsuite.clock import VirtualClock
 from labsuite.simulator.circuit import SourcePort
-from labsuite.simulator.instruments.scpi import (ScpiError, ScpiInstrument, _Command, command, parse_bool,
-                                                 parse_number)
+from labsuite.simulator.instruments.scpi import (ErrorQueue, ScpiError, ScpiInstrument, _Command, command,
+                                                 parse_bool, parse_number)
 
 OUTPUT_IMPEDANCE = 50.0        # Ω, series output impedance of each channel
 MAX_EMF = 10.0                 # V, largest |level| open circuit (±5 V into 50 Ω)
@@ -71,6 +78,32 @@ INFINITY = 9.9e37              # what the 33500 answers for INFinity
 FUNCTIONS = ("SINusoid", "SQUare", "TRIangle", "RAMP", "PULSe", "PRBS", "NOISe", "ARB", "DC")
 TRIGGER_SOURCES = ("IMMediate", "EXTernal", "TIMer", "BUS")
 CHANNEL_SUFFIX = re.compile(r"(:(?:SOURCE|SOUR|OUTPUT|OUTP|TRIGGER|TRIG))([12])(?=:|$)", re.IGNORECASE)
+# Standard Event Status Register bits (IEEE 488.2 §11.5.1.1)
+ESR_OPC, ESR_QUERY, ESR_DEVICE, ESR_EXECUTION, ESR_COMMAND, ESR_POWER_ON = 1, 4, 8, 16, 32, 128
+
+
+# --- status reporting (shared with the other simulated generators) ----------------------------
+def event_bit(code: int) -> int:
+    """The Standard Event Status Register bit an error of ``code`` sets."""
+    if -199 <= code <= -100:
+        return ESR_COMMAND
+    if -299 <= code <= -200:
+        return ESR_EXECUTION
+    if -499 <= code <= -400:
+        return ESR_QUERY
+    return ESR_DEVICE
+
+
+class EventErrorQueue(ErrorQueue):
+    """The error queue, setting each error's bit in the instrument's ``esr`` as it is queued."""
+
+    def __init__(self, instrument: ScpiInstrument, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._instrument = instrument
+
+    def push(self, code: int, message: str) -> None:
+        super().push(code, message)
+        self._instrument.esr |= event_bit(code)
 
 
 # --- pulse bursts on source ports (shared with the other simulated generators) --------------
@@ -209,6 +242,8 @@ class Keysight33500(ScpiInstrument):
 
     def __init__(self, port: SourcePort, port2: SourcePort | None = None) -> None:
         super().__init__()
+        self.esr = ESR_POWER_ON          # Standard Event Status Register
+        self.errors = EventErrorQueue(self, formatter=self.format_error)
         self.ports = {1: port, 2: port2}
         self.clock = port.clock
         self._addressed = 1
@@ -216,13 +251,14 @@ class Keysight33500(ScpiInstrument):
 
     # --- bookkeeping ------------------------------------------------------------------
     def reset(self) -> None:
-        """The *RST state (the error queue is not cleared)."""
+        """The *RST state (the error queue and the status registers are not cleared)."""
         self.channels = {1: Channel(), 2: Channel()}
 
     def power_loss(self) -> None:
-        """Mains lost and back: outputs drop, power-on settings, empty error queue."""
+        """Mains lost and back: outputs drop, power-on settings, empty error queue, Power On set."""
         self.reset()
         self.errors.clear()
+        self.esr = ESR_POWER_ON
         self._drive()
 
     def format_error(self, code: int, message: str) -> str:
@@ -306,12 +342,16 @@ class Keysight33500(ScpiInstrument):
     @command("*CLS")
     def _cls(self) -> None:
         self.errors.clear()
+        self.esr = 0
 
     @command("*OPC?")
     def _opc_query(self) -> str:
         return "1"   # a triggered burst has already finished in bench time
 
     @command("*OPC")
+    def _opc(self) -> None:
+        self.esr |= ESR_OPC   # a triggered burst has already finished in bench time
+
     @command("*WAI")
     @command(":ABORt")
     def _no_op(self) -> None:
@@ -319,7 +359,8 @@ class Keysight33500(ScpiInstrument):
 
     @command("*ESR?")
     def _esr(self) -> str:
-        return "+0"
+        value, self.esr = self.esr, 0
+        return f"{value:+d}"
 
     @command("*STB?")
     def _stb(self) -> str:

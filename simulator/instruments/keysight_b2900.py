@@ -27,16 +27,21 @@ minimum pulse width; the 1 nA compliance floor; the error number for a list long
 points (the SCPI-99 -223 "Too much data"); what a sweep does when the trigger count exceeds its
 points (it holds the last point); the reply to an out-of-range compliance or timer (-222); the
 timer commands ``:SYST:TIME:TIM:COUN[:RES[:AUTO]]`` with the TIME element counted from the last
-INIT (automatic reset on); the initial source and measurement wait times (0 here: the wait
-settings are stored only). Trigger lines other than AINT, BUS and TIMer, resistance measurement,
-current sourcing and binary data formats are refused with -221.
+INIT (automatic reset on); the bit order of the operation status condition register
+(``:STAT:OPER:COND?``: bit 0 calibration or self-test running, then per channel, from bit 1 for
+channel 1 and bit 7 for channel 2: transition idle, waiting for transition trigger, waiting for
+transition arm, acquire idle, waiting for acquire trigger, waiting for acquire arm; taken from a
+transcription of the reference's table); the initial source and measurement wait times (0 here:
+the wait settings are stored only). Trigger lines other than AINT, BUS and TIMer, resistance
+measurement, current sourcing and binary data formats are refused with -221.
 
 Per channel: voltage source (current sourcing is refused when the output turns on: -221), DC or
 pulse shape (base = ``:SOUR:VOLT``, peak = ``:SOUR:VOLT:TRIG`` or the list/sweep point), fixed,
 list and linear sweep modes, current compliance with its trip flag and status bit, aperture and
 NPLC, the ARM and TRIGger layers of both device actions (sources AINT, TIMer, BUS; count, delay,
 timer), ``INIT``/``*TRG``/``ABOR``, ``FETC``/``READ``/``MEAS`` and the trace buffer, readings as
-``:FORM:ELEM:SENS`` orders them, ``*ESR?``/``*ESE``/``*STB?``/``*OPC``/``*CLS``. Setting the DC level
+``:FORM:ELEM:SENS`` orders them, ``*ESR?``/``*ESE``/``*STB?``/``*OPC``/``*CLS``, the operation
+status condition register (idle and waiting-for-trigger bits). Setting the DC level
 also sets the triggered level (a level set with ``:VOLT:TRIG`` afterwards stays pending until a
 trigger; a fixed-mode DC trigger makes it the DC level). An AINT layer follows the other device
 action's events (both AINT: they step together, each trigger once the last one's actions are done);
@@ -81,6 +86,11 @@ TRACE_POINTS = 100_000                            # trace buffer size
 NOT_A_NUMBER = 9.91e37
 ELEMENTS = ("VOLT", "CURR", "RES", "TIME", "STAT", "SOUR")   # the fixed output order (FORMat)
 STATUS_COMPLIANCE = 2                             # Table 1-2: bits 1-2 non-zero = in compliance
+OPERATION_TRANSITION_IDLE = 1 << 1                # :STAT:OPER:COND?, channel 1; channel 2 six bits up
+OPERATION_TRANSITION_TRIGGER = 1 << 2             # waiting for the transition trigger
+OPERATION_ACQUIRE_IDLE = 1 << 4
+OPERATION_ACQUIRE_TRIGGER = 1 << 5                # waiting for the acquire trigger
+OPERATION_CHANNEL_BITS = 6
 
 MESSAGES = {
     0: "No error", -100: "Command error", -102: "Syntax error", -104: "Data type error",
@@ -488,6 +498,16 @@ class KeysightB2900(ScpiInstrument):
     @command(":SYSTem:ERRor[:NEXT]?")
     def _error_next(self) -> str:
         return self.errors.pop()
+
+    @command(":STATus:OPERation:CONDition?")
+    def _operation_condition(self) -> str:
+        """Idle, or waiting for a ``*TRG`` (TIMer/AINT models run to their end inside INIT)."""
+        value = 0
+        for i, ch in enumerate(self.channels):
+            for name, idle, waiting in (("tran", OPERATION_TRANSITION_IDLE, OPERATION_TRANSITION_TRIGGER),
+                                        ("acq", OPERATION_ACQUIRE_IDLE, OPERATION_ACQUIRE_TRIGGER)):
+                value |= (waiting if name in ch.bus else idle) << (OPERATION_CHANNEL_BITS * i)
+        return str(value)
 
     @command(":SYSTem:TIME:TIMer:COUNt?")
     def _get_timer(self) -> str:

@@ -7,8 +7,15 @@ TRANsition:TRAiling``, ``SOURce[1|2]:VOLTage[:LEVel][:IMMediate]:AMPLitude|OFFSe
 ``TRIGger[:SEQuence]:SOURce|TIMer``, ``TRIGger[:SEQuence][:IMMediate]``, ``*TRG`` — as the
 AFG3000-family manual and public AFG31000 drivers use it. What is simulated:
 
-- identification, ``*RST``, ``*OPC?``, ``*ESR?``, ``*STB?``, ``*CLS``, ``ABORt``, the error
-  queue (``0,"No error"``, ``-221,"Settings conflict;..."``), ``*RST`` leaving it as it is;
+- identification, ``*RST``, ``*OPC?``, ``*STB?``, ``*CLS``, ``ABORt``, the error queue
+  (``0,"No error"``, ``-221,"Settings conflict;..."``), ``*RST`` leaving it and the status
+  registers as they are;
+- the Standard Event Status Register as the AFG3000-family manual ("Status and Events") and
+  IEEE 488.2 describe it: ``*OPC`` sets OPC (bit 0) "when all pending operations complete",
+  errors set CME (bit 5), EXE (bit 4), DDE (bit 3) or QYE (bit 2), power-on sets PON (bit 7),
+  ``*ESR?`` answers the register and clears it, as does ``*CLS``. Bursts play inside ``*TRG``
+  in virtual time, so OPC is set as ``*OPC`` executes, whether or not the AFG31000 counts a
+  burst as pending (not confirmed here; the 33500 guide says so of its bursts);
 - per channel: function, frequency, pulse period/width/duty cycle/lead delay/edges, amplitude
   (``VPP`` suffix accepted), offset, high/low level, load impedance setting
   (``OUTPut:IMPedance``: 1 Ω to 10 kΩ or INFinity), polarity, output state, burst state, mode
@@ -40,8 +47,9 @@ import re
 from dataclasses import dataclass, replace
 
 from labsuite.simulator.circuit import SourcePort
-from labsuite.simulator.instruments.keysight_33500 import (OUTPUT_IMPEDANCE, emf_per_volt, keyword,
-                                                           play_bursts, pulse_train, split_channel)
+from labsuite.simulator.instruments.keysight_33500 import (ESR_OPC, ESR_POWER_ON, OUTPUT_IMPEDANCE,
+                                                           EventErrorQueue, emf_per_volt, keyword, play_bursts,
+                                                           pulse_train, split_channel)
 from labsuite.simulator.instruments.scpi import (ScpiError, ScpiInstrument, _Command, command, parse_bool,
                                                  parse_number)
 
@@ -108,6 +116,8 @@ class TektronixAFG31000(ScpiInstrument):
 
     def __init__(self, port: SourcePort, port2: SourcePort | None = None) -> None:
         super().__init__()
+        self.esr = ESR_POWER_ON          # Standard Event Status Register (SESR)
+        self.errors = EventErrorQueue(self, formatter=self.format_error)
         self.ports = {1: port, 2: port2}
         self.clock = port.clock
         self._addressed = 1
@@ -115,15 +125,16 @@ class TektronixAFG31000(ScpiInstrument):
 
     # --- bookkeeping ------------------------------------------------------------------
     def reset(self) -> None:
-        """The *RST state (the error queue is not cleared)."""
+        """The *RST state (the error queue and the status registers are not cleared)."""
         self.channels = {1: Channel(), 2: Channel()}
         self.trigger_source = "TIM"
         self.timer = 1e-3
 
     def power_loss(self) -> None:
-        """Mains lost and back: outputs drop, power-on settings, empty error queue."""
+        """Mains lost and back: outputs drop, power-on settings, empty error queue, PON set."""
         self.reset()
         self.errors.clear()
+        self.esr = ESR_POWER_ON
         self._drive()
 
     def process(self, message: str) -> str | None:
@@ -226,12 +237,16 @@ class TektronixAFG31000(ScpiInstrument):
     @command("*CLS")
     def _cls(self) -> None:
         self.errors.clear()
+        self.esr = 0
 
     @command("*OPC?")
     def _opc_query(self) -> str:
         return "1"   # a triggered burst has already finished in bench time
 
     @command("*OPC")
+    def _opc(self) -> None:
+        self.esr |= ESR_OPC   # a triggered burst has already finished in bench time
+
     @command("*WAI")
     @command(":ABORt")
     def _no_op(self) -> None:
@@ -239,7 +254,8 @@ class TektronixAFG31000(ScpiInstrument):
 
     @command("*ESR?")
     def _esr(self) -> str:
-        return "0"
+        value, self.esr = self.esr, 0
+        return str(value)
 
     @command("*STB?")
     def _stb(self) -> str:

@@ -12,10 +12,11 @@ A model provides the physics, vectorized over devices:
 - optionally ``closed_form(v, duration, x)`` — the exact state after holding ``v`` and the mean
   current over the hold, used whenever the source does not limit;
 - optionally ``cycle_noise(x0, x1)`` — cycle-to-cycle variation of a segment's state change.
-  :meth:`scale_update` draws one factor per device per *cycle*, a stretch of constant drive
-  that :meth:`new_cycle` ends (a simulated bench calls it whenever an output changes), so
-  an instrument that holds a segment in several slices gets the same variation as one that
-  holds it at once.
+  It applies per *cycle*, a stretch of constant drive that :meth:`new_cycle` ends (a simulated
+  bench calls it whenever an output changes; otherwise every :meth:`evolve` is a cycle). Within
+  a cycle the model follows the noiseless path and the state is always the cycle's start plus
+  the noisy change along it, with one draw per device (:meth:`scale_update`), so an instrument
+  that holds a segment in several slices gets the same variation as one that holds it at once.
 
 :meth:`DeviceModel.evolve` drives the devices from a voltage source through a series resistance
 R_s under a current limit I_lim, as a bench does: the device voltage solves
@@ -77,6 +78,8 @@ class DeviceModel(ABC):
         self.p = SimpleNamespace(**values)
         self.x = np.array(self.initial_state(n), dtype=float).reshape(len(self.state_names), n)
         self._cycle_factor = np.full(n, np.nan)   # this cycle's c2c draw per device (NaN: not drawn)
+        self._cycle_start: np.ndarray | None = None    # state when the cycle began
+        self._cycle_path: np.ndarray | None = None     # noiseless state along the cycle so far
 
     # --- what a model defines ---------------------------------------------------------------
     @abstractmethod
@@ -104,8 +107,9 @@ class DeviceModel(ABC):
         return x
 
     def new_cycle(self) -> None:
-        """The drive changed: the next state change draws a new cycle-to-cycle factor."""
+        """The drive changed: the next state change starts a new cycle with new draws."""
         self._cycle_factor[:] = np.nan
+        self._cycle_start = self._cycle_path = None
 
     def scale_update(self, x0: np.ndarray, x1: np.ndarray, row: int = 0) -> np.ndarray:
         """Cycle-to-cycle variation of state ``row``: each device's change over the segment is
@@ -120,8 +124,6 @@ class DeviceModel(ABC):
         x1 = x1.copy()
         step = x1[row, written] - x0[row, written]
         x1[row, written] = x0[row, written] + step * self._cycle_factor[written]
-        if not self.cycles_by_drive:
-            self.new_cycle()
         return x1
 
     # --- common ------------------------------------------------------------------------------
@@ -134,6 +136,7 @@ class DeviceModel(ABC):
 
     def set_state(self, x: np.ndarray) -> None:
         self.x = np.array(x, dtype=float).reshape(self.x.shape)
+        self.new_cycle()
 
     def describe(self) -> dict[str, Any]:
         return {"model": self.name, **asdict(self.params)}
@@ -186,11 +189,18 @@ class DeviceModel(ABC):
         at those instants as well (no read noise added).
         """
         v_s = np.full(self.n, v_source, dtype=float) if np.ndim(v_source) == 0 else np.asarray(v_source, float)
+        if self._cycle_start is None:
+            self._cycle_start = self.x.copy()
+        else:
+            self.x = self._cycle_path      # go on along this cycle's noiseless path
         x0 = self.x.copy()
         result = self._evolve_exact(v_s, duration, r_series, i_limit, sample_times, x0)
         if result is None:
             result = self._evolve_numerically(v_s, duration, r_series, i_limit, sample_times, x0)
-        self.x = self.clip_state(self.cycle_noise(x0, self.clip_state(self.x)))
+        self._cycle_path = self.clip_state(self.x)
+        self.x = self.clip_state(self.cycle_noise(self._cycle_start, self._cycle_path))
+        if not self.cycles_by_drive:
+            self.new_cycle()
         return result
 
     def _evolve_exact(self, v_s, duration, r_series, i_limit, sample_times, x0) -> Evolution | None:
