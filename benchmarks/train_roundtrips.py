@@ -1,6 +1,7 @@
 """Buffered pulse train vs per-pulse loop, on every simulated SMU: VISA transfers and wall time.
 
-A 1000-pulse potentiation runs on each simulated SMU served on 127.0.0.1 and reached with plain
+A 1000-pulse potentiation (1 ms pulses every 10 ms, each read for 1 ms 2 ms later: a train every
+SMU's sequencer can play) runs on each simulated SMU served on 127.0.0.1 and reached with plain
 pyvisa-py, once as hardware-timed trains (the instrument's own sequencer: 2450 trigger model,
 2400 source list, 2600B TSP script, B2900 list sweep; one buffer read per chunk) and once as a
 software-timed loop (a command per segment, a query per read). Both share one virtual clock
@@ -20,11 +21,13 @@ from labsuite.runner import Runner
 from labsuite.simulator.station import SIMULATED_SMUS
 from labsuite.traffic import TrafficLog
 
+TRAIN = {"width": "1 ms", "period": "10 ms", "read_delay": "2 ms", "read_time": "1 ms"}
+
 
 def measure(smu: str, timing: str, pulses: int) -> tuple[int, int, float]:
     """(writes, reads, wall s) of a ``pulses``-pulse potentiation on ``smu`` with ``timing``."""
     with Bench.simulated(seed=1, smu=smu, transport="tcp", name="benchmark") as bench:
-        program = make_protocol("potentiation", {"pulses": pulses}).program()
+        program = make_protocol("potentiation", {**TRAIN, "pulses": pulses}).program()
         traffic = TrafficLog.attach(bench.smu)
         start = time.perf_counter()
         samples = Runner(bench, program, timing=timing).run()
