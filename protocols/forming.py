@@ -87,12 +87,12 @@ class Forming(AdaptiveProtocol):
 
     def plot(self, samples: np.ndarray, figures: dict[str, float]) -> PlotSpec:
         resistance = samples["voltage"] / samples["current"]
-        amplitude = self.amplitudes[:samples.size - 1]
+        amplitude = self.amplitudes[:max(samples.size - 1, 0)]     # one pulse before each read after the first
+        target_x = amplitude[[0, -1]] if amplitude.size else amplitude
         notes = ()
         if figures.get("formed"):
             notes = (f"formed at {format_quantity(figures['forming_voltage'], 'V')}",)
         return PlotSpec(self.title, "pulse amplitude", "V", "read resistance", "ohm",
                         (Series("after each pulse", amplitude, resistance[1:]),
-                         Series("target", amplitude[[0, -1]] if amplitude.size else amplitude,
-                                np.full(min(2, amplitude.size), self.target_resistance), "fit")),
+                         Series("target", target_x, np.full(target_x.size, self.target_resistance), "fit")),
                         log_y=True, notes=notes)

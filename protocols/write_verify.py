@@ -86,8 +86,9 @@ class WriteVerify(AdaptiveProtocol):
     def plot(self, samples: np.ndarray, figures: dict[str, float]) -> PlotSpec:
         g = samples["current"] / samples["voltage"]
         n = np.arange(g.size, dtype=float)
+        ends = n[[0, -1]] if n.size else n          # the band spans the reads so far (none before the first)
         band = [(f"target ± {self.tolerance:.0%}", self.target * (1 + s * self.tolerance)) for s in (-1, 1)]
         return PlotSpec(self.title, "pulse number", "", "conductance", "S",
                         (Series("verify reads", n, g),
-                         *(Series(name if s > 0 else "", n[[0, -1]], np.full(2, level), "fit")
+                         *(Series(name if s > 0 else "", ends, np.full(ends.size, level), "fit")
                            for (name, level), s in zip(band, (-1, 1)))))

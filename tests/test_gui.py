@@ -72,6 +72,7 @@ def fill(qtbot, window, protocol: str, values: dict[str, str]) -> None:
         field = panel.form.fields[name]
         field.clear()
         qtbot.keyClicks(field, text)
+    qtbot.waitUntil(lambda: not window.check_pending, timeout=WAIT_MS)    # the form is checked once typing pauses
 
 
 def run(qtbot, window):
@@ -371,6 +372,7 @@ def test_recipes_save_and_load_and_the_queue_plays_in_order(connected, qtbot, tm
     panel = connected.protocol_panel
     fill(qtbot, connected, "ppf", {"intervals": "4", "interval_max": "20 ms"})
     panel.form.option_fields["order"].setEditText("interleaved")
+    qtbot.waitUntil(lambda: not connected.check_pending, timeout=WAIT_MS)
     saved = panel.save_recipe(tmp_path / "ppf.toml")
     recipe = load_recipe(saved)
     assert recipe.steps[0].build().values == panel.form.protocol.values
@@ -451,3 +453,87 @@ def test_labsuite_gui_screenshot_runs_a_protocol_and_saves_the_window(qapp, tmp_
     assert status == 0 and shot.stat().st_size > 50_000
     assert [read_run(p).status for p in (tmp_path / "runs").glob("*.h5")] == ["completed"]
     assert main(["gui", "--run", "potentiation"]) == 2            # --run needs the simulated bench
+
+
+def test_forming_that_forms_at_once_and_a_failing_plot_still_end_the_run_properly(connected, qtbot, monkeypatch,
+                                                                                  tmp_path):
+    """Seed 1 forms at the first pulse (a single point to plot); a protocol whose plot() raises shows
+    the error in the status bar and the Log tab, and the run's end is still recorded: lamps, browser, Run."""
+    fill(qtbot, connected, "forming", {})
+    outcome = run(qtbot, connected)
+    assert outcome.state is RunState.COMPLETED and connected.browser.table.rowCount() == 1
+    assert connected.plots.error == "" and connected.plots.main.point_count() >= 1
+
+    from labsuite.protocols.potentiation import Potentiation
+
+    def broken(self, samples, figures):
+        raise IndexError("index 0 is out of bounds")
+    monkeypatch.setattr(Potentiation, "plot", broken)
+    fill(qtbot, connected, "potentiation", {"pulses": "5"})
+    outcome = run(qtbot, connected)
+    assert outcome.state is RunState.COMPLETED and connected.browser.table.rowCount() == 2
+    assert "plot error" in connected.log_panel.text.toPlainText()
+    assert not connected.running and connected.controls.run_button.isEnabled()
+    assert "OFF" in connected.controls.lamps["smu"].text()
+    shoot(connected, tmp_path, "plot_error")
+
+
+def test_an_exception_in_a_slot_is_logged_in_the_log_tab(window, monkeypatch):
+    import sys
+
+    from labsuite.gui.app import install_excepthook
+    monkeypatch.setattr(sys, "excepthook", sys.excepthook)
+    install_excepthook(window)
+    try:
+        raise ValueError("slot went wrong")
+    except ValueError:
+        sys.excepthook(*sys.exc_info())
+    assert "slot went wrong" in window.log_panel.text.toPlainText()
+    assert "slot went wrong" in window.statusBar().currentMessage()
+
+
+def test_the_form_is_checked_once_typing_pauses_and_run_waits_for_the_check(connected, qtbot, monkeypatch):
+    form = connected.protocol_panel.form
+    fill(qtbot, connected, "potentiation", {})
+    checks = []
+    validate = form.validate
+    monkeypatch.setattr(form, "validate", lambda *a: checks.append(a) or validate(*a))
+    field = form.fields["pulses"]
+    field.clear()
+    qtbot.keyClicks(field, "12345")
+    assert not connected.controls.run_button.isEnabled() and connected.check_pending and form.protocol is None
+    qtbot.waitUntil(lambda: not connected.check_pending, timeout=WAIT_MS)
+    assert len(checks) == 1 and connected.controls.run_button.isEnabled()
+
+
+def test_log_axes_label_only_the_decades(qapp):
+    from labsuite.gui.live_plots import DecadeAxis
+
+    axis = DecadeAxis("bottom")
+    axis.setLogMode(True)
+    levels = axis.tickValues(-3.5, -1.0, 600)              # log mode: majors at decades, minors (spacing None)
+    shown = [(v, text) for spacing, values in levels for v, text in zip(values, axis.tickStrings(values, 1.0, spacing))
+             if text]
+    assert len(shown) >= 2 and {round(v) for v, _ in shown} <= {-3, -2, -1} and all(abs(v - round(v)) < 1e-9 for v, _ in shown)
+    narrow = axis.tickValues(-2.9, -2.6, 600)                 # within one decade: the minor labels stay
+    assert any(axis.tickStrings(narrow[-1][1], 1.0, None))
+
+
+def test_a_run_that_fails_in_the_worker_keeps_its_protocol_and_samples(qtbot):
+    from labsuite.gui.worker import RunWorker
+    from labsuite.program import SAMPLE_DTYPE
+    from labsuite.protocols import PROTOCOLS
+    from labsuite.runner import Progress
+
+    protocol = PROTOCOLS["potentiation"]()
+
+    def job(observers, hook):
+        observers[0].on_samples(np.zeros(7, SAMPLE_DTYPE), Progress(0.0, 1.0, 0.0, 7))
+        raise OSError("instrument went away")
+    job.protocol = protocol
+    worker = RunWorker(job)
+    with qtbot.waitSignal(worker.done, timeout=WAIT_MS) as done:
+        worker.start()
+    worker.wait()
+    outcome = done.args[0]
+    assert outcome.protocol is protocol and outcome.samples.size == 7 and outcome.state is RunState.FAILED

@@ -97,3 +97,16 @@ def test_a_closed_loop_run_stays_running_between_stages(tmp_path):
     assert len(seen) >= 2 and set(seen) == {"running"}
     with h5py.File(result.path, "r") as f:
         assert f.attrs["status"] == "completed"
+
+
+@pytest.mark.parametrize("protocol", [Forming(), WriteVerify()])
+@pytest.mark.parametrize("reads", [0, 1, 2, 3])
+def test_closed_loop_plots_draw_with_no_read_one_read_or_one_pulse(protocol, reads):
+    """The live plot is drawn before the first read and after each: every series has as many x as y."""
+    from labsuite.program import SAMPLE_DTYPE
+    samples = np.zeros(reads, SAMPLE_DTYPE)
+    samples["voltage"], samples["current"] = 0.1, np.linspace(1e-6, 1e-4, reads)
+    spec = protocol.plot(samples, {})
+    for series in spec.series:
+        assert np.asarray(series.x).size == np.asarray(series.y).size
+    assert np.asarray(spec.series[0].x).size == max(reads - (protocol.name == "forming"), 0)

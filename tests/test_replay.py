@@ -60,6 +60,54 @@ def test_a_stored_run_replays_through_observers_at_its_recorded_pace(recorded):
     protocol, samples, figures = replay(path, [collect], speed=2.0, chunk=5, clock=clock)
     original = read_run(path)
     assert np.array_equal(np.concatenate(collect.chunks), original.samples) and len(collect.chunks) == 3
-    assert clock.now() == pytest.approx(original.samples["t"][-1] / 2)
+    assert clock.now() == pytest.approx((original.samples["t"][-1] - original.samples["t"][0]) / 2)
     assert collect.finished.value == "completed" and collect.duration == pytest.approx(read_program(path).duration)
     assert figures == pytest.approx({k: v for k, v in original.analysis.items() if k != "units"})
+
+
+def test_a_replay_paces_from_its_first_sample_sleeps_in_short_slices_and_stops_on_request(tmp_path):
+    """The second run on a bench starts where the bench clock was (t[0] > 0): its replay shows the
+    first samples at once, not after t[0]; waits are sliced so that a stop request ends it promptly."""
+    from labsuite.clock import VirtualClock
+    from labsuite.errors import RunAborted
+    from labsuite.replay import STOP_POLL, replay
+    from labsuite.runner import RunObserver
+
+    params = {"pulses": 12, "period": "10 ms", "read_delay": "2 ms"}
+    with Bench.simulated(seed=4) as bench:
+        run_protocol("retention", bench, {"duration": "2 s"}, out_dir=tmp_path)
+        path = run_protocol("potentiation", bench, params, out_dir=tmp_path).path
+    t = read_run(path).samples["t"]
+    assert t[0] > 1.0 > t[-1] - t[0]
+
+    class Slices(VirtualClock):
+        def __init__(self):
+            super().__init__()
+            self.sleeps = []
+
+        def sleep(self, seconds):
+            self.sleeps.append(seconds)
+            super().sleep(seconds)
+
+    class Collect(RunObserver):
+        def __init__(self):
+            self.shown, self.finished = 0, None
+
+        def on_start(self, runner):
+            pass
+
+        def on_samples(self, samples, progress):
+            self.shown += samples.size
+            self.first_at = getattr(self, "first_at", clock.now())
+
+        def on_finish(self, state, error):
+            self.finished = state
+
+    clock, collect = Slices(), Collect()
+    replay(path, [collect], speed=1.0, chunk=4, clock=clock)
+    assert collect.first_at <= t[3] - t[0] + 1e-9 and clock.now() == pytest.approx(t[-1] - t[0])
+    assert clock.sleeps and max(clock.sleeps) <= STOP_POLL
+    clock, collect = Slices(), Collect()
+    with pytest.raises(RunAborted):
+        replay(path, [collect], speed=1.0, chunk=4, clock=clock, stop=lambda: collect.shown >= 4)
+    assert collect.shown == 4 and collect.finished.value == "aborted"

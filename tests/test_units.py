@@ -55,3 +55,15 @@ def test_numpy_numbers_are_numbers_and_other_types_are_refused():
 def test_an_unbounded_refusal_says_why_without_an_empty_range():
     err = LimitError("read_voltage", 0.0, None, None, "V", "must be non-zero to read a conductance")
     assert str(err) == "read_voltage = 0 V is not allowed (must be non-zero to read a conductance)"
+
+
+@pytest.mark.parametrize("typed", ["1,5 V", "0,5 V", "1_0 V", "1 5 V", "1.5.2 V", "V 1.5"])
+def test_a_typo_is_refused_never_read_as_another_value(typed):
+    """pint alone reads "1,5 V" as 15 V, "0,5 V" as 0 V, "1_0" as 10 and "1 5 V" as 5 V."""
+    with pytest.raises(InvalidParameter, match=r"amplitude: cannot read .* write one number with a decimal point"):
+        parse_quantity(typed, "V", "amplitude")
+
+
+def test_percent_and_compound_units_still_read():
+    assert parse_quantity("50 %", "", "fraction") == 0.5
+    assert parse_quantity("2 V/s", "V/s", "ramp rate") == 2.0

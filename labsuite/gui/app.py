@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 
 WINDOW_SIZE = (1400, 900)      # px
 STATE_POLL_MS = 200            # ms between looks at the Runner's state (output lamps) during a run
+CHECK_DELAY_MS = 250           # ms after the last edit of the form before it is checked (a check may be slow)
 
 
 class MainWindow(QMainWindow):
@@ -90,13 +91,17 @@ class MainWindow(QMainWindow):
         self._state_timer = QTimer(self)
         self._state_timer.setInterval(STATE_POLL_MS)
         self._state_timer.timeout.connect(self._poll_state)
+        self._check_timer = QTimer(self)       # the form is checked once the user pauses typing
+        self._check_timer.setSingleShot(True)
+        self._check_timer.setInterval(CHECK_DELAY_MS)
+        self._check_timer.timeout.connect(self.revalidate)
 
         self.bench_panel.connected.connect(self._on_connected)
         self.bench_panel.disconnected.connect(self._on_disconnected)
         self.bench_panel.busy_changed.connect(self._on_bench_busy)
         self.bench_panel.outputs_changed.connect(self.controls.show_outputs)
         self.device_panel.limits_changed.connect(self._on_limits)
-        self.protocol_panel.changed.connect(self.revalidate)
+        self.protocol_panel.changed.connect(self.schedule_check)
         self.protocol_panel.queue_changed.connect(self.revalidate)
         self.controls.run_clicked.connect(self.run_form)
         self.controls.queue_clicked.connect(self.run_queue)
@@ -105,6 +110,7 @@ class MainWindow(QMainWindow):
         self.browser.open_requested.connect(self.plots.show_run)
         self.browser.overlay_requested.connect(self.plots.show_overlay)
         self.browser.replay_requested.connect(self.replay)
+        self.plots.plot_failed.connect(self._on_plot_failed)
         self.revalidate()
 
     # --- what may run -------------------------------------------------------------------
@@ -112,8 +118,23 @@ class MainWindow(QMainWindow):
     def running(self) -> bool:
         return self.worker is not None
 
+    @property
+    def check_pending(self) -> bool:
+        """Whether the form changed and has not been checked since (Run stays disabled meanwhile)."""
+        return self._check_timer.isActive()
+
+    def schedule_check(self) -> None:
+        """The form changed: disable Run (and queueing the form) now, check it once typing pauses."""
+        form = self.protocol_panel.form
+        form.protocol = None                  # what was checked is no longer what the form says
+        self.controls.set_startable(False, self.controls.queue_button.isEnabled(), "checking the form…")
+        self.protocol_panel.save_button.setEnabled(False)
+        self.protocol_panel.add_button.setEnabled(False)
+        self._check_timer.start()
+
     def revalidate(self) -> None:
         """Check the form against the limits and the bench; enable Run or say why not."""
+        self._check_timer.stop()
         bench = self.bench_panel.bench
         reason = self.protocol_panel.form.validate(self.device_panel.limits, bench,
                                                    self.protocol_panel.timing.currentText())
@@ -235,37 +256,48 @@ class MainWindow(QMainWindow):
 
     def _on_done(self, outcome: Outcome) -> None:
         worker, self.worker = self.worker, None
-        worker.wait()
-        worker.deleteLater()
+        if worker is not None:
+            worker.wait()
+            worker.deleteLater()
         self._state_timer.stop()
         replayed, self.replaying = self.replaying, False
-        self.controls.set_running(False)
-        self.bench_panel.set_running(False)
-        title = outcome.protocol.title if outcome.protocol is not None else "run"
-        what = "replay" if replayed else "run"
-        if outcome.protocol is not None:
-            name = f" · {outcome.path.name}" if outcome.path is not None else ""
-            self.plots.finish(outcome.figures, f"{title} ({what} {outcome.state.value}){name}")
-        message = f"{title}: {what} {outcome.state.value}, {outcome.samples.size} readings"
-        if outcome.error is not None:
-            message += f" ({outcome.error})"
-        (log.info if outcome.state is RunState.COMPLETED else log.warning)(
-            "%s%s", message, f"; run file {outcome.path}" if outcome.path is not None and not replayed else "")
-        self.controls.show_message(f"{what} {outcome.state.value}, {outcome.samples.size} readings",
-                                   1.0 if outcome.state is RunState.COMPLETED else None)
-        self.statusBar().showMessage(message)
-        if not replayed:
-            self.browser.refresh()
-            if outcome.path is not None:
-                self.browser.select(outcome.path)
-        self._queue_waits_for_bench = self.queue_running and outcome.state is RunState.COMPLETED
-        self.queue_running = self._queue_waits_for_bench
-        if not replayed and self.bench_panel.bench is not None:
-            self.bench_panel.refresh_outputs()     # the next queued run starts once this answer is in
-        elif self._queue_waits_for_bench:
-            self._on_bench_busy(False)
-        self.revalidate()
-        self.run_finished.emit(outcome)
+        try:
+            # the window's bookkeeping first: nothing below (a plot, a log line) may leave it half done
+            self.controls.set_running(False)
+            self.bench_panel.set_running(False)
+            title = outcome.protocol.title if outcome.protocol is not None else "run"
+            what = "replay" if replayed else "run"
+            message = f"{title}: {what} {outcome.state.value}, {outcome.samples.size} readings"
+            if outcome.error is not None:
+                message += f" ({outcome.error})"
+            (log.info if outcome.state is RunState.COMPLETED else log.warning)(
+                "%s%s", message, f"; run file {outcome.path}" if outcome.path is not None and not replayed else "")
+            self.controls.show_message(f"{what} {outcome.state.value}, {outcome.samples.size} readings",
+                                       1.0 if outcome.state is RunState.COMPLETED else None)
+            self.statusBar().showMessage(message)
+            if not replayed:
+                self.browser.refresh()
+                if outcome.path is not None:
+                    self.browser.select(outcome.path)
+            if outcome.protocol is not None:
+                name = f" · {outcome.path.name}" if outcome.path is not None else ""
+                self.plots.finish(outcome.figures, f"{title} ({what} {outcome.state.value}){name}")
+        except Exception:       # shown in the Log tab; the run's end is still recorded below
+            log.exception("showing the end of the run failed")
+        finally:
+            self._queue_waits_for_bench = self.queue_running and outcome.state is RunState.COMPLETED
+            self.queue_running = self._queue_waits_for_bench
+            try:
+                if not replayed and self.bench_panel.bench is not None:
+                    self.bench_panel.refresh_outputs()     # the next queued run starts once this answer is in
+                elif self._queue_waits_for_bench:
+                    self._on_bench_busy(False)
+                self.revalidate()
+            finally:
+                self.run_finished.emit(outcome)
+
+    def _on_plot_failed(self, message: str) -> None:
+        self.statusBar().showMessage(f"{message} (the run goes on; details in the Log tab)")
 
     # --- closing ------------------------------------------------------------------------
     def closeEvent(self, event: QCloseEvent) -> None:
@@ -276,6 +308,25 @@ class MainWindow(QMainWindow):
         self.bench_panel.release()
         self.log_panel.close_handler()
         super().closeEvent(event)
+
+
+def install_excepthook(window: MainWindow | None = None) -> None:
+    """Report exceptions that escape a Qt slot in the log (the Log tab) and the status bar.
+
+    PyQt6 aborts the application on an exception in a slot when ``sys.excepthook`` is the
+    default one; this hook logs it and lets the event loop go on.
+    """
+    def hook(kind, value, traceback) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            sys.__excepthook__(kind, value, traceback)
+            return
+        log.error("unexpected error: %s: %s", kind.__name__, value, exc_info=(kind, value, traceback))
+        if window is not None:
+            try:
+                window.statusBar().showMessage(f"unexpected error: {kind.__name__}: {value} (see the Log tab)")
+            except RuntimeError:        # the window is already gone
+                pass
+    sys.excepthook = hook
 
 
 def wait_for(signal: pyqtBoundSignal, timeout: float) -> bool:
@@ -308,6 +359,7 @@ def launch(*, sim: bool = False, seed: int = 0, model: str | None = None, data_d
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     app = QApplication.instance() or QApplication(sys.argv[:1])
     window = MainWindow(data_dir)
+    install_excepthook(window)
     window.resize(*WINDOW_SIZE)
     window.show()
     if protocol is not None:
@@ -324,6 +376,7 @@ def launch(*, sim: bool = False, seed: int = 0, model: str | None = None, data_d
     elif sim and protocol is not None:
         if window.bench_panel.busy:              # the connection's task is still winding up
             wait_for(window.bench_panel.busy_changed, timeout)
+        window.revalidate()                      # the form's check, without waiting for its debounce
         if not window.controls.run_button.isEnabled():
             print(f"labsuite gui: cannot run {protocol}: {window.protocol_panel.reason.text()}", file=sys.stderr)
             status = 2

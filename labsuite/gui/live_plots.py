@@ -8,13 +8,15 @@ the run ends. Large traces stay fast: a long series is drawn peak-decimated to t
 """
 from __future__ import annotations
 
+import functools
 import html
 import inspect
+import logging
 from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
-from PyQt6.QtCore import Qt, QTimer
+from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QSplitter, QTableWidget, QTableWidgetItem,
                              QVBoxLayout, QWidget)
 
@@ -30,6 +32,8 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 SI_UNITS = {"V": "V", "A": "A", "S": "S", "s": "s", "Hz": "Hz", "ohm": "Ω", "J": "J", "W": "W"}
 DEFAULT_PIXELS = 1000    # px, the width decimation assumes until the plot has been laid out
 REDRAW_MS = 50      # ms, at most one redraw per interval however fast chunks arrive
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,26 @@ def raw_specs(chunk: np.ndarray) -> tuple[PlotSpec, PlotSpec]:
             PlotSpec("Latest chunk: current", "time", "s", "current", "A", (Series("I", t, chunk["current"], "line"),)))
 
 
+class DecadeAxis(pg.AxisItem):
+    """An axis that, on a log scale spanning a decade or more, labels only the decades (1, 10, 100…):
+    the minor ticks at 2…9 × 10ⁿ stay as grid lines, their labels would overprint one another."""
+
+    def logTickStrings(self, values, scale, spacing):
+        strings = super().logTickStrings(values, scale, spacing)
+        if spacing is None:        # the level of 1…9 × 10ⁿ (pyqtgraph gives it no spacing)
+            decade = np.isclose(np.asarray(values, dtype=float), np.round(values))
+            if decade.any() or self._decades_shown:
+                return [text if is_decade else "" for text, is_decade in zip(strings, decade)]
+        return strings
+
+    def logTickValues(self, minVal, maxVal, size, stdTicks):
+        ticks = super().logTickValues(minVal, maxVal, size, stdTicks)
+        self._decades_shown = any(spacing is not None and len(values) for spacing, values in ticks)
+        return ticks
+
+    _decades_shown = False
+
+
 class SpecPlot(pg.PlotWidget):
     """One pyqtgraph plot showing a PlotSpec; :meth:`show_spec` again updates it in place.
 
@@ -83,7 +107,7 @@ class SpecPlot(pg.PlotWidget):
     """
 
     def __init__(self, decimate: bool = True) -> None:
-        super().__init__(background="w")
+        super().__init__(background="w", axisItems={"left": DecadeAxis("left"), "bottom": DecadeAxis("bottom")})
         self.decimate = decimate
         item = self.getPlotItem()
         item.showGrid(x=True, y=True, alpha=0.3)
@@ -92,8 +116,10 @@ class SpecPlot(pg.PlotWidget):
             axis.setPen("k")
             axis.setTextPen("k")
             axis.setStyle(maxTickLevel=1)     # major and minor ticks: a third level makes painting 3x slower
-        self.legend = item.addLegend(offset=(-10, -10), labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 230),
+        # semi-transparent, and draggable (pyqtgraph's LegendItem); placed in the emptiest corner
+        self.legend = item.addLegend(offset=(-10, 10), labelTextColor="k", brush=pg.mkBrush(255, 255, 255, 170),
                                      pen=pg.mkPen("#bbbbbb"))
+        self.legend_corner = (1, 0)
         self.legend.setVisible(False)
         self.curves: list[pg.PlotDataItem] = []
         self.data: list[tuple[np.ndarray, np.ndarray]] = []   # each series in full; curves may show less
@@ -138,6 +164,31 @@ class SpecPlot(pg.PlotWidget):
                     self.legend.addItem(curve, html.escape(name))
             self.legend.setVisible(len(spec.series) > 1)
             self._names = names
+            self.place_legend()
+
+    def place_legend(self) -> None:
+        """Anchor the legend in the corner of the plot that holds the fewest data points (top right
+        on ties), 10 px in from the frame. The user may still drag it elsewhere."""
+        corners = [(1, 0), (0, 0), (1, 1), (0, 1)]       # (x, y) of the corner, y down: top right first
+        counts = [0] * 4
+        spec = self.spec
+        points = [(x, y) for x, y in self.data if x.size]
+        if spec is not None and points:
+            x = np.concatenate([p[0] for p in points])
+            y = np.concatenate([p[1] for p in points])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                x = np.log10(np.abs(x)) if spec.log_x else x
+                y = np.log10(np.abs(y)) if spec.log_y else y
+            keep = np.isfinite(x) & np.isfinite(y)
+            x, y = x[keep], y[keep]
+            if x.size:
+                nx = (x - x.min()) / ((x.max() - x.min()) or 1.0)
+                ny = (y.max() - y) / ((y.max() - y.min()) or 1.0)      # 0 at the top
+                for i, (cx, cy) in enumerate(corners):
+                    counts[i] = int(np.count_nonzero((np.abs(nx - cx) < 0.4) & (np.abs(ny - cy) < 0.35)))
+        corner = corners[int(np.argmin(counts))]
+        self.legend_corner = corner
+        self.legend.anchor(itemPos=corner, parentPos=corner, offset=(10 - 20 * corner[0], 10 - 20 * corner[1]))
 
     def _shown(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """What a curve draws of (x, y): all of it, or, for long monotonic x on a linear axis, the
@@ -171,7 +222,8 @@ class SpecPlot(pg.PlotWidget):
         (pyqtgraph fixes one 30 px line, and a long line would widen the plot past its frame)."""
         item = self.getPlotItem()
         label = item.titleLabel
-        label.item.setTextWidth(max(120, (width or self.width()) - 40))
+        # the title sits over the view only: leave the left axis its width, or the item overflows
+        label.item.setTextWidth(max(120, (width or self.width()) - 40 - item.getAxis("left").width()))
         label.updateMin()
         height = label.item.boundingRect().height()
         label.setMaximumHeight(height)
@@ -190,7 +242,8 @@ class SpecPlot(pg.PlotWidget):
             ax.enableAutoSIPrefix(True)
             ax.setLabel(label, units=si, color="#000")
         else:
-            ax.enableAutoSIPrefix(False)
+            ax.enableAutoSIPrefix(False)   # which keeps the last scale: reset it, or a % axis drawn
+            ax.autoSIPrefixScale, ax.labelUnitPrefix = 1.0, ""   # after a µS one reads 10⁶ times too big
             shown = si or unit
             ax.setLabel(f"{label} ({shown})" if shown else label, color="#000")
 
@@ -241,11 +294,30 @@ class SampleBuffer:
         return self._data[:self.size]
 
 
+def _guarded(method):
+    """A LivePlots method that never raises: a plotting error (a protocol's plot() that fails on
+    the samples so far) is logged once and reported through ``plot_failed``; the run goes on."""
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except Exception as exc:       # a plot must never stop a run or the window's bookkeeping
+            message = f"plot error ({method.__name__}): {type(exc).__name__}: {exc}"
+            if message != self.error:
+                self.error = message
+                log.error("%s", message, exc_info=True)
+                self.plot_failed.emit(message)
+            return None
+    return guarded
+
+
 class LivePlots(QWidget):
     """The protocol's figure (and |I| on a log axis for I–V), the latest chunk, the figures of merit.
 
-    ``decimate``: see :class:`SpecPlot`.
+    ``decimate``: see :class:`SpecPlot`. Drawing never raises: see :func:`_guarded`.
     """
+
+    plot_failed = pyqtSignal(str)      # a message, once per distinct plotting error
 
     def __init__(self, decimate: bool = True) -> None:
         super().__init__()
@@ -291,6 +363,7 @@ class LivePlots(QWidget):
         self.latest = np.empty(0, SAMPLE_DTYPE)
         self.figures: dict[str, float] = {}
         self.log_current = False
+        self.error = ""                 # the last plotting error reported ("" since the last begin)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(REDRAW_MS)
@@ -300,8 +373,10 @@ class LivePlots(QWidget):
         self.main.show_spec(PlotSpec("No run yet: connect a bench, pick a protocol, Run", "", "", "", "", ()))
 
     # --- a run, live --------------------------------------------------------------------
+    @_guarded
     def begin(self, protocol: Protocol) -> None:
         """Start showing a run (or a replay) of ``protocol``: empty plots, no figures yet."""
+        self.error = ""
         self.protocol = protocol
         self.buffer = SampleBuffer()
         self.latest = np.empty(0, SAMPLE_DTYPE)
@@ -319,6 +394,7 @@ class LivePlots(QWidget):
         if not self._timer.isActive():
             self._timer.start()
 
+    @_guarded
     def finish(self, figures: dict[str, float], title: str = "") -> None:
         """The run ended: draw it with the fits, list the figures of merit."""
         self._timer.stop()
@@ -326,7 +402,10 @@ class LivePlots(QWidget):
         self.redraw()
         if self.protocol is not None:
             self._show_figures(figures, title or self.protocol.title)
+        for plot in (self.main, self.log_plot):
+            plot.place_legend()
 
+    @_guarded
     def redraw(self) -> None:
         if self.protocol is None:
             return
@@ -334,6 +413,8 @@ class LivePlots(QWidget):
         self.main.show_spec(self.protocol.plot(samples, self.figures))
         if self.log_current:
             self.log_plot.show_spec(self.protocol.plot(samples, self.figures, log_current=True))
+        for plot in (self.main, self.log_plot):
+            plot._fit_title()      # the left axis may have widened with the new tick labels
         if self.latest.size:
             self._show_raw(self.latest)
 
@@ -342,6 +423,7 @@ class LivePlots(QWidget):
             plot.show_spec(spec)
 
     # --- stored runs --------------------------------------------------------------------
+    @_guarded
     def show_run(self, protocol: Protocol, samples: np.ndarray, figures: dict[str, float], title: str) -> None:
         """Show a stored run as it looked when it ended."""
         self.begin(protocol)
@@ -349,6 +431,7 @@ class LivePlots(QWidget):
         self.latest = samples[samples["train"] == samples["train"][-1]] if samples.size else samples
         self.finish(figures, title)
 
+    @_guarded
     def show_overlay(self, overlay: Overlay) -> None:
         """Several stored runs on one figure, their figures of merit side by side (no live run meanwhile)."""
         self._timer.stop()
@@ -361,6 +444,8 @@ class LivePlots(QWidget):
         if overlay.log_spec is not None:
             self.log_plot.show_spec(overlay.log_spec)
         self._show_table(overlay.figures, overlay.figure_units, overlay.spec.title)
+        for plot in (self.main, self.log_plot):
+            plot.place_legend()
 
     def _show_figures(self, figures: dict[str, float], title: str) -> None:
         self._show_table({"value": figures}, self.protocol.figure_units, title)

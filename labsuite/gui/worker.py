@@ -20,8 +20,9 @@ from labsuite.errors import RunAborted
 from labsuite.experiment import run_protocol
 from labsuite.program import SAMPLE_DTYPE
 from labsuite.protocols import Protocol
-from labsuite.replay import replay
+from labsuite.replay import replay, replayed_protocol
 from labsuite.runner import Progress, RunObserver, Runner, RunState
+from labsuite.store import read_run
 
 
 @dataclass
@@ -45,11 +46,21 @@ class _Relay(RunObserver):
 
     def __init__(self, worker: RunWorker) -> None:
         self.worker = worker
+        self.chunks: list[np.ndarray] = []     # every sample relayed, for an outcome the job could not return
+
+    @property
+    def samples_so_far(self) -> np.ndarray:
+        return np.concatenate(self.chunks) if self.chunks else np.empty(0, SAMPLE_DTYPE)
 
     def on_start(self, runner: Runner) -> None:
         self.worker.started_run.emit(runner.program)
 
+    @property
+    def stop_requested(self) -> bool:
+        return self.worker.stop_requested
+
     def on_samples(self, samples: np.ndarray, progress: Progress) -> None:
+        self.chunks.append(samples)
         self.worker.samples.emit(samples, progress)
         if self.worker.stop_requested and self.worker.runner is None:   # a replay: no Runner to abort
             raise RunAborted("replay stopped by the user")
@@ -83,12 +94,14 @@ class RunWorker(QThread):
                 runner.pause()
 
     def run(self) -> None:
+        relay = _Relay(self)
+        protocol = getattr(self.job, "protocol", None)     # known before the job runs (a protocol_job)
         try:
-            outcome = self.job([_Relay(self)], self._adopt)
+            outcome = self.job([relay], self._adopt)
         except RunAborted as exc:
-            outcome = Outcome(None, RunState.ABORTED, error=exc)
+            outcome = Outcome(protocol, RunState.ABORTED, relay.samples_so_far, error=exc)
         except Exception as exc:    # reported in the GUI; the Runner has already turned the output off
-            outcome = Outcome(None, RunState.FAILED, error=exc)
+            outcome = Outcome(protocol, RunState.FAILED, relay.samples_so_far, error=exc)
         self.done.emit(outcome)
 
     def pause(self) -> None:
@@ -143,12 +156,15 @@ def protocol_job(protocol: Protocol, bench: Bench, out_dir: Path, device_id: str
         result = run_protocol(protocol, bench, out_dir=out_dir, device_id=device_id, timing=timing,
                               observers=observers, runner_hook=hook, provenance=provenance)
         return Outcome(result.protocol, result.state, result.samples, result.figures, result.path, result.error)
+    job.protocol = protocol
     return job
 
 
 def replay_job(path: Path, speed: float) -> Job:
     """A job that re-emits the stored run ``path`` at ``speed`` × its recorded pace (labsuite.replay)."""
     def job(observers: list[RunObserver], hook: Callable[[Runner], None]) -> Outcome:
-        protocol, samples, figures = replay(path, observers, speed=speed)
+        protocol, samples, figures = replay(
+            path, observers, speed=speed, stop=lambda: any(getattr(o, "stop_requested", False) for o in observers))
         return Outcome(protocol, RunState.COMPLETED, samples, figures, Path(path))
+    job.protocol = replayed_protocol(read_run(path))
     return job
