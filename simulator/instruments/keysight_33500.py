@@ -54,7 +54,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
 from labsuite.clock import VirtualClock
@@ -234,11 +234,79 @@ class Channel:
         return self.emf_low, self.emf_high
 
 
-class Keysight33500(ScpiInstrument):
+class GeneratorLevels:
+    """The level commands of a simulated generator's selected channel (``self.ch``): amplitude,
+    offset, high and low, held as the open-circuit EMF and answered for the load setting. The
+    33500 and AFG31000 manuals give them the same headers; subclasses give their limits, *RST
+    defaults and number format."""
+
+    max_emf: float              # V, largest |level| open circuit
+    min_amplitude_emf: float    # V, smallest amplitude open circuit
+    default_amplitude: float    # V, the DEFault amplitude into the load setting
+    default_high: float         # V, the DEFault high level (the low level's is its negative)
+    reply: Callable[[float], str]   # a number as the instrument answers it
+
+    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate][:AMPLitude]")
+    def _set_amplitude(self, arg: str) -> None:
+        c = self.ch
+        offset = (c.emf_high + c.emf_low) / 2
+        room = 2 * (self.max_emf - abs(offset))
+        amplitude = self._clip(self._volts(arg, self.min_amplitude_emf, room, self.default_amplitude),
+                               self.min_amplitude_emf, room)
+        self._set_levels(offset + amplitude / 2, offset - amplitude / 2)
+
+    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate][:AMPLitude]?")
+    def _get_amplitude(self) -> str:
+        c = self.ch
+        return self.reply((c.emf_high - c.emf_low) / emf_per_volt(c.load))
+
+    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:OFFSet")
+    def _set_offset(self, arg: str) -> None:
+        c = self.ch
+        half = (c.emf_high - c.emf_low) / 2
+        room = self.max_emf - half
+        offset = self._clip(self._volts(arg, -room, room, 0.0), -room, room)
+        self._set_levels(offset + half, offset - half)
+
+    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:OFFSet?")
+    def _get_offset(self) -> str:
+        c = self.ch
+        return self.reply((c.emf_high + c.emf_low) / 2 / emf_per_volt(c.load))
+
+    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:HIGH")
+    def _set_high(self, arg: str) -> None:
+        self._set_levels(self._volts(arg, -self.max_emf, self.max_emf, self.default_high), self.ch.emf_low)
+
+    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:HIGH?")
+    def _get_high(self) -> str:
+        return self.reply(self.ch.emf_high / emf_per_volt(self.ch.load))
+
+    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:LOW")
+    def _set_low(self, arg: str) -> None:
+        self._set_levels(self.ch.emf_high, self._volts(arg, -self.max_emf, self.max_emf, -self.default_high))
+
+    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:LOW?")
+    def _get_low(self) -> str:
+        return self.reply(self.ch.emf_low / emf_per_volt(self.ch.load))
+
+    @command("[:SOURce]:VOLTage:UNIT")
+    def _set_unit(self, arg: str) -> None:
+        if keyword(arg, ("VPP", "VRMS", "DBM")) != "VPP":
+            raise ScpiError(-221, "Settings conflict;only Vpp units are simulated")
+
+    @command("[:SOURce]:VOLTage:UNIT?")
+    def _get_unit(self) -> str:
+        return "VPP"
+
+
+class Keysight33500(GeneratorLevels, ScpiInstrument):
     """A 33522B whose channel 1 drives ``port`` (channel 2 drives ``port2`` if wired)."""
 
     idn = "Keysight Technologies,33522B,MY59001234,4.03-1.19-2.00-58-00"
     output_impedance = OUTPUT_IMPEDANCE
+    max_emf, min_amplitude_emf = MAX_EMF, MIN_AMPLITUDE_EMF
+    default_amplitude, default_high = 0.2, 0.1   # 100 mVpp into 50 Ω after *RST
+    reply = staticmethod(nr3)
 
     def __init__(self, port: SourcePort, port2: SourcePort | None = None) -> None:
         super().__init__()
@@ -480,58 +548,6 @@ class Keysight33500(ScpiInstrument):
     @command("[:SOURce]:FUNCtion:PULSe:TRANsition:TRAiling?")
     def _get_trail(self) -> str:
         return nr3(self.ch.trail)
-
-    # --- levels -------------------------------------------------------------------------
-    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate][:AMPLitude]")
-    def _set_amplitude(self, arg: str) -> None:
-        c = self.ch
-        offset = (c.emf_high + c.emf_low) / 2
-        room = 2 * (MAX_EMF - abs(offset))
-        amplitude = self._clip(self._volts(arg, MIN_AMPLITUDE_EMF, room, 0.2), MIN_AMPLITUDE_EMF, room)
-        self._set_levels(offset + amplitude / 2, offset - amplitude / 2)
-
-    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate][:AMPLitude]?")
-    def _get_amplitude(self) -> str:
-        c = self.ch
-        return nr3((c.emf_high - c.emf_low) / emf_per_volt(c.load))
-
-    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:OFFSet")
-    def _set_offset(self, arg: str) -> None:
-        c = self.ch
-        half = (c.emf_high - c.emf_low) / 2
-        room = MAX_EMF - half
-        offset = self._clip(self._volts(arg, -room, room, 0.0), -room, room)
-        self._set_levels(offset + half, offset - half)
-
-    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:OFFSet?")
-    def _get_offset(self) -> str:
-        c = self.ch
-        return nr3((c.emf_high + c.emf_low) / 2 / emf_per_volt(c.load))
-
-    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:HIGH")
-    def _set_high(self, arg: str) -> None:
-        self._set_levels(self._volts(arg, -MAX_EMF, MAX_EMF, 0.1), self.ch.emf_low)
-
-    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:HIGH?")
-    def _get_high(self) -> str:
-        return nr3(self.ch.emf_high / emf_per_volt(self.ch.load))
-
-    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:LOW")
-    def _set_low(self, arg: str) -> None:
-        self._set_levels(self.ch.emf_high, self._volts(arg, -MAX_EMF, MAX_EMF, -0.1))
-
-    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:LOW?")
-    def _get_low(self) -> str:
-        return nr3(self.ch.emf_low / emf_per_volt(self.ch.load))
-
-    @command("[:SOURce]:VOLTage:UNIT")
-    def _set_unit(self, arg: str) -> None:
-        if keyword(arg, ("VPP", "VRMS", "DBM")) != "VPP":
-            raise ScpiError(-221, "Settings conflict;only Vpp units are simulated")
-
-    @command("[:SOURce]:VOLTage:UNIT?")
-    def _get_unit(self) -> str:
-        return "VPP"
 
     # --- output ---------------------------------------------------------------------------
     @command(":OUTPut[:STATe]")

@@ -48,8 +48,8 @@ from dataclasses import dataclass, replace
 
 from labsuite.simulator.circuit import SourcePort
 from labsuite.simulator.instruments.keysight_33500 import (ESR_OPC, ESR_POWER_ON, OUTPUT_IMPEDANCE,
-                                                           EventErrorQueue, emf_per_volt, keyword, play_bursts,
-                                                           pulse_train, split_channel)
+                                                           EventErrorQueue, GeneratorLevels, emf_per_volt, keyword,
+                                                           play_bursts, pulse_train, split_channel)
 from labsuite.simulator.instruments.scpi import (ScpiError, ScpiInstrument, _Command, command, parse_bool,
                                                  parse_number)
 
@@ -108,11 +108,14 @@ class Channel:
         return self.emf_low, self.emf_high
 
 
-class TektronixAFG31000(ScpiInstrument):
+class TektronixAFG31000(GeneratorLevels, ScpiInstrument):
     """An AFG31022 whose channel 1 drives ``port`` (channel 2 drives ``port2`` if wired)."""
 
     idn = "TEKTRONIX,AFG31022,C010203,SCPI:99.0 FV:1.6.2"
     output_impedance = OUTPUT_IMPEDANCE
+    max_emf, min_amplitude_emf = MAX_EMF, MIN_AMPLITUDE_EMF
+    default_amplitude, default_high = 2.0, 1.0
+    reply = staticmethod(number)
 
     def __init__(self, port: SourcePort, port2: SourcePort | None = None) -> None:
         super().__init__()
@@ -367,58 +370,6 @@ class TektronixAFG31000(ScpiInstrument):
     @command("[:SOURce]:PULSe:TRANsition:TRAiling?")
     def _get_trail(self) -> str:
         return number(self.ch.trail)
-
-    # --- levels -------------------------------------------------------------------------
-    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate][:AMPLitude]")
-    def _set_amplitude(self, arg: str) -> None:
-        c = self.ch
-        offset = (c.emf_high + c.emf_low) / 2
-        room = 2 * (MAX_EMF - abs(offset))
-        amplitude = self._clip(self._volts(arg, MIN_AMPLITUDE_EMF, room, 2.0), MIN_AMPLITUDE_EMF, room)
-        self._set_levels(offset + amplitude / 2, offset - amplitude / 2)
-
-    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate][:AMPLitude]?")
-    def _get_amplitude(self) -> str:
-        c = self.ch
-        return number((c.emf_high - c.emf_low) / emf_per_volt(c.load))
-
-    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:OFFSet")
-    def _set_offset(self, arg: str) -> None:
-        c = self.ch
-        half = (c.emf_high - c.emf_low) / 2
-        room = MAX_EMF - half
-        offset = self._clip(self._volts(arg, -room, room, 0.0), -room, room)
-        self._set_levels(offset + half, offset - half)
-
-    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:OFFSet?")
-    def _get_offset(self) -> str:
-        c = self.ch
-        return number((c.emf_high + c.emf_low) / 2 / emf_per_volt(c.load))
-
-    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:HIGH")
-    def _set_high(self, arg: str) -> None:
-        self._set_levels(self._volts(arg, -MAX_EMF, MAX_EMF, 1.0), self.ch.emf_low)
-
-    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:HIGH?")
-    def _get_high(self) -> str:
-        return number(self.ch.emf_high / emf_per_volt(self.ch.load))
-
-    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:LOW")
-    def _set_low(self, arg: str) -> None:
-        self._set_levels(self.ch.emf_high, self._volts(arg, -MAX_EMF, MAX_EMF, -1.0))
-
-    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:LOW?")
-    def _get_low(self) -> str:
-        return number(self.ch.emf_low / emf_per_volt(self.ch.load))
-
-    @command("[:SOURce]:VOLTage:UNIT")
-    def _set_unit(self, arg: str) -> None:
-        if keyword(arg, ("VPP", "VRMS", "DBM")) != "VPP":
-            raise ScpiError(-221, "Settings conflict;only Vpp units are simulated")
-
-    @command("[:SOURce]:VOLTage:UNIT?")
-    def _get_unit(self) -> str:
-        return "VPP"
 
     # --- output ---------------------------------------------------------------------------
     @command(":OUTPut[:STATe]")
