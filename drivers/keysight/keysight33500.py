@@ -96,8 +96,10 @@ def level_commands(level: float, recentre: bool, high: str, low: str, offset: st
 
 
 class BusBurstMixin:
-    """What the 33500 and AFG31000 drivers share: bursts fired with ``*TRG`` and polled through
-    ``*ESR?``, the error queue, and recovery from a query whose reply was never read.
+    """What the 33500 and AFG31000 drivers share: a burst configured in one message
+    (``_burst_message``, the model's own) after the model's ``check_burst``, fired with ``*TRG``
+    and polled through ``*ESR?``, outputs switched per channel, the error queue, and recovery
+    from a query whose reply was never read.
 
     A reply is pending from the write of a query until it has been read; a read interrupted
     (Ctrl-C) or timed out leaves it pending. The next write then clears the device first
@@ -122,6 +124,23 @@ class BusBurstMixin:
         reply = super().read(**kwargs)
         self._reply_pending = False
         return reply
+
+    def configure_burst(self, level: float, width: float, period: float, count: int, edge: float,
+                        channel: int = 1) -> None:
+        """Pulses from 0 V to ``level`` V (open circuit), ``width`` s wide at the 50 % points,
+        every ``period`` s, ``count`` per bus trigger, ``edge`` s (10–90 %) rise and fall; the
+        output stays as it is. One message and one error check (see the module docstring)."""
+        self.check_burst(level, width, period, count, edge, channel)
+        self._burst_seconds[channel] = int(count) * period
+        self.write(self._burst_message(level, width, period, int(count), edge, channel))
+        self.raise_errors()
+
+    def set_output(self, on: bool, channel: int = 1) -> None:
+        """Turn a channel's output on or off."""
+        if channel not in self.channels:
+            raise InvalidParameter("channel", f"{channel!r} is not a channel; choose 1 or 2")
+        self.channels[channel].output = on
+        self._outputs[channel] = on
 
     def raise_errors(self) -> None:
         """Read the error queue to its end; raise :class:`InstrumentError` with the first error, if any."""
@@ -302,23 +321,6 @@ class Keysight33500(BusBurstMixin, Agilent33500):
         """Raise :class:`RangeError` (or :class:`InvalidParameter`) naming the setting and its
         allowed range if :meth:`configure_burst` would refuse the burst; sends nothing."""
         check_burst(level, width, period, count, edge, channel)
-
-    def configure_burst(self, level: float, width: float, period: float, count: int, edge: float,
-                        channel: int = 1) -> None:
-        """Pulses from 0 V to ``level`` V (open circuit), ``width`` s wide at the 50 % points,
-        every ``period`` s, ``count`` per bus trigger, ``edge`` s (10–90 %) rise and fall; the
-        output stays as it is. One message and one error check (see the module docstring)."""
-        check_burst(level, width, period, count, edge, channel)
-        self._burst_seconds[channel] = int(count) * period
-        self.write(self._burst_message(level, width, period, int(count), edge, channel))
-        self.raise_errors()
-
-    def set_output(self, on: bool, channel: int = 1) -> None:
-        """Turn a channel's output on or off."""
-        if channel not in self.channels:
-            raise InvalidParameter("channel", f"{channel!r} is not a channel; choose 1 or 2")
-        self.channels[channel].output = on
-        self._outputs[channel] = on
 
     def shutdown(self) -> None:
         """Turn both outputs off and stop any burst, in one message sent before anything else;

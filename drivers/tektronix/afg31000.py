@@ -215,23 +215,6 @@ class TektronixAFG31000(BusBurstMixin, SCPIMixin, Instrument):
         allowed range if :meth:`configure_burst` would refuse the burst; sends nothing."""
         check_burst(level, width, period, count, edge, channel)
 
-    def configure_burst(self, level: float, width: float, period: float, count: int, edge: float,
-                        channel: int = 1) -> None:
-        """Pulses from 0 V to ``level`` V (open circuit), ``width`` s wide at the 50 % points,
-        every ``period`` s, ``count`` per bus trigger, ``edge`` s (10–90 %) rise and fall; the
-        output stays as it is. One message and one error check (see the module docstring)."""
-        check_burst(level, width, period, count, edge, channel)
-        self._burst_seconds[channel] = int(count) * period
-        self.write(self._burst_message(level, width, period, int(count), edge, channel))
-        self.raise_errors()
-
-    def set_output(self, on: bool, channel: int = 1) -> None:
-        """Turn a channel's output on or off."""
-        if channel not in self.channels:
-            raise InvalidParameter("channel", f"{channel!r} is not a channel; choose 1 or 2")
-        self.channels[channel].output = on
-        self._outputs[channel] = on
-
     def shutdown(self) -> None:
         """Turn both outputs off and stop any burst, in one message sent before anything else;
         then, if a query was interrupted before its reply was read, drop the reply and ``*CLS``."""
