@@ -29,6 +29,11 @@ class Burst:
     end: int        # index after its last segment (its last gap included)
 
     @property
+    def settings(self) -> tuple[float, float, float, int]:
+        """(level V, width s, period s, count): what the generator must hold to play it."""
+        return self.level, self.width, self.period, self.count
+
+    @property
     def duration(self) -> float:
         """s the burst takes: the pattern time it plays."""
         return self.count * self.period

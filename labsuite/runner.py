@@ -320,10 +320,8 @@ class Runner:
                         smu.set_output(False)
                         smu.raise_errors()
                         smu_on = False
-                    if burst is None or (step.level, step.width, step.period, step.count) != \
-                            (burst.level, burst.width, burst.period, burst.count):
-                        generator.configure_burst(step.level, step.width, step.period, step.count,
-                                                  generator.capabilities.min_edge)
+                    if burst is None or step.settings != burst.settings:
+                        generator.configure_burst(*step.settings, generator.capabilities.min_edge)
                         burst = step
                     if not generator_on:
                         generator.set_output(True)

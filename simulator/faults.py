@@ -49,7 +49,7 @@ class FaultInjector:
         self.instrument = instrument
         self.node = node
         self.armed: dict[Fault, float] = {}
-        self.late_reply: tuple[float, str] | None = None   # (delay s, reply) of the last LATE fault
+        self._late = 0.0   # s the reply just returned by process() must be held back (LATE)
 
     @property
     def idn(self) -> str:
@@ -74,17 +74,14 @@ class FaultInjector:
         if reply is None:
             return None
         if Fault.LATE in self.armed:
-            self.late_reply = (self.armed.pop(Fault.LATE), reply)
+            self._late = self.armed.pop(Fault.LATE)
         if self.armed.pop(Fault.GARBLE, None) is not None:
             reply = garble(reply)
         return reply
 
     def take_late_delay(self) -> float:
         """The delay (s) the transport must hold the reply just returned by :meth:`process`."""
-        if self.late_reply is None:
-            return 0.0
-        delay, _ = self.late_reply
-        self.late_reply = None
+        delay, self._late = self._late, 0.0
         return delay
 
     def wait_late(self) -> None:

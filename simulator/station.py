@@ -94,9 +94,6 @@ class SimulatorControl(ScpiInstrument):
         self.clock = clock
         self.faults = faults
 
-    def power_loss(self) -> None:
-        """Nothing to lose: the control has no outputs."""
-
     @command(":FAULt")
     def _fault(self, role: str, kind: str, value: str | None = None) -> None:
         injector = self.faults.get(role.strip().lower())
@@ -110,10 +107,6 @@ class SimulatorControl(ScpiInstrument):
             injector.arm(fault, None if value is None else parse_number(value))
         except ValueError as exc:
             raise ScpiError(-221, f"Settings conflict; {exc}") from None
-
-    @command("*IDN?")
-    def _idn(self) -> str:
-        return self.idn
 
     @command(":WAIT")
     def _wait(self, seconds: str) -> None:

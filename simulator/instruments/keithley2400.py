@@ -384,10 +384,6 @@ class Keithley2400(ScpiInstrument):
         return ",".join(fields)
 
     # --- IEEE 488.2 common commands -----------------------------------------------------
-    @command("*IDN?")
-    def _idn(self) -> str:
-        return self.idn
-
     @command("*RST")
     def _rst(self) -> None:
         self.reset()

@@ -168,10 +168,6 @@ class Keithley2450(ScpiInstrument):
         self.source = replace(settings)
 
     # --- IEEE 488.2 common commands -----------------------------------------------------
-    @command("*IDN?")
-    def _idn(self) -> str:
-        return self.idn
-
     @command("*RST")
     def _rst(self) -> None:
         self.reset()

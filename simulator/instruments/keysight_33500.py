@@ -399,10 +399,6 @@ class Keysight33500(GeneratorLevels, ScpiInstrument):
         return parse_number(arg, minimum=low / scale, maximum=high / scale, default=default / scale) * scale
 
     # --- IEEE 488.2 common commands -----------------------------------------------------
-    @command("*IDN?")
-    def _idn(self) -> str:
-        return self.idn
-
     @command("*RST")
     def _rst(self) -> None:
         self.reset()

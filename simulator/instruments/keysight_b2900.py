@@ -437,10 +437,6 @@ class KeysightB2900(ScpiInstrument):
             self.timer_zero = self.clock.now()
 
     # --- IEEE 488.2 common commands --------------------------------------------------------
-    @command("*IDN?")
-    def _idn(self) -> str:
-        return self.idn
-
     @command("*RST")
     def _rst(self) -> None:
         self.reset()

@@ -182,9 +182,11 @@ class ErrorQueue:
 
 
 class ScpiInstrument:
-    """Base class: dispatches SCPI messages to methods decorated with :func:`command`."""
+    """Base class: dispatches SCPI messages to methods decorated with :func:`command`; answers
+    ``*IDN?`` with the subclass's ``idn``."""
 
     _commands: list[_Command]
+    idn: str
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -200,6 +202,10 @@ class ScpiInstrument:
 
     def __init__(self) -> None:
         self.errors = ErrorQueue(formatter=self.format_error)
+
+    @command("*IDN?")
+    def _idn(self) -> str:
+        return self.idn
 
     def format_error(self, code: int, message: str) -> str:
         """How this instrument spells an error-queue entry."""

@@ -229,10 +229,6 @@ class TektronixAFG31000(GeneratorLevels, ScpiInstrument):
         return parse_number(token, minimum=low / scale, maximum=high / scale, default=default / scale) * scale
 
     # --- IEEE 488.2 common commands -----------------------------------------------------
-    @command("*IDN?")
-    def _idn(self) -> str:
-        return self.idn
-
     @command("*RST")
     def _rst(self) -> None:
         self.reset()
