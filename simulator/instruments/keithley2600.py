@@ -58,6 +58,7 @@ import numpy as np
 
 from labsuite.simulator.circuit import SegmentResult, SourcePort
 from labsuite.simulator.instruments.tsp import TspInstrument, TspObject, TspRuntimeError, number
+from labsuite.simulator.run_control import Interrupted
 
 LINE_FREQUENCY = 60.0          # Hz, localnode.linefreq at power-on
 NPLC_RANGE = (0.001, 25.0)     # smuX.measure.nplc
@@ -1403,13 +1404,26 @@ class Keithley2600(TspInstrument):
     # --- messages and power ------------------------------------------------------------
     def process(self, message: str) -> str | None:
         self.port.sync()
+        self.run_control.begin()
         try:
             reply = super().process(message)
             self.run_events()
             return reply
+        except Interrupted as stop:
+            self._stopped(stop, "?:0: ")
+            return None
         finally:
+            self.run_control.end()
             for channel in self.channels:
                 channel._drive()
+
+    def abort(self) -> None:
+        """``abort``: every trigger model stops and its source goes idle; pending timers are void."""
+        for channel in self.channels:
+            channel.abort()
+        for timer in self.timers:
+            timer._cancel()
+        self._queue.clear()
 
     def power_loss(self) -> None:
         """Mains lost and back: outputs drop, settings, buffers, scripts and errors are gone."""
@@ -1470,6 +1484,7 @@ class Keithley2600(TspInstrument):
         while True:
             progressed = True
             while progressed:
+                self.run_control.check()
                 progressed = any([channel.trigger._step() for channel in self.channels])
             if stop is not None and stop():
                 return

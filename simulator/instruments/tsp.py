@@ -34,66 +34,190 @@ The error queue holds 32 entries here; the manual's capacity was not found.
 """
 from __future__ import annotations
 
+import functools
 import inspect
 import math
+import numbers
 import re
 from collections import deque
-from typing import Any
+from typing import Any, Callable
 
 import lupa.lua51 as lua
+
+from labsuite.simulator.run_control import LUA_MEMORY, Interrupted, RunControl
 
 QUEUE_EMPTY = (0, "Queue Is Empty", 0)
 SEVERITY_RECOVERABLE = 20             # errorqueue.next() severity of a user error
 ERROR_QUEUE_SIZE = 32
+MAX_OUTPUT = 16 << 20                 # bytes one message may print (simulator bound)
+MAX_SCRIPT = 16 << 20                 # bytes of a script between loadscript and endscript (simulator bound)
 ESR_OPC, ESR_QYE, ESR_DDE, ESR_EXE, ESR_CME = 1, 4, 8, 16, 32   # standard event status bits
 STB_EAV, STB_ESB = 4, 32                                         # status byte: error available, event summary
 
-# Lua side of the bridge: TSP object proxies, running a chunk with the line of a failure, and
-# the bit library. Captured locals keep working after the sandbox removes debug, io and os.
+# Lua side of the sandbox. Lua never holds a Python object: an instrument object is a userdata
+# proxy that names it by an integer handle; its fields and functions go through ``get``/``set``/
+# ``call``, which answer a status (OK, ERR, EXITED, STOPPED, METHOD) and plain values. The count
+# hook stops a script that was aborted or is over its budget. Everything here is local: the
+# chunk returns the functions Python needs, and user code cannot reach them.
+_SANDBOX = "=[sandbox]"
+_OK, _ERR, _EXITED, _STOPPED, _METHOD, _RAISE = range(6)
+SWEEP_OBJECTS = 1024             # objects known to Lua before the ones it dropped are forgotten
+HOOK_INSTRUCTIONS = 10_000        # Lua instructions between two checks of the abort flag and budget
+PATTERN_STEPS = 100_000_000       # bound on (length + 1)^(quantifiers + 1) of string.find/match/gmatch/gsub
+
 _BOOTSTRAP = r"""
-local get, set = ...
-local rawset, setmetatable, loadstring = rawset, setmetatable, loadstring
-local xpcall, tostring, type = xpcall, tostring, type
-local getinfo, floor = debug.getinfo, math.floor
+local get, set, call, poll, SANDBOX, hook_count, pattern_steps = ...
+local OK, ERR, EXITED, STOPPED, METHOD, RAISE = 0, 1, 2, 3, 4, 5
+local type, tostring, error, rawequal, select = type, tostring, error, rawequal, select
+local setmetatable, getmetatable, newproxy, loadstring, xpcall = setmetatable, getmetatable, newproxy, loadstring, xpcall
+local getinfo, sethook = debug.getinfo, debug.sethook
+local byte, strlen, strfind, strrep, concat = string.byte, string.len, string.find, string.rep, table.concat
+local floor, rawset, G = math.floor, rawset, _G
 
-function __tsp_wrap(obj, callable)
-  local t = {}
-  rawset(t, "__tsp", obj)
-  local mt = {__index = function(_, k) return get(obj, k) end,
-              __newindex = function(_, k, v) set(obj, k, v) end}
-  if callable then
-    mt.__call = function(_, ...) return get(obj, "run")(...) end
-  end
-  return setmetatable(t, mt)
-end
+local STOP, EXIT = {}, {}
+local stopped = false
 
-function __tsp_compile(source, name)
-  local f, err = loadstring(source, "=" .. name)
-  return f, err
-end
-
-local function located(e)
-  if type(e) == "string" then return e end
-  -- an error raised by the instrument (a Python object): add the line of the Lua code that called it
-  for level = 2, 20 do
+local function where(first)
+  for level = first, 60 do
     local info = getinfo(level, "Sl")
     if info == nil then break end
-    if info.what ~= "C" and info.currentline > 0 then
-      return info.short_src .. ":" .. info.currentline .. ": " .. tostring(e), e
+    if info.what ~= "C" and info.source ~= SANDBOX and info.currentline > 0 then
+      return info.short_src .. ":" .. info.currentline .. ": "
     end
   end
-  return "?:0: " .. tostring(e), e
+  return "?:0: "
+end
+
+local stop_where = "?:0: "
+local hook
+hook = function()
+  if not stopped then
+    if not poll() then return end
+    stopped = true
+    stop_where = where(2)
+    sethook(hook, "", 1)
+  end
+  local info = getinfo(2, "S")
+  if info == nil or info.source ~= SANDBOX then error(STOP, 0) end
+end
+
+local function stop()
+  if not stopped then stopped = true; stop_where = where(3) end
+  sethook(hook, "", 1)
+  error(STOP, 0)
+end
+
+local function result(status, ...)
+  if status == OK then return ... end
+  if status == ERR then error(where(3) .. tostring((...)), 0) end
+  if status == RAISE then error(tostring((...)), 0) end
+  if status == EXITED then error(EXIT, 0) end
+  stop()
+end
+
+-- instrument objects: a userdata per handle, its metatable out of reach
+local handles = setmetatable({}, {__mode = "k"})
+local proxies = setmetatable({}, {__mode = "v"})
+
+local function wrap(h, callable)
+  local p = newproxy(true)
+  local mt = getmetatable(p)
+  local methods = {}
+  local function index(_, k)
+    local kind, v = get(h, k)
+    if kind == OK then return v end
+    if kind == METHOD then
+      local f = methods[k]
+      if f == nil then
+        f = function(...) return result(call(h, k, ...)) end
+        methods[k] = f
+      end
+      return f
+    end
+    return result(kind, v)
+  end
+  mt.__index = index
+  mt.__newindex = function(_, k, v) result(set(h, k, v)) end
+  if callable then mt.__call = function(self, ...) return index(self, "run")(...) end end
+  mt.__metatable = "TSP object"
+  handles[p] = h
+  proxies[h] = p
+  return p
+end
+
+local function proxy(h) return proxies[h] end
+local function live()
+  local t, n = {}, 0
+  for h in pairs(proxies) do n = n + 1; t[n] = h end
+  return t
+end
+local function handle(v) if type(v) == "userdata" then return handles[v] end return nil end
+local function func(h) return function(...) return result(call(h, nil, ...)) end end
+
+-- scripts are text: no precompiled (binary) chunks, and no chunk may pose as this one
+local function text_only(chunk, name)
+  if type(chunk) == "string" and byte(chunk, 1) == 27 then return nil, "binary chunks are not loaded" end
+  if rawequal(name, SANDBOX) then name = "=?" end
+  return loadstring(chunk, name)
+end
+local function load(reader, name)
+  if type(reader) == "string" then return text_only(reader, name) end
+  local parts, n = {}, 0
+  while true do
+    local piece = reader()
+    if piece == nil or piece == "" then break end
+    if type(piece) ~= "string" then return nil, "reader function must return a string" end
+    n = n + 1
+    parts[n] = piece
+  end
+  return text_only(concat(parts), name)
+end
+local function compile(source, name)
+  local f, e = text_only(source, "=" .. name)
+  return f, e
+end
+
+-- the C pattern matcher cannot be interrupted: refuse what could backtrack for too long
+local function guarded(f, plain_arg)
+  return function(s, pattern, ...)
+    if (type(s) == "string" or type(s) == "number") and (type(pattern) == "string" or type(pattern) == "number")
+       and not (plain_arg and select(plain_arg, ...)) then
+      local p, q, i = tostring(pattern), 0, 1
+      while true do
+        local at = strfind(p, "[%*%+%-]", i)
+        if at == nil then break end
+        q, i = q + 1, at + 1
+      end
+      if q > 0 and (strlen(tostring(s)) + 1) ^ (q + 1) > pattern_steps then
+        error(where(2) .. "pattern too complex for a subject of " .. strlen(tostring(s)) ..
+              " characters (simulator bound)", 0)
+      end
+    end
+    return f(s, pattern, ...)
+  end
+end
+local function rep(s, n, ...)
+  if type(s) == "string" and strlen(s) == 0 and type(n) == "number" then return "" end
+  return strrep(s, n, ...)
 end
 
 local function handler(e)
-  local message, original = located(e)
-  return {message, original}
+  if rawequal(e, STOP) or rawequal(e, EXIT) or type(e) == "string" then return e end
+  if type(e) == "number" then return tostring(e) end
+  return "(error object is a " .. type(e) .. " value)"
 end
 
-function __tsp_run(f)
-  local ok, err = xpcall(f, handler)
-  if ok then return nil, nil end
-  return err[1], err[2]
+local function run(f)
+  local ok, e = xpcall(f, handler)
+  if ok then return OK, nil end
+  if stopped or rawequal(e, STOP) then return STOPPED, stop_where end
+  if rawequal(e, EXIT) then return EXITED, nil end
+  return ERR, handler(e)
+end
+
+local function rearm()
+  stopped = false
+  sethook(hook, "", hook_count)
 end
 
 local function bits(x)
@@ -119,13 +243,78 @@ function bit.test(value, index) return bit.get(value, index) ~= 0 end
 function bit.set(value, index) return bit.bitor(value, 2 ^ (index - 1)) end
 function bit.clear(value, index) return value - bit.get(value, index) end
 
--- no host access from instrument scripts
-io, dofile, loadfile, require, package, module, debug, python = nil, nil, nil, nil, nil, nil, nil, nil
+-- the instrument's names are read-only globals
+local protected = {}
+local function protect(name, value)
+  rawset(G, name, nil)
+  protected[name] = value
+end
+setmetatable(G, {
+  __index = protected,
+  __newindex = function(t, k, v)
+    if protected[k] ~= nil then error(where(3) .. "attempt to assign to read-only variable `" .. tostring(k) .. "'", 0) end
+    rawset(t, k, v)
+  end,
+  __metatable = "TSP globals"})
+
+-- what instrument scripts may use: no host access, no bytecode, no environments, no userdata
+string.dump = nil
+string.find, string.match = guarded(string.find, 2), guarded(string.match)
+string.gmatch, string.gsub = guarded(string.gmatch), guarded(string.gsub)
+string.rep = rep
+G.loadstring, G.load = text_only, load
+-- an error raised by the hook runs the message handler with hooks off: a stopped script's
+-- handler is skipped, or it could loop unchecked
+G.xpcall = function(f, h)
+  return xpcall(f, function(e)
+    if stopped or rawequal(e, STOP) then return e end
+    return h(e)
+  end)
+end
+for _, name in ipairs({"io", "dofile", "loadfile", "require", "package", "module", "debug", "python",
+                       "getfenv", "setfenv", "newproxy"}) do
+  rawset(G, name, nil)
+end
 os = {time = os.time, date = os.date, clock = os.clock, difftime = os.difftime}
+sethook(hook, "", hook_count)
+return {wrap = wrap, proxy = proxy, handle = handle, func = func, compile = compile, run = run,
+        rearm = rearm, protect = protect, show = tostring, live = live}
 """
 
 _LOCATION = re.compile(r"^(?P<chunk>[^:\n]*):(?P<line>\d+): (?P<message>.*)$", re.DOTALL)
 _LUA_QUOTE = re.compile(r"'([^'\n]*)'")
+_PUBLIC = re.compile(r"[A-Za-z][A-Za-z0-9_]*")   # the names Lua may read on an instrument object
+
+
+def _no_attribute(obj: Any, name: Any, value: Any = None) -> None:
+    """lupa's attribute handlers: no Python attribute is reachable from Lua."""
+    raise AttributeError("not reachable from TSP")
+
+
+@functools.lru_cache(maxsize=None)
+def _parameters(function: Callable[..., Any]) -> tuple[int, int | None]:
+    """(fewest, most) positional arguments of ``function``; most is None with ``*args``."""
+    fewest, most = 0, 0
+    for parameter in inspect.signature(function).parameters.values():
+        if parameter.kind is parameter.VAR_POSITIONAL:
+            most = None
+        elif parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            most = None if most is None else most + 1
+            fewest += parameter.default is parameter.empty
+    return fewest, most
+
+
+def _arity(function: Callable[..., Any], label: str, count: int) -> str | None:
+    """Lua's message for a call of ``function`` with ``count`` arguments it does not take, or None."""
+    underlying = getattr(function, "__func__", None)
+    fewest, most = _parameters(underlying or function)
+    if underlying is not None:   # a bound method: self is given
+        fewest, most = fewest - 1, None if most is None else most - 1
+    if count < fewest:
+        return f"bad argument #{count + 1} to `{label}' (value expected)"
+    if most is not None and count > most:
+        return f"wrong number of arguments to `{label}'"
+    return None
 
 
 class TspRuntimeError(Exception):
@@ -239,7 +428,7 @@ class Format(TspObject):
             return "nil"
         if isinstance(value, str):
             return value
-        return f"{lua_type(value)}: 0x{id(value):08x}"
+        return self._instrument._sandbox.show(value)   # Lua's tostring: "table: 0x...", "userdata: 0x..."
 
 
 class ErrorQueueObject(TspObject):
@@ -325,69 +514,168 @@ class TspInstrument:
         self.anonymous: Script | None = None
         self._collecting: tuple[str, str, list[str]] | None = None   # (keyword, name, lines)
         self._output: list[str] = []
-        self._proxies: dict[int, Any] = {}
+        self.run_control = RunControl()
         self.format = Format(self)
         self.new_environment()
 
-    # --- the Lua environment ---------------------------------------------------------
+    # --- the Lua sandbox ---------------------------------------------------------------
     def new_environment(self) -> None:
         """A fresh Lua state (power-on): no scripts, no user globals."""
-        self.lua = lua.LuaRuntime(unpack_returned_tuples=True, register_eval=False, register_builtins=False)
-        self._proxies.clear()
+        self.lua = lua.LuaRuntime(unpack_returned_tuples=True, register_eval=False, register_builtins=False,
+                                  encoding="latin-1", max_memory=LUA_MEMORY,
+                                  attribute_handlers=(_no_attribute, _no_attribute))
+        self._objects: dict[int, Any] = {}        # handle -> TSP object or function
+        self._handles: dict[int, int] = {}        # id(object) -> its handle
+        self._names: dict[int, str] = {}          # handle of a global function -> its name
+        self._next_handle = 0
+        self._instructions = 0
+        self._fault: BaseException | None = None   # a simulator bug met while a chunk ran
+        self._protected: set[str] = set()         # read-only global names
+        self._output_size = self._collected = 0
         self.scripts.clear()
         self.anonymous = None
         self._collecting = None
-        self.lua.execute(_BOOTSTRAP, self._get, self._set)
-        bridge = self.lua.globals()
-        self._wrap, self._compile, self._run = bridge["__tsp_wrap"], bridge["__tsp_compile"], bridge["__tsp_run"]
+        bootstrap = self.lua.globals().loadstring(_BOOTSTRAP, _SANDBOX)   # named so the hook knows its frames
+        self._sandbox = bootstrap(self._get, self._set, self._call, self._poll,
+                                  _SANDBOX, HOOK_INSTRUCTIONS, PATTERN_STEPS)
+        self._sweep_at = SWEEP_OBJECTS
         self.install({"print": self.tsp_print, "printnumber": self.tsp_printnumber,
                       "printbuffer": self.tsp_printbuffer, "format": self.format,
                       "errorqueue": ErrorQueueObject(self), "script": ScriptObject(self),
                       "opc": self.opc, "exit": self.tsp_exit})
 
     def install(self, names: dict[str, Any]) -> None:
-        """Make ``names`` global in Lua (TSP objects become tables)."""
-        globals_ = self.lua.globals()
+        """Make ``names`` read-only globals in Lua (TSP objects become proxies, callables functions)."""
         for name, value in names.items():
-            globals_[name] = self.to_lua(value)
+            if callable(value) and not isinstance(value, TspObject):
+                handle = self._register(value)
+                self._names[handle] = name
+                self._sandbox.protect(name, self._sandbox.func(handle))
+            else:
+                self._sandbox.protect(name, self.to_lua(value))
+            self._protected.add(name)
+
+    def _register(self, value: Any) -> int:
+        if len(self._objects) >= self._sweep_at:
+            self._sweep()
+        self._next_handle += 1
+        self._objects[self._next_handle] = value
+        self._handles[id(value)] = self._next_handle
+        return self._next_handle
 
     def to_lua(self, value: Any) -> Any:
-        """A Python value as Lua sees it: TSP objects as (cached) proxy tables, dicts as tables."""
+        """A Python value as Lua may see it: TSP objects as proxies, dicts and lists as tables,
+        numbers, strings, booleans and Lua's own values; anything else is nil."""
+        if value is None or isinstance(value, (bool, int, float)):
+            return value
+        if isinstance(value, str):
+            return value.encode("latin-1", errors="replace").decode("latin-1")
         if isinstance(value, TspObject):
-            proxy = self._proxies.get(id(value))
-            if proxy is None or proxy["__tsp"] is not value:
-                proxy = self._wrap(value, value._tsp_callable)
-                self._proxies[id(value)] = proxy
+            handle = self._handles.get(id(value))
+            proxy = None if handle is None else self._sandbox.proxy(handle)
+            if proxy is None:
+                proxy = self._sandbox.wrap(self._register(value), value._tsp_callable)
             return proxy
+        if isinstance(value, numbers.Integral):
+            return int(value)
+        if isinstance(value, numbers.Real):
+            return float(value)
         if isinstance(value, dict):
-            return self.lua.table_from({k: self.to_lua(v) for k, v in value.items()})
+            return self.lua.table_from({k: self.to_lua(v) for k, v in value.items() if isinstance(k, (str, int))})
         if isinstance(value, (list, tuple)):
             return self.lua.table_from([self.to_lua(v) for v in value])
-        return value
-
-    def _get(self, obj: TspObject, key: Any) -> Any:
-        if isinstance(key, str):
-            if key.startswith("_"):
-                return None
-            return self.to_lua(getattr(obj, key, None))
-        if isinstance(key, (int, float)) and not isinstance(key, bool):
-            return self.to_lua(obj._tsp_item(int(key)))
+        if lua.lua_type(value) is not None:   # a Lua table or function (a script's chunk)
+            return value
         return None
 
-    def _set(self, obj: TspObject, key: Any, value: Any) -> None:
-        public = isinstance(key, str) and not key.startswith("_")
+    # the four functions the sandbox calls
+    def _get(self, handle: int, key: Any) -> tuple[int, Any]:
+        obj = self._objects.get(handle)
+        try:
+            if isinstance(key, str):
+                if obj is None or not _PUBLIC.fullmatch(key):
+                    return _OK, None
+                value = getattr(obj, key, None)
+                if callable(value) and not isinstance(value, TspObject) and lua.lua_type(value) is None:
+                    return _METHOD, None
+                return _OK, self.to_lua(value)
+            if isinstance(key, (int, float)) and not isinstance(key, bool) and math.isfinite(key) and obj is not None:
+                return _OK, self.to_lua(obj._tsp_item(int(key)))
+            return _OK, None
+        except BaseException as exc:   # noqa: BLE001 (every failure becomes a Lua error)
+            return self._failure(exc)
+
+    def _set(self, handle: int, key: Any, value: Any) -> tuple[int, Any]:
+        obj = self._objects.get(handle)
+        public = isinstance(key, str) and _PUBLIC.fullmatch(key) is not None
         attribute = inspect.getattr_static(type(obj), key, None) if public else None
         if not isinstance(attribute, property) or attribute.fset is None:
-            raise TspRuntimeError(f"attempt to assign to read-only field `{key}'")
-        attribute.fset(obj, value)
+            return _ERR, f"attempt to assign to read-only field `{key}'"
+        try:
+            attribute.fset(obj, value)
+            return _OK, None
+        except BaseException as exc:   # noqa: BLE001
+            return self._failure(exc)
 
-    @staticmethod
-    def unwrap(value: Any) -> Any:
-        """The TSP object behind a proxy table (or ``value`` itself)."""
-        if value is not None and not isinstance(value, (bool, int, float, str)) and lua.lua_type(value) == "table":
-            inner = value["__tsp"]
-            if inner is not None:
-                return inner
+    def _call(self, handle: int, name: str | None, *args: Any) -> tuple[Any, ...]:
+        target = self._objects.get(handle)
+        function = target if name is None else getattr(target, name, None)
+        label = self._names.get(handle, "?") if name is None else name
+        if not callable(function):
+            return _ERR, f"attempt to call field `{label}' (a nil value)"
+        problem = _arity(function, label, len(args))
+        if problem:
+            return _ERR, problem
+        try:
+            returned = function(*args)
+        except BaseException as exc:   # noqa: BLE001
+            return self._failure(exc)
+        if isinstance(returned, tuple):
+            return (_OK, *(self.to_lua(v) for v in returned))
+        return _OK, self.to_lua(returned)
+
+    def _poll(self) -> bool:
+        """The count hook: True if the running chunk must stop (abort, budget)."""
+        self._instructions += HOOK_INSTRUCTIONS
+        if self._instructions > self.run_control.instructions:
+            self.run_control.exceed(f"the script ran past the simulator's budget of "
+                                    f"{self.run_control.instructions} Lua instructions")
+        return self.run_control.poll()
+
+    def _sweep(self) -> None:
+        """Forget the objects whose proxies Lua has collected (the global functions stay)."""
+        self.lua.gccollect()
+        live = set(self._sandbox.live().values()) | set(self._names)
+        for handle in [h for h in self._objects if h not in live]:
+            obj = self._objects.pop(handle)
+            if self._handles.get(id(obj)) == handle:
+                del self._handles[id(obj)]
+        self._sweep_at = max(SWEEP_OBJECTS, 2 * len(self._objects))
+
+    def _failure(self, exc: BaseException) -> tuple[int, Any]:
+        """What Lua sees of an exception raised by the instrument: a TSP error, exit(), a stop."""
+        if isinstance(exc, TspRuntimeError):
+            return _ERR, str(exc)
+        if isinstance(exc, TspExit):
+            return _EXITED, None
+        if isinstance(exc, Interrupted) or self.run_control.stopped is not None:
+            return _STOPPED, None
+        if isinstance(exc, lua.LuaError):   # Lua code the instrument ran (a metamethod) failed
+            return _RAISE, str(exc).split("\nstack traceback:", 1)[0] or "not enough memory"
+        if isinstance(exc, RecursionError):
+            return _ERR, "stack overflow"
+        if isinstance(exc, MemoryError):
+            return _RAISE, "not enough memory"
+        if self._fault is None:
+            self._fault = exc
+        return _STOPPED, None
+
+    def unwrap(self, value: Any) -> Any:
+        """The TSP object behind a proxy (or ``value`` itself)."""
+        if value is not None and not isinstance(value, (bool, int, float, str)) and lua.lua_type(value) == "userdata":
+            handle = self._sandbox.handle(value)
+            if handle is not None:
+                return self._objects.get(int(handle), value)
         return value
 
     def values(self, table: Any, what: str) -> list[Any]:
@@ -431,52 +719,85 @@ class TspInstrument:
 
     # --- messages --------------------------------------------------------------------
     def process(self, message: str) -> str | None:
-        """Execute one message line; return what it printed (lines joined), or None."""
+        """Execute one message line; return what it printed (lines joined), or None.
+
+        A bug of the simulator met on the way is raised once the chunk has unwound."""
         self._output = []
-        line = message.strip()
-        if self._collecting is not None:
-            self._collect(line)
-        elif line.startswith("*"):
-            self._common(line)
-        else:
-            words = line.split()
-            if words and words[0] in ("loadscript", "loadandrunscript"):
-                self._collecting = (words[0], words[1] if len(words) > 1 else "", [])
-            elif words:
-                self.execute(line, "tsp")
+        self._output_size = 0
+        self._instructions = 0
+        self.run_control.begin()
+        try:
+            self._sandbox.rearm()
+            line = message.strip()
+            if self._collecting is not None:
+                self._collect(line)
+            elif line.startswith("*"):
+                self._common(line)
+            elif line in ("abort", "abort()"):
+                self.abort()
+            else:
+                words = line.split()
+                if words and words[0] in ("loadscript", "loadandrunscript"):
+                    self._collecting = (words[0], words[1] if len(words) > 1 else "", [])
+                    self._collected = 0
+                elif words:
+                    self.execute(line, "tsp")
+        except Interrupted as stop:   # stopped in Python code outside any chunk (*OPC?, *TRG ...)
+            self._stopped(stop, "?:0: ")
+        finally:
+            self.run_control.end()
+        fault, self._fault = self._fault, None
+        if fault is not None:
+            raise fault
         return "\n".join(self._output) if self._output else None
+
+    def interrupts(self, message: str) -> bool:
+        """True for ``abort``: the command interface stops a running script when it sees it."""
+        return message.strip() in ("abort", "abort()")
+
+    def abort(self) -> None:
+        """``abort``: stop whatever runs (scripts stop at the interface; a subclass stops more)."""
 
     def execute(self, source: str, name: str) -> None:
         """Compile and run ``source`` as one chunk; Lua failures go to the error queue."""
-        function, problem = self._compile(source, name)
+        function, problem = self._sandbox.compile(source, name)
         if function is None:
             self.error(-285, "TSP Syntax error at " + _where(problem))
             return
         self.call(function)
 
     def call(self, function: Any) -> None:
-        """Run a Lua function; a run-time error goes to the error queue as -286."""
-        message, original = self._run(function)
-        if message is None:
-            return
-        if isinstance(original, TspExit):
-            return
-        raised = isinstance(original, BaseException)
-        if raised and not isinstance(original, TspRuntimeError):
-            raise original   # a fault in the simulator itself, not in the script
-        self.error(-286, "TSP Runtime error at " + _where(message, lua_quotes=not raised))
+        """Run a Lua function; a run-time error goes to the error queue as -286, a script
+        stopped by its budget queues -286 too, one stopped by ``abort`` nothing."""
+        status, detail = self._sandbox.run(function)
+        if status == _STOPPED and self.run_control.stopped is not None:
+            self._stopped(self.run_control.stopped, detail)
+        elif status == _ERR:
+            if "not enough memory" in detail:
+                self.lua.gccollect()
+            self.error(-286, "TSP Runtime error at " + _where(detail))
+
+    def _stopped(self, stop: Interrupted, where: str) -> None:
+        if stop.budget and not stop.reported:
+            stop.reported = True
+            self.error(-286, "TSP Runtime error at " + _where(where + stop.reason, lua_quotes=False))
 
     def _collect(self, line: str) -> None:
         keyword, name, lines = self._collecting
         if line != "endscript":
-            lines.append(line)
+            self._collected += len(line) + 1
+            if self._collected <= MAX_SCRIPT:
+                lines.append(line)
             return
         self._collecting = None
         source = "\n".join(lines)
-        if name and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name):
+        if self._collected > MAX_SCRIPT:
+            self.error(-285, f"TSP Syntax error at line 0: script longer than the simulator's {MAX_SCRIPT} bytes")
+            return
+        if name and (not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", name) or name in self._protected):
             self.error(-285, f"TSP Syntax error at line 1: invalid script name `{name}'")
             return
-        function, problem = self._compile(source, name or "anonymous")
+        function, problem = self._sandbox.compile(source, name or "anonymous")
         if function is None:
             self.error(-285, "TSP Syntax error at " + _where(problem))
             return
@@ -513,10 +834,21 @@ class TspInstrument:
             self.complete()
         elif header == "*TRG":
             self.bus_trigger()
-        elif header in ("*ESE", "*SRE") and argument.strip().isdigit() and int(argument) < 256:
-            setattr(self, header[1:].lower(), int(argument))
+        elif header in ("*ESE", "*SRE"):
+            self._register_mask(header, argument.strip())
         else:
             self.execute(line, "tsp")   # not a common command: Lua makes it a syntax error
+
+    def _register_mask(self, header: str, argument: str) -> None:
+        """``*ESE n`` / ``*SRE n``: 0 to 255; -109 without, -104 for text, -222 out of range."""
+        if not argument:
+            self.error(-109, "Missing parameter")
+        elif not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", argument):
+            self.error(-104, "Data type error")
+        elif not 0 <= float(argument) <= 255:
+            self.error(-222, "Parameter data out of range")
+        else:
+            setattr(self, header[1:].lower(), round(float(argument)))
 
     # --- instrument hooks (a subclass overrides what it has) ---------------------------
     def reset(self) -> None:
@@ -539,11 +871,18 @@ class TspInstrument:
         return (STB_EAV if len(self.errors) else 0) | (STB_ESB if self.esr & self.ese else 0)
 
     # --- output functions ------------------------------------------------------------
+    def output(self, line: str) -> None:
+        """Put ``line`` in the output queue; past the simulator's bound the chunk stops."""
+        self._output_size += len(line) + 1
+        if self._output_size > MAX_OUTPUT:
+            raise TspRuntimeError(f"output queue full (the simulator keeps {MAX_OUTPUT} bytes per message)")
+        self._output.append(line)
+
     def tsp_print(self, *values: Any) -> None:
-        self._output.append("\t".join(self.format.text(v) for v in values))
+        self.output("\t".join(self.format.text(v) for v in values))
 
     def tsp_printnumber(self, *values: Any) -> None:
-        self._output.append(", ".join(self.format.text(number(v, "printnumber")) for v in values))
+        self.output(", ".join(self.format.text(number(v, "printnumber")) for v in values))
 
     def tsp_printbuffer(self, start: Any, end: Any, *tables: Any) -> None:
         if not tables:
@@ -553,7 +892,7 @@ class TspInstrument:
         last = min([int(number(end, "printbuffer end"))] + [len(c) for c in columns])
         if last < first:
             return
-        self._output.append(", ".join(self.format.text(c[i - 1]) for i in range(first, last + 1) for c in columns))
+        self.output(", ".join(self.format.text(c[i - 1]) for i in range(first, last + 1) for c in columns))
 
     def column(self, table: Any) -> list[Any]:
         """The values printbuffer() prints for a Lua array or a reading buffer (sub)table."""
