@@ -17,10 +17,17 @@ BREAKDOWN   the device fails short (``value`` Ω, default 10 Ω): from now on th
 ==========  ==================================================================================
 
 Faults other than BREAKDOWN fire once and disarm.
+
+The injector is also where every transport meets the instrument, so it executes one message at a
+time (its lock, which an armed POWER fault takes too), lets an ``abort``/``:ABOR`` from another
+connection stop the message running, and turns an unexpected exception of the simulator into an
+error in the instrument's queue, logged once, instead of a dropped connection.
 """
 from __future__ import annotations
 
 import enum
+import logging
+import threading
 import time
 from typing import TYPE_CHECKING
 
@@ -42,6 +49,10 @@ class ConnectionDropped(ConnectionError):
     """The instrument's link went down; the transport closes the session."""
 
 
+_log = logging.getLogger("labsuite.simulator")
+_RETRY = 0.05   # s between two interrupts while an abort waits for the running message
+
+
 class FaultInjector:
     """A simulated instrument as a transport serves it, with faults that can be armed."""
 
@@ -50,6 +61,8 @@ class FaultInjector:
         self.node = node
         self.armed: dict[Fault, float] = {}
         self._late = 0.0   # s the reply just returned by process() must be held back (LATE)
+        self.lock = threading.Lock()   # one message (or power loss) at a time, from every connection
+        self._logged: set[tuple[str, str]] = set()
 
     @property
     def idn(self) -> str:
@@ -61,23 +74,73 @@ class FaultInjector:
             if self.node is None:
                 raise ValueError("this instrument is not wired to a device that could break down")
             self.node.breakdown(10.0 if value is None else value)
-        elif fault is Fault.POWER:
-            self.instrument.power_loss()
-            self.armed[Fault.DROP] = 0.0
+        elif fault is Fault.POWER:   # mains go: whatever runs stops, then the instrument is reset
+            self._acquire(abortive=True)
+            try:
+                self.instrument.power_loss()
+                self.armed[Fault.DROP] = 0.0
+            finally:
+                self.lock.release()
         else:
             self.armed[fault] = 5.0 if value is None and fault is Fault.LATE else (value or 0.0)
 
     def process(self, message: str) -> str | None:
-        if self.armed.pop(Fault.DROP, None) is not None:
-            raise ConnectionDropped("connection dropped by fault injection")
-        reply = self.instrument.process(message)
-        if reply is None:
-            return None
-        if Fault.LATE in self.armed:
-            self._late = self.armed.pop(Fault.LATE)
-        if self.armed.pop(Fault.GARBLE, None) is not None:
-            reply = garble(reply)
-        return reply
+        """Execute ``message`` once the instrument is free; an abort first stops what runs."""
+        self._acquire(abortive=self.interrupts(message))
+        try:
+            if self.armed.pop(Fault.DROP, None) is not None:
+                raise ConnectionDropped("connection dropped by fault injection")
+            try:
+                reply = self.instrument.process(message)
+            except OSError:   # the link itself failed (ConnectionDropped, a test's simulated loss)
+                raise
+            except Exception as exc:   # noqa: BLE001 (a simulator bug must not cost the client its link)
+                self._internal_error(message, exc)
+                return None
+            if reply is None:
+                return None
+            if Fault.LATE in self.armed:
+                self._late = self.armed.pop(Fault.LATE)
+            if self.armed.pop(Fault.GARBLE, None) is not None:
+                reply = garble(reply)
+            return reply
+        finally:
+            self.lock.release()
+
+    def interrupts(self, message: str) -> bool:
+        """True if ``message`` aborts what the instrument runs (TSP ``abort``, SCPI ``:ABOR``)."""
+        check = getattr(self.instrument, "interrupts", None)
+        return bool(check and check(message))
+
+    def interrupt(self) -> None:
+        """Stop the message the instrument executes, if any (an abort or a device clear)."""
+        control = getattr(self.instrument, "run_control", None)
+        if control is not None:
+            control.interrupt()
+
+    def overflow(self) -> None:
+        """The client sent a line longer than the transport takes: the instrument's error."""
+        with self.lock:
+            report = getattr(self.instrument, "input_overflow", None)
+            if report is not None:
+                report()
+
+    def _acquire(self, abortive: bool) -> None:
+        if abortive:
+            self.interrupt()
+        while not self.lock.acquire(timeout=_RETRY):
+            if abortive:
+                self.interrupt()   # the message running may have started after the last try
+
+    def _internal_error(self, message: str, exc: Exception) -> None:
+        key = (type(exc).__name__, str(exc))
+        if key not in self._logged:
+            self._logged.add(key)
+            _log.warning("simulated instrument %r: internal error on %r: %s: %s",
+                         self.idn, message[:80], key[0], key[1])
+        report = getattr(self.instrument, "internal_error", None)
+        if report is not None:
+            report(f"{key[0]}: {key[1]}"[:200])
 
     def take_late_delay(self) -> float:
         """The delay (s) the transport must hold the reply just returned by :meth:`process`."""

@@ -33,25 +33,26 @@ class RunControl:
         self.seconds = seconds
         self.instructions = instructions
         self._lock = threading.Lock()
-        self._running = False
+        self._depth = 0   # nested begin() calls (a subclass's process() around its base class's)
         self._deadline = 0.0
         self.stopped: Interrupted | None = None   # why the running message was stopped
 
     def begin(self) -> None:
-        """A message starts executing (under the instrument's lock)."""
+        """A message starts executing (under the instrument's lock); nested calls count once."""
         with self._lock:
-            self._running = True
-            self._deadline = time.monotonic() + self.seconds
-            self.stopped = None
+            self._depth += 1
+            if self._depth == 1:
+                self._deadline = time.monotonic() + self.seconds
+                self.stopped = None
 
     def end(self) -> None:
         """The message is done; a later interrupt no longer concerns it."""
         with self._lock:
-            self._running = False
+            self._depth -= 1
 
     @property
-    def running(self) -> bool:
-        return self._running
+    def _running(self) -> bool:
+        return self._depth > 0
 
     def interrupt(self, reason: str = "aborted") -> None:
         """Stop the message being executed, if any (from any thread)."""

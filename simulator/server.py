@@ -1,7 +1,13 @@
 """Loopback TCP server: each simulated instrument listens like a LAN instrument's raw socket.
 
 A VISA client reaches it at ``TCPIP::127.0.0.1::<port>::SOCKET`` (termination ``\\n``). Bound to
-127.0.0.1 only. Commands from all connections to one instrument are executed one at a time.
+127.0.0.1 unless told otherwise. Commands from all connections to one instrument are executed one
+at a time; an ``abort`` (TSP) or ``:ABOR`` (SCPI) from another connection stops the one running.
+
+What a port takes: lines of the instrument's language. A connection whose line looks like an
+HTTP request (a web page can make a browser send one to 127.0.0.1) is closed before anything
+runs. A line longer than ``visa.MAX_LINE`` bytes is discarded as it arrives (the instrument
+queues -363 "Input buffer overrun"), so a connection holds at most that much memory.
 
 pyvisa-py leaves Nagle's algorithm on for SOCKET sessions; a write followed by a query then
 stalls ~40 ms on the server's delayed ACK. The server sets TCP_NODELAY and re-arms TCP_QUICKACK
@@ -9,14 +15,22 @@ before every ``recv`` so that any client runs at full speed (measured: ~90 µs p
 """
 from __future__ import annotations
 
+import re
 import socket
 import threading
 from dataclasses import dataclass
 
 from labsuite.simulator.faults import ConnectionDropped, FaultInjector
-from labsuite.simulator.visa import MessageInstrument
+from labsuite.simulator.visa import MAX_LINE, MessageInstrument
 
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)
+_CHUNK = 65536          # bytes read at a time
+_HTTP = re.compile(rb"^\s*(GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH|CONNECT|TRACE|PRI) \S*( HTTP/|$)", re.IGNORECASE)
+
+
+def looks_like_http(line: bytes) -> bool:
+    """True for an HTTP request line (``POST / HTTP/1.1``): no instrument command starts so."""
+    return _HTTP.match(line[:4096]) is not None
 
 
 @dataclass
@@ -25,19 +39,22 @@ class Endpoint:
     instrument: FaultInjector
     port: int
     executed: int = 0     # bytes of complete messages executed, from every connection
+    host: str = "127.0.0.1"
 
     @property
     def resource(self) -> str:
-        return f"TCPIP0::127.0.0.1::{self.port}::SOCKET"
+        return f"TCPIP0::{self.host}::{self.port}::SOCKET"
 
 
 class InstrumentServer:
-    """Serve ``{role: instrument}`` on consecutive ports from ``base_port`` (0: any free ports).
+    """Serve ``{role: instrument}`` on consecutive ports from ``base_port`` (0: any free ports),
+    on the interface ``host`` (loopback unless asked otherwise).
 
     Instruments not already behind a :class:`FaultInjector` get one without a device.
     """
 
-    def __init__(self, instruments: dict[str, MessageInstrument], base_port: int = 0) -> None:
+    def __init__(self, instruments: dict[str, MessageInstrument], base_port: int = 0,
+                 host: str = "127.0.0.1") -> None:
         self.endpoints: list[Endpoint] = []
         self._sockets: list[socket.socket] = []
         self._threads: list[threading.Thread] = []
@@ -45,12 +62,11 @@ class InstrumentServer:
         for i, (role, instrument) in enumerate(instruments.items()):
             listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            listener.bind(("127.0.0.1", base_port + i if base_port else 0))
+            listener.bind((host, base_port + i if base_port else 0))
             listener.listen()
             self._sockets.append(listener)
             served = instrument if isinstance(instrument, FaultInjector) else FaultInjector(instrument)
-            self.endpoints.append(Endpoint(role, served, listener.getsockname()[1]))
-        self._locks = {id(e.instrument): threading.Lock() for e in self.endpoints}
+            self.endpoints.append(Endpoint(role, served, listener.getsockname()[1], host=host))
         self._executed = threading.Condition()
 
     def start(self) -> InstrumentServer:
@@ -94,33 +110,51 @@ class InstrumentServer:
             threading.Thread(target=self._serve, args=(conn, endpoint), daemon=True).start()
 
     def _serve(self, conn: socket.socket, endpoint: Endpoint) -> None:
-        lock = self._locks[id(endpoint.instrument)]
-        pending = b""
         with conn:
-            while not self._stop.is_set():
-                if _QUICKACK is not None:
-                    conn.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
-                try:
-                    data = conn.recv(65536)
-                except OSError:
+            try:
+                self._converse(conn, endpoint)
+            except (OSError, ConnectionDropped):
+                return
+
+    def _converse(self, conn: socket.socket, endpoint: Endpoint) -> None:
+        """Read lines and execute them until the client or a fault closes the connection."""
+        pending = bytearray()
+        discarding = False    # inside a line longer than MAX_LINE: drop it up to its end
+        while not self._stop.is_set():
+            if _QUICKACK is not None:
+                conn.setsockopt(socket.IPPROTO_TCP, _QUICKACK, 1)
+            data = conn.recv(_CHUNK)
+            if not data:
+                return
+            scanned = len(pending)
+            pending += data
+            while (end := pending.find(b"\n", scanned)) >= 0:
+                line = bytes(pending[:end])
+                del pending[:end + 1]
+                scanned = 0
+                if discarding:
+                    discarding = False
+                    endpoint.instrument.overflow()
+                    continue
+                if looks_like_http(line):
                     return
-                if not data:
+                self._execute(conn, endpoint, line)
+            if len(pending) > MAX_LINE:
+                if not discarding and looks_like_http(bytes(pending[:4096])):
                     return
-                pending += data
-                while b"\n" in pending:
-                    line, pending = pending.split(b"\n", 1)
-                    try:
-                        with lock:
-                            reply = endpoint.instrument.process(line.decode("ascii", errors="replace").rstrip("\r"))
-                    except ConnectionDropped:
-                        return
-                    finally:
-                        with self._executed:
-                            endpoint.executed += len(line) + 1
-                            self._executed.notify_all()
-                    if reply is not None:
-                        endpoint.instrument.wait_late()
-                        conn.sendall(reply.encode("ascii") + b"\n")
+                discarding = True
+                pending.clear()
+
+    def _execute(self, conn: socket.socket, endpoint: Endpoint, line: bytes) -> None:
+        try:
+            reply = endpoint.instrument.process(line.decode("latin-1").rstrip("\r"))
+        finally:
+            with self._executed:
+                endpoint.executed += len(line) + 1
+                self._executed.notify_all()
+        if reply is not None:
+            endpoint.instrument.wait_late()
+            conn.sendall(reply.encode("latin-1", errors="replace") + b"\n")
 
 
 class ServedClock:

@@ -3,7 +3,8 @@
 ``pyvisa.ResourceManager(SimulatedVisaLibrary(instruments))`` opens the simulated instruments
 by resource name, exactly as pyvisa-py opens real ones; drivers cannot tell the difference.
 Messages are terminated by ``\\n`` both ways. Reading with nothing to read times out, as on a
-real bus, and the instrument logs -420 "Query UNTERMINATED".
+real bus, and the instrument logs -420 "Query UNTERMINATED". A line longer than ``MAX_LINE`` is
+discarded (-363 "Input buffer overrun"); ``clear()`` (device clear) stops what the instrument runs.
 """
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from pyvisa.typing import VISARMSession, VISASession
 
 from labsuite.simulator.faults import ConnectionDropped, FaultInjector
 
+MAX_LINE = 1 << 20      # bytes of one message line a session may send
+
 
 class MessageInstrument(Protocol):
     """What a transport needs from a simulated instrument."""
@@ -28,6 +31,8 @@ class MessageInstrument(Protocol):
     def query_interrupted(self) -> None: ...
 
     def query_unterminated(self) -> None: ...
+
+    def power_loss(self) -> None: ...
 
 
 class _Session:
@@ -44,6 +49,7 @@ class _Session:
             constants.VI_ATTR_SUPPRESS_END_EN: constants.VI_FALSE,
         }
         self.input = bytearray()
+        self.discarding = False      # inside a line longer than MAX_LINE
 
 
 _library_ids = itertools.count()
@@ -119,20 +125,29 @@ class SimulatedVisaLibrary(highlevel.VisaLibraryBase):
 
     def write(self, session, data: bytes) -> tuple[int, StatusCode]:  # type: ignore[override]
         sess: _Session = self.sessions[session]
+        scanned = len(sess.input)
         sess.input += data
-        while b"\n" in sess.input:
-            line, _, rest = bytes(sess.input).partition(b"\n")
-            sess.input = bytearray(rest)
+        while (end := sess.input.find(b"\n", scanned)) >= 0:
+            line = bytes(sess.input[:end])
+            del sess.input[:end + 1]
+            scanned = 0
+            if sess.discarding:   # the end of a line longer than MAX_LINE
+                sess.discarding = False
+                sess.instrument.overflow()
+                continue
             if sess.output:  # a new command discards an unread reply, as IEEE 488.2 says
                 sess.output.clear()
                 sess.instrument.query_interrupted()
             try:
-                reply = sess.instrument.process(line.decode("ascii", errors="replace").rstrip("\r"))
+                reply = sess.instrument.process(line.decode("latin-1").rstrip("\r"))
             except ConnectionDropped:
                 return 0, self.handle_return_value(session, StatusCode.error_connection_lost)
             if reply is not None:
                 late = sess.instrument.take_late_delay() * 1000 > sess.attrs[constants.VI_ATTR_TMO_VALUE]
-                (sess.late if late else sess.output).extend(reply.encode("ascii") + b"\n")
+                (sess.late if late else sess.output).extend(reply.encode("latin-1", errors="replace") + b"\n")
+        if len(sess.input) > MAX_LINE:
+            sess.input.clear()
+            sess.discarding = True
         return len(data), self.handle_return_value(session, StatusCode.success)
 
     def read(self, session, count: int) -> tuple[bytes, StatusCode]:  # type: ignore[override]
@@ -157,9 +172,12 @@ class SimulatedVisaLibrary(highlevel.VisaLibraryBase):
         return chunk, self.handle_return_value(session, StatusCode.success_max_count_read)
 
     def clear(self, session) -> StatusCode:  # type: ignore[override]
+        """Device clear: stop what the instrument runs, drop unread input and output."""
         sess = self.sessions[session]
+        sess.instrument.interrupt()
         sess.output.clear()
         sess.input.clear()
+        sess.discarding = False
         return StatusCode.success
 
     def flush(self, session, mask) -> StatusCode:  # type: ignore[override]

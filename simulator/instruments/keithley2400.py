@@ -58,7 +58,7 @@ import numpy as np
 
 from labsuite.simulator.circuit import SegmentResult, SourcePort
 from labsuite.simulator.instruments.scpi import (ERROR_MESSAGES, ErrorQueue, ScpiError, ScpiInstrument,
-                                                 command, parse_bool, parse_number, unquote)
+                                                 command, parse_bool, parse_int, parse_number, unquote)
 
 VOLTAGE_RANGES = (0.21, 2.1, 21.0, 210.0)                          # V, 200 mV to 200 V ranges at 105 %
 MAX_VOLTAGE = 210.0                                                # V
@@ -417,7 +417,7 @@ class Keithley2400(ScpiInstrument):
 
     @command("*ESE")
     def _ese(self, value: str) -> None:
-        self.ese = int(parse_number(value)) & 0xFF
+        self.ese = parse_int(value, 0, 255)
 
     @command("*ESE?")
     def _ese_query(self) -> str:
@@ -425,7 +425,7 @@ class Keithley2400(ScpiInstrument):
 
     @command("*SRE")
     def _sre(self, value: str) -> None:
-        self.sre = int(parse_number(value)) & 0xBF
+        self.sre = parse_int(value, 0, 255) & 0xBF
 
     @command("*SRE?")
     def _sre_query(self) -> str:
@@ -446,7 +446,7 @@ class Keithley2400(ScpiInstrument):
 
     @command(":STATus:MEASurement:ENABle")
     def _measurement_enable(self, value: str) -> None:
-        self.measurement_enable = int(parse_number(value)) & 0xFFFF
+        self.measurement_enable = parse_int(value, 0, 0xFFFF)
 
     @command(":STATus:MEASurement:ENABle?")
     def _measurement_enable_query(self) -> str:

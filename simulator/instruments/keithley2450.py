@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from labsuite.simulator.circuit import SegmentResult, SourcePort
-from labsuite.simulator.instruments.scpi import (ScpiError, ScpiInstrument, command, parse_bool,
+from labsuite.simulator.instruments.scpi import (ScpiError, ScpiInstrument, command, parse_bool, parse_int,
                                                  parse_number, unquote)
 
 VOLTAGE_RANGES = (0.02, 0.2, 2.0, 20.0, 200.0)     # V
@@ -40,6 +40,8 @@ DEFAULT_BUFFER_SIZE = 10_000
 LINE_FREQUENCY = 60.0                             # Hz
 NPLC_RANGE = (0.01, 10.0)
 MAX_BLOCKS = 255
+MIN_BUFFER_SIZE, MAX_BUFFER_SIZE = 1, 250_000     # readings (data sheet: "over 250,000")
+MAX_COUNT = 2**31 - 1                             # measure block and branch counter counts
 _EPOCH = datetime(2026, 1, 1)
 
 
@@ -435,7 +437,7 @@ class Keithley2450(ScpiInstrument):
         name = unquote(name)
         if name in self.buffers:
             raise ScpiError(-221, "Settings conflict; reading buffer already exists")
-        self.buffers[name] = ReadingBuffer(int(parse_number(size)))
+        self.buffers[name] = ReadingBuffer(parse_int(size, MIN_BUFFER_SIZE, MAX_BUFFER_SIZE))
 
     @command(":TRACe:CLEar")
     def _trace_clear(self, name: str = '"defbuffer1"') -> None:
@@ -448,7 +450,7 @@ class Keithley2450(ScpiInstrument):
     @command(":TRACe:POINts")
     def _trace_points(self, size: str, name: str = '"defbuffer1"') -> None:
         buffer = self._buffer(unquote(name))
-        buffer.capacity = int(parse_number(size))
+        buffer.capacity = parse_int(size, MIN_BUFFER_SIZE, MAX_BUFFER_SIZE)
         buffer.readings.clear()
 
     @command(":TRACe:POINts?")
@@ -493,10 +495,7 @@ class Keithley2450(ScpiInstrument):
         self.blocks.clear()
 
     def _block(self, number: str, entry: tuple) -> None:
-        n = int(parse_number(number))
-        if not 1 <= n <= MAX_BLOCKS:
-            raise ScpiError(-222)
-        self.blocks[n] = entry
+        self.blocks[parse_int(number, 1, MAX_BLOCKS)] = entry
 
     @command(":TRIGger:BLOCk:BUFFer:CLEar")
     def _block_buffer_clear(self, number: str, name: str = '"defbuffer1"') -> None:
@@ -523,15 +522,15 @@ class Keithley2450(ScpiInstrument):
 
     @command(":TRIGger:BLOCk:MEASure")
     def _block_measure(self, number: str, name: str = '"defbuffer1"', count: str = "1") -> None:
-        self._block(number, ("measure", unquote(name), int(parse_number(count))))
+        self._block(number, ("measure", unquote(name), parse_int(count, 1, MAX_COUNT)))
 
     @command(":TRIGger:BLOCk:BRANch:COUNter")
     def _block_counter(self, number: str, count: str, target: str) -> None:
-        self._block(number, ("counter", int(parse_number(count)), int(parse_number(target))))
+        self._block(number, ("counter", parse_int(count, 1, MAX_COUNT), parse_int(target, 1, MAX_BLOCKS)))
 
     @command(":TRIGger:BLOCk:BRANch:ALWays")
     def _block_always(self, number: str, target: str) -> None:
-        self._block(number, ("always", int(parse_number(target))))
+        self._block(number, ("always", parse_int(target, 1, MAX_BLOCKS)))
 
     @command(":TRIGger:STATe?")
     def _trigger_state(self) -> str:
@@ -539,7 +538,7 @@ class Keithley2450(ScpiInstrument):
 
     @command(":ABORt")
     def _abort(self) -> None:
-        return None   # trigger models run to completion inside INIT in bench time
+        return None   # a model running inside INIT was stopped by the interface (interrupts()) already
 
     @command(":INITiate[:IMMediate]")
     def _initiate(self) -> None:
@@ -548,6 +547,7 @@ class Keithley2450(ScpiInstrument):
         positions: dict[str, int] = {}
         pc = 1
         while pc in self.blocks:
+            self.run_control.check()   # :ABOR from another connection, or the simulator's budget
             self.last_block = pc
             kind, *args = self.blocks[pc]
             pc += 1
@@ -566,6 +566,7 @@ class Keithley2450(ScpiInstrument):
                 self._hold(args[0])
             elif kind == "measure":
                 for _ in range(args[1]):
+                    self.run_control.check()
                     self._measure(args[0])
             elif kind == "counter":
                 counters[pc - 1] = counters.get(pc - 1, 0) + 1

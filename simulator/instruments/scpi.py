@@ -10,10 +10,13 @@ the undefined ``:SOUR:ILIM``).
 """
 from __future__ import annotations
 
+import math
 import re
 from collections import deque
 from dataclasses import dataclass
 from typing import Callable
+
+from labsuite.simulator.run_control import Interrupted, RunControl
 
 ERROR_MESSAGES = {
     0: "No error",
@@ -29,6 +32,7 @@ ERROR_MESSAGES = {
     -224: "Illegal parameter value",
     -225: "Out of memory",
     -350: "Queue overflow",
+    -363: "Input buffer overrun",
     -410: "Query INTERRUPTED",
     -420: "Query UNTERMINATED",
 }
@@ -153,7 +157,17 @@ def parse_number(arg: str, *, minimum: float | None = None, maximum: float | Non
         if match.group(2) not in _UNITS:
             raise ScpiError(-104, "Data type error; unknown unit suffix")
         value *= _UNITS[match.group(2)]
+    if not math.isfinite(value):
+        raise ScpiError(-222, "Parameter data out of range; the number overflows")
     return value
+
+
+def parse_int(arg: str, minimum: int, maximum: int) -> int:
+    """An integer parameter in ``minimum..maximum`` (a decimal number rounds); else -222."""
+    value = parse_number(arg, minimum=minimum, maximum=maximum)
+    if not minimum <= value <= maximum:
+        raise ScpiError(-222, f"Parameter data out of range; {minimum} to {maximum}")
+    return round(value)
 
 
 class ErrorQueue:
@@ -202,6 +216,7 @@ class ScpiInstrument:
 
     def __init__(self) -> None:
         self.errors = ErrorQueue(formatter=self.format_error)
+        self.run_control = RunControl()
 
     @command("*IDN?")
     def _idn(self) -> str:
@@ -219,8 +234,35 @@ class ScpiInstrument:
         """The controller read with no reply pending (IEEE 488.2 §6.3.2.2)."""
         self.errors.push(-420, ERROR_MESSAGES[-420])
 
+    def interrupts(self, message: str) -> bool:
+        """True for ``:ABORt``: the interface stops what runs when it sees it."""
+        return message.strip().lstrip(":").upper().startswith("ABOR")
+
+    def internal_error(self, detail: str) -> None:
+        """A fault of the simulator itself met while executing a message."""
+        self.errors.push(-200, f"Execution error; simulator fault: {detail}")
+
+    def input_overflow(self) -> None:
+        """The client sent a message longer than the input buffer; it was discarded."""
+        self.errors.push(-363, ERROR_MESSAGES[-363])
+
     def process(self, message: str) -> str | None:
-        """Execute one program message; return the response message (None if no query)."""
+        """Execute one program message; return the response message (None if no query).
+
+        A message stopped by an abort from another connection ends there; one stopped by the
+        simulator's budget also queues -200."""
+        self.run_control.begin()
+        try:
+            return self._process(message)
+        except Interrupted as stop:
+            if stop.budget and not stop.reported:
+                stop.reported = True
+                self.errors.push(-200, f"Execution error; {stop.reason}")
+            return None
+        finally:
+            self.run_control.end()
+
+    def _process(self, message: str) -> str | None:
         responses: list[str] = []
         path = ""
         for unit in split_outside_quotes(message.strip(), ";"):
@@ -246,6 +288,9 @@ class ScpiInstrument:
                 continue
             except TypeError:
                 self.errors.push(-109 if not rest else -108, ERROR_MESSAGES[-109 if not rest else -108])
+                continue
+            except (ValueError, OverflowError, IndexError):   # an argument the handler could not take
+                self.errors.push(-224, ERROR_MESSAGES[-224])
                 continue
             if not bare.startswith("*"):
                 path = full.rsplit(":", 1)[0]

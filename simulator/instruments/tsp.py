@@ -758,6 +758,14 @@ class TspInstrument:
     def abort(self) -> None:
         """``abort``: stop whatever runs (scripts stop at the interface; a subclass stops more)."""
 
+    def internal_error(self, detail: str) -> None:
+        """A fault of the simulator itself met while executing a message."""
+        self.error(-286, f"TSP Runtime error at line 0: simulator fault: {detail}")
+
+    def input_overflow(self) -> None:
+        """The client sent a line longer than the input buffer; it was discarded."""
+        self.error(-363, "Input buffer overrun")
+
     def execute(self, source: str, name: str) -> None:
         """Compile and run ``source`` as one chunk; Lua failures go to the error queue."""
         function, problem = self._sandbox.compile(source, name)
