@@ -122,11 +122,12 @@ def pulse_train(idle: float | None, pulse: float | None, width: float, period: f
 
 
 def play_bursts(lines: list[tuple[SourcePort | None, Iterable[tuple[float, float | None]]]],
-                clock: VirtualClock) -> None:
+                clock: VirtualClock, check: Callable[[], None]) -> None:
     """Play each line's segments on its port (None: not wired or output off) at the same time.
 
     The device is held between consecutive segment boundaries of all lines; a line that ends
-    keeps its last level. Time advances by the longest line.
+    keeps its last level. Time advances by the longest line. ``check()`` runs at every boundary
+    (it raises to stop the burst: an abort from another connection, the simulator's budget).
     """
     heads: list[list] = []
     for port, segments in lines:
@@ -135,6 +136,7 @@ def play_bursts(lines: list[tuple[SourcePort | None, Iterable[tuple[float, float
     wired = [port for port, _ in lines if port is not None]
     now = 0.0
     while live := [h for h in heads if h[2] is not None]:
+        check()
         end = min(h[2][0] for h in live)
         for port, _, (_, level) in live:
             if port is not None:
@@ -443,7 +445,7 @@ class Keysight33500(GeneratorLevels, ScpiInstrument):
             idle, pulse = c.levels() if c.output else (None, None)
             port = self.ports[n] if c.output else None
             lines.append((port, pulse_train(idle, pulse, c.width, c.period, int(c.cycles))))
-        play_bursts(lines, self.clock)
+        play_bursts(lines, self.clock, self.run_control.check)
 
     @command(":SYSTem:ERRor[:NEXT]?")
     def _error(self) -> str:

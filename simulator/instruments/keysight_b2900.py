@@ -81,6 +81,7 @@ DEFAULT_NPLC = 0.1
 LINE_FREQUENCIES = (50.0, 60.0)                   # Hz
 LIST_POINTS = 2500                                # list sweep and sweep points
 COUNT_MAX = 100_000                               # arm/trigger count
+MAX_EVENTS = 1_000_000                            # arm × trigger events one INIT plays (simulator bound)
 TIME_MAX = 100_000.0                              # s, arm/trigger delay and timer, pulse width
 TRACE_POINTS = 100_000                            # trace buffer size
 NOT_A_NUMBER = 9.91e37
@@ -300,6 +301,9 @@ def _tick(layer: Layer, origin: float, ready: float, first: int) -> tuple[float,
 def _loops(action: Action, finish: Callable[[float], float]) -> list[float]:
     """Trigger event times (s from INIT) of ``action``'s ARM-TRIGger loops; ``finish(t)`` is when
     the device actions an event at ``t`` starts are done (no event is taken before)."""
+    if action.arm.count * action.trigger.count > MAX_EVENTS:
+        raise ScpiError(-221, f"Settings conflict; more than {MAX_EVENTS} trigger events in one "
+                              f"initiation are not simulated")
     events: list[float] = []
     ready, arm_tick = 0.0, 0
     for _ in range(action.arm.count):

@@ -274,7 +274,7 @@ class TektronixAFG31000(GeneratorLevels, ScpiInstrument):
             idle, pulse = c.levels() if c.output else (None, None)
             port = self.ports[n] if c.output else None
             lines.append((port, pulse_train(idle, pulse, c.width, c.period, int(c.cycles), c.delay)))
-        play_bursts(lines, self.clock)
+        play_bursts(lines, self.clock, self.run_control.check)
 
     @command(":SYSTem:ERRor[:NEXT]?")
     def _error(self) -> str:
