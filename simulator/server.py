@@ -15,6 +15,7 @@ before every ``recv`` so that any client runs at full speed (measured: ~90 µs p
 """
 from __future__ import annotations
 
+import logging
 import re
 import socket
 import threading
@@ -24,6 +25,7 @@ from labsuite.simulator.faults import ConnectionDropped, FaultInjector
 from labsuite.simulator.visa import MAX_LINE, MessageInstrument
 
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)
+_log = logging.getLogger("labsuite.simulator")
 _CHUNK = 65536          # bytes read at a time
 _HTTP = re.compile(rb"^\s*(GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH|CONNECT|TRACE|PRI) \S*( HTTP/|$)", re.IGNORECASE)
 
@@ -115,6 +117,8 @@ class InstrumentServer:
                 self._converse(conn, endpoint)
             except (OSError, ConnectionDropped):
                 return
+            except Exception as exc:   # noqa: BLE001 (a bug here closes this connection, quietly)
+                _log.warning("simulated %s: connection closed on %s: %s", endpoint.role, type(exc).__name__, exc)
 
     def _converse(self, conn: socket.socket, endpoint: Endpoint) -> None:
         """Read lines and execute them until the client or a fault closes the connection."""

@@ -218,3 +218,14 @@ def test_objects_lua_dropped_are_forgotten(sim, marker):
     assert len(sim._objects) < 2500
     reply, _ = run(sim, marker, "b = smua.makebuffer(5) smua.measure.i(b) print(b.n, smua.nvbuffer1.capacity)")
     assert reply == "1.00000e+00\t6.00000e+04"
+
+
+def test_stored_scripts_are_bounded(sim, marker, monkeypatch):
+    import labsuite.simulator.instruments.tsp as tsp
+    monkeypatch.setattr(tsp, "MAX_SCRIPT", 1000)
+    for name in ("a", "b"):
+        sim.process(f"loadscript {name}")
+        sim.process("x = '" + "y" * 600 + "'")
+        sim.process("endscript")
+    assert "script memory full" in errors(sim)[0]
+    assert sim.process("print(a ~= nil, b == nil)") == "true\ttrue"

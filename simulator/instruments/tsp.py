@@ -50,7 +50,7 @@ QUEUE_EMPTY = (0, "Queue Is Empty", 0)
 SEVERITY_RECOVERABLE = 20             # errorqueue.next() severity of a user error
 ERROR_QUEUE_SIZE = 32
 MAX_OUTPUT = 16 << 20                 # bytes one message may print (simulator bound)
-MAX_SCRIPT = 16 << 20                 # bytes of a script between loadscript and endscript (simulator bound)
+MAX_SCRIPT = 16 << 20                 # bytes of script text, one being loaded or all stored (simulator bound)
 ESR_OPC, ESR_QYE, ESR_DDE, ESR_EXE, ESR_CME = 1, 4, 8, 16, 32   # standard event status bits
 STB_EAV, STB_ESB = 4, 32                                         # status byte: error available, event summary
 
@@ -808,6 +808,10 @@ class TspInstrument:
         function, problem = self._sandbox.compile(source, name or "anonymous")
         if function is None:
             self.error(-285, "TSP Syntax error at " + _where(problem))
+            return
+        stored = sum(len(s.source) for n, s in self.scripts.items() if n != name)
+        if stored + len(source) > MAX_SCRIPT:
+            self.error(-285, f"TSP Syntax error at line 0: script memory full (the simulator keeps {MAX_SCRIPT} bytes)")
             return
         script = Script(name, source, function)
         if name:
