@@ -229,3 +229,36 @@ def test_stored_scripts_are_bounded(sim, marker, monkeypatch):
         sim.process("endscript")
     assert "script memory full" in errors(sim)[0]
     assert sim.process("print(a ~= nil, b == nil)") == "true\ttrue"
+
+
+@pytest.mark.parametrize("chunk", [
+    "coroutine.wrap(function() while true do end end)()",
+    "while true do pcall(coroutine.wrap(function() while true do end end)) end",
+    "local t = {} for i = 1, 100 do t[i] = i end table.sort(t, function(a, b) while true do end end)",
+    'string.gsub("abc", ".", function() while true do end end)',
+    "local t = {1} setmetatable(t, {__index = function(_, i) while true do end end}) "
+    "smua.trigger.source.listv(setmetatable({}, {__index = function() while true do end end, "
+    "__len = function() return 3 end}))",
+    "for i = 1, math.huge do local s = tostring(i) end",
+])
+def test_every_way_of_looping_ends_at_the_budget(sim, marker, chunk):
+    sim.run_control.instructions = 2_000_000
+    start = time.monotonic()
+    _, queued = run(sim, marker, chunk)
+    assert time.monotonic() - start < 5
+    assert len(queued) <= 1 and all("budget" in q or "table expected" in q for q in queued), queued
+    assert sim.process("print(1)") == "1.00000e+00"
+
+
+@pytest.mark.parametrize("chunk, message", [
+    ("local t = setmetatable({}, {__index = function(t, k) return t[k] end}) local x = t.a", "stack overflow"),
+    ('collectgarbage("stop") local t = {} for i = 1, 1e8 do t[i] = tostring(i) end', "not enough memory"),
+    ('print(load(function() return "x = 1 " end))', "not enough memory"),
+    ("error(setmetatable({}, {__tostring = function() while true do end end}))", "(error object is a table value)"),
+])
+def test_recursion_memory_and_odd_errors_end_as_tsp_errors(sim, marker, chunk, message):
+    sim.run_control.instructions = 50_000_000
+    _, queued = run(sim, marker, chunk)
+    assert len(queued) == 1 and message in queued[0], queued
+    sim.process("collectgarbage('restart')")
+    assert sim.process("print(1)") == "1.00000e+00"

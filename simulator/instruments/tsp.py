@@ -263,6 +263,24 @@ string.find, string.match = guarded(string.find, 2), guarded(string.match)
 string.gmatch, string.gsub = guarded(string.gmatch), guarded(string.gsub)
 string.rep = rep
 G.loadstring, G.load = text_only, load
+-- Lua 5.1 keeps a hook function per thread: a coroutine's body first sets it for itself
+local cocreate, coresume = coroutine.create, coroutine.resume
+local function create(f)
+  if type(f) ~= "function" then return cocreate(f) end
+  return cocreate(function(...)
+    sethook(hook, "", stopped and 1 or hook_count)
+    return f(...)
+  end)
+end
+local function resumed(ok, ...)
+  if ok then return ... end
+  error((...), 0)
+end
+coroutine.create = create
+coroutine.wrap = function(f)
+  local co = create(f)
+  return function(...) return resumed(coresume(co, ...)) end
+end
 -- an error raised by the hook runs the message handler with hooks off: a stopped script's
 -- handler is skipped, or it could loop unchecked
 G.xpcall = function(f, h)
@@ -619,7 +637,8 @@ class TspInstrument:
 
     def _call(self, handle: int, name: str | None, *args: Any) -> tuple[Any, ...]:
         target = self._objects.get(handle)
-        function = target if name is None else getattr(target, name, None)
+        public = name is None or (isinstance(name, str) and _PUBLIC.fullmatch(name) is not None)
+        function = target if name is None else getattr(target, name, None) if public else None
         label = self._names.get(handle, "?") if name is None else name
         if not callable(function):
             return _ERR, f"attempt to call field `{label}' (a nil value)"
