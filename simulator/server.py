@@ -7,7 +7,8 @@ at a time; an ``abort`` (TSP) or ``:ABOR`` (SCPI) from another connection stops 
 What a port takes: lines of the instrument's language. A connection whose line looks like an
 HTTP request (a web page can make a browser send one to 127.0.0.1) is closed before anything
 runs. A line longer than ``visa.MAX_LINE`` bytes is discarded as it arrives (the instrument
-queues -363 "Input buffer overrun"), so a connection holds at most that much memory.
+queues -363 "Input buffer overrun"), so a connection holds at most that much memory, and a port
+serves at most :data:`MAX_CONNECTIONS` connections at once.
 
 pyvisa-py leaves Nagle's algorithm on for SOCKET sessions; a write followed by a query then
 stalls ~40 ms on the server's delayed ACK. The server sets TCP_NODELAY and re-arms TCP_QUICKACK
@@ -27,6 +28,7 @@ from labsuite.simulator.visa import MAX_LINE, MessageInstrument
 _QUICKACK = getattr(socket, "TCP_QUICKACK", None)
 _log = logging.getLogger("labsuite.simulator")
 _CHUNK = 65536          # bytes read at a time
+MAX_CONNECTIONS = 16    # connections one port serves at once; more are closed as they come
 _HTTP = re.compile(rb"^\s*(GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH|CONNECT|TRACE|PRI) \S*( HTTP/|$)", re.IGNORECASE)
 
 
@@ -103,15 +105,19 @@ class InstrumentServer:
                                    f"in {timeout:g} s")
 
     def _accept(self, listener: socket.socket, endpoint: Endpoint) -> None:
+        slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
         while not self._stop.is_set():
             try:
                 conn, _ = listener.accept()
             except OSError:
                 return
+            if not slots.acquire(blocking=False):   # as many sessions as the port takes: refused
+                conn.close()
+                continue
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            threading.Thread(target=self._serve, args=(conn, endpoint), daemon=True).start()
+            threading.Thread(target=self._serve, args=(conn, endpoint, slots), daemon=True).start()
 
-    def _serve(self, conn: socket.socket, endpoint: Endpoint) -> None:
+    def _serve(self, conn: socket.socket, endpoint: Endpoint, slots: threading.BoundedSemaphore) -> None:
         with conn:
             try:
                 self._converse(conn, endpoint)
@@ -119,6 +125,8 @@ class InstrumentServer:
                 return
             except Exception as exc:   # noqa: BLE001 (a bug here closes this connection, quietly)
                 _log.warning("simulated %s: connection closed on %s: %s", endpoint.role, type(exc).__name__, exc)
+            finally:
+                slots.release()
 
     def _converse(self, conn: socket.socket, endpoint: Endpoint) -> None:
         """Read lines and execute them until the client or a fault closes the connection."""

@@ -372,3 +372,19 @@ def test_random_input_never_closes_the_connection(every_instrument, lines):
                 continue
             client.write(data)
         check_alive(client, name)
+
+
+def test_a_port_serves_a_bounded_number_of_connections():
+    from labsuite.simulator.server import MAX_CONNECTIONS
+    station, server = serve("keithley2450")
+    with server:
+        clients = [Client(endpoint(server)) for _ in range(MAX_CONNECTIONS)]
+        assert clients[-1].query("*IDN?").startswith(IDN["keithley2450"])
+        extra = Client(endpoint(server))
+        assert extra.closed()
+        clients.pop().close()
+        time.sleep(0.1)
+        again = Client(endpoint(server))
+        assert again.query("*IDN?").startswith(IDN["keithley2450"])
+        for client in clients + [extra, again]:
+            client.close()
