@@ -25,12 +25,18 @@ and gives a simulated instrument what the Series 2600B Reference Manual (2600BS-
   queued error (command, execution, device-dependent, query);
 - the ``bit`` library's ``bitand``, ``bitor``, ``bitxor``, ``test``, ``set``, ``clear``, ``get``.
 
-TSP objects are Python classes deriving :class:`TspObject`: Lua sees each as a table whose
-fields read and write the object's public attributes (properties with setters are writable,
-plain methods are TSP functions, child objects are sub-tables, ``_tsp_item`` answers numeric
-indices). A setting refused by the instrument queues an error and leaves the value unchanged,
-without stopping the script; a :class:`TspRuntimeError` stops the chunk as a Lua error does.
-The error queue holds 32 entries here; the manual's capacity was not found.
+TSP objects are Python classes deriving :class:`TspObject`: Lua sees each as a userdata proxy
+whose fields read and write the object's public attributes (properties with setters are
+writable, plain methods are TSP functions, child objects are nested proxies, ``_tsp_item``
+answers numeric indices). A setting refused by the instrument queues an error and leaves the
+value unchanged, without stopping the script; a :class:`TspRuntimeError` stops the chunk as a
+Lua error does. The error queue holds 32 entries here; the manual's capacity was not found.
+
+The interpreter is a sandbox (see "Security and bounds" in docs/simulator.md): a proxy names
+its object by an integer handle, so no Python object ever reaches Lua, and lupa's attribute
+handlers refuse every Python attribute besides; host, bytecode and environment functions are
+gone; the instrument's globals are read-only; a count hook stops a script on ``abort`` or past
+its instruction or time budget (:mod:`labsuite.simulator.run_control`); Lua memory is capped.
 """
 from __future__ import annotations
 
@@ -344,7 +350,7 @@ class TspExit(Exception):
 
 
 class TspObject:
-    """A TSP object; Lua sees a table whose fields are this object's public attributes."""
+    """A TSP object; Lua sees a proxy whose fields are this object's public attributes."""
 
     _tsp_callable = False
 
@@ -369,7 +375,7 @@ def lua_type(value: Any) -> str:
         return "number"
     if isinstance(value, str):
         return "string"
-    return "table" if lua.lua_type(value) == "table" else "userdata"
+    return lua.lua_type(value) or "userdata"   # table, function, userdata (a TSP object), thread
 
 
 class TspErrorQueue:
