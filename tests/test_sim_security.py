@@ -262,3 +262,10 @@ def test_recursion_memory_and_odd_errors_end_as_tsp_errors(sim, marker, chunk, m
     assert len(queued) == 1 and message in queued[0], queued
     sim.process("collectgarbage('restart')")
     assert sim.process("print(1)") == "1.00000e+00"
+
+
+def test_odd_keys_and_texts_cross_the_bridge_as_lua_strings(sim, marker):
+    _, queued = run(sim, marker, "smua[{}] = 1")
+    assert "read-only field `?'" in queued[0] and "Lua table" not in queued[0]
+    reply, _ = run(sim, marker, "localnode.description = '\\181\\255' print(localnode.description, smua[print])")
+    assert reply == "\xb5\xff\tnil"

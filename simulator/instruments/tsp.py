@@ -310,6 +310,11 @@ _LUA_QUOTE = re.compile(r"'([^'\n]*)'")
 _PUBLIC = re.compile(r"[A-Za-z][A-Za-z0-9_]*")   # the names Lua may read on an instrument object
 
 
+def _text(text: str) -> str:
+    """``text`` as the sandbox's Lua strings hold it: bytes, here Latin-1 (others become ?)."""
+    return text.encode("latin-1", errors="replace").decode("latin-1")
+
+
 def _no_attribute(obj: Any, name: Any, value: Any = None) -> None:
     """lupa's attribute handlers: no Python attribute is reachable from Lua."""
     raise AttributeError("not reachable from TSP")
@@ -593,7 +598,7 @@ class TspInstrument:
         if value is None or isinstance(value, (bool, int, float)):
             return value
         if isinstance(value, str):
-            return value.encode("latin-1", errors="replace").decode("latin-1")
+            return _text(value)
         if isinstance(value, TspObject):
             handle = self._handles.get(id(value))
             proxy = None if handle is None else self._sandbox.proxy(handle)
@@ -634,7 +639,7 @@ class TspInstrument:
         public = isinstance(key, str) and _PUBLIC.fullmatch(key) is not None
         attribute = inspect.getattr_static(type(obj), key, None) if public else None
         if not isinstance(attribute, property) or attribute.fset is None:
-            return _ERR, f"attempt to assign to read-only field `{key}'"
+            return _ERR, f"attempt to assign to read-only field `{key if public else '?'}'"
         try:
             attribute.fset(obj, value)
             return _OK, None
@@ -680,13 +685,13 @@ class TspInstrument:
     def _failure(self, exc: BaseException) -> tuple[int, Any]:
         """What Lua sees of an exception raised by the instrument: a TSP error, exit(), a stop."""
         if isinstance(exc, TspRuntimeError):
-            return _ERR, str(exc)
+            return _ERR, _text(str(exc))
         if isinstance(exc, TspExit):
             return _EXITED, None
         if isinstance(exc, Interrupted) or self.run_control.stopped is not None:
             return _STOPPED, None
         if isinstance(exc, lua.LuaError):   # Lua code the instrument ran (a metamethod) failed
-            return _RAISE, str(exc).split("\nstack traceback:", 1)[0] or "not enough memory"
+            return _RAISE, _text(str(exc).split("\nstack traceback:", 1)[0]) or "not enough memory"
         if isinstance(exc, RecursionError):
             return _ERR, "stack overflow"
         if isinstance(exc, MemoryError):
