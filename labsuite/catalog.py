@@ -2,27 +2,39 @@
 
 The index (``<folder>/.labsuite-index.sqlite``) is a cache of the run files' own metadata: every
 query first syncs it with the folder (new or changed files are read, deleted ones dropped), so
-it is never stale and rebuilds itself when lost.
+it is never stale and rebuilds itself when lost or damaged. A run file that cannot be read
+(truncated, damaged, a stub) is left out and named in one warning (logger ``labsuite.catalog``)
+per sync; the rest of the folder is listed. An index locked by another program for longer than
+``lock_timeout`` raises :class:`CatalogBusy`; ``run_protocol`` then only warns, and the next
+listing indexes the run.
 """
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from labsuite.store import open_run
+from labsuite.errors import LabsuiteError
+from labsuite.store import RunFileError, open_run
+
+log = logging.getLogger(__name__)
 
 INDEX = ".labsuite-index.sqlite"
-_SCHEMA = """
+INDEX_VERSION = 2    # PRAGMA user_version of the index layout; an index of another version is rebuilt
+_SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS runs (
     path TEXT PRIMARY KEY, mtime REAL, protocol TEXT, device_id TEXT, start_time TEXT,
-    status TEXT, seed INTEGER, samples INTEGER, tags TEXT, figures TEXT);
+    status TEXT, seed TEXT, samples INTEGER, tags TEXT, figures TEXT);
 CREATE TABLE IF NOT EXISTS figures (path TEXT, name TEXT, value REAL);
 CREATE INDEX IF NOT EXISTS runs_by_device ON runs (device_id, start_time);
 CREATE INDEX IF NOT EXISTS runs_by_protocol ON runs (protocol, start_time);
+PRAGMA user_version = {INDEX_VERSION};
 """
 
 
@@ -39,15 +51,58 @@ class CatalogEntry:
     figures: dict[str, float]
 
 
+class CatalogBusy(LabsuiteError):
+    """The index is locked by another program (another listing or run writing it)."""
+
+
 class Catalog:
     """The runs under ``folder`` (searched recursively)."""
+
+    lock_timeout = 5.0    # s to wait for another program's lock on the index
 
     def __init__(self, folder: str | Path) -> None:
         self.folder = Path(folder)
 
-    def _connect(self) -> sqlite3.Connection:
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        """The index, committed and closed on leaving; rebuilt from scratch if it is damaged."""
         self.folder.mkdir(parents=True, exist_ok=True)
-        db = sqlite3.connect(self.folder / INDEX)
+        index = self.folder / INDEX
+        db = self._open(index)
+        try:
+            with db:
+                yield db
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise CatalogBusy(f"{index}: the run index is locked by another program ({exc}); try again") from exc
+            raise
+        finally:
+            db.close()
+
+    def _open(self, index: Path) -> sqlite3.Connection:
+        db = sqlite3.connect(index, timeout=self.lock_timeout)
+        try:
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            tables = db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'runs'").fetchone()[0]
+            if version == INDEX_VERSION or not tables:
+                db.executescript(_SCHEMA)
+                db.execute("SELECT path, mtime, protocol, device_id, start_time, status, seed, samples, tags, "
+                           "figures FROM runs LIMIT 1").fetchall()
+                return db
+            problem = f"written by an older labsuite (layout {version}, now {INDEX_VERSION})"
+        except sqlite3.OperationalError as exc:
+            db.close()
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise CatalogBusy(f"{index}: the run index is locked by another program ({exc}); try again") from exc
+            problem = f"damaged ({exc})"
+        except sqlite3.DatabaseError as exc:      # "file is not a database", a malformed image
+            db.close()
+            problem = f"damaged ({exc})"
+        db.close()
+        log.warning("%s: the run index is %s; rebuilding it from the run files", index, problem)
+        for suffix in ("", "-journal", "-wal", "-shm"):
+            Path(f"{index}{suffix}").unlink(missing_ok=True)
+        db = sqlite3.connect(index, timeout=self.lock_timeout)
         db.executescript(_SCHEMA)
         return db
 
@@ -80,12 +135,18 @@ class Catalog:
                 analysis = f["analysis"].attrs if "analysis" in f else {}
                 figures = {k: float(v) for k, v in analysis.items() if k != "units"}
                 samples = int(f["samples/t"].shape[0])
-        except OSError:           # a file being written by another program, or not HDF5
+                json.loads(attrs.get("tags", "[]"))
+        except RunFileError as exc:
+            log.warning("skipped %s", exc)
+            return 0
+        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as exc:   # a stub or damaged metadata
+            log.warning("skipped %s: damaged, its metadata cannot be read (%s)", path, exc)
             return 0
         db.execute("DELETE FROM figures WHERE path = ?", (rel,))
         db.execute("INSERT OR REPLACE INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                    (rel, path.stat().st_mtime, str(attrs.get("protocol", "")), str(attrs.get("device_id", "")),
-                    str(attrs.get("start_time", "")), str(attrs.get("status", "")), int(attrs.get("seed", -1)),
+                    str(attrs.get("start_time", "")), str(attrs.get("status", "")),
+                    str(int(attrs.get("seed", -1))),   # as text: a seed may pass 64 bits
                     samples, str(attrs.get("tags", "[]")), json.dumps(figures)))
         db.executemany("INSERT INTO figures VALUES (?, ?, ?)", [(rel, k, v) for k, v in figures.items()])
         return 1
@@ -106,7 +167,7 @@ class Catalog:
         sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY start_time, path"
         with self._connect() as db:
             rows = db.execute(sql, args).fetchall()
-        entries = [CatalogEntry(self.folder / r[0], r[1], r[2], r[3], r[4], r[5], r[6], tuple(json.loads(r[7])),
+        entries = [CatalogEntry(self.folder / r[0], r[1], r[2], r[3], r[4], int(r[5]), r[6], tuple(json.loads(r[7])),
                                 json.loads(r[8])) for r in rows]
         return [e for e in entries if tag is None or tag in e.tags]
 

@@ -159,16 +159,24 @@ def _cmd_resim(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    """Export each file; a file that cannot be read is named on stderr and the rest still exported."""
     from labsuite.export import to_csv, to_pymeasure_csv
+    from labsuite.store import RunFileError
 
+    skipped = 0
     for run in args.runs:
         out = Path(run).with_suffix(".pymeasure.csv" if args.pymeasure else ".csv")
         if args.out:
             args.out.mkdir(parents=True, exist_ok=True)
             out = args.out / out.name
-        (to_pymeasure_csv if args.pymeasure else to_csv)(run, out)
+        try:
+            (to_pymeasure_csv if args.pymeasure else to_csv)(run, out)
+        except RunFileError as exc:
+            print(f"labsuite: skipped {exc}", file=sys.stderr)
+            skipped += 1
+            continue
         print(out)
-    return 0
+    return 2 if skipped else 0
 
 
 def _cmd_protocols(args: argparse.Namespace) -> int:

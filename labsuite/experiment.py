@@ -9,6 +9,7 @@ This is the single code path behind the CLI, recipes, scripts and the GUI::
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,14 @@ from typing import Any
 import numpy as np
 
 from labsuite.bench import Bench
-from labsuite.catalog import Catalog
-from labsuite.errors import InvalidParameter
+from labsuite.catalog import Catalog, CatalogBusy
+from labsuite.errors import InvalidParameter, RunAborted
 from labsuite.protocols import PROTOCOLS, AdaptiveProtocol, Protocol
 from labsuite.runner import RunObserver, Runner, RunState
 from labsuite.store import RunWriter, run_filename
 from labsuite.traffic import TrafficLog
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -113,13 +116,23 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
         if writer is not None and figures:
             writer.write_analysis(figures, proto.figure_units)
     except BaseException as exc:
-        if writer is not None and runner.state is RunState.IDLE:   # failed before a stage began
-            writer.on_finish(RunState.FAILED, exc)
+        # between stages (the closed loop's next_program, a stage refused) or before the first
+        if writer is not None and not writer.ended:
+            stopped = isinstance(exc, (RunAborted, KeyboardInterrupt))
+            writer.mark(RunState.ABORTED if stopped else RunState.FAILED, exc)
         raise
     finally:
         if transcript is not None:
             transcript.detach()
         if writer is not None:
             writer.close()
-            Catalog(out_dir).index(writer.path)
+            _index(out_dir, writer.path)
     return RunResult(proto, runner.state, samples, figures, writer.path if writer else None, runner.error)
+
+
+def _index(out_dir: str | Path, path: Path) -> None:
+    """Add a finished run to its folder's catalog; a busy catalog only delays that to the next listing."""
+    try:
+        Catalog(out_dir).index(path)
+    except CatalogBusy as exc:
+        log.warning("%s; the run is saved, the index will catch up at the next listing", exc)

@@ -10,7 +10,7 @@ Safety contract:
    (output off) before the Runner returns or re-raises.
 Samples reach observers chunk by chunk, as they are taken, so none is lost when a run stops.
 
-Trains are cut into chunks of at most the instrument's list length and ``chunk_duration`` of
+Trains are cut into chunks of at most the instrument's list length and ``chunk_duration`` (1 s by default) of
 source time, so pause and abort take effect within one chunk. ``timing="hardware"`` sends each
 chunk as one instrument-timed train (and refuses, before sending anything, a train the SMU's
 sequencer cannot play faithfully); ``timing="software"`` steps segment by segment from the
@@ -89,7 +89,7 @@ class Runner:
     """Run ``program`` on ``bench``; see the module docstring for the contract."""
 
     def __init__(self, bench: Bench, program: PulseProgram, *, timing: str = "auto",
-                 chunk_duration: float = 30.0, observers: list[RunObserver] | tuple = (),
+                 chunk_duration: float | None = 1.0, observers: list[RunObserver] | tuple = (),
                  train_offset: int = 0) -> None:
         if timing not in TIMINGS:
             raise InvalidParameter("timing", f"{timing!r}: choose one of {', '.join(TIMINGS)}")

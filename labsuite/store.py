@@ -27,10 +27,21 @@ a crash, the file holds every sample up to the last flushed chunk and says ``sta
 "running"``. Open run files with :func:`open_run` (``h5py.File(path, "r", swmr=True)``): a
 file whose writer was killed keeps HDF5's "open for writing" flag, which a plain read refuses
 (``h5clear -s FILE`` from the HDF5 tools clears it for other programs).
+
+A run never fills its disk: before each chunk the writer checks the free space and, short of
+what the chunk and the final status need plus :data:`DISK_RESERVE`, stops the run with a
+:class:`RunFileError` (the Runner turns the outputs off; the file keeps every earlier chunk and
+says ``failed``). A write the system refuses anyway (another program filled the disk, a file-size
+limit) raises the same error. Readers check a file before HDF5 opens it: a truncated or
+damaged file raises :class:`RunFileError` naming it instead of hanging a SWMR reader (which
+retries damaged metadata with backoff for hours, taking it for a write in progress).
 """
 from __future__ import annotations
 
 import json
+import shutil
+import sys
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,12 +51,24 @@ import h5py
 import numpy as np
 
 from labsuite import __version__
+from labsuite.errors import LabsuiteError
 from labsuite.program import SAMPLE_DTYPE, SAMPLE_UNITS, PulseProgram
 from labsuite.runner import Progress, RunObserver, RunState
 from labsuite.traffic import TrafficLog
 
 SCHEMA = "labsuite-run"
 SCHEMA_VERSION = 1
+DISK_RESERVE = 1 << 20         # bytes left free for the final status, the analysis and HDF5 metadata
+CHUNK_OVERHEAD = 256 << 10     # bytes HDF5 may allocate for new dataset chunks and their index per append
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+class RunFileError(LabsuiteError):
+    """A run file that cannot be written (disk full, write refused) or read (truncated, damaged)."""
+
+    def __init__(self, path: str | Path, message: str) -> None:
+        self.path = Path(path)
+        super().__init__(f"{self.path}: {message}")
 
 
 def _now() -> str:
@@ -68,8 +91,29 @@ class RunWriter(RunObserver):
                  tags: tuple[str, ...] | list[str] = (), transcript: TrafficLog | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.broken = False   # a write failed: the file holds what was flushed before, nothing more
+        self.ended = False    # mark() has recorded how the run ended
+        self._ensure_space(0)
         self.file = h5py.File(self.path, "w", libver="latest")
+        try:
+            self._create(protocol, parameters, parameter_units, program, bench, device_id, seed, provenance, tags,
+                         transcript)
+        except BaseException:
+            try:                         # a stub without samples would only confuse readers: remove it
+                self.file.close()
+            except (OSError, RuntimeError):
+                pass                     # the write error that brought us here is the one to report
+            finally:
+                self.path.unlink(missing_ok=True)
+            raise
+
+    def _create(self, protocol: str, parameters: dict[str, float], parameter_units: dict[str, str],
+                program: PulseProgram, bench: dict[str, Any], device_id: str, seed: int | None,
+                provenance: dict[str, Any] | None, tags: tuple[str, ...] | list[str],
+                transcript: TrafficLog | None) -> None:
         attrs = self.file.attrs
+        if seed is not None and not _INT64[0] <= seed <= _INT64[1]:
+            seed = str(seed)            # HDF5 integers hold 64 bits; keep a larger seed exactly, as text
         attrs.update({
             "schema": SCHEMA, "schema_version": SCHEMA_VERSION, "labsuite_version": __version__,
             "protocol": protocol, "parameters": json.dumps(parameters),
@@ -113,21 +157,47 @@ class RunWriter(RunObserver):
             g.create_dataset("measure", data=[s.measure for s in train.pattern])
             g.create_dataset("compliance", data=[program.compliance_of(s) for s in train.pattern]).attrs["units"] = "A"
 
+    def _ensure_space(self, chunk_bytes: int) -> None:
+        """Raise :class:`RunFileError` unless the disk, and the process's file-size limit (``ulimit -f``),
+        leave room for ``chunk_bytes`` more with :data:`DISK_RESERVE` to spare."""
+        free = shutil.disk_usage(self.path.parent).free
+        where = "disk nearly full"
+        if sys.platform != "win32":
+            import resource
+
+            limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+            size = self.path.stat().st_size if self.path.exists() else 0
+            if limit != resource.RLIM_INFINITY and limit - size < free:
+                free, where = limit - size, "file-size limit (ulimit -f) nearly reached"
+        need = 2 * chunk_bytes + CHUNK_OVERHEAD + DISK_RESERVE
+        if free < need:
+            raise RunFileError(self.path, f"{where} ({free / 1e6:.3g} MB left, {need / 1e6:.3g} MB needed to store "
+                                          "the next readings safely); the run stopped before a write could fail, "
+                                          "every reading stored so far is kept")
+
     def on_samples(self, samples: np.ndarray, progress: Progress) -> None:
-        group = self.file["samples"]
-        n = group["t"].shape[0]
-        for name in SAMPLE_DTYPE.names:
-            ds = group[name]
-            ds.resize((n + samples.size,))
-            ds[n:] = samples[name]
-        self._append_transcript()
-        self.file.flush()
+        new = self._new_transcript()
+        self._ensure_space(samples.nbytes + sum(len(m) + 24 for _, _, m in new))
+        try:
+            group = self.file["samples"]
+            n = group["t"].shape[0]
+            for name in SAMPLE_DTYPE.names:
+                ds = group[name]
+                ds.resize((n + samples.size,))
+                ds[n:] = samples[name]
+            self._append_transcript()
+            self.file.flush()
+        except (OSError, RuntimeError) as exc:       # h5py's errors for a refused write (ENOSPC, EFBIG, EIO)
+            self.broken = True
+            raise RunFileError(self.path, f"writing the readings failed ({_reason(exc)}); every chunk stored "
+                                          "before is kept") from exc
+
+    def _new_transcript(self) -> list[tuple[float, str, str]]:
+        return [] if self.transcript is None else self.transcript.entries[self._transcribed:]
 
     def _append_transcript(self) -> None:
         """Append the instrument messages exchanged since the last flush."""
-        if self.transcript is None:
-            return
-        new = self.transcript.entries[self._transcribed:]
+        new = self._new_transcript()
         if not new:
             return
         group = self.file["transcript"]
@@ -138,19 +208,29 @@ class RunWriter(RunObserver):
         self._transcribed += len(new)
 
     def on_finish(self, state: RunState, error: BaseException | None) -> None:
-        self._append_transcript()
         if state is RunState.COMPLETED and self.stages_to_come:
+            self._append_transcript()
             self.file.flush()    # a closed-loop protocol may play another stage: still running
             return
         self.mark(state, error)
 
     def mark(self, state: RunState, error: BaseException | None = None) -> None:
-        """Record how the run ended."""
-        self.file.attrs["status"] = state.value
-        self.file.attrs["end_time"] = _now()
-        if error is not None:
-            self.file.attrs["error"] = f"{type(error).__name__}: {error}"
-        self.file.flush()
+        """Record how the run ended. After a failed write, a best effort: the metadata are small and
+        may still fit; if they do not, the file keeps its earlier chunks and says ``running``."""
+        self.ended = True
+        if self.broken and not self.file.id.valid:
+            return
+        try:
+            if not self.broken:
+                self._append_transcript()
+            self.file.attrs["status"] = state.value
+            self.file.attrs["end_time"] = _now()
+            if error is not None:
+                self.file.attrs["error"] = f"{type(error).__name__}: {error}"
+            self.file.flush()
+        except (OSError, RuntimeError):
+            if not self.broken:
+                raise
 
     def write_analysis(self, figures: dict[str, float], units: dict[str, str]) -> None:
         """Store figures of merit under ``/analysis``."""
@@ -160,8 +240,13 @@ class RunWriter(RunObserver):
         self.file.flush()
 
     def close(self) -> None:
-        if self.file.id.valid:
+        if not self.file.id.valid:
+            return
+        try:
             self.file.close()
+        except (OSError, RuntimeError):
+            if not self.broken:
+                raise
 
 
 @dataclass
@@ -182,18 +267,86 @@ class RunData:
         return self.attrs["status"]
 
 
+def _reason(exc: BaseException) -> str:
+    """The system's words from an HDF5 error (``No space left on device``), else the error itself."""
+    text = str(exc)
+    marker = "error message = '"
+    if marker in text:
+        return text.split(marker, 1)[1].split("'", 1)[0]
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_WRITING, _SWMR_WRITING = 0x1, 0x4      # superblock status flags
+
+
+def _superblock(path: Path) -> tuple[int, int]:
+    """(status flags, end-of-file address) from the HDF5 superblock; raise
+    :class:`RunFileError` if there is none. HDF5 looks for it at 0, 512, 1024, 2048 … bytes."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        offset = 0
+        while offset + 64 <= size or offset == 0:
+            f.seek(offset)
+            head = f.read(96)
+            if head[:8] == _SIGNATURE:
+                break
+            offset = 512 if offset == 0 else offset * 2
+        else:
+            head = b""
+    if head[:8] != _SIGNATURE or len(head) < 64:
+        raise RunFileError(path, f"not an HDF5 run file ({size} bytes, no HDF5 superblock)")
+    version, width = head[8], head[9]
+    if version >= 2:
+        flags, at = head[11], 12
+    else:
+        flags, at = int.from_bytes(head[20:24], "little"), 24 + (4 if version == 1 else 0)
+    base = int.from_bytes(head[at:at + width], "little")
+    eof = int.from_bytes(head[at + 2 * width:at + 3 * width], "little")
+    return flags, base + eof
+
+
 def open_run(path: str | Path) -> h5py.File:
-    """Open a run file for reading: finished, still being written, or left by a crash."""
-    return h5py.File(path, "r", swmr=True)
+    """Open a run file for reading: finished, still being written, or left by a crash.
+
+    Raise :class:`RunFileError` naming the file if it is not HDF5, truncated or damaged. A file
+    open for writing (or left so by a crash) is opened as a SWMR reader, any other plainly.
+    """
+    path = Path(path)
+    try:
+        flags, eof = _superblock(path)
+        swmr = bool(flags & _SWMR_WRITING)
+        for wait in (0.05, 0.2, None):     # a live writer may be extending the file right now
+            size = path.stat().st_size
+            if size >= eof or not swmr or wait is None:
+                break
+            time.sleep(wait)
+    except OSError as exc:
+        raise RunFileError(path, f"cannot be read ({exc.strerror or exc})") from exc
+    if size < eof:
+        raise RunFileError(path, f"truncated: {size} of its {eof} bytes are on disk")
+    if flags & _WRITING and not swmr:
+        raise RunFileError(path, "left open for writing before its first sample (not in SWMR mode); "
+                                 "`h5clear -s` clears the flag")
+    try:
+        return h5py.File(path, "r", swmr=swmr)
+    except (OSError, RuntimeError) as exc:
+        raise RunFileError(path, f"damaged, HDF5 cannot open it ({_reason(exc)})") from exc
 
 
 def read_run(path: str | Path) -> RunData:
-    """Read a run file into memory."""
+    """Read a run file into memory; :class:`RunFileError` names a file that is damaged or no run."""
+    path = Path(path)
     with open_run(path) as f:
-        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
-        group = f["samples"]
-        samples = np.empty(group["t"].shape[0], SAMPLE_DTYPE)
-        for name in SAMPLE_DTYPE.names:
-            samples[name] = group[name][:]
-        analysis = dict(f["analysis"].attrs) if "analysis" in f else {}
-    return RunData(Path(path), attrs, samples, analysis)
+        try:
+            attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+            if attrs.get("schema") != SCHEMA:
+                raise RunFileError(path, "not a labsuite run file (no 'labsuite-run' schema attribute)")
+            group = f["samples"]
+            samples = np.empty(group["t"].shape[0], SAMPLE_DTYPE)
+            for name in SAMPLE_DTYPE.names:
+                samples[name] = group[name][:]
+            analysis = dict(f["analysis"].attrs) if "analysis" in f else {}
+        except (OSError, RuntimeError, KeyError, ValueError) as exc:
+            raise RunFileError(path, f"damaged, its data cannot be read ({_reason(exc)})") from exc
+    return RunData(path, attrs, samples, analysis)
