@@ -90,13 +90,14 @@ class Runner:
 
     def __init__(self, bench: Bench, program: PulseProgram, *, timing: str = "auto",
                  chunk_duration: float | None = 1.0, observers: list[RunObserver] | tuple = (),
-                 train_offset: int = 0) -> None:
+                 train_offset: int = 0, start: tuple[int, int] = (0, 0)) -> None:
         if timing not in TIMINGS:
             raise InvalidParameter("timing", f"{timing!r}: choose one of {', '.join(TIMINGS)}")
         self.bench, self.program, self.timing = bench, program, timing
         self.chunk_duration = chunk_duration
         self.observers = list(observers)
         self.train_offset = train_offset   # train numbers continue across the stages of a closed loop
+        self.start = start   # (train, repeat) to begin at: a resumed run skips what its file already holds
         self.state = RunState.IDLE
         self.error: BaseException | None = None
         self._abort = threading.Event()
@@ -234,7 +235,13 @@ class Runner:
                 self.bench.pulse_generator.set_output(False)
                 smu.set_off_state(high_impedance=True)   # an SMU off at 0 V would short the pulses
             for index, train in enumerate(self.program.trains):
-                first_repeat = 0
+                first_repeat = self.start[1] if index == self.start[0] else 0
+                if index < self.start[0] or first_repeat >= train.repeats:
+                    done += train.duration
+                    continue
+                if first_repeat:
+                    done += train.period * first_repeat
+                    train = Train(train.pattern, train.repeats - first_repeat, train.levels[first_repeat:])
                 for chunk in train.split(self._chunk_repeats(train)):
                     self._wait_if_paused()
                     if self._abort.is_set():

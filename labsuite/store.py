@@ -39,6 +39,7 @@ retries damaged metadata with backoff for hours, taking it for a write in progre
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sys
 import time
@@ -52,7 +53,7 @@ import numpy as np
 
 from labsuite import __version__
 from labsuite.errors import LabsuiteError
-from labsuite.program import SAMPLE_DTYPE, SAMPLE_UNITS, PulseProgram
+from labsuite.program import SAMPLE_DTYPE, SAMPLE_UNITS, PulseProgram, Segment, Train
 from labsuite.runner import Progress, RunObserver, RunState
 from labsuite.traffic import TrafficLog
 
@@ -82,14 +83,26 @@ def run_filename(protocol: str, device_id: str) -> str:
     return f"{stamp}_{protocol}_{safe}.h5"
 
 
+def resumed_filename(source: Path) -> str:
+    """``<first run's stem>_resumed<n>.h5``, the first such name not taken next to ``source``."""
+    stem = re.sub(r"_resumed\d+$", "", source.stem)
+    n = 1
+    while source.with_name(f"{stem}_resumed{n}.h5").exists():
+        n += 1
+    return f"{stem}_resumed{n}.h5"
+
+
 class RunWriter(RunObserver):
     """Write a run to ``path`` while it happens."""
 
     def __init__(self, path: str | Path, *, protocol: str, parameters: dict[str, float],
                  parameter_units: dict[str, str], program: PulseProgram, bench: dict[str, Any],
                  device_id: str = "", seed: int | None = None, provenance: dict[str, Any] | None = None,
-                 tags: tuple[str, ...] | list[str] = (), transcript: TrafficLog | None = None) -> None:
+                 tags: tuple[str, ...] | list[str] = (), transcript: TrafficLog | None = None,
+                 continues: Continuation | None = None, time_offset: float = 0.0) -> None:
         self.path = Path(path)
+        self.continues = continues
+        self.time_offset = time_offset   # s added to every sample time (a continuation's times run on)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.broken = False   # a write failed: the file holds what was flushed before, nothing more
         self.ended = False    # mark() has recorded how the run ended
@@ -122,6 +135,11 @@ class RunWriter(RunObserver):
             "start_time": _now(), "end_time": "", "status": RunState.RUNNING.value, "error": "",
             "provenance": json.dumps(provenance or {}, default=str), "tags": json.dumps(list(tags)),
         })
+        if self.continues is not None:
+            attrs.update({"continues": self.continues.source.name, "continues_samples": self.continues.kept,
+                          "resumed_at": json.dumps({"train": self.continues.start[0],
+                                                    "repeat": self.continues.start[1]}),
+                          "time_offset": self.time_offset})
         group = self.file.create_group("samples")
         for name in SAMPLE_DTYPE.names:
             ds = group.create_dataset(name, shape=(0,), maxshape=(None,), dtype=SAMPLE_DTYPE[name],
@@ -184,7 +202,7 @@ class RunWriter(RunObserver):
             for name in SAMPLE_DTYPE.names:
                 ds = group[name]
                 ds.resize((n + samples.size,))
-                ds[n:] = samples[name]
+                ds[n:] = samples[name] + self.time_offset if name == "t" else samples[name]
             self._append_transcript()
             self.file.flush()
         except (OSError, RuntimeError) as exc:       # h5py's errors for a refused write (ENOSPC, EFBIG, EIO)
@@ -349,4 +367,54 @@ def read_run(path: str | Path) -> RunData:
             analysis = dict(f["analysis"].attrs) if "analysis" in f else {}
         except (OSError, RuntimeError, KeyError, ValueError) as exc:
             raise RunFileError(path, f"damaged, its data cannot be read ({_reason(exc)})") from exc
+    if attrs.get("continues"):      # a resumed run: the samples its first file kept come first
+        earlier = read_run(path.parent / attrs["continues"])
+        samples = np.concatenate([earlier.samples[:int(attrs["continues_samples"])], samples])
     return RunData(path, attrs, samples, analysis)
+
+
+def read_program(path: str | Path) -> PulseProgram:
+    """The program stored in a run file (all stages of a closed-loop protocol, in order)."""
+    with open_run(path) as f:
+        group = f["program"]
+        trains = []
+        for i in range(sum(1 for name in group if name.startswith("train"))):
+            g = group[f"train{i}"]
+            pattern = tuple(Segment(float(level), float(d), str(label), bool(m), float(c))
+                            for level, d, label, m, c in zip(g["levels"][0], g["duration"][:], g["label"].asstr()[:],
+                                                            g["measure"][:], g["compliance"][:]))
+            trains.append(Train(pattern, int(g.attrs["repeats"]), g["levels"][:]))
+        return PulseProgram(tuple(trains), float(group.attrs["compliance"]))
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """Where a resumed run picks up: ``source`` keeps its first ``kept`` samples, which cover the
+    program up to (train, repeat) ``start``; the last of them was taken at ``t_end`` s."""
+
+    source: Path
+    kept: int
+    start: tuple[int, int]
+    t_end: float
+
+
+def continuation(run: RunData, program: PulseProgram) -> Continuation:
+    """The first train and repeat of ``program`` that ``run`` did not store in full.
+
+    Chunks are stored whole, so the samples end with a complete repeat; should the last repeat be
+    incomplete, it is played again and its partial readings are left out of the continued run.
+    """
+    samples = run.samples
+    if not samples.size:
+        return Continuation(run.path, 0, (0, 0), 0.0)
+    train, repeat = int(samples["train"][-1]), int(samples["repeat"][-1])
+    if train >= len(program.trains):
+        raise RunFileError(run.path, f"holds train {train}, but its program has {len(program.trains)} trains")
+    of_last = (samples["train"] == train) & (samples["repeat"] == repeat)
+    if np.count_nonzero(of_last) == program.trains[train].measurements_per_repeat:
+        kept, start = samples.size, (train, repeat + 1)
+    else:
+        kept, start = int(np.flatnonzero(of_last)[0]), (train, repeat)
+    if start[1] == program.trains[train].repeats:
+        start = (train + 1, 0)
+    return Continuation(run.path, kept, start, float(samples["t"][kept - 1]) if kept else 0.0)
