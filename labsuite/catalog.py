@@ -5,8 +5,8 @@ query first syncs it with the folder (new or changed files are read, deleted one
 it is never stale and rebuilds itself when lost or damaged. A run file that cannot be read
 (truncated, damaged, a stub) is left out and named in one warning (logger ``labsuite.catalog``)
 per sync; the rest of the folder is listed. An index locked by another program for longer than
-``lock_timeout`` raises :class:`CatalogBusy`; ``run_protocol`` then only warns, and the next
-listing indexes the run.
+``lock_timeout`` (or on a full or read-only disk) raises :class:`CatalogUnavailable`;
+``run_protocol`` then only warns, and the next listing indexes the run.
 """
 from __future__ import annotations
 
@@ -51,8 +51,8 @@ class CatalogEntry:
     figures: dict[str, float]
 
 
-class CatalogBusy(LabsuiteError):
-    """The index is locked by another program (another listing or run writing it)."""
+class CatalogUnavailable(LabsuiteError):
+    """The index cannot be used now: locked by another program, or its disk full or read-only."""
 
 
 class Catalog:
@@ -64,37 +64,43 @@ class Catalog:
         self.folder = Path(folder)
 
     @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """The index, committed and closed on leaving; rebuilt from scratch if it is damaged."""
+    def _connect(self, listing: bool = False) -> Iterator[sqlite3.Connection]:
+        """The index, committed and closed on leaving; rebuilt from scratch if it is damaged. For a
+        ``listing``, an index that cannot be used (locked, read-only or full disk) is replaced by
+        one in memory, built from the files, with one warning."""
         self.folder.mkdir(parents=True, exist_ok=True)
         index = self.folder / INDEX
-        db = self._open(index)
+        try:
+            db = self._open(index)
+        except CatalogUnavailable as exc:
+            if not listing:
+                raise
+            log.warning("%s; listing from the run files directly", exc)
+            db = sqlite3.connect(":memory:")
+            db.executescript(_SCHEMA)
         try:
             with db:
                 yield db
         except sqlite3.OperationalError as exc:
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise CatalogBusy(f"{index}: the run index is locked by another program ({exc}); try again") from exc
-            raise
+            raise _unavailable(index, exc) from exc
         finally:
             db.close()
 
     def _open(self, index: Path) -> sqlite3.Connection:
-        db = sqlite3.connect(index, timeout=self.lock_timeout)
+        try:
+            db = sqlite3.connect(index, timeout=self.lock_timeout)
+        except sqlite3.OperationalError as exc:
+            raise _unavailable(index, exc) from exc
         try:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             tables = db.execute("SELECT count(*) FROM sqlite_master WHERE name = 'runs'").fetchone()[0]
             if version == INDEX_VERSION or not tables:
                 db.executescript(_SCHEMA)
-                db.execute("SELECT path, mtime, protocol, device_id, start_time, status, seed, samples, tags, "
-                           "figures FROM runs LIMIT 1").fetchall()
                 return db
             problem = f"written by an older labsuite (layout {version}, now {INDEX_VERSION})"
-        except sqlite3.OperationalError as exc:
+        except sqlite3.OperationalError as exc:   # locked, disk full, read-only: the index itself is fine
             db.close()
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise CatalogBusy(f"{index}: the run index is locked by another program ({exc}); try again") from exc
-            problem = f"damaged ({exc})"
+            raise _unavailable(index, exc) from exc
         except sqlite3.DatabaseError as exc:      # "file is not a database", a malformed image
             db.close()
             problem = f"damaged ({exc})"
@@ -108,16 +114,19 @@ class Catalog:
 
     def sync(self) -> int:
         """Bring the index up to date with the files; return how many files were (re)read."""
-        with self._connect() as db:
-            known = dict(db.execute("SELECT path, mtime FROM runs"))
-            present = {str(p.relative_to(self.folder)): p for p in self.folder.rglob("*.h5")}
-            for gone in set(known) - set(present):
-                db.execute("DELETE FROM runs WHERE path = ?", (gone,))
-                db.execute("DELETE FROM figures WHERE path = ?", (gone,))
-            read = 0
-            for rel, path in present.items():
-                if known.get(rel) != path.stat().st_mtime:
-                    read += self._index(db, rel, path)
+        with self._connect(listing=True) as db:
+            return self._sync(db)
+
+    def _sync(self, db: sqlite3.Connection) -> int:
+        known = dict(db.execute("SELECT path, mtime FROM runs"))
+        present = {str(p.relative_to(self.folder)): p for p in self.folder.rglob("*.h5")}
+        for gone in set(known) - set(present):
+            db.execute("DELETE FROM runs WHERE path = ?", (gone,))
+            db.execute("DELETE FROM figures WHERE path = ?", (gone,))
+        read = 0
+        for rel, path in present.items():
+            if known.get(rel) != path.stat().st_mtime:
+                read += self._index(db, rel, path)
         return read
 
     def index(self, path: str | Path) -> None:
@@ -154,7 +163,6 @@ class Catalog:
     def query(self, *, device: str | None = None, protocol: str | None = None, since: str | None = None,
               status: str | None = None, tag: str | None = None) -> list[CatalogEntry]:
         """Runs matching every given filter, oldest first. ``since``: an ISO date or date-time (UTC)."""
-        self.sync()
         where, args = [], []
         for column, value in (("device_id", device), ("protocol", protocol), ("status", status)):
             if value is not None:
@@ -165,7 +173,8 @@ class Catalog:
             args.append(_iso(since))
         sql = "SELECT path, protocol, device_id, start_time, status, seed, samples, tags, figures FROM runs"
         sql += (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY start_time, path"
-        with self._connect() as db:
+        with self._connect(listing=True) as db:
+            self._sync(db)
             rows = db.execute(sql, args).fetchall()
         entries = [CatalogEntry(self.folder / r[0], r[1], r[2], r[3], r[4], int(r[5]), r[6], tuple(json.loads(r[7])),
                                 json.loads(r[8])) for r in rows]
@@ -173,11 +182,17 @@ class Catalog:
 
     def where_figure(self, name: str, low: float = float("-inf"), high: float = float("inf")) -> list[Path]:
         """Run files whose figure ``name`` lies in [low, high]."""
-        self.sync()
-        with self._connect() as db:
+        with self._connect(listing=True) as db:
+            self._sync(db)
             rows = db.execute("SELECT path FROM figures WHERE name = ? AND value BETWEEN ? AND ? ORDER BY path",
                               (name, low, high)).fetchall()
         return [self.folder / r[0] for r in rows]
+
+
+def _unavailable(index: Path, exc: sqlite3.OperationalError) -> CatalogUnavailable:
+    if "locked" in str(exc) or "busy" in str(exc):
+        return CatalogUnavailable(f"{index}: the run index is locked by another program ({exc})")
+    return CatalogUnavailable(f"{index}: the run index cannot be updated ({exc})")
 
 
 def _iso(text: str) -> str:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from labsuite.bench import Bench
-from labsuite.catalog import Catalog, CatalogBusy
+from labsuite.catalog import Catalog, CatalogUnavailable
 from labsuite.errors import InvalidParameter, RunAborted
 from labsuite.protocols import PROTOCOLS, AdaptiveProtocol, Protocol
 from labsuite.runner import RunObserver, Runner, RunState
@@ -143,5 +143,5 @@ def _index(out_dir: str | Path, path: Path) -> None:
     """Add a finished run to its folder's catalog; a busy catalog only delays that to the next listing."""
     try:
         Catalog(out_dir).index(path)
-    except CatalogBusy as exc:
+    except CatalogUnavailable as exc:
         log.warning("%s; the run is saved, the index will catch up at the next listing", exc)

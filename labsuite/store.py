@@ -61,6 +61,7 @@ SCHEMA = "labsuite-run"
 SCHEMA_VERSION = 1
 DISK_RESERVE = 1 << 20         # bytes left free for the final status, the analysis and HDF5 metadata
 CHUNK_OVERHEAD = 256 << 10     # bytes HDF5 may allocate for new dataset chunks and their index per append
+STORAGE_CHUNK = 4096          # rows per HDF5 chunk of a /samples column
 _INT64 = (-(1 << 63), (1 << 63) - 1)
 
 
@@ -104,9 +105,15 @@ class RunWriter(RunObserver):
         self.continues = continues
         self.time_offset = time_offset   # s added to every sample time (a continuation's times run on)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.broken = False   # a write failed: the file holds what was flushed before, nothing more
+        self.refused = False  # a write was refused; what follows is a best effort
+        self.broken = False   # and recovering from it failed: the file holds what the last good flush wrote
         self.ended = False    # mark() has recorded how the run ended
+        # disk space held back in a file of its own: freed when a write fails, it lets HDF5 finish its
+        # flush, so the earlier chunks stay readable and the status is written
+        self.reserve = self.path.with_name(f".{self.path.name}.reserve")
         self._ensure_space(0)
+        self.reserve.write_bytes(bytes(DISK_RESERVE))
+        self._tail = np.empty(0, SAMPLE_DTYPE)   # the rows of the last HDF5 chunk, to rewrite after a failed flush
         self.file = h5py.File(self.path, "w", libver="latest")
         try:
             self._create(protocol, parameters, parameter_units, program, bench, device_id, seed, provenance, tags,
@@ -118,6 +125,7 @@ class RunWriter(RunObserver):
                 pass                     # the write error that brought us here is the one to report
             finally:
                 self.path.unlink(missing_ok=True)
+                self.reserve.unlink(missing_ok=True)
             raise
 
     def _create(self, protocol: str, parameters: dict[str, float], parameter_units: dict[str, str],
@@ -143,7 +151,7 @@ class RunWriter(RunObserver):
         group = self.file.create_group("samples")
         for name in SAMPLE_DTYPE.names:
             ds = group.create_dataset(name, shape=(0,), maxshape=(None,), dtype=SAMPLE_DTYPE[name],
-                                      chunks=(4096,))
+                                      chunks=(STORAGE_CHUNK,))
             ds.attrs["units"] = SAMPLE_UNITS[name]
         self._write_program(program)
         self.transcript, self._transcribed = transcript, 0
@@ -177,7 +185,8 @@ class RunWriter(RunObserver):
 
     def _ensure_space(self, chunk_bytes: int) -> None:
         """Raise :class:`RunFileError` unless the disk, and the process's file-size limit (``ulimit -f``),
-        leave room for ``chunk_bytes`` more with :data:`DISK_RESERVE` to spare."""
+        leave room for ``chunk_bytes`` more (twice, plus :data:`CHUNK_OVERHEAD` for HDF5's own
+        allocations and the final status), besides the reserve file's :data:`DISK_RESERVE`."""
         free = shutil.disk_usage(self.path.parent).free
         where = "disk nearly full"
         if sys.platform != "win32":
@@ -187,7 +196,7 @@ class RunWriter(RunObserver):
             size = self.path.stat().st_size if self.path.exists() else 0
             if limit != resource.RLIM_INFINITY and limit - size < free:
                 free, where = limit - size, "file-size limit (ulimit -f) nearly reached"
-        need = 2 * chunk_bytes + CHUNK_OVERHEAD + DISK_RESERVE
+        need = 2 * chunk_bytes + CHUNK_OVERHEAD + (0 if self.reserve.exists() else DISK_RESERVE)
         if free < need:
             raise RunFileError(self.path, f"{where} ({free / 1e6:.3g} MB left, {need / 1e6:.3g} MB needed to store "
                                           "the next readings safely); the run stopped before a write could fail, "
@@ -196,19 +205,43 @@ class RunWriter(RunObserver):
     def on_samples(self, samples: np.ndarray, progress: Progress) -> None:
         new = self._new_transcript()
         self._ensure_space(samples.nbytes + sum(len(m) + 24 for _, _, m in new))
+        rows = samples.copy()
+        rows["t"] += self.time_offset
+        group = self.file["samples"]
+        n, transcribed = group["t"].shape[0], self._transcribed
         try:
-            group = self.file["samples"]
-            n = group["t"].shape[0]
             for name in SAMPLE_DTYPE.names:
                 ds = group[name]
-                ds.resize((n + samples.size,))
-                ds[n:] = samples[name] + self.time_offset if name == "t" else samples[name]
+                ds.resize((n + rows.size,))
+                ds[n:] = rows[name]
             self._append_transcript()
             self.file.flush()
         except (OSError, RuntimeError) as exc:       # h5py's errors for a refused write (ENOSPC, EFBIG, EIO)
+            self._recover(n, transcribed)
+            raise RunFileError(self.path, f"writing the readings failed ({_reason(exc)}); the run stopped, every "
+                                          "chunk stored before is kept") from exc
+        total = n + rows.size
+        self._tail = np.concatenate([self._tail, rows])[-(total % STORAGE_CHUNK):] if total % STORAGE_CHUNK else \
+            np.empty(0, SAMPLE_DTYPE)
+
+    def _recover(self, n: int, transcribed: int) -> None:
+        """After a refused write: free the reserve so HDF5 can finish, drop the chunk that failed,
+        rewrite the rows of the last HDF5 chunk (the failed flush may have lost them) and flush.
+        If even that fails the file is ``broken``: it holds what the last good flush wrote."""
+        self.refused = True
+        self.reserve.unlink(missing_ok=True)
+        try:
+            group = self.file["samples"]
+            for name in SAMPLE_DTYPE.names:
+                group[name].resize((n,))
+                if self._tail.size:
+                    group[name][n - self._tail.size:n] = self._tail[name]
+            for name in ("t", "direction", "message"):
+                self.file["transcript"][name].resize((transcribed,))
+            self._transcribed = transcribed
+            self.file.flush()
+        except (OSError, RuntimeError):
             self.broken = True
-            raise RunFileError(self.path, f"writing the readings failed ({_reason(exc)}); every chunk stored "
-                                          "before is kept") from exc
 
     def _new_transcript(self) -> list[tuple[float, str, str]]:
         return [] if self.transcript is None else self.transcript.entries[self._transcribed:]
@@ -236,10 +269,8 @@ class RunWriter(RunObserver):
         """Record how the run ended. After a failed write, a best effort: the metadata are small and
         may still fit; if they do not, the file keeps its earlier chunks and says ``running``."""
         self.ended = True
-        if self.broken and not self.file.id.valid:
-            return
         try:
-            if not self.broken:
+            if not self.refused:
                 self._append_transcript()
             self.file.attrs["status"] = state.value
             self.file.attrs["end_time"] = _now()
@@ -247,7 +278,7 @@ class RunWriter(RunObserver):
                 self.file.attrs["error"] = f"{type(error).__name__}: {error}"
             self.file.flush()
         except (OSError, RuntimeError):
-            if not self.broken:
+            if not self.refused:
                 raise
 
     def write_analysis(self, figures: dict[str, float], units: dict[str, str]) -> None:
@@ -258,12 +289,13 @@ class RunWriter(RunObserver):
         self.file.flush()
 
     def close(self) -> None:
+        self.reserve.unlink(missing_ok=True)
         if not self.file.id.valid:
             return
         try:
             self.file.close()
         except (OSError, RuntimeError):
-            if not self.broken:
+            if not self.refused:
                 raise
 
 

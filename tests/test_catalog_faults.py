@@ -44,3 +44,18 @@ def test_a_damaged_run_file_is_named_once_per_listing_and_the_rest_listed(folder
         assert [e.device_id for e in Catalog(folder).query()] == ["D1", "D2"]
     (warning,) = [r.getMessage() for r in caplog.records]
     assert warning.startswith(f"skipped {folder / 'cut.h5'}: truncated")
+
+
+def test_a_locked_index_still_lists_the_folder_from_the_files(folder, monkeypatch, caplog):
+    monkeypatch.setattr(Catalog, "lock_timeout", 0.1)
+    Catalog(folder).query()
+    holder = sqlite3.connect(folder / INDEX)
+    holder.execute("BEGIN EXCLUSIVE")
+    try:
+        with caplog.at_level(logging.WARNING):
+            assert [e.device_id for e in Catalog(folder).query()] == ["D1", "D2"]
+    finally:
+        holder.rollback()
+        holder.close()
+    (warning,) = [r.getMessage() for r in caplog.records]
+    assert "locked by another program" in warning and "listing from the run files directly" in warning

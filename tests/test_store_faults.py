@@ -58,11 +58,11 @@ def test_a_full_disk_stops_the_run_before_hdf5_hits_enospc(tmp_path):
 
 def _file_size_limit():
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)       # a refused write returns EFBIG instead of killing us
-    resource.setrlimit(resource.RLIMIT_FSIZE, (3_000_000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1_600_000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
 
 
 def test_a_file_size_limit_stops_the_run_safely_with_earlier_chunks_readable(tmp_path):
-    """Always available: ``ulimit -f`` of 3 MB. Before the fix HDF5 hit EFBIG mid-flush, recorded an
+    """Always available: ``ulimit -f`` of 1.6 MB. Before the fix HDF5 hit EFBIG mid-flush, recorded an
     end of file past the data (the whole file unreadable) and the process died with SIGSEGV."""
     out = labsuite("run", "potentiation", "--sim", "--no-progress", "--out", "runs", *LONG, cwd=tmp_path,
                    preexec_fn=_file_size_limit)
@@ -82,7 +82,7 @@ def test_low_disk_space_fails_the_run_with_outputs_off(tmp_path, monkeypatch):
     def filling(path):
         calls.append(path)
         usage = real(path)
-        return usage._replace(free=usage.free if len(calls) < 4 else store.DISK_RESERVE)
+        return usage._replace(free=usage.free if len(calls) < 4 else store.CHUNK_OVERHEAD)
 
     monkeypatch.setattr(store.shutil, "disk_usage", filling)
     with Bench.simulated(seed=1) as bench:
@@ -254,3 +254,36 @@ def test_a_locked_catalog_never_fails_a_completed_run(tmp_path, monkeypatch, cap
     (warning,) = [r.getMessage() for r in caplog.records]
     assert "locked" in warning and "the index will catch up" in warning
     assert [e.status for e in Catalog(tmp_path).query()] == ["completed"]
+
+
+RACE = '''
+import sys
+import labsuite.store as store
+from labsuite.cli import main
+
+free = store.shutil.disk_usage(".").free
+store.shutil.disk_usage = lambda path: store.shutil._ntuple_diskusage(10**12, 0, 10**12)   # the check passes
+sys.exit(main(sys.argv[1:]))
+'''
+
+
+def test_a_disk_filled_behind_the_checks_back_keeps_every_earlier_sample(tmp_path):
+    """Another program fills the disk between the free-space check and the write: HDF5 hits a real
+    ENOSPC. The writer frees its reserve, drops the refused chunk, rewrites the last HDF5 chunk and
+    records the status; the process exits 2 with one line (it segfaulted, the file unreadable)."""
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True,
+                          text=True)
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here (needs root): {made.stderr.strip()}")
+    try:
+        (tmp_path / "race.py").write_text(RACE)
+        out = subprocess.run([sys.executable, "race.py", "run", "potentiation", "--sim", "--no-progress", "--out",
+                              str(mount), *LONG], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+        assert out.returncode == 2, out.stderr
+        assert out.stderr.startswith("labsuite: error: ") and "No space left on device" in out.stderr
+        assert_earlier_chunks_kept(mount, "No space left on device")
+        assert [p.name for p in mount.iterdir() if p.name.endswith(".reserve")] == []
+    finally:
+        subprocess.run(["umount", str(mount)], check=True)
