@@ -287,3 +287,21 @@ def test_a_disk_filled_behind_the_checks_back_keeps_every_earlier_sample(tmp_pat
         assert [p.name for p in mount.iterdir() if p.name.endswith(".reserve")] == []
     finally:
         subprocess.run(["umount", str(mount)], check=True)
+
+
+@pytest.mark.parametrize("smu", ["keithley2450", "keysightb2900"])
+def test_readings_reach_the_file_at_least_once_per_second_of_program_time(tmp_path, smu):
+    """By default a chunk holds at most 1 s of program time (it was 30 s: a crash lost up to 30 s)."""
+    done = []
+
+    class Chunks(RunObserver):
+        def on_samples(self, samples, progress):
+            with h5py.File(next(tmp_path.glob("*.h5")), "r", swmr=True) as f:
+                assert f["samples/t"].shape[0] == progress.samples       # already flushed
+            done.append(progress.done)
+
+    with Bench.simulated(seed=1, smu=smu) as bench:
+        run_protocol("potentiation", bench, {"pulses": 350, "period": "10 ms", "read_delay": "2 ms"},
+                     out_dir=tmp_path, observers=[Chunks()], timing="hardware")
+    steps = np.diff([0.0, *done])
+    assert steps.max() <= 1.0 + 1e-9 and len(done) == 1 + 4          # the baseline read, then 1+1+1+0.5 s
