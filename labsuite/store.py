@@ -8,7 +8,8 @@ Layout (schema ``labsuite-run`` version 1; open with plain h5py)::
                                  simulator), start_time, end_time (ISO 8601, UTC),
                                  status (running|completed|aborted|failed), error,
                                  provenance (JSON: recipe, step, repeat when a recipe ran it),
-                                 tags (JSON list)
+                                 tags (JSON list); a continuation also: continues,
+                                 continues_samples, resumed_at (JSON), time_offset [s]
     /samples/<column>     t [s], voltage [V], current [A], train, repeat, segment;
                           1-D, chunked, resizable; attr ``units``
     /program              attrs: compliance [A], duration [s], stages (closed-loop protocols
@@ -28,13 +29,16 @@ a crash, the file holds every sample up to the last flushed chunk and says ``sta
 file whose writer was killed keeps HDF5's "open for writing" flag, which a plain read refuses
 (``h5clear -s FILE`` from the HDF5 tools clears it for other programs).
 
-A run never fills its disk: before each chunk the writer checks the free space and, short of
-what the chunk and the final status need plus :data:`DISK_RESERVE`, stops the run with a
+A run never fills its disk: before each chunk the writer checks the free space and the
+file-size limit and, short of room for the chunk and the final status, stops the run with a
 :class:`RunFileError` (the Runner turns the outputs off; the file keeps every earlier chunk and
-says ``failed``). A write the system refuses anyway (another program filled the disk, a file-size
-limit) raises the same error. Readers check a file before HDF5 opens it: a truncated or
-damaged file raises :class:`RunFileError` naming it instead of hanging a SWMR reader (which
-retries damaged metadata with backoff for hours, taking it for a write in progress).
+says ``failed``). It also holds :data:`DISK_RESERVE` bytes in a hidden ``.<run>.h5.reserve``
+file: when a write is refused anyway (another program filled the disk), it frees them so HDF5
+can finish its flush, and drops the refused chunk. Readers check the superblock before HDF5
+opens a file: a truncated or damaged file raises :class:`RunFileError` naming it, instead of
+hanging a SWMR reader (which retries damaged metadata with backoff for hours, taking it for a
+write in progress). A continuation file (``continues``, see ``labsuite/resume.py``) reads as the
+whole run.
 """
 from __future__ import annotations
 
@@ -360,7 +364,7 @@ def open_run(path: str | Path) -> h5py.File:
     """Open a run file for reading: finished, still being written, or left by a crash.
 
     Raise :class:`RunFileError` naming the file if it is not HDF5, truncated or damaged. A file
-    open for writing (or left so by a crash) is opened as a SWMR reader, any other plainly.
+    in SWMR writing (live, or left so by a crash) is opened as a SWMR reader, any other plainly.
     """
     path = Path(path)
     try:

@@ -261,8 +261,8 @@ import sys
 import labsuite.store as store
 from labsuite.cli import main
 
-free = store.shutil.disk_usage(".").free
-store.shutil.disk_usage = lambda path: store.shutil._ntuple_diskusage(10**12, 0, 10**12)   # the check passes
+real = store.shutil.disk_usage
+store.shutil.disk_usage = lambda path: real(path)._replace(free=10**12)   # the free-space check always passes
 sys.exit(main(sys.argv[1:]))
 '''
 
