@@ -305,3 +305,50 @@ def test_readings_reach_the_file_at_least_once_per_second_of_program_time(tmp_pa
                      out_dir=tmp_path, observers=[Chunks()], timing="hardware")
     steps = np.diff([0.0, *done])
     assert steps.max() <= 1.0 + 1e-9 and len(done) == 1 + 4          # the baseline read, then 1+1+1+0.5 s
+
+
+CRASH = '''
+import os
+from labsuite import Bench, run_protocol
+from labsuite.runner import RunObserver
+
+class Die(RunObserver):
+    seen = 0
+    def on_samples(self, samples, progress):
+        self.seen += 1
+        if self.seen == 2:
+            os._exit(0)              # killed: the file keeps its "open for SWMR writing" flag
+
+with Bench.simulated(seed=1) as bench:
+    run_protocol("potentiation", bench, {"pulses": 300, "period": "10 ms", "read_delay": "2 ms"}, out_dir="runs",
+                 observers=[Die()])
+'''
+
+READ = '''
+import sys, time
+from labsuite.store import RunFileError, read_run
+started = time.monotonic()
+try:
+    read_run(sys.argv[1])
+except RunFileError as exc:
+    print(f"{time.monotonic() - started:.2f} {exc}")
+'''
+
+
+def test_a_crashed_file_with_damaged_metadata_is_named_within_a_second(tmp_path):
+    """A file left open for SWMR writing is read as a SWMR reader, which retried a bad checksum 100
+    times with doubling waits (hours); now it gives up after ≈ 0.3 s and names the file."""
+    (tmp_path / "crash.py").write_text(CRASH)
+    (tmp_path / "read.py").write_text(READ)
+    subprocess.run([sys.executable, "crash.py"], cwd=tmp_path, timeout=60, check=True)
+    (path,) = (tmp_path / "runs").glob("*.h5")
+    data = bytearray(path.read_bytes())
+    assert data[11] & 0x4                                       # superblock: open for SWMR writing
+    width = data[9]
+    root = int.from_bytes(data[12 + 3 * width:12 + 4 * width], "little")
+    data[root + 8:root + 24] = b"\xff" * 16                     # the root group's object header
+    path.write_bytes(bytes(data))
+    out = subprocess.run([sys.executable, "read.py", str(path)], capture_output=True, text=True, cwd=tmp_path,
+                         timeout=60)
+    seconds, message = out.stdout.split(" ", 1)
+    assert float(seconds) < 2 and message.startswith(f"{path}: damaged") and "checksum" in message
