@@ -413,7 +413,6 @@ def _swmr_access() -> h5py.h5p.PropFAID:
     """File access for a SWMR reader that gives up on damaged metadata: HDF5 retries a failed
     checksum up to 100 times with doubling waits (hours), taking it for a write in progress."""
     fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
-    fapl.set_fclose_degree(h5py.h5f.CLOSE_STRONG)
     library = _hdf5_library()
     if library is not None:
         library.H5Pset_metadata_read_attempts(ctypes.c_int64(fapl.id), ctypes.c_uint(SWMR_READ_ATTEMPTS))

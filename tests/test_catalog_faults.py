@@ -59,3 +59,19 @@ def test_a_locked_index_still_lists_the_folder_from_the_files(folder, monkeypatc
         holder.close()
     (warning,) = [r.getMessage() for r in caplog.records]
     assert "locked by another program" in warning and "listing from the run files directly" in warning
+
+
+def test_a_run_being_written_by_this_process_is_listed_as_running(tmp_path, caplog):
+    """The GUI lists its folder while it runs: the live file is read as a SWMR reader, not skipped."""
+    from labsuite.runner import RunObserver
+
+    seen = []
+
+    class ListMidRun(RunObserver):
+        def on_samples(self, samples, progress):
+            seen.append([(e.status, e.samples) for e in Catalog(tmp_path).query()])
+
+    with Bench.simulated(seed=1) as bench, caplog.at_level(logging.WARNING):
+        run_protocol("potentiation", bench, {"pulses": 150, "period": "10 ms", "read_delay": "2 ms"},
+                     out_dir=tmp_path, observers=[ListMidRun()])
+    assert seen[1] == [("running", 101)] and caplog.records == []
