@@ -24,9 +24,9 @@ from labsuite.program import PulseProgram, Train
 from labsuite.protocols import AdaptiveProtocol
 from labsuite.replay import replayed_protocol
 from labsuite.runner import RunObserver
-from labsuite.store import continuation, read_program, read_run
+from labsuite.store import continuation, read_program, read_run, writer_alive
 
-RESUMABLE = ("failed", "aborted", "running")   # running: the writer was killed (a file still being written is not)
+RESUMABLE = ("failed", "aborted", "running")   # running: its writer was killed (one still writing is refused)
 
 
 class ResumeRefused(LabsuiteError):
@@ -74,6 +74,8 @@ def resume_run(path: str | Path, bench: Bench, *, timing: str = "auto", observer
     if stored.status not in RESUMABLE:
         raise ResumeRefused(path, f"its status is {stored.status!r}; only a failed, aborted or interrupted run "
                                   "can be resumed")
+    if writer_alive(path):
+        raise ResumeRefused(path, "a program is still writing it; stop that run first")
     protocol = replayed_protocol(stored)
     if isinstance(protocol, AdaptiveProtocol):
         raise ResumeRefused(path, f"{protocol.name} is closed-loop: each stage depends on the device's state, "

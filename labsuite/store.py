@@ -52,7 +52,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import h5py
 import numpy as np
@@ -90,6 +90,32 @@ def run_filename(protocol: str, device_id: str) -> str:
     return f"{stamp}_{protocol}_{safe}.h5"
 
 
+def reserve_path(path: Path) -> Path:
+    """The hidden file that holds a writer's disk reserve, ``.<run>.h5.reserve``."""
+    return path.with_name(f".{path.name}.reserve")
+
+
+def writer_alive(path: Path) -> bool:
+    """Whether a program is writing the run file ``path`` now: its reserve file is locked. A reserve
+    left by a killed writer (the lock went with the process) is removed."""
+    reserve = reserve_path(path)
+    if not reserve.exists():
+        return False
+    if sys.platform != "win32":
+        import fcntl
+
+        with open(reserve, "rb") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+    try:
+        reserve.unlink(missing_ok=True)
+    except PermissionError:          # Windows: a file another process holds open cannot be deleted
+        return True
+    return False
+
+
 def resumed_filename(source: Path) -> str:
     """``<first run's stem>_resumed<n>.h5``, the first such name not taken next to ``source``."""
     stem = re.sub(r"_resumed\d+$", "", source.stem)
@@ -116,9 +142,10 @@ class RunWriter(RunObserver):
         self.ended = False    # mark() has recorded how the run ended
         # disk space held back in a file of its own: freed when a write fails, it lets HDF5 finish its
         # flush, so the earlier chunks stay readable and the status is written
-        self.reserve = self.path.with_name(f".{self.path.name}.reserve")
+        self.reserve = reserve_path(self.path)
+        self._reserve: BinaryIO | None = None
         self._ensure_space(0)
-        self.reserve.write_bytes(bytes(DISK_RESERVE))
+        self._reserve = self._hold_reserve()
         self._tail = np.empty(0, SAMPLE_DTYPE)   # the rows of the last HDF5 chunk, to rewrite after a failed flush
         self.file = h5py.File(self.path, "w", libver="latest")
         try:
@@ -131,7 +158,7 @@ class RunWriter(RunObserver):
                 pass                     # the write error that brought us here is the one to report
             finally:
                 self.path.unlink(missing_ok=True)
-                self.reserve.unlink(missing_ok=True)
+                self._release_reserve()
             raise
 
     def _create(self, protocol: str, parameters: dict[str, float], parameter_units: dict[str, str],
@@ -189,6 +216,24 @@ class RunWriter(RunObserver):
             g.create_dataset("measure", data=[s.measure for s in train.pattern])
             g.create_dataset("compliance", data=[program.compliance_of(s) for s in train.pattern]).attrs["units"] = "A"
 
+    def _hold_reserve(self) -> BinaryIO:
+        """Write the reserve file and keep it open and locked: the lock says this run is alive (the
+        system drops it if the process dies), see :func:`writer_alive`."""
+        handle = open(self.reserve, "wb")
+        handle.write(bytes(DISK_RESERVE))
+        handle.flush()
+        if sys.platform != "win32":
+            import fcntl
+
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        return handle
+
+    def _release_reserve(self) -> None:
+        """Give the reserve's space back (the disk frees it once the file is closed and unlinked)."""
+        if self._reserve is not None:
+            self._reserve.close()
+        self.reserve.unlink(missing_ok=True)
+
     def _ensure_space(self, chunk_bytes: int) -> None:
         """Raise :class:`RunFileError` unless the disk, and the process's file-size limit (``ulimit -f``),
         leave room for ``chunk_bytes`` more (twice, plus :data:`CHUNK_OVERHEAD` for HDF5's own
@@ -202,7 +247,8 @@ class RunWriter(RunObserver):
             size = self.path.stat().st_size if self.path.exists() else 0
             if limit != resource.RLIM_INFINITY and limit - size < free:
                 free, where = limit - size, "file-size limit (ulimit -f) nearly reached"
-        need = 2 * chunk_bytes + CHUNK_OVERHEAD + (0 if self.reserve.exists() else DISK_RESERVE)
+        held = self._reserve is not None and not self._reserve.closed
+        need = 2 * chunk_bytes + CHUNK_OVERHEAD + (0 if held else DISK_RESERVE)
         if free < need:
             raise RunFileError(self.path, f"{where} ({free / 1e6:.3g} MB left, {need / 1e6:.3g} MB needed to store "
                                           "the next readings safely); the run stopped before a write could fail, "
@@ -235,7 +281,7 @@ class RunWriter(RunObserver):
         rewrite the rows of the last HDF5 chunk (the failed flush may have lost them) and flush.
         If even that fails the file is ``broken``: it holds what the last good flush wrote."""
         self.refused = True
-        self.reserve.unlink(missing_ok=True)
+        self._release_reserve()
         try:
             group = self.file["samples"]
             for name in SAMPLE_DTYPE.names:
@@ -295,7 +341,7 @@ class RunWriter(RunObserver):
         self.file.flush()
 
     def close(self) -> None:
-        self.reserve.unlink(missing_ok=True)
+        self._release_reserve()
         if not self.file.id.valid:
             return
         try:

@@ -118,3 +118,23 @@ def test_resuming_twice_chains_the_files(tmp_path):
         result = resume_run(second, bench)
     assert result.path.name == f"{first.stem}_resumed2.h5"
     assert_whole_run(read_run(result.path).samples, 500)
+
+
+def test_a_run_still_being_written_is_not_resumed_and_a_killed_ones_reserve_is_cleaned(tmp_path):
+    """The writer's reserve file is locked while it lives: resuming a live run is refused; after a
+    kill the lock is gone, resume goes on and removes the stale reserve."""
+    (tmp_path / "long_run.py").write_text(SCRIPT)
+    proc = subprocess.Popen([sys.executable, "long_run.py"], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        next(proc.stdout)
+        (first,) = (tmp_path / "runs").glob("*.h5")
+        assert (tmp_path / "runs" / f".{first.name}.reserve").exists()
+        with Bench.simulated(seed=1) as bench, pytest.raises(ResumeRefused, match="still writing it"):
+            resume_run(first, bench)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    with Bench.simulated(seed=1) as bench:
+        result = resume_run(first, bench)
+    assert result.state is RunState.COMPLETED
+    assert [p.name for p in (tmp_path / "runs").iterdir() if p.suffix == ".reserve"] == []
