@@ -10,8 +10,10 @@ Safety contract:
    (output off) before the Runner returns or re-raises.
 Samples reach observers chunk by chunk, as they are taken, so none is lost when a run stops.
 
-Trains are cut into chunks of at most the instrument's list length and ``chunk_duration`` (1 s by default) of
-source time, so pause and abort take effect within one chunk. ``timing="hardware"`` sends each
+Trains are cut into chunks of at most the instrument's list length and ``chunk_duration`` of
+source time (1 s by default: the samples reach the file and the progress at least that often),
+so pause and abort take effect within one chunk. ``start`` skips the trains and repeats a
+resumed run's file already holds. ``timing="hardware"`` sends each
 chunk as one instrument-timed train (and refuses, before sending anything, a train the SMU's
 sequencer cannot play faithfully); ``timing="software"`` steps segment by segment from the
 computer (the fallback, and the reference the benchmark compares against); ``timing="auto"``

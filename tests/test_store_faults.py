@@ -87,7 +87,8 @@ def test_low_disk_space_fails_the_run_with_outputs_off(tmp_path, monkeypatch):
     monkeypatch.setattr(store.shutil, "disk_usage", filling)
     with Bench.simulated(seed=1) as bench:
         with pytest.raises(RunFileError, match="disk nearly full"):
-            run_protocol("potentiation", bench, {"pulses": 300, "period": "10 ms", "read_delay": "2 ms"}, out_dir=tmp_path)
+            run_protocol("potentiation", bench, {"pulses": 300, "period": "10 ms", "read_delay": "2 ms"},
+                         out_dir=tmp_path)
         assert bench.smu.ask(":OUTP?") == "0"
     (path,) = tmp_path.glob("*.h5")
     run = read_run(path)
@@ -95,28 +96,28 @@ def test_low_disk_space_fails_the_run_with_outputs_off(tmp_path, monkeypatch):
 
 
 def test_a_refused_write_in_the_writer_fails_the_run_through_the_runners_finally(tmp_path):
-    """Any write error in the writer (here EIO on the 2nd chunk) becomes a RunFileError; the
-    Runner's finally turns the outputs off and the status still reaches the file."""
-    class Eio(RunObserver):
+    """Any write error in the writer (here EIO from the 3rd chunk on) becomes a RunFileError; the
+    Runner's finally turns the outputs off; the earlier chunks and the status reach the file."""
+    writers = []
+
+    class DyingDisk(RunObserver):
         chunks = 0
 
         def on_samples(self, samples, progress):
             self.chunks += 1
-            if self.chunks == 2:        # the next flush will fail as a dying disk fails
-                writer.file.flush = lambda: (_ for _ in ()).throw(OSError(5, "Input/output error"))
-
-    def keep(runner):
-        global writer
-        writer = runner.observers[0]
+            if self.chunks == 2:        # every flush from now on fails, as a dying disk's would
+                writers[0].file.flush = lambda: (_ for _ in ()).throw(OSError(5, "Input/output error"))
 
     with Bench.simulated(seed=1) as bench:
         with pytest.raises(RunFileError, match="writing the readings failed"):
-            run_protocol("potentiation", bench, {"pulses": 300, "period": "10 ms", "read_delay": "2 ms"}, out_dir=tmp_path,
-                         observers=[Eio()], runner_hook=keep)
+            run_protocol("potentiation", bench, {"pulses": 300, "period": "10 ms", "read_delay": "2 ms"},
+                         out_dir=tmp_path, observers=[DyingDisk()],
+                         runner_hook=lambda runner: writers.append(runner.observers[0]))
         assert bench.smu.ask(":OUTP?") == "0"
     (path,) = tmp_path.glob("*.h5")
-    with h5py.File(path, "r", swmr=True) as f:
-        assert f["samples/t"].shape[0] >= 1 + 100
+    run = read_run(path)
+    assert run.samples.size == 1 + 100 and (run.samples["repeat"][1:] == np.arange(100)).all()
+    assert run.status == "failed" and "Input/output error" in run.attrs["error"]
 
 
 def test_a_failed_creation_leaves_no_stub_file(tmp_path, monkeypatch):
