@@ -18,8 +18,10 @@ from labsuite.protocols import WriteVerify
 from labsuite.runner import RunObserver, RunState
 from labsuite.store import RunFileError, RunWriter
 
-LONG = ["--set", "pulses=20000", "--set", "period=1ms", "--set", "width=100us", "--set", "read_delay=200us",
-        "--set", "read_time=200us"]
+def long_run(pulses: int) -> list[str]:
+    """1 ms pulses, each read: ``pulses`` readings of 48 bytes in 1 s chunks of 1000."""
+    return ["--set", f"pulses={pulses}", "--set", "period=1ms", "--set", "width=100us", "--set", "read_delay=200us",
+            "--set", "read_time=200us"]
 
 
 def labsuite(*args, cwd, timeout=120, preexec_fn=None):
@@ -39,16 +41,16 @@ def assert_earlier_chunks_kept(folder: Path, error: str) -> None:
 
 
 def test_a_full_disk_stops_the_run_before_hdf5_hits_enospc(tmp_path):
-    """A real full disk: a 3 MB tmpfs. The run stops with a one-line error (no segfault), every
+    """A real full disk: a 2.2 MB tmpfs. The run stops with a one-line error (no segfault), every
     chunk before is readable and the file says failed."""
     mount = tmp_path / "small-disk"
     mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True,
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2200k", "tmpfs", str(mount)], capture_output=True,
                           text=True)
     if made.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here (needs root): {made.stderr.strip()}")
     try:
-        out = labsuite("run", "potentiation", "--sim", "--no-progress", "--out", mount, *LONG, cwd=tmp_path)
+        out = labsuite("run", "potentiation", "--sim", "--no-progress", "--out", mount, *long_run(8000), cwd=tmp_path)
         assert out.returncode == 2, out.stderr
         assert out.stderr.startswith("labsuite: error: ") and "disk nearly full" in out.stderr
         assert_earlier_chunks_kept(mount, "disk nearly full")
@@ -64,7 +66,7 @@ def _file_size_limit():
 def test_a_file_size_limit_stops_the_run_safely_with_earlier_chunks_readable(tmp_path):
     """Always available: ``ulimit -f`` of 1.6 MB. Before the fix HDF5 hit EFBIG mid-flush, recorded an
     end of file past the data (the whole file unreadable) and the process died with SIGSEGV."""
-    out = labsuite("run", "potentiation", "--sim", "--no-progress", "--out", "runs", *LONG, cwd=tmp_path,
+    out = labsuite("run", "potentiation", "--sim", "--no-progress", "--out", "runs", *long_run(20000), cwd=tmp_path,
                    preexec_fn=_file_size_limit)
     assert out.returncode == 2, out.stderr
     assert "file-size limit" in out.stderr
@@ -274,14 +276,15 @@ def test_a_disk_filled_behind_the_checks_back_keeps_every_earlier_sample(tmp_pat
     records the status; the process exits 2 with one line (it segfaulted, the file unreadable)."""
     mount = tmp_path / "small-disk"
     mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mount)], capture_output=True,
+    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2200k", "tmpfs", str(mount)], capture_output=True,
                           text=True)
     if made.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here (needs root): {made.stderr.strip()}")
     try:
         (tmp_path / "race.py").write_text(RACE)
         out = subprocess.run([sys.executable, "race.py", "run", "potentiation", "--sim", "--no-progress", "--out",
-                              str(mount), *LONG], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+                              str(mount), *long_run(20000)], capture_output=True, text=True, cwd=tmp_path,
+                             timeout=120)
         assert out.returncode == 2, out.stderr
         assert out.stderr.startswith("labsuite: error: ") and "No space left on device" in out.stderr
         assert_earlier_chunks_kept(mount, "No space left on device")
