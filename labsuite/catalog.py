@@ -143,7 +143,7 @@ class Catalog:
                 attrs = dict(f.attrs)
                 analysis = f["analysis"].attrs if "analysis" in f else {}
                 figures = {k: float(v) for k, v in analysis.items() if k != "units"}
-                samples = int(f["samples/t"].shape[0])
+                samples = int(f["samples/t"].shape[0]) + int(attrs.get("continues_samples", 0))   # the whole run
                 json.loads(attrs.get("tags", "[]"))
         except RunFileError as exc:
             log.warning("skipped %s", exc)

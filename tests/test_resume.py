@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from labsuite import Bench, read_run, run_protocol
+from labsuite.catalog import Catalog
 from labsuite.errors import InstrumentError
 from labsuite.resume import ResumeRefused, resume_run
 from labsuite.runner import RunObserver, RunState
@@ -50,6 +51,7 @@ def test_a_failed_run_resumed_gives_every_reading_once_with_times_running_on(tmp
     assert np.array_equal(whole.samples[:201], stored.samples)                  # the first file's readings kept
     assert whole.status == "completed" and whole.attrs["continues"] == first.name
     assert read_run(first).samples.size == 201                                  # the first file untouched
+    assert [(e.status, e.samples) for e in Catalog(tmp_path).query()] == [("failed", 201), ("completed", 501)]
     assert result.figures["pulses"] == 500                                      # analyzed on the whole run
 
 
