@@ -45,6 +45,7 @@ from __future__ import annotations
 import ctypes
 import functools
 import json
+import os
 import re
 import shutil
 import sys
@@ -270,8 +271,10 @@ class RunWriter(RunObserver):
             self.file.flush()
         except (OSError, RuntimeError) as exc:       # h5py's errors for a refused write (ENOSPC, EFBIG, EIO)
             self._recover(n, transcribed)
-            raise RunFileError(self.path, f"writing the readings failed ({_reason(exc)}); the run stopped, every "
-                                          "chunk stored before is kept") from exc
+            kept = ("the file may be damaged past its last complete chunk: nothing could be written any more"
+                    if self.broken else "every chunk stored before is kept")
+            raise RunFileError(self.path, f"writing the readings failed ({_reason(exc)}); the run stopped, "
+                                          f"{kept}") from exc
         total = n + rows.size
         self._tail = np.concatenate([self._tail, rows])[-(total % STORAGE_CHUNK):] if total % STORAGE_CHUNK else \
             np.empty(0, SAMPLE_DTYPE)
@@ -344,11 +347,28 @@ class RunWriter(RunObserver):
         self._release_reserve()
         if not self.file.id.valid:
             return
+        if self.refused:
+            try:
+                self.file.flush()
+            except (OSError, RuntimeError):
+                self._abandon()
         try:
             self.file.close()
         except (OSError, RuntimeError):
             if not self.refused:
                 raise
+
+    def _abandon(self) -> None:
+        """Point a file whose writes keep failing at the null device. HDF5 would keep it open and
+        try again when the process exits, where it crashed (SIGSEGV); now its last writes are
+        discarded and the file keeps what reached the disk."""
+        if sys.platform == "win32":
+            return
+        null = os.open(os.devnull, os.O_RDWR)
+        try:
+            os.dup2(null, self.file.id.get_vfd_handle())
+        finally:
+            os.close(null)
 
 
 @dataclass

@@ -98,22 +98,27 @@ def test_low_disk_space_fails_the_run_with_outputs_off(tmp_path, monkeypatch):
 
 
 def test_a_refused_write_in_the_writer_fails_the_run_through_the_runners_finally(tmp_path):
-    """Any write error in the writer (here EIO from the 3rd chunk on) becomes a RunFileError; the
-    Runner's finally turns the outputs off; the earlier chunks and the status reach the file."""
+    """A write error in the writer (here one EIO on the 3rd chunk's flush) becomes a RunFileError;
+    the Runner's finally turns the outputs off; the earlier chunks and the status reach the file."""
     writers = []
 
-    class DyingDisk(RunObserver):
+    class FlakyDisk(RunObserver):
         chunks = 0
 
         def on_samples(self, samples, progress):
             self.chunks += 1
-            if self.chunks == 2:        # every flush from now on fails, as a dying disk's would
-                writers[0].file.flush = lambda: (_ for _ in ()).throw(OSError(5, "Input/output error"))
+            if self.chunks == 2:        # the next flush fails once, as a disk's transient I/O error would
+                writer = writers[0]
+
+                def fail_once():
+                    del writer.file.flush
+                    raise OSError(5, "Input/output error")
+                writer.file.flush = fail_once
 
     with Bench.simulated(seed=1) as bench:
         with pytest.raises(RunFileError, match="writing the readings failed"):
             run_protocol("potentiation", bench, {"pulses": 300, "period": "10 ms", "read_delay": "2 ms"},
-                         out_dir=tmp_path, observers=[DyingDisk()],
+                         out_dir=tmp_path, observers=[FlakyDisk()],
                          runner_hook=lambda runner: writers.append(runner.observers[0]))
         assert bench.smu.ask(":OUTP?") == "0"
     (path,) = tmp_path.glob("*.h5")
@@ -356,3 +361,28 @@ def test_a_crashed_file_with_damaged_metadata_is_named_within_a_second(tmp_path)
                          timeout=60)
     seconds, message = out.stdout.split(" ", 1)
     assert float(seconds) < 2 and message.startswith(f"{path}: damaged") and "checksum" in message
+
+
+BLIND = '''
+import resource, signal, sys
+import labsuite.store as store
+from labsuite.cli import main
+
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (1_600_000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+unlimited = (resource.RLIM_INFINITY, resource.RLIM_INFINITY)
+resource.getrlimit = lambda which: unlimited     # the writer's checks cannot see the limit
+sys.exit(main(sys.argv[1:]))
+'''
+
+
+def test_a_file_that_cannot_be_written_at_all_ends_the_process_cleanly(tmp_path):
+    """No reserve helps a file-size limit the checks cannot see: every write fails, the recovery too.
+    The run stops with one line and exit 2; HDF5 no longer crashes at exit (SIGSEGV, exit 139)."""
+    (tmp_path / "blind.py").write_text(BLIND)
+    out = subprocess.run([sys.executable, "blind.py", "run", "potentiation", "--sim", "--no-progress", "--out",
+                          "runs", *long_run(20000)], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert out.returncode == 2, out.stderr[-2000:]
+    error = out.stderr.strip().splitlines()[-1]
+    assert error.startswith("labsuite: error: ") and "writing the readings failed (File too large)" in error
+    assert error.endswith("the file may be damaged past its last complete chunk: nothing could be written any more")
