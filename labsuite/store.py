@@ -148,18 +148,20 @@ class RunWriter(RunObserver):
         self._ensure_space(0)
         self._reserve = self._hold_reserve()
         self._tail = np.empty(0, SAMPLE_DTYPE)   # the rows of the last HDF5 chunk, to rewrite after a failed flush
-        self.file = h5py.File(self.path, "w", libver="latest")
+        try:
+            self.file = h5py.File(self.path, "w", libver="latest")
+        except BaseException:
+            self._release_reserve()
+            raise
         try:
             self._create(protocol, parameters, parameter_units, program, bench, device_id, seed, provenance, tags,
                          transcript)
         except BaseException:
-            try:                         # a stub without samples would only confuse readers: remove it
-                self.file.close()
-            except (OSError, RuntimeError):
-                pass                     # the write error that brought us here is the one to report
-            finally:
+            self.refused = True          # the error that brought us here is the one to report
+            try:
+                self.close()
+            finally:                     # a stub without samples would only confuse readers: remove it
                 self.path.unlink(missing_ok=True)
-                self._release_reserve()
             raise
 
     def _create(self, protocol: str, parameters: dict[str, float], parameter_units: dict[str, str],
@@ -221,8 +223,14 @@ class RunWriter(RunObserver):
         """Write the reserve file and keep it open and locked: the lock says this run is alive (the
         system drops it if the process dies), see :func:`writer_alive`."""
         handle = open(self.reserve, "wb")
-        handle.write(bytes(DISK_RESERVE))
-        handle.flush()
+        try:
+            handle.write(bytes(DISK_RESERVE))
+            handle.flush()
+        except OSError as exc:
+            handle.close()
+            self.reserve.unlink(missing_ok=True)
+            raise RunFileError(self.path, f"cannot hold {DISK_RESERVE} bytes of disk in reserve ({exc.strerror}); "
+                                          "no run file was made") from exc
         if sys.platform != "win32":
             import fcntl
 
