@@ -365,11 +365,11 @@ def test_a_crashed_file_with_damaged_metadata_is_named_within_a_second(tmp_path)
 
 BLIND = '''
 import resource, signal, sys
-import labsuite.store as store
 from labsuite.cli import main
 
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-resource.setrlimit(resource.RLIMIT_FSIZE, (1_600_000, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+limit = int(sys.argv.pop(1))
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
 unlimited = (resource.RLIM_INFINITY, resource.RLIM_INFINITY)
 resource.getrlimit = lambda which: unlimited     # the writer's checks cannot see the limit
 sys.exit(main(sys.argv[1:]))
@@ -380,9 +380,20 @@ def test_a_file_that_cannot_be_written_at_all_ends_the_process_cleanly(tmp_path)
     """No reserve helps a file-size limit the checks cannot see: every write fails, the recovery too.
     The run stops with one line and exit 2; HDF5 no longer crashes at exit (SIGSEGV, exit 139)."""
     (tmp_path / "blind.py").write_text(BLIND)
-    out = subprocess.run([sys.executable, "blind.py", "run", "potentiation", "--sim", "--no-progress", "--out",
-                          "runs", *long_run(20000)], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    out = subprocess.run([sys.executable, "blind.py", "1600000", "run", "potentiation", "--sim", "--no-progress",
+                          "--out", "runs", *long_run(20000)], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert out.returncode == 2, out.stderr[-2000:]
     error = out.stderr.strip().splitlines()[-1]
     assert error.startswith("labsuite: error: ") and "writing the readings failed (File too large)" in error
     assert error.endswith("the file may be damaged past its last complete chunk: nothing could be written any more")
+
+
+def test_a_reserve_that_cannot_be_held_refuses_the_run_and_leaves_no_file(tmp_path):
+    (tmp_path / "blind.py").write_text(BLIND)
+    out = subprocess.run([sys.executable, "blind.py", "600000", "run", "potentiation", "--sim", "--no-progress",
+                          "--out", "runs", "--set", "pulses=10"], capture_output=True, text=True, cwd=tmp_path,
+                         timeout=120)
+    assert out.returncode == 2
+    assert out.stderr.strip().endswith("cannot hold 1048576 bytes of disk in reserve (File too large); no run file "
+                                       "was made")
+    assert list((tmp_path / "runs").iterdir()) == []
