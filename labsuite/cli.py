@@ -56,7 +56,14 @@ def _ohms(option: str):
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    if args.target.endswith(".toml"):
+    if args.resume is not None:
+        if args.target is not None or args.set:
+            raise LabsuiteError("--resume continues a stored run with its own protocol and parameters; "
+                                "give no PROTOCOL|RECIPE.toml and no --set")
+        runs = [("", None, None)]
+    elif args.target is None:
+        raise LabsuiteError("give a protocol or a recipe .toml to run, or --resume RUN.h5")
+    elif args.target.endswith(".toml"):
         if args.set:
             raise LabsuiteError("--set changes a single protocol; edit the recipe's [parameters] instead")
         recipe = load_recipe(args.target)
@@ -83,8 +90,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     with bench:
         for n, (label, protocol, provenance) in enumerate(runs, start=1):
             observers = [] if args.no_progress else [ProgressBar(label or "run")]
-            result = run_protocol(protocol, bench, out_dir=args.out, device_id=args.device_id,
-                                  timing=args.timing, observers=observers, provenance=provenance, tags=args.tag)
+            if args.resume is not None:
+                from labsuite.resume import resume_run
+
+                result = resume_run(args.resume, bench, timing=args.timing, observers=observers)
+                protocol = result.protocol
+            else:
+                result = run_protocol(protocol, bench, out_dir=args.out, device_id=args.device_id,
+                                      timing=args.timing, observers=observers, provenance=provenance, tags=args.tag)
             plot = None
             if args.plot and result.samples.size:
                 from labsuite.plotting import render
@@ -159,16 +172,24 @@ def _cmd_resim(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
+    """Export each file; a file that cannot be read is named on stderr and the rest still exported."""
     from labsuite.export import to_csv, to_pymeasure_csv
+    from labsuite.store import RunFileError
 
+    skipped = 0
     for run in args.runs:
         out = Path(run).with_suffix(".pymeasure.csv" if args.pymeasure else ".csv")
         if args.out:
             args.out.mkdir(parents=True, exist_ok=True)
             out = args.out / out.name
-        (to_pymeasure_csv if args.pymeasure else to_csv)(run, out)
+        try:
+            (to_pymeasure_csv if args.pymeasure else to_csv)(run, out)
+        except RunFileError as exc:
+            print(f"labsuite: skipped {exc}", file=sys.stderr)
+            skipped += 1
+            continue
         print(out)
-    return 0
+    return 2 if skipped else 0
 
 
 def _cmd_protocols(args: argparse.Namespace) -> int:
@@ -245,8 +266,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a protocol or a recipe and write run files")
-    run.add_argument("target", metavar="PROTOCOL|RECIPE.toml",
+    run.add_argument("target", metavar="PROTOCOL|RECIPE.toml", nargs="?",
                      help=f"a protocol ({', '.join(sorted(PROTOCOLS))}) or a recipe file")
+    run.add_argument("--resume", type=Path, metavar="RUN.h5",
+                     help="continue a failed, aborted or killed run from the first repeat its file does not hold, "
+                          "on the same bench, into RUN_resumed1.h5 next to it (see docs/run-file.md)")
     where = run.add_mutually_exclusive_group()
     where.add_argument("--sim", action="store_true", help="use the simulated bench")
     where.add_argument("--bench", type=Path, help="bench description (bench.toml)")

@@ -9,6 +9,7 @@ This is the single code path behind the CLI, recipes, scripts and the GUI::
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,12 +17,14 @@ from typing import Any
 import numpy as np
 
 from labsuite.bench import Bench
-from labsuite.catalog import Catalog
-from labsuite.errors import InvalidParameter
+from labsuite.catalog import Catalog, CatalogUnavailable
+from labsuite.errors import InvalidParameter, RunAborted
 from labsuite.protocols import PROTOCOLS, AdaptiveProtocol, Protocol
 from labsuite.runner import RunObserver, Runner, RunState
-from labsuite.store import RunWriter, run_filename
+from labsuite.store import Continuation, RunWriter, read_run, resumed_filename, run_filename
 from labsuite.traffic import TrafficLog
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -60,13 +63,16 @@ def make_protocol(protocol: str | Protocol, parameters: dict[str, Any] | None = 
 def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, Any] | None = None, *,
                  out_dir: str | Path | None = "runs", device_id: str = "device", timing: str = "auto",
                  observers: list[RunObserver] | tuple = (), runner_hook=None,
-                 provenance: dict[str, Any] | None = None, tags: tuple[str, ...] | list[str] = ()) -> RunResult:
+                 provenance: dict[str, Any] | None = None, tags: tuple[str, ...] | list[str] = (),
+                 continues: Continuation | None = None) -> RunResult:
     """Run ``protocol`` on ``bench``; write ``out_dir/<time>_<protocol>_<device>.h5``; analyze.
 
     An aborted run is analyzed on the samples it took. A failed run (exception, Ctrl-C) keeps its
     file, marked ``failed`` with the error, and re-raises. ``runner_hook(runner)`` is called once
     the Runner exists (a GUI or test uses it to keep a handle for pause/abort). ``provenance``
     (e.g. the recipe, step and repeat that asked for this run) is stored with the run.
+    ``continues`` (see :func:`labsuite.resume.resume_run`) plays only the rest of the program into
+    a continuation file whose times run on; the result then holds the whole run.
     """
     proto = make_protocol(protocol, parameters)
     bench.limits.check_parameters(proto.values, proto.units)
@@ -75,16 +81,19 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
         provenance = {**(provenance or {}), "options": options}
     program = proto.program()
     writer = None
-    runner = Runner(bench, program, timing=timing, observers=list(observers))
+    runner = Runner(bench, program, timing=timing, observers=list(observers),
+                    start=continues.start if continues else (0, 0))
     runner.check()  # refuse before a file is made or a byte is sent
     transcript = TrafficLog.attach(bench.smu, bench.clock) if out_dir is not None and hasattr(bench.smu, "adapter") \
         else None
     if out_dir is not None:
         seed = bench.simulator["seed"] if bench.simulator else None
-        writer = RunWriter(Path(out_dir) / run_filename(proto.name, device_id), protocol=proto.name,
+        name = resumed_filename(continues.source) if continues else run_filename(proto.name, device_id)
+        writer = RunWriter(Path(out_dir) / name, protocol=proto.name,
                            parameters=proto.values, parameter_units=proto.units, program=program,
                            bench=bench.snapshot(), device_id=device_id, seed=seed, provenance=provenance,
-                           tags=tags, transcript=transcript)
+                           tags=tags, transcript=transcript, continues=continues,
+                           time_offset=continues.t_end - bench.clock.now() if continues else 0.0)
         runner.observers.insert(0, writer)
         writer.stages_to_come = isinstance(proto, AdaptiveProtocol)
     stages: list[np.ndarray] = []
@@ -107,19 +116,32 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
         if writer is not None and writer.stages_to_come and runner.state is RunState.COMPLETED:
             writer.mark(RunState.COMPLETED)      # the last stage has played
         samples = np.concatenate(stages)
+        if continues is not None and writer is not None:
+            samples["t"] += writer.time_offset
+            samples = np.concatenate([read_run(continues.source).samples[:continues.kept], samples])
         # a figure the data do not define is left out, never stored or printed as NaN
         figures = {k: v for k, v in (proto.analyze(samples) if samples.size else {}).items()
                    if v is not None and np.isfinite(v)}
         if writer is not None and figures:
             writer.write_analysis(figures, proto.figure_units)
     except BaseException as exc:
-        if writer is not None and runner.state is RunState.IDLE:   # failed before a stage began
-            writer.on_finish(RunState.FAILED, exc)
+        # between stages (the closed loop's next_program, a stage refused) or before the first
+        if writer is not None and not writer.ended:
+            stopped = isinstance(exc, (RunAborted, KeyboardInterrupt))
+            writer.mark(RunState.ABORTED if stopped else RunState.FAILED, exc)
         raise
     finally:
         if transcript is not None:
             transcript.detach()
         if writer is not None:
             writer.close()
-            Catalog(out_dir).index(writer.path)
+            _index(out_dir, writer.path)
     return RunResult(proto, runner.state, samples, figures, writer.path if writer else None, runner.error)
+
+
+def _index(out_dir: str | Path, path: Path) -> None:
+    """Add a finished run to its folder's catalog; a busy catalog only delays that to the next listing."""
+    try:
+        Catalog(out_dir).index(path)
+    except CatalogUnavailable as exc:
+        log.warning("%s; the run is saved, the index will catch up at the next listing", exc)

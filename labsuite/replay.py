@@ -18,10 +18,10 @@ import numpy as np
 from labsuite.clock import Clock, RealClock
 from labsuite.errors import RunAborted
 from labsuite.experiment import make_protocol
-from labsuite.program import PulseProgram, Segment, Train
+from labsuite.program import PulseProgram
 from labsuite.protocols import Protocol
 from labsuite.runner import Progress, RunObserver, RunState
-from labsuite.store import open_run, read_run
+from labsuite.store import read_program, read_run
 
 STOP_POLL = 0.05      # s, the longest a replay sleeps before looking at its stop request again
 
@@ -30,20 +30,6 @@ def replayed_protocol(run) -> Protocol:
     """The protocol of a stored run (``read_run``'s result), with the options it ran with."""
     options = json.loads(run.attrs.get("provenance", "{}")).get("options", {})
     return make_protocol(run.attrs["protocol"], {**run.parameters, **options})
-
-
-def read_program(path: str | Path) -> PulseProgram:
-    """The program stored in a run file (all stages of a closed-loop protocol, in order)."""
-    with open_run(path) as f:
-        group = f["program"]
-        trains = []
-        for i in range(sum(1 for name in group if name.startswith("train"))):
-            g = group[f"train{i}"]
-            pattern = tuple(Segment(float(level), float(d), str(label), bool(m), float(c))
-                            for level, d, label, m, c in zip(g["levels"][0], g["duration"][:], g["label"].asstr()[:],
-                                                            g["measure"][:], g["compliance"][:]))
-            trains.append(Train(pattern, int(g.attrs["repeats"]), g["levels"][:]))
-        return PulseProgram(tuple(trains), float(group.attrs["compliance"]))
 
 
 @dataclass

@@ -11,7 +11,9 @@ Safety contract:
 Samples reach observers chunk by chunk, as they are taken, so none is lost when a run stops.
 
 Trains are cut into chunks of at most the instrument's list length and ``chunk_duration`` of
-source time, so pause and abort take effect within one chunk. ``timing="hardware"`` sends each
+source time (1 s by default: the samples reach the file and the progress at least that often),
+so pause and abort take effect within one chunk. ``start`` skips the trains and repeats a
+resumed run's file already holds. ``timing="hardware"`` sends each
 chunk as one instrument-timed train (and refuses, before sending anything, a train the SMU's
 sequencer cannot play faithfully); ``timing="software"`` steps segment by segment from the
 computer (the fallback, and the reference the benchmark compares against); ``timing="auto"``
@@ -89,14 +91,15 @@ class Runner:
     """Run ``program`` on ``bench``; see the module docstring for the contract."""
 
     def __init__(self, bench: Bench, program: PulseProgram, *, timing: str = "auto",
-                 chunk_duration: float = 30.0, observers: list[RunObserver] | tuple = (),
-                 train_offset: int = 0) -> None:
+                 chunk_duration: float | None = 1.0, observers: list[RunObserver] | tuple = (),
+                 train_offset: int = 0, start: tuple[int, int] = (0, 0)) -> None:
         if timing not in TIMINGS:
             raise InvalidParameter("timing", f"{timing!r}: choose one of {', '.join(TIMINGS)}")
         self.bench, self.program, self.timing = bench, program, timing
         self.chunk_duration = chunk_duration
         self.observers = list(observers)
         self.train_offset = train_offset   # train numbers continue across the stages of a closed loop
+        self.start = start   # (train, repeat) to begin at: a resumed run skips what its file already holds
         self.state = RunState.IDLE
         self.error: BaseException | None = None
         self._abort = threading.Event()
@@ -234,7 +237,13 @@ class Runner:
                 self.bench.pulse_generator.set_output(False)
                 smu.set_off_state(high_impedance=True)   # an SMU off at 0 V would short the pulses
             for index, train in enumerate(self.program.trains):
-                first_repeat = 0
+                first_repeat = self.start[1] if index == self.start[0] else 0
+                if index < self.start[0] or first_repeat >= train.repeats:
+                    done += train.duration
+                    continue
+                if first_repeat:
+                    done += train.period * first_repeat
+                    train = Train(train.pattern, train.repeats - first_repeat, train.levels[first_repeat:])
                 for chunk in train.split(self._chunk_repeats(train)):
                     self._wait_if_paused()
                     if self._abort.is_set():

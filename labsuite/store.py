@@ -8,7 +8,8 @@ Layout (schema ``labsuite-run`` version 1; open with plain h5py)::
                                  simulator), start_time, end_time (ISO 8601, UTC),
                                  status (running|completed|aborted|failed), error,
                                  provenance (JSON: recipe, step, repeat when a recipe ran it),
-                                 tags (JSON list)
+                                 tags (JSON list); a continuation also: continues,
+                                 continues_samples, resumed_at (JSON), time_offset [s]
     /samples/<column>     t [s], voltage [V], current [A], train, repeat, segment;
                           1-D, chunked, resizable; attr ``units``
     /program              attrs: compliance [A], duration [s], stages (closed-loop protocols
@@ -27,25 +28,56 @@ a crash, the file holds every sample up to the last flushed chunk and says ``sta
 "running"``. Open run files with :func:`open_run` (``h5py.File(path, "r", swmr=True)``): a
 file whose writer was killed keeps HDF5's "open for writing" flag, which a plain read refuses
 (``h5clear -s FILE`` from the HDF5 tools clears it for other programs).
+
+A run never fills its disk: before each chunk the writer checks the free space and the
+file-size limit and, short of room for the chunk and the final status, stops the run with a
+:class:`RunFileError` (the Runner turns the outputs off; the file keeps every earlier chunk and
+says ``failed``). It also holds :data:`DISK_RESERVE` bytes in a hidden ``.<run>.h5.reserve``
+file: when a write is refused anyway (another program filled the disk), it frees them so HDF5
+can finish its flush, and drops the refused chunk. Readers check the superblock before HDF5
+opens a file: a truncated or damaged file raises :class:`RunFileError` naming it, instead of
+hanging a SWMR reader (which retries damaged metadata with backoff for hours, taking it for a
+write in progress). A continuation file (``continues``, see ``labsuite/resume.py``) reads as the
+whole run.
 """
 from __future__ import annotations
 
+import ctypes
+import functools
 import json
+import os
+import re
+import shutil
+import sys
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import h5py
 import numpy as np
 
 from labsuite import __version__
-from labsuite.program import SAMPLE_DTYPE, SAMPLE_UNITS, PulseProgram
+from labsuite.errors import LabsuiteError
+from labsuite.program import SAMPLE_DTYPE, SAMPLE_UNITS, PulseProgram, Segment, Train
 from labsuite.runner import Progress, RunObserver, RunState
 from labsuite.traffic import TrafficLog
 
 SCHEMA = "labsuite-run"
 SCHEMA_VERSION = 1
+DISK_RESERVE = 1 << 20         # bytes left free for the final status, the analysis and HDF5 metadata
+CHUNK_OVERHEAD = 256 << 10     # bytes HDF5 may allocate for new dataset chunks and their index per append
+STORAGE_CHUNK = 4096          # rows per HDF5 chunk of a /samples column
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+class RunFileError(LabsuiteError):
+    """A run file that cannot be written (disk full, write refused) or read (truncated, damaged)."""
+
+    def __init__(self, path: str | Path, message: str) -> None:
+        self.path = Path(path)
+        super().__init__(f"{self.path}: {message}")
 
 
 def _now() -> str:
@@ -59,17 +91,86 @@ def run_filename(protocol: str, device_id: str) -> str:
     return f"{stamp}_{protocol}_{safe}.h5"
 
 
+def reserve_path(path: Path) -> Path:
+    """The hidden file that holds a writer's disk reserve, ``.<run>.h5.reserve``."""
+    return path.with_name(f".{path.name}.reserve")
+
+
+def writer_alive(path: Path) -> bool:
+    """Whether a program is writing the run file ``path`` now: its reserve file is locked. A reserve
+    left by a killed writer (the lock went with the process) is removed."""
+    reserve = reserve_path(path)
+    if not reserve.exists():
+        return False
+    if sys.platform != "win32":
+        import fcntl
+
+        with open(reserve, "rb") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+    try:
+        reserve.unlink(missing_ok=True)
+    except PermissionError:          # Windows: a file another process holds open cannot be deleted
+        return True
+    return False
+
+
+def resumed_filename(source: Path) -> str:
+    """``<first run's stem>_resumed<n>.h5``, the first such name not taken next to ``source``."""
+    stem = re.sub(r"_resumed\d+$", "", source.stem)
+    n = 1
+    while source.with_name(f"{stem}_resumed{n}.h5").exists():
+        n += 1
+    return f"{stem}_resumed{n}.h5"
+
+
 class RunWriter(RunObserver):
     """Write a run to ``path`` while it happens."""
 
     def __init__(self, path: str | Path, *, protocol: str, parameters: dict[str, float],
                  parameter_units: dict[str, str], program: PulseProgram, bench: dict[str, Any],
                  device_id: str = "", seed: int | None = None, provenance: dict[str, Any] | None = None,
-                 tags: tuple[str, ...] | list[str] = (), transcript: TrafficLog | None = None) -> None:
+                 tags: tuple[str, ...] | list[str] = (), transcript: TrafficLog | None = None,
+                 continues: Continuation | None = None, time_offset: float = 0.0) -> None:
         self.path = Path(path)
+        self.continues = continues
+        self.time_offset = time_offset   # s added to every sample time (a continuation's times run on)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self.file = h5py.File(self.path, "w", libver="latest")
+        self.refused = False  # a write was refused; what follows is a best effort
+        self.broken = False   # and recovering from it failed: the file holds what the last good flush wrote
+        self.ended = False    # mark() has recorded how the run ended
+        # disk space held back in a file of its own: freed when a write fails, it lets HDF5 finish its
+        # flush, so the earlier chunks stay readable and the status is written
+        self.reserve = reserve_path(self.path)
+        self._reserve: BinaryIO | None = None
+        self._ensure_space(0)
+        self._reserve = self._hold_reserve()
+        self._tail = np.empty(0, SAMPLE_DTYPE)   # the rows of the last HDF5 chunk, to rewrite after a failed flush
+        try:
+            self.file = h5py.File(self.path, "w", libver="latest")
+        except BaseException:
+            self._release_reserve()
+            raise
+        try:
+            self._create(protocol, parameters, parameter_units, program, bench, device_id, seed, provenance, tags,
+                         transcript)
+        except BaseException:
+            self.refused = True          # the error that brought us here is the one to report
+            try:
+                self.close()
+            finally:                     # a stub without samples would only confuse readers: remove it
+                self.path.unlink(missing_ok=True)
+            raise
+
+    def _create(self, protocol: str, parameters: dict[str, float], parameter_units: dict[str, str],
+                program: PulseProgram, bench: dict[str, Any], device_id: str, seed: int | None,
+                provenance: dict[str, Any] | None, tags: tuple[str, ...] | list[str],
+                transcript: TrafficLog | None) -> None:
         attrs = self.file.attrs
+        if seed is not None and not _INT64[0] <= seed <= _INT64[1]:
+            seed = str(seed)            # HDF5 integers hold 64 bits; keep a larger seed exactly, as text
         attrs.update({
             "schema": SCHEMA, "schema_version": SCHEMA_VERSION, "labsuite_version": __version__,
             "protocol": protocol, "parameters": json.dumps(parameters),
@@ -78,10 +179,15 @@ class RunWriter(RunObserver):
             "start_time": _now(), "end_time": "", "status": RunState.RUNNING.value, "error": "",
             "provenance": json.dumps(provenance or {}, default=str), "tags": json.dumps(list(tags)),
         })
+        if self.continues is not None:
+            attrs.update({"continues": self.continues.source.name, "continues_samples": self.continues.kept,
+                          "resumed_at": json.dumps({"train": self.continues.start[0],
+                                                    "repeat": self.continues.start[1]}),
+                          "time_offset": self.time_offset})
         group = self.file.create_group("samples")
         for name in SAMPLE_DTYPE.names:
             ds = group.create_dataset(name, shape=(0,), maxshape=(None,), dtype=SAMPLE_DTYPE[name],
-                                      chunks=(4096,))
+                                      chunks=(STORAGE_CHUNK,))
             ds.attrs["units"] = SAMPLE_UNITS[name]
         self._write_program(program)
         self.transcript, self._transcribed = transcript, 0
@@ -113,21 +219,99 @@ class RunWriter(RunObserver):
             g.create_dataset("measure", data=[s.measure for s in train.pattern])
             g.create_dataset("compliance", data=[program.compliance_of(s) for s in train.pattern]).attrs["units"] = "A"
 
+    def _hold_reserve(self) -> BinaryIO:
+        """Write the reserve file and keep it open and locked: the lock says this run is alive (the
+        system drops it if the process dies), see :func:`writer_alive`."""
+        handle = open(self.reserve, "wb")
+        try:
+            handle.write(bytes(DISK_RESERVE))
+            handle.flush()
+        except OSError as exc:
+            handle.close()
+            self.reserve.unlink(missing_ok=True)
+            raise RunFileError(self.path, f"cannot hold {DISK_RESERVE} bytes of disk in reserve ({exc.strerror}); "
+                                          "no run file was made") from exc
+        if sys.platform != "win32":
+            import fcntl
+
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        return handle
+
+    def _release_reserve(self) -> None:
+        """Give the reserve's space back (the disk frees it once the file is closed and unlinked)."""
+        if self._reserve is not None:
+            self._reserve.close()
+        self.reserve.unlink(missing_ok=True)
+
+    def _ensure_space(self, chunk_bytes: int) -> None:
+        """Raise :class:`RunFileError` unless the disk, and the process's file-size limit (``ulimit -f``),
+        leave room for ``chunk_bytes`` more (twice, plus :data:`CHUNK_OVERHEAD` for HDF5's own
+        allocations and the final status), besides the reserve file's :data:`DISK_RESERVE`."""
+        free = shutil.disk_usage(self.path.parent).free
+        where = "disk nearly full"
+        if sys.platform != "win32":
+            import resource
+
+            limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+            size = self.path.stat().st_size if self.path.exists() else 0
+            if limit != resource.RLIM_INFINITY and limit - size < free:
+                free, where = limit - size, "file-size limit (ulimit -f) nearly reached"
+        held = self._reserve is not None and not self._reserve.closed
+        need = 2 * chunk_bytes + CHUNK_OVERHEAD + (0 if held else DISK_RESERVE)
+        if free < need:
+            raise RunFileError(self.path, f"{where} ({free / 1e6:.3g} MB left, {need / 1e6:.3g} MB needed to store "
+                                          "the next readings safely); the run stopped before a write could fail, "
+                                          "every reading stored so far is kept")
+
     def on_samples(self, samples: np.ndarray, progress: Progress) -> None:
+        new = self._new_transcript()
+        self._ensure_space(samples.nbytes + sum(len(m) + 24 for _, _, m in new))
+        rows = samples.copy()
+        rows["t"] += self.time_offset
         group = self.file["samples"]
-        n = group["t"].shape[0]
-        for name in SAMPLE_DTYPE.names:
-            ds = group[name]
-            ds.resize((n + samples.size,))
-            ds[n:] = samples[name]
-        self._append_transcript()
-        self.file.flush()
+        n, transcribed = group["t"].shape[0], self._transcribed
+        try:
+            for name in SAMPLE_DTYPE.names:
+                ds = group[name]
+                ds.resize((n + rows.size,))
+                ds[n:] = rows[name]
+            self._append_transcript()
+            self.file.flush()
+        except (OSError, RuntimeError) as exc:       # h5py's errors for a refused write (ENOSPC, EFBIG, EIO)
+            self._recover(n, transcribed)
+            kept = ("the file may be damaged past its last complete chunk: nothing could be written any more"
+                    if self.broken else "every chunk stored before is kept")
+            raise RunFileError(self.path, f"writing the readings failed ({_reason(exc)}); the run stopped, "
+                                          f"{kept}") from exc
+        total = n + rows.size
+        self._tail = np.concatenate([self._tail, rows])[-(total % STORAGE_CHUNK):] if total % STORAGE_CHUNK else \
+            np.empty(0, SAMPLE_DTYPE)
+
+    def _recover(self, n: int, transcribed: int) -> None:
+        """After a refused write: free the reserve so HDF5 can finish, drop the chunk that failed,
+        rewrite the rows of the last HDF5 chunk (the failed flush may have lost them) and flush.
+        If even that fails the file is ``broken``: it holds what the last good flush wrote."""
+        self.refused = True
+        self._release_reserve()
+        try:
+            group = self.file["samples"]
+            for name in SAMPLE_DTYPE.names:
+                group[name].resize((n,))
+                if self._tail.size:
+                    group[name][n - self._tail.size:n] = self._tail[name]
+            for name in ("t", "direction", "message"):
+                self.file["transcript"][name].resize((transcribed,))
+            self._transcribed = transcribed
+            self.file.flush()
+        except (OSError, RuntimeError):
+            self.broken = True
+
+    def _new_transcript(self) -> list[tuple[float, str, str]]:
+        return [] if self.transcript is None else self.transcript.entries[self._transcribed:]
 
     def _append_transcript(self) -> None:
         """Append the instrument messages exchanged since the last flush."""
-        if self.transcript is None:
-            return
-        new = self.transcript.entries[self._transcribed:]
+        new = self._new_transcript()
         if not new:
             return
         group = self.file["transcript"]
@@ -138,19 +322,27 @@ class RunWriter(RunObserver):
         self._transcribed += len(new)
 
     def on_finish(self, state: RunState, error: BaseException | None) -> None:
-        self._append_transcript()
         if state is RunState.COMPLETED and self.stages_to_come:
+            self._append_transcript()
             self.file.flush()    # a closed-loop protocol may play another stage: still running
             return
         self.mark(state, error)
 
     def mark(self, state: RunState, error: BaseException | None = None) -> None:
-        """Record how the run ended."""
-        self.file.attrs["status"] = state.value
-        self.file.attrs["end_time"] = _now()
-        if error is not None:
-            self.file.attrs["error"] = f"{type(error).__name__}: {error}"
-        self.file.flush()
+        """Record how the run ended. After a failed write, a best effort: the metadata are small and
+        may still fit; if they do not, the file keeps its earlier chunks and says ``running``."""
+        self.ended = True
+        try:
+            if not self.refused:
+                self._append_transcript()
+            self.file.attrs["status"] = state.value
+            self.file.attrs["end_time"] = _now()
+            if error is not None:
+                self.file.attrs["error"] = f"{type(error).__name__}: {error}"
+            self.file.flush()
+        except (OSError, RuntimeError):
+            if not self.refused:
+                raise
 
     def write_analysis(self, figures: dict[str, float], units: dict[str, str]) -> None:
         """Store figures of merit under ``/analysis``."""
@@ -160,8 +352,31 @@ class RunWriter(RunObserver):
         self.file.flush()
 
     def close(self) -> None:
-        if self.file.id.valid:
+        self._release_reserve()
+        if not self.file.id.valid:
+            return
+        if self.refused:
+            try:
+                self.file.flush()
+            except (OSError, RuntimeError):
+                self._abandon()
+        try:
             self.file.close()
+        except (OSError, RuntimeError):
+            if not self.refused:
+                raise
+
+    def _abandon(self) -> None:
+        """Point a file whose writes keep failing at the null device. HDF5 would keep it open and
+        try again when the process exits, where it crashed (SIGSEGV); now its last writes are
+        discarded and the file keeps what reached the disk."""
+        if sys.platform == "win32":
+            return
+        null = os.open(os.devnull, os.O_RDWR)
+        try:
+            os.dup2(null, self.file.id.get_vfd_handle())
+        finally:
+            os.close(null)
 
 
 @dataclass
@@ -182,18 +397,165 @@ class RunData:
         return self.attrs["status"]
 
 
+def _reason(exc: BaseException) -> str:
+    """The system's words from an HDF5 error (``No space left on device``), else the error itself."""
+    text = str(exc)
+    marker = "error message = '"
+    if marker in text:
+        return text.split(marker, 1)[1].split("'", 1)[0]
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+_WRITING, _SWMR_WRITING = 0x1, 0x4      # superblock status flags
+
+
+def _superblock(path: Path) -> tuple[int, int]:
+    """(status flags, end-of-file address) from the HDF5 superblock; raise
+    :class:`RunFileError` if there is none. HDF5 looks for it at 0, 512, 1024, 2048 … bytes."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        offset = 0
+        while offset + 64 <= size or offset == 0:
+            f.seek(offset)
+            head = f.read(96)
+            if head[:8] == _SIGNATURE:
+                break
+            offset = 512 if offset == 0 else offset * 2
+        else:
+            head = b""
+    if head[:8] != _SIGNATURE or len(head) < 64:
+        raise RunFileError(path, f"not an HDF5 run file ({size} bytes, no HDF5 superblock)")
+    version, width = head[8], head[9]
+    if version >= 2:
+        flags, at = head[11], 12
+    else:
+        flags, at = int.from_bytes(head[20:24], "little"), 24 + (4 if version == 1 else 0)
+    base = int.from_bytes(head[at:at + width], "little")
+    eof = int.from_bytes(head[at + 2 * width:at + 3 * width], "little")
+    return flags, base + eof
+
+
 def open_run(path: str | Path) -> h5py.File:
-    """Open a run file for reading: finished, still being written, or left by a crash."""
-    return h5py.File(path, "r", swmr=True)
+    """Open a run file for reading: finished, still being written, or left by a crash.
+
+    Raise :class:`RunFileError` naming the file if it is not HDF5, truncated or damaged. A file
+    in SWMR writing (live, or left so by a crash) is opened as a SWMR reader, any other plainly.
+    """
+    path = Path(path)
+    try:
+        flags, eof = _superblock(path)
+        swmr = bool(flags & _SWMR_WRITING)
+        for wait in (0.05, 0.2, None):     # a live writer may be extending the file right now
+            size = path.stat().st_size
+            if size >= eof or not swmr or wait is None:
+                break
+            time.sleep(wait)
+    except OSError as exc:
+        raise RunFileError(path, f"cannot be read ({exc.strerror or exc})") from exc
+    if size < eof:
+        raise RunFileError(path, f"truncated: {size} of its {eof} bytes are on disk")
+    if flags & _WRITING and not swmr:
+        raise RunFileError(path, "left open for writing before its first sample (not in SWMR mode); "
+                                 "`h5clear -s` clears the flag")
+    try:
+        if swmr:
+            return h5py.File(h5py.h5f.open(str(path).encode(), h5py.h5f.ACC_RDONLY | h5py.h5f.ACC_SWMR_READ,
+                                           fapl=_swmr_access()))
+        return h5py.File(path, "r")
+    except (OSError, RuntimeError) as exc:
+        raise RunFileError(path, f"damaged, HDF5 cannot open it ({_reason(exc)})") from exc
+
+
+SWMR_READ_ATTEMPTS = 28   # a damaged checksum is retried with doubling waits from 1 ns: ≈ 0.3 s in all
+
+
+@functools.cache
+def _hdf5_library() -> ctypes.CDLL | None:
+    """The HDF5 library h5py runs on (its property lists are only valid there), or None if not found."""
+    maps = Path("/proc/self/maps")
+    candidates = [line.split()[-1] for line in maps.read_text().splitlines() if "/libhdf5" in line
+                  and "libhdf5_hl" not in line] if maps.exists() else []
+    package = Path(h5py.__file__).parent
+    for pattern in ("libhdf5-*.so*", "libhdf5.*.dylib", "hdf5.dll"):
+        candidates += [str(p) for where in (package, package.parent / "h5py.libs", package / ".dylibs")
+                       for p in where.glob(pattern)]
+    return ctypes.CDLL(candidates[0]) if candidates else None
+
+
+def _swmr_access() -> h5py.h5p.PropFAID:
+    """File access for a SWMR reader that gives up on damaged metadata: HDF5 retries a failed
+    checksum up to 100 times with doubling waits (hours), taking it for a write in progress."""
+    fapl = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    library = _hdf5_library()
+    if library is not None:
+        library.H5Pset_metadata_read_attempts(ctypes.c_int64(fapl.id), ctypes.c_uint(SWMR_READ_ATTEMPTS))
+    return fapl
 
 
 def read_run(path: str | Path) -> RunData:
-    """Read a run file into memory."""
+    """Read a run file into memory; :class:`RunFileError` names a file that is damaged or no run."""
+    path = Path(path)
     with open_run(path) as f:
-        attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
-        group = f["samples"]
-        samples = np.empty(group["t"].shape[0], SAMPLE_DTYPE)
-        for name in SAMPLE_DTYPE.names:
-            samples[name] = group[name][:]
-        analysis = dict(f["analysis"].attrs) if "analysis" in f else {}
-    return RunData(Path(path), attrs, samples, analysis)
+        try:
+            attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
+            if attrs.get("schema") != SCHEMA:
+                raise RunFileError(path, "not a labsuite run file (no 'labsuite-run' schema attribute)")
+            group = f["samples"]
+            samples = np.empty(group["t"].shape[0], SAMPLE_DTYPE)
+            for name in SAMPLE_DTYPE.names:
+                samples[name] = group[name][:]
+            analysis = dict(f["analysis"].attrs) if "analysis" in f else {}
+        except (OSError, RuntimeError, KeyError, ValueError) as exc:
+            raise RunFileError(path, f"damaged, its data cannot be read ({_reason(exc)})") from exc
+    if attrs.get("continues"):      # a resumed run: the samples its first file kept come first
+        earlier = read_run(path.parent / attrs["continues"])
+        samples = np.concatenate([earlier.samples[:int(attrs["continues_samples"])], samples])
+    return RunData(path, attrs, samples, analysis)
+
+
+def read_program(path: str | Path) -> PulseProgram:
+    """The program stored in a run file (all stages of a closed-loop protocol, in order)."""
+    with open_run(path) as f:
+        group = f["program"]
+        trains = []
+        for i in range(sum(1 for name in group if name.startswith("train"))):
+            g = group[f"train{i}"]
+            pattern = tuple(Segment(float(level), float(d), str(label), bool(m), float(c))
+                            for level, d, label, m, c in zip(g["levels"][0], g["duration"][:], g["label"].asstr()[:],
+                                                            g["measure"][:], g["compliance"][:]))
+            trains.append(Train(pattern, int(g.attrs["repeats"]), g["levels"][:]))
+        return PulseProgram(tuple(trains), float(group.attrs["compliance"]))
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """Where a resumed run picks up: ``source`` keeps its first ``kept`` samples, which cover the
+    program up to (train, repeat) ``start``; the last of them was taken at ``t_end`` s."""
+
+    source: Path
+    kept: int
+    start: tuple[int, int]
+    t_end: float
+
+
+def continuation(run: RunData, program: PulseProgram) -> Continuation:
+    """The first train and repeat of ``program`` that ``run`` did not store in full.
+
+    Chunks are stored whole, so the samples end with a complete repeat; should the last repeat be
+    incomplete, it is played again and its partial readings are left out of the continued run.
+    """
+    samples = run.samples
+    if not samples.size:
+        return Continuation(run.path, 0, (0, 0), 0.0)
+    train, repeat = int(samples["train"][-1]), int(samples["repeat"][-1])
+    if train >= len(program.trains):
+        raise RunFileError(run.path, f"holds train {train}, but its program has {len(program.trains)} trains")
+    of_last = (samples["train"] == train) & (samples["repeat"] == repeat)
+    if np.count_nonzero(of_last) == program.trains[train].measurements_per_repeat:
+        kept, start = samples.size, (train, repeat + 1)
+    else:
+        kept, start = int(np.flatnonzero(of_last)[0]), (train, repeat)
+    if start[1] == program.trains[train].repeats:
+        start = (train + 1, 0)
+    return Continuation(run.path, kept, start, float(samples["t"][kept - 1]) if kept else 0.0)

@@ -71,7 +71,9 @@ class Forming(AdaptiveProtocol):
         return PulseProgram((Train((read,)),), self.compliance)   # the pristine resistance first
 
     def next_program(self, samples: np.ndarray) -> PulseProgram | None:
-        resistance = samples["voltage"] / samples["current"]
+        self.conductances(samples)                       # refuses a 0 V or non-finite read
+        with np.errstate(divide="ignore"):
+            resistance = samples["voltage"] / samples["current"]    # an open device reads 0 A: infinite
         steps = samples.size - 1
         if steps > 0 and resistance[-1] <= self.target_resistance or steps >= self.amplitudes.size:
             return None

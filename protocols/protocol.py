@@ -6,7 +6,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from labsuite.errors import InvalidParameter, ParameterError
+from labsuite.errors import InstrumentError, InvalidParameter, ParameterError
 from labsuite.plotspec import PlotSpec
 from labsuite.program import PulseProgram
 from labsuite.protocols.parameters import Parameter
@@ -77,3 +77,15 @@ class AdaptiveProtocol(Protocol):
     @abstractmethod
     def next_program(self, samples: np.ndarray) -> PulseProgram | None:
         """The next stage given all samples so far, or None to stop."""
+
+    @staticmethod
+    def conductances(samples: np.ndarray) -> np.ndarray:
+        """I / V of every read, S. Raise :class:`InstrumentError` naming the first read whose voltage is
+        0 or whose voltage or current is not finite: the loop cannot decide its next step on it."""
+        v, i = samples["voltage"], samples["current"]
+        bad = np.flatnonzero((v == 0) | ~np.isfinite(v) | ~np.isfinite(i))
+        if bad.size:
+            k = int(bad[0])
+            raise InstrumentError("SMU", f"read {k} measured {v[k]:g} V, {i[k]:g} A: a conductance needs a finite, "
+                                         "non-zero read voltage (is the output connected and on?)")
+        return i / v

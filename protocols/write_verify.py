@@ -65,7 +65,7 @@ class WriteVerify(AdaptiveProtocol):
         return float(np.sign(start or directions[-1]) * min(abs(start) + (run - 1) * self.step, self.v_max))
 
     def next_program(self, samples: np.ndarray) -> PulseProgram | None:
-        g = samples["current"] / samples["voltage"]
+        g = self.conductances(samples)
         error = g[-1] / self.target - 1
         pulses = samples.size - 1
         if abs(error) <= self.tolerance or pulses >= self.max_pulses:

@@ -311,8 +311,9 @@ def test_potentiation_end_to_end_raises_conductance(timing):
 
 
 def test_round_trips_grow_with_sweeps_not_with_pulses():
-    """Over TCP: a hardware-timed train costs 4 queries per sweep of ≤ 2500 points, plus a constant;
-    the same train stepped from the computer costs a query per pulse."""
+    """Over TCP: a hardware-timed train costs 4 queries per sweep of ≤ 2500 points and ≤ 1 s of
+    program time (the Runner's default chunk, so a crash loses at most 1 s), plus a constant; the
+    same train stepped from the computer costs a query per pulse."""
     pattern = (WRITE, READ, Segment(0.0, 1e-3))
     reads = {}
     for timing, pulses in (("hardware", 100), ("hardware", 1000), ("software", 100)):
@@ -320,7 +321,8 @@ def test_round_trips_grow_with_sweeps_not_with_pulses():
             traffic = TrafficLog.attach(bench.smu)
             Runner(bench, PulseProgram((Train(pattern, pulses),), 1e-3), timing=timing).run()
             reads[timing, pulses] = traffic.reads
-    sweeps = math.ceil(1000 * 3 / 2500)
+    period = sum(s.duration for s in pattern)
+    sweeps = math.ceil(1000 / min(2500 // 3, int(1.0 / period * (1 + 1e-9))))   # 4: 333 pulses fill 1 s
     assert reads["hardware", 1000] - reads["hardware", 100] == 4 * (sweeps - 1)
     assert reads["hardware", 1000] <= 4 * sweeps + 3
     assert reads["software", 100] >= 100

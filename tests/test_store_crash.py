@@ -20,8 +20,7 @@ class Announce(RunObserver):
 
 with Bench.simulated(seed=1) as bench:
     run_protocol("potentiation", bench, {"pulses": 5000, "period": "10 ms", "read_delay": "2 ms"},
-                 out_dir="runs", observers=[Announce()],
-                 runner_hook=lambda runner: setattr(runner, "chunk_duration", 1.0))
+                 out_dir="runs", observers=[Announce()])     # default chunks: at most 1 s of program time
 '''
 
 
