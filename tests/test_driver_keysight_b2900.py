@@ -461,3 +461,18 @@ def test_on_a_real_b2900(device_address):
     finally:
         smu.shutdown()
         smu.adapter.close()
+
+
+@pytest.mark.parametrize("protocol", ["iv", "pulsed-iv"])
+def test_iv_sweeps_at_defaults_run_on_the_b2900(protocol):
+    """Back-to-back readings (1 ms apart, 1 ms aperture): a reading's start and the previous one's
+    end are one instant, which rounding once put in the wrong order (KeyError: 0 in the simulator)."""
+    with Bench.simulated(seed=2, smu="keysightb2900") as bench:
+        result = run_protocol(protocol, bench, out_dir=None)
+    assert result.state is RunState.COMPLETED
+    with Bench.simulated(seed=2) as bench:
+        expected = run_protocol(protocol, bench, out_dir=None)
+    assert result.samples.size == expected.samples.size
+    assert result.figures.keys() == expected.figures.keys()
+    for name in ("r_on", "r_off", "v_reset"):      # the same device, timed by another instrument
+        assert result.figures[name] == pytest.approx(expected.figures[name], rel=0.01)

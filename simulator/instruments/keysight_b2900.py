@@ -294,7 +294,8 @@ def _tick(layer: Layer, origin: float, ready: float, first: int) -> tuple[float,
     if layer.source == "AINT":
         return ready, first
     n = max(first, math.ceil((ready - origin) / layer.timer - 1e-9))
-    return origin + n * layer.timer, n
+    # a tick within rounding of ``ready`` comes at ``ready``: never before the last action ended
+    return max(origin + n * layer.timer, ready), n
 
 
 def _loops(action: Action, finish: Callable[[float], float]) -> list[float]:
