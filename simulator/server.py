@@ -1,7 +1,9 @@
 """Loopback TCP server: each simulated instrument listens like a LAN instrument's raw socket.
 
 A VISA client reaches it at ``TCPIP::127.0.0.1::<port>::SOCKET`` (termination ``\\n``). Bound to
-127.0.0.1 only. Commands from all connections to one instrument are executed one at a time.
+127.0.0.1 only. Commands from all connections to one instrument are executed one at a time, with
+the bench clock held from following the wall clock meanwhile (a served train is timed by the
+simulated instrument, not by how fast this computer simulates it).
 
 pyvisa-py leaves Nagle's algorithm on for SOCKET sessions; a write followed by a query then
 stalls ~40 ms on the server's delayed ACK. The server sets TCP_NODELAY and re-arms TCP_QUICKACK
@@ -9,6 +11,7 @@ before every ``recv`` so that any client runs at full speed (measured: ~90 µs p
 """
 from __future__ import annotations
 
+import contextlib
 import socket
 import threading
 from dataclasses import dataclass
@@ -51,6 +54,9 @@ class InstrumentServer:
             served = instrument if isinstance(instrument, FaultInjector) else FaultInjector(instrument)
             self.endpoints.append(Endpoint(role, served, listener.getsockname()[1]))
         self._locks = {id(e.instrument): threading.Lock() for e in self.endpoints}
+        # the bench clock, paused from following the wall while a command executes
+        clocks = [e.instrument.node.clock for e in self.endpoints if e.instrument.node is not None]
+        self._clock = clocks[0] if clocks else None
         self._executed = threading.Condition()
 
     def start(self) -> InstrumentServer:
@@ -93,6 +99,10 @@ class InstrumentServer:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             threading.Thread(target=self._serve, args=(conn, endpoint), daemon=True).start()
 
+    def _executing(self) -> contextlib.AbstractContextManager:
+        """The clock's :meth:`~labsuite.clock.VirtualClock.executing` (nothing without a clock)."""
+        return self._clock.executing() if self._clock is not None else contextlib.nullcontext()
+
     def _serve(self, conn: socket.socket, endpoint: Endpoint) -> None:
         lock = self._locks[id(endpoint.instrument)]
         pending = b""
@@ -110,7 +120,7 @@ class InstrumentServer:
                 while b"\n" in pending:
                     line, pending = pending.split(b"\n", 1)
                     try:
-                        with lock:
+                        with lock, self._executing():
                             reply = endpoint.instrument.process(line.decode("ascii", errors="replace").rstrip("\r"))
                     except ConnectionDropped:
                         return

@@ -19,8 +19,11 @@ loop for the transient action, another for the acquire action, both started by o
 - otherwise a **DC list**: one list point per common time step ``T`` of the segments (the
   greatest common divisor of their durations), a transient trigger every ``T``. With the same
   levels in every repeat, and a train that ends at 0 V or with a reading, the list holds one
-  repeat and the transient ARM layer replays it once per period (``TIMer``); else the list holds
-  every repeat of the run (as many as fit in 2500 points; a train may take several runs).
+  repeat and the transient ARM layer replays it once per period (``TIMer``), at most
+  100 000 points in all per run (arm count × trigger count, as the simulated instrument checks;
+  the manual consulted states each count's range, 1 to 100 000, not their product); else the
+  list holds every repeat of the run (as many as fit in 2500 points; a train may take several
+  runs).
 
 Readings: the acquire ARM layer ticks once per period, its TRIGger layer takes the readings of
 one repeat at ``:TRIG:ACQ:DEL`` = first reading's start and ``:TRIG:ACQ:TIM`` apart (so the
@@ -328,7 +331,8 @@ class KeysightB2900(SCPIMixin, Instrument):
         if len(points) + marker > LIST_POINTS:
             raise TimingLimit(f"one repeat needs {len(points) + marker} list points of "
                               f"{format_quantity(step * 1e-6, 's')}; the B2900's list holds {LIST_POINTS}")
-        repeats = COUNT_MAX if per_arm else (LIST_POINTS - marker) // len(points)
+        # the ARM layer replays the list: arm count × trigger count stays within COUNT_MAX
+        repeats = COUNT_MAX // len(points) if per_arm else (LIST_POINTS - marker) // len(points)
         return SweepPlan(False, step * 1e-6, points, per_arm, marker, pulse_delay=0.0, pulse_width=0.0,
                          repeats_per_run=min(repeats, per_run_readings), **common)
 
