@@ -216,7 +216,7 @@ def _without_segments(error: LabsuiteError | None) -> str:
     """Why the last change did not play, in the bench's terms, without segment numbers or labels."""
     if isinstance(error, LimitError) and error.field.endswith(" duration") and error.low is not None:
         return f"some of its segments stay shorter than {format_quantity(error.low, 's')} whatever is set"
-    text = str(error).removeprefix("timing: ")
+    text = str(error).removeprefix("timing: ").replace("segment durations", "its durations")
     return re.sub(r"segment \d+ \([^)]*\)|segment \d+", "a segment", text)
 
 
