@@ -26,6 +26,7 @@ from labsuite.burst_plan import plays_on_generator
 from labsuite.errors import InvalidParameter, LabsuiteError, LimitError, ParameterError, RangeError
 from labsuite.program import SAMPLE_DTYPE, PulseProgram, Segment
 from labsuite.protocols import AdaptiveProtocol, Protocol
+from labsuite.runner import SOFTWARE_MIN_SEGMENT
 from labsuite.units import format_quantity
 
 _IDLE_PULSE = ("read_delay", "period")
@@ -96,7 +97,7 @@ def explain(protocol: Protocol, bench: Bench, timing: str, error: LabsuiteError,
         generator = bench.pulse_generator is None and _generator_would_play(program, error)
         fix = f": use {sets}" + (", or add a pulse generator" if generator else "")
     else:
-        fix = f"; no setting of {protocol.name} plays on the {smu}: {_without_segments(last)}"
+        fix = f"; no setting of {protocol.name} plays on this bench: {_without_segments(last)}"
     return BenchRefusal(name, value, limit, unit, f"{name} = {format_quantity(value, unit)} {what}{fix}")
 
 
@@ -109,8 +110,20 @@ def _cause(protocol: Protocol, program: PulseProgram, error: LabsuiteError, smu:
         name = next(iter(_duration_candidates(protocol, label, error.value)), None)
         if name is None:
             return None
-        what = f"is shorter than the {smu} can time ({format_quantity(error.low, 's')})"
+        if "computer" in error.why:     # a wait the computer times between pulse-generator bursts
+            what = f"is shorter than a computer can time between pulse-generator bursts ({format_quantity(error.low, 's')})"
+        else:
+            what = f"is shorter than the {smu} can time ({format_quantity(error.low, 's')})"
         return name, protocol.values[name], error.low, protocol.units[name], what
+    if isinstance(error, InvalidParameter) and "bursts follow each other" in str(error):
+        labels = [s.label for t in program.trains for s in t.pattern if plays_on_generator(s, 1.0)]
+        names = [n for label in dict.fromkeys(labels) for n in _duration_candidates(protocol, label, -1.0)]
+        if not names:
+            return None
+        what = (f"makes pulses the generator plays as separate bursts, and a computer triggers bursts "
+                f"≥ {format_quantity(SOFTWARE_MIN_SEGMENT, 's')} apart (a burst holds only equal pulses with "
+                f"equal gaps)")
+        return names[0], protocol.values[names[0]], None, protocol.units[names[0]], what
     if isinstance(error, InvalidParameter) and _mixed_limits(program) and ("limit" in str(error)
                                                                             or "compliance" in str(error)):
         limits = {s.compliance for t in program.trains for s in t.pattern if s.compliance is not None}

@@ -57,7 +57,7 @@ def test_when_no_setting_plays_the_refusal_says_why_in_the_benchs_terms(tmp_path
     """PPF on the 2400: its intervals never share the source list's one step."""
     error = refusal("ppf", "keithley2400", tmp_path)
     assert str(error).startswith("read_time = 200 µs is shorter than the Keithley 2400 SourceMeter can time (735 µs); "
-                                 "no setting of ppf plays on the Keithley 2400 SourceMeter: ")
+                                 "no setting of ppf plays on this bench: ")
     assert "no common step" in str(error)
 
 
