@@ -17,9 +17,9 @@ import numpy as np
 
 from labsuite.bench import Bench
 from labsuite.catalog import Catalog
-from labsuite.errors import InvalidParameter, LimitError
+from labsuite.errors import InvalidParameter
 from labsuite.protocols import PROTOCOLS, AdaptiveProtocol, Protocol
-from labsuite.refusal import explain, stage_programs
+from labsuite.refusal import check_protocol
 from labsuite.runner import RunObserver, Runner, RunState
 from labsuite.store import RunWriter, run_filename
 from labsuite.traffic import TrafficLog
@@ -77,14 +77,7 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
     program = proto.program()
     writer = None
     runner = Runner(bench, program, timing=timing, observers=list(observers))
-
-    def check(candidate: Protocol) -> None:     # refuse before a file is made or a byte is sent
-        for stage in stage_programs(candidate):
-            Runner(bench, stage, timing=timing).check()
-    try:
-        check(proto)
-    except (LimitError, InvalidParameter) as exc:   # told in the protocol's parameters, with what plays
-        raise explain(proto, bench, timing, exc, check) from None
+    check_protocol(proto, bench, timing)   # refuse, in the protocol's terms, before a file or a byte
     transcript = TrafficLog.attach(bench.smu, bench.clock) if out_dir is not None and hasattr(bench.smu, "adapter") \
         else None
     if out_dir is not None:

@@ -26,7 +26,7 @@ from labsuite.burst_plan import plays_on_generator
 from labsuite.errors import InvalidParameter, LabsuiteError, LimitError, ParameterError, RangeError
 from labsuite.program import SAMPLE_DTYPE, PulseProgram, Segment
 from labsuite.protocols import AdaptiveProtocol, Protocol
-from labsuite.runner import SOFTWARE_MIN_SEGMENT
+from labsuite.runner import SOFTWARE_MIN_SEGMENT, Runner
 from labsuite.units import format_quantity
 
 _IDLE_PULSE = ("read_delay", "period")
@@ -79,6 +79,18 @@ def stage_programs(protocol: Protocol) -> list[PulseProgram]:
         if following is not None:
             programs.append(following)
     return programs
+
+
+def check_protocol(protocol: Protocol, bench: Bench, timing: str = "auto") -> None:
+    """Raise, sending nothing, if ``bench`` cannot play ``protocol`` (every stage that can be
+    foreseen): a timing refusal comes told in the protocol's parameters (:func:`explain`)."""
+    def check(candidate: Protocol) -> None:
+        for stage in stage_programs(candidate):
+            Runner(bench, stage, timing=timing).check()
+    try:
+        check(protocol)
+    except (LimitError, InvalidParameter) as exc:
+        raise explain(protocol, bench, timing, exc, check) from None
 
 
 def explain(protocol: Protocol, bench: Bench, timing: str, error: LabsuiteError,
