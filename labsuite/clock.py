@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Protocol
 
 
@@ -41,6 +43,8 @@ class VirtualClock:
 
     With ``follow_wall=True`` it also advances with the wall clock (for a simulator served to an
     outside client that waits in real time); ``sleep`` and ``advance`` then add on top of that.
+    It does not follow the wall while an instrument executes a command (:meth:`executing`): the
+    time a computer takes to simulate a train is not time the train takes.
     Thread-safe: a served bench's instruments share one clock.
     """
 
@@ -48,12 +52,31 @@ class VirtualClock:
         self._offset = 0.0
         self._follow_wall = follow_wall
         self._wall_start = time.monotonic()
+        self._executing = 0           # commands being executed now (on any instrument)
         self._lock = threading.Lock()
 
     def now(self) -> float:
         with self._lock:
-            wall = time.monotonic() - self._wall_start if self._follow_wall else 0.0
+            wall = time.monotonic() - self._wall_start if self._follow_wall and not self._executing else 0.0
             return self._offset + wall
+
+    @contextmanager
+    def executing(self) -> Iterator[None]:
+        """While a simulated instrument executes a command: time moves only by ``advance``, not
+        with the wall clock, so that its sequencer times pulses and readings exactly however
+        long the computing takes. Nests across instruments and threads."""
+        with self._lock:
+            if self._follow_wall and not self._executing:
+                now = time.monotonic()
+                self._offset += now - self._wall_start
+            self._executing += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._executing -= 1
+                if not self._executing:
+                    self._wall_start = time.monotonic()
 
     def sleep(self, seconds: float) -> None:
         self.advance(seconds)

@@ -20,6 +20,7 @@ from labsuite.bench import Bench
 from labsuite.catalog import Catalog, CatalogUnavailable
 from labsuite.errors import InvalidParameter, RunAborted
 from labsuite.protocols import PROTOCOLS, AdaptiveProtocol, Protocol
+from labsuite.refusal import check_protocol
 from labsuite.runner import RunObserver, Runner, RunState
 from labsuite.store import Continuation, RunWriter, read_run, resumed_filename, run_filename
 from labsuite.traffic import TrafficLog
@@ -83,7 +84,7 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
     writer = None
     runner = Runner(bench, program, timing=timing, observers=list(observers),
                     start=continues.start if continues else (0, 0))
-    runner.check()  # refuse before a file is made or a byte is sent
+    check_protocol(proto, bench, timing)   # refuse, in the protocol's terms, before a file or a byte
     transcript = TrafficLog.attach(bench.smu, bench.clock) if out_dir is not None and hasattr(bench.smu, "adapter") \
         else None
     if out_dir is not None:

@@ -8,7 +8,7 @@ write pulse)::
 
 Read k starts at t_k = first_read·(duration/first_read)^(k/(points − 1)), k = 0 … points − 1 (a
 geometric grid: as many reads per decade early as late; where that grid would put reads closer
-than read_time + 50 µs, they follow back to back and the rest are spread geometrically over the
+than read_time + 100 µs, they follow back to back and the rest are spread geometrically over the
 remaining time, see :meth:`Retention.read_starts`), and its conductance G = I_read/V_read
 is assigned to the read's midpoint t_k + read_time/2. The stimulus — ``pulses`` pulses of
 ``amplitude`` and ``width``, ``pulse_period`` apart — is what moves a device from short-term to
@@ -40,7 +40,7 @@ from labsuite.plotspec import PlotSpec, Series
 from labsuite.program import PulseProgram, Segment, Train
 from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import Protocol
-from labsuite.protocols.timing import MIN_MEASURED, MIN_SEGMENT
+from labsuite.protocols.timing import MIN_GAP, MIN_MEASURED, MIN_SEGMENT
 from labsuite.units import format_quantity
 
 READS_PER_TRAIN = 31     # [idle, read] pairs in one ≤ 63-segment pattern (the first train also holds the write)
@@ -81,24 +81,26 @@ class Retention(Protocol):
                                  "must be longer than first_read")
         starts = self.read_starts()
         if starts[-1] > self.duration * (1 + 1e-9):
-            spacing = self.read_time + MIN_SEGMENT
+            spacing = self.read_time + MIN_GAP
             most = 1 + int((self.duration - self.first_read) // spacing)
             raise ParameterError("points", self.points, 5, max(most, 5), "",
-                                 f"reads of {format_quantity(self.read_time, 's')} with 50 µs between them "
-                                 f"do not fit between first_read and duration")
+                                 f"reads of {format_quantity(self.read_time, 's')} with "
+                                 f"{format_quantity(MIN_GAP, 's')} between them do not fit between first_read "
+                                 f"and duration")
 
     # --- program -------------------------------------------------------------------------------
     def read_starts(self) -> np.ndarray:
         """Start of every read, s after the end of the last write pulse.
 
         A geometric grid from ``first_read`` to ``duration``, except that reads never come closer
-        than read_time + 50 µs: where the log spacing is shorter (the first reads), reads follow
-        one another back to back and the remaining ones are spread geometrically over what is left.
+        than read_time + 100 µs (``MIN_GAP``, which every SMU's sequencer plays): where the log
+        spacing is shorter (the first reads), reads follow one another back to back and the
+        remaining ones are spread geometrically over what is left.
         """
         n = self.points
         starts = np.empty(n)
         starts[0] = self.first_read
-        closest = self.read_time + MIN_SEGMENT + 1e-9      # 1 ns: no rounding below the 50 µs floor
+        closest = self.read_time + MIN_GAP + 1e-9      # 1 ns: no rounding below the 100 µs floor
         for k in range(1, n):
             geometric = starts[k - 1] * (self.duration / starts[k - 1]) ** (1.0 / (n - k))
             starts[k] = max(geometric, starts[k - 1] + closest)

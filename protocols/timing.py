@@ -7,3 +7,6 @@ before sending anything. Values: Keithley 2450 trigger model (drivers/keithley/k
 MIN_SEGMENT = 50e-6     # s, shortest segment of a hardware-timed train
 MIN_MEASURED = 200e-6   # s, shortest measured segment (0.01 PLC at 50 Hz)
 MAX_PATTERN = 63        # segments in one train's pattern
+MIN_GAP = 100e-6        # s, shortest 0 V wait between two reads that every SMU sequencer plays: the
+                        # Keithley 2600B's 100 µs minimum programmable pulse width (data sheet), since a
+                        # shorter dip from the read level is a pulse it does not shape

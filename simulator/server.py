@@ -9,6 +9,8 @@ HTTP request (a web page can make a browser send one to 127.0.0.1) is closed bef
 runs. A line longer than ``visa.MAX_LINE`` bytes is discarded as it arrives (the instrument
 queues -363 "Input buffer overrun"), so a connection holds at most that much memory, and a port
 serves at most :data:`MAX_CONNECTIONS` connections at once.
+The bench clock is held from following the wall clock while a command executes, so a served train
+is timed by the simulated instrument, not by how fast this computer simulates it.
 
 pyvisa-py leaves Nagle's algorithm on for SOCKET sessions; a write followed by a query then
 stalls ~40 ms on the server's delayed ACK. The server sets TCP_NODELAY and re-arms TCP_QUICKACK
@@ -16,6 +18,7 @@ before every ``recv`` so that any client runs at full speed (measured: ~90 µs p
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import socket
@@ -71,6 +74,9 @@ class InstrumentServer:
             self._sockets.append(listener)
             served = instrument if isinstance(instrument, FaultInjector) else FaultInjector(instrument)
             self.endpoints.append(Endpoint(role, served, listener.getsockname()[1], host=host))
+        # the bench clock, paused from following the wall while a command executes
+        clocks = [e.instrument.node.clock for e in self.endpoints if e.instrument.node is not None]
+        self._clock = clocks[0] if clocks else None
         self._executed = threading.Condition()
 
     def start(self) -> InstrumentServer:
@@ -117,6 +123,10 @@ class InstrumentServer:
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             threading.Thread(target=self._serve, args=(conn, endpoint, slots), daemon=True).start()
 
+    def _executing(self) -> contextlib.AbstractContextManager:
+        """The clock's :meth:`~labsuite.clock.VirtualClock.executing` (nothing without a clock)."""
+        return self._clock.executing() if self._clock is not None else contextlib.nullcontext()
+
     def _serve(self, conn: socket.socket, endpoint: Endpoint, slots: threading.BoundedSemaphore) -> None:
         with conn:
             try:
@@ -159,7 +169,8 @@ class InstrumentServer:
 
     def _execute(self, conn: socket.socket, endpoint: Endpoint, line: bytes) -> None:
         try:
-            reply = endpoint.instrument.process(line.decode("latin-1").rstrip("\r"))
+            with self._executing():
+                reply = endpoint.instrument.process(line.decode("latin-1").rstrip("\r"))
         finally:
             with self._executed:
                 endpoint.executed += len(line) + 1

@@ -28,7 +28,11 @@ POTENTIATION = {"pulses": 10, "amplitude": 1.2, "width": "1 ms", "period": "10 m
 
 
 class At60Hz(Keithley2400):
-    mains_frequency = 60.0
+    """A 2400 whose line frequency, 60 Hz, has been read already."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._mains_frequency = 60.0
 
 
 def fetch_reply(rows) -> str:
@@ -177,7 +181,9 @@ def test_list_plan_cuts_segments_into_equal_sdm_cycles():
         assert plan.source_delay == pytest.approx(1.0 - 535e-6 - 10 / 60, abs=1e-9)
 
     class At50Hz(Keithley2400):
-        mains_frequency = 50.0
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._mains_frequency = 50.0
     with expected_protocol(At50Hz, [(FORMAT, None)]) as smu:
         assert smu.list_plan(Train((WRITE, READ))).nplc == pytest.approx(0.02325)
 
@@ -441,3 +447,11 @@ def station_2400_bench():
     yield make
     for bench in benches:
         bench.close()
+
+
+def test_checking_a_train_sends_nothing_even_before_the_line_frequency_is_known():
+    """The Runner's check promises no byte: until it has been read, the check assumes 50 Hz (the
+    longer shortest cycle, 735 µs); a run reads it first and plans at the real one."""
+    with expected_protocol(Keithley2400, [(FORMAT, None)]) as smu:
+        assert smu.hardware_timing_limit(Train((Segment(1.5, 720e-6, "write"), Segment(0.1, 720e-6, "r", True)))) \
+            == "segment 1 (write) lasts 720 µs; the 2400's source-measure cycle needs ≥ 735 µs"

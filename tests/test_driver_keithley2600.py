@@ -10,7 +10,7 @@ from pymeasure.test import expected_protocol
 
 from labsuite import Bench, run_protocol
 from labsuite.drivers import match_driver
-from labsuite.drivers.keithley.keithley2600 import LOAD_MESSAGE, TRAIN_SCRIPT, Keithley2600
+from labsuite.drivers.keithley.keithley2600 import LOAD_MESSAGE, TRAIN_SCRIPT, Keithley2600, _aperture
 from labsuite.errors import InstrumentError, InvalidParameter
 from labsuite.program import PulseProgram, Segment, Train
 from labsuite.runner import Runner, RunState
@@ -184,9 +184,15 @@ def test_hardware_timing_limit_names_what_the_sweep_cannot_do():
         assert smu.hardware_timing_limit(short) == \
             "segment 1 (write) lasts 20 µs; the 2600B's shortest programmable pulse is 100 µs"
         mixed = Train((Segment(1.5, 1e-3, "set", compliance=1e-4), READ))
-        assert "one limit to every point" in smu.hardware_timing_limit(mixed, 1e-3)
+        assert smu.hardware_timing_limit(mixed, 1e-3) is None          # the script steps a limit per segment
         assert smu.hardware_timing_limit(Train((Segment(1.5, 1e-3, "set", compliance=1e-3), READ)), 1e-3) is None
-        assert "at most 20" in smu.hardware_timing_limit(Train((READ,) * 21))
+        assert smu.hardware_timing_limit(Train((READ,) * 63)) is None  # no pattern cap below the buffer
+        assert "at most 59999" in smu.hardware_timing_limit(Train((READ,) * 60_000))
+        # two 1 ms segments: an 890 µs aperture leaves the measure timer 50 µs offsets
+        two = Train((Segment(1.5, 1e-3, "write", True), READ))
+        assert smu._offsets(two, _aperture(two, 50.0)) == pytest.approx([50e-6, 50e-6])
+        # 100 µs segments need 50 µs offsets: the aperture would fall under 0.001 PLC
+        assert "must average ≥ 50 µs" in smu.hardware_timing_limit(Train((WRITE, Segment(0.1, 100e-6, "r", True))))
         with pytest.raises(InvalidParameter, match="shortest programmable pulse"):
             smu.run_train(short, compliance=1e-3)   # refused before anything is sent
 
@@ -373,3 +379,58 @@ def test_on_real_hardware_identify_configure_read_and_turn_off(device_address):
         smu.shutdown()
         smu.adapter.close()
     assert smu.isShutdown
+
+
+@pytest.mark.parametrize("protocol, figure, rel", [
+    ("stdp", "potentiation_max", 0.15),     # 25 segments (was refused: at most 20)
+    ("retention", "tau", 0.02),             # 63 segments; reads 100 µs apart at first
+    ("endurance", "g_on_median", 0.03),     # SET and RESET under their own limits
+])
+def test_long_patterns_and_a_limit_per_segment_run_at_defaults(protocol, figure, rel):
+    """The same device on the 2450 and the 2600B gives the same figure; the 2600B reads over the
+    last 39 µs of each read (every point is measured with one aperture), the 2450 over all of it."""
+    figures = {}
+    for smu in ("keithley2450", "keithley2600"):
+        with Bench.simulated(seed=1, smu=smu) as bench:
+            result = run_protocol(protocol, bench, out_dir=None)
+        assert result.state is RunState.COMPLETED
+        figures[smu] = result.figures[figure]
+    assert figures["keithley2600"] == pytest.approx(figures["keithley2450"], rel=rel)
+
+
+def test_a_limit_per_segment_is_stepped_by_the_script_with_exact_timing(smu, station, monkeypatch):
+    """Endurance's cycle: SET 100 µs under 2 mA, read, RESET 100 µs under 10 mA, read. The device sees
+    each level for its duration under its own limit; one write, one start, one read however many cycles."""
+    held = device_holds(station, monkeypatch)
+    read = Segment(0.1, 1e-3, "read", measure=True)
+    cycle = (Segment(1.6, 100e-6, "set", compliance=2e-3), read, Segment(-1.4, 100e-6, "reset", compliance=10e-3),
+             read)
+    smu.configure(2e-3, 1.6)
+    traffic = TrafficLog.attach(smu)
+    readings = smu.run_train(Train(cycle, 5), compliance=2e-3)
+    assert np.diff(readings.time) == pytest.approx(np.full(9, 1.1e-3), abs=1e-9)
+    driven = {(v, limit): 0.0 for v, limit, _ in held}
+    for v, limit, d in held:
+        driven[v, limit] += d
+    assert driven[1.6, 2e-3] == pytest.approx(5 * 100e-6) and driven[-1.4, 10e-3] == pytest.approx(5 * 100e-6)
+    assert driven[0.1, 2e-3] == pytest.approx(10 * 1e-3)
+    assert {limit for v, limit, d in held if v == 1.6} == {2e-3}
+    # line frequency, script, setup, error check, start, poll, error check, readings
+    assert (traffic.writes, traffic.reads) == (8, 5)
+    assert station.instruments["smu"].process("print(smua.source.output)") == "0.00000e+00"
+
+
+def test_a_train_longer_than_the_buffer_plays_as_several_sweeps_on_one_clock(smu, monkeypatch):
+    """A reading per segment: with room for 31 points, 10 repeats of 7 segments go as 3 sweeps; the
+    readings come back on one clock, one period apart within each sweep."""
+    from labsuite.drivers.keithley import keithley2600 as driver
+
+    monkeypatch.setattr(driver, "BUFFER_CAPACITY", 31)
+    pattern = (WRITE, READ) + (Segment(0.0, 200e-6, "idle"),) * 4 + (READ,)
+    smu.configure(1e-3, 1.5)
+    traffic = TrafficLog.attach(smu)
+    readings = smu.run_train(Train(pattern, 10), compliance=1e-3)
+    assert readings.time.size == 20 and np.all(np.diff(readings.time) > 0)
+    steps = np.diff(readings.time)
+    assert steps[[0, 2, 4, 6, 8, 10, 12, 14, 16, 18]] == pytest.approx(np.full(10, 1e-3 + 800e-6), abs=1e-9)
+    assert sum(1 for _, kind, text in traffic.entries if kind == "write" and text == "labsuite_start()") == 3

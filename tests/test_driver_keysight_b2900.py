@@ -53,24 +53,25 @@ def test_configure_sets_the_compliance_before_anything_turns_on():
 
 
 def test_dc_list_train_is_one_message_an_error_check_one_init_a_tail_and_one_fetch():
-    """Same levels every repeat: the list holds one repeat (5 points of 100 µs), the transient ARM
-    layer replays it every 500 µs; the acquire layers take one 200 µs reading per repeat ending
-    with the read segment; the last 100 µs point, after the instrument's last action, is held at
-    0 V by a second run (:TRIG:TRAN:DEL). Each run is polled until channel 1 is idle."""
+    """Same levels every repeat: the list holds one repeat up to its last 0 V wait (3 points of
+    100 µs and a closing 0 V point), the transient ARM layer replays it every 500 µs, so the wait
+    is held between arm events; the acquire ARM layer takes one 200 µs reading per repeat ending
+    with the read segment (:ARM:ACQ:DEL); the last 200 µs, after the instrument's last action, are
+    held at 0 V by a second run (:TRIG:TRAN:DEL). Each run is polled until channel 1 is idle."""
     message = (':OUTP1 OFF;:SOUR1:FUNC:MODE VOLT;:SOUR1:FUNC:SHAP DC;:SOUR1:VOLT:RANG 2;:SENS1:CURR:PROT 0.001;'
-               ':SOUR1:VOLT 0;:SOUR1:WAIT OFF;:SENS1:WAIT OFF;:SOUR1:VOLT:MODE LIST;:SOUR1:LIST:VOLT 1.5,0.1,0.1,0,0;'
+               ':SOUR1:VOLT 0;:SOUR1:WAIT OFF;:SENS1:WAIT OFF;:SOUR1:VOLT:MODE LIST;:SOUR1:LIST:VOLT 1.5,0.1,0.1,0;'
                ':ARM1:TRAN:SOUR TIM;:ARM1:TRAN:TIM 0.0005;:ARM1:TRAN:COUN 3;:ARM1:TRAN:DEL 0;'
-               ':TRIG1:TRAN:SOUR TIM;:TRIG1:TRAN:TIM 0.0001;:TRIG1:TRAN:COUN 5;:TRIG1:TRAN:DEL 0;'
+               ':TRIG1:TRAN:SOUR TIM;:TRIG1:TRAN:TIM 0.0001;:TRIG1:TRAN:COUN 4;:TRIG1:TRAN:DEL 0;'
                ':SENS1:FUNC "CURR","VOLT";:SENS1:CURR:APER 0.0002;:FORM:ELEM:SENS VOLT,CURR,TIME;'
-               ':ARM1:ACQ:SOUR TIM;:ARM1:ACQ:TIM 0.0005;:ARM1:ACQ:COUN 3;:ARM1:ACQ:DEL 0;'
-               ':TRIG1:ACQ:SOUR TIM;:TRIG1:ACQ:TIM 0.0005;:TRIG1:ACQ:COUN 1;:TRIG1:ACQ:DEL 0.0001;' + TIMER)
+               ':ARM1:ACQ:SOUR TIM;:ARM1:ACQ:TIM 0.0005;:ARM1:ACQ:COUN 3;:ARM1:ACQ:DEL 0.0001;'
+               ':TRIG1:ACQ:SOUR TIM;:TRIG1:ACQ:TIM 0.0005;:TRIG1:ACQ:COUN 1;:TRIG1:ACQ:DEL 0;' + TIMER)
     with expected_protocol(KeysightB2900, [
         (message, None),
         ("SYST:ERR?", NO_ERROR),                               # every setting taken before anything runs
         (":OUTP1 ON;:INIT (@1)", None),
         (":STAT:OPER:COND?", IDLE_BITS),
         (":SOUR1:FUNC:SHAP DC;:SOUR1:VOLT:MODE FIX;:SOUR1:VOLT:TRIG 0;:ARM1:TRAN:SOUR AINT;:ARM1:TRAN:COUN 1;"
-         ":ARM1:TRAN:DEL 0;:TRIG1:TRAN:SOUR AINT;:TRIG1:TRAN:COUN 1;:TRIG1:TRAN:DEL 0.0001;:INIT:TRAN (@1)", None),
+         ":ARM1:TRAN:DEL 0;:TRIG1:TRAN:SOUR AINT;:TRIG1:TRAN:COUN 1;:TRIG1:TRAN:DEL 0.0002;:INIT:TRAN (@1)", None),
         (":STAT:OPER:COND?", IDLE_BITS),
         (":OUTP1 OFF;:SOUR1:FUNC:SHAP DC;:SOUR1:VOLT:MODE FIX;:SOUR1:VOLT 0", None),
         ("SYST:ERR?", NO_ERROR),
@@ -236,11 +237,10 @@ def test_identify_match_and_source_range():
 
 @pytest.mark.parametrize("pattern, levels, reason", [
     ((Segment(1.5, 100e-6, "write", compliance=50e-6), READ), None, "different current limits"),
-    ((Segment(1.5, 100.5e-6, "write"), READ), None, "segment 1 lasts 100.5 µs; the B2900 times in steps of 1 µs"),
+    ((Segment(1.5, 0.4e-6, "write"), READ), None, "segment 1 lasts 400 ns; the B2900 times in steps of 1 µs"),
     ((Segment(1.5, 30e-6, "write"), Segment(0.1, 100e-6, "read", True)), None,
      "share a 10 µs time step; the B2900's trigger timer needs ≥ 20 µs"),
-    ((WRITE, READ, Segment(0.0, 300e-3)), None, "one repeat needs 3003 list points of 100 µs"),
-    ((READ, IDLE, READ, READ), None, "unevenly spaced"),
+    ((WRITE, READ, Segment(0.05, 300e-3), WRITE), None, "one repeat needs 3005 list points of 100 µs"),   # with a 0 V end marker
     ((Segment(0.1, 2e5, "read", True),), None, "one repeat lasts 200 ks; the B2900's timers reach 100000 s"),
 ])
 def test_hardware_timing_limit_names_the_limit(pattern, levels, reason):
@@ -257,7 +257,7 @@ def test_plans_pick_pulse_shape_arm_replay_or_a_full_list():
         read_pulse = smu.plan(Train((READ, Segment(0.0, 9.8e-3)), 10))
         assert read_pulse.pulsed and read_pulse.pulse_width == 200e-6 and read_pulse.acquire_delay == 0
         replay = smu.plan(Train((WRITE, READ, IDLE), 3))
-        assert not replay.pulsed and replay.per_arm and replay.points == (0, 1, 1, 2, 2)
+        assert not replay.pulsed and replay.per_arm and replay.points == (0, 1, 1, 2)   # the last wait: one point
         ending_high = smu.plan(Train((READ, WRITE), 3))                  # last level not 0 V: end marker
         assert not ending_high.per_arm and ending_high.marker and ending_high.repeats_per_run == 2499 // 3
         changing = Train((WRITE, READ, IDLE), 3, np.array([[1.0, 0.1, 0], [1.1, 0.1, 0], [1.2, 0.1, 0]]))
@@ -461,3 +461,80 @@ def test_on_a_real_b2900(device_address):
     finally:
         smu.shutdown()
         smu.adapter.close()
+
+
+@pytest.mark.parametrize("protocol", ["iv", "pulsed-iv"])
+def test_iv_sweeps_at_defaults_run_on_the_b2900(protocol):
+    """Back-to-back readings (1 ms apart, 1 ms aperture): a reading's start and the previous one's
+    end are one instant, which rounding once put in the wrong order (KeyError: 0 in the simulator)."""
+    with Bench.simulated(seed=2, smu="keysightb2900") as bench:
+        result = run_protocol(protocol, bench, out_dir=None)
+    assert result.state is RunState.COMPLETED
+    with Bench.simulated(seed=2) as bench:
+        expected = run_protocol(protocol, bench, out_dir=None)
+    assert result.samples.size == expected.samples.size
+    assert result.figures.keys() == expected.figures.keys()
+    for name in ("r_on", "r_off", "v_reset"):      # the same device, timed by another instrument
+        assert result.figures[name] == pytest.approx(expected.figures[name], rel=0.01)
+
+
+def test_durations_go_on_the_1_us_grid_and_waits_onto_the_list_step():
+    """srdp's 316.127766 ms wait is not a whole number of µs: its end is rounded to the nearest µs
+    (it was refused). A PPF pair 629.925 µs apart: the 100 µs write and the 200 µs reads set a
+    20 µs list step, the 0 V wait's end goes to the nearest step (each edge within 10 µs of its
+    programmed time), and three unevenly spaced readings are taken on a 20 µs acquire grid."""
+    read, write = Segment(0.1, 200e-6, "read", True), Segment(1.5, 100e-6, "write")
+    with expected_protocol(KeysightB2900, []) as smu:
+        srdp = smu.plan(Train((Segment(0.0, 316.12776601683797e-3, "idle"), Segment(1.5, 100e-6, "write")), 10))
+        assert srdp.pulsed and srdp.period == pytest.approx(316.228e-3, abs=1e-12)
+        pair = Train((read, write, read, Segment(0.0, 629.925e-6, "idle"), write, read, Segment(0.0, 2.0, "rest")), 8)
+        plan = smu.plan(pair)
+        assert plan.per_arm and plan.step == pytest.approx(20e-6)
+        edges = np.cumsum([0] + [plan.points.count(k) for k in range(6)]) * plan.step
+        programmed = np.cumsum([0, 200e-6, 100e-6, 200e-6, 629.925e-6, 100e-6, 200e-6])
+        assert np.max(np.abs(edges - programmed)) <= 10e-6 + 1e-12
+        assert plan.acquire_interval == pytest.approx(20e-6) and plan.kept == (0, 15, 61)
+        assert plan.period == pytest.approx(2.00143, abs=1e-12)      # 2 001 429.925 µs to the µs; the rest between arm events
+
+
+def test_a_repeat_is_cut_at_a_long_wait_the_list_cannot_hold(smu, station):
+    """A pair 500 ms apart: 100 µs pulses and a 500 ms wait do not share a step the 2500-point list
+    holds, so each repeat runs as two pieces; the instrument holds the wait (the tail run) and the
+    readings keep their programmed times."""
+    read, write = Segment(0.1, 200e-6, "read", True), Segment(1.5, 100e-6, "write")
+    pair = Train((read, write, read, Segment(0.0, 0.5, "idle"), write, read, Segment(0.0, 1.0, "rest")), 2)
+    plan = smu.plan(pair)
+    assert [(a, b) for a, b, _ in plan.groups] == [(0, 4), (4, 7)]
+    smu.configure(1e-3, 1.5)
+    readings = smu.run_train(pair, compliance=1e-3)
+    ends = np.array([200e-6, 500e-6, 500e-6 + 0.5 + 300e-6])
+    expected = np.concatenate([ends, ends + pair.period]) - 200e-6
+    assert readings.time == pytest.approx(expected, abs=1e-6)
+    assert readings.voltage == pytest.approx(0.1)
+
+
+@pytest.mark.parametrize("protocol, figure, rel", [
+    ("srdp", "delta_g_fastest", 0.02),  # a wait of 316.127766 ms: refused in 1 µs steps
+    ("retention", "tau", 0.05),         # 50 µs waits and uneven readings: refused
+])
+def test_protocols_once_refused_run_at_defaults_on_the_b2900(protocol, figure, rel):
+    figures = {}
+    for smu in ("keithley2450", "keysightb2900"):
+        with Bench.simulated(seed=1, smu=smu) as bench:
+            result = run_protocol(protocol, bench, out_dir=None)
+        assert result.state is RunState.COMPLETED
+        figures[smu] = result.figures[figure]
+    assert figures["keysightb2900"] == pytest.approx(figures["keithley2450"], rel=rel)
+
+
+def test_ppf_on_the_b2900_recovers_both_time_constants_within_10_percent():
+    """The multi-timescale device (τ₁ = 20 ms, τ₂ = 300 ms), 16 intervals × 8 pairs, as on the 2450
+    (tests/test_protocol_ppf.py): pairs up to 50 ms apart on one list, longer ones cut at the wait."""
+    from labsuite.protocols.ppf import PairedPulse
+
+    with Bench.simulated(model="multi-timescale", seed=1, smu="keysightb2900") as bench:
+        figures = run_protocol(PairedPulse(intervals=16, interval_min=500e-6, repeats=8), bench,
+                               out_dir=None).figures
+    assert figures["ppf_terms"] == 2
+    assert figures["tau1"] == pytest.approx(20e-3, rel=0.10)
+    assert figures["tau2"] == pytest.approx(300e-3, rel=0.10)

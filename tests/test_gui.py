@@ -301,7 +301,9 @@ def test_invalid_input_disables_run_names_the_field_and_reaches_no_instrument(co
     fill(qtbot, connected, "potentiation", {"amplitude": "1.2 parsec"})
     assert reason.text().startswith("amplitude: '1.2 parsec' is not a quantity in V")
     fill(qtbot, connected, "potentiation", {"amplitude": "1.5 V", "width": "20 us"})    # shorter than the SMU can time
-    assert not run_button.isEnabled() and "shortest segment the SMU can time" in reason.text()
+    assert not run_button.isEnabled()
+    assert reason.text().startswith("width = 20 µs is shorter than the Keithley 2450 SourceMeter can time (50 µs)")
+    assert "d62728" in form.fields["width"].styleSheet()                 # the field to change is marked
 
     qtbot.mouseClick(run_button, Qt.MouseButton.LeftButton)
     connected.run_form()

@@ -384,3 +384,13 @@ def test_pulse_train_script_loaded_over_tcp_returns_its_buffered_readings(served
     finally:
         inst.close()
         rm.close()
+
+
+def test_a_delay_list_of_several_delays_must_average_50_us(sim):
+    """trigger.timer[N].delaylist (TSP command reference): with more than one element, the average
+    of the delays must be ≥ 50 µs; one short delay among long ones is fine."""
+    sim.process("trigger.timer[2].delaylist = {1e-6, 1e-6, 1e-6}")
+    assert errors(sim) == ["1.10200e+03\tParameter too small\t2.00000e+01\t1.00000e+00"]
+    assert sim.process("print(table.getn(trigger.timer[2].delaylist))") == "1.00000e+00"
+    sim.process("trigger.timer[2].delaylist = {1e-6, 99e-6} trigger.timer[3].delaylist = {1e-6}")
+    assert errors(sim) == []

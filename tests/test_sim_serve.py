@@ -56,3 +56,52 @@ def test_bench_over_tcp_runs_the_same_train():
     with Bench.simulated(seed=3) as bench:
         local = run_protocol("potentiation", bench, {"pulses": 10}, out_dir=None).samples
     assert tcp["current"] == pytest.approx(local["current"], rel=1e-6)
+
+
+@pytest.fixture
+def slow_device(monkeypatch):
+    """A loaded computer: every stretch of device time costs 0.5 ms of wall time to compute."""
+    import time
+
+    from labsuite.simulator.circuit import DeviceNode
+
+    hold = DeviceNode.hold
+
+    def slow_hold(self, port, duration):
+        time.sleep(0.5e-3)
+        return hold(self, port, duration)
+
+    monkeypatch.setattr(DeviceNode, "hold", slow_hold)
+
+
+@pytest.mark.parametrize("smu", ["keithley2600", "keysightb2900"])
+def test_a_served_instrument_times_trains_by_its_own_clock_however_slow_the_computer(smu, slow_device):
+    """`labsuite sim serve` follows the wall clock between commands, not while an instrument
+    executes one: computing time never stretches a pulse, a read or a gap (it once made the served
+    2600B's timers overrun and leave smua sweeping). Readings stay 50 ms apart to 1 µs."""
+    import numpy as np
+
+    from labsuite import Bench, run_protocol
+    from labsuite.clock import VirtualClock
+    from labsuite.simulator.server import InstrumentServer
+    from labsuite.simulator.station import SimulatedStation
+
+    station = SimulatedStation(seed=1, smu=smu, clock=VirtualClock(follow_wall=True))
+    with InstrumentServer(station.served()) as server:
+        resource = next(e.resource for e in server.endpoints if e.role == "smu")
+        with Bench.connect(resource, smu) as bench:
+            samples = run_protocol("potentiation", bench, {"pulses": 20}, out_dir=None).samples
+    assert samples.size == 21
+    pulses = samples[samples["train"] == 1]
+    assert np.diff(pulses["t"]) == pytest.approx(np.full(19, 50e-3), abs=1e-6)
+
+
+def test_a_thousand_pulse_potentiation_runs_on_the_served_b2900():
+    """500 list points a repeat: each run replays at most 200 repeats, so that arm count × trigger
+    count stays within 100 000 (it was -221, Settings conflict, at 1000 pulses)."""
+    from labsuite import Bench, run_protocol
+
+    with Bench.simulated(seed=3, smu="keysightb2900", transport="tcp") as bench:
+        result = run_protocol("potentiation", bench, {"pulses": 1000}, out_dir=None)
+    assert result.samples.size == 1001
+    assert result.figures["pulses"] == 1000 and result.figures["g_max"] > 2 * result.figures["g_min"]

@@ -150,15 +150,16 @@ class Keithley2400(_PymeasureKeithley2400):
             return (f"segment {own + 1} ({segment.label}) has its own current limit "
                     f"({format_quantity(segment.compliance, 'A')}); the 2400 applies one compliance to a "
                     f"whole source list")
-        try:
-            self.list_plan(train)
+        try:   # nothing is sent to check: until the line frequency is known, 50 Hz (the longer cycle)
+            self.list_plan(train, self._mains_frequency or 50.0)
         except ValueError as exc:
             return str(exc)
         return None
 
-    def list_plan(self, train: Train) -> ListPlan:
-        """The list points that play ``train``'s pattern; ValueError naming the limit if none do."""
-        f = self.mains_frequency
+    def list_plan(self, train: Train, line_frequency: float | None = None) -> ListPlan:
+        """The list points that play ``train``'s pattern at ``line_frequency`` (Hz; the
+        instrument's, asked once, by default); ValueError naming the limit if none do."""
+        f = line_frequency or self.mains_frequency
         shortest_cycle = CYCLE_OVERHEAD + NPLC_MIN / f
         longest_cycle = CYCLE_OVERHEAD + NPLC_MAX / f + MAX_SOURCE_DELAY
         durations = [s.duration for s in train.pattern]
@@ -190,6 +191,7 @@ class Keithley2400(_PymeasureKeithley2400):
     def run_train(self, train: Train, compliance: float) -> TrainReadings:
         """Play ``train`` as list sweeps of ≤ 2500 points; return its readings. Afterwards the output
         is off and the source range is the one :meth:`configure` chose."""
+        self.mains_frequency            # read once, so that the check below uses it
         reason = self.hardware_timing_limit(train, compliance)
         if reason is not None:
             raise InstrumentError(self.name, f"cannot play this train on the source list: {reason}")

@@ -25,11 +25,18 @@ The sweep has one point per segment. A 2600B sweep measures at every point (the 
 one setting for the whole sweep), so every segment is measured over the last ``aperture`` s of it,
 ending :data:`MEASURE_MARGIN` before the next source event, and the driver keeps the readings of
 the segments marked ``measure``; the aperture is therefore at most the shortest segment less the
-margin. One limit (``smua.trigger.source.limiti``) applies to every point (the segments' own
-limit when they all carry the same one, else the program's compliance), and the shortest
-programmable pulse is 100 µs: :meth:`Keithley2600.hardware_timing_limit` names a train that
-cannot be played as programmed. The TSP is written in the Lua 5.0 of the firmware
-(``table.getn``, no ``#``).
+margin, and short enough that timer 2's delay list averages ≥ 50 µs (``trigger.timer[N].delaylist``:
+"if the array contains more than one element, the average of the delay intervals in the list must
+be ≥ 50 µs"). A pattern may have any length: the point table is a Lua table, and a train whose
+points outgrow a reading buffer plays as several sweeps whose readings share one clock
+(``smuX.nvbufferY.basetimestamp``). One limit (``smua.trigger.source.limiti``) applies to every
+point of a sweep; a train whose segments carry different limits (endurance: SET and RESET) is
+stepped by the script itself, limit before level, each segment ending on ``timer.measure.t()``
+(``delay()`` waits out the rest), so command time delays an edge by the instrument's command
+latency but never accumulates; the driver then waits for the script's reply with the read timeout
+grown by the train's duration. The shortest programmable pulse is 100 µs (data sheet):
+:meth:`Keithley2600.hardware_timing_limit` names a train that cannot be played as programmed. The
+TSP is written in the Lua 5.0 of the firmware (``table.getn``, no ``#``).
 """
 from __future__ import annotations
 
@@ -50,17 +57,22 @@ NPLC_MIN, NPLC_MAX = 0.001, 25.0        # smuX.measure.nplc (section 9)
 MEASURE_MARGIN = 60e-6                  # s between the end of an integration and the next source
                                         # event, as Keithley's KE26XXB pulsed-sweep example leaves
 MIN_TIMER_DELAY = 1e-6                  # s, shortest measure offset the driver programs
+MIN_MEAN_DELAY = 50e-6                  # s, a delaylist of several delays must average at least this
+                                        # (trigger.timer[N].delaylist, TSP command reference)
 LINE_VALUES = 100                       # levels per labsuite_column line
 SWEEPING_SMUA = 2                       # status.operation.sweeping.SMUA (bit B1)
 BUFFER_CAPACITY = 60_000                # readings per dedicated buffer (not confirmed in the manual)
 
 TRAIN_SCRIPT = """\
--- labsuite_train: plays one labsuite Train on smua with the SMU trigger model and two timers
--- (Series 2600B Reference Manual 2600BS-901-01: "Triggering", "Using timers to perform pulse
--- mode sweeps"; smuX.trigger.*, trigger.timer[N].* in the TSP command reference). Lua 5.0 syntax.
+-- labsuite_train: plays one labsuite Train on smua from a segment table (Lua tables of any
+-- length: the instrument's memory is the only bound). Lua 5.0 syntax (table.getn, no length
+-- operator); only standard TSP: the SMU trigger model, trigger.timer, timer, delay.
 --
--- A train is a pattern of K segments played R times. The sweep has a point per segment and a
--- closing point at 0 V:
+-- A train is a pattern of K segments played R times. With one current limit for every
+-- segment it runs on the SMU trigger model (Series 2600B Reference Manual 2600BS-901-01,
+-- "Triggering" and "Using timers to perform pulse mode sweeps"; smuX.trigger.*,
+-- trigger.timer[N].* in the TSP command reference), a sweep point per segment and a closing
+-- point at 0 V:
 --   timer 1, the source stimulus: passthrough, delays = the K segment durations in turn, so an
 --     event starts every segment and one more ends the last;
 --   timer 2, the measure stimulus: started by every timer 1 event, delays = the K measure start
@@ -68,6 +80,10 @@ TRAIN_SCRIPT = """\
 --     before the next source event;
 --   end pulse: bypassed, SOURCE_HOLD: a level holds until the next point's source action;
 --   end sweep: SOURCE_IDLE: back to smua.source.levelv = 0 V.
+-- With a limit per segment (smuX.trigger.source.limitY holds one limit for a whole sweep) the
+-- script itself steps the table: limit, then level, then a reading over the segment's last
+-- aperture, each segment ending on the instrument's elapsed-time timer (timer.measure.t(),
+-- delay()), so the time the commands take delays an edge but never adds up.
 
 labsuite_columns = {}
 
@@ -80,9 +96,10 @@ function labsuite_column(k, first, values)
 end
 
 -- levels: the pattern's levels (V), replaced by labsuite_column values where given;
--- durations, offsets: s per segment; measured: 1 or 0 per segment;
--- limit: current limit (A); range: largest |level| (V); nplc: integration (power line cycles)
-function labsuite_setup(repeats, levels, durations, offsets, measured, limit, range, nplc)
+-- durations, offsets: s per segment; measured: 1 or 0 per segment; limit: the current limit (A),
+-- or a table of one per segment; range: largest |level| (V); nplc: integration (power line
+-- cycles); continued: 1 when this sweep goes on with the train the last one played
+function labsuite_setup(repeats, levels, durations, offsets, measured, limit, range, nplc, continued)
   local k = table.getn(levels)
   local points = {}
   for r = 1, repeats do
@@ -95,9 +112,21 @@ function labsuite_setup(repeats, levels, durations, offsets, measured, limit, ra
   points[repeats * k + 1] = 0
   labsuite_columns = {}
   labsuite_k, labsuite_repeats, labsuite_measured = k, repeats, measured
+  labsuite_points, labsuite_durations, labsuite_offsets = points, durations, offsets
+  labsuite_limits = nil
+  if type(limit) == "table" then
+    labsuite_limits = limit
+    limit = limit[1]
+    for s = 1, k do
+      if labsuite_limits[s] < limit then limit = labsuite_limits[s] end
+    end
+  end
+  if continued ~= 1 then labsuite_origin = nil end
   local measuring = false
+  local largest = limit
   for s = 1, k do
     if measured[s] == 1 then measuring = true end
+    if labsuite_limits ~= nil and labsuite_limits[s] > largest then largest = labsuite_limits[s] end
   end
 
   -- source: output off, voltage function, fixed range, the limit before anything turns on
@@ -111,7 +140,7 @@ function labsuite_setup(repeats, levels, durations, offsets, measured, limit, ra
   smua.source.delay = 0
   -- measurement: fixed range, no settling delay, autozero once: readings keep the timing
   smua.measure.autorangei = smua.AUTORANGE_OFF
-  smua.measure.rangei = limit
+  smua.measure.rangei = largest
   smua.measure.autozero = smua.AUTOZERO_ONCE
   smua.measure.nplc = nplc
   smua.measure.delay = 0
@@ -121,6 +150,11 @@ function labsuite_setup(repeats, levels, durations, offsets, measured, limit, ra
   smua.nvbuffer1.collecttimestamps = 1
   smua.nvbuffer2.clear()
   smua.nvbuffer2.appendmode = 0
+  if labsuite_limits ~= nil then
+    smua.nvbuffer1.appendmode = 1
+    smua.nvbuffer2.appendmode = 1
+    return
+  end
 
   trigger.timer[1].reset()
   trigger.timer[1].delaylist = durations
@@ -153,26 +187,61 @@ function labsuite_setup(repeats, levels, durations, offsets, measured, limit, ra
   smua.trigger.endsweep.action = smua.SOURCE_IDLE
 end
 
--- output on at 0 V under the limit, then the sweep; it runs on its own until
--- status.operation.sweeping.condition clears
-function labsuite_start()
-  smua.source.output = smua.OUTPUT_ON
-  smua.trigger.initiate()
+-- hold what the output does until t s on the elapsed-time timer
+function labsuite_until(t)
+  local left = t - timer.measure.t()
+  if left > 0 then delay(left) end
 end
 
--- time (s, from the first reading), voltage (V) and current (A) of the measured segments
+-- a limit per segment: the script steps the table, then the output returns to 0 V
+function labsuite_step()
+  local k = labsuite_k
+  local t = 0
+  timer.reset()
+  for p = 1, labsuite_repeats * k do
+    local s = p - math.floor((p - 1) / k) * k
+    smua.source.limiti = labsuite_limits[s]
+    smua.source.levelv = labsuite_points[p]
+    if labsuite_measured[s] == 1 then
+      labsuite_until(t + labsuite_offsets[s])
+      smua.measure.iv(smua.nvbuffer1, smua.nvbuffer2)
+    end
+    t = t + labsuite_durations[s]
+    labsuite_until(t)
+  end
+  smua.source.levelv = 0
+end
+
+-- output on at 0 V under the limit, then the sweep, which runs on its own until
+-- status.operation.sweeping.condition clears (a limit per segment: the table, stepped here)
+function labsuite_start()
+  smua.source.output = smua.OUTPUT_ON
+  if labsuite_limits ~= nil then
+    labsuite_step()
+  else
+    smua.trigger.initiate()
+  end
+end
+
+-- time (s, from the first reading of the train), voltage (V) and current (A) of the measured
+-- segments, with 10 significant digits
 function labsuite_print()
   local t, v, i, n = {}, {}, {}, 0
   local stamps, volts, amps = smua.nvbuffer1.timestamps, smua.nvbuffer2.readings, smua.nvbuffer1.readings
-  local last = labsuite_repeats * labsuite_k
-  if smua.nvbuffer1.n < last then last = smua.nvbuffer1.n end
+  local last = smua.nvbuffer1.n
+  if labsuite_limits == nil and labsuite_repeats * labsuite_k < last then last = labsuite_repeats * labsuite_k end
+  if labsuite_origin == nil then labsuite_origin = smua.nvbuffer1.basetimestamp end
+  local offset = smua.nvbuffer1.basetimestamp - labsuite_origin
   for p = 1, last do
-    if labsuite_measured[p - math.floor((p - 1) / labsuite_k) * labsuite_k] == 1 then
+    if labsuite_limits ~= nil or labsuite_measured[p - math.floor((p - 1) / labsuite_k) * labsuite_k] == 1 then
       n = n + 1
-      t[n], v[n], i[n] = stamps[p], volts[p], amps[p]
+      t[n], v[n], i[n] = stamps[p] + offset, volts[p], amps[p]
     end
   end
+  local digits = format.asciiprecision
+  format.asciiprecision = 10
   printbuffer(1, n, t, v, i)
+  format.asciiprecision = digits
 end
 """
 
@@ -185,9 +254,9 @@ FAMILY = SourceMeterCapabilities(
     min_segment=100e-6,          # shortest programmable pulse width (data sheet; not confirmed in the manual)
     min_aperture=NPLC_MIN / 50.0,   # 0.001 PLC, on either line frequency
     max_aperture=NPLC_MAX / 60.0,   # 25 PLC, on either line frequency
-    max_repeats=2500,            # repeats per sweep, so that repeats × max_pattern + 1 points fit a buffer
-    max_pattern=20,
-    max_readings=50_000,         # every point is measured: max_repeats × max_pattern readings
+    max_repeats=2500,            # repeats per train the Runner sends; longer sweeps are split by run_train
+    max_pattern=BUFFER_CAPACITY - 1,   # a sweep point per segment and the closing one fill a reading buffer
+    max_readings=50_000,
 )
 MODEL_CAPABILITIES = {
     "2601B": replace(FAMILY, max_current_limit=3.0),
@@ -250,38 +319,59 @@ class Keithley2600(_PymeasureKeithley2600):
         self.raise_errors()
 
     def hardware_timing_limit(self, train: Train, compliance: float | None = None) -> str | None:
-        """None if the sweep plays ``train`` as programmed, else the limit it runs into. Segments
-        without their own limit use ``compliance`` (A) when it is given; without it, such segments
-        next to ones with their own limit are taken to differ. Trains longer than
-        ``capabilities.max_repeats`` are for the caller to cut."""
+        """None if the instrument plays ``train`` as programmed, else the limit it runs into.
+        Segments without their own limit use ``compliance`` (A) when it is given. Any pattern
+        length the buffers hold plays; a limit per segment is stepped by the script (see
+        :data:`TRAIN_SCRIPT`). Trains longer than ``capabilities.max_repeats`` are for the caller
+        to cut."""
         caps = self.capabilities
         pattern = train.pattern
         if len(pattern) > caps.max_pattern:
-            return f"the pattern has {len(pattern)} segments; a 2600B train takes at most {caps.max_pattern}"
+            return (f"the pattern has {len(pattern)} segments; a 2600B sweep takes at most {caps.max_pattern} "
+                    f"(a reading each, and a closing one, in a {BUFFER_CAPACITY}-reading buffer)")
         for k, segment in enumerate(pattern, 1):
             if segment.duration < caps.min_segment * (1 - 1e-9):
                 return (f"segment {k} ({segment.label}) lasts {format_quantity(segment.duration, 's')}; "
                         f"the 2600B's shortest programmable pulse is {format_quantity(caps.min_segment, 's')}")
-        limits = [segment.compliance if segment.compliance is not None else compliance for segment in pattern]
-        if len(set(limits)) > 1:
-            shown = ", ".join("the program's" if a is None else format_quantity(a, "A") for a in dict.fromkeys(limits))
-            return f"segments use current limits {shown}; a 2600B sweep applies one limit to every point"
+        if len(pattern) > 1 and len(self._limits(train, compliance)) == 1:
+            # the line frequency is not asked here (nothing is sent): 50 Hz gives the longest aperture
+            offsets = self._offsets(train, _aperture(train, self._line_frequency or 50.0))
+            if sum(offsets) / len(offsets) < MIN_MEAN_DELAY * (1 - 1e-9):
+                return (f"its measure offsets average {format_quantity(sum(offsets) / len(offsets), 's')}; a "
+                        f"2600B timer's delay list must average ≥ {format_quantity(MIN_MEAN_DELAY, 's')}")
         return None
 
     def run_train(self, train: Train, compliance: float) -> TrainReadings:
-        """Play ``train`` on the instrument's trigger model; return its readings. The sweep runs
-        under the one limit its segments share (their own, else ``compliance``, A); afterwards the
-        output is off and the source range is the one :meth:`configure` chose, so that software-timed
-        levels up to the program's largest apply."""
+        """Play ``train`` on the instrument; return its readings. Under one limit (the segments'
+        own, else ``compliance``, A) it runs on the trigger model, in as many sweeps as the
+        reading buffer needs (a reading per segment), on one clock; with a limit per segment the
+        script steps it. Afterwards the output is off and the source range is the one
+        :meth:`configure` chose, so that software-timed levels up to the program's largest apply."""
         reason = self.hardware_timing_limit(train, compliance)
-        points = train.repeats * len(train.pattern) + 1
-        if reason is None and points > BUFFER_CAPACITY:
-            reason = f"{points} sweep points overflow a {BUFFER_CAPACITY}-reading buffer (cut the train)"
         if reason is not None:
-            raise InvalidParameter("train", f"cannot be played by the 2600B's sweep: {reason}")
-        limit = next((s.compliance for s in train.pattern if s.compliance is not None), compliance)
-        self.check_compliance(limit)
-        message = self.train_message(train, limit)
+            raise InvalidParameter("train", f"cannot be played by the 2600B: {reason}")
+        limits = self._limits(train, compliance)
+        for limit in limits:
+            self.check_compliance(limit)
+        if len(limits) > 1:
+            sweeps = [train]
+        else:
+            sweeps = train.split(max(1, (BUFFER_CAPACITY - 1) // len(train.pattern)))
+        stamps, voltages, currents = [], [], []
+        for k, sweep in enumerate(sweeps):
+            t, v, i = self._play(sweep, compliance, continued=k > 0, last=k == len(sweeps) - 1,
+                                 stepped=len(limits) > 1)
+            stamps.append(t)
+            voltages.append(v)
+            currents.append(i)
+        times = np.concatenate(stamps)
+        return TrainReadings(times - times[0] if times.size else times, np.concatenate(voltages),
+                             np.concatenate(currents))
+
+    def _play(self, train: Train, compliance: float, continued: bool, last: bool,
+              stepped: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Set up, check, start and read one sweep (or stepped table); return (t, V, I)."""
+        message = self.train_message(train, compliance, continued)
         if not self._script_loaded:
             self.load_script()
         self.write(message)
@@ -294,29 +384,31 @@ class Keithley2600(_PymeasureKeithley2600):
             code, text = errors[0]
             raise InstrumentError(self.name, str(text), int(code))
         self.write("labsuite_start()")
-        self.wait_for_sweep(train.duration)
+        self.wait_for_sweep(train.duration, busy=stepped)
         self.raise_errors()
         off = "smua.source.output = smua.OUTPUT_OFF"
-        if self._source_range is not None:     # labsuite_setup set the train's own range
+        if last and self._source_range is not None:     # labsuite_setup set the train's own range
             off += f" smua.source.rangev = {self._source_range:g}"
         n = train.measurements_per_repeat * train.repeats
         if n == 0:
             self.write(off)
-            return TrainReadings(np.empty(0), np.empty(0), np.empty(0))
+            return np.empty(0), np.empty(0), np.empty(0)
         reply = self.ask(f"{off} labsuite_print()")
         data = np.array([float(x) for x in reply.split(",")])
         if data.size != 3 * n:
             raise InstrumentError(self.name, f"expected {n} readings of the train, got {data.size / 3:g}")
         times, voltage, current = data.reshape(n, 3).T
-        return TrainReadings(times - times[0], voltage, current)
+        return times, voltage, current
 
     def load_script(self) -> None:
         """Load :data:`TRAIN_SCRIPT` as the named script ``labsuite_train`` and run it once."""
         self.write(LOAD_MESSAGE)
         self._script_loaded = True
 
-    def train_message(self, train: Train, compliance: float) -> str:
-        """The lines that set ``train`` up (output off, limit first); Lua table arguments."""
+    def train_message(self, train: Train, compliance: float, continued: bool = False) -> str:
+        """The lines that set ``train`` up (output off, limit first); Lua table arguments. One
+        limit goes as a number, a limit per segment as a table; ``continued``: a later sweep of
+        the same train, on the same clock."""
         aperture = self.aperture_for(train)
         pattern = train.pattern
         lines = []
@@ -326,34 +418,49 @@ class Keithley2600(_PymeasureKeithley2600):
                 for first in range(0, train.repeats, LINE_VALUES):
                     lines.append(f"labsuite_column({k + 1}, {first + 1}, "
                                  f"{_lua_table(column[first:first + LINE_VALUES], '.6g')})")
-        offsets = [max(s.duration - aperture - MEASURE_MARGIN, MIN_TIMER_DELAY) for s in pattern]
+        offsets = self._offsets(train, aperture)
         nplc = aperture * self.line_frequency if aperture else 1.0
+        limits = [compliance if s.compliance is None else s.compliance for s in pattern]
+        limit = f"{limits[0]:g}" if len(set(limits)) == 1 else _lua_table(limits, "g")
         lines.append(f"labsuite_setup({train.repeats}, {_lua_table(train.levels[0], '.6g')}, "
                      f"{_lua_table([s.duration for s in pattern], '.9g')}, {_lua_table(offsets, '.9g')}, "
-                     f"{_lua_table([int(s.measure) for s in pattern], 'd')}, {compliance:g}, "
-                     f"{np.abs(train.levels).max():.6g}, {nplc:.6g})")
+                     f"{_lua_table([int(s.measure) for s in pattern], 'd')}, {limit}, "
+                     f"{np.abs(train.levels).max():.6g}, {nplc:.6g}{', 1' if continued else ''})")
         return "\n".join(lines)
+
+    @staticmethod
+    def _limits(train: Train, compliance: float | None) -> set[float | None]:
+        """The current limits (A) the segments of ``train`` run under (None: the program's, unknown)."""
+        return {compliance if s.compliance is None else s.compliance for s in train.pattern}
+
+    def _offsets(self, train: Train, aperture: float) -> list[float]:
+        """s from each segment's start to the start of its measurement (timer 2's delay list)."""
+        return [max(s.duration - aperture - MEASURE_MARGIN, MIN_TIMER_DELAY) for s in train.pattern]
 
     def aperture_for(self, train: Train) -> float:
         """Integration time, s: the shortest measured segment, but every segment must hold one
-        integration and the margin; within the NPLC limits. 0 if nothing is measured."""
-        measured = [s.duration for s in train.pattern if s.measure]
-        if not measured:
-            return 0.0
-        plc = 1.0 / self.line_frequency
-        room = min(s.duration for s in train.pattern) - MEASURE_MARGIN - MIN_TIMER_DELAY
-        return float(np.clip(min(min(measured), room), NPLC_MIN * plc, NPLC_MAX * plc))
+        integration and the margin, and the measure offsets must average ≥ 50 µs; within the NPLC
+        limits. 0 if nothing is measured."""
+        return _aperture(train, self.line_frequency)
 
-    def wait_for_sweep(self, duration: float, poll: float = 0.05) -> None:
-        """Poll ``status.operation.sweeping.condition`` until smua stops sweeping."""
+    def wait_for_sweep(self, duration: float, poll: float = 0.05, busy: bool = False) -> None:
+        """Poll ``status.operation.sweeping.condition`` until smua stops sweeping. ``busy``: the
+        script steps the train itself, so the first reply comes only after ``duration`` s (the
+        read timeout grows by that much meanwhile)."""
         deadline = time.monotonic() + duration + self.adapter.connection.timeout / 1000
-        while True:
-            condition = int(float(self.ask("print(status.operation.sweeping.condition)")))
-            if not condition & SWEEPING_SMUA:
-                return
-            if time.monotonic() > deadline:
-                raise InstrumentError(self.name, f"smua still sweeping after {duration:g} s")
-            time.sleep(poll)
+        timeout = self.adapter.connection.timeout
+        if busy:
+            self.adapter.connection.timeout = timeout + duration * 1000
+        try:
+            while True:
+                condition = int(float(self.ask("print(status.operation.sweeping.condition)")))
+                if not condition & SWEEPING_SMUA:
+                    return
+                if time.monotonic() > deadline:
+                    raise InstrumentError(self.name, f"smua still sweeping after {duration:g} s")
+                time.sleep(poll)
+        finally:
+            self.adapter.connection.timeout = timeout
 
     def set_output(self, on: bool) -> None:
         """Turn the output on or off."""
@@ -396,6 +503,19 @@ class Keithley2600(_PymeasureKeithley2600):
     def check_compliance(self, amps: float) -> None:
         """Raise ValueError unless ``amps`` is a current limit this model can set."""
         strict_range(amps, (self.capabilities.min_current_limit, self.capabilities.max_current_limit))
+
+
+def _aperture(train: Train, line_frequency: float) -> float:
+    """:meth:`Keithley2600.aperture_for` at ``line_frequency`` (Hz)."""
+    measured = [s.duration for s in train.pattern if s.measure]
+    if not measured:
+        return 0.0
+    plc = 1.0 / line_frequency
+    durations = [s.duration for s in train.pattern]
+    room = min(durations) - MEASURE_MARGIN - MIN_TIMER_DELAY
+    if len(durations) > 1:      # timer 2's delay list (the measure offsets) must average ≥ 50 µs
+        room = min(room, sum(durations) / len(durations) - MEASURE_MARGIN - MIN_MEAN_DELAY)
+    return float(np.clip(min(min(measured), room), NPLC_MIN * plc, NPLC_MAX * plc))
 
 
 def _lua_table(values, spec: str) -> str:

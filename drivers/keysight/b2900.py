@@ -16,20 +16,34 @@ loop for the transient action, another for the acquire action, both started by o
   the one other segment is the pulse (``:SOUR:PULS:DEL`` = its start in the period,
   ``:SOUR:PULS:WIDT`` = its duration, peak ``:SOUR:VOLT:TRIG`` or one list point per repeat),
   one transient trigger per period (``TIMer``);
-- otherwise a **DC list**: one list point per common time step ``T`` of the segments (the
-  greatest common divisor of their durations), a transient trigger every ``T``. With the same
-  levels in every repeat, and a train that ends at 0 V or with a reading, the list holds one
-  repeat and the transient ARM layer replays it once per period (``TIMer``); else the list holds
-  every repeat of the run (as many as fit in 2500 points; a train may take several runs).
+- otherwise a **DC list**: one list point per time step ``T``, a transient trigger every ``T``.
+  With the same levels in every repeat, and a train that ends at 0 V or with a reading, the list
+  holds one repeat and the transient ARM layer replays it once per period (``TIMer``), at most
+  100 000 points in all per run (arm count × trigger count, as the simulated instrument checks;
+  the manual consulted states each count's range, 1 to 100 000, not their product); a last 0 V
+  wait is then one closing 0 V point, held until the next arm event. Else the list holds every
+  repeat of the run (as many as fit in 2500 points; a train may take several runs).
 
-Readings: the acquire ARM layer ticks once per period, its TRIGger layer takes the readings of
-one repeat at ``:TRIG:ACQ:DEL`` = first reading's start and ``:TRIG:ACQ:TIM`` apart (so the
-readings of a repeat must be evenly spaced), integrating the aperture ``:SENS:CURR:APER`` up to
-the end of each measured segment. They come back with one ``:FETC:ARR? (@1)`` as voltage,
-current and time (``:FORM:ELEM:SENS VOLT,CURR,TIME``). The timer behind TIME does not restart at
-``INIT`` (``:SYST:TIME:TIM:COUN:RES:AUTO OFF``) and is reset once per train
-(``:SYST:TIME:TIM:COUN:RES``), so the readings of all runs of a train are on one clock, with the
-real time between runs (printed with 7 significant digits: 10 µs steps 30 s into a train).
+Time steps (data sheet: trigger timing resolution 1 µs, shortest trigger interval 20 µs): every
+segment edge is rounded to the nearest µs from the train's start, so each edge is within 0.5 µs
+of its programmed time (a 316.1277660 ms wait lasts 316.128 ms). ``T`` is the durations' greatest
+common step when it is ≥ 20 µs and the list holds the repeat; otherwise the finest step ≥ 20 µs
+that divides every segment that is not a 0 V wait, with the ends of the 0 V waits rounded to it,
+each edge within ``T``/2 of its programmed time (a PPF pair 629.925 µs apart plays 620 µs apart
+on a 20 µs step). A repeat that no list holds (100 µs pulses around a 0.5 s wait) is cut after
+each 0 V wait of ≥ 5 ms into pieces, a run each: the instrument holds the wait (the tail run
+below) and the next piece starts after the bus round trips that load it (on a simulated bench,
+none; on hardware, milliseconds, which the readings' TIME shows).
+
+Readings: the acquire ARM layer ticks once per period and waits ``:ARM:ACQ:DEL`` = the first
+reading's start; its TRIGger layer then takes readings ``:TRIG:ACQ:TIM`` apart: the greatest
+common step of the measured segments' ends. The readings that end a measured segment are kept,
+the others dropped; each integrates ``:SENS:CURR:APER`` = the shortest measured segment, or that
+step if shorter, up to its end. They come back with one ``:FETC:ARR? (@1)`` as voltage, current
+and time (``:FORM:ELEM:SENS VOLT,CURR,TIME``). The timer behind TIME does not restart at ``INIT``
+(``:SYST:TIME:TIM:COUN:RES:AUTO OFF``) and is reset once per train (``:SYST:TIME:TIM:COUN:RES``),
+so the readings of all runs of a train are on one clock, with the real time between runs
+(printed with 7 significant digits: 10 µs steps 30 s into a train).
 
 A run ends with its instrument's last action, and the output then returns to the DC level, 0 V
 (User's Guide, "Output after Sweep"). If the train goes on after that action, at 0 V, a second,
@@ -51,7 +65,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from pymeasure.instruments import Channel, Instrument, SCPIMixin
@@ -72,6 +86,8 @@ TIME_MAX = 100_000.0                       # s, arm/trigger timer and delay
 MIN_INTERVAL = 20e-6                       # s, arm/trigger timer of the B2901A/B2902A
 MIN_PULSE_WIDTH = 50e-6                    # s, B2901A/B2902A
 READINGS_MAX = 100_000                     # readings per channel and run (the trace buffer's size)
+SPLIT_MIN = 5e-3                           # s, a 0 V wait from which a repeat may be cut into runs: the
+                                           # software floor of labsuite.runner (bus latency stays ≪ it)
 CH1_IDLE = 2 | 16                          # :STAT:OPER:COND?: Ch1 Transition Idle (bit 1), Ch1 Acquire Idle (bit 4)
 
 
@@ -149,10 +165,14 @@ class SweepPlan:
     aperture: float             # 0 without readings
     acquire_delay: float        # start of a repeat to the start of its first reading
     acquire_interval: float     # between the readings of a repeat
-    readings: int               # per repeat
+    readings: int               # acquired per repeat (those in ``kept`` are the measured segments')
     pulse_delay: float
     pulse_width: float
     repeats_per_run: int
+    period: float = 0.0         # one repeat on the instrument's 1 µs grid
+    kept: tuple[int, ...] = ()  # which acquired readings of a repeat end a measured segment
+    groups: tuple[tuple[int, int, SweepPlan], ...] = ()   # pieces of a repeat cut at long 0 V waits:
+                                                          # (first segment, end, plan), one run each
 
 
 class KeysightB2900(SCPIMixin, Instrument):
@@ -224,9 +244,12 @@ class KeysightB2900(SCPIMixin, Instrument):
         limit = next((s.compliance for s in train.pattern if s.compliance is not None), compliance)
         strict_range(limit, COMPLIANCE_RANGE)
         stamps, voltages, currents = [], [], []
-        runs = train.split(plan.repeats_per_run)
-        for k, run in enumerate(runs):
-            t, v, i = self._run(run, plan, limit, first=k == 0, last=k == len(runs) - 1)
+        runs = [(run, plan) for run in train.split(plan.repeats_per_run)]
+        if plan.groups:     # a repeat cut at long 0 V waits: a run per piece, the waits held by the tails
+            runs = [(Train(train.pattern[a:b], 1, train.levels[r:r + 1, a:b]), piece)
+                    for r in range(train.repeats) for a, b, piece in plan.groups]
+        for k, (run, run_plan) in enumerate(runs):
+            t, v, i = self._run(run, run_plan, limit, first=k == 0, last=k == len(runs) - 1)
             stamps.append(t)
             voltages.append(v)
             currents.append(i)
@@ -277,60 +300,123 @@ class KeysightB2900(SCPIMixin, Instrument):
     # --- the list sweep ---------------------------------------------------------------
     def plan(self, train: Train, compliance: float | None = None) -> SweepPlan:
         """How ``train`` runs on the list sweep; raise :class:`TimingLimit` naming the limit it breaks.
-        Segments without their own limit use ``compliance`` (A); unknown, it counts as different."""
+        Segments without their own limit use ``compliance`` (A); unknown, it counts as different.
+        A train whose repeat must be cut at long 0 V waits has a plan per piece (``groups``)."""
         pattern = train.pattern
         if len({compliance if s.compliance is None else s.compliance for s in pattern}) > 1:
             raise TimingLimit("its segments have different current limits; a B2900 sweep keeps one "
                               "compliance per channel")
-        durations = []
-        for k, segment in enumerate(pattern, 1):
-            micro = segment.duration * 1e6
-            if abs(micro - round(micro)) > 1e-3:
-                raise TimingLimit(f"segment {k} lasts {format_quantity(segment.duration, 's')}; the B2900 "
-                                  f"times in steps of 1 µs")
-            durations.append(round(micro))
-        period = sum(durations)
-        if period * 1e-6 > TIME_MAX:
-            raise TimingLimit(f"one repeat lasts {format_quantity(period * 1e-6, 's')}; the B2900's timers "
+        edges = np.round(np.cumsum([s.duration for s in pattern]) * 1e6).astype(np.int64)   # µs
+        durations = [int(d) for d in np.diff(edges, prepend=0)]
+        for k, d in enumerate(durations, 1):
+            if d < 1:
+                raise TimingLimit(f"segment {k} lasts {format_quantity(pattern[k - 1].duration, 's')}; the "
+                                  f"B2900 times in steps of 1 µs")
+        if edges[-1] / 1e6 > TIME_MAX:
+            raise TimingLimit(f"one repeat lasts {format_quantity(edges[-1] / 1e6, 's')}; the B2900's timers "
                               f"reach {TIME_MAX:g} s")
+        try:
+            return self._plan(train, durations)
+        except TimingLimit as whole:
+            cuts = [k for k in range(1, len(pattern) - 1) if _idle(train, k) and pattern[k].duration >= SPLIT_MIN]
+            if not cuts or not np.all(train.levels == train.levels[0]):
+                raise
+            groups, first = [], 0
+            for cut in cuts + [len(pattern)]:
+                end = min(cut + 1, len(pattern))      # a piece ends with the wait that follows it
+                piece = Train(pattern[first:end], 1, train.levels[:1, first:end])
+                try:
+                    groups.append((first, end, self._plan(piece, durations[first:end])))
+                except TimingLimit:
+                    raise whole from None
+                first = end
+            return replace(groups[0][2], groups=tuple(groups), repeats_per_run=1)
+
+    def _plan(self, train: Train, durations: list[int]) -> SweepPlan:
+        """The plan of one list sweep of ``train`` whose segments last ``durations`` (µs)."""
+        pattern = train.pattern
+        period = sum(durations)
         ends = [int(e) for e in np.cumsum(durations)]
-        measured = [k for k, s in enumerate(pattern) if s.measure]
-        aperture = float(np.clip(min(pattern[k].duration for k in measured), *APERTURE_RANGE)) if measured else 0.0
-        interval = period * 1e-6
-        if len(measured) > 1:
-            gaps = {ends[b] - ends[a] for a, b in zip(measured, measured[1:])}
-            if len(gaps) > 1:
-                raise TimingLimit("the readings of a repeat are unevenly spaced; the B2900's acquire timer "
-                                  "spaces them evenly")
-            interval = gaps.pop() * 1e-6
-            if interval < MIN_INTERVAL:
-                raise TimingLimit(f"readings {format_quantity(interval, 's')} apart; the B2900's trigger "
-                                  f"timer needs ≥ {format_quantity(MIN_INTERVAL, 's')}")
-        delay = max(0.0, ends[measured[0]] * 1e-6 - aperture) if measured else 0.0
-        last_reading = ends[measured[-1]] if measured else 0
-        m = max(len(measured), 1)
-        per_run_readings = READINGS_MAX // m
-        common = dict(aperture=aperture, acquire_delay=delay, acquire_interval=interval, readings=len(measured))
         constant = bool(np.all(train.levels == train.levels[0]))
+        measured = [k for k, s in enumerate(pattern) if s.measure]
         peak = pulse_segment(train)
         if peak is not None and pattern[peak].duration >= MIN_PULSE_WIDTH * (1 - 1e-9):
-            return SweepPlan(True, period * 1e-6, (peak,), False, False,
-                             pulse_delay=(ends[peak] - durations[peak]) * 1e-6, pulse_width=pattern[peak].duration,
-                             repeats_per_run=min(COUNT_MAX if constant else LIST_POINTS, per_run_readings),
-                             **common)
-        step = math.gcd(*durations)
-        if step * 1e-6 < MIN_INTERVAL * (1 - 1e-9):
-            raise TimingLimit(f"its segments share a {format_quantity(step * 1e-6, 's')} time step; the B2900's "
-                              f"trigger timer needs ≥ {format_quantity(MIN_INTERVAL, 's')}")
-        points = tuple(k for k, d in enumerate(durations) for _ in range(d // step))
-        per_arm = constant and bool(last_reading == period or train.levels[-1, -1] == 0.0)
+            readings = self._readings(pattern, ends, measured)
+            return SweepPlan(True, period / 1e6, (peak,), False, False, pulse_delay=(ends[peak] - durations[peak]) / 1e6,
+                             pulse_width=durations[peak] / 1e6, period=period / 1e6,
+                             repeats_per_run=min(COUNT_MAX if constant else LIST_POINTS,
+                                                 READINGS_MAX // max(readings["readings"], 1)), **readings)
+        # a last 0 V wait is held between arm events, not stored point by point
+        tail = len(pattern) > 1 and constant and _idle(train, len(pattern) - 1)
+        active = durations[:-1] if tail else durations
+        step, grid = self._grid(train, active)
+        if tail and durations[-1] < step:
+            step, grid = self._grid(train, durations)
+            tail = False
+        if tail:
+            grid = grid + [durations[-1]]
+        ends = [int(e) for e in np.cumsum(grid)]
+        readings = self._readings(pattern, ends, measured)
+        last_reading = ends[measured[-1]] if measured else 0
+        points = tuple(k for k, d in enumerate(grid[:len(grid) - tail]) for _ in range(d // step))
+        points += (len(pattern) - 1,) if tail else ()
+        per_arm = constant and bool(tail or last_reading == period or train.levels[-1, -1] == 0.0)
         marker = not per_arm and last_reading != period
         if len(points) + marker > LIST_POINTS:
             raise TimingLimit(f"one repeat needs {len(points) + marker} list points of "
-                              f"{format_quantity(step * 1e-6, 's')}; the B2900's list holds {LIST_POINTS}")
-        repeats = COUNT_MAX if per_arm else (LIST_POINTS - marker) // len(points)
-        return SweepPlan(False, step * 1e-6, points, per_arm, marker, pulse_delay=0.0, pulse_width=0.0,
-                         repeats_per_run=min(repeats, per_run_readings), **common)
+                              f"{format_quantity(step / 1e6, 's')}; the B2900's list holds {LIST_POINTS}")
+        # the ARM layer replays the list: arm count × trigger count stays within COUNT_MAX
+        repeats = COUNT_MAX // len(points) if per_arm else (LIST_POINTS - marker) // len(points)
+        return SweepPlan(False, step / 1e6, points, per_arm, marker, pulse_delay=0.0, pulse_width=0.0,
+                         period=period / 1e6,
+                         repeats_per_run=min(repeats, READINGS_MAX // max(readings["readings"], 1)), **readings)
+
+    @staticmethod
+    def _grid(train: Train, durations: list[int]) -> tuple[int, list[int]]:
+        """The list's time step (µs) and each segment's duration on it (µs). Exact when the
+        durations share a step of ≥ 20 µs that the list holds; else the finest step ≥ 20 µs that
+        divides every segment that is not a 0 V wait and fits the list, the waits' ends rounded to
+        it (each edge within half a step of its programmed time)."""
+        exact = math.gcd(*durations)
+        if exact / 1e6 >= MIN_INTERVAL * (1 - 1e-9) and sum(durations) // exact < LIST_POINTS:
+            return exact, list(durations)
+        fixed = [d for k, d in enumerate(durations) if not _idle(train, k)]
+        common = math.gcd(*fixed) if fixed else exact
+        steps = [t for t in range(int(round(MIN_INTERVAL * 1e6)), common + 1) if common % t == 0]
+        if not steps:
+            raise TimingLimit(f"its segments share a {format_quantity(exact / 1e6, 's')} time step; the B2900's "
+                              f"trigger timer needs ≥ {format_quantity(MIN_INTERVAL, 's')}")
+        for step in steps:
+            grid, start, programmed = [], 0, 0
+            for k, d in enumerate(durations):
+                programmed += d
+                if _idle(train, k):
+                    end = max(start + step, step * int(round(programmed / step)))
+                else:
+                    end = start + d
+                grid.append(end - start)
+                start = end
+            if start // step < LIST_POINTS:
+                return step, grid
+        return steps[-1], grid
+
+    @staticmethod
+    def _readings(pattern, ends: list[int], measured: list[int]) -> dict[str, object]:
+        """Acquire settings of one repeat: readings every ``acquire_interval`` from the first
+        measured segment's end to the last (the greatest common step of their ends, µs), each
+        integrating ``aperture`` up to its tick; ``kept``: the ticks that end a measured segment."""
+        if not measured:
+            return dict(aperture=0.0, acquire_delay=0.0, acquire_interval=sum(ends[-1:]) / 1e6, readings=0, kept=())
+        read_ends = [ends[k] for k in measured]
+        interval = math.gcd(*[b - a for a, b in zip(read_ends, read_ends[1:])]) if len(measured) > 1 else ends[-1]
+        if len(measured) > 1 and interval / 1e6 < MIN_INTERVAL * (1 - 1e-9):
+            raise TimingLimit(f"readings {format_quantity(interval / 1e6, 's')} apart; the B2900's trigger "
+                              f"timer needs ≥ {format_quantity(MIN_INTERVAL, 's')}")
+        shortest = min(pattern[k].duration for k in measured)
+        aperture = float(np.clip(min(shortest, interval / 1e6), *APERTURE_RANGE))
+        kept = tuple((e - read_ends[0]) // interval for e in read_ends)
+        return dict(aperture=aperture, acquire_delay=max(0.0, read_ends[0] / 1e6 - aperture),
+                    acquire_interval=interval / 1e6, readings=kept[-1] + 1, kept=kept)
 
     def sweep_message(self, run: Train, plan: SweepPlan, compliance: float, reset_time: bool = False) -> str:
         """The one message that sets up ``run`` on channel 1 (output off, compliance first); the
@@ -346,7 +432,7 @@ class KeysightB2900(SCPIMixin, Instrument):
             commands += _layers("TRAN", "AINT", 0.0, 1, plan.step, run.repeats, 0.0)
         elif plan.per_arm:
             commands += _source_levels(run.levels[0, list(plan.points)], as_list=True)
-            commands += _layers("TRAN", "TIM", run.period, run.repeats, plan.step, len(plan.points), 0.0)
+            commands += _layers("TRAN", "TIM", plan.period, run.repeats, plan.step, len(plan.points), 0.0)
         else:
             levels = run.levels[:, list(plan.points)].ravel()
             if plan.marker:
@@ -356,8 +442,8 @@ class KeysightB2900(SCPIMixin, Instrument):
         if plan.readings:
             commands += [':SENS1:FUNC "CURR","VOLT"', f":SENS1:CURR:APER {plan.aperture:.9g}",
                          ":FORM:ELEM:SENS VOLT,CURR,TIME"]
-            commands += _layers("ACQ", "TIM", run.period, run.repeats, plan.acquire_interval, plan.readings,
-                                plan.acquire_delay)
+            commands += _layers("ACQ", "TIM", plan.period, run.repeats, plan.acquire_interval, plan.readings,
+                                0.0, arm_delay=plan.acquire_delay)
         commands.append(":SYST:TIME:TIM:COUN:RES:AUTO OFF")
         if reset_time:
             commands.append(":SYST:TIME:TIM:COUN:RES")
@@ -367,14 +453,16 @@ class KeysightB2900(SCPIMixin, Instrument):
         """Time (s) from the run's last action to the end of ``run``, which a second run holds at 0 V."""
         if plan.marker:
             return 0.0
-        last = (run.repeats - 1) * run.period
+        last = (run.repeats - 1) * plan.period
         if plan.pulsed:
             busy = last + plan.pulse_delay + plan.pulse_width
+        elif plan.per_arm:
+            busy = last + (len(plan.points) - 1) * plan.step
         else:
-            busy = run.duration - plan.step
+            busy = run.repeats * plan.period - plan.step
         if plan.readings:
             busy = max(busy, last + plan.acquire_delay + (plan.readings - 1) * plan.acquire_interval + plan.aperture)
-        return max(0.0, run.duration - busy)
+        return max(0.0, run.repeats * plan.period - busy)
 
     def wait_for_idle(self, duration: float, poll: float = 0.05) -> None:
         """Poll ``:STAT:OPER:COND?`` until channel 1's transition and acquire actions are idle;
@@ -392,7 +480,7 @@ class KeysightB2900(SCPIMixin, Instrument):
         self.write(self.sweep_message(run, plan, compliance, reset_time=first))
         self.raise_errors()             # nothing runs unless every setting was taken as sent
         self.write(f":OUTP1 ON;:INIT{'' if plan.readings else ':TRAN'} (@1)")
-        self.wait_for_idle(run.duration)
+        self.wait_for_idle(run.repeats * plan.period)
         tail = self.tail(run, plan)
         if tail > 0.5e-6:
             self.write(tail_message(tail))
@@ -408,12 +496,18 @@ class KeysightB2900(SCPIMixin, Instrument):
         data = np.array(self.values(":FETC:ARR? (@1)"), dtype=float)
         if data.size != 3 * n:
             raise InstrumentError(self.name, f"expected {n} readings from :FETC:ARR?, got {data.size / 3:g}")
-        voltage, current, stamp = data.reshape(n, 3).T
+        kept = (np.arange(run.repeats)[:, None] * plan.readings + np.array(plan.kept)).ravel()
+        voltage, current, stamp = data.reshape(n, 3)[kept].T
         return stamp, voltage, current
 
     def reset(self) -> None:
         """Reset the instrument and clear its error queue."""
         self.write("*RST;*CLS")
+
+
+def _idle(train: Train, k: int) -> bool:
+    """Whether segment ``k`` is a wait: 0 V in every repeat, unmeasured."""
+    return not train.pattern[k].measure and bool(np.all(train.levels[:, k] == 0.0))
 
 
 def pulse_segment(train: Train) -> int | None:
@@ -445,9 +539,11 @@ def _source_levels(levels: np.ndarray, as_list: bool = False) -> list[str]:
 
 
 def _layers(action: str, arm_source: str, arm_timer: float, arm_count: int, timer: float, count: int,
-            delay: float) -> list[str]:
-    """ARM and TRIGger settings of one device action of channel 1 (the trigger layer on its timer)."""
-    arm = [f":ARM1:{action}:SOUR {arm_source}", f":ARM1:{action}:COUN {arm_count}", f":ARM1:{action}:DEL 0"]
+            delay: float, arm_delay: float = 0.0) -> list[str]:
+    """ARM and TRIGger settings of one device action of channel 1 (the trigger layer on its timer;
+    ``arm_delay`` s once per arm event, ``delay`` s before every trigger's action)."""
+    arm = [f":ARM1:{action}:SOUR {arm_source}", f":ARM1:{action}:COUN {arm_count}",
+           f":ARM1:{action}:DEL {arm_delay:.9g}"]
     if arm_source == "TIM":
         arm.insert(1, f":ARM1:{action}:TIM {arm_timer:.9g}")
     return arm + [f":TRIG1:{action}:SOUR TIM", f":TRIG1:{action}:TIM {timer:.9g}",

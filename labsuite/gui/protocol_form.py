@@ -19,7 +19,7 @@ from labsuite.bench import Bench, Limits
 from labsuite.errors import InvalidParameter, LabsuiteError
 from labsuite.experiment import make_protocol
 from labsuite.protocols import PROTOCOLS, Parameter, Protocol
-from labsuite.runner import Runner
+from labsuite.refusal import check_protocol
 from labsuite.units import format_quantity
 
 INVALID_STYLE = "background: #fde0e0; border: 1px solid #d62728;"
@@ -114,7 +114,7 @@ class ProtocolForm(QWidget):
 
         Fields are first parsed one by one (so every bad field is marked), then the protocol's
         relations, the bench ``limits`` and, with a ``bench``, what its instruments can play with
-        ``timing`` (as ``Runner.check`` does before a run).
+        ``timing`` (as a run checks it, with the refusal told in the protocol's parameters).
         """
         bad: dict[str, str] = {}
         for name, field in self.fields.items():
@@ -131,7 +131,7 @@ class ProtocolForm(QWidget):
                     raise InvalidParameter("bench limits", "fix the limits in the Device panel")
                 limits.check_parameters(protocol.values, protocol.units)
                 if bench is not None:
-                    Runner(bench, protocol.program(), timing=timing).check()
+                    check_protocol(protocol, bench, timing)
             except (LabsuiteError, ValueError, OSError) as exc:   # e.g. an STDP waveform CSV that is not there
                 reason = str(exc)
                 field = getattr(exc, "field", "")

@@ -27,7 +27,8 @@ sweeps" (section 3 of Rev. B). The Lua side (print, error queue, scripts, common
   end pulse (``SOURCE_IDLE``/``SOURCE_HOLD``) actions, each behind an event detector that latches
   its ``stimulus`` event (0 bypasses it), then the end sweep action; the ``*_EVENT_ID`` events it
   generates; ``trigger.initiate()``, ``smuX.abort()``;
-- ``trigger.timer[1..8]``: ``delay``/``delaylist``, ``count``, ``passthrough``, ``stimulus``,
+- ``trigger.timer[1..8]``: ``delay``/``delaylist`` (a list of several delays must average ≥ 50 µs,
+  else 1102), ``count``, ``passthrough``, ``stimulus``,
   ``EVENT_ID``, ``reset()``; a timer triggered while it is still counting latches the trigger
   and starts again when it is done (a second one sets ``overrun``);
 - ``delay()``, ``waitcomplete()``, ``reset()``, ``status.operation.sweeping.condition``,
@@ -64,6 +65,7 @@ LINE_FREQUENCY = 60.0          # Hz, localnode.linefreq at power-on
 NPLC_RANGE = (0.001, 25.0)     # smuX.measure.nplc
 BUFFER_CAPACITY = 60_000       # readings per dedicated buffer (not confirmed, see the module docstring)
 TIMER_DEFAULT_DELAY = 10e-6    # s (not confirmed)
+DELAYLIST_MEAN_MIN = 50e-6     # s, a delay list of several delays averages at least this (trigger.timer[N].delaylist)
 TIMERS = 8
 
 # event IDs (the manual names them; their numbers are the instrument's own)
@@ -291,7 +293,7 @@ class Timer(TspObject):
     @delaylist.setter
     def delaylist(self, value: Any) -> None:
         delays = [number(d, "delaylist") for d in self._instrument.values(value, "delaylist")]
-        if not delays:
+        if not delays or (len(delays) > 1 and sum(delays) / len(delays) < DELAYLIST_MEAN_MIN * (1 - 1e-9)):
             self._instrument.error(1102, "Parameter too small")
         elif all(self._instrument.within(d, 1e-9, 100_000) for d in delays):
             self._delays, self._position = delays, 0

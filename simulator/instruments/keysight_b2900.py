@@ -294,8 +294,10 @@ def _tick(layer: Layer, origin: float, ready: float, first: int) -> tuple[float,
     before tick number ``first`` (a tick gives one event; ticks that come while busy are lost)."""
     if layer.source == "AINT":
         return ready, first
-    n = max(first, math.ceil((ready - origin) / layer.timer - 1e-9))
-    return origin + n * layer.timer, n
+    # a tick within a millionth of a period of ``ready`` (rounding of sums of times) is on time,
+    # and comes at ``ready``: never before the last action ended
+    n = max(first, math.ceil((ready - origin) / layer.timer - 1e-6))
+    return max(origin + n * layer.timer, ready), n
 
 
 def _loops(action: Action, finish: Callable[[float], float]) -> list[float]:
