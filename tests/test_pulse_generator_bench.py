@@ -8,6 +8,7 @@ from pyvisa import rname
 
 from labsuite import Bench, run_protocol
 from labsuite.errors import InvalidParameter, LimitError, RangeError
+from labsuite.link import LinkError
 from labsuite.program import PulseProgram, Segment, Train
 from labsuite.runner import Runner
 from labsuite.traffic import TrafficLog
@@ -82,8 +83,9 @@ def test_both_outputs_are_off_after_a_fault_mid_run(monkeypatch):
                 raise OSError("link lost")
             return original(self, aperture)
         monkeypatch.setattr(type(bench.smu), "measure", failing)
-        with pytest.raises(OSError):
+        with pytest.raises(LinkError, match="link lost") as failure:   # one line naming the resource
             run_protocol("potentiation", bench, {"pulses": 10}, out_dir=None)
+        assert isinstance(failure.value.__cause__, OSError)
         assert [p.voltage for p in node.ports] == [None, None]       # SMU and generator outputs off
 
 
