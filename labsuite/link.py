@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from pyvisa import constants
-from pyvisa.errors import VisaIOError
+from pyvisa.errors import InvalidSession, VisaIOError
 
 from labsuite.errors import InstrumentError, LabsuiteError
 
@@ -24,7 +24,7 @@ log = logging.getLogger("labsuite")
 _LINK_LOST = {constants.StatusCode.error_connection_lost, constants.StatusCode.error_closing_failed,
               constants.StatusCode.error_invalid_object, constants.StatusCode.error_resource_not_found,
               constants.StatusCode.error_resource_busy}
-_ALWAYS = (VisaIOError, OSError, EOFError)   # failures of the link itself, whoever raised them
+_ALWAYS = (VisaIOError, InvalidSession, OSError, EOFError)   # failures of the link itself, whoever raised them
 _PARSING = (ValueError, IndexError, UnicodeDecodeError)   # a reply the driver could not read
 _RAW_SOCKET_PORT = re.compile(r"^TCPIP\d*::([^:]+)::(\d+)(::INSTR)?$", re.IGNORECASE)
 
@@ -57,13 +57,15 @@ def _name_of(resource: Any) -> str:
     """A pyvisa resource's name ("" if ``resource`` is none, or closed)."""
     try:
         name = getattr(resource, "resource_name", "")
-    except Exception:   # noqa: BLE001 - a closed session refuses every attribute
-        return ""
+    except Exception:   # noqa: BLE001 - a closed session refuses every attribute but the name it was opened with
+        name = getattr(resource, "_resource_name", "")
     return name if isinstance(name, str) else ""
 
 
 def describe(exc: BaseException) -> str:
     """What went wrong on the link, in a few words (``connection refused``, ``no reply within 10 s``)."""
+    if isinstance(exc, InvalidSession):
+        return "connection closed"
     if isinstance(exc, VisaIOError):
         if exc.error_code == constants.StatusCode.error_timeout:
             return "no reply before the VISA timeout (instrument busy, off, or a reply lost)"
@@ -163,8 +165,9 @@ def reconnect(instrument: Any) -> None:
     """Replace a driver's VISA session by a new one to the same resource, with the same settings."""
     adapter = instrument.adapter
     old = adapter.connection
+    name = resource_of(instrument)
     settings = {"read_termination": old.read_termination, "write_termination": old.write_termination,
                 "timeout": old.timeout}
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(Exception):   # a session on a dropped link may refuse to close
         old.close()
-    adapter.connection = adapter.manager.open_resource(old.resource_name, **settings)
+    adapter.connection = adapter.manager.open_resource(name, **settings)
