@@ -90,7 +90,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
                                   timing=args.timing, observers=observers, provenance=provenance, tags=args.tag)
             if result.warning:
                 print(f"labsuite: warning: {label + ': ' if label else ''}{result.warning}", file=sys.stderr)
-                status = status or 4
             plot = None
             if args.plot and result.samples.size:
                 from labsuite.plotting import render
@@ -255,9 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="run a protocol or a recipe and write run files",
                          epilog="exit status: 0 completed; 2 refused (bad input); 3 a run aborted or failed, or an "
-                                "instrument failed; 4 completed, but readings sat at the current compliance; "
-                                "128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP). Every exit "
-                                "switches the outputs off first.")
+                                "instrument failed; 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP). Every exit "
+                                "switches the outputs off first. A run with readings at the current compliance "
+                                "completes with one warning line on stderr.")
     run.add_argument("target", metavar="PROTOCOL|RECIPE.toml",
                      help=f"a protocol ({', '.join(sorted(PROTOCOLS))}) or a recipe file")
     where = run.add_mutually_exclusive_group()
@@ -367,9 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command; return the exit status: 0 done, 2 refused (bad input), 3 a run that did not
-    complete or an instrument that failed (link, wrong instrument, an error it reported), 4 runs
-    completed but readings sat at the current compliance (breakdown?), 128 + N stopped by signal
-    N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP). A failure never returns 0."""
+    complete or an instrument that failed (link, wrong instrument, an error it reported), 128 + N
+    stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP). A failure never returns 0."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)

@@ -59,7 +59,7 @@ def compliance_warning(hits: int, readings: int) -> str:
     if not hits:
         return ""
     return (f"{hits} of {readings} readings at the current compliance (|I| ≥ {COMPLIANCE_FRACTION:.0%} of the "
-            "limit): the device may have broken down or shorted, or the compliance is set too low")
+            "limit): a SET limited by design, or the device broke down or shorted")
 
 
 def make_protocol(protocol: str | Protocol, parameters: dict[str, Any] | None = None) -> Protocol:
