@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import sys
+import traceback
 from pathlib import Path
 
 from tqdm import tqdm
@@ -253,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a protocol or a recipe and write run files",
-                         epilog="exit status: 0 completed; 2 refused (bad input); 3 a run aborted or failed, or an "
+                         epilog="exit status: 0 completed; 1 a bug (LABSUITE_DEBUG=1 shows the traceback); 2 refused (bad input); 3 a run aborted or failed, or an "
                                 "instrument failed; 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP). Every exit "
                                 "switches the outputs off first. A run with readings at the current compliance "
                                 "completes with one warning line on stderr.")
@@ -365,9 +366,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command; return the exit status: 0 done, 2 refused (bad input), 3 a run that did not
-    complete or an instrument that failed (link, wrong instrument, an error it reported), 128 + N
-    stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP). A failure never returns 0."""
+    """Run the command; return the exit status: 0 done, 1 a bug (an unexpected exception), 2 refused
+    (bad input), 3 a run that did not complete or an instrument that failed (link, wrong
+    instrument, an error it reported), 128 + N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129
+    SIGHUP). A failure never returns 0; each is one ``labsuite: error:`` line on stderr."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
@@ -388,6 +390,12 @@ def main(argv: list[str] | None = None) -> int:
         # stdout piped into `head` and the like: what was asked for has been printed
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:   # a bug (here or in an instrument): still one line, outputs already off
+        if os.environ.get("LABSUITE_DEBUG"):
+            traceback.print_exc()
+        where = "" if os.environ.get("LABSUITE_DEBUG") else "; LABSUITE_DEBUG=1 shows the traceback"
+        _report(f"error: unexpected {type(exc).__name__}: {exc} (a bug: please report it{where})", exc)
+        return 1
 
 
 def _report(message: str, exc: BaseException) -> None:
