@@ -162,7 +162,8 @@ def switch_off(instrument: Any) -> SwitchOff:
 
 
 def reconnect(instrument: Any) -> None:
-    """Replace a driver's VISA session by a new one to the same resource, with the same settings."""
+    """Replace a driver's VISA session by a new one to the same resource, with the same settings;
+    then call the driver's ``reconnected()``, if it has one."""
     adapter = instrument.adapter
     old = adapter.connection
     name = resource_of(instrument)
@@ -171,3 +172,6 @@ def reconnect(instrument: Any) -> None:
     with contextlib.suppress(Exception):   # a session on a dropped link may refuse to close
         old.close()
     adapter.connection = adapter.manager.open_resource(name, **settings)
+    recover = getattr(instrument, "reconnected", None)   # a driver's clean-up of what the lost session left
+    if recover is not None:
+        recover()

@@ -78,7 +78,7 @@ class Outcome:
 
 
 def run_cli(tmp_path: Path, monkeypatch, capsys, protocol: str, smu: str, gen: str | None, role: str,
-            fault: Fault | None = None, at: int = 0) -> Outcome:
+            transport: str, fault: Fault | None = None, at: int = 0) -> Outcome:
     """`labsuite run PROTOCOL --sim` on the bench, with ``fault`` armed on ``role`` just before its
     ``at``-th message; counts that instrument's messages."""
     seen = {"bench": None, "messages": 0, "run_messages": 0}
@@ -118,7 +118,8 @@ def run_cli(tmp_path: Path, monkeypatch, capsys, protocol: str, smu: str, gen: s
     monkeypatch.setattr(Bench, "close", closing)
     monkeypatch.setattr(experiment.RunWriter, "on_samples", on_samples)
     out = tmp_path / ("clean" if fault is None else fault.value)
-    argv = ["run", protocol, "--sim", "--smu", smu, "--seed", str(SEED), "--out", str(out), "--no-progress"]
+    argv = ["run", protocol, "--sim", "--smu", smu, "--seed", str(SEED), "--out", str(out), "--no-progress",
+            "--transport", transport]
     if gen is not None:
         argv += ["--pulse-generator", gen]
     capsys.readouterr()
@@ -149,14 +150,22 @@ def _id(case) -> str:
     return f"{fault.value}-{protocol}-{smu}{'+' + gen if gen else ''}-{role}"
 
 
-_clean_runs: dict[tuple[str, str, str | None, str], tuple[Outcome, np.ndarray | None]] = {}
+_clean_runs: dict[tuple[str, str, str | None, str, str], tuple[Outcome, np.ndarray | None]] = {}
 
 
-def clean_run(tmp_path_factory, monkeypatch, capsys, protocol, smu, gen, role):
-    """The run without a fault (once per protocol, bench and role): its message count and samples."""
-    key = (protocol, smu, gen, role)
+def transport_for(fault: Fault, protocol: str) -> str:
+    """Link faults over loopback TCP, where a dropped link is really gone (the in-process session
+    survives a drop), so that switching the outputs off must reconnect: on every bench, with every
+    protocol in the full campaign, with one in the sample. The rest in process (faster)."""
+    link = fault in (Fault.DROP, Fault.POWER)
+    return "tcp" if link and (FULL or protocol == "potentiation") else "inprocess"
+
+
+def clean_run(tmp_path_factory, monkeypatch, capsys, protocol, smu, gen, role, transport):
+    """The run without a fault (once per protocol, bench, role and transport): its message count and samples."""
+    key = (protocol, smu, gen, role, transport)
     if key not in _clean_runs:
-        outcome = run_cli(tmp_path_factory.mktemp("clean"), monkeypatch, capsys, protocol, smu, gen, role)
+        outcome = run_cli(tmp_path_factory.mktemp("clean"), monkeypatch, capsys, protocol, smu, gen, role, transport)
         samples = read_run(outcome.runs[0]).samples if outcome.runs else None
         _clean_runs[key] = (outcome, samples)
     return _clean_runs[key]
@@ -166,7 +175,8 @@ def clean_run(tmp_path_factory, monkeypatch, capsys, protocol, smu, gen, role):
 def test_a_fault_mid_run_ends_with_outputs_off_samples_kept_and_one_clear_line(
         case, tmp_path, tmp_path_factory, monkeypatch, capsys):
     fault, protocol, smu, gen, role = case
-    clean, clean_samples = clean_run(tmp_path_factory, monkeypatch, capsys, protocol, smu, gen, role)
+    transport = transport_for(fault, protocol)
+    clean, clean_samples = clean_run(tmp_path_factory, monkeypatch, capsys, protocol, smu, gen, role, transport)
     assert outputs_on(clean.station) == []
     if clean.code == 2:   # refused at defaults on this bench, before any byte of the run (or stage) was sent
         assert len(clean.errors) == 1 and "Traceback" not in clean.stderr
@@ -180,7 +190,7 @@ def test_a_fault_mid_run_ends_with_outputs_off_samples_kept_and_one_clear_line(
         assert read_run(clean.runs[0]).status == "failed" and clean.errors, clean.stderr
         pytest.skip(f"fails without a fault: {clean.errors[-1]}")
     at = max(3, clean.messages // 2)   # past the connection's checks
-    got = run_cli(tmp_path, monkeypatch, capsys, protocol, smu, gen, role, fault, at)
+    got = run_cli(tmp_path, monkeypatch, capsys, protocol, smu, gen, role, transport, fault, at)
 
     assert outputs_on(got.station) == [], got.stderr
     assert "Traceback" not in got.stderr
@@ -200,6 +210,8 @@ def test_a_fault_mid_run_ends_with_outputs_off_samples_kept_and_one_clear_line(
         return
     assert stored.status == "failed", got.stderr
     assert len(got.errors) == 1 and stored.attrs["error"], got.stderr
+    if transport == "tcp":   # the link is gone: the outputs went off over a new connection, and it says so
+        assert "reconnected and switched the output off" in got.stderr
     taken_before = max((n for m, n in clean.progress if m < at), default=0)
     kept = stored.samples
     assert kept.size >= taken_before   # every chunk finished before the fault is in the file
