@@ -57,7 +57,9 @@ def _name_of(resource: Any) -> str:
     """A pyvisa resource's name ("" if ``resource`` is none, or closed)."""
     try:
         name = getattr(resource, "resource_name", "")
-    except Exception:   # noqa: BLE001 - a closed session refuses every attribute but the name it was opened with
+    except Exception:   # noqa: BLE001 - a closed session refuses every attribute
+        name = ""
+    if not (isinstance(name, str) and name):   # ... but keeps the name it was opened with
         name = getattr(resource, "_resource_name", "")
     return name if isinstance(name, str) else ""
 
