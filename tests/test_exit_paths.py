@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -72,13 +73,16 @@ def test_a_dropped_link_exits_non_zero_names_the_resource_and_switches_off_over_
     code = main(["run", "potentiation", "--bench", str(toml), "--out", str(tmp_path / "runs"), *SOFTWARE_RUN])
     err = capsys.readouterr().err.splitlines()
     assert code == 3
-    assert err == [f"labsuite: error: {resource}: connection lost",
-                   f"labsuite: the link to {resource} failed (connection lost); reconnected and switched the "
-                   "output off"]
+    # the next write fails at once, or (TCP: the peer's reset not in yet) the read waits out the timeout
+    seen = "(connection lost|no reply before the VISA timeout .*)"
+    assert len(err) == 2 and re.fullmatch(f"labsuite: error: {re.escape(resource)}: {seen}", err[0])
+    assert err[1] == (f"labsuite: the link to {resource} failed (connection lost); reconnected and switched the "
+                      "output off")
     assert not output_on(station)
     (path,) = (tmp_path / "runs").glob("*.h5")
     stored = read_run(path)
-    assert stored.status == "failed" and stored.attrs["error"] == f"LinkError: {resource}: connection lost"
+    assert stored.status == "failed" and re.fullmatch(f"LinkError: {re.escape(resource)}: {seen}",
+                                                      stored.attrs["error"])
     # the readings taken before the drop in the (software-timed) chunk it cut short are kept
     assert np.count_nonzero(stored.samples["train"] == 1) >= 2
 
@@ -91,7 +95,7 @@ def test_where_it_cannot_reconnect_it_says_the_output_may_still_be_on(served, tm
     bench = Bench.from_toml(toml)
     monkeypatch.setattr(bench.smu.adapter.manager, "open_resource", refuse)   # the instrument is gone now
     arm_after(station, Fault.DROP, 30, starting=":SOUR:VOLT")
-    with pytest.raises(LinkError, match="connection lost") as failure:
+    with pytest.raises(LinkError, match="(connection lost|no reply)") as failure:
         with bench:
             run_protocol("potentiation", bench, {"pulses": 20, "width": "10 ms"}, out_dir=tmp_path, timing="software")
     notes = failure.value.__notes__
@@ -103,7 +107,7 @@ def test_where_it_cannot_reconnect_it_says_the_output_may_still_be_on(served, tm
 def test_a_dropped_link_from_the_python_api_raises_the_link_error_not_a_shutdown_error(served, tmp_path):
     station, resource, toml = served
     arm_after(station, Fault.DROP, 30, starting=":SOUR:VOLT")
-    with pytest.raises(LinkError, match=f"^{resource}: connection lost") as failure:
+    with pytest.raises(LinkError, match=f"^{re.escape(resource)}: (connection lost|no reply)") as failure:
         with Bench.from_toml(toml) as bench:
             run_protocol("potentiation", bench, {"pulses": 20, "width": "10 ms"}, out_dir=tmp_path, timing="software")
     assert isinstance(failure.value.__cause__, (OSError, pyvisa.VisaIOError))   # the original, chained
