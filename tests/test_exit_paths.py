@@ -286,12 +286,13 @@ def test_a_clean_run_has_no_compliance_warning(tmp_path):
 
 # --- the GUI ----------------------------------------------------------------------------------
 
-def test_closing_the_window_mid_run_switches_the_output_off(qtbot, tmp_path, monkeypatch):
+@pytest.mark.parametrize("how", ["close", "SIGTERM", "SIGHUP"])
+def test_closing_the_window_or_a_stop_signal_mid_run_switches_the_output_off(qtbot, tmp_path, monkeypatch, how):
     import threading
 
     from PyQt6.QtCore import Qt
 
-    from labsuite.gui.app import MainWindow
+    from labsuite.gui.app import MainWindow, closing_on_stop_signals
 
     window = MainWindow(tmp_path / "runs")
     qtbot.addWidget(window)
@@ -305,7 +306,7 @@ def test_closing_the_window_mid_run_switches_the_output_off(qtbot, tmp_path, mon
     reached, release = threading.Event(), threading.Event()
     measure = bench.smu.measure
 
-    def held(aperture):   # software timing: hold a reading while the write level is still set
+    def held(aperture):   # software timing: hold a reading while the output is on
         reached.set()
         release.wait(30)
         return measure(aperture)
@@ -318,7 +319,13 @@ def test_closing_the_window_mid_run_switches_the_output_off(qtbot, tmp_path, mon
     assert reached.wait(30)
     assert smu.process(":OUTP?") == "1"              # mid-run, output on
     threading.Timer(0.3, release.set).start()
-    window.close()
+    if how == "close":
+        window.close()
+    else:
+        with closing_on_stop_signals(window) as stopped:
+            os.kill(os.getpid(), getattr(signal, how))
+            qtbot.waitUntil(lambda: not window.isVisible(), timeout=30_000)
+        assert stopped == [getattr(signal, how)]
     assert smu.process(":OUTP?") == "0"
     (path,) = (tmp_path / "runs").glob("*.h5")
     assert read_run(path).status == "aborted"
@@ -336,3 +343,32 @@ def test_invalid_resource_is_refused_before_opening_anything():
         Bench.connect("TCPIP::h::5025")
     with pytest.raises(InstrumentError):
         Bench.connect("TCPIP0::127.0.0.1::%d::SOCKET" % unused_port(), visa_library="@py", limits=Limits())
+
+
+def test_an_instrument_that_crashes_mid_run_exits_non_zero_with_one_line_and_the_output_off(tmp_path, capsys,
+                                                                                           monkeypatch):
+    """A simulated instrument raising inside a command (as the served B2900 did on `iv`): exit 1, not 0."""
+    original, stations = Bench.simulated, []
+
+    def crashing(*args, **kwargs):
+        bench = original(*args, **kwargs)
+        stations.append(bench.station)
+        injector, seen = bench.station.faults["smu"], []
+        process = injector.process
+
+        def crash(message: str):
+            seen.append(message)
+            if len(seen) == 12:
+                raise KeyError(0)
+            return process(message)
+        injector.process = crash
+        return bench
+    monkeypatch.setattr(Bench, "simulated", crashing)
+    code = main(["run", "potentiation", "--sim", "--smu", "keysightb2900", "--out", str(tmp_path), "--no-progress"])
+    err = capsys.readouterr().err.splitlines()
+    assert code == 1
+    assert err == ["labsuite: error: unexpected KeyError: 0 (a bug: please report it; LABSUITE_DEBUG=1 shows the "
+                   "traceback)"]
+    stored = read_run(next(tmp_path.glob("*.h5")))
+    assert stored.status == "failed" and stored.attrs["error"] == "KeyError: 0"
+    assert stations[0].instruments["smu"].process(":OUTP1?") == "0"
