@@ -372,3 +372,29 @@ def test_an_instrument_that_crashes_mid_run_exits_non_zero_with_one_line_and_the
     stored = read_run(next(tmp_path.glob("*.h5")))
     assert stored.status == "failed" and stored.attrs["error"] == "KeyError: 0"
     assert stations[0].instruments["smu"].process(":OUTP1?") == "0"
+
+
+def test_a_run_at_compliance_is_reported_in_the_gui_status_bar_and_log(qtbot, tmp_path, caplog):
+    from PyQt6.QtCore import Qt
+
+    from labsuite.gui.app import MainWindow
+
+    window = MainWindow(tmp_path / "runs")
+    qtbot.addWidget(window)
+    window.show()
+    panel = window.bench_panel
+    with qtbot.waitSignal(panel.connected, timeout=30_000):
+        qtbot.mouseClick(panel.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.busy, timeout=10_000)
+    panel.bench.station.faults["smu"].arm(Fault.BREAKDOWN)   # the device is a short from the start
+    window.protocol_panel.select("potentiation", {"pulses": "10"})
+    qtbot.waitUntil(lambda: not window.check_pending, timeout=10_000)
+    window.revalidate()
+    with caplog.at_level(logging.WARNING, logger="labsuite"):
+        with qtbot.waitSignal(window.run_finished, timeout=30_000) as finished:
+            qtbot.mouseClick(window.controls.run_button, Qt.MouseButton.LeftButton)
+    outcome = finished.args[0]
+    assert outcome.state is RunState.COMPLETED and outcome.warning.startswith("11 of 11 readings at the current")
+    assert f"WARNING: {outcome.warning}" in window.statusBar().currentMessage()
+    assert any(outcome.warning in r.getMessage() for r in caplog.records)
+    qtbot.waitUntil(lambda: not panel.busy, timeout=10_000)
