@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from labsuite import __version__
+from labsuite import __version__, link
 from labsuite.bench import Bench
 from labsuite.errors import InstrumentError, LabsuiteError
 from labsuite.experiment import make_protocol, run_protocol
@@ -390,7 +390,11 @@ def main(argv: list[str] | None = None) -> int:
         # stdout piped into `head` and the like: what was asked for has been printed
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except Exception as exc:   # a bug (here or in an instrument): still one line, outputs already off
+    except Exception as exc:   # a link failure outside a run, or a bug: still one line, outputs already off
+        failure = link.translate(exc, "")
+        if isinstance(failure, LabsuiteError):
+            _report(f"error: {failure}", exc)
+            return 3
         if os.environ.get("LABSUITE_DEBUG"):
             traceback.print_exc()
         where = "" if os.environ.get("LABSUITE_DEBUG") else "; LABSUITE_DEBUG=1 shows the traceback"

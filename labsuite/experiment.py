@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from labsuite import link
 from labsuite.bench import Bench
 from labsuite.catalog import Catalog
 from labsuite.errors import InvalidParameter
@@ -102,9 +103,16 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
         else None
     if out_dir is not None:
         seed = bench.simulator["seed"] if bench.simulator else None
+        try:
+            snapshot = bench.snapshot()   # asks the instruments their settings: the link may fail here
+        except Exception as exc:   # noqa: BLE001 - a link failure as one line; anything else unchanged
+            failure = link.translate(exc, bench.resources.get("smu", "SMU"))
+            if failure is exc:
+                raise
+            raise failure from exc
         writer = RunWriter(Path(out_dir) / run_filename(proto.name, device_id), protocol=proto.name,
                            parameters=proto.values, parameter_units=proto.units, program=program,
-                           bench=bench.snapshot(), device_id=device_id, seed=seed, provenance=provenance,
+                           bench=snapshot, device_id=device_id, seed=seed, provenance=provenance,
                            tags=tags, transcript=transcript)
         runner.observers.insert(0, writer)
         writer.stages_to_come = isinstance(proto, AdaptiveProtocol)

@@ -139,12 +139,9 @@ def test_an_smu_off_in_its_normal_state_holds_the_device_at_0_V():
         assert simulated(bench, "smu").port.voltage == 0.0
 
 
-PYMEASURE_2400_INIT = ":FORMAT:ELEMENTS VOLTAGE, CURRENT, RESISTANCE, TIME, STATUS"   # its __init__ sends it
-
-
 @pytest.mark.parametrize("driver, commands", [
     ("keithley2450", [":OUTP:SMOD HIMP"]),                       # 2450 Reference Manual, :OUTPut[1]:SMODe
-    ("keithley2400", [PYMEASURE_2400_INIT, ":OUTP:SMOD HIMP"]),  # 2400 User's Manual §13, output-off states
+    ("keithley2400", [":OUTP:SMOD HIMP"]),                       # 2400 User's Manual §13, output-off states
     ("keithley2600", ["smua.source.offmode = smua.OUTPUT_HIGH_Z"]),   # 2600B Reference Manual, smuX.source.offmode
     ("keysightb2900", [":OUTP1:OFF:MODE HIZ"]),                  # B2900 SCPI Command Reference, :OUTPut:OFF:MODE
 ])
