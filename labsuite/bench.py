@@ -172,9 +172,8 @@ class Bench:
                "transport": transport}
         if pulse_generator is not None:
             sim["pulse_series_resistance_ohm"] = pulse_series_resistance
-        bench = cls(driver, limits or Limits(), clock, name, resources, sim, closers, generator, pulse_series_resistance)
-        bench.station = station
-        return bench
+        return cls(driver, limits or Limits(), clock, name, resources, sim, closers, generator, pulse_series_resistance,
+                   station)
 
     @classmethod
     def replayed(cls, run_file: str | Path) -> Bench:

@@ -254,8 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run a protocol or a recipe and write run files",
-                         epilog="exit status: 0 completed; 1 a bug (LABSUITE_DEBUG=1 shows the traceback); 2 refused (bad input); 3 a run aborted or failed, or an "
-                                "instrument failed; 128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP). Every exit "
+                         epilog="exit status: 0 completed; 1 a bug (LABSUITE_DEBUG=1 shows the traceback); "
+                                "2 refused (bad input); 3 a run aborted or failed, or an instrument failed; 128+N "
+                                "stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP). Every exit "
                                 "switches the outputs off first. A run with readings at the current compliance "
                                 "completes with one warning line on stderr.")
     run.add_argument("target", metavar="PROTOCOL|RECIPE.toml",

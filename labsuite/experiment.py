@@ -86,9 +86,10 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
     SIGHUP) keeps its file, marked ``aborted`` with the signal, and re-raises
     :class:`~labsuite.interrupts.Interrupted`; a failed run keeps its file, marked ``failed`` with
     the error, and re-raises it. Readings at the current compliance are counted
-    (``RunResult.compliance_hits``, run-file attributes ``compliance_hits`` and ``warning``). ``runner_hook(runner)`` is called once
-    the Runner exists (a GUI or test uses it to keep a handle for pause/abort). ``provenance``
-    (e.g. the recipe, step and repeat that asked for this run) is stored with the run.
+    (``RunResult.compliance_hits``, run-file attributes ``compliance_hits`` and ``warning``).
+    ``runner_hook(runner)`` is called once the Runner exists (a GUI or test uses it to keep a
+    handle for pause/abort). ``provenance`` (e.g. the recipe, step and repeat that asked for this
+    run) is stored with the run.
     """
     proto = make_protocol(protocol, parameters)
     bench.limits.check_parameters(proto.values, proto.units)

@@ -226,7 +226,8 @@ def test_a_stop_signal_during_a_python_api_run_switches_off_and_marks_the_run_ab
         assert stopped.value.signum == signum
         assert smu.process(":OUTP?") == "0"
     stored = read_run(next(tmp_path.glob("*.h5")))
-    assert stored.status == "aborted" and stored.attrs["error"] == f"RunAborted: interrupted by {signal.Signals(signum).name}"
+    assert stored.status == "aborted"
+    assert stored.attrs["error"] == f"RunAborted: interrupted by {signal.Signals(signum).name}"
     assert stored.samples.size == 21   # the initial read, then one chunk of 20 pulses (1 s / 50 ms)
     assert signal.getsignal(signum) is before   # the handlers of the caller are back
 
