@@ -171,6 +171,9 @@ def clean_run(tmp_path_factory, monkeypatch, capsys, protocol, smu, gen, role, t
     return _clean_runs[key]
 
 
+# an instrument served over TCP that crashes (a simulator bug) closes its connection: that is one of
+# the failures the client must survive, not an error of this test
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnhandledThreadExceptionWarning")
 @pytest.mark.parametrize("case", _sample(), ids=_id)
 def test_a_fault_mid_run_ends_with_outputs_off_samples_kept_and_one_clear_line(
         case, tmp_path, tmp_path_factory, monkeypatch, capsys):
