@@ -141,7 +141,8 @@ class SwitchOff:
 
 def switch_off(instrument: Any) -> SwitchOff:
     """Shut ``instrument`` down (outputs off). If the link dropped, reconnect to the same resource
-    once and shut it down on the new connection. Never raises (except an interrupt)."""
+    once, shut it down on the new connection and wait for ``*OPC?`` (the reply comes once the
+    shutdown has run). Never raises (except an interrupt)."""
     resource = resource_of(instrument)
     try:
         instrument.shutdown()
@@ -154,6 +155,7 @@ def switch_off(instrument: Any) -> SwitchOff:
     try:
         reconnect(instrument)
         instrument.shutdown()
+        instrument.ask("*OPC?")   # replies once the shutdown has run: a new link may be as fragile
     except Exception as exc:   # noqa: BLE001
         log.debug("reconnecting to %s failed", resource, exc_info=True)
         return SwitchOff(resource, False, f"the link to {resource} failed ({describe(first)}) and reconnecting "
