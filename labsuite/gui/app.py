@@ -277,6 +277,9 @@ class MainWindow(QMainWindow):
                 message += f" ({outcome.error})"
             (log.info if outcome.state is RunState.COMPLETED else log.warning)(
                 "%s%s", message, f"; run file {outcome.path}" if outcome.path is not None and not replayed else "")
+            for note in getattr(outcome.error, "__notes__", []):   # how the outputs were switched off
+                log.warning("%s", note)
+                message += f"; {note}"
             if outcome.warning:
                 log.warning("%s: %s", title, outcome.warning)
                 message += f"; WARNING: {outcome.warning}"
