@@ -16,7 +16,7 @@ from typing import Any
 from pyvisa import constants
 from pyvisa.errors import InvalidSession, VisaIOError
 
-from labsuite.errors import InstrumentError, LabsuiteError
+from labsuite.errors import InstrumentError, InvalidParameter, LabsuiteError
 
 log = logging.getLogger("labsuite")
 
@@ -40,8 +40,6 @@ class LinkError(InstrumentError):
 def check_resource_name(resource: str, field: str) -> None:
     """Refuse ``TCPIP::host::5025``: a bare port number is a raw socket, which VISA writes
     ``TCPIP0::host::5025::SOCKET`` (without ``::SOCKET`` it would try a VXI-11 device named "5025")."""
-    from labsuite.errors import InvalidParameter
-
     match = _RAW_SOCKET_PORT.match(resource.strip())
     if match:
         raise InvalidParameter(field, f"{resource!r} names a VXI-11 device {match[2]!r}; for a raw socket on port "
