@@ -31,18 +31,23 @@ or, for the simulated bench, instead of ``[smu]``::
 """
 from __future__ import annotations
 
+import logging
 import math
+import re
 import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from labsuite import link
 from labsuite.clock import Clock, RealClock
-from labsuite.drivers import PULSE_GENERATORS, SOURCE_METERS
-from labsuite.errors import InvalidParameter, LimitError
+from labsuite.drivers import PULSE_GENERATORS, SOURCE_METERS, match_driver
+from labsuite.errors import InstrumentError, InvalidParameter, LimitError
 from labsuite.instruments import PulseGenerator, SourceMeter
 from labsuite.program import PulseProgram
 from labsuite.units import parse_quantity
+
+log = logging.getLogger("labsuite")
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,7 @@ class Bench:
     closers: list = field(default_factory=list, repr=False)
     pulse_generator: PulseGenerator | None = None
     pulse_series_resistance: float = 0.0   # Ω between the generator's output and the device
+    station: Any = field(default=None, repr=False)   # a simulated bench's SimulatedStation (faults, inspection)
 
     @classmethod
     def connect(cls, resource: str, driver: str = "keithley2450", limits: Limits | None = None,
@@ -96,14 +102,14 @@ class Bench:
                 pulse_series_resistance: float = 0.0) -> Bench:
         """Open a real SMU at VISA ``resource`` with the driver named ``driver`` (and a pulse
         generator, ``(resource, driver)``, behind ``pulse_series_resistance`` Ω)."""
-        smu = _driver(SOURCE_METERS, "SMU", driver)(resource, visa_library=visa_library)
+        smu = open_instrument(SOURCE_METERS, "SMU", driver, resource, visa_library)
         bench = cls(smu, limits or Limits(), RealClock(), name, {"smu": resource}, closers=[smu.adapter.close],
                     pulse_series_resistance=pulse_series_resistance)
         if pulse_generator is not None:
             pg_resource, pg_driver = pulse_generator
             try:
-                bench.pulse_generator = _driver(PULSE_GENERATORS, "pulse generator", pg_driver)(
-                    pg_resource, visa_library=visa_library)
+                bench.pulse_generator = open_instrument(PULSE_GENERATORS, "pulse generator", pg_driver, pg_resource,
+                                                        visa_library)
             except BaseException:
                 bench.close()
                 raise
@@ -149,11 +155,12 @@ class Bench:
         else:
             raise InvalidParameter("transport", f"{transport!r}: choose 'inprocess' or 'tcp'")
         # the drivers make their own adapters, so their termination and timeout settings apply
-        driver = SOURCE_METERS[station.smu](resources["smu"], visa_library=library)
+        driver = open_instrument(SOURCE_METERS, "SMU", station.smu, resources["smu"], library)
         closers.insert(0, driver.adapter.close)
         generator = None
         if pulse_generator is not None:
-            generator = PULSE_GENERATORS[pulse_generator](resources["pulse_generator"], visa_library=library)
+            generator = open_instrument(PULSE_GENERATORS, "pulse generator", pulse_generator,
+                                        resources["pulse_generator"], library)
             closers.insert(0, generator.adapter.close)
         clock = station.clock
         if transport == "tcp":   # virtual time passes only once the instruments have executed what was sent
@@ -165,7 +172,8 @@ class Bench:
                "transport": transport}
         if pulse_generator is not None:
             sim["pulse_series_resistance_ohm"] = pulse_series_resistance
-        return cls(driver, limits or Limits(), clock, name, resources, sim, closers, generator, pulse_series_resistance)
+        return cls(driver, limits or Limits(), clock, name, resources, sim, closers, generator, pulse_series_resistance,
+                   station)
 
     @classmethod
     def replayed(cls, run_file: str | Path) -> Bench:
@@ -241,24 +249,69 @@ class Bench:
         return {"name": self.name, "limits": asdict(self.limits), "instruments": instruments,
                 "simulator": self.simulator}
 
-    def close(self) -> None:
-        """Turn outputs off and release the instruments."""
+    def close(self, error: BaseException | None = None) -> None:
+        """Turn outputs off (reconnecting once to a resource whose link dropped) and release the
+        instruments. With ``error`` (what is ending the program), a failure here is added to it as
+        a note instead of replacing it; without, an output that could not be switched off raises
+        :class:`~labsuite.link.LinkError`."""
+        outcomes = []
         try:
-            try:
-                if self.pulse_generator is not None:
-                    self.pulse_generator.shutdown()
-            finally:
-                self.smu.shutdown()
+            for instrument in (self.pulse_generator, self.smu):
+                if instrument is not None and self.closers:   # closed already: nothing to switch off
+                    outcomes.append(link.switch_off(instrument))
         finally:
             for close in self.closers:
-                close()
+                try:
+                    close()
+                except Exception:   # noqa: BLE001 - a session on a dead link may refuse to close; it is gone
+                    log.debug("closing a session failed", exc_info=True)
             self.closers.clear()
+        notes = [o.note for o in outcomes if o.note]
+        known = getattr(error, "__notes__", [])
+        for note in notes:
+            if error is not None and note not in known:
+                error.add_note(note)
+        left_on = [o for o in outcomes if not o.off]
+        if left_on and error is None:
+            raise link.LinkError(left_on[0].resource, left_on[0].note)
 
     def __enter__(self) -> Bench:
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> None:
+        self.close(exc)
+
+
+def open_instrument(registry: dict[str, type], kind: str, name: str, resource: str, visa_library: Any = "") -> Any:
+    """Connect the driver registered as ``name`` to ``resource`` and check, before anything else is
+    sent, that ``*IDN?`` names an instrument that driver is for; then drain (and log) errors a
+    previous session left in its queue. Failures are one line naming the resource."""
+    cls = _driver(registry, kind, name)
+    link.check_resource_name(resource, f"{kind} resource")
+    try:
+        instrument = cls(resource, visa_library=visa_library)
+    except Exception as exc:   # noqa: BLE001 - every VISA backend raises its own types on open
+        raise link.translate_opening(exc, resource) from exc
+    try:
+        try:
+            idn = instrument.ask("*IDN?").strip()
+        except Exception as exc:   # noqa: BLE001
+            raise link.translate_opening(exc, resource) from exc
+        if not re.search(cls.idn_pattern, idn, re.IGNORECASE):
+            other = match_driver(idn)
+            hint = f'driver "{other}" matches it' if other else "no labsuite driver matches it"
+            raise InstrumentError(resource, f"*IDN? answered {idn!r}, not a {name} ({hint})")
+        try:
+            stale = instrument.check_errors()
+        except Exception as exc:   # noqa: BLE001
+            raise link.translate(exc, resource) from exc
+        for error in stale:
+            log.warning("%s: error left in the queue by an earlier session: %s", resource,
+                        ", ".join(str(e) for e in (error if isinstance(error, (list, tuple)) else [error])))
+    except BaseException:
+        instrument.adapter.close()
+        raise
+    return instrument
 
 
 def _driver(registry: dict[str, type], kind: str, name: str) -> type:

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
+import os
 import sys
+import traceback
 from pathlib import Path
 
 from tqdm import tqdm
 
-from labsuite import __version__
+from labsuite import __version__, link
 from labsuite.bench import Bench
-from labsuite.errors import LabsuiteError
+from labsuite.errors import InstrumentError, LabsuiteError
 from labsuite.experiment import make_protocol, run_protocol
+from labsuite.interrupts import Interrupted, stop_on_signals
 from labsuite.protocols import PROTOCOLS
 from labsuite.recipe import load_recipe
 from labsuite.runner import TIMINGS, Progress, RunObserver, RunState
@@ -87,7 +91,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     else:
         raise LabsuiteError("choose a bench: --sim for the simulated bench, or --bench bench.toml")
     summaries, status = [], 0
-    with bench:
+    with stop_on_signals(), bench:   # a stop signal between runs still switches the outputs off
         for n, (label, protocol, provenance) in enumerate(runs, start=1):
             observers = [] if args.no_progress else [ProgressBar(label or "run")]
             if args.resume is not None:
@@ -98,11 +102,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
             else:
                 result = run_protocol(protocol, bench, out_dir=args.out, device_id=args.device_id,
                                       timing=args.timing, observers=observers, provenance=provenance, tags=args.tag)
+            if result.warning:
+                print(f"labsuite: warning: {label + ': ' if label else ''}{result.warning}", file=sys.stderr)
             plot = None
             if args.plot and result.samples.size:
                 from labsuite.plotting import render
                 plot = args.plot if len(runs) == 1 else args.plot.with_name(f"{args.plot.stem}_{n}{args.plot.suffix}")
-                render(protocol.plot(result.samples, result.figures), plot)
+                spec = protocol.plot(result.samples, result.figures)
+                if result.warning:
+                    spec = dataclasses.replace(spec, notes=(*spec.notes, f"WARNING: {result.warning}"))
+                render(spec, plot)
             summaries.append(result.summary())
             if not args.json:
                 print(f"{label + ': ' if label else ''}{protocol.title}: {result.state.value}, "
@@ -265,7 +274,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"labsuite {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
-    run = sub.add_parser("run", help="run a protocol or a recipe and write run files")
+    run = sub.add_parser("run", help="run a protocol or a recipe and write run files",
+                         epilog="exit status: 0 completed; 1 a bug (LABSUITE_DEBUG=1 shows the traceback); "
+                                "2 refused (bad input); 3 a run aborted or failed, or an instrument failed; 128+N "
+                                "stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP). Every exit "
+                                "switches the outputs off first. A run with readings at the current compliance "
+                                "completes with one warning line on stderr.")
     run.add_argument("target", metavar="PROTOCOL|RECIPE.toml", nargs="?",
                      help=f"a protocol ({', '.join(sorted(PROTOCOLS))}) or a recipe file")
     run.add_argument("--resume", type=Path, metavar="RUN.h5",
@@ -377,18 +391,55 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run the command; return the exit status: 0 done, 1 a bug (an unexpected exception), 2 refused
+    (bad input), 3 a run that did not complete or an instrument that failed (link, wrong
+    instrument, an error it reported), 128 + N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129
+    SIGHUP). A failure never returns 0; each is one ``labsuite: error:`` line on stderr."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
+    except InstrumentError as exc:   # a link failure, an error the instrument reported, a wrong instrument
+        _report(f"error: {exc}", exc)
+        return 3
     except LabsuiteError as exc:
-        print(f"labsuite: error: {exc}", file=sys.stderr)
+        _report(f"error: {exc}", exc)
         return 2
-    except KeyboardInterrupt:
-        print("labsuite: interrupted; outputs are off and the run file is kept", file=sys.stderr)
-        return 130
-    except BrokenPipeError:  # output piped into `head` and the like
-        sys.stderr.close()
+    except KeyboardInterrupt as exc:
+        signame = str(exc).removeprefix("interrupted by ") if isinstance(exc, Interrupted) else "SIGINT"
+        _report(f"stopped by {signame}; the run file is kept, marked aborted", exc)
+        return exc.exit_status if isinstance(exc, Interrupted) else 130
+    except BrokenPipeError as exc:
+        if not _from_print(exc):   # a socket or a pipe to an instrument, not our stdout
+            _report(f"error: broken pipe ({exc})", exc)
+            return 3
+        # stdout piped into `head` and the like: what was asked for has been printed
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as exc:   # a link failure outside a run, or a bug: still one line, outputs already off
+        failure = link.translate(exc, "")
+        if isinstance(failure, LabsuiteError):
+            _report(f"error: {failure}", exc)
+            return 3
+        if os.environ.get("LABSUITE_DEBUG"):
+            traceback.print_exc()
+        where = "" if os.environ.get("LABSUITE_DEBUG") else "; LABSUITE_DEBUG=1 shows the traceback"
+        _report(f"error: unexpected {type(exc).__name__}: {exc} (a bug: please report it{where})", exc)
+        return 1
+
+
+def _report(message: str, exc: BaseException) -> None:
+    """``labsuite: <message>`` on stderr, then one line per note (how the outputs were switched off)."""
+    print(f"labsuite: {message}", file=sys.stderr)
+    for note in getattr(exc, "__notes__", []):
+        print(f"labsuite: {note}", file=sys.stderr)
+
+
+def _from_print(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised writing to stdout from this module (print), not deeper down."""
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_globals.get("__name__") == __name__
 
 
 if __name__ == "__main__":

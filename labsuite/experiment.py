@@ -16,12 +16,13 @@ from typing import Any
 
 import numpy as np
 
+from labsuite import link
 from labsuite.bench import Bench
 from labsuite.catalog import Catalog, CatalogUnavailable
 from labsuite.errors import InvalidParameter, RunAborted
 from labsuite.protocols import PROTOCOLS, AdaptiveProtocol, Protocol
 from labsuite.refusal import check_protocol
-from labsuite.runner import RunObserver, Runner, RunState
+from labsuite.runner import COMPLIANCE_FRACTION, RunObserver, Runner, RunState
 from labsuite.store import Continuation, RunWriter, read_run, resumed_filename, run_filename
 from labsuite.traffic import TrafficLog
 
@@ -38,14 +39,29 @@ class RunResult:
     figures: dict[str, float]
     path: Path | None
     error: BaseException | None = None
+    compliance_hits: int = 0   # readings at the current compliance (see labsuite.runner.compliance_hits)
+
+    @property
+    def warning(self) -> str:
+        """One line if the run sat at compliance (a breakdown, a short, a limit set too low), else ""."""
+        return compliance_warning(self.compliance_hits, self.samples.size)
 
     def summary(self) -> dict[str, Any]:
-        """JSON-ready: run file, protocol, parameters (SI), figures of merit, state."""
+        """JSON-ready: run file, protocol, parameters (SI), figures of merit, state, warning."""
         return {"run_file": str(self.path) if self.path else None, "protocol": self.protocol.name,
                 "status": self.state.value, "parameters": self.protocol.values,
                 "parameter_units": self.protocol.units, "figures": self.figures,
                 "figure_units": self.protocol.figure_units, "samples": int(self.samples.size),
-                "error": None if self.error is None else str(self.error)}
+                "error": None if self.error is None else str(self.error),
+                "compliance_hits": self.compliance_hits, "warning": self.warning or None}
+
+
+def compliance_warning(hits: int, readings: int) -> str:
+    """The warning for a run with ``hits`` of its ``readings`` at compliance ("" if none)."""
+    if not hits:
+        return ""
+    return (f"{hits} of {readings} readings at the current compliance (|I| ≥ {COMPLIANCE_FRACTION:.0%} of the "
+            "limit): a SET limited by design, or the device broke down or shorted")
 
 
 def make_protocol(protocol: str | Protocol, parameters: dict[str, Any] | None = None) -> Protocol:
@@ -68,10 +84,14 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
                  continues: Continuation | None = None) -> RunResult:
     """Run ``protocol`` on ``bench``; write ``out_dir/<time>_<protocol>_<device>.h5``; analyze.
 
-    An aborted run is analyzed on the samples it took. A failed run (exception, Ctrl-C) keeps its
-    file, marked ``failed`` with the error, and re-raises. ``runner_hook(runner)`` is called once
-    the Runner exists (a GUI or test uses it to keep a handle for pause/abort). ``provenance``
-    (e.g. the recipe, step and repeat that asked for this run) is stored with the run.
+    An aborted run is analyzed on the samples it took. A run stopped by a signal (Ctrl-C, SIGTERM,
+    SIGHUP) keeps its file, marked ``aborted`` with the signal, and re-raises
+    :class:`~labsuite.interrupts.Interrupted`; a failed run keeps its file, marked ``failed`` with
+    the error, and re-raises it. Readings at the current compliance are counted
+    (``RunResult.compliance_hits``, run-file attributes ``compliance_hits`` and ``warning``).
+    ``runner_hook(runner)`` is called once the Runner exists (a GUI or test uses it to keep a
+    handle for pause/abort). ``provenance`` (e.g. the recipe, step and repeat that asked for this
+    run) is stored with the run.
     ``continues`` (see :func:`labsuite.resume.resume_run`) plays only the rest of the program into
     a continuation file whose times run on; the result then holds the whole run.
     """
@@ -89,15 +109,23 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
         else None
     if out_dir is not None:
         seed = bench.simulator["seed"] if bench.simulator else None
+        try:
+            snapshot = bench.snapshot()   # asks the instruments their settings: the link may fail here
+        except Exception as exc:   # noqa: BLE001 - a link failure as one line; anything else unchanged
+            failure = link.translate(exc, bench.resources.get("smu", "SMU"))
+            if failure is exc:
+                raise
+            raise failure from exc
         name = resumed_filename(continues.source) if continues else run_filename(proto.name, device_id)
         writer = RunWriter(Path(out_dir) / name, protocol=proto.name,
                            parameters=proto.values, parameter_units=proto.units, program=program,
-                           bench=bench.snapshot(), device_id=device_id, seed=seed, provenance=provenance,
+                           bench=snapshot, device_id=device_id, seed=seed, provenance=provenance,
                            tags=tags, transcript=transcript, continues=continues,
                            time_offset=continues.t_end - bench.clock.now() if continues else 0.0)
         runner.observers.insert(0, writer)
         writer.stages_to_come = isinstance(proto, AdaptiveProtocol)
     stages: list[np.ndarray] = []
+    hits = 0   # readings at compliance, over the stages
     try:
         for stage in range(getattr(proto, "max_stages", 1)):
             if stage:
@@ -108,7 +136,10 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
                     writer.add_program(program)
             if runner_hook is not None:
                 runner_hook(runner)
-            stages.append(runner.run())
+            try:
+                stages.append(runner.run())
+            finally:
+                hits += runner.compliance_hits
             if runner.state is not RunState.COMPLETED or not isinstance(proto, AdaptiveProtocol):
                 break
             program = proto.next_program(np.concatenate(stages))
@@ -135,9 +166,15 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
         if transcript is not None:
             transcript.detach()
         if writer is not None:
+            try:   # the run file says whether the run sat at compliance
+                if writer.file.id.valid:
+                    writer.file.attrs.update({"compliance_hits": hits, "warning": compliance_warning(
+                        hits, writer.file["samples/t"].shape[0])})
+            except Exception:   # noqa: BLE001 - never hides what ended the run; the samples are stored
+                log.warning("could not record the compliance count in %s", writer.path, exc_info=True)
             writer.close()
             _index(out_dir, writer.path)
-    return RunResult(proto, runner.state, samples, figures, writer.path if writer else None, runner.error)
+    return RunResult(proto, runner.state, samples, figures, writer.path if writer else None, runner.error, hits)
 
 
 def _index(out_dir: str | Path, path: Path) -> None:

@@ -6,9 +6,15 @@ Safety contract:
 1. Before anything is sent, the program is checked against the bench limits (max |V|, max
    compliance) and the SMU's capabilities; a violation raises :class:`LimitError`.
 2. The current limit is set before the output is turned on (in ``configure`` and in every train).
-3. Whatever ends the run — completion, an abort, an exception, Ctrl-C — the SMU is shut down
-   (output off) before the Runner returns or re-raises.
-Samples reach observers chunk by chunk, as they are taken, so none is lost when a run stops.
+3. Whatever ends the run — completion, an abort, an exception, Ctrl-C, SIGTERM, SIGHUP, a
+   dropped link — every output is switched off before the Runner returns or re-raises; after a
+   dropped link the Runner reconnects to switch it off, and says so (or that it may still be
+   on) in a note on the exception. A failure to switch off never hides the error that stopped
+   the run, and a run whose outputs could not be switched off never counts as completed.
+4. A stop signal or an abort ends the run ``aborted`` (the reason recorded); anything else
+   ``failed`` with its error (link failures as one-line :class:`~labsuite.link.LinkError`).
+Samples reach observers chunk by chunk, as they are taken, so none is lost when a run stops;
+the readings of a software-timed chunk cut short are kept too.
 
 Trains are cut into chunks of at most the instrument's list length and ``chunk_duration`` of
 source time (1 s by default: the samples reach the file and the progress at least that often),
@@ -33,20 +39,26 @@ the computer, so the waits between bursts must last ≥ 5 ms (timing "software" 
 from __future__ import annotations
 
 import enum
+import logging
 import threading
 import time
 from dataclasses import dataclass
 
 import numpy as np
 
+from labsuite import link
 from labsuite.bench import Bench
 from labsuite.burst_plan import Burst, plan_repeat, plays_on_generator
 from labsuite.errors import InvalidParameter, LimitError, RunAborted
+from labsuite.interrupts import stop_on_signals, stop_reason
 from labsuite.program import SAMPLE_DTYPE, PulseProgram, Train
 
 
 TIMINGS = ("auto", "hardware", "software")
 SOFTWARE_MIN_SEGMENT = 5e-3   # s: shorter segments stepped from a computer stretch by bus and OS latency
+COMPLIANCE_FRACTION = 0.99    # a reading at |I| ≥ this fraction of its current limit sat at compliance
+
+log = logging.getLogger("labsuite")
 
 
 class RunState(enum.Enum):
@@ -75,6 +87,19 @@ class Progress:
     def remaining(self) -> float:
         """Estimated wall time to the end, s (from the pace so far)."""
         return self.elapsed * (1 - self.fraction) / self.fraction if self.fraction > 0 else float("nan")
+
+
+def compliance_hits(samples: np.ndarray, program: PulseProgram, train_offset: int = 0) -> int:
+    """How many of ``samples`` read |I| ≥ COMPLIANCE_FRACTION of their segment's current limit:
+    the device sat at compliance (a breakdown, a short, or a limit set too low). Derived from the
+    data alone, so it means the same on every instrument."""
+    if not samples.size:
+        return 0
+    limits = np.empty(samples.size)
+    for train, segment in {(int(t), int(k)) for t, k in zip(samples["train"], samples["segment"])}:
+        where = (samples["train"] == train) & (samples["segment"] == segment)
+        limits[where] = program.compliance_of(program.trains[train - train_offset].pattern[segment])
+    return int(np.count_nonzero(np.abs(samples["current"]) >= COMPLIANCE_FRACTION * limits))
 
 
 class RunObserver:
@@ -106,6 +131,9 @@ class Runner:
         self._resume = threading.Event()
         self._resume.set()
         self._chunks: list[np.ndarray] = []
+        self._partial: np.ndarray | None = None   # readings of a chunk cut short by a stop or a failure
+        self._done = 0.0                          # s of program time played
+        self.compliance_hits = 0                  # readings at |I| ≥ COMPLIANCE_FRACTION of their current limit
 
     # --- control (thread-safe) ----------------------------------------------------------
     def abort(self) -> None:
@@ -223,56 +251,94 @@ class Runner:
                 since += train.pattern[step].duration
 
     def run(self) -> np.ndarray:
-        """Run to the end (or abort); return the samples. Re-raises whatever stopped the run."""
+        """Run to the end (or abort); return the samples. Re-raises whatever stopped the run: a
+        link failure as :class:`~labsuite.link.LinkError` (the original chained as its cause), a
+        stop signal as :class:`~labsuite.interrupts.Interrupted` (the run then ends ``aborted``).
+        Notes on how the outputs were switched off are added to the exception (``add_note``)."""
         self.check()
+        with stop_on_signals():
+            return self._run()
+
+    def _run(self) -> np.ndarray:
         started = time.monotonic()
         self.state = RunState.RUNNING
-        for obs in self.observers:
-            obs.on_start(self)
-        done, n_samples = 0.0, 0
-        smu = self.bench.smu
+        raised: BaseException | None = None   # what run() re-raises once the outputs are off
         try:
-            smu.configure(self.program.compliance, self.program.max_abs_level)
-            if self.bench.pulse_generator is not None:
-                self.bench.pulse_generator.set_output(False)
-                smu.set_off_state(high_impedance=True)   # an SMU off at 0 V would short the pulses
-            for index, train in enumerate(self.program.trains):
-                first_repeat = self.start[1] if index == self.start[0] else 0
-                if index < self.start[0] or first_repeat >= train.repeats:
-                    done += train.duration
-                    continue
-                if first_repeat:
-                    done += train.period * first_repeat
-                    train = Train(train.pattern, train.repeats - first_repeat, train.levels[first_repeat:])
-                for chunk in train.split(self._chunk_repeats(train)):
-                    self._wait_if_paused()
-                    if self._abort.is_set():
-                        raise RunAborted("aborted by the user")
-                    samples = self._play(chunk, self.train_offset + index, first_repeat)
-                    first_repeat += chunk.repeats
-                    done += chunk.duration
-                    n_samples += samples.size
-                    self._chunks.append(samples)
-                    progress = Progress(done, self.program.duration, time.monotonic() - started, n_samples)
-                    for obs in self.observers:
-                        obs.on_samples(samples, progress)
+            for obs in self.observers:
+                obs.on_start(self)
+            self._play_all(started)
             self.state = RunState.COMPLETED
         except RunAborted as exc:
             self.state, self.error = RunState.ABORTED, exc
+        except KeyboardInterrupt as exc:   # Ctrl-C, SIGTERM, SIGHUP: a user's stop
+            self.state, self.error, raised = RunState.ABORTED, RunAborted(stop_reason(exc)), exc
         except BaseException as exc:
-            self.state, self.error = RunState.FAILED, exc
-            raise
+            self.state, self.error = RunState.FAILED, link.translate(exc, self.bench.resources.get("smu", "SMU"))
+            raised = self.error
+        outcomes = self._switch_off()
+        left_on = [o for o in outcomes if not o.off]
+        if left_on and raised is None:   # completed or aborted, but an output may still be on
+            self.state = RunState.FAILED
+            self.error = raised = link.LinkError(left_on[0].resource, "could not switch the output off")
+        notes = [o.note for o in outcomes if o.note]
+        for note in notes:
+            if raised is not None:
+                raised.add_note(note)
+            else:
+                log.warning(note)
+        try:
+            if self._partial is not None:   # samples of the chunk the stop cut short
+                self._keep(self._partial, started)
         finally:
-            try:
-                if self.bench.pulse_generator is not None:
-                    self.bench.pulse_generator.shutdown()
-            finally:
-                try:
-                    smu.shutdown()
-                finally:
-                    for obs in self.observers:
-                        obs.on_finish(self.state, self.error)
+            for obs in self.observers:
+                obs.on_finish(self.state, self.error)
+        if raised is not None:
+            raise raised
         return self.samples
+
+    def _play_all(self, started: float) -> None:
+        smu = self.bench.smu
+        smu.configure(self.program.compliance, self.program.max_abs_level)
+        if self.bench.pulse_generator is not None:
+            self.bench.pulse_generator.set_output(False)
+            smu.set_off_state(high_impedance=True)   # an SMU off at 0 V would short the pulses
+        for index, train in enumerate(self.program.trains):
+            first_repeat = self.start[1] if index == self.start[0] else 0
+            if index < self.start[0] or first_repeat >= train.repeats:
+                self._done += train.duration   # a resumed run's file already holds this train
+                continue
+            if first_repeat:
+                self._done += train.period * first_repeat
+                train = Train(train.pattern, train.repeats - first_repeat, train.levels[first_repeat:])
+            for chunk in train.split(self._chunk_repeats(train)):
+                self._wait_if_paused()
+                if self._abort.is_set():
+                    raise RunAborted("aborted by the user")
+                samples = self._play(chunk, self.train_offset + index, first_repeat)
+                first_repeat += chunk.repeats
+                self._done += chunk.duration
+                self._keep(samples, started)
+
+    def _keep(self, samples: np.ndarray, started: float) -> None:
+        """Add ``samples`` to the run and hand them to the observers."""
+        self._chunks.append(samples)
+        self.compliance_hits += compliance_hits(samples, self.program, self.train_offset)
+        progress = Progress(self._done, self.program.duration, time.monotonic() - started,
+                            sum(c.size for c in self._chunks))
+        for obs in self.observers:
+            obs.on_samples(samples, progress)
+
+    def _switch_off(self) -> list[link.SwitchOff]:
+        """Outputs off: the generator's first (it may be driving the device), then the SMU's.
+        A stop signal arriving meanwhile does not cut this short."""
+        outcomes = []
+        for instrument in (self.bench.pulse_generator, self.bench.smu):
+            if instrument is not None:
+                try:
+                    outcomes.append(link.switch_off(instrument))
+                except KeyboardInterrupt:
+                    outcomes.append(link.switch_off(instrument))
+        return outcomes
 
     def _chunk_repeats(self, train: Train) -> int:
         caps = self.bench.smu.capabilities
@@ -292,28 +358,39 @@ class Runner:
         """Play one chunk; return its samples with times on the bench clock."""
         repeat, segment, ends = chunk.measurements()
         t0 = self.bench.clock.now()
-        if self._uses_generator(chunk):
-            times, voltage, current = self._step(chunk)
-        elif self.timing == "hardware" or (self.timing == "auto" and self._hardware_timeable(chunk)):
-            readings = self.bench.smu.run_train(chunk, self.program.compliance)
-            voltage, current = readings.voltage, readings.current
-            # anchor the instrument's relative timestamps at the scheduled first reading
-            times = t0 + ends[0] + readings.time if ends.size else ends
-        else:
-            times, voltage, current = self._step(chunk)
-        samples = np.empty(ends.size, SAMPLE_DTYPE)
-        samples["t"], samples["voltage"], samples["current"] = times, voltage, current
-        samples["train"], samples["repeat"], samples["segment"] = index, first_repeat + repeat, segment
+        times, voltage, current = [], [], []   # software timing fills these reading by reading
+        try:
+            if self._uses_generator(chunk) or not (
+                    self.timing == "hardware" or (self.timing == "auto" and self._hardware_timeable(chunk))):
+                self._step(chunk, times, voltage, current)
+            else:
+                readings = self.bench.smu.run_train(chunk, self.program.compliance)
+                voltage, current = readings.voltage, readings.current
+                # anchor the instrument's relative timestamps at the scheduled first reading
+                times = t0 + ends[0] + readings.time if ends.size else ends
+        except BaseException:
+            if len(current):   # a stop or failure partway through a software-timed chunk: keep what was read
+                self._partial = self._table(times, voltage, current, index, first_repeat + repeat, segment)
+            raise
+        return self._table(times, voltage, current, index, first_repeat + repeat, segment)
+
+    @staticmethod
+    def _table(times, voltage, current, train: int, repeat: np.ndarray, segment: np.ndarray) -> np.ndarray:
+        """A SAMPLE_DTYPE table of the first ``len(current)`` readings of a chunk."""
+        n = len(current)
+        samples = np.empty(n, SAMPLE_DTYPE)
+        samples["t"], samples["voltage"], samples["current"] = times[:n], voltage[:n], current
+        samples["train"], samples["repeat"], samples["segment"] = train, repeat[:n], segment[:n]
         return samples
 
-    def _step(self, chunk: Train) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Software timing: one command per segment, waits on the bench clock. On a bench with a
-        pulse generator the writes it plays go out as bursts (``burst_plan.py``)."""
+    def _step(self, chunk: Train, times: list[float], voltage: list[float], current: list[float]) -> None:
+        """Software timing: one command per segment, waits on the bench clock; each reading is
+        appended to ``times``, ``voltage``, ``current`` as it is taken. On a bench with a pulse
+        generator the writes it plays go out as bursts (``burst_plan.py``)."""
         smu, clock, generator = self.bench.smu, self.bench.clock, self.bench.pulse_generator
         caps = self.bench.smu.capabilities
         shortest = min((s.duration for s in chunk.pattern if s.measure), default=caps.min_aperture)
         aperture = float(np.clip(shortest, caps.min_aperture, caps.max_aperture))
-        times, voltage, current = [], [], []
         limit = self.program.compliance_of(chunk.pattern[0])
         smu.set_compliance(limit)
         smu_on = generator_on = False
@@ -355,11 +432,10 @@ class Runner:
                     v, i = smu.measure(aperture)
                     times.append(started + aperture)   # the end of the integration, not of the reply
                     voltage.append(v)
-                    current.append(i)
+                    current.append(i)   # last: the reading counts once all three are in
                 else:
                     clock.sleep(seg.duration)
         smu.set_output(False)
         if generator_on:
             generator.set_output(False)
         smu.raise_errors()   # a refused setting would otherwise leave the old level on unnoticed
-        return np.array(times), np.array(voltage), np.array(current)

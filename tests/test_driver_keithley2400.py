@@ -13,12 +13,13 @@ from labsuite import Bench, run_protocol
 from labsuite.drivers import SOURCE_METERS, match_driver
 from labsuite.drivers.keithley.keithley2400 import CYCLE_OVERHEAD, Keithley2400, ListPlan, source_range
 from labsuite.errors import InstrumentError
+from labsuite.link import LinkError
 from labsuite.program import PulseProgram, Segment, Train
 from labsuite.runner import Runner, RunState
 from labsuite.simulator.instruments import keithley2400 as simulated
 from labsuite.traffic import TrafficLog
 
-FORMAT = ":FORMAT:ELEMENTS VOLTAGE, CURRENT, RESISTANCE, TIME, STATUS"   # pymeasure's __init__
+FORMAT = ":FORMAT:ELEMENTS VOLTAGE, CURRENT, RESISTANCE, TIME, STATUS"   # pymeasure's; sent by configure()
 NO_ERROR = '0,"No error"'
 WRITE = Segment(1.2, 1e-3, "write")
 READ = Segment(0.1, 1e-3, "read", measure=True)
@@ -68,7 +69,6 @@ def test_train_is_one_message_an_error_check_init_a_status_poll_and_one_fetch():
                ':SOUR:LIST:VOLT 1.2,0.1,0,0,0,1.2,0.1,0,0,0;:SOUR:VOLT:MODE LIST')
     rows = [(v, 1e-6 * k, 0.5 + 1e-3 * k) for k, v in enumerate([1.2, 0.1, 0, 0, 0] * 2)]
     with expected_protocol(Keithley2400, [
-        (FORMAT, None),
         (":SYSTEM:LFREQUENCY?", "60"),
         (message, None),
         ("SYST:ERR?", NO_ERROR),                 # the whole list was taken, before anything runs
@@ -88,13 +88,12 @@ def test_a_train_ends_on_the_source_range_configure_chose():
     """The sweep of a 0.1 V train fixes the 200 mV range; with the output off the 2 V range that
     configure() chose for the program comes back, so a later software-timed 1.5 V applies."""
     train = Train((Segment(0.1, 1e-3, "read", True), Segment(0.0, 1e-3)), repeats=2)
-    with expected_protocol(At60Hz, [(FORMAT, None)]) as smu:
+    with expected_protocol(At60Hz, []) as smu:
         message = smu.sweep_message(train, smu.list_plan(train), 1e-3, reset_time=True)
     assert ":SOUR:VOLT:RANG 0.2;" in message
     rows = [(v, 1e-6, 1e-3 * k) for k, v in enumerate([0.1, 0] * 2)]
     with expected_protocol(At60Hz, [
-        (FORMAT, None),
-        (CONFIGURE, None),
+        (FORMAT, None), (CONFIGURE, None),
         ("SYST:ERR?", NO_ERROR),
         (message, None),
         ("SYST:ERR?", NO_ERROR),
@@ -110,7 +109,6 @@ def test_a_train_ends_on_the_source_range_configure_chose():
 
 def test_raise_errors_raises_the_first_error_and_reads_the_queue_to_its_end():
     with expected_protocol(At60Hz, [
-        (FORMAT, None),
         ("SYST:ERR?", NO_ERROR),
         ("SYST:ERR?", '-222,"Parameter data out of range"'),
         ("SYST:ERR?", '-113,"Undefined header"'),
@@ -124,7 +122,7 @@ def test_raise_errors_raises_the_first_error_and_reads_the_queue_to_its_end():
 def test_long_lists_go_in_commands_of_100_values():
     """Section 18 :SOURce:LIST:VOLTage takes up to 100 values; :APPend adds up to 100 more each."""
     train = Train((WRITE, READ), repeats=120, levels=np.column_stack([np.linspace(1.0, 1.5, 120), [0.1] * 120]))
-    with expected_protocol(At60Hz, [(FORMAT, None)]) as smu:
+    with expected_protocol(At60Hz, []) as smu:
         message = smu.sweep_message(train, smu.list_plan(train), 1e-3)
     lists = [c for c in message.split(";") if c.startswith(":SOUR:LIST:VOLT")]
     assert [c.split(" ")[0] for c in lists] == [":SOUR:LIST:VOLT", ":SOUR:LIST:VOLT:APP", ":SOUR:LIST:VOLT:APP"]
@@ -138,10 +136,9 @@ def test_long_lists_go_in_commands_of_100_values():
 def test_an_error_while_loading_stops_before_init():
     """A refused list must not be followed by :OUTP ON;:INIT."""
     train = Train((WRITE, READ), 1)
-    with expected_protocol(At60Hz, [(FORMAT, None)]) as smu:
+    with expected_protocol(At60Hz, []) as smu:
         message = smu.sweep_message(train, smu.list_plan(train), 1e-3, reset_time=True)
     with expected_protocol(At60Hz, [
-        (FORMAT, None),
         (message, None),
         ("SYST:ERR?", '-223,"Too much data"'),
         ("SYST:ERR?", NO_ERROR),
@@ -153,7 +150,6 @@ def test_an_error_while_loading_stops_before_init():
 def test_an_error_during_the_sweep_is_raised_not_waited_out():
     """*STB? bit 2 (error available, section 15) while the buffer is not full: read the queue."""
     with expected_protocol(At60Hz, [
-        (FORMAT, None),
         ("*STB?", "4"),
         ("SYST:ERR?", '803,"Not permitted with OUTPUT off"'),
         ("SYST:ERR?", NO_ERROR),
@@ -164,7 +160,7 @@ def test_an_error_during_the_sweep_is_raised_not_waited_out():
 
 def test_the_sweep_is_polled_until_the_buffer_is_full():
     with expected_protocol(At60Hz, [
-        (FORMAT, None), ("*STB?", "0"), ("*STB?", "0"), ("*STB?", "65"),
+        ("*STB?", "0"), ("*STB?", "0"), ("*STB?", "65"),
     ], connection_attributes={"timeout": 10_000}) as smu:
         smu.wait_for_sweep(duration=1.0, poll=0.001)
 
@@ -172,7 +168,7 @@ def test_the_sweep_is_polled_until_the_buffer_is_full():
 def test_list_plan_cuts_segments_into_equal_sdm_cycles():
     """Appendix A, case III: cycle = 50 µs + source delay + NPLC/f + 185 µs + 300 µs; the integration
     takes what the step leaves (at most 10 PLC), the source delay the rest."""
-    with expected_protocol(At60Hz, [(FORMAT, None)]) as smu:
+    with expected_protocol(At60Hz, []) as smu:
         plan = smu.list_plan(Train((Segment(1.2, 2e-3, "write"), READ, Segment(0.0, 7e-3))))
         assert plan == ListPlan(1e-3, (2, 1, 7), 0.0279, 0.0)
         assert list(plan.kept([False, True, False])) == [2]
@@ -184,12 +180,12 @@ def test_list_plan_cuts_segments_into_equal_sdm_cycles():
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             self._mains_frequency = 50.0
-    with expected_protocol(At50Hz, [(FORMAT, None)]) as smu:
+    with expected_protocol(At50Hz, []) as smu:
         assert smu.list_plan(Train((WRITE, READ))).nplc == pytest.approx(0.02325)
 
 
 def test_hardware_timing_limit_names_what_the_2400_cannot_play():
-    with expected_protocol(At60Hz, [(FORMAT, None)]) as smu:
+    with expected_protocol(At60Hz, []) as smu:
         assert smu.hardware_timing_limit(Train((WRITE, READ, IDLE), 5)) is None
         assert smu.hardware_timing_limit(Train((Segment(1.5, 100e-6, "write"), READ))) == (
             "segment 1 (write) lasts 100 µs; the 2400's source-measure cycle needs ≥ 701.7 µs")
@@ -207,13 +203,13 @@ def test_hardware_timing_limit_names_what_the_2400_cannot_play():
 
 
 def test_a_train_the_list_cannot_play_is_refused_before_anything_is_sent():
-    with expected_protocol(At60Hz, [(FORMAT, None)]) as smu:
+    with expected_protocol(At60Hz, []) as smu:
         with pytest.raises(InstrumentError, match="needs ≥ 701.7 µs"):
             smu.run_train(Train((Segment(1.5, 100e-6, "write"), READ)), 1e-3)
 
 
 def test_limits_are_validated_before_sending():
-    with expected_protocol(At60Hz, [(FORMAT, None)]) as smu:
+    with expected_protocol(At60Hz, []) as smu:
         with pytest.raises(ValueError):
             smu.configure(compliance=2.0, max_level=1.0)
         with pytest.raises(ValueError):
@@ -223,7 +219,7 @@ def test_limits_are_validated_before_sending():
 
 
 def test_shutdown_aborts_and_turns_output_off_without_ramping():
-    with expected_protocol(Keithley2400, [(FORMAT, None), (":ABOR;:OUTP OFF", None)]) as smu:
+    with expected_protocol(Keithley2400, [(":ABOR;:OUTP OFF", None)]) as smu:
         smu.shutdown()
         assert smu.isShutdown
 
@@ -231,7 +227,6 @@ def test_shutdown_aborts_and_turns_output_off_without_ramping():
 def test_single_reading_sets_the_integration_and_reads():
     """Section 17 :READ?; the first two of the five data elements are V and I."""
     with expected_protocol(At60Hz, [
-        (FORMAT, None),
         (":SENS:CURR:NPLC 0.06;:READ?", "+1.000000E-01,+2.000000E-06,+9.910000E+37,+1.234000E+00,+2.048400E+04"),
     ]) as smu:
         assert smu.measure(1e-3) == (0.1, 2e-6)
@@ -242,7 +237,7 @@ def test_identify_registry_and_source_range():
     assert SOURCE_METERS["keithley2400"] is Keithley2400
     assert match_driver(idn) == "keithley2400"
     assert match_driver("KEITHLEY INSTRUMENTS,MODEL 2450,04096218,1.7.12b") == "keithley2450"
-    with expected_protocol(Keithley2400, [(FORMAT, None), ("*IDN?", idn)]) as smu:
+    with expected_protocol(Keithley2400, [("*IDN?", idn)]) as smu:
         assert smu.identify() == idn
     assert [source_range(v) for v in (0.1, 0.21, 0.22, -21, 150)] == [0.2, 0.2, 2, 20, 200]   # ranges to 105 %
     with pytest.raises(ValueError):
@@ -349,7 +344,7 @@ def test_output_is_off_after_a_fault_with_the_output_on(station_2400_bench, monk
         return original(level)
 
     monkeypatch.setattr(instrument, "sdm_cycle", flaky)
-    with pytest.raises(OSError):
+    with pytest.raises(LinkError, match="connection lost"):
         Runner(bench, PulseProgram((Train((WRITE, READ, IDLE), 20),), 1e-3), timing=timing).run()
     monkeypatch.setattr(instrument, "sdm_cycle", original)
     assert bench.smu.ask(":OUTP?") == "0"

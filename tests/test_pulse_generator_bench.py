@@ -8,6 +8,7 @@ from pyvisa import rname
 
 from labsuite import Bench, run_protocol
 from labsuite.errors import InvalidParameter, LimitError, RangeError
+from labsuite.link import LinkError
 from labsuite.program import PulseProgram, Segment, Train
 from labsuite.runner import Runner
 from labsuite.traffic import TrafficLog
@@ -82,8 +83,9 @@ def test_both_outputs_are_off_after_a_fault_mid_run(monkeypatch):
                 raise OSError("link lost")
             return original(self, aperture)
         monkeypatch.setattr(type(bench.smu), "measure", failing)
-        with pytest.raises(OSError):
+        with pytest.raises(LinkError, match="link lost") as failure:   # one line naming the resource
             run_protocol("potentiation", bench, {"pulses": 10}, out_dir=None)
+        assert isinstance(failure.value.__cause__, OSError)
         assert [p.voltage for p in node.ports] == [None, None]       # SMU and generator outputs off
 
 
@@ -137,12 +139,9 @@ def test_an_smu_off_in_its_normal_state_holds_the_device_at_0_V():
         assert simulated(bench, "smu").port.voltage == 0.0
 
 
-PYMEASURE_2400_INIT = ":FORMAT:ELEMENTS VOLTAGE, CURRENT, RESISTANCE, TIME, STATUS"   # its __init__ sends it
-
-
 @pytest.mark.parametrize("driver, commands", [
     ("keithley2450", [":OUTP:SMOD HIMP"]),                       # 2450 Reference Manual, :OUTPut[1]:SMODe
-    ("keithley2400", [PYMEASURE_2400_INIT, ":OUTP:SMOD HIMP"]),  # 2400 User's Manual §13, output-off states
+    ("keithley2400", [":OUTP:SMOD HIMP"]),                       # 2400 User's Manual §13, output-off states
     ("keithley2600", ["smua.source.offmode = smua.OUTPUT_HIGH_Z"]),   # 2600B Reference Manual, smuX.source.offmode
     ("keysightb2900", [":OUTP1:OFF:MODE HIZ"]),                  # B2900 SCPI Command Reference, :OUTPut:OFF:MODE
 ])

@@ -125,10 +125,15 @@ class Keithley2400(_PymeasureKeithley2400):
         return {"idn": self.identify(), "line_frequency_Hz": self.mains_frequency,
                 "current_limit_A": self.compliance_current, "nplc": self.current_nplc}
 
+    def reset_data_format(self) -> None:
+        """Send nothing: pymeasure sets the data format on connecting, before labsuite has checked
+        ``*IDN?``; :meth:`configure` sets it (V, I, R, time, status) instead."""
+
     def configure(self, compliance: float, max_level: float) -> None:
         """Set up a voltage source of range ≥ ``max_level`` (V) under ``compliance`` (A), output off."""
         self.check_compliance(compliance)
         self._source_range = source_range(max_level)
+        super().reset_data_format()
         self.write(f":OUTP OFF;:SOUR:FUNC VOLT;:SOUR:VOLT:MODE FIX;:SOUR:VOLT 0;"
                    f":SOUR:VOLT:RANG {self._source_range:g};:SENS:CURR:RANG:AUTO ON;"
                    f":SENS:CURR:PROT {compliance:g};:SENS:FUNC:CONC ON;:SENS:FUNC:OFF:ALL;:SENS:FUNC \"CURR\";"

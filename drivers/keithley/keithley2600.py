@@ -486,6 +486,14 @@ class Keithley2600(_PymeasureKeithley2600):
         current, voltage = self.ask(f"smua.measure.nplc = {nplc:.6g} print(smua.measure.iv())").split("\t")
         return float(voltage), float(current)
 
+    def reconnected(self) -> None:
+        """On a new session after a dropped link: end a script load the lost session may have cut
+        short (the instrument would record, not run, what comes next), drain the errors that
+        leaves, and load the script again before the next train."""
+        self.write("endscript")
+        self.check_errors()
+        self._script_loaded = False
+
     def shutdown(self) -> None:
         """Stop any sweep and turn every channel's output off at once (no ramp, no sleep)."""
         self.write("smua.abort() smua.source.output = smua.OUTPUT_OFF "

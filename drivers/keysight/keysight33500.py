@@ -190,14 +190,17 @@ class BusBurstMixin:
 
     def _drain(self) -> None:
         """Drop a reply left unread: device clear, or where the session cannot, one read with a
-        0.1 s timeout. Errors are ignored (a clean-up; the next exchange tells if the link is down)."""
+        0.1 s timeout. Errors are ignored (a clean-up; the next exchange tells if the link is down).
+        A raw socket has no device clear, and pyvisa-py's stand-in loops forever on a socket
+        the instrument has closed: it is always drained by the read."""
         self._reply_pending = False
         connection = getattr(self.adapter, "connection", None)
-        try:
-            connection.clear()
-            return
-        except Exception:   # noqa: BLE001
-            pass
+        if not str(getattr(connection, "_resource_name", "")).upper().endswith("::SOCKET"):
+            try:
+                connection.clear()
+                return
+            except Exception:   # noqa: BLE001
+                pass
         try:
             timeout, connection.timeout = connection.timeout, DRAIN_TIMEOUT
             try:

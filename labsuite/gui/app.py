@@ -6,9 +6,12 @@ of merit, and below them the run browser and the log. One run (or replay) plays 
 """
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,7 @@ from labsuite.gui.log_panel import LogPanel
 from labsuite.gui.protocol_panel import ProtocolPanel
 from labsuite.gui.run_browser import RunBrowser, stored_protocol
 from labsuite.gui.worker import Outcome, RunWorker, protocol_job, replay_job
+from labsuite.interrupts import STOP_SIGNALS
 from labsuite.program import PulseProgram
 from labsuite.protocols import Protocol
 from labsuite.runner import Progress, RunState
@@ -38,6 +42,7 @@ log = logging.getLogger(__name__)
 
 WINDOW_SIZE = (1400, 900)      # px
 STATE_POLL_MS = 200            # ms between looks at the Runner's state (output lamps) during a run
+SIGNAL_POLL_MS = 200           # ms: how soon a stop signal (SIGTERM, …) closes the window
 CHECK_DELAY_MS = 250           # ms after the last edit of the form before it is checked (a check may be slow)
 
 
@@ -272,6 +277,12 @@ class MainWindow(QMainWindow):
                 message += f" ({outcome.error})"
             (log.info if outcome.state is RunState.COMPLETED else log.warning)(
                 "%s%s", message, f"; run file {outcome.path}" if outcome.path is not None and not replayed else "")
+            for note in getattr(outcome.error, "__notes__", []):   # how the outputs were switched off
+                log.warning("%s", note)
+                message += f"; {note}"
+            if outcome.warning:
+                log.warning("%s: %s", title, outcome.warning)
+                message += f"; WARNING: {outcome.warning}"
             self.controls.show_message(f"{what} {outcome.state.value}, {outcome.samples.size} readings",
                                        1.0 if outcome.state is RunState.COMPLETED else None)
             self.statusBar().showMessage(message)
@@ -344,6 +355,29 @@ def wait_for(signal: pyqtBoundSignal, timeout: float) -> bool:
     return bool(fired)
 
 
+@contextlib.contextmanager
+def closing_on_stop_signals(window: MainWindow) -> Iterator[list[int]]:
+    """While inside, SIGINT, SIGTERM and SIGHUP close ``window`` as its close button does (a run
+    stops, outputs off, the bench released) instead of killing the process with an output on.
+    Yields the list the signal's number is appended to. The previous handlers come back on exit."""
+    received: list[int] = []
+
+    def handler(signum: int, frame: object) -> None:
+        received.append(signum)
+        QTimer.singleShot(0, window.close)
+
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
+    heartbeat = QTimer(window)   # Python runs signal handlers between bytecodes: the Qt loop must call in
+    heartbeat.timeout.connect(lambda: None)
+    heartbeat.start(SIGNAL_POLL_MS)
+    try:
+        yield received
+    finally:
+        heartbeat.stop()
+        for signum, old in previous.items():
+            signal.signal(signum, signal.SIG_DFL if old is None else old)
+
+
 def launch(*, sim: bool = False, seed: int = 0, model: str | None = None, data_dir: str | Path = "runs",
            protocol: str | None = None, parameters: dict[str, str] | None = None,
            screenshot: str | Path | None = None, timeout: float = 120.0) -> int:
@@ -367,7 +401,9 @@ def launch(*, sim: bool = False, seed: int = 0, model: str | None = None, data_d
     if sim:
         window.bench_panel.connect_simulated(model or window.bench_panel.model.currentText(), seed)
     if screenshot is None:
-        return app.exec()
+        with closing_on_stop_signals(window) as stopped:
+            status = app.exec()
+        return 128 + stopped[0] if stopped else status
     status = 0
     if sim and not wait_for(window.bench_panel.connected, timeout):
         print(f"labsuite gui: the simulated bench did not connect: {window.bench_panel.status.text()}",

@@ -35,6 +35,7 @@ class Outcome:
     figures: dict[str, float] = field(default_factory=dict)
     path: Path | None = None
     error: BaseException | None = None
+    warning: str = ""    # e.g. readings at the current compliance (RunResult.warning)
 
 
 #: a job receives the observers to pass on and a hook to call with each Runner it creates
@@ -155,7 +156,8 @@ def protocol_job(protocol: Protocol, bench: Bench, out_dir: Path, device_id: str
     def job(observers: list[RunObserver], hook: Callable[[Runner], None]) -> Outcome:
         result = run_protocol(protocol, bench, out_dir=out_dir, device_id=device_id, timing=timing,
                               observers=observers, runner_hook=hook, provenance=provenance)
-        return Outcome(result.protocol, result.state, result.samples, result.figures, result.path, result.error)
+        return Outcome(result.protocol, result.state, result.samples, result.figures, result.path, result.error,
+                       result.warning)
     job.protocol = protocol
     return job
 
