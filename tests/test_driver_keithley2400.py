@@ -447,6 +447,6 @@ def station_2400_bench():
 def test_checking_a_train_sends_nothing_even_before_the_line_frequency_is_known():
     """The Runner's check promises no byte: until it has been read, the check assumes 50 Hz (the
     longer shortest cycle, 735 µs); a run reads it first and plans at the real one."""
-    with expected_protocol(Keithley2400, [(FORMAT, None)]) as smu:
+    with expected_protocol(Keithley2400, []) as smu:
         assert smu.hardware_timing_limit(Train((Segment(1.5, 720e-6, "write"), Segment(0.1, 720e-6, "r", True)))) \
             == "segment 1 (write) lasts 720 µs; the 2400's source-measure cycle needs ≥ 735 µs"
