@@ -50,6 +50,7 @@ class _Session:
         }
         self.input = bytearray()
         self.discarding = False      # inside a line longer than MAX_LINE
+        self.dropped = False         # the link went down (DROP, POWER): as a closed socket, for good
 
 
 _library_ids = itertools.count()
@@ -125,6 +126,8 @@ class SimulatedVisaLibrary(highlevel.VisaLibraryBase):
 
     def write(self, session, data: bytes) -> tuple[int, StatusCode]:  # type: ignore[override]
         sess: _Session = self.sessions[session]
+        if sess.dropped:
+            return 0, self.handle_return_value(session, StatusCode.error_connection_lost)
         scanned = len(sess.input)
         sess.input += data
         while (end := sess.input.find(b"\n", scanned)) >= 0:
@@ -140,7 +143,10 @@ class SimulatedVisaLibrary(highlevel.VisaLibraryBase):
                 sess.instrument.query_interrupted()
             try:
                 reply = sess.instrument.process(line.decode("latin-1").rstrip("\r"))
-            except ConnectionDropped:
+            except ConnectionDropped:   # the rest of this write, and anything later, is lost with the link
+                sess.dropped = True
+                sess.input.clear()
+                sess.output.clear()
                 return 0, self.handle_return_value(session, StatusCode.error_connection_lost)
             if reply is not None:
                 late = sess.instrument.take_late_delay() * 1000 > sess.attrs[constants.VI_ATTR_TMO_VALUE]
@@ -152,6 +158,8 @@ class SimulatedVisaLibrary(highlevel.VisaLibraryBase):
 
     def read(self, session, count: int) -> tuple[bytes, StatusCode]:  # type: ignore[override]
         sess: _Session = self.sessions[session]
+        if sess.dropped:
+            return b"", self.handle_return_value(session, StatusCode.error_connection_lost)
         if sess.late:   # the reply comes after this read has timed out
             sess.arrived.extend(sess.late)
             sess.late.clear()

@@ -399,3 +399,15 @@ def test_a_run_at_compliance_is_reported_in_the_gui_status_bar_and_log(qtbot, tm
     assert f"WARNING: {outcome.warning}" in window.statusBar().currentMessage()
     assert any(outcome.warning in r.getMessage() for r in caplog.records)
     qtbot.waitUntil(lambda: not panel.busy, timeout=10_000)
+
+
+def test_a_2600b_shutdown_after_a_script_load_cut_short_runs_instead_of_being_recorded():
+    """A load interrupted on the same session (Ctrl-C mid-write) leaves the 2600B recording lines
+    into the script: the shutdown must end the load first, or it would be recorded, not run."""
+    with Bench.simulated(seed=1, smu="keithley2600") as bench:
+        smu, twin = bench.smu, bench.station.instruments["smu"]
+        smu.write("smua.source.levelv = 0.1 smua.source.output = smua.OUTPUT_ON")
+        smu._loading = True                      # what load_script() leaves when its write is cut short
+        smu.write("loadscript labsuite_train\nfunction labsuite_setup()")
+        smu.shutdown()
+        assert twin.process("print(smua.source.output)") in ("0", "0.00000e+00")

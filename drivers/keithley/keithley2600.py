@@ -289,6 +289,7 @@ class Keithley2600(_PymeasureKeithley2600):
             self.capabilities = MODEL_CAPABILITIES[model]
         self._line_frequency: float | None = None
         self._script_loaded = False
+        self._loading = False   # between the start and the end of a script load (see shutdown)
         self._source_range: float | None = None   # V, the range configure() chose (None until configured)
 
     # --- SourceMeter interface ----------------------------------------------------------
@@ -402,7 +403,9 @@ class Keithley2600(_PymeasureKeithley2600):
 
     def load_script(self) -> None:
         """Load :data:`TRAIN_SCRIPT` as the named script ``labsuite_train`` and run it once."""
+        self._loading = True    # until the write returns, the instrument may be recording, not running
         self.write(LOAD_MESSAGE)
+        self._loading = False
         self._script_loaded = True
 
     def train_message(self, train: Train, compliance: float, continued: bool = False) -> str:
@@ -495,7 +498,12 @@ class Keithley2600(_PymeasureKeithley2600):
         self._script_loaded = False
 
     def shutdown(self) -> None:
-        """Stop any sweep and turn every channel's output off at once (no ramp, no sleep)."""
+        """Stop any sweep and turn every channel's output off at once (no ramp, no sleep). After a
+        script load that was cut short, ``endscript`` comes first: the instrument would otherwise
+        record the shutdown into the script instead of running it."""
+        if self._loading:
+            self.write("endscript")
+            self._loading = self._script_loaded = False
         self.write("smua.abort() smua.source.output = smua.OUTPUT_OFF "
                    "if smub ~= nil then smub.abort() smub.source.output = smub.OUTPUT_OFF end")
         self.isShutdown = True
