@@ -43,21 +43,26 @@ def parse_quantity(value: str | float | int, unit: str, field: str) -> float:
                                           f"an optional unit, e.g. '1.5 V', '100 us', '2e-3'")
         try:
             quantity = ureg.Quantity(text)
-        except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError,
-                AttributeError, TypeError, AssertionError) as exc:
-            raise InvalidParameter(field, f"cannot read {value!r} as a quantity ({exc})") from None
-        if isinstance(quantity, (int, float)):
-            number = float(quantity)
-        elif quantity.dimensionless and not unit:
-            number = float(quantity.to("dimensionless").magnitude)
-        elif quantity.unitless:
-            number = float(quantity.magnitude)
-        else:
-            try:
-                number = float(quantity.to(unit or "dimensionless").magnitude)
-            except pint.errors.DimensionalityError:
-                want = f"a quantity in {unit}" if unit else "a plain number"
-                raise InvalidParameter(field, f"{value!r} is not {want}") from None
+            if isinstance(quantity, (int, float)):
+                number = float(quantity)
+            elif quantity.units == ureg.dimensionless:   # a bare number: already in ``unit``
+                number = float(quantity.magnitude)
+            elif not unit:
+                number = float(quantity.to("dimensionless").magnitude)
+            elif quantity.dimensionless:   # %, ppm, V/V where a dimensioned quantity is meant
+                raise InvalidParameter(field, f"{value!r} is a ratio, not a quantity in {unit}: write the "
+                                              f"value in {unit}, e.g. '1.5 {unit}'")
+            else:
+                number = float(quantity.to(unit).magnitude)
+        except pint.errors.DimensionalityError:
+            want = f"a quantity in {unit}" if unit else "a plain number (or a ratio such as '5 %')"
+            raise InvalidParameter(field, f"{value!r} is not {want}") from None
+        except (pint.errors.PintError, ValueError, ArithmeticError, AttributeError, TypeError, AssertionError,
+                KeyError, RecursionError) as exc:
+            if isinstance(exc, InvalidParameter):
+                raise
+            raise InvalidParameter(field, f"cannot read {value!r} as a quantity in {unit or 'no unit'} "
+                                          f"({type(exc).__name__}: {exc})") from None
     if not math.isfinite(number):
         raise InvalidParameter(field, f"{value!r} is not a finite number")
     # Unit conversion leaves binary dust (100 us -> 9.999999999999999e-05); 12 digits is exact

@@ -56,7 +56,8 @@ def test_cli_runs_a_sequence_one_file_per_run_with_provenance(tmp_path):
     assert summaries[0]["figures"]["delta_g"] > 0 > summaries[2]["figures"]["delta_g"]
     with h5py.File(tmp_path / summaries[1]["run_file"], "r") as f:
         assert json.loads(f.attrs["provenance"]) == {"recipe": "ltp-ltd", "recipe_file": "seq.toml", "step": 1,
-                                                     "repeat": 2}
+                                                     "repeat": 2, "defaults": ["width", "period", "read_voltage",
+                                                                               "read_delay", "read_time", "compliance"]}
 
 
 def test_the_shipped_sequence_recipe_is_valid():
