@@ -243,7 +243,8 @@ class Bench:
             if "pulse_generator" in spec else None
         if generator is not None:
             if not {"resource", "driver"} <= set(generator):
-                raise InvalidParameter("pulse_generator", "give the driver and the VISA resource of the pulse generator")
+                raise InvalidParameter("pulse_generator",
+                                       "give the driver and the VISA resource of the pulse generator")
             _driver(PULSE_GENERATORS, "pulse generator", generator["driver"], "pulse_generator.driver")
             check_resource(generator["resource"], "pulse_generator.resource")
         return cls.connect(resource, driver, limits, name=name,
@@ -303,7 +304,8 @@ def _table(spec: dict[str, Any], key: str, allowed: set[str] | None, where: str 
     """``spec[key]`` (empty if absent), which must be a table with only ``allowed`` keys (None: any)."""
     table = spec.get(key, {})
     if not isinstance(table, dict):
-        raise InvalidParameter(f"{where}{key}", f"must be a table: write [{where}{key}] and name = value lines under it")
+        raise InvalidParameter(f"{where}{key}",
+                               f"must be a table: write [{where}{key}] and name = value lines under it")
     if allowed is not None:
         _keys(table, f"{where}{key}.", allowed)
     return table

@@ -185,6 +185,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise LabsuiteError("choose a bench: --sim for the simulated bench, or --bench bench.toml")
     summaries, status = [], 0
     with bench:
+        for _, protocol, _ in runs:   # every run within the bench's limits before the first starts
+            bench.limits.check_parameters(protocol.values, protocol.units)
         try:
             args.out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -401,7 +403,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="with --sim: resistance between the SMU and the device, e.g. 1kohm (default 0)")
     run.add_argument("--pulse-series-resistance", type=_ohms("--pulse-series-resistance"), default=0.0,
                      help="with --sim: resistance in the pulse generator's path, on top of its 50 ohm (default 0)")
-    run.add_argument("--pulse-generator", choices=tuple(PULSE_GENERATORS), help="also wire a simulated pulse generator to the device with --sim "
+    run.add_argument("--pulse-generator", choices=tuple(PULSE_GENERATORS),
+                     help="also wire a simulated pulse generator to the device with --sim "
                                                "(it plays the write pulses, the SMU reads)")
     run.add_argument("--timing", choices=TIMINGS, default="auto",
                      help="hardware: trains run on the instrument; software: one command per segment; "
@@ -467,20 +470,23 @@ def build_parser() -> argparse.ArgumentParser:
 
     instruments = sub.add_parser("instruments", help="list VISA instruments, their *IDN? and the matching driver")
     instruments.add_argument("--visa-library", default="", help="pyvisa backend, e.g. @py (default: pyvisa's choice)")
-    instruments.add_argument("--timeout", type=_positive_seconds, default=2.0, help="s to wait for each *IDN? (default 2)")
+    instruments.add_argument("--timeout", type=_positive_seconds, default=2.0,
+                             help="s to wait for each *IDN? (default 2)")
     instruments.add_argument("--sim", action="store_true", help="discover a simulated station instead")
     instruments.add_argument("--smu", default="keithley2450", choices=tuple(SOURCE_METERS),
                              help="simulated SMU with --sim")
-    instruments.add_argument("--pulse-generator", choices=tuple(PULSE_GENERATORS), help="simulated pulse generator with --sim")
+    instruments.add_argument("--pulse-generator", choices=tuple(PULSE_GENERATORS),
+                             help="simulated pulse generator with --sim")
     instruments.add_argument("--simulated", action="store_true", help="list the instruments the simulator has")
     instruments.set_defaults(func=_cmd_instruments)
 
     sim = sub.add_parser("sim", help="the simulated bench")
     sim_sub = sim.add_subparsers(dest="sim_command", required=True)
     serve = sim_sub.add_parser("serve", help="serve simulated instruments on loopback TCP")
-    serve.add_argument("--smu", default="keithley2450", choices=tuple(SOURCE_METERS), help="simulated SMU model (default keithley2450; "
-                                                             "see `labsuite instruments --simulated`)")
-    serve.add_argument("--pulse-generator", choices=tuple(PULSE_GENERATORS), help="also serve a simulated pulse generator wired to the same device")
+    serve.add_argument("--smu", default="keithley2450", choices=tuple(SOURCE_METERS),
+                       help="simulated SMU model (default keithley2450; see `labsuite instruments --simulated`)")
+    serve.add_argument("--pulse-generator", choices=tuple(PULSE_GENERATORS),
+                       help="also serve a simulated pulse generator wired to the same device")
     serve.add_argument("--series-resistance", type=_ohms("--series-resistance"), default=0.0,
                        help="resistance between the SMU and the device, e.g. 1kohm (default 0)")
     serve.add_argument("--pulse-series-resistance", type=_ohms("--pulse-series-resistance"), default=0.0,

@@ -39,7 +39,7 @@ def test_a_sequence_is_validated_step_by_step(tmp_path):
     assert recipe.name == "ltp-ltd" and recipe.total_runs == 3
     assert [p.name for _, _, p in recipe.runs()] == ["potentiation", "potentiation", "depression"]
     path.write_text(SEQUENCE.replace('"1.4 V"', '"300 V"'))
-    with pytest.raises(InvalidParameter, match=r"seq.toml, step 1 \(potentiation\): amplitude = 300 V .* -210 V to 210 V"):
+    with pytest.raises(InvalidParameter, match=r"seq.toml, step 1 \(potentiation\): amplitude = 300 V .* 0 V to 210 V"):
         load_recipe(path)
     path.write_text("[[step]]\nprotocol = 'ppf-typo'\n")
     with pytest.raises(InvalidParameter, match="step 1"):
