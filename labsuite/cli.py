@@ -124,6 +124,26 @@ def _path(text: str) -> Path:
     return Path(text)
 
 
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _run_file(text: str) -> Path:
+    """An argparse type: an existing, readable file that starts as an HDF5 run file does."""
+    path = _path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder; give a .h5 run file in it")
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text!r}: no such run file (give a .h5 file `labsuite runs` lists)")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(_HDF5_SIGNATURE))
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: cannot read it ({exc.strerror or exc})") from None
+    if head != _HDF5_SIGNATURE:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an HDF5 run file (no HDF5 signature at its start)")
+    return path
+
+
 def _check_out_folder(folder: Path, option: str = "--out") -> None:
     """Refuse, before anything runs, a folder that exists as a file or cannot be created or written."""
     ancestor = folder
@@ -428,7 +448,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs.set_defaults(func=_cmd_runs)
 
     replay_cmd = sub.add_parser("replay", help="re-emit a stored run through the live pipeline, then analyze it")
-    replay_cmd.add_argument("run", type=_path, metavar="RUN.h5")
+    replay_cmd.add_argument("run", type=_run_file, metavar="RUN.h5")
     replay_cmd.add_argument("--speed", type=_speed, default=float("inf"),
                             help="1 = the recorded pace, 10 = ten times faster (default: as fast as possible)")
     replay_cmd.add_argument("--plot", type=_path, metavar="FILE.png")
@@ -436,7 +456,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay_cmd.set_defaults(func=_cmd_replay)
 
     resim = sub.add_parser("resim", help="re-run a stored run's protocol on a simulated twin and compare")
-    resim.add_argument("run", type=_path, metavar="RUN.h5")
+    resim.add_argument("run", type=_run_file, metavar="RUN.h5")
     resim.add_argument("--model", help="device model of the twin (default: the run's own, or synaptic-memristor)")
     resim.add_argument("--fit", action="store_true", help="fit the twin's device parameters to the run first")
     resim.add_argument("--seed", type=_whole("the seed", 0, SEED_MAX, "--seed 1"),
@@ -447,7 +467,7 @@ def build_parser() -> argparse.ArgumentParser:
     resim.set_defaults(func=_cmd_resim)
 
     export = sub.add_parser("export", help="write run files as CSV (units in the header) for other tools")
-    export.add_argument("runs", nargs="+", type=_path, metavar="RUN.h5")
+    export.add_argument("runs", nargs="+", type=_run_file, metavar="RUN.h5")
     export.add_argument("--pymeasure", action="store_true", help="pymeasure Results format (Results.load reads it)")
     export.add_argument("--out", type=_path, help="folder for the CSV files (default: next to each run file)")
     export.set_defaults(func=_cmd_export)

@@ -21,7 +21,7 @@ ureg.formatter.default_format = "~P"
 _MICRO = str.maketrans({"µ": "u", "μ": "u"})
 # One decimal number, then at most a unit. pint would read "1,5 V" as 15 V, "1_0" as 10 and
 # "1 5 V" as 5 V (an implied product): a typo must be refused, never read as another value.
-_QUANTITY = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*(?:(?:[^\W\d_]|%|1\s*/)[\w/*^ %()\-]*)?$")
+_QUANTITY = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*((?:[^\W\d_]|%|1\s*/)[\w/*^ %()\-]*)?$")
 
 
 def parse_quantity(value: str | float | int, unit: str, field: str) -> float:
@@ -38,14 +38,15 @@ def parse_quantity(value: str | float | int, unit: str, field: str) -> float:
         raise InvalidParameter(field, f"expected a number or a quantity such as '1.2 V', got {value!r}")
     else:
         text = value.strip().translate(_MICRO)
-        if not _QUANTITY.match(text):
+        match = _QUANTITY.match(text)
+        if not match:
             raise InvalidParameter(field, f"cannot read {value!r}: write one number with a decimal point and "
                                           f"an optional unit, e.g. '1.5 V', '100 us', '2e-3'")
         try:
             quantity = ureg.Quantity(text)
             if isinstance(quantity, (int, float)):
                 number = float(quantity)
-            elif quantity.units == ureg.dimensionless:   # a bare number: already in ``unit``
+            elif not match.group(1):   # a bare number: already in ``unit``
                 number = float(quantity.magnitude)
             elif not unit:
                 number = float(quantity.to("dimensionless").magnitude)
