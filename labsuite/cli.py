@@ -49,6 +49,9 @@ def _parse_sets(items: list[str], option: str = "--set") -> dict[str, str]:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise LabsuiteError(f"{option} {item!r}: write name=value, e.g. {option} amplitude=1.2V")
+        if not name.strip().isidentifier():
+            raise LabsuiteError(f"{option} {item!r}: {name.strip()!r} is not a parameter name; write name=value, "
+                                f"e.g. {option} amplitude=1.2V")
         values[name.strip()] = value.strip()
     return values
 
