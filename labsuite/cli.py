@@ -147,6 +147,14 @@ def _run_file(text: str) -> Path:
     return path
 
 
+def _label(text: str) -> str:
+    """An argparse type: a device id or tag stored in the run file: 1 to 200 printable characters."""
+    if not (0 < len(text) <= 200 and text.isprintable()):
+        raise argparse.ArgumentTypeError(f"{text!r}: give 1 to 200 printable characters (no control characters), "
+                                         f"e.g. D1-wafer3")
+    return text
+
+
 def _check_out_folder(folder: Path, option: str = "--out") -> None:
     """Refuse, before anything runs, a folder that exists as a file or cannot be created or written."""
     ancestor = folder
@@ -433,8 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="hardware: trains run on the instrument; software: one command per segment; "
                           "auto (default): hardware where the instrument can time the train")
     run.add_argument("--out", type=_path, default=Path("runs"), help="folder for run files (default ./runs)")
-    run.add_argument("--device-id", default="device", help="device identifier stored with the run")
-    run.add_argument("--tag", action="append", default=[], help="tag stored with the run (repeatable)")
+    run.add_argument("--device-id", type=_label, default="device", help="device identifier stored with the run")
+    run.add_argument("--tag", type=_label, action="append", default=[], help="tag stored with the run (repeatable)")
     run.add_argument("--plot", type=_path, metavar="FILE.png", help="save a plot of the run")
     run.add_argument("--json", action="store_true", help="print the run summary as one JSON object")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -23,6 +23,8 @@ def load_toml(path: str | Path, what: str) -> dict[str, Any]:
         raise InvalidParameter(str(path), f"is a folder; give a {what} file (.toml)") from None
     except OSError as exc:
         raise InvalidParameter(str(path), f"cannot read the {what} ({exc.strerror or exc})") from None
+    except ValueError:   # a NUL byte in the name
+        raise InvalidParameter(repr(str(path)), f"is not a usable file name; give the {what} file's name") from None
     if len(raw) > MAX_BYTES:
         raise InvalidParameter(str(path), f"is larger than {MAX_BYTES >> 10} kB: not a {what}")
     try:

@@ -131,11 +131,12 @@ SEEDS = st.one_of(st.integers(-2**70, 2**70).map(str), st.sampled_from(["1.5", "
 
 
 @settings(FAST, max_examples=30)
-@given(st.one_of(st.none(), PLOTS), OUTS, SEEDS, st.lists(st.tuples(DEVICE_NAMES, VALUES), max_size=2))
-@example("g.svg", "a/b/c", "7", [("w_initial", "50 %")])
-def test_run_with_random_plot_out_seed_and_device(plot, out, seed, device):
+@given(st.one_of(st.none(), PLOTS), OUTS, SEEDS, st.lists(st.tuples(DEVICE_NAMES, VALUES), max_size=2),
+       st.one_of(st.sampled_from(["D1", "../../up", "a/b", "\x00", ""]), st.text(max_size=8)))
+@example("g.svg", "a/b/c", "7", [("w_initial", "50 %")], "D1")
+def test_run_with_random_plot_out_seed_and_device(plot, out, seed, device, label):
     argv = ["run", "potentiation", "--sim", "--no-progress", "--set", "pulses=3", "--out", out, "--seed", seed,
-            *settings_of(device, "--device-param")]
+            "--device-id", label, "--tag", label, *settings_of(device, "--device-param")]
     if plot is not None:
         argv += ["--plot", plot]
     holds_contract(argv, files={"file.txt": b"taken"}, out=out, plot=plot)

@@ -260,3 +260,10 @@ def test_malformed_resource_names_say_what_to_write(resource, words):
     with pytest.raises(LabsuiteError) as exc:
         check_resource(resource, "smu.resource")
     assert str(exc.value).startswith("smu.resource: ") and all(w in str(exc.value) for w in words)
+
+
+def test_control_characters_in_names_are_refused_before_anything_is_written(cli, tmp_path):
+    refused(cli("run", "a\x00.toml", "--sim"), "not a usable file name")
+    refused(cli("run", "potentiation", "--sim", "--set", "pulses=3", "--device-id", "D\x001"), "--device-id", "printable")
+    refused(cli("run", "potentiation", "--sim", "--set", "0\x1e0=1"), "not a parameter name")
+    assert list(tmp_path.iterdir()) == []
