@@ -56,7 +56,8 @@ def parse_quantity(value: str | float | int, unit: str, field: str) -> float:
             else:
                 number = float(quantity.to(unit).magnitude)
         except pint.errors.DimensionalityError:
-            want = f"a quantity in {unit}" if unit else "a plain number (or a ratio such as '5 %')"
+            want = (f"a quantity in {unit}: write e.g. '2 {unit}' (prefixes allowed)" if unit
+                    else "a plain number: write e.g. '0.5' (or a ratio such as '5 %')")
             raise InvalidParameter(field, f"{value!r} is not {want}") from None
         except (pint.errors.PintError, ValueError, ArithmeticError, AttributeError, TypeError, AssertionError,
                 KeyError, RecursionError) as exc:
