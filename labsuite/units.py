@@ -74,8 +74,8 @@ def parse_quantity(value: str | float | int, unit: str, field: str) -> float:
 
 def format_quantity(value: float, unit: str, digits: int = 4) -> str:
     """Format an SI value with an engineering prefix: ``format_quantity(1e-4, "s") == "100 µs"``."""
-    if not unit:
-        return f"{value:.{digits}g}"
+    if not unit:   # a count or a ratio: whole numbers in full (100000, not 1e+05)
+        return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:.{digits}g}"
     if value == 0 or not math.isfinite(value):
         return f"{value:g} {unit}"
     quantity = ureg.Quantity(value, unit).to_compact()
