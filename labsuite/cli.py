@@ -252,6 +252,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_runs(args: argparse.Namespace) -> int:
     from labsuite.catalog import Catalog, describe
 
+    if not args.dir.is_dir():
+        raise LabsuiteError(f"--dir {str(args.dir)!r}: no such folder; give the data folder runs were written to "
+                            f"(`labsuite run --out`, default ./runs)")
     entries = Catalog(args.dir).query(device=args.device, protocol=args.protocol, since=args.since,
                                       status=args.status, tag=args.tag)
     if args.json:

@@ -240,3 +240,13 @@ def test_other_commands_with_random_arguments(argv):
     if "sim" in argv and "serve" in argv or "instruments" in argv or "gui" in argv or "-h" in argv:
         return   # serve runs until interrupted; instruments scans the VISA bus; -h prints help and exits 0
     holds_contract(argv, out="runs")
+
+
+@pytest.mark.parametrize("argv", [["run", "potentiation", "--sim", "--set", "amplitude=5%"],
+                                  ["run", "missing.toml", "--sim"], ["runs", "--since", "yesterday"]])
+def test_the_installed_entry_point_keeps_the_contract(tmp_path, argv):
+    """The same contract through ``python -m labsuite``, as a shell runs it."""
+    done = subprocess.run([sys.executable, "-m", "labsuite", *argv], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=PER_EXAMPLE_SECONDS)
+    assert done.returncode == 2 and done.stderr.startswith("labsuite: error: ") and done.stderr.count("\n") == 1
+    assert list(tmp_path.iterdir()) == []

@@ -267,3 +267,10 @@ def test_control_characters_in_names_are_refused_before_anything_is_written(cli,
     refused(cli("run", "potentiation", "--sim", "--set", "pulses=3", "--device-id", "D\x001"), "--device-id", "printable")
     refused(cli("run", "potentiation", "--sim", "--set", "0\x1e0=1"), "not a parameter name")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_listing_runs_of_a_missing_folder_is_refused_and_creates_nothing(cli, tmp_path):
+    refused(cli("runs", "--dir", "nowhere"), "--dir 'nowhere'", "no such folder")
+    (tmp_path / "file").write_text("")
+    refused(cli("runs", "--dir", "file"), "--dir 'file'", "no such folder")
+    assert [p.name for p in tmp_path.iterdir()] == ["file"]
