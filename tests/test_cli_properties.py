@@ -203,7 +203,7 @@ def run_file() -> bytes:
                                        "part of issue #12 (remove this mark once merged)")
 def test_damaged_run_files_given_to_export_and_replay(run_file):
     """In a subprocess each (a damaged file can hang h5py below Python), without shrinking."""
-    @settings(FAST, max_examples=12, phases=(Phase.explicit, Phase.generate))
+    @settings(FAST, max_examples=8, phases=(Phase.explicit, Phase.generate))
     @given(st.sampled_from(["truncate", "flip"]), st.integers(8, len(run_file) - 1), st.integers(1, 255),
            st.sampled_from(["export", "replay"]))
     def check(damage, at, xor, command):
