@@ -34,7 +34,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -208,34 +207,58 @@ class Bench:
 
     @classmethod
     def from_toml(cls, path: str | Path) -> Bench:
-        """Load a bench description (see the module docstring)."""
-        with open(path, "rb") as f:
-            spec = tomllib.load(f)
-        raw = spec.get("limits", {})
+        """Load a bench description (see the module docstring). Every key, type, driver name and
+        VISA resource is checked before any instrument is opened."""
+        from labsuite.discovery import check_resource
+        from labsuite.tomlfile import load_toml
+
+        spec = load_toml(path, "bench description")
+        _keys(spec, "", {"bench", "limits", "smu", "pulse_generator", "simulator"})
+        bench = _table(spec, "bench", {"name"})
+        raw = _table(spec, "limits", {"max_voltage", "max_compliance"})
         limits = Limits(parse_quantity(raw.get("max_voltage", 10.0), "V", "limits.max_voltage"),
                         parse_quantity(raw.get("max_compliance", 10e-3), "A", "limits.max_compliance"))
-        name = spec.get("bench", {}).get("name", Path(path).stem)
+        name = bench.get("name", Path(path).stem)
+        if not isinstance(name, str):
+            raise InvalidParameter("bench.name", f"{name!r} must be text, e.g. name = \"probe station 2\"")
         if "simulator" in spec:
-            sim = spec["simulator"]
-            return cls.simulated(sim.get("model"), int(sim.get("seed", 0)), limits,
-                                 parse_quantity(sim.get("series_resistance", 0.0), "ohm",
-                                                "simulator.series_resistance"),
-                                 sim.get("transport", "inprocess"), name, sim.get("device", {}),
+            if "smu" in spec or "pulse_generator" in spec:
+                raise InvalidParameter(str(path), "give either a [simulator] table or [smu] (and [pulse_generator]) "
+                                                  "tables, not both")
+            sim = _table(spec, "simulator", {"model", "seed", "smu", "pulse_generator", "series_resistance",
+                                             "pulse_series_resistance", "transport", "device"})
+            seed = sim.get("seed", 0)
+            if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= 2**63 - 1:
+                raise InvalidParameter("simulator.seed", f"{seed!r} must be a whole number from 0 to {2**63 - 1}")
+            device = _table(sim, "device", None, "simulator.")
+            for key in ("model", "smu", "pulse_generator", "transport"):
+                if key in sim and not isinstance(sim[key], str):
+                    raise InvalidParameter(f"simulator.{key}", f"{sim[key]!r} must be a name in quotes")
+            return cls.simulated(sim.get("model"), seed, limits,
+                                 _resistance(sim, "series_resistance", "simulator."),
+                                 sim.get("transport", "inprocess"), name, device,
                                  sim.get("smu", "keithley2450"), sim.get("pulse_generator"),
-                                 parse_quantity(sim.get("pulse_series_resistance", 0.0), "ohm",
-                                                "simulator.pulse_series_resistance"))
+                                 _resistance(sim, "pulse_series_resistance", "simulator."))
         if "smu" not in spec:
             raise InvalidParameter(str(path), "needs an [smu] table (driver, resource) or a [simulator] table")
-        smu = spec["smu"]
+        smu = _table(spec, "smu", {"driver", "resource"})
         if "resource" not in smu:
             raise InvalidParameter("smu.resource", "give the VISA resource of the SMU")
-        generator = spec.get("pulse_generator")
-        if generator is not None and not {"resource", "driver"} <= set(generator):
-            raise InvalidParameter("pulse_generator", "give the driver and the VISA resource of the pulse generator")
-        return cls.connect(smu["resource"], smu.get("driver", "keithley2450"), limits, name=name,
+        driver = smu.get("driver", "keithley2450")
+        _driver(SOURCE_METERS, "SMU", driver, "smu.driver")
+        resource = check_resource(smu["resource"], "smu.resource")
+        generator = _table(spec, "pulse_generator", {"driver", "resource", "series_resistance"}) \
+            if "pulse_generator" in spec else None
+        if generator is not None:
+            if not {"resource", "driver"} <= set(generator):
+                raise InvalidParameter("pulse_generator",
+                                       "give the driver and the VISA resource of the pulse generator")
+            _driver(PULSE_GENERATORS, "pulse generator", generator["driver"], "pulse_generator.driver")
+            check_resource(generator["resource"], "pulse_generator.resource")
+        return cls.connect(resource, driver, limits, name=name,
                            pulse_generator=None if generator is None else (generator["resource"], generator["driver"]),
-                           pulse_series_resistance=0.0 if generator is None else parse_quantity(
-                               generator.get("series_resistance", 0.0), "ohm", "pulse_generator.series_resistance"))
+                           pulse_series_resistance=0.0 if generator is None else _resistance(
+                               generator, "series_resistance", "pulse_generator."))
 
     def snapshot(self) -> dict[str, Any]:
         """What the run file keeps about the bench: limits, instruments with *IDN? and settings."""
@@ -314,10 +337,36 @@ def open_instrument(registry: dict[str, type], kind: str, name: str, resource: s
     return instrument
 
 
-def _driver(registry: dict[str, type], kind: str, name: str) -> type:
+def _driver(registry: dict[str, type], kind: str, name: object, field: str = "driver") -> type:
     """The driver class registered as ``name``, or an error listing the supported ones."""
-    try:
+    if isinstance(name, str) and name in registry:
         return registry[name]
-    except KeyError:
-        raise InvalidParameter("driver", f"{name!r} is not a supported {kind}; choose one of "
-                                         f"{', '.join(registry) or 'none yet'}") from None
+    raise InvalidParameter(field, f"{name!r} is not a supported {kind}; choose one of "
+                                  f"{', '.join(registry) or 'none yet'}")
+
+
+def _keys(table: dict[str, Any], where: str, allowed: set[str]) -> None:
+    """Refuse a key the bench description does not know (a typo would otherwise be ignored)."""
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise InvalidParameter(f"{where}{unknown[0]}", f"unknown key; {'[' + where.rstrip('.') + '] ' if where else ''}"
+                                                      f"takes {', '.join(sorted(allowed))}")
+
+
+def _table(spec: dict[str, Any], key: str, allowed: set[str] | None, where: str = "") -> dict[str, Any]:
+    """``spec[key]`` (empty if absent), which must be a table with only ``allowed`` keys (None: any)."""
+    table = spec.get(key, {})
+    if not isinstance(table, dict):
+        raise InvalidParameter(f"{where}{key}",
+                               f"must be a table: write [{where}{key}] and name = value lines under it")
+    if allowed is not None:
+        _keys(table, f"{where}{key}.", allowed)
+    return table
+
+
+def _resistance(table: dict[str, Any], key: str, where: str) -> float:
+    """A series resistance from a bench table, in Ω, ≥ 0 and finite."""
+    value = parse_quantity(table.get(key, 0.0), "ohm", f"{where}{key}")
+    if value < 0:
+        raise InvalidParameter(f"{where}{key}", f"{value:g} ohm must not be negative; give 0 or more, e.g. \"1 kohm\"")
+    return value

@@ -8,12 +8,14 @@ import json
 import os
 import sys
 import traceback
+from datetime import datetime
 from pathlib import Path
 
 from tqdm import tqdm
 
 from labsuite import __version__, link
 from labsuite.bench import Bench
+from labsuite.drivers import PULSE_GENERATORS, SOURCE_METERS
 from labsuite.errors import InstrumentError, LabsuiteError
 from labsuite.experiment import make_protocol, run_protocol
 from labsuite.interrupts import Interrupted, stop_on_signals
@@ -50,13 +52,141 @@ def _parse_sets(items: list[str], option: str = "--set") -> dict[str, str]:
         name, sep, value = item.partition("=")
         if not sep or not name.strip():
             raise LabsuiteError(f"{option} {item!r}: write name=value, e.g. {option} amplitude=1.2V")
+        if not name.strip().isidentifier():
+            raise LabsuiteError(f"{option} {item!r}: {name.strip()!r} is not a parameter name; write name=value, "
+                                f"e.g. {option} amplitude=1.2V")
         values[name.strip()] = value.strip()
     return values
 
 
 def _ohms(option: str):
-    """An argparse type: a resistance with units ("1kohm", "470 ohm") in Ω."""
-    return lambda text: parse_quantity(text, "ohm", option)
+    """An argparse type: a resistance with units ("1kohm", "470 ohm") in Ω, not negative."""
+    def parse(text: str) -> float:
+        try:
+            value = parse_quantity(text, "ohm", option)
+        except LabsuiteError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"{text!r} is negative: give a resistance ≥ 0 ohm, e.g. 1kohm")
+        return value
+    return parse
+
+
+SEED_MAX = 2**63 - 1   # a seed is stored as a 64-bit integer (run file, catalog)
+PORT_MAX = 65535
+
+
+def _whole(name: str, low: int, high: int, example: str):
+    """An argparse type: a whole number in [low, high]; the error names the range and an example."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip())
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give {name} from {low} to {high}, "
+                                             f"e.g. {example}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is out of range: give {name} from {low} to {high}, "
+                                             f"e.g. {example}")
+        return value
+    return parse
+
+
+def _positive_seconds(text: str) -> float:
+    """An argparse type: a positive time in s (units allowed: 500ms)."""
+    try:
+        value = parse_quantity(text, "s", "--timeout")
+    except LabsuiteError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive time, e.g. 2 or 500ms")
+    return value
+
+
+def _speed(text: str) -> float:
+    """An argparse type: a replay speed factor > 0 (inf: as fast as possible)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number; give a factor > 0, e.g. 1 or 10") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be > 0 (1 = the recorded pace, inf = as fast as possible)")
+    return value
+
+
+def _iso_date(text: str) -> str:
+    """An argparse type: an ISO date or date-time (2026-12-07, 2026-12-07T13:00)."""
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO date; write e.g. 2026-12-07 or "
+                                         f"2026-12-07T13:00 (UTC)") from None
+    return text
+
+
+def _path(text: str) -> Path:
+    """An argparse type: a file or folder name (no NUL byte, not empty)."""
+    if not text or "\0" in text:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a usable file name")
+    return Path(text)
+
+
+_HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
+
+
+def _run_file(text: str) -> Path:
+    """An argparse type: an existing, readable file that starts as an HDF5 run file does."""
+    path = _path(text)
+    if path.is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder; give a .h5 run file in it")
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text!r}: no such run file (give a .h5 file `labsuite runs` lists)")
+    try:
+        with open(path, "rb") as f:
+            head = f.read(len(_HDF5_SIGNATURE))
+    except OSError as exc:
+        raise argparse.ArgumentTypeError(f"{text!r}: cannot read it ({exc.strerror or exc})") from None
+    if head != _HDF5_SIGNATURE:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an HDF5 run file (no HDF5 signature at its start)")
+    return path
+
+
+def _label(text: str) -> str:
+    """An argparse type: a device id or tag stored in the run file: 1 to 200 printable characters."""
+    if not (0 < len(text) <= 200 and text.isprintable()):
+        raise argparse.ArgumentTypeError(f"{text!r}: give 1 to 200 printable characters (no control characters), "
+                                         f"e.g. D1-wafer3")
+    return text
+
+
+def _check_out_folder(folder: Path, option: str = "--out") -> None:
+    """Refuse, before anything runs, a folder that exists as a file or cannot be created or written."""
+    ancestor = folder
+    while not ancestor.exists() and ancestor != ancestor.parent:
+        ancestor = ancestor.parent
+    target = "folder" if ancestor == folder else f"folder (its parent {str(ancestor)!r} must be a writable folder)"
+    if not ancestor.is_dir():
+        raise LabsuiteError(f"{option} {str(folder)!r}: {str(ancestor)!r} is not a folder; give a {target}")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise LabsuiteError(f"{option} {str(folder)!r}: {str(ancestor)!r} is not writable; give a writable {target}")
+
+
+def _check_plot_file(path: Path, option: str = "--plot") -> None:
+    """Refuse, before the run, a plot file whose folder is missing or whose format matplotlib cannot write."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = FigureCanvasBase.get_supported_filetypes()
+    suffix = path.suffix.lower().lstrip(".")
+    if suffix not in formats:
+        raise LabsuiteError(f"{option} {str(path)!r}: unknown format {path.suffix or '(no extension)'!r}; "
+                            f"end the name with one of {', '.join('.' + f for f in sorted(formats))}")
+    folder = path.parent
+    if not folder.is_dir():
+        raise LabsuiteError(f"{option} {str(path)!r}: the folder {str(folder)!r} does not exist; create it or "
+                            f"give a path in an existing folder")
+    if path.is_dir():
+        raise LabsuiteError(f"{option} {str(path)!r} is a folder; give a file name such as plot.png")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise LabsuiteError(f"{option} {str(path)!r}: the folder {str(folder)!r} is not writable")
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -72,7 +202,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
             raise LabsuiteError("--set changes a single protocol; edit the recipe's [parameters] instead")
         recipe = load_recipe(args.target)
         runs = [(f"{recipe.name}: step {i + 1}, run {r + 1}", protocol,
-                 {"recipe": recipe.name, "recipe_file": args.target, "step": i + 1, "repeat": r + 1})
+                 {"recipe": recipe.name, "recipe_file": args.target, "step": i + 1, "repeat": r + 1,
+                  "defaults": list(recipe.steps[i].defaults)})
                 for i, r, protocol in recipe.runs()]
     elif args.target in PROTOCOLS:
         runs = [("", make_protocol(args.target, _parse_sets(args.set)), None)]
@@ -80,6 +211,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise LabsuiteError(f"{args.target!r} is neither a protocol ({', '.join(PROTOCOLS)}) nor a recipe .toml")
     if args.device_param and not args.sim:
         raise LabsuiteError("--device-param sets the simulated device; use it with --sim")
+    _check_out_folder(args.out)
+    if args.plot:
+        _check_plot_file(args.plot)
     if args.bench:
         bench = Bench.from_toml(args.bench)
     elif args.sim:
@@ -92,6 +226,13 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise LabsuiteError("choose a bench: --sim for the simulated bench, or --bench bench.toml")
     summaries, status = [], 0
     with stop_on_signals(), bench:   # a stop signal between runs still switches the outputs off
+        for _, protocol, _ in runs:   # every run within the bench's limits before the first starts
+            bench.limits.check_parameters(protocol.values, protocol.units)
+        try:
+            args.out.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LabsuiteError(f"--out {str(args.out)!r}: cannot create the folder ({exc.strerror or exc}); "
+                                f"give a writable folder") from None
         for n, (label, protocol, provenance) in enumerate(runs, start=1):
             observers = [] if args.no_progress else [ProgressBar(label or "run")]
             if args.resume is not None:
@@ -132,6 +273,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_runs(args: argparse.Namespace) -> int:
     from labsuite.catalog import Catalog, describe
 
+    if not args.dir.is_dir():
+        raise LabsuiteError(f"--dir {str(args.dir)!r}: no such folder; give the data folder runs were written to "
+                            f"(`labsuite run --out`, default ./runs)")
     entries = Catalog(args.dir).query(device=args.device, protocol=args.protocol, since=args.since,
                                       status=args.status, tag=args.tag)
     if args.json:
@@ -147,6 +291,8 @@ def _cmd_runs(args: argparse.Namespace) -> int:
 def _cmd_replay(args: argparse.Namespace) -> int:
     from labsuite.replay import replay
 
+    if args.plot:
+        _check_plot_file(args.plot)
     observers = [] if args.no_progress else [ProgressBar(f"replay {args.run.name}")]
     protocol, samples, figures = replay(args.run, observers, speed=args.speed)
     if args.plot and samples.size:
@@ -161,6 +307,10 @@ def _cmd_replay(args: argparse.Namespace) -> int:
 def _cmd_resim(args: argparse.Namespace) -> int:
     from labsuite.twin import resimulate
 
+    if args.plot:
+        _check_plot_file(args.plot)
+    if args.out:
+        _check_out_folder(args.out)
     comparison = resimulate(args.run, model=args.model, fit=args.fit, seed=args.seed, out_dir=args.out)
     if args.plot:
         from labsuite.plotting import render
@@ -185,6 +335,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
     from labsuite.export import to_csv, to_pymeasure_csv
     from labsuite.store import RunFileError
 
+    if args.out:
+        _check_out_folder(args.out)
     skipped = 0
     for run in args.runs:
         out = Path(run).with_suffix(".pymeasure.csv" if args.pymeasure else ".csv")
@@ -221,7 +373,17 @@ def _cmd_sim_serve(args: argparse.Namespace) -> int:
                                series_resistance=args.series_resistance, clock=VirtualClock(follow_wall=True),
                                pulse_generator=args.pulse_generator,
                                pulse_series_resistance=args.pulse_series_resistance)
-    with InstrumentServer(station.served(), args.port) as server:
+    served = station.served()
+    if args.port and args.port + len(served) - 1 > PORT_MAX:
+        raise LabsuiteError(f"--port {args.port}: {len(served)} instruments need ports {args.port} to "
+                            f"{args.port + len(served) - 1}; give a first port ≤ {PORT_MAX - len(served) + 1}, "
+                            f"or 0 for any free ports")
+    try:
+        server = InstrumentServer(served, args.port)
+    except OSError as exc:
+        raise LabsuiteError(f"--port {args.port}: cannot listen ({exc.strerror or exc}); give a free port "
+                            f"from 1024 to {PORT_MAX - len(served) + 1}, or 0 for any free ports") from None
+    with server:
         for endpoint in server.endpoints:
             print(f"{endpoint.role}\t{endpoint.resource}\t{endpoint.instrument.idn}", flush=True)
         try:
@@ -242,7 +404,6 @@ def _cmd_gui(args: argparse.Namespace) -> int:
 
 def _cmd_instruments(args: argparse.Namespace) -> int:
     from labsuite.discovery import discover
-    from labsuite.drivers import PULSE_GENERATORS, SOURCE_METERS
 
     if args.simulated:
         from labsuite.simulator.station import SIMULATED_PULSE_GENERATORS, SIMULATED_SMUS
@@ -269,8 +430,17 @@ def _cmd_instruments(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors as one line ``labsuite: error: ...`` and exit status 2."""
+
+    def error(self, message: str) -> None:
+        command = self.prog.removeprefix("labsuite").strip()
+        where = f"labsuite {command} " if command else "labsuite "
+        self.exit(2, f"labsuite: error: {command + ': ' if command else ''}{message} (see `{where}--help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="labsuite", description="Characterize memristors and artificial synapses.")
+    parser = _Parser(prog="labsuite", description="Characterize memristors and artificial synapses.")
     parser.add_argument("--version", action="version", version=f"labsuite {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -287,66 +457,70 @@ def build_parser() -> argparse.ArgumentParser:
                           "on the same bench, into RUN_resumed1.h5 next to it (see docs/run-file.md)")
     where = run.add_mutually_exclusive_group()
     where.add_argument("--sim", action="store_true", help="use the simulated bench")
-    where.add_argument("--bench", type=Path, help="bench description (bench.toml)")
+    where.add_argument("--bench", type=_path, help="bench description (bench.toml)")
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="protocol parameter, units allowed: --set amplitude=1.2V --set width=100us")
-    run.add_argument("--seed", type=int, default=0, help="seed of the simulated device's noise (default 0)")
+    run.add_argument("--seed", type=_whole("the seed", 0, SEED_MAX, "--seed 1"), default=0,
+                     help=f"seed of the simulated device's noise, 0 to {SEED_MAX} (default 0)")
     run.add_argument("--model", help="simulated device model (default: synaptic-memristor)")
     run.add_argument("--device-param", action="append", default=[], metavar="NAME=VALUE",
                      help="simulated device parameter, units allowed: --device-param w_initial=0.9 "
                           "--device-param tau_volatile=20ms")
     run.add_argument("--transport", choices=("inprocess", "tcp"), default="inprocess",
                      help="how to reach the simulated instruments (default inprocess)")
-    run.add_argument("--smu", default="keithley2450", help="simulated SMU with --sim (default keithley2450)")
+    run.add_argument("--smu", default="keithley2450", choices=tuple(SOURCE_METERS),
+                     help="simulated SMU with --sim (default keithley2450)")
     run.add_argument("--series-resistance", type=_ohms("--series-resistance"), default=0.0,
                      help="with --sim: resistance between the SMU and the device, e.g. 1kohm (default 0)")
     run.add_argument("--pulse-series-resistance", type=_ohms("--pulse-series-resistance"), default=0.0,
                      help="with --sim: resistance in the pulse generator's path, on top of its 50 ohm (default 0)")
-    run.add_argument("--pulse-generator", help="also wire a simulated pulse generator to the device with --sim "
+    run.add_argument("--pulse-generator", choices=tuple(PULSE_GENERATORS),
+                     help="also wire a simulated pulse generator to the device with --sim "
                                                "(it plays the write pulses, the SMU reads)")
     run.add_argument("--timing", choices=TIMINGS, default="auto",
                      help="hardware: trains run on the instrument; software: one command per segment; "
                           "auto (default): hardware where the instrument can time the train")
-    run.add_argument("--out", type=Path, default=Path("runs"), help="folder for run files (default ./runs)")
-    run.add_argument("--device-id", default="device", help="device identifier stored with the run")
-    run.add_argument("--tag", action="append", default=[], help="tag stored with the run (repeatable)")
-    run.add_argument("--plot", type=Path, metavar="FILE.png", help="save a plot of the run")
+    run.add_argument("--out", type=_path, default=Path("runs"), help="folder for run files (default ./runs)")
+    run.add_argument("--device-id", type=_label, default="device", help="device identifier stored with the run")
+    run.add_argument("--tag", type=_label, action="append", default=[], help="tag stored with the run (repeatable)")
+    run.add_argument("--plot", type=_path, metavar="FILE.png", help="save a plot of the run")
     run.add_argument("--json", action="store_true", help="print the run summary as one JSON object")
     run.add_argument("--no-progress", action="store_true", help="no progress bar")
     run.set_defaults(func=_cmd_run)
 
     runs = sub.add_parser("runs", help="list the runs in a data folder (indexed, filtered)")
-    runs.add_argument("--dir", type=Path, default=Path("runs"), help="data folder (default ./runs)")
+    runs.add_argument("--dir", type=_path, default=Path("runs"), help="data folder (default ./runs)")
     runs.add_argument("--device", help="only this device id")
     runs.add_argument("--protocol", help="only this protocol")
-    runs.add_argument("--since", metavar="DATE", help="only runs started at or after DATE (ISO, UTC)")
+    runs.add_argument("--since", type=_iso_date, metavar="DATE", help="only runs started at or after DATE (ISO, UTC)")
     runs.add_argument("--status", choices=("running", "completed", "aborted", "failed"))
     runs.add_argument("--tag", help="only runs with this tag")
     runs.add_argument("--json", action="store_true", help="one JSON list")
     runs.set_defaults(func=_cmd_runs)
 
     replay_cmd = sub.add_parser("replay", help="re-emit a stored run through the live pipeline, then analyze it")
-    replay_cmd.add_argument("run", type=Path, metavar="RUN.h5")
-    replay_cmd.add_argument("--speed", type=float, default=float("inf"),
+    replay_cmd.add_argument("run", type=_run_file, metavar="RUN.h5")
+    replay_cmd.add_argument("--speed", type=_speed, default=float("inf"),
                             help="1 = the recorded pace, 10 = ten times faster (default: as fast as possible)")
-    replay_cmd.add_argument("--plot", type=Path, metavar="FILE.png")
+    replay_cmd.add_argument("--plot", type=_path, metavar="FILE.png")
     replay_cmd.add_argument("--no-progress", action="store_true")
     replay_cmd.set_defaults(func=_cmd_replay)
 
     resim = sub.add_parser("resim", help="re-run a stored run's protocol on a simulated twin and compare")
-    resim.add_argument("run", type=Path, metavar="RUN.h5")
+    resim.add_argument("run", type=_run_file, metavar="RUN.h5")
     resim.add_argument("--model", help="device model of the twin (default: the run's own, or synaptic-memristor)")
     resim.add_argument("--fit", action="store_true", help="fit the twin's device parameters to the run first")
-    resim.add_argument("--seed", type=int, help="noise seed of the twin (default: the run's)")
-    resim.add_argument("--out", type=Path, help="also write the twin's run file here")
-    resim.add_argument("--plot", type=Path, metavar="FILE.png", help="measured and simulated, overlaid")
+    resim.add_argument("--seed", type=_whole("the seed", 0, SEED_MAX, "--seed 1"),
+                       help="noise seed of the twin (default: the run's)")
+    resim.add_argument("--out", type=_path, help="also write the twin's run file here")
+    resim.add_argument("--plot", type=_path, metavar="FILE.png", help="measured and simulated, overlaid")
     resim.add_argument("--json", action="store_true")
     resim.set_defaults(func=_cmd_resim)
 
     export = sub.add_parser("export", help="write run files as CSV (units in the header) for other tools")
-    export.add_argument("runs", nargs="+", type=Path, metavar="RUN.h5")
+    export.add_argument("runs", nargs="+", type=_run_file, metavar="RUN.h5")
     export.add_argument("--pymeasure", action="store_true", help="pymeasure Results format (Results.load reads it)")
-    export.add_argument("--out", type=Path, help="folder for the CSV files (default: next to each run file)")
+    export.add_argument("--out", type=_path, help="folder for the CSV files (default: next to each run file)")
     export.set_defaults(func=_cmd_export)
 
     protocols = sub.add_parser("protocols", help="list protocols and their parameters")
@@ -354,38 +528,44 @@ def build_parser() -> argparse.ArgumentParser:
 
     gui = sub.add_parser("gui", help="the desktop GUI (PyQt6): bench, protocol form, live plots, run browser")
     gui.add_argument("--sim", action="store_true", help="open with the simulated bench connected")
-    gui.add_argument("--seed", type=int, default=0, help="seed of the simulated device's noise (default 0)")
+    gui.add_argument("--seed", type=_whole("the seed", 0, SEED_MAX, "--seed 1"), default=0,
+                     help="seed of the simulated device's noise (default 0)")
     gui.add_argument("--model", help="simulated device model (default: synaptic-memristor)")
-    gui.add_argument("--out", type=Path, default=Path("runs"), help="data folder: run files and the run browser")
+    gui.add_argument("--out", type=_path, default=Path("runs"), help="data folder: run files and the run browser")
     gui.add_argument("--run", metavar="PROTOCOL", help="with --sim --screenshot: run this protocol before the shot")
     gui.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="parameter of the protocol in the form, units allowed: --set pulses=30")
-    gui.add_argument("--screenshot", type=Path, metavar="FILE.png",
+    gui.add_argument("--screenshot", type=_path, metavar="FILE.png",
                      help="draw the window offscreen, save it as a PNG and exit")
     gui.set_defaults(func=_cmd_gui)
 
     instruments = sub.add_parser("instruments", help="list VISA instruments, their *IDN? and the matching driver")
     instruments.add_argument("--visa-library", default="", help="pyvisa backend, e.g. @py (default: pyvisa's choice)")
-    instruments.add_argument("--timeout", type=float, default=2.0, help="s to wait for each *IDN? (default 2)")
+    instruments.add_argument("--timeout", type=_positive_seconds, default=2.0,
+                             help="s to wait for each *IDN? (default 2)")
     instruments.add_argument("--sim", action="store_true", help="discover a simulated station instead")
-    instruments.add_argument("--smu", default="keithley2450", help="simulated SMU with --sim")
-    instruments.add_argument("--pulse-generator", help="simulated pulse generator with --sim")
+    instruments.add_argument("--smu", default="keithley2450", choices=tuple(SOURCE_METERS),
+                             help="simulated SMU with --sim")
+    instruments.add_argument("--pulse-generator", choices=tuple(PULSE_GENERATORS),
+                             help="simulated pulse generator with --sim")
     instruments.add_argument("--simulated", action="store_true", help="list the instruments the simulator has")
     instruments.set_defaults(func=_cmd_instruments)
 
     sim = sub.add_parser("sim", help="the simulated bench")
     sim_sub = sim.add_subparsers(dest="sim_command", required=True)
     serve = sim_sub.add_parser("serve", help="serve simulated instruments on loopback TCP")
-    serve.add_argument("--smu", default="keithley2450", help="simulated SMU model (default keithley2450; "
-                                                             "see `labsuite instruments --simulated`)")
-    serve.add_argument("--pulse-generator", help="also serve a simulated pulse generator wired to the same device")
+    serve.add_argument("--smu", default="keithley2450", choices=tuple(SOURCE_METERS),
+                       help="simulated SMU model (default keithley2450; see `labsuite instruments --simulated`)")
+    serve.add_argument("--pulse-generator", choices=tuple(PULSE_GENERATORS),
+                       help="also serve a simulated pulse generator wired to the same device")
     serve.add_argument("--series-resistance", type=_ohms("--series-resistance"), default=0.0,
                        help="resistance between the SMU and the device, e.g. 1kohm (default 0)")
     serve.add_argument("--pulse-series-resistance", type=_ohms("--pulse-series-resistance"), default=0.0,
                        help="resistance in the pulse generator's path, on top of its 50 ohm (default 0)")
     serve.add_argument("--model", help="device model (default synaptic-memristor)")
-    serve.add_argument("--seed", type=int, default=0)
-    serve.add_argument("--port", type=int, default=0, help="first TCP port (default: any free port)")
+    serve.add_argument("--seed", type=_whole("the seed", 0, SEED_MAX, "--seed 1"), default=0)
+    serve.add_argument("--port", type=_whole("the first TCP port", 0, PORT_MAX, "--port 5025"), default=0,
+                       help="first TCP port, 1 to 65535 (default 0: any free port)")
     serve.set_defaults(func=_cmd_sim_serve)
     return parser
 

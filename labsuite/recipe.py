@@ -21,11 +21,12 @@ A sequence, each step run ``repeat`` times, one run file per run::
     repeat = 5
 
 Every step is validated when the recipe is loaded, before any instrument is touched: an invalid
-value is refused with the step, the field, the value and the allowed range.
+value is refused with the step, the field, the value and the allowed range. A parameter the recipe
+leaves out takes the protocol's default (``labsuite protocols`` lists them); each run file records
+which ones did, under ``provenance["defaults"]``, next to the values used.
 """
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,11 @@ from typing import Any
 
 from labsuite.errors import InvalidParameter, RangeError
 from labsuite.experiment import make_protocol
-from labsuite.protocols import Protocol
+from labsuite.protocols import PROTOCOLS, Protocol
+from labsuite.tomlfile import load_toml
+
+MAX_REPEAT = 10_000   # runs of one step
+MAX_RUNS = 10_000     # runs of a whole recipe (one run file each)
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,11 @@ class RecipeStep:
 
     def build(self) -> Protocol:
         return make_protocol(self.protocol, dict(self.parameters))
+
+    @property
+    def defaults(self) -> tuple[str, ...]:
+        """The protocol's parameters this step leaves at their default."""
+        return tuple(p.name for p in PROTOCOLS[self.protocol].parameters if p.name not in self.parameters)
 
 
 @dataclass(frozen=True)
@@ -65,12 +75,11 @@ class Recipe:
 def load_recipe(path: str | Path) -> Recipe:
     """Read and validate a recipe file."""
     path = Path(path)
-    try:
-        with open(path, "rb") as f:
-            spec = tomllib.load(f)
-    except tomllib.TOMLDecodeError as exc:
-        raise InvalidParameter(str(path), f"not valid TOML: {exc}") from None
+    spec = load_toml(path, "recipe")
     _only(spec, {"name", "protocol", "parameters", "step"}, path.name)
+    name = spec.get("name", path.stem)
+    if not isinstance(name, str):
+        raise InvalidParameter(f"{path.name}: name", f"{name!r} must be text, e.g. name = \"synapse run\"")
     if "step" in spec and "protocol" in spec:
         raise InvalidParameter(path.name, "give either `protocol = ...` or [[step]] tables, not both")
     raw_steps = spec.get("step") if "step" in spec else (
@@ -85,19 +94,30 @@ def load_recipe(path: str | Path) -> Recipe:
         _only(raw, {"protocol", "parameters", "repeat"}, where)
         if "protocol" not in raw:
             raise InvalidParameter(where, "needs protocol = \"<name>\"")
+        if not isinstance(raw["protocol"], str) or raw["protocol"] not in PROTOCOLS:
+            raise InvalidParameter(f"{where}: protocol", f"{raw['protocol']!r} is unknown; choose one of "
+                                                         f"{', '.join(PROTOCOLS)}")
         repeat = raw.get("repeat", 1)
-        if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
-            raise InvalidParameter(f"{where}: repeat", f"{repeat!r} must be a whole number ≥ 1")
+        if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= MAX_REPEAT:
+            raise InvalidParameter(f"{where}: repeat", f"{repeat!r} must be a whole number from 1 to {MAX_REPEAT}")
         parameters = raw.get("parameters", {})
         if not isinstance(parameters, dict):
             raise InvalidParameter(f"{where}: parameters", "must be a table of name = value")
+        for key, value in parameters.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+                raise InvalidParameter(f"{where}: {key}", f"{value!r} is a {type(value).__name__}; give one number "
+                                                          f"or a quantity in quotes, e.g. {key} = \"1.5 V\"")
         step = RecipeStep(raw["protocol"], _relative_files(parameters, path.parent), repeat)
         try:
             step.build()
         except (InvalidParameter, RangeError) as exc:
             raise InvalidParameter(f"{where} ({step.protocol})", str(exc)) from None
         steps.append(step)
-    return Recipe(spec.get("name", path.stem), tuple(steps))
+    total = sum(s.repeat for s in steps)
+    if total > MAX_RUNS:
+        raise InvalidParameter(f"{path.name}: repeat", f"the steps make {total:,} runs; a recipe may make at most "
+                                                       f"{MAX_RUNS:,}: lower the repeats or split the recipe")
+    return Recipe(name, tuple(steps))
 
 
 def recipe_text(protocol: type[Protocol]) -> str:

@@ -21,7 +21,7 @@ ureg.formatter.default_format = "~P"
 _MICRO = str.maketrans({"µ": "u", "μ": "u"})
 # One decimal number, then at most a unit. pint would read "1,5 V" as 15 V, "1_0" as 10 and
 # "1 5 V" as 5 V (an implied product): a typo must be refused, never read as another value.
-_QUANTITY = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*(?:(?:[^\W\d_]|%|1\s*/)[\w/*^ %()\-]*)?$")
+_QUANTITY = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*((?:[^\W\d_]|%|1\s*/)[\w/*^ %()\-]*)?$")
 
 
 def parse_quantity(value: str | float | int, unit: str, field: str) -> float:
@@ -38,26 +38,33 @@ def parse_quantity(value: str | float | int, unit: str, field: str) -> float:
         raise InvalidParameter(field, f"expected a number or a quantity such as '1.2 V', got {value!r}")
     else:
         text = value.strip().translate(_MICRO)
-        if not _QUANTITY.match(text):
+        match = _QUANTITY.match(text)
+        if not match:
             raise InvalidParameter(field, f"cannot read {value!r}: write one number with a decimal point and "
                                           f"an optional unit, e.g. '1.5 V', '100 us', '2e-3'")
         try:
             quantity = ureg.Quantity(text)
-        except (pint.errors.UndefinedUnitError, pint.errors.DefinitionSyntaxError, ValueError,
-                AttributeError, TypeError, AssertionError) as exc:
-            raise InvalidParameter(field, f"cannot read {value!r} as a quantity ({exc})") from None
-        if isinstance(quantity, (int, float)):
-            number = float(quantity)
-        elif quantity.dimensionless and not unit:
-            number = float(quantity.to("dimensionless").magnitude)
-        elif quantity.unitless:
-            number = float(quantity.magnitude)
-        else:
-            try:
-                number = float(quantity.to(unit or "dimensionless").magnitude)
-            except pint.errors.DimensionalityError:
-                want = f"a quantity in {unit}" if unit else "a plain number"
-                raise InvalidParameter(field, f"{value!r} is not {want}") from None
+            if isinstance(quantity, (int, float)):
+                number = float(quantity)
+            elif not match.group(1):   # a bare number: already in ``unit``
+                number = float(quantity.magnitude)
+            elif not unit:
+                number = float(quantity.to("dimensionless").magnitude)
+            elif quantity.dimensionless:   # %, ppm, V/V where a dimensioned quantity is meant
+                raise InvalidParameter(field, f"{value!r} is a ratio, not a quantity in {unit}: write the "
+                                              f"value in {unit}, e.g. '1.5 {unit}'")
+            else:
+                number = float(quantity.to(unit).magnitude)
+        except pint.errors.DimensionalityError:
+            want = (f"a quantity in {unit}: write e.g. '2 {unit}' (prefixes allowed)" if unit
+                    else "a plain number: write e.g. '0.5' (or a ratio such as '5 %')")
+            raise InvalidParameter(field, f"{value!r} is not {want}") from None
+        except (pint.errors.PintError, ValueError, ArithmeticError, AttributeError, TypeError, AssertionError,
+                KeyError, RecursionError) as exc:
+            if isinstance(exc, InvalidParameter):
+                raise
+            raise InvalidParameter(field, f"cannot read {value!r} as a quantity in {unit or 'no unit'} "
+                                          f"({type(exc).__name__}: {exc})") from None
     if not math.isfinite(number):
         raise InvalidParameter(field, f"{value!r} is not a finite number")
     # Unit conversion leaves binary dust (100 us -> 9.999999999999999e-05); 12 digits is exact
@@ -67,8 +74,8 @@ def parse_quantity(value: str | float | int, unit: str, field: str) -> float:
 
 def format_quantity(value: float, unit: str, digits: int = 4) -> str:
     """Format an SI value with an engineering prefix: ``format_quantity(1e-4, "s") == "100 µs"``."""
-    if not unit:
-        return f"{value:.{digits}g}"
+    if not unit:   # a count or a ratio: whole numbers in full (100000, not 1e+05)
+        return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:.{digits}g}"
     if value == 0 or not math.isfinite(value):
         return f"{value:g} {unit}"
     quantity = ureg.Quantity(value, unit).to_compact()

@@ -48,7 +48,7 @@ from labsuite.plotspec import PlotSpec, Series
 from labsuite.program import PulseProgram, Train
 from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.potentiation import pulse_and_read
-from labsuite.protocols.protocol import Protocol
+from labsuite.protocols.protocol import ProgramSize, Protocol
 
 WRITE = 0          # index of the write segment in the pulse pattern
 
@@ -94,6 +94,11 @@ class PlasticityCycling(Protocol):
                                  "must hold width + read_delay + read_time")
 
     # --- program ------------------------------------------------------------------------------
+    def planned_size(self) -> ProgramSize:
+        baseline, pattern = pulse_and_read(self, self.potentiation_amplitude)
+        return ProgramSize.of(((baseline, 1), (pattern, 2 * self.pulses * self.cycles)), ("cycles", "pulses"),
+                              "fewer cycles or fewer pulses")
+
     def write_levels(self) -> np.ndarray:
         """Write level (V) of every pulse of the cycling train, in order."""
         n = self.pulses

@@ -35,7 +35,7 @@ from labsuite.errors import ParameterError
 from labsuite.plotspec import PlotSpec, Series
 from labsuite.program import PulseProgram, Segment, Train
 from labsuite.protocols.parameters import Parameter
-from labsuite.protocols.protocol import Protocol
+from labsuite.protocols.protocol import ProgramSize, Protocol
 
 READ_ON, READ_OFF = 1, 3       # pattern indices of the read after the SET and after the RESET
 
@@ -46,7 +46,7 @@ class Endurance(Protocol):
     name = "endurance"
     title = "Endurance"
     parameters: ClassVar[tuple[Parameter, ...]] = (
-        Parameter("cycles", "", 100, 1, 10_000_000, "number of SET/RESET cycles", integer=True),
+        Parameter("cycles", "", 100, 1, 5_000_000, "number of SET/RESET cycles", integer=True),
         Parameter("set_amplitude", "V", 1.6, 0.0, 210.0, "SET pulse height"),
         Parameter("set_width", "s", 100e-6, 1e-6, 10.0, "SET pulse width"),
         Parameter("reset_amplitude", "V", -1.4, -210.0, 0.0, "RESET pulse height"),
@@ -73,6 +73,9 @@ class Endurance(Protocol):
             bound = min(self.set_amplitude, -self.reset_amplitude)
             raise ParameterError("read_voltage", self.read_voltage, -bound, bound, "V",
                                  "|read_voltage| must stay below both switching amplitudes")
+
+    def planned_size(self) -> ProgramSize:
+        return ProgramSize(4 * self.cycles, 2 * self.cycles, ("cycles",), "fewer cycles")
 
     def program(self) -> PulseProgram:
         read = Segment(self.read_voltage, self.read_time, "read", measure=True)

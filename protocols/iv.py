@@ -53,7 +53,7 @@ from labsuite.errors import ParameterError
 from labsuite.plotspec import PlotSpec, Series
 from labsuite.program import PulseProgram, Segment, Train
 from labsuite.protocols.parameters import Parameter
-from labsuite.protocols.protocol import Protocol
+from labsuite.protocols.protocol import ProgramSize, Protocol
 from labsuite.protocols.timing import MIN_MEASURED, MIN_SEGMENT
 from labsuite.units import format_quantity
 
@@ -88,6 +88,10 @@ class _BipolarSweep(Protocol):
         if self.steps_per_half(self.v_max) > 2500 or self.steps_per_half(self.v_min) > 2500:
             raise ParameterError("step", self.step, max(self.v_max, -self.v_min) / 2500, None, "V",
                                  "at most 2500 steps each way per half")
+
+    def levels_per_cycle(self) -> int:
+        """Levels (steps or pulses) of one full cycle: 2N out and back on each half."""
+        return 2 * (self.steps_per_half(self.v_max) + self.steps_per_half(self.v_min))
 
     def steps_per_half(self, extreme: float) -> int:
         """N: steps out (and back) in the half that reaches ``extreme``."""
@@ -145,6 +149,10 @@ class IVSweep(_BipolarSweep):
     )
     figure_units: ClassVar[dict[str, str]] = {**_FIGURE_UNITS, "v_reset_peak": "V", "i_reset": "A"}
 
+    def planned_size(self) -> ProgramSize:
+        levels = self.cycles * self.levels_per_cycle()
+        return ProgramSize(levels, levels, ("cycles", "step"), "fewer cycles or a larger step")
+
     def validate(self) -> None:
         self._validate_sweep()
         extreme = self.v_max if self.read_voltage > 0 else self.v_min
@@ -191,6 +199,12 @@ class PulsedIV(_BipolarSweep):
         Parameter("read_time", "s", 1e-3, MIN_MEASURED, 10.0, "read duration (the current is integrated over it)"),
     )
     figure_units: ClassVar[dict[str, str]] = dict(_FIGURE_UNITS)
+
+    def planned_size(self) -> ProgramSize:
+        levels = self.cycles * self.levels_per_cycle()
+        segments = 2 + (self.read_delay > 0)
+        return ProgramSize(levels * segments, levels * (1 + self.measures_pulse), ("cycles", "step"),
+                           "fewer cycles or a larger step")
 
     def validate(self) -> None:
         self._validate_sweep()

@@ -22,16 +22,18 @@ class Parameter:
     maximum: float
     help: str
     integer: bool = False
+    why: str = ""   # why the range is what it is and what to give instead; shown with an out-of-range error
 
     def parse(self, value: str | float | int) -> float:
         """Return ``value`` in SI units, checked against the limits."""
         number = parse_quantity(value, self.unit, self.name)
         if self.integer:
             if number != int(number):
-                raise InvalidParameter(self.name, f"{value!r} must be a whole number")
+                raise InvalidParameter(self.name, f"{value!r} must be a whole number from {self.minimum:g} to "
+                                                  f"{self.maximum:g}")
             number = int(number)
         if not self.minimum <= number <= self.maximum:
-            raise ParameterError(self.name, number, self.minimum, self.maximum, self.unit)
+            raise ParameterError(self.name, number, self.minimum, self.maximum, self.unit, self.why)
         return number
 
     def describe(self, value: float | None = None) -> str:

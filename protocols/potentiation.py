@@ -23,6 +23,10 @@ from labsuite.protocols.protocol import Protocol
 from labsuite.units import format_quantity
 
 
+POSITIVE = "potentiation pulses are positive; give e.g. amplitude=1.5V, or run depression for negative pulses"
+NEGATIVE = "depression pulses are negative; give e.g. amplitude=-1.5V, or run potentiation for positive pulses"
+
+
 def pulse_and_read(p: Protocol, amplitude: float) -> tuple[tuple[Segment, ...], tuple[Segment, ...]]:
     """(baseline, pattern) of a pulse train with a read after each pulse, from ``p``'s width,
     period, read_delay, read_voltage and read_time: the baseline is one read and the rest of a
@@ -47,7 +51,8 @@ class Potentiation(Protocol):
     title = "Potentiation (LTP)"
     parameters: ClassVar[tuple[Parameter, ...]] = (
         Parameter("pulses", "", 50, 1, 100_000, "number of write pulses", integer=True),
-        Parameter("amplitude", "V", 1.5, -210.0, 210.0, "write pulse height"),
+        Parameter("amplitude", "V", 1.5, 0.0, 210.0, "write pulse height (positive: the potentiating polarity)",
+                  why=POSITIVE),
         Parameter("width", "s", 100e-6, 1e-6, 10.0, "write pulse width"),
         Parameter("period", "s", 50e-3, 10e-6, 3600.0, "time from one write pulse to the next"),
         Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
@@ -62,6 +67,9 @@ class Potentiation(Protocol):
     }
 
     def validate(self) -> None:
+        amplitude = self.parameter("amplitude")
+        if self.amplitude == 0:
+            raise ParameterError("amplitude", 0.0, None, None, "V", amplitude.why)
         busy = self.width + self.read_delay + self.read_time
         if busy > self.period:
             raise ParameterError("period", self.period, busy, None, "s",
@@ -108,5 +116,6 @@ class Depression(Potentiation):
 
     name = "depression"
     title = "Depression (LTD)"
-    parameters = tuple(Parameter(p.name, p.unit, -1.5, p.minimum, p.maximum, p.help)
+    parameters = tuple(Parameter(p.name, p.unit, -1.5, -p.maximum, 0.0,
+                                 "write pulse height (negative: the depressing polarity)", why=NEGATIVE)
                        if p.name == "amplitude" else p for p in Potentiation.parameters)

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
@@ -10,6 +12,32 @@ from labsuite.errors import InstrumentError, InvalidParameter, ParameterError
 from labsuite.plotspec import PlotSpec
 from labsuite.program import PulseProgram
 from labsuite.protocols.parameters import Parameter
+from labsuite.units import format_quantity
+
+MAX_READINGS = 10_000_000    # readings one program may take (samples: 36 B each, plus indexing tables)
+MAX_SEGMENTS = 20_000_000    # segments one program may hold (levels: 8 B each)
+_BYTES_PER_READING = 36 + 24   # a sample row, and its (repeat, segment, time) while the run is planned
+_BYTES_PER_SEGMENT = 8
+
+
+@dataclass(frozen=True)
+class ProgramSize:
+    """How big a protocol's program would be, known before it is built."""
+
+    segments: int
+    readings: int
+    parameters: tuple[str, ...]   # the parameters that set the size
+    change: str                   # what to change to make it smaller, e.g. "fewer cycles or a larger step"
+
+    @classmethod
+    def of(cls, trains: Sequence[tuple[Sequence[Any], int]], parameters: tuple[str, ...], change: str) -> ProgramSize:
+        """The size of trains given as (pattern of segments, repeats)."""
+        return cls(sum(len(pattern) * repeats for pattern, repeats in trains),
+                   sum(sum(s.measure for s in pattern) * repeats for pattern, repeats in trains), parameters, change)
+
+    @property
+    def bytes(self) -> int:
+        return self.segments * _BYTES_PER_SEGMENT + self.readings * _BYTES_PER_READING
 
 
 class Protocol(ABC):
@@ -33,6 +61,7 @@ class Protocol(ABC):
             raise ParameterError("read_voltage", 0.0, None, None, "V",
                                  "must be non-zero: a read at 0 V measures no conductance")
         self.validate()
+        self.check_size()
 
     def __getattr__(self, name: str) -> float:
         values = self.__dict__.get("values", {})
@@ -50,6 +79,24 @@ class Protocol(ABC):
 
     def validate(self) -> None:
         """Check relations between parameters (each is already within its own limits)."""
+
+    def planned_size(self) -> ProgramSize | None:
+        """Segments and readings of :meth:`program`, computed without building it; None where the
+        declared parameter ranges alone keep every program far below the bounds."""
+        return None
+
+    def check_size(self) -> None:
+        """Refuse, before anything is allocated, a program over MAX_SEGMENTS or MAX_READINGS."""
+        size = self.planned_size()
+        if size is None or (size.segments <= MAX_SEGMENTS and size.readings <= MAX_READINGS):
+            return
+        units = self.units
+        given = ", ".join(f"{n} = {format_quantity(self.values[n], units[n]) if units[n] else f'{self.values[n]:.12g}'}"
+                          for n in size.parameters)
+        raise InvalidParameter(", ".join(size.parameters),
+                               f"{given} make a program of {size.segments:,} segments and {size.readings:,} "
+                               f"readings (≈ {size.bytes / 2**30:.2g} GiB); {self.name} allows at most "
+                               f"{MAX_SEGMENTS:,} segments and {MAX_READINGS:,} readings: choose {size.change}")
 
     @abstractmethod
     def program(self) -> PulseProgram:

@@ -297,7 +297,8 @@ def test_invalid_input_disables_run_names_the_field_and_reaches_no_instrument(co
     shoot(connected, tmp_path, "invalid-amplitude")
 
     fill(qtbot, connected, "potentiation", {"amplitude": "300 V"})
-    assert reason.text() == "amplitude = 300 V is out of range: allowed -210 V to 210 V"
+    assert reason.text() == ("amplitude = 300 V is out of range: allowed 0 V to 210 V (potentiation pulses are "
+                             "positive; give e.g. amplitude=1.5V, or run depression for negative pulses)")
     fill(qtbot, connected, "potentiation", {"amplitude": "1.2 parsec"})
     assert reason.text().startswith("amplitude: '1.2 parsec' is not a quantity in V")
     fill(qtbot, connected, "potentiation", {"amplitude": "1.5 V", "width": "20 us"})    # shorter than the SMU can time

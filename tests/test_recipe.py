@@ -39,7 +39,7 @@ def test_a_sequence_is_validated_step_by_step(tmp_path):
     assert recipe.name == "ltp-ltd" and recipe.total_runs == 3
     assert [p.name for _, _, p in recipe.runs()] == ["potentiation", "potentiation", "depression"]
     path.write_text(SEQUENCE.replace('"1.4 V"', '"300 V"'))
-    with pytest.raises(InvalidParameter, match=r"seq.toml, step 1 \(potentiation\): amplitude = 300 V .* -210 V to 210 V"):
+    with pytest.raises(InvalidParameter, match=r"seq.toml, step 1 \(potentiation\): amplitude = 300 V .* 0 V to 210 V"):
         load_recipe(path)
     path.write_text("[[step]]\nprotocol = 'ppf-typo'\n")
     with pytest.raises(InvalidParameter, match="step 1"):
@@ -56,7 +56,8 @@ def test_cli_runs_a_sequence_one_file_per_run_with_provenance(tmp_path):
     assert summaries[0]["figures"]["delta_g"] > 0 > summaries[2]["figures"]["delta_g"]
     with h5py.File(tmp_path / summaries[1]["run_file"], "r") as f:
         assert json.loads(f.attrs["provenance"]) == {"recipe": "ltp-ltd", "recipe_file": "seq.toml", "step": 1,
-                                                     "repeat": 2}
+                                                     "repeat": 2, "defaults": ["width", "period", "read_voltage",
+                                                                               "read_delay", "read_time", "compliance"]}
 
 
 def test_the_shipped_sequence_recipe_is_valid():

@@ -36,7 +36,7 @@ def test_over_limit_amplitude_is_refused_before_anything_is_sent(bench):
 def test_over_limit_protocol_parameter_names_the_parameter_and_writes_no_file(bench, tmp_path):
     traffic = TrafficLog.attach(bench.smu)
     with pytest.raises(LimitError) as exc:
-        run_protocol("potentiation", bench, {"amplitude": "-7 V"}, out_dir=tmp_path)
+        run_protocol("potentiation", bench, {"amplitude": "7 V"}, out_dir=tmp_path)
     assert exc.value.field == "amplitude" and exc.value.high == 5.0
     assert traffic.entries == [] and list(tmp_path.iterdir()) == []
 

@@ -10,7 +10,7 @@ from dataclasses import fields
 import numpy as np
 
 from labsuite.errors import InvalidParameter
-from labsuite.simulator.models.base import DeviceModel, Evolution, param
+from labsuite.simulator.models.base import DeviceModel, Evolution, check_params, param
 from labsuite.simulator.models.diffusive import DiffusiveMemristor
 from labsuite.simulator.models.drift import DRIFT_MODELS
 from labsuite.simulator.models.iontronic import IontronicMemristor
@@ -52,7 +52,9 @@ def make_model(name: str, rng: np.random.Generator, n: int = 1,
     if unknown:
         raise InvalidParameter(sorted(unknown)[0], f"{name} has no such parameter; it takes {', '.join(units)}")
     values = {k: parse_quantity(v, units[k], k) for k, v in (params or {}).items()}
-    return cls(params_cls(**values), n=n, rng=rng)
+    chosen = params_cls(**values)
+    check_params(chosen, name)
+    return cls(chosen, n=n, rng=rng)
 
 
 __all__ = ["MODELS", "DEFAULT_MODEL", "make_model", "DeviceModel", "Evolution", "param", "SynapticMemristor",

@@ -45,6 +45,7 @@ drawn once, log-normal with spread σ_d2d; read noise (1 + σ_read·ξ).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -57,19 +58,21 @@ K_B = 8.617333262e-5     # eV/K
 class DiffusiveMemristorParams:
     """Parameters of :class:`DiffusiveMemristor` (SI units; energies in eV)."""
 
-    g_off: float = param(1e-9, "S", d2d=True)            # G at r = 0 (Ag in clusters)
-    g_on: float = param(100e-6, "S", d2d=True)           # G at r = 1 (bridge)
-    tunnel_length: float = param(0.1)                     # λ: tunnelling length / gap, sets the on/off curve
-    attempt_rate: float = param(1e10, "1/s", d2d=True)   # ν
-    activation_energy: float = param(0.7, "eV")          # E_a: hopping barrier
-    barrier_lowering: float = param(0.4)                  # β: barrier lowered by β·|V| (eV per V)
-    tau_relax: float = param(10e-3, "s", d2d=True)       # τ_r: relaxation time at T₀
-    relax_energy: float = param(0.3, "eV")               # E_d: activation energy of the diffusive relaxation
-    thermal_resistance: float = param(1e6, "K/W")        # R_th
-    tau_thermal: float = param(0.5e-6, "s")              # τ_th = R_th·C_th
-    t_ambient: float = param(300.0, "K")                 # T₀
-    d2d_sigma: float = param(0.0)                        # log-normal device-to-device spread
-    read_noise: float = param(0.002)                     # relative read noise
+    ordered: ClassVar[tuple[tuple[str, str], ...]] = (("g_off", "g_on"),)
+
+    g_off: float = param(1e-9, "S", d2d=True, above=0)   # G at r = 0 (Ag in clusters)
+    g_on: float = param(100e-6, "S", d2d=True, above=0)  # G at r = 1 (bridge)
+    tunnel_length: float = param(0.1, above=0)            # λ: tunnelling length / gap, sets the on/off curve
+    attempt_rate: float = param(1e10, "1/s", d2d=True, above=0)  # ν
+    activation_energy: float = param(0.7, "eV", low=0)   # E_a: hopping barrier
+    barrier_lowering: float = param(0.4, low=0)           # β: barrier lowered by β·|V| (eV per V)
+    tau_relax: float = param(10e-3, "s", d2d=True, above=0)  # τ_r: relaxation time at T₀
+    relax_energy: float = param(0.3, "eV", low=0)        # E_d: activation energy of the diffusive relaxation
+    thermal_resistance: float = param(1e6, "K/W", low=0)  # R_th
+    tau_thermal: float = param(0.5e-6, "s", above=0)     # τ_th = R_th·C_th
+    t_ambient: float = param(300.0, "K", above=0)        # T₀
+    d2d_sigma: float = param(0.0, low=0)                 # log-normal device-to-device spread
+    read_noise: float = param(0.002, low=0)              # relative read noise
 
 
 class DiffusiveMemristor(DeviceModel):

@@ -206,29 +206,31 @@ class LinearIonDriftParams:
     D = 10 nm, μ_v = 10⁻¹⁴ m²/(V·s) (the value of Strukov et al. 2008, 10⁻¹⁰ cm²/(V·s)).
     """
 
-    r_on: float = param(100.0, "ohm", d2d=True)          # resistance of the fully doped film (x = 1)
-    r_off: float = param(16e3, "ohm", d2d=True)          # resistance of the undoped film (x = 0)
-    thickness: float = param(10e-9, "m")                 # D
-    mobility: float = param(1e-14, "m**2/(V*s)", d2d=True)   # μ_v, dopant mobility
-    x_initial: float = param((16e3 - _R_INIT) / (16e3 - 100.0))   # w/D at start
-    d2d_sigma: float = param(0.0)                        # log-normal device-to-device spread
-    read_noise: float = param(0.0)                       # relative read noise
+    ordered: ClassVar[tuple[tuple[str, str], ...]] = (("r_on", "r_off"),)
+
+    r_on: float = param(100.0, "ohm", d2d=True, above=0)  # resistance of the fully doped film (x = 1)
+    r_off: float = param(16e3, "ohm", d2d=True, above=0)  # resistance of the undoped film (x = 0)
+    thickness: float = param(10e-9, "m", above=0)        # D
+    mobility: float = param(1e-14, "m**2/(V*s)", d2d=True, above=0)  # μ_v, dopant mobility
+    x_initial: float = param((16e3 - _R_INIT) / (16e3 - 100.0), low=0, high=1)  # w/D at start
+    d2d_sigma: float = param(0.0, low=0)                 # log-normal device-to-device spread
+    read_noise: float = param(0.0, low=0)                # relative read noise
 
 
 @dataclass(frozen=True)
 class JoglekarParams(LinearIonDriftParams):
-    p: float = param(10.0)                               # window exponent (Biolek et al. 2009, Fig. 5: p = 10)
+    p: float = param(10.0, low=1)                        # window exponent (Biolek et al. 2009, Fig. 5: p = 10)
 
 
 @dataclass(frozen=True)
 class BiolekParams(LinearIonDriftParams):
-    p: float = param(10.0)                               # window exponent (Biolek et al. 2009, Fig. 5: p = 10)
+    p: float = param(10.0, low=1)                        # window exponent (Biolek et al. 2009, Fig. 5: p = 10)
 
 
 @dataclass(frozen=True)
 class ProdromakisParams(LinearIonDriftParams):
-    p: float = param(10.0)                               # window exponent
-    j: float = param(1.0)                                # window scale (f(0.5) = j·(1 − 0.75^p))
+    p: float = param(10.0, low=1)                        # window exponent
+    j: float = param(1.0, above=0)                       # window scale (f(0.5) = j·(1 − 0.75^p))
 
 
 class LinearIonDrift(BoundedDriftModel):
@@ -303,22 +305,24 @@ class VTEAMParams:
     w_c = 0.1 nm (the order of the TEAM fit, w_c = 107 pm). Not checked against the paper's table.
     """
 
-    r_on: float = param(50.0, "ohm", d2d=True)
-    r_off: float = param(1e3, "ohm", d2d=True)
+    ordered: ClassVar[tuple[tuple[str, str], ...]] = (("r_on", "r_off"), ("w_on", "w_off"))
+
+    r_on: float = param(50.0, "ohm", d2d=True, above=0)
+    r_off: float = param(1e3, "ohm", d2d=True, above=0)
     w_on: float = param(0.0, "m")
     w_off: float = param(3e-9, "m")
-    v_on: float = param(-0.2, "V")                        # threshold, < 0
-    v_off: float = param(0.02, "V")                       # threshold, > 0
-    k_on: float = param(-10.0, "m/s", d2d=True)           # < 0
-    k_off: float = param(5e-4, "m/s", d2d=True)           # > 0
-    alpha_on: float = param(3.0)
-    alpha_off: float = param(1.0)
+    v_on: float = param(-0.2, "V", below=0)               # threshold, < 0
+    v_off: float = param(0.02, "V", above=0)              # threshold, > 0
+    k_on: float = param(-10.0, "m/s", d2d=True, below=0)  # < 0
+    k_off: float = param(5e-4, "m/s", d2d=True, above=0)  # > 0
+    alpha_on: float = param(3.0, low=0)
+    alpha_off: float = param(1.0, low=0)
     a_on: float = param(0.0, "m")                         # window centre on the ON side
     a_off: float = param(3e-9, "m")                       # window centre on the OFF side
-    w_c: float = param(1e-10, "m")                        # window width
-    x_initial: float = param(0.0)                          # (w − w_on)/(w_off − w_on) at start
-    d2d_sigma: float = param(0.0)
-    read_noise: float = param(0.0)
+    w_c: float = param(1e-10, "m", above=0)               # window width
+    x_initial: float = param(0.0, low=0, high=1)           # (w − w_on)/(w_off − w_on) at start
+    d2d_sigma: float = param(0.0, low=0)
+    read_noise: float = param(0.0, low=0)
 
 
 class VTEAM(BoundedDriftModel):
@@ -357,21 +361,21 @@ class YakopcicParams:
     xn = 0.5, αp = 1, αn = 5, x₀ = 0.11, η = 1.
     """
 
-    a1: float = param(0.17, "A", d2d=True)
-    a2: float = param(0.17, "A", d2d=True)
-    b: float = param(0.05, "1/V")
-    v_p: float = param(0.16, "V")
-    v_n: float = param(0.15, "V")
-    a_p: float = param(4000.0, "1/s", d2d=True)
-    a_n: float = param(4000.0, "1/s", d2d=True)
-    x_p: float = param(0.3)
-    x_n: float = param(0.5)
-    alpha_p: float = param(1.0)
-    alpha_n: float = param(5.0)
-    eta: float = param(1.0)                               # +1 or −1: direction of motion relative to V
-    x_initial: float = param(0.11)
-    d2d_sigma: float = param(0.0)
-    read_noise: float = param(0.0)
+    a1: float = param(0.17, "A", d2d=True, above=0)
+    a2: float = param(0.17, "A", d2d=True, above=0)
+    b: float = param(0.05, "1/V", above=0)
+    v_p: float = param(0.16, "V", above=0)
+    v_n: float = param(0.15, "V", above=0)
+    a_p: float = param(4000.0, "1/s", d2d=True, above=0)
+    a_n: float = param(4000.0, "1/s", d2d=True, above=0)
+    x_p: float = param(0.3, low=0, high=1)
+    x_n: float = param(0.5, low=0, high=1)
+    alpha_p: float = param(1.0, low=0)
+    alpha_n: float = param(5.0, low=0)
+    eta: float = param(1.0, choices=(-1.0, 1.0))          # +1 or −1: direction of motion relative to V
+    x_initial: float = param(0.11, low=0, high=1)
+    d2d_sigma: float = param(0.0, low=0)
+    read_noise: float = param(0.0, low=0)
 
 
 class Yakopcic(BoundedDriftModel):

@@ -83,14 +83,14 @@ class IontronicMemristorParams:
     """Parameters of :class:`IontronicMemristor` (SI units). Defaults: illustrative values giving
     inverted hysteresis for 0.5–1.5 V sweeps of 0.1–10 s period."""
 
-    r_b: float = param(100e3, "ohm", d2d=True)    # fast (electronic) branch resistance R_b
-    r_a: float = param(5e3, "ohm", d2d=True)      # inductive branch resistance R_a when fully activated
+    r_b: float = param(100e3, "ohm", d2d=True, above=0)  # fast (electronic) branch resistance R_b
+    r_a: float = param(5e3, "ohm", d2d=True, above=0)  # inductive branch resistance R_a when fully activated
     v_m: float = param(0.5, "V")                   # activation midpoint V_m of f(V)
-    v_w: float = param(0.05, "V")                  # activation width V_w of f(V)
-    tau_k0: float = param(1.0, "s", d2d=True)     # kinetic relaxation time at V = 0
-    v_tau: float = param(0.5, "V")                 # voltage scale V_τ of τ_k(V) = τ_k0·exp(−V/V_τ)
-    d2d_sigma: float = param(0.0)                  # log-normal device-to-device spread
-    read_noise: float = param(0.002)               # relative read noise
+    v_w: float = param(0.05, "V", above=0)         # activation width V_w of f(V)
+    tau_k0: float = param(1.0, "s", d2d=True, above=0)  # kinetic relaxation time at V = 0
+    v_tau: float = param(0.5, "V", above=0)        # voltage scale V_τ of τ_k(V) = τ_k0·exp(−V/V_τ)
+    d2d_sigma: float = param(0.0, low=0)           # log-normal device-to-device spread
+    read_noise: float = param(0.002, low=0)        # relative read noise
     i_l_initial: float = param(0.0, "A")           # slow current at start (0: equilibrium at 0 V)
 
 

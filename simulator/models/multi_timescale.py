@@ -73,25 +73,27 @@ class MultiTimescaleSynapseParams:
     """Parameters of :class:`MultiTimescaleSynapse` (SI units); fields ``g_vol_i, tau_i, gain_i``
     per volatile component i = 1..m."""
 
-    g_min: float = param(20e-6, "S", d2d=True)          # non-volatile conductance at w = 0
-    g_max: float = param(200e-6, "S", d2d=True)         # non-volatile conductance at w = 1
-    g_vol_1: float = param(30e-6, "S", d2d=True)        # G_1: conductance of volatile component 1 per unit h_1
-    tau_1: float = param(20e-3, "s", d2d=True)          # τ_1: its relaxation time
-    gain_1: float = param(3.0)                           # r_1: its drive per unit k_set
-    g_vol_2: float = param(15e-6, "S", d2d=True)        # G_2
-    tau_2: float = param(300e-3, "s", d2d=True)         # τ_2
-    gain_2: float = param(3.0)                           # r_2
-    v_set: float = param(0.8, "V")                       # potentiation threshold
-    v_reset: float = param(0.8, "V")                     # depression threshold (magnitude)
-    v_slope: float = param(0.2, "V")                     # V_0: voltage scale of the exponential drive
-    rate_set: float = param(10.0, "1/s", d2d=True)      # ν_set
-    rate_reset: float = param(10.0, "1/s", d2d=True)    # ν_reset
-    consolidation_rate: float = param(1.0, "1/s")        # κ
-    consolidation_threshold: float = param(0.25)         # θ, in units of h
-    c2c_sigma: float = param(0.02)                       # relative cycle-to-cycle variation of each Δw
-    d2d_sigma: float = param(0.0)                        # log-normal device-to-device spread
-    read_noise: float = param(0.002)                     # relative read noise
-    w_initial: float = param(0.0)                        # non-volatile state at start
+    ordered: ClassVar[tuple[tuple[str, str], ...]] = (("g_min", "g_max"),)
+
+    g_min: float = param(20e-6, "S", d2d=True, above=0)  # non-volatile conductance at w = 0
+    g_max: float = param(200e-6, "S", d2d=True, above=0)  # non-volatile conductance at w = 1
+    g_vol_1: float = param(30e-6, "S", d2d=True, low=0)  # G_1: conductance of volatile component 1 per unit h_1
+    tau_1: float = param(20e-3, "s", d2d=True, above=0)  # τ_1: its relaxation time
+    gain_1: float = param(3.0, low=0)                    # r_1: its drive per unit k_set
+    g_vol_2: float = param(15e-6, "S", d2d=True, low=0)  # G_2
+    tau_2: float = param(300e-3, "s", d2d=True, above=0)  # τ_2
+    gain_2: float = param(3.0, low=0)                    # r_2
+    v_set: float = param(0.8, "V", above=0)              # potentiation threshold
+    v_reset: float = param(0.8, "V", above=0)            # depression threshold (magnitude)
+    v_slope: float = param(0.2, "V", above=0)            # V_0: voltage scale of the exponential drive
+    rate_set: float = param(10.0, "1/s", d2d=True, low=0)  # ν_set
+    rate_reset: float = param(10.0, "1/s", d2d=True, low=0)  # ν_reset
+    consolidation_rate: float = param(1.0, "1/s", low=0)  # κ
+    consolidation_threshold: float = param(0.25, low=0)  # θ, in units of h
+    c2c_sigma: float = param(0.02, low=0)                # relative cycle-to-cycle variation of each Δw
+    d2d_sigma: float = param(0.0, low=0)                 # log-normal device-to-device spread
+    read_noise: float = param(0.002, low=0)              # relative read noise
+    w_initial: float = param(0.0, low=0, high=1)         # non-volatile state at start
 
 
 class MultiTimescaleSynapse(OhmicDeviceModel):
@@ -200,9 +202,9 @@ class MultiTimescaleSynapse(OhmicDeviceModel):
 class MultiTimescaleSynapse3Params(MultiTimescaleSynapseParams):
     """Three volatile components: adds a slow one (τ_3 = 5 s)."""
 
-    g_vol_3: float = param(5e-6, "S", d2d=True)
-    tau_3: float = param(5.0, "s", d2d=True)
-    gain_3: float = param(3.0)
+    g_vol_3: float = param(5e-6, "S", d2d=True, low=0)
+    tau_3: float = param(5.0, "s", d2d=True, above=0)
+    gain_3: float = param(3.0, low=0)
 
 
 class MultiTimescaleSynapse3(MultiTimescaleSynapse):

@@ -96,6 +96,7 @@ from __future__ import annotations
 import math
 from abc import abstractmethod
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -107,23 +108,25 @@ from labsuite.simulator.models.base import Evolution, OhmicDeviceModel, param
 class PulsedParams:
     """Common parameters of the pulsed models (SI units; weights are dimensionless)."""
 
-    v_write: float = param(1.0, "V")                    # |V_dev| ≥ v_write: one write pulse of polarity sign(V)
-    c2c_sigma: float = param(0.1)                        # σ_c2c: relative cycle-to-cycle spread of each step
-    d2d_sigma: float = param(0.0)                        # log-normal device-to-device spread
-    write_noise: float = param(0.0)                      # σ_w, in units of the nominal step (aihwkit write_noise_std)
-    read_noise: float = param(0.002)                     # relative read noise
+    v_write: float = param(1.0, "V", above=0)           # |V_dev| ≥ v_write: one write pulse of polarity sign(V)
+    c2c_sigma: float = param(0.1, low=0)                 # σ_c2c: relative cycle-to-cycle spread of each step
+    d2d_sigma: float = param(0.0, low=0)                 # log-normal device-to-device spread
+    write_noise: float = param(0.0, low=0)               # σ_w, in units of the nominal step (aihwkit write_noise_std)
+    read_noise: float = param(0.002, low=0)              # relative read noise
 
 
 @dataclass(frozen=True)
 class WeightPulsedParams(PulsedParams):
     """The aihwkit families: normalized weight w in [w_min, w_max] mapped onto [g_min, g_max]."""
 
-    g_min: float = param(20e-6, "S", d2d=True)          # conductance at w = w_min
-    g_max: float = param(200e-6, "S", d2d=True)         # conductance at w = w_max
+    ordered: ClassVar[tuple[tuple[str, str], ...]] = (("g_min", "g_max"), ("w_min", "w_max"))
+
+    g_min: float = param(20e-6, "S", d2d=True, above=0)  # conductance at w = w_min
+    g_max: float = param(200e-6, "S", d2d=True, above=0)  # conductance at w = w_max
     w_min: float = param(-1.0, d2d=True)                # lower weight bound b_min
     w_max: float = param(1.0, d2d=True)                 # upper weight bound b_max
-    dw_min: float = param(0.01, d2d=True)               # Δw_min: nominal step
-    up_down: float = param(0.0)                          # β: up step Δw_min(1 + β), down step Δw_min(1 − β)
+    dw_min: float = param(0.01, d2d=True, above=0)      # Δw_min: nominal step
+    up_down: float = param(0.0, low=-1, high=1)          # β: up step Δw_min(1 + β), down step Δw_min(1 − β)
     w_initial: float = param(0.0)                        # starting weight (clipped to each device's bounds)
 
 
@@ -131,15 +134,18 @@ class WeightPulsedParams(PulsedParams):
 class SoftBoundsParams(WeightPulsedParams):
     """Parameters of :class:`SoftBoundsDevice` (needs w_min < 0 < w_max)."""
 
+    w_min: float = param(-1.0, d2d=True, below=0)       # lower weight bound b_min
+    w_max: float = param(1.0, d2d=True, above=0)        # upper weight bound b_max
+
 
 @dataclass(frozen=True)
 class ExpStepParams(WeightPulsedParams):
     """Parameters of :class:`ExpStepDevice`; defaults are aihwkit's ``ExpStepDevice`` fit."""
 
-    A_up: float = param(0.00081)                         # A⁺
-    A_down: float = param(0.36833)                       # A⁻
-    gamma_up: float = param(12.44625)                    # γ⁺
-    gamma_down: float = param(12.78785)                  # γ⁻
+    A_up: float = param(0.00081, low=0)                  # A⁺
+    A_down: float = param(0.36833, low=0)                # A⁻
+    gamma_up: float = param(12.44625, low=0)             # γ⁺
+    gamma_down: float = param(12.78785, low=0)           # γ⁻
     a: float = param(0.244)                              # global slope a
     b: float = param(0.2425)                             # global offset b
 
@@ -148,20 +154,22 @@ class ExpStepParams(WeightPulsedParams):
 class PowStepParams(WeightPulsedParams):
     """Parameters of :class:`PowStepDevice`; defaults are aihwkit's ``PowStepDevice``."""
 
-    pow_gamma: float = param(1.0)                        # γ
-    pow_up_down: float = param(0.0)                      # β_pow: γ⁺ = γ(1 + β_pow), γ⁻ = γ(1 − β_pow)
+    pow_gamma: float = param(1.0, low=0)                 # γ
+    pow_up_down: float = param(0.0, low=-1, high=1)      # β_pow: γ⁺ = γ(1 + β_pow), γ⁻ = γ(1 − β_pow)
 
 
 @dataclass(frozen=True)
 class NeuroSimParams(PulsedParams):
     """Parameters of :class:`NeuroSimDevice` (state: conductance in S)."""
 
-    g_min: float = param(20e-6, "S", d2d=True)          # G_min
-    g_max: float = param(200e-6, "S", d2d=True)         # G_max
-    p_max: float = param(100.0, "", d2d=True)           # P_max: pulses that span the window
-    a_ltp: float = param(25.0)                           # A⁺, pulses (NeuroSim's normalized A = A/P_max)
-    a_ltd: float = param(25.0)                           # A⁻, pulses
-    level_initial: float = param(0.0)                    # starting G as a fraction of the window
+    ordered: ClassVar[tuple[tuple[str, str], ...]] = (("g_min", "g_max"),)
+
+    g_min: float = param(20e-6, "S", d2d=True, above=0)  # G_min
+    g_max: float = param(200e-6, "S", d2d=True, above=0)  # G_max
+    p_max: float = param(100.0, "", d2d=True, above=0)  # P_max: pulses that span the window
+    a_ltp: float = param(25.0, above=0)                  # A⁺, pulses (NeuroSim's normalized A = A/P_max)
+    a_ltd: float = param(25.0, above=0)                  # A⁻, pulses
+    level_initial: float = param(0.0, low=0, high=1)     # starting G as a fraction of the window
 
 
 # --- shared machinery ----------------------------------------------------------------------------

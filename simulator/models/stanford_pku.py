@@ -60,6 +60,7 @@ the I–V law, which that integration calls at every stage.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 from types import SimpleNamespace
 
 import numpy as np
@@ -77,25 +78,28 @@ class StanfordPKUParams:
     model v1.0.0 (Jiang & Wong, nanoHUB 2014, doi:10.4231/D37H1DN48) parameter list; ``g_initial``
     and the noise fields are additions of this implementation."""
 
-    i0: float = param(1e-3, "A", d2d=True)          # I₀: current prefactor
-    g0: float = param(0.25e-9, "m")                 # g₀: tunneling decay length of the gap
-    v0: float = param(0.25, "V")                    # V₀: I–V nonlinearity
-    nu0: float = param(10.0, "m/s", d2d=True)       # ν₀ (Vel0): gap velocity prefactor
-    e_a: float = param(0.6, "eV")                   # E_a: activation energy of vacancy generation
-    a0: float = param(0.25e-9, "m")                 # a₀: atom spacing (hopping distance)
-    gamma0: float = param(16.0)                     # γ₀: field-enhancement factor at g = 0
-    beta: float = param(0.8)                        # β: decrease of γ with (g/g₁)³
-    g1: float = param(1e-9, "m")                    # g₁: length scale of the γ(g) law
-    t_ox: float = param(12e-9, "m")                 # oxide thickness
-    f_min: float = param(1.4e9, "V/m", d2d=True)    # minimum enhanced field for gap motion
-    r_th: float = param(2.1e3, "K/W")               # thermal resistance of the filament
-    t0: float = param(298.0, "K")                   # ambient temperature (T_ini)
-    g_min: float = param(0.2e-9, "m")               # smallest gap (full SET)
-    g_max: float = param(1.7e-9, "m")               # largest gap of a formed device (full RESET)
-    g_initial: float = param(2.0e-9, "m", d2d=True)  # gap of a pristine (unformed) device
-    c2c_sigma: float = param(0.02e-9, "m")          # cycle-to-cycle gap perturbation per switching segment
-    d2d_sigma: float = param(0.0)                   # log-normal device-to-device spread
-    read_noise: float = param(0.0)                  # relative read noise
+    ordered: ClassVar[tuple[tuple[str, str], ...]] = (("g_min", "g_max"), ("g_max", "t_ox"),
+                                                      ("g_initial", "t_ox"))
+
+    i0: float = param(1e-3, "A", d2d=True, above=0)  # I₀: current prefactor
+    g0: float = param(0.25e-9, "m", above=0)        # g₀: tunneling decay length of the gap
+    v0: float = param(0.25, "V", above=0)           # V₀: I–V nonlinearity
+    nu0: float = param(10.0, "m/s", d2d=True, above=0)  # ν₀ (Vel0): gap velocity prefactor
+    e_a: float = param(0.6, "eV", low=0)            # E_a: activation energy of vacancy generation
+    a0: float = param(0.25e-9, "m", above=0)        # a₀: atom spacing (hopping distance)
+    gamma0: float = param(16.0, low=0)              # γ₀: field-enhancement factor at g = 0
+    beta: float = param(0.8, low=0)                 # β: decrease of γ with (g/g₁)³
+    g1: float = param(1e-9, "m", above=0)           # g₁: length scale of the γ(g) law
+    t_ox: float = param(12e-9, "m", above=0)        # oxide thickness
+    f_min: float = param(1.4e9, "V/m", d2d=True, low=0)  # minimum enhanced field for gap motion
+    r_th: float = param(2.1e3, "K/W", low=0)        # thermal resistance of the filament
+    t0: float = param(298.0, "K", above=0)          # ambient temperature (T_ini)
+    g_min: float = param(0.2e-9, "m", above=0)      # smallest gap (full SET)
+    g_max: float = param(1.7e-9, "m", above=0)      # largest gap of a formed device (full RESET)
+    g_initial: float = param(2.0e-9, "m", d2d=True, above=0)  # gap of a pristine (unformed) device
+    c2c_sigma: float = param(0.02e-9, "m", low=0)   # cycle-to-cycle gap perturbation per switching segment
+    d2d_sigma: float = param(0.0, low=0)            # log-normal device-to-device spread
+    read_noise: float = param(0.0, low=0)           # relative read noise
 
 
 class StanfordPKU(DeviceModel):

@@ -36,6 +36,7 @@ log-normal with spread σ_d2d; cycle-to-cycle — each non-volatile update Δw i
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -46,20 +47,22 @@ from labsuite.simulator.models.base import OhmicDeviceModel, param
 class SynapticMemristorParams:
     """Parameters of :class:`SynapticMemristor` (SI units). Defaults: an oxide synapse."""
 
-    g_min: float = param(20e-6, "S", d2d=True)          # non-volatile conductance at w = 0
-    g_max: float = param(200e-6, "S", d2d=True)         # non-volatile conductance at w = 1
-    g_volatile: float = param(40e-6, "S", d2d=True)     # conductance of the volatile component at h = 1
-    v_set: float = param(0.8, "V")                       # potentiation threshold
-    v_reset: float = param(0.8, "V")                     # depression threshold (magnitude)
-    v_slope: float = param(0.2, "V")                     # V_0: voltage scale of the exponential drive
-    rate_set: float = param(10.0, "1/s", d2d=True)      # ν_set
-    rate_reset: float = param(10.0, "1/s", d2d=True)    # ν_reset
-    volatile_gain: float = param(30.0)                   # r_h: volatile drive / non-volatile drive
-    tau_volatile: float = param(5e-3, "s", d2d=True)    # relaxation time of the volatile component
-    c2c_sigma: float = param(0.02)                       # relative cycle-to-cycle variation of each update
-    d2d_sigma: float = param(0.0)                        # log-normal device-to-device spread
-    read_noise: float = param(0.002)                     # relative read noise
-    w_initial: float = param(0.0)                        # non-volatile state at start, 0 (G_min) to 1 (G_max)
+    ordered: ClassVar[tuple[tuple[str, str], ...]] = (("g_min", "g_max"),)
+
+    g_min: float = param(20e-6, "S", d2d=True, above=0)  # non-volatile conductance at w = 0
+    g_max: float = param(200e-6, "S", d2d=True, above=0)  # non-volatile conductance at w = 1
+    g_volatile: float = param(40e-6, "S", d2d=True, low=0)  # conductance of the volatile component at h = 1
+    v_set: float = param(0.8, "V", above=0)              # potentiation threshold
+    v_reset: float = param(0.8, "V", above=0)            # depression threshold (magnitude)
+    v_slope: float = param(0.2, "V", above=0)            # V_0: voltage scale of the exponential drive
+    rate_set: float = param(10.0, "1/s", d2d=True, low=0)  # ν_set
+    rate_reset: float = param(10.0, "1/s", d2d=True, low=0)  # ν_reset
+    volatile_gain: float = param(30.0, low=0)            # r_h: volatile drive / non-volatile drive
+    tau_volatile: float = param(5e-3, "s", d2d=True, above=0)  # relaxation time of the volatile component
+    c2c_sigma: float = param(0.02, low=0)                # relative cycle-to-cycle variation of each update
+    d2d_sigma: float = param(0.0, low=0)                 # log-normal device-to-device spread
+    read_noise: float = param(0.002, low=0)              # relative read noise
+    w_initial: float = param(0.0, low=0, high=1)         # non-volatile state at start, 0 (G_min) to 1 (G_max)
 
 
 class SynapticMemristor(OhmicDeviceModel):

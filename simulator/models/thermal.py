@@ -53,6 +53,7 @@ reading is scaled by (1 + σ_read·ξ).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 
@@ -66,18 +67,20 @@ _EXP_MAX = 700.0
 class ThermalSecondOrderParams:
     """Parameters of :class:`ThermalSecondOrderMemristor` (SI units; E_a in eV)."""
 
-    g_min: float = param(20e-6, "S", d2d=True)          # conductance at w = 0
-    g_max: float = param(200e-6, "S", d2d=True)         # conductance at w = 1
-    rate_prefactor: float = param(3e11, "1/s", d2d=True)   # ν: attempt-rate prefactor of dw/dt
-    activation_energy: float = param(0.8)               # E_a in eV: barrier of vacancy motion
-    v_0: float = param(0.1, "V")                         # voltage scale of the field-driven sinh
-    t_ambient: float = param(300.0, "K")                 # T_0
-    tau_thermal: float = param(500e-9, "s", d2d=True)   # τ_T = R_th·C_th, thermal relaxation time
-    r_thermal: float = param(5e6, "K/W", d2d=True)      # R_th: filament thermal resistance
-    c2c_sigma: float = param(0.02)                       # relative cycle-to-cycle variation of each update
-    d2d_sigma: float = param(0.0)                        # log-normal device-to-device spread
-    read_noise: float = param(0.002)                     # relative read noise
-    w_initial: float = param(0.3)                        # state at start, 0 (G_min) to 1 (G_max)
+    ordered: ClassVar[tuple[tuple[str, str], ...]] = (("g_min", "g_max"),)
+
+    g_min: float = param(20e-6, "S", d2d=True, above=0)  # conductance at w = 0
+    g_max: float = param(200e-6, "S", d2d=True, above=0)  # conductance at w = 1
+    rate_prefactor: float = param(3e11, "1/s", d2d=True, above=0)  # ν: attempt-rate prefactor of dw/dt
+    activation_energy: float = param(0.8, low=0)        # E_a in eV: barrier of vacancy motion
+    v_0: float = param(0.1, "V", above=0)                # voltage scale of the field-driven sinh
+    t_ambient: float = param(300.0, "K", above=0)        # T_0
+    tau_thermal: float = param(500e-9, "s", d2d=True, above=0)  # τ_T = R_th·C_th, thermal relaxation time
+    r_thermal: float = param(5e6, "K/W", d2d=True, low=0)  # R_th: filament thermal resistance
+    c2c_sigma: float = param(0.02, low=0)                # relative cycle-to-cycle variation of each update
+    d2d_sigma: float = param(0.0, low=0)                 # log-normal device-to-device spread
+    read_noise: float = param(0.002, low=0)              # relative read noise
+    w_initial: float = param(0.3, low=0, high=1)         # state at start, 0 (G_min) to 1 (G_max)
 
 
 class ThermalSecondOrderMemristor(OhmicDeviceModel):
