@@ -32,8 +32,11 @@ INIT (automatic reset on); the bit order of the operation status condition regis
 channel 1 and bit 7 for channel 2: transition idle, waiting for transition trigger, waiting for
 transition arm, acquire idle, waiting for acquire trigger, waiting for acquire arm; taken from a
 transcription of the reference's table); the initial source and measurement wait times (0 here:
-the wait settings are stored only). Trigger lines other than AINT, BUS and TIMer, resistance
-measurement, current sourcing and binary data formats are refused with -221.
+the wait settings are stored only). Trigger lines other than AINT, BUS and TIMer, current
+sourcing (its level ``:SOUR:CURR`` and voltage limit ``:SENS:VOLT:PROT`` are stored, the output
+does not turn on), 4-wire sensing (``:SENS:REM ON``) and binary data formats are refused with
+-221. Resistance (``:SENS:FUNC "RES"``, ``:MEAS:RES?``) is the measured voltage over the measured
+current.
 
 Per channel: voltage source (current sourcing is refused when the output turns on: -221), DC or
 pulse shape (base = ``:SOUR:VOLT``, peak = ``:SOUR:VOLT:TRIG`` or the list/sweep point), fixed,
@@ -76,6 +79,8 @@ COMPLIANCE_MIN = 1e-9                             # A, not confirmed (manual: "m
 COMPLIANCE_DC_MAX = 3.03                          # A
 COMPLIANCE_PULSE_MAX = 10.5                       # A, pulse shape only
 DEFAULT_COMPLIANCE = 100e-6                       # A
+DEFAULT_VOLTAGE_COMPLIANCE = 2.0                  # V, not confirmed (B2961A/62A reset table as recalled)
+VOLTAGE_COMPLIANCE_MIN = 20e-3                    # V, not confirmed
 APERTURE_RANGE = (8e-6, 2.0)                      # s; out-of-range values are set to MIN/MAX
 DEFAULT_NPLC = 0.1
 LINE_FREQUENCIES = (50.0, 60.0)                   # Hz
@@ -190,6 +195,8 @@ class ChannelState:
     pulse_width: float = 0.0           # s, set to the model's minimum (reset value not confirmed)
     pulse_delay: float = 0.0           # s
     compliance: float = DEFAULT_COMPLIANCE
+    voltage_compliance: float = DEFAULT_VOLTAGE_COMPLIANCE   # V, applies while sourcing current
+    current_level: float = 0.0         # A, :SOUR:CURR (stored; current sourcing is refused at output on)
     aperture: float = 0.0              # s, 0.1 PLC at reset
     functions: list[str] = field(default_factory=lambda: ["VOLT", "CURR"])   # reset value not confirmed
     output: bool = False
@@ -565,6 +572,23 @@ class KeysightB2900(ScpiInstrument):
     def _get_level(self, which: str = "") -> str:
         return _nr3(_limit_query(which, self._ch().level, -MAX_VOLTAGE, MAX_VOLTAGE, 0.0))
 
+    @command("[:SOURce]:CURRent[:LEVel][:IMMediate][:AMPLitude]")
+    def _set_current_level(self, arg: str) -> None:
+        """Reference ch. 4 ``[:SOURce[c]]:CURRent[:LEVel][:IMMediate][:AMPLitude]``: stored for
+        the current-source function, which this simulator refuses to turn on (-221)."""
+        ch = self._ch()
+        high = COMPLIANCE_PULSE_MAX if ch.shape == "PULS" else COMPLIANCE_DC_MAX
+        value = parse_number(arg, minimum=-high, maximum=high, default=0.0)
+        if abs(value) > high:
+            raise ScpiError(-222, MESSAGES[-222])
+        ch.current_level = value
+
+    @command("[:SOURce]:CURRent[:LEVel][:IMMediate][:AMPLitude]?")
+    def _get_current_level(self, which: str = "") -> str:
+        ch = self._ch()
+        high = COMPLIANCE_PULSE_MAX if ch.shape == "PULS" else COMPLIANCE_DC_MAX
+        return _nr3(_limit_query(which, ch.current_level, -high, high, 0.0))
+
     @command("[:SOURce]:VOLTage[:LEVel]:TRIGgered[:AMPLitude]")
     def _set_triggered(self, arg: str) -> None:
         ch = self._ch()
@@ -716,12 +740,11 @@ class KeysightB2900(ScpiInstrument):
         if not names:
             raise ScpiError(-109, MESSAGES[-109])
         known = {"VOLT": "VOLT", "VOLT:DC": "VOLT", "VOLTAGE": "VOLT", "VOLTAGE:DC": "VOLT",
-                 "CURR": "CURR", "CURR:DC": "CURR", "CURRENT": "CURR", "CURRENT:DC": "CURR"}
+                 "CURR": "CURR", "CURR:DC": "CURR", "CURRENT": "CURR", "CURRENT:DC": "CURR",
+                 "RES": "RES", "RESISTANCE": "RES"}
         out = []
         for name in names:
             key = unquote(name).upper()
-            if key in ("RES", "RESISTANCE"):
-                raise ScpiError(-221, MESSAGES[-221])    # resistance measurement is not simulated
             if key not in known:
                 raise ScpiError(-224, MESSAGES[-224])
             out.append(known[key])
@@ -745,6 +768,32 @@ class KeysightB2900(ScpiInstrument):
         ch = self._ch()
         high = COMPLIANCE_PULSE_MAX if ch.shape == "PULS" else COMPLIANCE_DC_MAX
         return _nr3(_limit_query(which, ch.compliance, COMPLIANCE_MIN, high, DEFAULT_COMPLIANCE))
+
+    @command(":SENSe:VOLTage[:DC]:PROTection[:LEVel]")
+    def _set_voltage_compliance(self, arg: str) -> None:
+        """Reference ch. 4 ``[:SENSe[c]]:VOLTage[:DC]:PROTection[:LEVel]``: the voltage limit
+        while sourcing current (stored; current sourcing is refused at output on)."""
+        value = parse_number(arg, minimum=VOLTAGE_COMPLIANCE_MIN, maximum=MAX_VOLTAGE,
+                             default=DEFAULT_VOLTAGE_COMPLIANCE)
+        if not VOLTAGE_COMPLIANCE_MIN <= value <= MAX_VOLTAGE:
+            raise ScpiError(-222, MESSAGES[-222])
+        self._ch().voltage_compliance = value
+
+    @command(":SENSe:VOLTage[:DC]:PROTection[:LEVel]?")
+    def _get_voltage_compliance(self, which: str = "") -> str:
+        return _nr3(_limit_query(which, self._ch().voltage_compliance, VOLTAGE_COMPLIANCE_MIN, MAX_VOLTAGE,
+                                 DEFAULT_VOLTAGE_COMPLIANCE))
+
+    @command(":SENSe:REMote")
+    def _set_remote_sense(self, arg: str) -> None:
+        """Reference ch. 4 ``[:SENSe[c]]:REMote``: 2-wire (OFF, the reset value) is what is
+        simulated; 4-wire sensing is refused with -221."""
+        if parse_bool(arg):
+            raise ScpiError(-221, MESSAGES[-221])
+
+    @command(":SENSe:REMote?")
+    def _get_remote_sense(self) -> str:
+        return "0"
 
     @command(":SENSe:CURRent[:DC]:PROTection:TRIPped?")
     def _get_tripped(self) -> str:
@@ -1080,6 +1129,7 @@ class KeysightB2900(ScpiInstrument):
 
     @command(":MEASure[:SCALar]:CURRent[:DC]?")
     @command(":MEASure[:SCALar]:VOLTage[:DC]?")
+    @command(":MEASure[:SCALar]:RESistance?")
     def _measure_element(self, *chanlist: str) -> str:
         numbers = parse_chanlist(chanlist, self.spec.channels)
         element = self._element()
@@ -1093,7 +1143,8 @@ class KeysightB2900(ScpiInstrument):
         """The element a ``…:CURRent?``-style header names."""
         last = self._header.split(":")[-1]
         last = self._header.split(":")[-2] if last == "DC" else last
-        return {"CURRENT": "CURR", "VOLTAGE": "VOLT", "STATUS": "STAT", "SOURCE": "SOUR"}.get(last, last)
+        return {"CURRENT": "CURR", "VOLTAGE": "VOLT", "STATUS": "STAT", "SOURCE": "SOUR",
+                "RESISTANCE": "RES"}.get(last, last)
 
     def _format(self, numbers: list[int], elements: list[str], latest: bool) -> str:
         """Readings of ``numbers`` as FORMat orders them; channels interleave point by point, a
@@ -1111,8 +1162,10 @@ class KeysightB2900(ScpiInstrument):
 
     @staticmethod
     def _field(ch: ChannelState, reading: Reading | None, element: str) -> str:
-        if reading is None or (element in ("VOLT", "CURR") and element not in ch.functions) or element == "RES":
+        if reading is None or (element in ("VOLT", "CURR", "RES") and element not in ch.functions):
             return _nr3(NOT_A_NUMBER)
+        if element == "RES":   # measured V / measured I (Reference, RESistance; offset compensation off)
+            return _nr3(reading.voltage / reading.current if reading.current else NOT_A_NUMBER)
         value = {"VOLT": reading.voltage, "CURR": reading.current, "TIME": reading.time,
                  "STAT": float(reading.status), "SOUR": reading.source}[element]
         return _nr3(value)
