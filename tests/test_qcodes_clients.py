@@ -50,13 +50,22 @@ def test_qcodes_keithley2450(request):
     reading, source, unit, status = buffer.get_last_reading().split(",")
     assert (float(reading), float(source), unit) == (pytest.approx(g * 0.1, rel=0.03), pytest.approx(0.1), "Amp DC")
     buffer.elements([])
+    k.sense_function("voltage")
+    assert k.sense.voltage() == pytest.approx(0.1, rel=1e-3)     # V source held at 0.1 V, read back
+    k.sense_function("resistance")
+    assert k.sense.resistance() == pytest.approx(1 / g, rel=0.03)
+    k.sense_function("current")
     k.source.sweep_setup(0.0, 0.2, 5)
     swept = k.sense.sweep()
     assert swept == pytest.approx([g * v for v in (0.0, 0.05, 0.1, 0.15, 0.2)], rel=0.03, abs=1e-8)
-    k.sense_function("voltage")
-    assert k.sense.voltage() == pytest.approx(0.1, rel=1e-3)     # V source held at 0.1 V, read back
-    k.sense_function("current")
-    assert len(str(k.snapshot(update=True))) > 0
+    # the driver asks `…:DELay:USERNone?` of a submodule whose user_number was never set (a
+    # header no 2450 knows): choose one for each before a snapshot reads them all
+    for name, module in k.submodules.items():
+        if name.startswith(("_source_", "_sense_")):
+            module.user_number(1)
+    snapshot = k.snapshot(update=True)
+    assert snapshot["submodules"]["_sense_current"]["parameters"]["auto_zero_enabled"]["value"] is True
+    assert snapshot["submodules"]["_source_current"]["parameters"]["limit"]["value"] == 21.0   # *RST VLIM
     k.output_enabled(False)
     assert sim.process(":OUTP?") == "0"
     assert sim.process(":SYST:ERR?") == '0,"No error;0;0 0"'
