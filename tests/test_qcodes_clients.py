@@ -27,7 +27,8 @@ def serve(smu: str, pulse_generator: str | None = None):
 
 def test_qcodes_keithley2450(request):
     """2450-901-01 Rev. B App. B ``*LANG?`` (the driver's connect check), §6 SOURce/SENSe/TRACe/
-    FETCh/ROUTe queries a snapshot reads, the defbuffer1 elements incl. UNIT, and a linear sweep."""
+    FETCh/ROUTe queries a snapshot reads, the defbuffer1 elements incl. UNIT, voltage and
+    resistance measurement, a linear sweep, and the current source with its voltage limit."""
     from qcodes.instrument_drivers.Keithley import Keithley2450
     station, server, res = serve("keithley2450")
     request.addfinalizer(server.close)
@@ -36,6 +37,7 @@ def test_qcodes_keithley2450(request):
     g = station.model.params.g_min
     k.source.voltage  # the driver builds its source/sense submodules for the present functions
     k.reset()
+    assert k.submodules["_source_current"].limit() == 21.0          # *RST voltage limit
     k.source_function("voltage")
     k.sense_function("current")
     k.terminals("front")
@@ -58,6 +60,18 @@ def test_qcodes_keithley2450(request):
     k.source.sweep_setup(0.0, 0.2, 5)
     swept = k.sense.sweep()
     assert swept == pytest.approx([g * v for v in (0.0, 0.05, 0.1, 0.15, 0.2)], rel=0.03, abs=1e-8)
+    k.source_function("current")                 # source 1 µA under a 2 V limit, measure V = I/G
+    k.source.limit(2)
+    k.source.current(1e-6)
+    k.sense_function("voltage")
+    assert k.sense.voltage() == pytest.approx(1e-6 / g, rel=0.03)
+    assert k.source.limit_tripped() is False
+    k.source.current(1e-3)                       # more than g_max · 2 V: the source stops at its 2 V limit
+    assert k.sense.voltage() == pytest.approx(2.0, rel=1e-3)
+    assert k.source.limit_tripped() is True
+    k.source.current(0)
+    k.sense_function("current")
+    k.source_function("voltage")
     # the driver asks `…:DELay:USERNone?` of a submodule whose user_number was never set (a
     # header no 2450 knows): choose one for each before a snapshot reads them all
     for name, module in k.submodules.items():
@@ -65,7 +79,7 @@ def test_qcodes_keithley2450(request):
             module.user_number(1)
     snapshot = k.snapshot(update=True)
     assert snapshot["submodules"]["_sense_current"]["parameters"]["auto_zero_enabled"]["value"] is True
-    assert snapshot["submodules"]["_source_current"]["parameters"]["limit"]["value"] == 21.0   # *RST VLIM
+    assert snapshot["submodules"]["_source_current"]["parameters"]["limit"]["value"] == 2.0
     k.output_enabled(False)
     assert sim.process(":OUTP?") == "0"
     assert sim.process(":SYST:ERR?") == '0,"No error;0;0 0"'

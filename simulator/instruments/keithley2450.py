@@ -8,7 +8,16 @@ the 2450 text was not available (same command tree). What is simulated:
   on, measure current at 1 PLC, output off), ``*OPC?``, ``*CLS``, the error queue in the 2450's
   own format (``-113,"Undefined header;1;<timestamp>"``; empty: ``0,"No error;0;0 0"``);
 - voltage source level, range, current limit (compliance) with its TRIPped flag, source delay;
-- current measurement integrating over NPLC / line frequency, with the source held meanwhile;
+  the current source (level, range, voltage limit with its TRIPped flag): a voltage source at
+  the voltage limit held to the level by its current limit, so the device takes the level at
+  the voltage it needs (or the limit when it needs more);
+- current, voltage and resistance (terminal voltage over current, 2-wire) measurement, each
+  with its own NPLC, range, autozero and user delays, integrating over NPLC / line frequency
+  with the source held meanwhile; ``:SENS:COUN`` readings per ``:MEAS?``/``:READ?``;
+- what QCoDeS's Keithley2450 driver asks (2450-901-01 Rev. B): ``*LANG?`` (``SCPI``; ``*LANG``
+  takes effect at the next power cycle), ``:ROUT:TERM``, ``:FETC?``, ``:STAT:CLE``,
+  ``:TRAC:DEL``, ``:TRAC:TRIG``, the ``UNIT``/``SOURUNIT`` buffer elements, and
+  ``:SOUR:SWE:VOLT:LIN`` (a configuration list and trigger model ``:INIT`` runs);
 - reading buffers (``defbuffer1``/``defbuffer2``, 10 000 readings each, and ``:TRAC:MAKE``);
 - source configuration lists (each point stores function, level, limit, range, delay, readback
   and output state) and the trigger model blocks a pulse train needs: BUFFer:CLEar,
@@ -19,11 +28,12 @@ a command arrives, the device is first carried to "now" under whatever the outpu
 running trigger model advances the clock itself. With the output off the terminal follows the
 output-off state (``:OUTP:SMOD``): NORMal (the *RST state) and ZERO hold 0 V under the present
 current limit, HIMPedance and GUARd leave it open, so another instrument wired to the same device
-can drive it. (How the real NORMal state limits its current is not confirmed here.) Current
-sourcing is not simulated: turning the output on in current-source mode is refused with -221.
+can drive it. (How the real NORMal state limits its current is not confirmed here.) 4-wire
+sensing, current sweeps and repeated sweeps are refused with -221.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -109,6 +119,7 @@ class Reading:
     time: float         # s on the bench clock
     limited: bool       # source was in compliance
     unit: str = "Amp DC"
+    source_unit: str = "Volt DC"
 
 
 @dataclass
@@ -174,8 +185,16 @@ class Keithley2450(ScpiInstrument):
         self._drive()
 
     def _drive(self) -> None:
-        """Put the present output state on the port."""
-        if self.source.output:
+        """Put the present output state on the port. The current source is a voltage source at
+        the voltage limit (of the level's sign) held to the level by its current limit: the
+        device takes the level and the voltage it needs, or the limit when it needs more."""
+        if self.source.output and self.source.function == "CURR":
+            level = self.source.current_level
+            if level:
+                self.port.drive(math.copysign(self.source.voltage_limit, level), abs(level))
+            else:
+                self.port.drive(0.0, math.inf)
+        elif self.source.output:
             self.port.drive(self.source.level, self.source.current_limit)
         else:
             self.port.drive(0.0 if self.off_state in ("NORM", "ZERO") else None, self.source.current_limit)
@@ -184,9 +203,16 @@ class Keithley2450(ScpiInstrument):
         """Keep the output as it is for ``duration`` s of bench time."""
         self._drive()
         result = self.port.hold(duration)
-        if self.source.output and result.in_compliance:
+        if self.source.output and self._limited(result):
             self.tripped = True
         return result
+
+    def _limited(self, result: SegmentResult) -> bool:
+        """The source is at its limit: the current limit (voltage source) or the voltage limit
+        (current source: the device did not take the level)."""
+        if self.source.function == "CURR":
+            return bool(self.source.current_level) and not result.in_compliance
+        return result.in_compliance
 
     @property
     def sense(self) -> SenseSettings:
@@ -200,14 +226,18 @@ class Keithley2450(ScpiInstrument):
     def _measure(self, buffer: str = "defbuffer1") -> Reading:
         result = self._hold(self.aperture())
         current = float(self.port.model.add_read_noise(np.array([result.current]))[0])
-        if result.in_compliance and self.source.output:
+        sourcing_current = self.source.function == "CURR"
+        if result.in_compliance and self.source.output and not sourcing_current:
             current = float(np.clip(current, -self.source.current_limit, self.source.current_limit))
         voltage = result.source_voltage if self.source.output else 0.0
-        source = voltage if self.source.readback else self.source.level
+        if sourcing_current:
+            source = current if self.source.readback else self.source.current_level
+        else:
+            source = voltage if self.source.readback else self.source.level
         value = {"CURR": current, "VOLT": voltage,
                  "RES": voltage / current if current else NOT_A_NUMBER}[self.sense_function]
-        reading = Reading(value, source, self.clock.now(), result.in_compliance and self.source.output,
-                          SENSE_FUNCTIONS[self.sense_function][1])
+        reading = Reading(value, source, self.clock.now(), self.source.output and self._limited(result),
+                          SENSE_FUNCTIONS[self.sense_function][1], "Amp DC" if sourcing_current else "Volt DC")
         self._buffer(buffer).append(reading)
         return reading
 
@@ -235,8 +265,6 @@ class Keithley2450(ScpiInstrument):
             raise ScpiError(-224, "Illegal parameter value; reading buffer not found") from None
 
     def _apply_settings(self, settings: SourceSettings) -> None:
-        if settings.output and settings.function != "VOLT":
-            raise ScpiError(-221, "Settings conflict; current source not simulated")
         self.source = replace(settings)
 
     # --- IEEE 488.2 common commands -----------------------------------------------------
@@ -358,6 +386,7 @@ class Keithley2450(ScpiInstrument):
         return f"{self.source.current_limit:.6E}"
 
     @command("[:SOURce[1]]:VOLTage:ILIMit[:LEVel]:TRIPped?")
+    @command("[:SOURce[1]]:CURRent:VLIMit[:LEVel]:TRIPped?")
     def _get_tripped(self) -> str:
         return "1" if self.tripped else "0"
 
@@ -388,9 +417,8 @@ class Keithley2450(ScpiInstrument):
         auto = self.source.autorange if self._node() == "VOLT" else self.source.current_autorange
         return "1" if auto else "0"
 
-    # The current source's settings (§6 ``[:SOURce[1]]:CURRent…``, the mirror of the voltage
-    # tree; *RST: 0 A, voltage limit 21 V, autorange). They are kept; turning the output on in
-    # current-source mode is refused with -221 (current sourcing is not simulated).
+    # The current source (§6 ``[:SOURce[1]]:CURRent…``, the mirror of the voltage tree; *RST:
+    # 0 A, voltage limit 21 V, autorange; §8 ``smu.source.vlimit.level`` default 21 V).
     @command("[:SOURce[1]]:CURRent[:LEVel][:IMMediate][:AMPLitude]")
     def _set_current_level(self, arg: str) -> None:
         level = parse_number(arg, minimum=-MAX_CURRENT, maximum=MAX_CURRENT, default=0.0)
@@ -418,9 +446,6 @@ class Keithley2450(ScpiInstrument):
     def _get_voltage_limit(self) -> str:
         return f"{self.source.voltage_limit:.6E}"
 
-    @command("[:SOURce[1]]:CURRent:VLIMit[:LEVel]:TRIPped?")
-    def _get_voltage_tripped(self) -> str:
-        return "0"   # the current source never runs here
 
     @command("[:SOURce[1]]:CURRent:RANGe")
     def _set_current_range(self, arg: str) -> None:
@@ -538,8 +563,6 @@ class Keithley2450(ScpiInstrument):
     @command(":OUTPut[1][:STATe]")
     def _set_output(self, arg: str) -> None:
         on = parse_bool(arg)
-        if on and self.source.function != "VOLT":
-            raise ScpiError(-221, "Settings conflict; current source not simulated")
         self.source.output = on
         if on:
             self.tripped = False
@@ -753,7 +776,7 @@ class Keithley2450(ScpiInstrument):
                 elif key == "UNIT":
                     fields.append(r.unit)                      # 2470-901-01 p. 12-141: "Watt DC" style
                 elif key == "SOURUNIT":
-                    fields.append("Volt DC")                   # only the voltage source runs
+                    fields.append(r.source_unit)
                 else:
                     raise ScpiError(-224, "Illegal parameter value; unknown buffer element")
         return ",".join(fields)
