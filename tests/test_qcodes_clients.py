@@ -141,8 +141,8 @@ def test_qcodes_keithley2600(request, driver):
 
 
 def test_qcodes_keysight_b2962a(request):
-    """B2900 Programming Guide: SENSe VOLTage protection, REMote, RANGe queries, MEASure RESistance,
-    SOURce CURRent, as QCoDeS's B2962A driver reads them."""
+    """B2900 SCPI Command Reference ch. 4: SENSe VOLTage protection, REMote, MEASure RESistance,
+    SOURce CURRent, as QCoDeS's B2962A driver reads them; the DC current source (V = I/G)."""
     from qcodes.instrument_drivers.Keysight import KeysightB2962A
     station, server, res = serve("keysightb2900")
     request.addfinalizer(server.close)
@@ -160,6 +160,11 @@ def test_qcodes_keysight_b2962a(request):
     c.enable("on")
     assert c.current() == pytest.approx(g * 0.1, rel=0.03)
     assert c.resistance() == pytest.approx(1 / g, rel=0.03)
+    c.source_current(1e-6)                      # source 1 µA under the 2 V limit: V = I/G
+    c.source_mode("current")
+    assert c.voltage() == pytest.approx(1e-6 / g, rel=0.03)
+    assert c.source_current() == pytest.approx(1e-6)
+    c.source_mode("voltage")
     assert len(str(k.snapshot(update=True))) > 0
     c.enable("off")
     assert sim.process(":OUTP1?") == "0"

@@ -33,12 +33,13 @@ channel 1 and bit 7 for channel 2: transition idle, waiting for transition trigg
 transition arm, acquire idle, waiting for acquire trigger, waiting for acquire arm; taken from a
 transcription of the reference's table); the initial source and measurement wait times (0 here:
 the wait settings are stored only). Trigger lines other than AINT, BUS and TIMer, current
-sourcing (its level ``:SOUR:CURR`` and voltage limit ``:SENS:VOLT:PROT`` are stored, the output
-does not turn on), 4-wire sensing (``:SENS:REM ON``) and binary data formats are refused with
--221. Resistance (``:SENS:FUNC "RES"``, ``:MEAS:RES?``) is the measured voltage over the measured
+pulses, lists and sweeps (DC current sourcing in fixed mode, ``:SOUR:CURR`` under the voltage
+limit ``:SENS:VOLT:PROT``, is simulated), 4-wire sensing (``:SENS:REM ON``) and binary data
+formats are refused with -221. Resistance (``:SENS:FUNC "RES"``, ``:MEAS:RES?``) is the measured voltage over the measured
 current.
 
-Per channel: voltage source (current sourcing is refused when the output turns on: -221), DC or
+Per channel: voltage source, DC current source (a voltage source at the voltage limit held to
+the level by its current limit: the device takes the level at the voltage it needs), DC or
 pulse shape (base = ``:SOUR:VOLT``, peak = ``:SOUR:VOLT:TRIG`` or the list/sweep point), fixed,
 list and linear sweep modes, current compliance with its trip flag and status bit, aperture and
 NPLC, the ARM and TRIGger layers of both device actions (sources AINT, TIMer, BUS; count, delay,
@@ -196,7 +197,7 @@ class ChannelState:
     pulse_delay: float = 0.0           # s
     compliance: float = DEFAULT_COMPLIANCE
     voltage_compliance: float = DEFAULT_VOLTAGE_COMPLIANCE   # V, applies while sourcing current
-    current_level: float = 0.0         # A, :SOUR:CURR (stored; current sourcing is refused at output on)
+    current_level: float = 0.0         # A, :SOUR:CURR
     aperture: float = 0.0              # s, 0.1 PLC at reset
     functions: list[str] = field(default_factory=lambda: ["VOLT", "CURR"])   # reset value not confirmed
     output: bool = False
@@ -218,14 +219,33 @@ class ChannelState:
             action.arm.timer = action.trigger.timer = self.min_interval
 
     def terminal(self) -> float | None:
-        """Voltage at the output terminals (None: relay open)."""
+        """Voltage the output sources (None: relay open). The current source is a voltage
+        source at the voltage limit (of the level's sign) held to the level by its current
+        limit: the device takes the level at the voltage it needs, or the limit if it needs more."""
+        if self.output and self.function == "CURR":
+            return math.copysign(self.voltage_compliance, self.current_level) if self.current_level else 0.0
         if self.output:
             return self.present
         return 0.0 if self.off_mode == "ZERO" else None
 
     def current_limit(self) -> float:
+        if self.output and self.function == "CURR":
+            return abs(self.current_level) if self.current_level else math.inf
         width = self.pulse_width if self.shape == "PULS" else None
         return min(self.compliance, current_envelope(self.present, width))
+
+    def limited(self, result: SegmentResult) -> bool:
+        """The output is at its compliance: the current limit (voltage source) or the voltage
+        limit (current source: the device did not take the level)."""
+        if not self.output:
+            return False
+        if self.function == "CURR":
+            return bool(self.current_level) and not result.in_compliance
+        return result.in_compliance
+
+    def source_value(self) -> float:
+        """The programmed output: V, or A for the current source (the SOUR element)."""
+        return self.current_level if self.function == "CURR" else self.present
 
     def point_level(self, k: int) -> float:
         """Level of the transient for the ``k``-th trigger of an arm cycle."""
@@ -438,7 +458,7 @@ class KeysightB2900(ScpiInstrument):
         """Let ``duration`` s of bench time pass with the outputs as they are."""
         self._drive()
         result = self.port.hold(duration)
-        if self.channels[0].output and result.in_compliance:
+        if self.channels[0].limited(result):
             self.channels[0].tripped = True
         return result
 
@@ -574,8 +594,8 @@ class KeysightB2900(ScpiInstrument):
 
     @command("[:SOURce]:CURRent[:LEVel][:IMMediate][:AMPLitude]")
     def _set_current_level(self, arg: str) -> None:
-        """Reference ch. 4 ``[:SOURce[c]]:CURRent[:LEVel][:IMMediate][:AMPLitude]``: stored for
-        the current-source function, which this simulator refuses to turn on (-221)."""
+        """Reference ch. 4 ``[:SOURce[c]]:CURRent[:LEVel][:IMMediate][:AMPLitude]``: the level of
+        the current-source function (DC, fixed mode)."""
         ch = self._ch()
         high = COMPLIANCE_PULSE_MAX if ch.shape == "PULS" else COMPLIANCE_DC_MAX
         value = parse_number(arg, minimum=-high, maximum=high, default=0.0)
@@ -772,7 +792,7 @@ class KeysightB2900(ScpiInstrument):
     @command(":SENSe:VOLTage[:DC]:PROTection[:LEVel]")
     def _set_voltage_compliance(self, arg: str) -> None:
         """Reference ch. 4 ``[:SENSe[c]]:VOLTage[:DC]:PROTection[:LEVel]``: the voltage limit
-        while sourcing current (stored; current sourcing is refused at output on)."""
+        while sourcing current."""
         value = parse_number(arg, minimum=VOLTAGE_COMPLIANCE_MIN, maximum=MAX_VOLTAGE,
                              default=DEFAULT_VOLTAGE_COMPLIANCE)
         if not VOLTAGE_COMPLIANCE_MIN <= value <= MAX_VOLTAGE:
@@ -796,6 +816,7 @@ class KeysightB2900(ScpiInstrument):
         return "0"
 
     @command(":SENSe:CURRent[:DC]:PROTection:TRIPped?")
+    @command(":SENSe:VOLTage[:DC]:PROTection:TRIPped?")
     def _get_tripped(self) -> str:
         return "1" if self._ch().tripped else "0"
 
@@ -838,8 +859,8 @@ class KeysightB2900(ScpiInstrument):
         self._switch(self._ch(), parse_bool(arg))
 
     def _switch(self, ch: ChannelState, on: bool) -> None:
-        if on and ch.function != "VOLT":
-            raise ScpiError(-221, MESSAGES[-221])      # current sourcing is not simulated
+        if on and ch.function == "CURR" and (ch.shape != "DC" or ch.mode != "FIX"):
+            raise ScpiError(-221, MESSAGES[-221])      # current pulses, lists and sweeps are not simulated
         if on and not ch.output:
             ch.tripped = False
         ch.output = on
@@ -1039,7 +1060,7 @@ class KeysightB2900(ScpiInstrument):
                 if event.fixed:
                     ch.level = event.value
             elif event.kind == "start":
-                windows[event.channel] = _Window(self.clock.now(), ch.present)
+                windows[event.channel] = _Window(self.clock.now(), ch.source_value())
             else:
                 self._store(event.channel, windows.pop(event.channel))
         end = max((event.time for event in events), default=0.0)
@@ -1056,7 +1077,7 @@ class KeysightB2900(ScpiInstrument):
             if i == 0:
                 window.charge += result.current * duration
                 window.flux += result.source_voltage * duration
-                window.limited |= ch.output and result.in_compliance
+                window.limited |= ch.limited(result)
             else:   # channel 2: open circuit
                 window.flux += (ch.terminal() or 0.0) * duration
 
