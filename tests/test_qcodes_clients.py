@@ -86,7 +86,8 @@ def test_qcodes_keithley2450(request):
 
 
 def test_qcodes_keithley2400(request):
-    """2400S-900-01 §18: ``:*RST`` as the driver sends it really resets, V source / I measure."""
+    """2400S-900-01 §18: ``:*RST`` as the driver sends it really resets; V source / I measure,
+    then the current source (``mode("CURR")``) under a voltage compliance."""
     from qcodes.instrument_drivers.Keithley import Keithley2400
     station, server, res = serve("keithley2400")
     request.addfinalizer(server.close)
@@ -103,6 +104,13 @@ def test_qcodes_keithley2400(request):
     k.output(1)
     assert k.curr() == pytest.approx(g * 0.1, rel=0.03)
     assert k.resistance() == pytest.approx(1 / g, rel=0.03)
+    k.output(0)
+    k.mode("CURR")                               # source 1 µA under a 2 V compliance: V = I/G
+    k.compliancev(2)
+    k.curr(1e-6)
+    k.output(1)
+    assert k.volt() == pytest.approx(1e-6 / g, rel=0.03)
+    assert k.curr() == pytest.approx(1e-6, rel=0.03)
     k.output(0)
     assert len(str(k.snapshot(update=True))) > 0
     assert sim.process(":OUTP?") == "0"
