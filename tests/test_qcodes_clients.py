@@ -52,6 +52,14 @@ def test_qcodes_keithley2450(request):
     reading, source, unit, status = buffer.get_last_reading().split(",")
     assert (float(reading), float(source), unit) == (pytest.approx(g * 0.1, rel=0.03), pytest.approx(0.1), "Amp DC")
     buffer.elements([])
+    mine = k.buffer("mine", size=100)             # `:TRACe:MAKE 'mine', 100, ` (empty style)
+    k.sense.count(3)
+    mine.trigger_start()                          # :SENS:COUN readings into the buffer
+    assert mine.number_of_readings() == 3
+    assert [float(x) for x in mine.get_data(1, 3)] == pytest.approx([g * 0.1] * 3, rel=0.03)
+    mine.delete()
+    k.sense.count(1)
+    k.buffer_name("defbuffer1")
     k.sense_function("voltage")
     assert k.sense.voltage() == pytest.approx(0.1, rel=1e-3)     # V source held at 0.1 V, read back
     k.sense_function("resistance")

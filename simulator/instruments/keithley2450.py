@@ -14,8 +14,8 @@ the 2450 text was not available (same command tree). What is simulated:
 - current, voltage and resistance (terminal voltage over current, 2-wire) measurement, each
   with its own NPLC, range, autozero and user delays, integrating over NPLC / line frequency
   with the source held meanwhile; ``:SENS:COUN`` readings per ``:MEAS?``/``:READ?``;
-- what QCoDeS's Keithley2450 driver asks (2450-901-01 Rev. B): ``*LANG?`` (``SCPI``; ``*LANG``
-  takes effect at the next power cycle), ``:ROUT:TERM``, ``:FETC?``, ``:STAT:CLE``,
+- what QCoDeS's Keithley2450 driver asks (2450-901-01 Rev. B): ``*LANG?`` (``SCPI``; the TSP
+  and SCPI2400 command sets are refused with -221), ``:ROUT:TERM``, ``:FETC?``, ``:STAT:CLE``,
   ``:TRAC:DEL``, ``:TRAC:TRIG``, the ``UNIT``/``SOURUNIT`` buffer elements, and
   ``:SOUR:SWE:VOLT:LIN`` (a configuration list and trigger model ``:INIT`` runs);
 - reading buffers (``defbuffer1``/``defbuffer2``, 10 000 readings each, and ``:TRAC:MAKE``);
@@ -115,7 +115,7 @@ class SenseSettings:
 @dataclass
 class Reading:
     reading: float      # A, V or Ω as ``unit`` says
-    source: float       # V (readback, or programmed value with readback off)
+    source: float       # V, or A for the current source (readback, or the programmed value with readback off)
     time: float         # s on the bench clock
     limited: bool       # source was in compliance
     unit: str = "Amp DC"
@@ -142,7 +142,6 @@ class Keithley2450(ScpiInstrument):
         super().__init__()
         self.port = port
         self.clock = port.clock
-        self.language = self.language_next = "SCPI"   # nonvolatile: *RST leaves it
         self._header = ""
         self.reset()
 
@@ -178,9 +177,7 @@ class Keithley2450(ScpiInstrument):
             self._drive()
 
     def power_loss(self) -> None:
-        """Mains lost and back: the output drops and every setting returns to its power-on state;
-        a command set chosen with ``*LANG`` takes effect."""
-        self.language = self.language_next
+        """Mains lost and back: the output drops and every setting returns to its power-on state."""
         self.reset()
         self._drive()
 
@@ -288,16 +285,18 @@ class Keithley2450(ScpiInstrument):
 
     @command("*LANG?")
     def _get_language(self) -> str:
-        """Reference manual App. B ``*LANG``: the command set in use (nonvolatile)."""
-        return self.language
+        """Reference manual App. B ``*LANG`` (p. B-5): the command set in use, SCPI here."""
+        return "SCPI"
 
     @command("*LANG")
     def _set_language(self, arg: str) -> None:
-        """The choice takes effect at the next power cycle (App. B ``*LANG``)."""
+        """``*LANG SCPI`` keeps the command set in use; the TSP and SCPI2400 sets (which a real
+        2450 takes at its next power cycle) are not simulated: -221."""
         token = arg.strip().upper()
         if token not in LANGUAGES:
             raise ScpiError(-224)
-        self.language_next = token
+        if token != "SCPI":
+            raise ScpiError(-221, f"Settings conflict; the {token} command set not simulated")
 
     @command("*ESR?")
     def _esr(self) -> str:
