@@ -18,6 +18,12 @@ def close_qcodes_instruments():
     Instrument.close_all()
 
 
+def settled(instrument) -> bool:
+    """A round trip through the driver's own connection: every write it sent before has been
+    executed, so the simulated instrument can be asked directly."""
+    return instrument.visa_handle.query("*OPC?") == "1"   # raw: QCoDeS's 2600 ask() wraps it in print()
+
+
 def serve(smu: str, pulse_generator: str | None = None):
     """A station and a running server for it: ``(station, server, {role: resource})``."""
     station = SimulatedStation(seed=SEED, smu=smu, pulse_generator=pulse_generator)
@@ -89,6 +95,7 @@ def test_qcodes_keithley2450(request):
     assert snapshot["submodules"]["_sense_current"]["parameters"]["auto_zero_enabled"]["value"] is True
     assert snapshot["submodules"]["_source_current"]["parameters"]["limit"]["value"] == 2.0
     k.output_enabled(False)
+    assert settled(k)
     assert sim.process(":OUTP?") == "0"
     assert sim.process(":SYST:ERR?") == '0,"No error;0;0 0"'
 
@@ -121,6 +128,7 @@ def test_qcodes_keithley2400(request):
     assert k.curr() == pytest.approx(1e-6, rel=0.03)
     k.output(0)
     assert len(str(k.snapshot(update=True))) > 0
+    assert settled(k)
     assert sim.process(":OUTP?") == "0"
     assert sim.process(":SYST:ERR?") == '0,"No error"'
 
@@ -152,6 +160,7 @@ def test_qcodes_keithley2600(request, driver):
     a.output("off")
     k.display_normal()
     assert len(str(k.snapshot(update=True))) > 0
+    assert settled(k)
     assert sim.process("print(smua.source.output)") == "0.00000e+00"
     assert sim.process("print(errorqueue.count)") == "0.00000e+00"
 
@@ -183,6 +192,7 @@ def test_qcodes_keysight_b2962a(request):
     c.source_mode("voltage")
     assert len(str(k.snapshot(update=True))) > 0
     c.enable("off")
+    assert settled(k)
     assert sim.process(":OUTP1?") == "0"
     assert sim.process(":SYST:ERR?") == '+0,"No error"'
 
@@ -213,5 +223,6 @@ def test_qcodes_keysight_33522b(request):
     k.force_trigger()
     c.output("OFF")
     k.sync_channel_phases()
+    assert settled(k)
     assert sim.process("OUTP1?") == "0"
     assert sim.process("SYST:ERR?") == '+0,"No error"'
