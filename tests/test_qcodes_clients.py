@@ -136,8 +136,9 @@ def test_qcodes_keithley2400(request):
 @pytest.mark.parametrize("driver", ["Keithley2602B", "Keithley2636B"])
 def test_qcodes_keithley2600(request, driver):
     """2600BS-901-01 §9: ``status.measurement.instrument.smuX.condition`` beside every reading,
-    ``display.screen``, and the REAL32 ``#0`` printbuffer QCoDeS's timetrace reads."""
+    ``display.screen``, and the REAL32 ``#0`` printbuffer QCoDeS's timetrace and fastsweep read."""
     import qcodes.instrument_drivers.Keithley as drivers
+    from qcodes.dataset import LinSweep
     station, server, res = serve("keithley2600")
     request.addfinalizer(server.close)
     sim = station.instruments["smu"]
@@ -157,6 +158,8 @@ def test_qcodes_keithley2600(request, driver):
     a.timetrace_dt(0.01)
     trace = a.timetrace()
     assert len(trace) == 10 and trace == pytest.approx([g * 0.1] * 10, rel=0.03)
+    a.setup_fastsweep(LinSweep(a.volt, 0.0, 0.2, 5, 0.001), mode="IV")
+    assert a.fastsweep() == pytest.approx([g * v for v in (0.0, 0.05, 0.1, 0.15, 0.2)], rel=0.03, abs=1e-8)
     a.output("off")
     k.display_normal()
     assert len(str(k.snapshot(update=True))) > 0
