@@ -31,7 +31,9 @@ sweeps" (section 3 of Rev. B). The Lua side (print, error queue, scripts, common
   ``EVENT_ID``, ``reset()``; a timer triggered while it is still counting latches the trigger
   and starts again when it is done (a second one sets ``overrun``);
 - ``delay()``, ``waitcomplete()``, ``reset()``, ``status.operation.sweeping.condition``,
-  ``localnode`` (``model``, ``serialno``, ``linefreq``), ``display.trigger``, ``timer``, ``node[1]``.
+  ``status.measurement.instrument.smuX.condition`` (VLMT, ILMT, ROF, BAV: QCoDeS reads it beside
+  every reading), ``localnode`` (``model``, ``serialno``, ``linefreq``), ``display.trigger``,
+  ``display.screen``, ``timer``, ``node[1]``.
 
 Time is the bench's clock. The trigger model and timers are a discrete-event simulation run in
 virtual time inside the command that starts them (``trigger.initiate()``, ``*TRG``, ``arm.set()``):
