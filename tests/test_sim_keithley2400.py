@@ -322,3 +322,27 @@ def test_plain_pyvisa_py_client_over_tcp(station):
         finally:
             inst.close()
             rm.close()
+
+
+def test_colon_before_a_common_command_is_the_common_command(visa):
+    """``:*RST`` (QCoDeS's Keithley2400.reset() sends it) resets as ``*RST`` does."""
+    visa.write(":SOUR:VOLT 1.2")
+    visa.write(":*RST")
+    assert float(visa.query(":SOUR:VOLT?")) == 0.0
+    assert visa.query(":SYST:ERR?") == NO_ERROR
+
+
+def test_current_source_takes_the_level_up_to_its_voltage_compliance(visa, station):
+    """§18 SOURce ``:CURR``, SENSe ``:VOLT:PROT``: the device takes the current at V = I/G (status
+    bit 15, I source); a level that needs more than the compliance leaves the output there, with
+    the compliance bit (3). Current sweeps are refused."""
+    g = station.model.params.g_min
+    visa.write(':SOUR:FUNC CURR;:SOUR:CURR 1e-6;:SENS:VOLT:PROT 2;:SENS:FUNC "VOLT";:OUTP ON')
+    volt, curr, _, _, status = readings(visa.query(":READ?"))[0]
+    assert volt == pytest.approx(1e-6 / g, rel=0.03) and curr == pytest.approx(1e-6, rel=0.03)
+    assert int(status) & (1 << 15) and not int(status) & (1 << 14) and not int(status) & (1 << 3)
+    visa.write(":SOUR:CURR 1e-3")                       # more than g_max · 2 V
+    volt, _, _, _, status = readings(visa.query(":READ?"))[0]
+    assert volt == pytest.approx(2.0, rel=1e-3) and int(status) & (1 << 3)
+    visa.write(":OUTP OFF;:SOUR:VOLT:MODE LIST;:OUTP ON")
+    assert visa.query(":SYST:ERR?").startswith("-221,") and visa.query(":OUTP?") == "0"

@@ -305,8 +305,18 @@ def test_unwired_channel_2_sources_into_an_open_circuit(visa, station):
     assert station.node.ports[0].voltage == pytest.approx(0.1)
 
 
-def test_current_sourcing_is_refused_when_the_output_turns_on(visa):
-    visa.write(":SOUR:FUNC:MODE CURR;:OUTP ON")
+def test_current_source_drives_the_device_up_to_its_voltage_limit(visa, station):
+    """Reference ch. 4 SOURce CURRent, SENSe VOLTage PROTection: the device takes a DC current
+    level at the voltage it needs (V = I/G); a level that needs more than the limit leaves the
+    output at the limit, tripped. Current pulses are not simulated: refused at output on."""
+    g = station.model.params.g_min
+    visa.write(":SOUR:FUNC:MODE CURR;:SOUR:CURR 1e-6;:SENS:VOLT:PROT 2;:OUTP ON")
+    assert float(visa.query(":MEAS:VOLT? (@1)")) == pytest.approx(1e-6 / g, rel=0.03)
+    assert visa.query(":SENS:VOLT:PROT:TRIP?") == "0"
+    visa.write(":SOUR:CURR 1e-3")                  # more than g_max · 2 V
+    assert float(visa.query(":MEAS:VOLT? (@1)")) == pytest.approx(2.0, rel=1e-3)
+    assert visa.query(":SENS:VOLT:PROT:TRIP?") == "1"
+    visa.write(":OUTP OFF;:SOUR:FUNC PULS;:OUTP ON")
     assert visa.query(":SYST:ERR?") == '-221,"Settings conflict"' and visa.query(":OUTP?") == "0"
 
 

@@ -46,12 +46,16 @@ below the present level, -222 for a level beyond a fixed range, -223 for over-lo
 for :FETCh? without readings, +800 for :TRAC:CLE while storing); a list sweep with more
 triggers than values starts the list over; a 10-entry error queue; the wire form of positive
 error codes (``803,"..."``; Appendix B prints them signed); ``:TRAC:POIN`` 100 and
-``:SOUR:VOLT:RANG`` 20 V after *RST. Voltage sourcing only: turning the output on as a
-current source is refused with -221, as are resistance measurement and source-memory sweeps
-(Appendix A gives no timing for these).
+``:SOUR:VOLT:RANG`` 20 V after *RST. The current source (``:SOUR:FUNC CURR``, fixed level
+``:SOUR:CURR``, under the voltage compliance ``:SENS:VOLT:PROT``) is a voltage source at the
+compliance voltage held to the level by its current limit, so the device takes the level at the
+voltage it needs; its timing is taken as the voltage source's. Current sweeps, resistance
+measurement and source-memory sweeps are refused with -221 (Appendix A gives no timing for
+these). ``:*RST`` (a colon before a common command, as QCoDeS sends it) is taken as ``*RST``.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -86,6 +90,7 @@ OVERFLOW = 9.9e37                  # reading beyond a fixed range
 # reading status word (section 18, :FORMat:ELEMents STATus)
 STATUS_OVERFLOW, STATUS_FRONT, STATUS_COMPLIANCE = 1 << 0, 1 << 2, 1 << 3
 STATUS_V_MEAS, STATUS_I_MEAS, STATUS_V_SOURCE, STATUS_REMOTE_SENSE = 1 << 11, 1 << 12, 1 << 14, 1 << 22
+STATUS_I_SOURCE = 1 << 15
 # measurement event register (section 15)
 EVENT_READING_AVAILABLE, EVENT_BUFFER_FULL, EVENT_COMPLIANCE = 1 << 6, 1 << 9, 1 << 14
 # standard event register (section 15)
@@ -168,6 +173,8 @@ class Keithley2400(ScpiInstrument):
         self.source_range, self.source_autorange = 21.0, True
         self.compliance = DEFAULT_COMPLIANCE
         self.voltage_compliance = 21.0
+        self.current_level = 0.0         # A, the current source's level
+        self.current_source_range, self.current_source_autorange = 1.05e-4, True   # *RST range not confirmed
         self.source_delay, self.auto_delay = 0.0, True
         self.auto_off, self.auto_off_mode = False, "ALW"
         self.output, self.off_state = False, "NORM"
@@ -223,8 +230,15 @@ class Keithley2400(ScpiInstrument):
         return self.current_range if not self.current_autorange else smallest_range(self.compliance, CURRENT_RANGES)
 
     def _drive(self) -> None:
-        """Put the present output state on the port (section 13, output-off states)."""
-        if self.output:
+        """Put the present output state on the port (section 13, output-off states). The current
+        source is a voltage source at the voltage compliance (of the level's sign) held to the
+        level by its current limit: the device takes the level at the voltage it needs, or the
+        compliance voltage when it needs more."""
+        if self.output and self.function == "CURR":
+            level = self.current_level
+            self.port.drive(math.copysign(self.voltage_compliance, level) if level else 0.0,
+                            abs(level) if level else math.inf)
+        elif self.output:
             self.port.drive(self.applied, self.compliance)
         elif self.off_state == "NORM":
             self.port.drive(0.0, OFF_STATE_LIMIT_FRACTION * self.present_current_range())
@@ -240,12 +254,19 @@ class Keithley2400(ScpiInstrument):
         self._drive()
         result = self.port.hold(duration)
         if self.output:
-            self.tripped = result.in_compliance
+            self.tripped = self._limited(result)
         return result
 
+    def _limited(self, result: SegmentResult) -> bool:
+        """In compliance: the current limit reached (V source), or the voltage compliance (I
+        source: the device did not take the level)."""
+        if self.function == "CURR":
+            return bool(self.current_level) and not result.in_compliance
+        return result.in_compliance
+
     def _set_output(self, on: bool) -> None:
-        if on and self.function != "VOLT":
-            raise not_simulated("current source")
+        if on and self.function == "CURR" and self.mode != "FIX":
+            raise not_simulated("current sweep")
         if on and not self.output:
             self.tripped = False
             self.source_changed = True
@@ -274,22 +295,23 @@ class Keithley2400(ScpiInstrument):
         return reading
 
     def _reading(self, result: SegmentResult, time: float) -> Reading:
-        status = STATUS_V_SOURCE | (STATUS_FRONT if self.front_terminals else 0) | \
-            (STATUS_REMOTE_SENSE if self.remote_sense else 0)
-        current = NOT_A_NUMBER
+        sourcing_current = self.function == "CURR"
+        status = (STATUS_I_SOURCE if sourcing_current else STATUS_V_SOURCE) | \
+            (STATUS_FRONT if self.front_terminals else 0) | (STATUS_REMOTE_SENSE if self.remote_sense else 0)
+        current = self.current_level if sourcing_current else NOT_A_NUMBER   # the sourced value, or NaN
         if "CURR" in self.functions:
             status |= STATUS_I_MEAS
             current = float(self.port.model.add_read_noise(np.array([result.current]))[0])
-            if result.in_compliance and self.output:
+            if result.in_compliance and self.output and not sourcing_current:
                 current = float(np.clip(current, -self.compliance, self.compliance))
             if not self.current_autorange and abs(current) > self.current_range:
                 current, status = OVERFLOW, status | STATUS_OVERFLOW
-        voltage = self.applied
+        voltage = NOT_A_NUMBER if sourcing_current else self.applied
         if "VOLT" in self.functions:
             status |= STATUS_V_MEAS
             voltage = result.source_voltage
         self.measurement_event |= EVENT_READING_AVAILABLE
-        if result.in_compliance and self.output:
+        if self._limited(result) and self.output:
             status |= STATUS_COMPLIANCE
             self.measurement_event |= EVENT_COMPLIANCE
         return Reading(voltage, current, time, status)
@@ -315,6 +337,8 @@ class Keithley2400(ScpiInstrument):
         """Leave idle (section 11): wait in the arm layer for a BUS trigger, or run at once."""
         if not self.output and not self.auto_off:
             raise error(803)
+        if self.function == "CURR" and self.mode != "FIX":
+            raise not_simulated("current sweep")
         if self.trigger_source != "IMM":
             raise not_simulated("trigger-link triggering")
         if self.arm_source not in ("IMM", "TIM", "BUS"):
@@ -542,8 +566,8 @@ class Keithley2400(ScpiInstrument):
         if token in ("VOLT", "VOLTAGE"):
             self.function = "VOLT"
         elif token in ("CURR", "CURRENT"):
-            if self.output:
-                raise not_simulated("current source")
+            if self.output and self.mode != "FIX":
+                raise not_simulated("current sweep")
             self.function = "CURR"
         elif token in ("MEM", "MEMORY"):
             raise not_simulated("source memory sweep")
@@ -571,6 +595,48 @@ class Keithley2400(ScpiInstrument):
     def _level_query(self, which: str | None = None) -> str:
         value = {None: self.level, "MIN": -MAX_VOLTAGE, "MAX": MAX_VOLTAGE, "DEF": 0.0}[_which(which)]
         return f"{value:+.6E}"
+
+    @command("[:SOURce[1]]:CURRent[:LEVel][:IMMediate][:AMPLitude]")
+    def _set_current_level(self, value: str) -> None:
+        """§18 SOURce ``:CURRent[:LEVel][:IMMediate][:AMPLitude]``: the current source's level."""
+        level = parse_number(value, minimum=-MAX_CURRENT, maximum=MAX_CURRENT, default=0.0)
+        if abs(level) > MAX_CURRENT:
+            raise ScpiError(-222)
+        if self.current_source_autorange:
+            self.current_source_range = smallest_range(level, CURRENT_RANGES)
+        elif abs(level) > self.current_source_range * (1 + 1e-12):
+            raise ScpiError(-222)
+        if level != self.current_level:
+            self.current_level, self.source_changed = level, True
+
+    @command("[:SOURce[1]]:CURRent[:LEVel][:IMMediate][:AMPLitude]?")
+    def _current_level_query(self, which: str | None = None) -> str:
+        value = {None: self.current_level, "MIN": -MAX_CURRENT, "MAX": MAX_CURRENT, "DEF": 0.0}[_which(which)]
+        return f"{value:+.6E}"
+
+    @command("[:SOURce[1]]:CURRent:RANGe")
+    def _set_current_source_range(self, value: str) -> None:
+        amps = parse_number(value, minimum=-MAX_CURRENT, maximum=MAX_CURRENT, default=1.05e-4)
+        if abs(amps) > MAX_CURRENT:
+            raise ScpiError(-222)
+        r = smallest_range(amps, CURRENT_RANGES)
+        if abs(self.current_level) > r * (1 + 1e-12):
+            raise ScpiError(-221)
+        self.current_source_range, self.current_source_autorange = r, False
+
+    @command("[:SOURce[1]]:CURRent:RANGe?")
+    def _current_source_range_query(self) -> str:
+        return f"{self.current_source_range:+.6E}"
+
+    @command("[:SOURce[1]]:CURRent:RANGe:AUTO")
+    def _set_current_source_autorange(self, value: str) -> None:
+        self.current_source_autorange = parse_bool(value)
+        if self.current_source_autorange:
+            self.current_source_range = smallest_range(self.current_level, CURRENT_RANGES)
+
+    @command("[:SOURce[1]]:CURRent:RANGe:AUTO?")
+    def _current_source_autorange_query(self) -> str:
+        return "1" if self.current_source_autorange else "0"
 
     @command("[:SOURce[1]]:VOLTage:RANGe")
     def _set_source_range(self, value: str) -> None:

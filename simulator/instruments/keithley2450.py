@@ -8,7 +8,16 @@ the 2450 text was not available (same command tree). What is simulated:
   on, measure current at 1 PLC, output off), ``*OPC?``, ``*CLS``, the error queue in the 2450's
   own format (``-113,"Undefined header;1;<timestamp>"``; empty: ``0,"No error;0;0 0"``);
 - voltage source level, range, current limit (compliance) with its TRIPped flag, source delay;
-- current measurement integrating over NPLC / line frequency, with the source held meanwhile;
+  the current source (level, range, voltage limit with its TRIPped flag): a voltage source at
+  the voltage limit held to the level by its current limit, so the device takes the level at
+  the voltage it needs (or the limit when it needs more);
+- current, voltage and resistance (terminal voltage over current, 2-wire) measurement, each
+  with its own NPLC, range, autozero and user delays, integrating over NPLC / line frequency
+  with the source held meanwhile; ``:SENS:COUN`` readings per ``:MEAS?``/``:READ?``;
+- what QCoDeS's Keithley2450 driver asks (2450-901-01 Rev. B): ``*LANG?`` (``SCPI``; the TSP
+  and SCPI2400 command sets are refused with -221), ``:ROUT:TERM``, ``:FETC?``, ``:STAT:CLE``,
+  ``:TRAC:DEL``, ``:TRAC:TRIG``, the ``UNIT``/``SOURUNIT`` buffer elements, and
+  ``:SOUR:SWE:VOLT:LIN`` (a configuration list and trigger model ``:INIT`` runs);
 - reading buffers (``defbuffer1``/``defbuffer2``, 10 000 readings each, and ``:TRAC:MAKE``);
 - source configuration lists (each point stores function, level, limit, range, delay, readback
   and output state) and the trigger model blocks a pulse train needs: BUFFer:CLEar,
@@ -19,11 +28,12 @@ a command arrives, the device is first carried to "now" under whatever the outpu
 running trigger model advances the clock itself. With the output off the terminal follows the
 output-off state (``:OUTP:SMOD``): NORMal (the *RST state) and ZERO hold 0 V under the present
 current limit, HIMPedance and GUARd leave it open, so another instrument wired to the same device
-can drive it. (How the real NORMal state limits its current is not confirmed here.) Current
-sourcing is not simulated: turning the output on in current-source mode is refused with -221.
+can drive it. (How the real NORMal state limits its current is not confirmed here.) 4-wire
+sensing, current sweeps and repeated sweeps are refused with -221.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -42,7 +52,34 @@ NPLC_RANGE = (0.01, 10.0)
 MAX_BLOCKS = 255
 MIN_BUFFER_SIZE, MAX_BUFFER_SIZE = 1, 250_000     # readings (data sheet: "over 250,000")
 MAX_COUNT = 2**31 - 1                             # measure block and branch counter counts
+CURRENT_RANGES = (10e-9, 100e-9, 1e-6, 10e-6, 100e-6, 1e-3, 10e-3, 100e-3, 1.0)   # A
+MAX_CURRENT = 1.05                                # A, largest programmable current level
+VOLTAGE_LIMIT_RANGE = (0.02, 210.0)               # V, :SOUR:CURR:VLIM
+MAX_SENSE_COUNT = 300_000                         # readings per :MEAS?/:READ?/:TRAC:TRIG (not confirmed)
+MAX_USER_DELAY = 10_000.0                         # s, :DELay:USER<n> (not confirmed)
+USER_DELAYS = 5                                   # USER1..USER5
+LANGUAGES = ("SCPI", "TSP", "SCPI2400")
+# Measure functions: :SENS:FUNC? name, the UNIT buffer element, the range span and *RST range
+# (the *RST range of voltage and resistance is not confirmed here).
+SENSE_FUNCTIONS = {"CURR": ("CURR:DC", "Amp DC", (1e-8, 1.0), 1e-4),
+                   "VOLT": ("VOLT:DC", "Volt DC", (0.02, 200.0), 0.02),
+                   "RES": ("RES", "Ohm", (20.0, 200e6), 2e5)}
+SENSE_ALIASES = {"CURR": "CURR", "CURRENT": "CURR", "CURR:DC": "CURR", "CURRENT:DC": "CURR",
+                 "VOLT": "VOLT", "VOLTAGE": "VOLT", "VOLT:DC": "VOLT", "VOLTAGE:DC": "VOLT",
+                 "RES": "RES", "RESISTANCE": "RES"}
+SENSE_NODES = ("CURRent[:DC]", "VOLTage[:DC]", "RESistance")
+SOURCE_NODES = ("VOLTage", "CURRent")
+NOT_A_NUMBER = 9.9e37                             # a resistance with no current (not confirmed on a 2450 page)
 _EPOCH = datetime(2026, 1, 1)
+
+
+def commands(*patterns: str):
+    """Register one handler under several headers (one per measure or source function)."""
+    def register(func):
+        for pattern in patterns:
+            func = command(pattern)(func)
+        return func
+    return register
 
 
 @dataclass
@@ -58,14 +95,31 @@ class SourceSettings:
     autodelay: bool = True
     readback: bool = True
     output: bool = False
+    current_level: float = 0.0          # A, the current source's level
+    voltage_limit: float = 21.0         # V, the current source's voltage limit (VLIM)
+    current_range: float = 1e-4         # A
+    current_autorange: bool = True
+
+
+@dataclass
+class SenseSettings:
+    """The settings each measure function keeps for itself."""
+
+    range: float
+    nplc: float = 1.0
+    autorange: bool = True
+    autozero: bool = True
+    user_delays: list[float] = field(default_factory=lambda: [0.0] * USER_DELAYS)   # s
 
 
 @dataclass
 class Reading:
-    reading: float      # A
-    source: float       # V (readback, or programmed value with readback off)
+    reading: float      # A, V or Ω as ``unit`` says
+    source: float       # V, or A for the current source (readback, or the programmed value with readback off)
     time: float         # s on the bench clock
     limited: bool       # source was in compliance
+    unit: str = "Amp DC"
+    source_unit: str = "Volt DC"
 
 
 @dataclass
@@ -88,6 +142,7 @@ class Keithley2450(ScpiInstrument):
         super().__init__()
         self.port = port
         self.clock = port.clock
+        self._header = ""
         self.reset()
 
     # --- bookkeeping ------------------------------------------------------------------
@@ -95,11 +150,11 @@ class Keithley2450(ScpiInstrument):
         """The *RST state."""
         self.source = SourceSettings()
         self.off_state = "NORM"
-        self.nplc = 1.0
-        self.sense_function = "CURR:DC"
-        self.sense_autorange = True
-        self.sense_range = 1e-4
-        self.autozero = True
+        self.sense_function = "CURR"
+        self.senses = {name: SenseSettings(spec[3]) for name, spec in SENSE_FUNCTIONS.items()}
+        self.sense_count = 1
+        self.source_user_delays = [0.0] * USER_DELAYS
+        self.terminals = "FRON"
         self.tripped = False
         self.buffers = {"defbuffer1": ReadingBuffer(DEFAULT_BUFFER_SIZE),
                         "defbuffer2": ReadingBuffer(DEFAULT_BUFFER_SIZE)}
@@ -127,8 +182,16 @@ class Keithley2450(ScpiInstrument):
         self._drive()
 
     def _drive(self) -> None:
-        """Put the present output state on the port."""
-        if self.source.output:
+        """Put the present output state on the port. The current source is a voltage source at
+        the voltage limit (of the level's sign) held to the level by its current limit: the
+        device takes the level and the voltage it needs, or the limit when it needs more."""
+        if self.source.output and self.source.function == "CURR":
+            level = self.source.current_level
+            if level:
+                self.port.drive(math.copysign(self.source.voltage_limit, level), abs(level))
+            else:
+                self.port.drive(0.0, math.inf)
+        elif self.source.output:
             self.port.drive(self.source.level, self.source.current_limit)
         else:
             self.port.drive(0.0 if self.off_state in ("NORM", "ZERO") else None, self.source.current_limit)
@@ -137,26 +200,60 @@ class Keithley2450(ScpiInstrument):
         """Keep the output as it is for ``duration`` s of bench time."""
         self._drive()
         result = self.port.hold(duration)
-        if self.source.output and result.in_compliance:
+        if self.source.output and self._limited(result):
             self.tripped = True
         return result
 
+    def _limited(self, result: SegmentResult) -> bool:
+        """The source is at its limit: the current limit (voltage source) or the voltage limit
+        (current source: the device did not take the level)."""
+        if self.source.function == "CURR":
+            return bool(self.source.current_level) and not result.in_compliance
+        return result.in_compliance
+
+    @property
+    def sense(self) -> SenseSettings:
+        """The settings of the present measure function."""
+        return self.senses[self.sense_function]
+
     def aperture(self) -> float:
         """Integration time of one reading, s."""
-        return self.nplc / LINE_FREQUENCY
+        return self.sense.nplc / LINE_FREQUENCY
 
     def _measure(self, buffer: str = "defbuffer1") -> Reading:
         result = self._hold(self.aperture())
         current = float(self.port.model.add_read_noise(np.array([result.current]))[0])
-        if result.in_compliance and self.source.output:
+        sourcing_current = self.source.function == "CURR"
+        if result.in_compliance and self.source.output and not sourcing_current:
             current = float(np.clip(current, -self.source.current_limit, self.source.current_limit))
-        if self.source.readback:
-            source = result.source_voltage if self.source.output else 0.0
+        voltage = result.source_voltage if self.source.output else 0.0
+        if sourcing_current:
+            source = current if self.source.readback else self.source.current_level
         else:
-            source = self.source.level
-        reading = Reading(current, source, self.clock.now(), result.in_compliance and self.source.output)
+            source = voltage if self.source.readback else self.source.level
+        value = {"CURR": current, "VOLT": voltage,
+                 "RES": voltage / current if current else NOT_A_NUMBER}[self.sense_function]
+        reading = Reading(value, source, self.clock.now(), self.source.output and self._limited(result),
+                          SENSE_FUNCTIONS[self.sense_function][1], "Amp DC" if sourcing_current else "Volt DC")
         self._buffer(buffer).append(reading)
         return reading
+
+    def _find(self, header: str, query: bool):
+        """Note the header for handlers shared by several functions (see :meth:`_node`)."""
+        self._header = header.upper()
+        return super()._find(header, query)
+
+    def _node(self) -> str:
+        """The function (``CURR``, ``VOLT``, ``RES``) the header being executed names."""
+        for node in self._header.split(":"):
+            for name in ("CURR", "VOLT", "RES"):
+                if node.startswith(name):
+                    return name
+        raise ScpiError(-113)
+
+    def _user(self) -> int:
+        """The ``<n>`` of a ``…:DELay:USER<n>`` header, 0-based."""
+        return int(self._header.rsplit("USER", 1)[1]) - 1
 
     def _buffer(self, name: str) -> ReadingBuffer:
         try:
@@ -165,8 +262,6 @@ class Keithley2450(ScpiInstrument):
             raise ScpiError(-224, "Illegal parameter value; reading buffer not found") from None
 
     def _apply_settings(self, settings: SourceSettings) -> None:
-        if settings.output and settings.function != "VOLT":
-            raise ScpiError(-221, "Settings conflict; current source not simulated")
         self.source = replace(settings)
 
     # --- IEEE 488.2 common commands -----------------------------------------------------
@@ -187,6 +282,21 @@ class Keithley2450(ScpiInstrument):
     @command("*TRG")
     def _no_op(self) -> None:
         return None
+
+    @command("*LANG?")
+    def _get_language(self) -> str:
+        """Reference manual App. B ``*LANG`` (p. B-5): the command set in use, SCPI here."""
+        return "SCPI"
+
+    @command("*LANG")
+    def _set_language(self, arg: str) -> None:
+        """``*LANG SCPI`` keeps the command set in use; the TSP and SCPI2400 sets (which a real
+        2450 takes at its next power cycle) are not simulated: -221."""
+        token = arg.strip().upper()
+        if token not in LANGUAGES:
+            raise ScpiError(-224)
+        if token != "SCPI":
+            raise ScpiError(-221, f"Settings conflict; the {token} command set not simulated")
 
     @command("*ESR?")
     def _esr(self) -> str:
@@ -214,8 +324,23 @@ class Keithley2450(ScpiInstrument):
         return f"{LINE_FREQUENCY:g}"
 
     @command(":STATus:PRESet")
+    @command(":STATus:CLEar")
     def _status_preset(self) -> None:
-        return None
+        return None   # no event register is modelled; the error queue stays (§6 :STATus:CLEar)
+
+    @command(":ROUTe:TERMinals")
+    def _set_terminals(self, arg: str) -> None:
+        """§6 ``:ROUTe:TERMinals`` (p. 6-35): changing the terminals turns the output off."""
+        token = {"FRON": "FRON", "FRONT": "FRON", "REAR": "REAR"}.get(arg.strip().upper())
+        if token is None:
+            raise ScpiError(-224)
+        if token != self.terminals:
+            self.source.output = False
+        self.terminals = token
+
+    @command(":ROUTe:TERMinals?")
+    def _get_terminals(self) -> str:
+        return self.terminals
 
     # --- source -------------------------------------------------------------------------
     @command("[:SOURce[1]]:FUNCtion[:MODE]")
@@ -260,6 +385,7 @@ class Keithley2450(ScpiInstrument):
         return f"{self.source.current_limit:.6E}"
 
     @command("[:SOURce[1]]:VOLTage:ILIMit[:LEVel]:TRIPped?")
+    @command("[:SOURce[1]]:CURRent:VLIMit[:LEVel]:TRIPped?")
     def _get_tripped(self) -> str:
         return "1" if self.tripped else "0"
 
@@ -277,14 +403,63 @@ class Keithley2450(ScpiInstrument):
         return f"{self.source.range:.6E}"
 
     @command("[:SOURce[1]]:VOLTage:RANGe:AUTO")
+    @command("[:SOURce[1]]:CURRent:RANGe:AUTO")
     def _set_autorange(self, arg: str) -> None:
-        self.source.autorange = parse_bool(arg)
+        if self._node() == "VOLT":
+            self.source.autorange = parse_bool(arg)
+        else:
+            self.source.current_autorange = parse_bool(arg)
 
     @command("[:SOURce[1]]:VOLTage:RANGe:AUTO?")
+    @command("[:SOURce[1]]:CURRent:RANGe:AUTO?")
     def _get_autorange(self) -> str:
-        return "1" if self.source.autorange else "0"
+        auto = self.source.autorange if self._node() == "VOLT" else self.source.current_autorange
+        return "1" if auto else "0"
+
+    # The current source (§6 ``[:SOURce[1]]:CURRent…``, the mirror of the voltage tree; *RST:
+    # 0 A, voltage limit 21 V, autorange; §8 ``smu.source.vlimit.level`` default 21 V).
+    @command("[:SOURce[1]]:CURRent[:LEVel][:IMMediate][:AMPLitude]")
+    def _set_current_level(self, arg: str) -> None:
+        level = parse_number(arg, minimum=-MAX_CURRENT, maximum=MAX_CURRENT, default=0.0)
+        if abs(level) > MAX_CURRENT:
+            raise ScpiError(-222)
+        if self.source.current_autorange:
+            self.source.current_range = next(r for r in CURRENT_RANGES if abs(level) <= r * 1.05)
+        elif abs(level) > self.source.current_range * 1.05:
+            raise ScpiError(-222, "Parameter data out of range; level exceeds the source range")
+        self.source.current_level = level
+
+    @command("[:SOURce[1]]:CURRent[:LEVel][:IMMediate][:AMPLitude]?")
+    def _get_current_level(self) -> str:
+        return f"{self.source.current_level:.6E}"
+
+    @command("[:SOURce[1]]:CURRent:VLIMit[:LEVel]")
+    def _set_voltage_limit(self, arg: str) -> None:
+        low, high = VOLTAGE_LIMIT_RANGE
+        value = parse_number(arg, minimum=low, maximum=high, default=21.0)
+        if not low <= value <= high:
+            raise ScpiError(-222)
+        self.source.voltage_limit = value
+
+    @command("[:SOURce[1]]:CURRent:VLIMit[:LEVel]?")
+    def _get_voltage_limit(self) -> str:
+        return f"{self.source.voltage_limit:.6E}"
+
+
+    @command("[:SOURce[1]]:CURRent:RANGe")
+    def _set_current_range(self, arg: str) -> None:
+        value = abs(parse_number(arg, minimum=CURRENT_RANGES[0], maximum=CURRENT_RANGES[-1], default=1e-4))
+        if value > CURRENT_RANGES[-1] * 1.05:
+            raise ScpiError(-222)
+        self.source.current_range = next(r for r in CURRENT_RANGES if value <= r * 1.05)
+        self.source.current_autorange = False
+
+    @command("[:SOURce[1]]:CURRent:RANGe?")
+    def _get_current_range(self) -> str:
+        return f"{self.source.current_range:.6E}"
 
     @command("[:SOURce[1]]:VOLTage:DELay")
+    @command("[:SOURce[1]]:CURRent:DELay")
     def _set_delay(self, arg: str) -> None:
         value = parse_number(arg, minimum=0.0, maximum=4.0, default=0.0)
         if not 0 <= value <= 4.0:
@@ -292,18 +467,41 @@ class Keithley2450(ScpiInstrument):
         self.source.delay, self.source.autodelay = value, False
 
     @command("[:SOURce[1]]:VOLTage:DELay?")
+    @command("[:SOURce[1]]:CURRent:DELay?")
     def _get_delay(self) -> str:
         return f"{self.source.delay:.6E}"
 
+    # Source delay, autodelay and readback are one setting here for both source functions.
     @command("[:SOURce[1]]:VOLTage:DELay:AUTO")
+    @command("[:SOURce[1]]:CURRent:DELay:AUTO")
     def _set_autodelay(self, arg: str) -> None:
         self.source.autodelay = parse_bool(arg)
 
+    @command("[:SOURce[1]]:VOLTage:DELay:AUTO?")
+    @command("[:SOURce[1]]:CURRent:DELay:AUTO?")
+    def _get_autodelay(self) -> str:
+        """§6 ``[:SOURce[1]]:<function>:DELay:AUTO``: on after *RST."""
+        return "1" if self.source.autodelay else "0"
+
+    @commands(*(f"[:SOURce[1]]:{node}:DELay:USER{n}" for node in SOURCE_NODES for n in range(1, USER_DELAYS + 1)))
+    def _set_source_user_delay(self, arg: str) -> None:
+        """§6 ``[:SOURce[1]]:<function>:DELay:USER<n>``: a delay a trigger model block can name."""
+        value = parse_number(arg, minimum=0.0, maximum=MAX_USER_DELAY, default=0.0)
+        if not 0 <= value <= MAX_USER_DELAY:
+            raise ScpiError(-222)
+        self.source_user_delays[self._user()] = value
+
+    @commands(*(f"[:SOURce[1]]:{node}:DELay:USER{n}?" for node in SOURCE_NODES for n in range(1, USER_DELAYS + 1)))
+    def _get_source_user_delay(self) -> str:
+        return f"{self.source_user_delays[self._user()]:.6E}"
+
     @command("[:SOURce[1]]:VOLTage:READ:BACK")
+    @command("[:SOURce[1]]:CURRent:READ:BACK")
     def _set_readback(self, arg: str) -> None:
         self.source.readback = parse_bool(arg)
 
     @command("[:SOURce[1]]:VOLTage:READ:BACK?")
+    @command("[:SOURce[1]]:CURRent:READ:BACK?")
     def _get_readback(self) -> str:
         return "1" if self.source.readback else "0"
 
@@ -364,8 +562,6 @@ class Keithley2450(ScpiInstrument):
     @command(":OUTPut[1][:STATe]")
     def _set_output(self, arg: str) -> None:
         on = parse_bool(arg)
-        if on and self.source.function != "VOLT":
-            raise ScpiError(-221, "Settings conflict; current source not simulated")
         self.source.output = on
         if on:
             self.tripped = False
@@ -390,54 +586,147 @@ class Keithley2450(ScpiInstrument):
     # --- measure ------------------------------------------------------------------------
     @command("[:SENSe[1]]:FUNCtion[:ON]")
     def _set_sense_function(self, arg: str) -> None:
-        if unquote(arg).upper() not in ("CURR", "CURRENT", "CURR:DC", "CURRENT:DC"):
-            raise ScpiError(-221, "Settings conflict; only current measurement is simulated")
+        """§6 ``[:SENSe[1]]:FUNCtion[:ON]``: "CURR[:DC]", "VOLT[:DC]" or "RES"; a voltage reading
+        is the terminal voltage, a resistance the terminal voltage over the current (2-wire)."""
+        try:
+            self.sense_function = SENSE_ALIASES[unquote(arg).upper()]
+        except KeyError:
+            raise ScpiError(-224) from None
 
     @command("[:SENSe[1]]:FUNCtion[:ON]?")
     def _get_sense_function(self) -> str:
-        return f'"{self.sense_function}"'
+        return f'"{SENSE_FUNCTIONS[self.sense_function][0]}"'
 
-    @command("[:SENSe[1]]:CURRent[:DC]:NPLCycles")
+    def _sense_of_node(self) -> SenseSettings:
+        return self.senses[self._node()]
+
+    @commands(*(f"[:SENSe[1]]:{node}:NPLCycles" for node in SENSE_NODES))
     def _set_nplc(self, arg: str) -> None:
         value = parse_number(arg, minimum=NPLC_RANGE[0], maximum=NPLC_RANGE[1], default=1.0)
         if not NPLC_RANGE[0] <= value <= NPLC_RANGE[1]:
             raise ScpiError(-222)
-        self.nplc = value
+        self._sense_of_node().nplc = value
 
-    @command("[:SENSe[1]]:CURRent[:DC]:NPLCycles?")
+    @commands(*(f"[:SENSe[1]]:{node}:NPLCycles?" for node in SENSE_NODES))
     def _get_nplc(self) -> str:
-        return f"{self.nplc:.6E}"
+        return f"{self._sense_of_node().nplc:.6E}"
 
-    @command("[:SENSe[1]]:CURRent[:DC]:AZERo[:STATe]")
+    @commands(*(f"[:SENSe[1]]:{node}:AZERo[:STATe]" for node in SENSE_NODES))
     def _set_autozero(self, arg: str) -> None:
-        self.autozero = parse_bool(arg)
+        self._sense_of_node().autozero = parse_bool(arg)
+
+    @commands(*(f"[:SENSe[1]]:{node}:AZERo[:STATe]?" for node in SENSE_NODES))
+    def _get_autozero(self) -> str:
+        """§6 ``[:SENSe[1]]:<function>:AZERo[:STATe]``: on after *RST."""
+        return "1" if self._sense_of_node().autozero else "0"
 
     @command("[:SENSe[1]]:AZERo:ONCE")
     def _autozero_once(self) -> None:
         return None   # a zero reference in the simulator is exact
 
-    @command("[:SENSe[1]]:CURRent[:DC]:RANGe:AUTO")
+    @commands(*(f"[:SENSe[1]]:{node}:RANGe:AUTO" for node in SENSE_NODES))
     def _set_sense_autorange(self, arg: str) -> None:
-        self.sense_autorange = parse_bool(arg)
+        self._sense_of_node().autorange = parse_bool(arg)
 
-    @command("[:SENSe[1]]:CURRent[:DC]:RANGe[:UPPer]")
+    @commands(*(f"[:SENSe[1]]:{node}:RANGe:AUTO?" for node in SENSE_NODES))
+    def _get_sense_autorange(self) -> str:
+        return "1" if self._sense_of_node().autorange else "0"
+
+    @commands(*(f"[:SENSe[1]]:{node}:RANGe[:UPPer]" for node in SENSE_NODES))
     def _set_sense_range(self, arg: str) -> None:
-        self.sense_range = abs(parse_number(arg, minimum=1e-8, maximum=1.0, default=1e-4))
-        self.sense_autorange = False
+        name = self._node()
+        low, high = SENSE_FUNCTIONS[name][2]
+        value = abs(parse_number(arg, minimum=low, maximum=high, default=SENSE_FUNCTIONS[name][3]))
+        if not low <= value <= high * 1.05:
+            raise ScpiError(-222)
+        self.senses[name].range, self.senses[name].autorange = value, False
+
+    @commands(*(f"[:SENSe[1]]:{node}:RANGe[:UPPer]?" for node in SENSE_NODES))
+    def _get_sense_range(self) -> str:
+        return f"{self._sense_of_node().range:.6E}"
+
+    @commands(*(f"[:SENSe[1]]:{node}:RSENse" for node in SENSE_NODES))
+    def _set_remote_sense(self, arg: str) -> None:
+        """§6 ``[:SENSe[1]]:<function>:RSENse`` (p. 6-58): 2-wire, the *RST state, is what is
+        simulated; 4-wire sensing is refused with -221."""
+        if parse_bool(arg):
+            raise ScpiError(-221, "Settings conflict; 4-wire sensing not simulated")
+
+    @commands(*(f"[:SENSe[1]]:{node}:RSENse?" for node in SENSE_NODES))
+    def _get_remote_sense(self) -> str:
+        return "0"
+
+    @commands(*(f"[:SENSe[1]]:{node}:DELay:USER{n}" for node in SENSE_NODES for n in range(1, USER_DELAYS + 1)))
+    def _set_sense_user_delay(self, arg: str) -> None:
+        """§6 ``[:SENSe[1]]:<function>:DELay:USER<n>``: a delay a trigger model block can name."""
+        value = parse_number(arg, minimum=0.0, maximum=MAX_USER_DELAY, default=0.0)
+        if not 0 <= value <= MAX_USER_DELAY:
+            raise ScpiError(-222)
+        self._sense_of_node().user_delays[self._user()] = value
+
+    @commands(*(f"[:SENSe[1]]:{node}:DELay:USER{n}?" for node in SENSE_NODES for n in range(1, USER_DELAYS + 1)))
+    def _get_sense_user_delay(self) -> str:
+        return f"{self._sense_of_node().user_delays[self._user()]:.6E}"
+
+    @command("[:SENSe[1]]:COUNt")
+    def _set_count(self, arg: str) -> None:
+        """§6 ``[:SENSe[1]]:COUNt``: readings per ``:MEAS?``/``:READ?``/``:TRAC:TRIG`` (1 after *RST)."""
+        self.sense_count = parse_int(arg, 1, MAX_SENSE_COUNT)
+
+    @command("[:SENSe[1]]:COUNt?")
+    def _get_count(self) -> str:
+        return str(self.sense_count)
 
     @command(":READ?")
-    @command(":MEASure[:CURRent[:DC]]?")
+    @command(":MEASure?")
     def _read(self, buffer: str = '"defbuffer1"', *elements: str) -> str:
-        reading = self._measure(unquote(buffer))
-        return self._format([reading], elements or ("READ",), self._buffer(unquote(buffer)))
+        """``:SENS:COUN`` readings into the buffer; the reply is the last one."""
+        readings = [self._measure(unquote(buffer)) for _ in range(self.sense_count)]
+        return self._format(readings[-1:], elements or ("READ",), self._buffer(unquote(buffer)))
+
+    @commands(*(f":MEASure:{node}?" for node in SENSE_NODES))
+    def _measure_function(self, buffer: str = '"defbuffer1"', *elements: str) -> str:
+        """``:MEASure:<function>?``: select the function, then measure as ``:MEAS?`` does."""
+        self.sense_function = self._node()
+        return self._read(buffer, *elements)
+
+    @command(":FETCh?")
+    def _fetch(self, buffer: str = '"defbuffer1"', *elements: str) -> str:
+        """§6 ``:FETCh?``: the latest reading of the buffer; an empty buffer is an error."""
+        target = self._buffer(unquote(buffer))
+        if not target.readings:
+            raise ScpiError(-230, "Data corrupt or stale; the reading buffer is empty")
+        return self._format(target.readings[-1:], elements or ("READ",), target)
 
     # --- reading buffers ----------------------------------------------------------------
     @command(":TRACe:MAKE")
-    def _trace_make(self, name: str, size: str) -> None:
+    def _trace_make(self, name: str, size: str, style: str = "") -> None:
+        """§6 ``:TRACe:MAKE "<name>", <size>[, <style>]``: every style stores what a STANdard
+        buffer does here. An empty style (QCoDeS sends ``'x', 100, ``) is taken as the default,
+        STANdard (what the firmware does with it is not confirmed)."""
         name = unquote(name)
         if name in self.buffers:
             raise ScpiError(-221, "Settings conflict; reading buffer already exists")
+        if style.strip().upper() not in ("", "STAN", "STANDARD", "FULL", "COMP", "COMPACT", "WRIT", "WRITABLE",
+                                         "FULLWRIT", "FULLWRITABLE"):
+            raise ScpiError(-224)
         self.buffers[name] = ReadingBuffer(parse_int(size, MIN_BUFFER_SIZE, MAX_BUFFER_SIZE))
+
+    @command(":TRACe:DELete")
+    def _trace_delete(self, name: str) -> None:
+        """§6 ``:TRACe:DELete`` (p. 6-111): user buffers only."""
+        name = unquote(name)
+        if name in ("defbuffer1", "defbuffer2"):
+            raise ScpiError(-221, "Settings conflict; a default reading buffer cannot be deleted")
+        self._buffer(name)
+        del self.buffers[name]
+
+    @command(":TRACe:TRIGger")
+    def _trace_trigger(self, name: str = '"defbuffer1"') -> None:
+        """§6 ``:TRACe:TRIGger``: ``:SENS:COUN`` readings into the buffer."""
+        self._buffer(unquote(name))
+        for _ in range(self.sense_count):
+            self._measure(unquote(name))
 
     @command(":TRACe:CLEar")
     def _trace_clear(self, name: str = '"defbuffer1"') -> None:
@@ -483,9 +772,56 @@ class Keithley2450(ScpiInstrument):
                     fields.append(f"{r.time % 1:.9f}")
                 elif key in ("STAT", "STATUS"):
                     fields.append("8" if r.limited else "0")   # bit 3: measurement limited
+                elif key == "UNIT":
+                    fields.append(r.unit)                      # 2470-901-01 p. 12-141: "Watt DC" style
+                elif key == "SOURUNIT":
+                    fields.append(r.source_unit)
                 else:
                     raise ScpiError(-224, "Illegal parameter value; unknown buffer element")
         return ",".join(fields)
+
+    @commands(*(f":SOURce[1]:SWEep:{node}:LINear" for node in SOURCE_NODES))
+    def _sweep_linear(self, start: str, stop: str, points: str, delay: str = "-1", count: str = "1",
+                      range_type: str = "BEST", fail_abort: str = "ON", dual: str = "OFF",
+                      buffer: str = '"defbuffer1"') -> None:
+        """§6 ``:SOURce[1]:SWEep:<function>:LINear``: a source configuration list of the points
+        and a trigger model that recalls each, turns the output on, waits ``delay`` (-1: the
+        auto delay, none here), measures into ``buffer`` and steps on; ``:INIT`` runs it. The
+        list is named ``VoltLinearSweepList`` (the firmware's name is not confirmed). Sweeping
+        current, repeating (count ≠ 1) and failAbort are not simulated."""
+        if self._node() != "VOLT":
+            raise ScpiError(-221, "Settings conflict; current source not simulated")
+        if parse_int(count, 0, MAX_COUNT) != 1:
+            raise ScpiError(-221, "Settings conflict; repeated sweeps not simulated")
+        n = parse_int(points, 2, 1_000_000)
+        low = parse_number(start, minimum=-MAX_VOLTAGE, maximum=MAX_VOLTAGE)
+        high = parse_number(stop, minimum=-MAX_VOLTAGE, maximum=MAX_VOLTAGE)
+        wait = parse_number(delay)
+        if max(abs(low), abs(high)) > MAX_VOLTAGE or not (wait == -1 or 0 <= wait <= MAX_USER_DELAY):
+            raise ScpiError(-222)
+        if range_type.strip().upper() not in ("AUTO", "BEST", "FIX", "FIXED"):
+            raise ScpiError(-224)
+        parse_bool(fail_abort)
+        name = unquote(buffer)
+        self._buffer(name)
+        levels = list(np.linspace(low, high, n))
+        if parse_bool(dual):
+            levels += levels[-2::-1]
+        mode = range_type.strip().upper()
+        if mode in ("FIX", "FIXED"):     # the present range, which every point must fit
+            if max(abs(low), abs(high)) > self.source.range * 1.05:
+                raise ScpiError(-222, "Parameter data out of range; level exceeds the source range")
+            ranges = [self.source.range] * len(levels)
+        elif mode == "BEST":             # one range that fits every point
+            ranges = [next(r for r in VOLTAGE_RANGES if max(abs(low), abs(high)) <= r * 1.05)] * len(levels)
+        else:                            # AUTO: each point on its own range
+            ranges = [next(r for r in VOLTAGE_RANGES if abs(v) <= r * 1.05) for v in levels]
+        settings = [replace(self.source, function="VOLT", level=float(v), output=True, autorange=mode == "AUTO",
+                            range=r) for v, r in zip(levels, ranges)]
+        self.config_lists["VoltLinearSweepList"] = settings
+        self.blocks = {1: ("clear", name), 2: ("recall", "VoltLinearSweepList", 1), 3: ("delay", max(wait, 0.0)),
+                       4: ("measure", name, 1), 5: ("next", "VoltLinearSweepList"),
+                       6: ("counter", len(levels), 3)}
 
     # --- trigger model ------------------------------------------------------------------
     @command(":TRIGger:LOAD")

@@ -32,7 +32,9 @@ sweeps" (section 3 of Rev. B). The Lua side (print, error queue, scripts, common
   ``EVENT_ID``, ``reset()``; a timer triggered while it is still counting latches the trigger
   and starts again when it is done (a second one sets ``overrun``);
 - ``delay()``, ``waitcomplete()``, ``reset()``, ``status.operation.sweeping.condition``,
-  ``localnode`` (``model``, ``serialno``, ``linefreq``), ``display.trigger``, ``timer``, ``node[1]``.
+  ``status.measurement.instrument.smuX.condition`` (VLMT, ILMT, ROF, BAV: QCoDeS reads it beside
+  every reading), ``localnode`` (``model``, ``serialno``, ``linefreq``), ``display.trigger``,
+  ``display.screen``, ``timer``, ``node[1]``.
 
 Time is the bench's clock. The trigger model and timers are a discrete-event simulation run in
 virtual time inside the command that starts them (``trigger.initiate()``, ``*TRG``, ``arm.set()``):
@@ -1238,12 +1240,48 @@ class StatusOperation(TspObject):
         self.sweeping = StatusSweeping(instrument)
 
 
+class StatusMeasurementSmu(TspObject):
+    """``status.measurement.instrument.smuX``: its condition register (Rev. C §7 p. 7-285, Rev. F
+    §9 p. 9-283): B0 VLMT (1) voltage limit, B1 ILMT (2) current limit — "updated only when a
+    measurement is taken or smuX.source.compliance is invoked" —, B7 ROF (128) reading overflow
+    (readings here never overflow), B8 BAV (256) a reading is in a dedicated buffer."""
+
+    VLMT, ILMT, ROF, BAV = 1, 2, 128, 256
+
+    def __init__(self, smu: Smu) -> None:
+        self._smu = smu
+
+    @property
+    def condition(self) -> int:
+        smu = self._smu
+        limited = self.ILMT if smu.source._func == Smu.OUTPUT_DCVOLTS else self.VLMT
+        stored = smu.nvbuffer1.n + smu.nvbuffer2.n > 0
+        return (limited if smu._compliance else 0) | (self.BAV if stored else 0)
+
+
+class StatusMeasurementInstrument(TspObject):
+    """``status.measurement.instrument``: one register per SMU channel."""
+
+    def __init__(self, instrument: Keithley2600) -> None:
+        for smu in instrument.channels:
+            setattr(self, f"smu{smu._letter}", StatusMeasurementSmu(smu))
+
+
+class StatusMeasurement(TspObject):
+    """``status.measurement`` (the per-channel instrument registers)."""
+
+    def __init__(self, instrument: Keithley2600) -> None:
+        self.instrument = StatusMeasurementInstrument(instrument)
+
+
 class Status(TspObject):
-    """``status`` (the part a program polls for the end of a sweep)."""
+    """``status`` (the part a program polls for the end of a sweep, and the measurement
+    condition QCoDeS reads beside every reading)."""
 
     def __init__(self, instrument: Keithley2600) -> None:
         self._instrument = instrument
         self.operation = StatusOperation(instrument)
+        self.measurement = StatusMeasurement(instrument)
 
     @property
     def condition(self) -> int:
@@ -1335,10 +1373,28 @@ class DisplayTrigger(TspObject):
 
 
 class Display(TspObject):
-    """``display``: text functions accepted, nothing shown."""
+    """``display``: text functions accepted, nothing shown; ``screen`` (read-write) selects what
+    it shows: ``SMUA`` 0, ``SMUB`` 1, ``SMUA_SMUB`` 2, ``USER`` 3 (Tektronix tsp-toolkit 2636B
+    command definitions; the two-channel models show both channels by default)."""
+
+    SMUA, SMUB, SMUA_SMUB, USER = 0, 1, 2, 3
 
     def __init__(self, instrument: Keithley2600) -> None:
+        self._instrument = instrument
         self.trigger = DisplayTrigger(instrument)
+        self._screen = self.SMUA_SMUB if len(instrument.channels) > 1 else self.SMUA
+
+    @property
+    def screen(self) -> int:
+        return self._screen
+
+    @screen.setter
+    def screen(self, value: Any) -> None:
+        choices = (self.SMUA, self.SMUB, self.SMUA_SMUB, self.USER) if len(self._instrument.channels) > 1 \
+            else (self.SMUA, self.USER)
+        screen = _choice(self._instrument, value, choices, "display.screen")
+        if screen is not None:
+            self._screen = screen
 
     def clear(self) -> None:
         return None

@@ -20,6 +20,12 @@ OUTPut, BURSt, TRIGger subsystems; SYSTem:ERRor?). What is simulated:
   width, duty cycle, leading/trailing edge, amplitude/offset or high/low level, output
   termination (``OUTPut:LOAD``), polarity, sync, output state, burst state/mode/count/period,
   trigger source;
+- the settings QCoDeS's 33500 driver reads (guide, SCPI Programming Reference; *RST values in
+  brackets): ``TRIGger:SLOPe`` [POS], ``:COUNt`` [1], ``:DELay`` [0 s, played before a ``*TRG``
+  burst], ``:TIMer`` [1 ms], ``BURSt:GATE:POLarity`` [NORM], ``FUNCtion:RAMP:SYMMetry`` [100 %],
+  ``FUNCtion:SQUare:DCYCle`` [50 %], ``OUTPut:SYNC:SOURce`` [CH1]; ``PHASe``, ``BURSt:PHASe``
+  and ``FREQuency:MODE`` answer their *RST values (0°, CW) and refuse others with -221 (bursts
+  are played from phase 0; lists and sweeps are not simulated); ``PHASe:SYNChronize`` is taken;
 - the output termination as the manual describes it: the output is a 50 Ω source; programmed
   and queried levels assume the load setting, so with the 50 Ω default the EMF behind the 50 Ω
   is twice the programmed value, and with ``INFinity`` it equals it. Changing the setting
@@ -54,6 +60,7 @@ from __future__ import annotations
 
 import math
 import re
+from itertools import chain
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
@@ -77,6 +84,10 @@ INFINITY = 9.9e37              # what the 33500 answers for INFinity
 
 FUNCTIONS = ("SINusoid", "SQUare", "TRIangle", "RAMP", "PULSe", "PRBS", "NOISe", "ARB", "DC")
 TRIGGER_SOURCES = ("IMMediate", "EXTernal", "TIMer", "BUS")
+MAX_TRIGGER_COUNT = 1_000_000
+TRIGGER_DELAY_RANGE = (0.0, 1000.0)    # s
+TRIGGER_TIMER_RANGE = (1e-6, 8000.0)   # s
+SQUARE_DUTY_RANGE = (0.01, 99.99)      # %
 CHANNEL_SUFFIX = re.compile(r"(:(?:SOURCE|SOUR|OUTPUT|OUTP|TRIGGER|TRIG))([12])(?=:|$)", re.IGNORECASE)
 # Standard Event Status Register bits (IEEE 488.2 §11.5.1.1)
 ESR_OPC, ESR_QUERY, ESR_DEVICE, ESR_EXECUTION, ESR_COMMAND, ESR_POWER_ON = 1, 4, 8, 16, 32, 128
@@ -206,6 +217,13 @@ class Channel:
     cycles: float = 1               # math.inf: INFinity
     burst_period: float = 10e-3     # s
     trigger_source: str = "IMM"
+    trigger_slope: str = "POS"
+    trigger_count: float = 1        # math.inf: INFinity
+    trigger_delay: float = 0.0      # s, from the trigger to the burst
+    trigger_timer: float = 1e-3     # s, period of the TIMer trigger source
+    burst_gate_polarity: str = "NORM"
+    ramp_symmetry: float = 100.0    # %
+    square_duty: float = 50.0       # %
 
     @property
     def period(self) -> float:
@@ -323,6 +341,7 @@ class Keysight33500(GeneratorLevels, ScpiInstrument):
     def reset(self) -> None:
         """The *RST state (the error queue and the status registers are not cleared)."""
         self.channels = {1: Channel(), 2: Channel()}
+        self.sync_source = "CH1"
 
     def power_loss(self) -> None:
         """Mains lost and back: outputs drop, power-on settings, empty error queue, Power On set."""
@@ -444,7 +463,8 @@ class Keysight33500(GeneratorLevels, ScpiInstrument):
                 continue
             idle, pulse = c.levels() if c.output else (None, None)
             port = self.ports[n] if c.output else None
-            lines.append((port, pulse_train(idle, pulse, c.width, c.period, int(c.cycles))))
+            delay = [(c.trigger_delay, idle)] if c.trigger_delay > 0 else []
+            lines.append((port, chain(delay, pulse_train(idle, pulse, c.width, c.period, int(c.cycles)))))
         play_bursts(lines, self.clock, self.run_control.check)
 
     @command(":SYSTem:ERRor[:NEXT]?")
@@ -630,6 +650,106 @@ class Keysight33500(GeneratorLevels, ScpiInstrument):
     @command(":TRIGger:SOURce?")
     def _get_trigger_source(self) -> str:
         return self.ch.trigger_source
+
+    @command(":TRIGger:SLOPe")
+    def _set_trigger_slope(self, arg: str) -> None:
+        self.ch.trigger_slope = keyword(arg, ("POSitive", "NEGative"))
+
+    @command(":TRIGger:SLOPe?")
+    def _get_trigger_slope(self) -> str:
+        return self.ch.trigger_slope
+
+    @command(":TRIGger:COUNt")
+    def _set_trigger_count(self, arg: str) -> None:
+        if arg.strip().upper() in ("INF", "INFINITY"):
+            self.ch.trigger_count = math.inf
+            return
+        self.ch.trigger_count = round(self._clip(parse_number(arg, minimum=1, maximum=MAX_TRIGGER_COUNT, default=1),
+                                                 1, MAX_TRIGGER_COUNT))
+
+    @command(":TRIGger:COUNt?")
+    def _get_trigger_count(self) -> str:
+        return nr3(INFINITY if math.isinf(self.ch.trigger_count) else self.ch.trigger_count)
+
+    @command(":TRIGger:DELay")
+    def _set_trigger_delay(self, arg: str) -> None:
+        self.ch.trigger_delay = self._clip(parse_number(arg, minimum=TRIGGER_DELAY_RANGE[0],
+                                                        maximum=TRIGGER_DELAY_RANGE[1], default=0.0),
+                                           *TRIGGER_DELAY_RANGE)
+
+    @command(":TRIGger:DELay?")
+    def _get_trigger_delay(self) -> str:
+        return nr3(self.ch.trigger_delay)
+
+    @command(":TRIGger:TIMer")
+    def _set_trigger_timer(self, arg: str) -> None:
+        self.ch.trigger_timer = self._clip(parse_number(arg, minimum=TRIGGER_TIMER_RANGE[0],
+                                                        maximum=TRIGGER_TIMER_RANGE[1], default=1e-3),
+                                           *TRIGGER_TIMER_RANGE)
+
+    @command(":TRIGger:TIMer?")
+    def _get_trigger_timer(self) -> str:
+        return nr3(self.ch.trigger_timer)
+
+    # --- phase, frequency mode, other waveform shapes ---------------------------------------
+    @command("[:SOURce]:PHASe[:ADJust]")
+    @command("[:SOURce]:BURSt:PHASe")
+    def _set_phase(self, arg: str) -> None:
+        """Only the *RST phase, 0°, is played: a burst starts at the start of its first period."""
+        if parse_number(arg, minimum=-360.0, maximum=360.0, default=0.0) != 0.0:
+            raise ScpiError(-221, "Settings conflict;a phase other than 0 is not simulated")
+
+    @command("[:SOURce]:PHASe[:ADJust]?")
+    @command("[:SOURce]:BURSt:PHASe?")
+    def _get_phase(self) -> str:
+        return nr3(0.0)
+
+    @command("[:SOURce]:PHASe:SYNChronize")
+    def _sync_phases(self) -> None:
+        return None   # every burst starts at phase 0 on both channels: they are in phase already
+
+    @command("[:SOURce]:FREQuency:MODE")
+    def _set_frequency_mode(self, arg: str) -> None:
+        if keyword(arg, ("CW", "FIXed", "LIST", "SWEep")) not in ("CW", "FIX"):
+            raise ScpiError(-221, "Settings conflict;frequency lists and sweeps are not simulated")
+
+    @command("[:SOURce]:FREQuency:MODE?")
+    def _get_frequency_mode(self) -> str:
+        return "CW"
+
+    @command("[:SOURce]:FUNCtion:RAMP:SYMMetry")
+    def _set_symmetry(self, arg: str) -> None:
+        self.ch.ramp_symmetry = self._clip(parse_number(arg, minimum=0.0, maximum=100.0, default=100.0), 0.0, 100.0)
+
+    @command("[:SOURce]:FUNCtion:RAMP:SYMMetry?")
+    def _get_symmetry(self) -> str:
+        return nr3(self.ch.ramp_symmetry)
+
+    @command("[:SOURce]:FUNCtion:SQUare:DCYCle")
+    def _set_square_duty(self, arg: str) -> None:
+        self.ch.square_duty = self._clip(parse_number(arg, minimum=SQUARE_DUTY_RANGE[0],
+                                                      maximum=SQUARE_DUTY_RANGE[1], default=50.0),
+                                         *SQUARE_DUTY_RANGE)
+
+    @command("[:SOURce]:FUNCtion:SQUare:DCYCle?")
+    def _get_square_duty(self) -> str:
+        return nr3(self.ch.square_duty)
+
+    @command("[:SOURce]:BURSt:GATE:POLarity")
+    def _set_gate_polarity(self, arg: str) -> None:
+        self.ch.burst_gate_polarity = keyword(arg, ("NORMal", "INVerted"))
+
+    @command("[:SOURce]:BURSt:GATE:POLarity?")
+    def _get_gate_polarity(self) -> str:
+        return self.ch.burst_gate_polarity
+
+    @command(":OUTPut:SYNC:SOURce")
+    def _set_sync_source(self, arg: str) -> None:
+        self.sync_source = keyword(arg, ("CH1", "CH2"))
+
+    @command(":OUTPut:SYNC:SOURce?")
+    def _get_sync_source(self) -> str:
+        return self.sync_source
 
 
 def max_edge(width: float, period: float) -> float:

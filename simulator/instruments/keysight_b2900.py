@@ -32,10 +32,14 @@ INIT (automatic reset on); the bit order of the operation status condition regis
 channel 1 and bit 7 for channel 2: transition idle, waiting for transition trigger, waiting for
 transition arm, acquire idle, waiting for acquire trigger, waiting for acquire arm; taken from a
 transcription of the reference's table); the initial source and measurement wait times (0 here:
-the wait settings are stored only). Trigger lines other than AINT, BUS and TIMer, resistance
-measurement, current sourcing and binary data formats are refused with -221.
+the wait settings are stored only). Trigger lines other than AINT, BUS and TIMer, current
+pulses, lists and sweeps (DC current sourcing in fixed mode, ``:SOUR:CURR`` under the voltage
+limit ``:SENS:VOLT:PROT``, is simulated), 4-wire sensing (``:SENS:REM ON``) and binary data
+formats are refused with -221. Resistance (``:SENS:FUNC "RES"``, ``:MEAS:RES?``) is the measured voltage over the measured
+current.
 
-Per channel: voltage source (current sourcing is refused when the output turns on: -221), DC or
+Per channel: voltage source, DC current source (a voltage source at the voltage limit held to
+the level by its current limit: the device takes the level at the voltage it needs), DC or
 pulse shape (base = ``:SOUR:VOLT``, peak = ``:SOUR:VOLT:TRIG`` or the list/sweep point), fixed,
 list and linear sweep modes, current compliance with its trip flag and status bit, aperture and
 NPLC, the ARM and TRIGger layers of both device actions (sources AINT, TIMer, BUS; count, delay,
@@ -76,6 +80,8 @@ COMPLIANCE_MIN = 1e-9                             # A, not confirmed (manual: "m
 COMPLIANCE_DC_MAX = 3.03                          # A
 COMPLIANCE_PULSE_MAX = 10.5                       # A, pulse shape only
 DEFAULT_COMPLIANCE = 100e-6                       # A
+DEFAULT_VOLTAGE_COMPLIANCE = 2.0                  # V, not confirmed (B2961A/62A reset table as recalled)
+VOLTAGE_COMPLIANCE_MIN = 20e-3                    # V, not confirmed
 APERTURE_RANGE = (8e-6, 2.0)                      # s; out-of-range values are set to MIN/MAX
 DEFAULT_NPLC = 0.1
 LINE_FREQUENCIES = (50.0, 60.0)                   # Hz
@@ -190,6 +196,8 @@ class ChannelState:
     pulse_width: float = 0.0           # s, set to the model's minimum (reset value not confirmed)
     pulse_delay: float = 0.0           # s
     compliance: float = DEFAULT_COMPLIANCE
+    voltage_compliance: float = DEFAULT_VOLTAGE_COMPLIANCE   # V, applies while sourcing current
+    current_level: float = 0.0         # A, :SOUR:CURR
     aperture: float = 0.0              # s, 0.1 PLC at reset
     functions: list[str] = field(default_factory=lambda: ["VOLT", "CURR"])   # reset value not confirmed
     output: bool = False
@@ -211,14 +219,33 @@ class ChannelState:
             action.arm.timer = action.trigger.timer = self.min_interval
 
     def terminal(self) -> float | None:
-        """Voltage at the output terminals (None: relay open)."""
+        """Voltage the output sources (None: relay open). The current source is a voltage
+        source at the voltage limit (of the level's sign) held to the level by its current
+        limit: the device takes the level at the voltage it needs, or the limit if it needs more."""
+        if self.output and self.function == "CURR":
+            return math.copysign(self.voltage_compliance, self.current_level) if self.current_level else 0.0
         if self.output:
             return self.present
         return 0.0 if self.off_mode == "ZERO" else None
 
     def current_limit(self) -> float:
+        if self.output and self.function == "CURR":
+            return abs(self.current_level) if self.current_level else math.inf
         width = self.pulse_width if self.shape == "PULS" else None
         return min(self.compliance, current_envelope(self.present, width))
+
+    def limited(self, result: SegmentResult) -> bool:
+        """The output is at its compliance: the current limit (voltage source) or the voltage
+        limit (current source: the device did not take the level)."""
+        if not self.output:
+            return False
+        if self.function == "CURR":
+            return bool(self.current_level) and not result.in_compliance
+        return result.in_compliance
+
+    def source_value(self) -> float:
+        """The programmed output: V, or A for the current source (the SOUR element)."""
+        return self.current_level if self.function == "CURR" else self.present
 
     def point_level(self, k: int) -> float:
         """Level of the transient for the ``k``-th trigger of an arm cycle."""
@@ -433,7 +460,7 @@ class KeysightB2900(ScpiInstrument):
         """Let ``duration`` s of bench time pass with the outputs as they are."""
         self._drive()
         result = self.port.hold(duration)
-        if self.channels[0].output and result.in_compliance:
+        if self.channels[0].limited(result):
             self.channels[0].tripped = True
         return result
 
@@ -566,6 +593,23 @@ class KeysightB2900(ScpiInstrument):
     @command("[:SOURce]:VOLTage[:LEVel][:IMMediate][:AMPLitude]?")
     def _get_level(self, which: str = "") -> str:
         return _nr3(_limit_query(which, self._ch().level, -MAX_VOLTAGE, MAX_VOLTAGE, 0.0))
+
+    @command("[:SOURce]:CURRent[:LEVel][:IMMediate][:AMPLitude]")
+    def _set_current_level(self, arg: str) -> None:
+        """Reference ch. 4 ``[:SOURce[c]]:CURRent[:LEVel][:IMMediate][:AMPLitude]``: the level of
+        the current-source function (DC, fixed mode)."""
+        ch = self._ch()
+        high = COMPLIANCE_PULSE_MAX if ch.shape == "PULS" else COMPLIANCE_DC_MAX
+        value = parse_number(arg, minimum=-high, maximum=high, default=0.0)
+        if abs(value) > high:
+            raise ScpiError(-222, MESSAGES[-222])
+        ch.current_level = value
+
+    @command("[:SOURce]:CURRent[:LEVel][:IMMediate][:AMPLitude]?")
+    def _get_current_level(self, which: str = "") -> str:
+        ch = self._ch()
+        high = COMPLIANCE_PULSE_MAX if ch.shape == "PULS" else COMPLIANCE_DC_MAX
+        return _nr3(_limit_query(which, ch.current_level, -high, high, 0.0))
 
     @command("[:SOURce]:VOLTage[:LEVel]:TRIGgered[:AMPLitude]")
     def _set_triggered(self, arg: str) -> None:
@@ -718,12 +762,11 @@ class KeysightB2900(ScpiInstrument):
         if not names:
             raise ScpiError(-109, MESSAGES[-109])
         known = {"VOLT": "VOLT", "VOLT:DC": "VOLT", "VOLTAGE": "VOLT", "VOLTAGE:DC": "VOLT",
-                 "CURR": "CURR", "CURR:DC": "CURR", "CURRENT": "CURR", "CURRENT:DC": "CURR"}
+                 "CURR": "CURR", "CURR:DC": "CURR", "CURRENT": "CURR", "CURRENT:DC": "CURR",
+                 "RES": "RES", "RESISTANCE": "RES"}
         out = []
         for name in names:
             key = unquote(name).upper()
-            if key in ("RES", "RESISTANCE"):
-                raise ScpiError(-221, MESSAGES[-221])    # resistance measurement is not simulated
             if key not in known:
                 raise ScpiError(-224, MESSAGES[-224])
             out.append(known[key])
@@ -748,7 +791,34 @@ class KeysightB2900(ScpiInstrument):
         high = COMPLIANCE_PULSE_MAX if ch.shape == "PULS" else COMPLIANCE_DC_MAX
         return _nr3(_limit_query(which, ch.compliance, COMPLIANCE_MIN, high, DEFAULT_COMPLIANCE))
 
+    @command(":SENSe:VOLTage[:DC]:PROTection[:LEVel]")
+    def _set_voltage_compliance(self, arg: str) -> None:
+        """Reference ch. 4 ``[:SENSe[c]]:VOLTage[:DC]:PROTection[:LEVel]``: the voltage limit
+        while sourcing current."""
+        value = parse_number(arg, minimum=VOLTAGE_COMPLIANCE_MIN, maximum=MAX_VOLTAGE,
+                             default=DEFAULT_VOLTAGE_COMPLIANCE)
+        if not VOLTAGE_COMPLIANCE_MIN <= value <= MAX_VOLTAGE:
+            raise ScpiError(-222, MESSAGES[-222])
+        self._ch().voltage_compliance = value
+
+    @command(":SENSe:VOLTage[:DC]:PROTection[:LEVel]?")
+    def _get_voltage_compliance(self, which: str = "") -> str:
+        return _nr3(_limit_query(which, self._ch().voltage_compliance, VOLTAGE_COMPLIANCE_MIN, MAX_VOLTAGE,
+                                 DEFAULT_VOLTAGE_COMPLIANCE))
+
+    @command(":SENSe:REMote")
+    def _set_remote_sense(self, arg: str) -> None:
+        """Reference ch. 4 ``[:SENSe[c]]:REMote``: 2-wire (OFF, the reset value) is what is
+        simulated; 4-wire sensing is refused with -221."""
+        if parse_bool(arg):
+            raise ScpiError(-221, MESSAGES[-221])
+
+    @command(":SENSe:REMote?")
+    def _get_remote_sense(self) -> str:
+        return "0"
+
     @command(":SENSe:CURRent[:DC]:PROTection:TRIPped?")
+    @command(":SENSe:VOLTage[:DC]:PROTection:TRIPped?")
     def _get_tripped(self) -> str:
         return "1" if self._ch().tripped else "0"
 
@@ -791,8 +861,8 @@ class KeysightB2900(ScpiInstrument):
         self._switch(self._ch(), parse_bool(arg))
 
     def _switch(self, ch: ChannelState, on: bool) -> None:
-        if on and ch.function != "VOLT":
-            raise ScpiError(-221, MESSAGES[-221])      # current sourcing is not simulated
+        if on and ch.function == "CURR" and (ch.shape != "DC" or ch.mode != "FIX"):
+            raise ScpiError(-221, MESSAGES[-221])      # current pulses, lists and sweeps are not simulated
         if on and not ch.output:
             ch.tripped = False
         ch.output = on
@@ -992,7 +1062,7 @@ class KeysightB2900(ScpiInstrument):
                 if event.fixed:
                     ch.level = event.value
             elif event.kind == "start":
-                windows[event.channel] = _Window(self.clock.now(), ch.present)
+                windows[event.channel] = _Window(self.clock.now(), ch.source_value())
             else:
                 self._store(event.channel, windows.pop(event.channel))
         end = max((event.time for event in events), default=0.0)
@@ -1009,7 +1079,7 @@ class KeysightB2900(ScpiInstrument):
             if i == 0:
                 window.charge += result.current * duration
                 window.flux += result.source_voltage * duration
-                window.limited |= ch.output and result.in_compliance
+                window.limited |= ch.limited(result)
             else:   # channel 2: open circuit
                 window.flux += (ch.terminal() or 0.0) * duration
 
@@ -1082,6 +1152,7 @@ class KeysightB2900(ScpiInstrument):
 
     @command(":MEASure[:SCALar]:CURRent[:DC]?")
     @command(":MEASure[:SCALar]:VOLTage[:DC]?")
+    @command(":MEASure[:SCALar]:RESistance?")
     def _measure_element(self, *chanlist: str) -> str:
         numbers = parse_chanlist(chanlist, self.spec.channels)
         element = self._element()
@@ -1095,7 +1166,8 @@ class KeysightB2900(ScpiInstrument):
         """The element a ``…:CURRent?``-style header names."""
         last = self._header.split(":")[-1]
         last = self._header.split(":")[-2] if last == "DC" else last
-        return {"CURRENT": "CURR", "VOLTAGE": "VOLT", "STATUS": "STAT", "SOURCE": "SOUR"}.get(last, last)
+        return {"CURRENT": "CURR", "VOLTAGE": "VOLT", "STATUS": "STAT", "SOURCE": "SOUR",
+                "RESISTANCE": "RES"}.get(last, last)
 
     def _format(self, numbers: list[int], elements: list[str], latest: bool) -> str:
         """Readings of ``numbers`` as FORMat orders them; channels interleave point by point, a
@@ -1113,8 +1185,10 @@ class KeysightB2900(ScpiInstrument):
 
     @staticmethod
     def _field(ch: ChannelState, reading: Reading | None, element: str) -> str:
-        if reading is None or (element in ("VOLT", "CURR") and element not in ch.functions) or element == "RES":
+        if reading is None or (element in ("VOLT", "CURR", "RES") and element not in ch.functions):
             return _nr3(NOT_A_NUMBER)
+        if element == "RES":   # measured V / measured I (Reference, RESistance; offset compensation off)
+            return _nr3(reading.voltage / reading.current if reading.current else NOT_A_NUMBER)
         value = {"VOLT": reading.voltage, "CURR": reading.current, "TIME": reading.time,
                  "STAT": float(reading.status), "SOUR": reading.source}[element]
         return _nr3(value)

@@ -273,6 +273,8 @@ class ScpiInstrument:
             header, rest = header.strip(), rest.strip()
             query = header.endswith("?")
             bare = header[:-1] if query else header
+            if bare.startswith(":*"):   # `:*RST`: real 2400s accept it (QCoDeS sends it); a common command
+                bare = bare[1:]
             if bare.startswith("*"):
                 full = bare
             elif bare.startswith(":"):

@@ -9,7 +9,10 @@ and gives a simulated instrument what the Series 2600B Reference Manual (2600BS-
 
 - ``print()`` (arguments separated by tabs), ``printnumber()`` and ``printbuffer()`` (values
   separated by ``", "``), numbers as ``%e`` with ``format.asciiprecision`` digits (default 6:
-  ``0.00000e+00``); only ``format.data = format.ASCII`` is simulated;
+  ``0.00000e+00``); with ``format.data`` REAL32/REAL64, ``printnumber()`` and ``printbuffer()``
+  write ``#0`` and the IEEE-754 values in ``format.byteorder`` instead (section 9 ``format.data``:
+  "the response message starts with #0 and ends with a new line"); the reply's characters are
+  its bytes (Latin-1), as the transports send them;
 - ``errorqueue.count`` / ``next()`` / ``clear()``: ``errorCode, message, severity, errorNode``,
   ``0, "Queue Is Empty"`` when empty (section 9 ``errorqueue.next()``); a Lua syntax error is
   -285 ``TSP Syntax error at line N: ...`` and a Lua run-time error -286 ``TSP Runtime error at
@@ -45,6 +48,7 @@ import inspect
 import math
 import numbers
 import re
+import struct
 from collections import deque
 from typing import Any, Callable
 
@@ -407,7 +411,7 @@ class TspErrorQueue:
 
 
 class Format(TspObject):
-    """``format``: how print() and printbuffer() write numbers (only ASCII is simulated)."""
+    """``format``: how print(), printnumber() and printbuffer() write numbers."""
 
     ASCII, REAL32, REAL64, REAL = 1, 2, 3, 3
     NORMAL, SWAPPED, BIGENDIAN, LITTLEENDIAN, NETWORK = 0, 1, 0, 1, 0
@@ -419,6 +423,7 @@ class Format(TspObject):
     def reset(self) -> None:
         self._precision = 6
         self._byteorder = self.LITTLEENDIAN
+        self._data = self.ASCII
 
     @property
     def asciiprecision(self) -> int:
@@ -432,12 +437,23 @@ class Format(TspObject):
 
     @property
     def data(self) -> int:
-        return self.ASCII
+        return self._data
 
     @data.setter
     def data(self, value: Any) -> None:
-        if number(value, "format.data") != self.ASCII:
-            self._instrument.error(-221, "Settings conflict; only format.ASCII is simulated")
+        kind = number(value, "format.data")
+        if self._instrument.within(kind, self.ASCII, self.REAL64):
+            self._data = int(kind)
+
+    def values(self, values: list[Any], what: str) -> str:
+        """Values as printnumber() and printbuffer() write them: ``", "``-separated text, or
+        ``#0`` and the binary numbers (as Latin-1 characters) in the binary formats."""
+        if self._data == self.ASCII:
+            return ", ".join(self.text(v) for v in values)
+        order = ">" if self._byteorder == self.NORMAL else "<"
+        code = "f" if self._data == self.REAL32 else "d"
+        packed = struct.pack(f"{order}{len(values)}{code}", *(number(v, what) for v in values))
+        return "#0" + packed.decode("latin-1")
 
     @property
     def byteorder(self) -> int:
@@ -924,7 +940,7 @@ class TspInstrument:
         self.output("\t".join(self.format.text(v) for v in values))
 
     def tsp_printnumber(self, *values: Any) -> None:
-        self.output(", ".join(self.format.text(number(v, "printnumber")) for v in values))
+        self.output(self.format.values([number(v, "printnumber") for v in values], "printnumber"))
 
     def tsp_printbuffer(self, start: Any, end: Any, *tables: Any) -> None:
         if not tables:
@@ -934,7 +950,7 @@ class TspInstrument:
         last = min([int(number(end, "printbuffer end"))] + [len(c) for c in columns])
         if last < first:
             return
-        self.output(", ".join(self.format.text(c[i - 1]) for i in range(first, last + 1) for c in columns))
+        self.output(self.format.values([c[i - 1] for i in range(first, last + 1) for c in columns], "printbuffer"))
 
     def column(self, table: Any) -> list[Any]:
         """The values printbuffer() prints for a Lua array or a reading buffer (sub)table."""
