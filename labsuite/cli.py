@@ -346,7 +346,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         try:
             (to_pymeasure_csv if args.pymeasure else to_csv)(run, out)
         except RunFileError as exc:
-            print(f"labsuite: skipped {exc}", file=sys.stderr)
+            print(f"labsuite: error: {exc}; skipped, the others exported", file=sys.stderr)
             skipped += 1
             continue
         print(out)

@@ -198,9 +198,6 @@ def run_file() -> bytes:
         return next((Path(tmp) / "runs").glob("*.h5")).read_bytes()
 
 
-@pytest.mark.xfail(strict=True, reason="a damaged run file that still starts with the HDF5 signature makes "
-                                       "store.read_run hang or raise; the store-side fix is another helper's "
-                                       "part of issue #12 (remove this mark once merged)")
 def test_damaged_run_files_given_to_export_and_replay(run_file):
     """In a subprocess each (a damaged file can hang h5py below Python), without shrinking."""
     @settings(FAST, max_examples=8, phases=(Phase.explicit, Phase.generate))
