@@ -40,6 +40,7 @@ from typing import Any
 
 from labsuite import link
 from labsuite.clock import Clock, RealClock
+from labsuite.discovery import check_resource
 from labsuite.drivers import PULSE_GENERATORS, SOURCE_METERS, match_driver
 from labsuite.errors import InstrumentError, InvalidParameter, LimitError
 from labsuite.instruments import PulseGenerator, SourceMeter
@@ -209,7 +210,6 @@ class Bench:
     def from_toml(cls, path: str | Path) -> Bench:
         """Load a bench description (see the module docstring). Every key, type, driver name and
         VISA resource is checked before any instrument is opened."""
-        from labsuite.discovery import check_resource
         from labsuite.tomlfile import load_toml
 
         spec = load_toml(path, "bench description")
@@ -310,7 +310,7 @@ def open_instrument(registry: dict[str, type], kind: str, name: str, resource: s
     sent, that ``*IDN?`` names an instrument that driver is for; then drain (and log) errors a
     previous session left in its queue. Failures are one line naming the resource."""
     cls = _driver(registry, kind, name)
-    link.check_resource_name(resource, f"{kind} resource")
+    check_resource(resource, f"{kind} resource")
     try:
         instrument = cls(resource, visa_library=visa_library)
     except Exception as exc:   # noqa: BLE001 - every VISA backend raises its own types on open

@@ -227,7 +227,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
     summaries, status = [], 0
     with stop_on_signals(), bench:   # a stop signal between runs still switches the outputs off
         for _, protocol, _ in runs:   # every run within the bench's limits before the first starts
-            bench.limits.check_parameters(protocol.values, protocol.units)
+            if protocol is not None:   # a resumed run is checked against the bench by resume_run
+                bench.limits.check_parameters(protocol.values, protocol.units)
         try:
             args.out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +25,6 @@ _LINK_LOST = {constants.StatusCode.error_connection_lost, constants.StatusCode.e
               constants.StatusCode.error_resource_busy}
 _ALWAYS = (VisaIOError, InvalidSession, OSError, EOFError)   # failures of the link itself, whoever raised them
 _PARSING = (ValueError, IndexError, UnicodeDecodeError)   # a reply the driver could not read
-_RAW_SOCKET_PORT = re.compile(r"^TCPIP\d*::([^:]+)::(\d+)(::INSTR)?$", re.IGNORECASE)
 
 
 class LinkError(InstrumentError):
@@ -35,15 +33,6 @@ class LinkError(InstrumentError):
     def __init__(self, resource: str, message: str) -> None:
         super().__init__(resource, message)
         self.resource = resource
-
-
-def check_resource_name(resource: str, field: str) -> None:
-    """Refuse ``TCPIP::host::5025``: a bare port number is a raw socket, which VISA writes
-    ``TCPIP0::host::5025::SOCKET`` (without ``::SOCKET`` it would try a VXI-11 device named "5025")."""
-    match = _RAW_SOCKET_PORT.match(resource.strip())
-    if match:
-        raise InvalidParameter(field, f"{resource!r} names a VXI-11 device {match[2]!r}; for a raw socket on port "
-                                      f"{match[2]} write TCPIP0::{match[1]}::{match[2]}::SOCKET")
 
 
 def resource_of(instrument: Any) -> str:

@@ -168,8 +168,8 @@ def unused_port() -> int:
 
 @pytest.mark.parametrize("resource, code, message", [
     ("TCPIP0::127.0.0.1::{port}::SOCKET", 3, "TCPIP0::127.0.0.1::{port}::SOCKET: connection refused"),
-    ("TCPIP::127.0.0.1::{port}", 2, "SMU resource: 'TCPIP::127.0.0.1::{port}' names a VXI-11 device '{port}'; for a "
-                                    "raw socket on port {port} write TCPIP0::127.0.0.1::{port}::SOCKET"),
+    ("TCPIP::127.0.0.1::{port}", 2, "smu.resource: 'TCPIP::127.0.0.1::{port}' names port {port} as a LAN device; a "
+                                    "raw socket ends in ::SOCKET: write 'TCPIP0::127.0.0.1::{port}::SOCKET'"),
     ("GPIB0::22::INSTR", 3, "GPIB0::22::INSTR: no GPIB library: install linux-gpib (Linux) or gpib-ctypes, or a "
                             "vendor VISA (NI-VISA)"),
 ])
