@@ -36,6 +36,14 @@ class TrainReadings:
     voltage: np.ndarray   # V, source readback
     current: np.ndarray   # A
 
+    @classmethod
+    def joined(cls, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> TrainReadings:
+        """One train's readings from the (instrument time, V, I) of the sweeps it was played as,
+        all timed on one instrument clock; times counted from the first reading."""
+        times = np.concatenate([t for t, _, _ in parts])
+        return cls(times - times[0] if times.size else times, np.concatenate([v for _, v, _ in parts]),
+                   np.concatenate([i for _, _, i in parts]))
+
 
 @runtime_checkable
 class SourceMeter(Protocol):

@@ -358,16 +358,8 @@ class Keithley2600(_PymeasureKeithley2600):
             sweeps = [train]
         else:
             sweeps = train.split(max(1, (BUFFER_CAPACITY - 1) // len(train.pattern)))
-        stamps, voltages, currents = [], [], []
-        for k, sweep in enumerate(sweeps):
-            t, v, i = self._play(sweep, compliance, continued=k > 0, last=k == len(sweeps) - 1,
-                                 stepped=len(limits) > 1)
-            stamps.append(t)
-            voltages.append(v)
-            currents.append(i)
-        times = np.concatenate(stamps)
-        return TrainReadings(times - times[0] if times.size else times, np.concatenate(voltages),
-                             np.concatenate(currents))
+        return TrainReadings.joined([self._play(sweep, compliance, continued=k > 0, last=k == len(sweeps) - 1,
+                                                stepped=len(limits) > 1) for k, sweep in enumerate(sweeps)])
 
     def _play(self, train: Train, compliance: float, continued: bool, last: bool,
               stepped: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

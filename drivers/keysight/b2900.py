@@ -243,19 +243,12 @@ class KeysightB2900(SCPIMixin, Instrument):
             raise InvalidParameter("train", f"cannot be timed by the B2900: {exc}") from None
         limit = next((s.compliance for s in train.pattern if s.compliance is not None), compliance)
         strict_range(limit, COMPLIANCE_RANGE)
-        stamps, voltages, currents = [], [], []
         runs = [(run, plan) for run in train.split(plan.repeats_per_run)]
         if plan.groups:     # a repeat cut at long 0 V waits: a run per piece, the waits held by the tails
             runs = [(Train(train.pattern[a:b], 1, train.levels[r:r + 1, a:b]), piece)
                     for r in range(train.repeats) for a, b, piece in plan.groups]
-        for k, (run, run_plan) in enumerate(runs):
-            t, v, i = self._run(run, run_plan, limit, first=k == 0, last=k == len(runs) - 1)
-            stamps.append(t)
-            voltages.append(v)
-            currents.append(i)
-        stamp = np.concatenate(stamps)
-        return TrainReadings(stamp - stamp[0] if stamp.size else stamp, np.concatenate(voltages),
-                             np.concatenate(currents))
+        return TrainReadings.joined([self._run(run, run_plan, limit, first=k == 0, last=k == len(runs) - 1)
+                                     for k, (run, run_plan) in enumerate(runs)])
 
     def set_output(self, on: bool) -> None:
         """Turn channel 1's output on or off."""
