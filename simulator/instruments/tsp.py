@@ -194,7 +194,7 @@ local function guarded(f, plain_arg)
        and not (plain_arg and select(plain_arg, ...)) then
       local p, q, i = tostring(pattern), 0, 1
       while true do
-        local at = strfind(p, "[%*%+%-]", i)
+        local at = strfind(p, "[%*%+%-%?]", i)
         if at == nil then break end
         q, i = q + 1, at + 1
       end
