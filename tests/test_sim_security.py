@@ -216,6 +216,15 @@ def test_optional_quantifiers_count_towards_the_pattern_bound(sim, marker):
     assert reply == "7.00000e+00\t1.20000e+01"
 
 
+def test_gfind_the_old_name_of_gmatch_is_guarded_too(sim, marker):
+    start = time.monotonic()
+    _, queued = run(sim, marker, 'for m in string.gfind(string.rep("a", 100000), "a*a*a*b") do end')
+    assert time.monotonic() - start < 5
+    assert "pattern too complex" in queued[0]
+    reply, _ = run(sim, marker, 'for w in string.gfind("ab cd", "%a+") do print(w) end')
+    assert reply == "ab\ncd"
+
+
 def test_string_rep_of_nothing_returns_at_once(sim, marker):
     start = time.monotonic()
     reply, _ = run(sim, marker, 'print(#string.rep("", 1e15))')
