@@ -281,7 +281,7 @@ class Bench:
         try:
             for instrument in (self.pulse_generator, self.smu):
                 if instrument is not None and self.closers:   # closed already: nothing to switch off
-                    outcomes.append(link.switch_off(instrument))
+                    outcomes.append(link.switch_off(instrument, isinstance(error, link.LinkError)))
         finally:
             for close in self.closers:
                 try:

@@ -126,13 +126,17 @@ class SwitchOff:
     note: str = ""       # one line for the user when something was not plain ("" otherwise)
 
 
-def switch_off(instrument: Any) -> SwitchOff:
-    """Shut ``instrument`` down (outputs off). If the link dropped, reconnect to the same resource
-    once, shut it down on the new connection and wait for ``*OPC?`` (the reply comes once the
-    shutdown has run). Never raises (except an interrupt)."""
+def switch_off(instrument: Any, confirm: bool = False) -> SwitchOff:
+    """Shut ``instrument`` down (outputs off); with ``confirm`` (the link failed: a late reply may
+    still be owed, and the shutdown would wait behind it) wait for ``*OPC?`` too. If the link
+    dropped or the confirmation does not come, reconnect to the same resource once, shut it down
+    on the new connection and wait for ``*OPC?`` (the reply comes once the shutdown has run).
+    Never raises (except an interrupt)."""
     resource = resource_of(instrument)
     try:
         instrument.shutdown()
+        if confirm:
+            instrument.ask("*OPC?")
         return SwitchOff(resource, True)
     except Exception as exc:   # noqa: BLE001 - reported below; the caller's own error comes first
         first = exc

@@ -334,10 +334,11 @@ class Runner:
         outcomes = []
         for instrument in (self.bench.pulse_generator, self.bench.smu):
             if instrument is not None:
+                confirm = isinstance(self.error, link.LinkError)
                 try:
-                    outcomes.append(link.switch_off(instrument))
+                    outcomes.append(link.switch_off(instrument, confirm))
                 except KeyboardInterrupt:
-                    outcomes.append(link.switch_off(instrument))
+                    outcomes.append(link.switch_off(instrument, confirm))
         return outcomes
 
     def _chunk_repeats(self, train: Train) -> int:

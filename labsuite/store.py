@@ -493,6 +493,27 @@ def _swmr_access() -> h5py.h5p.PropFAID:
     return fapl
 
 
+_JSON_ATTRIBUTES = {"parameters": dict, "parameter_units": dict, "provenance": dict, "bench": dict, "tags": list}
+
+
+def _check_attributes(path: Path, attrs: dict[str, Any]) -> None:
+    """Refuse (ValueError) run attributes of the wrong kind: JSON ones that do not hold the object
+    or list labsuite writes, and a ``continues`` that is not a file name next to ``path``."""
+    for name, kind in _JSON_ATTRIBUTES.items():
+        if name in attrs and not isinstance(json.loads(attrs[name]), kind):
+            raise ValueError(f"attribute {name!r} is not a JSON {'object' if kind is dict else 'array'}")
+    if not isinstance(json.loads(attrs.get("provenance", "{}")).get("options", {}), dict):
+        raise ValueError("provenance 'options' is not a JSON object")
+    simulator = json.loads(attrs.get("bench", "{}")).get("simulator") or {}
+    if not isinstance(simulator, dict) or not isinstance(simulator.get("model", {}), dict):
+        raise ValueError("bench 'simulator' is not a JSON object holding a 'model' object")
+    if attrs.get("continues"):
+        if Path(str(attrs["continues"])).name != attrs["continues"]:
+            raise ValueError(f"'continues' = {attrs['continues']!r} is not a file name in the run's folder")
+        if int(attrs.get("continues_samples", "")) < 0:
+            raise ValueError("'continues_samples' is negative")
+
+
 def read_run(path: str | Path) -> RunData:
     """Read a run file into memory; :class:`RunFileError` names a file that is damaged or no run."""
     path = Path(path)
@@ -506,6 +527,7 @@ def read_run(path: str | Path) -> RunData:
             for name in SAMPLE_DTYPE.names:
                 samples[name] = group[name][:]
             analysis = dict(f["analysis"].attrs) if "analysis" in f else {}
+            _check_attributes(path, attrs)
         except (OSError, RuntimeError, KeyError, ValueError) as exc:
             raise RunFileError(path, f"damaged, its data cannot be read ({_reason(exc)})") from exc
     if attrs.get("continues"):      # a resumed run: the samples its first file kept come first

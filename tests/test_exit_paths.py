@@ -2,6 +2,7 @@
 the run file, never exit 0 after a failure; connection and identity checks; compliance reported."""
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -15,7 +16,7 @@ import numpy as np
 import pytest
 import pyvisa
 
-from labsuite import Bench, Limits, run_protocol
+from labsuite import Bench, Limits, link, run_protocol
 from labsuite.cli import main
 from labsuite.errors import InstrumentError, InvalidParameter
 from labsuite.interrupts import Interrupted
@@ -411,3 +412,24 @@ def test_a_2600b_shutdown_after_a_script_load_cut_short_runs_instead_of_being_re
         smu.write("loadscript labsuite_train\nfunction labsuite_setup()")
         smu.shutdown()
         assert twin.process("print(smua.source.output)") in ("0", "0.00000e+00")
+
+
+def test_after_a_timeout_the_switch_off_is_confirmed_not_left_behind_a_late_reply(served, tmp_path, capsys,
+                                                                                   monkeypatch):
+    """A reply late past the VISA timeout: the output-off written on the same connection waited behind
+    it, so labsuite exited with the output still ON and said nothing. Now ``*OPC?`` confirms the
+    switch-off, and when it does not come the output is switched off over a new connection."""
+    station, resource, toml = served
+    bench = Bench.from_toml(toml)
+    bench.smu.adapter.connection.timeout = 1000   # ms: a short VISA timeout keeps this test fast
+    monkeypatch.setattr(link, "reconnect", functools.partial(_reconnect_fast, link.reconnect))
+    arm_after(station, Fault.LATE, 30, 5.0)
+    with pytest.raises(LinkError, match="no reply before the VISA timeout"):
+        with bench:
+            run_protocol("potentiation", bench, {"pulses": 20, "width": "10 ms"}, out_dir=tmp_path, timing="software")
+    assert not output_on(station)
+
+
+def _reconnect_fast(reconnect, instrument) -> None:
+    reconnect(instrument)
+    instrument.adapter.connection.timeout = 1000

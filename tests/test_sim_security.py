@@ -206,6 +206,25 @@ def test_pathological_patterns_are_refused(sim, marker):
     assert reply == "2.00000e+00\tnil"
 
 
+def test_optional_quantifiers_count_towards_the_pattern_bound(sim, marker):
+    """`?` backtracks too: a?^n a^n on a^n takes 2^n steps in the uninterruptible C matcher."""
+    start = time.monotonic()
+    _, queued = run(sim, marker, 'local s = string.rep("a", 40) print(string.find(s, string.rep("a?", 40) .. s))')
+    assert time.monotonic() - start < 5
+    assert "pattern too complex" in queued[0]
+    reply, _ = run(sim, marker, 'print(string.find("color colour", "colou?r", 2))')
+    assert reply == "7.00000e+00\t1.20000e+01"
+
+
+def test_gfind_the_old_name_of_gmatch_is_guarded_too(sim, marker):
+    start = time.monotonic()
+    _, queued = run(sim, marker, 'for m in string.gfind(string.rep("a", 100000), "a*a*a*b") do end')
+    assert time.monotonic() - start < 5
+    assert "pattern too complex" in queued[0]
+    reply, _ = run(sim, marker, 'for w in string.gfind("ab cd", "%a+") do print(w) end')
+    assert reply == "ab\ncd"
+
+
 def test_string_rep_of_nothing_returns_at_once(sim, marker):
     start = time.monotonic()
     reply, _ = run(sim, marker, 'print(#string.rep("", 1e15))')

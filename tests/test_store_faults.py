@@ -179,6 +179,23 @@ def test_read_run_names_a_damaged_file_at_once(good_run, tmp_path, name):
     assert time.monotonic() - started < 5
 
 
+@pytest.mark.parametrize("attribute, value", [
+    ("parameters", "[]"), ("provenance", "[1, 2]"), ("provenance", '{"options": [1]}'), ("bench", '"x"'),
+    ("parameters", "[" * 100000 + "]" * 100000), ("continues", "/etc/passwd"), ("continues", "../other.h5"),
+    ("bench", '{"simulator": {"model": "x"}}'), ("bench", '{"simulator": [1]}'),
+])
+def test_attributes_of_the_wrong_kind_name_the_file(good_run, tmp_path, attribute, value):
+    """A crafted file's metadata ended in 'unexpected TypeError ... (a bug)' and exit 1 in replay,
+    export and resim, and ``continues`` read any file on disk into the run."""
+    path = tmp_path / "crafted.h5"
+    path.write_bytes(good_run.read_bytes())
+    with h5py.File(path, "r+") as f:
+        f.attrs[attribute] = value
+        f.attrs["continues_samples"] = 5
+    with pytest.raises(RunFileError, match="crafted.h5: damaged"):
+        read_run(path)
+
+
 def test_runs_lists_the_folder_and_names_each_damaged_file_once(good_run, tmp_path):
     """A 1 KB-truncated file hung ``labsuite runs`` (a SWMR reader retries checksums for hours)."""
     folder = tmp_path / "data"

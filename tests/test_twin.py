@@ -1,10 +1,13 @@
 """labsuite resim: a stored run re-run on a simulated twin; fitted, the twin reproduces the run."""
 import json
+import shutil
 
+import h5py
 import pytest
 
 from labsuite import Bench, run_protocol
 from labsuite.cli import main
+from labsuite.errors import InvalidParameter
 from labsuite.twin import resimulate
 
 
@@ -37,3 +40,13 @@ def test_cli_resim_json_and_plot(run_file, tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out)
     assert summary["model"] == "synaptic-memristor" and "delta_g" in summary["figures"]
     assert (tmp_path / "cmp.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_a_fit_to_an_unknown_stored_model_is_one_clear_error(run_file, tmp_path):
+    """resim --fit of a file whose stored model is unknown ended in 'unexpected KeyError' (exit 1)."""
+    path = tmp_path / "crafted.h5"
+    shutil.copy(run_file, path)
+    with h5py.File(path, "r+") as f:
+        f.attrs["bench"] = json.dumps({"simulator": {"model": {"model": "zzz"}}})
+    with pytest.raises(InvalidParameter, match="'zzz' is unknown"):
+        resimulate(path, fit=True)

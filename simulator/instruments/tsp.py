@@ -194,7 +194,7 @@ local function guarded(f, plain_arg)
        and not (plain_arg and select(plain_arg, ...)) then
       local p, q, i = tostring(pattern), 0, 1
       while true do
-        local at = strfind(p, "[%*%+%-]", i)
+        local at = strfind(p, "[%*%+%-%?]", i)
         if at == nil then break end
         q, i = q + 1, at + 1
       end
@@ -271,6 +271,7 @@ setmetatable(G, {
 string.dump = nil
 string.find, string.match = guarded(string.find, 2), guarded(string.match)
 string.gmatch, string.gsub = guarded(string.gmatch), guarded(string.gsub)
+string.gfind = string.gmatch   -- Lua 5.0's name for gmatch: the same guard
 string.rep = rep
 G.loadstring, G.load = text_only, load
 -- Lua 5.1 keeps a hook function per thread: a coroutine's body first sets it for itself
