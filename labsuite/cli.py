@@ -55,6 +55,9 @@ def _parse_sets(items: list[str], option: str = "--set") -> dict[str, str]:
         if not name.strip().isidentifier():
             raise LabsuiteError(f"{option} {item!r}: {name.strip()!r} is not a parameter name; write name=value, "
                                 f"e.g. {option} amplitude=1.2V")
+        if name.strip() in values:
+            raise LabsuiteError(f"{option} {item!r}: {name.strip()} is already set to {values[name.strip()]!r}; "
+                                f"give each parameter once")
         values[name.strip()] = value.strip()
     return values
 

@@ -37,7 +37,7 @@ _HTTP = re.compile(rb"^\s*(GET|POST|PUT|DELETE|HEAD|OPTIONS|PATCH|CONNECT|TRACE|
 
 def looks_like_http(line: bytes) -> bool:
     """True for an HTTP request line (``POST / HTTP/1.1``): no instrument command starts so."""
-    return _HTTP.match(line[:4096]) is not None
+    return _HTTP.match(line[:4096].removeprefix(b"\xef\xbb\xbf")) is not None   # a UTF-8 BOM before it too
 
 
 @dataclass

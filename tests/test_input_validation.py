@@ -274,3 +274,12 @@ def test_listing_runs_of_a_missing_folder_is_refused_and_creates_nothing(cli, tm
     (tmp_path / "file").write_text("")
     refused(cli("runs", "--dir", "file"), "--dir 'file'", "no such folder")
     assert [p.name for p in tmp_path.iterdir()] == ["file"]
+
+
+def test_a_parameter_set_twice_is_refused_not_silently_overwritten(tmp_path, capsys, monkeypatch):
+    """`--set amplitude=1.5 --set amplitude=2` is ambiguous: refused, naming the value given first."""
+    monkeypatch.chdir(tmp_path)
+    code = main(["run", "potentiation", "--sim", "--no-progress", "--set", "amplitude=1.5V", "--set", "amplitude=2V"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1 and "amplitude is already set to '1.5V'" in err
+    assert list(tmp_path.iterdir()) == []

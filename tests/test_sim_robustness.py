@@ -388,3 +388,24 @@ def test_a_port_serves_a_bounded_number_of_connections():
         assert again.query("*IDN?").startswith(IDN["keithley2450"])
         for client in clients + [extra, again]:
             client.close()
+
+
+def test_an_http_request_line_after_a_utf8_bom_is_recognised_too():
+    """A BOM is no instrument command: with one before it, the request line still closes the link."""
+    from labsuite.simulator.server import looks_like_http
+
+    assert looks_like_http(b"\xef\xbb\xbfPOST / HTTP/1.1")
+    assert not looks_like_http(b"\xef\xbb\xbf*IDN?")
+
+
+def test_a_2450_configuration_list_stops_growing_at_its_capacity():
+    """A client storing points without end gets -225 at 2500 points, not an ever-growing list."""
+    from labsuite.simulator.instruments.keithley2450 import MAX_LIST_POINTS
+    from labsuite.simulator.station import SimulatedStation
+
+    smu = SimulatedStation(seed=1).instruments["smu"]
+    smu.process(':SOUR:CONF:LIST:CRE "L"')
+    for _ in range(MAX_LIST_POINTS + 5):
+        smu.process(':SOUR:CONF:LIST:STOR "L"')
+    assert smu.process(':SOUR:CONF:LIST:SIZE? "L"') == str(MAX_LIST_POINTS)
+    assert smu.process(":SYST:ERR?").startswith("-225,")

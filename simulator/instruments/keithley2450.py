@@ -82,6 +82,9 @@ def commands(*patterns: str):
     return register
 
 
+MAX_LIST_POINTS = 2500   # points per source configuration list (the driver plans for the same)
+
+
 @dataclass
 class SourceSettings:
     """The settings a source configuration list point stores."""
@@ -516,6 +519,8 @@ class Keithley2450(ScpiInstrument):
     @command("[:SOURce[1]]:CONFiguration:LIST:STORe")
     def _list_store(self, name: str, index: str | None = None) -> None:
         points = self._list(name)
+        if len(points) >= MAX_LIST_POINTS and (index is None or int(parse_number(index)) > len(points)):
+            raise ScpiError(-225, f"Out of memory; a configuration list holds at most {MAX_LIST_POINTS} points")
         if index is None:
             points.append(replace(self.source))
             return
