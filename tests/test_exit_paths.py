@@ -288,13 +288,11 @@ def test_a_clean_run_has_no_compliance_warning(tmp_path):
 
 # --- the GUI ----------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("how", ["close", "SIGTERM", "SIGHUP"])
-def test_closing_the_window_or_a_stop_signal_mid_run_switches_the_output_off(qtbot, tmp_path, monkeypatch, how):
-    import threading
-
+def connected_window(qtbot, tmp_path: Path):
+    """The main window, shown, with the simulated bench connected through its Connect button."""
     from PyQt6.QtCore import Qt
 
-    from labsuite.gui.app import MainWindow, closing_on_stop_signals
+    from labsuite.gui.app import MainWindow
 
     window = MainWindow(tmp_path / "runs")
     qtbot.addWidget(window)
@@ -303,6 +301,19 @@ def test_closing_the_window_or_a_stop_signal_mid_run_switches_the_output_off(qtb
     with qtbot.waitSignal(panel.connected, timeout=30_000):
         qtbot.mouseClick(panel.connect_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not panel.busy, timeout=10_000)
+    return window
+
+
+@pytest.mark.parametrize("how", ["close", "SIGTERM", "SIGHUP"])
+def test_closing_the_window_or_a_stop_signal_mid_run_switches_the_output_off(qtbot, tmp_path, monkeypatch, how):
+    import threading
+
+    from PyQt6.QtCore import Qt
+
+    from labsuite.gui.app import closing_on_stop_signals
+
+    window = connected_window(qtbot, tmp_path)
+    panel = window.bench_panel
     bench = panel.bench
     smu = bench.station.instruments["smu"]
     reached, release = threading.Event(), threading.Event()
@@ -379,15 +390,8 @@ def test_an_instrument_that_crashes_mid_run_exits_non_zero_with_one_line_and_the
 def test_a_run_at_compliance_is_reported_in_the_gui_status_bar_and_log(qtbot, tmp_path, caplog):
     from PyQt6.QtCore import Qt
 
-    from labsuite.gui.app import MainWindow
-
-    window = MainWindow(tmp_path / "runs")
-    qtbot.addWidget(window)
-    window.show()
+    window = connected_window(qtbot, tmp_path)
     panel = window.bench_panel
-    with qtbot.waitSignal(panel.connected, timeout=30_000):
-        qtbot.mouseClick(panel.connect_button, Qt.MouseButton.LeftButton)
-    qtbot.waitUntil(lambda: not panel.busy, timeout=10_000)
     panel.bench.station.faults["smu"].arm(Fault.BREAKDOWN)   # the device is a short from the start
     window.protocol_panel.select("potentiation", {"pulses": "10"})
     qtbot.waitUntil(lambda: not window.check_pending, timeout=10_000)

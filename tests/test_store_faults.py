@@ -40,22 +40,27 @@ def assert_earlier_chunks_kept(folder: Path, error: str) -> None:
     assert np.all(samples["current"][1:] > 0)
 
 
-def test_a_full_disk_stops_the_run_before_hdf5_hits_enospc(tmp_path):
-    """A real full disk: a 2.2 MB tmpfs. The run stops with a one-line error (no segfault), every
-    chunk before is readable and the file says failed."""
+@pytest.fixture
+def small_disk(tmp_path):
+    """A real 2.2 MB disk: a tmpfs mounted for the test (skipped where mounting needs root)."""
     mount = tmp_path / "small-disk"
     mount.mkdir()
     made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2200k", "tmpfs", str(mount)], capture_output=True,
                           text=True)
     if made.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here (needs root): {made.stderr.strip()}")
-    try:
-        out = labsuite("run", "potentiation", "--sim", "--no-progress", "--out", mount, *long_run(8000), cwd=tmp_path)
-        assert out.returncode == 2, out.stderr
-        assert out.stderr.startswith("labsuite: error: ") and "disk nearly full" in out.stderr
-        assert_earlier_chunks_kept(mount, "disk nearly full")
-    finally:
-        subprocess.run(["umount", str(mount)], check=True)
+    yield mount
+    subprocess.run(["umount", str(mount)], check=True)
+
+
+def test_a_full_disk_stops_the_run_before_hdf5_hits_enospc(tmp_path, small_disk):
+    """A real full disk: a 2.2 MB tmpfs. The run stops with a one-line error (no segfault), every
+    chunk before is readable and the file says failed."""
+    mount = small_disk
+    out = labsuite("run", "potentiation", "--sim", "--no-progress", "--out", mount, *long_run(8000), cwd=tmp_path)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith("labsuite: error: ") and "disk nearly full" in out.stderr
+    assert_earlier_chunks_kept(mount, "disk nearly full")
 
 
 def _file_size_limit():
@@ -292,27 +297,19 @@ sys.exit(main(sys.argv[1:]))
 '''
 
 
-def test_a_disk_filled_behind_the_checks_back_keeps_every_earlier_sample(tmp_path):
+def test_a_disk_filled_behind_the_checks_back_keeps_every_earlier_sample(tmp_path, small_disk):
     """Another program fills the disk between the free-space check and the write: HDF5 hits a real
     ENOSPC. The writer frees its reserve, drops the refused chunk, rewrites the last HDF5 chunk and
     records the status; the process exits 2 with one line (it segfaulted, the file unreadable)."""
-    mount = tmp_path / "small-disk"
-    mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2200k", "tmpfs", str(mount)], capture_output=True,
-                          text=True)
-    if made.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here (needs root): {made.stderr.strip()}")
-    try:
-        (tmp_path / "race.py").write_text(RACE)
-        out = subprocess.run([sys.executable, "race.py", "run", "potentiation", "--sim", "--no-progress", "--out",
-                              str(mount), *long_run(20000)], capture_output=True, text=True, cwd=tmp_path,
-                             timeout=120)
-        assert out.returncode == 2, out.stderr
-        assert out.stderr.startswith("labsuite: error: ") and "No space left on device" in out.stderr
-        assert_earlier_chunks_kept(mount, "No space left on device")
-        assert [p.name for p in mount.iterdir() if p.name.endswith(".reserve")] == []
-    finally:
-        subprocess.run(["umount", str(mount)], check=True)
+    mount = small_disk
+    (tmp_path / "race.py").write_text(RACE)
+    out = subprocess.run([sys.executable, "race.py", "run", "potentiation", "--sim", "--no-progress", "--out",
+                          str(mount), *long_run(20000)], capture_output=True, text=True, cwd=tmp_path,
+                         timeout=120)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.startswith("labsuite: error: ") and "No space left on device" in out.stderr
+    assert_earlier_chunks_kept(mount, "No space left on device")
+    assert [p.name for p in mount.iterdir() if p.name.endswith(".reserve")] == []
 
 
 @pytest.mark.parametrize("smu", ["keithley2450", "keysightb2900"])
