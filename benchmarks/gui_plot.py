@@ -23,8 +23,8 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 from PyQt6.QtWidgets import QApplication  # noqa: E402
 
+from labsuite.core.program import SAMPLE_DTYPE  # noqa: E402
 from labsuite.gui.live_plots import LivePlots  # noqa: E402
-from labsuite.program import SAMPLE_DTYPE  # noqa: E402
 from labsuite.protocols import Potentiation  # noqa: E402
 
 FRAME_BUDGET_MS = 50.0

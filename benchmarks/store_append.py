@@ -16,8 +16,8 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from labsuite.program import SAMPLE_DTYPE, PulseProgram, Segment, Train
-from labsuite.runner import Progress, RunState
+from labsuite.core.events import Progress, RunState
+from labsuite.core.program import SAMPLE_DTYPE, PulseProgram, Segment, Train
 from labsuite.store import RunWriter
 
 

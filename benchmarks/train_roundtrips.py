@@ -16,7 +16,7 @@ import argparse
 import time
 
 from labsuite import Bench, make_protocol
-from labsuite.errors import LabsuiteError
+from labsuite.core.errors import LabsuiteError
 from labsuite.runner import Runner
 from labsuite.simulator.station import SIMULATED_SMUS
 from labsuite.traffic import TrafficLog

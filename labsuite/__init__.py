@@ -14,9 +14,10 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+unknown"
 
 from labsuite.bench import Bench, Limits  # noqa: E402
+from labsuite.core.events import RunState  # noqa: E402
+from labsuite.core.program import PulseProgram, Segment, Train  # noqa: E402
 from labsuite.experiment import RunResult, make_protocol, run_protocol  # noqa: E402
-from labsuite.program import PulseProgram, Segment, Train  # noqa: E402
-from labsuite.runner import Runner, RunState  # noqa: E402
+from labsuite.runner import Runner  # noqa: E402
 from labsuite.store import read_run  # noqa: E402
 
 __all__ = ["Bench", "Limits", "RunResult", "make_protocol", "run_protocol", "PulseProgram", "Segment",

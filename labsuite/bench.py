@@ -39,13 +39,13 @@ from pathlib import Path
 from typing import Any
 
 from labsuite import link
-from labsuite.clock import Clock, RealClock
+from labsuite.core.clock import Clock, RealClock
+from labsuite.core.errors import InstrumentError, InvalidParameter, LimitError
+from labsuite.core.instruments import PulseGenerator, SourceMeter
+from labsuite.core.program import PulseProgram
+from labsuite.core.units import parse_quantity
 from labsuite.discovery import check_resource
 from labsuite.drivers import PULSE_GENERATORS, SOURCE_METERS, match_driver
-from labsuite.errors import InstrumentError, InvalidParameter, LimitError
-from labsuite.instruments import PulseGenerator, SourceMeter
-from labsuite.program import PulseProgram
-from labsuite.units import parse_quantity
 
 log = logging.getLogger("labsuite")
 
@@ -183,7 +183,7 @@ class Bench:
         message that differs (``ReplayDiverged``)."""
         import json
 
-        from labsuite.clock import VirtualClock
+        from labsuite.core.clock import VirtualClock
         from labsuite.simulator.instruments.transcript import TranscriptInstrument
         from labsuite.simulator.visa import SimulatedVisaLibrary
         from labsuite.store import open_run

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labsuite.instruments import PulseGeneratorCapabilities
-from labsuite.program import Segment
+from labsuite.core.instruments import PulseGeneratorCapabilities
+from labsuite.core.program import Segment
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from labsuite.errors import LabsuiteError
+from labsuite.core.errors import LabsuiteError
 from labsuite.store import RunFileError, open_run
 
 log = logging.getLogger(__name__)

@@ -13,16 +13,18 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from labsuite import __version__, link
+from labsuite import link
 from labsuite.bench import Bench
+from labsuite.core.errors import InstrumentError, LabsuiteError
+from labsuite.core.events import Progress, RunObserver, RunState
+from labsuite.core.units import format_quantity, parse_quantity
+from labsuite.core.version import __version__
 from labsuite.drivers import PULSE_GENERATORS, SOURCE_METERS
-from labsuite.errors import InstrumentError, LabsuiteError
 from labsuite.experiment import make_protocol, run_protocol
 from labsuite.interrupts import Interrupted, stop_on_signals
 from labsuite.protocols import PROTOCOLS
 from labsuite.recipe import load_recipe
-from labsuite.runner import TIMINGS, Progress, RunObserver, RunState
-from labsuite.units import format_quantity, parse_quantity
+from labsuite.runner import TIMINGS
 
 
 class ProgressBar(RunObserver):
@@ -368,7 +370,7 @@ def _cmd_protocols(args: argparse.Namespace) -> int:
 def _cmd_sim_serve(args: argparse.Namespace) -> int:
     import threading
 
-    from labsuite.clock import VirtualClock
+    from labsuite.core.clock import VirtualClock
     from labsuite.simulator.models import DEFAULT_MODEL
     from labsuite.simulator.server import InstrumentServer
     from labsuite.simulator.station import SimulatedStation

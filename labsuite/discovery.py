@@ -7,8 +7,8 @@ from typing import Any
 import pyvisa
 from pyvisa import rname
 
+from labsuite.core.errors import InvalidParameter
 from labsuite.drivers import match_driver
-from labsuite.errors import InvalidParameter
 
 _EXAMPLES = ("TCPIP0::192.168.1.20::inst0::INSTR (LAN, VXI-11), TCPIP0::192.168.1.20::5025::SOCKET (raw socket), "
              "GPIB0::24::INSTR, USB0::0x05E6::0x2450::04096331::INSTR")

@@ -19,10 +19,11 @@ import numpy as np
 from labsuite import link
 from labsuite.bench import Bench
 from labsuite.catalog import Catalog, CatalogUnavailable
-from labsuite.errors import InvalidParameter, RunAborted
+from labsuite.core.errors import InvalidParameter, RunAborted
+from labsuite.core.events import RunObserver, RunState
 from labsuite.protocols import PROTOCOLS, AdaptiveProtocol, Protocol
 from labsuite.refusal import check_protocol
-from labsuite.runner import COMPLIANCE_FRACTION, RunObserver, Runner, RunState
+from labsuite.runner import COMPLIANCE_FRACTION, Runner
 from labsuite.store import Continuation, RunWriter, read_run, resumed_filename, run_filename
 from labsuite.traffic import TrafficLog
 

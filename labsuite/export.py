@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from labsuite.program import SAMPLE_DTYPE, SAMPLE_UNITS
+from labsuite.core.program import SAMPLE_DTYPE, SAMPLE_UNITS
 from labsuite.store import RunData, read_run
 
 def _run(run: RunData | str | Path) -> RunData:

@@ -15,7 +15,7 @@ from typing import Any
 from pyvisa import constants
 from pyvisa.errors import InvalidSession, VisaIOError
 
-from labsuite.errors import InstrumentError, LabsuiteError
+from labsuite.core.errors import InstrumentError, LabsuiteError
 
 log = logging.getLogger("labsuite")
 

@@ -1,4 +1,4 @@
-"""Render a :class:`~labsuite.plotspec.PlotSpec` to a file (PNG/PDF/SVG) with matplotlib, headless."""
+"""Render a :class:`~labsuite.core.plotspec.PlotSpec` to a file (PNG/PDF/SVG) with matplotlib, headless."""
 from __future__ import annotations
 
 import textwrap
@@ -10,8 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from labsuite.plotspec import PlotSpec  # noqa: E402
-from labsuite.units import ureg  # noqa: E402
+from labsuite.core.plotspec import PlotSpec  # noqa: E402
+from labsuite.core.units import ureg  # noqa: E402
 
 
 def _scale(values: np.ndarray, unit: str) -> tuple[float, str]:

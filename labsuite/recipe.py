@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labsuite.errors import InvalidParameter, RangeError
+from labsuite.core.errors import InvalidParameter, RangeError
 from labsuite.experiment import make_protocol
 from labsuite.protocols import PROTOCOLS, Protocol
 from labsuite.tomlfile import load_toml
@@ -122,7 +122,7 @@ def load_recipe(path: str | Path) -> Recipe:
 
 def recipe_text(protocol: type[Protocol]) -> str:
     """A recipe file holding ``protocol``'s defaults with units and help (a starting point to edit)."""
-    from labsuite.units import format_quantity
+    from labsuite.core.units import format_quantity
 
     lines = [f"# {protocol.title}: defaults of every parameter; edit and run with `labsuite run FILE.toml`",
              f'protocol = "{protocol.name}"', "", "[parameters]"]

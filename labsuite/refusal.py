@@ -23,11 +23,11 @@ import numpy as np
 
 from labsuite.bench import Bench
 from labsuite.burst_plan import plays_on_generator
-from labsuite.errors import InvalidParameter, LabsuiteError, LimitError, ParameterError, RangeError
-from labsuite.program import SAMPLE_DTYPE, PulseProgram, Segment
+from labsuite.core.errors import InvalidParameter, LabsuiteError, LimitError, ParameterError, RangeError
+from labsuite.core.program import SAMPLE_DTYPE, PulseProgram, Segment
+from labsuite.core.units import format_quantity
 from labsuite.protocols import AdaptiveProtocol, Protocol
 from labsuite.runner import SOFTWARE_MIN_SEGMENT, Runner
-from labsuite.units import format_quantity
 
 _IDLE_PULSE = ("read_delay", "period")
 DURATION_SOURCES: dict[str, dict[str, tuple[str, ...]]] = {

@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from labsuite.clock import Clock, RealClock
-from labsuite.errors import RunAborted
+from labsuite.core.clock import Clock, RealClock
+from labsuite.core.errors import RunAborted
+from labsuite.core.events import Progress, RunObserver, RunState
+from labsuite.core.program import PulseProgram
 from labsuite.experiment import make_protocol
-from labsuite.program import PulseProgram
 from labsuite.protocols import Protocol
-from labsuite.runner import Progress, RunObserver, RunState
 from labsuite.store import read_program, read_run
 
 STOP_POLL = 0.05      # s, the longest a replay sleeps before looking at its stop request again
@@ -46,7 +46,7 @@ def replay(path: str | Path, observers: list[RunObserver] | tuple = (), *, speed
     """Re-emit ``path``'s samples to ``observers``; return (protocol, samples, figures of merit).
 
     ``stop()`` true ends the replay within ``STOP_POLL`` s: observers get ``on_finish(ABORTED)``
-    and :class:`~labsuite.errors.RunAborted` is raised.
+    and :class:`~labsuite.core.errors.RunAborted` is raised.
     """
     run = read_run(path)
     protocol = replayed_protocol(run)

@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 
 from labsuite.bench import Bench
-from labsuite.errors import LabsuiteError
+from labsuite.core.errors import LabsuiteError
+from labsuite.core.events import RunObserver
+from labsuite.core.program import PulseProgram, Train
 from labsuite.experiment import RunResult, run_protocol
-from labsuite.program import PulseProgram, Train
 from labsuite.protocols import AdaptiveProtocol
 from labsuite.replay import replayed_protocol
-from labsuite.runner import RunObserver
 from labsuite.store import continuation, read_program, read_run, writer_alive
 
 RESUMABLE = ("failed", "aborted", "running")   # running: its writer was killed (one still writing is refused)

@@ -38,20 +38,19 @@ the computer, so the waits between bursts must last ≥ 5 ms (timing "software" 
 """
 from __future__ import annotations
 
-import enum
 import logging
 import threading
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
 from labsuite import link
 from labsuite.bench import Bench
 from labsuite.burst_plan import Burst, plan_repeat, plays_on_generator
-from labsuite.errors import InvalidParameter, LimitError, RunAborted
+from labsuite.core.errors import InvalidParameter, LimitError, RunAborted
+from labsuite.core.events import Progress, RunObserver, RunState
+from labsuite.core.program import SAMPLE_DTYPE, PulseProgram, Train
 from labsuite.interrupts import stop_on_signals, stop_reason
-from labsuite.program import SAMPLE_DTYPE, PulseProgram, Train
 
 
 TIMINGS = ("auto", "hardware", "software")
@@ -59,34 +58,6 @@ SOFTWARE_MIN_SEGMENT = 5e-3   # s: shorter segments stepped from a computer stre
 COMPLIANCE_FRACTION = 0.99    # a reading at |I| ≥ this fraction of its current limit sat at compliance
 
 log = logging.getLogger("labsuite")
-
-
-class RunState(enum.Enum):
-    IDLE = "idle"
-    RUNNING = "running"
-    PAUSED = "paused"
-    COMPLETED = "completed"
-    ABORTED = "aborted"
-    FAILED = "failed"
-
-
-@dataclass(frozen=True)
-class Progress:
-    """How far a run is, in source time, and the wall time it should still take."""
-
-    done: float          # s of program time played
-    total: float         # s of program time in all
-    elapsed: float       # s of wall time since the run started
-    samples: int         # readings so far
-
-    @property
-    def fraction(self) -> float:
-        return self.done / self.total if self.total else 1.0
-
-    @property
-    def remaining(self) -> float:
-        """Estimated wall time to the end, s (from the pace so far)."""
-        return self.elapsed * (1 - self.fraction) / self.fraction if self.fraction > 0 else float("nan")
 
 
 def compliance_hits(samples: np.ndarray, program: PulseProgram, train_offset: int = 0) -> int:
@@ -100,16 +71,6 @@ def compliance_hits(samples: np.ndarray, program: PulseProgram, train_offset: in
         where = (samples["train"] == train) & (samples["segment"] == segment)
         limits[where] = program.compliance_of(program.trains[train - train_offset].pattern[segment])
     return int(np.count_nonzero(np.abs(samples["current"]) >= COMPLIANCE_FRACTION * limits))
-
-
-class RunObserver:
-    """Receives a run as it happens. Override what you need; the defaults do nothing."""
-
-    def on_start(self, runner: Runner) -> None: ...
-
-    def on_samples(self, samples: np.ndarray, progress: Progress) -> None: ...
-
-    def on_finish(self, state: RunState, error: BaseException | None) -> None: ...
 
 
 class Runner:

@@ -58,10 +58,10 @@ from typing import Any, BinaryIO
 import h5py
 import numpy as np
 
-from labsuite import __version__
-from labsuite.errors import LabsuiteError
-from labsuite.program import SAMPLE_DTYPE, SAMPLE_UNITS, PulseProgram, Segment, Train
-from labsuite.runner import Progress, RunObserver, RunState
+from labsuite.core.errors import LabsuiteError
+from labsuite.core.events import Progress, RunObserver, RunState
+from labsuite.core.program import SAMPLE_DTYPE, SAMPLE_UNITS, PulseProgram, Segment, Train
+from labsuite.core.version import __version__
 from labsuite.traffic import TrafficLog
 
 SCHEMA = "labsuite-run"

@@ -5,7 +5,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from labsuite.errors import InvalidParameter
+from labsuite.core.errors import InvalidParameter
 
 MAX_BYTES = 1 << 20   # a recipe or bench description is a few kB; anything past 1 MiB is not one
 

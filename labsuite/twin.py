@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 
 from labsuite.bench import Bench
-from labsuite.errors import InvalidParameter
+from labsuite.core.errors import InvalidParameter
+from labsuite.core.plotspec import PlotSpec, Series
 from labsuite.experiment import RunResult, make_protocol, run_protocol
-from labsuite.plotspec import PlotSpec, Series
 from labsuite.store import read_run
 
 

@@ -43,9 +43,9 @@ from labsuite.analysis.energy import estimated_pulse_energy, pulse_energy
 from labsuite.analysis.neurosim import nonlinearity_label
 from labsuite.analysis.nonlinearity import conductance_model, fit_nonlinearity
 from labsuite.analysis.states import asymmetry, cycle_to_cycle_variation, distinguishable_states
-from labsuite.errors import ParameterError
-from labsuite.plotspec import PlotSpec, Series
-from labsuite.program import PulseProgram, Train
+from labsuite.core.errors import ParameterError
+from labsuite.core.plotspec import PlotSpec, Series
+from labsuite.core.program import PulseProgram, Train
 from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.potentiation import pulse_and_read
 from labsuite.protocols.protocol import ProgramSize, Protocol

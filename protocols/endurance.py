@@ -31,9 +31,9 @@ import numpy as np
 
 from labsuite.analysis.energy import estimated_pulse_energy
 from labsuite.analysis.states import cycles_to_failure, on_off_ratio
-from labsuite.errors import ParameterError
-from labsuite.plotspec import PlotSpec, Series
-from labsuite.program import PulseProgram, Segment, Train
+from labsuite.core.errors import ParameterError
+from labsuite.core.plotspec import PlotSpec, Series
+from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import ProgramSize, Protocol
 

@@ -18,13 +18,13 @@ from typing import ClassVar
 
 import numpy as np
 
-from labsuite.errors import ParameterError
-from labsuite.plotspec import PlotSpec, Series
-from labsuite.program import PulseProgram, Segment, Train
+from labsuite.core.errors import ParameterError
+from labsuite.core.plotspec import PlotSpec, Series
+from labsuite.core.program import PulseProgram, Segment, Train
+from labsuite.core.units import format_quantity
 from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import AdaptiveProtocol
 from labsuite.protocols.timing import MIN_MEASURED, MIN_SEGMENT
-from labsuite.units import format_quantity
 
 
 class Forming(AdaptiveProtocol):

@@ -49,13 +49,13 @@ from typing import ClassVar
 import numpy as np
 
 from labsuite.analysis.iv import analyze_loops, split_cycle
-from labsuite.errors import ParameterError
-from labsuite.plotspec import PlotSpec, Series
-from labsuite.program import PulseProgram, Segment, Train
+from labsuite.core.errors import ParameterError
+from labsuite.core.plotspec import PlotSpec, Series
+from labsuite.core.program import PulseProgram, Segment, Train
+from labsuite.core.units import format_quantity
 from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import ProgramSize, Protocol
 from labsuite.protocols.timing import MIN_MEASURED, MIN_SEGMENT
-from labsuite.units import format_quantity
 
 
 _SWEEP_PARAMETERS = (

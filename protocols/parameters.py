@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from labsuite.errors import InvalidParameter, ParameterError
-from labsuite.units import format_quantity, parse_quantity
+from labsuite.core.errors import InvalidParameter, ParameterError
+from labsuite.core.units import format_quantity, parse_quantity
 
 
 @dataclass(frozen=True)

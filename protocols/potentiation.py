@@ -15,12 +15,12 @@ from typing import ClassVar
 import numpy as np
 
 from labsuite.analysis.nonlinearity import conductance_model, fit_nonlinearity
-from labsuite.errors import ParameterError
-from labsuite.plotspec import PlotSpec, Series
-from labsuite.program import PulseProgram, Segment, Train
+from labsuite.core.errors import ParameterError
+from labsuite.core.plotspec import PlotSpec, Series
+from labsuite.core.program import PulseProgram, Segment, Train
+from labsuite.core.units import format_quantity
 from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import Protocol
-from labsuite.units import format_quantity
 
 
 POSITIVE = "potentiation pulses are positive; give e.g. amplitude=1.5V, or run depression for negative pulses"

@@ -38,13 +38,13 @@ from typing import Any, ClassVar
 import numpy as np
 
 from labsuite.analysis.ppf import fit_double_exponential, ppf_index, ppf_standard_error
-from labsuite.errors import InvalidParameter, ParameterError
-from labsuite.plotspec import PlotSpec, Series
-from labsuite.program import PulseProgram, Segment, Train
+from labsuite.core.errors import InvalidParameter, ParameterError
+from labsuite.core.plotspec import PlotSpec, Series
+from labsuite.core.program import PulseProgram, Segment, Train
+from labsuite.core.units import format_quantity
 from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import Protocol
 from labsuite.protocols.timing import MIN_MEASURED, MIN_SEGMENT
-from labsuite.units import format_quantity
 
 
 # segment indices of the pattern

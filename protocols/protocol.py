@@ -8,11 +8,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from labsuite.errors import InstrumentError, InvalidParameter, ParameterError
-from labsuite.plotspec import PlotSpec
-from labsuite.program import PulseProgram
+from labsuite.core.errors import InstrumentError, InvalidParameter, ParameterError
+from labsuite.core.plotspec import PlotSpec
+from labsuite.core.program import PulseProgram
+from labsuite.core.units import format_quantity
 from labsuite.protocols.parameters import Parameter
-from labsuite.units import format_quantity
 
 MAX_READINGS = 10_000_000    # readings one program may take (samples: 36 B each, plus indexing tables)
 MAX_SEGMENTS = 20_000_000    # segments one program may hold (levels: 8 B each)

@@ -35,13 +35,13 @@ import numpy as np
 
 from labsuite.analysis.retention import (fit_power_law, fit_stretched_exponential, power_law, retained_fraction,
                                          stretched_exponential)
-from labsuite.errors import ParameterError
-from labsuite.plotspec import PlotSpec, Series
-from labsuite.program import PulseProgram, Segment, Train
+from labsuite.core.errors import ParameterError
+from labsuite.core.plotspec import PlotSpec, Series
+from labsuite.core.program import PulseProgram, Segment, Train
+from labsuite.core.units import format_quantity
 from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import Protocol
 from labsuite.protocols.timing import MIN_GAP, MIN_MEASURED, MIN_SEGMENT
-from labsuite.units import format_quantity
 
 READS_PER_TRAIN = 31     # [idle, read] pairs in one ≤ 63-segment pattern (the first train also holds the write)
 

@@ -32,13 +32,13 @@ from typing import ClassVar
 import numpy as np
 
 from labsuite.analysis.srdp import conductance_change, rate_response
-from labsuite.errors import ParameterError
-from labsuite.plotspec import PlotSpec, Series
-from labsuite.program import PulseProgram, Segment, Train
+from labsuite.core.errors import ParameterError
+from labsuite.core.plotspec import PlotSpec, Series
+from labsuite.core.program import PulseProgram, Segment, Train
+from labsuite.core.units import format_quantity
 from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import Protocol
 from labsuite.protocols.timing import MIN_MEASURED, MIN_SEGMENT
-from labsuite.units import format_quantity
 
 
 # where the reads are: train 0 segment 0 (first baseline); tail train 2 + 2k: segment 1 (G_after

@@ -73,15 +73,15 @@ from typing import Any, ClassVar
 import numpy as np
 
 from labsuite.analysis.stdp import fit_stdp, stdp_window
-from labsuite.errors import InvalidParameter, ParameterError
-from labsuite.plotspec import PlotSpec, Series
-from labsuite.program import PulseProgram, Segment, Train
+from labsuite.core.errors import InvalidParameter, ParameterError
+from labsuite.core.plotspec import PlotSpec, Series
+from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import Protocol
 from labsuite.protocols.waveforms import (SHAPES, Biphasic, ExponentialTail, Rectangular, Tabulated, Triangular,
                                           Waveform, discretize)
+from labsuite.core.units import format_quantity
 from labsuite.protocols.timing import MAX_PATTERN
-from labsuite.units import format_quantity
 
 MAX_CELLS = 100_000        # time_step cells of one pair that discretize() may sample
 OTHER_SEGMENTS = 3   # read before, rest, read after

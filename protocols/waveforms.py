@@ -41,8 +41,8 @@ from pathlib import Path
 
 import numpy as np
 
-from labsuite.errors import InvalidParameter
-from labsuite.program import Segment
+from labsuite.core.errors import InvalidParameter
+from labsuite.core.program import Segment
 
 SUBSAMPLES = 64      # midpoint-rule points per cell when averaging a waveform over a cell
 

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import least_squares
 
-from labsuite.program import PulseProgram
+from labsuite.core.program import PulseProgram
 from labsuite.simulator.models import MODELS
 from labsuite.simulator.models.base import DeviceModel
 from labsuite.simulator.playback import play

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from labsuite.program import SAMPLE_DTYPE, PulseProgram
+from labsuite.core.program import SAMPLE_DTYPE, PulseProgram
 from labsuite.simulator.models.base import DeviceModel
 
 

@@ -124,7 +124,7 @@ class InstrumentServer:
             threading.Thread(target=self._serve, args=(conn, endpoint, slots), daemon=True).start()
 
     def _executing(self) -> contextlib.AbstractContextManager:
-        """The clock's :meth:`~labsuite.clock.VirtualClock.executing` (nothing without a clock)."""
+        """The clock's :meth:`~labsuite.core.clock.VirtualClock.executing` (nothing without a clock)."""
         return self._clock.executing() if self._clock is not None else contextlib.nullcontext()
 
     def _serve(self, conn: socket.socket, endpoint: Endpoint, slots: threading.BoundedSemaphore) -> None:

@@ -20,16 +20,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from labsuite.clock import VirtualClock
+from labsuite.core.clock import VirtualClock
 from labsuite.simulator.circuit import DeviceNode
 from labsuite.simulator.faults import Fault, FaultInjector
 from labsuite.simulator.instruments.keithley2400 import Keithley2400
 from labsuite.simulator.instruments.keithley2450 import Keithley2450
 from labsuite.simulator.instruments.keithley2600 import Keithley2600
-from labsuite.simulator.instruments.keysight_b2900 import KeysightB2900
 from labsuite.simulator.instruments.keysight_33500 import Keysight33500
-from labsuite.simulator.instruments.tektronix_afg31000 import TektronixAFG31000
+from labsuite.simulator.instruments.keysight_b2900 import KeysightB2900
 from labsuite.simulator.instruments.scpi import ScpiError, ScpiInstrument, command, parse_number
+from labsuite.simulator.instruments.tektronix_afg31000 import TektronixAFG31000
 from labsuite.simulator.models import DEFAULT_MODEL, make_model
 from labsuite.simulator.visa import SimulatedVisaLibrary
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from labsuite import Bench, Limits, run_protocol
-from labsuite.errors import InvalidParameter, LimitError
+from labsuite.core.errors import InvalidParameter, LimitError
 
 
 def test_simulated_bench_from_toml_with_units(tmp_path):

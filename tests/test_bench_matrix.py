@@ -25,9 +25,9 @@ import numpy as np
 import pytest
 
 from labsuite import Bench, run_protocol
-from labsuite.errors import LimitError
+from labsuite.core.errors import LimitError
+from labsuite.core.events import RunState
 from labsuite.protocols import PROTOCOLS
-from labsuite.runner import RunState
 from labsuite.traffic import TrafficLog
 
 SMUS = ("keithley2450", "keithley2600", "keysightb2900", "keithley2400")

@@ -63,7 +63,7 @@ def test_a_locked_index_still_lists_the_folder_from_the_files(folder, monkeypatc
 
 def test_a_run_being_written_by_this_process_is_listed_as_running(tmp_path, caplog):
     """The GUI lists its folder while it runs: the live file is read as a SWMR reader, not skipped."""
-    from labsuite.runner import RunObserver
+    from labsuite.core.events import RunObserver
 
     seen = []
 

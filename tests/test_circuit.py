@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from labsuite.clock import VirtualClock
+from labsuite.core.clock import VirtualClock
 from labsuite.simulator.circuit import DeviceNode, SourceCircuit, thevenin
 from labsuite.simulator.models import make_model
 

@@ -10,12 +10,13 @@ import pytest
 from pymeasure.test import expected_protocol
 
 from labsuite import Bench, run_protocol
+from labsuite.core.errors import InstrumentError
+from labsuite.core.events import RunState
+from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.drivers import SOURCE_METERS, match_driver
 from labsuite.drivers.keithley.keithley2400 import CYCLE_OVERHEAD, Keithley2400, ListPlan, source_range
-from labsuite.errors import InstrumentError
 from labsuite.link import LinkError
-from labsuite.program import PulseProgram, Segment, Train
-from labsuite.runner import Runner, RunState
+from labsuite.runner import Runner
 from labsuite.simulator.instruments import keithley2400 as simulated
 from labsuite.traffic import TrafficLog
 

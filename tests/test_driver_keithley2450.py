@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 from pymeasure.test import expected_protocol
 
+from labsuite.core.program import Segment, Train
 from labsuite.drivers.keithley.keithley2450 import Keithley2450, source_range
-from labsuite.program import Segment, Train
 
 NO_ERROR = '0,"No error;0;0 0"'
 WRITE = Segment(1.5, 100e-6, "write")
@@ -50,7 +50,7 @@ def test_train_is_one_message_an_error_check_init_a_state_poll_and_one_buffer_re
 
 def test_an_error_while_loading_stops_before_init():
     """A refused point (here: a level beyond the range) must not be followed by :INIT."""
-    from labsuite.errors import InstrumentError
+    from labsuite.core.errors import InstrumentError
 
     class FixedLine(Keithley2450):
         line_frequency = 60.0
@@ -153,7 +153,7 @@ def test_driver_runs_a_train_on_the_simulated_instrument(smu, station):
 
 
 def test_raise_errors_raises_the_first_error_and_reads_the_queue_to_its_end():
-    from labsuite.errors import InstrumentError
+    from labsuite.core.errors import InstrumentError
 
     with expected_protocol(Keithley2450, [
         ("SYST:ERR?", NO_ERROR),

@@ -9,11 +9,12 @@ import pytest
 from pymeasure.test import expected_protocol
 
 from labsuite import Bench, run_protocol
+from labsuite.core.errors import InstrumentError, InvalidParameter
+from labsuite.core.events import RunState
+from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.drivers import match_driver
 from labsuite.drivers.keithley.keithley2600 import LOAD_MESSAGE, TRAIN_SCRIPT, Keithley2600, _aperture
-from labsuite.errors import InstrumentError, InvalidParameter
-from labsuite.program import PulseProgram, Segment, Train
-from labsuite.runner import Runner, RunState
+from labsuite.runner import Runner
 from labsuite.simulator.station import SimulatedStation
 from labsuite.traffic import TrafficLog
 

@@ -9,12 +9,13 @@ import pytest
 from pymeasure.test import expected_protocol
 
 from labsuite import Bench, Limits, run_protocol
+from labsuite.core.errors import InstrumentError, InvalidParameter
+from labsuite.core.events import RunObserver, RunState
+from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.drivers import match_driver
 from labsuite.drivers.keysight.b2900 import KeysightB2900, source_range, tail_message
-from labsuite.errors import InstrumentError, InvalidParameter
 from labsuite.link import LinkError
-from labsuite.program import PulseProgram, Segment, Train
-from labsuite.runner import RunObserver, Runner, RunState
+from labsuite.runner import Runner
 from labsuite.simulator import station as simulated_station
 from labsuite.simulator.instruments.keysight_b2900 import KeysightB2900 as SimulatedB2900
 from labsuite.simulator.station import SimulatedStation

@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 from pymeasure.test import expected_protocol
 
+from labsuite.core.errors import InstrumentError, InvalidParameter, RangeError
+from labsuite.core.instruments import PulseGenerator
 from labsuite.drivers import PULSE_GENERATORS, match_driver
 from labsuite.drivers.keysight import keysight33500
 from labsuite.drivers.keysight.keysight33500 import Keysight33500
 from labsuite.drivers.tektronix.afg31000 import TektronixAFG31000
-from labsuite.errors import InstrumentError, InvalidParameter, RangeError
-from labsuite.instruments import PulseGenerator
 from labsuite.simulator.server import InstrumentServer
 from labsuite.simulator.station import SimulatedStation
 

@@ -18,11 +18,12 @@ import pyvisa
 
 from labsuite import Bench, Limits, link, run_protocol
 from labsuite.cli import main
-from labsuite.errors import InstrumentError, InvalidParameter
+from labsuite.core.errors import InstrumentError, InvalidParameter
+from labsuite.core.events import RunObserver, RunState
+from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.interrupts import Interrupted
 from labsuite.link import LinkError
-from labsuite.program import PulseProgram, Segment, Train
-from labsuite.runner import RunObserver, Runner, RunState
+from labsuite.runner import Runner
 from labsuite.simulator.faults import Fault
 from labsuite.simulator.server import InstrumentServer
 from labsuite.simulator.station import SimulatedStation

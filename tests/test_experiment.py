@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from labsuite import Bench, read_run, run_protocol
-from labsuite.errors import InvalidParameter, ParameterError
+from labsuite.core.errors import InvalidParameter, ParameterError
 from labsuite.protocols import Potentiation
 
 

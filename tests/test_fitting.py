@@ -80,7 +80,7 @@ def test_ag_a_si_depression_twin(reference_trace):
 
 def _paired_pulse_program(intervals: np.ndarray):
     """Per interval: baseline read, pulse, read, gap, pulse, read, 5 s rest (volatile state relaxes)."""
-    from labsuite.program import PulseProgram, Segment, Train
+    from labsuite.core.program import PulseProgram, Segment, Train
 
     read, write = Segment(0.1, 0.5e-3, "read", True), Segment(1.5, 100e-6, "write")
     return PulseProgram(tuple(Train((read, write, read, Segment(0.0, dt), write, read, Segment(0.0, 5.0)))
@@ -113,7 +113,7 @@ def test_twin_from_an_iv_loop_recovers_the_drift_parameters():
     The drive keeps the state inside its window: at 1.2 V it runs into the p = 10 window's edge,
     where the loop depends on the parameters through a kink and least squares stops 0.1–0.4 %
     short in local optima."""
-    from labsuite.program import PulseProgram, Segment, Train
+    from labsuite.core.program import PulseProgram, Segment, Train
 
     steps = 100
     levels = 0.8 * np.sin(2 * np.pi * (np.arange(steps) + 0.5) / steps)

@@ -18,11 +18,11 @@ from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QApplication
 
 from labsuite import Bench, run_protocol
-from labsuite.gui.app import MainWindow
-from labsuite.drivers import PULSE_GENERATORS, SOURCE_METERS
+from labsuite.core.events import RunState
 from labsuite.discovery import discover
+from labsuite.drivers import PULSE_GENERATORS, SOURCE_METERS
+from labsuite.gui.app import MainWindow
 from labsuite.gui.bench_panel import role_of
-from labsuite.runner import RunState
 from labsuite.store import read_run
 from labsuite.traffic import TrafficLog
 
@@ -235,8 +235,8 @@ def test_an_iv_sweep_shows_linear_loops_and_log_current(connected, qtbot, tmp_pa
 
 
 def test_a_long_series_is_drawn_decimated_and_in_detail_when_zoomed(qtbot):
+    from labsuite.core.plotspec import PlotSpec, Series
     from labsuite.gui.live_plots import SpecPlot, peak_decimate
-    from labsuite.plotspec import PlotSpec, Series
 
     x, y = np.arange(10.0), np.array([1, 5, 2, np.nan, 3, 9, 0, 4, 4, 4.0])
     assert [a.tolist() for a in peak_decimate(x, y, 3)] == [[0, 3, 4, 7, 8, 9], [1, 5, 0, 9, 4, 4]]
@@ -523,10 +523,10 @@ def test_log_axes_label_only_the_decades(qapp):
 
 
 def test_a_run_that_fails_in_the_worker_keeps_its_protocol_and_samples(qtbot):
+    from labsuite.core.events import Progress
+    from labsuite.core.program import SAMPLE_DTYPE
     from labsuite.gui.worker import RunWorker
-    from labsuite.program import SAMPLE_DTYPE
     from labsuite.protocols import PROTOCOLS
-    from labsuite.runner import Progress
 
     protocol = PROTOCOLS["potentiation"]()
 

@@ -1,8 +1,8 @@
 """Live-plot axes: a unit without SI prefixes never inherits the previous protocol's scale."""
 import numpy as np
 
+from labsuite.core.plotspec import PlotSpec, Series
 from labsuite.gui.live_plots import SpecPlot
-from labsuite.plotspec import PlotSpec, Series
 
 
 def spec(y_label: str, y_unit: str, y: np.ndarray) -> PlotSpec:

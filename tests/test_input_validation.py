@@ -13,14 +13,14 @@ import pytest
 
 from labsuite.bench import Bench
 from labsuite.cli import main
+from labsuite.core.errors import InvalidParameter, LabsuiteError, ParameterError
+from labsuite.core.units import parse_quantity
 from labsuite.discovery import check_resource
-from labsuite.errors import InvalidParameter, LabsuiteError, ParameterError
 from labsuite.protocols import PROTOCOLS
 from labsuite.protocols.protocol import MAX_READINGS, MAX_SEGMENTS
 from labsuite.recipe import load_recipe
 from labsuite.simulator.models import MODELS, make_model
 from labsuite.simulator.models.base import check_params
-from labsuite.units import parse_quantity
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 from labsuite import Bench, run_protocol
+from labsuite.core.units import parse_quantity
 from labsuite.simulator.models import MODELS, make_model
-from labsuite.units import parse_quantity
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

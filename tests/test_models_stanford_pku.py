@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
+from labsuite.core.units import parse_quantity
 from labsuite.simulator.models.base import DeviceModel
 from labsuite.simulator.models.stanford_pku import StanfordPKU, StanfordPKUParams
-from labsuite.units import parse_quantity
 
 QUIET = StanfordPKUParams(c2c_sigma=0.0)
 STEP, DWELL = 0.005, 1e-3         # a 5 mV, 1 ms staircase

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from labsuite.errors import InvalidParameter
-from labsuite.program import PulseProgram, Segment, Train
+from labsuite.core.errors import InvalidParameter
+from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.protocols import Potentiation
 
 WRITE = Segment(1.5, 100e-6, "write")

@@ -48,7 +48,7 @@ def test_protocol_runs_from_the_cli_with_figures_and_units(name, tmp_path, capsy
 @pytest.mark.parametrize("name", sorted(n for n, p in PROTOCOLS.items()
                                         if any(q.name == "read_voltage" for q in p.parameters)))
 def test_a_read_at_zero_volts_is_refused_by_every_protocol_that_reads(name):
-    from labsuite.errors import ParameterError
+    from labsuite.core.errors import ParameterError
 
     with pytest.raises(ParameterError, match=r"read_voltage = 0 V is not allowed \(must be non-zero"):
         PROTOCOLS[name](read_voltage=0)

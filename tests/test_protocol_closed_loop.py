@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from labsuite import Bench, Limits, run_protocol
-from labsuite.errors import LimitError
+from labsuite.core.errors import LimitError
+from labsuite.core.events import RunObserver, RunState
 from labsuite.protocols import Forming, WriteVerify
-from labsuite.runner import RunObserver, RunState
 
 
 def test_forming_stops_at_the_models_forming_voltage_under_compliance(tmp_path):
@@ -103,7 +103,7 @@ def test_a_closed_loop_run_stays_running_between_stages(tmp_path):
 @pytest.mark.parametrize("reads", [0, 1, 2, 3])
 def test_closed_loop_plots_draw_with_no_read_one_read_or_one_pulse(protocol, reads):
     """The live plot is drawn before the first read and after each: every series has as many x as y."""
-    from labsuite.program import SAMPLE_DTYPE
+    from labsuite.core.program import SAMPLE_DTYPE
     samples = np.zeros(reads, SAMPLE_DTYPE)
     samples["voltage"], samples["current"] = 0.1, np.linspace(1e-6, 1e-4, reads)
     spec = protocol.plot(samples, {})

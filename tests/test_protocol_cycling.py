@@ -13,8 +13,8 @@ from labsuite.analysis.neurosim import LABEL_MAX, LABELS, PARAM_A, nonlinearity_
 from labsuite.analysis.nonlinearity import fit_nonlinearity
 from labsuite.analysis.states import (asymmetry, cycle_to_cycle_variation, cycles_to_failure,
                                       distinguishable_states, on_off_ratio)
-from labsuite.errors import ParameterError
-from labsuite.program import SAMPLE_DTYPE
+from labsuite.core.errors import ParameterError
+from labsuite.core.program import SAMPLE_DTYPE
 from labsuite.protocols.cycling import PlasticityCycling
 from labsuite.protocols.endurance import Endurance
 from labsuite.simulator.models import SynapticMemristor

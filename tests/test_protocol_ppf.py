@@ -6,7 +6,7 @@ import pytest
 
 from labsuite import Bench, run_protocol
 from labsuite.analysis.ppf import double_exponential, fit_double_exponential, ppf_index, single_exponential
-from labsuite.errors import ParameterError
+from labsuite.core.errors import ParameterError
 from labsuite.protocols.ppf import PairedPulse
 from labsuite.simulator.models.multi_timescale import MultiTimescaleSynapse, MultiTimescaleSynapseParams
 from labsuite.simulator.playback import play

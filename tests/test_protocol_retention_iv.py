@@ -9,7 +9,7 @@ from labsuite import Bench, run_protocol
 from labsuite.analysis.iv import analyze_loops, loop_area, split_cycle
 from labsuite.analysis.retention import (fit_power_law, fit_stretched_exponential, power_law,
                                          stretched_exponential)
-from labsuite.errors import ParameterError
+from labsuite.core.errors import ParameterError
 from labsuite.protocols.iv import IVSweep, PulsedIV
 from labsuite.protocols.retention import Retention
 from labsuite.simulator.models import make_model

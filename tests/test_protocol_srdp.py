@@ -11,7 +11,7 @@ from scipy.optimize import brentq
 
 from labsuite import Bench, run_protocol
 from labsuite.analysis.srdp import half_max_rate, rate_response
-from labsuite.errors import ParameterError
+from labsuite.core.errors import ParameterError
 from labsuite.protocols.srdp import SpikeRate
 from labsuite.simulator.models.multi_timescale import MultiTimescaleSynapse, MultiTimescaleSynapseParams
 from labsuite.simulator.playback import play

@@ -27,8 +27,8 @@ import pytest
 
 from labsuite import Bench, read_run, run_protocol
 from labsuite.analysis.stdp import fit_stdp, stdp_window
-from labsuite.errors import InvalidParameter, LimitError, ParameterError
-from labsuite.program import PulseProgram
+from labsuite.core.errors import InvalidParameter, LimitError, ParameterError
+from labsuite.core.program import PulseProgram
 from labsuite.protocols.stdp import SpikeTiming
 from labsuite.protocols.waveforms import (Biphasic, ExponentialTail, Rectangular, Tabulated, Triangular,
                                           discretize)

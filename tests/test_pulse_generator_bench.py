@@ -7,9 +7,9 @@ import pytest
 from pyvisa import rname
 
 from labsuite import Bench, run_protocol
-from labsuite.errors import InvalidParameter, LimitError, RangeError
+from labsuite.core.errors import InvalidParameter, LimitError, RangeError
+from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.link import LinkError
-from labsuite.program import PulseProgram, Segment, Train
 from labsuite.runner import Runner
 from labsuite.traffic import TrafficLog
 

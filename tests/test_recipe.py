@@ -7,7 +7,7 @@ from importlib import resources
 import h5py
 import pytest
 
-from labsuite.errors import InvalidParameter
+from labsuite.core.errors import InvalidParameter
 from labsuite.protocols import PROTOCOLS
 from labsuite.recipe import load_recipe
 

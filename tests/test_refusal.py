@@ -6,9 +6,9 @@ import re
 import pytest
 
 from labsuite import Bench, run_protocol
-from labsuite.errors import LimitError
+from labsuite.core.errors import LimitError
+from labsuite.core.events import RunState
 from labsuite.refusal import BenchRefusal
-from labsuite.runner import RunState
 from labsuite.traffic import TrafficLog
 
 SEGMENT_LABELS = re.compile(r"\b(write|read|idle|spike|rest|set|reset|settle|sweep) duration\b|segment \d")

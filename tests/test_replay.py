@@ -37,9 +37,9 @@ def test_a_different_program_stops_at_the_first_differing_message(recorded, tmp_
 def test_a_stored_run_replays_through_observers_at_its_recorded_pace(recorded):
     """Observers get every sample in order; at speed 2 a 0.131 s run takes 0.0655 s of (virtual) time;
     the replayed analysis equals the stored one."""
-    from labsuite.clock import VirtualClock
+    from labsuite.core.clock import VirtualClock
+    from labsuite.core.events import RunObserver
     from labsuite.replay import read_program, replay
-    from labsuite.runner import RunObserver
 
     path, params = recorded
 
@@ -68,10 +68,10 @@ def test_a_stored_run_replays_through_observers_at_its_recorded_pace(recorded):
 def test_a_replay_paces_from_its_first_sample_sleeps_in_short_slices_and_stops_on_request(tmp_path):
     """The second run on a bench starts where the bench clock was (t[0] > 0): its replay shows the
     first samples at once, not after t[0]; waits are sliced so that a stop request ends it promptly."""
-    from labsuite.clock import VirtualClock
-    from labsuite.errors import RunAborted
+    from labsuite.core.clock import VirtualClock
+    from labsuite.core.errors import RunAborted
+    from labsuite.core.events import RunObserver
     from labsuite.replay import STOP_POLL, replay
-    from labsuite.runner import RunObserver
 
     params = {"pulses": 12, "period": "10 ms", "read_delay": "2 ms"}
     with Bench.simulated(seed=4) as bench:

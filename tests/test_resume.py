@@ -9,9 +9,9 @@ import pytest
 
 from labsuite import Bench, read_run, run_protocol
 from labsuite.catalog import Catalog
-from labsuite.errors import InstrumentError
+from labsuite.core.errors import InstrumentError
+from labsuite.core.events import RunObserver, RunState
 from labsuite.resume import ResumeRefused, resume_run
-from labsuite.runner import RunObserver, RunState
 
 PARAMS = {"pulses": 500, "period": "10 ms", "read_delay": "2 ms"}     # 5 s: five 1 s chunks of 100 pulses
 
@@ -58,7 +58,7 @@ def test_a_failed_run_resumed_gives_every_reading_once_with_times_running_on(tmp
 SCRIPT = '''
 import time
 from labsuite import Bench, run_protocol
-from labsuite.runner import RunObserver
+from labsuite.core.events import RunObserver
 
 class Announce(RunObserver):
     def on_samples(self, samples, progress):

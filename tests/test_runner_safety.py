@@ -3,10 +3,11 @@ import h5py
 import pytest
 
 from labsuite import Bench, Limits, run_protocol
-from labsuite.errors import InvalidParameter, LimitError
+from labsuite.core.errors import InvalidParameter, LimitError
+from labsuite.core.events import RunObserver, RunState
+from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.link import LinkError
-from labsuite.program import PulseProgram, Segment, Train
-from labsuite.runner import RunObserver, Runner, RunState
+from labsuite.runner import Runner
 from labsuite.traffic import TrafficLog
 
 
@@ -153,7 +154,7 @@ def test_pause_after_abort_does_not_hang(bench):
 @pytest.mark.parametrize("limits", [dict(max_voltage=float("nan")), dict(max_compliance=-1e-3),
                                     dict(max_voltage=float("inf"))])
 def test_limits_must_be_positive_and_finite(limits):
-    from labsuite.errors import InvalidParameter
+    from labsuite.core.errors import InvalidParameter
     with pytest.raises(InvalidParameter, match="limits.max_"):
         Limits(**limits)
 

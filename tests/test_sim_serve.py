@@ -82,7 +82,7 @@ def test_a_served_instrument_times_trains_by_its_own_clock_however_slow_the_comp
     import numpy as np
 
     from labsuite import Bench, run_protocol
-    from labsuite.clock import VirtualClock
+    from labsuite.core.clock import VirtualClock
     from labsuite.simulator.server import InstrumentServer
     from labsuite.simulator.station import SimulatedStation
 

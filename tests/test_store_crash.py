@@ -11,7 +11,7 @@ from labsuite.store import open_run
 SCRIPT = '''
 import time
 from labsuite import Bench, run_protocol
-from labsuite.runner import RunObserver
+from labsuite.core.events import RunObserver
 
 class Announce(RunObserver):
     def on_samples(self, samples, progress):

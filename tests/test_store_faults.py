@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from labsuite import Bench, read_run, run_protocol
-from labsuite.errors import InstrumentError, RunAborted
+from labsuite.core.errors import InstrumentError, RunAborted
+from labsuite.core.events import RunObserver, RunState
 from labsuite.protocols import WriteVerify
-from labsuite.runner import RunObserver, RunState
 from labsuite.store import RunFileError, RunWriter
 
 def long_run(pulses: int) -> list[str]:
@@ -333,7 +333,7 @@ def test_readings_reach_the_file_at_least_once_per_second_of_program_time(tmp_pa
 CRASH = '''
 import os
 from labsuite import Bench, run_protocol
-from labsuite.runner import RunObserver
+from labsuite.core.events import RunObserver
 
 class Die(RunObserver):
     seen = 0

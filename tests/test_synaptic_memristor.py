@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from labsuite.clock import VirtualClock
+from labsuite.core.clock import VirtualClock
 from labsuite.simulator.circuit import SourceCircuit
 from labsuite.simulator.models import SynapticMemristor, SynapticMemristorParams, make_model
 

@@ -7,7 +7,7 @@ import pytest
 
 from labsuite import Bench, run_protocol
 from labsuite.cli import main
-from labsuite.errors import InvalidParameter
+from labsuite.core.errors import InvalidParameter
 from labsuite.twin import resimulate
 
 

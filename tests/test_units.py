@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from labsuite.errors import InvalidParameter, LimitError
-from labsuite.units import format_quantity, parse_quantity
+from labsuite.core.errors import InvalidParameter, LimitError
+from labsuite.core.units import format_quantity, parse_quantity
 
 
 @pytest.mark.parametrize("text, unit, expected", [

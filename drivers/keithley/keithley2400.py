@@ -47,10 +47,10 @@ import numpy as np
 from pymeasure.instruments.keithley.keithley2400 import Keithley2400 as _PymeasureKeithley2400
 from pymeasure.instruments.validators import strict_range
 
-from labsuite.errors import InstrumentError
-from labsuite.instruments import SourceMeterCapabilities, TrainReadings
-from labsuite.program import Train
-from labsuite.units import format_quantity
+from labsuite.core.errors import InstrumentError
+from labsuite.core.instruments import SourceMeterCapabilities, TrainReadings
+from labsuite.core.program import Train
+from labsuite.core.units import format_quantity
 
 VOLTAGE_RANGES = (0.2, 2.0, 20.0, 200.0)   # V, source ranges (each to 105 %)
 MAX_VOLTAGE = 210.0                        # V
@@ -85,7 +85,7 @@ class ListPlan:
 
 
 class Keithley2400(_PymeasureKeithley2400):
-    """Keithley 2400 on pymeasure, implementing labsuite's :class:`~labsuite.instruments.SourceMeter`."""
+    """Keithley 2400 on pymeasure, implementing labsuite's :class:`~labsuite.core.instruments.SourceMeter`."""
 
     idn_pattern = r"KEITHLEY INSTRUMENTS INC\.,MODEL 2400,"
     capabilities = SourceMeterCapabilities(

@@ -32,9 +32,9 @@ import time
 import numpy as np
 from pymeasure.instruments.keithley.keithley2450 import Keithley2450 as _PymeasureKeithley2450
 
-from labsuite.errors import InstrumentError
-from labsuite.instruments import SourceMeterCapabilities, TrainReadings
-from labsuite.program import Train
+from labsuite.core.errors import InstrumentError
+from labsuite.core.instruments import SourceMeterCapabilities, TrainReadings
+from labsuite.core.program import Train
 
 BUFFER = "defbuffer1"
 VOLTAGE_RANGES = (0.02, 0.2, 2.0, 20.0, 200.0)   # V, source ranges (Reference Manual, source range)
@@ -43,7 +43,7 @@ MAX_BLOCKS = 255
 
 
 class Keithley2450(_PymeasureKeithley2450):
-    """Keithley 2450 on pymeasure, implementing labsuite's :class:`~labsuite.instruments.SourceMeter`."""
+    """Keithley 2450 on pymeasure, implementing labsuite's :class:`~labsuite.core.instruments.SourceMeter`."""
 
     idn_pattern = r"KEITHLEY INSTRUMENTS,MODEL 2450,"
     capabilities = SourceMeterCapabilities(

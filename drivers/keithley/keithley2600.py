@@ -48,10 +48,10 @@ import numpy as np
 from pymeasure.instruments.keithley.keithley2600 import Keithley2600 as _PymeasureKeithley2600
 from pymeasure.instruments.validators import strict_range
 
-from labsuite.errors import InstrumentError, InvalidParameter
-from labsuite.instruments import SourceMeterCapabilities, TrainReadings
-from labsuite.program import Train
-from labsuite.units import format_quantity
+from labsuite.core.errors import InstrumentError, InvalidParameter
+from labsuite.core.instruments import SourceMeterCapabilities, TrainReadings
+from labsuite.core.program import Train
+from labsuite.core.units import format_quantity
 
 NPLC_MIN, NPLC_MAX = 0.001, 25.0        # smuX.measure.nplc (section 9)
 MEASURE_MARGIN = 60e-6                  # s between the end of an integration and the next source
@@ -266,7 +266,7 @@ MODEL_CAPABILITIES = {
 
 
 class Keithley2600(_PymeasureKeithley2600):
-    """Keithley 2600B on pymeasure, implementing labsuite's :class:`~labsuite.instruments.SourceMeter`
+    """Keithley 2600B on pymeasure, implementing labsuite's :class:`~labsuite.core.instruments.SourceMeter`
     on channel A. ``model`` ("2602B", ...) selects that model's limits; without it the limits
     every 2600B meets apply."""
 

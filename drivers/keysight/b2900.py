@@ -71,10 +71,10 @@ import numpy as np
 from pymeasure.instruments import Channel, Instrument, SCPIMixin
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-from labsuite.errors import InstrumentError, InvalidParameter
-from labsuite.instruments import SourceMeterCapabilities, TrainReadings
-from labsuite.program import Train
-from labsuite.units import format_quantity
+from labsuite.core.errors import InstrumentError, InvalidParameter
+from labsuite.core.instruments import SourceMeterCapabilities, TrainReadings
+from labsuite.core.program import Train
+from labsuite.core.units import format_quantity
 
 VOLTAGE_RANGES = (0.2, 2.0, 20.0, 200.0)   # V, source ranges (Source Output Ranges, voltage table)
 MAX_VOLTAGE = 210.0                        # V
@@ -177,7 +177,7 @@ class SweepPlan:
 
 class KeysightB2900(SCPIMixin, Instrument):
     """Keysight B2901A/B2902A/B2911A/B2912A on pymeasure, implementing labsuite's
-    :class:`~labsuite.instruments.SourceMeter` on channel 1."""
+    :class:`~labsuite.core.instruments.SourceMeter` on channel 1."""
 
     idn_pattern = r"(?:Agilent|Keysight) Technologies,B29(?:01|02|11|12)A,"
     # data-sheet limits of the B2901A/B2902A, which the faster B2911A/B2912A also meet

@@ -1,5 +1,5 @@
 """Keysight 33500B/33600A Trueform waveform generators: pymeasure's Agilent33500, plus bursts of
-rectangular pulses on a bus trigger (labsuite's :class:`~labsuite.instruments.PulseGenerator`).
+rectangular pulses on a bus trigger (labsuite's :class:`~labsuite.core.instruments.PulseGenerator`).
 
 Commands from the 33500 Series Operating and Service Guide (33500-90901), "SCPI Programming
 Reference": FUNCtion (PULSe, :PULSe:PERiod|WIDTh|TRANsition), VOLTage (:OFFSet, :HIGH, :LOW),
@@ -60,8 +60,8 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.agilent.agilent33500 import Agilent33500, Agilent33500Channel
 from pymeasure.instruments.validators import joined_validators, strict_discrete_set, strict_range
 
-from labsuite.errors import InstrumentError, InvalidParameter, RangeError
-from labsuite.instruments import PulseGeneratorCapabilities
+from labsuite.core.errors import InstrumentError, InvalidParameter, RangeError
+from labsuite.core.instruments import PulseGeneratorCapabilities
 
 MAX_LEVEL = 10.0               # V, open circuit
 MIN_LEVEL = 2e-3               # V, smallest |level| open circuit (1 mVpp into 50 Ω)
@@ -271,7 +271,7 @@ class Keysight33500Channel(Agilent33500Channel):
 
 class Keysight33500(BusBurstMixin, Agilent33500):
     """Keysight 33500B/33600A (two-channel models) on pymeasure, implementing labsuite's
-    :class:`~labsuite.instruments.PulseGenerator`."""
+    :class:`~labsuite.core.instruments.PulseGenerator`."""
 
     idn_pattern = r"(AGILENT|KEYSIGHT) TECHNOLOGIES,33[56]\d\d[AB],"
     capabilities = PulseGeneratorCapabilities(

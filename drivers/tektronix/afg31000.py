@@ -1,6 +1,6 @@
 """Tektronix AFG31000 arbitrary/function generators: a pymeasure Instrument with per-channel
 controls, plus bursts of rectangular pulses on a bus trigger (labsuite's
-:class:`~labsuite.instruments.PulseGenerator`).
+:class:`~labsuite.core.instruments.PulseGenerator`).
 
 pymeasure's AFG3152C is another series and does not fit: it has no pulse width, period, edge,
 burst or trigger controls, and it sends the load setting as ``SOURce<n>:OUTPut:IMPedance``, a
@@ -55,9 +55,9 @@ from numbers import Integral
 from pymeasure.instruments import Channel, Instrument, SCPIMixin
 from pymeasure.instruments.validators import joined_validators, strict_discrete_set, strict_range
 
+from labsuite.core.errors import InvalidParameter, RangeError
+from labsuite.core.instruments import PulseGeneratorCapabilities
 from labsuite.drivers.keysight.keysight33500 import BusBurstMixin, level_commands, number
-from labsuite.errors import InvalidParameter, RangeError
-from labsuite.instruments import PulseGeneratorCapabilities
 
 MAX_LEVEL = 10.0               # V, open circuit
 MIN_LEVEL = 2e-3               # V, smallest |level| open circuit (1 mVpp into 50 Ω)
@@ -155,7 +155,7 @@ class AFG31000Channel(Channel):
 
 class TektronixAFG31000(BusBurstMixin, SCPIMixin, Instrument):
     """Tektronix AFG31000 (two-channel models), implementing labsuite's
-    :class:`~labsuite.instruments.PulseGenerator`."""
+    :class:`~labsuite.core.instruments.PulseGenerator`."""
 
     idn_pattern = r"TEKTRONIX,AFG31\d{3},"
     capabilities = PulseGeneratorCapabilities(

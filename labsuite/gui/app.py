@@ -20,8 +20,11 @@ from PyQt6.QtCore import QEventLoop, Qt, QTimer, pyqtBoundSignal, pyqtSignal
 from PyQt6.QtGui import QCloseEvent
 from PyQt6.QtWidgets import QApplication, QLabel, QMainWindow, QSplitter, QTabWidget, QVBoxLayout, QWidget
 
-from labsuite import __version__
-from labsuite.errors import LabsuiteError
+from labsuite.core.errors import LabsuiteError
+from labsuite.core.events import Progress, RunState
+from labsuite.core.program import PulseProgram
+from labsuite.core.units import format_quantity
+from labsuite.core.version import __version__
 from labsuite.experiment import make_protocol
 from labsuite.gui.bench_panel import BenchPanel
 from labsuite.gui.controls import RunControls
@@ -32,11 +35,8 @@ from labsuite.gui.protocol_panel import ProtocolPanel
 from labsuite.gui.run_browser import RunBrowser, stored_protocol
 from labsuite.gui.worker import Outcome, RunWorker, protocol_job, replay_job
 from labsuite.interrupts import STOP_SIGNALS
-from labsuite.program import PulseProgram
 from labsuite.protocols import Protocol
-from labsuite.runner import Progress, RunState
 from labsuite.store import read_run
-from labsuite.units import format_quantity
 
 log = logging.getLogger(__name__)
 

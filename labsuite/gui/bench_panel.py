@@ -16,15 +16,15 @@ from PyQt6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHB
                              QVBoxLayout, QWidget)
 
 from labsuite.bench import Bench, Limits
-from labsuite.drivers import PULSE_GENERATORS, SOURCE_METERS
-from labsuite.errors import LabsuiteError
+from labsuite.core.errors import LabsuiteError
+from labsuite.core.events import RunState
 from labsuite.discovery import FoundInstrument, discover
+from labsuite.drivers import PULSE_GENERATORS, SOURCE_METERS
 from labsuite.gui.worker import Task
-from labsuite.runner import RunState
 # the model names only; the simulated bench itself is built by Bench.simulated (see tests/test_layering.py)
+from labsuite.core.units import format_quantity, parse_quantity
 from labsuite.simulator.models import DEFAULT_MODEL, MODELS
 from labsuite.traffic import TrafficLog
-from labsuite.units import format_quantity, parse_quantity
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ import math
 from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import QHBoxLayout, QProgressBar, QPushButton, QWidget
 
+from labsuite.core.events import Progress
+from labsuite.core.units import format_quantity
 from labsuite.gui.bench_panel import OutputLamp
-from labsuite.runner import Progress
-from labsuite.units import format_quantity
 
 
 def wall_time(seconds: float) -> str:

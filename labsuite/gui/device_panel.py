@@ -7,8 +7,8 @@ from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QPlainTextEdit, QVBoxLayout, QWidget
 
 from labsuite.bench import Limits
-from labsuite.errors import LabsuiteError
-from labsuite.units import format_quantity, parse_quantity
+from labsuite.core.errors import LabsuiteError
+from labsuite.core.units import format_quantity, parse_quantity
 
 INVALID_STYLE = "QLineEdit { background: #fde0e0; border: 1px solid #d62728; }"
 

@@ -1,4 +1,4 @@
-"""Live plots: the protocol's :class:`~labsuite.plotspec.PlotSpec` drawn with pyqtgraph as samples arrive.
+"""Live plots: the protocol's :class:`~labsuite.core.plotspec.PlotSpec` drawn with pyqtgraph as samples arrive.
 
 The figure is the one ``labsuite run --plot`` renders with matplotlib: ``Protocol.plot(samples,
 figures)`` on the samples so far (from memory, never from the run file). I–V protocols also get
@@ -20,10 +20,10 @@ from PyQt6.QtCore import Qt, QTimer, pyqtSignal
 from PyQt6.QtWidgets import (QHBoxLayout, QHeaderView, QLabel, QSplitter, QTableWidget, QTableWidgetItem,
                              QVBoxLayout, QWidget)
 
-from labsuite.plotspec import PlotSpec, Series
-from labsuite.program import SAMPLE_DTYPE
+from labsuite.core.plotspec import PlotSpec, Series
+from labsuite.core.program import SAMPLE_DTYPE
+from labsuite.core.units import format_quantity
 from labsuite.protocols import Protocol
-from labsuite.units import format_quantity
 
 #: matplotlib's tab10, so the GUI and ``--plot`` colour series alike
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22",

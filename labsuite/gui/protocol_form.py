@@ -16,11 +16,11 @@ from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import QComboBox, QFormLayout, QLabel, QLineEdit, QWidget
 
 from labsuite.bench import Bench, Limits
-from labsuite.errors import InvalidParameter, LabsuiteError
+from labsuite.core.errors import InvalidParameter, LabsuiteError
+from labsuite.core.units import format_quantity
 from labsuite.experiment import make_protocol
 from labsuite.protocols import PROTOCOLS, Parameter, Protocol
 from labsuite.refusal import check_protocol
-from labsuite.units import format_quantity
 
 INVALID_STYLE = "background: #fde0e0; border: 1px solid #d62728;"
 

@@ -11,7 +11,7 @@ from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLabel, QListWidget, QPushButton,
                              QScrollArea, QVBoxLayout, QWidget)
 
-from labsuite.errors import LabsuiteError
+from labsuite.core.errors import LabsuiteError
 from labsuite.gui.protocol_form import ProtocolForm, shown_value
 from labsuite.protocols import PROTOCOLS, Protocol
 from labsuite.recipe import load_recipe

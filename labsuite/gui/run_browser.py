@@ -10,10 +10,10 @@ from PyQt6.QtWidgets import (QComboBox, QFileDialog, QHBoxLayout, QHeaderView, Q
                              QTableWidgetItem, QVBoxLayout, QWidget)
 
 from labsuite.catalog import Catalog, CatalogEntry
-from labsuite.errors import LabsuiteError
+from labsuite.core.errors import LabsuiteError
+from labsuite.core.plotspec import PlotSpec, Series
 from labsuite.experiment import make_protocol
 from labsuite.gui.live_plots import Overlay, has_log_current
-from labsuite.plotspec import PlotSpec, Series
 from labsuite.protocols import Protocol
 from labsuite.store import RunData, read_run
 

@@ -16,12 +16,13 @@ import numpy as np
 from PyQt6.QtCore import QThread, pyqtSignal
 
 from labsuite.bench import Bench
-from labsuite.errors import RunAborted
+from labsuite.core.errors import RunAborted
+from labsuite.core.events import Progress, RunObserver, RunState
+from labsuite.core.program import SAMPLE_DTYPE
 from labsuite.experiment import run_protocol
-from labsuite.program import SAMPLE_DTYPE
 from labsuite.protocols import Protocol
 from labsuite.replay import replay, replayed_protocol
-from labsuite.runner import Progress, RunObserver, Runner, RunState
+from labsuite.runner import Runner
 from labsuite.store import read_run
 
 

@@ -64,7 +64,7 @@ from itertools import chain
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 
-from labsuite.clock import VirtualClock
+from labsuite.core.clock import VirtualClock
 from labsuite.simulator.circuit import SourcePort
 from labsuite.simulator.instruments.scpi import (ErrorQueue, ScpiError, ScpiInstrument, _Command, command,
                                                  parse_bool, parse_number)

@@ -9,7 +9,8 @@ from dataclasses import fields
 
 import numpy as np
 
-from labsuite.errors import InvalidParameter
+from labsuite.core.errors import InvalidParameter
+from labsuite.core.units import parse_quantity
 from labsuite.simulator.models.base import DeviceModel, Evolution, check_params, param
 from labsuite.simulator.models.diffusive import DiffusiveMemristor
 from labsuite.simulator.models.drift import DRIFT_MODELS
@@ -19,7 +20,6 @@ from labsuite.simulator.models.pulsed import PULSED_MODELS
 from labsuite.simulator.models.stanford_pku import StanfordPKU
 from labsuite.simulator.models.synaptic_memristor import SynapticMemristor, SynapticMemristorParams
 from labsuite.simulator.models.thermal import ThermalSecondOrderMemristor
-from labsuite.units import parse_quantity
 
 MODELS: dict[str, type[DeviceModel]] = {
     SynapticMemristor.name: SynapticMemristor,

@@ -38,7 +38,7 @@ import numpy as np
 from scipy.integrate import solve_ivp
 from scipy.sparse import block_diag, csr_matrix
 
-from labsuite.errors import InvalidParameter
+from labsuite.core.errors import InvalidParameter
 
 
 def param(default: float, unit: str = "", *, d2d: bool = False, low: float | None = None,

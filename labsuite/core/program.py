@@ -13,7 +13,7 @@ from typing import Iterator
 
 import numpy as np
 
-from labsuite.errors import InvalidParameter
+from labsuite.core.errors import InvalidParameter
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from labsuite.program import Train
+from labsuite.core.program import Train
 
 
 @dataclass(frozen=True)
@@ -95,7 +95,7 @@ class SourceMeter(Protocol):
         ...
 
     def raise_errors(self) -> None:
-        """Raise :class:`~labsuite.errors.InstrumentError` if the instrument has reported an error."""
+        """Raise :class:`~labsuite.core.errors.InstrumentError` if the instrument has reported an error."""
         ...
 
     def shutdown(self) -> None:
@@ -144,12 +144,12 @@ class PulseGenerator(Protocol):
 
     def check_burst(self, level: float, width: float, period: float, count: int, edge: float,
                     channel: int = 1) -> None:
-        """Raise :class:`~labsuite.errors.RangeError` naming the setting ``configure_burst`` would
+        """Raise :class:`~labsuite.core.errors.RangeError` naming the setting ``configure_burst`` would
         refuse; sends nothing."""
         ...
 
     def raise_errors(self) -> None:
-        """Raise :class:`~labsuite.errors.InstrumentError` if the instrument has reported an error."""
+        """Raise :class:`~labsuite.core.errors.InstrumentError` if the instrument has reported an error."""
         ...
 
     def trigger(self) -> None:

@@ -19,7 +19,7 @@ class RangeError(LabsuiteError, ValueError):
         super().__init__(self._message())
 
     def _message(self) -> str:
-        from labsuite.units import format_quantity
+        from labsuite.core.units import format_quantity
 
         def q(x: float | None) -> str:
             return format_quantity(x, self.unit) if x is not None else ""

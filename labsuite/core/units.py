@@ -12,7 +12,7 @@ import numpy as np
 
 import pint
 
-from labsuite.errors import InvalidParameter
+from labsuite.core.errors import InvalidParameter
 
 ureg = pint.UnitRegistry()
 ureg.formatter.default_format = "~P"
