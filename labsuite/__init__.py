@@ -5,20 +5,39 @@ The objects most scripts need are importable from here::
     from labsuite import Bench, run_protocol
     bench = Bench.simulated(seed=1)
     result = run_protocol("potentiation", bench, amplitude="1.2 V", width="100 us")
+
+They load on first use (PEP 562), so importing a part of labsuite (``labsuite.protocols``, a
+driver) does not load the rest: the bench, the run store (h5py) or the drivers (pymeasure).
 """
-from importlib.metadata import PackageNotFoundError, version
+from importlib import import_module
 
-try:
-    __version__ = version("labsuite")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0+unknown"
+# public name -> the module that defines it
+_EXPORTS = {
+    "__version__": "labsuite.core.version",
+    "Bench": "labsuite.bench",
+    "Limits": "labsuite.bench",
+    "RunResult": "labsuite.experiment",
+    "make_protocol": "labsuite.experiment",
+    "run_protocol": "labsuite.experiment",
+    "PulseProgram": "labsuite.core.program",
+    "Segment": "labsuite.core.program",
+    "Train": "labsuite.core.program",
+    "RunState": "labsuite.core.events",
+    "Runner": "labsuite.runner",
+    "read_run": "labsuite.store",
+}
 
-from labsuite.bench import Bench, Limits  # noqa: E402
-from labsuite.core.events import RunState  # noqa: E402
-from labsuite.core.program import PulseProgram, Segment, Train  # noqa: E402
-from labsuite.experiment import RunResult, make_protocol, run_protocol  # noqa: E402
-from labsuite.runner import Runner  # noqa: E402
-from labsuite.store import read_run  # noqa: E402
+__all__ = list(_EXPORTS)
 
-__all__ = ["Bench", "Limits", "RunResult", "make_protocol", "run_protocol", "PulseProgram", "Segment",
-           "Train", "Runner", "RunState", "read_run", "__version__"]
+
+def __getattr__(name: str) -> object:
+    """Import the module that defines ``name`` the first time ``name`` is asked for."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'labsuite' has no attribute {name!r}")
+    value = getattr(import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
