@@ -17,9 +17,8 @@ import pyvisa
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QApplication
 
-from labsuite import Bench, run_protocol
+from labsuite import Bench, registry, run_protocol
 from labsuite.gui.app import MainWindow
-from labsuite.drivers import PULSE_GENERATORS, SOURCE_METERS
 from labsuite.discovery import discover
 from labsuite.gui.bench_panel import role_of
 from labsuite.runner import RunState
@@ -137,7 +136,7 @@ def test_the_simulated_bench_connects_with_its_smu_and_output_off(connected, tmp
     shoot(connected, tmp_path, "connected")
 
 
-@pytest.mark.parametrize("smu", list(SOURCE_METERS))
+@pytest.mark.parametrize("smu", registry.names("smu"))
 def test_each_simulated_smu_connects_with_its_output_read_back_off(window, qtbot, smu):
     panel = window.bench_panel
     with qtbot.waitSignal(panel.connected, timeout=RUN_TIMEOUT_MS):
@@ -149,7 +148,7 @@ def test_each_simulated_smu_connects_with_its_output_read_back_off(window, qtbot
 
 def test_a_bench_with_a_pulse_generator_has_a_lamp_for_each_output(window, qtbot, tmp_path):
     panel = window.bench_panel
-    generator = next(iter(PULSE_GENERATORS))
+    generator = registry.names("pulse_generator")[0]
     with qtbot.waitSignal(panel.connected, timeout=RUN_TIMEOUT_MS):   # 2 kΩ: a short stays under 1 mA at 1.5 V
         panel.connect_simulated(seed=2, pulse_generator=generator, pulse_series_resistance=2e3)
     qtbot.waitUntil(lambda: not panel.busy, timeout=WAIT_MS)

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from labsuite.simulator.faults import Fault, FaultInjector
 from labsuite.simulator.server import InstrumentServer
-from labsuite.simulator.station import SIMULATED_PULSE_GENERATORS, SIMULATED_SMUS, SimulatedStation
+from labsuite import registry
+from labsuite.simulator.station import SimulatedStation
 
 TSP_EMPTY = "0.00000e+00\tQueue Is Empty\t0.00000e+00\t1.00000e+00"
 IDN = {"keithley2450": "KEITHLEY INSTRUMENTS,MODEL 2450", "keithley2400": "KEITHLEY INSTRUMENTS INC.,MODEL 2400",
@@ -225,7 +226,7 @@ BAD_SCPI = {
 @pytest.mark.parametrize("role, name, line, code", [
     (role, name, line, code)
     for name, cases in BAD_SCPI.items()
-    for role in (("pulse_generator",) if name in SIMULATED_PULSE_GENERATORS else ("smu",))
+    for role in (("pulse_generator",) if registry.INSTRUMENTS[name].kind == "pulse_generator" else ("smu",))
     for line, code in cases])
 def test_bad_scpi_arguments_queue_the_instruments_error(role, name, line, code, capfd):
     station, server = serve(**({"pulse_generator": name} if role == "pulse_generator" else {"smu": name}))
@@ -338,8 +339,8 @@ RANDOM_BYTES = st.binary(max_size=200).map(lambda b: b.replace(b"\n", b" "))
 
 @pytest.fixture(scope="module")
 def every_instrument():
-    stations = [SimulatedStation(seed=3, smu=smu) for smu in SIMULATED_SMUS]
-    stations += [SimulatedStation(seed=3, pulse_generator=pg) for pg in SIMULATED_PULSE_GENERATORS]
+    stations = [SimulatedStation(seed=3, smu=smu) for smu in registry.names("smu")]
+    stations += [SimulatedStation(seed=3, pulse_generator=pg) for pg in registry.names("pulse_generator")]
     served = {}
     for station in stations:
         for role, injector in station.faults.items():

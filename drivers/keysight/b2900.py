@@ -72,7 +72,7 @@ from pymeasure.instruments import Channel, Instrument, SCPIMixin
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
 from labsuite.errors import InstrumentError, InvalidParameter
-from labsuite.instruments import SourceMeterCapabilities, TrainReadings
+from labsuite.instruments import Registration, SourceMeterCapabilities, TrainReadings
 from labsuite.program import Train
 from labsuite.units import format_quantity
 
@@ -179,7 +179,6 @@ class KeysightB2900(SCPIMixin, Instrument):
     """Keysight B2901A/B2902A/B2911A/B2912A on pymeasure, implementing labsuite's
     :class:`~labsuite.instruments.SourceMeter` on channel 1."""
 
-    idn_pattern = r"(?:Agilent|Keysight) Technologies,B29(?:01|02|11|12)A,"
     # data-sheet limits of the B2901A/B2902A, which the faster B2911A/B2912A also meet
     capabilities = SourceMeterCapabilities(
         max_voltage=MAX_VOLTAGE,
@@ -192,6 +191,8 @@ class KeysightB2900(SCPIMixin, Instrument):
         max_pattern=LIST_POINTS,
         max_readings=READINGS_MAX,
     )
+    registrations = (Registration("keysightb2900", "smu", r"(?:Agilent|Keysight) Technologies,B29(?:01|02|11|12)A,",
+                                  capabilities),)
 
     channels = Instrument.MultiChannelCreator(B2900Channel, (1, 2))
 
@@ -253,6 +254,10 @@ class KeysightB2900(SCPIMixin, Instrument):
     def set_output(self, on: bool) -> None:
         """Turn channel 1's output on or off."""
         self.ch_1.output_enabled = on
+
+    def output_enabled(self) -> bool:
+        """Ask whether channel 1's output is on (:OUTPut1?)."""
+        return self.ch_1.output_enabled
 
     def set_off_state(self, high_impedance: bool) -> None:
         """Channel 1's output-off state: HIZ (relay open) or NORMal (0 V) (:OUTPut:OFF:MODE)."""

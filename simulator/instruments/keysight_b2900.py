@@ -383,6 +383,8 @@ class KeysightB2900(ScpiInstrument):
     """A B2900 ``model`` whose channel 1 drives the device through ``port`` on the bench clock;
     channel 2 (two-channel models) is unwired: it sources into an open circuit."""
 
+    simulates = {"keysightb2900": "B2902A"}   # registry name (labsuite.registry) → model
+
     def __init__(self, port: SourcePort, *, model: str = "B2902A") -> None:
         if model not in MODELS:
             raise ValueError(f"no B2900 model {model!r}; choose one of {', '.join(MODELS)}")
