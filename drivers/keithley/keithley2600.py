@@ -281,7 +281,9 @@ class Keithley2600(_PymeasureKeithley2600):
 
     capabilities = FAMILY
     registrations = (Registration("keithley2600", "smu", IDN_PATTERN.format(model=r"26(0[124]|1[124]|3[456])B"),
-                                  FAMILY),)
+                                  FAMILY),
+                     Registration("keithley2612b", "smu", IDN_PATTERN.format(model="2612B"),
+                                  MODEL_CAPABILITIES["2612B"], "2612B"))
 
     def __init__(self, adapter, name: str = "Keithley 2600B System SourceMeter", model: str | None = None,
                  **kwargs) -> None:

@@ -1,4 +1,4 @@
-"""Simulated Keithley Series 2600B System SourceMeter (2601B, 2602B, 2636B), TSP command set.
+"""Simulated Keithley Series 2600B System SourceMeter (2601B, 2602B, 2612B, 2636B), TSP command set.
 
 Follows the Series 2600B Reference Manual (2600BS-901-01 Rev. F, 2021): section 2 "Output-off
 states", section 3 "Reading buffers", section 5 "Theory of operation" (limits, operating
@@ -6,12 +6,12 @@ boundaries), section 9 "TSP command reference", section 11 "Common commands"; an
 operation", "Triggering" (SMU event detectors, timers) and "Using timers to perform pulse mode
 sweeps" (section 3 of Rev. B). The Lua side (print, error queue, scripts, common commands) is
 :mod:`.tsp`. What is simulated, per SMU channel (``smua``; ``smub`` on the
-2602B and 2636B):
+two-channel models):
 
 - ``smuX.source``: ``func`` (voltage sourcing; the current source is not simulated and turning
   the output on with ``OUTPUT_DCAMPS`` is refused with -221), ``levelv``, ``limiti``/``limitv``
   (compliance ranges and ``reset()`` defaults of section 9 ``smuX.source.limitY``: 2601B/2602B
-  10 nA–3 A, default 1 A; 2636B 100 pA–1.5 A, default 100 mA), ``rangev``/``autorangev``,
+  10 nA–3 A, default 1 A; 2612B 10 nA–1.5 A, 2636B 100 pA–1.5 A, default 100 mA), ``rangev``/``autorangev``,
   ``output``, ``compliance``, ``offmode`` (normal: 0 V under ``offlimiti``, 1 mA by default;
   high-Z: the output relay opens; zero), ``delay``;
 - ``smuX.measure``: ``i()``, ``v()``, ``iv()``, ``r()``, ``p()`` (optionally into reading
@@ -1395,9 +1395,9 @@ class ElapsedTimer(TspObject):
 
 
 class Keithley2600(TspInstrument):
-    """A 2600B whose ``smua`` drives the device through ``port``; ``smub`` (2602B, 2636B) is unwired."""
+    """A 2600B whose ``smua`` drives the device through ``port``; ``smub`` (two-channel models) is unwired."""
 
-    simulates = {"keithley2600": "2602B"}   # registry name (labsuite.registry) → model
+    simulates = {"keithley2600": "2602B", "keithley2612b": "2612B"}   # registry name (labsuite.registry) → model
 
     firmware = "4.0.4"
 
