@@ -147,17 +147,11 @@ def replayed(run_file: str | Path) -> Bench:
     instrument = TranscriptInstrument(entries, clock, snapshot["instruments"]["smu"]["settings"].get("idn", ""))
     resource = "TCPIP0::replay.labsuite::smu::INSTR"
     library = SimulatedVisaLibrary({resource: instrument})
-    smu = recorded_instrument(snapshot["instruments"]["smu"]["driver"]).open(resource, library)
+    entry = registry.lookup("smu", registry.recorded(snapshot["instruments"]["smu"]["driver"]), "driver")
+    smu = entry.open(resource, library)
     limits = Limits(**snapshot["limits"])
     return Bench(smu, limits, clock, f"replay of {Path(run_file).name}", {"smu": resource},
                  snapshot.get("simulator"), [smu.adapter.close, library.close_library])
-
-
-def recorded_instrument(driver: str) -> registry.RegisteredInstrument:
-    """The SMU a run file's snapshot names: its registered name, or (files written before the
-    registry names were recorded) its driver class name."""
-    by_class = {e.driver.__name__: e.name for e in registry.INSTRUMENTS.values() if e.model is None}
-    return registry.lookup("smu", by_class.get(driver, driver), "driver")
 
 
 def from_toml(path: str | Path) -> Bench:

@@ -83,6 +83,13 @@ def match(idn: str) -> RegisteredInstrument | None:
     return None
 
 
+def recorded(driver: str) -> str:
+    """The registered name a run file's ``driver`` means: files written before registered names
+    were recorded hold the driver's class name (``Keithley2450``)."""
+    by_class = {e.driver.__name__: e.name for e in INSTRUMENTS.values() if e.model is None}
+    return by_class.get(driver, driver)
+
+
 def name_of(instrument: object) -> str:
     """The registered name of a connected driver: its class's entry for the model whose
     capabilities it has (the class name for a driver that is not registered)."""

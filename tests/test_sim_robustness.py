@@ -14,10 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from labsuite.simulator.faults import Fault, FaultInjector
-from labsuite.simulator.server import InstrumentServer
 from labsuite import registry
-from labsuite.simulator.station import SimulatedStation
+from labsuite.simulator.faults import Fault, FaultInjector
+from labsuite.simulator.instruments.tsp import TspInstrument
+from labsuite.simulator.server import InstrumentServer
+from labsuite.simulator.station import TWINS, SimulatedStation
 
 TSP_EMPTY = "0.00000e+00\tQueue Is Empty\t0.00000e+00\t1.00000e+00"
 IDN = {"keithley2450": "KEITHLEY INSTRUMENTS,MODEL 2450", "keithley2400": "KEITHLEY INSTRUMENTS INC.,MODEL 2400",
@@ -356,10 +357,10 @@ def every_instrument():
 
 
 def check_alive(client: Client, name: str) -> None:
-    probe = "print('alive')" if name == "keithley2600" else "*IDN?"
+    probe = "print('alive')" if issubclass(TWINS[name].cls, TspInstrument) else "*IDN?"
     client.write("")   # ends an unfinished loadscript of nothing: harmless otherwise
     answer = client.query(probe)
-    while answer != "alive" and not answer.startswith(IDN[name]):   # replies of queries in the input
+    while answer != "alive" and not registry.INSTRUMENTS[name].matches(answer):   # replies of queries in the input
         answer = client.read()
 
 
