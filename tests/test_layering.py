@@ -58,7 +58,7 @@ def test_layer_does_not_import(source, forbidden):
 
 
 def test_only_the_entry_points_that_build_simulated_devices_reach_into_the_simulator():
-    """The bench factory (simulated, replayed), `labsuite sim serve`, the sweep runner's direct mode, the twin (resim), and the
+    """The bench factory (simulated, replayed), `sim serve`, the sweep runner's direct mode, the twin (resim), and the
     GUI's bench panel, which lists the simulated device models to choose from (it builds the bench
     through Bench.simulated)."""
     core = [m for m in modules() if not under(m, "labsuite.simulator", "labsuite.drivers", "labsuite.protocols")]

@@ -290,8 +290,8 @@ class Keysight33500(BusBurstMixin, Agilent33500):
         output_impedance=50.0,
         channels=2,
     )
-    registrations = (Registration("keysight33500", "pulse_generator", r"(AGILENT|KEYSIGHT) TECHNOLOGIES,33[56]\d\d[AB],",
-                                  capabilities),)
+    registrations = (Registration("keysight33500", "pulse_generator",
+                                  r"(AGILENT|KEYSIGHT) TECHNOLOGIES,33[56]\d\d[AB],", capabilities),)
 
     ch_1 = Instrument.ChannelCreator(Keysight33500Channel, 1)
     ch_2 = Instrument.ChannelCreator(Keysight33500Channel, 2)

@@ -1013,7 +1013,8 @@ class Smu(TspObject):
     LIMIT_AUTO = 0
     SENSE_LOCAL, SENSE_REMOTE, SENSE_CALA = 0, 1, 3
 
-    def __init__(self, instrument: Keithley2600, letter: str, port: SourcePort | None, spec: Keithley2600BModel) -> None:
+    def __init__(self, instrument: Keithley2600, letter: str, port: SourcePort | None,
+                 spec: Keithley2600BModel) -> None:
         self._instrument, self._letter, self._port, self._spec = instrument, letter, port, spec
         self.nvbuffer1 = ReadingBuffer(instrument, BUFFER_CAPACITY)
         self.nvbuffer2 = ReadingBuffer(instrument, BUFFER_CAPACITY)
