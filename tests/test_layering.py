@@ -61,8 +61,9 @@ def test_only_the_entry_points_that_build_simulated_devices_reach_into_the_simul
     """The bench factory (simulated, replayed), `sim serve`, the sweep runner's direct mode, the twin (resim), and the
     GUI's bench panel, which lists the simulated device models to choose from (it builds the bench
     through Bench.simulated)."""
-    core = [m for m in modules() if not under(m, "labsuite.simulator", "labsuite.drivers", "labsuite.protocols")]
-    reaching = sorted({m for m in core for i in modules()[m] if under(i, "labsuite.simulator")})
+    found = modules()   # parsed once: every module's imports
+    core = [m for m in found if not under(m, "labsuite.simulator", "labsuite.drivers", "labsuite.protocols")]
+    reaching = sorted({m for m in core for i in found[m] if under(i, "labsuite.simulator")})
     assert reaching == ["labsuite.bench_factory", "labsuite.cli", "labsuite.gui.bench_panel", "labsuite.sweep",
                         "labsuite.twin"]
 
