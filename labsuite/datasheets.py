@@ -47,3 +47,20 @@ KEITHLEY_2600B = {
                                 (100e-12, 1e-9, 10e-9, 100e-9, 1e-6, 10e-6, 100e-6, 1e-3, 10e-3, 100e-3, 1.0, 1.5),
                                 (100e-12, 1.5), (20e-3, 200.0), 100e-3, 20.0, 202.0, 10.0, "4381136"),
 }
+
+
+@dataclass(frozen=True)
+class KeysightB2900Model:
+    """What differs between the models of the B2900 series (B2900 User's Guide, Source/Measure Unit)."""
+
+    channels: int
+    min_pulse_width: float    # s
+    min_interval: float       # s, shortest arm/trigger timer interval
+
+
+KEYSIGHT_B2900 = {
+    "B2901A": KeysightB2900Model(1, 50e-6, 20e-6),
+    "B2902A": KeysightB2900Model(2, 50e-6, 20e-6),
+    "B2911A": KeysightB2900Model(1, 10e-6, 10e-6),   # 10 µs pulse width not confirmed in the manuals consulted
+    "B2912A": KeysightB2900Model(2, 10e-6, 10e-6),
+}

@@ -71,6 +71,7 @@ import numpy as np
 from pymeasure.instruments import Channel, Instrument, SCPIMixin
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
+from labsuite.datasheets import KEYSIGHT_B2900
 from labsuite.errors import InstrumentError, InvalidParameter
 from labsuite.instruments import Registration, SourceMeterCapabilities, TrainReadings
 from labsuite.program import Train
@@ -83,8 +84,8 @@ APERTURE_RANGE = (8e-6, 2.0)               # s (:SENSe:CURRent:APERture)
 LIST_POINTS = 2500                         # [:SOURce]:LIST:VOLTage
 COUNT_MAX = 100_000                        # arm/trigger count
 TIME_MAX = 100_000.0                       # s, arm/trigger timer and delay
-MIN_INTERVAL = 20e-6                       # s, arm/trigger timer of the B2901A/B2902A
-MIN_PULSE_WIDTH = 50e-6                    # s, B2901A/B2902A
+MIN_INTERVAL = KEYSIGHT_B2900["B2901A"].min_interval        # s, arm/trigger timer of the B2901A/B2902A
+MIN_PULSE_WIDTH = KEYSIGHT_B2900["B2901A"].min_pulse_width  # s, B2901A/B2902A
 READINGS_MAX = 100_000                     # readings per channel and run (the trace buffer's size)
 SPLIT_MIN = 5e-3                           # s, a 0 V wait from which a repeat may be cut into runs: the
                                            # software floor of labsuite.runner (bus latency stays ≪ it)
@@ -209,7 +210,7 @@ class KeysightB2900(SCPIMixin, Instrument):
         """Get the *IDN? reply (and learn whether the model has one channel or two)."""
         idn = self.id
         model = idn.split(",")[1].strip() if idn.count(",") >= 3 else ""
-        self.channel_count = 1 if model in ("B2901A", "B2911A") else 2
+        self.channel_count = KEYSIGHT_B2900[model].channels if model in KEYSIGHT_B2900 else 2
         return idn
 
     def settings(self) -> dict[str, object]:
