@@ -18,7 +18,7 @@ import time
 from labsuite import Bench, make_protocol
 from labsuite.core.errors import LabsuiteError
 from labsuite.runner import Runner
-from labsuite.simulator.station import SIMULATED_SMUS
+from labsuite import registry
 from labsuite.traffic import TrafficLog
 
 TRAIN = {"width": "1 ms", "period": "10 ms", "read_delay": "2 ms", "read_time": "1 ms"}
@@ -39,7 +39,7 @@ def measure(smu: str, timing: str, pulses: int) -> tuple[int, int, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pulses", type=int, default=1000)
-    parser.add_argument("--smu", nargs="*", default=list(SIMULATED_SMUS), help="SMUs to measure (default: all)")
+    parser.add_argument("--smu", nargs="*", default=registry.names("smu"), help="SMUs to measure (default: all)")
     args = parser.parse_args()
     print(f"{args.pulses}-pulse potentiation over loopback TCP (pyvisa-py), virtual time")
     print(f"{'SMU':<16}{'path':<12}{'writes':>8}{'reads':>8}{'round trips':>13}{'wall s':>9}"

@@ -13,18 +13,17 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from labsuite import link
+from labsuite.core.version import __version__
+from labsuite import link, registry
 from labsuite.bench import Bench
 from labsuite.core.errors import InstrumentError, LabsuiteError
-from labsuite.core.events import Progress, RunObserver, RunState
-from labsuite.core.units import format_quantity, parse_quantity
-from labsuite.core.version import __version__
-from labsuite.drivers import PULSE_GENERATORS, SOURCE_METERS
 from labsuite.experiment import make_protocol, run_protocol
 from labsuite.interrupts import Interrupted, stop_on_signals
 from labsuite.protocols import PROTOCOLS
 from labsuite.recipe import load_recipe
+from labsuite.core.events import Progress, RunObserver, RunState
 from labsuite.runner import TIMINGS
+from labsuite.core.units import format_quantity, parse_quantity
 
 
 class ProgressBar(RunObserver):
@@ -412,11 +411,12 @@ def _cmd_instruments(args: argparse.Namespace) -> int:
     from labsuite.discovery import discover
 
     if args.simulated:
-        from labsuite.simulator.station import SIMULATED_PULSE_GENERATORS, SIMULATED_SMUS
+        from labsuite.simulator.station import TWINS
 
-        for kind, registry in (("smu", SIMULATED_SMUS), ("pulse_generator", SIMULATED_PULSE_GENERATORS)):
-            for name in registry:
-                print(f"{kind}\t{name}")
+        for kind in ("smu", "pulse_generator"):
+            for name in registry.names(kind):
+                if name in TWINS:
+                    print(f"{kind}\t{name}")
         return 0
     if args.sim:
         from labsuite.simulator.station import SimulatedStation
@@ -427,9 +427,9 @@ def _cmd_instruments(args: argparse.Namespace) -> int:
         library.close_library()
     else:
         found = discover(args.visa_library, timeout=args.timeout)
-    drivers = {**SOURCE_METERS, **PULSE_GENERATORS}
     for item in found:
-        match = f"{item.driver} ({drivers[item.driver].__module__})" if item.driver else "no labsuite driver"
+        match = f"{item.driver} ({registry.INSTRUMENTS[item.driver].driver.__module__})" if item.driver \
+            else "no labsuite driver"
         print(f"{item.resource}\t{item.idn or item.error}\t{match if item.idn else ''}".rstrip("\t"))
     if not found:
         print("no VISA resources found", file=sys.stderr)
@@ -474,13 +474,13 @@ def build_parser() -> argparse.ArgumentParser:
                           "--device-param tau_volatile=20ms")
     run.add_argument("--transport", choices=("inprocess", "tcp"), default="inprocess",
                      help="how to reach the simulated instruments (default inprocess)")
-    run.add_argument("--smu", default="keithley2450", choices=tuple(SOURCE_METERS),
+    run.add_argument("--smu", default=registry.DEFAULT_SMU, choices=registry.names("smu"),
                      help="simulated SMU with --sim (default keithley2450)")
     run.add_argument("--series-resistance", type=_ohms("--series-resistance"), default=0.0,
                      help="with --sim: resistance between the SMU and the device, e.g. 1kohm (default 0)")
     run.add_argument("--pulse-series-resistance", type=_ohms("--pulse-series-resistance"), default=0.0,
                      help="with --sim: resistance in the pulse generator's path, on top of its 50 ohm (default 0)")
-    run.add_argument("--pulse-generator", choices=tuple(PULSE_GENERATORS),
+    run.add_argument("--pulse-generator", choices=registry.names("pulse_generator"),
                      help="also wire a simulated pulse generator to the device with --sim "
                                                "(it plays the write pulses, the SMU reads)")
     run.add_argument("--timing", choices=TIMINGS, default="auto",
@@ -550,9 +550,9 @@ def build_parser() -> argparse.ArgumentParser:
     instruments.add_argument("--timeout", type=_positive_seconds, default=2.0,
                              help="s to wait for each *IDN? (default 2)")
     instruments.add_argument("--sim", action="store_true", help="discover a simulated station instead")
-    instruments.add_argument("--smu", default="keithley2450", choices=tuple(SOURCE_METERS),
+    instruments.add_argument("--smu", default=registry.DEFAULT_SMU, choices=registry.names("smu"),
                              help="simulated SMU with --sim")
-    instruments.add_argument("--pulse-generator", choices=tuple(PULSE_GENERATORS),
+    instruments.add_argument("--pulse-generator", choices=registry.names("pulse_generator"),
                              help="simulated pulse generator with --sim")
     instruments.add_argument("--simulated", action="store_true", help="list the instruments the simulator has")
     instruments.set_defaults(func=_cmd_instruments)
@@ -560,9 +560,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("sim", help="the simulated bench")
     sim_sub = sim.add_subparsers(dest="sim_command", required=True)
     serve = sim_sub.add_parser("serve", help="serve simulated instruments on loopback TCP")
-    serve.add_argument("--smu", default="keithley2450", choices=tuple(SOURCE_METERS),
+    serve.add_argument("--smu", default=registry.DEFAULT_SMU, choices=registry.names("smu"),
                        help="simulated SMU model (default keithley2450; see `labsuite instruments --simulated`)")
-    serve.add_argument("--pulse-generator", choices=tuple(PULSE_GENERATORS),
+    serve.add_argument("--pulse-generator", choices=registry.names("pulse_generator"),
                        help="also serve a simulated pulse generator wired to the same device")
     serve.add_argument("--series-resistance", type=_ohms("--series-resistance"), default=0.0,
                        help="resistance between the SMU and the device, e.g. 1kohm (default 0)")

@@ -7,8 +7,8 @@ from typing import Any
 import pyvisa
 from pyvisa import rname
 
+from labsuite import registry
 from labsuite.core.errors import InvalidParameter
-from labsuite.drivers import match_driver
 
 _EXAMPLES = ("TCPIP0::192.168.1.20::inst0::INSTR (LAN, VXI-11), TCPIP0::192.168.1.20::5025::SOCKET (raw socket), "
              "GPIB0::24::INSTR, USB0::0x05E6::0x2450::04096331::INSTR")
@@ -39,7 +39,7 @@ def check_resource(resource: object, field: str) -> str:
 class FoundInstrument:
     resource: str          # VISA resource name
     idn: str               # *IDN? reply ("" if it did not answer)
-    driver: str | None     # labsuite driver name matching the reply, if any
+    driver: str | None     # registered name (labsuite.registry) matching the reply, if any
     error: str = ""        # why it did not answer
 
 
@@ -57,5 +57,6 @@ def discover(visa_library: Any = "", query: str = "?*::INSTR", timeout: float = 
         except (pyvisa.Error, OSError, ValueError) as exc:
             found.append(FoundInstrument(resource, "", None, f"{type(exc).__name__}: {exc}"))
             continue
-        found.append(FoundInstrument(resource, idn, match_driver(idn)))
+        entry = registry.match(idn)
+        found.append(FoundInstrument(resource, idn, entry.name if entry else None))
     return found

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from labsuite import registry
 from labsuite.bench import Bench
 from labsuite.core.errors import LabsuiteError
 from labsuite.core.events import RunObserver
@@ -41,7 +42,7 @@ def bench_identity(snapshot: dict[str, Any]) -> dict[str, Any]:
     generator's series resistance, and a simulated bench's device model, parameters and seed."""
     identity: dict[str, Any] = {f"limits.{k}": v for k, v in snapshot.get("limits", {}).items()}
     for role, instrument in snapshot.get("instruments", {}).items():
-        identity[f"{role}.driver"] = instrument.get("driver")
+        identity[f"{role}.driver"] = registry.recorded(instrument.get("driver", ""))
         identity[f"{role}.idn"] = instrument.get("settings", {}).get("idn")
         if "series_resistance_ohm" in instrument:
             identity[f"{role}.series_resistance_ohm"] = instrument["series_resistance_ohm"]

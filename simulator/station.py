@@ -16,26 +16,49 @@ wall clock (``labsuite sim serve`` does), so its own ``time.sleep`` is enough, o
 """
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from labsuite.core.clock import VirtualClock
-from labsuite.simulator.circuit import DeviceNode
+from labsuite.simulator import instruments as simulated_instruments
+from labsuite.simulator.circuit import DeviceNode, SourcePort
 from labsuite.simulator.faults import Fault, FaultInjector
-from labsuite.simulator.instruments.keithley2400 import Keithley2400
-from labsuite.simulator.instruments.keithley2450 import Keithley2450
-from labsuite.simulator.instruments.keithley2600 import Keithley2600
-from labsuite.simulator.instruments.keysight_33500 import Keysight33500
-from labsuite.simulator.instruments.keysight_b2900 import KeysightB2900
 from labsuite.simulator.instruments.scpi import ScpiError, ScpiInstrument, command, parse_number
-from labsuite.simulator.instruments.tektronix_afg31000 import TektronixAFG31000
 from labsuite.simulator.models import DEFAULT_MODEL, make_model
 from labsuite.simulator.visa import SimulatedVisaLibrary
 
-SIMULATED_SMUS: dict[str, type] = {"keithley2450": Keithley2450, "keithley2400": Keithley2400,
-                                   "keysightb2900": KeysightB2900, "keithley2600": Keithley2600}
-SIMULATED_PULSE_GENERATORS: dict[str, type] = {"keysight33500": Keysight33500, "tektronixafg31000": TektronixAFG31000}
+
+@dataclass(frozen=True)
+class Twin:
+    """A simulated instrument class standing in for one registered instrument (``simulates``)."""
+
+    cls: type
+    model: str | None   # passed to the class as ``model=``
+
+    def build(self, port: SourcePort) -> Any:
+        """The simulated instrument driving ``port``."""
+        return self.cls(port) if self.model is None else self.cls(port, model=self.model)
+
+
+def _collect_twins() -> dict[str, Twin]:
+    """``{registry name: Twin}`` from the ``simulates`` every class of ``simulator.instruments`` declares."""
+    found: dict[str, Twin] = {}
+    for info in sorted(pkgutil.iter_modules(simulated_instruments.__path__), key=lambda i: i.name):
+        module = importlib.import_module(f"{simulated_instruments.__name__}.{info.name}")
+        for cls in vars(module).values():
+            if isinstance(cls, type) and cls.__module__ == module.__name__:
+                for name, model in vars(cls).get("simulates", {}).items():
+                    if name in found:
+                        raise RuntimeError(f"{name!r} is simulated by {found[name].cls} and {cls}")
+                    found[name] = Twin(cls, model)
+    return found
+
+
+TWINS = _collect_twins()
 
 
 @dataclass
@@ -55,19 +78,17 @@ class SimulatedStation:
     pulse_series_resistance: float = 0.0   # Ω between the generator's output and the device
 
     def __post_init__(self) -> None:
-        if self.smu not in SIMULATED_SMUS:
-            raise ValueError(f"no simulated SMU {self.smu!r}; choose one of {', '.join(SIMULATED_SMUS)}")
-        if self.pulse_generator is not None and self.pulse_generator not in SIMULATED_PULSE_GENERATORS:
-            raise ValueError(f"no simulated pulse generator {self.pulse_generator!r}; choose one of "
-                             f"{', '.join(SIMULATED_PULSE_GENERATORS)}")
+        for name in (self.smu, self.pulse_generator):
+            if name is not None and name not in TWINS:
+                raise ValueError(f"no simulated instrument {name!r}; choose one of {', '.join(TWINS)}")
         self.model = make_model(self.model_name, np.random.default_rng(self.seed), params=self.model_params)
         self.node = DeviceNode(self.model, self.clock)
-        self.instruments = {"smu": SIMULATED_SMUS[self.smu](self.node.port("smu", self.series_resistance))}
+        self.instruments = {"smu": TWINS[self.smu].build(self.node.port("smu", self.series_resistance))}
         self.resources = {"smu": f"TCPIP0::sim.labsuite::{self.smu}::INSTR"}
         if self.pulse_generator is not None:
-            cls = SIMULATED_PULSE_GENERATORS[self.pulse_generator]
-            port = self.node.port("pulse_generator", cls.output_impedance + self.pulse_series_resistance)
-            self.instruments["pulse_generator"] = cls(port)
+            twin = TWINS[self.pulse_generator]
+            port = self.node.port("pulse_generator", twin.cls.output_impedance + self.pulse_series_resistance)
+            self.instruments["pulse_generator"] = twin.build(port)
             self.resources["pulse_generator"] = f"TCPIP0::sim.labsuite::{self.pulse_generator}::INSTR"
         self.faults = {role: FaultInjector(inst, self.node) for role, inst in self.instruments.items()}
         self.resources["simulator"] = "TCPIP0::sim.labsuite::simulator::INSTR"

@@ -1,16 +1,14 @@
 """`labsuite instruments`: VISA resources, their *IDN? and the matching labsuite driver."""
 from labsuite.cli import main
 from labsuite.discovery import discover
-from labsuite.drivers import SOURCE_METERS, match_driver
+from labsuite import registry
 from labsuite.simulator.faults import Fault
 from labsuite.simulator.station import SimulatedStation
 
 
 def test_each_driver_matches_its_own_instruments_reply_and_no_other():
-    assert match_driver("KEITHLEY INSTRUMENTS,MODEL 2450,04096218,1.7.12b") == "keithley2450"
-    assert match_driver("KEITHLEY INSTRUMENTS INC.,MODEL 2000,1,A") is None
-    for name, cls in SOURCE_METERS.items():
-        assert cls.idn_pattern, name
+    assert registry.match("KEITHLEY INSTRUMENTS,MODEL 2450,04096218,1.7.12b").name == "keithley2450"
+    assert registry.match("KEITHLEY INSTRUMENTS INC.,MODEL 2000,1,A") is None
 
 
 def test_discovery_asks_every_resource_and_names_its_driver():

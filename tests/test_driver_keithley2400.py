@@ -3,19 +3,17 @@
 structure", section 18 "SCPI command reference", Appendix A "SDM cycle timing"), and plays trains
 on the simulated 2400 in-process and over TCP."""
 import math
-import re
 
 import numpy as np
 import pytest
 from pymeasure.test import expected_protocol
 
-from labsuite import Bench, run_protocol
-from labsuite.core.errors import InstrumentError
-from labsuite.core.events import RunState
-from labsuite.core.program import PulseProgram, Segment, Train
-from labsuite.drivers import SOURCE_METERS, match_driver
+from labsuite import Bench, registry, run_protocol
 from labsuite.drivers.keithley.keithley2400 import CYCLE_OVERHEAD, Keithley2400, ListPlan, source_range
+from labsuite.core.errors import InstrumentError
 from labsuite.link import LinkError
+from labsuite.core.program import PulseProgram, Segment, Train
+from labsuite.core.events import RunState
 from labsuite.runner import Runner
 from labsuite.simulator.instruments import keithley2400 as simulated
 from labsuite.traffic import TrafficLog
@@ -235,9 +233,9 @@ def test_single_reading_sets_the_integration_and_reads():
 
 def test_identify_registry_and_source_range():
     idn = simulated.Keithley2400.idn
-    assert SOURCE_METERS["keithley2400"] is Keithley2400
-    assert match_driver(idn) == "keithley2400"
-    assert match_driver("KEITHLEY INSTRUMENTS,MODEL 2450,04096218,1.7.12b") == "keithley2450"
+    assert registry.INSTRUMENTS["keithley2400"].driver is Keithley2400
+    assert registry.match(idn).name == "keithley2400"
+    assert registry.match("KEITHLEY INSTRUMENTS,MODEL 2450,04096218,1.7.12b").name == "keithley2450"
     with expected_protocol(Keithley2400, [("*IDN?", idn)]) as smu:
         assert smu.identify() == idn
     assert [source_range(v) for v in (0.1, 0.21, 0.22, -21, 150)] == [0.2, 0.2, 2, 20, 200]   # ranges to 105 %
@@ -418,7 +416,7 @@ def test_on_hardware_identifies_sources_reads_and_turns_off(device_address):
     """Opt-in (--device-address): 0.1 V under 1 mA, one reading, output off."""
     smu = Keithley2400(device_address)
     try:
-        assert re.search(Keithley2400.idn_pattern, smu.identify())
+        assert registry.INSTRUMENTS["keithley2400"].matches(smu.identify())
         smu.configure(compliance=1e-3, max_level=0.1)
         smu.set_level(0.1)
         smu.set_output(True)

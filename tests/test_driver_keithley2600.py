@@ -8,12 +8,11 @@ import numpy as np
 import pytest
 from pymeasure.test import expected_protocol
 
-from labsuite import Bench, run_protocol
-from labsuite.core.errors import InstrumentError, InvalidParameter
-from labsuite.core.events import RunState
-from labsuite.core.program import PulseProgram, Segment, Train
-from labsuite.drivers import match_driver
+from labsuite import Bench, registry, run_protocol
 from labsuite.drivers.keithley.keithley2600 import LOAD_MESSAGE, TRAIN_SCRIPT, Keithley2600, _aperture
+from labsuite.core.errors import InstrumentError, InvalidParameter
+from labsuite.core.program import PulseProgram, Segment, Train
+from labsuite.core.events import RunState
 from labsuite.runner import Runner
 from labsuite.simulator.station import SimulatedStation
 from labsuite.traffic import TrafficLog
@@ -226,9 +225,9 @@ def test_identify_and_driver_matching():
     idn = "Keithley Instruments, Model 2636B, 4381136, 4.0.4"
     with expected_protocol(Keithley2600, [("*IDN?", idn)]) as smu:
         assert smu.identify() == idn
-    assert match_driver(idn) == "keithley2600"
-    assert match_driver("Keithley Instruments Inc., Model 2602B, 4120301, 3.2.2") == "keithley2600"
-    assert match_driver("KEITHLEY INSTRUMENTS,MODEL 2450,04096218,1.7.12b") == "keithley2450"
+    assert registry.match(idn).name == "keithley2600"
+    assert registry.match("Keithley Instruments Inc., Model 2602B, 4120301, 3.2.2").name == "keithley2600"
+    assert registry.match("KEITHLEY INSTRUMENTS,MODEL 2450,04096218,1.7.12b").name == "keithley2450"
     with expected_protocol(Keithley2600, [], model="2636B") as smu:
         assert smu.capabilities.max_voltage == 200.0 and smu.capabilities.min_current_limit == 100e-12
 
@@ -369,7 +368,7 @@ def test_on_real_hardware_identify_configure_read_and_turn_off(device_address):
     """Opt-in (``--device-address``): 0.1 V under 1 mA, one reading, output off."""
     smu = Keithley2600(device_address)
     try:
-        assert match_driver(smu.identify()) == "keithley2600"
+        assert registry.match(smu.identify()).name == "keithley2600"
         smu.configure(compliance=1e-3, max_level=0.1)
         smu.set_level(0.1)
         smu.set_output(True)

@@ -1,20 +1,18 @@
 """The B2900 driver sends the SCPI of the Agilent B2900 SCPI Command Reference (B2910-90030,
 Edition 2, chapter 4) and plays trains on the list sweep of the User's Guide (Edition 5, section 6
 "Pulse Output" and "Trigger System"), in a few transfers however many pulses."""
-import functools
 import math
 
 import numpy as np
 import pytest
 from pymeasure.test import expected_protocol
 
-from labsuite import Bench, Limits, run_protocol
-from labsuite.core.errors import InstrumentError, InvalidParameter
-from labsuite.core.events import RunObserver, RunState
-from labsuite.core.program import PulseProgram, Segment, Train
-from labsuite.drivers import match_driver
+from labsuite import Bench, Limits, registry, run_protocol
 from labsuite.drivers.keysight.b2900 import KeysightB2900, source_range, tail_message
+from labsuite.core.errors import InstrumentError, InvalidParameter
 from labsuite.link import LinkError
+from labsuite.core.program import PulseProgram, Segment, Train
+from labsuite.core.events import RunObserver, RunState
 from labsuite.runner import Runner
 from labsuite.simulator import station as simulated_station
 from labsuite.simulator.instruments.keysight_b2900 import KeysightB2900 as SimulatedB2900
@@ -139,8 +137,7 @@ def test_shutdown_turns_channel_1_off_first_then_aborts():
 
 def test_a_run_on_a_one_channel_model_leaves_no_error(monkeypatch):
     """The Runner never calls identify(): on a B2901A its shutdown must not name channel 2."""
-    monkeypatch.setitem(simulated_station.SIMULATED_SMUS, "keysightb2900",
-                        functools.partial(SimulatedB2900, model="B2901A"))
+    monkeypatch.setitem(simulated_station.TWINS, "keysightb2900", simulated_station.Twin(SimulatedB2900, "B2901A"))
     with Bench.simulated(smu="keysightb2900", seed=1) as bench:
         assert Runner(bench, PulseProgram((Train((WRITE, READ, IDLE), 3),), 1e-3)).run().size == 3
         assert bench.smu.channel_count is None
@@ -230,8 +227,8 @@ def test_channel_properties_send_the_channel_suffix_and_validate_first():
 def test_identify_match_and_source_range():
     with expected_protocol(KeysightB2900, [("*IDN?", "Keysight Technologies,B2912A,MY5,4.0")]) as smu:
         assert smu.identify() == "Keysight Technologies,B2912A,MY5,4.0" and smu.channel_count == 2
-    assert match_driver("Agilent Technologies,B2902A,MY51140123,1.1.1144.2244") == "keysightb2900"
-    assert match_driver("Keysight Technologies,B2961A,MY1,1.0") is None
+    assert registry.match("Agilent Technologies,B2902A,MY51140123,1.1.1144.2244").name == "keysightb2900"
+    assert registry.match("Keysight Technologies,B2961A,MY1,1.0") is None
     assert [source_range(v) for v in (0.01, 0.21, 1.5, -15, 205)] == [0.2, 0.2, 2, 20, 200]
     with pytest.raises(ValueError):
         source_range(250)
@@ -452,7 +449,7 @@ def test_on_a_real_b2900(device_address):
     """Opt-in (``--device-address``): identify, 0.1 V under 1 mA, one reading, output off."""
     smu = KeysightB2900(device_address)
     try:
-        assert match_driver(smu.identify()) == "keysightb2900"
+        assert registry.match(smu.identify()).name == "keysightb2900"
         smu.configure(compliance=1e-3, max_level=0.1)
         smu.set_level(0.1)
         smu.set_output(True)

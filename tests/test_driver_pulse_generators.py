@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 from pymeasure.test import expected_protocol
 
-from labsuite.core.errors import InstrumentError, InvalidParameter, RangeError
-from labsuite.core.instruments import PulseGenerator
-from labsuite.drivers import PULSE_GENERATORS, match_driver
+from labsuite import registry
 from labsuite.drivers.keysight import keysight33500
 from labsuite.drivers.keysight.keysight33500 import Keysight33500
 from labsuite.drivers.tektronix.afg31000 import TektronixAFG31000
+from labsuite.core.errors import InstrumentError, InvalidParameter, RangeError
+from labsuite.core.instruments import PulseGenerator
 from labsuite.simulator.server import InstrumentServer
 from labsuite.simulator.station import SimulatedStation
 
@@ -287,12 +287,12 @@ def test_afg_limits_are_checked_before_anything_is_sent(kwargs, field):
 
 
 # --- on the simulated bench -----------------------------------------------------------------
-@pytest.fixture(params=list(PULSE_GENERATORS))
+@pytest.fixture(params=registry.names("pulse_generator"))
 def bench(request):
     """(station, driver of its simulated generator over the in-process pyvisa backend)."""
     station = SimulatedStation(seed=9, pulse_generator=request.param)
     library = station.visa_library()
-    driver = PULSE_GENERATORS[request.param](station.resources["pulse_generator"], visa_library=library)
+    driver = registry.INSTRUMENTS[request.param].open(station.resources["pulse_generator"], visa_library=library)
     yield station, driver
     driver.adapter.close()
     library.close_library()
@@ -310,7 +310,7 @@ def test_driver_implements_the_interface_and_matches_its_own_idn(bench):
     station, generator = bench
     assert isinstance(generator, PulseGenerator)
     assert callable(generator.check_burst) and callable(generator.raise_errors)
-    assert PULSE_GENERATORS[match_driver(generator.identify())] is type(generator)
+    assert registry.match(generator.identify()).driver is type(generator)
 
 
 def test_driver_burst_on_the_simulator_potentiates_and_reads_back(bench):
@@ -429,7 +429,7 @@ def test_every_burst_check_burst_accepts_is_taken_without_an_error(name, bursts)
     (configure_burst raises on any error the instrument queues)."""
     station = SimulatedStation(seed=9, pulse_generator=name)
     library = station.visa_library()
-    generator = PULSE_GENERATORS[name](station.resources["pulse_generator"], visa_library=library)
+    generator = registry.INSTRUMENTS[name].open(station.resources["pulse_generator"], visa_library=library)
     try:
         for level, width, period, count, edge in bursts:
             generator.check_burst(level, width, period, count, edge)
@@ -454,7 +454,7 @@ def test_shutdown_leaves_every_output_off_and_the_device_untouched(bench):
 
 
 @pytest.mark.parametrize("transport", ["inprocess", "tcp"])
-@pytest.mark.parametrize("name", list(PULSE_GENERATORS))
+@pytest.mark.parametrize("name", registry.names("pulse_generator"))
 def test_shutdown_after_a_query_interrupted_mid_read_leaves_nothing_stale(name, transport):
     """Ctrl-C while a reply is awaited: the next query drops that reply first (device clear), so
     it gets its own. Shutdown turns the outputs off at once, then drops the reply and clears the
@@ -464,10 +464,10 @@ def test_shutdown_after_a_query_interrupted_mid_read_leaves_nothing_stale(name, 
     server = library = None
     if transport == "tcp":
         server = InstrumentServer({"pulse_generator": station.instruments["pulse_generator"]}).start()
-        generator = PULSE_GENERATORS[name](server.endpoints[0].resource, visa_library="@py")
+        generator = registry.INSTRUMENTS[name].open(server.endpoints[0].resource, "@py")
     else:
         library = station.visa_library()
-        generator = PULSE_GENERATORS[name](station.resources["pulse_generator"], visa_library=library)
+        generator = registry.INSTRUMENTS[name].open(station.resources["pulse_generator"], visa_library=library)
     try:
         generator.configure_burst(1.4, 100e-6, 1e-3, 2, 50e-9)
         generator.set_output(True)
@@ -506,7 +506,8 @@ def test_hardware_burst_settings_read_back_trigger_waits_for_the_burst_and_shutd
     returns no sooner than the burst's 3 × 100 ms (so *OPC waits for the burst on this model),
     and the outputs end off."""
     generator = driver(device_address)
-    if PULSE_GENERATORS.get(match_driver(generator.identify()) or "") is not driver:
+    entry = registry.match(generator.identify())
+    if entry is None or entry.driver is not driver:
         generator.adapter.close()
         pytest.skip(f"{device_address} is not a {driver.__name__}")
     try:

@@ -17,12 +17,11 @@ import pyvisa
 from PyQt6.QtCore import Qt
 from PyQt6.QtWidgets import QApplication
 
-from labsuite import Bench, run_protocol
-from labsuite.core.events import RunState
-from labsuite.discovery import discover
-from labsuite.drivers import PULSE_GENERATORS, SOURCE_METERS
+from labsuite import Bench, registry, run_protocol
 from labsuite.gui.app import MainWindow
+from labsuite.discovery import discover
 from labsuite.gui.bench_panel import role_of
+from labsuite.core.events import RunState
 from labsuite.store import read_run
 from labsuite.traffic import TrafficLog
 
@@ -137,7 +136,7 @@ def test_the_simulated_bench_connects_with_its_smu_and_output_off(connected, tmp
     shoot(connected, tmp_path, "connected")
 
 
-@pytest.mark.parametrize("smu", list(SOURCE_METERS))
+@pytest.mark.parametrize("smu", registry.names("smu"))
 def test_each_simulated_smu_connects_with_its_output_read_back_off(window, qtbot, smu):
     panel = window.bench_panel
     with qtbot.waitSignal(panel.connected, timeout=RUN_TIMEOUT_MS):
@@ -149,7 +148,7 @@ def test_each_simulated_smu_connects_with_its_output_read_back_off(window, qtbot
 
 def test_a_bench_with_a_pulse_generator_has_a_lamp_for_each_output(window, qtbot, tmp_path):
     panel = window.bench_panel
-    generator = next(iter(PULSE_GENERATORS))
+    generator = registry.names("pulse_generator")[0]
     with qtbot.waitSignal(panel.connected, timeout=RUN_TIMEOUT_MS):   # 2 kΩ: a short stays under 1 mA at 1.5 V
         panel.connect_simulated(seed=2, pulse_generator=generator, pulse_series_resistance=2e3)
     qtbot.waitUntil(lambda: not panel.busy, timeout=WAIT_MS)
@@ -235,8 +234,8 @@ def test_an_iv_sweep_shows_linear_loops_and_log_current(connected, qtbot, tmp_pa
 
 
 def test_a_long_series_is_drawn_decimated_and_in_detail_when_zoomed(qtbot):
-    from labsuite.core.plotspec import PlotSpec, Series
     from labsuite.gui.live_plots import SpecPlot, peak_decimate
+    from labsuite.core.plotspec import PlotSpec, Series
 
     x, y = np.arange(10.0), np.array([1, 5, 2, np.nan, 3, 9, 0, 4, 4, 4.0])
     assert [a.tolist() for a in peak_decimate(x, y, 3)] == [[0, 3, 4, 7, 8, 9], [1, 5, 0, 9, 4, 4]]
@@ -523,10 +522,10 @@ def test_log_axes_label_only_the_decades(qapp):
 
 
 def test_a_run_that_fails_in_the_worker_keeps_its_protocol_and_samples(qtbot):
-    from labsuite.core.events import Progress
-    from labsuite.core.program import SAMPLE_DTYPE
     from labsuite.gui.worker import RunWorker
+    from labsuite.core.program import SAMPLE_DTYPE
     from labsuite.protocols import PROTOCOLS
+    from labsuite.core.events import Progress
 
     protocol = PROTOCOLS["potentiation"]()
 

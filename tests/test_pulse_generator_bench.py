@@ -103,7 +103,7 @@ def test_bench_toml_wires_a_simulated_generator(tmp_path):
     path.write_text('[simulator]\nseed = 2\nsmu = "keithley2450"\npulse_generator = "keysight33500"\n')
     with Bench.from_toml(path) as bench:
         snapshot = bench.snapshot()
-    assert snapshot["instruments"]["pulse_generator"]["driver"] == "Keysight33500"
+    assert snapshot["instruments"]["pulse_generator"]["driver"] == "keysight33500"
 
 
 def test_sim_serve_prints_every_role(tmp_path):
@@ -148,9 +148,9 @@ def test_an_smu_off_in_its_normal_state_holds_the_device_at_0_V():
 def test_high_impedance_off_state_commands(driver, commands):
     from pymeasure.test import expected_protocol
 
-    from labsuite.drivers import SOURCE_METERS
+    from labsuite import registry
 
-    with expected_protocol(SOURCE_METERS[driver], [(c, None) for c in commands]) as smu:
+    with expected_protocol(registry.INSTRUMENTS[driver].driver, [(c, None) for c in commands]) as smu:
         smu.set_off_state(high_impedance=True)
 
 

@@ -1,9 +1,11 @@
 """A run's transcript replays it offline: the same protocol gives the same samples bit for bit."""
+import json
+
 import h5py
 import numpy as np
 import pytest
 
-from labsuite import Bench, read_run, run_protocol
+from labsuite import Bench, read_run, registry, run_protocol
 from labsuite.simulator.instruments.transcript import ReplayDiverged
 
 
@@ -24,6 +26,29 @@ def test_replaying_a_transcript_reproduces_the_samples_bit_for_bit(recorded, tmp
     assert replay.figures == pytest.approx({k: v for k, v in original.analysis.items() if k != "units"})
     with h5py.File(path, "r") as a, h5py.File(replay.path, "r") as b:
         assert list(a["transcript/message"].asstr()[:]) == list(b["transcript/message"].asstr()[:])
+
+
+def test_a_run_file_names_the_registered_model_not_only_its_driver_class(tmp_path):
+    """A 2612B's run file names the 2612B's entry (200 V, 10 nA–1.5 A), which a replay opens, not
+    the 2600B family's that its driver class also serves."""
+    with Bench.simulated(seed=4, smu="keithley2612b") as bench:
+        result = run_protocol("potentiation", bench, {"pulses": 2}, out_dir=tmp_path)
+    recorded = json.loads(read_run(result.path).attrs["bench"])["instruments"]["smu"]["driver"]
+    entry = registry.INSTRUMENTS[registry.recorded(recorded)]
+    assert entry.name == "keithley2612b" and entry.model == "2612B"
+    assert (entry.capabilities.max_voltage, entry.capabilities.max_current_limit) == (200.0, 1.5)
+
+
+def test_a_run_file_that_names_the_driver_class_still_replays(recorded, tmp_path):
+    """Files written before registered names were recorded hold the class name (``Keithley2450``)."""
+    path, params = recorded
+    with h5py.File(path, "r+") as f:
+        snapshot = json.loads(f.attrs["bench"])
+        snapshot["instruments"]["smu"]["driver"] = "Keithley2450"
+        f.attrs["bench"] = json.dumps(snapshot)
+    with Bench.replayed(path) as bench:
+        replay = run_protocol("potentiation", bench, params, out_dir=tmp_path / "replay")
+    assert np.array_equal(replay.samples, read_run(path).samples)
 
 
 def test_a_different_program_stops_at_the_first_differing_message(recorded, tmp_path):

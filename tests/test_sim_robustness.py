@@ -14,9 +14,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from labsuite import registry
 from labsuite.simulator.faults import Fault, FaultInjector
+from labsuite.simulator.instruments.tsp import TspInstrument
 from labsuite.simulator.server import InstrumentServer
-from labsuite.simulator.station import SIMULATED_PULSE_GENERATORS, SIMULATED_SMUS, SimulatedStation
+from labsuite.simulator.station import TWINS, SimulatedStation
 
 TSP_EMPTY = "0.00000e+00\tQueue Is Empty\t0.00000e+00\t1.00000e+00"
 IDN = {"keithley2450": "KEITHLEY INSTRUMENTS,MODEL 2450", "keithley2400": "KEITHLEY INSTRUMENTS INC.,MODEL 2400",
@@ -225,7 +227,7 @@ BAD_SCPI = {
 @pytest.mark.parametrize("role, name, line, code", [
     (role, name, line, code)
     for name, cases in BAD_SCPI.items()
-    for role in (("pulse_generator",) if name in SIMULATED_PULSE_GENERATORS else ("smu",))
+    for role in (("pulse_generator",) if registry.INSTRUMENTS[name].kind == "pulse_generator" else ("smu",))
     for line, code in cases])
 def test_bad_scpi_arguments_queue_the_instruments_error(role, name, line, code, capfd):
     station, server = serve(**({"pulse_generator": name} if role == "pulse_generator" else {"smu": name}))
@@ -338,8 +340,8 @@ RANDOM_BYTES = st.binary(max_size=200).map(lambda b: b.replace(b"\n", b" "))
 
 @pytest.fixture(scope="module")
 def every_instrument():
-    stations = [SimulatedStation(seed=3, smu=smu) for smu in SIMULATED_SMUS]
-    stations += [SimulatedStation(seed=3, pulse_generator=pg) for pg in SIMULATED_PULSE_GENERATORS]
+    stations = [SimulatedStation(seed=3, smu=smu) for smu in registry.names("smu")]
+    stations += [SimulatedStation(seed=3, pulse_generator=pg) for pg in registry.names("pulse_generator")]
     served = {}
     for station in stations:
         for role, injector in station.faults.items():
@@ -355,10 +357,10 @@ def every_instrument():
 
 
 def check_alive(client: Client, name: str) -> None:
-    probe = "print('alive')" if name == "keithley2600" else "*IDN?"
+    probe = "print('alive')" if issubclass(TWINS[name].cls, TspInstrument) else "*IDN?"
     client.write("")   # ends an unfinished loadscript of nothing: harmless otherwise
     answer = client.query(probe)
-    while answer != "alive" and not answer.startswith(IDN[name]):   # replies of queries in the input
+    while answer != "alive" and not registry.INSTRUMENTS[name].matches(answer):   # replies of queries in the input
         answer = client.read()
 
 

@@ -48,7 +48,7 @@ from pymeasure.instruments.keithley.keithley2400 import Keithley2400 as _Pymeasu
 from pymeasure.instruments.validators import strict_range
 
 from labsuite.core.errors import InstrumentError
-from labsuite.core.instruments import SourceMeterCapabilities, TrainReadings
+from labsuite.core.instruments import Registration, SourceMeterCapabilities, TrainReadings
 from labsuite.core.program import Train
 from labsuite.core.units import format_quantity
 
@@ -87,7 +87,6 @@ class ListPlan:
 class Keithley2400(_PymeasureKeithley2400):
     """Keithley 2400 on pymeasure, implementing labsuite's :class:`~labsuite.core.instruments.SourceMeter`."""
 
-    idn_pattern = r"KEITHLEY INSTRUMENTS INC\.,MODEL 2400,"
     capabilities = SourceMeterCapabilities(
         max_voltage=MAX_VOLTAGE,
         max_current_limit=1.05,
@@ -99,6 +98,7 @@ class Keithley2400(_PymeasureKeithley2400):
         max_pattern=MAX_POINTS,                     # a pattern needs at least a point per segment
         max_readings=MAX_POINTS,                    # trace and sample buffers
     )
+    registrations = (Registration("keithley2400", "smu", r"KEITHLEY INSTRUMENTS INC\.,MODEL 2400,", capabilities),)
 
     def __init__(self, adapter, name: str = "Keithley 2400 SourceMeter", **kwargs) -> None:
         kwargs.setdefault("read_termination", "\n")
@@ -268,6 +268,10 @@ class Keithley2400(_PymeasureKeithley2400):
     def set_output(self, on: bool) -> None:
         """Turn the output on or off."""
         self.write(":OUTP ON" if on else ":OUTP OFF")
+
+    def output_enabled(self) -> bool:
+        """Ask whether the output is on (:OUTPut?)."""
+        return self.source_enabled
 
     def set_off_state(self, high_impedance: bool) -> None:
         """Output-off state: HIMPedance (relay open) or NORMal (0 V) (User's Manual, :OUTPut:SMODe)."""

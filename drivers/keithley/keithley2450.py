@@ -33,7 +33,7 @@ import numpy as np
 from pymeasure.instruments.keithley.keithley2450 import Keithley2450 as _PymeasureKeithley2450
 
 from labsuite.core.errors import InstrumentError
-from labsuite.core.instruments import SourceMeterCapabilities, TrainReadings
+from labsuite.core.instruments import Registration, SourceMeterCapabilities, TrainReadings
 from labsuite.core.program import Train
 
 BUFFER = "defbuffer1"
@@ -45,7 +45,6 @@ MAX_BLOCKS = 255
 class Keithley2450(_PymeasureKeithley2450):
     """Keithley 2450 on pymeasure, implementing labsuite's :class:`~labsuite.core.instruments.SourceMeter`."""
 
-    idn_pattern = r"KEITHLEY INSTRUMENTS,MODEL 2450,"
     capabilities = SourceMeterCapabilities(
         max_voltage=210.0,
         max_current_limit=1.05,
@@ -57,6 +56,7 @@ class Keithley2450(_PymeasureKeithley2450):
         max_pattern=(MAX_BLOCKS - 2) // 4,
         max_readings=10_000,        # defbuffer1 capacity after *RST
     )
+    registrations = (Registration("keithley2450", "smu", r"KEITHLEY INSTRUMENTS,MODEL 2450,", capabilities),)
 
     def __init__(self, adapter, name: str = "Keithley 2450 SourceMeter", **kwargs) -> None:
         kwargs.setdefault("read_termination", "\n")
@@ -175,6 +175,10 @@ class Keithley2450(_PymeasureKeithley2450):
     def set_output(self, on: bool) -> None:
         """Turn the output on or off."""
         self.write(":OUTP ON" if on else ":OUTP OFF")
+
+    def output_enabled(self) -> bool:
+        """Ask whether the output is on (:OUTPut?)."""
+        return self.source_enabled
 
     def set_off_state(self, high_impedance: bool) -> None:
         """Output-off state: HIMPedance (relay open) or NORMal (0 V) (Reference Manual, :OUTPut:SMODe)."""

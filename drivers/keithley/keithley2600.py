@@ -49,7 +49,8 @@ from pymeasure.instruments.keithley.keithley2600 import Keithley2600 as _Pymeasu
 from pymeasure.instruments.validators import strict_range
 
 from labsuite.core.errors import InstrumentError, InvalidParameter
-from labsuite.core.instruments import SourceMeterCapabilities, TrainReadings
+from labsuite.core.datasheets import KEITHLEY_2600B, Keithley2600BModel
+from labsuite.core.instruments import Registration, SourceMeterCapabilities, TrainReadings
 from labsuite.core.program import Train
 from labsuite.core.units import format_quantity
 
@@ -247,22 +248,30 @@ end
 
 LOAD_MESSAGE = f"loadscript labsuite_train\n{TRAIN_SCRIPT}endscript\nlabsuite_train()"
 
-FAMILY = SourceMeterCapabilities(
-    max_voltage=40.0,            # 2601B/2602B 40 V range (the 2636B has 200 V)
-    max_current_limit=1.5,       # 2636B current compliance (the 2601B/2602B: 3 A)
-    min_current_limit=10e-9,     # 2601B/2602B current compliance (the 2636B: 100 pA)
-    min_segment=100e-6,          # shortest programmable pulse width (data sheet; not confirmed in the manual)
-    min_aperture=NPLC_MIN / 50.0,   # 0.001 PLC, on either line frequency
-    max_aperture=NPLC_MAX / 60.0,   # 25 PLC, on either line frequency
-    max_repeats=2500,            # repeats per train the Runner sends; longer sweeps are split by run_train
-    max_pattern=BUFFER_CAPACITY - 1,   # a sweep point per segment and the closing one fill a reading buffer
-    max_readings=50_000,
+
+def model_capabilities(model: Keithley2600BModel) -> SourceMeterCapabilities:
+    """The capabilities of one 2600B model, from its data sheet (``labsuite.core.datasheets``)."""
+    return SourceMeterCapabilities(
+        max_voltage=model.voltage_ranges[-1],
+        max_current_limit=model.limit_i[1],
+        min_current_limit=model.limit_i[0],
+        min_segment=100e-6,          # shortest programmable pulse width (data sheet; not confirmed in the manual)
+        min_aperture=NPLC_MIN / 50.0,   # 0.001 PLC, on either line frequency
+        max_aperture=NPLC_MAX / 60.0,   # 25 PLC, on either line frequency
+        max_repeats=2500,            # repeats per train the Runner sends; longer sweeps are split by run_train
+        max_pattern=BUFFER_CAPACITY - 1,   # a sweep point per segment and the closing one fill a reading buffer
+        max_readings=50_000,
+    )
+
+
+MODEL_CAPABILITIES = {name: model_capabilities(model) for name, model in KEITHLEY_2600B.items()}
+FAMILY = replace(   # what every 2600B model meets
+    MODEL_CAPABILITIES["2602B"],
+    max_voltage=min(c.max_voltage for c in MODEL_CAPABILITIES.values()),
+    max_current_limit=min(c.max_current_limit for c in MODEL_CAPABILITIES.values()),
+    min_current_limit=max(c.min_current_limit for c in MODEL_CAPABILITIES.values()),
 )
-MODEL_CAPABILITIES = {
-    "2601B": replace(FAMILY, max_current_limit=3.0),
-    "2602B": replace(FAMILY, max_current_limit=3.0),
-    "2636B": replace(FAMILY, max_voltage=200.0, min_current_limit=100e-12),
-}
+IDN_PATTERN = r"Keithley Instruments[^,]*, ?Model {model},"
 
 
 class Keithley2600(_PymeasureKeithley2600):
@@ -270,8 +279,11 @@ class Keithley2600(_PymeasureKeithley2600):
     on channel A. ``model`` ("2602B", ...) selects that model's limits; without it the limits
     every 2600B meets apply."""
 
-    idn_pattern = r"Keithley Instruments[^,]*, ?Model 26(0[124]|1[124]|3[456])B,"
     capabilities = FAMILY
+    registrations = (Registration("keithley2600", "smu", IDN_PATTERN.format(model=r"26(0[124]|1[124]|3[456])B"),
+                                  FAMILY),
+                     Registration("keithley2612b", "smu", IDN_PATTERN.format(model="2612B"),
+                                  MODEL_CAPABILITIES["2612B"], "2612B"))
 
     def __init__(self, adapter, name: str = "Keithley 2600B System SourceMeter", model: str | None = None,
                  **kwargs) -> None:
@@ -460,6 +472,10 @@ class Keithley2600(_PymeasureKeithley2600):
     def set_output(self, on: bool) -> None:
         """Turn the output on or off."""
         self.write("smua.source.output = smua.OUTPUT_ON" if on else "smua.source.output = smua.OUTPUT_OFF")
+
+    def output_enabled(self) -> bool:
+        """Ask whether channel A's output is on (smua.source.output)."""
+        return self.ChA.source_output == "ON"
 
     def set_off_state(self, high_impedance: bool) -> None:
         """Output-off mode: OUTPUT_HIGH_Z (relay open) or OUTPUT_NORMAL (0 V) (Reference Manual,

@@ -71,8 +71,9 @@ import numpy as np
 from pymeasure.instruments import Channel, Instrument, SCPIMixin
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
+from labsuite.core.datasheets import KEYSIGHT_B2900
 from labsuite.core.errors import InstrumentError, InvalidParameter
-from labsuite.core.instruments import SourceMeterCapabilities, TrainReadings
+from labsuite.core.instruments import Registration, SourceMeterCapabilities, TrainReadings
 from labsuite.core.program import Train
 from labsuite.core.units import format_quantity
 
@@ -83,8 +84,8 @@ APERTURE_RANGE = (8e-6, 2.0)               # s (:SENSe:CURRent:APERture)
 LIST_POINTS = 2500                         # [:SOURce]:LIST:VOLTage
 COUNT_MAX = 100_000                        # arm/trigger count
 TIME_MAX = 100_000.0                       # s, arm/trigger timer and delay
-MIN_INTERVAL = 20e-6                       # s, arm/trigger timer of the B2901A/B2902A
-MIN_PULSE_WIDTH = 50e-6                    # s, B2901A/B2902A
+MIN_INTERVAL = KEYSIGHT_B2900["B2901A"].min_interval        # s, arm/trigger timer of the B2901A/B2902A
+MIN_PULSE_WIDTH = KEYSIGHT_B2900["B2901A"].min_pulse_width  # s, B2901A/B2902A
 READINGS_MAX = 100_000                     # readings per channel and run (the trace buffer's size)
 SPLIT_MIN = 5e-3                           # s, a 0 V wait from which a repeat may be cut into runs: the
                                            # software floor of labsuite.runner (bus latency stays ≪ it)
@@ -179,7 +180,6 @@ class KeysightB2900(SCPIMixin, Instrument):
     """Keysight B2901A/B2902A/B2911A/B2912A on pymeasure, implementing labsuite's
     :class:`~labsuite.core.instruments.SourceMeter` on channel 1."""
 
-    idn_pattern = r"(?:Agilent|Keysight) Technologies,B29(?:01|02|11|12)A,"
     # data-sheet limits of the B2901A/B2902A, which the faster B2911A/B2912A also meet
     capabilities = SourceMeterCapabilities(
         max_voltage=MAX_VOLTAGE,
@@ -192,6 +192,8 @@ class KeysightB2900(SCPIMixin, Instrument):
         max_pattern=LIST_POINTS,
         max_readings=READINGS_MAX,
     )
+    registrations = (Registration("keysightb2900", "smu", r"(?:Agilent|Keysight) Technologies,B29(?:01|02|11|12)A,",
+                                  capabilities),)
 
     channels = Instrument.MultiChannelCreator(B2900Channel, (1, 2))
 
@@ -208,7 +210,7 @@ class KeysightB2900(SCPIMixin, Instrument):
         """Get the *IDN? reply (and learn whether the model has one channel or two)."""
         idn = self.id
         model = idn.split(",")[1].strip() if idn.count(",") >= 3 else ""
-        self.channel_count = 1 if model in ("B2901A", "B2911A") else 2
+        self.channel_count = KEYSIGHT_B2900[model].channels if model in KEYSIGHT_B2900 else 2
         return idn
 
     def settings(self) -> dict[str, object]:
@@ -253,6 +255,10 @@ class KeysightB2900(SCPIMixin, Instrument):
     def set_output(self, on: bool) -> None:
         """Turn channel 1's output on or off."""
         self.ch_1.output_enabled = on
+
+    def output_enabled(self) -> bool:
+        """Ask whether channel 1's output is on (:OUTPut1?)."""
+        return self.ch_1.output_enabled
 
     def set_off_state(self, high_impedance: bool) -> None:
         """Channel 1's output-off state: HIZ (relay open) or NORMal (0 V) (:OUTPut:OFF:MODE)."""

@@ -61,7 +61,7 @@ from pymeasure.instruments.agilent.agilent33500 import Agilent33500, Agilent3350
 from pymeasure.instruments.validators import joined_validators, strict_discrete_set, strict_range
 
 from labsuite.core.errors import InstrumentError, InvalidParameter, RangeError
-from labsuite.core.instruments import PulseGeneratorCapabilities
+from labsuite.core.instruments import PulseGeneratorCapabilities, Registration
 
 MAX_LEVEL = 10.0               # V, open circuit
 MIN_LEVEL = 2e-3               # V, smallest |level| open circuit (1 mVpp into 50 Ω)
@@ -141,6 +141,12 @@ class BusBurstMixin:
             raise InvalidParameter("channel", f"{channel!r} is not a channel; choose 1 or 2")
         self.channels[channel].output = on
         self._outputs[channel] = on
+
+    def output_enabled(self, channel: int = 1) -> bool:
+        """Ask whether a channel's output is on."""
+        if channel not in self.channels:
+            raise InvalidParameter("channel", f"{channel!r} is not a channel; choose 1 or 2")
+        return bool(self.channels[channel].output)
 
     def raise_errors(self) -> None:
         """Read the error queue to its end; raise :class:`InstrumentError` with the first error, if any."""
@@ -273,7 +279,6 @@ class Keysight33500(BusBurstMixin, Agilent33500):
     """Keysight 33500B/33600A (two-channel models) on pymeasure, implementing labsuite's
     :class:`~labsuite.core.instruments.PulseGenerator`."""
 
-    idn_pattern = r"(AGILENT|KEYSIGHT) TECHNOLOGIES,33[56]\d\d[AB],"
     capabilities = PulseGeneratorCapabilities(
         max_voltage=MAX_LEVEL,
         min_width=16e-9,
@@ -285,6 +290,8 @@ class Keysight33500(BusBurstMixin, Agilent33500):
         output_impedance=50.0,
         channels=2,
     )
+    registrations = (Registration("keysight33500", "pulse_generator",
+                                  r"(AGILENT|KEYSIGHT) TECHNOLOGIES,33[56]\d\d[AB],", capabilities),)
 
     ch_1 = Instrument.ChannelCreator(Keysight33500Channel, 1)
     ch_2 = Instrument.ChannelCreator(Keysight33500Channel, 2)

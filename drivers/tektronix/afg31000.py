@@ -55,9 +55,9 @@ from numbers import Integral
 from pymeasure.instruments import Channel, Instrument, SCPIMixin
 from pymeasure.instruments.validators import joined_validators, strict_discrete_set, strict_range
 
-from labsuite.core.errors import InvalidParameter, RangeError
-from labsuite.core.instruments import PulseGeneratorCapabilities
 from labsuite.drivers.keysight.keysight33500 import BusBurstMixin, level_commands, number
+from labsuite.core.errors import InvalidParameter, RangeError
+from labsuite.core.instruments import PulseGeneratorCapabilities, Registration
 
 MAX_LEVEL = 10.0               # V, open circuit
 MIN_LEVEL = 2e-3               # V, smallest |level| open circuit (1 mVpp into 50 Ω)
@@ -157,7 +157,6 @@ class TektronixAFG31000(BusBurstMixin, SCPIMixin, Instrument):
     """Tektronix AFG31000 (two-channel models), implementing labsuite's
     :class:`~labsuite.core.instruments.PulseGenerator`."""
 
-    idn_pattern = r"TEKTRONIX,AFG31\d{3},"
     capabilities = PulseGeneratorCapabilities(
         max_voltage=MAX_LEVEL,
         min_width=30e-9,
@@ -169,6 +168,7 @@ class TektronixAFG31000(BusBurstMixin, SCPIMixin, Instrument):
         output_impedance=50.0,
         channels=2,
     )
+    registrations = (Registration("tektronixafg31000", "pulse_generator", r"TEKTRONIX,AFG31\d{3},", capabilities),)
 
     ch_1 = Instrument.ChannelCreator(AFG31000Channel, 1)
     ch_2 = Instrument.ChannelCreator(AFG31000Channel, 2)

@@ -6,7 +6,7 @@ protocol runs the same on any supported instrument, real or simulated.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -75,6 +75,10 @@ class SourceMeter(Protocol):
 
     def set_output(self, on: bool) -> None:
         """Turn the output on or off."""
+        ...
+
+    def output_enabled(self) -> bool:
+        """Ask the instrument whether its output is on."""
         ...
 
     def set_off_state(self, high_impedance: bool) -> None:
@@ -161,6 +165,29 @@ class PulseGenerator(Protocol):
         """Turn a channel's output on or off."""
         ...
 
+    def output_enabled(self, channel: int = 1) -> bool:
+        """Ask the instrument whether a channel's output is on."""
+        ...
+
     def shutdown(self) -> None:
         """Turn every output off and stop anything running. Safe to call at any time."""
         ...
+
+
+Kind = Literal["smu", "pulse_generator"]   # the bench role an instrument fills
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One instrument as users name it, declared once by its driver class (``registrations``).
+
+    ``labsuite.registry`` collects these; the simulated twin declares the same ``name`` in its
+    ``simulates``. ``model`` is passed to the driver's constructor as ``model=`` (and to the twin's),
+    for a driver that serves several models of a family.
+    """
+
+    name: str                 # bench.toml ``driver = ...``, ``--smu``/``--pulse-generator``
+    kind: Kind
+    idn_pattern: str          # regular expression the *IDN? reply matches (case-insensitive)
+    capabilities: SourceMeterCapabilities | PulseGeneratorCapabilities   # this model's data-sheet limits
+    model: str | None = None

@@ -15,16 +15,16 @@ from PyQt6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHB
                              QLineEdit, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QTabWidget,
                              QVBoxLayout, QWidget)
 
+from labsuite import registry
 from labsuite.bench import Bench, Limits
 from labsuite.core.errors import LabsuiteError
-from labsuite.core.events import RunState
 from labsuite.discovery import FoundInstrument, discover
-from labsuite.drivers import PULSE_GENERATORS, SOURCE_METERS
 from labsuite.gui.worker import Task
+from labsuite.core.events import RunState
 # the model names only; the simulated bench itself is built by Bench.simulated (see tests/test_layering.py)
-from labsuite.core.units import format_quantity, parse_quantity
 from labsuite.simulator.models import DEFAULT_MODEL, MODELS
 from labsuite.traffic import TrafficLog
+from labsuite.core.units import format_quantity, parse_quantity
 
 log = logging.getLogger(__name__)
 
@@ -32,39 +32,16 @@ ON_COLOR, OFF_COLOR, UNKNOWN_COLOR = "#d62728", "#2ca02c", "#7f7f7f"
 NO_GENERATOR = "none"
 
 
-#: where the drivers (pymeasure Instruments) expose the state of their first output
-OUTPUT_STATE = ("source_enabled", "output", "ch_1.output_enabled", "ch_1.output", "ChA.source_output")
-ROLE_NAMES = {"smu": "SMU", "pulse_generator": "pulse generator"}
 
 
 def role_of(found: FoundInstrument) -> str | None:
     """The bench role a discovered instrument's driver fills: "smu", "pulse_generator", or None."""
-    if found.driver in SOURCE_METERS:
-        return "smu"
-    return "pulse_generator" if found.driver in PULSE_GENERATORS else None
+    return registry.INSTRUMENTS[found.driver].kind if found.driver else None
 
 
 def role_name(role: str) -> str:
     """``smu`` → ``SMU``, ``pulse_generator`` → ``pulse generator``."""
-    return ROLE_NAMES.get(role, role.replace("_", " "))
-
-
-def output_enabled(instrument: Any) -> bool | None:
-    """Ask an instrument whether its (first) output is on; None when its driver has no such query.
-
-    The first of :data:`OUTPUT_STATE` that the driver defines is read: ``source_enabled`` on the
-    Keithley 2400/2450, ``ChA.source_output`` on the 2600B, ``ch_1.output_enabled`` on the B2900,
-    ``output`` on the 33500B, ``ch_1.output`` on the AFG31000.
-    """
-    for path in OUTPUT_STATE:
-        *parents, name = path.split(".")
-        owner = instrument
-        for parent in parents:
-            owner = getattr(owner, parent, None)
-        if owner is not None and hasattr(type(owner), name):     # the class attribute: no query yet
-            state = getattr(owner, name)
-            return state.upper() == "ON" if isinstance(state, str) else bool(state)
-    return None
+    return registry.KIND_NAMES.get(role, role.replace("_", " "))
 
 
 class OutputLamp(QLabel):
@@ -164,10 +141,10 @@ class BenchPanel(QWidget):
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setToolTip("seed of the simulated device's noise: the same seed gives the same run")
         self.smu_driver = QComboBox()
-        self.smu_driver.addItems(SOURCE_METERS)
+        self.smu_driver.addItems(registry.names("smu"))
         self.smu_driver.setToolTip("the simulated SMU: the same driver and SCPI as the real instrument")
         self.generator_driver = QComboBox()
-        self.generator_driver.addItems([NO_GENERATOR, *PULSE_GENERATORS])
+        self.generator_driver.addItems([NO_GENERATOR, *registry.names("pulse_generator")])
         self.generator_driver.setToolTip("optional: a simulated pulse generator that plays the write pulses "
                                          "while the SMU reads")
         form.addRow("device model", self.model)
@@ -443,4 +420,4 @@ def _opened(bench: Bench) -> tuple[Bench, dict[str, str], dict[str, bool | None]
 
 
 def _outputs(bench: Bench) -> dict[str, bool | None]:
-    return {role: output_enabled(inst) for role, inst in instruments_of(bench).items()}
+    return {role: inst.output_enabled() for role, inst in instruments_of(bench).items()}

@@ -145,6 +145,8 @@ class _EventErrorQueue(ErrorQueue):
 class Keithley2400(ScpiInstrument):
     """A 2400 whose output drives the device through ``port`` on the bench clock."""
 
+    simulates = {"keithley2400": None}   # registry name (labsuite.registry) → model
+
     idn = "KEITHLEY INSTRUMENTS INC.,MODEL 2400,1248014,C30   Mar 17 2006 09:29:29/A02  /K/J"
 
     def __init__(self, port: SourcePort) -> None:

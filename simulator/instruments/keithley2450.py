@@ -139,6 +139,8 @@ class ReadingBuffer:
 class Keithley2450(ScpiInstrument):
     """A 2450 whose output drives the device through ``port`` on the bench clock."""
 
+    simulates = {"keithley2450": None}   # registry name (labsuite.registry) → model
+
     idn = "KEITHLEY INSTRUMENTS,MODEL 2450,04096218,1.7.12b"
 
     def __init__(self, port: SourcePort) -> None:

@@ -1,4 +1,4 @@
-"""Simulated Keithley Series 2600B System SourceMeter (2601B, 2602B, 2636B), TSP command set.
+"""Simulated Keithley Series 2600B System SourceMeter (2601B, 2602B, 2612B, 2636B), TSP command set.
 
 Follows the Series 2600B Reference Manual (2600BS-901-01 Rev. F, 2021): section 2 "Output-off
 states", section 3 "Reading buffers", section 5 "Theory of operation" (limits, operating
@@ -6,12 +6,12 @@ boundaries), section 9 "TSP command reference", section 11 "Common commands"; an
 operation", "Triggering" (SMU event detectors, timers) and "Using timers to perform pulse mode
 sweeps" (section 3 of Rev. B). The Lua side (print, error queue, scripts, common commands) is
 :mod:`.tsp`. What is simulated, per SMU channel (``smua``; ``smub`` on the
-2602B and 2636B):
+two-channel models):
 
 - ``smuX.source``: ``func`` (voltage sourcing; the current source is not simulated and turning
   the output on with ``OUTPUT_DCAMPS`` is refused with -221), ``levelv``, ``limiti``/``limitv``
   (compliance ranges and ``reset()`` defaults of section 9 ``smuX.source.limitY``: 2601B/2602B
-  10 nA–3 A, default 1 A; 2636B 100 pA–1.5 A, default 100 mA), ``rangev``/``autorangev``,
+  10 nA–3 A, default 1 A; 2612B 10 nA–1.5 A, 2636B 100 pA–1.5 A, default 100 mA), ``rangev``/``autorangev``,
   ``output``, ``compliance``, ``offmode`` (normal: 0 V under ``offlimiti``, 1 mA by default;
   high-Z: the output relay opens; zero), ``delay``;
 - ``smuX.measure``: ``i()``, ``v()``, ``iv()``, ``r()``, ``p()`` (optionally into reading
@@ -59,6 +59,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from labsuite.core.datasheets import KEITHLEY_2600B, Keithley2600BModel
 from labsuite.simulator.circuit import SegmentResult, SourcePort
 from labsuite.simulator.instruments.tsp import TspInstrument, TspObject, TspRuntimeError, number
 from labsuite.simulator.run_control import Interrupted
@@ -77,41 +78,6 @@ TIMER_EVENT_BASE = 10          # trigger.timer[N].EVENT_ID = 10 + N
 SMU_EVENT_BASE = {"a": 100, "b": 200}
 SMU_EVENTS = ("ARMED", "SWEEPING", "SOURCE_COMPLETE", "MEASURE_COMPLETE", "PULSE_COMPLETE",
               "SWEEP_COMPLETE", "IDLE")
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """Data-sheet figures of one 2600B model (SI units)."""
-
-    channels: int
-    voltage_ranges: tuple[float, ...]
-    current_ranges: tuple[float, ...]
-    limit_i: tuple[float, float]        # A, current compliance
-    limit_v: tuple[float, float]        # V, voltage compliance
-    default_limit_i: float              # A, after reset()
-    default_limit_v: float              # V, after reset()
-    max_voltage: float                  # V, largest |levelv| (top range + 1 %)
-    pulse_current: float                # A, largest sweep (pulse) current limit
-    serial: str
-
-    def overrange(self, voltage_range: float) -> float:
-        """Largest |level| on a voltage range: 5 % over range, 1 % on the top one (section 5)."""
-        return self.max_voltage if voltage_range == self.voltage_ranges[-1] else 1.05 * voltage_range
-
-    def voltage_range_for(self, level: float) -> float:
-        return next(r for r in self.voltage_ranges if abs(level) <= self.overrange(r))
-
-
-_CURRENT_RANGES_2602B = (100e-9, 1e-6, 10e-6, 100e-6, 1e-3, 10e-3, 100e-3, 1.0, 3.0)
-MODELS = {
-    "2601B": ModelSpec(1, (0.1, 1.0, 6.0, 40.0), _CURRENT_RANGES_2602B, (10e-9, 3.0), (10e-3, 40.0),
-                       1.0, 40.0, 40.4, 10.0, "4381101"),
-    "2602B": ModelSpec(2, (0.1, 1.0, 6.0, 40.0), _CURRENT_RANGES_2602B, (10e-9, 3.0), (10e-3, 40.0),
-                       1.0, 40.0, 40.4, 10.0, "4381102"),
-    "2636B": ModelSpec(2, (0.2, 2.0, 20.0, 200.0),
-                       (100e-12, 1e-9, 10e-9, 100e-9, 1e-6, 10e-6, 100e-6, 1e-3, 10e-3, 100e-3, 1.0, 1.5),
-                       (100e-12, 1.5), (20e-3, 200.0), 100e-3, 20.0, 202.0, 10.0, "4381136"),
-}
 
 
 @dataclass
@@ -1047,7 +1013,8 @@ class Smu(TspObject):
     LIMIT_AUTO = 0
     SENSE_LOCAL, SENSE_REMOTE, SENSE_CALA = 0, 1, 3
 
-    def __init__(self, instrument: Keithley2600, letter: str, port: SourcePort | None, spec: ModelSpec) -> None:
+    def __init__(self, instrument: Keithley2600, letter: str, port: SourcePort | None,
+                 spec: Keithley2600BModel) -> None:
         self._instrument, self._letter, self._port, self._spec = instrument, letter, port, spec
         self.nvbuffer1 = ReadingBuffer(instrument, BUFFER_CAPACITY)
         self.nvbuffer2 = ReadingBuffer(instrument, BUFFER_CAPACITY)
@@ -1429,14 +1396,16 @@ class ElapsedTimer(TspObject):
 
 
 class Keithley2600(TspInstrument):
-    """A 2600B whose ``smua`` drives the device through ``port``; ``smub`` (2602B, 2636B) is unwired."""
+    """A 2600B whose ``smua`` drives the device through ``port``; ``smub`` (two-channel models) is unwired."""
+
+    simulates = {"keithley2600": "2602B", "keithley2612b": "2612B"}   # registry name (labsuite.registry) → model
 
     firmware = "4.0.4"
 
     def __init__(self, port: SourcePort, model: str = "2602B") -> None:
-        if model not in MODELS:
-            raise ValueError(f"no 2600B model {model!r}; choose one of {', '.join(MODELS)}")
-        self.model, self.spec = model, MODELS[model]
+        if model not in KEITHLEY_2600B:
+            raise ValueError(f"no 2600B model {model!r}; choose one of {', '.join(KEITHLEY_2600B)}")
+        self.model, self.spec = model, KEITHLEY_2600B[model]
         self.port = port
         self.clock = port.clock
         self.idn = f"Keithley Instruments, Model {model}, {self.spec.serial}, {self.firmware}"

@@ -322,6 +322,8 @@ class GeneratorLevels:
 class Keysight33500(GeneratorLevels, ScpiInstrument):
     """A 33522B whose channel 1 drives ``port`` (channel 2 drives ``port2`` if wired)."""
 
+    simulates = {"keysight33500": None}   # registry name (labsuite.registry) → model
+
     idn = "Keysight Technologies,33522B,MY59001234,4.03-1.19-2.00-58-00"
     output_impedance = OUTPUT_IMPEDANCE
     max_emf, min_amplitude_emf = MAX_EMF, MIN_AMPLITUDE_EMF

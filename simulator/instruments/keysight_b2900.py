@@ -70,6 +70,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from labsuite.core.datasheets import KEYSIGHT_B2900
 from labsuite.simulator.circuit import SegmentResult, SourcePort
 from labsuite.simulator.instruments.scpi import (ErrorQueue, ScpiError, ScpiInstrument, command, parse_bool,
                                                  parse_number, unquote)
@@ -109,23 +110,6 @@ MESSAGES = {
 
 _CHANNEL_NODES = {"SOUR", "SOURCE", "SENS", "SENSE", "OUTP", "OUTPUT", "TRIG", "TRIGGER", "ARM", "TRAC", "TRACE"}
 _SUFFIXED = re.compile(r"([A-Za-z]+)(\d+)")
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """What differs between the models of the series."""
-
-    channels: int
-    min_pulse_width: float    # s
-    min_interval: float       # s, shortest arm/trigger timer interval
-
-
-MODELS = {
-    "B2901A": ModelSpec(1, 50e-6, 20e-6),
-    "B2902A": ModelSpec(2, 50e-6, 20e-6),
-    "B2911A": ModelSpec(1, 10e-6, 10e-6),   # 10 µs pulse width not confirmed in the manuals consulted
-    "B2912A": ModelSpec(2, 10e-6, 10e-6),
-}
 
 
 def current_envelope(volts: float, pulse_width: float | None) -> float:
@@ -383,11 +367,13 @@ class KeysightB2900(ScpiInstrument):
     """A B2900 ``model`` whose channel 1 drives the device through ``port`` on the bench clock;
     channel 2 (two-channel models) is unwired: it sources into an open circuit."""
 
+    simulates = {"keysightb2900": "B2902A"}   # registry name (labsuite.registry) → model
+
     def __init__(self, port: SourcePort, *, model: str = "B2902A") -> None:
-        if model not in MODELS:
-            raise ValueError(f"no B2900 model {model!r}; choose one of {', '.join(MODELS)}")
+        if model not in KEYSIGHT_B2900:
+            raise ValueError(f"no B2900 model {model!r}; choose one of {', '.join(KEYSIGHT_B2900)}")
         super().__init__()
-        self.spec = MODELS[model]
+        self.spec = KEYSIGHT_B2900[model]
         self.model = model
         self.idn = f"Keysight Technologies,{model},MY00000001,4.0.2011.5100"   # serial and firmware invented
         self.port = port

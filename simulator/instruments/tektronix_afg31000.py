@@ -111,6 +111,8 @@ class Channel:
 class TektronixAFG31000(GeneratorLevels, ScpiInstrument):
     """An AFG31022 whose channel 1 drives ``port`` (channel 2 drives ``port2`` if wired)."""
 
+    simulates = {"tektronixafg31000": None}   # registry name (labsuite.registry) → model
+
     idn = "TEKTRONIX,AFG31022,C010203,SCPI:99.0 FV:1.6.2"
     output_impedance = OUTPUT_IMPEDANCE
     max_emf, min_amplitude_emf = MAX_EMF, MIN_AMPLITUDE_EMF

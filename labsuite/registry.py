@@ -1,0 +1,100 @@
+"""The instrument registry: every instrument labsuite drives, as its driver class declares it.
+
+A driver class lists its :class:`~labsuite.core.instruments.Registration` s in ``registrations`` (one
+per model it is offered for); this module collects them from every module of
+``labsuite.drivers``. Its simulated twin declares the same names in ``simulates``
+(``labsuite.simulator.station.TWINS``). Discovery, the bench, the command line and the GUI all
+read this one table, so a new instrument needs its driver and its twin and nothing else.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from labsuite import drivers
+from labsuite.core.errors import InvalidParameter
+from labsuite.core.instruments import Kind, PulseGeneratorCapabilities, SourceMeterCapabilities
+
+KIND_NAMES = {"smu": "SMU", "pulse_generator": "pulse generator"}
+DEFAULT_SMU = "keithley2450"
+
+
+@dataclass(frozen=True)
+class RegisteredInstrument:
+    """A driver class offered under one name, for one model (or a whole family)."""
+
+    name: str
+    kind: Kind
+    driver: type
+    idn_pattern: str
+    capabilities: SourceMeterCapabilities | PulseGeneratorCapabilities
+    model: str | None
+
+    def open(self, resource: str, visa_library: Any = "") -> Any:
+        """The driver on VISA ``resource`` (it builds its own adapter); sends nothing yet."""
+        extra = {} if self.model is None else {"model": self.model}
+        return self.driver(resource, visa_library=visa_library, **extra)
+
+    def matches(self, idn: str) -> bool:
+        """Whether the ``*IDN?`` reply ``idn`` names an instrument this entry is for."""
+        return re.search(self.idn_pattern, idn, re.IGNORECASE) is not None
+
+
+def _collect() -> dict[str, RegisteredInstrument]:
+    """Every registration declared by a driver class in ``labsuite.drivers``, in module order."""
+    found: dict[str, RegisteredInstrument] = {}
+    for info in sorted(pkgutil.walk_packages(drivers.__path__, drivers.__name__ + "."), key=lambda i: i.name):
+        module = importlib.import_module(info.name)
+        for cls in vars(module).values():
+            if isinstance(cls, type) and cls.__module__ == module.__name__:
+                for r in vars(cls).get("registrations", ()):
+                    if r.name in found:
+                        raise RuntimeError(f"instrument {r.name!r} is registered by {found[r.name].driver} and {cls}")
+                    found[r.name] = RegisteredInstrument(r.name, r.kind, cls, r.idn_pattern, r.capabilities, r.model)
+    return found
+
+
+INSTRUMENTS: dict[str, RegisteredInstrument] = _collect()
+
+
+def names(kind: Kind) -> list[str]:
+    """The registered names of one kind, the default SMU first."""
+    found = [name for name, entry in INSTRUMENTS.items() if entry.kind == kind]
+    return sorted(found, key=lambda name: name != DEFAULT_SMU)
+
+
+def lookup(kind: Kind, name: object, field: str = "driver") -> RegisteredInstrument:
+    """The instrument of ``kind`` registered as ``name``, or an error naming ``field`` and the choices."""
+    entry = INSTRUMENTS.get(name) if isinstance(name, str) else None
+    if entry is None or entry.kind != kind:
+        raise InvalidParameter(field, f"{name!r} is not a supported {KIND_NAMES[kind]}; choose one of "
+                                      f"{', '.join(names(kind))}")
+    return entry
+
+
+def match(idn: str) -> RegisteredInstrument | None:
+    """The registered instrument an ``*IDN?`` reply names: a model's own entry before its family's."""
+    for entry in sorted(INSTRUMENTS.values(), key=lambda e: e.model is None):
+        if entry.matches(idn):
+            return entry
+    return None
+
+
+def recorded(driver: str) -> str:
+    """The registered name a run file's ``driver`` means: files written before registered names
+    were recorded hold the driver's class name (``Keithley2450``)."""
+    by_class = {e.driver.__name__: e.name for e in INSTRUMENTS.values() if e.model is None}
+    return by_class.get(driver, driver)
+
+
+def name_of(instrument: object) -> str:
+    """The registered name of a connected driver: its class's entry for the model whose
+    capabilities it has (the class name for a driver that is not registered)."""
+    entries = [e for e in INSTRUMENTS.values() if e.driver is type(instrument)]
+    for entry in entries:
+        if entry.capabilities == getattr(instrument, "capabilities", None):
+            return entry.name
+    return entries[0].name if entries else type(instrument).__name__
