@@ -225,11 +225,7 @@ class Runner:
         trains = [t for t in self.program.trains if self._generator_writes(t)]
         if not trains or self.timing == "software" or all(self._bursts_keep_timing(t) for t in trains):
             return bool(trains)
-        if all(self._hardware_timeable(t) for t in trains):
-            log.info("the SMU's sequencer plays this run's write pulses: bus-triggered generator bursts "
-                     "cannot keep its timing")
-            return False
-        return True
+        return not all(self._hardware_timeable(t) for t in trains)
 
     def _bursts_keep_timing(self, train: Train) -> bool:
         """Whether bus-triggered bursts and computer-timed SMU steps keep ``train``'s timing."""
@@ -336,6 +332,9 @@ class Runner:
         if self.bench.pulse_generator is not None:
             self.bench.pulse_generator.set_output(False)
             smu.set_off_state(high_impedance=True)   # an SMU off at 0 V would short the pulses
+            if not self._generator_plays and any(self._generator_writes(t) for t in self.program.trains):
+                log.warning("the SMU plays this run's write pulses, timed by its own sequencer: bursts triggered "
+                            "from the computer cannot keep the run's timing; the pulse generator's output stays off")
         for index, train in enumerate(self.program.trains):
             first_repeat = self.start[1] if index == self.start[0] else 0
             if index < self.start[0] or first_repeat >= train.repeats:

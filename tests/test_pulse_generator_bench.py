@@ -217,14 +217,18 @@ def test_a_train_bursts_cannot_time_plays_on_the_smu_as_on_the_smu_alone(generat
 
 
 @pytest.mark.parametrize("generator", GENERATORS)
-def test_one_pulse_path_per_run(generator):
+def test_one_pulse_path_per_run(generator, caplog):
     """PPF's shortest intervals are beyond bus-triggered bursts, its longest are not: every pair of
-    the run is then played by the SMU, so all intervals see the same pulse through the same path."""
+    the run is then played by the SMU, so all intervals see the same pulse through the same path,
+    and one warning says so."""
     with pg_bench(generator) as bench:
         traffic = TrafficLog.attach(bench.pulse_generator)
         run_protocol("ppf", bench, {"intervals": 4, "repeats": 1, "interval_max": "20 ms", "rest": "20 ms"},
                      out_dir=None)
     assert not any("*TRG" in m for m in traffic.sent())
+    assert [r.getMessage() for r in caplog.records if "SMU plays" in r.getMessage()] == [
+        "the SMU plays this run's write pulses, timed by its own sequencer: bursts triggered from the computer "
+        "cannot keep the run's timing; the pulse generator's output stays off"]
 
 
 @pytest.mark.parametrize("pulses", [600, 6000])
