@@ -123,7 +123,8 @@ def _cause(protocol: Protocol, program: PulseProgram, error: LabsuiteError, smu:
         if name is None:
             return None
         if "computer" in error.why:     # a wait the computer times between pulse-generator bursts
-            what = f"is shorter than a computer can time between pulse-generator bursts ({format_quantity(error.low, 's')})"
+            what = (f"is shorter than a computer can time between pulse-generator bursts "
+                    f"({format_quantity(error.low, 's')}), and the {smu} cannot play the pulses itself")
         else:
             what = f"is shorter than the {smu} can time ({format_quantity(error.low, 's')})"
         return name, protocol.values[name], error.low, protocol.units[name], what
@@ -134,7 +135,7 @@ def _cause(protocol: Protocol, program: PulseProgram, error: LabsuiteError, smu:
             return None
         what = (f"makes pulses the generator plays as separate bursts, and a computer triggers bursts "
                 f"≥ {format_quantity(SOFTWARE_MIN_SEGMENT, 's')} apart (a burst holds only equal pulses with "
-                f"equal gaps)")
+                f"equal gaps), and the {smu} cannot play the pulses itself")
         return names[0], protocol.values[names[0]], None, protocol.units[names[0]], what
     if isinstance(error, InvalidParameter) and _mixed_limits(program) and ("limit" in str(error)
                                                                             or "compliance" in str(error)):

@@ -34,10 +34,15 @@ device could not draw more than the program's compliance through the generator's
 impedance and the bench's series resistance. One source is on the device at a time: the SMU's
 output is open during a burst and the generator's off during SMU segments (its 50 Ω would
 otherwise load the reads), each hand-over confirmed by a query. Such trains are sequenced from
-the computer, so the waits between bursts must last ≥ 5 ms (timing "software" waives this).
+the computer, so the waits between bursts must last ≥ 5 ms (timing "software" waives this). A
+train whose bursts cannot keep that rule (paired pulses 500 µs apart, spike pairs, a read 1 ms
+after a write) is played by the SMU's own sequencer instead, writes included, where it can time
+it (a Keithley 2450, 2600B, Keysight B2900). One path carries the pulses of a whole run: then every
+train plays as on the SMU alone, with the generator's output off.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -166,8 +171,33 @@ class Runner:
 
     def _uses_generator(self, train: Train) -> bool:
         """Whether the bench's pulse generator plays any of ``train``'s writes."""
+        return self._generator_plays and self._generator_writes(train)
+
+    def _generator_writes(self, train: Train) -> bool:
+        """Whether ``train`` holds writes a pulse generator could play."""
         return self.bench.pulse_generator is not None and any(
             plays_on_generator(seg, 1.0) and np.any(train.levels[:, k] != 0) for k, seg in enumerate(train.pattern))
+
+    @functools.cached_property
+    def _generator_plays(self) -> bool:
+        """Whether the pulse generator plays the program's writes. One path for the pulses of a run:
+        the generator's, unless its bursts cannot keep the timing of some train (they are triggered
+        from the computer) while the SMU's own sequencer plays every train with writes."""
+        trains = [t for t in self.program.trains if self._generator_writes(t)]
+        if not trains or self.timing == "software" or all(self._bursts_keep_timing(t) for t in trains):
+            return bool(trains)
+        return not all(self._hardware_timeable(t) for t in trains)
+
+    def _bursts_keep_timing(self, train: Train) -> bool:
+        """Whether bus-triggered bursts and computer-timed SMU steps keep ``train``'s timing."""
+        if self.timing == "hardware":
+            return False
+        try:
+            for row in np.unique(train.levels, axis=0):
+                self._check_bus_timing(train, plan_repeat(train.pattern, row, self.bench.pulse_generator.capabilities))
+        except (LimitError, InvalidParameter):
+            return False
+        return True
 
     def _check_generator(self, train: Train) -> None:
         """Raise if the generator cannot play ``train``'s bursts, if a burst could pass the compliance
@@ -263,6 +293,9 @@ class Runner:
         if self.bench.pulse_generator is not None:
             self.bench.pulse_generator.set_output(False)
             smu.set_off_state(high_impedance=True)   # an SMU off at 0 V would short the pulses
+            if not self._generator_plays and any(self._generator_writes(t) for t in self.program.trains):
+                log.warning("the SMU plays this run's write pulses, timed by its own sequencer: bursts triggered "
+                            "from the computer cannot keep the run's timing; the pulse generator's output stays off")
         for index, train in enumerate(self.program.trains):
             first_repeat = self.start[1] if index == self.start[0] else 0
             if index < self.start[0] or first_repeat >= train.repeats:

@@ -7,7 +7,7 @@ import pytest
 from pyvisa import rname
 
 from labsuite import Bench, run_protocol
-from labsuite.core.errors import InvalidParameter, LimitError, RangeError
+from labsuite.core.errors import InvalidParameter, LabsuiteError, LimitError, RangeError
 from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.link import LinkError
 from labsuite.runner import Runner
@@ -166,21 +166,84 @@ def test_a_write_a_short_could_drive_past_the_compliance_is_refused():
         assert traffic.sent() == []
 
 
-def test_generator_trains_are_never_hardware_timed():
-    with pg_bench() as bench, pytest.raises(InvalidParameter, match="sequenced from the computer"):
+def test_hardware_timing_plays_the_writes_on_the_smus_sequencer():
+    """Bursts are triggered from the computer: under timing "hardware" the SMU's own sequencer plays
+    the writes (nothing is triggered on the generator), and where it cannot time them (a 2400's
+    735 µs source-delay-measure cycle) the run is refused."""
+    with pg_bench() as bench:
+        traffic = TrafficLog.attach(bench.pulse_generator)
+        result = run_protocol("potentiation", bench, {"pulses": 3}, out_dir=None, timing="hardware")
+    assert result.samples.size == 4 and not any("*TRG" in m for m in traffic.sent())
+    with pg_bench(smu="keithley2400") as bench, pytest.raises(LabsuiteError, match="2400"):
         run_protocol("potentiation", bench, {"pulses": 3}, out_dir=None, timing="hardware")
 
 
-def test_bursts_closer_than_a_computer_can_trigger_are_refused():
-    """Two different pulses 1 ms apart need two bus triggers 1 ms apart: refused under auto
-    timing, played when the user asks for software timing."""
-    pattern = (Segment(1.0, 100e-6, "set"), Segment(0.0, 1e-3), Segment(1.2, 100e-6, "set 2"),
-               Segment(0.0, 10e-3), Segment(0.1, 1e-3, "read", True), Segment(0.0, 10e-3))
-    program = PulseProgram((Train(pattern, 2),), 1e-3)
-    with pg_bench() as bench:
+# two different pulses 1 ms apart: two bus triggers 1 ms apart on a generator
+CLOSE = (Segment(1.0, 100e-6, "set"), Segment(0.0, 1e-3), Segment(1.2, 100e-6, "set 2"),
+         Segment(0.0, 10e-3), Segment(0.1, 1e-3, "read", True), Segment(0.0, 10e-3))
+
+
+def test_bursts_closer_than_a_computer_can_trigger_are_refused_where_the_smu_cannot_time_them():
+    """On a 2400 (100 µs writes are shorter than its 735 µs source-delay-measure cycle) the train
+    needs two bus triggers 1 ms apart: refused under auto timing, played when the user asks for
+    software timing."""
+    program = PulseProgram((Train(CLOSE, 2),), 1e-3)
+    with pg_bench(smu="keithley2400") as bench:
         with pytest.raises(InvalidParameter, match="generator bursts follow each other 0 ms apart"):
             Runner(bench, program).run()      # the 1 ms gap ends the first burst; the next needs a trigger
         assert Runner(bench, program, timing="software").run().size == 2
+
+
+@pytest.mark.parametrize("generator", GENERATORS)
+def test_a_train_bursts_cannot_time_plays_on_the_smu_as_on_the_smu_alone(generator):
+    """The same train on a 2450 + generator bench: its sequencer plays it, writes included, with
+    the generator's output off; readings equal the 2450-alone bench's (same seed, same device)."""
+    program = PulseProgram((Train(CLOSE, 5),), 1e-3)
+    with pg_bench(generator) as bench:
+        node = simulated(bench, "smu").port.node
+        drivers, original = set(), node.apply
+
+        def apply(v_source, r_series, i_limit, duration):
+            drivers.update(k for k, p in enumerate(node.ports) if p.voltage is not None)
+            return original(v_source, r_series, i_limit, duration)
+        node.apply = apply
+        traffic = TrafficLog.attach(bench.pulse_generator)
+        on_bench = Runner(bench, program).run()
+        smu_port = node.ports.index(simulated(bench, "smu").port)
+    with Bench.simulated(seed=1) as bench:
+        alone = Runner(bench, program).run()
+    assert drivers == {smu_port} and not any("*TRG" in m for m in traffic.sent())
+    np.testing.assert_allclose(on_bench["current"], alone["current"], rtol=1e-12)
+
+
+@pytest.mark.parametrize("generator", GENERATORS)
+def test_one_pulse_path_per_run(generator, caplog):
+    """PPF's shortest intervals are beyond bus-triggered bursts, its longest are not: every pair of
+    the run is then played by the SMU, so all intervals see the same pulse through the same path,
+    and one warning says so."""
+    with pg_bench(generator) as bench:
+        traffic = TrafficLog.attach(bench.pulse_generator)
+        run_protocol("ppf", bench, {"intervals": 4, "repeats": 1, "interval_max": "20 ms", "rest": "20 ms"},
+                     out_dir=None)
+    assert not any("*TRG" in m for m in traffic.sent())
+    assert [r.getMessage() for r in caplog.records if "SMU plays" in r.getMessage()] == [
+        "the SMU plays this run's write pulses, timed by its own sequencer: bursts triggered from the computer "
+        "cannot keep the run's timing; the pulse generator's output stays off"]
+
+
+@pytest.mark.parametrize("pulses", [600, 6000])
+@pytest.mark.parametrize("generator", GENERATORS)
+def test_round_trips_on_a_generator_bench_grow_with_the_list_length_not_the_pulse_count(generator, pulses):
+    """Trains the SMU's sequencer plays on a generator bench: a constant handful of queries per
+    2500-repeat chunk on the SMU, and none per pulse on the generator."""
+    pattern = (Segment(1.0, 100e-6, "write"), Segment(0.1, 200e-6, "read", True), Segment(0.0, 700e-6))
+    with pg_bench(generator) as bench:
+        smu, pg = TrafficLog.attach(bench.smu), TrafficLog.attach(bench.pulse_generator)
+        samples = Runner(bench, PulseProgram((Train(pattern, pulses),), 1e-3), chunk_duration=None).run()
+        chunks = -(-pulses // bench.smu.capabilities.max_repeats)
+    assert samples.size == pulses
+    assert smu.reads <= 4 * chunks + 2 and smu.writes <= 6 * chunks + 6
+    assert pg.reads <= 2 and pg.writes <= 3            # output off at the start, the switch-off at the end
 
 
 def test_pg_bench_is_as_deterministic_over_tcp_as_in_process():
