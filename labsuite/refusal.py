@@ -140,7 +140,7 @@ def explain(protocol: Protocol, bench: Bench, timing: str, error: LabsuiteError,
         generator = bench.pulse_generator is None and _generator_would_play(program, error)
         fix = f": use {sets}" + (", or add a pulse generator" if generator else "")
     else:
-        fix = f"; no setting of {protocol.name} plays on this bench: {_without_segments(last)}"
+        fix = f"; no longer duration makes {protocol.name} play on this bench: {_without_segments(last)}"
     return BenchRefusal(name, value, limit, unit, f"{name} = {format_quantity(value, unit)} {what}{fix}")
 
 

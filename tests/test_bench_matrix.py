@@ -21,7 +21,9 @@ Refusals expected, physically justified:
 - Keithley 2400 alone: the points of one list share one SDM cycle, so every segment must be a whole
   number of equal cycles ≥ 735 µs (manual, "Sweep operation": one source delay and one
   integration per sweep): ppf's log-spaced intervals, srdp's log-spaced train periods, retention's
-  log-spaced read times and stdp's 100 µs waveform steps have no such common step whatever is set;
+  log-spaced read times and stdp's 100 µs waveform steps have no such common step at any longer
+  duration (srdp plays with rates on whole decades, ``--set width=1ms --set rates=3``: a coarser
+  measurement, which is the user's choice, not a nearby default);
 - every generator bench: stdp and retention need waits under 5 ms between generator bursts, which
   labsuite triggers from the computer over the bus (as above).
 """
@@ -127,7 +129,7 @@ def test_each_protocol_at_defaults_completes_or_is_refused_in_its_own_terms(prot
             message = str(exc.value)
             assert exc.value.field in {p.name for p in PROTOCOLS[protocol].parameters}
             assert message.startswith(f"{exc.value.field} = ")
-            assert f"no setting of {protocol} plays on this bench" in message
+            assert f"no longer duration makes {protocol} play on this bench" in message
             assert not INTERNAL.search(message), message
             return
         result = run_protocol(protocol, bench, out_dir=tmp_path, adapt_defaults=True)
@@ -201,3 +203,29 @@ def test_protocols_with_a_bench_prints_how_each_plays(capsys):
     assert "iv            hardware-timed" in lines
     assert any(line.startswith("ppf           refused: read_time = 200 µs") for line in lines)
     assert main(["protocols", "--pulse-generator", "keysight33500"]) == 2
+
+
+def test_a_recipe_adapts_the_defaults_it_leaves_out_and_is_refused_whole_for_a_value_it_sets(tmp_path, capsys):
+    recipe = tmp_path / "two.sequence.toml"
+    recipe.write_text('name = "two"\n[[step]]\nprotocol = "potentiation"\nparameters = { pulses = 3 }\n'
+                      '[[step]]\nprotocol = "write-verify"\n', encoding="utf-8")
+    assert main(["run", str(recipe), "--sim", "--smu", "keithley2400", "--out", str(tmp_path / "runs"),
+                 "--no-progress"]) == 0
+    err = capsys.readouterr().err.splitlines()
+    assert err == [f"labsuite: two: step {n}, run 1: defaults adjusted to the Keithley 2400 SourceMeter: "
+                   "width 100 µs → 1 ms (the defaults do not play on it)" for n in (1, 2)]
+    recipe.write_text(recipe.read_text(encoding="utf-8") + 'parameters = { width = "100 us" }\n', encoding="utf-8")
+    assert main(["run", str(recipe), "--sim", "--smu", "keithley2400", "--out", str(tmp_path / "refused")]) == 2
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert last.startswith("labsuite: error: width = 100 µs is shorter than the Keithley 2400")
+    assert not (tmp_path / "refused").exists()
+
+
+def test_protocols_with_a_bench_file_checks_that_bench(tmp_path, capsys):
+    bench = tmp_path / "bench.toml"
+    bench.write_text('[bench]\nname = "station 2400"\n[simulator]\nsmu = "keysightb2900"\n'
+                     'pulse_generator = "tektronixafg31000"\npulse_series_resistance = "2 kohm"\n', encoding="utf-8")
+    assert main(["protocols", "--bench", str(bench)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("station 2400 (Keysight B2900 Precision Source/Measure Unit + Tektronix AFG31000")
+    assert "endurance     hardware-timed, with compliance_reset 10 mA → 2 mA" in lines
