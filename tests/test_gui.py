@@ -556,6 +556,10 @@ def test_a_default_the_bench_cannot_play_is_shown_at_the_value_it_can_and_stored
     form = window.protocol_panel.form
     assert form.bench_note.isVisible() and "width 100 µs → 1 ms" in form.bench_note.text()
     assert "#e0ecfa" in form.fields["width"].styleSheet() and form.protocol.values["width"] == 1e-3
+    window.protocol_panel.add_current()   # queued as it plays, with the same record
+    queued = window.protocol_panel.take_next()
+    assert queued.values["width"] == "1 ms" and queued.label == "Potentiation (LTP): pulses = 5, width = 1 ms"
+    assert queued.provenance == form.provenance()
     outcome = run(qtbot, window)
     assert outcome.state is RunState.COMPLETED
     provenance = json.loads(read_run(outcome.path).attrs["provenance"])
