@@ -22,10 +22,10 @@ from labsuite.catalog import Catalog, CatalogUnavailable
 from labsuite.errors import InvalidParameter, RunAborted
 from labsuite.protocols import PROTOCOLS, AdaptiveProtocol, Protocol
 from labsuite.refusal import adapt_defaults as adapted_to, check_protocol, instrument_name
-from labsuite.units import format_quantity
 from labsuite.runner import COMPLIANCE_FRACTION, RunObserver, Runner, RunState
 from labsuite.store import Continuation, RunWriter, read_run, resumed_filename, run_filename
 from labsuite.traffic import TrafficLog
+from labsuite.units import format_quantity
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +56,7 @@ class RunResult:
                 "figure_units": self.protocol.figure_units, "samples": int(self.samples.size),
                 "error": None if self.error is None else str(self.error),
                 "compliance_hits": self.compliance_hits, "warning": self.warning or None,
-                "adjusted_defaults": {n: {"default": old, "bench": new} for n, (old, new) in self.adjusted.items()}}
+                **adjusted_provenance(self.adjusted, self.protocol.units)}
 
 
 def compliance_warning(hits: int, readings: int) -> str:
@@ -217,11 +217,15 @@ def adjusted_provenance(adjusted: dict[str, tuple[float, float]], units: dict[st
 def describe_adjusted(adjusted: dict[str, tuple[float, float]], units: dict[str, str], bench: Bench) -> str:
     """One line saying which defaults ``bench`` changed: ``defaults adjusted to the Keithley 2400
     SourceMeter: width 100 µs → 1 ms (the defaults do not play on it)``."""
-    smu = instrument_name(bench.smu)
-    changes = ", ".join(f"{n} {format_quantity(old, units[n])} → {format_quantity(new, units[n])}"
-                        for n, (old, new) in adjusted.items())
-    return f"defaults adjusted to the {smu}" + (" and pulse generator" if bench.pulse_generator else "") + \
-        f": {changes} (the defaults do not play on it)"
+    generator = " and pulse generator" if bench.pulse_generator else ""
+    return (f"defaults adjusted to the {instrument_name(bench.smu)}{generator}: {adjusted_text(adjusted, units)} "
+            "(the defaults do not play on it)")
+
+
+def adjusted_text(adjusted: dict[str, tuple[float, float]], units: dict[str, str]) -> str:
+    """The changes as text: ``width 100 µs → 1 ms, compliance_reset 10 mA → 2 mA``."""
+    return ", ".join(f"{n} {format_quantity(old, units[n])} → {format_quantity(new, units[n])}"
+                     for n, (old, new) in adjusted.items())
 
 
 def _index(out_dir: str | Path, path: Path) -> None:

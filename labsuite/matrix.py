@@ -19,10 +19,10 @@ from pathlib import Path
 
 from labsuite.bench import Bench
 from labsuite.errors import InvalidParameter, LabsuiteError
+from labsuite.experiment import adjusted_text
 from labsuite.protocols import PROTOCOLS
 from labsuite.refusal import adapt_defaults, stage_programs
 from labsuite.runner import Runner
-from labsuite.units import format_quantity
 
 SIMULATED_SMUS = {"keithley2450": "2450", "keithley2600": "2600B", "keysightb2900": "B2900", "keithley2400": "2400"}
 SIMULATED_GENERATORS = {None: "", "keysight33500": " + 33500", "tektronixafg31000": " + AFG31000"}
@@ -46,11 +46,10 @@ class Cell:
         """The cell as one line of text: how it plays, the adjusted defaults, or the refusal."""
         if self.refusal:
             return f"refused: {self.refusal}"
-        units = PROTOCOLS[self.protocol]().units
         text = " + ".join(SEQUENCING[s] for s in self.sequencing)
-        changes = ", ".join(f"{n} {format_quantity(old, units[n])} → {format_quantity(new, units[n])}"
-                            for n, (old, new) in self.adjusted.items())
-        return f"{text}, with {changes}" if changes else text
+        if not self.adjusted:
+            return text
+        return f"{text}, with {adjusted_text(self.adjusted, PROTOCOLS[self.protocol]().units)}"
 
 
 def bench_matrix(bench: Bench, timing: str = "auto") -> list[Cell]:

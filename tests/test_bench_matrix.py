@@ -175,7 +175,8 @@ def test_cli_plays_defaults_the_bench_adjusts_says_so_and_refuses_a_value_the_us
     assert summary["parameters"]["width"] == 1e-3 and summary["parameters"]["pulses"] == 5
     with h5py.File(summary["run_file"], "r") as f:
         provenance = json.loads(f.attrs["provenance"])
-    assert provenance["adjusted_defaults"] == {"width": {"default": 1e-4, "bench": 1e-3, "unit": "s"}}
+    assert provenance["adjusted_defaults"] == summary["adjusted_defaults"] == {
+        "width": {"default": 1e-4, "bench": 1e-3, "unit": "s"}}
     assert main(["run", "potentiation", "--sim", "--smu", "keithley2400", "--set", "width=100us",
                  "--out", str(tmp_path / "set")]) == 2
     assert capsys.readouterr().err.strip() == (
