@@ -17,10 +17,11 @@ from labsuite.core.version import __version__
 from labsuite import link, registry
 from labsuite.bench import Bench
 from labsuite.core.errors import InstrumentError, LabsuiteError
-from labsuite.experiment import make_protocol, run_protocol
+from labsuite.experiment import describe_adjusted, make_protocol, run_protocol
 from labsuite.interrupts import Interrupted, stop_on_signals
 from labsuite.protocols import PROTOCOLS
 from labsuite.recipe import load_recipe
+from labsuite.refusal import adapt_defaults, instrument_name
 from labsuite.core.events import Progress, RunObserver, RunState
 from labsuite.runner import TIMINGS
 from labsuite.core.units import format_quantity, parse_quantity
@@ -198,7 +199,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         if args.target is not None or args.set:
             raise LabsuiteError("--resume continues a stored run with its own protocol and parameters; "
                                 "give no PROTOCOL|RECIPE.toml and no --set")
-        runs = [("", None, None)]
+        runs = [("", None, None, ())]
     elif args.target is None:
         raise LabsuiteError("give a protocol or a recipe .toml to run, or --resume RUN.h5")
     elif args.target.endswith(".toml"):
@@ -207,10 +208,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
         recipe = load_recipe(args.target)
         runs = [(f"{recipe.name}: step {i + 1}, run {r + 1}", protocol,
                  {"recipe": recipe.name, "recipe_file": args.target, "step": i + 1, "repeat": r + 1,
-                  "defaults": list(recipe.steps[i].defaults)})
+                  "defaults": list(recipe.steps[i].defaults)}, recipe.steps[i].defaults)
                 for i, r, protocol in recipe.runs()]
     elif args.target in PROTOCOLS:
-        runs = [("", make_protocol(args.target, _parse_sets(args.set)), None)]
+        sets = _parse_sets(args.set)
+        runs = [("", make_protocol(args.target, sets), None,
+                 tuple(p.name for p in PROTOCOLS[args.target].parameters if p.name not in sets))]
     else:
         raise LabsuiteError(f"{args.target!r} is neither a protocol ({', '.join(PROTOCOLS)}) nor a recipe .toml")
     if args.device_param and not args.sim:
@@ -230,24 +233,30 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise LabsuiteError("choose a bench: --sim for the simulated bench, or --bench bench.toml")
     summaries, status = [], 0
     with stop_on_signals(), bench:   # a stop signal between runs still switches the outputs off
-        for _, protocol, _ in runs:   # every run within the bench's limits before the first starts
+        for label, protocol, _, defaults in runs:   # every run checked against the bench before the first starts
             if protocol is not None:   # a resumed run is checked against the bench by resume_run
                 bench.limits.check_parameters(protocol.values, protocol.units)
+                # defaults the bench cannot play, moved to values it can (a parameter the user set is refused)
+                _, adjusted = adapt_defaults(protocol, bench, args.timing, frozenset(protocol.values) - set(defaults))
+                if adjusted:
+                    print(f"labsuite: {label + ': ' if label else ''}"
+                          f"{describe_adjusted(adjusted, protocol.units, bench)}", file=sys.stderr)
         try:
             args.out.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise LabsuiteError(f"--out {str(args.out)!r}: cannot create the folder ({exc.strerror or exc}); "
                                 f"give a writable folder") from None
-        for n, (label, protocol, provenance) in enumerate(runs, start=1):
+        for n, (label, protocol, provenance, defaults) in enumerate(runs, start=1):
             observers = [] if args.no_progress else [ProgressBar(label or "run")]
             if args.resume is not None:
                 from labsuite.resume import resume_run
 
                 result = resume_run(args.resume, bench, timing=args.timing, observers=observers)
-                protocol = result.protocol
             else:
                 result = run_protocol(protocol, bench, out_dir=args.out, device_id=args.device_id,
-                                      timing=args.timing, observers=observers, provenance=provenance, tags=args.tag)
+                                      timing=args.timing, observers=observers, provenance=provenance, tags=args.tag,
+                                      adapt_defaults=defaults)
+            protocol = result.protocol
             if result.warning:
                 print(f"labsuite: warning: {label + ': ' if label else ''}{result.warning}", file=sys.stderr)
             plot = None
@@ -359,11 +368,30 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_protocols(args: argparse.Namespace) -> int:
+    if args.bench or args.sim:
+        from labsuite.matrix import bench_matrix, render_text
+
+        with _protocols_bench(args) as bench:
+            instruments = " + ".join(instrument_name(i) for i in (bench.smu, bench.pulse_generator) if i is not None)
+            print(f"{bench.name} ({instruments}): the protocols at their defaults, checked without sending anything")
+            print(render_text(bench_matrix(bench, args.timing)))
+        return 0
+    if args.smu or args.pulse_generator or args.pulse_series_resistance:
+        raise LabsuiteError("--smu, --pulse-generator and --pulse-series-resistance choose a simulated bench; "
+                            "use them with --sim")
     for name, cls in PROTOCOLS.items():
         print(f"{name}: {cls.title}")
         for p in cls.parameters:
             print(f"    {p.describe()}")
     return 0
+
+
+def _protocols_bench(args: argparse.Namespace) -> Bench:
+    """The bench ``labsuite protocols`` checks the protocols against."""
+    if args.bench:
+        return Bench.from_toml(args.bench)
+    return Bench.simulated(smu=args.smu or "keithley2450", pulse_generator=args.pulse_generator,
+                           pulse_series_resistance=args.pulse_series_resistance or 0.0)
 
 
 def _cmd_sim_serve(args: argparse.Namespace) -> int:
@@ -529,7 +557,18 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", type=_path, help="folder for the CSV files (default: next to each run file)")
     export.set_defaults(func=_cmd_export)
 
-    protocols = sub.add_parser("protocols", help="list protocols and their parameters")
+    protocols = sub.add_parser("protocols", help="list protocols and their parameters; with a bench, which "
+                                                 "protocols play on it at their defaults, and how")
+    bench_of = protocols.add_mutually_exclusive_group()
+    bench_of.add_argument("--sim", action="store_true", help="check against a simulated bench")
+    bench_of.add_argument("--bench", type=_path, help="check against this bench (bench.toml; only *IDN? is asked)")
+    protocols.add_argument("--smu", choices=registry.names("smu"),
+                           help="SMU of the simulated bench (default keithley2450)")
+    protocols.add_argument("--pulse-generator", choices=registry.names("pulse_generator"),
+                           help="pulse generator of the simulated bench (default: none)")
+    protocols.add_argument("--pulse-series-resistance", type=_ohms("--pulse-series-resistance"),
+                           help="ohms between the simulated generator and the device (default 0)")
+    protocols.add_argument("--timing", choices=TIMINGS, default="auto", help="timing to check (default auto)")
     protocols.set_defaults(func=_cmd_protocols)
 
     gui = sub.add_parser("gui", help="the desktop GUI (PyQt6): bench, protocol form, live plots, run browser")

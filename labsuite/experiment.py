@@ -10,9 +10,9 @@ This is the single code path behind the CLI, recipes, scripts and the GUI::
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection
 
 import numpy as np
 
@@ -22,8 +22,9 @@ from labsuite.catalog import Catalog, CatalogUnavailable
 from labsuite.core.errors import InvalidParameter, RunAborted
 from labsuite.core.events import RunObserver, RunState
 from labsuite.protocols import PROTOCOLS, AdaptiveProtocol, Protocol
-from labsuite.refusal import check_protocol
+from labsuite.refusal import adapt_defaults as adapted_to, check_protocol, instrument_name
 from labsuite.runner import COMPLIANCE_FRACTION, Runner
+from labsuite.core.units import format_quantity
 from labsuite.store import Continuation, RunWriter, read_run, resumed_filename, run_filename
 from labsuite.traffic import TrafficLog
 
@@ -41,6 +42,7 @@ class RunResult:
     path: Path | None
     error: BaseException | None = None
     compliance_hits: int = 0   # readings at the current compliance (see labsuite.runner.compliance_hits)
+    adjusted: dict[str, tuple[float, float]] = field(default_factory=dict)   # {name: (default, bench value)}, SI
 
     @property
     def warning(self) -> str:
@@ -54,7 +56,8 @@ class RunResult:
                 "parameter_units": self.protocol.units, "figures": self.figures,
                 "figure_units": self.protocol.figure_units, "samples": int(self.samples.size),
                 "error": None if self.error is None else str(self.error),
-                "compliance_hits": self.compliance_hits, "warning": self.warning or None}
+                "compliance_hits": self.compliance_hits, "warning": self.warning or None,
+                **adjusted_provenance(self.adjusted, self.protocol.units)}
 
 
 def compliance_warning(hits: int, readings: int) -> str:
@@ -82,7 +85,8 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
                  out_dir: str | Path | None = "runs", device_id: str = "device", timing: str = "auto",
                  observers: list[RunObserver] | tuple = (), runner_hook=None,
                  provenance: dict[str, Any] | None = None, tags: tuple[str, ...] | list[str] = (),
-                 continues: Continuation | None = None) -> RunResult:
+                 continues: Continuation | None = None,
+                 adapt_defaults: bool | Collection[str] = False) -> RunResult:
     """Run ``protocol`` on ``bench``; write ``out_dir/<time>_<protocol>_<device>.h5``; analyze.
 
     An aborted run is analyzed on the samples it took. A run stopped by a signal (Ctrl-C, SIGTERM,
@@ -95,9 +99,24 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
     run) is stored with the run.
     ``continues`` (see :func:`labsuite.resume.resume_run`) plays only the rest of the program into
     a continuation file whose times run on; the result then holds the whole run.
+
+    ``adapt_defaults`` (opt-in) lets the bench change defaults it cannot play to the nearest round
+    values it can (:func:`labsuite.refusal.adapt_defaults`), e.g. 100 µs writes to 1 ms on a
+    Keithley 2400: ``True`` for the parameters this call does not set (with a protocol name, those
+    missing from ``parameters``; with a Protocol, those at their declared default), or the names of
+    the parameters that may change. A parameter the user set is never changed: the run is refused
+    naming it, the bench's limit and a ``--set`` value that plays. The changes are logged and stored
+    in the run file's provenance under ``adjusted_defaults`` ({name: {"default", "bench", "unit"}}),
+    and ``RunResult.adjusted`` holds them.
     """
     proto = make_protocol(protocol, parameters)
     bench.limits.check_parameters(proto.values, proto.units)
+    adjusted: dict[str, tuple[float, float]] = {}
+    if adapt_defaults:
+        proto, adjusted = adapted_to(proto, bench, timing, _kept(protocol, proto, parameters, adapt_defaults))
+        if adjusted:
+            log.info("%s", describe_adjusted(adjusted, proto.units, bench))
+            provenance = {**(provenance or {}), **adjusted_provenance(adjusted, proto.units)}
     options = getattr(proto, "options", None)   # choices that are not numbers, e.g. an STDP waveform
     if options:
         provenance = {**(provenance or {}), "options": options}
@@ -175,7 +194,39 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
                 log.warning("could not record the compliance count in %s", writer.path, exc_info=True)
             writer.close()
             _index(out_dir, writer.path)
-    return RunResult(proto, runner.state, samples, figures, writer.path if writer else None, runner.error, hits)
+    return RunResult(proto, runner.state, samples, figures, writer.path if writer else None, runner.error, hits,
+                     adjusted)
+
+
+def _kept(protocol: str | Protocol, proto: Protocol, parameters: dict[str, Any] | None,
+          adapt_defaults: bool | Collection[str]) -> frozenset[str]:
+    """The parameters of ``proto`` that adapting to the bench must leave as they are."""
+    if adapt_defaults is True:
+        if isinstance(protocol, Protocol):
+            return frozenset(p.name for p in proto.parameters if proto.values[p.name] != p.parse(p.default))
+        return frozenset(parameters or {})
+    return frozenset(proto.values) - frozenset(adapt_defaults)
+
+
+def adjusted_provenance(adjusted: dict[str, tuple[float, float]], units: dict[str, str]) -> dict[str, Any]:
+    """The run file's record of defaults a bench changed: ``{"adjusted_defaults": {name: {"default",
+    "bench", "unit"}}}`` (SI values)."""
+    return {"adjusted_defaults": {n: {"default": old, "bench": new, "unit": units[n]}
+                                  for n, (old, new) in adjusted.items()}}
+
+
+def describe_adjusted(adjusted: dict[str, tuple[float, float]], units: dict[str, str], bench: Bench) -> str:
+    """One line saying which defaults ``bench`` changed: ``defaults adjusted to the Keithley 2400
+    SourceMeter: width 100 µs → 1 ms (the defaults do not play on it)``."""
+    generator = " and pulse generator" if bench.pulse_generator else ""
+    return (f"defaults adjusted to the {instrument_name(bench.smu)}{generator}: {adjusted_text(adjusted, units)} "
+            "(the defaults do not play on it)")
+
+
+def adjusted_text(adjusted: dict[str, tuple[float, float]], units: dict[str, str]) -> str:
+    """The changes as text: ``width 100 µs → 1 ms, compliance_reset 10 mA → 2 mA``."""
+    return ", ".join(f"{n} {format_quantity(old, units[n])} → {format_quantity(new, units[n])}"
+                     for n, (old, new) in adjusted.items())
 
 
 def _index(out_dir: str | Path, path: Path) -> None:

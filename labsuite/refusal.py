@@ -58,6 +58,11 @@ class BenchRefusal(LimitError):
         return self._text
 
 
+def instrument_name(instrument: object) -> str:
+    """The name its driver gives an instrument (``Keithley 2400 SourceMeter``), else its class name."""
+    return getattr(instrument, "name", type(instrument).__name__)
+
+
 def stage_programs(protocol: Protocol) -> list[PulseProgram]:
     """``protocol``'s program and, for a closed-loop protocol, the next stages it would play after a
     device far below and far above any target (so their pulses are checked before anything is
@@ -81,16 +86,43 @@ def stage_programs(protocol: Protocol) -> list[PulseProgram]:
     return programs
 
 
-def check_protocol(protocol: Protocol, bench: Bench, timing: str = "auto") -> None:
-    """Raise, sending nothing, if ``bench`` cannot play ``protocol`` (every stage that can be
-    foreseen): a timing refusal comes told in the protocol's parameters (:func:`explain`)."""
+def _checker(bench: Bench, timing: str) -> Callable[[Protocol], None]:
+    """A function raising if ``bench`` cannot play a protocol's foreseeable stages with ``timing``."""
     def check(candidate: Protocol) -> None:
         for stage in stage_programs(candidate):
             Runner(bench, stage, timing=timing).check()
+    return check
+
+
+def check_protocol(protocol: Protocol, bench: Bench, timing: str = "auto") -> None:
+    """Raise, sending nothing, if ``bench`` cannot play ``protocol`` (every stage that can be
+    foreseen): a timing refusal comes told in the protocol's parameters (:func:`explain`)."""
+    check = _checker(bench, timing)
     try:
         check(protocol)
     except (LimitError, InvalidParameter) as exc:
         raise explain(protocol, bench, timing, exc, check) from None
+
+
+def adapt_defaults(protocol: Protocol, bench: Bench, timing: str = "auto", kept: frozenset[str] = frozenset()
+                   ) -> tuple[Protocol, dict[str, tuple[float, float]]]:
+    """``protocol`` as ``bench`` plays it, and the defaults changed for that ({name: (default,
+    bench value)}, SI units; empty if it plays as it is). Only durations outside ``kept`` (those
+    the user set) change, to the nearest round values :func:`check_protocol` accepts (a current
+    limit never changes by itself: a lower RESET limit could leave a device unswitched); if none do,
+    the refusal is raised as :func:`check_protocol` raises it (naming the parameter, the limit and
+    ``--set`` values that play). Nothing is sent to an instrument."""
+    check = _checker(bench, timing)
+    try:
+        check(protocol)
+        return protocol, {}
+    except (LimitError, InvalidParameter) as exc:
+        refusal = exc
+    changes, _ = _search(protocol, check, kept, limits=False)   # a bench-aware default is a duration, never a limit
+    if not changes:
+        raise explain(protocol, bench, timing, refusal, check) from None
+    adapted = type(protocol)(**{**protocol.values, **getattr(protocol, "options", {}), **changes})
+    return adapted, {n: (protocol.values[n], v) for n, v in changes.items()}
 
 
 def explain(protocol: Protocol, bench: Bench, timing: str, error: LabsuiteError,
@@ -98,7 +130,7 @@ def explain(protocol: Protocol, bench: Bench, timing: str, error: LabsuiteError,
     """``error`` (raised by ``check(protocol)``) told in ``protocol``'s parameters, with a
     suggestion that ``check`` accepts; ``error`` itself when it is not about timing."""
     program = _joined(stage_programs(protocol))
-    smu = getattr(bench.smu, "name", type(bench.smu).__name__)
+    smu = instrument_name(bench.smu)
     cause = _cause(protocol, program, error, smu)
     if cause is None:
         return error
@@ -109,7 +141,7 @@ def explain(protocol: Protocol, bench: Bench, timing: str, error: LabsuiteError,
         generator = bench.pulse_generator is None and _generator_would_play(program, error)
         fix = f": use {sets}" + (", or add a pulse generator" if generator else "")
     else:
-        fix = f"; no setting of {protocol.name} plays on this bench: {_without_segments(last)}"
+        fix = f"; no longer duration makes {protocol.name} play on this bench: {_without_segments(last)}"
     return BenchRefusal(name, value, limit, unit, f"{name} = {format_quantity(value, unit)} {what}{fix}")
 
 
@@ -160,10 +192,11 @@ def _duration_candidates(protocol: Protocol, label: str, duration: float) -> lis
     return list(dict.fromkeys([n for n in declared if n in equal] + equal + declared))
 
 
-def _search(protocol: Protocol, check: Callable[[Protocol], None]
-            ) -> tuple[dict[str, float] | None, LabsuiteError | None]:
-    """Parameter changes (SI values) with which ``check`` accepts the protocol (None if none was
-    found) and the last refusal met on the way."""
+def _search(protocol: Protocol, check: Callable[[Protocol], None], kept: frozenset[str] = frozenset(),
+            limits: bool = True) -> tuple[dict[str, float] | None, LabsuiteError | None]:
+    """Parameter changes (SI values), none to a parameter in ``kept`` and to a current limit only if
+    ``limits``, with which ``check`` accepts the protocol (None if none was found) and the last
+    refusal met on the way."""
     changes: dict[str, float] = {}
     current, last = protocol, None
     for _ in range(SEARCH_STEPS):
@@ -171,7 +204,7 @@ def _search(protocol: Protocol, check: Callable[[Protocol], None]
             check(current)
             return changes, last
         except (LimitError, InvalidParameter) as exc:
-            step, last = _step(current, exc), exc
+            step, last = _step(current, exc, kept, limits), exc
         if step is None:
             return None, last
         changes.update(step)
@@ -182,13 +215,17 @@ def _search(protocol: Protocol, check: Callable[[Protocol], None]
     return None, last
 
 
-def _step(protocol: Protocol, error: LabsuiteError) -> dict[str, float] | None:
-    """One parameter change that removes the cause of ``error``, or None."""
+def _step(protocol: Protocol, error: LabsuiteError, kept: frozenset[str] = frozenset(), limits: bool = True
+          ) -> dict[str, float] | None:
+    """One parameter change, to parameters not in ``kept`` (and to a current limit only if
+    ``limits``), that removes the cause of ``error``, or None."""
     if isinstance(error, LimitError) and error.field.endswith(" duration") and error.low is not None:
         label = error.field[:-len(" duration")]
         for name in _duration_candidates(protocol, label, error.value):
+            if name in kept:
+                continue
             step = {name: _nice_ceil(protocol.values[name] + (error.low - error.value))}
-            changed = _related(protocol, step)
+            changed = _related(protocol, step, kept)
             if changed is None:
                 continue
             shortest = min((s.duration for p in stage_programs(changed) for t in p.trains for s in t.pattern
@@ -196,10 +233,10 @@ def _step(protocol: Protocol, error: LabsuiteError) -> dict[str, float] | None:
             if shortest >= error.low * (1 - 1e-9):
                 return {n: v for n, v in changed.values.items() if v != protocol.values[n]}
         return None
-    if isinstance(error, InvalidParameter) and _mixed_limits(protocol.program()):
+    if limits and isinstance(error, InvalidParameter) and _mixed_limits(protocol.program()):
         program = protocol.program()
         cause = _cause(protocol, program, error, "")
-        return None if cause is None else {cause[0]: program.compliance}
+        return None if cause is None or cause[0] in kept else {cause[0]: program.compliance}
     return None
 
 
@@ -208,15 +245,15 @@ def _mixed_limits(program: PulseProgram) -> bool:
     return any(len({program.compliance_of(s) for s in t.pattern}) > 1 for t in program.trains)
 
 
-def _related(protocol: Protocol, step: dict[str, float]) -> Protocol | None:
-    """``protocol`` with ``step`` applied, and every parameter that relation checks then find too
-    small raised to a round value at its new floor; None if that does not settle."""
+def _related(protocol: Protocol, step: dict[str, float], kept: frozenset[str] = frozenset()) -> Protocol | None:
+    """``protocol`` with ``step`` applied, and every parameter (not in ``kept``) that relation checks
+    then find too small raised to a round value at its new floor; None if that does not settle."""
     values = {**protocol.values, **step}
     for _ in range(SEARCH_STEPS):
         try:
             return type(protocol)(**{**values, **getattr(protocol, "options", {})})
         except ParameterError as exc:
-            if exc.field in step or exc.low is None or exc.field not in values:
+            if exc.field in step or exc.field in kept or exc.low is None or exc.field not in values:
                 return None
             values[exc.field] = _nice_ceil(exc.low)
         except (InvalidParameter, ValueError):

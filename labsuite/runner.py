@@ -163,6 +163,16 @@ class Runner:
             return False
         return True
 
+    def sequencing(self, train: Train) -> str:
+        """How ``train`` plays (once :meth:`check` accepts it): "hardware" on the SMU's sequencer,
+        "bursts" as pulse-generator bursts and SMU steps sequenced from the computer, "software"
+        stepped from the computer segment by segment."""
+        if self._uses_generator(train):
+            return "bursts"
+        if self.timing == "hardware" or (self.timing == "auto" and self._hardware_timeable(train)):
+            return "hardware"
+        return "software"
+
     @staticmethod
     def _software_timeable(train: Train) -> bool:
         """Whether stepping ``train`` from the computer keeps its timing: every segment that is not
@@ -355,8 +365,7 @@ class Runner:
         t0 = self.bench.clock.now()
         times, voltage, current = [], [], []   # software timing fills these reading by reading
         try:
-            if self._uses_generator(chunk) or not (
-                    self.timing == "hardware" or (self.timing == "auto" and self._hardware_timeable(chunk))):
+            if self.sequencing(chunk) != "hardware":
                 self._step(chunk, times, voltage, current)
             else:
                 readings = self.bench.smu.run_train(chunk, self.program.compliance)

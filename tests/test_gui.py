@@ -8,6 +8,7 @@ Each test saves a screenshot under its tmp path.
 """
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -539,3 +540,29 @@ def test_a_run_that_fails_in_the_worker_keeps_its_protocol_and_samples(qtbot):
     worker.wait()
     outcome = done.args[0]
     assert outcome.protocol is protocol and outcome.samples.size == 7 and outcome.state is RunState.FAILED
+
+
+def test_a_default_the_bench_cannot_play_is_shown_at_the_value_it_can_and_stored_as_adjusted(window, qtbot):
+    panel = window.bench_panel
+    window.panels.setCurrentWidget(panel)
+    panel.seed.setValue(1)
+    panel.smu_driver.setCurrentText("keithley2400")
+    with qtbot.waitSignal(panel.connected, timeout=RUN_TIMEOUT_MS):
+        qtbot.mouseClick(panel.connect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.busy, timeout=WAIT_MS)
+    window.panels.setCurrentWidget(window.protocol_panel)
+    fill(qtbot, window, "potentiation", {"pulses": "5"})
+    form = window.protocol_panel.form
+    assert form.bench_note.isVisible() and "width 100 µs → 1 ms" in form.bench_note.text()
+    assert "#e0ecfa" in form.fields["width"].styleSheet() and form.protocol.values["width"] == 1e-3
+    window.protocol_panel.add_current()   # queued as it plays, with the same record
+    queued = window.protocol_panel.take_next()
+    assert queued.values["width"] == "1 ms" and queued.label == "Potentiation (LTP): pulses = 5, width = 1 ms"
+    assert queued.provenance == form.provenance()
+    outcome = run(qtbot, window)
+    assert outcome.state is RunState.COMPLETED
+    provenance = json.loads(read_run(outcome.path).attrs["provenance"])
+    assert provenance["adjusted_defaults"] == {"width": {"default": 1e-4, "bench": 1e-3, "unit": "s"}}
+    fill(qtbot, window, "potentiation", {"width": "200 us"})   # a value the user typed is refused, not changed
+    assert not form.bench_note.isVisible() and form.protocol is None
+    assert "use --set width=1ms" in window.protocol_panel.reason.text()

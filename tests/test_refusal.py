@@ -53,11 +53,11 @@ def test_a_limit_per_segment_on_the_b2900_names_the_compliance_to_change(tmp_pat
     assert str(error).endswith(": use --set compliance_reset=2mA")
 
 
-def test_when_no_setting_plays_the_refusal_says_why_in_the_benchs_terms(tmp_path):
+def test_when_no_longer_duration_plays_the_refusal_says_why_in_the_benchs_terms(tmp_path):
     """PPF on the 2400: its intervals never share the source list's one step."""
     error = refusal("ppf", "keithley2400", tmp_path)
     assert str(error).startswith("read_time = 200 µs is shorter than the Keithley 2400 SourceMeter can time (735 µs); "
-                                 "no setting of ppf plays on this bench: ")
+                                 "no longer duration makes ppf play on this bench: ")
     assert "no common step" in str(error)
 
 

@@ -178,7 +178,7 @@ class MainWindow(QMainWindow):
         """Run the protocol in the form (Run is enabled only when the form and the bench allow it)."""
         protocol = self.protocol_panel.form.protocol
         if protocol is not None and self.controls.run_button.isEnabled():
-            self._start_run(protocol, {})
+            self._start_run(protocol, self.protocol_panel.form.provenance())
 
     def run_queue(self) -> None:
         """Play the queued runs in order; stop at the first that does not complete."""

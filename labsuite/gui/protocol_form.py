@@ -5,7 +5,8 @@ Each :class:`~labsuite.protocols.Parameter` becomes a field that takes units (``
 interval ``order``, an STDP ``waveform``) come from the protocol's constructor keywords. The
 form is checked as a run would be, and sends nothing: each field against its declared range,
 relations between fields, the bench limits, then the program against what the bench's
-instruments can play.
+instruments can play. A default the connected bench cannot play is run at the nearest value it
+can (as ``labsuite run`` does): the field is marked and a note above the form gives both values.
 """
 from __future__ import annotations
 
@@ -17,12 +18,13 @@ from PyQt6.QtWidgets import QComboBox, QFormLayout, QLabel, QLineEdit, QWidget
 
 from labsuite.bench import Bench, Limits
 from labsuite.core.errors import InvalidParameter, LabsuiteError
-from labsuite.core.units import format_quantity
-from labsuite.experiment import make_protocol
+from labsuite.experiment import adjusted_provenance, describe_adjusted, make_protocol
 from labsuite.protocols import PROTOCOLS, Parameter, Protocol
-from labsuite.refusal import check_protocol
+from labsuite.refusal import adapt_defaults
+from labsuite.core.units import format_quantity
 
 INVALID_STYLE = "background: #fde0e0; border: 1px solid #d62728;"
+ADJUSTED_STYLE = "background: #e0ecfa; border: 1px solid #1f77b4;"
 
 
 def shown_value(parameter: Parameter, value: float) -> str:
@@ -61,6 +63,8 @@ class ProtocolForm(QWidget):
         self.tooltips: dict[str, str] = {}
         self.protocol: Protocol | None = None     # the validated protocol, None while invalid
         self.reason = ""
+        self.adjusted: dict[str, tuple[float, float]] = {}   # defaults the bench changed: {name: (default, value)}
+        self.bench_note = QLabel()
 
     def set_protocol(self, name: str, values: dict[str, object] | None = None) -> None:
         """Rebuild the form for protocol ``name``, with its defaults or ``values`` (SI numbers or text)."""
@@ -68,6 +72,12 @@ class ProtocolForm(QWidget):
             self.layout_.removeRow(0)
         self.protocol_class = PROTOCOLS[name]
         self.fields, self.option_fields, self.tooltips = {}, {}, {}
+        self.bench_note = QLabel()
+        self.bench_note.setObjectName("bench_note")
+        self.bench_note.setWordWrap(True)
+        self.bench_note.setStyleSheet("color: #1f77b4;")
+        self.bench_note.hide()
+        self.layout_.addRow(self.bench_note)
         values = values or {}
         for p in self.protocol_class.parameters:
             value = values.get(p.name, p.default)
@@ -114,9 +124,12 @@ class ProtocolForm(QWidget):
 
         Fields are first parsed one by one (so every bad field is marked), then the protocol's
         relations, the bench ``limits`` and, with a ``bench``, what its instruments can play with
-        ``timing`` (as a run checks it, with the refusal told in the protocol's parameters).
+        ``timing`` (as a run checks it, with the refusal told in the protocol's parameters). Fields
+        at their default that the bench cannot play are moved to values it can (``adjusted``),
+        marked, and named in the note above the form; a field the user changed is refused instead.
         """
         bad: dict[str, str] = {}
+        adjusted: dict[str, tuple[float, float]] = {}
         for name, field in self.fields.items():
             try:
                 self.protocol_class.parameter(name).parse(field.text())
@@ -131,7 +144,9 @@ class ProtocolForm(QWidget):
                     raise InvalidParameter("bench limits", "fix the limits in the Device panel")
                 limits.check_parameters(protocol.values, protocol.units)
                 if bench is not None:
-                    check_protocol(protocol, bench, timing)
+                    kept = frozenset(n for n in self.fields
+                                     if protocol.values[n] != self.protocol_class.parameter(n).default)
+                    protocol, adjusted = adapt_defaults(protocol, bench, timing, kept)
             except (LabsuiteError, ValueError, OSError) as exc:   # e.g. an STDP waveform CSV that is not there
                 reason = str(exc)
                 field = getattr(exc, "field", "")
@@ -139,8 +154,18 @@ class ProtocolForm(QWidget):
                     bad[field] = reason
                 protocol = None
         for name, widget in (*self.fields.items(), *self.option_fields.items()):
-            widget.setStyleSheet(f"{type(widget).__name__} {{ {INVALID_STYLE} }}" if name in bad else "")
+            style = INVALID_STYLE if name in bad else ADJUSTED_STYLE if name in adjusted else ""
+            widget.setStyleSheet(f"{type(widget).__name__} {{ {style} }}" if style else "")
             widget.setToolTip(self.tooltips[name] + (f"<br><span style='color:#d62728'>{bad[name]}</span>"
                                                      if name in bad else ""))
-        self.protocol, self.reason = protocol, reason
+        if adjusted:
+            self.bench_note.setText(describe_adjusted(adjusted, protocol.units, bench))
+        self.bench_note.setVisible(bool(adjusted))
+        self.protocol, self.reason, self.adjusted = protocol, reason, adjusted
         return reason
+
+    def provenance(self) -> dict[str, object]:
+        """What a run of the validated form stores besides its parameters: the defaults the bench changed."""
+        if not self.adjusted or self.protocol is None:
+            return {}
+        return adjusted_provenance(self.adjusted, self.protocol.units)

@@ -167,13 +167,15 @@ class ProtocolPanel(QWidget):
 
     # --- queue --------------------------------------------------------------------------
     def add_current(self) -> None:
-        """Queue the form's protocol with its values as typed."""
+        """Queue the form's protocol with its values as typed, and those the bench adjusted as it plays them."""
         protocol = self.form.protocol
         if protocol is not None:
-            changed = [f"{k} = {v}" for k, v in self.form.texts().items()
+            values = {**self.form.texts(),
+                      **{n: shown_value(protocol.parameter(n), protocol.values[n]) for n in self.form.adjusted}}
+            changed = [f"{k} = {v}" for k, v in values.items()
                        if k in protocol.values and protocol.values[k] != protocol.parameter(k).default]
             self._enqueue(QueuedRun(f"{protocol.title}" + (f": {', '.join(changed)}" if changed else ""),
-                                    protocol.name, self.form.texts()))
+                                    protocol.name, values, self.form.provenance()))
 
     def _enqueue(self, run: QueuedRun) -> None:
         self.queue.append(run)
