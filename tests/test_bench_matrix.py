@@ -230,4 +230,5 @@ def test_protocols_with_a_bench_file_checks_that_bench(tmp_path, capsys):
     assert main(["protocols", "--bench", str(bench)]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("station 2400 (Keysight B2900 Precision Source/Measure Unit + Tektronix AFG31000")
-    assert "endurance     hardware-timed, with compliance_reset 10 mA → 2 mA" in lines
+    endurance = next(line for line in lines if line.startswith("endurance "))
+    assert "refused: compliance_reset = 10 mA differs" in endurance and endurance.endswith("--set compliance_reset=2mA")
