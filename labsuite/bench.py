@@ -32,9 +32,8 @@ or, for the simulated bench, instead of ``[smu]``::
 from __future__ import annotations
 
 import logging
-import math
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +43,7 @@ from labsuite.discovery import check_resource
 from labsuite.drivers import PULSE_GENERATORS, SOURCE_METERS, match_driver
 from labsuite.errors import InstrumentError, InvalidParameter, LimitError
 from labsuite.instruments import PulseGenerator, SourceMeter
+from labsuite.parameters import Number, declared
 from labsuite.program import PulseProgram
 from labsuite.units import parse_quantity
 
@@ -54,14 +54,16 @@ log = logging.getLogger("labsuite")
 class Limits:
     """What this bench may apply to a device, whatever a program asks for."""
 
-    max_voltage: float = 10.0      # V, largest |level|
-    max_compliance: float = 10e-3  # A, largest current limit
+    max_voltage: float = field(default=10.0, metadata={"parameter": Number(
+        "", "V", 10.0, 0.0, None, "largest |V| any program may apply", open_minimum=True)})
+    max_compliance: float = field(default=10e-3, metadata={"parameter": Number(
+        "", "A", 10e-3, 0.0, None, "largest current limit any program may set", open_minimum=True)})
 
     def __post_init__(self) -> None:
-        for name, unit in (("max_voltage", "V"), ("max_compliance", "A")):
-            value = getattr(self, name)
-            if not (value > 0 and math.isfinite(value)):
-                raise InvalidParameter(f"limits.{name}", f"{value!r} {unit} must be a positive, finite limit")
+        for p in declared(Limits):
+            value = getattr(self, p.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not p.contains(value):
+                raise InvalidParameter(f"limits.{p.name}", f"{value!r} {p.unit} must be a positive, finite limit")
 
     def check_parameters(self, values: dict[str, float], units: dict[str, str]) -> None:
         """Raise :class:`LimitError` naming the parameter that asks for more than the bench allows."""
@@ -269,7 +271,8 @@ class Bench:
                                               "resource": self.resources.get("pulse_generator"),
                                               "series_resistance_ohm": self.pulse_series_resistance,
                                               "settings": self.pulse_generator.settings()}
-        return {"name": self.name, "limits": asdict(self.limits), "instruments": instruments,
+        limits = {p.name: getattr(self.limits, p.name) for p in declared(Limits)}
+        return {"name": self.name, "limits": limits, "instruments": instruments,
                 "simulator": self.simulator}
 
     def close(self, error: BaseException | None = None) -> None:

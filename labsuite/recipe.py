@@ -27,6 +27,7 @@ which ones did, under ``provenance["defaults"]``, next to the values used.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,8 +35,10 @@ from typing import Any
 
 from labsuite.errors import InvalidParameter, RangeError
 from labsuite.experiment import make_protocol
+from labsuite.parameters import Choice
 from labsuite.protocols import PROTOCOLS, Protocol
 from labsuite.tomlfile import load_toml
+from labsuite.units import format_quantity
 
 MAX_REPEAT = 10_000   # runs of one step
 MAX_RUNS = 10_000     # runs of a whole recipe (one run file each)
@@ -120,15 +123,20 @@ def load_recipe(path: str | Path) -> Recipe:
     return Recipe(name, tuple(steps))
 
 
-def recipe_text(protocol: type[Protocol]) -> str:
-    """A recipe file holding ``protocol``'s defaults with units and help (a starting point to edit)."""
-    from labsuite.units import format_quantity
-
-    lines = [f"# {protocol.title}: defaults of every parameter; edit and run with `labsuite run FILE.toml`",
-             f'protocol = "{protocol.name}"', "", "[parameters]"]
+def recipe_text(protocol: Protocol, comment: str) -> str:
+    """A one-protocol recipe holding ``protocol``'s values with units, each parameter's help and a
+    choice's allowed values, under the first line ``# comment``."""
+    lines = [f"# {comment}", f"protocol = {json.dumps(protocol.name)}", "", "[parameters]"]
     for p in protocol.parameters:
-        value = str(p.default) if not p.unit else f'"{format_quantity(p.default, p.unit, digits=12)}"'
-        lines.append(f"{p.name} = {value:<16}# {p.help}")
+        if isinstance(p, Choice):
+            value = protocol.choices[p.name]
+            line = f"{p.name} = {json.dumps(protocol.options[p.name], ensure_ascii=False)}" if value is not None \
+                else f"# {p.name} ="
+            lines.append(f"{line:<28}# {p.help}; choose {p.allowed()}")
+        else:
+            value = format_quantity(protocol.values[p.name], p.unit, digits=12)
+            shown = json.dumps(value, ensure_ascii=False) if p.unit else value
+            lines.append(f"{p.name} = {shown:<18}# {p.help}")
     return "\n".join(lines) + "\n"
 
 

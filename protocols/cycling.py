@@ -44,9 +44,9 @@ from labsuite.analysis.neurosim import nonlinearity_label
 from labsuite.analysis.nonlinearity import conductance_model, fit_nonlinearity
 from labsuite.analysis.states import asymmetry, cycle_to_cycle_variation, distinguishable_states
 from labsuite.errors import ParameterError
+from labsuite.parameters import Declaration, Number
 from labsuite.plotspec import PlotSpec, Series
 from labsuite.program import PulseProgram, Train
-from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.potentiation import pulse_and_read
 from labsuite.protocols.protocol import ProgramSize, Protocol
 
@@ -58,20 +58,20 @@ class PlasticityCycling(Protocol):
 
     name = "ltp-ltd"
     title = "LTP/LTD cycling"
-    parameters: ClassVar[tuple[Parameter, ...]] = (
-        Parameter("cycles", "", 5, 1, 10_000, "number of LTP/LTD cycles", integer=True),
-        Parameter("pulses", "", 50, 4, 10_000, "write pulses per half cycle (N potentiating, then N depressing)",
+    parameters: ClassVar[tuple[Declaration, ...]] = (
+        Number("cycles", "", 5, 1, 10_000, "number of LTP/LTD cycles", integer=True),
+        Number("pulses", "", 50, 4, 10_000, "write pulses per half cycle (N potentiating, then N depressing)",
                   integer=True),
-        Parameter("potentiation_amplitude", "V", 1.5, 0.0, 210.0, "height of the potentiating pulses"),
-        Parameter("depression_amplitude", "V", -1.5, -210.0, 0.0, "height of the depressing pulses"),
-        Parameter("width", "s", 100e-6, 1e-6, 10.0, "write pulse width"),
-        Parameter("period", "s", 50e-3, 10e-6, 3600.0, "time from one write pulse to the next"),
-        Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
-        Parameter("read_delay", "s", 20e-3, 0.0, 3600.0, "wait at 0 V between a write pulse and its read"),
-        Parameter("read_time", "s", 1e-3, 10e-6, 10.0, "read duration (the current is integrated over it)"),
-        Parameter("k_sigma", "", 3.0, 0.1, 100.0,
+        Number("potentiation_amplitude", "V", 1.5, 0.0, 210.0, "height of the potentiating pulses"),
+        Number("depression_amplitude", "V", -1.5, -210.0, 0.0, "height of the depressing pulses"),
+        Number("width", "s", 100e-6, 1e-6, 10.0, "write pulse width"),
+        Number("period", "s", 50e-3, 10e-6, 3600.0, "time from one write pulse to the next"),
+        Number("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
+        Number("read_delay", "s", 20e-3, 0.0, 3600.0, "wait at 0 V between a write pulse and its read"),
+        Number("read_time", "s", 1e-3, 10e-6, 10.0, "read duration (the current is integrated over it)"),
+        Number("k_sigma", "", 3.0, 0.1, 100.0,
                   "state separation criterion: levels k·σ apart (σ: their cycle-to-cycle spread)"),
-        Parameter("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole run"),
+        Number("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole run"),
     )
     figure_units: ClassVar[dict[str, str]] = {
         "g_min": "S", "g_max": "S", "dynamic_range": "",

@@ -32,9 +32,9 @@ import numpy as np
 from labsuite.analysis.energy import estimated_pulse_energy
 from labsuite.analysis.states import cycles_to_failure, on_off_ratio
 from labsuite.errors import ParameterError
+from labsuite.parameters import Declaration, Number
 from labsuite.plotspec import PlotSpec, Series
 from labsuite.program import PulseProgram, Segment, Train
-from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import ProgramSize, Protocol
 
 READ_ON, READ_OFF = 1, 3       # pattern indices of the read after the SET and after the RESET
@@ -45,17 +45,17 @@ class Endurance(Protocol):
 
     name = "endurance"
     title = "Endurance"
-    parameters: ClassVar[tuple[Parameter, ...]] = (
-        Parameter("cycles", "", 100, 1, 5_000_000, "number of SET/RESET cycles", integer=True),
-        Parameter("set_amplitude", "V", 1.6, 0.0, 210.0, "SET pulse height"),
-        Parameter("set_width", "s", 100e-6, 1e-6, 10.0, "SET pulse width"),
-        Parameter("reset_amplitude", "V", -1.4, -210.0, 0.0, "RESET pulse height"),
-        Parameter("reset_width", "s", 100e-6, 1e-6, 10.0, "RESET pulse width"),
-        Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching thresholds"),
-        Parameter("read_time", "s", 1e-3, 10e-6, 10.0, "read duration (the current is integrated over it)"),
-        Parameter("compliance_set", "A", 2e-3, 1e-9, 1.0, "current limit of the SET pulse (and the reads)"),
-        Parameter("compliance_reset", "A", 10e-3, 1e-9, 1.0, "current limit of the RESET pulse"),
-        Parameter("failure_ratio", "", 10.0, 1.0, 1e9, "ON/OFF below which the device counts as failed"),
+    parameters: ClassVar[tuple[Declaration, ...]] = (
+        Number("cycles", "", 100, 1, 5_000_000, "number of SET/RESET cycles", integer=True),
+        Number("set_amplitude", "V", 1.6, 0.0, 210.0, "SET pulse height"),
+        Number("set_width", "s", 100e-6, 1e-6, 10.0, "SET pulse width"),
+        Number("reset_amplitude", "V", -1.4, -210.0, 0.0, "RESET pulse height"),
+        Number("reset_width", "s", 100e-6, 1e-6, 10.0, "RESET pulse width"),
+        Number("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching thresholds"),
+        Number("read_time", "s", 1e-3, 10e-6, 10.0, "read duration (the current is integrated over it)"),
+        Number("compliance_set", "A", 2e-3, 1e-9, 1.0, "current limit of the SET pulse (and the reads)"),
+        Number("compliance_reset", "A", 10e-3, 1e-9, 1.0, "current limit of the RESET pulse"),
+        Number("failure_ratio", "", 10.0, 1.0, 1e9, "ON/OFF below which the device counts as failed"),
     )
     figure_units: ClassVar[dict[str, str]] = {
         "cycles": "", "on_off_median": "", "on_off_min": "", "on_off_first": "", "on_off_last": "",

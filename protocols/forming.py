@@ -19,9 +19,9 @@ from typing import ClassVar
 import numpy as np
 
 from labsuite.errors import ParameterError
+from labsuite.parameters import Declaration, Number
 from labsuite.plotspec import PlotSpec, Series
 from labsuite.program import PulseProgram, Segment, Train
-from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import AdaptiveProtocol
 from labsuite.protocols.timing import MIN_MEASURED, MIN_SEGMENT
 from labsuite.units import format_quantity
@@ -32,17 +32,17 @@ class Forming(AdaptiveProtocol):
 
     name = "forming"
     title = "Forming"
-    parameters: ClassVar[tuple[Parameter, ...]] = (
-        Parameter("v_start", "V", 0.5, -210.0, 210.0, "amplitude of the first pulse"),
-        Parameter("v_stop", "V", 3.0, -210.0, 210.0, "amplitude not to pass"),
-        Parameter("v_step", "V", 0.05, 1e-4, 10.0, "amplitude increment per step (magnitude)"),
-        Parameter("width", "s", 1e-3, MIN_SEGMENT, 10.0, "pulse width"),
-        Parameter("gap", "s", 1e-3, MIN_SEGMENT, 10.0, "wait at 0 V between the pulse and its read"),
-        Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "read level"),
-        Parameter("read_time", "s", 1e-3, MIN_MEASURED, 10.0, "read duration"),
-        Parameter("target_resistance", "ohm", 50e3, 1.0, 1e12, "formed when the read resistance is at most this"),
-        Parameter("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole ramp"),
-        Parameter("steps_per_stage", "", 1, 1, 1000, "steps between two checks of the resistance", integer=True),
+    parameters: ClassVar[tuple[Declaration, ...]] = (
+        Number("v_start", "V", 0.5, -210.0, 210.0, "amplitude of the first pulse"),
+        Number("v_stop", "V", 3.0, -210.0, 210.0, "amplitude not to pass"),
+        Number("v_step", "V", 0.05, 1e-4, 10.0, "amplitude increment per step (magnitude)"),
+        Number("width", "s", 1e-3, MIN_SEGMENT, 10.0, "pulse width"),
+        Number("gap", "s", 1e-3, MIN_SEGMENT, 10.0, "wait at 0 V between the pulse and its read"),
+        Number("read_voltage", "V", 0.1, -10.0, 10.0, "read level"),
+        Number("read_time", "s", 1e-3, MIN_MEASURED, 10.0, "read duration"),
+        Number("target_resistance", "ohm", 50e3, 1.0, 1e12, "formed when the read resistance is at most this"),
+        Number("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole ramp"),
+        Number("steps_per_stage", "", 1, 1, 1000, "steps between two checks of the resistance", integer=True),
     )
     figure_units: ClassVar[dict[str, str]] = {
         "formed": "", "forming_voltage": "V", "resistance_initial": "ohm", "resistance_final": "ohm", "steps": ""}

@@ -50,24 +50,24 @@ import numpy as np
 
 from labsuite.analysis.iv import analyze_loops, split_cycle
 from labsuite.errors import ParameterError
+from labsuite.parameters import Choice, Declaration, Number
 from labsuite.plotspec import PlotSpec, Series
 from labsuite.program import PulseProgram, Segment, Train
-from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import ProgramSize, Protocol
 from labsuite.protocols.timing import MIN_MEASURED, MIN_SEGMENT
 from labsuite.units import format_quantity
 
 
 _SWEEP_PARAMETERS = (
-    Parameter("v_max", "V", 1.5, 0.0, 210.0, "positive extreme of the sweep"),
-    Parameter("v_min", "V", -1.5, -210.0, 0.0, "negative extreme of the sweep"),
-    Parameter("step", "V", 10e-3, 1e-4, 10.0, "largest voltage step (each half is cut into equal steps ≤ this)"),
-    Parameter("cycles", "", 3, 1, 10_000, "full cycles 0 → V_max → 0 → V_min → 0", integer=True),
-    Parameter("start_polarity", "", 1, -1, 1,
-              "+1: positive half first (0 → V_max → 0 → V_min → 0); −1: negative half first "
-              "(0 → V_min → 0 → V_max → 0)", integer=True),
-    Parameter("compliance_positive", "A", 1e-3, 1e-9, 1.0, "current limit on the positive half"),
-    Parameter("compliance_negative", "A", 1e-3, 1e-9, 1.0, "current limit on the negative half"),
+    Number("v_max", "V", 1.5, 0.0, 210.0, "positive extreme of the sweep"),
+    Number("v_min", "V", -1.5, -210.0, 0.0, "negative extreme of the sweep"),
+    Number("step", "V", 10e-3, 1e-4, 10.0, "largest voltage step (each half is cut into equal steps ≤ this)"),
+    Number("cycles", "", 3, 1, 10_000, "full cycles 0 → V_max → 0 → V_min → 0", integer=True),
+    Choice("start_polarity", (1, -1), 1,
+           "+1: positive half first (0 → V_max → 0 → V_min → 0); −1: negative half first "
+           "(0 → V_min → 0 → V_max → 0)"),
+    Number("compliance_positive", "A", 1e-3, 1e-9, 1.0, "current limit on the positive half"),
+    Number("compliance_negative", "A", 1e-3, 1e-9, 1.0, "current limit on the negative half"),
 )
 _FIGURE_UNITS = {
     "v_set": "V", "v_set_std": "V", "v_reset": "V", "v_reset_std": "V", "on_off_ratio": "", "r_on": "Ω",
@@ -83,8 +83,6 @@ class _BipolarSweep(Protocol):
             raise ParameterError("v_max", self.v_max, 0.0, None, "V", "must be positive: the sweep is bipolar")
         if self.v_min >= 0:
             raise ParameterError("v_min", self.v_min, None, 0.0, "V", "must be negative: the sweep is bipolar")
-        if self.start_polarity == 0:
-            raise ParameterError("start_polarity", 0, -1, 1, "", "+1 (positive first) or −1 (negative first)")
         if self.steps_per_half(self.v_max) > 2500 or self.steps_per_half(self.v_min) > 2500:
             raise ParameterError("step", self.step, max(self.v_max, -self.v_min) / 2500, None, "V",
                                  "at most 2500 steps each way per half")
@@ -143,9 +141,9 @@ class IVSweep(_BipolarSweep):
 
     name = "iv"
     title = "I–V sweep"
-    parameters: ClassVar[tuple[Parameter, ...]] = _SWEEP_PARAMETERS + (
-        Parameter("dwell", "s", 1e-3, MIN_MEASURED, 10.0, "time at each step (the current is integrated over it)"),
-        Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "|V| at which ON/OFF is read from the loop (sign: polarity)"),
+    parameters: ClassVar[tuple[Declaration, ...]] = _SWEEP_PARAMETERS + (
+        Number("dwell", "s", 1e-3, MIN_MEASURED, 10.0, "time at each step (the current is integrated over it)"),
+        Number("read_voltage", "V", 0.1, -10.0, 10.0, "|V| at which ON/OFF is read from the loop (sign: polarity)"),
     )
     figure_units: ClassVar[dict[str, str]] = {**_FIGURE_UNITS, "v_reset_peak": "V", "i_reset": "A"}
 
@@ -191,12 +189,12 @@ class PulsedIV(_BipolarSweep):
 
     name = "pulsed-iv"
     title = "Pulsed I–V sweep"
-    parameters: ClassVar[tuple[Parameter, ...]] = _SWEEP_PARAMETERS + (
-        Parameter("pulse_width", "s", 1e-3, MIN_SEGMENT, 10.0,
+    parameters: ClassVar[tuple[Declaration, ...]] = _SWEEP_PARAMETERS + (
+        Number("pulse_width", "s", 1e-3, MIN_SEGMENT, 10.0,
                   "pulse at each level (its current is measured if ≥ 200 µs)"),
-        Parameter("read_delay", "s", 0.0, 0.0, 3600.0, "wait at 0 V between a pulse and its read (0 or ≥ 50 µs)"),
-        Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "read level after each pulse, below the switching threshold"),
-        Parameter("read_time", "s", 1e-3, MIN_MEASURED, 10.0, "read duration (the current is integrated over it)"),
+        Number("read_delay", "s", 0.0, 0.0, 3600.0, "wait at 0 V between a pulse and its read (0 or ≥ 50 µs)"),
+        Number("read_voltage", "V", 0.1, -10.0, 10.0, "read level after each pulse, below the switching threshold"),
+        Number("read_time", "s", 1e-3, MIN_MEASURED, 10.0, "read duration (the current is integrated over it)"),
     )
     figure_units: ClassVar[dict[str, str]] = dict(_FIGURE_UNITS)
 

@@ -36,9 +36,9 @@ import numpy as np
 from labsuite.analysis.retention import (fit_power_law, fit_stretched_exponential, power_law, retained_fraction,
                                          stretched_exponential)
 from labsuite.errors import ParameterError
+from labsuite.parameters import Declaration, Number
 from labsuite.plotspec import PlotSpec, Series
 from labsuite.program import PulseProgram, Segment, Train
-from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import Protocol
 from labsuite.protocols.timing import MIN_GAP, MIN_MEASURED, MIN_SEGMENT
 from labsuite.units import format_quantity
@@ -51,20 +51,20 @@ class Retention(Protocol):
 
     name = "retention"
     title = "Retention"
-    parameters: ClassVar[tuple[Parameter, ...]] = (
-        Parameter("amplitude", "V", 1.5, -210.0, 210.0, "write pulse height"),
-        Parameter("width", "s", 100e-6, MIN_SEGMENT, 10.0, "write pulse width"),
-        Parameter("pulses", "", 1, 1, 100_000, "write pulses in the stimulus (more: towards long-term memory)",
+    parameters: ClassVar[tuple[Declaration, ...]] = (
+        Number("amplitude", "V", 1.5, -210.0, 210.0, "write pulse height"),
+        Number("width", "s", 100e-6, MIN_SEGMENT, 10.0, "write pulse width"),
+        Number("pulses", "", 1, 1, 100_000, "write pulses in the stimulus (more: towards long-term memory)",
                   integer=True),
-        Parameter("pulse_period", "s", 10e-3, 2 * MIN_SEGMENT, 3600.0,
+        Number("pulse_period", "s", 10e-3, 2 * MIN_SEGMENT, 3600.0,
                   "time from one write pulse to the next (shorter: towards long-term memory)"),
-        Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
-        Parameter("read_time", "s", 1e-3, MIN_MEASURED, 10.0, "read duration (the current is integrated over it)"),
-        Parameter("first_read", "s", 1e-3, MIN_SEGMENT, 3600.0,
+        Number("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
+        Number("read_time", "s", 1e-3, MIN_MEASURED, 10.0, "read duration (the current is integrated over it)"),
+        Number("first_read", "s", 1e-3, MIN_SEGMENT, 3600.0,
                   "wait at 0 V from the end of the last write pulse to the start of the first read"),
-        Parameter("duration", "s", 10.0, 1e-3, 1e6, "start of the last read, from the end of the last write pulse"),
-        Parameter("points", "", 40, 5, 10_000, "reads on the logarithmic time grid", integer=True),
-        Parameter("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole run"),
+        Number("duration", "s", 10.0, 1e-3, 1e6, "start of the last read, from the end of the last write pulse"),
+        Number("points", "", 40, 5, 10_000, "reads on the logarithmic time grid", integer=True),
+        Number("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole run"),
     )
     figure_units: ClassVar[dict[str, str]] = {
         "tau": "s", "tau_err": "s", "beta": "", "beta_err": "", "g_inf": "S", "g_inf_err": "S",

@@ -33,9 +33,9 @@ import numpy as np
 
 from labsuite.analysis.srdp import conductance_change, rate_response
 from labsuite.errors import ParameterError
+from labsuite.parameters import Declaration, Number
 from labsuite.plotspec import PlotSpec, Series
 from labsuite.program import PulseProgram, Segment, Train
-from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import Protocol
 from labsuite.protocols.timing import MIN_MEASURED, MIN_SEGMENT
 from labsuite.units import format_quantity
@@ -51,19 +51,19 @@ class SpikeRate(Protocol):
 
     name = "srdp"
     title = "Spike-rate-dependent plasticity"
-    parameters: ClassVar[tuple[Parameter, ...]] = (
-        Parameter("amplitude", "V", 1.5, -210.0, 210.0, "write pulse height"),
-        Parameter("width", "s", 100e-6, MIN_SEGMENT, 10.0, "write pulse width"),
-        Parameter("pulses", "", 10, 1, 2500, "pulses per train", integer=True),
-        Parameter("rate_min", "Hz", 1.0, 1e-4, 10e3, "lowest train rate (1/period)"),
-        Parameter("rate_max", "Hz", 100.0, 1e-4, 10e3, "highest train rate"),
-        Parameter("rates", "", 5, 1, 30, "number of rates, log-spaced, played in ascending order", integer=True),
-        Parameter("settle", "s", 3.0, MIN_SEGMENT, 3600.0,
+    parameters: ClassVar[tuple[Declaration, ...]] = (
+        Number("amplitude", "V", 1.5, -210.0, 210.0, "write pulse height"),
+        Number("width", "s", 100e-6, MIN_SEGMENT, 10.0, "write pulse width"),
+        Number("pulses", "", 10, 1, 2500, "pulses per train", integer=True),
+        Number("rate_min", "Hz", 1.0, 1e-4, 10e3, "lowest train rate (1/period)"),
+        Number("rate_max", "Hz", 100.0, 1e-4, 10e3, "highest train rate"),
+        Number("rates", "", 5, 1, 30, "number of rates, log-spaced, played in ascending order", integer=True),
+        Number("settle", "s", 3.0, MIN_SEGMENT, 3600.0,
                   "wait at 0 V from the last pulse to the read of G_after (volatile parts decay)"),
-        Parameter("rest", "s", 1.0, MIN_SEGMENT, 3600.0, "wait at 0 V from that read to the next baseline read"),
-        Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
-        Parameter("read_time", "s", 1e-3, MIN_MEASURED, 0.1, "read duration (the current is integrated over it)"),
-        Parameter("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole run"),
+        Number("rest", "s", 1.0, MIN_SEGMENT, 3600.0, "wait at 0 V from that read to the next baseline read"),
+        Number("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
+        Number("read_time", "s", 1e-3, MIN_MEASURED, 0.1, "read duration (the current is integrated over it)"),
+        Number("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole run"),
     )
     figure_units: ClassVar[dict[str, str]] = {
         "delta_g_slowest": "S", "delta_g_fastest": "S", "delta_g_max": "S", "rate_at_max": "Hz",

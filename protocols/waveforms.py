@@ -234,6 +234,10 @@ class Tabulated(Waveform):
     start = property(lambda self: float(self.times[0]))
     end = property(lambda self: float(self.times[-1]))
 
+    def __str__(self) -> str:
+        """The file it was read from (how a run file records the choice), else its repr."""
+        return self.source or repr(self)
+
     def _values(self, t: np.ndarray) -> np.ndarray:
         return np.interp(t, self.times, self.volts)
 

@@ -16,9 +16,9 @@ from typing import ClassVar
 import numpy as np
 
 from labsuite.errors import ParameterError
+from labsuite.parameters import Declaration, Number
 from labsuite.plotspec import PlotSpec, Series
 from labsuite.program import PulseProgram, Segment, Train
-from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import AdaptiveProtocol
 from labsuite.protocols.timing import MIN_MEASURED, MIN_SEGMENT
 
@@ -28,19 +28,19 @@ class WriteVerify(AdaptiveProtocol):
 
     name = "write-verify"
     title = "Write-verify"
-    parameters: ClassVar[tuple[Parameter, ...]] = (
-        Parameter("target", "S", 100e-6, 1e-12, 1.0, "conductance to reach"),
-        Parameter("tolerance", "", 0.02, 1e-4, 0.5, "allowed relative error"),
-        Parameter("set_start", "V", 1.0, 0.0, 210.0, "first potentiating amplitude"),
-        Parameter("reset_start", "V", -1.0, -210.0, 0.0, "first depressing amplitude"),
-        Parameter("step", "V", 0.05, 0.0, 10.0, "amplitude increment while the direction holds"),
-        Parameter("v_max", "V", 2.0, 0.0, 210.0, "largest |amplitude|"),
-        Parameter("width", "s", 100e-6, MIN_SEGMENT, 10.0, "pulse width"),
-        Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "read level"),
-        Parameter("read_delay", "s", 20e-3, 0.0, 3600.0, "wait at 0 V before each verify read"),
-        Parameter("read_time", "s", 1e-3, MIN_MEASURED, 10.0, "read duration"),
-        Parameter("max_pulses", "", 200, 1, 100_000, "give up after this many pulses", integer=True),
-        Parameter("compliance", "A", 1e-3, 1e-9, 1.0, "current limit"),
+    parameters: ClassVar[tuple[Declaration, ...]] = (
+        Number("target", "S", 100e-6, 1e-12, 1.0, "conductance to reach"),
+        Number("tolerance", "", 0.02, 1e-4, 0.5, "allowed relative error"),
+        Number("set_start", "V", 1.0, 0.0, 210.0, "first potentiating amplitude"),
+        Number("reset_start", "V", -1.0, -210.0, 0.0, "first depressing amplitude"),
+        Number("step", "V", 0.05, 0.0, 10.0, "amplitude increment while the direction holds"),
+        Number("v_max", "V", 2.0, 0.0, 210.0, "largest |amplitude|"),
+        Number("width", "s", 100e-6, MIN_SEGMENT, 10.0, "pulse width"),
+        Number("read_voltage", "V", 0.1, -10.0, 10.0, "read level"),
+        Number("read_delay", "s", 20e-3, 0.0, 3600.0, "wait at 0 V before each verify read"),
+        Number("read_time", "s", 1e-3, MIN_MEASURED, 10.0, "read duration"),
+        Number("max_pulses", "", 200, 1, 100_000, "give up after this many pulses", integer=True),
+        Number("compliance", "A", 1e-3, 1e-9, 1.0, "current limit"),
     )
     figure_units: ClassVar[dict[str, str]] = {"converged": "", "pulses": "", "final_conductance": "S",
                                               "relative_error": ""}

@@ -1,8 +1,11 @@
 """Every registered model keeps the DeviceModel contract and runs on the simulated bench."""
+from dataclasses import fields
+
 import numpy as np
 import pytest
 
 from labsuite import Bench, run_protocol
+from labsuite.parameters import Number, declared
 from labsuite.simulator.models import MODELS, make_model
 from labsuite.units import parse_quantity
 
@@ -12,8 +15,11 @@ def test_model_contract(name):
     """Seeded, vectorized, documented: state (k, n), units that parse, same seed → same run."""
     cls = MODELS[name]
     assert cls.__doc__ and cls.name == name
-    for f in cls.params_type.__dataclass_fields__.values():
-        parse_quantity(f"1 {f.metadata.get('unit', '')}".strip(), f.metadata.get("unit", ""), f.name)
+    declarations = declared(cls.params_type)
+    assert [d.name for d in declarations] == [f.name for f in fields(cls.params_type)]   # every field declared
+    for d in declarations:
+        if isinstance(d, Number):
+            parse_quantity(f"1 {d.unit}".strip(), d.unit, d.name)
 
     def run(seed):
         model = make_model(name, np.random.default_rng(seed), n=3)

@@ -9,7 +9,7 @@ from labsuite import Bench, run_protocol
 from labsuite.analysis.iv import analyze_loops, loop_area, split_cycle
 from labsuite.analysis.retention import (fit_power_law, fit_stretched_exponential, power_law,
                                          stretched_exponential)
-from labsuite.errors import ParameterError
+from labsuite.errors import InvalidParameter, ParameterError
 from labsuite.protocols.iv import IVSweep, PulsedIV
 from labsuite.protocols.retention import Retention
 from labsuite.simulator.models import make_model
@@ -238,12 +238,17 @@ def test_iv_plot_log_current_shows_magnitudes():
 @pytest.mark.parametrize("values, message", [
     ({"v_max": 0.0}, "v_max = 0 V is out of range"),
     ({"v_min": 0.5}, "v_min = 500 mV is out of range: allowed -210 V to 0 V"),
-    ({"start_polarity": 0}, "start_polarity"),
     ({"read_voltage": 2.0}, "read_voltage = 2 V is out of range"),
 ])
 def test_iv_parameters_are_checked(values, message):
     with pytest.raises(ParameterError, match=message):
         IVSweep(**values)
+
+
+def test_start_polarity_is_a_choice_of_plus_or_minus_one():
+    with pytest.raises(InvalidParameter, match=r"^start_polarity: 0 is not a choice: choose \+1 or -1$"):
+        IVSweep(start_polarity=0)
+    assert IVSweep(start_polarity="-1").start_polarity == -1
 
 
 def test_a_device_that_does_not_relax_reports_no_time_constant():

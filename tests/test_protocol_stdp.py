@@ -263,7 +263,7 @@ def test_parameters_that_cannot_work_are_refused(params, message):
 
 
 def test_unknown_waveform_name_lists_the_choices():
-    with pytest.raises(InvalidParameter, match="choose rectangular, triangular, biphasic, exponential"):
+    with pytest.raises(InvalidParameter, match="waveform: .gaussian. is not a choice: choose rectangular, triangular, biphasic or exponential, or a .csv file"):
         SpikeTiming(waveform="gaussian")
 
 

@@ -39,50 +39,33 @@ from scipy.integrate import solve_ivp
 from scipy.sparse import block_diag, csr_matrix
 
 from labsuite.errors import InvalidParameter
+from labsuite.parameters import Choice, Number, declared
 
 
 def param(default: float, unit: str = "", *, d2d: bool = False, low: float | None = None,
-          high: float | None = None, above: float | None = None, below: float | None = None,
-          choices: tuple[float, ...] = ()) -> Any:
+          high: float | None = None, above: float | None = None, below: float | None = None, choices: tuple[float, ...] = ()) -> Any:
     """A model parameter: its default, SI unit, whether it varies from device to device, and its
-    allowed values: ``low ≤ value ≤ high``, ``above < value < below`` (any bound may be left out),
-    or one of ``choices``. Every value is finite. :func:`check_params` enforces them."""
-    return field(default=default, metadata={"unit": unit, "d2d": d2d, "low": low, "high": high, "above": above,
-                                            "below": below, "choices": choices})
-
-
-def allowed_range(f: Any) -> str:
-    """The allowed values of the parameter field ``f`` in words, e.g. ``> 0 s`` or ``0 to 1``."""
-    m, unit = f.metadata, f.metadata.get("unit", "")
-    suffix = f" {unit}" if unit else ""
-    if m.get("choices"):
-        return " or ".join(f"{c:g}" for c in m["choices"])
-    lower = f"{m['low']:g}" if m.get("low") is not None else None
-    upper = f"{m['high']:g}" if m.get("high") is not None else None
-    if lower is not None and upper is not None:
-        return f"{lower} to {upper}{suffix}"
-    parts = [f"≥ {lower}" if lower is not None else None, f"> {m['above']:g}" if m.get("above") is not None else None,
-             f"≤ {upper}" if upper is not None else None, f"< {m['below']:g}" if m.get("below") is not None else None]
-    words = " and ".join(p for p in parts if p)
-    return f"{words}{suffix}" if words else "any finite number"
+    allowed values: ``low ≤ value ≤ high``, ``above < value < below`` (any bound may be left out), or
+    one of ``choices``; declared as a :class:`~labsuite.parameters.Number` or
+    :class:`~labsuite.parameters.Choice` (named after its field by :func:`declared`).
+    :func:`check_params` enforces them."""
+    declaration = Choice("", choices, default, "") if choices else \
+        Number("", unit, default, low if above is None else above, high if below is None else below, "",
+               open_minimum=above is not None, open_maximum=below is not None)
+    return field(default=default, metadata={"parameter": declaration, "d2d": d2d})
 
 
 def check_params(params: Any, model: str) -> None:
     """Raise :class:`InvalidParameter` naming the first parameter of ``model`` outside its declared
     range (see :func:`param`), or the first pair breaking one of ``params.ordered`` (``a < b``)."""
-    for f in fields(params):
-        value, m = getattr(params, f.name), f.metadata
+    for p in declared(type(params)):
+        value = getattr(params, p.name)
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise InvalidParameter(f.name, f"{value!r} must be a number ({model})")
-        ok = math.isfinite(value) and not (
-            (m.get("choices") and value not in m["choices"])
-            or (m.get("low") is not None and value < m["low"]) or (m.get("high") is not None and value > m["high"])
-            or (m.get("above") is not None and value <= m["above"])
-            or (m.get("below") is not None and value >= m["below"]))
-        if not ok:
-            unit = m.get("unit", "")
-            raise InvalidParameter(f.name, f"{value:g}{' ' + unit if unit else ''} is out of range for the {model} "
-                                           f"model: allowed {allowed_range(f)}; the default is {f.default:g}")
+            raise InvalidParameter(p.name, f"{value!r} must be a number ({model})")
+        if isinstance(p, Choice) and value not in p.choices or isinstance(p, Number) and not p.contains(value):
+            unit = getattr(p, "unit", "")
+            raise InvalidParameter(p.name, f"{value:g}{' ' + unit if unit else ''} is out of range for the {model} "
+                                           f"model: allowed {p.allowed()}; the default is {p.default:g}")
     for smaller, larger in getattr(params, "ordered", ()):
         a, b = getattr(params, smaller), getattr(params, larger)
         if not a < b:
