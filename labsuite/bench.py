@@ -170,10 +170,10 @@ class Bench:
             for role, instrument in (("smu", driver), ("pulse_generator", generator)):
                 if instrument is not None:
                     clock.watch(instrument.adapter.connection, role)
-        sim = {"model": station.model.describe(), "seed": seed, "series_resistance_ohm": series_resistance,
+        sim = {"model": station.model.describe(), "seed": seed, "series_resistance": series_resistance,
                "transport": transport}
         if pulse_generator is not None:
-            sim["pulse_series_resistance_ohm"] = pulse_series_resistance
+            sim["pulse_series_resistance"] = pulse_series_resistance
         return cls(driver, limits or Limits(), clock, name, resources, sim, closers, generator, pulse_series_resistance,
                    station)
 
@@ -269,7 +269,7 @@ class Bench:
         if self.pulse_generator is not None:
             instruments["pulse_generator"] = {"driver": type(self.pulse_generator).__name__,
                                               "resource": self.resources.get("pulse_generator"),
-                                              "series_resistance_ohm": self.pulse_series_resistance,
+                                              "series_resistance": self.pulse_series_resistance,
                                               "settings": self.pulse_generator.settings()}
         limits = {p.name: getattr(self.limits, p.name) for p in declared(Limits)}
         return {"name": self.name, "limits": limits, "instruments": instruments,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import os
 import sys
 import traceback
@@ -580,6 +581,10 @@ def main(argv: list[str] | None = None) -> int:
     instrument, an error it reported), 128 + N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129
     SIGHUP). A failure never returns 0; each is one ``labsuite: error:`` line on stderr."""
     args = build_parser().parse_args(argv)
+    warnings = logging.StreamHandler(sys.stderr)   # e.g. an old parameter name: `labsuite: warning: ...`
+    warnings.setLevel(logging.WARNING)
+    warnings.setFormatter(logging.Formatter("labsuite: warning: %(message)s"))
+    logging.getLogger("labsuite").addHandler(warnings)
     try:
         return args.func(args)
     except InstrumentError as exc:   # a link failure, an error the instrument reported, a wrong instrument
@@ -609,6 +614,8 @@ def main(argv: list[str] | None = None) -> int:
         where = "" if os.environ.get("LABSUITE_DEBUG") else "; LABSUITE_DEBUG=1 shows the traceback"
         _report(f"error: unexpected {type(exc).__name__}: {exc} (a bug: please report it{where})", exc)
         return 1
+    finally:
+        logging.getLogger("labsuite").removeHandler(warnings)
 
 
 def _report(message: str, exc: BaseException) -> None:

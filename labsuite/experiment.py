@@ -22,6 +22,7 @@ from labsuite.catalog import Catalog, CatalogUnavailable
 from labsuite.errors import InvalidParameter, RunAborted
 from labsuite.protocols import PROTOCOLS, AdaptiveProtocol, Protocol
 from labsuite.refusal import check_protocol
+from labsuite.renames import renamed
 from labsuite.runner import COMPLIANCE_FRACTION, RunObserver, Runner, RunState
 from labsuite.store import Continuation, RunWriter, read_run, resumed_filename, run_filename
 from labsuite.traffic import TrafficLog
@@ -74,7 +75,7 @@ def make_protocol(protocol: str | Protocol, parameters: dict[str, Any] | None = 
         cls = PROTOCOLS[protocol]
     except KeyError:
         raise InvalidParameter("protocol", f"{protocol!r} is unknown; choose one of {', '.join(PROTOCOLS)}") from None
-    return cls(**(parameters or {}))
+    return cls(**renamed(protocol, parameters or {}))
 
 
 def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, Any] | None = None, *,

@@ -37,6 +37,7 @@ from labsuite.errors import InvalidParameter, RangeError
 from labsuite.experiment import make_protocol
 from labsuite.parameters import Choice
 from labsuite.protocols import PROTOCOLS, Protocol
+from labsuite.renames import renamed
 from labsuite.tomlfile import load_toml
 from labsuite.units import format_quantity
 
@@ -110,6 +111,7 @@ def load_recipe(path: str | Path) -> Recipe:
             if isinstance(value, bool) or not isinstance(value, (int, float, str)):
                 raise InvalidParameter(f"{where}: {key}", f"{value!r} is a {type(value).__name__}; give one number "
                                                           f"or a quantity in quotes, e.g. {key} = \"1.5 V\"")
+        parameters = renamed(raw["protocol"], parameters, where)
         step = RecipeStep(raw["protocol"], _relative_files(parameters, path.parent), repeat)
         try:
             step.build()

@@ -35,13 +35,13 @@ DURATION_SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
     "depression": {"write": ("width",), "read": ("read_time",), "idle": _IDLE_PULSE},
     "ltp-ltd": {"write": ("width",), "read": ("read_time",), "idle": _IDLE_PULSE},
     "ppf": {"write": ("width",), "read": ("read_time",), "idle": ("interval_min",), "rest": ("rest",)},
-    "stdp": {"spike": ("time_step", "spike_width", "peak_width"), "read": ("read_time",), "rest": ("rest",)},
-    "srdp": {"write": ("width",), "read": ("read_time",), "settle": ("settle",), "rest": ("rest",)},
-    "retention": {"write": ("width",), "read": ("read_time",), "idle": ("first_read", "pulse_period")},
+    "stdp": {"spike": ("time_step", "width", "peak_width"), "read": ("read_time",), "rest": ("read_delay",)},
+    "srdp": {"write": ("width",), "read": ("read_time",), "settle": ("read_delay",), "rest": ("rest",)},
+    "retention": {"write": ("width",), "read": ("read_time",), "idle": ("read_delay", "period")},
     "iv": {"sweep": ("dwell",)},
-    "pulsed-iv": {"write": ("pulse_width",), "read": ("read_time",)},
+    "pulsed-iv": {"write": ("width",), "read": ("read_time",)},
     "endurance": {"set": ("set_width",), "reset": ("reset_width",), "read": ("read_time",)},
-    "forming": {"write": ("width",), "read": ("read_time",), "idle": ("gap",)},
+    "forming": {"write": ("width",), "read": ("read_time",), "idle": ("read_delay",)},
     "write-verify": {"write": ("width",), "read": ("read_time",), "idle": ("read_delay",)},
 }
 SEARCH_STEPS = 8          # parameter changes tried before giving up on a suggestion

@@ -2,8 +2,8 @@
 
 Timeline of one cycle (one train repeats it ``cycles`` times; the Runner cuts it into chunks)::
 
-    |set: set_amplitude, set_width, ≤ compliance_set|read|
-     reset: reset_amplitude, reset_width, ≤ compliance_reset|read|
+    |set: set_amplitude, set_width, ≤ set_compliance|read|
+     reset: reset_amplitude, reset_width, ≤ reset_compliance|read|
 
 Each read holds read_voltage for read_time; G_on = I/V of the read after the SET, G_off of the read
 after the RESET. Every segment carries its own current limit (``Segment.compliance``): the SET
@@ -53,8 +53,8 @@ class Endurance(Protocol):
         Number("reset_width", "s", 100e-6, 1e-6, 10.0, "RESET pulse width"),
         Number("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching thresholds"),
         Number("read_time", "s", 1e-3, 10e-6, 10.0, "read duration (the current is integrated over it)"),
-        Number("compliance_set", "A", 2e-3, 1e-9, 1.0, "current limit of the SET pulse (and the reads)"),
-        Number("compliance_reset", "A", 10e-3, 1e-9, 1.0, "current limit of the RESET pulse"),
+        Number("set_compliance", "A", 2e-3, 1e-9, 1.0, "current limit of the SET pulse (and the reads)"),
+        Number("reset_compliance", "A", 10e-3, 1e-9, 1.0, "current limit of the RESET pulse"),
         Number("failure_ratio", "", 10.0, 1.0, 1e9, "ON/OFF below which the device counts as failed"),
     )
     figure_units: ClassVar[dict[str, str]] = {
@@ -79,9 +79,9 @@ class Endurance(Protocol):
 
     def program(self) -> PulseProgram:
         read = Segment(self.read_voltage, self.read_time, "read", measure=True)
-        pattern = (Segment(self.set_amplitude, self.set_width, "set", compliance=self.compliance_set), read,
-                   Segment(self.reset_amplitude, self.reset_width, "reset", compliance=self.compliance_reset), read)
-        return PulseProgram((Train(pattern, self.cycles),), self.compliance_set)
+        pattern = (Segment(self.set_amplitude, self.set_width, "set", compliance=self.set_compliance), read,
+                   Segment(self.reset_amplitude, self.reset_width, "reset", compliance=self.reset_compliance), read)
+        return PulseProgram((Train(pattern, self.cycles),), self.set_compliance)
 
     @staticmethod
     def on_off(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -111,7 +111,7 @@ class Endurance(Protocol):
             cycles_to_failure=float("nan") if failed is None else float(failed),
             failure_reached=0.0 if failed is None else 1.0,
             energy_set=energy_set, energy_reset=float(np.mean(e_reset)),
-            energy_set_bound=float(abs(self.set_amplitude) * self.compliance_set * self.set_width),
+            energy_set_bound=float(abs(self.set_amplitude) * self.set_compliance * self.set_width),
             energy_per_pulse=float(np.mean(np.r_[e_set, e_reset])), energy_is_estimate=1.0)
         return figures
 

@@ -10,7 +10,7 @@ One cycle with ``start_polarity`` = +1 (−1 swaps the two halves: 0 → V_min �
           │              └┐┌┘
     V_min ┤               └┘
            |  positive half  | negative half |
-           under compliance_positive / compliance_negative
+           under positive_compliance / negative_compliance
 
 Each half has N = ceil(|V_extreme|/step) equal steps out (|V| = extreme·k/N, k = 1 … N, so that
 the sweep lands exactly on V_max and V_min; the step actually used is extreme/N ≤ ``step``) and
@@ -23,13 +23,13 @@ one train per run of consecutive halves with the same current limit — a single
 whole run when both limits are equal, otherwise one per half (2 per cycle). A pattern never has
 more than 4 segments, far below the 63 of a hardware-timed train.
 
-``pulsed-iv``: the same staircase of levels, but each step is a pulse of ``pulse_width`` at the
+``pulsed-iv``: the same staircase of levels, but each step is a pulse of ``width`` at the
 level followed by a read at ``read_voltage``, so that the read records the state each pulse left
 (its remnant conductance) free of the I–V nonlinearity and of heating during the sweep::
 
-    |pulse: level, pulse_width|0 V: read_delay|read: read_voltage, read_time|  (next level ...)
+    |pulse: level, width|0 V: read_delay|read: read_voltage, read_time|  (next level ...)
 
-The pulse current is measured too when ``pulse_width`` ≥ 200 µs (the 2450's shortest
+The pulse current is measured too when ``width`` ≥ 200 µs (the 2450's shortest
 measurement), giving the pulsed I–V loop; shorter pulses are applied unmeasured.
 
 Figures of merit (definitions in :mod:`labsuite.analysis.iv`): ``v_set``, ``v_reset`` (mean over
@@ -66,8 +66,8 @@ _SWEEP_PARAMETERS = (
     Choice("start_polarity", (1, -1), 1,
            "+1: positive half first (0 → V_max → 0 → V_min → 0); −1: negative half first "
            "(0 → V_min → 0 → V_max → 0)"),
-    Number("compliance_positive", "A", 1e-3, 1e-9, 1.0, "current limit on the positive half"),
-    Number("compliance_negative", "A", 1e-3, 1e-9, 1.0, "current limit on the negative half"),
+    Number("positive_compliance", "A", 1e-3, 1e-9, 1.0, "current limit on the positive half"),
+    Number("negative_compliance", "A", 1e-3, 1e-9, 1.0, "current limit on the negative half"),
 )
 _FIGURE_UNITS = {
     "v_set": "V", "v_set_std": "V", "v_reset": "V", "v_reset_std": "V", "on_off_ratio": "", "r_on": "Ω",
@@ -103,8 +103,8 @@ class _BipolarSweep(Protocol):
 
     def halves(self) -> list[tuple[int, np.ndarray, float]]:
         """(cycle, levels, compliance) of every half of the run, in time order."""
-        positive = (self.half_levels(self.v_max), self.compliance_positive)
-        negative = (self.half_levels(self.v_min), self.compliance_negative)
+        positive = (self.half_levels(self.v_max), self.positive_compliance)
+        negative = (self.half_levels(self.v_min), self.negative_compliance)
         order = (positive, negative) if self.start_polarity > 0 else (negative, positive)
         return [(c, levels, limit) for c in range(self.cycles) for levels, limit in order]
 
@@ -190,7 +190,7 @@ class PulsedIV(_BipolarSweep):
     name = "pulsed-iv"
     title = "Pulsed I–V sweep"
     parameters: ClassVar[tuple[Declaration, ...]] = _SWEEP_PARAMETERS + (
-        Number("pulse_width", "s", 1e-3, MIN_SEGMENT, 10.0,
+        Number("width", "s", 1e-3, MIN_SEGMENT, 10.0,
                   "pulse at each level (its current is measured if ≥ 200 µs)"),
         Number("read_delay", "s", 0.0, 0.0, 3600.0, "wait at 0 V between a pulse and its read (0 or ≥ 50 µs)"),
         Number("read_voltage", "V", 0.1, -10.0, 10.0, "read level after each pulse, below the switching threshold"),
@@ -211,12 +211,12 @@ class PulsedIV(_BipolarSweep):
 
     @property
     def measures_pulse(self) -> bool:
-        return self.pulse_width >= MIN_MEASURED
+        return self.width >= MIN_MEASURED
 
     def program(self) -> PulseProgram:
         trains = []
         for _, levels, limit in self._groups():
-            pattern = [Segment(float(levels[0]), self.pulse_width, "write", measure=self.measures_pulse,
+            pattern = [Segment(float(levels[0]), self.width, "write", measure=self.measures_pulse,
                                compliance=limit)]
             if self.read_delay > 0:
                 pattern.append(Segment(0.0, self.read_delay, "idle", compliance=limit))

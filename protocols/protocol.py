@@ -12,6 +12,7 @@ from labsuite.errors import InstrumentError, InvalidParameter, ParameterError
 from labsuite.parameters import Choice, Declaration, Number
 from labsuite.plotspec import PlotSpec
 from labsuite.program import PulseProgram
+from labsuite.renames import ACCEPTED_UNTIL, new_name
 from labsuite.units import format_quantity
 
 MAX_READINGS = 10_000_000    # readings one program may take (samples: 36 B each, plus indexing tables)
@@ -55,6 +56,10 @@ class Protocol(ABC):
         unknown = set(values) - set(declared)
         if unknown:
             name = sorted(unknown)[0]
+            new = new_name(self.name, name)
+            if new is not None:
+                raise InvalidParameter(name, f"is renamed {new}; write {new}= (old names are accepted only in "
+                                             f"recipes, --set and parameter dicts, until labsuite {ACCEPTED_UNTIL})")
             raise InvalidParameter(name, f"{self.name} has no such parameter; it takes "
                                          f"{', '.join(declared)}")
         parsed = {n: p.parse(values.get(n, p.default)) for n, p in declared.items()}

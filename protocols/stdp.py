@@ -14,7 +14,7 @@ parameters: :mod:`labsuite.protocols.waveforms`). V_device > 0 is the bench's po
 post spike. For spikes made of a short peak A followed by an opposite tail (``biphasic``,
 ``exponential``), the post spike's peak lands on the pre spike's tail when Δt > 0:
 V_device = −A·(1 + r·e^(−(Δt − t_p)/τ_s)), and for Δt < 0 the pre spike's peak lands on the post
-spike's tail: V_device = +A·(1 + r·e^(−(|Δt| − t_p)/τ_s)). So with a *negative* ``spike_amplitude``
+spike's tail: V_device = +A·(1 + r·e^(−(|Δt| − t_p)/τ_s)). So with a *negative* ``amplitude``
 (the default) causal pairs drive the device positive and anti-causal pairs negative, which is
 Hebbian STDP on a device that potentiates under positive bias (this is the spike of Zamarreño-
 Ramos et al. 2011, whose device voltage is V_post − V_pre, with this protocol's opposite sign
@@ -25,7 +25,7 @@ polarity (``post_waveform``) for a symmetric, overlap-driven window.
 
 Timeline of one pair, which is one train (Δt > 0 shown)::
 
-    |read: read_voltage, read_time|pre ⋯ pre−post ⋯ −post|0 V: rest|read: read_voltage, read_time|
+    |read: read_voltage, read_time|pre ⋯ pre−post ⋯ −post|0 V: read_delay|read: read_voltage, read_time|
        G_before                    (one Δt: min(0,Δt) … max)           G_after
 
 The pair window runs from the first spike's start to the last spike's end, cut into
@@ -37,8 +37,8 @@ rest leave 60 for the pair, which :meth:`validate` checks for every Δt.
 
     ΔG/G = (G_after − G_before)/G_before,   G = I_read/V_read,
 
-with G_after read ``rest`` after the pair so that volatile components have relaxed and only the
-lasting change counts (choose ``rest`` ≥ 5× the device's volatile relaxation time). A soft-bound
+with G_after read ``read_delay`` after the pair so that volatile components have relaxed and only the
+lasting change counts (choose ``read_delay`` ≥ 5× the device's volatile relaxation time). A soft-bound
 device shows depression only away from its lower bound: start a simulated ``synaptic-memristor``
 mid-range (``w_initial = 0.5``), not at its default w = 0.
 
@@ -61,7 +61,7 @@ fractions, τ± in s; the largest potentiation and depression measured.
 likewise (default: the same as ``waveform``). On the CLI: ``--set waveform=biphasic`` or
 ``--set waveform=spike.csv``. The numeric shape parameters (``peak_width``, ``tail_ratio``,
 ``tail_tau``) apply to the shapes that have them and are ignored by the others; a file's spike is
-applied as written (``spike_amplitude`` and ``spike_width`` are ignored for it). The run file
+applied as written (``amplitude`` and ``width`` are ignored for it). The run file
 records every segment of the program, hence the exact applied waveform, whatever the choice.
 """
 from __future__ import annotations
@@ -92,12 +92,12 @@ class SpikeTiming(Protocol):
     name = "stdp"
     title = "Spike-timing-dependent plasticity (STDP)"
     parameters: ClassVar[tuple[Declaration, ...]] = (
-        Number("spike_amplitude", "V", -0.75, -210.0, 210.0,
+        Number("amplitude", "V", -0.75, -210.0, 210.0,
                   "peak level of each spike; negative makes causal pairs (Δt > 0) drive the device positive"),
-        Number("spike_width", "s", 2e-3, 1e-9, 10.0, "whole duration of one spike (peak and tail)"),
+        Number("width", "s", 2e-3, 1e-9, 10.0, "whole duration of one spike (peak and tail)"),
         Number("peak_width", "s", 100e-6, 1e-9, 10.0, "first phase of biphasic and exponential spikes"),
         Number("tail_ratio", "", 1.0, -100.0, 100.0,
-                  "tail level at its start = −tail_ratio × spike_amplitude (biphasic, exponential)"),
+                  "tail level at its start = −tail_ratio × amplitude (biphasic, exponential)"),
         Number("tail_tau", "s", 500e-6, 1e-9, 10.0, "decay time of the exponential tail"),
         Number("dt_min", "s", 200e-6, 1e-9, 100.0, "smallest |Δt| (Δt = t_post − t_pre)"),
         Number("dt_max", "s", 2e-3, 1e-9, 100.0, "largest |Δt|"),
@@ -108,7 +108,7 @@ class SpikeTiming(Protocol):
                   "resolution of the spike shapes and of Δt (≥ 50 µs on a Keithley 2450)"),
         Number("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
         Number("read_time", "s", 1e-3, 10e-6, 10.0, "read duration (the current is integrated over it)"),
-        Number("rest", "s", 50e-3, 1e-9, 3600.0,
+        Number("read_delay", "s", 50e-3, 1e-9, 3600.0,
                   "wait at 0 V between a pair and its read, for volatile components to relax"),
         Number("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole run"),
         Choice("waveform", SHAPES, "exponential", "shape of the spikes (see labsuite.protocols.waveforms), "
@@ -128,7 +128,7 @@ class SpikeTiming(Protocol):
         if isinstance(choice, Waveform):
             return choice
         text = str(choice).strip()
-        a, w = self.spike_amplitude, self.spike_width
+        a, w = self.amplitude, self.width
         shape = text.lower()
         if shape == "rectangular":
             return Rectangular(a, w)
@@ -205,11 +205,11 @@ class SpikeTiming(Protocol):
                 raise ParameterError("time_step", self.time_step, None, None, "s",
                                      f"the pair at Δt = {format_quantity(dt, 's')} needs {n} segments, more than "
                                      f"the {room} a {MAX_PATTERN}-segment pattern leaves beside the reads; "
-                                     f"lengthen time_step or shorten spike_width or dt_max")
+                                     f"lengthen time_step or shorten width or dt_max")
 
     def program(self) -> PulseProgram:
         read = Segment(self.read_voltage, self.read_time, "read", measure=True)
-        rest = Segment(0.0, self.rest, "rest")
+        rest = Segment(0.0, self.read_delay, "rest")
         trains = tuple(Train((read, *self.pair_segments(dt), rest, read)) for dt in self.train_delays())
         return PulseProgram(trains, self.compliance)
 

@@ -24,7 +24,7 @@ def test_model_contract(name):
     def run(seed):
         model = make_model(name, np.random.default_rng(seed), n=3)
         assert model.x.shape == (len(cls.state_names), 3)
-        currents = [model.evolve(v, 1e-4, i_limit=1e-3).current for v in (0.1, 1.0, 0.0, -1.0, 0.1)]
+        currents = [model.evolve(v, 1e-4, compliance=1e-3).current for v in (0.1, 1.0, 0.0, -1.0, 0.1)]
         return np.array(currents), model.state()
     (c1, x1), (c2, x2) = run(5), run(5)
     assert np.array_equal(c1, c2) and np.array_equal(x1, x2)

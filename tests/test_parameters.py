@@ -3,15 +3,22 @@ feed `labsuite protocols`, `--set`, recipes and the GUI form, and errors name th
 is allowed."""
 from __future__ import annotations
 
+import json
+import logging
+
+import h5py
 import pytest
 
 from labsuite.bench import Bench, Limits
 from labsuite.cli import main
 from labsuite.errors import InvalidParameter, ParameterError
+from labsuite.experiment import make_protocol, run_protocol
 from labsuite.parameters import Choice, Number, declared
 from labsuite.protocols import PROTOCOLS, PairedPulse
 from labsuite.recipe import load_recipe, recipe_text
+from labsuite.replay import replayed_protocol
 from labsuite.simulator.models import make_model
+from labsuite.store import read_run
 
 
 def test_a_number_takes_units_and_refuses_a_value_out_of_range_naming_it():
@@ -85,3 +92,55 @@ def test_bench_limits_are_declared_and_recorded_from_their_declarations():
         Limits(max_voltage=0)
     with Bench.simulated(limits=Limits(5.0, 2e-3)) as bench:
         assert bench.snapshot()["limits"] == {"max_voltage": 5.0, "max_compliance": 2e-3}
+
+
+def test_an_old_recipe_key_is_read_under_its_new_name_with_a_warning_naming_it(tmp_path, caplog):
+    path = tmp_path / "old.toml"
+    path.write_text('protocol = "stdp"\n[parameters]\nspike_amplitude = "-0.6 V"\nrest = "40 ms"\n', encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="labsuite"):
+        step = load_recipe(path).steps[0]
+    assert step.build().amplitude == -0.6 and step.build().read_delay == 0.04
+    assert "amplitude" not in step.defaults and "read_delay" not in step.defaults
+    assert [r.getMessage() for r in caplog.records] == [
+        "old.toml, step 1: stdp: spike_amplitude is renamed amplitude; write amplitude = ... (the old name is "
+        "accepted until labsuite 0.3)",
+        "old.toml, step 1: stdp: rest is renamed read_delay; write read_delay = ... (the old name is accepted "
+        "until labsuite 0.3)"]
+
+
+def test_an_old_set_name_runs_and_warns_on_stderr_naming_the_new_one(capsys, tmp_path):
+    status = main(["run", "write-verify", "--sim", "--set", "v_max=1.5V", "--set", "target=30uS", "--out",
+                   str(tmp_path / "runs"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert status == 0, err
+    assert ("labsuite: warning: write-verify: v_max is renamed max_amplitude; write max_amplitude = ... (the old "
+            "name is accepted until labsuite 0.3)") in err.splitlines()
+
+
+def test_python_keywords_take_the_new_names_only_and_the_error_names_it():
+    with pytest.raises(InvalidParameter, match=r"^spike_amplitude: is renamed amplitude; write amplitude="):
+        PROTOCOLS["stdp"](spike_amplitude=-0.6)
+    with pytest.raises(InvalidParameter, match=r"^rest: is the old name of read_delay, which is given too"):
+        make_protocol("stdp", {"rest": 0.05, "read_delay": 0.05})
+
+
+def test_a_run_file_of_schema_1_is_read_under_the_new_names(tmp_path):
+    """A file as schema 1 wrote it (old parameter and bench names, schema_version 1) is read, and its
+    protocol rebuilt, under the new names."""
+    with Bench.simulated(seed=3, series_resistance=500.0) as bench:
+        new = run_protocol("retention", bench, {"points": 6, "duration": "50 ms", "read_delay": "2 ms"},
+                           out_dir=tmp_path).path
+    with h5py.File(new, "r+") as f:    # the names schema 1 wrote
+        f.attrs["schema_version"] = 1
+        for key in ("parameters", "parameter_units"):
+            table = json.loads(f.attrs[key])
+            table["first_read"], table["pulse_period"] = table.pop("read_delay"), table.pop("period")
+            f.attrs[key] = json.dumps(table)
+        snapshot = json.loads(f.attrs["bench"])
+        snapshot["simulator"]["series_resistance_ohm"] = snapshot["simulator"].pop("series_resistance")
+        f.attrs["bench"] = json.dumps(snapshot)
+    old = read_run(new)
+    assert old.parameters["read_delay"] == 2e-3 and "first_read" not in old.parameters
+    assert json.loads(old.attrs["bench"])["simulator"]["series_resistance"] == 500.0
+    assert replayed_protocol(old).values == make_protocol("retention", {"points": 6, "duration": "50 ms",
+                                                                        "read_delay": "2 ms"}).values
