@@ -581,10 +581,9 @@ def main(argv: list[str] | None = None) -> int:
     instrument, an error it reported), 128 + N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129
     SIGHUP). A failure never returns 0; each is one ``labsuite: error:`` line on stderr."""
     args = build_parser().parse_args(argv)
-    warnings = logging.StreamHandler(sys.stderr)   # e.g. an old parameter name: `labsuite: warning: ...`
-    warnings.setLevel(logging.WARNING)
-    warnings.setFormatter(logging.Formatter("labsuite: warning: %(message)s"))
-    logging.getLogger("labsuite").addHandler(warnings)
+    renames = logging.StreamHandler(sys.stderr)   # an old parameter name: `labsuite: warning: ...`
+    renames.setFormatter(logging.Formatter("labsuite: warning: %(message)s"))
+    logging.getLogger("labsuite.renames").addHandler(renames)
     try:
         return args.func(args)
     except InstrumentError as exc:   # a link failure, an error the instrument reported, a wrong instrument
@@ -615,7 +614,7 @@ def main(argv: list[str] | None = None) -> int:
         _report(f"error: unexpected {type(exc).__name__}: {exc} (a bug: please report it{where})", exc)
         return 1
     finally:
-        logging.getLogger("labsuite").removeHandler(warnings)
+        logging.getLogger("labsuite.renames").removeHandler(renames)
 
 
 def _report(message: str, exc: BaseException) -> None:
