@@ -7,8 +7,7 @@ run's transcript, or a ``bench.toml``), also reached as ``Bench.connect``, ``Ben
 from __future__ import annotations
 
 import logging
-import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from labsuite.core.errors import InvalidParameter, LimitError
 from labsuite.core.instruments import PulseGenerator, SourceMeter
 from labsuite.core.program import PulseProgram
 from labsuite.registry import DEFAULT_SMU, name_of
+from labsuite.core.parameters import Number, declared
 
 log = logging.getLogger("labsuite")
 
@@ -26,14 +26,16 @@ log = logging.getLogger("labsuite")
 class Limits:
     """What this bench may apply to a device, whatever a program asks for."""
 
-    max_voltage: float = 10.0      # V, largest |level|
-    max_compliance: float = 10e-3  # A, largest current limit
+    max_voltage: float = field(default=10.0, metadata={"parameter": Number(
+        "", "V", 10.0, 0.0, None, "largest |V| any program may apply", open_minimum=True)})
+    max_compliance: float = field(default=10e-3, metadata={"parameter": Number(
+        "", "A", 10e-3, 0.0, None, "largest current limit any program may set", open_minimum=True)})
 
     def __post_init__(self) -> None:
-        for name, unit in (("max_voltage", "V"), ("max_compliance", "A")):
-            value = getattr(self, name)
-            if not (value > 0 and math.isfinite(value)):
-                raise InvalidParameter(f"limits.{name}", f"{value!r} {unit} must be a positive, finite limit")
+        for p in declared(Limits):
+            value = getattr(self, p.name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not p.contains(value):
+                raise InvalidParameter(f"limits.{p.name}", f"{value!r} {p.unit} must be a positive, finite limit")
 
     def check_parameters(self, values: dict[str, float], units: dict[str, str]) -> None:
         """Raise :class:`LimitError` naming the parameter that asks for more than the bench allows."""
@@ -111,9 +113,10 @@ class Bench:
         if self.pulse_generator is not None:
             instruments["pulse_generator"] = {"driver": name_of(self.pulse_generator),
                                               "resource": self.resources.get("pulse_generator"),
-                                              "series_resistance_ohm": self.pulse_series_resistance,
+                                              "series_resistance": self.pulse_series_resistance,
                                               "settings": self.pulse_generator.settings()}
-        return {"name": self.name, "limits": asdict(self.limits), "instruments": instruments,
+        limits = {p.name: getattr(self.limits, p.name) for p in declared(Limits)}
+        return {"name": self.name, "limits": limits, "instruments": instruments,
                 "simulator": self.simulator}
 
     def close(self, error: BaseException | None = None) -> None:

@@ -118,10 +118,10 @@ def simulated(model: str | None = None, seed: int = 0, limits: Limits | None = N
         for role, instrument in (("smu", driver), ("pulse_generator", generator)):
             if instrument is not None:
                 clock.watch(instrument.adapter.connection, role)
-    sim = {"model": station.model.describe(), "seed": seed, "series_resistance_ohm": series_resistance,
+    sim = {"model": station.model.describe(), "seed": seed, "series_resistance": series_resistance,
            "transport": transport}
     if pulse_generator is not None:
-        sim["pulse_series_resistance_ohm"] = pulse_series_resistance
+        sim["pulse_series_resistance"] = pulse_series_resistance
     return Bench(driver, limits or Limits(), clock, name, resources, sim, closers, generator, pulse_series_resistance,
                  station)
 

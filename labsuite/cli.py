@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import logging
 import os
 import sys
 import traceback
@@ -621,6 +622,9 @@ def main(argv: list[str] | None = None) -> int:
     instrument, an error it reported), 128 + N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129
     SIGHUP). A failure never returns 0; each is one ``labsuite: error:`` line on stderr."""
     args = build_parser().parse_args(argv)
+    renames = logging.StreamHandler(sys.stderr)   # an old parameter name: `labsuite: warning: ...`
+    renames.setFormatter(logging.Formatter("labsuite: warning: %(message)s"))
+    logging.getLogger("labsuite.renames").addHandler(renames)
     try:
         return args.func(args)
     except InstrumentError as exc:   # a link failure, an error the instrument reported, a wrong instrument
@@ -650,6 +654,8 @@ def main(argv: list[str] | None = None) -> int:
         where = "" if os.environ.get("LABSUITE_DEBUG") else "; LABSUITE_DEBUG=1 shows the traceback"
         _report(f"error: unexpected {type(exc).__name__}: {exc} (a bug: please report it{where})", exc)
         return 1
+    finally:
+        logging.getLogger("labsuite.renames").removeHandler(renames)
 
 
 def _report(message: str, exc: BaseException) -> None:

@@ -23,6 +23,7 @@ from labsuite.core.errors import InvalidParameter, RunAborted
 from labsuite.core.events import RunObserver, RunState
 from labsuite.protocols import PROTOCOLS, AdaptiveProtocol, Protocol
 from labsuite.refusal import adapt_defaults as adapted_to, check_protocol, instrument_name
+from labsuite.renames import renamed
 from labsuite.runner import COMPLIANCE_FRACTION, Runner
 from labsuite.core.units import format_quantity
 from labsuite.store import Continuation, RunWriter, read_run, resumed_filename, run_filename
@@ -78,7 +79,7 @@ def make_protocol(protocol: str | Protocol, parameters: dict[str, Any] | None = 
         cls = PROTOCOLS[protocol]
     except KeyError:
         raise InvalidParameter("protocol", f"{protocol!r} is unknown; choose one of {', '.join(PROTOCOLS)}") from None
-    return cls(**(parameters or {}))
+    return cls(**renamed(protocol, parameters or {}))
 
 
 def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, Any] | None = None, *,
@@ -224,7 +225,7 @@ def describe_adjusted(adjusted: dict[str, tuple[float, float]], units: dict[str,
 
 
 def adjusted_text(adjusted: dict[str, tuple[float, float]], units: dict[str, str]) -> str:
-    """The changes as text: ``width 100 µs → 1 ms, compliance_reset 10 mA → 2 mA``."""
+    """The changes as text: ``width 100 µs → 1 ms, reset_compliance 10 mA → 2 mA``."""
     return ", ".join(f"{n} {format_quantity(old, units[n])} → {format_quantity(new, units[n])}"
                      for n, (old, new) in adjusted.items())
 

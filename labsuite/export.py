@@ -73,14 +73,19 @@ def to_pymeasure_csv(run: RunData | str | Path, path: str | Path) -> Path:
 
 def pymeasure_procedure(protocol_name: str):
     """A pymeasure ``Procedure`` class describing a labsuite protocol's parameters (for loading files)."""
-    from pymeasure.experiment import FloatParameter, IntegerParameter, Parameter, Procedure
+    from pymeasure.experiment import FloatParameter, IntegerParameter, ListParameter, Parameter, Procedure
 
+    from labsuite.core.parameters import Choice
     from labsuite.protocols import PROTOCOLS
 
+    def described(p):   # a choice that may be a file is free text
+        if isinstance(p, Choice):
+            return Parameter(p.name, default=p.default) if p.file else \
+                ListParameter(p.name, choices=list(p.choices), default=p.default)
+        return (IntegerParameter if p.integer else FloatParameter)(p.name, units=p.unit or None, default=p.default)
+
     protocol = PROTOCOLS[protocol_name]
-    attrs: dict = {p.name: (IntegerParameter if p.integer else FloatParameter)(p.name, units=p.unit or None,
-                                                                               default=p.default)
-                   for p in protocol.parameters}
+    attrs: dict = {p.name: described(p) for p in protocol.parameters}
     attrs["device_id"] = Parameter("device_id", default="")
     attrs["DATA_COLUMNS"] = column_names()
     attrs["__module__"] = __name__

@@ -27,14 +27,18 @@ which ones did, under ``provenance["defaults"]``, next to the values used.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from labsuite.core.errors import InvalidParameter, RangeError
+from labsuite.core.parameters import Choice
+from labsuite.core.units import format_quantity
 from labsuite.experiment import make_protocol
 from labsuite.protocols import PROTOCOLS, Protocol
+from labsuite.renames import renamed
 from labsuite.tomlfile import load_toml
 
 MAX_REPEAT = 10_000   # runs of one step
@@ -107,6 +111,7 @@ def load_recipe(path: str | Path) -> Recipe:
             if isinstance(value, bool) or not isinstance(value, (int, float, str)):
                 raise InvalidParameter(f"{where}: {key}", f"{value!r} is a {type(value).__name__}; give one number "
                                                           f"or a quantity in quotes, e.g. {key} = \"1.5 V\"")
+        parameters = renamed(raw["protocol"], parameters, where)
         step = RecipeStep(raw["protocol"], _relative_files(parameters, path.parent), repeat)
         try:
             step.build()
@@ -120,15 +125,20 @@ def load_recipe(path: str | Path) -> Recipe:
     return Recipe(name, tuple(steps))
 
 
-def recipe_text(protocol: type[Protocol]) -> str:
-    """A recipe file holding ``protocol``'s defaults with units and help (a starting point to edit)."""
-    from labsuite.core.units import format_quantity
-
-    lines = [f"# {protocol.title}: defaults of every parameter; edit and run with `labsuite run FILE.toml`",
-             f'protocol = "{protocol.name}"', "", "[parameters]"]
+def recipe_text(protocol: Protocol, comment: str) -> str:
+    """A one-protocol recipe holding ``protocol``'s values with units, each parameter's help and a
+    choice's allowed values, under the first line ``# comment``."""
+    lines = [f"# {comment}", f"protocol = {json.dumps(protocol.name)}", "", "[parameters]"]
     for p in protocol.parameters:
-        value = str(p.default) if not p.unit else f'"{format_quantity(p.default, p.unit, digits=12)}"'
-        lines.append(f"{p.name} = {value:<16}# {p.help}")
+        if isinstance(p, Choice):
+            value = protocol.choices[p.name]
+            line = f"{p.name} = {json.dumps(protocol.options[p.name], ensure_ascii=False)}" if value is not None \
+                else f"# {p.name} ="
+            lines.append(f"{line:<28}# {p.help}; choose {p.allowed()}")
+        else:
+            value = format_quantity(protocol.values[p.name], p.unit, digits=12)
+            shown = json.dumps(value, ensure_ascii=False) if p.unit else value
+            lines.append(f"{p.name} = {shown:<18}# {p.help}")
     return "\n".join(lines) + "\n"
 
 

@@ -35,13 +35,13 @@ DURATION_SOURCES: dict[str, dict[str, tuple[str, ...]]] = {
     "depression": {"write": ("width",), "read": ("read_time",), "idle": _IDLE_PULSE},
     "ltp-ltd": {"write": ("width",), "read": ("read_time",), "idle": _IDLE_PULSE},
     "ppf": {"write": ("width",), "read": ("read_time",), "idle": ("interval_min",), "rest": ("rest",)},
-    "stdp": {"spike": ("time_step", "spike_width", "peak_width"), "read": ("read_time",), "rest": ("rest",)},
-    "srdp": {"write": ("width",), "read": ("read_time",), "settle": ("settle",), "rest": ("rest",)},
-    "retention": {"write": ("width",), "read": ("read_time",), "idle": ("first_read", "pulse_period")},
+    "stdp": {"spike": ("time_step", "width", "peak_width"), "read": ("read_time",), "rest": ("read_delay",)},
+    "srdp": {"write": ("width",), "read": ("read_time",), "settle": ("read_delay",), "rest": ("rest",)},
+    "retention": {"write": ("width",), "read": ("read_time",), "idle": ("read_delay", "period")},
     "iv": {"sweep": ("dwell",)},
-    "pulsed-iv": {"write": ("pulse_width",), "read": ("read_time",)},
+    "pulsed-iv": {"write": ("width",), "read": ("read_time",)},
     "endurance": {"set": ("set_width",), "reset": ("reset_width",), "read": ("read_time",)},
-    "forming": {"write": ("width",), "read": ("read_time",), "idle": ("gap",)},
+    "forming": {"write": ("width",), "read": ("read_time",), "idle": ("read_delay",)},
     "write-verify": {"write": ("width",), "read": ("read_time",), "idle": ("read_delay",)},
 }
 SEARCH_STEPS = 8          # parameter changes tried before giving up on a suggestion
@@ -172,8 +172,8 @@ def _cause(protocol: Protocol, program: PulseProgram, error: LabsuiteError, smu:
     if isinstance(error, InvalidParameter) and _mixed_limits(program) and ("limit" in str(error)
                                                                             or "compliance" in str(error)):
         limits = {s.compliance for t in program.trains for s in t.pattern if s.compliance is not None}
-        own = [p.name for p in protocol.parameters if p.unit == "A" and protocol.values[p.name] in limits
-               and protocol.values[p.name] != program.compliance]
+        own = [n for n, unit in protocol.units.items() if unit == "A" and protocol.values[n] in limits
+               and protocol.values[n] != program.compliance]
         if not own:
             return None
         name = own[0]
@@ -186,7 +186,7 @@ def _cause(protocol: Protocol, program: PulseProgram, error: LabsuiteError, smu:
 
 def _duration_candidates(protocol: Protocol, label: str, duration: float) -> list[str]:
     """Parameters that may set the duration of ``label`` segments: those equal to it first."""
-    seconds = [p.name for p in protocol.parameters if p.unit == "s"]
+    seconds = [n for n, unit in protocol.units.items() if unit == "s"]
     equal = [n for n in seconds if math.isclose(protocol.values[n], duration, rel_tol=1e-9)]
     declared = [n for n in DURATION_SOURCES.get(protocol.name, {}).get(label, ()) if n in seconds]
     return list(dict.fromkeys([n for n in declared if n in equal] + equal + declared))

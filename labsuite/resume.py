@@ -44,8 +44,8 @@ def bench_identity(snapshot: dict[str, Any]) -> dict[str, Any]:
     for role, instrument in snapshot.get("instruments", {}).items():
         identity[f"{role}.driver"] = registry.recorded(instrument.get("driver", ""))
         identity[f"{role}.idn"] = instrument.get("settings", {}).get("idn")
-        if "series_resistance_ohm" in instrument:
-            identity[f"{role}.series_resistance_ohm"] = instrument["series_resistance_ohm"]
+        if "series_resistance" in instrument:
+            identity[f"{role}.series_resistance"] = instrument["series_resistance"]
     for key, value in (snapshot.get("simulator") or {}).items():
         if key != "transport":
             identity[f"simulator.{key}"] = value

@@ -1,6 +1,6 @@
 """Run files: one HDF5 file per run, written as the samples arrive.
 
-Layout (schema ``labsuite-run`` version 1; open with plain h5py)::
+Layout (schema ``labsuite-run`` version 2; open with plain h5py)::
 
     /                     attrs: schema, schema_version, labsuite_version, protocol,
                                  parameters (JSON, SI), parameter_units (JSON), device_id,
@@ -62,10 +62,11 @@ from labsuite.core.errors import LabsuiteError
 from labsuite.core.events import Progress, RunObserver, RunState
 from labsuite.core.program import SAMPLE_DTYPE, SAMPLE_UNITS, PulseProgram, Segment, Train
 from labsuite.core.version import __version__
+from labsuite.renames import upgrade_run_attributes
 from labsuite.traffic import TrafficLog
 
 SCHEMA = "labsuite-run"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2   # 2: the names of docs/glossary.md; files of version 1 are read under them
 DISK_RESERVE = 1 << 20         # bytes left free for the final status, the analysis and HDF5 metadata
 CHUNK_OVERHEAD = 256 << 10     # bytes HDF5 may allocate for new dataset chunks and their index per append
 STORAGE_CHUNK = 4096          # rows per HDF5 chunk of a /samples column
@@ -528,6 +529,8 @@ def read_run(path: str | Path) -> RunData:
                 samples[name] = group[name][:]
             analysis = dict(f["analysis"].attrs) if "analysis" in f else {}
             _check_attributes(path, attrs)
+            if int(attrs.get("schema_version", SCHEMA_VERSION)) < 2:
+                attrs = upgrade_run_attributes(attrs)
         except (OSError, RuntimeError, KeyError, ValueError) as exc:
             raise RunFileError(path, f"damaged, its data cannot be read ({_reason(exc)})") from exc
     if attrs.get("continues"):      # a resumed run: the samples its first file kept come first

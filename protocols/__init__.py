@@ -3,7 +3,6 @@ from labsuite.protocols.cycling import PlasticityCycling
 from labsuite.protocols.endurance import Endurance
 from labsuite.protocols.forming import Forming
 from labsuite.protocols.iv import IVSweep, PulsedIV
-from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.potentiation import Depression, Potentiation
 from labsuite.protocols.ppf import PairedPulse
 from labsuite.protocols.protocol import AdaptiveProtocol, Protocol
@@ -16,6 +15,6 @@ PROTOCOLS: dict[str, type[Protocol]] = {p.name: p for p in (
     Potentiation, Depression, PlasticityCycling, PairedPulse, SpikeTiming, SpikeRate, Retention, IVSweep,
     PulsedIV, Endurance, Forming, WriteVerify)}
 
-__all__ = ["PROTOCOLS", "Protocol", "AdaptiveProtocol", "Parameter", "Potentiation", "Depression", "PairedPulse",
+__all__ = ["PROTOCOLS", "Protocol", "AdaptiveProtocol", "Potentiation", "Depression", "PairedPulse",
            "SpikeRate", "Retention", "IVSweep", "PulsedIV", "Forming", "WriteVerify", "PlasticityCycling", "Endurance",
            "SpikeTiming"]

@@ -5,7 +5,7 @@ Timeline (every segment but the writes and the reads is at 0 V)::
     baseline: |read|0 V ... period|
     then 2·N·cycles pulse periods, all alike but for the write level:
     |write: ±V, width|0 V: read_delay|read: read_voltage, read_time|0 V ... period|
-     cycle 1: N × (+potentiation_amplitude), N × (depression_amplitude), cycle 2: ...
+     cycle 1: N × (+set_amplitude), N × (reset_amplitude), cycle 2: ...
 
 The whole cycling is one train (its ``levels`` table holds +V for the first N repeats of every
 2N and the depression amplitude for the next N), cut into chunks by the Runner; G = I_read/V_read.
@@ -44,9 +44,9 @@ from labsuite.analysis.neurosim import nonlinearity_label
 from labsuite.analysis.nonlinearity import conductance_model, fit_nonlinearity
 from labsuite.analysis.states import asymmetry, cycle_to_cycle_variation, distinguishable_states
 from labsuite.core.errors import ParameterError
+from labsuite.core.parameters import Declaration, Number
 from labsuite.core.plotspec import PlotSpec, Series
 from labsuite.core.program import PulseProgram, Train
-from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.potentiation import pulse_and_read
 from labsuite.protocols.protocol import ProgramSize, Protocol
 
@@ -58,20 +58,20 @@ class PlasticityCycling(Protocol):
 
     name = "ltp-ltd"
     title = "LTP/LTD cycling"
-    parameters: ClassVar[tuple[Parameter, ...]] = (
-        Parameter("cycles", "", 5, 1, 10_000, "number of LTP/LTD cycles", integer=True),
-        Parameter("pulses", "", 50, 4, 10_000, "write pulses per half cycle (N potentiating, then N depressing)",
+    parameters: ClassVar[tuple[Declaration, ...]] = (
+        Number("cycles", "", 5, 1, 10_000, "number of LTP/LTD cycles", integer=True),
+        Number("pulses", "", 50, 4, 10_000, "write pulses per half cycle (N potentiating, then N depressing)",
                   integer=True),
-        Parameter("potentiation_amplitude", "V", 1.5, 0.0, 210.0, "height of the potentiating pulses"),
-        Parameter("depression_amplitude", "V", -1.5, -210.0, 0.0, "height of the depressing pulses"),
-        Parameter("width", "s", 100e-6, 1e-6, 10.0, "write pulse width"),
-        Parameter("period", "s", 50e-3, 10e-6, 3600.0, "time from one write pulse to the next"),
-        Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
-        Parameter("read_delay", "s", 20e-3, 0.0, 3600.0, "wait at 0 V between a write pulse and its read"),
-        Parameter("read_time", "s", 1e-3, 10e-6, 10.0, "read duration (the current is integrated over it)"),
-        Parameter("k_sigma", "", 3.0, 0.1, 100.0,
+        Number("set_amplitude", "V", 1.5, 0.0, 210.0, "height of the potentiating pulses"),
+        Number("reset_amplitude", "V", -1.5, -210.0, 0.0, "height of the depressing pulses"),
+        Number("width", "s", 100e-6, 1e-6, 10.0, "write pulse width"),
+        Number("period", "s", 50e-3, 10e-6, 3600.0, "time from one write pulse to the next"),
+        Number("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
+        Number("read_delay", "s", 20e-3, 0.0, 3600.0, "wait at 0 V between a write pulse and its read"),
+        Number("read_time", "s", 1e-3, 10e-6, 10.0, "read duration (the current is integrated over it)"),
+        Number("k_sigma", "", 3.0, 0.1, 100.0,
                   "state separation criterion: levels k·σ apart (σ: their cycle-to-cycle spread)"),
-        Parameter("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole run"),
+        Number("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole run"),
     )
     figure_units: ClassVar[dict[str, str]] = {
         "g_min": "S", "g_max": "S", "dynamic_range": "",
@@ -84,10 +84,10 @@ class PlasticityCycling(Protocol):
     }
 
     def validate(self) -> None:
-        if self.potentiation_amplitude == 0:
-            raise ParameterError("potentiation_amplitude", 0.0, 0.0, None, "V", "must be positive")
-        if self.depression_amplitude == 0:
-            raise ParameterError("depression_amplitude", 0.0, None, 0.0, "V", "must be negative")
+        if self.set_amplitude == 0:
+            raise ParameterError("set_amplitude", 0.0, 0.0, None, "V", "must be positive")
+        if self.reset_amplitude == 0:
+            raise ParameterError("reset_amplitude", 0.0, None, 0.0, "V", "must be negative")
         busy = self.width + self.read_delay + self.read_time
         if busy > self.period:
             raise ParameterError("period", self.period, busy, None, "s",
@@ -95,18 +95,18 @@ class PlasticityCycling(Protocol):
 
     # --- program ------------------------------------------------------------------------------
     def planned_size(self) -> ProgramSize:
-        baseline, pattern = pulse_and_read(self, self.potentiation_amplitude)
+        baseline, pattern = pulse_and_read(self, self.set_amplitude)
         return ProgramSize.of(((baseline, 1), (pattern, 2 * self.pulses * self.cycles)), ("cycles", "pulses"),
                               "fewer cycles or fewer pulses")
 
     def write_levels(self) -> np.ndarray:
         """Write level (V) of every pulse of the cycling train, in order."""
         n = self.pulses
-        one_cycle = np.r_[np.full(n, self.potentiation_amplitude), np.full(n, self.depression_amplitude)]
+        one_cycle = np.r_[np.full(n, self.set_amplitude), np.full(n, self.reset_amplitude)]
         return np.tile(one_cycle, self.cycles)
 
     def program(self) -> PulseProgram:
-        baseline, pattern = pulse_and_read(self, self.potentiation_amplitude)
+        baseline, pattern = pulse_and_read(self, self.set_amplitude)
         writes = self.write_levels()
         levels = np.tile([s.level for s in pattern], (writes.size, 1))
         levels[:, WRITE] = writes

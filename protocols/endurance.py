@@ -2,8 +2,8 @@
 
 Timeline of one cycle (one train repeats it ``cycles`` times; the Runner cuts it into chunks)::
 
-    |set: set_amplitude, set_width, ≤ compliance_set|read|
-     reset: reset_amplitude, reset_width, ≤ compliance_reset|read|
+    |set: set_amplitude, set_width, ≤ set_compliance|read|
+     reset: reset_amplitude, reset_width, ≤ reset_compliance|read|
 
 Each read holds read_voltage for read_time; G_on = I/V of the read after the SET, G_off of the read
 after the RESET. Every segment carries its own current limit (``Segment.compliance``): the SET
@@ -32,9 +32,9 @@ import numpy as np
 from labsuite.analysis.energy import estimated_pulse_energy
 from labsuite.analysis.states import cycles_to_failure, on_off_ratio
 from labsuite.core.errors import ParameterError
+from labsuite.core.parameters import Declaration, Number
 from labsuite.core.plotspec import PlotSpec, Series
 from labsuite.core.program import PulseProgram, Segment, Train
-from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import ProgramSize, Protocol
 
 READ_ON, READ_OFF = 1, 3       # pattern indices of the read after the SET and after the RESET
@@ -45,17 +45,17 @@ class Endurance(Protocol):
 
     name = "endurance"
     title = "Endurance"
-    parameters: ClassVar[tuple[Parameter, ...]] = (
-        Parameter("cycles", "", 100, 1, 5_000_000, "number of SET/RESET cycles", integer=True),
-        Parameter("set_amplitude", "V", 1.6, 0.0, 210.0, "SET pulse height"),
-        Parameter("set_width", "s", 100e-6, 1e-6, 10.0, "SET pulse width"),
-        Parameter("reset_amplitude", "V", -1.4, -210.0, 0.0, "RESET pulse height"),
-        Parameter("reset_width", "s", 100e-6, 1e-6, 10.0, "RESET pulse width"),
-        Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching thresholds"),
-        Parameter("read_time", "s", 1e-3, 10e-6, 10.0, "read duration (the current is integrated over it)"),
-        Parameter("compliance_set", "A", 2e-3, 1e-9, 1.0, "current limit of the SET pulse (and the reads)"),
-        Parameter("compliance_reset", "A", 10e-3, 1e-9, 1.0, "current limit of the RESET pulse"),
-        Parameter("failure_ratio", "", 10.0, 1.0, 1e9, "ON/OFF below which the device counts as failed"),
+    parameters: ClassVar[tuple[Declaration, ...]] = (
+        Number("cycles", "", 100, 1, 5_000_000, "number of SET/RESET cycles", integer=True),
+        Number("set_amplitude", "V", 1.6, 0.0, 210.0, "SET pulse height"),
+        Number("set_width", "s", 100e-6, 1e-6, 10.0, "SET pulse width"),
+        Number("reset_amplitude", "V", -1.4, -210.0, 0.0, "RESET pulse height"),
+        Number("reset_width", "s", 100e-6, 1e-6, 10.0, "RESET pulse width"),
+        Number("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching thresholds"),
+        Number("read_time", "s", 1e-3, 10e-6, 10.0, "read duration (the current is integrated over it)"),
+        Number("set_compliance", "A", 2e-3, 1e-9, 1.0, "current limit of the SET pulse (and the reads)"),
+        Number("reset_compliance", "A", 10e-3, 1e-9, 1.0, "current limit of the RESET pulse"),
+        Number("failure_ratio", "", 10.0, 1.0, 1e9, "ON/OFF below which the device counts as failed"),
     )
     figure_units: ClassVar[dict[str, str]] = {
         "cycles": "", "on_off_median": "", "on_off_min": "", "on_off_first": "", "on_off_last": "",
@@ -79,9 +79,9 @@ class Endurance(Protocol):
 
     def program(self) -> PulseProgram:
         read = Segment(self.read_voltage, self.read_time, "read", measure=True)
-        pattern = (Segment(self.set_amplitude, self.set_width, "set", compliance=self.compliance_set), read,
-                   Segment(self.reset_amplitude, self.reset_width, "reset", compliance=self.compliance_reset), read)
-        return PulseProgram((Train(pattern, self.cycles),), self.compliance_set)
+        pattern = (Segment(self.set_amplitude, self.set_width, "set", compliance=self.set_compliance), read,
+                   Segment(self.reset_amplitude, self.reset_width, "reset", compliance=self.reset_compliance), read)
+        return PulseProgram((Train(pattern, self.cycles),), self.set_compliance)
 
     @staticmethod
     def on_off(samples: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -111,7 +111,7 @@ class Endurance(Protocol):
             cycles_to_failure=float("nan") if failed is None else float(failed),
             failure_reached=0.0 if failed is None else 1.0,
             energy_set=energy_set, energy_reset=float(np.mean(e_reset)),
-            energy_set_bound=float(abs(self.set_amplitude) * self.compliance_set * self.set_width),
+            energy_set_bound=float(abs(self.set_amplitude) * self.set_compliance * self.set_width),
             energy_per_pulse=float(np.mean(np.r_[e_set, e_reset])), energy_is_estimate=1.0)
         return figures
 

@@ -10,7 +10,7 @@ One cycle with ``start_polarity`` = +1 (−1 swaps the two halves: 0 → V_min �
           │              └┐┌┘
     V_min ┤               └┘
            |  positive half  | negative half |
-           under compliance_positive / compliance_negative
+           under positive_compliance / negative_compliance
 
 Each half has N = ceil(|V_extreme|/step) equal steps out (|V| = extreme·k/N, k = 1 … N, so that
 the sweep lands exactly on V_max and V_min; the step actually used is extreme/N ≤ ``step``) and
@@ -23,13 +23,13 @@ one train per run of consecutive halves with the same current limit — a single
 whole run when both limits are equal, otherwise one per half (2 per cycle). A pattern never has
 more than 4 segments, far below the 63 of a hardware-timed train.
 
-``pulsed-iv``: the same staircase of levels, but each step is a pulse of ``pulse_width`` at the
+``pulsed-iv``: the same staircase of levels, but each step is a pulse of ``width`` at the
 level followed by a read at ``read_voltage``, so that the read records the state each pulse left
 (its remnant conductance) free of the I–V nonlinearity and of heating during the sweep::
 
-    |pulse: level, pulse_width|0 V: read_delay|read: read_voltage, read_time|  (next level ...)
+    |pulse: level, width|0 V: read_delay|read: read_voltage, read_time|  (next level ...)
 
-The pulse current is measured too when ``pulse_width`` ≥ 200 µs (the 2450's shortest
+The pulse current is measured too when ``width`` ≥ 200 µs (the 2450's shortest
 measurement), giving the pulsed I–V loop; shorter pulses are applied unmeasured.
 
 Figures of merit (definitions in :mod:`labsuite.analysis.iv`): ``v_set``, ``v_reset`` (mean over
@@ -50,24 +50,24 @@ import numpy as np
 
 from labsuite.analysis.iv import analyze_loops, split_cycle
 from labsuite.core.errors import ParameterError
+from labsuite.core.parameters import Choice, Declaration, Number
 from labsuite.core.plotspec import PlotSpec, Series
 from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.core.units import format_quantity
-from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import ProgramSize, Protocol
 from labsuite.protocols.timing import MIN_MEASURED, MIN_SEGMENT
 
 
 _SWEEP_PARAMETERS = (
-    Parameter("v_max", "V", 1.5, 0.0, 210.0, "positive extreme of the sweep"),
-    Parameter("v_min", "V", -1.5, -210.0, 0.0, "negative extreme of the sweep"),
-    Parameter("step", "V", 10e-3, 1e-4, 10.0, "largest voltage step (each half is cut into equal steps ≤ this)"),
-    Parameter("cycles", "", 3, 1, 10_000, "full cycles 0 → V_max → 0 → V_min → 0", integer=True),
-    Parameter("start_polarity", "", 1, -1, 1,
-              "+1: positive half first (0 → V_max → 0 → V_min → 0); −1: negative half first "
-              "(0 → V_min → 0 → V_max → 0)", integer=True),
-    Parameter("compliance_positive", "A", 1e-3, 1e-9, 1.0, "current limit on the positive half"),
-    Parameter("compliance_negative", "A", 1e-3, 1e-9, 1.0, "current limit on the negative half"),
+    Number("v_max", "V", 1.5, 0.0, 210.0, "positive extreme of the sweep"),
+    Number("v_min", "V", -1.5, -210.0, 0.0, "negative extreme of the sweep"),
+    Number("step", "V", 10e-3, 1e-4, 10.0, "largest voltage step (each half is cut into equal steps ≤ this)"),
+    Number("cycles", "", 3, 1, 10_000, "full cycles 0 → V_max → 0 → V_min → 0", integer=True),
+    Choice("start_polarity", (1, -1), 1,
+           "+1: positive half first (0 → V_max → 0 → V_min → 0); −1: negative half first "
+           "(0 → V_min → 0 → V_max → 0)"),
+    Number("positive_compliance", "A", 1e-3, 1e-9, 1.0, "current limit on the positive half"),
+    Number("negative_compliance", "A", 1e-3, 1e-9, 1.0, "current limit on the negative half"),
 )
 _FIGURE_UNITS = {
     "v_set": "V", "v_set_std": "V", "v_reset": "V", "v_reset_std": "V", "on_off_ratio": "", "r_on": "Ω",
@@ -83,8 +83,6 @@ class _BipolarSweep(Protocol):
             raise ParameterError("v_max", self.v_max, 0.0, None, "V", "must be positive: the sweep is bipolar")
         if self.v_min >= 0:
             raise ParameterError("v_min", self.v_min, None, 0.0, "V", "must be negative: the sweep is bipolar")
-        if self.start_polarity == 0:
-            raise ParameterError("start_polarity", 0, -1, 1, "", "+1 (positive first) or −1 (negative first)")
         if self.steps_per_half(self.v_max) > 2500 or self.steps_per_half(self.v_min) > 2500:
             raise ParameterError("step", self.step, max(self.v_max, -self.v_min) / 2500, None, "V",
                                  "at most 2500 steps each way per half")
@@ -105,8 +103,8 @@ class _BipolarSweep(Protocol):
 
     def halves(self) -> list[tuple[int, np.ndarray, float]]:
         """(cycle, levels, compliance) of every half of the run, in time order."""
-        positive = (self.half_levels(self.v_max), self.compliance_positive)
-        negative = (self.half_levels(self.v_min), self.compliance_negative)
+        positive = (self.half_levels(self.v_max), self.positive_compliance)
+        negative = (self.half_levels(self.v_min), self.negative_compliance)
         order = (positive, negative) if self.start_polarity > 0 else (negative, positive)
         return [(c, levels, limit) for c in range(self.cycles) for levels, limit in order]
 
@@ -143,9 +141,9 @@ class IVSweep(_BipolarSweep):
 
     name = "iv"
     title = "I–V sweep"
-    parameters: ClassVar[tuple[Parameter, ...]] = _SWEEP_PARAMETERS + (
-        Parameter("dwell", "s", 1e-3, MIN_MEASURED, 10.0, "time at each step (the current is integrated over it)"),
-        Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "|V| at which ON/OFF is read from the loop (sign: polarity)"),
+    parameters: ClassVar[tuple[Declaration, ...]] = _SWEEP_PARAMETERS + (
+        Number("dwell", "s", 1e-3, MIN_MEASURED, 10.0, "time at each step (the current is integrated over it)"),
+        Number("read_voltage", "V", 0.1, -10.0, 10.0, "|V| at which ON/OFF is read from the loop (sign: polarity)"),
     )
     figure_units: ClassVar[dict[str, str]] = {**_FIGURE_UNITS, "v_reset_peak": "V", "i_reset": "A"}
 
@@ -191,12 +189,12 @@ class PulsedIV(_BipolarSweep):
 
     name = "pulsed-iv"
     title = "Pulsed I–V sweep"
-    parameters: ClassVar[tuple[Parameter, ...]] = _SWEEP_PARAMETERS + (
-        Parameter("pulse_width", "s", 1e-3, MIN_SEGMENT, 10.0,
+    parameters: ClassVar[tuple[Declaration, ...]] = _SWEEP_PARAMETERS + (
+        Number("width", "s", 1e-3, MIN_SEGMENT, 10.0,
                   "pulse at each level (its current is measured if ≥ 200 µs)"),
-        Parameter("read_delay", "s", 0.0, 0.0, 3600.0, "wait at 0 V between a pulse and its read (0 or ≥ 50 µs)"),
-        Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "read level after each pulse, below the switching threshold"),
-        Parameter("read_time", "s", 1e-3, MIN_MEASURED, 10.0, "read duration (the current is integrated over it)"),
+        Number("read_delay", "s", 0.0, 0.0, 3600.0, "wait at 0 V between a pulse and its read (0 or ≥ 50 µs)"),
+        Number("read_voltage", "V", 0.1, -10.0, 10.0, "read level after each pulse, below the switching threshold"),
+        Number("read_time", "s", 1e-3, MIN_MEASURED, 10.0, "read duration (the current is integrated over it)"),
     )
     figure_units: ClassVar[dict[str, str]] = dict(_FIGURE_UNITS)
 
@@ -213,12 +211,12 @@ class PulsedIV(_BipolarSweep):
 
     @property
     def measures_pulse(self) -> bool:
-        return self.pulse_width >= MIN_MEASURED
+        return self.width >= MIN_MEASURED
 
     def program(self) -> PulseProgram:
         trains = []
         for _, levels, limit in self._groups():
-            pattern = [Segment(float(levels[0]), self.pulse_width, "write", measure=self.measures_pulse,
+            pattern = [Segment(float(levels[0]), self.width, "write", measure=self.measures_pulse,
                                compliance=limit)]
             if self.read_delay > 0:
                 pattern.append(Segment(0.0, self.read_delay, "idle", compliance=limit))

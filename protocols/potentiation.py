@@ -16,10 +16,10 @@ import numpy as np
 
 from labsuite.analysis.nonlinearity import conductance_model, fit_nonlinearity
 from labsuite.core.errors import ParameterError
+from labsuite.core.parameters import Declaration, Number
 from labsuite.core.plotspec import PlotSpec, Series
 from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.core.units import format_quantity
-from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import Protocol
 
 
@@ -49,16 +49,16 @@ class Potentiation(Protocol):
 
     name = "potentiation"
     title = "Potentiation (LTP)"
-    parameters: ClassVar[tuple[Parameter, ...]] = (
-        Parameter("pulses", "", 50, 1, 100_000, "number of write pulses", integer=True),
-        Parameter("amplitude", "V", 1.5, 0.0, 210.0, "write pulse height (positive: the potentiating polarity)",
+    parameters: ClassVar[tuple[Declaration, ...]] = (
+        Number("pulses", "", 50, 1, 100_000, "number of write pulses", integer=True),
+        Number("amplitude", "V", 1.5, 0.0, 210.0, "write pulse height (positive: the potentiating polarity)",
                   why=POSITIVE),
-        Parameter("width", "s", 100e-6, 1e-6, 10.0, "write pulse width"),
-        Parameter("period", "s", 50e-3, 10e-6, 3600.0, "time from one write pulse to the next"),
-        Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
-        Parameter("read_delay", "s", 20e-3, 0.0, 3600.0, "wait at 0 V between a write pulse and its read"),
-        Parameter("read_time", "s", 1e-3, 10e-6, 10.0, "read duration (the current is integrated over it)"),
-        Parameter("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole run"),
+        Number("width", "s", 100e-6, 1e-6, 10.0, "write pulse width"),
+        Number("period", "s", 50e-3, 10e-6, 3600.0, "time from one write pulse to the next"),
+        Number("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
+        Number("read_delay", "s", 20e-3, 0.0, 3600.0, "wait at 0 V between a write pulse and its read"),
+        Number("read_time", "s", 1e-3, 10e-6, 10.0, "read duration (the current is integrated over it)"),
+        Number("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole run"),
     )
     figure_units: ClassVar[dict[str, str]] = {
         "g_min": "S", "g_max": "S", "dynamic_range": "", "delta_g": "S", "nonlinearity_a": "",
@@ -116,6 +116,6 @@ class Depression(Potentiation):
 
     name = "depression"
     title = "Depression (LTD)"
-    parameters = tuple(Parameter(p.name, p.unit, -1.5, -p.maximum, 0.0,
+    parameters = tuple(Number(p.name, p.unit, -1.5, -p.maximum, 0.0,
                                  "write pulse height (negative: the depressing polarity)", why=NEGATIVE)
                        if p.name == "amplitude" else p for p in Potentiation.parameters)

@@ -33,16 +33,16 @@ ppf_baseline (when a plateau is fitted), a1 (mean first response, S), fit_rms.
 """
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from labsuite.analysis.ppf import fit_double_exponential, ppf_index, ppf_standard_error
-from labsuite.core.errors import InvalidParameter, ParameterError
+from labsuite.core.errors import ParameterError
+from labsuite.core.parameters import Choice, Declaration, Number
 from labsuite.core.plotspec import PlotSpec, Series
 from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.core.units import format_quantity
-from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import Protocol
 from labsuite.protocols.timing import MIN_MEASURED, MIN_SEGMENT
 
@@ -56,19 +56,21 @@ class PairedPulse(Protocol):
 
     name = "ppf"
     title = "Paired-pulse facilitation"
-    parameters: ClassVar[tuple[Parameter, ...]] = (
-        Parameter("amplitude", "V", 1.5, -210.0, 210.0, "write pulse height (both pulses)"),
-        Parameter("width", "s", 100e-6, MIN_SEGMENT, 10.0, "write pulse width"),
-        Parameter("interval_min", "s", 500e-6, MIN_SEGMENT + MIN_MEASURED, 3600.0,
+    parameters: ClassVar[tuple[Declaration, ...]] = (
+        Number("amplitude", "V", 1.5, -210.0, 210.0, "write pulse height (both pulses)"),
+        Number("width", "s", 100e-6, MIN_SEGMENT, 10.0, "write pulse width"),
+        Number("interval_min", "s", 500e-6, MIN_SEGMENT + MIN_MEASURED, 3600.0,
                   "shortest gap Δt, end of pulse 1 to start of pulse 2 (holds the read after pulse 1)"),
-        Parameter("interval_max", "s", 1.0, MIN_SEGMENT + MIN_MEASURED, 3600.0, "longest gap Δt"),
-        Parameter("intervals", "", 16, 1, 60, "number of intervals, log-spaced (one train each)", integer=True),
-        Parameter("repeats", "", 8, 1, 1000, "pairs per interval (responses averaged)", integer=True),
-        Parameter("rest", "s", 2.0, MIN_SEGMENT, 3600.0,
+        Number("interval_max", "s", 1.0, MIN_SEGMENT + MIN_MEASURED, 3600.0, "longest gap Δt"),
+        Number("intervals", "", 16, 1, 60, "number of intervals, log-spaced (one train each)", integer=True),
+        Number("repeats", "", 8, 1, 1000, "pairs per interval (responses averaged)", integer=True),
+        Number("rest", "s", 2.0, MIN_SEGMENT, 3600.0,
                   "wait at 0 V after each pair, for the volatile state to relax (≥ interval_max)"),
-        Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
-        Parameter("read_time", "s", 200e-6, MIN_MEASURED, 0.1, "read duration (the current is integrated over it)"),
-        Parameter("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole run"),
+        Number("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
+        Number("read_time", "s", 200e-6, MIN_MEASURED, 0.1, "read duration (the current is integrated over it)"),
+        Number("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole run"),
+        Choice("order", ("ascending", "interleaved"), "ascending",
+               "order the intervals are played in: shortest first, or interleaved against slow drift"),
     )
     figure_units: ClassVar[dict[str, str]] = {
         "ppf_max": "", "c1": "", "c1_err": "", "tau1": "s", "tau1_err": "s", "c2": "", "c2_err": "",
@@ -96,19 +98,6 @@ class PairedPulse(Protocol):
         if self.intervals == 1:
             return np.array([self.interval_min])
         return np.geomspace(self.interval_min, self.interval_max, self.intervals)
-
-    ORDERS = ("ascending", "interleaved")
-
-    def __init__(self, order: str = "ascending", **values: Any) -> None:
-        if order not in self.ORDERS:
-            raise InvalidParameter("order", f"{order!r}: choose {' or '.join(self.ORDERS)}")
-        self.__dict__["order"] = order
-        super().__init__(**values)
-
-    @property
-    def options(self) -> dict[str, str]:
-        """The non-numeric choice, stored with the run."""
-        return {"order": self.order}
 
     def play_order(self) -> np.ndarray:
         """The intervals in the order they are played.

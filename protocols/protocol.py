@@ -9,10 +9,11 @@ from typing import Any, ClassVar
 import numpy as np
 
 from labsuite.core.errors import InstrumentError, InvalidParameter, ParameterError
+from labsuite.core.parameters import Choice, Declaration, Number
 from labsuite.core.plotspec import PlotSpec
 from labsuite.core.program import PulseProgram
 from labsuite.core.units import format_quantity
-from labsuite.protocols.parameters import Parameter
+from labsuite.renames import ACCEPTED_UNTIL, new_name
 
 MAX_READINGS = 10_000_000    # readings one program may take (samples: 36 B each, plus indexing tables)
 MAX_SEGMENTS = 20_000_000    # segments one program may hold (levels: 8 B each)
@@ -41,12 +42,13 @@ class ProgramSize:
 
 
 class Protocol(ABC):
-    """Base class. Subclasses declare ``name``, ``parameters``, ``figure_units`` and implement
+    """Base class. Subclasses declare ``name``, ``parameters`` (:class:`~labsuite.core.parameters.Number`
+    and :class:`~labsuite.core.parameters.Choice` declarations), ``figure_units`` and implement
     :meth:`program` and :meth:`analyze`; :meth:`validate` checks relations between fields."""
 
     name: ClassVar[str]
     title: ClassVar[str]
-    parameters: ClassVar[tuple[Parameter, ...]]
+    parameters: ClassVar[tuple[Declaration, ...]]
     figure_units: ClassVar[dict[str, str]]
 
     def __init__(self, **values: Any) -> None:
@@ -54,28 +56,46 @@ class Protocol(ABC):
         unknown = set(values) - set(declared)
         if unknown:
             name = sorted(unknown)[0]
+            new = new_name(self.name, name)
+            if new is not None:
+                raise InvalidParameter(name, f"is renamed {new}; write {new}= (old names are accepted only in "
+                                             f"recipes, --set and parameter dicts, until labsuite {ACCEPTED_UNTIL})")
             raise InvalidParameter(name, f"{self.name} has no such parameter; it takes "
                                          f"{', '.join(declared)}")
-        self.values: dict[str, float] = {n: p.parse(values.get(n, p.default)) for n, p in declared.items()}
+        parsed = {n: p.parse(values.get(n, p.default)) for n, p in declared.items()}
+        self.values: dict[str, float] = {n: v for n, v in parsed.items() if isinstance(declared[n], Number)}
+        self.choices: dict[str, Any] = {n: v for n, v in parsed.items() if isinstance(declared[n], Choice)}
         if self.values.get("read_voltage", 1.0) == 0:   # every protocol that reads needs a non-zero read
             raise ParameterError("read_voltage", 0.0, None, None, "V",
                                  "must be non-zero: a read at 0 V measures no conductance")
         self.validate()
         self.check_size()
 
-    def __getattr__(self, name: str) -> float:
-        values = self.__dict__.get("values", {})
-        if name in values:
-            return values[name]
+    def __getattr__(self, name: str) -> Any:
+        for group in ("values", "choices"):
+            found = self.__dict__.get(group, {})
+            if name in found:
+                return found[name]
         raise AttributeError(name)
 
     @classmethod
-    def parameter(cls, name: str) -> Parameter:
+    def parameter(cls, name: str) -> Declaration:
         return next(p for p in cls.parameters if p.name == name)
+
+    @classmethod
+    def numbers(cls) -> tuple[Number, ...]:
+        """The numeric parameters (those with a unit and bounds)."""
+        return tuple(p for p in cls.parameters if isinstance(p, Number))
 
     @property
     def units(self) -> dict[str, str]:
-        return {p.name: p.unit for p in self.parameters}
+        return {p.name: p.unit for p in self.numbers()}
+
+    @property
+    def options(self) -> dict[str, str]:
+        """The choices as text (a file's path, a built waveform's ``str``), as run files keep them;
+        choices left unset are left out."""
+        return {n: str(v) for n, v in self.choices.items() if v is not None}
 
     def validate(self) -> None:
         """Check relations between parameters (each is already within its own limits)."""

@@ -3,15 +3,15 @@
 Timeline (every segment but the writes and the reads is at 0 V; t = 0 is the end of the last
 write pulse)::
 
-    |read (baseline)|write|0 V …|write| … |write|0 V: first_read|read|0 V|read|0 V …      |read|
-                     \\___ ``pulses``, pulse_period apart __/ t = 0 → t₀ = first_read … t_end = duration
+    |read (baseline)|write|0 V …|write| … |write|0 V: read_delay|read|0 V|read|0 V …      |read|
+                     \\___ ``pulses``, period apart __/ t = 0 → t₀ = read_delay … t_end = duration
 
-Read k starts at t_k = first_read·(duration/first_read)^(k/(points − 1)), k = 0 … points − 1 (a
+Read k starts at t_k = read_delay·(duration/read_delay)^(k/(points − 1)), k = 0 … points − 1 (a
 geometric grid: as many reads per decade early as late; where that grid would put reads closer
 than read_time + 100 µs, they follow back to back and the rest are spread geometrically over the
 remaining time, see :meth:`Retention.read_starts`), and its conductance G = I_read/V_read
 is assigned to the read's midpoint t_k + read_time/2. The stimulus — ``pulses`` pulses of
-``amplitude`` and ``width``, ``pulse_period`` apart — is what moves a device from short-term to
+``amplitude`` and ``width``, ``period`` apart — is what moves a device from short-term to
 long-term memory: repeated more times, or faster, it leaves more behind (Ohno et al., Nat. Mater.
 10, 591, 2011; Chang, Jo & Lu, ACS Nano 5, 7669, 2011).
 
@@ -36,10 +36,10 @@ import numpy as np
 from labsuite.analysis.retention import (fit_power_law, fit_stretched_exponential, power_law, retained_fraction,
                                          stretched_exponential)
 from labsuite.core.errors import ParameterError
+from labsuite.core.parameters import Declaration, Number
 from labsuite.core.plotspec import PlotSpec, Series
 from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.core.units import format_quantity
-from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import Protocol
 from labsuite.protocols.timing import MIN_GAP, MIN_MEASURED, MIN_SEGMENT
 
@@ -51,20 +51,20 @@ class Retention(Protocol):
 
     name = "retention"
     title = "Retention"
-    parameters: ClassVar[tuple[Parameter, ...]] = (
-        Parameter("amplitude", "V", 1.5, -210.0, 210.0, "write pulse height"),
-        Parameter("width", "s", 100e-6, MIN_SEGMENT, 10.0, "write pulse width"),
-        Parameter("pulses", "", 1, 1, 100_000, "write pulses in the stimulus (more: towards long-term memory)",
+    parameters: ClassVar[tuple[Declaration, ...]] = (
+        Number("amplitude", "V", 1.5, -210.0, 210.0, "write pulse height"),
+        Number("width", "s", 100e-6, MIN_SEGMENT, 10.0, "write pulse width"),
+        Number("pulses", "", 1, 1, 100_000, "write pulses in the stimulus (more: towards long-term memory)",
                   integer=True),
-        Parameter("pulse_period", "s", 10e-3, 2 * MIN_SEGMENT, 3600.0,
+        Number("period", "s", 10e-3, 2 * MIN_SEGMENT, 3600.0,
                   "time from one write pulse to the next (shorter: towards long-term memory)"),
-        Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
-        Parameter("read_time", "s", 1e-3, MIN_MEASURED, 10.0, "read duration (the current is integrated over it)"),
-        Parameter("first_read", "s", 1e-3, MIN_SEGMENT, 3600.0,
+        Number("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
+        Number("read_time", "s", 1e-3, MIN_MEASURED, 10.0, "read duration (the current is integrated over it)"),
+        Number("read_delay", "s", 1e-3, MIN_SEGMENT, 3600.0,
                   "wait at 0 V from the end of the last write pulse to the start of the first read"),
-        Parameter("duration", "s", 10.0, 1e-3, 1e6, "start of the last read, from the end of the last write pulse"),
-        Parameter("points", "", 40, 5, 10_000, "reads on the logarithmic time grid", integer=True),
-        Parameter("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole run"),
+        Number("duration", "s", 10.0, 1e-3, 1e6, "start of the last read, from the end of the last write pulse"),
+        Number("points", "", 40, 5, 10_000, "reads on the logarithmic time grid", integer=True),
+        Number("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole run"),
     )
     figure_units: ClassVar[dict[str, str]] = {
         "tau": "s", "tau_err": "s", "beta": "", "beta_err": "", "g_inf": "S", "g_inf_err": "S",
@@ -73,33 +73,33 @@ class Retention(Protocol):
     }
 
     def validate(self) -> None:
-        if self.pulses > 1 and self.pulse_period - self.width < MIN_SEGMENT:
-            raise ParameterError("pulse_period", self.pulse_period, self.width + MIN_SEGMENT, None, "s",
+        if self.pulses > 1 and self.period - self.width < MIN_SEGMENT:
+            raise ParameterError("period", self.period, self.width + MIN_SEGMENT, None, "s",
                                  "must hold the write pulse and 50 µs at 0 V")
-        if self.duration <= self.first_read:
-            raise ParameterError("duration", self.duration, self.first_read, None, "s",
-                                 "must be longer than first_read")
+        if self.duration <= self.read_delay:
+            raise ParameterError("duration", self.duration, self.read_delay, None, "s",
+                                 "must be longer than read_delay")
         starts = self.read_starts()
         if starts[-1] > self.duration * (1 + 1e-9):
             spacing = self.read_time + MIN_GAP
-            most = 1 + int((self.duration - self.first_read) // spacing)
+            most = 1 + int((self.duration - self.read_delay) // spacing)
             raise ParameterError("points", self.points, 5, max(most, 5), "",
                                  f"reads of {format_quantity(self.read_time, 's')} with "
-                                 f"{format_quantity(MIN_GAP, 's')} between them do not fit between first_read "
+                                 f"{format_quantity(MIN_GAP, 's')} between them do not fit between read_delay "
                                  f"and duration")
 
     # --- program -------------------------------------------------------------------------------
     def read_starts(self) -> np.ndarray:
         """Start of every read, s after the end of the last write pulse.
 
-        A geometric grid from ``first_read`` to ``duration``, except that reads never come closer
+        A geometric grid from ``read_delay`` to ``duration``, except that reads never come closer
         than read_time + 100 µs (``MIN_GAP``, which every SMU's sequencer plays): where the log
         spacing is shorter (the first reads), reads follow one another back to back and the
         remaining ones are spread geometrically over what is left.
         """
         n = self.points
         starts = np.empty(n)
-        starts[0] = self.first_read
+        starts[0] = self.read_delay
         closest = self.read_time + MIN_GAP + 1e-9      # 1 ns: no rounding below the 100 µs floor
         for k in range(1, n):
             geometric = starts[k - 1] * (self.duration / starts[k - 1]) ** (1.0 / (n - k))
@@ -115,7 +115,7 @@ class Retention(Protocol):
         write = Segment(self.amplitude, self.width, "write")
         trains = [Train((read,))]
         if self.pulses > 1:
-            trains.append(Train((write, Segment(0.0, self.pulse_period - self.width, "idle")), self.pulses - 1))
+            trains.append(Train((write, Segment(0.0, self.period - self.width, "idle")), self.pulses - 1))
         starts = self.read_starts()
         waits = np.diff(np.concatenate([[0.0], starts])) - np.concatenate([[0.0], np.full(starts.size - 1,
                                                                                          self.read_time)])
@@ -141,8 +141,8 @@ class Retention(Protocol):
         t, g = samples["t"][reads], g_all[reads]
         if t.size == 0:
             return g_base, t, g
-        # sample t is the end of a read; the first read ends first_read + read_time after the write's end
-        t_write_end = t[0] - (self.first_read + self.read_time)
+        # sample t is the end of a read; the first read ends read_delay + read_time after the write's end
+        t_write_end = t[0] - (self.read_delay + self.read_time)
         return g_base, t - t_write_end - self.read_time / 2, g
 
     def analyze(self, samples: np.ndarray) -> dict[str, float]:

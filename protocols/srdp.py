@@ -1,7 +1,7 @@
 """Spike-rate-dependent plasticity: the conductance change a pulse train leaves, vs its rate.
 
 ``rates`` rates f, log-spaced from ``rate_min`` to ``rate_max``, are played in ascending order on
-the same device. For each, ``pulses`` identical write pulses at period 1/f, a ``settle`` wait, a
+the same device. For each, ``pulses`` identical write pulses at period 1/f, a ``read_delay`` wait, a
 read, a ``rest`` and the read that serves as the next train's baseline::
 
     |read|            baseline read (train 0), G_before of the first rate
@@ -12,10 +12,10 @@ read, a ``rest`` and the read that serves as the next train's baseline::
 Every segment but the writes and the reads is at 0 V. ΔG(f) = G_after − G_before (S), G = I/V_read,
 each read integrating the current over read_time.
 
-``settle`` is the time from the end of the last pulse to the read of G_after. Choose it long
+``read_delay`` is the time from the end of the last pulse to the read of G_after. Choose it long
 against the device's volatile relaxation (several τ) to measure the lasting change only; a short
-settle includes the short-term (volatile) part. On hardware the pulse train and the read are
-separate trains, so the few VISA round trips between them add to ``settle`` (ms, not timed).
+read_delay includes the short-term (volatile) part. On hardware the pulse train and the read are
+separate trains, so the few VISA round trips between them add to ``read_delay`` (ms, not timed).
 The trains act on the same device one after another, so a train starts where the previous one
 left the non-volatile state (each ΔG is read against its own baseline, but a soft-bounded device
 has less room left for later trains).
@@ -33,10 +33,10 @@ import numpy as np
 
 from labsuite.analysis.srdp import conductance_change, rate_response
 from labsuite.core.errors import ParameterError
+from labsuite.core.parameters import Declaration, Number
 from labsuite.core.plotspec import PlotSpec, Series
 from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.core.units import format_quantity
-from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import Protocol
 from labsuite.protocols.timing import MIN_MEASURED, MIN_SEGMENT
 
@@ -51,19 +51,19 @@ class SpikeRate(Protocol):
 
     name = "srdp"
     title = "Spike-rate-dependent plasticity"
-    parameters: ClassVar[tuple[Parameter, ...]] = (
-        Parameter("amplitude", "V", 1.5, -210.0, 210.0, "write pulse height"),
-        Parameter("width", "s", 100e-6, MIN_SEGMENT, 10.0, "write pulse width"),
-        Parameter("pulses", "", 10, 1, 2500, "pulses per train", integer=True),
-        Parameter("rate_min", "Hz", 1.0, 1e-4, 10e3, "lowest train rate (1/period)"),
-        Parameter("rate_max", "Hz", 100.0, 1e-4, 10e3, "highest train rate"),
-        Parameter("rates", "", 5, 1, 30, "number of rates, log-spaced, played in ascending order", integer=True),
-        Parameter("settle", "s", 3.0, MIN_SEGMENT, 3600.0,
+    parameters: ClassVar[tuple[Declaration, ...]] = (
+        Number("amplitude", "V", 1.5, -210.0, 210.0, "write pulse height"),
+        Number("width", "s", 100e-6, MIN_SEGMENT, 10.0, "write pulse width"),
+        Number("pulses", "", 10, 1, 2500, "pulses per train", integer=True),
+        Number("rate_min", "Hz", 1.0, 1e-4, 10e3, "lowest train rate (1/period)"),
+        Number("rate_max", "Hz", 100.0, 1e-4, 10e3, "highest train rate"),
+        Number("rates", "", 5, 1, 30, "number of rates, log-spaced, played in ascending order", integer=True),
+        Number("read_delay", "s", 3.0, MIN_SEGMENT, 3600.0,
                   "wait at 0 V from the last pulse to the read of G_after (volatile parts decay)"),
-        Parameter("rest", "s", 1.0, MIN_SEGMENT, 3600.0, "wait at 0 V from that read to the next baseline read"),
-        Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
-        Parameter("read_time", "s", 1e-3, MIN_MEASURED, 0.1, "read duration (the current is integrated over it)"),
-        Parameter("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole run"),
+        Number("rest", "s", 1.0, MIN_SEGMENT, 3600.0, "wait at 0 V from that read to the next baseline read"),
+        Number("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
+        Number("read_time", "s", 1e-3, MIN_MEASURED, 0.1, "read duration (the current is integrated over it)"),
+        Number("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole run"),
     )
     figure_units: ClassVar[dict[str, str]] = {
         "delta_g_slowest": "S", "delta_g_fastest": "S", "delta_g_max": "S", "rate_at_max": "Hz",
@@ -90,7 +90,7 @@ class SpikeRate(Protocol):
     def program(self) -> PulseProgram:
         read = Segment(self.read_voltage, self.read_time, "read", measure=True)
         write = Segment(self.amplitude, self.width, "write")
-        settle = Segment(0.0, self.settle, "settle")
+        settle = Segment(0.0, self.read_delay, "settle")
         trains = [Train((read,))]
         rates = self.rate_values()
         for k, f in enumerate(rates):
@@ -135,7 +135,7 @@ class SpikeRate(Protocol):
     def plot(self, samples: np.ndarray, figures: dict[str, float]) -> PlotSpec:
         """ΔG vs train rate on a log rate axis."""
         rate, before, after = self.changes(samples)
-        series = [Series(f"ΔG after {self.pulses} pulses, {format_quantity(self.settle, 's')} settle",
+        series = [Series(f"ΔG after {self.pulses} pulses, {format_quantity(self.read_delay, 's')} after",
                          rate, conductance_change(before, after))]
         notes = []
         if "delta_g_max" in figures:

@@ -14,7 +14,7 @@ parameters: :mod:`labsuite.protocols.waveforms`). V_device > 0 is the bench's po
 post spike. For spikes made of a short peak A followed by an opposite tail (``biphasic``,
 ``exponential``), the post spike's peak lands on the pre spike's tail when Δt > 0:
 V_device = −A·(1 + r·e^(−(Δt − t_p)/τ_s)), and for Δt < 0 the pre spike's peak lands on the post
-spike's tail: V_device = +A·(1 + r·e^(−(|Δt| − t_p)/τ_s)). So with a *negative* ``spike_amplitude``
+spike's tail: V_device = +A·(1 + r·e^(−(|Δt| − t_p)/τ_s)). So with a *negative* ``amplitude``
 (the default) causal pairs drive the device positive and anti-causal pairs negative, which is
 Hebbian STDP on a device that potentiates under positive bias (this is the spike of Zamarreño-
 Ramos et al. 2011, whose device voltage is V_post − V_pre, with this protocol's opposite sign
@@ -25,7 +25,7 @@ polarity (``post_waveform``) for a symmetric, overlap-driven window.
 
 Timeline of one pair, which is one train (Δt > 0 shown)::
 
-    |read: read_voltage, read_time|pre ⋯ pre−post ⋯ −post|0 V: rest|read: read_voltage, read_time|
+    |read: read_voltage, read_time|pre ⋯ pre−post ⋯ −post|0 V: read_delay|read: read_voltage, read_time|
        G_before                    (one Δt: min(0,Δt) … max)           G_after
 
 The pair window runs from the first spike's start to the last spike's end, cut into
@@ -37,8 +37,8 @@ rest leave 60 for the pair, which :meth:`validate` checks for every Δt.
 
     ΔG/G = (G_after − G_before)/G_before,   G = I_read/V_read,
 
-with G_after read ``rest`` after the pair so that volatile components have relaxed and only the
-lasting change counts (choose ``rest`` ≥ 5× the device's volatile relaxation time). A soft-bound
+with G_after read ``read_delay`` after the pair so that volatile components have relaxed and only the
+lasting change counts (choose ``read_delay`` ≥ 5× the device's volatile relaxation time). A soft-bound
 device shows depression only away from its lower bound: start a simulated ``synaptic-memristor``
 mid-range (``w_initial = 0.5``), not at its default w = 0.
 
@@ -54,29 +54,28 @@ Figures of merit: the fit ΔG/G = A₊e^(−Δt/τ₊) (Δt > 0), −A₋e^(Δt/
 :mod:`labsuite.analysis.stdp` (Bi & Poo 1998; Song, Miller & Abbott 2000), with errors; A± as
 fractions, τ± in s; the largest potentiation and depression measured.
 
-**Choosing the shape.** Protocol parameters are numbers with units (they feed the CLI, recipes
-and the GUI form), but a shape is a choice and a user-defined shape is a file. So the shape is a
-constructor keyword, not a :class:`Parameter`: ``waveform`` is ``"rectangular"``,
+**Choosing the shape.** The shape is a :class:`~labsuite.core.parameters.Choice` parameter (listed by
+``labsuite protocols``, a drop-down list in the GUI form): ``waveform`` is ``"rectangular"``,
 ``"triangular"``, ``"biphasic"``, ``"exponential"`` (default), a path to a CSV file of
 ``t [s], V [V]`` rows, or any :class:`~labsuite.protocols.waveforms.Waveform`; ``post_waveform``
 likewise (default: the same as ``waveform``). On the CLI: ``--set waveform=biphasic`` or
 ``--set waveform=spike.csv``. The numeric shape parameters (``peak_width``, ``tail_ratio``,
 ``tail_tau``) apply to the shapes that have them and are ignored by the others; a file's spike is
-applied as written (``spike_amplitude`` and ``spike_width`` are ignored for it). The run file
+applied as written (``amplitude`` and ``width`` are ignored for it). The run file
 records every segment of the program, hence the exact applied waveform, whatever the choice.
 """
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from labsuite.analysis.stdp import fit_stdp, stdp_window
-from labsuite.core.errors import InvalidParameter, ParameterError
+from labsuite.core.errors import ParameterError
+from labsuite.core.parameters import Choice, Declaration, Number
 from labsuite.core.plotspec import PlotSpec, Series
 from labsuite.core.program import PulseProgram, Segment, Train
-from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import Protocol
 from labsuite.protocols.waveforms import (SHAPES, Biphasic, ExponentialTail, Rectangular, Tabulated, Triangular,
                                           Waveform, discretize)
@@ -92,26 +91,30 @@ class SpikeTiming(Protocol):
 
     name = "stdp"
     title = "Spike-timing-dependent plasticity (STDP)"
-    parameters: ClassVar[tuple[Parameter, ...]] = (
-        Parameter("spike_amplitude", "V", -0.75, -210.0, 210.0,
+    parameters: ClassVar[tuple[Declaration, ...]] = (
+        Number("amplitude", "V", -0.75, -210.0, 210.0,
                   "peak level of each spike; negative makes causal pairs (Δt > 0) drive the device positive"),
-        Parameter("spike_width", "s", 2e-3, 1e-9, 10.0, "whole duration of one spike (peak and tail)"),
-        Parameter("peak_width", "s", 100e-6, 1e-9, 10.0, "first phase of biphasic and exponential spikes"),
-        Parameter("tail_ratio", "", 1.0, -100.0, 100.0,
-                  "tail level at its start = −tail_ratio × spike_amplitude (biphasic, exponential)"),
-        Parameter("tail_tau", "s", 500e-6, 1e-9, 10.0, "decay time of the exponential tail"),
-        Parameter("dt_min", "s", 200e-6, 1e-9, 100.0, "smallest |Δt| (Δt = t_post − t_pre)"),
-        Parameter("dt_max", "s", 2e-3, 1e-9, 100.0, "largest |Δt|"),
-        Parameter("points", "", 8, 2, 30, "Δt values per sign, equally spaced from dt_min to dt_max",
+        Number("width", "s", 2e-3, 1e-9, 10.0, "whole duration of one spike (peak and tail)"),
+        Number("peak_width", "s", 100e-6, 1e-9, 10.0, "first phase of biphasic and exponential spikes"),
+        Number("tail_ratio", "", 1.0, -100.0, 100.0,
+                  "tail level at its start = −tail_ratio × amplitude (biphasic, exponential)"),
+        Number("tail_tau", "s", 500e-6, 1e-9, 10.0, "decay time of the exponential tail"),
+        Number("dt_min", "s", 200e-6, 1e-9, 100.0, "smallest |Δt| (Δt = t_post − t_pre)"),
+        Number("dt_max", "s", 2e-3, 1e-9, 100.0, "largest |Δt|"),
+        Number("points", "", 8, 2, 30, "Δt values per sign, equally spaced from dt_min to dt_max",
                   integer=True),
-        Parameter("repeats", "", 1, 1, 100, "passes of the whole Δt sweep (pairs at each Δt)", integer=True),
-        Parameter("time_step", "s", 100e-6, 1e-9, 1.0,
+        Number("repeats", "", 1, 1, 100, "passes of the whole Δt sweep (pairs at each Δt)", integer=True),
+        Number("time_step", "s", 100e-6, 1e-9, 1.0,
                   "resolution of the spike shapes and of Δt (≥ 50 µs on a Keithley 2450)"),
-        Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
-        Parameter("read_time", "s", 1e-3, 10e-6, 10.0, "read duration (the current is integrated over it)"),
-        Parameter("rest", "s", 50e-3, 1e-9, 3600.0,
+        Number("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
+        Number("read_time", "s", 1e-3, 10e-6, 10.0, "read duration (the current is integrated over it)"),
+        Number("read_delay", "s", 50e-3, 1e-9, 3600.0,
                   "wait at 0 V between a pair and its read, for volatile components to relax"),
-        Parameter("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole run"),
+        Number("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole run"),
+        Choice("waveform", SHAPES, "exponential", "shape of the spikes (see labsuite.protocols.waveforms), "
+               "or a CSV file of t [s], V [V] rows", file=".csv", instance_of=Waveform),
+        Choice("post_waveform", SHAPES, None, "shape of the post-synaptic spike, if not the same as waveform",
+               file=".csv", instance_of=Waveform),
     )
     figure_units: ClassVar[dict[str, str]] = {
         "a_plus": "", "a_plus_err": "", "tau_plus": "s", "tau_plus_err": "s",
@@ -119,26 +122,13 @@ class SpikeTiming(Protocol):
         "fit_rms": "", "potentiation_max": "", "depression_max": "", "pairs": "",
     }
 
-    def __init__(self, waveform: str | Path | Waveform = "exponential",
-                 post_waveform: str | Path | Waveform | None = None, **values: Any) -> None:
-        self.__dict__["waveform_choice"] = waveform
-        self.__dict__["post_waveform_choice"] = waveform if post_waveform is None else post_waveform
-        super().__init__(**values)
-
-    @property
-    def options(self) -> dict[str, str]:
-        """The non-numeric choices (for a run file's metadata): waveform and post_waveform as given."""
-        def text(choice: object) -> str:
-            return choice.source if isinstance(choice, Tabulated) and choice.source else str(choice)
-        return {"waveform": text(self.waveform_choice), "post_waveform": text(self.post_waveform_choice)}
-
     # --- spikes -----------------------------------------------------------------------------
     def spike(self, choice: str | Path | Waveform) -> Waveform:
         """The spike a waveform choice stands for, with this protocol's shape parameters."""
         if isinstance(choice, Waveform):
             return choice
         text = str(choice).strip()
-        a, w = self.spike_amplitude, self.spike_width
+        a, w = self.amplitude, self.width
         shape = text.lower()
         if shape == "rectangular":
             return Rectangular(a, w)
@@ -148,22 +138,20 @@ class SpikeTiming(Protocol):
             return Biphasic(a, w, self.peak_width, self.tail_ratio)
         if shape == "exponential":
             return ExponentialTail(a, w, self.peak_width, self.tail_ratio, self.tail_tau)
-        if Path(text).suffix.lower() == ".csv" or Path(text).is_file():
-            return Tabulated.from_csv(text)
-        raise InvalidParameter("waveform", f"{text!r}: choose {', '.join(SHAPES)}, or a CSV file of t [s], V [V]")
+        return Tabulated.from_csv(text)   # the declaration admits only the shapes and .csv files
 
     @property
     def pre_spike(self) -> Waveform:
         """The pre-synaptic spike (built once per validation)."""
         if "_pre" not in self.__dict__:
-            self.__dict__["_pre"] = self.spike(self.waveform_choice)
+            self.__dict__["_pre"] = self.spike(self.waveform)
         return self.__dict__["_pre"]
 
     @property
     def post_spike(self) -> Waveform:
         """The post-synaptic spike, before its sign is applied (V_device = V_pre − V_post)."""
         if "_post" not in self.__dict__:
-            self.__dict__["_post"] = self.spike(self.post_waveform_choice)
+            self.__dict__["_post"] = self.spike(self.waveform if self.post_waveform is None else self.post_waveform)
         return self.__dict__["_post"]
 
     def pair(self, dt: float) -> Waveform:
@@ -217,11 +205,11 @@ class SpikeTiming(Protocol):
                 raise ParameterError("time_step", self.time_step, None, None, "s",
                                      f"the pair at Δt = {format_quantity(dt, 's')} needs {n} segments, more than "
                                      f"the {room} a {MAX_PATTERN}-segment pattern leaves beside the reads; "
-                                     f"lengthen time_step or shorten spike_width or dt_max")
+                                     f"lengthen time_step or shorten width or dt_max")
 
     def program(self) -> PulseProgram:
         read = Segment(self.read_voltage, self.read_time, "read", measure=True)
-        rest = Segment(0.0, self.rest, "rest")
+        rest = Segment(0.0, self.read_delay, "rest")
         trains = tuple(Train((read, *self.pair_segments(dt), rest, read)) for dt in self.train_delays())
         return PulseProgram(trains, self.compliance)
 

@@ -149,7 +149,7 @@ class Spike(Waveform):
     width: float
 
     def __post_init__(self) -> None:
-        _positive("spike_width", self.width)
+        _positive("width", self.width)
 
     start = property(lambda self: 0.0)
     end = property(lambda self: self.width)
@@ -182,7 +182,7 @@ class Biphasic(Spike):
         super().__post_init__()
         _positive("peak_width", self.peak_width)
         if self.peak_width >= self.width:
-            raise InvalidParameter("peak_width", f"{self.peak_width!r} s must be shorter than spike_width "
+            raise InvalidParameter("peak_width", f"{self.peak_width!r} s must be shorter than width "
                                                  f"{self.width!r} s (the tail follows the peak)")
 
     def _values(self, t: np.ndarray) -> np.ndarray:
@@ -233,6 +233,10 @@ class Tabulated(Waveform):
 
     start = property(lambda self: float(self.times[0]))
     end = property(lambda self: float(self.times[-1]))
+
+    def __str__(self) -> str:
+        """The file it was read from (how a run file records the choice), else its repr."""
+        return self.source or repr(self)
 
     def _values(self, t: np.ndarray) -> np.ndarray:
         return np.interp(t, self.times, self.volts)

@@ -3,9 +3,9 @@
 Read; while G is outside target·(1 ± tolerance), apply one pulse in the direction that closes
 the gap and read again after ``read_delay`` (so a volatile part has relaxed before verifying).
 Amplitudes step up while pulses keep the same direction (incremental step pulse programming)
-and restart from ``set_start`` / ``reset_start`` when the direction flips::
+and restart from ``set_amplitude`` / ``reset_amplitude`` when the direction flips::
 
-    |read| → |pulse ±(start + k·step), width|0 V: read_delay|read| → … until within tolerance
+    |read| → |pulse ±(start + k·amplitude_step), width|0 V: read_delay|read| → … until within tolerance
 
 Figures: converged (1 or 0), pulses used, final conductance and its relative error.
 """
@@ -16,9 +16,9 @@ from typing import ClassVar
 import numpy as np
 
 from labsuite.core.errors import ParameterError
+from labsuite.core.parameters import Declaration, Number
 from labsuite.core.plotspec import PlotSpec, Series
 from labsuite.core.program import PulseProgram, Segment, Train
-from labsuite.protocols.parameters import Parameter
 from labsuite.protocols.protocol import AdaptiveProtocol
 from labsuite.protocols.timing import MIN_MEASURED, MIN_SEGMENT
 
@@ -28,27 +28,28 @@ class WriteVerify(AdaptiveProtocol):
 
     name = "write-verify"
     title = "Write-verify"
-    parameters: ClassVar[tuple[Parameter, ...]] = (
-        Parameter("target", "S", 100e-6, 1e-12, 1.0, "conductance to reach"),
-        Parameter("tolerance", "", 0.02, 1e-4, 0.5, "allowed relative error"),
-        Parameter("set_start", "V", 1.0, 0.0, 210.0, "first potentiating amplitude"),
-        Parameter("reset_start", "V", -1.0, -210.0, 0.0, "first depressing amplitude"),
-        Parameter("step", "V", 0.05, 0.0, 10.0, "amplitude increment while the direction holds"),
-        Parameter("v_max", "V", 2.0, 0.0, 210.0, "largest |amplitude|"),
-        Parameter("width", "s", 100e-6, MIN_SEGMENT, 10.0, "pulse width"),
-        Parameter("read_voltage", "V", 0.1, -10.0, 10.0, "read level"),
-        Parameter("read_delay", "s", 20e-3, 0.0, 3600.0, "wait at 0 V before each verify read"),
-        Parameter("read_time", "s", 1e-3, MIN_MEASURED, 10.0, "read duration"),
-        Parameter("max_pulses", "", 200, 1, 100_000, "give up after this many pulses", integer=True),
-        Parameter("compliance", "A", 1e-3, 1e-9, 1.0, "current limit"),
+    parameters: ClassVar[tuple[Declaration, ...]] = (
+        Number("target", "S", 100e-6, 1e-12, 1.0, "conductance to reach"),
+        Number("tolerance", "", 0.02, 1e-4, 0.5, "allowed relative error"),
+        Number("set_amplitude", "V", 1.0, 0.0, 210.0, "first potentiating amplitude"),
+        Number("reset_amplitude", "V", -1.0, -210.0, 0.0, "first depressing amplitude"),
+        Number("amplitude_step", "V", 0.05, 0.0, 10.0, "amplitude increment while the direction holds"),
+        Number("max_amplitude", "V", 2.0, 0.0, 210.0, "largest |amplitude|"),
+        Number("width", "s", 100e-6, MIN_SEGMENT, 10.0, "pulse width"),
+        Number("read_voltage", "V", 0.1, -10.0, 10.0, "read level"),
+        Number("read_delay", "s", 20e-3, 0.0, 3600.0, "wait at 0 V before each verify read"),
+        Number("read_time", "s", 1e-3, MIN_MEASURED, 10.0, "read duration"),
+        Number("max_pulses", "", 200, 1, 100_000, "give up after this many pulses", integer=True),
+        Number("compliance", "A", 1e-3, 1e-9, 1.0, "current limit"),
     )
     figure_units: ClassVar[dict[str, str]] = {"converged": "", "pulses": "", "final_conductance": "S",
                                               "relative_error": ""}
 
     def validate(self) -> None:
-        for name in ("set_start", "reset_start"):
-            if abs(self.values[name]) > self.v_max:
-                raise ParameterError(name, self.values[name], -self.v_max, self.v_max, "V", "must not exceed v_max")
+        for name in ("set_amplitude", "reset_amplitude"):
+            if abs(self.values[name]) > self.max_amplitude:
+                raise ParameterError(name, self.values[name], -self.max_amplitude, self.max_amplitude, "V",
+                                     "must not exceed max_amplitude")
 
     def _read(self) -> Segment:
         return Segment(self.read_voltage, self.read_time, "read", measure=True)
@@ -61,8 +62,9 @@ class WriteVerify(AdaptiveProtocol):
         run = 1
         while run < len(directions) and directions[-run - 1] == directions[-1]:
             run += 1
-        start = self.set_start if directions[-1] > 0 else self.reset_start
-        return float(np.sign(start or directions[-1]) * min(abs(start) + (run - 1) * self.step, self.v_max))
+        start = self.set_amplitude if directions[-1] > 0 else self.reset_amplitude
+        return float(np.sign(start or directions[-1])
+                     * min(abs(start) + (run - 1) * self.amplitude_step, self.max_amplitude))
 
     def next_program(self, samples: np.ndarray) -> PulseProgram | None:
         g = self.conductances(samples)

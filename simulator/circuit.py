@@ -49,17 +49,18 @@ class SourceCircuit:
         self.series_resistance = float(series_resistance)
         self.device = device
 
-    def hold(self, v_source: float, i_limit: float, duration: float) -> SegmentResult:
-        """Hold the source at ``v_source`` (V) under ``i_limit`` (A) for ``duration`` (s)."""
-        return hold_device(self.model, self.device, v_source, self.series_resistance, i_limit, duration)
+    def hold(self, v_source: float, compliance: float, duration: float) -> SegmentResult:
+        """Hold the source at ``v_source`` (V) under ``compliance`` (A) for ``duration`` (s)."""
+        return hold_device(self.model, self.device, v_source, self.series_resistance, compliance, duration)
 
 
-def hold_device(model: DeviceModel, device: int, v_source: float, r_series: float, i_limit: float,
+def hold_device(model: DeviceModel, device: int, v_source: float, series_resistance: float, compliance: float,
                 duration: float) -> SegmentResult:
-    """Evolve ``model`` with ``device`` driven at ``v_source`` V through ``r_series`` Ω under ``i_limit`` A."""
+    """Evolve ``model`` with ``device`` driven at ``v_source`` V through ``series_resistance`` Ω under
+    ``compliance`` A."""
     v = np.zeros(model.n)
     v[device] = v_source
-    r = model.evolve(v, duration, r_series=r_series, i_limit=i_limit)
+    r = model.evolve(v, duration, series_resistance=series_resistance, compliance=compliance)
     return SegmentResult(float(r.current[device]), float(r.source_voltage[device]), float(r.device_voltage[device]),
                          float(r.energy[device]), bool(r.limited[device]))
 
@@ -109,7 +110,7 @@ class DeviceNode:
             return _open(result) if seen_by is not None else result
         if len(driving) == 1:
             (p,) = driving
-            result = self.apply(p.voltage, p.series_resistance, p.current_limit, duration)
+            result = self.apply(p.voltage, p.series_resistance, p.compliance, duration)
             return result if seen_by in (None, p) else _open(result)
         v_th, r_th = thevenin([(p.voltage, p.series_resistance) for p in driving])
         result = self.apply(v_th, r_th, math.inf, duration)
@@ -123,17 +124,18 @@ class DeviceNode:
             current = (seen_by.voltage - result.device_voltage) / seen_by.series_resistance
         return SegmentResult(current, seen_by.voltage, result.device_voltage, result.energy, False)
 
-    def apply(self, v_source: float, r_series: float, i_limit: float, duration: float) -> SegmentResult:
-        """The one place a voltage reaches the device: ``v_source`` V through ``r_series`` Ω under
-        ``i_limit`` A for ``duration`` s."""
+    def apply(self, v_source: float, series_resistance: float, compliance: float, duration: float) -> SegmentResult:
+        """The one place a voltage reaches the device: ``v_source`` V through ``series_resistance`` Ω under
+        ``compliance`` A for ``duration`` s."""
         if self.short_resistance is None:
-            return hold_device(self.model, self.device, v_source, r_series, i_limit, duration)
-        current = v_source / (r_series + self.short_resistance) if r_series + self.short_resistance else math.inf
-        limited = abs(current) > i_limit
+            return hold_device(self.model, self.device, v_source, series_resistance, compliance, duration)
+        r = series_resistance + self.short_resistance
+        current = v_source / r if r else math.inf
+        limited = abs(current) > compliance
         if limited:
-            current = math.copysign(i_limit, current)
+            current = math.copysign(compliance, current)
         v_device = current * self.short_resistance
-        return SegmentResult(current, v_device + current * r_series if limited else v_source, v_device,
+        return SegmentResult(current, v_device + current * series_resistance if limited else v_source, v_device,
                              v_device * current * duration, limited)
 
 
@@ -145,7 +147,7 @@ class SourcePort:
         self.role = role
         self.series_resistance = series_resistance
         self.voltage: float | None = None     # V, None while the output is off (open)
-        self.current_limit = math.inf         # A
+        self.compliance = math.inf         # A
 
     @property
     def model(self) -> DeviceModel:
@@ -155,11 +157,11 @@ class SourcePort:
     def clock(self):
         return self.node.clock
 
-    def drive(self, voltage: float | None, current_limit: float = math.inf) -> None:
-        """From now on, source ``voltage`` V (None: output off) under ``current_limit`` A."""
-        if voltage != self.voltage or current_limit != self.current_limit:
+    def drive(self, voltage: float | None, compliance: float = math.inf) -> None:
+        """From now on, source ``voltage`` V (None: output off) under ``compliance`` A."""
+        if voltage != self.voltage or compliance != self.compliance:
             self.node.sync()
-            self.voltage, self.current_limit = voltage, current_limit
+            self.voltage, self.compliance = voltage, compliance
             self.node.model.new_cycle()
 
     def hold(self, duration: float) -> SegmentResult:

@@ -25,8 +25,8 @@ def play(program: PulseProgram, model: DeviceModel, *, series_resistance: float 
     for index, train in enumerate(program.trains):
         for r in range(train.repeats):
             for k, segment in enumerate(train.pattern):
-                result = model.evolve(train.levels[r, k], segment.duration, r_series=series_resistance,
-                                      i_limit=program.compliance_of(segment))
+                result = model.evolve(train.levels[r, k], segment.duration, series_resistance=series_resistance,
+                                      compliance=program.compliance_of(segment))
                 start += segment.duration
                 if segment.measure:
                     current = model.add_read_noise(result.current) if read_noise else result.current

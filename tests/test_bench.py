@@ -26,7 +26,7 @@ tau_volatile = "20 ms"
     with Bench.from_toml(spec) as bench:
         assert bench.name == "sim station"
         assert bench.limits == Limits(max_voltage=2.0, max_compliance=500e-6)
-        assert bench.simulator["seed"] == 9 and bench.simulator["series_resistance_ohm"] == 1e3
+        assert bench.simulator["seed"] == 9 and bench.simulator["series_resistance"] == 1e3
         assert bench.simulator["model"]["tau_volatile"] == pytest.approx(0.02)
         with pytest.raises(LimitError, match="amplitude = 3 V .* allowed -2 V to 2 V"):
             run_protocol("potentiation", bench, {"amplitude": 3.0}, out_dir=None)
@@ -35,11 +35,11 @@ tau_volatile = "20 ms"
 
 
 def test_series_resistance_lowers_the_read_current(tmp_path):
-    def first_read(ohms):
+    def read_delay(ohms):
         with Bench.simulated(seed=0, series_resistance=ohms, model_params={"read_noise": 0}) as bench:
             return run_protocol("potentiation", bench, {"pulses": 1}, out_dir=None).samples["current"][0]
     # 20 µS device (50 kΩ) behind 50 kΩ: half the current at the same source voltage
-    assert first_read(50e3) == pytest.approx(first_read(0.0) / 2, rel=1e-6)
+    assert read_delay(50e3) == pytest.approx(read_delay(0.0) / 2, rel=1e-6)
 
 
 @pytest.mark.parametrize("body, field", [

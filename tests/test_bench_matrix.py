@@ -89,9 +89,9 @@ def check_figures(protocol: str, figures: dict[str, float], values: dict[str, fl
         assert abs(figures["delta_g"]) < 0.01 * DEVICE.g_min
     elif protocol == "ltp-ltd":
         assert figures["nonlinearity_a_ltp"] == pytest.approx(
-            nonlinearity_a(values["potentiation_amplitude"], values["width"]), rel=0.05)
+            nonlinearity_a(values["set_amplitude"], values["width"]), rel=0.05)
         assert figures["nonlinearity_a_ltd"] == pytest.approx(   # the same form: V_reset = V_set, ν_reset = ν_set
-            nonlinearity_a(-values["depression_amplitude"], values["width"]), rel=0.05)
+            nonlinearity_a(-values["reset_amplitude"], values["width"]), rel=0.05)
     elif protocol == "ppf":   # the volatile component facilitates the second pulse
         assert figures["ppf_max"] > 1.1
     elif protocol == "stdp":
@@ -190,8 +190,8 @@ def test_python_api_adapts_only_when_asked(tmp_path):
     with Bench.simulated(seed=1, smu="keithley2400") as bench:
         with pytest.raises(LimitError, match="use --set width=1ms"):
             run_protocol("write-verify", bench, out_dir=None)
-        result = run_protocol("write-verify", bench, {"set_start": "0.9 V"}, out_dir=None, adapt_defaults=True)
-        assert result.adjusted == {"width": (1e-4, 1e-3)} and result.protocol.values["set_start"] == 0.9
+        result = run_protocol("write-verify", bench, {"set_amplitude": "0.9 V"}, out_dir=None, adapt_defaults=True)
+        assert result.adjusted == {"width": (1e-4, 1e-3)} and result.protocol.values["set_amplitude"] == 0.9
         with pytest.raises(LimitError, match="use --set width=1ms"):
             run_protocol("write-verify", bench, {"width": "100 us"}, out_dir=None, adapt_defaults=True)
 
@@ -231,4 +231,4 @@ def test_protocols_with_a_bench_file_checks_that_bench(tmp_path, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0].startswith("station 2400 (Keysight B2900 Precision Source/Measure Unit + Tektronix AFG31000")
     endurance = next(line for line in lines if line.startswith("endurance "))
-    assert "refused: compliance_reset = 10 mA differs" in endurance and endurance.endswith("--set compliance_reset=2mA")
+    assert "refused: reset_compliance = 10 mA differs" in endurance and endurance.endswith("--set reset_compliance=2mA")

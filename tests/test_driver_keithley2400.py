@@ -354,9 +354,9 @@ def device_holds(bench, monkeypatch) -> list[tuple[float, float, float]]:
     node = next(iter(bench.smu.adapter.manager.visalib.instruments.values())).instrument.port.node
     held, apply = [], node.apply
 
-    def recording(v_source, r_series, i_limit, duration):
-        held.append((v_source, i_limit, duration))
-        return apply(v_source, r_series, i_limit, duration)
+    def recording(v_source, series_resistance, compliance, duration):
+        held.append((v_source, compliance, duration))
+        return apply(v_source, series_resistance, compliance, duration)
     monkeypatch.setattr(node, "apply", recording)
     return held
 

@@ -258,10 +258,10 @@ def test_driver_runs_a_train_on_the_simulated_instrument(smu, station, sim):
     port = station.node.ports[0]
     changes, drive = [], port.drive
 
-    def recording(voltage, current_limit=np.inf):
+    def recording(voltage, compliance=np.inf):
         if voltage != port.voltage:
             changes.append((station.clock.now(), voltage))
-        drive(voltage, current_limit)
+        drive(voltage, compliance)
     port.drive = recording
     t0 = station.clock.now()
     readings = smu.run_train(train, compliance=1e-3)
@@ -281,9 +281,9 @@ def device_holds(station, monkeypatch) -> list[tuple[float, float, float]]:
     """Record (level V, current limit A, duration s) of every hold the simulated device goes through."""
     held, apply = [], station.node.apply
 
-    def recording(v_source, r_series, i_limit, duration):
-        held.append((v_source, i_limit, duration))
-        return apply(v_source, r_series, i_limit, duration)
+    def recording(v_source, series_resistance, compliance, duration):
+        held.append((v_source, compliance, duration))
+        return apply(v_source, series_resistance, compliance, duration)
     monkeypatch.setattr(station.node, "apply", recording)
     return held
 

@@ -302,9 +302,9 @@ def test_a_software_timed_level_after_a_hardware_train_applies(smu, station, mon
     stepped from the computer: its 1.5 V write reaches the device for its 10 ms, no -222 is left."""
     held, apply = [], station.node.apply
 
-    def recording(v_source, r_series, i_limit, duration):
+    def recording(v_source, series_resistance, compliance, duration):
         held.append((v_source, duration))
-        return apply(v_source, r_series, i_limit, duration)
+        return apply(v_source, series_resistance, compliance, duration)
     monkeypatch.setattr(station.node, "apply", recording)
     low = Train((Segment(0.2, 1e-3, "read", True), Segment(0.0, 1e-3)), 3)
     limited = Train((Segment(1.5, 5e-3, "write", compliance=1e-4), Segment(0.1, 5e-3, "read", True),

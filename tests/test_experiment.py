@@ -21,7 +21,7 @@ def test_run_file_holds_samples_and_metadata(tmp_path):
     with Bench.simulated(seed=1) as bench:
         result = run_protocol("potentiation", bench, {"pulses": 20}, out_dir=tmp_path, device_id="D7")
     with h5py.File(result.path, "r") as f:
-        assert f.attrs["schema"] == "labsuite-run" and f.attrs["schema_version"] == 1
+        assert f.attrs["schema"] == "labsuite-run" and f.attrs["schema_version"] == 2
         assert f.attrs["protocol"] == "potentiation" and f.attrs["device_id"] == "D7"
         assert f.attrs["status"] == "completed" and f.attrs["seed"] == 1
         assert json.loads(f.attrs["parameters"])["pulses"] == 20

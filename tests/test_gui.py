@@ -313,8 +313,8 @@ def test_invalid_input_disables_run_names_the_field_and_reaches_no_instrument(co
     assert not (tmp_path / "runs").exists() or not list((tmp_path / "runs").glob("*.h5"))
 
     device = connected.device_panel
-    device.max_voltage.clear()
-    qtbot.keyClicks(device.max_voltage, "1 V")
+    device.limit_fields["max_voltage"].clear()
+    qtbot.keyClicks(device.limit_fields["max_voltage"], "1 V")
     fill(qtbot, connected, "potentiation", {"width": "100 us"})
     assert reason.text() == "amplitude = 1.5 V is out of range: allowed -1 V to 1 V (bench limit max_voltage)"
     assert connected.bench_panel.bench.limits.max_voltage == 1.0
@@ -374,7 +374,7 @@ def test_recipes_save_and_load_and_the_queue_plays_in_order(connected, qtbot, tm
 
     panel = connected.protocol_panel
     fill(qtbot, connected, "ppf", {"intervals": "4", "interval_max": "20 ms"})
-    panel.form.option_fields["order"].setEditText("interleaved")
+    panel.form.choice_fields["order"].setCurrentText("interleaved")
     qtbot.waitUntil(lambda: not connected.check_pending, timeout=WAIT_MS)
     saved = panel.save_recipe(tmp_path / "ppf.toml")
     recipe = load_recipe(saved)
@@ -384,7 +384,7 @@ def test_recipes_save_and_load_and_the_queue_plays_in_order(connected, qtbot, tm
     fill(qtbot, connected, "potentiation", {})
     panel.load_recipe(saved)
     assert panel.protocol_name == "ppf" and panel.form.fields["intervals"].text() == "4"
-    assert panel.form.option_fields["order"].currentText() == "interleaved"
+    assert panel.form.choice_fields["order"].currentText() == "interleaved"
 
     sequence = tmp_path / "sequence.toml"
     sequence.write_text('name = "short"\n[[step]]\nprotocol = "potentiation"\nrepeat = 2\n'
@@ -566,3 +566,30 @@ def test_a_default_the_bench_cannot_play_is_shown_at_the_value_it_can_and_stored
     fill(qtbot, window, "potentiation", {"width": "200 us"})   # a value the user typed is refused, not changed
     assert not form.bench_note.isVisible() and form.protocol is None
     assert "use --set width=1ms" in window.protocol_panel.reason.text()
+
+
+def test_the_form_builds_a_drop_down_list_for_each_choice_and_marks_a_bad_file(connected, qtbot, tmp_path):
+    """PPF's order is a fixed list; STDP's waveform is a list that also takes a .csv file."""
+    from PyQt6.QtWidgets import QComboBox
+
+    form = connected.protocol_panel.form
+    fill(qtbot, connected, "ppf", {})
+    order = form.choice_fields["order"]
+    assert isinstance(order, QComboBox) and not order.isEditable()
+    assert [order.itemText(i) for i in range(order.count())] == ["ascending", "interleaved"]
+    order.setCurrentText("interleaved")
+    qtbot.waitUntil(lambda: not connected.check_pending, timeout=WAIT_MS)
+    assert form.protocol is not None and form.protocol.order == "interleaved"
+
+    fill(qtbot, connected, "stdp", {})
+    waveform = form.choice_fields["waveform"]
+    assert waveform.isEditable() and waveform.currentText() == "exponential"
+    assert [waveform.itemText(i) for i in range(waveform.count())] == ["rectangular", "triangular", "biphasic",
+                                                                       "exponential"]
+    waveform.setEditText("sine")
+    qtbot.waitUntil(lambda: not connected.check_pending, timeout=WAIT_MS)
+    assert form.protocol is None
+    assert connected.protocol_panel.reason.text() == ("waveform: 'sine' is not a choice: choose rectangular, "
+                                                      "triangular, biphasic or exponential, or a .csv file")
+    assert "d62728" in waveform.styleSheet()
+    shoot(connected.protocol_panel, tmp_path, "choices")

@@ -168,7 +168,7 @@ def test_endurance_cycles_are_bounded_by_the_reading_limit():
     ("ltp-ltd", {"cycles": 2, "pulses": 4}), ("ltp-ltd", {"cycles": 1, "pulses": 5, "read_delay": 0}),
     ("endurance", {"cycles": 3}), ("iv", {"cycles": 2, "step": "0.3 V", "read_voltage": "0.3 V"}),
     ("pulsed-iv", {"cycles": 1, "step": "0.5 V"}), ("pulsed-iv", {"step": "0.5 V", "read_delay": "1 ms"}),
-    ("pulsed-iv", {"step": "0.5 V", "pulse_width": "60 us", "read_delay": 0}),
+    ("pulsed-iv", {"step": "0.5 V", "width": "60 us", "read_delay": 0}),
 ])
 def test_the_planned_size_is_the_size_of_the_program(protocol, values):
     p = PROTOCOLS[protocol](**values)

@@ -142,10 +142,10 @@ def test_the_compliance_is_set_before_an_output_goes_on_and_every_drive_is_under
     limits_driven = []
     apply = node.apply
 
-    def watched(v_source, r_series, i_limit, duration):
+    def watched(v_source, series_resistance, compliance, duration):
         if smu_port.voltage and duration > 0:
-            limits_driven.append(smu_port.current_limit)
-        return apply(v_source, r_series, i_limit, duration)
+            limits_driven.append(smu_port.compliance)
+        return apply(v_source, series_resistance, compliance, duration)
 
     monkeypatch.setattr(node, "apply", watched)
     result = run_protocol("potentiation", bench, RUN, out_dir=tmp_path)
@@ -190,12 +190,12 @@ def test_every_output_is_off_when_a_run_is_struck_while_the_smu_drives_the_devic
     smu_port = next(p for p in node.ports if p.role == "smu")
     apply, holds = node.apply, []
 
-    def strike(v_source, r_series, i_limit, duration):
+    def strike(v_source, series_resistance, compliance, duration):
         if smu_port.voltage and duration > 0:
             holds.append(duration)
             if len(holds) == 3:
                 raise fault()
-        return apply(v_source, r_series, i_limit, duration)
+        return apply(v_source, series_resistance, compliance, duration)
 
     monkeypatch.setattr(node, "apply", strike)
     with pytest.raises(raised):

@@ -130,7 +130,7 @@ class TestLinearDriftAnalytic:
         """Under a binding current limit the device carries I_lim: x(T) = x₀ + k·I_lim·T (Radau path)."""
         model = LinearIonDrift()
         x0, k = model.x[0, 0], model.k[0]
-        result = model.evolve(10.0, 0.1, i_limit=1e-4)
+        result = model.evolve(10.0, 0.1, compliance=1e-4)
         assert result.limited[0]
         assert model.x[0, 0] == pytest.approx(x0 + k * 1e-4 * 0.1, rel=1e-9)
 

@@ -130,7 +130,7 @@ class TestIontronic:
         def run(rtol):
             model = IontronicMemristor(ION)
             model.rtol = rtol
-            currents = [model.evolve(v, 0.1, r_series=1e3).current[0] for v in (1.2, 0.6)]
+            currents = [model.evolve(v, 0.1, series_resistance=1e3).current[0] for v in (1.2, 0.6)]
             return model.x[0, 0], np.array(currents)
         (x1, i1), (x2, i2) = run(1e-6), run(1e-8)
         scale = 1.0 / ION.r_a
@@ -260,7 +260,7 @@ class TestThermal:
 
     def test_series_resistance_and_limit_are_respected_on_a_heating_pulse(self):
         model = ThermalSecondOrderMemristor(THERMAL)
-        result = model.evolve(1.5, 200e-9, r_series=2e3, i_limit=60e-6, sample_times=np.linspace(0, 200e-9, 5))
+        result = model.evolve(1.5, 200e-9, series_resistance=2e3, compliance=60e-6, sample_times=np.linspace(0, 200e-9, 5))
         assert np.all(np.abs(result.samples[:, 0]) <= 60e-6 * (1 + 1e-9))
         assert np.all(result.device_voltage < 1.5)
 

@@ -233,7 +233,7 @@ def test_compliance_writes_only_if_the_device_voltage_still_reaches_threshold():
     """At G = 20 µS, 1.5 V wants 30 µA. A 25 µA limit leaves 1.25 V (writes); 15 µA leaves 0.75 V (no write)."""
     for limit, writes in ((25e-6, True), (15e-6, False)):
         model = NeuroSimDevice(quiet(NeuroSimDevice))
-        result = model.evolve(1.5, 1e-6, i_limit=limit)
+        result = model.evolve(1.5, 1e-6, compliance=limit)
         assert result.limited[0] and result.current[0] == pytest.approx(limit, rel=1e-12)
         assert result.device_voltage[0] == pytest.approx(limit / 20e-6, rel=1e-12)
         assert bool(model.x[0, 0] > 20e-6) is writes
@@ -243,7 +243,7 @@ def test_series_resistance_divides_the_write_voltage():
     """20 µS behind 25 kΩ: V_dev = V_s/(1 + G·R_s) = V_s/1.5. 1.4 V does not write, 1.6 V does."""
     for v_s, writes in ((1.4, False), (1.6, True)):
         model = NeuroSimDevice(quiet(NeuroSimDevice))
-        result = model.evolve(v_s, 1e-6, r_series=25e3)
+        result = model.evolve(v_s, 1e-6, series_resistance=25e3)
         assert result.device_voltage[0] == pytest.approx(v_s / 1.5, rel=1e-12)
         assert result.energy[0] == pytest.approx(result.device_voltage[0] ** 2 * 20e-6 * 1e-6, rel=1e-12)
         assert bool(model.x[0, 0] > 20e-6) is writes

@@ -24,24 +24,24 @@ def threshold(p, g_nm):
     return p.f_min * p.t_ox / (p.gamma0 - p.beta * (g_nm * 1e-9 / p.g1) ** 3)
 
 
-def post_set_gap(p, i_limit, r_series=0.0, v_source=None):
+def post_set_gap(p, compliance, series_resistance=0.0, v_source=None):
     """The gap (nm) where a SET under a current limit (or behind R_s) stops: the device voltage
     that carries the current, V₀·asinh(I/(I₀e^(−g/g₀))), has fallen to the threshold of the gap."""
     def v_dev(g):
-        return p.v0 * np.arcsinh(i_limit / (p.i0 * np.exp(-g * 1e-9 / p.g0)))
-    if r_series:
+        return p.v0 * np.arcsinh(compliance / (p.i0 * np.exp(-g * 1e-9 / p.g0)))
+    if series_resistance:
         def v_dev(g):      # noqa: F811 - series resistor: V_s = V_dev + R_s·I(V_dev, g)
             v = threshold(p, g)
-            return v_source - r_series * p.i0 * np.exp(-g * 1e-9 / p.g0) * np.sinh(v / p.v0)
+            return v_source - series_resistance * p.i0 * np.exp(-g * 1e-9 / p.g0) * np.sinh(v / p.v0)
     return brentq(lambda g: v_dev(g) - threshold(p, g), p.g_min * 1e9, p.g_max * 1e9, xtol=1e-13)
 
 
-def staircase(model, v_end, i_limit=np.inf):
+def staircase(model, v_end, compliance=np.inf):
     """Drive a 5 mV / 1 ms staircase from 0 to ``v_end``; per step: (source V, mean I, gap after,
     peak |I| of the samples at the start, middle and end of the step)."""
     rows = []
     for v in np.sign(v_end) * STEP * np.arange(1, round(abs(v_end) / STEP) + 1):
-        r = model.evolve(v, DWELL, i_limit=i_limit, sample_times=np.array([0.0, DWELL / 2, DWELL]))
+        r = model.evolve(v, DWELL, compliance=compliance, sample_times=np.array([0.0, DWELL / 2, DWELL]))
         rows.append((v, r.current[0], model.x[0, 0], np.max(np.abs(r.samples[:, 0]))))
     return np.array(rows)
 
@@ -123,7 +123,7 @@ class TestFormingAndSwitching:
         threshold: the source holds the device there and the gap never moves, up to 3.5 V."""
         model = StanfordPKU(QUIET)
         for v in (1.5, 1.7, 2.5, 3.5):
-            r = model.evolve(v, DWELL, i_limit=100e-6)
+            r = model.evolve(v, DWELL, compliance=100e-6)
         assert r.limited[0] and model.x[0, 0] == 2.0
         assert r.device_voltage[0] == pytest.approx(0.25 * np.arcsinh(0.1 / np.exp(-8.0)), rel=1e-9)
         assert r.device_voltage[0] < threshold(QUIET, 2.0)
@@ -138,7 +138,7 @@ class TestCompliance:
         for i_c in (0.5e-3, 1e-3, 2e-3):
             model = StanfordPKU(QUIET)
             model.set_state([[1.7]])
-            model.evolve(v_pulse, 1e-3, i_limit=i_c)
+            model.evolve(v_pulse, 1e-3, compliance=i_c)
             assert model.x[0, 0] == pytest.approx(post_set_gap(QUIET, i_c), abs=1e-4)
             r_on.append(0.1 / model.current(np.array([0.1]), model.x)[0])
         assert r_on[0] > r_on[1] > r_on[2]
@@ -149,7 +149,7 @@ class TestCompliance:
         gap and V_s = V_dev + R_s·I (to 1e-4 nm)."""
         model = StanfordPKU(QUIET)
         model.set_state([[1.7]])
-        model.evolve(2.0, 1e-3, r_series=1e3)
+        model.evolve(2.0, 1e-3, series_resistance=1e3)
         assert model.x[0, 0] == pytest.approx(post_set_gap(QUIET, None, 1e3, 2.0), abs=1e-4)
         assert model.x[0, 0] > QUIET.g_min * 1e9 + 0.1
 
@@ -174,7 +174,7 @@ class TestIntegration:
             model = StanfordPKU(QUIET)
             model.set_state([[1.7]])
             model.rtol = rtol
-            model.evolve(1.5, 1e-3, i_limit=2e-3)
+            model.evolve(1.5, 1e-3, compliance=2e-3)
             return model.x[0, 0]
         assert abs(run(1e-6) - run(1e-8)) < 1e-4
 
@@ -214,7 +214,7 @@ class TestVariability:
             for v in -1.0 - STEP * np.arange(80):          # RESET staircase −1.0 → −1.4 V
                 model.evolve(v, DWELL)
                 gaps.append(model.x[0].copy())
-            model.evolve(1.6, 1e-3, i_limit=1e-3)          # SET pulse under compliance
+            model.evolve(1.6, 1e-3, compliance=1e-3)          # SET pulse under compliance
             gaps.append(model.x[0].copy())
             return np.concatenate(gaps)
         a, b, c = run(5), run(5), run(6)

@@ -233,7 +233,7 @@ class TestDiffusive:
 
     def test_compliance_caps_the_switched_current(self):
         model = DiffusiveMemristor(D_QUIET)
-        result = model.evolve(1.0, 40e-6, i_limit=10e-6, sample_times=np.linspace(0, 40e-6, 9))
+        result = model.evolve(1.0, 40e-6, compliance=10e-6, sample_times=np.linspace(0, 40e-6, 9))
         assert result.limited[0]
         assert np.all(np.abs(result.samples[:, 0]) <= 10e-6 * (1 + 1e-9))
 

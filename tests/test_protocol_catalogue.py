@@ -17,11 +17,11 @@ SETUP = {
     "stdp": ["--device-param", "w_initial=0.5", "--set", "points=4"],
     "srdp": ["--model", "multi-timescale", "--set", "rates=3"],
     "retention": ["--model", "multi-timescale", "--set", "duration=10s"],
-    "iv": ["--model", "stanford-pku", "--device-param", "g_initial=1.7nm", "--set", "compliance_positive=2mA"],
+    "iv": ["--model", "stanford-pku", "--device-param", "g_initial=1.7nm", "--set", "positive_compliance=2mA"],
     "pulsed-iv": ["--model", "stanford-pku", "--device-param", "g_initial=1.7nm",
-                  "--set", "compliance_positive=2mA"],
+                  "--set", "positive_compliance=2mA"],
     "endurance": ["--model", "stanford-pku", "--device-param", "g_initial=1.7nm", "--set", "cycles=5"],
-    "forming": ["--model", "stanford-pku", "--set", "compliance=2mA", "--set", "v_start=1.6V"],
+    "forming": ["--model", "stanford-pku", "--set", "compliance=2mA", "--set", "start_amplitude=1.6V"],
     "write-verify": ["--device-param", "w_initial=0.3"],
 }
 

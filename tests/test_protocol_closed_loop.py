@@ -12,7 +12,7 @@ from labsuite.protocols import Forming, WriteVerify
 def test_forming_stops_at_the_models_forming_voltage_under_compliance(tmp_path):
     """Stanford-PKU pristine cell (1 ms pulses, 2 mA limit) forms at 1.75 V; the ramp stops there."""
     with Bench.simulated(model="stanford-pku", seed=0) as bench:
-        result = run_protocol(Forming(v_start="1.5 V", v_stop="2.5 V", v_step="10 mV", compliance="2 mA"), bench,
+        result = run_protocol(Forming(start_amplitude="1.5 V", stop_amplitude="2.5 V", amplitude_step="10 mV", compliance="2 mA"), bench,
                               out_dir=tmp_path)
     f = result.figures
     assert f["formed"] == 1.0 and f["forming_voltage"] == pytest.approx(1.75, abs=0.011)
@@ -27,7 +27,7 @@ def test_forming_stops_at_the_models_forming_voltage_under_compliance(tmp_path):
 def test_forming_that_never_reaches_the_target_says_so():
     """A 100 µA limit holds the pristine cell below its forming threshold (see docs/models/stanford_pku.md)."""
     with Bench.simulated(model="stanford-pku", seed=0) as bench:
-        result = run_protocol(Forming(v_start="1.5 V", v_stop="1.7 V", v_step="50 mV", compliance="100 uA"),
+        result = run_protocol(Forming(start_amplitude="1.5 V", stop_amplitude="1.7 V", amplitude_step="50 mV", compliance="100 uA"),
                               bench, out_dir=None)
     assert result.figures["formed"] == 0.0 and "forming_voltage" not in result.figures
     assert result.figures["steps"] == 5
@@ -45,20 +45,20 @@ def test_write_verify_converges_to_the_target_within_tolerance(target):
 
 
 def test_write_verify_amplitudes_step_up_and_restart_on_a_direction_change():
-    wv = WriteVerify(set_start=1.0, reset_start=-0.9, step=0.1, v_max=1.25)
+    wv = WriteVerify(set_amplitude=1.0, reset_amplitude=-0.9, amplitude_step=0.1, max_amplitude=1.25)
     assert [wv.amplitude([1] * k) for k in (1, 2, 3, 4)] == pytest.approx([1.0, 1.1, 1.2, 1.25])
     assert wv.amplitude([1, 1, -1]) == pytest.approx(-0.9)
     assert wv.amplitude([1, 1, -1, -1]) == pytest.approx(-1.0)
 
 
 def test_a_ramp_whose_end_passes_the_bench_limit_is_refused_before_anything_is_sent(tmp_path):
-    """v_stop = 3 V on a 2 V bench: refused naming v_stop, with no file and no byte sent."""
+    """stop_amplitude = 3 V on a 2 V bench: refused naming stop_amplitude, with no file and no byte sent."""
     from labsuite.traffic import TrafficLog
 
     with Bench.simulated(seed=0, limits=Limits(max_voltage=2.0)) as bench:
         traffic = TrafficLog.attach(bench.smu)
-        with pytest.raises(LimitError, match=r"v_stop = 3 V .* -2 V to 2 V"):
-            run_protocol(Forming(v_start="1.9 V", v_stop="3 V", v_step="0.3 V"), bench, out_dir=tmp_path)
+        with pytest.raises(LimitError, match=r"stop_amplitude = 3 V .* -2 V to 2 V"):
+            run_protocol(Forming(start_amplitude="1.9 V", stop_amplitude="3 V", amplitude_step="0.3 V"), bench, out_dir=tmp_path)
         assert traffic.entries == [] and list(tmp_path.iterdir()) == []
 
 
@@ -73,7 +73,7 @@ def test_a_stage_refused_mid_run_leaves_the_file_marked_failed(tmp_path):
 
     with Bench.simulated(model="stanford-pku", seed=0) as bench:
         with pytest.raises(LimitError, match=r"\|level\| = 1.6 V"):
-            run_protocol(Forming(v_start="1.5 V", v_stop="2 V", v_step="0.1 V", compliance="2 mA"), bench,
+            run_protocol(Forming(start_amplitude="1.5 V", stop_amplitude="2 V", amplitude_step="0.1 V", compliance="2 mA"), bench,
                          out_dir=tmp_path, observers=[Tighten()])
     (path,) = tmp_path.glob("*.h5")
     with h5py.File(path, "r") as f:
@@ -92,7 +92,7 @@ def test_a_closed_loop_run_stays_running_between_stages(tmp_path):
                 with h5py.File(path, "r", swmr=True) as f:
                     seen.append(f.attrs["status"])
     with Bench.simulated(model="stanford-pku", seed=0) as bench:
-        result = run_protocol(Forming(v_start="1.5 V", v_stop="1.6 V", v_step="50 mV", compliance="2 mA"), bench,
+        result = run_protocol(Forming(start_amplitude="1.5 V", stop_amplitude="1.6 V", amplitude_step="50 mV", compliance="2 mA"), bench,
                               out_dir=tmp_path, observers=[StatusBetweenStages()])
     assert len(seen) >= 2 and set(seen) == {"running"}
     with h5py.File(result.path, "r") as f:

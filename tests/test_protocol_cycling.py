@@ -63,7 +63,7 @@ def test_neurosim_table_transcription_is_self_consistent():
 
 # --- LTP/LTD cycling --------------------------------------------------------------------------
 def test_cycling_program_is_one_train_with_both_halves_in_its_levels():
-    proto = PlasticityCycling(cycles=3, pulses=10, potentiation_amplitude=1.4, depression_amplitude=-1.2)
+    proto = PlasticityCycling(cycles=3, pulses=10, set_amplitude=1.4, reset_amplitude=-1.2)
     program = proto.program()
     assert len(program.trains) == 2 and program.trains[1].repeats == 60
     writes = program.trains[1].levels[:, 0]

@@ -9,7 +9,7 @@ from labsuite import Bench, run_protocol
 from labsuite.analysis.iv import analyze_loops, loop_area, split_cycle
 from labsuite.analysis.retention import (fit_power_law, fit_stretched_exponential, power_law,
                                          stretched_exponential)
-from labsuite.core.errors import ParameterError
+from labsuite.core.errors import InvalidParameter, ParameterError
 from labsuite.protocols.iv import IVSweep, PulsedIV
 from labsuite.protocols.retention import Retention
 from labsuite.simulator.models import make_model
@@ -67,7 +67,7 @@ def test_more_repetitions_consolidate_more():
     same ten pulses 1 s apart (slower) leave nothing."""
     fractions, kept = {}, {}
     for pulses, period in ((1, 10e-3), (10, 10e-3), (10, 1.0)):
-        proto = Retention(pulses=pulses, pulse_period=period, duration=10.0, points=30)
+        proto = Retention(pulses=pulses, period=period, duration=10.0, points=30)
         f = proto.analyze(play(proto.program(), device("multi-timescale", 4)))
         fractions[pulses, period], kept[pulses, period] = f["retained_fraction"], f["g_end"] - f["g_base"]
     assert abs(fractions[1, 10e-3]) < 0.05
@@ -97,7 +97,7 @@ def test_one_hour_retention_runs_end_to_end_on_the_simulated_bench():
 def test_retention_program_respects_the_train_limits():
     """Reads never closer than read_time + 100 µs (the 2600B's shortest pulse); ≤ 63 segments per pattern, ≤ 31 reads per train;
     the last write pulse opens the first read train."""
-    proto = Retention(pulses=5, duration=100.0, points=70, first_read=1e-3, read_time=1e-3)
+    proto = Retention(pulses=5, duration=100.0, points=70, read_delay=1e-3, read_time=1e-3)
     program = proto.program()
     assert all(len(t.pattern) <= 63 for t in program.trains)
     assert [t.measurements_per_repeat * t.repeats for t in program.trains] == [1, 0, 31, 31, 8]
@@ -111,10 +111,10 @@ def test_retention_program_respects_the_train_limits():
 def test_retention_parameters_are_checked():
     with pytest.raises(ParameterError, match="points = 200 is out of range: allowed 5 to 90"):
         Retention(duration=0.1, points=200)
-    with pytest.raises(ParameterError, match="pulse_period"):
-        Retention(pulses=3, width=1e-3, pulse_period=1e-3)
+    with pytest.raises(ParameterError, match="period"):
+        Retention(pulses=3, width=1e-3, period=1e-3)
     with pytest.raises(ParameterError, match="duration"):
-        Retention(first_read=1.0, duration=0.5)
+        Retention(read_delay=1.0, duration=0.5)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -141,7 +141,7 @@ def test_staircase_on_stanford_pku_bench_is_bipolar_with_the_analytic_set_voltag
       negative one (RESET going out);
     - ON/OFF at 0.1 V > 10 (model: ≈ 50 after a 2 mA SET);
     - no positive reading above 2 mA (and the SET reaches it), no negative one above 5 mA."""
-    proto = IVSweep(step=0.02, cycles=2, compliance_positive=2e-3, compliance_negative=5e-3)
+    proto = IVSweep(step=0.02, cycles=2, positive_compliance=2e-3, negative_compliance=5e-3)
     with Bench.simulated(model="stanford-pku", seed=2, model_params={"g_initial": "1.7 nm"}) as bench:
         result = run_protocol(proto, bench, out_dir=None)
     f = result.figures
@@ -165,7 +165,7 @@ def test_each_polarity_has_its_own_compliance():
     """2 mA positive, 1 mA negative (playback): the positive branch clamps at 2 mA, the negative at
     1 mA (to 1e-9) — a limit below the RESET current (≈ 2 mA at −1.07 V) holds the device under
     its RESET threshold, so it stays ON: no RESET is reported and the loop closes on the LRS."""
-    proto = IVSweep(step=0.02, cycles=1, compliance_positive=2e-3, compliance_negative=1e-3)
+    proto = IVSweep(step=0.02, cycles=1, positive_compliance=2e-3, negative_compliance=1e-3)
     program = proto.program()
     assert [s.compliance for t in program.trains for s in t.pattern] == [2e-3, 1e-3]
     samples = play(program, device("stanford-pku", g_initial=1.7e-9))
@@ -183,7 +183,7 @@ def test_loop_area_shrinks_with_faster_sweeps():
     areas = []
     for dwell in (10e-3, 1e-3, 0.2e-3):
         proto = IVSweep(v_max=1.2, v_min=-1.2, step=0.05, dwell=dwell, cycles=1,
-                        compliance_positive=10e-3, compliance_negative=10e-3)
+                        positive_compliance=10e-3, negative_compliance=10e-3)
         areas.append(proto.analyze(play(proto.program(), device("linear-ion-drift-joglekar")))["loop_area"])
     assert areas[0] > areas[1] > areas[2] > 0
     assert areas[1] / areas[2] == pytest.approx(5.0, rel=0.10)
@@ -194,8 +194,8 @@ def test_pulsed_sweep_reads_the_state_each_pulse_leaves():
     threshold (within [0, 1 step]); ON/OFF from the reads > 10. With 100 µs pulses (too short to
     measure) the reads alone give the SET voltage and no loop area is reported."""
     for width in (1e-3, 100e-6):
-        proto = PulsedIV(step=0.02, cycles=1, pulse_width=width, compliance_positive=2e-3,
-                         compliance_negative=5e-3)
+        proto = PulsedIV(step=0.02, cycles=1, width=width, positive_compliance=2e-3,
+                         negative_compliance=5e-3)
         f = proto.analyze(play(proto.program(), device("stanford-pku", g_initial=1.7e-9)))
         assert 0 <= f["v_set"] - threshold(1.7) <= 0.02 + 1e-9
         assert f["on_off_ratio"] > 10
@@ -210,11 +210,11 @@ def test_iv_program_shapes():
     one_cycle = [0.25, 0.5, 0.75, 1.0, 0.75, 0.5, 0.25, 0.0, -0.25, -0.5, -0.25, 0.0]
     assert same.trains[0].levels[:, 0] == pytest.approx(one_cycle * 2)
     split = IVSweep(v_max=1.0, v_min=-0.5, step=0.25, cycles=2, start_polarity=-1, read_voltage=0.25,
-                    compliance_negative=2e-3).program()
+                    negative_compliance=2e-3).program()
     assert len(split.trains) == 4
     assert split.trains[0].levels[:, 0] == pytest.approx([-0.25, -0.5, -0.25, 0.0])
     assert split.trains[0].pattern[0].compliance == 2e-3 and split.trains[1].pattern[0].compliance == 1e-3
-    assert all(len(t.pattern) <= 63 for t in PulsedIV(read_delay=1e-3, compliance_negative=2e-3).program().trains)
+    assert all(len(t.pattern) <= 63 for t in PulsedIV(read_delay=1e-3, negative_compliance=2e-3).program().trains)
 
 
 def test_iv_analysis_on_a_synthetic_loop():
@@ -238,12 +238,17 @@ def test_iv_plot_log_current_shows_magnitudes():
 @pytest.mark.parametrize("values, message", [
     ({"v_max": 0.0}, "v_max = 0 V is out of range"),
     ({"v_min": 0.5}, "v_min = 500 mV is out of range: allowed -210 V to 0 V"),
-    ({"start_polarity": 0}, "start_polarity"),
     ({"read_voltage": 2.0}, "read_voltage = 2 V is out of range"),
 ])
 def test_iv_parameters_are_checked(values, message):
     with pytest.raises(ParameterError, match=message):
         IVSweep(**values)
+
+
+def test_start_polarity_is_a_choice_of_plus_or_minus_one():
+    with pytest.raises(InvalidParameter, match=r"^start_polarity: 0 is not a choice: choose \+1 or -1$"):
+        IVSweep(start_polarity=0)
+    assert IVSweep(start_polarity="-1").start_polarity == -1
 
 
 def test_a_device_that_does_not_relax_reports_no_time_constant():

@@ -73,7 +73,7 @@ def test_end_to_end_on_the_simulated_bench(tmp_path):
     program = proto.program()
     assert len(program.trains) == 1 + 2 * 7
     assert program.trains[1].repeats == 10 and program.trains[1].period == pytest.approx(1.0)
-    assert program.trains[-1].period == pytest.approx(proto.settle + proto.read_time)
+    assert program.trains[-1].period == pytest.approx(proto.read_delay + proto.read_time)
     with Bench.simulated(model="multi-timescale", seed=3) as bench:
         result = run_protocol(proto, bench, out_dir=tmp_path)
     assert result.samples.size == 1 + 2 * 7 - 1 and result.path.exists()

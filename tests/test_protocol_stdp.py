@@ -1,7 +1,7 @@
 """STDP: the window fit, the spike waveforms, and the protocol on a simulated synaptic memristor.
 
 The physics of test 2 (``synaptic-memristor``, docs/models.md). Spikes: a peak of −a for t_p,
-then a tail +r·a·e^(−(t − t_p)/τ_s) (``exponential`` with spike_amplitude = −a). The device sees
+then a tail +r·a·e^(−(t − t_p)/τ_s) (``exponential`` with amplitude = −a). The device sees
 V_pre(t) − V_post(t − Δt). For Δt > 0 the post spike's peak (+a across the device) lands on the
 pre spike's tail, so during that one cell (t_p = one time step h) the device holds
 
@@ -38,8 +38,8 @@ from labsuite.simulator.playback import play
 # --- test 2's device and spikes -----------------------------------------------------------
 TAU_S, STEP, PEAK, A, R = 250e-6, 50e-6, 50e-6, 0.8, 0.05
 DEVICE = {"w_initial": 0.5, "rate_set": 1e4, "rate_reset": 1e4, "read_noise": 5e-4}
-SPIKES = {"spike_amplitude": -A, "spike_width": PEAK + 4 * TAU_S, "peak_width": PEAK, "tail_ratio": R,
-          "tail_tau": TAU_S, "dt_min": 100e-6, "dt_max": 1e-3, "points": 10, "time_step": STEP, "rest": 50e-3}
+SPIKES = {"amplitude": -A, "width": PEAK + 4 * TAU_S, "peak_width": PEAK, "tail_ratio": R,
+          "tail_tau": TAU_S, "dt_min": 100e-6, "dt_max": 1e-3, "points": 10, "time_step": STEP, "read_delay": 50e-3}
 
 
 def expected_window(dt: np.ndarray) -> np.ndarray:
@@ -133,8 +133,8 @@ def test_heating_memory_gives_stdp_on_the_thermal_model_in_playback():
     The pair's second spike acts on the first's heat, so its polarity sets the sign. At 50 ns steps
     the bench cannot time this (50 µs minimum); playback can. docs/models/iontronic_thermal.md:
     ±0.55 µs from w = 0.5 gives +48.9 % / −27.6 %."""
-    proto = SpikeTiming(waveform="biphasic", spike_amplitude=-1.0, peak_width=50e-9, spike_width=550e-9,
-                        tail_ratio=-0.6, time_step=50e-9, dt_min=550e-9, dt_max=600e-9, points=2, rest=20e-6)
+    proto = SpikeTiming(waveform="biphasic", amplitude=-1.0, peak_width=50e-9, width=550e-9,
+                        tail_ratio=-0.6, time_step=50e-9, dt_min=550e-9, dt_max=600e-9, points=2, read_delay=20e-6)
     changes = []
     for train in proto.program().trains[:2]:                    # +0.55 µs, −0.55 µs, each on a fresh device
         model = make_model("thermal-second-order", np.random.default_rng(0), params={"w_initial": 0.5})
@@ -170,7 +170,7 @@ def test_bench_run_writes_a_run_file_that_analyzes_the_same(tmp_path):
 
 def test_bench_refuses_a_time_step_it_cannot_time():
     proto = SpikeTiming(**{**SPIKES, "time_step": 10e-6, "peak_width": 10e-6, "dt_min": 20e-6, "dt_max": 100e-6,
-                           "spike_width": 200e-6, "points": 3})
+                           "width": 200e-6, "points": 3})
     with Bench.simulated(seed=0) as bench, pytest.raises(
             LimitError, match=r"time_step = 10 µs is shorter than the Keithley 2450 SourceMeter can time \(50 µs\)"):
         run_protocol(proto, bench, out_dir=None)
@@ -234,8 +234,8 @@ def test_shapes_and_discretization():
 
 
 def test_opposite_unipolar_spikes_add_where_they_overlap():
-    proto = SpikeTiming(waveform="rectangular", post_waveform=Rectangular(-0.5, 300e-6), spike_amplitude=0.5,
-                        spike_width=300e-6, time_step=50e-6, dt_min=100e-6, dt_max=200e-6, points=2)
+    proto = SpikeTiming(waveform="rectangular", post_waveform=Rectangular(-0.5, 300e-6), amplitude=0.5,
+                        width=300e-6, time_step=50e-6, dt_min=100e-6, dt_max=200e-6, points=2)
     levels = [(round(s.level, 9), round(s.duration * 1e6)) for s in proto.pair_segments(100e-6)]
     assert levels == [(0.5, 100), (1.0, 200), (0.5, 100)]
 
@@ -251,11 +251,11 @@ def test_program_sweeps_both_signs_alternately_and_fits_the_pattern():
 
 
 @pytest.mark.parametrize("params, message", [
-    ({"spike_width": 3e-3, "dt_max": 3e-3, "time_step": 50e-6}, r"time_step = 50 µs .* needs \d+ segments"),
+    ({"width": 3e-3, "dt_max": 3e-3, "time_step": 50e-6}, r"time_step = 50 µs .* needs \d+ segments"),
     ({"dt_min": 100e-6, "dt_max": 300e-6, "points": 8, "time_step": 100e-6}, "points = 8 is out of range"),
     ({"dt_max": 100e-6, "dt_min": 200e-6}, "dt_max = 100 µs is out of range: allowed at least 200 µs"),
     ({"read_voltage": 0}, "read_voltage"),
-    ({"peak_width": 3e-3}, "peak_width: .* must be shorter than spike_width"),
+    ({"peak_width": 3e-3}, "peak_width: .* must be shorter than width"),
 ])
 def test_parameters_that_cannot_work_are_refused(params, message):
     with pytest.raises((ParameterError, InvalidParameter), match=message):
@@ -263,7 +263,7 @@ def test_parameters_that_cannot_work_are_refused(params, message):
 
 
 def test_unknown_waveform_name_lists_the_choices():
-    with pytest.raises(InvalidParameter, match="choose rectangular, triangular, biphasic, exponential"):
+    with pytest.raises(InvalidParameter, match="waveform: .gaussian. is not a choice: choose rectangular, triangular, biphasic or exponential, or a .csv file"):
         SpikeTiming(waveform="gaussian")
 
 

@@ -33,9 +33,9 @@ def test_generator_writes_smu_reads_and_never_both_at_once(generator):
         node = simulated(bench, "smu").port.node
         driving, original = [], node.apply
 
-        def apply(v_source, r_series, i_limit, duration):
+        def apply(v_source, series_resistance, compliance, duration):
             driving.append(sum(p.voltage is not None for p in node.ports))
-            return original(v_source, r_series, i_limit, duration)
+            return original(v_source, series_resistance, compliance, duration)
         node.apply = apply
         smu_traffic, pg_traffic = TrafficLog.attach(bench.smu), TrafficLog.attach(bench.pulse_generator)
         result = run_protocol("potentiation", bench, {"pulses": 10}, out_dir=None)
@@ -203,9 +203,9 @@ def test_a_train_bursts_cannot_time_plays_on_the_smu_as_on_the_smu_alone(generat
         node = simulated(bench, "smu").port.node
         drivers, original = set(), node.apply
 
-        def apply(v_source, r_series, i_limit, duration):
+        def apply(v_source, series_resistance, compliance, duration):
             drivers.update(k for k, p in enumerate(node.ports) if p.voltage is not None)
-            return original(v_source, r_series, i_limit, duration)
+            return original(v_source, series_resistance, compliance, duration)
         node.apply = apply
         traffic = TrafficLog.attach(bench.pulse_generator)
         on_bench = Runner(bench, program).run()

@@ -39,18 +39,18 @@ def test_every_parameter_the_fix_needs_is_given(tmp_path):
     """Endurance on the 2400: both pulses are too short, and the list holds one compliance."""
     error = refusal("endurance", "keithley2400", tmp_path)
     assert str(error).startswith("set_width = 100 µs is shorter than the Keithley 2400 SourceMeter can time (735 µs): "
-                                 "use --set set_width=1ms --set reset_width=1ms --set compliance_reset=2mA")
+                                 "use --set set_width=1ms --set reset_width=1ms --set reset_compliance=2mA")
     with Bench.simulated(seed=1, smu="keithley2400") as bench:
         result = run_protocol("endurance", bench, {"set_width": "1ms", "reset_width": "1ms",
-                                                   "compliance_reset": "2mA"}, out_dir=None)
+                                                   "reset_compliance": "2mA"}, out_dir=None)
     assert result.state is RunState.COMPLETED
 
 
 def test_a_limit_per_segment_on_the_b2900_names_the_compliance_to_change(tmp_path):
     """A B2900 channel has one compliance for a whole list sweep (SCPI reference, :SENS:CURR:PROT)."""
     error = refusal("endurance", "keysightb2900", tmp_path)
-    assert str(error).startswith("compliance_reset = 10 mA differs from the 2 mA limit of the other segments")
-    assert str(error).endswith(": use --set compliance_reset=2mA")
+    assert str(error).startswith("reset_compliance = 10 mA differs from the 2 mA limit of the other segments")
+    assert str(error).endswith(": use --set reset_compliance=2mA")
 
 
 def test_when_no_longer_duration_plays_the_refusal_says_why_in_the_benchs_terms(tmp_path):

@@ -99,7 +99,7 @@ def test_resume_is_refused_for_another_bench_a_completed_run_or_a_closed_loop(tm
         with pytest.raises(ResumeRefused, match=r"its status is 'completed'"):
             resume_run(done, bench)
         with pytest.raises(InstrumentError):
-            run_protocol("forming", bench, {"v_stop": "1 V", "v_step": "0.1 V"}, out_dir=tmp_path / "c",
+            run_protocol("forming", bench, {"stop_amplitude": "1 V", "amplitude_step": "0.1 V"}, out_dir=tmp_path / "c",
                          observers=[FaultAfter(2)])
         (forming,) = (tmp_path / "c").glob("*.h5")
         with pytest.raises(ResumeRefused, match="closed-loop"):

@@ -118,10 +118,10 @@ def test_no_voltage_reaches_the_device_except_under_the_programs_compliance(benc
     limits_when_driven = []
     original = node.apply
 
-    def apply(v_source, r_series, i_limit, duration):
+    def apply(v_source, series_resistance, compliance, duration):
         if v_source != 0:
-            limits_when_driven.append(i_limit)
-        return original(v_source, r_series, i_limit, duration)
+            limits_when_driven.append(compliance)
+        return original(v_source, series_resistance, compliance, duration)
 
     node.apply = apply
     Runner(bench, potentiation(pulses=5, compliance=2e-4), timing=timing).run()
@@ -211,10 +211,10 @@ def test_each_segment_is_driven_under_its_own_compliance(bench, timing):
     seen = {}
     original = node.apply
 
-    def apply(v_source, r_series, i_limit, duration):
+    def apply(v_source, series_resistance, compliance, duration):
         if v_source != 0:
-            seen.setdefault(round(v_source, 6), set()).add(i_limit)
-        return original(v_source, r_series, i_limit, duration)
+            seen.setdefault(round(v_source, 6), set()).add(compliance)
+        return original(v_source, series_resistance, compliance, duration)
 
     node.apply = apply
     pattern = (Segment(1.5, 100e-6, "write", compliance=50e-6), Segment(0.1, 1e-3, "read", True),

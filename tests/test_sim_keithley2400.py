@@ -229,13 +229,13 @@ def test_output_off_states_drive_the_device(visa, sim):
     """Section 13 "Output-off states": NORMal holds 0 V under 0.5 % of the present current range,
     ZERO 0 V under the compliance, HIMPedance opens the output."""
     visa.write(":SENS:CURR:PROT 1e-3;:SOUR:VOLT 0.3")
-    assert (sim.port.voltage, sim.port.current_limit) == (0.0, pytest.approx(0.005 * 1.05e-3))
+    assert (sim.port.voltage, sim.port.compliance) == (0.0, pytest.approx(0.005 * 1.05e-3))
     visa.write(":OUTP:SMOD ZERO")
-    assert (sim.port.voltage, sim.port.current_limit) == (0.0, pytest.approx(1e-3))
+    assert (sim.port.voltage, sim.port.compliance) == (0.0, pytest.approx(1e-3))
     visa.write(":OUTP:SMOD HIMP")
     assert sim.port.voltage is None
     visa.write(":OUTP ON")
-    assert (sim.port.voltage, sim.port.current_limit) == (0.3, pytest.approx(1e-3))
+    assert (sim.port.voltage, sim.port.compliance) == (0.3, pytest.approx(1e-3))
 
 
 def test_auto_output_off_turns_the_source_on_for_each_cycle_only(visa, station):

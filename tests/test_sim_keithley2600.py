@@ -103,10 +103,10 @@ def drive_log(station):
     port = station.node.ports[0]
     log, drive = [], port.drive
 
-    def recording(voltage, current_limit=np.inf):
+    def recording(voltage, compliance=np.inf):
         if voltage != port.voltage:
             log.append((station.clock.now(), voltage))
-        drive(voltage, current_limit)
+        drive(voltage, compliance)
     port.drive = recording
     return log
 
@@ -209,9 +209,9 @@ def test_output_off_states(sim, station):
     """Section 2 "Output-off states": normal mode sources 0 V under offlimiti (1 mA); high-Z
     opens the output relay; on, the output sources levelv under limiti."""
     port = station.node.ports[0]
-    assert (port.voltage, port.current_limit) == (0.0, 1e-3)
+    assert (port.voltage, port.compliance) == (0.0, 1e-3)
     sim.process("smua.source.levelv = 0.3 smua.source.limiti = 2e-3 smua.source.output = smua.OUTPUT_ON")
-    assert (port.voltage, port.current_limit) == (0.3, 2e-3)
+    assert (port.voltage, port.compliance) == (0.3, 2e-3)
     sim.process("smua.source.offmode = smua.OUTPUT_HIGH_Z smua.source.output = smua.OUTPUT_OFF")
     assert port.voltage is None
 

@@ -117,7 +117,7 @@ class TestCircuit:
     def test_compliance_clamps_the_current_and_drops_the_device_voltage(self):
         model = SynapticMemristor(SynapticMemristorParams(c2c_sigma=0, read_noise=0, w_initial=1.0))
         circuit = SourceCircuit(model)
-        result = circuit.hold(2.0, i_limit=100e-6, duration=1e-3)     # 2 V × 200 µS = 400 µA wanted
+        result = circuit.hold(2.0, compliance=100e-6, duration=1e-3)     # 2 V × 200 µS = 400 µA wanted
         assert result.in_compliance
         assert result.current == pytest.approx(100e-6, rel=1e-6)
         assert result.device_voltage < 0.6
@@ -126,7 +126,7 @@ class TestCircuit:
     def test_limit_holds_through_a_set_and_a_reset_pulse(self, v):
         """A write under compliance: the current never passes the limit, whatever the state does."""
         model = SynapticMemristor(SynapticMemristorParams(c2c_sigma=0, read_noise=0, w_initial=0.5))
-        result = model.evolve(v, 1e-3, i_limit=50e-6, sample_times=np.linspace(0, 1e-3, 11))
+        result = model.evolve(v, 1e-3, compliance=50e-6, sample_times=np.linspace(0, 1e-3, 11))
         assert result.limited[0]
         assert np.all(np.abs(result.samples[:, 0]) <= 50e-6 * (1 + 1e-9))
         assert abs(result.current[0]) == pytest.approx(50e-6, rel=1e-6)
@@ -164,7 +164,7 @@ class TestNumericalIntegration:
         def run(rtol):
             model = SynapticMemristor(QUIET)
             model.rtol = rtol
-            model.evolve(1.8, 2e-3, r_series=5e3, i_limit=150e-6)
+            model.evolve(1.8, 2e-3, series_resistance=5e3, compliance=150e-6)
             return model.x.copy()
         coarse, fine = run(1e-6), run(1e-8)
         assert np.max(np.abs(coarse - fine)) < 1e-5
@@ -174,7 +174,7 @@ class TestNumericalIntegration:
         model = SynapticMemristor(params, n=2000, rng=np.random.default_rng(3))
         g0 = model.conductance()
         assert np.std(np.log(g0)) == pytest.approx(0.1, rel=0.1)          # log-normal G_min spread
-        model.evolve(1.5, 100e-6, r_series=1e3, i_limit=1e-3)              # numerical path, 2000 devices
+        model.evolve(1.5, 100e-6, series_resistance=1e3, compliance=1e-3)              # numerical path, 2000 devices
         assert np.all(model.conductance() > g0)
 
     def test_sample_times_trace_the_current_inside_a_segment(self):

@@ -8,6 +8,7 @@ from PyQt6.QtWidgets import QFormLayout, QGroupBox, QLabel, QLineEdit, QPlainTex
 
 from labsuite.bench import Limits
 from labsuite.core.errors import LabsuiteError
+from labsuite.core.parameters import declared
 from labsuite.core.units import format_quantity, parse_quantity
 
 INVALID_STYLE = "QLineEdit { background: #fde0e0; border: 1px solid #d62728; }"
@@ -35,20 +36,19 @@ class DevicePanel(QWidget):
         form.addRow("notes", self.notes)
 
         defaults = Limits()
-        self.max_voltage = QLineEdit(format_quantity(defaults.max_voltage, "V"))
-        self.max_voltage.setToolTip("largest |V| any run may apply to this device, e.g. 5 V")
-        self.max_compliance = QLineEdit(format_quantity(defaults.max_compliance, "A"))
-        self.max_compliance.setToolTip("largest current limit any run may set, e.g. 10 mA")
+        self.limit_fields: dict[str, QLineEdit] = {}
         self.limit_error = QLabel()
         self.limit_error.setWordWrap(True)
         self.limit_error.setStyleSheet("color: #d62728")
         limits_box = QGroupBox("Bench limits")
         limits_form = QFormLayout(limits_box)
-        limits_form.addRow("max |V|", self.max_voltage)
-        limits_form.addRow("max compliance", self.max_compliance)
-        limits_form.addRow(self.limit_error)
-        for field in (self.max_voltage, self.max_compliance):
+        for p in declared(Limits):
+            field = QLineEdit(format_quantity(getattr(defaults, p.name), p.unit))
+            field.setToolTip(f"{p.help}, e.g. {format_quantity(p.default / 2, p.unit)}")
             field.textChanged.connect(self._limits_edited)
+            self.limit_fields[p.name] = field
+            limits_form.addRow(f"{p.name} ({p.unit})", field)
+        limits_form.addRow(self.limit_error)
 
         layout = QVBoxLayout(self)
         layout.addWidget(identity)
@@ -67,17 +67,18 @@ class DevicePanel(QWidget):
 
     def show_limits(self, limits: Limits) -> None:
         """Display the limits in force (e.g. those a bench.toml brought)."""
-        self.max_voltage.setText(format_quantity(limits.max_voltage, "V"))
-        self.max_compliance.setText(format_quantity(limits.max_compliance, "A"))
+        for p in declared(Limits):
+            self.limit_fields[p.name].setText(format_quantity(getattr(limits, p.name), p.unit))
 
     def _limits_edited(self) -> None:
         self.limits = None
         errors = []
         values = {}
-        for field, name, unit in ((self.max_voltage, "max_voltage", "V"), (self.max_compliance, "max_compliance", "A")):
+        for p in declared(Limits):
+            field = self.limit_fields[p.name]
             try:
-                values[name] = parse_quantity(field.text(), unit, f"limits.{name}")
-                Limits(**{name: values[name]})
+                values[p.name] = parse_quantity(field.text(), p.unit, f"limits.{p.name}")
+                Limits(**{p.name: values[p.name]})
                 field.setStyleSheet("")
             except LabsuiteError as exc:
                 field.setStyleSheet(INVALID_STYLE)

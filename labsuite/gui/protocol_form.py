@@ -1,52 +1,34 @@
 """A protocol's parameter form, generated from its declarations, and its validation.
 
-Each :class:`~labsuite.protocols.Parameter` becomes a field that takes units (``100 us``,
-``1.2 V``) and shows its unit, range and help as a tooltip. Non-numeric choices (a PPF's
-interval ``order``, an STDP ``waveform``) come from the protocol's constructor keywords. The
-form is checked as a run would be, and sends nothing: each field against its declared range,
-relations between fields, the bench limits, then the program against what the bench's
-instruments can play. A default the connected bench cannot play is run at the nearest value it
-can (as ``labsuite run`` does): the field is marked and a note above the form gives both values.
+Each :class:`~labsuite.core.parameters.Number` becomes a field that takes units (``100 us``,
+``1.2 V``) and shows its unit, range and help as a tooltip; each
+:class:`~labsuite.core.parameters.Choice` (a PPF's interval ``order``, an STDP ``waveform``) a
+drop-down list of its choices, editable where a file may be given instead. The form is checked
+as a run would be, and sends nothing: each field against its declared range, relations between
+fields, the bench limits, then the program against what the bench's instruments can play. A default the connected bench cannot play
+is run at the nearest value it can (as ``labsuite run`` does): the field is marked and a note above
+the form gives both values.
 """
 from __future__ import annotations
-
-import inspect
-import sys
 
 from PyQt6.QtCore import pyqtSignal
 from PyQt6.QtWidgets import QComboBox, QFormLayout, QLabel, QLineEdit, QWidget
 
 from labsuite.bench import Bench, Limits
 from labsuite.core.errors import InvalidParameter, LabsuiteError
-from labsuite.experiment import adjusted_provenance, describe_adjusted, make_protocol
-from labsuite.protocols import PROTOCOLS, Parameter, Protocol
-from labsuite.refusal import adapt_defaults
+from labsuite.core.parameters import Choice, Number
 from labsuite.core.units import format_quantity
+from labsuite.experiment import adjusted_provenance, describe_adjusted, make_protocol
+from labsuite.protocols import PROTOCOLS, Protocol
+from labsuite.refusal import adapt_defaults
 
 INVALID_STYLE = "background: #fde0e0; border: 1px solid #d62728;"
 ADJUSTED_STYLE = "background: #e0ecfa; border: 1px solid #1f77b4;"
 
 
-def shown_value(parameter: Parameter, value: float) -> str:
+def shown_value(parameter: Number, value: float) -> str:
     """A value as the form shows it: ``1.5 V``, ``100 µs``, ``50``."""
     return format_quantity(value, parameter.unit, digits=12)
-
-
-def options_of(protocol: type[Protocol]) -> dict[str, str]:
-    """The protocol's non-numeric constructor keywords and their defaults ("" when the default is None)."""
-    signature = inspect.signature(protocol.__init__)
-    return {name: "" if p.default is None else str(p.default) for name, p in signature.parameters.items()
-            if name != "self" and p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-
-
-def choices_of(protocol: type[Protocol], default: str) -> tuple[str, ...]:
-    """The named choices of an option: a tuple of strings holding ``default``, on the protocol class
-    or in its module (``PairedPulse.ORDERS``, the STDP module's ``SHAPES``)."""
-    module = vars(sys.modules[protocol.__module__])
-    for value in (*vars(protocol).values(), *module.values()):
-        if isinstance(value, tuple) and value and all(isinstance(v, str) for v in value) and default in value:
-            return value
-    return (default,) if default else ()
 
 
 class ProtocolForm(QWidget):
@@ -59,7 +41,7 @@ class ProtocolForm(QWidget):
         self.layout_ = QFormLayout(self)
         self.protocol_class: type[Protocol] = next(iter(PROTOCOLS.values()))
         self.fields: dict[str, QLineEdit] = {}
-        self.option_fields: dict[str, QComboBox] = {}
+        self.choice_fields: dict[str, QComboBox] = {}
         self.tooltips: dict[str, str] = {}
         self.protocol: Protocol | None = None     # the validated protocol, None while invalid
         self.reason = ""
@@ -71,7 +53,7 @@ class ProtocolForm(QWidget):
         while self.layout_.rowCount():
             self.layout_.removeRow(0)
         self.protocol_class = PROTOCOLS[name]
-        self.fields, self.option_fields, self.tooltips = {}, {}, {}
+        self.fields, self.choice_fields, self.tooltips = {}, {}, {}
         self.bench_note = QLabel()
         self.bench_note.setObjectName("bench_note")
         self.bench_note.setWordWrap(True)
@@ -80,11 +62,13 @@ class ProtocolForm(QWidget):
         self.layout_.addRow(self.bench_note)
         values = values or {}
         for p in self.protocol_class.parameters:
+            if isinstance(p, Choice):
+                self._add_choice(p, values.get(p.name, p.default))
+                continue
             value = values.get(p.name, p.default)
             field = QLineEdit(value if isinstance(value, str) else shown_value(p, value))
             field.setObjectName(p.name)
-            lo, hi = shown_value(p, p.minimum), shown_value(p, p.maximum)
-            field.setToolTip(f"<b>{p.name}</b>: {p.help}<br>allowed {lo} to {hi}"
+            field.setToolTip(f"<b>{p.name}</b>: {p.help}<br>allowed {p.allowed()}"
                              + (f"; units accepted, e.g. “{shown_value(p, p.default)}”" if p.unit else
                                 ("; a whole number" if p.integer else "")))
             field.textChanged.connect(self.changed)
@@ -93,25 +77,30 @@ class ProtocolForm(QWidget):
             label = QLabel(f"{p.name} ({p.unit})" if p.unit else p.name)
             label.setToolTip(field.toolTip())
             self.layout_.addRow(label, field)
-        for name, default in options_of(self.protocol_class).items():
-            box = QComboBox()
-            box.setEditable(True)
-            box.setObjectName(name)
-            box.addItems(choices_of(self.protocol_class, default))
-            box.setEditText(str(values.get(name, default)))
-            if not default:
-                box.lineEdit().setPlaceholderText("default")
-            box.setToolTip(f"<b>{name}</b>: a choice of {self.protocol_class.title} that is not a number")
-            box.editTextChanged.connect(self.changed)
-            self.tooltips[name] = box.toolTip()
-            self.option_fields[name] = box
-            self.layout_.addRow(name, box)
         self.changed.emit()
 
+    def _add_choice(self, p: Choice, value: object) -> None:
+        """A drop-down list of ``p``'s choices showing ``value``; editable where a file may be given."""
+        box = QComboBox()
+        box.setObjectName(p.name)
+        box.setEditable(bool(p.file))
+        box.addItems(([""] if p.default is None else []) + [str(c) for c in p.choices])
+        shown = "" if value is None else str(value)
+        if box.findText(shown) < 0:
+            box.addItem(shown)
+        box.setCurrentText(shown)
+        if p.default is None and box.lineEdit() is not None:
+            box.lineEdit().setPlaceholderText("unset")
+        box.setToolTip(f"<b>{p.name}</b>: {p.help}<br>choose {p.allowed()}")
+        box.currentTextChanged.connect(self.changed)
+        self.tooltips[p.name] = box.toolTip()
+        self.choice_fields[p.name] = box
+        self.layout_.addRow(p.name, box)
+
     def texts(self) -> dict[str, str]:
-        """Every field as typed (options left empty are left out)."""
+        """Every field as typed (choices left empty are left out)."""
         found = {name: field.text().strip() for name, field in self.fields.items()}
-        found.update({name: box.currentText().strip() for name, box in self.option_fields.items()
+        found.update({name: box.currentText().strip() for name, box in self.choice_fields.items()
                       if box.currentText().strip()})
         return found
 
@@ -130,9 +119,9 @@ class ProtocolForm(QWidget):
         """
         bad: dict[str, str] = {}
         adjusted: dict[str, tuple[float, float]] = {}
-        for name, field in self.fields.items():
+        for name, text in self.texts().items():
             try:
-                self.protocol_class.parameter(name).parse(field.text())
+                self.protocol_class.parameter(name).parse(text)
             except LabsuiteError as exc:
                 bad[name] = str(exc)
         reason = next(iter(bad.values()), "")
@@ -150,10 +139,10 @@ class ProtocolForm(QWidget):
             except (LabsuiteError, ValueError, OSError) as exc:   # e.g. an STDP waveform CSV that is not there
                 reason = str(exc)
                 field = getattr(exc, "field", "")
-                if field in self.fields or field in self.option_fields:
+                if field in self.fields or field in self.choice_fields:
                     bad[field] = reason
                 protocol = None
-        for name, widget in (*self.fields.items(), *self.option_fields.items()):
+        for name, widget in (*self.fields.items(), *self.choice_fields.items()):
             style = INVALID_STYLE if name in bad else ADJUSTED_STYLE if name in adjusted else ""
             widget.setStyleSheet(f"{type(widget).__name__} {{ {style} }}" if style else "")
             widget.setToolTip(self.tooltips[name] + (f"<br><span style='color:#d62728'>{bad[name]}</span>"

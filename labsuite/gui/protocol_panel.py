@@ -1,7 +1,6 @@
 """Protocol panel: the protocol picker, its parameter form, recipes (load/save) and the run queue."""
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,8 +12,8 @@ from PyQt6.QtWidgets import (QComboBox, QFileDialog, QGroupBox, QHBoxLayout, QLa
 
 from labsuite.core.errors import LabsuiteError
 from labsuite.gui.protocol_form import ProtocolForm, shown_value
-from labsuite.protocols import PROTOCOLS, Protocol
-from labsuite.recipe import load_recipe
+from labsuite.protocols import PROTOCOLS
+from labsuite.recipe import load_recipe, recipe_text
 from labsuite.runner import TIMINGS
 
 log = logging.getLogger(__name__)
@@ -28,19 +27,6 @@ class QueuedRun:
     protocol: str
     values: dict[str, Any]
     provenance: dict[str, Any] = field(default_factory=dict)
-
-
-def recipe_toml(protocol: Protocol) -> str:
-    """A one-protocol recipe (labsuite/recipe.py format) holding ``protocol``'s values, with units."""
-    lines = [f"# {protocol.title}, saved from the labsuite GUI; run with `labsuite run FILE.toml`",
-             f"protocol = {json.dumps(protocol.name)}", "", "[parameters]"]
-    for p in protocol.parameters:
-        value = protocol.values[p.name]
-        shown = json.dumps(shown_value(p, value), ensure_ascii=False) if p.unit else shown_value(p, value)
-        lines.append(f"{p.name} = {shown:<18}# {p.help}")
-    for name, choice in (getattr(protocol, "options", None) or {}).items():
-        lines.append(f"{name} = {json.dumps(choice, ensure_ascii=False)}")
-    return "\n".join(lines) + "\n"
 
 
 class ProtocolPanel(QWidget):
@@ -151,7 +137,8 @@ class ProtocolPanel(QWidget):
     def save_recipe(self, path: str | Path) -> Path:
         """Write the form's protocol and values as a recipe (the form must be valid)."""
         path = Path(path)
-        path.write_text(recipe_toml(self.form.protocol), encoding="utf-8")
+        path.write_text(recipe_text(self.form.protocol, f"{self.form.protocol.title}, saved from the labsuite GUI; run "
+                                                         "with `labsuite run FILE.toml`"), encoding="utf-8")
         log.info("recipe saved: %s", path)
         return path
 

@@ -5,11 +5,10 @@ See docs/models.md for the equations, parameters and sources of every model.
 """
 from __future__ import annotations
 
-from dataclasses import fields
-
 import numpy as np
 
 from labsuite.core.errors import InvalidParameter
+from labsuite.core.parameters import Choice, Number, declared
 from labsuite.core.units import parse_quantity
 from labsuite.simulator.models.base import DeviceModel, Evolution, check_params, param
 from labsuite.simulator.models.diffusive import DiffusiveMemristor
@@ -47,14 +46,21 @@ def make_model(name: str, rng: np.random.Generator, n: int = 1,
     except KeyError:
         raise InvalidParameter("model", f"{name!r} is unknown; choose one of {', '.join(MODELS)}") from None
     params_cls = cls.params_type
-    units = {f.name: f.metadata.get("unit", "") for f in fields(params_cls)}
-    unknown = set(params or {}) - set(units)
+    declarations = {p.name: p for p in declared(params_cls)}
+    unknown = set(params or {}) - set(declarations)
     if unknown:
-        raise InvalidParameter(sorted(unknown)[0], f"{name} has no such parameter; it takes {', '.join(units)}")
-    values = {k: parse_quantity(v, units[k], k) for k, v in (params or {}).items()}
+        raise InvalidParameter(sorted(unknown)[0], f"{name} has no such parameter; it takes {', '.join(declarations)}")
+    values = {k: _value(declarations[k], v) for k, v in (params or {}).items()}
     chosen = params_cls(**values)
     check_params(chosen, name)
     return cls(chosen, n=n, rng=rng)
+
+
+def _value(declaration: Number | Choice, value: str | float) -> float:
+    """``value`` in SI units (a choice matched to its number); the range is checked with the others."""
+    if isinstance(declaration, Choice):
+        return declaration.parse(value)
+    return parse_quantity(value, declaration.unit, declaration.name)
 
 
 __all__ = ["MODELS", "DEFAULT_MODEL", "make_model", "DeviceModel", "Evolution", "param", "SynapticMemristor",

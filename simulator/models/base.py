@@ -28,7 +28,6 @@ devices; charge, energy ∫V·I dt and ∫V dt are integrated with the state.
 """
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field, fields
 from types import SimpleNamespace
@@ -39,50 +38,34 @@ from scipy.integrate import solve_ivp
 from scipy.sparse import block_diag, csr_matrix
 
 from labsuite.core.errors import InvalidParameter
+from labsuite.core.parameters import Choice, Number, declared
 
 
 def param(default: float, unit: str = "", *, d2d: bool = False, low: float | None = None,
           high: float | None = None, above: float | None = None, below: float | None = None,
           choices: tuple[float, ...] = ()) -> Any:
     """A model parameter: its default, SI unit, whether it varies from device to device, and its
-    allowed values: ``low ≤ value ≤ high``, ``above < value < below`` (any bound may be left out),
-    or one of ``choices``. Every value is finite. :func:`check_params` enforces them."""
-    return field(default=default, metadata={"unit": unit, "d2d": d2d, "low": low, "high": high, "above": above,
-                                            "below": below, "choices": choices})
-
-
-def allowed_range(f: Any) -> str:
-    """The allowed values of the parameter field ``f`` in words, e.g. ``> 0 s`` or ``0 to 1``."""
-    m, unit = f.metadata, f.metadata.get("unit", "")
-    suffix = f" {unit}" if unit else ""
-    if m.get("choices"):
-        return " or ".join(f"{c:g}" for c in m["choices"])
-    lower = f"{m['low']:g}" if m.get("low") is not None else None
-    upper = f"{m['high']:g}" if m.get("high") is not None else None
-    if lower is not None and upper is not None:
-        return f"{lower} to {upper}{suffix}"
-    parts = [f"≥ {lower}" if lower is not None else None, f"> {m['above']:g}" if m.get("above") is not None else None,
-             f"≤ {upper}" if upper is not None else None, f"< {m['below']:g}" if m.get("below") is not None else None]
-    words = " and ".join(p for p in parts if p)
-    return f"{words}{suffix}" if words else "any finite number"
+    allowed values: ``low ≤ value ≤ high``, ``above < value < below`` (any bound may be left out), or
+    one of ``choices``; declared as a :class:`~labsuite.core.parameters.Number` or
+    :class:`~labsuite.core.parameters.Choice` (named after its field by :func:`declared`).
+    :func:`check_params` enforces them."""
+    declaration = Choice("", choices, default, "") if choices else \
+        Number("", unit, default, low if above is None else above, high if below is None else below, "",
+               open_minimum=above is not None, open_maximum=below is not None)
+    return field(default=default, metadata={"parameter": declaration, "d2d": d2d})
 
 
 def check_params(params: Any, model: str) -> None:
     """Raise :class:`InvalidParameter` naming the first parameter of ``model`` outside its declared
     range (see :func:`param`), or the first pair breaking one of ``params.ordered`` (``a < b``)."""
-    for f in fields(params):
-        value, m = getattr(params, f.name), f.metadata
+    for p in declared(type(params)):
+        value = getattr(params, p.name)
         if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-            raise InvalidParameter(f.name, f"{value!r} must be a number ({model})")
-        ok = math.isfinite(value) and not (
-            (m.get("choices") and value not in m["choices"])
-            or (m.get("low") is not None and value < m["low"]) or (m.get("high") is not None and value > m["high"])
-            or (m.get("above") is not None and value <= m["above"])
-            or (m.get("below") is not None and value >= m["below"]))
-        if not ok:
-            unit = m.get("unit", "")
-            raise InvalidParameter(f.name, f"{value:g}{' ' + unit if unit else ''} is out of range for the {model} "
-                                           f"model: allowed {allowed_range(f)}; the default is {f.default:g}")
+            raise InvalidParameter(p.name, f"{value!r} must be a number ({model})")
+        if isinstance(p, Choice) and value not in p.choices or isinstance(p, Number) and not p.contains(value):
+            unit = getattr(p, "unit", "")
+            raise InvalidParameter(p.name, f"{value:g}{' ' + unit if unit else ''} is out of range for the {model} "
+                                           f"model: allowed {p.allowed()}; the default is {p.default:g}")
     for smaller, larger in getattr(params, "ordered", ()):
         a, b = getattr(params, smaller), getattr(params, larger)
         if not a < b:
@@ -196,7 +179,7 @@ class DeviceModel(ABC):
             return current
         return current * (1.0 + sigma * self.rng.standard_normal(current.shape))
 
-    def operating_point(self, v_source: np.ndarray, r_series: float, i_limit: float,
+    def operating_point(self, v_source: np.ndarray, series_resistance: float, compliance: float,
                         x: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(V_dev, I, limited) of every device for source voltages ``v_source`` (V).
 
@@ -205,16 +188,16 @@ class DeviceModel(ABC):
         """
         x = self.x if x is None else x
         v_s = np.broadcast_to(np.asarray(v_source, dtype=float), (self.n,)).copy()
-        if r_series > 0:
+        if series_resistance > 0:
             i_s = self.current(v_s, x)
-            reach = np.abs(i_s) * r_series
-            v_dev = _bisect(lambda v: v + self.current(v, x) * r_series - v_s, v_s - reach, v_s + reach)
+            reach = np.abs(i_s) * series_resistance
+            v_dev = _bisect(lambda v: v + self.current(v, x) * series_resistance - v_s, v_s - reach, v_s + reach)
         else:
             v_dev = v_s
         i = self.current(v_dev, x)
-        limited = np.abs(i) > i_limit
+        limited = np.abs(i) > compliance
         if np.any(limited):
-            target = np.sign(i) * i_limit
+            target = np.sign(i) * compliance
             lo, hi = v_dev.copy(), v_dev.copy()
             span = np.maximum(np.abs(v_dev), 1e-3)
             for _ in range(200):   # widen until the target current is bracketed
@@ -228,8 +211,8 @@ class DeviceModel(ABC):
             i = np.where(limited, target, i)
         return v_dev, i, limited
 
-    def evolve(self, v_source: float | np.ndarray, duration: float, *, r_series: float = 0.0,
-               i_limit: float = np.inf, sample_times: np.ndarray | None = None) -> Evolution:
+    def evolve(self, v_source: float | np.ndarray, duration: float, *, series_resistance: float = 0.0,
+               compliance: float = np.inf, sample_times: np.ndarray | None = None) -> Evolution:
         """Hold the source at ``v_source`` (V) for ``duration`` (s); advance the state.
 
         ``sample_times`` (s from the segment start, within [0, duration]) asks for the current
@@ -241,38 +224,38 @@ class DeviceModel(ABC):
         else:
             self.x = self._cycle_path      # go on along this cycle's noiseless path
         x0 = self.x.copy()
-        result = self._evolve_exact(v_s, duration, r_series, i_limit, sample_times, x0)
+        result = self._evolve_exact(v_s, duration, series_resistance, compliance, sample_times, x0)
         if result is None:
-            result = self._evolve_numerically(v_s, duration, r_series, i_limit, sample_times, x0)
+            result = self._evolve_numerically(v_s, duration, series_resistance, compliance, sample_times, x0)
         self._cycle_path = self.clip_state(self.x)
         self.x = self.clip_state(self.cycle_noise(self._cycle_start, self._cycle_path))
         if not self.cycles_by_drive:
             self.new_cycle()
         return result
 
-    def _evolve_exact(self, v_s, duration, r_series, i_limit, sample_times, x0) -> Evolution | None:
+    def _evolve_exact(self, v_s, duration, series_resistance, compliance, sample_times, x0) -> Evolution | None:
         """The closed form, when there is one and the source never limits.
 
         The limit is checked at both ends and on the mean; when the current comes within half
         the limit, also at interior points (components moving in opposite directions can make
         the conductance peak inside a segment).
         """
-        if r_series > 0:
-            return self._evolve_exact_in_series(v_s, duration, r_series, i_limit, sample_times, x0)
+        if series_resistance > 0:
+            return self._evolve_exact_in_series(v_s, duration, series_resistance, compliance, sample_times, x0)
         i_start = self.current(v_s, x0)
-        if np.any(np.abs(i_start) > i_limit):
+        if np.any(np.abs(i_start) > compliance):
             return None
         exact = self.closed_form(v_s, duration, x0)
         if exact is None:
             return None
         x1, i_mean = exact
-        if np.isfinite(i_limit):
+        if np.isfinite(compliance):
             peak = np.maximum(np.abs(self.current(v_s, x1)), np.abs(i_mean))
-            if np.any(peak > i_limit):
+            if np.any(peak > compliance):
                 return None
-            if np.any(np.maximum(peak, np.abs(i_start)) > 0.5 * i_limit):
+            if np.any(np.maximum(peak, np.abs(i_start)) > 0.5 * compliance):
                 for t in np.linspace(0, duration, 9)[1:-1]:
-                    if np.any(np.abs(self.current(v_s, self.closed_form(v_s, float(t), x0)[0])) > i_limit):
+                    if np.any(np.abs(self.current(v_s, self.closed_form(v_s, float(t), x0)[0])) > compliance):
                         return None
         samples = None
         if sample_times is not None:
@@ -281,7 +264,7 @@ class DeviceModel(ABC):
         self.x = x1
         return Evolution(i_mean, v_s, v_s, v_s * i_mean * duration, np.zeros(self.n, bool), samples)
 
-    def _evolve_exact_in_series(self, v_s, duration, r_series, i_limit, sample_times, x0) -> Evolution | None:
+    def _evolve_exact_in_series(self, v_s, duration, series_resistance, compliance, sample_times, x0) -> Evolution | None:
         """Closed form behind a series resistance, when the state barely moves the operating point.
 
         The closed form is run at the operating point of the start state and again at that of the
@@ -291,11 +274,11 @@ class DeviceModel(ABC):
         """
         if sample_times is not None:
             return None
-        v0, _, limited0 = self.operating_point(v_s, r_series, i_limit, x0)
+        v0, _, limited0 = self.operating_point(v_s, series_resistance, compliance, x0)
         first = None if np.any(limited0) else self.closed_form(v0, duration, x0)
         if first is None:
             return None
-        v1, _, limited1 = self.operating_point(v_s, r_series, i_limit, first[0])
+        v1, _, limited1 = self.operating_point(v_s, series_resistance, compliance, first[0])
         second = None if np.any(limited1) else self.closed_form(v1, duration, x0)
         if second is None:
             return None
@@ -303,28 +286,28 @@ class DeviceModel(ABC):
         if not np.allclose(xa, xb, rtol=self.rtol, atol=1e-12) or not np.allclose(ia, ib, rtol=self.rtol, atol=0):
             return None
         i_mean, v_dev = 0.5 * (ia + ib), 0.5 * (v0 + v1)
-        if np.any(np.abs(i_mean) > i_limit):
+        if np.any(np.abs(i_mean) > compliance):
             return None
         self.x = 0.5 * (xa + xb)
         return Evolution(i_mean, v_dev, v_s, v_dev * i_mean * duration, np.zeros(self.n, bool))
 
-    def _evolve_numerically(self, v_s, duration, r_series, i_limit, sample_times, x0) -> Evolution:
+    def _evolve_numerically(self, v_s, duration, series_resistance, compliance, sample_times, x0) -> Evolution:
         k, n = x0.shape
         limited_any = np.zeros(n, dtype=bool)
 
         def rhs(_t: float, y: np.ndarray) -> np.ndarray:
             x = y[:k * n].reshape(k, n)
-            v_dev, i, limited = self.operating_point(v_s, r_series, i_limit, x)
+            v_dev, i, limited = self.operating_point(v_s, series_resistance, compliance, x)
             limited_any[:] |= limited
-            v_term = np.where(limited, v_dev + i * r_series, v_s)
+            v_term = np.where(limited, v_dev + i * series_resistance, v_s)
             return np.concatenate([self.derivatives(v_dev, x).ravel(), i, v_dev * i, v_dev, v_term])
 
         y0 = np.concatenate([x0.ravel(), np.zeros(4 * n)])
-        v_dev, i, limited = self.operating_point(v_s, r_series, i_limit, x0)
+        v_dev, i, limited = self.operating_point(v_s, series_resistance, compliance, x0)
         if duration <= 0 or not np.any(self.derivatives(v_dev, x0)):
             # the source is constant, so the ODE is autonomous: a state at rest stays at rest exactly
             self.x = x0.copy()
-            return Evolution(i, v_dev, np.where(limited, v_dev + i * r_series, v_s), v_dev * i * max(duration, 0.0),
+            return Evolution(i, v_dev, np.where(limited, v_dev + i * series_resistance, v_s), v_dev * i * max(duration, 0.0),
                              limited, None if sample_times is None else np.tile(i, (len(sample_times), 1)))
         sol = solve_ivp(rhs, (0.0, duration), y0, method="Radau", rtol=self.rtol, atol=self._atol(n),
                         jac_sparsity=self._sparsity(k, n), dense_output=sample_times is not None)
@@ -335,7 +318,7 @@ class DeviceModel(ABC):
         charge, energy, v_int, v_term_int = (y1[k * n + j * n: k * n + (j + 1) * n] for j in range(4))
         samples = None
         if sample_times is not None:
-            samples = np.array([self.operating_point(v_s, r_series, i_limit,
+            samples = np.array([self.operating_point(v_s, series_resistance, compliance,
                                                      sol.sol(float(t))[:k * n].reshape(k, n))[1]
                                 for t in np.asarray(sample_times, float)])
         return Evolution(charge / duration, v_int / duration, v_term_int / duration, energy, limited_any.copy(),
@@ -367,15 +350,15 @@ class OhmicDeviceModel(DeviceModel):
     def current(self, v: np.ndarray, x: np.ndarray) -> np.ndarray:
         return self.conductance(x) * v
 
-    def operating_point(self, v_source, r_series, i_limit, x=None):
+    def operating_point(self, v_source, series_resistance, compliance, x=None):
         """Exact for an ohmic device: V_dev = V_s/(1 + G·R_s); under the limit V_dev = ±I_lim/G."""
         g = self.conductance(self.x if x is None else x)
         v_s = np.broadcast_to(np.asarray(v_source, dtype=float), (self.n,))
-        v_dev = v_s / (1.0 + g * r_series) if r_series > 0 else v_s.copy()
+        v_dev = v_s / (1.0 + g * series_resistance) if series_resistance > 0 else v_s.copy()
         i = g * v_dev
-        limited = np.abs(i) > i_limit
+        limited = np.abs(i) > compliance
         if np.any(limited):
-            i = np.where(limited, np.sign(i) * i_limit, i)
+            i = np.where(limited, np.sign(i) * compliance, i)
             v_dev = np.where(limited, i / g, v_dev)
         return v_dev, i, limited
 

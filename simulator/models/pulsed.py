@@ -242,7 +242,7 @@ class PulsedDevice(OhmicDeviceModel):
         x[0] = np.clip(x[0], self._lo, self._hi)
         return x
 
-    def evolve(self, v_source, duration: float, *, r_series: float = 0.0, i_limit: float = np.inf,
+    def evolve(self, v_source, duration: float, *, series_resistance: float = 0.0, compliance: float = np.inf,
                sample_times: np.ndarray | None = None) -> Evolution:
         """Hold the source at ``v_source`` (V) for ``duration`` (s): at most one pulse per device.
 
@@ -251,8 +251,8 @@ class PulsedDevice(OhmicDeviceModel):
         the end. ``sample_times`` therefore all read the pre-pulse current.
         """
         v_s = np.broadcast_to(np.asarray(v_source, dtype=float), (self.n,)).copy()
-        v_dev, i, limited = self.operating_point(v_s, r_series, i_limit)
-        v_term = np.where(limited, v_dev + i * r_series, v_s)
+        v_dev, i, limited = self.operating_point(v_s, series_resistance, compliance)
+        v_term = np.where(limited, v_dev + i * series_resistance, v_s)
         samples = None if sample_times is None else np.tile(i, (len(np.asarray(sample_times)), 1))
         result = Evolution(i, v_dev, v_term, v_dev * i * duration, limited, samples)
         if duration > 0:

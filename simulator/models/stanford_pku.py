@@ -220,7 +220,7 @@ class StanfordPKU(DeviceModel):
         x1[0, moved] = np.clip(g, self.p.g_min[moved] / NM, upper)
         return x1
 
-    def operating_point(self, v_source: np.ndarray, r_series: float, i_limit: float,
+    def operating_point(self, v_source: np.ndarray, series_resistance: float, compliance: float,
                         x: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(V_dev, I, limited), as the base class defines it, solved with the exact inverse of
         I = A·sinh(V/V₀), A = I₀·e^(−g/g₀): under the limit V_dev = V₀·asinh(±I_lim/A); behind R_s,
@@ -231,12 +231,12 @@ class StanfordPKU(DeviceModel):
         p = self.p
         v_s = np.broadcast_to(np.asarray(v_source, dtype=float), (self.n,)).copy()
         a = p.i0 * np.exp(-x[0] * NM / p.g0)
-        if r_series > 0:
+        if series_resistance > 0:
             target = np.abs(v_s)
-            u = np.minimum(target, p.v0 * np.arcsinh(target / (r_series * a)))   # both ≥ the root
+            u = np.minimum(target, p.v0 * np.arcsinh(target / (series_resistance * a)))   # both ≥ the root
             for _ in range(100):
                 s = np.sinh(u / p.v0)
-                step = (u + r_series * a * s - target) / (1.0 + r_series * a * np.cosh(u / p.v0) / p.v0)
+                step = (u + series_resistance * a * s - target) / (1.0 + series_resistance * a * np.cosh(u / p.v0) / p.v0)
                 u = np.maximum(u - step, 0.0)
                 if np.all(np.abs(step) <= 1e-15 * np.maximum(target, 1e-300)):
                     break
@@ -244,9 +244,9 @@ class StanfordPKU(DeviceModel):
         else:
             v_dev = v_s
         i = a * np.sinh(v_dev / p.v0)
-        limited = np.abs(i) > i_limit
+        limited = np.abs(i) > compliance
         if np.any(limited):
-            i = np.where(limited, np.sign(i) * i_limit, i)
+            i = np.where(limited, np.sign(i) * compliance, i)
             v_dev = np.where(limited, p.v0 * np.arcsinh(i / a), v_dev)
         return v_dev, i, limited
 
