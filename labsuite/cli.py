@@ -624,7 +624,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     renames = logging.StreamHandler(sys.stderr)   # an old parameter name: `labsuite: warning: ...`
     renames.setFormatter(logging.Formatter("labsuite: warning: %(message)s"))
-    logging.getLogger("labsuite.renames").addHandler(renames)
+    logging.getLogger("labsuite.core.renames").addHandler(renames)
     try:
         return args.func(args)
     except InstrumentError as exc:   # a link failure, an error the instrument reported, a wrong instrument
@@ -655,7 +655,7 @@ def main(argv: list[str] | None = None) -> int:
         _report(f"error: unexpected {type(exc).__name__}: {exc} (a bug: please report it{where})", exc)
         return 1
     finally:
-        logging.getLogger("labsuite.renames").removeHandler(renames)
+        logging.getLogger("labsuite.core.renames").removeHandler(renames)
 
 
 def _report(message: str, exc: BaseException) -> None:

@@ -23,7 +23,7 @@ from labsuite.core.errors import InvalidParameter, RunAborted
 from labsuite.core.events import RunObserver, RunState
 from labsuite.protocols import PROTOCOLS, AdaptiveProtocol, Protocol
 from labsuite.refusal import adapt_defaults as adapted_to, check_protocol, instrument_name
-from labsuite.renames import renamed
+from labsuite.core.renames import renamed
 from labsuite.runner import COMPLIANCE_FRACTION, Runner
 from labsuite.core.units import format_quantity
 from labsuite.store import Continuation, RunWriter, read_run, resumed_filename, run_filename

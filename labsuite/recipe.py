@@ -38,7 +38,7 @@ from labsuite.core.parameters import Choice
 from labsuite.core.units import format_quantity
 from labsuite.experiment import make_protocol
 from labsuite.protocols import PROTOCOLS, Protocol
-from labsuite.renames import renamed
+from labsuite.core.renames import renamed
 from labsuite.tomlfile import load_toml
 
 MAX_REPEAT = 10_000   # runs of one step

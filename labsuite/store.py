@@ -62,7 +62,7 @@ from labsuite.core.errors import LabsuiteError
 from labsuite.core.events import Progress, RunObserver, RunState
 from labsuite.core.program import SAMPLE_DTYPE, SAMPLE_UNITS, PulseProgram, Segment, Train
 from labsuite.core.version import __version__
-from labsuite.renames import upgrade_run_attributes
+from labsuite.core.renames import upgrade_run_attributes
 from labsuite.traffic import TrafficLog
 
 SCHEMA = "labsuite-run"

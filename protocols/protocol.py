@@ -13,7 +13,7 @@ from labsuite.core.parameters import Choice, Declaration, Number
 from labsuite.core.plotspec import PlotSpec
 from labsuite.core.program import PulseProgram
 from labsuite.core.units import format_quantity
-from labsuite.renames import ACCEPTED_UNTIL, new_name
+from labsuite.core.renames import ACCEPTED_UNTIL, new_name
 
 MAX_READINGS = 10_000_000    # readings one program may take (samples: 36 B each, plus indexing tables)
 MAX_SEGMENTS = 20_000_000    # segments one program may hold (levels: 8 B each)

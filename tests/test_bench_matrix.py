@@ -155,8 +155,8 @@ def test_the_matrix_is_the_expected_one_and_checking_it_sends_nothing():
         assert all(c.sequencing for c in cells if not c.refusal)
     assert {c.protocol: c.sequencing for c in cells} == {   # the 2400 with an AFG31000, the last bench
         **{p: ("software", "bursts") for p in ("potentiation", "depression", "ltp-ltd")},
-        "ppf": ("bursts",), "srdp": ("hardware", "software", "bursts"), "stdp": (), "retention": (),
-        **{p: ("hardware",) for p in ("iv", "pulsed-iv", "endurance")},
+        "ppf": ("bursts",), "srdp": ("hardware", "software", "bursts"), "stdp": (), "retention": (), "endurance": (),
+        **{p: ("hardware",) for p in ("iv", "pulsed-iv")},
         **{p: ("hardware", "bursts") for p in ("forming", "write-verify")}}
 
 

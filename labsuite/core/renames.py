@@ -2,7 +2,7 @@
 
 Recipes, ``--set`` and the parameter dict given to ``make_protocol`` / ``run_protocol`` accept an
 old name until labsuite 0.3 (``ACCEPTED_UNTIL``): the value is used under its new name and one WARNING on
-the ``labsuite.renames`` logger names the new key (``labsuite run`` prints it as ``labsuite: warning:``).
+the ``labsuite.core.renames`` logger names the new key (``labsuite run`` prints it as ``labsuite: warning:``).
 Python warnings are not used: they would stop a run under ``-W error``. A protocol class's keyword
 arguments take the new names only; an old one is refused naming the new one. Run files written
 with schema 1 are read with their parameters, options and bench snapshot under the new names.
