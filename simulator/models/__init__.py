@@ -1,6 +1,8 @@
 """Device physics: state variables, their equations, noise. Vectorized over arrays of devices.
 
-``MODELS`` maps each model's name to its class; ``make_model(name, rng, params=...)`` builds one.
+``MODELS`` maps each model's name to its class (the built-in ones, then those that installed
+distributions add through the ``labsuite.models`` entry point, see labsuite.plugins);
+``make_model(name, rng, params=...)`` builds one.
 See docs/models.md for the equations, parameters and sources of every model.
 """
 from __future__ import annotations
@@ -10,6 +12,7 @@ from dataclasses import fields
 import numpy as np
 
 from labsuite.errors import InvalidParameter
+from labsuite.plugins import Catalog, subclasses
 from labsuite.simulator.models.base import DeviceModel, Evolution, check_params, param
 from labsuite.simulator.models.diffusive import DiffusiveMemristor
 from labsuite.simulator.models.drift import DRIFT_MODELS
@@ -21,7 +24,7 @@ from labsuite.simulator.models.synaptic_memristor import SynapticMemristor, Syna
 from labsuite.simulator.models.thermal import ThermalSecondOrderMemristor
 from labsuite.units import parse_quantity
 
-MODELS: dict[str, type[DeviceModel]] = {
+MODELS: Catalog[type[DeviceModel]] = Catalog("labsuite.models", "device model", {
     SynapticMemristor.name: SynapticMemristor,
     **DRIFT_MODELS,
     **PULSED_MODELS,
@@ -31,7 +34,7 @@ MODELS: dict[str, type[DeviceModel]] = {
     IontronicMemristor.name: IontronicMemristor,
     ThermalSecondOrderMemristor.name: ThermalSecondOrderMemristor,
     StanfordPKU.name: StanfordPKU,
-}
+}, subclasses(DeviceModel))
 DEFAULT_MODEL = SynapticMemristor.name
 
 
