@@ -1,5 +1,5 @@
 """Command line: ``labsuite run``, ``protocols``, ``runs``, ``export``, ``replay``, ``resim``,
-``instruments``, ``sim serve``, ``gui``."""
+``instruments``, ``sim serve``, ``gui``, ``new protocol``."""
 from __future__ import annotations
 
 import argparse
@@ -364,6 +364,16 @@ def _cmd_protocols(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_new_protocol(args: argparse.Namespace) -> int:
+    from labsuite.scaffold import new_protocol
+
+    folder = args.dir or Path(args.name)
+    for path in new_protocol(args.name, folder):
+        print(path)
+    print(f"next: pip install -e {folder}; labsuite run {args.name} --sim; pytest {folder} (docs/extending.md)")
+    return 0
+
+
 def _cmd_sim_serve(args: argparse.Namespace) -> int:
     import threading
 
@@ -529,6 +539,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     protocols = sub.add_parser("protocols", help="list protocols and their parameters")
     protocols.set_defaults(func=_cmd_protocols)
+
+    new = sub.add_parser("new", help="write the skeleton of a plugin (docs/extending.md)")
+    new_sub = new.add_subparsers(dest="new_command", required=True)
+    new_protocol = new_sub.add_parser("protocol", help="a protocol module, its recipe, a pytest test and a "
+                                                       "pyproject declaring its entry point")
+    new_protocol.add_argument("name", metavar="NAME", help="the protocol's name: lowercase words joined by hyphens, "
+                                                           "e.g. ramp-read")
+    new_protocol.add_argument("--dir", type=_path, help="folder to write, new or empty (default ./NAME)")
+    new_protocol.set_defaults(func=_cmd_new_protocol)
 
     gui = sub.add_parser("gui", help="the desktop GUI (PyQt6): bench, protocol form, live plots, run browser")
     gui.add_argument("--sim", action="store_true", help="open with the simulated bench connected")

@@ -7,6 +7,7 @@ import logging
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from labsuite import registry
@@ -94,7 +95,8 @@ def test_a_plugin_protocol_is_listed_and_runs_from_the_command_line(site, tmp_pa
 
 
 def test_a_plugin_device_model_is_chosen_with_model_and_reads_its_own_g_min(site, tmp_path, capsys):
-    install(site, "lab-models", {"lab_models": MODEL}, {"labsuite.models": {"lab-memristor": "lab_models:LabMemristor"}})
+    install(site, "lab-models", {"lab_models": MODEL},
+            {"labsuite.models": {"lab-memristor": "lab_models:LabMemristor"}})
     assert "lab-memristor" in MODELS and "synaptic-memristor" in MODELS
     g = {}
     for model in ("synaptic-memristor", "lab-memristor"):
@@ -162,11 +164,11 @@ def test_a_broken_or_clashing_plugin_is_one_line_naming_it_and_the_rest_still_wo
 
 
 def test_a_model_plugin_of_the_wrong_kind_is_left_out_and_a_model_is_still_built(site, caplog):
-    install(site, "lab-bad-model", {"lab_bad_model": PROTOCOL}, {"labsuite.models": {"bad": "lab_bad_model:LabPotentiation"}})
+    install(site, "lab-bad-model", {"lab_bad_model": PROTOCOL},
+            {"labsuite.models": {"bad": "lab_bad_model:LabPotentiation"}})
     with caplog.at_level(logging.WARNING, logger="labsuite.plugins"):
         assert "lab-potentiation" not in MODELS
     assert "is not a concrete DeviceModel subclass" in caplog.text and "lab-bad-model 0.1" in caplog.text
-    import numpy as np
     assert make_model("synaptic-memristor", np.random.default_rng(0)).name == "synaptic-memristor"
 
 
@@ -176,7 +178,8 @@ def test_the_gui_lists_plugin_protocols_and_models_and_shows_the_form(site, qtbo
 
     install(site, "lab-protocols", {"lab_protocols": PROTOCOL},
             {"labsuite.protocols": {"lab-potentiation": "lab_protocols:LabPotentiation"}})
-    install(site, "lab-models", {"lab_models": MODEL}, {"labsuite.models": {"lab-memristor": "lab_models:LabMemristor"}})
+    install(site, "lab-models", {"lab_models": MODEL},
+            {"labsuite.models": {"lab-memristor": "lab_models:LabMemristor"}})
     panel, bench = ProtocolPanel(), BenchPanel()
     qtbot.addWidget(panel)
     qtbot.addWidget(bench)
