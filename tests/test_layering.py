@@ -51,6 +51,7 @@ def test_tree_is_found():
                            "labsuite.store")),
     ("labsuite.runner", ("labsuite.simulator",)),
     ("labsuite.store", ("labsuite.simulator", "labsuite.drivers")),
+    ("labsuite.plugins", ("labsuite",)),   # protocols, models, registry and twins all read plugins through it
 ])
 def test_layer_does_not_import(source, forbidden):
     bad = [(m, i) for m, i in imports_of(source) if under(i, *forbidden)]
