@@ -4,8 +4,9 @@ A driver class lists its :class:`~labsuite.instruments.Registration` s in ``regi
 per model it is offered for); this module collects them from every module of
 ``labsuite.drivers``, then from the driver classes installed distributions add through the
 ``labsuite.instruments`` entry point (labsuite.plugins). Its simulated twin declares the same
-names in ``simulates`` (``labsuite.simulator.station.TWINS``). Discovery, the bench, the command line and the GUI all
-read this one table, so a new instrument needs its driver and its twin and nothing else.
+names in ``simulates`` (``labsuite.simulator.station.TWINS``). Discovery, the bench, the command
+line and the GUI all read this one table, so a new instrument needs its driver and its twin and
+nothing else.
 """
 from __future__ import annotations
 
@@ -66,7 +67,7 @@ def _collect() -> dict[str, RegisteredInstrument]:
 
 
 def _plugin(obj: object) -> dict[str, RegisteredInstrument]:
-    """The instruments an ``labsuite.instruments`` entry point adds: a driver's registrations; none
+    """The instruments a ``labsuite.instruments`` entry point adds: a driver's registrations; none
     for a simulated twin (``labsuite.simulator.station.TWINS`` takes those)."""
     if not (isinstance(obj, type) and ("registrations" in vars(obj) or "simulates" in vars(obj))):
         raise PluginError(f"{obj!r} is neither a driver class declaring registrations nor a simulated twin "

@@ -47,7 +47,7 @@ class Twin:
 
 def twins_of(cls: object) -> dict[str, Twin]:
     """``{registry name: Twin}`` for what class ``cls`` declares in its own ``simulates`` (none for
-    anything else: a driver class of an ``labsuite.instruments`` plugin goes to the registry)."""
+    anything else: a driver class of a ``labsuite.instruments`` plugin goes to the registry)."""
     declared = vars(cls).get("simulates", {}) if isinstance(cls, type) else {}
     return {name: Twin(cls, model) for name, model in declared.items()}
 
