@@ -7,8 +7,9 @@ A distribution declares them in its ``pyproject.toml`` (``labsuite new protocol`
 
 Groups and what an entry point names:
 
-- ``labsuite.protocols``: a :class:`~labsuite.protocols.Protocol` subclass;
-- ``labsuite.models``: a :class:`~labsuite.simulator.models.DeviceModel` subclass;
+- ``labsuite.protocols``: a :class:`~labsuite.protocols.Protocol` subclass whose ``name`` is the
+  entry point's name;
+- ``labsuite.models``: a :class:`~labsuite.simulator.models.DeviceModel` subclass, named likewise;
 - ``labsuite.instruments``: a driver class declaring ``registrations``, or a simulated twin
   declaring ``simulates`` (one entry point each).
 
@@ -44,15 +45,17 @@ def origin(ep: EntryPoint) -> str:
     return f"entry point {ep.name} = {ep.value} ({ep.group}) of {dist}"
 
 
-def subclasses(base: type) -> Callable[[object], dict[str, type]]:
-    """The entries of a plugin that must be a concrete subclass of ``base``: ``{its name: it}``."""
-    def entries(obj: object) -> dict[str, type]:
+def subclasses(base: type) -> Callable[[str, object], dict[str, type]]:
+    """The entries of a plugin that must be a concrete subclass of ``base`` whose own ``name`` is
+    its entry point's name (the name users type is the one its pyproject shows): ``{name: it}``."""
+    def entries(entry_point: str, obj: object) -> dict[str, type]:
         if not (isinstance(obj, type) and issubclass(obj, base)) or inspect.isabstract(obj):
             raise PluginError(f"{obj!r} is not a concrete {base.__name__} subclass (it must implement every "
                               f"abstract method of {base.__module__}.{base.__name__})")
         name = vars(obj).get("name")
-        if not (isinstance(name, str) and name):
-            raise PluginError(f"{obj.__name__} declares no name of its own (a class attribute name = \"...\")")
+        if name != entry_point:
+            raise PluginError(f"{obj.__name__}.name is {name!r}, not the entry point's name {entry_point!r}; "
+                              f"give both the same name")
         return {name: obj}
     return entries
 
@@ -60,14 +63,15 @@ def subclasses(base: type) -> Callable[[object], dict[str, type]]:
 class Catalog(Mapping[str, V]):
     """A read-only name → entry table: ``builtin``, then every plugin of entry-point ``group``.
 
-    ``entries(obj)`` turns the object an entry point names into the entries it adds (``{}`` for an
-    object this catalog does not take, raising :class:`PluginError` for one no catalog takes);
+    ``entries(entry_point_name, obj)`` turns the object an entry point names into the entries it
+    adds (``{}`` for an object this catalog does not take, raising :class:`PluginError` for one no
+    catalog takes);
     ``kind`` names an entry in messages ("protocol"). Plugins load in order of distribution name,
     then entry-point name; a name already taken (by a built-in, or an earlier plugin) is refused.
     """
 
     def __init__(self, group: str, kind: str, builtin: Mapping[str, V],
-                 entries: Callable[[object], Mapping[str, V]]) -> None:
+                 entries: Callable[[str, object], Mapping[str, V]]) -> None:
         self.group, self.kind, self.builtin, self.entries = group, kind, dict(builtin), entries
         self._table: dict[str, V] | None = None
 
@@ -80,7 +84,7 @@ class Catalog(Mapping[str, V]):
         table, taken_by = dict(self.builtin), {}
         for ep in sorted(entry_points(group=self.group), key=lambda e: (e.dist.name if e.dist else "", e.name)):
             try:
-                found = dict(self.entries(ep.load()))
+                found = dict(self.entries(ep.name, ep.load()))
                 for name in found:
                     if name in self.builtin:
                         raise PluginError(f"{name!r} is the name of a built-in {self.kind}; give the plugin "

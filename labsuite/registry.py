@@ -66,7 +66,7 @@ def _collect() -> dict[str, RegisteredInstrument]:
     return found
 
 
-def _plugin(obj: object) -> dict[str, RegisteredInstrument]:
+def _plugin(entry_point: str, obj: object) -> dict[str, RegisteredInstrument]:
     """The instruments a ``labsuite.instruments`` entry point adds: a driver's registrations; none
     for a simulated twin (``labsuite.simulator.station.TWINS`` takes those)."""
     if not (isinstance(obj, type) and ("registrations" in vars(obj) or "simulates" in vars(obj))):

@@ -67,7 +67,8 @@ def _collect_twins() -> dict[str, Twin]:
 
 
 # the built-in twins, then those of ``labsuite.instruments`` plugins (labsuite.plugins)
-TWINS: Catalog[Twin] = Catalog("labsuite.instruments", "simulated instrument", _collect_twins(), twins_of)
+TWINS: Catalog[Twin] = Catalog("labsuite.instruments", "simulated instrument", _collect_twins(),
+                               lambda entry_point, obj: twins_of(obj))
 
 
 @dataclass

@@ -128,6 +128,8 @@ BROKEN = {
     "not-a-protocol": ("lab_broken:NotAProtocol", "is not a concrete Protocol subclass"),
     "potentiation": ("lab_broken:Clash", "'potentiation' is the name of a built-in protocol; give the plugin "
                                          "another name"),
+    "lab-ltp": ("lab_broken:Misnamed", "Misnamed.name is 'lab-ltp-2', not the entry point's name 'lab-ltp'; "
+                                       "give both the same name"),
     "lab-potentiation": ("lab_protocols:LabPotentiation", "'lab-potentiation' is already the name of a protocol "
                                                           "from entry point lab-potentiation = "
                                                           "lab_protocols:LabPotentiation (labsuite.protocols) of "
@@ -146,6 +148,9 @@ def test_a_broken_or_clashing_plugin_is_one_line_naming_it_and_the_rest_still_wo
 
         class Clash(Potentiation):
             name = "potentiation"
+
+        class Misnamed(Potentiation):
+            name = "lab-ltp-2"
         '''}, {"labsuite.protocols": {name: value for name, (value, _) in BROKEN.items()}})
     with caplog.at_level(logging.WARNING, logger="labsuite.plugins"):
         status, out, _ = cli(capsys, "protocols")
@@ -157,7 +162,7 @@ def test_a_broken_or_clashing_plugin_is_one_line_naming_it_and_the_rest_still_wo
                                                           f"(labsuite.protocols) of other-lab 0.1 left out: ")
                 and reason in line], (name, lines)
     assert PROTOCOLS["potentiation"] is Potentiation and PROTOCOLS["lab-potentiation"].__module__ == "lab_protocols"
-    assert "not-a-protocol" not in PROTOCOLS and "missing" not in out
+    assert not {"not-a-protocol", "lab-ltp", "lab-ltp-2"} & set(PROTOCOLS) and "missing" not in out
     status, _, err = cli(capsys, "run", "potentiation", "--sim", "--set", "pulses=3", "--no-progress",
                          "--out", str(tmp_path / "runs"))
     assert status == 0, err
@@ -165,7 +170,7 @@ def test_a_broken_or_clashing_plugin_is_one_line_naming_it_and_the_rest_still_wo
 
 def test_a_model_plugin_of_the_wrong_kind_is_left_out_and_a_model_is_still_built(site, caplog):
     install(site, "lab-bad-model", {"lab_bad_model": PROTOCOL},
-            {"labsuite.models": {"bad": "lab_bad_model:LabPotentiation"}})
+            {"labsuite.models": {"lab-potentiation": "lab_bad_model:LabPotentiation"}})
     with caplog.at_level(logging.WARNING, logger="labsuite.plugins"):
         assert "lab-potentiation" not in MODELS
     assert "is not a concrete DeviceModel subclass" in caplog.text and "lab-bad-model 0.1" in caplog.text
