@@ -1,5 +1,5 @@
 """Command line: ``labsuite run``, ``protocols``, ``runs``, ``export``, ``replay``, ``resim``,
-``instruments``, ``sim serve``, ``gui``."""
+``instruments``, ``sim serve``, ``gui``, ``new protocol``."""
 from __future__ import annotations
 
 import argparse
@@ -395,6 +395,16 @@ def _protocols_bench(args: argparse.Namespace) -> Bench:
                            pulse_series_resistance=args.pulse_series_resistance or 0.0)
 
 
+def _cmd_new_protocol(args: argparse.Namespace) -> int:
+    from labsuite.scaffold import new_protocol
+
+    folder = args.dir or Path(args.name)
+    for path in new_protocol(args.name, folder):
+        print(path)
+    print(f"next: pip install -e {folder}; labsuite run {args.name} --sim; pytest {folder} (docs/extending.md)")
+    return 0
+
+
 def _cmd_sim_serve(args: argparse.Namespace) -> int:
     import threading
 
@@ -571,6 +581,15 @@ def build_parser() -> argparse.ArgumentParser:
                            help="ohms between the simulated generator and the device (default 0)")
     protocols.add_argument("--timing", choices=TIMINGS, default="auto", help="timing to check (default auto)")
     protocols.set_defaults(func=_cmd_protocols)
+
+    new = sub.add_parser("new", help="write the skeleton of a plugin (docs/extending.md)")
+    new_sub = new.add_subparsers(dest="new_command", required=True)
+    new_protocol = new_sub.add_parser("protocol", help="a protocol module, its recipe, a pytest test and a "
+                                                       "pyproject declaring its entry point")
+    new_protocol.add_argument("name", metavar="NAME", help="the protocol's name: lowercase words joined by hyphens, "
+                                                           "e.g. ramp-read")
+    new_protocol.add_argument("--dir", type=_path, help="folder to write, new or empty (default ./NAME)")
+    new_protocol.set_defaults(func=_cmd_new_protocol)
 
     gui = sub.add_parser("gui", help="the desktop GUI (PyQt6): bench, protocol form, live plots, run browser")
     gui.add_argument("--sim", action="store_true", help="open with the simulated bench connected")

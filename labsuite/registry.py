@@ -2,9 +2,11 @@
 
 A driver class lists its :class:`~labsuite.core.instruments.Registration` s in ``registrations`` (one
 per model it is offered for); this module collects them from every module of
-``labsuite.drivers``. Its simulated twin declares the same names in ``simulates``
-(``labsuite.simulator.station.TWINS``). Discovery, the bench, the command line and the GUI all
-read this one table, so a new instrument needs its driver and its twin and nothing else.
+``labsuite.drivers``, then from the driver classes installed distributions add through the
+``labsuite.core.instruments`` entry point (labsuite.core.plugins). Its simulated twin declares the same
+names in ``simulates`` (``labsuite.simulator.station.TWINS``). Discovery, the bench, the command
+line and the GUI all read this one table, so a new instrument needs its driver and its twin and
+nothing else.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from typing import Any
 from labsuite import drivers
 from labsuite.core.errors import InvalidParameter
 from labsuite.core.instruments import Kind, PulseGeneratorCapabilities, SourceMeterCapabilities
+from labsuite.core.plugins import Catalog, PluginError
 
 KIND_NAMES = {"smu": "SMU", "pulse_generator": "pulse generator"}
 DEFAULT_SMU = "keithley2450"
@@ -43,6 +46,12 @@ class RegisteredInstrument:
         return re.search(self.idn_pattern, idn, re.IGNORECASE) is not None
 
 
+def registered(cls: type) -> dict[str, RegisteredInstrument]:
+    """The instruments driver class ``cls`` declares in its own ``registrations`` (none for another class)."""
+    return {r.name: RegisteredInstrument(r.name, r.kind, cls, r.idn_pattern, r.capabilities, r.model)
+            for r in vars(cls).get("registrations", ())}
+
+
 def _collect() -> dict[str, RegisteredInstrument]:
     """Every registration declared by a driver class in ``labsuite.drivers``, in module order."""
     found: dict[str, RegisteredInstrument] = {}
@@ -50,14 +59,23 @@ def _collect() -> dict[str, RegisteredInstrument]:
         module = importlib.import_module(info.name)
         for cls in vars(module).values():
             if isinstance(cls, type) and cls.__module__ == module.__name__:
-                for r in vars(cls).get("registrations", ()):
-                    if r.name in found:
-                        raise RuntimeError(f"instrument {r.name!r} is registered by {found[r.name].driver} and {cls}")
-                    found[r.name] = RegisteredInstrument(r.name, r.kind, cls, r.idn_pattern, r.capabilities, r.model)
+                for name, entry in registered(cls).items():
+                    if name in found:
+                        raise RuntimeError(f"instrument {name!r} is registered by {found[name].driver} and {cls}")
+                    found[name] = entry
     return found
 
 
-INSTRUMENTS: dict[str, RegisteredInstrument] = _collect()
+def _plugin(entry_point: str, obj: object) -> dict[str, RegisteredInstrument]:
+    """The instruments a ``labsuite.core.instruments`` entry point adds: a driver's registrations; none
+    for a simulated twin (``labsuite.simulator.station.TWINS`` takes those)."""
+    if not (isinstance(obj, type) and ("registrations" in vars(obj) or "simulates" in vars(obj))):
+        raise PluginError(f"{obj!r} is neither a driver class declaring registrations nor a simulated twin "
+                          f"declaring simulates")
+    return registered(obj)
+
+
+INSTRUMENTS: Catalog[RegisteredInstrument] = Catalog("labsuite.core.instruments", "instrument", _collect(), _plugin)
 
 
 def names(kind: Kind) -> list[str]:

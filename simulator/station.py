@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from labsuite.core.clock import VirtualClock
+from labsuite.core.plugins import Catalog
 from labsuite.simulator import instruments as simulated_instruments
 from labsuite.simulator.circuit import DeviceNode, SourcePort
 from labsuite.simulator.faults import Fault, FaultInjector
@@ -44,6 +45,13 @@ class Twin:
         return self.cls(port) if self.model is None else self.cls(port, model=self.model)
 
 
+def twins_of(cls: object) -> dict[str, Twin]:
+    """``{registry name: Twin}`` for what class ``cls`` declares in its own ``simulates`` (none for
+    anything else: a driver class of a ``labsuite.core.instruments`` plugin goes to the registry)."""
+    declared = vars(cls).get("simulates", {}) if isinstance(cls, type) else {}
+    return {name: Twin(cls, model) for name, model in declared.items()}
+
+
 def _collect_twins() -> dict[str, Twin]:
     """``{registry name: Twin}`` from the ``simulates`` every class of ``simulator.instruments`` declares."""
     found: dict[str, Twin] = {}
@@ -51,14 +59,16 @@ def _collect_twins() -> dict[str, Twin]:
         module = importlib.import_module(f"{simulated_instruments.__name__}.{info.name}")
         for cls in vars(module).values():
             if isinstance(cls, type) and cls.__module__ == module.__name__:
-                for name, model in vars(cls).get("simulates", {}).items():
+                for name, twin in twins_of(cls).items():
                     if name in found:
                         raise RuntimeError(f"{name!r} is simulated by {found[name].cls} and {cls}")
-                    found[name] = Twin(cls, model)
+                    found[name] = twin
     return found
 
 
-TWINS = _collect_twins()
+# the built-in twins, then those of ``labsuite.core.instruments`` plugins (labsuite.core.plugins)
+TWINS: Catalog[Twin] = Catalog("labsuite.core.instruments", "simulated instrument", _collect_twins(),
+                               lambda entry_point, obj: twins_of(obj))
 
 
 @dataclass

@@ -1,7 +1,9 @@
-"""Shared fixtures: a simulated station and a Keithley 2450 driver talking to it in-process."""
+"""Shared fixtures: a simulated station and a Keithley 2450 driver talking to it in-process; a folder
+that plugin distributions are installed into."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -10,7 +12,25 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from labsuite.drivers.keithley.keithley2450 import Keithley2450  # noqa: E402
-from labsuite.simulator.station import SimulatedStation  # noqa: E402
+from labsuite.protocols import PROTOCOLS  # noqa: E402
+from labsuite.registry import INSTRUMENTS  # noqa: E402
+from labsuite.simulator.models import MODELS  # noqa: E402
+from labsuite.simulator.station import TWINS, SimulatedStation  # noqa: E402
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch) -> Path:
+    """A folder on ``sys.path`` to install plugin distributions into (a wheel unpacked, or a hand-made
+    ``.dist-info``); every plugin catalog reads the entry points afresh during the test."""
+    folder = tmp_path / "site"
+    folder.mkdir()
+    monkeypatch.syspath_prepend(str(folder))
+    for catalog in (PROTOCOLS, MODELS, INSTRUMENTS, TWINS):
+        monkeypatch.setattr(catalog, "_table", None)
+    yield folder
+    for name, module in list(sys.modules.items()):   # the plugins' modules go with their folder
+        if Path(getattr(module, "__file__", None) or "/").is_relative_to(folder):
+            del sys.modules[name]
 
 
 @pytest.fixture

@@ -137,7 +137,8 @@ def test_shutdown_turns_channel_1_off_first_then_aborts():
 
 def test_a_run_on_a_one_channel_model_leaves_no_error(monkeypatch):
     """The Runner never calls identify(): on a B2901A its shutdown must not name channel 2."""
-    monkeypatch.setitem(simulated_station.TWINS, "keysightb2900", simulated_station.Twin(SimulatedB2900, "B2901A"))
+    monkeypatch.setattr(simulated_station, "TWINS", {**simulated_station.TWINS,
+                                                     "keysightb2900": simulated_station.Twin(SimulatedB2900, "B2901A")})
     with Bench.simulated(smu="keysightb2900", seed=1) as bench:
         assert Runner(bench, PulseProgram((Train((WRITE, READ, IDLE), 3),), 1e-3)).run().size == 3
         assert bench.smu.channel_count is None

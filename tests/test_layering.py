@@ -147,6 +147,7 @@ def test_kernel_imports_nothing_above_it():
 @pytest.mark.parametrize("source, forbidden", [
     ("labsuite.runner", ("labsuite.simulator",)),
     ("labsuite.store", ("labsuite.simulator", "labsuite.drivers", "labsuite.runner", "labsuite.bench")),
+    ("labsuite.core.plugins", ("labsuite",)),   # protocols, models, registry and twins all read plugins through it
 ])
 def test_module_does_not_import(source, forbidden):
     bad = [(m, i) for m, i in imports_of(source) if under(i, *forbidden)]

@@ -27,6 +27,7 @@ def test_wheel_contains_and_imports_all_four_packages(tmp_path):
     missing = sorted(set(source_files()) - names)
     assert not missing, f"not in the wheel (list their packages in pyproject.toml): {missing}"
     assert "labsuite/protocols/recipes/potentiation.toml" in names
+    assert "labsuite/templates/protocol/protocol.py.tmpl" in names   # for labsuite new protocol
     assert any(n.endswith("entry_points.txt") for n in names)
     unpacked = tmp_path / "unpacked"
     zipfile.ZipFile(wheel).extractall(unpacked)

@@ -1,6 +1,8 @@
 """Device physics: state variables, their equations, noise. Vectorized over arrays of devices.
 
-``MODELS`` maps each model's name to its class; ``make_model(name, rng, params=...)`` builds one.
+``MODELS`` maps each model's name to its class (the built-in ones, then those that installed
+distributions add through the ``labsuite.models`` entry point, see labsuite.core.plugins);
+``make_model(name, rng, params=...)`` builds one.
 See docs/models.md for the equations, parameters and sources of every model.
 """
 from __future__ import annotations
@@ -10,6 +12,7 @@ import numpy as np
 from labsuite.core.errors import InvalidParameter
 from labsuite.core.parameters import Choice, Number, declared
 from labsuite.core.units import parse_quantity
+from labsuite.core.plugins import Catalog, subclasses
 from labsuite.simulator.models.base import DeviceModel, Evolution, check_params, param
 from labsuite.simulator.models.diffusive import DiffusiveMemristor
 from labsuite.simulator.models.drift import DRIFT_MODELS
@@ -20,7 +23,7 @@ from labsuite.simulator.models.stanford_pku import StanfordPKU
 from labsuite.simulator.models.synaptic_memristor import SynapticMemristor, SynapticMemristorParams
 from labsuite.simulator.models.thermal import ThermalSecondOrderMemristor
 
-MODELS: dict[str, type[DeviceModel]] = {
+MODELS: Catalog[type[DeviceModel]] = Catalog("labsuite.models", "device model", {
     SynapticMemristor.name: SynapticMemristor,
     **DRIFT_MODELS,
     **PULSED_MODELS,
@@ -30,7 +33,7 @@ MODELS: dict[str, type[DeviceModel]] = {
     IontronicMemristor.name: IontronicMemristor,
     ThermalSecondOrderMemristor.name: ThermalSecondOrderMemristor,
     StanfordPKU.name: StanfordPKU,
-}
+}, subclasses(DeviceModel))
 DEFAULT_MODEL = SynapticMemristor.name
 
 
