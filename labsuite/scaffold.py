@@ -44,7 +44,9 @@ def new_protocol(name: str, folder: Path) -> list[Path]:
         path.write_text(Template((templates / template).read_text(encoding="utf-8")).substitute(fields),
                         encoding="utf-8")
     recipe = folder / fields["recipe"]
-    recipe.write_text(recipe_text(_protocol_class(folder / f"{module}.py", fields["class_name"])), encoding="utf-8")
+    protocol = _protocol_class(folder / f"{module}.py", fields["class_name"])()
+    recipe.write_text(recipe_text(protocol, f"{protocol.title}: defaults of every parameter; edit and run with "
+                                            f"`labsuite run {fields['recipe']}`"), encoding="utf-8")
     return [*files, recipe]
 
 
