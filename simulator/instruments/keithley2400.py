@@ -61,8 +61,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from labsuite.simulator.circuit import SegmentResult, SourcePort
-from labsuite.simulator.instruments.scpi import (ERROR_MESSAGES, ErrorQueue, ScpiError, ScpiInstrument,
-                                                 command, parse_bool, parse_int, parse_number, unquote)
+from labsuite.simulator.instruments.scpi import (ERROR_MESSAGES, Ieee488Instrument, ScpiError, command, parse_bool,
+                                                 parse_int, parse_number, unquote)
 
 VOLTAGE_RANGES = (0.21, 2.1, 21.0, 210.0)                          # V, 200 mV to 200 V ranges at 105 %
 MAX_VOLTAGE = 210.0                                                # V
@@ -93,8 +93,6 @@ STATUS_V_MEAS, STATUS_I_MEAS, STATUS_V_SOURCE, STATUS_REMOTE_SENSE = 1 << 11, 1 
 STATUS_I_SOURCE = 1 << 15
 # measurement event register (section 15)
 EVENT_READING_AVAILABLE, EVENT_BUFFER_FULL, EVENT_COMPLIANCE = 1 << 6, 1 << 9, 1 << 14
-# standard event register (section 15)
-ESR_OPC, ESR_QUERY, ESR_DEVICE, ESR_EXECUTION, ESR_COMMAND, ESR_POWER_ON = 1, 4, 8, 16, 32, 128
 
 MESSAGES = {**ERROR_MESSAGES, -223: "Too much data", -230: "Data corrupt or stale",
             800: "Illegal with storage active", 803: "Not permitted with OUTPUT off",
@@ -130,26 +128,14 @@ class Reading:
     status: int         # status word
 
 
-class _EventErrorQueue(ErrorQueue):
-    """The error queue, telling the instrument about every error so that *ESR? sees it."""
-
-    def __init__(self, on_error, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._on_error = on_error
-
-    def push(self, code: int, message: str) -> None:
-        super().push(code, message)
-        self._on_error(code)
-
-
-class Keithley2400(ScpiInstrument):
+class Keithley2400(Ieee488Instrument):
     """A 2400 whose output drives the device through ``port`` on the bench clock."""
 
     idn = "KEITHLEY INSTRUMENTS INC.,MODEL 2400,1248014,C30   Mar 17 2006 09:29:29/A02  /K/J"
+    error_queue_size = 10
 
     def __init__(self, port: SourcePort) -> None:
         super().__init__()
-        self.errors = _EventErrorQueue(self._error_event, size=10, formatter=self.format_error)
         self.port = port
         self.clock = port.clock
         self.power_on()
@@ -158,10 +144,9 @@ class Keithley2400(ScpiInstrument):
     def power_on(self) -> None:
         """Power-on state: *RST settings, status registers cleared, timestamp at zero."""
         self.line_frequency = LINE_FREQUENCY
-        self.esr, self.ese, self.sre = ESR_POWER_ON, 0, 0
+        self.power_on_status()
         self.measurement_event = self.measurement_enable = 0
         self.time_zero = self.clock.now()
-        self.errors.clear()
         self.reset()
 
     def reset(self) -> None:
@@ -206,16 +191,6 @@ class Keithley2400(ScpiInstrument):
 
     def format_error(self, code: int, message: str) -> str:
         return f'{code},"{message}"'
-
-    def _error_event(self, code: int) -> None:
-        if -199 <= code <= -100:
-            self.esr |= ESR_COMMAND
-        elif -299 <= code <= -200:
-            self.esr |= ESR_EXECUTION
-        elif -499 <= code <= -400:
-            self.esr |= ESR_QUERY
-        else:
-            self.esr |= ESR_DEVICE
 
     def process(self, message: str) -> str | None:
         self.port.sync()
@@ -407,60 +382,19 @@ class Keithley2400(ScpiInstrument):
                     fields.append(f"{r.status:+.6E}")
         return ",".join(fields)
 
-    # --- IEEE 488.2 common commands -----------------------------------------------------
-    @command("*RST")
-    def _rst(self) -> None:
-        self.reset()
+    # --- IEEE 488.2 status -----------------------------------------------------------------
+    def clear_status(self) -> None:
+        super().clear_status()
+        self.measurement_event = 0
 
-    @command("*CLS")
-    def _cls(self) -> None:
-        self.errors.clear()
-        self.esr = self.measurement_event = 0
-
-    @command("*OPC?")
-    def _opc_query(self) -> str:
-        return "1"   # sweeps have already run in virtual time
-
-    @command("*OPC")
-    def _opc(self) -> None:
-        self.esr |= ESR_OPC
-
-    @command("*WAI")
-    def _wait(self) -> None:
-        return None
+    def status_summary(self) -> int:
+        """Status byte bit 0, MSB: an enabled measurement event (section 15)."""
+        return 1 if self.measurement_event & self.measurement_enable else 0
 
     @command("*TRG")
     def _bus_trigger(self) -> None:
         if self.armed:
             self.run_trigger_model()
-
-    @command("*ESR?")
-    def _esr_query(self) -> str:
-        value, self.esr = self.esr, 0
-        return str(value)
-
-    @command("*ESE")
-    def _ese(self, value: str) -> None:
-        self.ese = parse_int(value, 0, 255)
-
-    @command("*ESE?")
-    def _ese_query(self) -> str:
-        return str(self.ese)
-
-    @command("*SRE")
-    def _sre(self, value: str) -> None:
-        self.sre = parse_int(value, 0, 255) & 0xBF
-
-    @command("*SRE?")
-    def _sre_query(self) -> str:
-        return str(self.sre)
-
-    @command("*STB?")
-    def _stb(self) -> str:
-        """Status byte (section 15): MSB bit 0, EAV bit 2, ESB bit 5, MSS bit 6."""
-        stb = (1 if self.measurement_event & self.measurement_enable else 0) | (4 if len(self.errors) else 0) | \
-            (32 if self.esr & self.ese else 0)
-        return str(stb | (64 if stb & self.sre else 0))
 
     # --- status subsystem ---------------------------------------------------------------
     @command(":STATus:MEASurement[:EVENt]?")

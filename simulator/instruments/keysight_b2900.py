@@ -71,7 +71,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from labsuite.simulator.circuit import SegmentResult, SourcePort
-from labsuite.simulator.instruments.scpi import (ErrorQueue, ScpiError, ScpiInstrument, command, parse_bool,
+from labsuite.simulator.instruments.scpi import (Ieee488Instrument, ScpiError, command, parse_bool,
                                                  parse_number, unquote)
 
 VOLTAGE_RANGES = (0.2, 2.0, 20.0, 200.0)          # V
@@ -292,29 +292,6 @@ class _Window:
     limited: bool = False
 
 
-class _EventErrorQueue(ErrorQueue):
-    """The error queue; each error also sets its class's bit in the Standard Event Status Register."""
-
-    def __init__(self, record: Callable[[int], None], formatter: Callable[[int, str], str]) -> None:
-        super().__init__(formatter=formatter)
-        self._record = record
-
-    def push(self, code: int, message: str) -> None:
-        self._record(code)
-        super().push(code, message)
-
-
-def _event_bit(code: int) -> int:
-    """Standard Event Status Register bit of an error: command 32, execution 16, device 8, query 4."""
-    if -199 <= code <= -100:
-        return 32
-    if -299 <= code <= -200:
-        return 16
-    if -499 <= code <= -400:
-        return 4
-    return 8
-
-
 def _tick(layer: Layer, origin: float, ready: float, first: int) -> tuple[float, int]:
     """When ``layer``'s next event comes and the number of its tick: at once (AINT), or at the
     first tick of its timer (counted from ``origin``) that is not before ``ready`` and not
@@ -379,7 +356,7 @@ def _nr3(value: float) -> str:
     return f"{value:+.6E}"
 
 
-class KeysightB2900(ScpiInstrument):
+class KeysightB2900(Ieee488Instrument):
     """A B2900 ``model`` whose channel 1 drives the device through ``port`` on the bench clock;
     channel 2 (two-channel models) is unwired: it sources into an open circuit."""
 
@@ -392,7 +369,6 @@ class KeysightB2900(ScpiInstrument):
         self.idn = f"Keysight Technologies,{model},MY00000001,4.0.2011.5100"   # serial and firmware invented
         self.port = port
         self.clock = port.clock
-        self.errors = _EventErrorQueue(self._record_error, self.format_error)
         self.line_frequency = 60.0
         self._suffix = 1
         self._header = ""
@@ -402,9 +378,7 @@ class KeysightB2900(ScpiInstrument):
     # --- state ---------------------------------------------------------------------------
     def power_on(self) -> None:
         """The state after mains on: reset settings, empty error queue and buffers, PON set."""
-        self.errors.clear()
-        self.esr = 128            # bit 7: power on
-        self.ese = 0
+        self.power_on_status()
         self.timer_zero = self.clock.now()
         self.timer_auto_reset = True   # reset value not confirmed
         self.reset()
@@ -423,9 +397,6 @@ class KeysightB2900(ScpiInstrument):
 
     def format_error(self, code: int, message: str) -> str:
         return f'{code:+d},"{MESSAGES.get(code, message)}"'
-
-    def _record_error(self, code: int) -> None:
-        self.esr |= _event_bit(code)
 
     def process(self, message: str) -> str | None:
         self.port.sync()
@@ -470,47 +441,6 @@ class KeysightB2900(ScpiInstrument):
             self.timer_zero = self.clock.now()
 
     # --- IEEE 488.2 common commands --------------------------------------------------------
-    @command("*RST")
-    def _rst(self) -> None:
-        self.reset()
-
-    @command("*CLS")
-    def _cls(self) -> None:
-        self.errors.clear()
-        self.esr = 0
-
-    @command("*OPC?")
-    def _opc_query(self) -> str:
-        return "1"    # a TIMer/AINT trigger model has finished inside INIT, in bench time
-
-    @command("*OPC")
-    def _opc(self) -> None:
-        self.esr |= 1
-
-    @command("*WAI")
-    def _wai(self) -> None:
-        return None
-
-    @command("*ESR?")
-    def _esr_query(self) -> str:
-        value, self.esr = self.esr, 0
-        return str(value)
-
-    @command("*ESE")
-    def _set_ese(self, arg: str) -> None:
-        value = int(parse_number(arg))
-        if not 0 <= value <= 255:
-            raise ScpiError(-222, MESSAGES[-222])
-        self.ese = value
-
-    @command("*ESE?")
-    def _get_ese(self) -> str:
-        return str(self.ese)
-
-    @command("*STB?")
-    def _stb(self) -> str:
-        return str((4 if len(self.errors) else 0) | (32 if self.esr & self.ese else 0))
-
     @command("*TRG")
     def _trg(self) -> None:
         """Fire the next trigger of every action waiting for a BUS trigger."""
