@@ -61,8 +61,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from labsuite.simulator.circuit import SegmentResult, SourcePort
-from labsuite.simulator.instruments.scpi import (ERROR_MESSAGES, Ieee488Instrument, ScpiError, command, parse_bool,
-                                                 parse_int, parse_number, unquote)
+from labsuite.simulator.instruments.scpi import (ERROR_MESSAGES, Ieee488Instrument, ScpiError, Setting, bounded,
+                                                 choice, command, on_off, parse_bool, parse_int, parse_number,
+                                                 unquote)
 
 VOLTAGE_RANGES = (0.21, 2.1, 21.0, 210.0)                          # V, 200 mV to 200 V ranges at 105 %
 MAX_VOLTAGE = 210.0                                                # V
@@ -115,6 +116,11 @@ def not_simulated(what: str) -> ScpiError:
     return ScpiError(-221, f"Settings conflict; {what} not simulated")
 
 
+def nr3(value: float) -> str:
+    """A number as the 2400 answers it (``+1.000000E-04``)."""
+    return f"{value:+.6E}"
+
+
 def smallest_range(value: float, ranges: tuple[float, ...]) -> float:
     """The lowest range that holds ``|value|`` (ranges are full scale, 105 % included)."""
     return next((r for r in ranges if abs(value) <= r * (1 + 1e-12)), ranges[-1])
@@ -151,35 +157,32 @@ class Keithley2400(Ieee488Instrument):
 
     def reset(self) -> None:
         """The *RST state (status registers and the error queue are kept, as IEEE 488.2 says)."""
+        self.reset_settings()
         self.function = "VOLT"
         self.level = 0.0                 # V, programmed (bias) level
         self.applied = 0.0               # V, level the source puts out while on
-        self.mode = "FIX"
         self.source_range, self.source_autorange = 21.0, True
         self.compliance = DEFAULT_COMPLIANCE
         self.voltage_compliance = 21.0
         self.current_level = 0.0         # A, the current source's level
         self.current_source_range, self.current_source_autorange = 1.05e-4, True   # *RST range not confirmed
-        self.source_delay, self.auto_delay = 0.0, True
-        self.auto_off, self.auto_off_mode = False, "ALW"
-        self.output, self.off_state = False, "NORM"
+        self.source_delay = 0.0
+        self.output = False
         self.list_values: list[float] = []
         self.list_start = 1
-        self.sweep_start = self.sweep_stop = 0.0
-        self.sweep_points, self.sweep_spacing, self.sweep_direction, self.sweep_ranging = 2500, "LIN", "UP", "BEST"
+        self.sweep_points = 2500
         self.functions, self.concurrent = {"CURR"}, True
         self.nplc = 1.0
-        self.current_range, self.current_autorange = 1.05e-4, True
-        self.voltage_range, self.voltage_autorange = 21.0, True
+        self.current_range = 1.05e-4
+        self.voltage_range = 21.0
         self.autozero = True
-        self.remote_sense, self.front_terminals = False, True
-        self.arm_source, self.arm_count, self.arm_timer = "IMM", 1, 0.1
-        self.trigger_source, self.trigger_count, self.trigger_delay = "IMM", 1, 0.0
+        self.front_terminals = True
+        self.arm_count = 1
+        self.trigger_count = 1
         self.armed = False
         self.elements = ("VOLT", "CURR", "RES", "TIME", "STAT")
         self.trace: list[Reading] = []
-        self.trace_points, self.trace_feed, self.trace_control, self.timestamp_format = 100, "SENS", "NEV", "ABS"
-        self.statistic = "MEAN"
+        self.trace_points, self.trace_feed = 100, "SENS"
         self.samples: list[Reading] = []
         self.tripped = False
         self.source_changed = True
@@ -474,13 +477,7 @@ class Keithley2400(Ieee488Instrument):
     def _time_query(self) -> str:
         return f"{self.clock.now() - self.time_zero:+.6E}"
 
-    @command(":SYSTem:RSENse")
-    def _set_remote_sense(self, value: str) -> None:
-        self.remote_sense = parse_bool(value)
-
-    @command(":SYSTem:RSENse?")
-    def _remote_sense_query(self) -> str:
-        return "1" if self.remote_sense else "0"
+    _remote_sense = Setting(":SYSTem:RSENse", "remote_sense", parse_bool, on_off, default=False)
 
     @command(":ROUTe:TERMinals")
     def _set_terminals(self, value: str) -> None:
@@ -601,17 +598,7 @@ class Keithley2400(Ieee488Instrument):
     def _source_autorange_query(self) -> str:
         return "1" if self.source_autorange else "0"
 
-    @command("[:SOURce[1]]:VOLTage:MODE")
-    def _set_mode(self, value: str) -> None:
-        modes = {"FIX": "FIX", "FIXED": "FIX", "LIST": "LIST", "SWE": "SWE", "SWEEP": "SWE"}
-        try:
-            self.mode = modes[value.strip().upper()]
-        except KeyError:
-            raise ScpiError(-224) from None
-
-    @command("[:SOURce[1]]:VOLTage:MODE?")
-    def _mode_query(self) -> str:
-        return self.mode
+    _mode = Setting("[:SOURce[1]]:VOLTage:MODE", "mode", choice("FIXed", "LIST", "SWEep"), default="FIX")
 
     @command("[:SOURce[1]]:DELay")
     def _set_delay(self, value: str) -> None:
@@ -625,37 +612,16 @@ class Keithley2400(Ieee488Instrument):
         value = {None: self.source_delay, "MIN": 0.0, "MAX": MAX_DELAY, "DEF": 0.0}[_which(which)]
         return f"{value:+.6E}"
 
-    @command("[:SOURce[1]]:DELay:AUTO")
-    def _set_auto_delay(self, value: str) -> None:
-        self.auto_delay = parse_bool(value)
-
-    @command("[:SOURce[1]]:DELay:AUTO?")
-    def _auto_delay_query(self) -> str:
-        return "1" if self.auto_delay else "0"
+    _auto_delay = Setting("[:SOURce[1]]:DELay:AUTO", "auto_delay", parse_bool, on_off, default=True)
 
     @command("[:SOURce[1]]:CLEar[:IMMediate]")
     def _source_clear(self) -> None:
         self._set_output(False)
 
-    @command("[:SOURce[1]]:CLEar:AUTO")
-    def _set_auto_off(self, value: str) -> None:
-        self.auto_off = parse_bool(value)
+    _auto_off = Setting("[:SOURce[1]]:CLEar:AUTO", "auto_off", parse_bool, on_off, default=False)
 
-    @command("[:SOURce[1]]:CLEar:AUTO?")
-    def _auto_off_query(self) -> str:
-        return "1" if self.auto_off else "0"
-
-    @command("[:SOURce[1]]:CLEar:AUTO:MODE")
-    def _set_auto_off_mode(self, value: str) -> None:
-        modes = {"ALW": "ALW", "ALWAYS": "ALW", "TCO": "TCO", "TCOUNT": "TCO"}
-        try:
-            self.auto_off_mode = modes[value.strip().upper()]
-        except KeyError:
-            raise ScpiError(-224) from None
-
-    @command("[:SOURce[1]]:CLEar:AUTO:MODE?")
-    def _auto_off_mode_query(self) -> str:
-        return self.auto_off_mode
+    _auto_off_mode = Setting("[:SOURce[1]]:CLEar:AUTO:MODE", "auto_off_mode", choice("ALWays", "TCOunt"),
+                             default="ALW")
 
     # --- custom (list) sweep ------------------------------------------------------------
     def _list_values(self, values: tuple[str, ...]) -> list[float]:
@@ -700,27 +666,11 @@ class Keithley2400(Ieee488Instrument):
         return str(self.list_start)
 
     # --- staircase sweep ----------------------------------------------------------------
-    def _sweep_level(self, value: str) -> float:
-        level = parse_number(value, minimum=-MAX_VOLTAGE, maximum=MAX_VOLTAGE, default=0.0)
-        if abs(level) > MAX_VOLTAGE:
-            raise ScpiError(-222)
-        return level
+    _sweep_start = Setting("[:SOURce[1]]:VOLTage:STARt", "sweep_start", bounded(-MAX_VOLTAGE, MAX_VOLTAGE, 0.0), nr3,
+                           default=0.0)
 
-    @command("[:SOURce[1]]:VOLTage:STARt")
-    def _set_sweep_start(self, value: str) -> None:
-        self.sweep_start = self._sweep_level(value)
-
-    @command("[:SOURce[1]]:VOLTage:STARt?")
-    def _sweep_start_query(self) -> str:
-        return f"{self.sweep_start:+.6E}"
-
-    @command("[:SOURce[1]]:VOLTage:STOP")
-    def _set_sweep_stop(self, value: str) -> None:
-        self.sweep_stop = self._sweep_level(value)
-
-    @command("[:SOURce[1]]:VOLTage:STOP?")
-    def _sweep_stop_query(self) -> str:
-        return f"{self.sweep_stop:+.6E}"
+    _sweep_stop = Setting("[:SOURce[1]]:VOLTage:STOP", "sweep_stop", bounded(-MAX_VOLTAGE, MAX_VOLTAGE, 0.0), nr3,
+                          default=0.0)
 
     @command("[:SOURce[1]]:VOLTage:STEP")
     def _set_sweep_step(self, value: str) -> None:
@@ -748,40 +698,13 @@ class Keithley2400(Ieee488Instrument):
     def _sweep_points_query(self) -> str:
         return str(self.sweep_points)
 
-    @command("[:SOURce[1]]:SWEep:SPACing")
-    def _set_sweep_spacing(self, value: str) -> None:
-        spacings = {"LIN": "LIN", "LINEAR": "LIN", "LOG": "LOG", "LOGARITHMIC": "LOG"}
-        try:
-            self.sweep_spacing = spacings[value.strip().upper()]
-        except KeyError:
-            raise ScpiError(-224) from None
+    _sweep_spacing = Setting("[:SOURce[1]]:SWEep:SPACing", "sweep_spacing", choice("LINear", "LOGarithmic"),
+                             default="LIN")
 
-    @command("[:SOURce[1]]:SWEep:SPACing?")
-    def _sweep_spacing_query(self) -> str:
-        return self.sweep_spacing
+    _sweep_direction = Setting("[:SOURce[1]]:SWEep:DIRection", "sweep_direction", choice("UP", "DOWN"), default="UP")
 
-    @command("[:SOURce[1]]:SWEep:DIRection")
-    def _set_sweep_direction(self, value: str) -> None:
-        token = value.strip().upper()
-        if token not in ("UP", "DOWN"):
-            raise ScpiError(-224)
-        self.sweep_direction = token
-
-    @command("[:SOURce[1]]:SWEep:DIRection?")
-    def _sweep_direction_query(self) -> str:
-        return self.sweep_direction
-
-    @command("[:SOURce[1]]:SWEep:RANGing")
-    def _set_sweep_ranging(self, value: str) -> None:
-        rangings = {"BEST": "BEST", "AUTO": "AUTO", "FIX": "FIX", "FIXED": "FIX"}
-        try:
-            self.sweep_ranging = rangings[value.strip().upper()]
-        except KeyError:
-            raise ScpiError(-224) from None
-
-    @command("[:SOURce[1]]:SWEep:RANGing?")
-    def _sweep_ranging_query(self) -> str:
-        return self.sweep_ranging
+    _sweep_ranging = Setting("[:SOURce[1]]:SWEep:RANGing", "sweep_ranging", choice("BEST", "AUTO", "FIXed"),
+                             default="BEST")
 
     # --- output -------------------------------------------------------------------------
     @command(":OUTPut[1][:STATe]")
@@ -792,18 +715,8 @@ class Keithley2400(Ieee488Instrument):
     def _output_query(self) -> str:
         return "1" if self.output else "0"
 
-    @command(":OUTPut[1]:SMODe")
-    def _set_off_state(self, value: str) -> None:
-        states = {"HIMP": "HIMP", "HIMPEDANCE": "HIMP", "NORM": "NORM", "NORMAL": "NORM", "ZERO": "ZERO",
-                  "GUAR": "GUAR", "GUARD": "GUAR"}
-        try:
-            self.off_state = states[value.strip().upper()]
-        except KeyError:
-            raise ScpiError(-224) from None
-
-    @command(":OUTPut[1]:SMODe?")
-    def _off_state_query(self) -> str:
-        return self.off_state
+    _off_state = Setting(":OUTPut[1]:SMODe", "off_state", choice("HIMPedance", "NORMal", "ZERO", "GUARd"),
+                         default="NORM")
 
     # --- sense --------------------------------------------------------------------------
     def _function_names(self, names: tuple[str, ...]) -> set[str]:
@@ -902,13 +815,8 @@ class Keithley2400(Ieee488Instrument):
     def _current_range_query(self) -> str:
         return f"{self.present_current_range():+.6E}"
 
-    @command("[:SENSe[1]]:CURRent[:DC]:RANGe:AUTO")
-    def _set_current_autorange(self, value: str) -> None:
-        self.current_autorange = parse_bool(value)
-
-    @command("[:SENSe[1]]:CURRent[:DC]:RANGe:AUTO?")
-    def _current_autorange_query(self) -> str:
-        return "1" if self.current_autorange else "0"
+    _current_autorange = Setting("[:SENSe[1]]:CURRent[:DC]:RANGe:AUTO", "current_autorange", parse_bool, on_off,
+                                 default=True)
 
     @command("[:SENSe[1]]:VOLTage[:DC]:PROTection[:LEVel]")
     def _set_voltage_compliance(self, value: str) -> None:
@@ -932,13 +840,8 @@ class Keithley2400(Ieee488Instrument):
     def _voltage_range_query(self) -> str:
         return f"{self.voltage_range:+.6E}"
 
-    @command("[:SENSe[1]]:VOLTage[:DC]:RANGe:AUTO")
-    def _set_voltage_autorange(self, value: str) -> None:
-        self.voltage_autorange = parse_bool(value)
-
-    @command("[:SENSe[1]]:VOLTage[:DC]:RANGe:AUTO?")
-    def _voltage_autorange_query(self) -> str:
-        return "1" if self.voltage_autorange else "0"
+    _voltage_autorange = Setting("[:SENSe[1]]:VOLTage[:DC]:RANGe:AUTO", "voltage_autorange", parse_bool, on_off,
+                                 default=True)
 
     # --- format -------------------------------------------------------------------------
     @command(":FORMat:ELEMents[:SENSe[1]]")
@@ -1040,30 +943,11 @@ class Keithley2400(Ieee488Instrument):
     def _arm_count_query(self) -> str:
         return str(self.arm_count)
 
-    @command(":ARM[:SEQuence[1]][:LAYer[1]]:SOURce")
-    def _set_arm_source(self, value: str) -> None:
-        sources = {"IMM": "IMM", "IMMEDIATE": "IMM", "TLIN": "TLIN", "TLINK": "TLIN", "TIM": "TIM",
-                   "TIMER": "TIM", "MAN": "MAN", "MANUAL": "MAN", "BUS": "BUS", "NST": "NST", "PST": "PST",
-                   "BST": "BST"}
-        try:
-            self.arm_source = sources[value.strip().upper()]
-        except KeyError:
-            raise ScpiError(-224) from None
+    _arm_source = Setting(":ARM[:SEQuence[1]][:LAYer[1]]:SOURce", "arm_source",
+                          choice("IMMediate", "TLINk", "TIMer", "MANual", "BUS", "NSTest", "PSTest", "BSTest"), default="IMM")
 
-    @command(":ARM[:SEQuence[1]][:LAYer[1]]:SOURce?")
-    def _arm_source_query(self) -> str:
-        return self.arm_source
-
-    @command(":ARM[:SEQuence[1]][:LAYer[1]]:TIMer")
-    def _set_arm_timer(self, value: str) -> None:
-        seconds = parse_number(value, minimum=0.001, maximum=99999.99, default=0.1)
-        if not 0.001 <= seconds <= 99999.99:
-            raise ScpiError(-222)
-        self.arm_timer = seconds
-
-    @command(":ARM[:SEQuence[1]][:LAYer[1]]:TIMer?")
-    def _arm_timer_query(self) -> str:
-        return f"{self.arm_timer:+.6E}"
+    _arm_timer = Setting(":ARM[:SEQuence[1]][:LAYer[1]]:TIMer", "arm_timer", bounded(0.001, 99999.99, 0.1), nr3,
+                         default=0.1)
 
     @command(":TRIGger[:SEQuence[1]]:COUNt")
     def _set_trigger_count(self, value: str) -> None:
@@ -1073,28 +957,11 @@ class Keithley2400(Ieee488Instrument):
     def _trigger_count_query(self) -> str:
         return str(self.trigger_count)
 
-    @command(":TRIGger[:SEQuence[1]]:DELay")
-    def _set_trigger_delay(self, value: str) -> None:
-        seconds = parse_number(value, minimum=0.0, maximum=MAX_DELAY, default=0.0)
-        if not 0 <= seconds <= MAX_DELAY:
-            raise ScpiError(-222)
-        self.trigger_delay = seconds
+    _trigger_delay = Setting(":TRIGger[:SEQuence[1]]:DELay", "trigger_delay", bounded(0.0, MAX_DELAY, 0.0), nr3,
+                             default=0.0)
 
-    @command(":TRIGger[:SEQuence[1]]:DELay?")
-    def _trigger_delay_query(self) -> str:
-        return f"{self.trigger_delay:+.6E}"
-
-    @command(":TRIGger[:SEQuence[1]]:SOURce")
-    def _set_trigger_source(self, value: str) -> None:
-        sources = {"IMM": "IMM", "IMMEDIATE": "IMM", "TLIN": "TLIN", "TLINK": "TLIN"}
-        try:
-            self.trigger_source = sources[value.strip().upper()]
-        except KeyError:
-            raise ScpiError(-224) from None
-
-    @command(":TRIGger[:SEQuence[1]]:SOURce?")
-    def _trigger_source_query(self) -> str:
-        return self.trigger_source
+    _trigger_source = Setting(":TRIGger[:SEQuence[1]]:SOURce", "trigger_source", choice("IMMediate", "TLINk"),
+                              default="IMM")
 
     @command(":TRIGger[:SEQuence[1]]:CLEar")
     def _trigger_clear(self) -> None:
@@ -1135,27 +1002,9 @@ class Keithley2400(Ieee488Instrument):
     def _trace_feed_query(self) -> str:
         return self.trace_feed
 
-    @command(":TRACe:FEED:CONTrol")
-    def _set_trace_control(self, value: str) -> None:
-        token = value.strip().upper()
-        if token not in ("NEXT", "NEV", "NEVER"):
-            raise ScpiError(-224)
-        self.trace_control = "NEXT" if token == "NEXT" else "NEV"
+    _trace_control = Setting(":TRACe:FEED:CONTrol", "trace_control", choice("NEXT", "NEVer"), default="NEV")
 
-    @command(":TRACe:FEED:CONTrol?")
-    def _trace_control_query(self) -> str:
-        return self.trace_control
-
-    @command(":TRACe:TSTamp:FORMat")
-    def _set_timestamp_format(self, value: str) -> None:
-        token = value.strip().upper()
-        if token not in ("ABS", "ABSOLUTE", "DELT", "DELTA"):
-            raise ScpiError(-224)
-        self.timestamp_format = token[:3] if token.startswith("ABS") else "DELT"
-
-    @command(":TRACe:TSTamp:FORMat?")
-    def _timestamp_format_query(self) -> str:
-        return self.timestamp_format
+    _timestamp_format = Setting(":TRACe:TSTamp:FORMat", "timestamp_format", choice("ABSolute", "DELTa"), default="ABS")
 
     @command(":TRACe:DATA?")
     def _trace_data(self) -> str:
@@ -1163,18 +1012,8 @@ class Keithley2400(Ieee488Instrument):
             raise error(-230)
         return self._format(self.trace, timestamp_zero="buffer")
 
-    @command(":CALCulate3:FORMat")
-    def _set_statistic(self, value: str) -> None:
-        names = {"MEAN": "MEAN", "SDEV": "SDEV", "SDEVIATION": "SDEV", "MAX": "MAX", "MAXIMUM": "MAX",
-                 "MIN": "MIN", "MINIMUM": "MIN", "PKPK": "PKPK"}
-        try:
-            self.statistic = names[value.strip().upper()]
-        except KeyError:
-            raise ScpiError(-224) from None
-
-    @command(":CALCulate3:FORMat?")
-    def _statistic_query(self) -> str:
-        return self.statistic
+    _statistic = Setting(":CALCulate3:FORMat", "statistic", choice("MEAN", "SDEViation", "MAXimum", "MINimum", "PKPK"),
+                         default="MEAN")
 
     @command(":CALCulate3:DATA?")
     def _statistic_data(self) -> str:

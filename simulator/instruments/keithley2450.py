@@ -40,7 +40,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from labsuite.simulator.circuit import SegmentResult, SourcePort
-from labsuite.simulator.instruments.scpi import (ScpiError, ScpiInstrument, command, parse_bool, parse_int,
+from labsuite.simulator.instruments.scpi import (Ieee488Instrument, ScpiError, command, parse_bool, parse_int,
                                                  parse_number, unquote)
 
 VOLTAGE_RANGES = (0.02, 0.2, 2.0, 20.0, 200.0)     # V
@@ -136,7 +136,7 @@ class ReadingBuffer:
             del self.readings[0]
 
 
-class Keithley2450(ScpiInstrument):
+class Keithley2450(Ieee488Instrument):
     """A 2450 whose output drives the device through ``port`` on the bench clock."""
 
     idn = "KEITHLEY INSTRUMENTS,MODEL 2450,04096218,1.7.12b"
@@ -181,6 +181,7 @@ class Keithley2450(ScpiInstrument):
 
     def power_loss(self) -> None:
         """Mains lost and back: the output drops and every setting returns to its power-on state."""
+        self.power_on_status()
         self.reset()
         self._drive()
 
@@ -268,23 +269,9 @@ class Keithley2450(ScpiInstrument):
         self.source = replace(settings)
 
     # --- IEEE 488.2 common commands -----------------------------------------------------
-    @command("*RST")
-    def _rst(self) -> None:
-        self.reset()
-
-    @command("*CLS")
-    def _cls(self) -> None:
-        self.errors.clear()
-
-    @command("*OPC?")
-    def _opc_query(self) -> str:
-        return "1"   # a running trigger model has already finished in bench time
-
-    @command("*OPC")
-    @command("*WAI")
     @command("*TRG")
-    def _no_op(self) -> None:
-        return None
+    def _bus_trigger(self) -> None:
+        return None   # a running trigger model has already finished in bench time
 
     @command("*LANG?")
     def _get_language(self) -> str:
@@ -300,14 +287,6 @@ class Keithley2450(ScpiInstrument):
             raise ScpiError(-224)
         if token != "SCPI":
             raise ScpiError(-221, f"Settings conflict; the {token} command set not simulated")
-
-    @command("*ESR?")
-    def _esr(self) -> str:
-        return "0"
-
-    @command("*STB?")
-    def _stb(self) -> str:
-        return "4" if len(self.errors) else "0"   # bit 2: error/event queue not empty
 
     # --- system -------------------------------------------------------------------------
     @command(":SYSTem:ERRor[:NEXT]?")

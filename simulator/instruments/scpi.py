@@ -14,7 +14,8 @@ import math
 import re
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable
+from operator import attrgetter
+from typing import Any, Callable, Iterable
 
 from labsuite.simulator.run_control import Interrupted, RunControl
 
@@ -162,6 +163,64 @@ def parse_number(arg: str, *, minimum: float | None = None, maximum: float | Non
     return value
 
 
+def keyword(arg: str, choices: Iterable[str]) -> str:
+    """The short form (upper case) of the manual-style keyword ``arg`` names (``NORMal`` takes
+    NORM or NORMAL), or -224."""
+    token = arg.strip().upper()
+    for choice in choices:
+        short = "".join(c for c in choice if c.isupper() or c.isdigit())
+        if token in (short, choice.upper()):
+            return short
+    raise ScpiError(-224)
+
+
+def choice(*words: str) -> Callable[[str], str]:
+    """Parser of a keyword parameter, one of the manual-style ``words``; gives the short form."""
+    return lambda arg: keyword(arg, words)
+
+
+def bounded(minimum: float, maximum: float, default: float) -> Callable[[str], float]:
+    """Parser of a numeric parameter in [minimum, maximum] (MIN, MAX, DEF too); outside, -222."""
+    def parse(arg: str) -> float:
+        value = parse_number(arg, minimum=minimum, maximum=maximum, default=default)
+        if not minimum <= value <= maximum:
+            raise ScpiError(-222)
+        return value
+    return parse
+
+
+def on_off(value: bool) -> str:
+    """A boolean as queries answer it: 1 or 0."""
+    return "1" if value else "0"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting as the manual defines it, declared once in the instrument class: ``header``
+    sets the instrument's ``attribute`` to ``parse(argument)`` and ``header?`` answers
+    ``reply(value)``. A dotted attribute (``ch.polarity``) is held by an object the instrument
+    gives (the addressed channel). ``default`` is the *RST value :meth:`ScpiInstrument.reset_settings`
+    restores (None: the instrument's reset sets it)."""
+
+    header: str
+    attribute: str
+    parse: Callable[[str], Any]
+    reply: Callable[[Any], str] = str
+    default: Any = None
+
+    def handlers(self) -> tuple[Callable[..., None], Callable[..., str]]:
+        """(command handler, query handler) for the instrument's dispatcher."""
+        path, _, name = self.attribute.rpartition(".")
+        holder = attrgetter(path) if path else (lambda instrument: instrument)
+
+        def set_value(instrument: object, arg: str) -> None:
+            setattr(holder(instrument), name, self.parse(arg))
+
+        def get_value(instrument: object) -> str:
+            return self.reply(getattr(holder(instrument), name))
+        return set_value, get_value
+
+
 def parse_int(arg: str, minimum: int, maximum: int) -> int:
     """An integer parameter in ``minimum..maximum`` (a decimal number rounds); else -222."""
     value = parse_number(arg, minimum=minimum, maximum=maximum)
@@ -200,6 +259,7 @@ class ScpiInstrument:
     ``*IDN?`` with the subclass's ``idn``."""
 
     _commands: list[_Command]
+    _settings: list[Setting]
     idn: str
 
     def __init_subclass__(cls, **kwargs: object) -> None:
@@ -208,6 +268,11 @@ class ScpiInstrument:
         for klass in reversed(cls.__mro__):
             handlers.update(vars(klass))
         commands: dict[str, _Command] = {}   # a pattern a subclass declares again is its handler only
+        cls._settings = [value for value in handlers.values() if isinstance(value, Setting)]
+        for setting in cls._settings:
+            set_value, get_value = setting.handlers()
+            set_value.__dict__["_scpi"], get_value.__dict__["_scpi"] = [setting.header], [setting.header + "?"]
+            handlers[setting.attribute + " command"], handlers[setting.attribute + " query"] = set_value, get_value
         for func in handlers.values():
             for pattern in getattr(func, "__dict__", {}).get("_scpi", []):
                 query = pattern.endswith("?")
@@ -224,6 +289,12 @@ class ScpiInstrument:
     @command("*IDN?")
     def _idn(self) -> str:
         return self.idn
+
+    def reset_settings(self) -> None:
+        """Give every declared :class:`Setting` with a default its *RST value."""
+        for setting in self._settings:
+            if setting.default is not None:
+                setattr(self, setting.attribute, setting.default)
 
     def format_error(self, code: int, message: str) -> str:
         """How this instrument spells an error-queue entry."""
