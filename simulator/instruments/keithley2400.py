@@ -61,9 +61,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from labsuite.simulator.circuit import SegmentResult, SourcePort
-from labsuite.simulator.instruments.scpi import (ERROR_MESSAGES, Ieee488Instrument, ScpiError, Setting, bounded,
+from labsuite.simulator.instruments.scpi import (ERROR_MESSAGES, ScpiError, Setting, bounded,
                                                  choice, command, on_off, parse_bool, parse_int, parse_number,
                                                  unquote)
+from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter
 
 VOLTAGE_RANGES = (0.21, 2.1, 21.0, 210.0)                          # V, 200 mV to 200 V ranges at 105 %
 MAX_VOLTAGE = 210.0                                                # V
@@ -134,16 +135,14 @@ class Reading:
     status: int         # status word
 
 
-class Keithley2400(Ieee488Instrument):
+class Keithley2400(SimulatedSourceMeter):
     """A 2400 whose output drives the device through ``port`` on the bench clock."""
 
     idn = "KEITHLEY INSTRUMENTS INC.,MODEL 2400,1248014,C30   Mar 17 2006 09:29:29/A02  /K/J"
     error_queue_size = 10
 
     def __init__(self, port: SourcePort) -> None:
-        super().__init__()
-        self.port = port
-        self.clock = port.clock
+        super().__init__(port)
         self.power_on()
 
     # --- state --------------------------------------------------------------------------
@@ -187,20 +186,8 @@ class Keithley2400(Ieee488Instrument):
         self.tripped = False
         self.source_changed = True
 
-    def power_loss(self) -> None:
-        """Mains lost and back: the output drops and every setting returns to its power-on state."""
-        self.power_on()
-        self._drive()
-
     def format_error(self, code: int, message: str) -> str:
         return f'{code},"{message}"'
-
-    def process(self, message: str) -> str | None:
-        self.port.sync()
-        try:
-            return super().process(message)
-        finally:
-            self._drive()
 
     # --- the output on the device ---------------------------------------------------------
     def present_current_range(self) -> float:

@@ -40,8 +40,9 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from labsuite.simulator.circuit import SegmentResult, SourcePort
-from labsuite.simulator.instruments.scpi import (Ieee488Instrument, ScpiError, command, parse_bool, parse_int,
+from labsuite.simulator.instruments.scpi import (ScpiError, command, parse_bool, parse_int,
                                                  parse_number, unquote)
+from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter
 
 VOLTAGE_RANGES = (0.02, 0.2, 2.0, 20.0, 200.0)     # V
 MAX_VOLTAGE = 210.0                               # V, largest programmable level
@@ -136,17 +137,15 @@ class ReadingBuffer:
             del self.readings[0]
 
 
-class Keithley2450(Ieee488Instrument):
+class Keithley2450(SimulatedSourceMeter):
     """A 2450 whose output drives the device through ``port`` on the bench clock."""
 
     idn = "KEITHLEY INSTRUMENTS,MODEL 2450,04096218,1.7.12b"
 
     def __init__(self, port: SourcePort) -> None:
-        super().__init__()
-        self.port = port
-        self.clock = port.clock
+        super().__init__(port)
         self._header = ""
-        self.reset()
+        self.power_on()
 
     # --- bookkeeping ------------------------------------------------------------------
     def reset(self) -> None:
@@ -171,19 +170,6 @@ class Keithley2450(Ieee488Instrument):
             return '0,"No error;0;0 0"'
         stamp = (_EPOCH + timedelta(seconds=self.clock.now())).strftime("%Y/%m/%d %H:%M:%S.%f")[:-3]
         return f'{code},"{message};1;{stamp}"'
-
-    def process(self, message: str) -> str | None:
-        self.port.sync()
-        try:
-            return super().process(message)
-        finally:
-            self._drive()
-
-    def power_loss(self) -> None:
-        """Mains lost and back: the output drops and every setting returns to its power-on state."""
-        self.power_on_status()
-        self.reset()
-        self._drive()
 
     def _drive(self) -> None:
         """Put the present output state on the port. The current source is a voltage source at

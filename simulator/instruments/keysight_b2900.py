@@ -71,8 +71,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from labsuite.simulator.circuit import SegmentResult, SourcePort
-from labsuite.simulator.instruments.scpi import (Ieee488Instrument, ScpiError, command, parse_bool,
+from labsuite.simulator.instruments.scpi import (ScpiError, command, parse_bool,
                                                  parse_number, unquote)
+from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter
 
 VOLTAGE_RANGES = (0.2, 2.0, 20.0, 200.0)          # V
 MAX_VOLTAGE = 210.0                               # V
@@ -356,19 +357,17 @@ def _nr3(value: float) -> str:
     return f"{value:+.6E}"
 
 
-class KeysightB2900(Ieee488Instrument):
+class KeysightB2900(SimulatedSourceMeter):
     """A B2900 ``model`` whose channel 1 drives the device through ``port`` on the bench clock;
     channel 2 (two-channel models) is unwired: it sources into an open circuit."""
 
     def __init__(self, port: SourcePort, *, model: str = "B2902A") -> None:
         if model not in MODELS:
             raise ValueError(f"no B2900 model {model!r}; choose one of {', '.join(MODELS)}")
-        super().__init__()
+        super().__init__(port)
         self.spec = MODELS[model]
         self.model = model
         self.idn = f"Keysight Technologies,{model},MY00000001,4.0.2011.5100"   # serial and firmware invented
-        self.port = port
-        self.clock = port.clock
         self.line_frequency = 60.0
         self._suffix = 1
         self._header = ""
@@ -390,20 +389,8 @@ class KeysightB2900(Ieee488Instrument):
         self.traces = [TraceBuffer() for _ in range(self.spec.channels)]
         self.elements = list(ELEMENTS)
 
-    def power_loss(self) -> None:
-        """Mains lost and back: outputs drop, settings and error queue return to their power-on state."""
-        self.power_on()
-        self._drive()
-
     def format_error(self, code: int, message: str) -> str:
         return f'{code:+d},"{MESSAGES.get(code, message)}"'
-
-    def process(self, message: str) -> str | None:
-        self.port.sync()
-        try:
-            return super().process(message)
-        finally:
-            self._drive()
 
     def _find(self, header: str, query: bool):
         """Take the channel suffix off ``SOUR2``, ``SENS2``, ``OUTP2``, ``TRIG2``, ``ARM2``, ``TRAC2``."""
