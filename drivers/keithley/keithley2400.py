@@ -47,6 +47,7 @@ import numpy as np
 from pymeasure.instruments.keithley.keithley2400 import Keithley2400 as _PymeasureKeithley2400
 from pymeasure.instruments.validators import strict_range
 
+from labsuite.drivers.scpi_common import ErrorQueueMixin, smallest_range
 from labsuite.errors import InstrumentError
 from labsuite.instruments import SourceMeterCapabilities, TrainReadings
 from labsuite.program import Train
@@ -84,7 +85,7 @@ class ListPlan:
         return ends[np.array(measured, dtype=bool)]
 
 
-class Keithley2400(_PymeasureKeithley2400):
+class Keithley2400(ErrorQueueMixin, _PymeasureKeithley2400):
     """Keithley 2400 on pymeasure, implementing labsuite's :class:`~labsuite.instruments.SourceMeter`."""
 
     idn_pattern = r"KEITHLEY INSTRUMENTS INC\.,MODEL 2400,"
@@ -294,13 +295,6 @@ class Keithley2400(_PymeasureKeithley2400):
         self.write(":ABOR;:OUTP OFF")
         self.isShutdown = True
 
-    def raise_errors(self) -> None:
-        """Read the error queue to its end; raise :class:`InstrumentError` with the first error, if any."""
-        errors = self.check_errors()
-        if errors:
-            code, message = errors[0][0], ",".join(str(e) for e in errors[0][1:])
-            raise InstrumentError(self.name, message.strip('"'), int(code))
-
     # --- helpers ------------------------------------------------------------------------
     def check_compliance(self, amps: float) -> None:
         """Raise ValueError unless ``amps`` is a current limit the 2400 can set."""
@@ -309,7 +303,4 @@ class Keithley2400(_PymeasureKeithley2400):
 
 def source_range(level: float) -> float:
     """Smallest 2400 voltage source range holding ``level`` (V)."""
-    for r in VOLTAGE_RANGES:
-        if abs(level) <= r * 1.05:
-            return r
-    raise ValueError(f"{level} V is beyond the 2400's 200 V range")
+    return smallest_range(level, VOLTAGE_RANGES, "the 2400's 200 V range")

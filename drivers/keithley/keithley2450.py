@@ -32,6 +32,7 @@ import time
 import numpy as np
 from pymeasure.instruments.keithley.keithley2450 import Keithley2450 as _PymeasureKeithley2450
 
+from labsuite.drivers.scpi_common import ErrorQueueMixin, smallest_range
 from labsuite.errors import InstrumentError
 from labsuite.instruments import SourceMeterCapabilities, TrainReadings
 from labsuite.program import Train
@@ -42,7 +43,7 @@ NPLC_MIN, NPLC_MAX = 0.01, 10.0
 MAX_BLOCKS = 255
 
 
-class Keithley2450(_PymeasureKeithley2450):
+class Keithley2450(ErrorQueueMixin, _PymeasureKeithley2450):
     """Keithley 2450 on pymeasure, implementing labsuite's :class:`~labsuite.instruments.SourceMeter`."""
 
     idn_pattern = r"KEITHLEY INSTRUMENTS,MODEL 2450,"
@@ -203,17 +204,6 @@ class Keithley2450(_PymeasureKeithley2450):
         """Reset the instrument and clear its error queue."""
         self.write("*RST;*CLS")
 
-    def raise_errors(self) -> None:
-        """Read the error queue to its end; raise :class:`InstrumentError` with the first error, if any."""
-        errors = self.check_errors()
-        if errors:
-            code, message = errors[0][0], ",".join(str(e) for e in errors[0][1:])
-            raise InstrumentError(self.name, message.strip('"'), int(code))
-
-
 def source_range(level: float) -> float:
     """Smallest 2450 voltage source range holding ``level`` (V)."""
-    for r in VOLTAGE_RANGES:
-        if abs(level) <= r * 1.05:
-            return r
-    raise ValueError(f"{level} V is beyond the 2450's 200 V range")
+    return smallest_range(level, VOLTAGE_RANGES, "the 2450's 200 V range")

@@ -71,6 +71,7 @@ import numpy as np
 from pymeasure.instruments import Channel, Instrument, SCPIMixin
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
+from labsuite.drivers.scpi_common import ErrorQueueMixin, smallest_range
 from labsuite.errors import InstrumentError, InvalidParameter
 from labsuite.instruments import SourceMeterCapabilities, TrainReadings
 from labsuite.program import Train
@@ -175,7 +176,7 @@ class SweepPlan:
                                                           # (first segment, end, plan), one run each
 
 
-class KeysightB2900(SCPIMixin, Instrument):
+class KeysightB2900(ErrorQueueMixin, SCPIMixin, Instrument):
     """Keysight B2901A/B2902A/B2911A/B2912A on pymeasure, implementing labsuite's
     :class:`~labsuite.instruments.SourceMeter` on channel 1."""
 
@@ -282,13 +283,6 @@ class KeysightB2900(SCPIMixin, Instrument):
         else:
             self.write(":ABOR (@1)")
         self.isShutdown = True
-
-    def raise_errors(self) -> None:
-        """Read the error queue to its end; raise :class:`InstrumentError` with the first error, if any."""
-        errors = self.check_errors()
-        if errors:
-            code, message = errors[0][0], ",".join(str(e) for e in errors[0][1:])
-            raise InstrumentError(self.name, message.strip('"'), int(code))
 
     # --- the list sweep ---------------------------------------------------------------
     def plan(self, train: Train, compliance: float | None = None) -> SweepPlan:
@@ -511,10 +505,7 @@ def pulse_segment(train: Train) -> int | None:
 
 def source_range(level: float) -> float:
     """Smallest B2900 voltage source range holding ``level`` (V); ranges reach 105 % of their value."""
-    for r in VOLTAGE_RANGES:
-        if abs(level) <= r * 1.05:
-            return r
-    raise ValueError(f"{level} V is beyond the B2900's 210 V")
+    return smallest_range(level, VOLTAGE_RANGES, "the B2900's 210 V")
 
 
 def tail_message(seconds: float) -> str:
