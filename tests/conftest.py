@@ -1,4 +1,6 @@
-"""Shared fixtures: a simulated station and a Keithley 2450 driver talking to it in-process."""
+"""Shared fixtures: a simulated station (a Keithley 2450 unless a test module overrides
+``station``), the simulated SMU, a plain pyvisa resource on it, and a labsuite driver (the 2450's
+unless a module overrides ``smu_driver``) talking to it in-process."""
 from __future__ import annotations
 
 import os
@@ -19,16 +21,28 @@ def station() -> SimulatedStation:
 
 
 @pytest.fixture
-def sim2450(station):
-    """The simulated 2450 itself (to inspect its state)."""
+def sim(station):
+    """The simulated SMU itself (to inspect its state)."""
     return station.instruments["smu"]
 
 
 @pytest.fixture
-def smu(station):
+def sim2450(sim):
+    """The simulated 2450 itself (to inspect its state)."""
+    return sim
+
+
+@pytest.fixture
+def smu_driver() -> type:
+    """The labsuite driver class of the station's SMU."""
+    return Keithley2450
+
+
+@pytest.fixture
+def smu(station, smu_driver):
     """The labsuite driver, connected through the in-process pyvisa backend."""
     library = station.visa_library()
-    driver = Keithley2450(station.resources["smu"], visa_library=library)
+    driver = smu_driver(station.resources["smu"], visa_library=library)
     yield driver
     driver.adapter.close()
     library.close_library()
@@ -36,7 +50,7 @@ def smu(station):
 
 @pytest.fixture
 def visa(station):
-    """A plain pyvisa resource on the simulated 2450 (no labsuite driver in between)."""
+    """A plain pyvisa resource on the simulated SMU (no labsuite driver in between)."""
     import pyvisa
 
     library = station.visa_library()

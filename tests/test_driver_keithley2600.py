@@ -238,17 +238,8 @@ def station():
 
 
 @pytest.fixture
-def sim(station):
-    return station.instruments["smu"]
-
-
-@pytest.fixture
-def smu(station):
-    library = station.visa_library()
-    driver = Keithley2600(station.resources["smu"], visa_library=library)
-    yield driver
-    driver.adapter.close()
-    library.close_library()
+def smu_driver() -> type:
+    return Keithley2600
 
 
 def test_driver_runs_a_train_on_the_simulated_instrument(smu, station, sim):

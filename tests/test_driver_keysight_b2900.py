@@ -35,12 +35,8 @@ def station():
 
 
 @pytest.fixture
-def smu(station):
-    library = station.visa_library()
-    driver = KeysightB2900(station.resources["smu"], visa_library=library)
-    yield driver
-    driver.adapter.close()
-    library.close_library()
+def smu_driver() -> type:
+    return KeysightB2900
 
 
 def test_configure_sets_the_compliance_before_anything_turns_on():

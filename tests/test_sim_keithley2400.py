@@ -19,11 +19,6 @@ def station() -> SimulatedStation:
     return SimulatedStation(seed=7, smu="keithley2400")
 
 
-@pytest.fixture
-def sim(station):
-    return station.instruments["smu"]
-
-
 def readings(reply: str) -> np.ndarray:
     """(n, 5) array of VOLT, CURR, RES, TIME, STAT rows."""
     return np.array([float(x) for x in reply.split(",")]).reshape(-1, 5)

@@ -70,20 +70,9 @@ def station():
 
 
 @pytest.fixture
-def sim(station):
-    """The simulated 2602B itself (its ``process`` is one message line)."""
-    return station.instruments["smu"]
-
-
-@pytest.fixture
-def tsp(station):
+def tsp(visa):
     """A plain pyvisa resource on the simulated 2602B (in-process backend)."""
-    library = station.visa_library()
-    rm = pyvisa.ResourceManager(library)
-    resource = rm.open_resource(station.resources["smu"], read_termination="\n", write_termination="\n")
-    yield resource
-    resource.close()
-    library.close_library()
+    return visa
 
 
 def other_model(model: str) -> Keithley2600:

@@ -21,22 +21,6 @@ def station():
     return SimulatedStation(seed=7, smu="keysightb2900")
 
 
-@pytest.fixture
-def b2900(station):
-    """The simulated instrument itself (to look at its state)."""
-    return station.instruments["smu"]
-
-
-@pytest.fixture
-def visa(station):
-    library = station.visa_library()
-    rm = pyvisa.ResourceManager(library)
-    resource = rm.open_resource(station.resources["smu"], read_termination="\n", write_termination="\n")
-    yield resource
-    resource.close()
-    library.close_library()
-
-
 def numbers(reply: str) -> list[float]:
     return [float(x) for x in reply.split(",")]
 
@@ -320,12 +304,12 @@ def test_current_source_drives_the_device_up_to_its_voltage_limit(visa, station)
     assert visa.query(":SYST:ERR?") == '-221,"Settings conflict"' and visa.query(":OUTP?") == "0"
 
 
-def test_power_loss_returns_to_the_power_on_state(visa, b2900, station):
+def test_power_loss_returns_to_the_power_on_state(visa, sim, station):
     """Mains lost: output drops, settings back to reset values, error queue empty (ch. 5: cleared at
     power-on), PON set in the Standard Event Status Register."""
     visa.write(":SOUR:VOLT 1;:SENS:CURR:PROT 1e-3;:OUTP ON;:BOGUS")
     assert station.node.ports[0].voltage == 1.0
-    b2900.power_loss()
+    sim.power_loss()
     assert station.node.ports[0].voltage is None
     assert visa.query(":OUTP?") == "0" and float(visa.query(":SOUR:VOLT?")) == 0.0
     assert float(visa.query(":SENS:CURR:PROT?")) == pytest.approx(100e-6)
