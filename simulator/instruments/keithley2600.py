@@ -60,7 +60,7 @@ from typing import Any, Callable
 import numpy as np
 
 from labsuite.simulator.circuit import SegmentResult, SourcePort
-from labsuite.simulator.instruments.tsp import TspInstrument, TspObject, TspRuntimeError, number
+from labsuite.simulator.instruments.tsp import TspInstrument, TspObject, TspRuntimeError, attribute, number
 from labsuite.simulator.run_control import Interrupted
 
 LINE_FREQUENCY = 60.0          # Hz, localnode.linefreq at power-on
@@ -140,6 +140,29 @@ def _choice(instrument: Keithley2600, value: Any, allowed: tuple[int, ...], what
     return None
 
 
+def _flag_attribute(name: str, field: str, reply: Callable[[bool], Any] = int) -> property:
+    """A 0/1 (or boolean) attribute held as a bool in ``field``; reads back as ``reply`` gives it."""
+    return attribute(field, lambda obj, value: _flag(value, name), reply)
+
+
+def _choice_attribute(name: str, *allowed: str, then: Callable[[Any], None] | None = None) -> property:
+    """An enumerated attribute of an SMU's object, one of the :class:`Smu` constants named
+    ``allowed``; another value queues 1101/1102 and is not kept."""
+    def take(obj: Any, value: Any) -> int | None:
+        return _choice(obj._smu._instrument, value, tuple(getattr(Smu, c) for c in allowed), name)
+    return attribute(f"_{name}", take, then=then)
+
+
+def _limited_attribute(name: str, limits: Callable[[ModelSpec], tuple[float, float]],
+                       then: Callable[[Any], None] | None = None) -> property:
+    """A number attribute of an SMU's object within ``limits(spec)``; outside, the error is
+    queued and the value not kept."""
+    def take(obj: Any, value: Any) -> float | None:
+        x = number(value, name)
+        return x if obj._smu._instrument.within(x, *limits(obj._smu._spec)) else None
+    return attribute(f"_{name}", take, then=then)
+
+
 # --- reading buffers ----------------------------------------------------------------------
 class BufferColumn(TspObject):
     """``bufferVar.readings`` / ``.sourcevalues`` / ``.timestamps`` / ``.statuses``."""
@@ -211,29 +234,11 @@ class ReadingBuffer(TspObject):
     def basetimestamp(self) -> float:
         return self._readings[0].time if self._readings else 0.0
 
-    @property
-    def appendmode(self) -> int:
-        return self._appendmode
+    appendmode = _flag_attribute("appendmode", "_appendmode")
 
-    @appendmode.setter
-    def appendmode(self, value: Any) -> None:
-        self._appendmode = int(_flag(value, "appendmode"))
+    collectsourcevalues = _flag_attribute("collectsourcevalues", "_collect_sources")
 
-    @property
-    def collectsourcevalues(self) -> int:
-        return int(self._collect_sources)
-
-    @collectsourcevalues.setter
-    def collectsourcevalues(self, value: Any) -> None:
-        self._collect_sources = _flag(value, "collectsourcevalues")
-
-    @property
-    def collecttimestamps(self) -> int:
-        return int(self._collect_times)
-
-    @collecttimestamps.setter
-    def collecttimestamps(self, value: Any) -> None:
-        self._collect_times = _flag(value, "collecttimestamps")
+    collecttimestamps = _flag_attribute("collecttimestamps", "_collect_times")
 
     def clear(self) -> None:
         self._readings.clear()
@@ -300,13 +305,7 @@ class Timer(TspObject):
         elif all(self._instrument.within(d, 1e-9, 100_000) for d in delays):
             self._delays, self._position = delays, 0
 
-    @property
-    def passthrough(self) -> bool:
-        return self._passthrough
-
-    @passthrough.setter
-    def passthrough(self, value: Any) -> None:
-        self._passthrough = _flag(value, "passthrough")
+    passthrough = _flag_attribute("passthrough", "_passthrough", bool)
 
     @property
     def stimulus(self) -> int:
@@ -470,15 +469,7 @@ class TriggerSource(_Layer):
         self._limiti = 0.0
         self._limitv = 0.0
 
-    @property
-    def action(self) -> int:
-        return self._action
-
-    @action.setter
-    def action(self, value: Any) -> None:
-        action = _choice(self._smu._instrument, value, (Smu.DISABLE, Smu.ENABLE), "action")
-        if action is not None:
-            self._action = action
+    action = _choice_attribute("action", "DISABLE", "ENABLE")
 
     @property
     def limiti(self) -> float:
@@ -525,15 +516,7 @@ class TriggerMeasure(_Layer):
         self._kinds: tuple[str, ...] = ("i",)
         self._buffers: tuple[ReadingBuffer, ...] = ()
 
-    @property
-    def action(self) -> int:
-        return self._action
-
-    @action.setter
-    def action(self, value: Any) -> None:
-        action = _choice(self._smu._instrument, value, (Smu.DISABLE, Smu.ENABLE), "action")
-        if action is not None:
-            self._action = action
+    action = _choice_attribute("action", "DISABLE", "ENABLE")
 
     def _configure(self, kinds: tuple[str, ...], buffers: tuple[Any, ...]) -> None:
         self._kinds, self._buffers = kinds, tuple(self._smu._buffer(b) for b in buffers)
@@ -553,15 +536,7 @@ class TriggerEndPulse(_Layer):
         super().__init__(smu)
         self._action = Smu.SOURCE_HOLD
 
-    @property
-    def action(self) -> int:
-        return self._action
-
-    @action.setter
-    def action(self, value: Any) -> None:
-        action = _choice(self._smu._instrument, value, (Smu.SOURCE_IDLE, Smu.SOURCE_HOLD), "action")
-        if action is not None:
-            self._action = action
+    action = _choice_attribute("action", "SOURCE_IDLE", "SOURCE_HOLD")
 
 
 class TriggerEndSweep(TspObject):
@@ -569,15 +544,7 @@ class TriggerEndSweep(TspObject):
         self._smu = smu
         self._action = Smu.SOURCE_IDLE
 
-    @property
-    def action(self) -> int:
-        return self._action
-
-    @action.setter
-    def action(self, value: Any) -> None:
-        action = _choice(self._smu._instrument, value, (Smu.SOURCE_IDLE, Smu.SOURCE_HOLD), "action")
-        if action is not None:
-            self._action = action
+    action = _choice_attribute("action", "SOURCE_IDLE", "SOURCE_HOLD")
 
 
 class SmuTrigger(TspObject):
@@ -771,15 +738,7 @@ class SmuSource(TspObject):
             self._limiti = limit
             self._smu._apply(None, None)
 
-    @property
-    def limitv(self) -> float:
-        return self._limitv
-
-    @limitv.setter
-    def limitv(self, value: Any) -> None:
-        limit = number(value, "limitv")
-        if self._smu._instrument.within(limit, *self._smu._spec.limit_v):
-            self._limitv = limit
+    limitv = _limited_attribute("limitv", lambda spec: spec.limit_v)
 
     @property
     def limitp(self) -> float:
@@ -804,13 +763,7 @@ class SmuSource(TspObject):
             self._rangev = next(r for r in spec.voltage_ranges if wanted <= r)
             self._autorangev = False
 
-    @property
-    def autorangev(self) -> int:
-        return int(self._autorangev)
-
-    @autorangev.setter
-    def autorangev(self, value: Any) -> None:
-        self._autorangev = _flag(value, "autorangev")
+    autorangev = _flag_attribute("autorangev", "_autorangev")
 
     @property
     def rangei(self) -> float:
@@ -824,13 +777,7 @@ class SmuSource(TspObject):
             self._rangei = next(r for r in spec.current_ranges if wanted <= r)
             self._autorangei = False
 
-    @property
-    def autorangei(self) -> int:
-        return int(self._autorangei)
-
-    @autorangei.setter
-    def autorangei(self, value: Any) -> None:
-        self._autorangei = _flag(value, "autorangei")
+    autorangei = _flag_attribute("autorangei", "_autorangei")
 
     @property
     def output(self) -> int:
@@ -853,48 +800,14 @@ class SmuSource(TspObject):
     def compliance(self) -> bool:
         return self._smu._compliance
 
-    @property
-    def offmode(self) -> int:
-        return self._offmode
+    offmode = _choice_attribute("offmode", "OUTPUT_NORMAL", "OUTPUT_ZERO", "OUTPUT_HIGH_Z",
+                                then=lambda source: source._smu._drive())
 
-    @offmode.setter
-    def offmode(self, value: Any) -> None:
-        mode = _choice(self._smu._instrument, value, (Smu.OUTPUT_NORMAL, Smu.OUTPUT_ZERO, Smu.OUTPUT_HIGH_Z), "offmode")
-        if mode is not None:
-            self._offmode = mode
-            self._smu._drive()
+    offfunc = _choice_attribute("offfunc", "OUTPUT_DCAMPS", "OUTPUT_DCVOLTS", then=lambda source: source._smu._drive())
 
-    @property
-    def offfunc(self) -> int:
-        return self._offfunc
+    offlimiti = _limited_attribute("offlimiti", lambda spec: spec.limit_i, then=lambda source: source._smu._drive())
 
-    @offfunc.setter
-    def offfunc(self, value: Any) -> None:
-        func = _choice(self._smu._instrument, value, (Smu.OUTPUT_DCAMPS, Smu.OUTPUT_DCVOLTS), "offfunc")
-        if func is not None:
-            self._offfunc = func
-            self._smu._drive()
-
-    @property
-    def offlimiti(self) -> float:
-        return self._offlimiti
-
-    @offlimiti.setter
-    def offlimiti(self, value: Any) -> None:
-        limit = number(value, "offlimiti")
-        if self._smu._instrument.within(limit, *self._smu._spec.limit_i):
-            self._offlimiti = limit
-            self._smu._drive()
-
-    @property
-    def offlimitv(self) -> float:
-        return self._offlimitv
-
-    @offlimitv.setter
-    def offlimitv(self, value: Any) -> None:
-        limit = number(value, "offlimitv")
-        if self._smu._instrument.within(limit, *self._smu._spec.limit_v):
-            self._offlimitv = limit
+    offlimitv = _limited_attribute("offlimitv", lambda spec: spec.limit_v)
 
     @property
     def delay(self) -> float:
@@ -921,15 +834,7 @@ class SmuMeasure(TspObject):
         self._rangei, self._autorangei = spec.current_ranges[0], Smu.AUTORANGE_ON
         self._rangev, self._autorangev = spec.voltage_ranges[0], Smu.AUTORANGE_ON
 
-    @property
-    def nplc(self) -> float:
-        return self._nplc
-
-    @nplc.setter
-    def nplc(self, value: Any) -> None:
-        nplc = number(value, "nplc")
-        if self._smu._instrument.within(nplc, *NPLC_RANGE):
-            self._nplc = nplc
+    nplc = _limited_attribute("nplc", lambda spec: NPLC_RANGE)
 
     @property
     def count(self) -> int:
@@ -951,15 +856,7 @@ class SmuMeasure(TspObject):
         if delay == Smu.DELAY_AUTO or self._smu._instrument.within(delay, 0.0, 10_000.0):
             self._delay = delay   # DELAY_AUTO: the range-dependent settling is not simulated (0 s)
 
-    @property
-    def interval(self) -> float:
-        return self._interval
-
-    @interval.setter
-    def interval(self, value: Any) -> None:
-        interval = number(value, "interval")
-        if self._smu._instrument.within(interval, 0.0, 1.0):
-            self._interval = interval
+    interval = _limited_attribute("interval", lambda spec: (0.0, 1.0))
 
     @property
     def autozero(self) -> int:
@@ -983,16 +880,7 @@ class SmuMeasure(TspObject):
         if self._smu._instrument.within(wanted, 0.0, ranges[-1]):
             self._rangei, self._autorangei = next(r for r in ranges if wanted <= r), Smu.AUTORANGE_OFF
 
-    @property
-    def autorangei(self) -> int:
-        return self._autorangei
-
-    @autorangei.setter
-    def autorangei(self, value: Any) -> None:
-        modes = (Smu.AUTORANGE_OFF, Smu.AUTORANGE_ON, Smu.AUTORANGE_FOLLOW_LIMIT)
-        mode = _choice(self._smu._instrument, value, modes, "autorangei")
-        if mode is not None:
-            self._autorangei = mode
+    autorangei = _choice_attribute("autorangei", "AUTORANGE_OFF", "AUTORANGE_ON", "AUTORANGE_FOLLOW_LIMIT")
 
     @property
     def rangev(self) -> float:
@@ -1005,16 +893,7 @@ class SmuMeasure(TspObject):
         if self._smu._instrument.within(wanted, 0.0, ranges[-1]):
             self._rangev, self._autorangev = next(r for r in ranges if wanted <= r), Smu.AUTORANGE_OFF
 
-    @property
-    def autorangev(self) -> int:
-        return self._autorangev
-
-    @autorangev.setter
-    def autorangev(self, value: Any) -> None:
-        modes = (Smu.AUTORANGE_OFF, Smu.AUTORANGE_ON, Smu.AUTORANGE_FOLLOW_LIMIT)
-        mode = _choice(self._smu._instrument, value, modes, "autorangev")
-        if mode is not None:
-            self._autorangev = mode
+    autorangev = _choice_attribute("autorangev", "AUTORANGE_OFF", "AUTORANGE_ON", "AUTORANGE_FOLLOW_LIMIT")
 
     def i(self, buffer: Any = None) -> float:
         return self._smu._measure_now(("i",), (buffer,))[0]
