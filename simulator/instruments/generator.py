@@ -186,10 +186,6 @@ class SimulatedGenerator(Ieee488Instrument):
             lines.append((self.ports[n] if c.output else None, c.burst_segments(idle, pulse)))
         play_bursts(lines, self.clock, self.run_control.check)
 
-    @command(":SYSTem:ERRor[:NEXT]?")
-    def _error(self) -> str:
-        return self.errors.pop()
-
     # --- output and burst ---------------------------------------------------------------------
     @command(":OUTPut[:STATe]")
     def _set_output(self, arg: str) -> None:

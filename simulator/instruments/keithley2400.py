@@ -419,10 +419,6 @@ class Keithley2400(SimulatedSourceMeter):
         entries = [self.errors.pop() for _ in range(len(self.errors))]
         return ",".join(entries) if entries else self.errors.pop()
 
-    @command(":SYSTem:ERRor:COUNt?")
-    def _error_count(self) -> str:
-        return str(len(self.errors))
-
     # --- system -------------------------------------------------------------------------
     @command(":SYSTem:CLEar")
     def _system_clear(self) -> None:

@@ -275,14 +275,6 @@ class Keithley2450(SimulatedSourceMeter):
             raise ScpiError(-221, f"Settings conflict; the {token} command set not simulated")
 
     # --- system -------------------------------------------------------------------------
-    @command(":SYSTem:ERRor[:NEXT]?")
-    def _error_next(self) -> str:
-        return self.errors.pop()
-
-    @command(":SYSTem:ERRor:COUNt?")
-    def _error_count(self) -> str:
-        return str(len(self.errors))
-
     @command(":SYSTem:CLEar")
     def _system_clear(self) -> None:
         self.errors.clear()

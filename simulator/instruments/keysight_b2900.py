@@ -441,10 +441,6 @@ class KeysightB2900(SimulatedSourceMeter):
         self._run(events, [ch for _, ch in waiting if not ch.bus])
 
     # --- system ---------------------------------------------------------------------------
-    @command(":SYSTem:ERRor[:NEXT]?")
-    def _error_next(self) -> str:
-        return self.errors.pop()
-
     @command(":STATus:OPERation:CONDition?")
     def _operation_condition(self) -> str:
         """Idle, or waiting for a ``*TRG`` (TIMer/AINT models run to their end inside INIT)."""

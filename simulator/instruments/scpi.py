@@ -412,7 +412,8 @@ class EventErrorQueue(ErrorQueue):
 
 class Ieee488Instrument(ScpiInstrument):
     """A SCPI instrument with the IEEE 488.2 status registers and the common commands that read
-    and write them (§10): *RST, *CLS, *OPC, *OPC?, *WAI, *ESR?, *ESE, *SRE, *STB?, *TST?.
+    and write them (§10): *RST, *CLS, *OPC, *OPC?, *WAI, *ESR?, *ESE, *SRE, *STB?, *TST?; and
+    the error query SCPI-99 makes mandatory, :SYSTem:ERRor[:NEXT]?.
 
     Subclasses give ``reset`` (the *RST state), may add summary bits of their own registers to
     the status byte (``status_summary``) and spell integer replies their way (``integer``)."""
@@ -492,3 +493,8 @@ class Ieee488Instrument(ScpiInstrument):
     @command("*TST?")
     def _tst(self) -> str:
         return self.integer(0)   # self-test passed
+
+    @command(":SYSTem:ERRor[:NEXT]?")
+    def _error_next(self) -> str:
+        """The oldest error, removed from the queue (SCPI-99 §21.8.8)."""
+        return self.errors.pop()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from labsuite.simulator.circuit import SourcePort
-from labsuite.simulator.instruments.scpi import Ieee488Instrument
+from labsuite.simulator.instruments.scpi import Ieee488Instrument, command
 
 
 class SimulatedSourceMeter(Ieee488Instrument):
@@ -36,3 +36,7 @@ class SimulatedSourceMeter(Ieee488Instrument):
             return super().process(message)
         finally:
             self._drive()
+
+    @command(":SYSTem:ERRor:COUNt?")
+    def _error_count(self) -> str:
+        return str(len(self.errors))
