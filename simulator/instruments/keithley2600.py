@@ -163,6 +163,16 @@ def _limited_attribute(name: str, limits: Callable[[ModelSpec], tuple[float, flo
     return attribute(f"_{name}", take, then=then)
 
 
+def _range_attribute(name: str, ranges: Callable[[ModelSpec], tuple[float, ...]], autorange: str,
+                     manual: Any) -> property:
+    """A range attribute of an SMU's object: the smallest of ``ranges(spec)`` holding |value|,
+    which sets the object's ``autorange`` field to ``manual`` (autoranging off)."""
+    def take(obj: Any, value: Any) -> float | None:
+        wanted, held = abs(number(value, name)), ranges(obj._smu._spec)
+        return next(r for r in held if wanted <= r) if obj._smu._instrument.within(wanted, 0.0, held[-1]) else None
+    return attribute(f"_{name}", take, then=lambda obj: setattr(obj, autorange, manual))
+
+
 # --- reading buffers ----------------------------------------------------------------------
 class BufferColumn(TspObject):
     """``bufferVar.readings`` / ``.sourcevalues`` / ``.timestamps`` / ``.statuses``."""
@@ -751,31 +761,11 @@ class SmuSource(TspObject):
         if limit == 0 or self._smu._instrument.within(limit, 0.0, spec.max_voltage * spec.limit_i[1]):
             self._limitp = limit
 
-    @property
-    def rangev(self) -> float:
-        return self._rangev
-
-    @rangev.setter
-    def rangev(self, value: Any) -> None:
-        wanted = abs(number(value, "rangev"))
-        spec = self._smu._spec
-        if self._smu._instrument.within(wanted, 0.0, spec.voltage_ranges[-1]):
-            self._rangev = next(r for r in spec.voltage_ranges if wanted <= r)
-            self._autorangev = False
+    rangev = _range_attribute("rangev", lambda spec: spec.voltage_ranges, "_autorangev", False)
 
     autorangev = _flag_attribute("autorangev", "_autorangev")
 
-    @property
-    def rangei(self) -> float:
-        return self._rangei
-
-    @rangei.setter
-    def rangei(self, value: Any) -> None:
-        wanted = abs(number(value, "rangei"))
-        spec = self._smu._spec
-        if self._smu._instrument.within(wanted, 0.0, spec.current_ranges[-1]):
-            self._rangei = next(r for r in spec.current_ranges if wanted <= r)
-            self._autorangei = False
+    rangei = _range_attribute("rangei", lambda spec: spec.current_ranges, "_autorangei", False)
 
     autorangei = _flag_attribute("autorangei", "_autorangei")
 
@@ -869,29 +859,11 @@ class SmuMeasure(TspObject):
         if mode is not None:
             self._autozero = Smu.AUTOZERO_OFF if mode == Smu.AUTOZERO_ONCE else mode
 
-    @property
-    def rangei(self) -> float:
-        return self._rangei
-
-    @rangei.setter
-    def rangei(self, value: Any) -> None:
-        wanted = abs(number(value, "rangei"))
-        ranges = self._smu._spec.current_ranges
-        if self._smu._instrument.within(wanted, 0.0, ranges[-1]):
-            self._rangei, self._autorangei = next(r for r in ranges if wanted <= r), Smu.AUTORANGE_OFF
+    rangei = _range_attribute("rangei", lambda spec: spec.current_ranges, "_autorangei", 0)   # AUTORANGE_OFF
 
     autorangei = _choice_attribute("autorangei", "AUTORANGE_OFF", "AUTORANGE_ON", "AUTORANGE_FOLLOW_LIMIT")
 
-    @property
-    def rangev(self) -> float:
-        return self._rangev
-
-    @rangev.setter
-    def rangev(self, value: Any) -> None:
-        wanted = abs(number(value, "rangev"))
-        ranges = self._smu._spec.voltage_ranges
-        if self._smu._instrument.within(wanted, 0.0, ranges[-1]):
-            self._rangev, self._autorangev = next(r for r in ranges if wanted <= r), Smu.AUTORANGE_OFF
+    rangev = _range_attribute("rangev", lambda spec: spec.voltage_ranges, "_autorangev", 0)   # AUTORANGE_OFF
 
     autorangev = _choice_attribute("autorangev", "AUTORANGE_OFF", "AUTORANGE_ON", "AUTORANGE_FOLLOW_LIMIT")
 
