@@ -61,6 +61,39 @@ def visa(station):
     library.close_library()
 
 
+@pytest.fixture
+def drive_log(station):
+    """Start recording on the SMU's port: the returned list gets (bench time s, V) each time the
+    port changes the voltage it sources."""
+    def start() -> list[tuple[float, float]]:
+        port = station.node.ports[0]
+        log, drive = [], port.drive
+
+        def recording(voltage, current_limit=np.inf):
+            if voltage != port.voltage:
+                log.append((station.clock.now(), voltage))
+            drive(voltage, current_limit)
+        port.drive = recording
+        return log
+    return start
+
+
+@pytest.fixture
+def fail_on_second_chunk():
+    """A run observer raising ``exc`` when the second chunk of samples arrives."""
+    from labsuite.runner import RunObserver
+
+    class FailOnSecondChunk(RunObserver):
+        def __init__(self, exc: BaseException) -> None:
+            self.exc, self.chunks = exc, 0
+
+        def on_samples(self, samples, progress) -> None:
+            self.chunks += 1
+            if self.chunks == 2:
+                raise self.exc
+    return FailOnSecondChunk
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--device-address", default=None,
                      help="VISA resource of a real instrument for the opt-in hardware tests")

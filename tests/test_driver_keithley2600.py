@@ -242,18 +242,11 @@ def smu_driver() -> type:
     return Keithley2600
 
 
-def test_driver_runs_a_train_on_the_simulated_instrument(smu, station, sim):
+def test_driver_runs_a_train_on_the_simulated_instrument(smu, station, sim, drive_log):
     """Integration: each level holds exactly its duration, readings every period, rising G, output off."""
     train = Train((WRITE, READ, IDLE), repeats=20)
     smu.configure(1e-3, 1.5)
-    port = station.node.ports[0]
-    changes, drive = [], port.drive
-
-    def recording(voltage, current_limit=np.inf):
-        if voltage != port.voltage:
-            changes.append((station.clock.now(), voltage))
-        drive(voltage, current_limit)
-    port.drive = recording
+    changes = drive_log()
     t0 = station.clock.now()
     readings = smu.run_train(train, compliance=1e-3)
     aperture = smu.aperture_for(train)

@@ -14,7 +14,7 @@ from labsuite.drivers.keysight.b2900 import KeysightB2900, source_range, tail_me
 from labsuite.errors import InstrumentError, InvalidParameter
 from labsuite.link import LinkError
 from labsuite.program import PulseProgram, Segment, Train
-from labsuite.runner import RunObserver, Runner, RunState
+from labsuite.runner import Runner, RunState
 from labsuite.simulator import station as simulated_station
 from labsuite.simulator.instruments.keysight_b2900 import KeysightB2900 as SimulatedB2900
 from labsuite.simulator.station import SimulatedStation
@@ -400,16 +400,6 @@ def test_compliance_is_set_before_the_output_turns_on_and_the_output_ends_off():
         assert bench.smu.ask(":OUTP1?") == "0"
 
 
-class FailOnSecondChunk(RunObserver):
-    def __init__(self, exc):
-        self.exc, self.chunks = exc, 0
-
-    def on_samples(self, samples, progress):
-        self.chunks += 1
-        if self.chunks == 2:
-            raise self.exc
-
-
 @pytest.mark.parametrize("timing", ["hardware", "software"])
 @pytest.mark.parametrize("fault", [OSError("connection lost"), KeyboardInterrupt()])
 def test_output_is_off_after_a_fault_with_the_output_on(station, smu, monkeypatch, timing, fault):
@@ -433,10 +423,10 @@ def test_output_is_off_after_a_fault_with_the_output_on(station, smu, monkeypatc
     assert smu.ask(":OUTP1?") == "0" and station.node.ports[0].voltage is None
 
 
-def test_an_observer_error_mid_run_leaves_the_output_off_and_keeps_the_samples(station, smu):
+def test_an_observer_error_mid_run_leaves_the_output_off_and_keeps_the_samples(station, smu, fail_on_second_chunk):
     bench = Bench(smu, clock=station.clock)
     runner = Runner(bench, PulseProgram((Train((WRITE, READ, IDLE), 200),), 1e-3), chunk_duration=0.05,
-                    observers=[FailOnSecondChunk(RuntimeError("observer failed"))])
+                    observers=[fail_on_second_chunk(RuntimeError("observer failed"))])
     with pytest.raises(RuntimeError):
         runner.run()
     assert runner.state is RunState.FAILED and runner.samples.size == 200

@@ -87,19 +87,6 @@ def errors(sim) -> list[str]:
     return out
 
 
-def drive_log(station):
-    """Record (bench time, V) each time the SMU's port changes what it sources."""
-    port = station.node.ports[0]
-    log, drive = [], port.drive
-
-    def recording(voltage, current_limit=np.inf):
-        if voltage != port.voltage:
-            log.append((station.clock.now(), voltage))
-        drive(voltage, current_limit)
-    port.drive = recording
-    return log
-
-
 def test_identifies_as_its_model_and_resets_to_the_manual_defaults(tsp):
     """Section 11 *IDN?; section 9 smuX.source.limitY (2602B: 40 V, 1 A), measure.nplc 1, output off."""
     assert tsp.query("*IDN?") == "Keithley Instruments, Model 2602B, 4381102, 4.0.4"
@@ -237,10 +224,10 @@ def test_named_script_is_collected_compiled_run_and_deleted(sim):
     assert sim.process("endscript") == "ran at once"
 
 
-def test_pulse_mode_sweep_with_timers_runs_in_virtual_time(sim, station):
+def test_pulse_mode_sweep_with_timers_runs_in_virtual_time(sim, station, drive_log):
     """Manual, "Using timers to perform pulse mode sweeps" (Rev. B section 3): 5 pulses of 1 ms every 5 ms, each
     measured 60 µs before its end; the output is at 0 V between pulses; the device potentiates."""
-    log = drive_log(station)
+    log = drive_log()
     for line in ["loadscript pulses", *PULSE_SWEEP.splitlines(), "endscript"]:
         sim.process(line)
     t0 = station.clock.now()
