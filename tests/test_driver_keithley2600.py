@@ -25,6 +25,15 @@ IDLE = Segment(0.0, 8.9e-3, "idle")
 SETUP = ("labsuite_setup(2, {1.5, 0.1, 0}, {0.0001, 0.001, 0.0089}, {1e-06, 0.000901, 0.008801}, {0, 1, 0}, "
          "0.001, 1.5, 0.00234)")
 
+# after the setup: its error check, the start, one poll (done), the error check, output off and the readings
+RUN_TWO_READINGS = [
+    ("print(errorqueue.next())", EMPTY),
+    ("labsuite_start()", None),
+    ("print(status.operation.sweeping.condition)", "0.00000e+00"),
+    ("print(errorqueue.next())", EMPTY),
+    ("smua.source.output = smua.OUTPUT_OFF labsuite_print()", "0, 0.1, 2e-6, 0.01, 0.1, 2e-6"),
+]
+
 
 class FixedLine(Keithley2600):
     line_frequency = 60.0
@@ -74,11 +83,7 @@ def test_segments_that_share_their_own_limit_run_under_it():
     own = tuple(Segment(s.level, s.duration, s.label, s.measure, compliance=1e-4) for s in (WRITE, READ, IDLE))
     with expected_protocol(Loaded, [
         (SETUP.replace("0.001, 1.5, 0.00234)", "0.0001, 1.5, 0.00234)"), None),
-        ("print(errorqueue.next())", EMPTY),
-        ("labsuite_start()", None),
-        ("print(status.operation.sweeping.condition)", "0.00000e+00"),
-        ("print(errorqueue.next())", EMPTY),
-        ("smua.source.output = smua.OUTPUT_OFF labsuite_print()", "0, 0.1, 2e-6, 0.01, 0.1, 2e-6"),
+        *RUN_TWO_READINGS,
     ], connection_attributes={"timeout": 10_000}) as smu:
         assert smu.run_train(Train(own, repeats=2), compliance=1e-3).current.size == 2
     too_high = tuple(Segment(s.level, s.duration, s.label, s.measure, compliance=2.0) for s in (WRITE, READ, IDLE))
@@ -151,11 +156,7 @@ def test_a_script_the_instrument_lost_is_loaded_again():
         ("print(errorqueue.next())", EMPTY),
         (LOAD_MESSAGE, None),
         (SETUP, None),
-        ("print(errorqueue.next())", EMPTY),
-        ("labsuite_start()", None),
-        ("print(status.operation.sweeping.condition)", "0.00000e+00"),
-        ("print(errorqueue.next())", EMPTY),
-        ("smua.source.output = smua.OUTPUT_OFF labsuite_print()", "0, 0.1, 2e-6, 0.01, 0.1, 2e-6"),
+        *RUN_TWO_READINGS,
     ], connection_attributes={"timeout": 10_000}) as smu:
         assert smu.run_train(Train((WRITE, READ, IDLE), 2), compliance=1e-3).current.size == 2
 
