@@ -1,5 +1,5 @@
-"""What the SCPI drivers share: the error queue read to its end, the source range a level
-needs, and numbers as they are sent."""
+"""What the SCPI drivers share: the link settings, the error queue read to its end, the source
+range a level needs, and numbers as they are sent."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -7,6 +7,13 @@ from collections.abc import Sequence
 from labsuite.errors import InstrumentError
 
 RANGE_HEADROOM = 1.05   # a source range reaches 105 % of its nominal value
+LINK_DEFAULTS = {"read_termination": "\n", "write_termination": "\n", "timeout": 10_000}   # timeout in ms
+
+
+def link_settings(kwargs: dict[str, object]) -> dict[str, object]:
+    """The pymeasure adapter settings ``kwargs`` gives, and for the rest the drivers' defaults:
+    messages ended by LF both ways, a 10 s timeout."""
+    return {**LINK_DEFAULTS, **kwargs}
 
 
 class ErrorQueueMixin:

@@ -47,7 +47,7 @@ import numpy as np
 from pymeasure.instruments.keithley.keithley2400 import Keithley2400 as _PymeasureKeithley2400
 from pymeasure.instruments.validators import strict_range
 
-from labsuite.drivers.scpi_common import ErrorQueueMixin, smallest_range
+from labsuite.drivers.scpi_common import ErrorQueueMixin, link_settings, smallest_range
 from labsuite.errors import InstrumentError
 from labsuite.instruments import SourceMeterCapabilities, TrainReadings
 from labsuite.program import Train
@@ -102,10 +102,7 @@ class Keithley2400(ErrorQueueMixin, _PymeasureKeithley2400):
     )
 
     def __init__(self, adapter, name: str = "Keithley 2400 SourceMeter", **kwargs) -> None:
-        kwargs.setdefault("read_termination", "\n")
-        kwargs.setdefault("write_termination", "\n")
-        kwargs.setdefault("timeout", 10_000)
-        super().__init__(adapter, name, **kwargs)
+        super().__init__(adapter, name, **link_settings(kwargs))
         self._mains_frequency: float | None = None
         self._source_range: float | None = None   # V, the range configure() chose (None until configured)
 

@@ -32,7 +32,7 @@ import time
 import numpy as np
 from pymeasure.instruments.keithley.keithley2450 import Keithley2450 as _PymeasureKeithley2450
 
-from labsuite.drivers.scpi_common import ErrorQueueMixin, smallest_range
+from labsuite.drivers.scpi_common import ErrorQueueMixin, link_settings, smallest_range
 from labsuite.errors import InstrumentError
 from labsuite.instruments import SourceMeterCapabilities, TrainReadings
 from labsuite.program import Train
@@ -60,10 +60,7 @@ class Keithley2450(ErrorQueueMixin, _PymeasureKeithley2450):
     )
 
     def __init__(self, adapter, name: str = "Keithley 2450 SourceMeter", **kwargs) -> None:
-        kwargs.setdefault("read_termination", "\n")
-        kwargs.setdefault("write_termination", "\n")
-        kwargs.setdefault("timeout", 10_000)
-        super().__init__(adapter, name, **kwargs)
+        super().__init__(adapter, name, **link_settings(kwargs))
         self._line_frequency: float | None = None
 
     # --- SourceMeter interface ----------------------------------------------------------

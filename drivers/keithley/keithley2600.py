@@ -48,6 +48,7 @@ import numpy as np
 from pymeasure.instruments.keithley.keithley2600 import Keithley2600 as _PymeasureKeithley2600
 from pymeasure.instruments.validators import strict_range
 
+from labsuite.drivers.scpi_common import link_settings
 from labsuite.errors import InstrumentError, InvalidParameter
 from labsuite.instruments import SourceMeterCapabilities, TrainReadings
 from labsuite.program import Train
@@ -275,16 +276,13 @@ class Keithley2600(_PymeasureKeithley2600):
 
     def __init__(self, adapter, name: str = "Keithley 2600B System SourceMeter", model: str | None = None,
                  **kwargs) -> None:
-        kwargs.setdefault("read_termination", "\n")
-        kwargs.setdefault("write_termination", "\n")
-        kwargs.setdefault("timeout", 10_000)
         with warnings.catch_warnings():
             # pymeasure flags the 2600 as "not known to support SCPI"; the 2600B takes the IEEE 488.2
             # common commands (*IDN?, *RST, *CLS, *OPC?) on its TSP interface (manual section 11),
             # which is all pymeasure sends on that account
             warnings.filterwarnings("ignore", "It is not known whether this device support SCPI",
                                     FutureWarning)
-            super().__init__(adapter, name, **kwargs)
+            super().__init__(adapter, name, **link_settings(kwargs))
         if model is not None:
             self.capabilities = MODEL_CAPABILITIES[model]
         self._line_frequency: float | None = None

@@ -71,7 +71,7 @@ import numpy as np
 from pymeasure.instruments import Channel, Instrument, SCPIMixin
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
-from labsuite.drivers.scpi_common import ErrorQueueMixin, smallest_range
+from labsuite.drivers.scpi_common import ErrorQueueMixin, link_settings, smallest_range
 from labsuite.errors import InstrumentError, InvalidParameter
 from labsuite.instruments import SourceMeterCapabilities, TrainReadings
 from labsuite.program import Train
@@ -197,10 +197,7 @@ class KeysightB2900(ErrorQueueMixin, SCPIMixin, Instrument):
     channels = Instrument.MultiChannelCreator(B2900Channel, (1, 2))
 
     def __init__(self, adapter, name: str = "Keysight B2900 Precision Source/Measure Unit", **kwargs) -> None:
-        kwargs.setdefault("read_termination", "\n")
-        kwargs.setdefault("write_termination", "\n")
-        kwargs.setdefault("timeout", 10_000)
-        super().__init__(adapter, name, **kwargs)
+        super().__init__(adapter, name, **link_settings(kwargs))
         self.channel_count: int | None = None   # known once identified
         self._source_range: float | None = None   # V, the range configure() chose (None until configured)
 

@@ -60,7 +60,7 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.agilent.agilent33500 import Agilent33500, Agilent33500Channel
 from pymeasure.instruments.validators import joined_validators, strict_discrete_set, strict_range
 
-from labsuite.drivers.scpi_common import ErrorQueueMixin, number
+from labsuite.drivers.scpi_common import ErrorQueueMixin, link_settings, number
 from labsuite.errors import InstrumentError, InvalidParameter, RangeError
 from labsuite.instruments import PulseGeneratorCapabilities
 
@@ -288,10 +288,7 @@ class Keysight33500(BusBurstMixin, Agilent33500):
     outputs_off = ":OUTP1 OFF;:OUTP2 OFF;:ABOR"
 
     def __init__(self, adapter, name: str = "Keysight 33500B/33600A waveform generator", **kwargs) -> None:
-        kwargs.setdefault("read_termination", "\n")
-        kwargs.setdefault("write_termination", "\n")
-        kwargs.setdefault("timeout", 10_000)
-        super().__init__(adapter, name, **kwargs)
+        super().__init__(adapter, name, **link_settings(kwargs))
         self._outputs = {n: False for n in self.channels}   # as this driver last set them
         self._burst_seconds = {}
 

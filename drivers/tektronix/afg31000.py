@@ -56,7 +56,7 @@ from pymeasure.instruments import Channel, Instrument, SCPIMixin
 from pymeasure.instruments.validators import joined_validators, strict_discrete_set, strict_range
 
 from labsuite.drivers.keysight.keysight33500 import BusBurstMixin, level_commands
-from labsuite.drivers.scpi_common import number
+from labsuite.drivers.scpi_common import link_settings, number
 from labsuite.errors import InvalidParameter, RangeError
 from labsuite.instruments import PulseGeneratorCapabilities
 
@@ -182,10 +182,7 @@ class TektronixAFG31000(BusBurstMixin, SCPIMixin, Instrument):
         validator=strict_discrete_set, values=["TIM", "EXT"])
 
     def __init__(self, adapter, name: str = "Tektronix AFG31000 arbitrary/function generator", **kwargs) -> None:
-        kwargs.setdefault("read_termination", "\n")
-        kwargs.setdefault("write_termination", "\n")
-        kwargs.setdefault("timeout", 10_000)
-        super().__init__(adapter, name, **kwargs)
+        super().__init__(adapter, name, **link_settings(kwargs))
         self._outputs = {n: False for n in self.channels}   # as this driver last set them
         self._burst_seconds = {}
 
