@@ -40,8 +40,8 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from labsuite.simulator.circuit import SegmentResult, SourcePort
-from labsuite.simulator.instruments.scpi import (ScpiError, command, parse_bool, parse_int,
-                                                 parse_number, unquote)
+from labsuite.simulator.instruments.scpi import (ScpiError, Setting, choice, command, on_off, parse_bool,
+                                                 parse_int, parse_number, unquote)
 from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter
 
 VOLTAGE_RANGES = (0.02, 0.2, 2.0, 20.0, 200.0)     # V
@@ -455,15 +455,8 @@ class Keithley2450(SimulatedSourceMeter):
     def _get_source_user_delay(self) -> str:
         return f"{self.source_user_delays[self._user()]:.6E}"
 
-    @command("[:SOURce[1]]:VOLTage:READ:BACK")
-    @command("[:SOURce[1]]:CURRent:READ:BACK")
-    def _set_readback(self, arg: str) -> None:
-        self.source.readback = parse_bool(arg)
-
-    @command("[:SOURce[1]]:VOLTage:READ:BACK?")
-    @command("[:SOURce[1]]:CURRent:READ:BACK?")
-    def _get_readback(self) -> str:
-        return "1" if self.source.readback else "0"
+    _readback = Setting(("[:SOURce[1]]:VOLTage:READ:BACK", "[:SOURce[1]]:CURRent:READ:BACK"), "source.readback",
+                        parse_bool, on_off)
 
     # --- configuration lists -------------------------------------------------------------
     @command("[:SOURce[1]]:CONFiguration:LIST:CREate")
@@ -528,18 +521,7 @@ class Keithley2450(SimulatedSourceMeter):
         if on:
             self.tripped = False
 
-    @command(":OUTPut[1]:SMODe")
-    def _set_off_state(self, arg: str) -> None:
-        states = {"NORM": "NORM", "NORMAL": "NORM", "HIMP": "HIMP", "HIMPEDANCE": "HIMP", "ZERO": "ZERO",
-                  "GUAR": "GUAR", "GUARD": "GUAR"}
-        try:
-            self.off_state = states[arg.strip().upper()]
-        except KeyError:
-            raise ScpiError(-224) from None
-
-    @command(":OUTPut[1]:SMODe?")
-    def _get_off_state(self) -> str:
-        return self.off_state
+    _off_state = Setting(":OUTPut[1]:SMODe", "off_state", choice("NORMal", "HIMPedance", "ZERO", "GUARd"))
 
     @command(":OUTPut[1][:STATe]?")
     def _get_output(self) -> str:
@@ -630,14 +612,8 @@ class Keithley2450(SimulatedSourceMeter):
     def _get_sense_user_delay(self) -> str:
         return f"{self._sense_of_node().user_delays[self._user()]:.6E}"
 
-    @command("[:SENSe[1]]:COUNt")
-    def _set_count(self, arg: str) -> None:
-        """§6 ``[:SENSe[1]]:COUNt``: readings per ``:MEAS?``/``:READ?``/``:TRAC:TRIG`` (1 after *RST)."""
-        self.sense_count = parse_int(arg, 1, MAX_SENSE_COUNT)
-
-    @command("[:SENSe[1]]:COUNt?")
-    def _get_count(self) -> str:
-        return str(self.sense_count)
+    # §6 [:SENSe[1]]:COUNt: readings per :MEAS?/:READ?/:TRAC:TRIG (1 after *RST)
+    _count = Setting("[:SENSe[1]]:COUNt", "sense_count", lambda arg: parse_int(arg, 1, MAX_SENSE_COUNT))
 
     @command(":READ?")
     @command(":MEASure?")

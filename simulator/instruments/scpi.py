@@ -197,12 +197,12 @@ def on_off(value: bool) -> str:
 @dataclass(frozen=True)
 class Setting:
     """One setting as the manual defines it, declared once in the instrument class: ``header``
-    sets the instrument's ``attribute`` to ``parse(argument)`` and ``header?`` answers
-    ``reply(value)``. A dotted attribute (``ch.polarity``) is held by an object the instrument
-    gives (the addressed channel). ``default`` is the *RST value :meth:`ScpiInstrument.reset_settings`
-    restores (None: the instrument's reset sets it)."""
+    (or each of a tuple of headers) sets the instrument's ``attribute`` to ``parse(argument)``
+    and ``header?`` answers ``reply(value)``. A dotted attribute (``ch.polarity``) is held by an
+    object the instrument gives (the addressed channel). ``default`` is the *RST value
+    :meth:`ScpiInstrument.reset_settings` restores (None: the instrument's reset sets it)."""
 
-    header: str
+    header: str | tuple[str, ...]
     attribute: str
     parse: Callable[[str], Any]
     reply: Callable[[Any], str] = str
@@ -271,7 +271,8 @@ class ScpiInstrument:
         cls._settings = [value for value in handlers.values() if isinstance(value, Setting)]
         for setting in cls._settings:
             set_value, get_value = setting.handlers()
-            set_value.__dict__["_scpi"], get_value.__dict__["_scpi"] = [setting.header], [setting.header + "?"]
+            headers = (setting.header,) if isinstance(setting.header, str) else setting.header
+            set_value.__dict__["_scpi"], get_value.__dict__["_scpi"] = list(headers), [h + "?" for h in headers]
             handlers[setting.attribute + " command"], handlers[setting.attribute + " query"] = set_value, get_value
         for func in handlers.values():
             for pattern in getattr(func, "__dict__", {}).get("_scpi", []):
