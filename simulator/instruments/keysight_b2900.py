@@ -71,7 +71,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from labsuite.simulator.circuit import SegmentResult, SourcePort
-from labsuite.simulator.instruments.scpi import (ScpiError, command, parse_bool,
+from labsuite.simulator.instruments.scpi import (ScpiError, Setting, choice, command, on_off, parse_bool,
                                                  parse_number, unquote)
 from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter
 
@@ -459,13 +459,7 @@ class KeysightB2900(SimulatedSourceMeter):
     def _reset_timer(self) -> None:
         self.timer_zero = self.clock.now()
 
-    @command(":SYSTem:TIME:TIMer:COUNt:RESet:AUTO")
-    def _set_timer_auto_reset(self, arg: str) -> None:
-        self.timer_auto_reset = parse_bool(arg)
-
-    @command(":SYSTem:TIME:TIMer:COUNt:RESet:AUTO?")
-    def _get_timer_auto_reset(self) -> str:
-        return "1" if self.timer_auto_reset else "0"
+    _timer_auto_reset = Setting(":SYSTem:TIME:TIMer:COUNt:RESet:AUTO", "timer_auto_reset", parse_bool, on_off)
 
     @command(":SYSTem:LFRequency")
     def _set_line_frequency(self, arg: str) -> None:
@@ -479,21 +473,9 @@ class KeysightB2900(SimulatedSourceMeter):
         return f"{self.line_frequency:+.0f}"
 
     # --- source ---------------------------------------------------------------------------
-    @command("[:SOURce]:FUNCtion:MODE")
-    def _set_function(self, arg: str) -> None:
-        self._ch().function = _choice(arg, {"VOLT": "VOLT", "VOLTAGE": "VOLT", "CURR": "CURR", "CURRENT": "CURR"})
+    _function = Setting("[:SOURce]:FUNCtion:MODE", "_ch().function", choice("VOLTage", "CURRent"))
 
-    @command("[:SOURce]:FUNCtion:MODE?")
-    def _get_function(self) -> str:
-        return self._ch().function
-
-    @command("[:SOURce]:FUNCtion[:SHAPe]")
-    def _set_shape(self, arg: str) -> None:
-        self._ch().shape = _choice(arg, {"DC": "DC", "PULS": "PULS", "PULSE": "PULS"})
-
-    @command("[:SOURce]:FUNCtion[:SHAPe]?")
-    def _get_shape(self) -> str:
-        return self._ch().shape
+    _shape = Setting("[:SOURce]:FUNCtion[:SHAPe]", "_ch().shape", choice("DC", "PULSe"))
 
     @command("[:SOURce]:VOLTage[:LEVel][:IMMediate][:AMPLitude]")
     def _set_level(self, arg: str) -> None:
@@ -539,13 +521,7 @@ class KeysightB2900(SimulatedSourceMeter):
             raise ScpiError(-222, MESSAGES[-222])
         return value
 
-    @command("[:SOURce]:VOLTage:MODE")
-    def _set_mode(self, arg: str) -> None:
-        self._ch().mode = _choice(arg, {"FIX": "FIX", "FIXED": "FIX", "LIST": "LIST", "SWE": "SWE", "SWEEP": "SWE"})
-
-    @command("[:SOURce]:VOLTage:MODE?")
-    def _get_mode(self) -> str:
-        return self._ch().mode
+    _mode = Setting("[:SOURce]:VOLTage:MODE", "_ch().mode", choice("FIXed", "LIST", "SWEep"))
 
     @command("[:SOURce]:VOLTage:RANGe")
     def _set_range(self, arg: str) -> None:
@@ -560,13 +536,7 @@ class KeysightB2900(SimulatedSourceMeter):
     def _get_range(self) -> str:
         return _nr3(self._ch().range)
 
-    @command("[:SOURce]:VOLTage:RANGe:AUTO")
-    def _set_autorange(self, arg: str) -> None:
-        self._ch().autorange = parse_bool(arg)
-
-    @command("[:SOURce]:VOLTage:RANGe:AUTO?")
-    def _get_autorange(self) -> str:
-        return "1" if self._ch().autorange else "0"
+    _autorange = Setting("[:SOURce]:VOLTage:RANGe:AUTO", "_ch().autorange", parse_bool, on_off)
 
     @command("[:SOURce]:VOLTage:STARt")
     def _set_start(self, arg: str) -> None:
@@ -648,13 +618,8 @@ class KeysightB2900(SimulatedSourceMeter):
     def _get_pulse_delay(self) -> str:
         return _nr3(self._ch().pulse_delay)
 
-    @command("[:SOURce]:WAIT[:STATe]")
-    def _set_source_wait(self, arg: str) -> None:
-        self._ch().source_wait = parse_bool(arg)   # stored; the simulator's initial wait time is 0
-
-    @command("[:SOURce]:WAIT[:STATe]?")
-    def _get_source_wait(self) -> str:
-        return "1" if self._ch().source_wait else "0"
+    # stored; the simulator's initial wait time is 0
+    _source_wait = Setting("[:SOURce]:WAIT[:STATe]", "_ch().source_wait", parse_bool, on_off)
 
     # --- sense ----------------------------------------------------------------------------
     @command(":SENSe:FUNCtion[:ON]")
@@ -760,13 +725,8 @@ class KeysightB2900(SimulatedSourceMeter):
     def _get_nplc(self) -> str:
         return _nr3(self._ch().aperture * self.line_frequency)
 
-    @command(":SENSe:WAIT[:STATe]")
-    def _set_sense_wait(self, arg: str) -> None:
-        self._ch().sense_wait = parse_bool(arg)    # stored; the simulator's initial wait time is 0
-
-    @command(":SENSe:WAIT[:STATe]?")
-    def _get_sense_wait(self) -> str:
-        return "1" if self._ch().sense_wait else "0"
+    # stored; the simulator's initial wait time is 0
+    _sense_wait = Setting(":SENSe:WAIT[:STATe]", "_ch().sense_wait", parse_bool, on_off)
 
     # --- output ---------------------------------------------------------------------------
     @command(":OUTPut[:STATe]")
@@ -785,21 +745,9 @@ class KeysightB2900(SimulatedSourceMeter):
     def _get_output(self) -> str:
         return "1" if self._ch().output else "0"
 
-    @command(":OUTPut:OFF:MODE")
-    def _set_off_mode(self, arg: str) -> None:
-        self._ch().off_mode = _choice(arg, {"ZERO": "ZERO", "HIZ": "HIZ", "NORM": "NORM", "NORMAL": "NORM"})
+    _off_mode = Setting(":OUTPut:OFF:MODE", "_ch().off_mode", choice("ZERO", "HIZ", "NORMal"))
 
-    @command(":OUTPut:OFF:MODE?")
-    def _get_off_mode(self) -> str:
-        return self._ch().off_mode
-
-    @command(":OUTPut:ON:AUTO")
-    def _set_auto_on(self, arg: str) -> None:
-        self._ch().auto_on = parse_bool(arg)
-
-    @command(":OUTPut:ON:AUTO?")
-    def _get_auto_on(self) -> str:
-        return "1" if self._ch().auto_on else "0"
+    _auto_on = Setting(":OUTPut:ON:AUTO", "_ch().auto_on", parse_bool, on_off)
 
     # --- trigger system -------------------------------------------------------------------
     def _layers(self) -> list[Layer]:
@@ -1142,13 +1090,7 @@ class KeysightB2900(SimulatedSourceMeter):
     def _get_feed(self) -> str:
         return "SENS"
 
-    @command(":TRACe:FEED:CONTrol")
-    def _set_control(self, arg: str) -> None:
-        self._trace().control = _choice(arg, {"NEXT": "NEXT", "NEV": "NEV", "NEVER": "NEV"})
-
-    @command(":TRACe:FEED:CONTrol?")
-    def _get_control(self) -> str:
-        return self._trace().control
+    _control = Setting(":TRACe:FEED:CONTrol", "_trace().control", choice("NEXT", "NEVer"))
 
     @command(":TRACe:POINts")
     def _set_trace_points(self, arg: str) -> None:

@@ -14,7 +14,6 @@ import math
 import re
 from collections import deque
 from dataclasses import dataclass
-from operator import attrgetter
 from typing import Any, Callable, Iterable
 
 from labsuite.simulator.run_control import Interrupted, RunControl
@@ -199,7 +198,8 @@ class Setting:
     """One setting as the manual defines it, declared once in the instrument class: ``header``
     (or each of a tuple of headers) sets the instrument's ``attribute`` to ``parse(argument)``
     and ``header?`` answers ``reply(value)``. A dotted attribute (``ch.polarity``) is held by an
-    object the instrument gives (the addressed channel). ``default`` is the *RST value
+    object the instrument gives (the addressed channel); a part ending in ``()`` is a method it
+    calls for that object (``_ch().mode``). ``default`` is the *RST value
     :meth:`ScpiInstrument.reset_settings` restores (None: the instrument's reset sets it)."""
 
     header: str | tuple[str, ...]
@@ -211,7 +211,13 @@ class Setting:
     def handlers(self) -> tuple[Callable[..., None], Callable[..., str]]:
         """(command handler, query handler) for the instrument's dispatcher."""
         path, _, name = self.attribute.rpartition(".")
-        holder = attrgetter(path) if path else (lambda instrument: instrument)
+
+        def holder(instrument: object) -> object:
+            for part in path.split(".") if path else ():
+                instrument = getattr(instrument, part.removesuffix("()"))
+                if part.endswith("()"):
+                    instrument = instrument()
+            return instrument
 
         def set_value(instrument: object, arg: str) -> None:
             setattr(holder(instrument), name, self.parse(arg))
