@@ -4,6 +4,9 @@ unless a module overrides ``smu_driver``) talking to it in-process."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -92,6 +95,21 @@ def fail_on_second_chunk():
             if self.chunks == 2:
                 raise self.exc
     return FailOnSecondChunk
+
+
+@pytest.fixture
+def killed_run(tmp_path):
+    """Run a script (Python source) as its own process in ``tmp_path``, read the first ``lines``
+    sample counts it prints, then SIGKILL it; gives (its return code, the counts read)."""
+    def run(script: str, lines: int) -> tuple[int, list[int]]:
+        (tmp_path / "long_run.py").write_text(script)
+        proc = subprocess.Popen([sys.executable, "long_run.py"], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+        reported = [int(next(proc.stdout)) for _ in range(lines)]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        proc.stdout.close()
+        return proc.returncode, reported
+    return run
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
