@@ -4,9 +4,11 @@ unless a module overrides ``smu_driver``) talking to it in-process."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -126,6 +128,27 @@ def device_address(request) -> str:
     if not address:
         pytest.skip("hardware test: give --device-address RESOURCE to run it on a real instrument")
     return address
+
+
+@pytest.fixture
+def hardware_reading(device_address):
+    """Opt-in hardware: ``with hardware_reading(Driver) as (smu, V, A)`` opens the driver on the
+    ``--device-address`` instrument, checks its *IDN? matches the driver, sources 0.1 V under a
+    1 mA limit and reads once (20 ms); on leaving, the driver shuts down and closes."""
+    @contextmanager
+    def reading(driver: type):
+        smu = driver(device_address)
+        try:
+            assert re.search(driver.idn_pattern, smu.identify())
+            smu.configure(compliance=1e-3, max_level=0.1)
+            smu.set_level(0.1)
+            smu.set_output(True)
+            voltage, current = smu.measure(20e-3)
+            yield smu, voltage, current
+        finally:
+            smu.shutdown()
+            smu.adapter.close()
+    return reading
 
 
 REFERENCE_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "reference-data"

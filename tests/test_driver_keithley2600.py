@@ -349,20 +349,11 @@ def test_round_trips_grow_with_the_number_of_chunks_not_pulses():
         assert writes == 6 * chunks[pulses] + 5
 
 
-def test_on_real_hardware_identify_configure_read_and_turn_off(device_address):
+def test_on_real_hardware_identify_configure_read_and_turn_off(hardware_reading):
     """Opt-in (``--device-address``): 0.1 V under 1 mA, one reading, output off."""
-    smu = Keithley2600(device_address)
-    try:
-        assert match_driver(smu.identify()) == "keithley2600"
-        smu.configure(compliance=1e-3, max_level=0.1)
-        smu.set_level(0.1)
-        smu.set_output(True)
-        voltage, current = smu.measure(20e-3)
+    with hardware_reading(Keithley2600) as (smu, voltage, current):
         assert voltage == pytest.approx(0.1, abs=5e-3)
         assert abs(current) <= 1e-3 * 1.01
-    finally:
-        smu.shutdown()
-        smu.adapter.close()
     assert smu.isShutdown
 
 

@@ -433,21 +433,12 @@ def test_an_observer_error_mid_run_leaves_the_output_off_and_keeps_the_samples(s
     assert smu.ask(":OUTP1?") == "0"
 
 
-def test_on_a_real_b2900(device_address):
+def test_on_a_real_b2900(hardware_reading):
     """Opt-in (``--device-address``): identify, 0.1 V under 1 mA, one reading, output off."""
-    smu = KeysightB2900(device_address)
-    try:
-        assert match_driver(smu.identify()) == "keysightb2900"
-        smu.configure(compliance=1e-3, max_level=0.1)
-        smu.set_level(0.1)
-        smu.set_output(True)
-        voltage, current = smu.measure(20e-3)
+    with hardware_reading(KeysightB2900) as (smu, voltage, current):
         assert voltage == pytest.approx(0.1, abs=5e-3) and abs(current) <= 1.05e-3
         smu.set_output(False)
         assert smu.ch_1.output_enabled is False
-    finally:
-        smu.shutdown()
-        smu.adapter.close()
 
 
 @pytest.mark.parametrize("protocol", ["iv", "pulsed-iv"])
