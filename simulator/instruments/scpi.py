@@ -305,3 +305,10 @@ class ScpiInstrument:
             if cmd.query == query and cmd.regex.match(header):
                 return cmd
         raise ScpiError(-113)
+
+
+def definite_block(data: bytes) -> str:
+    """IEEE 488.2 §8.7.9 definite-length arbitrary block ``#<n><length><bytes>``, as text with one
+    latin-1 character per byte (the transports send replies latin-1 encoded)."""
+    length = str(len(data))
+    return f"#{len(length)}{length}" + data.decode("latin-1")
