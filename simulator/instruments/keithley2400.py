@@ -24,7 +24,9 @@ timing" and Appendix B "Status and error messages". What is simulated:
   (``:SOUR:VOLT:MODE SWE``), run by ``:INIT``/``:READ?`` through the arm and trigger layers
   (arm count × trigger count ≤ 2500; IMMediate, TIMer and BUS arm events, immediate triggers);
 - the sample buffer (``:FETCh?``), the 2500-reading ``:TRACe`` buffer with its buffer-full
-  measurement event, ``:CALCulate3`` buffer statistics, timestamps.
+  measurement event, ``:CALCulate3`` buffer statistics, timestamps;
+- the averaging filter (``:SENS:AVER``, ``:COUN``, ``:TCON``: REPeat makes COUNt A/D conversions
+  per reading, MOVing averages the last COUNt; status word bit 1) and ``:DISP:ENAB``.
 
 SDM cycle timing (Appendix A, cases I and III, source V; the manual gives them for trigger-link
 triggers and list/staircase sweeps)::
@@ -57,6 +59,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+from collections import deque
 
 import numpy as np
 
@@ -91,6 +95,8 @@ OVERFLOW = 9.9e37                  # reading beyond a fixed range
 STATUS_OVERFLOW, STATUS_FRONT, STATUS_COMPLIANCE = 1 << 0, 1 << 2, 1 << 3
 STATUS_V_MEAS, STATUS_I_MEAS, STATUS_V_SOURCE, STATUS_REMOTE_SENSE = 1 << 11, 1 << 12, 1 << 14, 1 << 22
 STATUS_I_SOURCE = 1 << 15
+STATUS_FILTER = 1 << 1                                             # the averaging filter is on
+AVERAGE_COUNT_RANGE = (1, 100)     # :SENSe:AVERage:COUNt (section 18 SENSe; pymeasure's range too)
 # measurement event register (section 15)
 EVENT_READING_AVAILABLE, EVENT_BUFFER_FULL, EVENT_COMPLIANCE = 1 << 6, 1 << 9, 1 << 14
 # standard event register (section 15)
@@ -161,6 +167,7 @@ class Keithley2400(ScpiInstrument):
         self.esr, self.ese, self.sre = ESR_POWER_ON, 0, 0
         self.measurement_event = self.measurement_enable = 0
         self.time_zero = self.clock.now()
+        self.display = True
         self.errors.clear()
         self.reset()
 
@@ -184,6 +191,9 @@ class Keithley2400(ScpiInstrument):
         self.sweep_points, self.sweep_spacing, self.sweep_direction, self.sweep_ranging = 2500, "LIN", "UP", "BEST"
         self.functions, self.concurrent = {"CURR"}, True
         self.nplc = 1.0
+        # :SENSe:AVERage (section 18 SENSe: OFF, count 10; the *RST filter type REPeat is not confirmed)
+        self.average, self.average_count, self.average_type = False, 10, "REP"
+        self.average_stack: deque[float] = deque()
         self.current_range, self.current_autorange = 1.05e-4, True
         self.voltage_range, self.voltage_autorange = 21.0, True
         self.autozero = True
@@ -283,7 +293,7 @@ class Keithley2400(ScpiInstrument):
         if self.source_changed:
             self._hold(SOURCE_CONFIGURATION + self.source_delay + (AUTO_DELAY if self.auto_delay else 0.0))
             self.source_changed = False
-        result = self._hold(self.aperture())
+        result = self._hold(self.aperture() * self.conversions())
         end = self.clock.now()
         reading = self._reading(result, end)
         after = AD_OVERHEAD
@@ -294,14 +304,31 @@ class Keithley2400(ScpiInstrument):
         self._hold(after)
         return reading
 
+    def conversions(self) -> int:
+        """A/D conversions per reading: the count of a repeating averaging filter, else 1."""
+        return self.average_count if self.average and self.average_type == "REP" else 1
+
+    def _filtered(self, current: float) -> float:
+        """A moving filter's average with ``current`` in its stack (the first conversion fills it)."""
+        if not (self.average and self.average_type == "MOV"):
+            return current
+        if not self.average_stack:
+            self.average_stack.extend([current] * self.average_count)
+        self.average_stack.append(current)
+        while len(self.average_stack) > self.average_count:
+            self.average_stack.popleft()
+        return float(np.mean(self.average_stack))
+
     def _reading(self, result: SegmentResult, time: float) -> Reading:
         sourcing_current = self.function == "CURR"
         status = (STATUS_I_SOURCE if sourcing_current else STATUS_V_SOURCE) | \
-            (STATUS_FRONT if self.front_terminals else 0) | (STATUS_REMOTE_SENSE if self.remote_sense else 0)
+            (STATUS_FRONT if self.front_terminals else 0) | (STATUS_REMOTE_SENSE if self.remote_sense else 0) | \
+            (STATUS_FILTER if self.average else 0)
         current = self.current_level if sourcing_current else NOT_A_NUMBER   # the sourced value, or NaN
         if "CURR" in self.functions:
             status |= STATUS_I_MEAS
-            current = float(self.port.model.add_read_noise(np.array([result.current]))[0])
+            noisy = self.port.model.add_read_noise(np.full(self.conversions(), result.current))
+            current = self._filtered(float(np.mean(noisy)))
             if result.in_compliance and self.output and not sourcing_current:
                 current = float(np.clip(current, -self.compliance, self.compliance))
             if not self.current_autorange and abs(current) > self.current_range:
@@ -914,6 +941,47 @@ class Keithley2400(ScpiInstrument):
     @command("[:SENSe[1]]:FUNCtion:CONCurrent?")
     def _concurrent_query(self) -> str:
         return "1" if self.concurrent else "0"
+
+    @command("[:SENSe[1]]:AVERage[:STATe]")
+    def _set_average(self, value: str) -> None:
+        """Section 18 ``[:SENSe[1]]:AVERage[:STATe]``: the averaging filter (status word bit 1)."""
+        self.average = parse_bool(value)
+        self.average_stack.clear()
+
+    @command("[:SENSe[1]]:AVERage[:STATe]?")
+    def _get_average(self) -> str:
+        return "1" if self.average else "0"
+
+    @command("[:SENSe[1]]:AVERage:COUNt")
+    def _set_average_count(self, value: str) -> None:
+        self.average_count = parse_int(value, *AVERAGE_COUNT_RANGE)
+        self.average_stack.clear()
+
+    @command("[:SENSe[1]]:AVERage:COUNt?")
+    def _get_average_count(self) -> str:
+        return str(self.average_count)
+
+    @command("[:SENSe[1]]:AVERage:TCONtrol")
+    def _set_average_type(self, value: str) -> None:
+        """``REPeat``: COUNt conversions per reading; ``MOVing``: the last COUNt conversions."""
+        token = value.strip().upper()
+        if token not in ("REP", "REPEAT", "MOV", "MOVING"):
+            raise ScpiError(-224)
+        self.average_type = token[:3]
+        self.average_stack.clear()
+
+    @command("[:SENSe[1]]:AVERage:TCONtrol?")
+    def _get_average_type(self) -> str:
+        return self.average_type
+
+    @command(":DISPlay:ENABle")
+    def _set_display(self, value: str) -> None:
+        """Section 18 ``:DISPlay:ENABle``: the front panel display (on at power-on; *RST keeps it)."""
+        self.display = parse_bool(value)
+
+    @command(":DISPlay:ENABle?")
+    def _get_display(self) -> str:
+        return "1" if self.display else "0"
 
     @command("[:SENSe[1]]:CURRent[:DC]:NPLCycles")
     @command("[:SENSe[1]]:VOLTage[:DC]:NPLCycles")
