@@ -4,7 +4,7 @@ Follows the AFG31000 Series Programmer Manual (077-1643-xx) command syntax — `
 FUNCtion:SHAPe``, ``SOURce[1|2]:PULSe:WIDTh|PERiod|DCYCle|DELay|TRANsition[:LEADing]|
 TRANsition:TRAiling``, ``SOURce[1|2]:VOLTage[:LEVel][:IMMediate]:AMPLitude|OFFSet|HIGH|LOW``,
 ``OUTPut[1|2][:STATe]|IMPedance|POLarity``, ``SOURce[1|2]:BURSt[:STATe]|MODE|NCYCles``,
-``TRIGger[:SEQuence]:SOURce|TIMer``, ``TRIGger[:SEQuence][:IMMediate]``, ``*TRG`` — as the
+``TRIGger[:SEQuence]:SOURce|TIMer|SLOPe``, ``TRIGger[:SEQuence][:IMMediate]``, ``*TRG`` — as the
 AFG3000-family manual and public AFG31000 drivers use it. What is simulated:
 
 - identification, ``*RST``, ``*OPC?``, ``*STB?``, ``*CLS``, ``ABORt``, the error queue
@@ -132,6 +132,7 @@ class TektronixAFG31000(GeneratorLevels, ScpiInstrument):
         self.channels = {1: Channel(), 2: Channel()}
         self.trigger_source = "TIM"
         self.timer = 1e-3
+        self.trigger_slope = "POS"        # TRIGger[:SEQuence]:SLOPe, POSitive after *RST
 
     def power_loss(self) -> None:
         """Mains lost and back: outputs drop, power-on settings, empty error queue, PON set."""
@@ -441,3 +442,13 @@ class TektronixAFG31000(GeneratorLevels, ScpiInstrument):
     @command(":TRIGger[:SEQuence]:TIMer?")
     def _get_timer(self) -> str:
         return number(self.timer)
+
+    @command(":TRIGger[:SEQuence]:SLOPe")
+    def _set_trigger_slope(self, arg: str) -> None:
+        """Programmer manual ``TRIGger[:SEQuence]:SLOPe POSitive|NEGative``: the edge of the
+        Trigger Input signal that triggers (nothing is wired to it here; ``*TRG`` triggers either way)."""
+        self.trigger_slope = keyword(arg, ("POSitive", "NEGative"))
+
+    @command(":TRIGger[:SEQuence]:SLOPe?")
+    def _get_trigger_slope(self) -> str:
+        return self.trigger_slope
