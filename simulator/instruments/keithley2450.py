@@ -48,6 +48,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from labsuite.simulator.circuit import SegmentResult, SourcePort
+from labsuite.simulator.instruments.keysight_33500 import ESR_POWER_ON, EventErrorQueue
 from labsuite.simulator.instruments.scpi import (ScpiError, ScpiInstrument, command, parse_bool, parse_int,
                                                  parse_number, unquote)
 
@@ -194,6 +195,8 @@ class Keithley2450(ScpiInstrument):
         self.clock = port.clock
         self._header = ""
         self.display_light = "ON50"       # :DISPlay:LIGHt:STATe, set at power-on only
+        self.esr = ESR_POWER_ON           # Standard Event Status Register: each queued error sets its bit
+        self.errors = EventErrorQueue(self, formatter=self.format_error)
         self.reset()
 
     # --- bookkeeping ------------------------------------------------------------------
@@ -212,7 +215,6 @@ class Keithley2450(ScpiInstrument):
         self.config_lists: dict[str, list[SourceSettings]] = {}
         self.blocks: dict[int, tuple] = {}
         self.last_block = 0
-        self.errors.clear()
         self.ascii_precision = 0          # :FORMat:ASCii:PRECision, 0 = automatic
         self.data_format = "ASC"          # :FORMat[:DATA]
         self.byte_order = "SWAP"          # :FORMat:BORDer
@@ -233,6 +235,8 @@ class Keithley2450(ScpiInstrument):
     def power_loss(self) -> None:
         """Mains lost and back: the output drops and every setting returns to its power-on state."""
         self.display_light = "ON50"
+        self.errors.clear()
+        self.esr = ESR_POWER_ON
         self.reset()
         self._drive()
 
@@ -337,7 +341,10 @@ class Keithley2450(ScpiInstrument):
 
     @command("*CLS")
     def _cls(self) -> None:
+        """App. B ``*CLS``: clears the event log and the event registers (``*RST`` keeps them,
+        IEEE 488.2 §10.32)."""
         self.errors.clear()
+        self.esr = 0
 
     @command("*OPC?")
     def _opc_query(self) -> str:
@@ -366,7 +373,10 @@ class Keithley2450(ScpiInstrument):
 
     @command("*ESR?")
     def _esr(self) -> str:
-        return "0"
+        """IEEE 488.2 §10.12: the Standard Event Status Register (command error bit 5, execution
+        error bit 4, device error bit 3, query error bit 2, power-on bit 7), then cleared."""
+        value, self.esr = self.esr, 0
+        return str(value)
 
     @command("*STB?")
     def _stb(self) -> str:

@@ -63,6 +63,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import Decimal
 from itertools import chain
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
@@ -196,8 +197,12 @@ def keyword(arg: str, choices: Iterable[str]) -> str:
 
 
 def nr3(value: float) -> str:
-    """A number as the 33500 answers it (``+1.000000000000000E-04``)."""
-    return f"{value:+.15E}"
+    """A number as the 33500 answers it (``+1.000000000000000E-04``), from its shortest decimal
+    form so that binary rounding does not show in the last digits (``+9.900000000000000E+37``)."""
+    if value == 0:
+        return "+0.000000000000000E+00"
+    mantissa, exponent = f"{Decimal(repr(float(value))):+.15E}".split("E")
+    return f"{mantissa}E{int(exponent):+03d}"
 
 
 # --- the instrument --------------------------------------------------------------------------
