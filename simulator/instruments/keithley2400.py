@@ -25,7 +25,7 @@ timing" and Appendix B "Status and error messages". What is simulated:
   (arm count × trigger count ≤ 2500; IMMediate, TIMer and BUS arm events, immediate triggers);
 - the sample buffer (``:FETCh?``), the 2500-reading ``:TRACe`` buffer with its buffer-full
   measurement event, ``:CALCulate3`` buffer statistics, timestamps;
-- the averaging filter (``:SENS:AVER``, ``:COUN``, ``:TCON``: REPeat makes COUNt A/D conversions
+- the 200 V range's 105 mA current limit (data sheet); the averaging filter (``:SENS:AVER``, ``:COUN``, ``:TCON``: REPeat makes COUNt A/D conversions
   per reading, MOVing averages the last COUNt; status word bit 1) and ``:DISP:ENAB``.
 
 SDM cycle timing (Appendix A, cases I and III, source V; the manual gives them for trigger-link
@@ -72,6 +72,7 @@ VOLTAGE_RANGES = (0.21, 2.1, 21.0, 210.0)                          # V, 200 mV t
 MAX_VOLTAGE = 210.0                                                # V
 CURRENT_RANGES = (1.05e-6, 1.05e-5, 1.05e-4, 1.05e-3, 1.05e-2, 0.105, 1.05)   # A, 1 µA to 1 A at 105 %
 MAX_CURRENT = 1.05                                                 # A
+HIGH_VOLTAGE_CURRENT = 0.105       # A on the 200 V range (data sheet: 22 W, ±21 V @ 1.05 A, ±210 V @ 105 mA)
 DEFAULT_COMPLIANCE = 105e-6                                        # A
 MIN_COMPLIANCE_FRACTION = 1e-3     # compliance ≥ 0.1 % of the present measurement range (section 18)
 OFF_STATE_LIMIT_FRACTION = 5e-3    # NORMal output-off: compliance 0.5 % of the present current range
@@ -239,6 +240,12 @@ class Keithley2400(ScpiInstrument):
         """A: the fixed measurement range, or with autorange the compliance range."""
         return self.current_range if not self.current_autorange else smallest_range(self.compliance, CURRENT_RANGES)
 
+    def output_current_limit(self) -> float:
+        """A: the compliance, at most 105 mA while the V source is on its 200 V range (the
+        compliance setting itself is kept and answered as set)."""
+        source_range = smallest_range(self.applied, VOLTAGE_RANGES) if self.source_autorange else self.source_range
+        return min(self.compliance, HIGH_VOLTAGE_CURRENT) if source_range == VOLTAGE_RANGES[-1] else self.compliance
+
     def _drive(self) -> None:
         """Put the present output state on the port (section 13, output-off states). The current
         source is a voltage source at the voltage compliance (of the level's sign) held to the
@@ -249,7 +256,7 @@ class Keithley2400(ScpiInstrument):
             self.port.drive(math.copysign(self.voltage_compliance, level) if level else 0.0,
                             abs(level) if level else math.inf)
         elif self.output:
-            self.port.drive(self.applied, self.compliance)
+            self.port.drive(self.applied, self.output_current_limit())
         elif self.off_state == "NORM":
             self.port.drive(0.0, OFF_STATE_LIMIT_FRACTION * self.present_current_range())
         elif self.off_state == "ZERO":
@@ -330,7 +337,8 @@ class Keithley2400(ScpiInstrument):
             noisy = self.port.model.add_read_noise(np.full(self.conversions(), result.current))
             current = self._filtered(float(np.mean(noisy)))
             if result.in_compliance and self.output and not sourcing_current:
-                current = float(np.clip(current, -self.compliance, self.compliance))
+                limit = self.output_current_limit()
+                current = float(np.clip(current, -limit, limit))
             if not self.current_autorange and abs(current) > self.current_range:
                 current, status = OVERFLOW, status | STATUS_OVERFLOW
         voltage = NOT_A_NUMBER if sourcing_current else self.applied
