@@ -20,9 +20,9 @@ So a train is one write, an error check, ``:INIT``, ``:TRIG:STAT?`` polls until 
 reaches ``:ABOR;:OUTP OFF`` at once instead of queueing behind a blocking ``*OPC?``), an error
 check and one ``:TRAC:DATA?``, however many pulses it has, in IEEE-754 doubles (``:FORM REAL``,
 little-endian ``:FORM:BORD SWAP``: a ``#0`` block of exactly 24 bytes a reading; 2461 manual
-§6 ``:FORMat[:DATA]``, ``:FORMat:BORDer``; the format goes back to ASCII in the same message). Points are stored with the output off
-and the current limit set first: the output is on only while the trigger model runs, and always
-under the compliance. List names are deleted before they are made again (a previous session may
+§6 ``:FORMat[:DATA]``, ``:FORMat:BORDer``; the format goes back to ASCII in the same message).
+Points are stored with the output off and the current limit set first: the output is on only
+while the trigger model runs, and always under the compliance. List names are deleted before they are made again (a previous session may
 have left points in them) and the error queue is checked before ``:INIT``, so nothing runs
 unless every point was stored as sent. Autozero is off during a train (one autozero just before
 it) so that readings keep the programmed timing.

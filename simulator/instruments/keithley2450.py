@@ -846,7 +846,8 @@ class Keithley2450(ScpiInstrument):
             values = [{"READ": r.reading, "REL": r.time - t0, "SOUR": r.source}[BINARY_ELEMENTS[key]]
                       for r in readings for key in keys]
             order = ">" if self.byte_order == "NORM" else "<"
-            return "#0" + struct.pack(f"{order}{len(values)}{BINARY_FORMATS[self.data_format]}", *values).decode("latin-1")
+            data = struct.pack(f"{order}{len(values)}{BINARY_FORMATS[self.data_format]}", *values)
+            return "#0" + data.decode("latin-1")
         return ",".join(self._field(r, key, t0) for r in readings for key in keys)
 
     def _field(self, r: Reading, key: str, t0: float) -> str:

@@ -37,7 +37,8 @@ pulses, lists and sweeps (DC current sourcing in fixed mode, ``:SOUR:CURR`` unde
 limit ``:SENS:VOLT:PROT``, is simulated) and 4-wire sensing (``:SENS:REM ON``) are refused
 with -221. Measurement data comes as ASCII NR3 or, with ``:FORM REAL,32|64``, as one IEEE 488.2
 definite-length block in the ``:FORM:BORD`` byte order; the current ranges (``:SENS:CURR:RANG``,
-``:SOUR:CURR:RANG``, with AUTO) are stored and reported, not applied to the reading's resolution. Resistance (``:SENS:FUNC "RES"``, ``:MEAS:RES?``) is the measured voltage over the measured
+``:SOUR:CURR:RANG``, with AUTO) are stored and reported, not applied to the reading's resolution.
+Resistance (``:SENS:FUNC "RES"``, ``:MEAS:RES?``) is the measured voltage over the measured
 current.
 
 Per channel: voltage source, DC current source (a voltage source at the voltage limit held to
@@ -1281,7 +1282,8 @@ class KeysightB2900(ScpiInstrument):
     def _set_data_format(self, *args: str) -> None:
         """Reference ch. 4 ``:FORMat[:DATA] ASCii|REAL,32|REAL,64``: how measurement data is sent."""
         words = [a.strip().upper() for a in args]
-        name = {("ASC",): "ASC", ("ASCII",): "ASC", ("REAL", "32"): "REAL,32", ("REAL", "64"): "REAL,64"}.get(tuple(words))
+        name = {("ASC",): "ASC", ("ASCII",): "ASC", ("REAL", "32"): "REAL,32",
+                ("REAL", "64"): "REAL,64"}.get(tuple(words))
         if name is None:
             raise ScpiError(-224, MESSAGES[-224])
         self.data_format = name
