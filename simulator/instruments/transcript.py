@@ -6,6 +6,8 @@ returned. The bench clock is moved to the recorded time of every message, so tim
 from it come out as they did. A message that differs from the recording raises
 :class:`ReplayDiverged` naming the position and both messages; after that, or after the end of
 the recording, commands (a closing shutdown) are accepted without effect and queries raise.
+A binary reply (an IEEE 488.2 block, ``#0…`` or ``#<n><length>…``) is recorded with its bytes
+escaped and its terminator (``TrafficLog``); it is played back as those bytes.
 """
 from __future__ import annotations
 
@@ -47,7 +49,7 @@ class TranscriptInstrument:
             t, _, reply = self.entries[self.position]
             self.position += 1
             self._move_clock(t)
-            return reply
+            return recorded_reply(reply)
         return None
 
     def query_interrupted(self) -> None:
@@ -59,3 +61,11 @@ class TranscriptInstrument:
     @property
     def finished(self) -> bool:
         return self.position == len(self.entries)
+
+
+def recorded_reply(text: str) -> str:
+    """The reply a recorded read stands for, as the transports send it (latin-1 text, the
+    terminator added by the transport): a block's escaped bytes unescaped, its terminator off."""
+    if text[:1] == "#" and text[1:2].isdigit():
+        return text.encode("ascii").decode("unicode_escape").removesuffix("\n")
+    return text
