@@ -3,14 +3,19 @@
 ``log = TrafficLog.attach(smu, clock)`` records from then on, until ``log.detach()``. Each entry
 is (bench-clock time in s, "write" | "read", text). ``log.writes`` and ``log.reads`` count
 transfers (a query is one write and one read: one round trip). A binary reply read in pieces
-(``read_bytes``: a block's header, then its data) is one read, its bytes escaped as Python
-escapes them (``#216\\x00…``). Run files keep the transcript.
+(``read_bytes``: a block's header, then its data) is one read, logged as ``base64:`` and its
+bytes, terminator included, in base64 (shorter than the readings in ASCII). Run files keep the
+transcript.
 """
 from __future__ import annotations
 
+import base64
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+
+BINARY_PREFIX = "base64:"   # a logged binary reply
 
 
 @dataclass
@@ -31,6 +36,7 @@ class TrafficLog:
         write, read, read_bytes = adapter._write, adapter._read, adapter._read_bytes
         now = clock.now if clock is not None else time.monotonic
         state = {"in_read": False, "binary": False}   # inside a text read; a binary reply being read
+        block = bytearray()                            # the binary reply read so far
 
         def logged_write(command: str, **kwargs: Any) -> None:
             state["binary"] = False
@@ -50,13 +56,13 @@ class TrafficLog:
             data = read_bytes(count, *args, **kwargs)
             if state["in_read"]:      # an adapter whose text read reads bytes: logged as that read
                 return data
-            text = data.decode("latin-1").encode("unicode_escape").decode("ascii")
-            if state["binary"]:
-                t, direction, before = log.entries[-1]
-                log.entries[-1] = (t, direction, before + text)
-            else:
-                log.entries.append((now(), "read", text))
+            if not state["binary"]:
+                block.clear()
+                log.entries.append((now(), "read", ""))
                 state["binary"] = True
+            block.extend(data)
+            t, direction, _ = log.entries[-1]
+            log.entries[-1] = (t, direction, BINARY_PREFIX + base64.b64encode(block).decode("ascii"))
             return data
 
         adapter._write, adapter._read, adapter._read_bytes = logged_write, logged_read, logged_read_bytes

@@ -1,6 +1,7 @@
 """The B2900 driver sends the SCPI of the Agilent B2900 SCPI Command Reference (B2910-90030,
 Edition 2, chapter 4) and plays trains on the list sweep of the User's Guide (Edition 5, section 6
 "Pulse Output" and "Trigger System"), in a few transfers however many pulses."""
+import base64
 import functools
 import math
 
@@ -400,7 +401,7 @@ def test_binary_readings_decode_to_the_ascii_readings(smu):
     traffic = TrafficLog.attach(smu)
     readings = smu.run_train(Train((WRITE, READ, IDLE), repeats=4), compliance=1e-3)
     fetch = traffic.entries[-1]
-    assert fetch[1] == "read" and fetch[2].startswith("#296")     # 4 readings × 3 values × 8 bytes
+    assert fetch[1] == "read" and base64.b64decode(fetch[2].removeprefix("base64:"))[:4] == b"#296"   # 4 × 3 × 8 bytes
     traffic.detach()
     smu.write(":FORM ASC")
     voltage, current, stamp = np.array(smu.values(":FETC:ARR? (@1)"), dtype=float).reshape(4, 3).T

@@ -6,11 +6,12 @@ returned. The bench clock is moved to the recorded time of every message, so tim
 from it come out as they did. A message that differs from the recording raises
 :class:`ReplayDiverged` naming the position and both messages; after that, or after the end of
 the recording, commands (a closing shutdown) are accepted without effect and queries raise.
-A binary reply (an IEEE 488.2 block, ``#0…`` or ``#<n><length>…``) is recorded with its bytes
-escaped and its terminator (``TrafficLog``); it is played back as those bytes.
+A binary reply (an IEEE 488.2 block) is recorded as ``base64:`` and its bytes, terminator
+included (``TrafficLog``); it is played back as those bytes.
 """
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 
 
@@ -65,7 +66,7 @@ class TranscriptInstrument:
 
 def recorded_reply(text: str) -> str:
     """The reply a recorded read stands for, as the transports send it (latin-1 text, the
-    terminator added by the transport): a block's escaped bytes unescaped, its terminator off."""
-    if text[:1] == "#" and text[1:2].isdigit():
-        return text.encode("ascii").decode("unicode_escape").removesuffix("\n")
+    terminator added by the transport): a binary reply's bytes, its terminator off."""
+    if text.startswith("base64:"):
+        return base64.b64decode(text.removeprefix("base64:")).decode("latin-1").removesuffix("\n")
     return text
