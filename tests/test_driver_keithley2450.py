@@ -41,8 +41,7 @@ def test_train_is_one_message_an_error_check_init_a_state_poll_and_one_buffer_re
         (":INIT", None),
         (":TRIG:STAT?", "IDLE;IDLE;12"),
         ("SYST:ERR?", NO_ERROR),
-        (':FORM:BORD SWAP;:FORM REAL;:TRAC:DATA? 1,2,"defbuffer1",REL,SOUR,READ;:FORM ASC',
-         b"#0" + np.array([0, 0.1, 2e-6, 0.01, 0.1, 2.5e-6], dtype="<f8").tobytes() + b"\n"),
+        (':TRAC:DATA? 1,2,"defbuffer1",REL,SOUR,READ', "0,0.1,2e-6,0.01,0.1,2.5e-6"),
     ], connection_attributes={"timeout": 10_000}) as smu:
         readings = smu.run_train(train, compliance=1e-3)
     assert list(readings.time) == [0, 0.01]
@@ -164,13 +163,3 @@ def test_raise_errors_raises_the_first_error_and_reads_the_queue_to_its_end():
         smu.raise_errors()
         with pytest.raises(InstrumentError, match="-222, Parameter data out of range"):
             smu.raise_errors()
-
-
-def test_binary_train_readings_decode_to_the_ascii_readings(smu, sim2450):
-    """The driver's :FORM REAL block (little-endian doubles, :FORM:BORD SWAP) holds the readings
-    :TRAC:DATA? prints in ASCII (2461 manual §6 :FORMat[:DATA]), and leaves the format ASCII."""
-    readings = smu.run_train(Train((WRITE, READ), 3), compliance=1e-3)
-    assert smu.ask(":FORM?").strip() == "ASC"
-    t, v, i = np.array(smu.values(':TRAC:DATA? 1,3,"defbuffer1",REL,SOUR,READ'), dtype=float).reshape(3, 3).T
-    assert readings.time == pytest.approx(t, abs=1e-9) and readings.voltage == pytest.approx(v, rel=1e-6)
-    assert readings.current == pytest.approx(i, rel=1e-6)

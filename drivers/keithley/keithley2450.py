@@ -18,11 +18,9 @@ trigger model walks the pattern::
 So a train is one write, an error check, ``:INIT``, ``:TRIG:STAT?`` polls until the model is idle
 (one poll on a simulated bench; on hardware one per 50 ms of train, so that Ctrl-C or an abort
 reaches ``:ABOR;:OUTP OFF`` at once instead of queueing behind a blocking ``*OPC?``), an error
-check and one ``:TRAC:DATA?``, however many pulses it has, in IEEE-754 doubles (``:FORM REAL``,
-little-endian ``:FORM:BORD SWAP``: a ``#0`` block of exactly 24 bytes a reading; 2461 manual
-§6 ``:FORMat[:DATA]``, ``:FORMat:BORDer``; the format goes back to ASCII in the same message).
-Points are stored with the output off and the current limit set first: the output is on only
-while the trigger model runs, and always under the compliance. List names are deleted before they are made again (a previous session may
+check and one ``:TRAC:DATA?``, however many pulses it has. Points are stored with the output off
+and the current limit set first: the output is on only while the trigger model runs, and always
+under the compliance. List names are deleted before they are made again (a previous session may
 have left points in them) and the error queue is checked before ``:INIT``, so nothing runs
 unless every point was stored as sent. Autozero is off during a train (one autozero just before
 it) so that readings keep the programmed timing.
@@ -105,11 +103,10 @@ class Keithley2450(_PymeasureKeithley2450):
         self.raise_errors()
         if n == 0:
             return TrainReadings(np.empty(0), np.empty(0), np.empty(0))
-        self.write(f':FORM:BORD SWAP;:FORM REAL;:TRAC:DATA? 1,{n},"{BUFFER}",REL,SOUR,READ;:FORM ASC')
-        block = self.read_bytes(2 + 24 * n + 1)     # "#0", 3 doubles a reading, the "\n" terminator
-        if block[:2] != b"#0" or block[-1:] != b"\n":
-            raise InstrumentError(self.name, f"expected a #0 block of {n} readings from {BUFFER}, got {block[:16]!r}")
-        time, voltage, current = np.frombuffer(block[2:-1], dtype="<f8").reshape(n, 3).T
+        data = np.array(self.values(f':TRAC:DATA? 1,{n},"{BUFFER}",REL,SOUR,READ'), dtype=float)
+        if data.size != 3 * n:
+            raise InstrumentError(self.name, f"expected {n} readings from {BUFFER}, got {data.size / 3:g}")
+        time, voltage, current = data.reshape(n, 3).T
         return TrainReadings(time, voltage, current)
 
     def wait_for_trigger_model(self, duration: float, poll: float = 0.05) -> None:
