@@ -45,26 +45,33 @@ def b2900(n: int) -> tuple[str, dict[str, Fetch]]:
             return values, 2 + len(str(data)) + data + 1
         return fetch
 
-    def ascii_(inst):
-        inst.write(":FORM ASC")
-        reply = inst.query(":FETC:ARR? (@1)")
+    return setup, {"ASCII": text_fetch(":FORM ASC;:FETC:ARR? (@1)"), "REAL,64": binary("REAL,64", "d"), "REAL,32": binary("REAL,32", "f")}
+
+
+def text_fetch(message: str) -> Fetch:
+    """Send ``message``, parse its comma-separated ASCII reply."""
+    def fetch(inst):
+        reply = inst.query(message)
         return np.array(reply.split(","), dtype=float), len(reply) + 1
-    return setup, {"ASCII": ascii_, "REAL,64": binary("REAL,64", "d"), "REAL,32": binary("REAL,32", "f")}
+    return fetch
+
+
+def hash_zero_fetch(message: str, values: int) -> Fetch:
+    """Send ``message``, read its ``#0`` block of ``values`` little-endian doubles by its length."""
+    def fetch(inst):
+        inst.write(message)
+        block = inst.read_bytes(2 + 8 * values + 1)
+        return np.frombuffer(block[2:-1], dtype="<f8"), len(block)
+    return fetch
 
 
 def keithley2450(n: int) -> tuple[str, dict[str, Fetch]]:
-    setup = f':TRAC:POIN {n},"defbuffer1";:SOUR:VOLT 0.1;:OUTP ON;:SENS:CURR:NPLC 0.01;:SENS:COUN {n};:TRAC:TRIG;*OPC?'
+    setup = (f':TRAC:POIN {n},"defbuffer1";:SOUR:VOLT 0.1;:OUTP ON;:SENS:CURR:NPLC 0.01;:SENS:COUN {n};'
+             ":TRAC:TRIG;*OPC?")
     query = f':TRAC:DATA? 1,{n},"defbuffer1",REL,SOUR,READ'
 
-    def ascii_(inst):
-        reply = inst.query(f":FORM ASC;{query}")
-        return np.array(reply.split(","), dtype=float), len(reply) + 1
-
-    def real(inst):
-        inst.write(f":FORM:BORD SWAP;:FORM REAL;{query};:FORM ASC")
-        block = inst.read_bytes(2 + 24 * n + 1)
-        return np.frombuffer(block[2:-1], dtype="<f8"), len(block)
-    return setup, {"ASCII": ascii_, "REAL": real}
+    return setup, {"ASCII": text_fetch(f":FORM ASC;{query}"),
+                   "REAL": hash_zero_fetch(f":FORM:BORD SWAP;:FORM REAL;{query};:FORM ASC", 3 * n)}
 
 
 def keithley2600(n: int) -> tuple[str, dict[str, Fetch]]:
@@ -73,15 +80,9 @@ def keithley2600(n: int) -> tuple[str, dict[str, Fetch]]:
              f"smua.measure.count = {n} smua.measure.i(smua.nvbuffer1) print(1)")
     query = f"printbuffer(1, {n}, smua.nvbuffer1.timestamps, smua.nvbuffer1.sourcevalues, smua.nvbuffer1.readings)"
 
-    def ascii_(inst):
-        reply = inst.query(f"format.data = format.ASCII format.asciiprecision = 10 {query}")
-        return np.array(reply.split(","), dtype=float), len(reply) + 1
-
-    def real(inst):
-        inst.write(f"format.data = format.REAL64 format.byteorder = format.LITTLEENDIAN {query}")
-        block = inst.read_bytes(2 + 24 * n + 1)
-        return np.frombuffer(block[2:-1], dtype="<f8"), len(block)
-    return setup, {"ASCII": ascii_, "REAL64": real}
+    return setup, {"ASCII": text_fetch(f"format.data = format.ASCII format.asciiprecision = 10 {query}"),
+                   "REAL64": hash_zero_fetch(f"format.data = format.REAL64 format.byteorder = format.LITTLEENDIAN "
+                                             f"{query}", 3 * n)}
 
 
 SMUS = {"keysightb2900": b2900, "keithley2450": keithley2450, "keithley2600": keithley2600}
