@@ -25,13 +25,20 @@ IDLE = Segment(0.0, 8.9e-3, "idle")
 SETUP = ("labsuite_setup(2, {1.5, 0.1, 0}, {0.0001, 0.001, 0.0089}, {1e-06, 0.000901, 0.008801}, {0, 1, 0}, "
          "0.001, 1.5, 0.00234)")
 
+
+def printed(*values: float) -> bytes:
+    """What ``labsuite_print()`` prints for readings (time, V, I, ...): ``#0``, the count and the
+    values as little-endian doubles, then the terminator (2600B section 9 ``format.data``)."""
+    return b"#0" + np.array((len(values) // 3, *values), dtype="<f8").tobytes() + b"\n"
+
+
 # after the setup: its error check, the start, one poll (done), the error check, output off and the readings
 RUN_TWO_READINGS = [
     ("print(errorqueue.next())", EMPTY),
     ("labsuite_start()", None),
     ("print(status.operation.sweeping.condition)", "0.00000e+00"),
     ("print(errorqueue.next())", EMPTY),
-    ("smua.source.output = smua.OUTPUT_OFF labsuite_print()", "0, 0.1, 2e-6, 0.01, 0.1, 2e-6"),
+    ("smua.source.output = smua.OUTPUT_OFF labsuite_print()", printed(0, 0.1, 2e-6, 0.01, 0.1, 2e-6)),
 ]
 
 
@@ -68,7 +75,7 @@ def test_train_is_a_setup_write_an_error_check_start_a_poll_and_one_read():
         ("print(status.operation.sweeping.condition)", "0.00000e+00"),
         ("print(errorqueue.next())", EMPTY),
         ("smua.source.output = smua.OUTPUT_OFF labsuite_print()",
-         "3.40000e-03, 1.00000e-01, 2.00000e-06, 1.34000e-02, 1.00000e-01, 2.50000e-06"),
+         printed(3.4e-3, 0.1, 2e-6, 1.34e-2, 0.1, 2.5e-6)),
     ], connection_attributes={"timeout": 10_000}) as smu:
         readings = smu.run_train(Train((WRITE, READ, IDLE), repeats=2), compliance=1e-3)
     assert list(readings.time) == pytest.approx([0, 0.01])
@@ -109,7 +116,7 @@ def test_a_train_ends_on_the_source_range_configure_chose():
         ("print(status.operation.sweeping.condition)", "0.00000e+00"),
         ("print(errorqueue.next())", EMPTY),
         ("smua.source.output = smua.OUTPUT_OFF smua.source.rangev = 1.5 labsuite_print()",
-         "0, 0.1, 2e-6, 0.01, 0.1, 2e-6"),
+         printed(0, 0.1, 2e-6, 0.01, 0.1, 2e-6)),
     ], connection_attributes={"timeout": 10_000}) as smu:
         smu.configure(compliance=1e-3, max_level=1.5)
         assert smu.run_train(train, compliance=1e-3).current.size == 2
@@ -410,3 +417,21 @@ def test_a_train_longer_than_the_buffer_plays_as_several_sweeps_on_one_clock(smu
     steps = np.diff(readings.time)
     assert steps[[0, 2, 4, 6, 8, 10, 12, 14, 16, 18]] == pytest.approx(np.full(10, 1e-3 + 800e-6), abs=1e-9)
     assert sum(1 for _, kind, text in traffic.entries if kind == "write" and text == "labsuite_start()") == 3
+
+
+def test_binary_train_readings_decode_to_the_ascii_readings(station):
+    """labsuite_print()'s REAL64 block carries the readings an ASCII printbuffer of the same
+    buffers prints (section 9 format.data), and leaves format.data ASCII."""
+    library = station.visa_library()
+    smu = Keithley2600(station.resources["smu"], visa_library=library)
+    try:
+        smu.configure(compliance=1e-3, max_level=1.5)
+        readings = smu.run_train(Train((WRITE, READ, IDLE), repeats=3), compliance=1e-3)
+        assert smu.ask("print(format.data)").strip() == "1.00000e+00"
+        smu.write("format.asciiprecision = 16")
+        printed_ascii = smu.ask("printbuffer(1, smua.nvbuffer1.n, smua.nvbuffer1.readings)")
+        current = np.array([float(x) for x in printed_ascii.split(",")])[1::3]   # the READ segment of each repeat
+        assert readings.current == pytest.approx(current, rel=1e-12)
+    finally:
+        smu.adapter.close()
+        library.close_library()

@@ -1,6 +1,7 @@
 """The B2900 driver sends the SCPI of the Agilent B2900 SCPI Command Reference (B2910-90030,
 Edition 2, chapter 4) and plays trains on the list sweep of the User's Guide (Edition 5, section 6
 "Pulse Output" and "Trigger System"), in a few transfers however many pulses."""
+import base64
 import functools
 import math
 
@@ -27,6 +28,13 @@ IDLE = Segment(0.0, 200e-6, "idle")
 TIMEOUT = {"timeout": 10_000}
 IDLE_BITS = "+1170"           # :STAT:OPER:COND?: transition and acquire idle on channels 1 and 2
 TIMER = ":SYST:TIME:TIM:COUN:RES:AUTO OFF;:SYST:TIME:TIM:COUN:RES"   # one clock for every run of a train
+
+
+def block(*values: float) -> bytes:
+    """A reply under ``:FORM REAL,64;:FORM:BORD NORM``: an IEEE 488.2 definite-length block of
+    big-endian float64 and the terminator (the driver's reading transfers)."""
+    data = np.array(values, dtype=">f8").tobytes()
+    return f"#{len(str(len(data)))}{len(data)}".encode() + data + b"\n"
 
 
 @pytest.fixture
@@ -59,7 +67,7 @@ def test_dc_list_train_is_one_message_an_error_check_one_init_a_tail_and_one_fet
                ':SOUR1:VOLT 0;:SOUR1:WAIT OFF;:SENS1:WAIT OFF;:SOUR1:VOLT:MODE LIST;:SOUR1:LIST:VOLT 1.5,0.1,0.1,0;'
                ':ARM1:TRAN:SOUR TIM;:ARM1:TRAN:TIM 0.0005;:ARM1:TRAN:COUN 3;:ARM1:TRAN:DEL 0;'
                ':TRIG1:TRAN:SOUR TIM;:TRIG1:TRAN:TIM 0.0001;:TRIG1:TRAN:COUN 4;:TRIG1:TRAN:DEL 0;'
-               ':SENS1:FUNC "CURR","VOLT";:SENS1:CURR:APER 0.0002;:FORM:ELEM:SENS VOLT,CURR,TIME;'
+               ':SENS1:FUNC "CURR","VOLT";:SENS1:CURR:APER 0.0002;:FORM:ELEM:SENS VOLT,CURR,TIME;:FORM REAL,64;:FORM:BORD NORM;'
                ':ARM1:ACQ:SOUR TIM;:ARM1:ACQ:TIM 0.0005;:ARM1:ACQ:COUN 3;:ARM1:ACQ:DEL 0.0001;'
                ':TRIG1:ACQ:SOUR TIM;:TRIG1:ACQ:TIM 0.0005;:TRIG1:ACQ:COUN 1;:TRIG1:ACQ:DEL 0;' + TIMER)
     with expected_protocol(KeysightB2900, [
@@ -72,7 +80,7 @@ def test_dc_list_train_is_one_message_an_error_check_one_init_a_tail_and_one_fet
         (":STAT:OPER:COND?", IDLE_BITS),
         (":OUTP1 OFF;:SOUR1:FUNC:SHAP DC;:SOUR1:VOLT:MODE FIX;:SOUR1:VOLT 0", None),
         ("SYST:ERR?", NO_ERROR),
-        (":FETC:ARR? (@1)", "+1.0E-01,+2.0E-06,+1.0E-04,+1.0E-01,+2.5E-06,+6.0E-04,+1.0E-01,+3.0E-06,+1.1E-03"),
+        (":FETC:ARR? (@1)", block(0.1, 2e-6, 1e-4, 0.1, 2.5e-6, 6e-4, 0.1, 3e-6, 1.1e-3)),
     ], connection_attributes=TIMEOUT) as smu:
         readings = smu.run_train(Train((WRITE, READ, IDLE), repeats=3), compliance=1e-3)
     assert readings.time == pytest.approx([0, 5e-4, 1e-3])
@@ -174,7 +182,7 @@ def test_the_last_run_ends_on_the_source_range_configure_chose():
         (":STAT:OPER:COND?", IDLE_BITS),
         (":OUTP1 OFF;:SOUR1:FUNC:SHAP DC;:SOUR1:VOLT:MODE FIX;:SOUR1:VOLT 0;:SOUR1:VOLT:RANG 2", None),
         ("SYST:ERR?", NO_ERROR),
-        (":FETC:ARR? (@1)", "+1.0E-01,+2.0E-06,+0.0E+00,+1.0E-01,+2.0E-06,+4.0E-04"),
+        (":FETC:ARR? (@1)", block(0.1, 2e-6, 0.0, 0.1, 2e-6, 4e-4)),
     ], connection_attributes=TIMEOUT) as smu:
         smu.configure(compliance=1e-3, max_level=1.5)
         assert smu.run_train(train, compliance=1e-3).time == pytest.approx([0, 4e-4])
@@ -194,8 +202,10 @@ def test_raise_errors_raises_the_first_error_and_reads_the_queue_to_its_end():
 
 def test_spot_reading_sets_the_aperture_and_returns_voltage_and_current():
     with expected_protocol(KeysightB2900, [
-        (":FORM:ELEM:SENS VOLT,CURR;:SENS1:CURR:APER 0.001;:MEAS? (@1)", "+1.000000E-01,+2.000000E-06"),
-        (":FORM:ELEM:SENS VOLT,CURR;:SENS1:CURR:APER 8e-06;:MEAS? (@1)", "+1.000000E-01,+2.000000E-06"),
+        (":FORM REAL,64;:FORM:BORD NORM;:FORM:ELEM:SENS VOLT,CURR;:SENS1:CURR:APER 0.001;:MEAS? (@1)",
+         block(0.1, 2e-6)),
+        (":FORM REAL,64;:FORM:BORD NORM;:FORM:ELEM:SENS VOLT,CURR;:SENS1:CURR:APER 8e-06;:MEAS? (@1)",
+         block(0.1, 2e-6)),
     ]) as smu:
         assert smu.measure(1e-3) == (0.1, 2e-6)
         assert smu.measure(1e-6) == (0.1, 2e-6)                      # clipped to the 8 µs minimum
@@ -377,6 +387,23 @@ def test_visa_round_trips_grow_with_the_lists_not_the_pulse_count():
             # fetch; once: configure, its error check, shutdown (output off, abort)
             assert traffic.reads <= 5 * lists + 1
             assert traffic.writes <= 9 * lists + 4
+
+
+def test_binary_readings_decode_to_the_ascii_readings(smu):
+    """The driver's float64 blocks (:FORM REAL,64;:FORM:BORD NORM) carry the readings the ASCII
+    format prints to 7 digits (SCPI reference ch. 4 FORMat), and the traffic log counts each as
+    one read."""
+    smu.configure(compliance=1e-3, max_level=1.5)
+    traffic = TrafficLog.attach(smu)
+    readings = smu.run_train(Train((WRITE, READ, IDLE), repeats=4), compliance=1e-3)
+    fetch = traffic.entries[-1]
+    assert fetch[1] == "read" and base64.b64decode(fetch[2].removeprefix("base64:"))[:4] == b"#296"   # 4 × 3 × 8 bytes
+    traffic.detach()
+    smu.write(":FORM ASC")
+    voltage, current, stamp = np.array(smu.values(":FETC:ARR? (@1)"), dtype=float).reshape(4, 3).T
+    assert readings.current == pytest.approx(current, rel=1e-6)
+    assert readings.voltage == pytest.approx(voltage, rel=1e-6)
+    assert readings.time == pytest.approx(stamp - stamp[0], rel=1e-6, abs=1e-9)
 
 
 def test_a_thousand_pulses_hardware_timed_against_per_pulse():

@@ -370,3 +370,20 @@ def test_a_delay_list_of_several_delays_must_average_50_us(sim):
     assert sim.process("print(table.getn(trigger.timer[2].delaylist))") == "1.00000e+00"
     sim.process("trigger.timer[2].delaylist = {1e-6, 99e-6} trigger.timer[3].delaylist = {1e-6}")
     assert errors(sim) == []
+
+
+def test_a_function_returning_nothing_prints_an_empty_line_and_nil_stays_nil(sim):
+    """Lua 5.0 print() writes its arguments, none for a call that returns nothing (issue #14's
+    recorded traffic: an empty line, not ``nil``); an explicit nil prints ``nil``."""
+    assert sim.process("print(smua.reset())") == ""
+    assert sim.process("print(smua.nvbuffer1.clear())") == ""
+    assert sim.process('print(select("#", smua.reset()))') == "0.00000e+00"
+    assert sim.process("print(nil)") == "nil"
+    assert sim.process("x = smua.reset() print(x)") == "nil"
+
+
+def test_resistance_without_current_is_the_overflow_value_and_self_test_passes(sim):
+    """``smuX.measure.r()`` with no current prints ``9.91000e+37`` (recorded 2600B reply; Lua's
+    ``inf`` is never printed by the firmware); ``*TST?`` answers ``0`` (App. D script equivalent)."""
+    assert sim.process("print(smua.measure.r())") == "9.91000e+37"
+    assert sim.process("*TST?") == "0"

@@ -24,7 +24,10 @@ timing" and Appendix B "Status and error messages". What is simulated:
   (``:SOUR:VOLT:MODE SWE``), run by ``:INIT``/``:READ?`` through the arm and trigger layers
   (arm count × trigger count ≤ 2500; IMMediate, TIMer and BUS arm events, immediate triggers);
 - the sample buffer (``:FETCh?``), the 2500-reading ``:TRACe`` buffer with its buffer-full
-  measurement event, ``:CALCulate3`` buffer statistics, timestamps.
+  measurement event, ``:CALCulate3`` buffer statistics, timestamps;
+- the 200 V range's 105 mA current limit (data sheet); the averaging filter (``:SENS:AVER``,
+  ``:COUN``, ``:TCON``: REPeat makes COUNt A/D conversions per reading, MOVing averages the last
+  COUNt; status word bit 1) and ``:DISP:ENAB``.
 
 SDM cycle timing (Appendix A, cases I and III, source V; the manual gives them for trigger-link
 triggers and list/staircase sweeps)::
@@ -56,20 +59,21 @@ these). ``:*RST`` (a colon before a common command, as QCoDeS sends it) is taken
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
 from labsuite.simulator.circuit import SegmentResult, SourcePort
-from labsuite.simulator.instruments.scpi import (ERROR_MESSAGES, ScpiError, Setting, bounded,
-                                                 choice, command, on_off, parse_bool, parse_int, parse_number,
-                                                 unquote)
-from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter
+from labsuite.simulator.instruments.scpi import (ERROR_MESSAGES, ScpiError, Setting, bounded, choice, command,
+                                                 keyword, on_off, parse_bool, parse_int, parse_number, unquote)
+from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter, moving_average
 
 VOLTAGE_RANGES = (0.21, 2.1, 21.0, 210.0)                          # V, 200 mV to 200 V ranges at 105 %
 MAX_VOLTAGE = 210.0                                                # V
 CURRENT_RANGES = (1.05e-6, 1.05e-5, 1.05e-4, 1.05e-3, 1.05e-2, 0.105, 1.05)   # A, 1 µA to 1 A at 105 %
 MAX_CURRENT = 1.05                                                 # A
+HIGH_VOLTAGE_CURRENT = 0.105       # A on the 200 V range (data sheet: 22 W, ±21 V @ 1.05 A, ±210 V @ 105 mA)
 DEFAULT_COMPLIANCE = 105e-6                                        # A
 MIN_COMPLIANCE_FRACTION = 1e-3     # compliance ≥ 0.1 % of the present measurement range (section 18)
 OFF_STATE_LIMIT_FRACTION = 5e-3    # NORMal output-off: compliance 0.5 % of the present current range
@@ -93,6 +97,8 @@ OVERFLOW = 9.9e37                  # reading beyond a fixed range
 STATUS_OVERFLOW, STATUS_FRONT, STATUS_COMPLIANCE = 1 << 0, 1 << 2, 1 << 3
 STATUS_V_MEAS, STATUS_I_MEAS, STATUS_V_SOURCE, STATUS_REMOTE_SENSE = 1 << 11, 1 << 12, 1 << 14, 1 << 22
 STATUS_I_SOURCE = 1 << 15
+STATUS_FILTER = 1 << 1                                             # the averaging filter is on
+AVERAGE_COUNT_RANGE = (1, 100)     # :SENSe:AVERage:COUNt (section 18 SENSe; pymeasure's range too)
 # measurement event register (section 15)
 EVENT_READING_AVAILABLE, EVENT_BUFFER_FULL, EVENT_COMPLIANCE = 1 << 6, 1 << 9, 1 << 14
 
@@ -152,6 +158,7 @@ class Keithley2400(SimulatedSourceMeter):
         self.power_on_status()
         self.measurement_event = self.measurement_enable = 0
         self.time_zero = self.clock.now()
+        self.display = True
         self.reset()
 
     def reset(self) -> None:
@@ -172,6 +179,9 @@ class Keithley2400(SimulatedSourceMeter):
         self.sweep_points = 2500
         self.functions, self.concurrent = {"CURR"}, True
         self.nplc = 1.0
+        # :SENSe:AVERage (section 18 SENSe: OFF, count 10; the *RST filter type REPeat is not confirmed)
+        self.average, self.average_count, self.average_type = False, 10, "REP"
+        self.average_stack: deque[float] = deque()
         self.current_range = 1.05e-4
         self.voltage_range = 21.0
         self.autozero = True
@@ -194,6 +204,12 @@ class Keithley2400(SimulatedSourceMeter):
         """A: the fixed measurement range, or with autorange the compliance range."""
         return self.current_range if not self.current_autorange else smallest_range(self.compliance, CURRENT_RANGES)
 
+    def output_current_limit(self) -> float:
+        """A: the compliance, at most 105 mA while the V source is on its 200 V range (the
+        compliance setting itself is kept and answered as set)."""
+        source_range = smallest_range(self.applied, VOLTAGE_RANGES) if self.source_autorange else self.source_range
+        return min(self.compliance, HIGH_VOLTAGE_CURRENT) if source_range == VOLTAGE_RANGES[-1] else self.compliance
+
     def _drive(self) -> None:
         """Put the present output state on the port (section 13, output-off states). The current
         source is a voltage source at the voltage compliance (of the level's sign) held to the
@@ -204,7 +220,7 @@ class Keithley2400(SimulatedSourceMeter):
             self.port.drive(math.copysign(self.voltage_compliance, level) if level else 0.0,
                             abs(level) if level else math.inf)
         elif self.output:
-            self.port.drive(self.applied, self.compliance)
+            self.port.drive(self.applied, self.output_current_limit())
         elif self.off_state == "NORM":
             self.port.drive(0.0, OFF_STATE_LIMIT_FRACTION * self.present_current_range())
         elif self.off_state == "ZERO":
@@ -248,7 +264,7 @@ class Keithley2400(SimulatedSourceMeter):
         if self.source_changed:
             self._hold(SOURCE_CONFIGURATION + self.source_delay + (AUTO_DELAY if self.auto_delay else 0.0))
             self.source_changed = False
-        result = self._hold(self.aperture())
+        result = self._hold(self.aperture() * self.conversions())
         end = self.clock.now()
         reading = self._reading(result, end)
         after = AD_OVERHEAD
@@ -259,16 +275,29 @@ class Keithley2400(SimulatedSourceMeter):
         self._hold(after)
         return reading
 
+    def conversions(self) -> int:
+        """A/D conversions per reading: the count of a repeating averaging filter, else 1."""
+        return self.average_count if self.average and self.average_type == "REP" else 1
+
+    def _filtered(self, current: float) -> float:
+        """A moving filter's average with ``current`` in its stack (the first conversion fills it)."""
+        if not (self.average and self.average_type == "MOV"):
+            return current
+        return moving_average(self.average_stack, self.average_count, current)
+
     def _reading(self, result: SegmentResult, time: float) -> Reading:
         sourcing_current = self.function == "CURR"
         status = (STATUS_I_SOURCE if sourcing_current else STATUS_V_SOURCE) | \
-            (STATUS_FRONT if self.front_terminals else 0) | (STATUS_REMOTE_SENSE if self.remote_sense else 0)
+            (STATUS_FRONT if self.front_terminals else 0) | (STATUS_REMOTE_SENSE if self.remote_sense else 0) | \
+            (STATUS_FILTER if self.average else 0)
         current = self.current_level if sourcing_current else NOT_A_NUMBER   # the sourced value, or NaN
         if "CURR" in self.functions:
             status |= STATUS_I_MEAS
-            current = float(self.port.model.add_read_noise(np.array([result.current]))[0])
+            noisy = self.port.model.add_read_noise(np.full(self.conversions(), result.current))
+            current = self._filtered(float(np.mean(noisy)))
             if result.in_compliance and self.output and not sourcing_current:
-                current = float(np.clip(current, -self.compliance, self.compliance))
+                limit = self.output_current_limit()
+                current = float(np.clip(current, -limit, limit))
             if not self.current_autorange and abs(current) > self.current_range:
                 current, status = OVERFLOW, status | STATUS_OVERFLOW
         voltage = NOT_A_NUMBER if sourcing_current else self.applied
@@ -744,6 +773,38 @@ class Keithley2400(SimulatedSourceMeter):
     @command("[:SENSe[1]]:FUNCtion:CONCurrent?")
     def _concurrent_query(self) -> str:
         return "1" if self.concurrent else "0"
+
+    @command("[:SENSe[1]]:AVERage[:STATe]")
+    def _set_average(self, value: str) -> None:
+        """Section 18 ``[:SENSe[1]]:AVERage[:STATe]``: the averaging filter (status word bit 1)."""
+        self.average = parse_bool(value)
+        self.average_stack.clear()
+
+    @command("[:SENSe[1]]:AVERage[:STATe]?")
+    def _get_average(self) -> str:
+        return on_off(self.average)
+
+    @command("[:SENSe[1]]:AVERage:COUNt")
+    def _set_average_count(self, value: str) -> None:
+        self.average_count = parse_int(value, *AVERAGE_COUNT_RANGE)
+        self.average_stack.clear()
+
+    @command("[:SENSe[1]]:AVERage:COUNt?")
+    def _get_average_count(self) -> str:
+        return str(self.average_count)
+
+    @command("[:SENSe[1]]:AVERage:TCONtrol")
+    def _set_average_type(self, value: str) -> None:
+        """``REPeat``: COUNt conversions per reading; ``MOVing``: the last COUNt conversions."""
+        self.average_type = keyword(value, ("REPeat", "MOVing"))
+        self.average_stack.clear()
+
+    @command("[:SENSe[1]]:AVERage:TCONtrol?")
+    def _get_average_type(self) -> str:
+        return self.average_type
+
+    # section 18 :DISPlay:ENABle: the front panel display (on at power-on; *RST keeps it)
+    _display = Setting(":DISPlay:ENABle", "display", parse_bool, on_off)
 
     @command("[:SENSe[1]]:CURRent[:DC]:NPLCycles")
     @command("[:SENSe[1]]:VOLTage[:DC]:NPLCycles")

@@ -64,6 +64,8 @@ from labsuite.simulator.instruments.tsp import TspInstrument, TspObject, TspRunt
 from labsuite.simulator.run_control import Interrupted
 
 LINE_FREQUENCY = 60.0          # Hz, localnode.linefreq at power-on
+NOT_A_NUMBER = 9.91e37   # a resistance with no current: what the firmware prints for overflow
+                         # (9.91000e+37 in a recorded 2600B session; no manual page seen)
 NPLC_RANGE = (0.001, 25.0)     # smuX.measure.nplc
 BUFFER_CAPACITY = 60_000       # readings per dedicated buffer (not confirmed, see the module docstring)
 TIMER_DEFAULT_DELAY = 10e-6    # s (not confirmed)
@@ -1046,7 +1048,7 @@ class Smu(TspObject):
             limit = self._present()[1]
             current = float(np.clip(current, -limit, limit))
         values = {"i": current, "v": voltage,
-                  "r": voltage / current if current else math.inf, "p": voltage * current}
+                  "r": voltage / current if current else NOT_A_NUMBER, "p": voltage * current}
         readings = tuple(values[k] for k in integration["kinds"])
         for value, buffer in zip(readings, integration["buffers"]):
             if buffer is not None:

@@ -26,6 +26,9 @@ OUTPut, BURSt, TRIGger subsystems; SYSTem:ERRor?). What is simulated:
   ``FUNCtion:SQUare:DCYCle`` [50 %], ``OUTPut:SYNC:SOURce`` [CH1]; ``PHASe``, ``BURSt:PHASe``
   and ``FREQuency:MODE`` answer their *RST values (0°, CW) and refuse others with -221 (bursts
   are played from phase 0; lists and sweeps are not simulated); ``PHASe:SYNChronize`` is taken;
+- ``APPLy?``, ``FUNCtion:ARBitrary[?]`` and ``DATA:VOLatile:CATalog?`` (one built-in arbitrary
+  waveform in volatile memory; loading others is not simulated), ``ROSCillator:SOURce[?]`` and
+  ``:CURRent?`` (no external reference wired), ``VOLTage:LIMit:STATe`` (OFF only);
 - the output termination as the manual describes it: the output is a 50 Ω source; programmed
   and queried levels assume the load setting, so with the 50 Ω default the EMF behind the 50 Ω
   is twice the programmed value, and with ``INFinity`` it equals it. Changing the setting
@@ -62,8 +65,10 @@ import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from decimal import Decimal
 from itertools import chain
 
+from labsuite.simulator.circuit import SourcePort
 from labsuite.simulator.instruments.generator import INFINITY, SimulatedGenerator, emf_per_volt, pulse_train
 from labsuite.simulator.instruments.scpi import (ScpiError, Setting, choice, command, keyword, on_off, parse_bool,
                                                  parse_number)
@@ -84,12 +89,19 @@ MAX_TRIGGER_COUNT = 1_000_000
 TRIGGER_DELAY_RANGE = (0.0, 1000.0)    # s
 TRIGGER_TIMER_RANGE = (1e-6, 8000.0)   # s
 SQUARE_DUTY_RANGE = (0.01, 99.99)      # %
+# The arbitrary waveform a channel holds from power-on (guide, FUNCtion:ARBitrary and
+# DATA:VOLatile:CATalog?; the name is not confirmed for firmware 4.x).
+DEFAULT_ARB = r"INT:\BUILTIN\EXP_RISE.ARB"
 CHANNEL_SUFFIX = re.compile(r"(:(?:SOURCE|SOUR|OUTPUT|OUTP|TRIGGER|TRIG))([12])(?=:|$)", re.IGNORECASE)
 
 
 def nr3(value: float) -> str:
-    """A number as the 33500 answers it (``+1.000000000000000E-04``)."""
-    return f"{value:+.15E}"
+    """A number as the 33500 answers it (``+1.000000000000000E-04``), from its shortest decimal
+    form so that binary rounding does not show in the last digits (``+9.900000000000000E+37``)."""
+    if value == 0:
+        return "+0.000000000000000E+00"
+    mantissa, exponent = f"{Decimal(repr(float(value))):+.15E}".split("E")
+    return f"{mantissa}E{int(exponent):+03d}"
 
 
 # --- the instrument --------------------------------------------------------------------------
@@ -122,6 +134,7 @@ class Channel:
     burst_gate_polarity: str = "NORM"
     ramp_symmetry: float = 100.0    # %
     square_duty: float = 50.0       # %
+    arb: str = DEFAULT_ARB          # FUNCtion:ARBitrary, the arbitrary waveform played by ARB
 
     @property
     def period(self) -> float:
@@ -171,6 +184,10 @@ class Keysight33500(SimulatedGenerator):
     max_burst, default_cycles = MAX_BURST, 1
     clipped = ("Data out of range;value clipped to lower limit", "Data out of range;value clipped to upper limit")
     reply = staticmethod(nr3)
+
+    def __init__(self, port: SourcePort, port2: SourcePort | None = None) -> None:
+        self.reference = "INT"           # ROSCillator:SOURce (kept through *RST; no external reference wired)
+        super().__init__(port, port2)
 
     # --- bookkeeping ------------------------------------------------------------------
     def reset(self) -> None:
@@ -428,6 +445,49 @@ class Keysight33500(SimulatedGenerator):
     _gate_polarity = Setting("[:SOURce]:BURSt:GATE:POLarity", "ch.burst_gate_polarity", choice("NORMal", "INVerted"))
 
     _sync_source = Setting(":OUTPut:SYNC:SOURce", "sync_source", choice("CH1", "CH2"))
+
+    @command("[:SOURce]:APPLy?")
+    def _get_apply(self) -> str:
+        """Guide ``[SOURce[1|2]:]APPLy?``: a quoted ``"<function> <frequency>,<amplitude>,<offset>"``
+        in the units and number form of the other queries (33250A guide p. 152 shows the same
+        shape, ``"SIN +5.0000000000000E+03,+3.0000000000000E+00,-2.5000000000000E+00"``, with its
+        own number width)."""
+        return f'"{self.ch.function} {self._get_frequency()},{self._get_amplitude()},{self._get_offset()}"'
+
+    @command("[:SOURce]:FUNCtion:ARBitrary")
+    def _set_arb(self, arg: str) -> None:
+        """Guide ``[SOURce[1|2]:]FUNCtion:ARBitrary <filename>``: only a waveform in volatile
+        memory (``DATA:VOLatile:CATalog?``) can be selected; loading others is not simulated."""
+        name = arg.strip().strip("\"'")
+        if name.upper() not in (DEFAULT_ARB.upper(), "EXP_RISE"):
+            raise ScpiError(-224, "Illegal parameter value;arbitrary waveform not in volatile memory")
+        self.ch.arb = DEFAULT_ARB
+
+    @command("[:SOURce]:FUNCtion:ARBitrary?")
+    def _get_arb(self) -> str:
+        return f'"{self.ch.arb}"'
+
+    @command("[:SOURce]:DATA:VOLatile:CATalog?")
+    def _get_volatile_catalog(self) -> str:
+        """Guide ``[SOURce[1|2]:]DATA:VOLatile:CATalog?``: quoted names, comma-separated."""
+        return f'"{DEFAULT_ARB}"'
+
+    _reference = Setting("[:SOURce]:ROSCillator:SOURce", "reference", choice("INTernal", "EXTernal"))
+
+    @command("[:SOURce]:ROSCillator:SOURce:CURRent?")
+    def _get_reference_in_use(self) -> str:
+        """The reference in use: the internal one, no external reference being wired."""
+        return "INT"
+
+    @command("[:SOURce]:VOLTage:LIMit:STATe")
+    def _set_voltage_limit_state(self, arg: str) -> None:
+        """Guide ``[SOURce[1|2]:]VOLTage:LIMit:STATe``: OFF (the *RST state) only."""
+        if parse_bool(arg):
+            raise ScpiError(-221, "Settings conflict;output voltage limits are not simulated")
+
+    @command("[:SOURce]:VOLTage:LIMit:STATe?")
+    def _get_voltage_limit_state(self) -> str:
+        return "0"
 
 
 def max_edge(width: float, period: float) -> float:

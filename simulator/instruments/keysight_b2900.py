@@ -34,8 +34,11 @@ transition arm, acquire idle, waiting for acquire trigger, waiting for acquire a
 transcription of the reference's table); the initial source and measurement wait times (0 here:
 the wait settings are stored only). Trigger lines other than AINT, BUS and TIMer, current
 pulses, lists and sweeps (DC current sourcing in fixed mode, ``:SOUR:CURR`` under the voltage
-limit ``:SENS:VOLT:PROT``, is simulated), 4-wire sensing (``:SENS:REM ON``) and binary data
-formats are refused with -221. Resistance (``:SENS:FUNC "RES"``, ``:MEAS:RES?``) is the measured voltage over the measured
+limit ``:SENS:VOLT:PROT``, is simulated) and 4-wire sensing (``:SENS:REM ON``) are refused
+with -221. Measurement data comes as ASCII NR3 or, with ``:FORM REAL,32|64``, as one IEEE 488.2
+definite-length block in the ``:FORM:BORD`` byte order; the current ranges (``:SENS:CURR:RANG``,
+``:SOUR:CURR:RANG``, with AUTO) are stored and reported, not applied to the reading's resolution.
+Resistance (``:SENS:FUNC "RES"``, ``:MEAS:RES?``) is the measured voltage over the measured
 current.
 
 Per channel: voltage source, DC current source (a voltage source at the voltage limit held to
@@ -65,14 +68,15 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from labsuite.simulator.circuit import SegmentResult, SourcePort
-from labsuite.simulator.instruments.scpi import (ScpiError, Setting, choice, command, on_off, parse_bool,
-                                                 parse_number, unquote)
+from labsuite.simulator.instruments.scpi import (ScpiError, Setting, choice, command, definite_block, on_off,
+                                                 parse_bool, parse_number, unquote)
 from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter
 
 VOLTAGE_RANGES = (0.2, 2.0, 20.0, 200.0)          # V
@@ -92,6 +96,12 @@ MAX_EVENTS = 1_000_000                            # arm × trigger events one IN
 TIME_MAX = 100_000.0                              # s, arm/trigger delay and timer, pulse width
 TRACE_POINTS = 100_000                            # trace buffer size
 NOT_A_NUMBER = 9.91e37
+# Current ranges (A) of the source and the measurement (data sheet 5990-7009EN, "Source and
+# measurement ranges": 10 nA on the B2911A/12A only; 10 A is a pulse range).
+CURRENT_RANGES = (10e-9, 100e-9, 1e-6, 10e-6, 100e-6, 1e-3, 10e-3, 100e-3, 1.0, 1.5, 3.0, 10.0)
+# :FORMat[:DATA] replies and the struct code of each binary format (Reference ch. 4 FORMat:
+# IEEE-754 single or double precision in an IEEE 488.2 definite-length block).
+DATA_FORMATS = {"ASC": "", "REAL,32": "f", "REAL,64": "d"}
 ELEMENTS = ("VOLT", "CURR", "RES", "TIME", "STAT", "SOUR")   # the fixed output order (FORMat)
 STATUS_COMPLIANCE = 2                             # Table 1-2: bits 1-2 non-zero = in compliance
 OPERATION_TRANSITION_IDLE = 1 << 1                # :STAT:OPER:COND?, channel 1; channel 2 six bits up
@@ -119,13 +129,14 @@ class ModelSpec:
     channels: int
     min_pulse_width: float    # s
     min_interval: float       # s, shortest arm/trigger timer interval
+    min_current_range: float = 100e-9   # A, smallest source and measurement current range
 
 
 MODELS = {
     "B2901A": ModelSpec(1, 50e-6, 20e-6),
     "B2902A": ModelSpec(2, 50e-6, 20e-6),
-    "B2911A": ModelSpec(1, 10e-6, 10e-6),   # 10 µs pulse width not confirmed in the manuals consulted
-    "B2912A": ModelSpec(2, 10e-6, 10e-6),
+    "B2911A": ModelSpec(1, 10e-6, 10e-6, 10e-9),   # 10 µs pulse width not confirmed in the manuals consulted
+    "B2912A": ModelSpec(2, 10e-6, 10e-6, 10e-9),
 }
 
 
@@ -199,6 +210,10 @@ class ChannelState:
     compliance: float = DEFAULT_COMPLIANCE
     voltage_compliance: float = DEFAULT_VOLTAGE_COMPLIANCE   # V, applies while sourcing current
     current_level: float = 0.0         # A, :SOUR:CURR
+    current_range: float = 100e-6      # A, :SOUR:CURR:RANG (reset value not confirmed)
+    current_autorange: bool = True     # :SOUR:CURR:RANG:AUTO
+    sense_current_range: float = 100e-6   # A, :SENS:CURR:RANG: the *RST compliance's range (not confirmed)
+    sense_current_autorange: bool = True  # :SENS:CURR:RANG:AUTO
     aperture: float = 0.0              # s, 0.1 PLC at reset
     functions: list[str] = field(default_factory=lambda: ["VOLT", "CURR"])   # reset value not confirmed
     output: bool = False
@@ -388,6 +403,8 @@ class KeysightB2900(SimulatedSourceMeter):
                          for _ in range(self.spec.channels)]
         self.traces = [TraceBuffer() for _ in range(self.spec.channels)]
         self.elements = list(ELEMENTS)
+        self.data_format = "ASC"          # :FORMat[:DATA], *RST ASCii
+        self.byte_order = "NORM"          # :FORMat:BORDer, *RST NORMal (big-endian)
 
     def format_error(self, code: int, message: str) -> str:
         return f'{code:+d},"{MESSAGES.get(code, message)}"'
@@ -505,6 +522,19 @@ class KeysightB2900(SimulatedSourceMeter):
         ch = self._ch()
         high = COMPLIANCE_PULSE_MAX if ch.shape == "PULS" else COMPLIANCE_DC_MAX
         return _nr3(_limit_query(which, ch.current_level, -high, high, 0.0))
+
+    @command("[:SOURce]:CURRent:RANGe")
+    def _set_current_range(self, arg: str) -> None:
+        """Reference ch. 4 ``[:SOURce[c]]:CURRent:RANGe``: a fixed current-source range."""
+        ch = self._ch()
+        ch.current_range = self._current_range(arg)
+        ch.current_autorange = False
+
+    @command("[:SOURce]:CURRent:RANGe?")
+    def _get_current_range(self) -> str:
+        return _nr3(self._ch().current_range)
+
+    _current_autorange = Setting("[:SOURce]:CURRent:RANGe:AUTO", "_ch().current_autorange", parse_bool, on_off)
 
     @command("[:SOURce]:VOLTage[:LEVel]:TRIGgered[:AMPLitude]")
     def _set_triggered(self, arg: str) -> None:
@@ -694,6 +724,29 @@ class KeysightB2900(SimulatedSourceMeter):
     @command(":SENSe:REMote?")
     def _get_remote_sense(self) -> str:
         return "0"
+
+    @command(":SENSe:CURRent[:DC]:RANGe[:UPPer]")
+    def _set_sense_current_range(self, arg: str) -> None:
+        """Reference ch. 4 ``[:SENSe[c]]:CURRent[:DC]:RANGe[:UPPer]``: a fixed measurement range
+        (autorange off); a value selects the smallest range holding it."""
+        ch = self._ch()
+        ch.sense_current_range = self._current_range(arg)
+        ch.sense_current_autorange = False
+
+    @command(":SENSe:CURRent[:DC]:RANGe[:UPPer]?")
+    def _get_sense_current_range(self) -> str:
+        return _nr3(self._ch().sense_current_range)
+
+    _sense_current_autorange = Setting(":SENSe:CURRent[:DC]:RANGe:AUTO", "_ch().sense_current_autorange", parse_bool,
+                                       on_off)
+
+    def _current_range(self, arg: str) -> float:
+        """The current range a ``RANGe`` parameter selects (MIN, MAX, DEF or a value in A)."""
+        ranges = [r for r in CURRENT_RANGES if self.spec.min_current_range <= r <= COMPLIANCE_DC_MAX]
+        value = abs(parse_number(arg, minimum=ranges[0], maximum=ranges[-1], default=100e-6))
+        if value > ranges[-1] * 1.05:
+            raise ScpiError(-222, MESSAGES[-222])
+        return next((r for r in ranges if value <= r * 1.05), ranges[-1])
 
     @command(":SENSe:CURRent[:DC]:PROTection:TRIPped?")
     @command(":SENSe:VOLTage[:DC]:PROTection:TRIPped?")
@@ -1032,27 +1085,34 @@ class KeysightB2900(SimulatedSourceMeter):
 
     def _format(self, numbers: list[int], elements: list[str], latest: bool) -> str:
         """Readings of ``numbers`` as FORMat orders them; channels interleave point by point, a
-        channel without a point there gives "not a number" (FETCh:ARRay?)."""
+        channel without a point there gives "not a number" (FETCh:ARRay?). In ASCii each value is
+        NR3 and values are comma-separated; in REAL,32|64 they are one definite-length block."""
         per_channel = [self.channels[c - 1].readings for c in numbers]
         if latest:
             per_channel = [r[-1:] for r in per_channel]
         rows = max([len(r) for r in per_channel] + [1])
-        fields = []
+        values = []
         for row in range(rows):
             for c, readings in zip(numbers, per_channel):
                 reading = readings[row] if row < len(readings) else None
-                fields += [self._field(self.channels[c - 1], reading, e) for e in elements]
-        return ",".join(fields)
+                values += [self._field(self.channels[c - 1], reading, e) for e in elements]
+        return self._render(values)
+
+    def _render(self, values: list[float]) -> str:
+        """Measurement data as ``:FORMat[:DATA]`` and ``:FORMat:BORDer`` say."""
+        if self.data_format == "ASC":
+            return ",".join(_nr3(v) for v in values)
+        order = ">" if self.byte_order == "NORM" else "<"
+        return definite_block(struct.pack(f"{order}{len(values)}{DATA_FORMATS[self.data_format]}", *values))
 
     @staticmethod
-    def _field(ch: ChannelState, reading: Reading | None, element: str) -> str:
+    def _field(ch: ChannelState, reading: Reading | None, element: str) -> float:
         if reading is None or (element in ("VOLT", "CURR", "RES") and element not in ch.functions):
-            return _nr3(NOT_A_NUMBER)
+            return NOT_A_NUMBER
         if element == "RES":   # measured V / measured I (Reference, RESistance; offset compensation off)
-            return _nr3(reading.voltage / reading.current if reading.current else NOT_A_NUMBER)
-        value = {"VOLT": reading.voltage, "CURR": reading.current, "TIME": reading.time,
-                 "STAT": float(reading.status), "SOUR": reading.source}[element]
-        return _nr3(value)
+            return reading.voltage / reading.current if reading.current else NOT_A_NUMBER
+        return {"VOLT": reading.voltage, "CURR": reading.current, "TIME": reading.time,
+                "STAT": float(reading.status), "SOUR": reading.source}[element]
 
     @command(":FORMat:ELEMents:SENSe")
     def _set_elements(self, *names: str) -> None:
@@ -1070,12 +1130,20 @@ class KeysightB2900(SimulatedSourceMeter):
 
     @command(":FORMat[:DATA]")
     def _set_data_format(self, *args: str) -> None:
-        if [a.strip().upper() for a in args] not in (["ASC"], ["ASCII"]):
-            raise ScpiError(-221, MESSAGES[-221])      # the IEEE-754 binary formats are not simulated
+        """Reference ch. 4 ``:FORMat[:DATA] ASCii|REAL,32|REAL,64``: how measurement data is sent."""
+        words = [a.strip().upper() for a in args]
+        name = {("ASC",): "ASC", ("ASCII",): "ASC", ("REAL", "32"): "REAL,32",
+                ("REAL", "64"): "REAL,64"}.get(tuple(words))
+        if name is None:
+            raise ScpiError(-224, MESSAGES[-224])
+        self.data_format = name
 
     @command(":FORMat[:DATA]?")
     def _get_data_format(self) -> str:
-        return "ASC"
+        return self.data_format
+
+    # Reference ch. 4 :FORMat:BORDer: NORMal sends the most significant byte first, SWAPped the least
+    _byte_order = Setting(":FORMat:BORDer", "byte_order", choice("NORMal", "SWAPped"))
 
     # --- trace buffer ---------------------------------------------------------------------
     def _trace(self) -> TraceBuffer:
@@ -1129,7 +1197,7 @@ class KeysightB2900(SimulatedSourceMeter):
         if not 0 <= first <= last <= len(trace.readings):
             raise ScpiError(-222, MESSAGES[-222])
         ch = self.channels[self._suffix - 1]
-        return ",".join(self._field(ch, r, e) for r in trace.readings[first:last] for e in self.elements)
+        return self._render([self._field(ch, r, e) for r in trace.readings[first:last] for e in self.elements])
 
 
 def _choice(arg: str, names: dict[str, str]) -> str:

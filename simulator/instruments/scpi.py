@@ -505,3 +505,10 @@ class Ieee488Instrument(ScpiInstrument):
     def _error_next(self) -> str:
         """The oldest error, removed from the queue (SCPI-99 §21.8.8)."""
         return self.errors.pop()
+
+
+def definite_block(data: bytes) -> str:
+    """IEEE 488.2 §8.7.9 definite-length arbitrary block ``#<n><length><bytes>``, as text with one
+    latin-1 character per byte (the transports send replies latin-1 encoded)."""
+    length = str(len(data))
+    return f"#{len(length)}{length}" + data.decode("latin-1")

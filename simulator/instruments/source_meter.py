@@ -3,10 +3,25 @@ an output that drives the device through one source port on the bench clock, and
 off as IEEE 488.2 defines them."""
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
+
+import numpy as np
 
 from labsuite.simulator.circuit import SourcePort
 from labsuite.simulator.instruments.scpi import Ieee488Instrument, command
+
+
+def moving_average(stack: deque[float], count: int, value: float) -> float:
+    """A moving averaging filter's reading: the mean of the last ``count`` conversions once
+    ``value`` joins ``stack`` (the first conversion fills an empty stack, as the 2400 and 2450
+    manuals describe ``:AVERage:TCONtrol MOVing``)."""
+    if not stack:
+        stack.extend([value] * count)
+    stack.append(value)
+    while len(stack) > count:
+        stack.popleft()
+    return float(np.mean(stack))
 
 
 class SimulatedSourceMeter(Ieee488Instrument):

@@ -4,7 +4,7 @@ Follows the AFG31000 Series Programmer Manual (077-1643-xx) command syntax — `
 FUNCtion:SHAPe``, ``SOURce[1|2]:PULSe:WIDTh|PERiod|DCYCle|DELay|TRANsition[:LEADing]|
 TRANsition:TRAiling``, ``SOURce[1|2]:VOLTage[:LEVel][:IMMediate]:AMPLitude|OFFSet|HIGH|LOW``,
 ``OUTPut[1|2][:STATe]|IMPedance|POLarity``, ``SOURce[1|2]:BURSt[:STATe]|MODE|NCYCles``,
-``TRIGger[:SEQuence]:SOURce|TIMer``, ``TRIGger[:SEQuence][:IMMediate]``, ``*TRG`` — as the
+``TRIGger[:SEQuence]:SOURce|TIMer|SLOPe``, ``TRIGger[:SEQuence][:IMMediate]``, ``*TRG`` — as the
 AFG3000-family manual and public AFG31000 drivers use it. What is simulated:
 
 - identification, ``*RST``, ``*OPC?``, ``*STB?``, ``*CLS``, ``ABORt``, the error queue
@@ -48,7 +48,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from labsuite.simulator.instruments.generator import SimulatedGenerator, emf_per_volt, pulse_train
-from labsuite.simulator.instruments.scpi import ScpiError, command, keyword, parse_bool, parse_number
+from labsuite.simulator.instruments.scpi import ScpiError, Setting, choice, command, keyword, parse_bool, parse_number
 
 MAX_EMF = 10.0                   # V, largest |level| open circuit (±5 V into 50 Ω)
 MIN_AMPLITUDE_EMF = 2e-3         # V, 1 mVpp into 50 Ω
@@ -128,6 +128,7 @@ class TektronixAFG31000(SimulatedGenerator):
         self.channels = {1: Channel(), 2: Channel()}
         self.trigger_source = "TIM"
         self.timer = 1e-3
+        self.trigger_slope = "POS"        # TRIGger[:SEQuence]:SLOPe, POSitive after *RST
 
     def _unplayable(self, c: Channel, trigger_source: str) -> str | None:
         """Why an output that is on in this state cannot be simulated (None: it can)."""
@@ -310,3 +311,6 @@ class TektronixAFG31000(SimulatedGenerator):
     @command(":TRIGger[:SEQuence]:TIMer?")
     def _get_timer(self) -> str:
         return number(self.timer)
+
+    # the edge of the Trigger Input signal that triggers (nothing is wired to it; *TRG triggers either way)
+    _trigger_slope = Setting(":TRIGger[:SEQuence]:SLOPe", "trigger_slope", choice("POSitive", "NEGative"))

@@ -698,6 +698,8 @@ class TspInstrument:
             return self._failure(exc)
         if isinstance(returned, tuple):
             return (_OK, *(self.to_lua(v) for v in returned))
+        if returned is None:   # a function that returns nothing gives Lua no value: print(f()) prints ""
+            return (_OK,)
         return _OK, self.to_lua(returned)
 
     def _poll(self) -> bool:
@@ -892,7 +894,8 @@ class TspInstrument:
         header, _, argument = line.partition(" ")
         header = header.upper()
         replies = {"*IDN?": lambda: self.idn, "*ESE?": lambda: str(self.ese), "*SRE?": lambda: str(self.sre),
-                   "*STB?": lambda: str(self.status_byte())}
+                   "*STB?": lambda: str(self.status_byte()),
+                   "*TST?": lambda: "0"}   # self-test passed (2600B App. D: the script equivalent prints 0)
         if header in replies:
             self._output.append(replies[header]())
         elif header == "*OPC?":
