@@ -1,9 +1,15 @@
-"""Shared fixtures: a simulated station and a Keithley 2450 driver talking to it in-process; a folder
-that plugin distributions are installed into."""
+"""Shared fixtures: a simulated station (a Keithley 2450 unless a test module overrides
+``station``), the simulated SMU, a plain pyvisa resource on it, and a labsuite driver (the 2450's
+unless a module overrides ``smu_driver``) talking to it in-process; a folder that plugin
+distributions are installed into."""
 from __future__ import annotations
 
 import os
+import re
+import signal
+import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -39,16 +45,28 @@ def station() -> SimulatedStation:
 
 
 @pytest.fixture
-def sim2450(station):
-    """The simulated 2450 itself (to inspect its state)."""
+def sim(station):
+    """The simulated SMU itself (to inspect its state)."""
     return station.instruments["smu"]
 
 
 @pytest.fixture
-def smu(station):
+def sim2450(sim):
+    """The simulated 2450 itself (to inspect its state)."""
+    return sim
+
+
+@pytest.fixture
+def smu_driver() -> type:
+    """The labsuite driver class of the station's SMU."""
+    return Keithley2450
+
+
+@pytest.fixture
+def smu(station, smu_driver):
     """The labsuite driver, connected through the in-process pyvisa backend."""
     library = station.visa_library()
-    driver = Keithley2450(station.resources["smu"], visa_library=library)
+    driver = smu_driver(station.resources["smu"], visa_library=library)
     yield driver
     driver.adapter.close()
     library.close_library()
@@ -56,7 +74,7 @@ def smu(station):
 
 @pytest.fixture
 def visa(station):
-    """A plain pyvisa resource on the simulated 2450 (no labsuite driver in between)."""
+    """A plain pyvisa resource on the simulated SMU (no labsuite driver in between)."""
     import pyvisa
 
     library = station.visa_library()
@@ -65,6 +83,54 @@ def visa(station):
     yield resource
     resource.close()
     library.close_library()
+
+
+@pytest.fixture
+def drive_log(station):
+    """Start recording on the SMU's port: the returned list gets (bench time s, V) each time the
+    port changes the voltage it sources."""
+    def start() -> list[tuple[float, float]]:
+        port = station.node.ports[0]
+        log, drive = [], port.drive
+
+        def recording(voltage, current_limit=np.inf):
+            if voltage != port.voltage:
+                log.append((station.clock.now(), voltage))
+            drive(voltage, current_limit)
+        port.drive = recording
+        return log
+    return start
+
+
+@pytest.fixture
+def fail_on_second_chunk():
+    """A run observer raising ``exc`` when the second chunk of samples arrives."""
+    from labsuite.core.events import RunObserver
+
+    class FailOnSecondChunk(RunObserver):
+        def __init__(self, exc: BaseException) -> None:
+            self.exc, self.chunks = exc, 0
+
+        def on_samples(self, samples, progress) -> None:
+            self.chunks += 1
+            if self.chunks == 2:
+                raise self.exc
+    return FailOnSecondChunk
+
+
+@pytest.fixture
+def killed_run(tmp_path):
+    """Run a script (Python source) as its own process in ``tmp_path``, read the first ``lines``
+    sample counts it prints, then SIGKILL it; gives (its return code, the counts read)."""
+    def run(script: str, lines: int) -> tuple[int, list[int]]:
+        (tmp_path / "long_run.py").write_text(script)
+        proc = subprocess.Popen([sys.executable, "long_run.py"], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
+        reported = [int(next(proc.stdout)) for _ in range(lines)]
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+        proc.stdout.close()
+        return proc.returncode, reported
+    return run
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -81,6 +147,27 @@ def device_address(request) -> str:
     if not address:
         pytest.skip("hardware test: give --device-address RESOURCE to run it on a real instrument")
     return address
+
+
+@pytest.fixture
+def hardware_reading(device_address):
+    """Opt-in hardware: ``with hardware_reading(Driver) as (smu, V, A)`` opens the driver on the
+    ``--device-address`` instrument, checks its *IDN? matches the driver, sources 0.1 V under a
+    1 mA limit and reads once (20 ms); on leaving, the driver shuts down and closes."""
+    @contextmanager
+    def reading(driver: type):
+        smu = driver(device_address)
+        try:
+            assert re.search(driver.idn_pattern, smu.identify())
+            smu.configure(compliance=1e-3, max_level=0.1)
+            smu.set_level(0.1)
+            smu.set_output(True)
+            voltage, current = smu.measure(20e-3)
+            yield smu, voltage, current
+        finally:
+            smu.shutdown()
+            smu.adapter.close()
+    return reading
 
 
 REFERENCE_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "reference-data"

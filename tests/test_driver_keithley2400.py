@@ -412,21 +412,12 @@ def test_compliance_is_set_before_the_output_first_turns_on(station_2400_bench):
     assert sent.index(":SENS:CURR:PROT 0.0002") < sent.index(":OUTP ON")
 
 
-def test_on_hardware_identifies_sources_reads_and_turns_off(device_address):
+def test_on_hardware_identifies_sources_reads_and_turns_off(hardware_reading):
     """Opt-in (--device-address): 0.1 V under 1 mA, one reading, output off."""
-    smu = Keithley2400(device_address)
-    try:
-        assert registry.INSTRUMENTS["keithley2400"].matches(smu.identify())
-        smu.configure(compliance=1e-3, max_level=0.1)
-        smu.set_level(0.1)
-        smu.set_output(True)
-        voltage, current = smu.measure(20e-3)
+    with hardware_reading(Keithley2400) as (smu, voltage, current):
         assert voltage == pytest.approx(0.1, abs=1e-3) and abs(current) <= 1.05e-3
         smu.set_output(False)
         assert smu.ask(":OUTP?").strip() == "0"
-    finally:
-        smu.shutdown()
-        smu.adapter.close()
 
 
 @pytest.fixture

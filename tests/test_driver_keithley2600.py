@@ -26,6 +26,22 @@ SETUP = ("labsuite_setup(2, {1.5, 0.1, 0}, {0.0001, 0.001, 0.0089}, {1e-06, 0.00
          "0.001, 1.5, 0.00234)")
 
 
+def printed(*values: float) -> bytes:
+    """What ``labsuite_print()`` prints for readings (time, V, I, ...): ``#0``, the count and the
+    values as little-endian doubles, then the terminator (2600B section 9 ``format.data``)."""
+    return b"#0" + np.array((len(values) // 3, *values), dtype="<f8").tobytes() + b"\n"
+
+
+# after the setup: its error check, the start, one poll (done), the error check, output off and the readings
+RUN_TWO_READINGS = [
+    ("print(errorqueue.next())", EMPTY),
+    ("labsuite_start()", None),
+    ("print(status.operation.sweeping.condition)", "0.00000e+00"),
+    ("print(errorqueue.next())", EMPTY),
+    ("smua.source.output = smua.OUTPUT_OFF labsuite_print()", printed(0, 0.1, 2e-6, 0.01, 0.1, 2e-6)),
+]
+
+
 class FixedLine(Keithley2600):
     line_frequency = 60.0
 
@@ -59,7 +75,7 @@ def test_train_is_a_setup_write_an_error_check_start_a_poll_and_one_read():
         ("print(status.operation.sweeping.condition)", "0.00000e+00"),
         ("print(errorqueue.next())", EMPTY),
         ("smua.source.output = smua.OUTPUT_OFF labsuite_print()",
-         "3.40000e-03, 1.00000e-01, 2.00000e-06, 1.34000e-02, 1.00000e-01, 2.50000e-06"),
+         printed(3.4e-3, 0.1, 2e-6, 1.34e-2, 0.1, 2.5e-6)),
     ], connection_attributes={"timeout": 10_000}) as smu:
         readings = smu.run_train(Train((WRITE, READ, IDLE), repeats=2), compliance=1e-3)
     assert list(readings.time) == pytest.approx([0, 0.01])
@@ -74,11 +90,7 @@ def test_segments_that_share_their_own_limit_run_under_it():
     own = tuple(Segment(s.level, s.duration, s.label, s.measure, compliance=1e-4) for s in (WRITE, READ, IDLE))
     with expected_protocol(Loaded, [
         (SETUP.replace("0.001, 1.5, 0.00234)", "0.0001, 1.5, 0.00234)"), None),
-        ("print(errorqueue.next())", EMPTY),
-        ("labsuite_start()", None),
-        ("print(status.operation.sweeping.condition)", "0.00000e+00"),
-        ("print(errorqueue.next())", EMPTY),
-        ("smua.source.output = smua.OUTPUT_OFF labsuite_print()", "0, 0.1, 2e-6, 0.01, 0.1, 2e-6"),
+        *RUN_TWO_READINGS,
     ], connection_attributes={"timeout": 10_000}) as smu:
         assert smu.run_train(Train(own, repeats=2), compliance=1e-3).current.size == 2
     too_high = tuple(Segment(s.level, s.duration, s.label, s.measure, compliance=2.0) for s in (WRITE, READ, IDLE))
@@ -104,7 +116,7 @@ def test_a_train_ends_on_the_source_range_configure_chose():
         ("print(status.operation.sweeping.condition)", "0.00000e+00"),
         ("print(errorqueue.next())", EMPTY),
         ("smua.source.output = smua.OUTPUT_OFF smua.source.rangev = 1.5 labsuite_print()",
-         "0, 0.1, 2e-6, 0.01, 0.1, 2e-6"),
+         printed(0, 0.1, 2e-6, 0.01, 0.1, 2e-6)),
     ], connection_attributes={"timeout": 10_000}) as smu:
         smu.configure(compliance=1e-3, max_level=1.5)
         assert smu.run_train(train, compliance=1e-3).current.size == 2
@@ -151,11 +163,7 @@ def test_a_script_the_instrument_lost_is_loaded_again():
         ("print(errorqueue.next())", EMPTY),
         (LOAD_MESSAGE, None),
         (SETUP, None),
-        ("print(errorqueue.next())", EMPTY),
-        ("labsuite_start()", None),
-        ("print(status.operation.sweeping.condition)", "0.00000e+00"),
-        ("print(errorqueue.next())", EMPTY),
-        ("smua.source.output = smua.OUTPUT_OFF labsuite_print()", "0, 0.1, 2e-6, 0.01, 0.1, 2e-6"),
+        *RUN_TWO_READINGS,
     ], connection_attributes={"timeout": 10_000}) as smu:
         assert smu.run_train(Train((WRITE, READ, IDLE), 2), compliance=1e-3).current.size == 2
 
@@ -238,31 +246,15 @@ def station():
 
 
 @pytest.fixture
-def sim(station):
-    return station.instruments["smu"]
+def smu_driver() -> type:
+    return Keithley2600
 
 
-@pytest.fixture
-def smu(station):
-    library = station.visa_library()
-    driver = Keithley2600(station.resources["smu"], visa_library=library)
-    yield driver
-    driver.adapter.close()
-    library.close_library()
-
-
-def test_driver_runs_a_train_on_the_simulated_instrument(smu, station, sim):
+def test_driver_runs_a_train_on_the_simulated_instrument(smu, station, sim, drive_log):
     """Integration: each level holds exactly its duration, readings every period, rising G, output off."""
     train = Train((WRITE, READ, IDLE), repeats=20)
     smu.configure(1e-3, 1.5)
-    port = station.node.ports[0]
-    changes, drive = [], port.drive
-
-    def recording(voltage, compliance=np.inf):
-        if voltage != port.voltage:
-            changes.append((station.clock.now(), voltage))
-        drive(voltage, compliance)
-    port.drive = recording
+    changes = drive_log()
     t0 = station.clock.now()
     readings = smu.run_train(train, compliance=1e-3)
     aperture = smu.aperture_for(train)
@@ -364,20 +356,11 @@ def test_round_trips_grow_with_the_number_of_chunks_not_pulses():
         assert writes == 6 * chunks[pulses] + 5
 
 
-def test_on_real_hardware_identify_configure_read_and_turn_off(device_address):
+def test_on_real_hardware_identify_configure_read_and_turn_off(hardware_reading):
     """Opt-in (``--device-address``): 0.1 V under 1 mA, one reading, output off."""
-    smu = Keithley2600(device_address)
-    try:
-        assert registry.match(smu.identify()).name == "keithley2600"
-        smu.configure(compliance=1e-3, max_level=0.1)
-        smu.set_level(0.1)
-        smu.set_output(True)
-        voltage, current = smu.measure(20e-3)
+    with hardware_reading(Keithley2600) as (smu, voltage, current):
         assert voltage == pytest.approx(0.1, abs=5e-3)
         assert abs(current) <= 1e-3 * 1.01
-    finally:
-        smu.shutdown()
-        smu.adapter.close()
     assert smu.isShutdown
 
 
@@ -434,3 +417,21 @@ def test_a_train_longer_than_the_buffer_plays_as_several_sweeps_on_one_clock(smu
     steps = np.diff(readings.time)
     assert steps[[0, 2, 4, 6, 8, 10, 12, 14, 16, 18]] == pytest.approx(np.full(10, 1e-3 + 800e-6), abs=1e-9)
     assert sum(1 for _, kind, text in traffic.entries if kind == "write" and text == "labsuite_start()") == 3
+
+
+def test_binary_train_readings_decode_to_the_ascii_readings(station):
+    """labsuite_print()'s REAL64 block carries the readings an ASCII printbuffer of the same
+    buffers prints (section 9 format.data), and leaves format.data ASCII."""
+    library = station.visa_library()
+    smu = Keithley2600(station.resources["smu"], visa_library=library)
+    try:
+        smu.configure(compliance=1e-3, max_level=1.5)
+        readings = smu.run_train(Train((WRITE, READ, IDLE), repeats=3), compliance=1e-3)
+        assert smu.ask("print(format.data)").strip() == "1.00000e+00"
+        smu.write("format.asciiprecision = 16")
+        printed_ascii = smu.ask("printbuffer(1, smua.nvbuffer1.n, smua.nvbuffer1.readings)")
+        current = np.array([float(x) for x in printed_ascii.split(",")])[1::3]   # the READ segment of each repeat
+        assert readings.current == pytest.approx(current, rel=1e-12)
+    finally:
+        smu.adapter.close()
+        library.close_library()

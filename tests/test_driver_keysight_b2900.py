@@ -1,6 +1,7 @@
 """The B2900 driver sends the SCPI of the Agilent B2900 SCPI Command Reference (B2910-90030,
 Edition 2, chapter 4) and plays trains on the list sweep of the User's Guide (Edition 5, section 6
 "Pulse Output" and "Trigger System"), in a few transfers however many pulses."""
+import base64
 import math
 
 import numpy as np
@@ -11,8 +12,8 @@ from labsuite import Bench, Limits, registry, run_protocol
 from labsuite.drivers.keysight.b2900 import KeysightB2900, source_range, tail_message
 from labsuite.core.errors import InstrumentError, InvalidParameter
 from labsuite.link import LinkError
+from labsuite.core.events import RunState
 from labsuite.core.program import PulseProgram, Segment, Train
-from labsuite.core.events import RunObserver, RunState
 from labsuite.runner import Runner
 from labsuite.simulator import station as simulated_station
 from labsuite.simulator.instruments.keysight_b2900 import KeysightB2900 as SimulatedB2900
@@ -28,18 +29,21 @@ IDLE_BITS = "+1170"           # :STAT:OPER:COND?: transition and acquire idle on
 TIMER = ":SYST:TIME:TIM:COUN:RES:AUTO OFF;:SYST:TIME:TIM:COUN:RES"   # one clock for every run of a train
 
 
+def block(*values: float) -> bytes:
+    """A reply under ``:FORM REAL,64;:FORM:BORD NORM``: an IEEE 488.2 definite-length block of
+    big-endian float64 and the terminator (the driver's reading transfers)."""
+    data = np.array(values, dtype=">f8").tobytes()
+    return f"#{len(str(len(data)))}{len(data)}".encode() + data + b"\n"
+
+
 @pytest.fixture
 def station():
     return SimulatedStation(seed=7, smu="keysightb2900")
 
 
 @pytest.fixture
-def smu(station):
-    library = station.visa_library()
-    driver = KeysightB2900(station.resources["smu"], visa_library=library)
-    yield driver
-    driver.adapter.close()
-    library.close_library()
+def smu_driver() -> type:
+    return KeysightB2900
 
 
 def test_configure_sets_the_compliance_before_anything_turns_on():
@@ -62,7 +66,7 @@ def test_dc_list_train_is_one_message_an_error_check_one_init_a_tail_and_one_fet
                ':SOUR1:VOLT 0;:SOUR1:WAIT OFF;:SENS1:WAIT OFF;:SOUR1:VOLT:MODE LIST;:SOUR1:LIST:VOLT 1.5,0.1,0.1,0;'
                ':ARM1:TRAN:SOUR TIM;:ARM1:TRAN:TIM 0.0005;:ARM1:TRAN:COUN 3;:ARM1:TRAN:DEL 0;'
                ':TRIG1:TRAN:SOUR TIM;:TRIG1:TRAN:TIM 0.0001;:TRIG1:TRAN:COUN 4;:TRIG1:TRAN:DEL 0;'
-               ':SENS1:FUNC "CURR","VOLT";:SENS1:CURR:APER 0.0002;:FORM:ELEM:SENS VOLT,CURR,TIME;'
+               ':SENS1:FUNC "CURR","VOLT";:SENS1:CURR:APER 0.0002;:FORM:ELEM:SENS VOLT,CURR,TIME;:FORM REAL,64;:FORM:BORD NORM;'
                ':ARM1:ACQ:SOUR TIM;:ARM1:ACQ:TIM 0.0005;:ARM1:ACQ:COUN 3;:ARM1:ACQ:DEL 0.0001;'
                ':TRIG1:ACQ:SOUR TIM;:TRIG1:ACQ:TIM 0.0005;:TRIG1:ACQ:COUN 1;:TRIG1:ACQ:DEL 0;' + TIMER)
     with expected_protocol(KeysightB2900, [
@@ -75,7 +79,7 @@ def test_dc_list_train_is_one_message_an_error_check_one_init_a_tail_and_one_fet
         (":STAT:OPER:COND?", IDLE_BITS),
         (":OUTP1 OFF;:SOUR1:FUNC:SHAP DC;:SOUR1:VOLT:MODE FIX;:SOUR1:VOLT 0", None),
         ("SYST:ERR?", NO_ERROR),
-        (":FETC:ARR? (@1)", "+1.0E-01,+2.0E-06,+1.0E-04,+1.0E-01,+2.5E-06,+6.0E-04,+1.0E-01,+3.0E-06,+1.1E-03"),
+        (":FETC:ARR? (@1)", block(0.1, 2e-6, 1e-4, 0.1, 2.5e-6, 6e-4, 0.1, 3e-6, 1.1e-3)),
     ], connection_attributes=TIMEOUT) as smu:
         readings = smu.run_train(Train((WRITE, READ, IDLE), repeats=3), compliance=1e-3)
     assert readings.time == pytest.approx([0, 5e-4, 1e-3])
@@ -177,7 +181,7 @@ def test_the_last_run_ends_on_the_source_range_configure_chose():
         (":STAT:OPER:COND?", IDLE_BITS),
         (":OUTP1 OFF;:SOUR1:FUNC:SHAP DC;:SOUR1:VOLT:MODE FIX;:SOUR1:VOLT 0;:SOUR1:VOLT:RANG 2", None),
         ("SYST:ERR?", NO_ERROR),
-        (":FETC:ARR? (@1)", "+1.0E-01,+2.0E-06,+0.0E+00,+1.0E-01,+2.0E-06,+4.0E-04"),
+        (":FETC:ARR? (@1)", block(0.1, 2e-6, 0.0, 0.1, 2e-6, 4e-4)),
     ], connection_attributes=TIMEOUT) as smu:
         smu.configure(compliance=1e-3, max_level=1.5)
         assert smu.run_train(train, compliance=1e-3).time == pytest.approx([0, 4e-4])
@@ -197,8 +201,10 @@ def test_raise_errors_raises_the_first_error_and_reads_the_queue_to_its_end():
 
 def test_spot_reading_sets_the_aperture_and_returns_voltage_and_current():
     with expected_protocol(KeysightB2900, [
-        (":FORM:ELEM:SENS VOLT,CURR;:SENS1:CURR:APER 0.001;:MEAS? (@1)", "+1.000000E-01,+2.000000E-06"),
-        (":FORM:ELEM:SENS VOLT,CURR;:SENS1:CURR:APER 8e-06;:MEAS? (@1)", "+1.000000E-01,+2.000000E-06"),
+        (":FORM REAL,64;:FORM:BORD NORM;:FORM:ELEM:SENS VOLT,CURR;:SENS1:CURR:APER 0.001;:MEAS? (@1)",
+         block(0.1, 2e-6)),
+        (":FORM REAL,64;:FORM:BORD NORM;:FORM:ELEM:SENS VOLT,CURR;:SENS1:CURR:APER 8e-06;:MEAS? (@1)",
+         block(0.1, 2e-6)),
     ]) as smu:
         assert smu.measure(1e-3) == (0.1, 2e-6)
         assert smu.measure(1e-6) == (0.1, 2e-6)                      # clipped to the 8 µs minimum
@@ -382,6 +388,23 @@ def test_visa_round_trips_grow_with_the_lists_not_the_pulse_count():
             assert traffic.writes <= 9 * lists + 4
 
 
+def test_binary_readings_decode_to_the_ascii_readings(smu):
+    """The driver's float64 blocks (:FORM REAL,64;:FORM:BORD NORM) carry the readings the ASCII
+    format prints to 7 digits (SCPI reference ch. 4 FORMat), and the traffic log counts each as
+    one read."""
+    smu.configure(compliance=1e-3, max_level=1.5)
+    traffic = TrafficLog.attach(smu)
+    readings = smu.run_train(Train((WRITE, READ, IDLE), repeats=4), compliance=1e-3)
+    fetch = traffic.entries[-1]
+    assert fetch[1] == "read" and base64.b64decode(fetch[2].removeprefix("base64:"))[:4] == b"#296"   # 4 × 3 × 8 bytes
+    traffic.detach()
+    smu.write(":FORM ASC")
+    voltage, current, stamp = np.array(smu.values(":FETC:ARR? (@1)"), dtype=float).reshape(4, 3).T
+    assert readings.current == pytest.approx(current, rel=1e-6)
+    assert readings.voltage == pytest.approx(voltage, rel=1e-6)
+    assert readings.time == pytest.approx(stamp - stamp[0], rel=1e-6, abs=1e-9)
+
+
 def test_a_thousand_pulses_hardware_timed_against_per_pulse():
     pattern = (WRITE, READ, IDLE)
     counts = {}
@@ -401,16 +424,6 @@ def test_compliance_is_set_before_the_output_turns_on_and_the_output_ends_off():
         sent = ";".join(traffic.sent())
         assert sent.index(":SENS1:CURR:PROT 0.0002") < sent.index(":OUTP1 ON")
         assert bench.smu.ask(":OUTP1?") == "0"
-
-
-class FailOnSecondChunk(RunObserver):
-    def __init__(self, exc):
-        self.exc, self.chunks = exc, 0
-
-    def on_samples(self, samples, progress):
-        self.chunks += 1
-        if self.chunks == 2:
-            raise self.exc
 
 
 @pytest.mark.parametrize("timing", ["hardware", "software"])
@@ -436,31 +449,22 @@ def test_output_is_off_after_a_fault_with_the_output_on(station, smu, monkeypatc
     assert smu.ask(":OUTP1?") == "0" and station.node.ports[0].voltage is None
 
 
-def test_an_observer_error_mid_run_leaves_the_output_off_and_keeps_the_samples(station, smu):
+def test_an_observer_error_mid_run_leaves_the_output_off_and_keeps_the_samples(station, smu, fail_on_second_chunk):
     bench = Bench(smu, clock=station.clock)
     runner = Runner(bench, PulseProgram((Train((WRITE, READ, IDLE), 200),), 1e-3), chunk_duration=0.05,
-                    observers=[FailOnSecondChunk(RuntimeError("observer failed"))])
+                    observers=[fail_on_second_chunk(RuntimeError("observer failed"))])
     with pytest.raises(RuntimeError):
         runner.run()
     assert runner.state is RunState.FAILED and runner.samples.size == 200
     assert smu.ask(":OUTP1?") == "0"
 
 
-def test_on_a_real_b2900(device_address):
+def test_on_a_real_b2900(hardware_reading):
     """Opt-in (``--device-address``): identify, 0.1 V under 1 mA, one reading, output off."""
-    smu = KeysightB2900(device_address)
-    try:
-        assert registry.match(smu.identify()).name == "keysightb2900"
-        smu.configure(compliance=1e-3, max_level=0.1)
-        smu.set_level(0.1)
-        smu.set_output(True)
-        voltage, current = smu.measure(20e-3)
+    with hardware_reading(KeysightB2900) as (smu, voltage, current):
         assert voltage == pytest.approx(0.1, abs=5e-3) and abs(current) <= 1.05e-3
         smu.set_output(False)
         assert smu.ch_1.output_enabled is False
-    finally:
-        smu.shutdown()
-        smu.adapter.close()
 
 
 @pytest.mark.parametrize("protocol", ["iv", "pulsed-iv"])

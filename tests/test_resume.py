@@ -70,12 +70,8 @@ with Bench.simulated(seed=1) as bench:
 '''.replace("{PARAMS!r}", repr(PARAMS))
 
 
-def test_a_killed_run_resumed_from_the_cli_completes_without_repeats(tmp_path):
-    (tmp_path / "long_run.py").write_text(SCRIPT)
-    proc = subprocess.Popen([sys.executable, "long_run.py"], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
-    reported = [int(next(proc.stdout)) for _ in range(3)]
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(30)
+def test_a_killed_run_resumed_from_the_cli_completes_without_repeats(tmp_path, killed_run):
+    _, reported = killed_run(SCRIPT, 3)
     (first,) = (tmp_path / "runs").glob("*.h5")
     assert read_run(first).status == "running" and read_run(first).samples.size >= reported[-1]
     out = subprocess.run([sys.executable, "-m", "labsuite", "run", "--resume", str(first), "--sim", "--seed", "1",

@@ -62,21 +62,11 @@ def test_compliance_is_set_before_the_output_first_turns_on(bench):
     assert sent.index(":SOUR:VOLT:ILIM 0.001") < sent.index("SOUR:STAT 3,ON")
 
 
-class FailOnSecondChunk(RunObserver):
-    def __init__(self, exc):
-        self.exc, self.chunks = exc, 0
-
-    def on_samples(self, samples, progress):
-        self.chunks += 1
-        if self.chunks == 2:
-            raise self.exc
-
-
 @pytest.mark.parametrize("exc, state", [(RuntimeError("instrument fault"), RunState.FAILED),
                                         (KeyboardInterrupt(), RunState.ABORTED)])
-def test_outputs_are_off_after_an_error_mid_train(bench, exc, state):
+def test_outputs_are_off_after_an_error_mid_train(bench, exc, state, fail_on_second_chunk):
     """An exception (or Ctrl-C, a user's stop) raised mid-run: the output is off and the samples so far are kept."""
-    runner = Runner(bench, potentiation(pulses=200), chunk_duration=0.5, observers=[FailOnSecondChunk(exc)])
+    runner = Runner(bench, potentiation(pulses=200), chunk_duration=0.5, observers=[fail_on_second_chunk(exc)])
     with pytest.raises(type(exc)):
         runner.run()
     assert runner.state is state

@@ -1,8 +1,9 @@
 """The SCPI grammar every simulated instrument shares."""
 import pytest
 
-from labsuite.simulator.instruments.scpi import (ErrorQueue, ScpiError, ScpiInstrument, command,
-                                                 compile_header, parse_number, split_outside_quotes)
+from labsuite.simulator.instruments.scpi import (ErrorQueue, Ieee488Instrument, ScpiError, ScpiInstrument,
+                                                 command, compile_header, parse_number, split_outside_quotes)
+from labsuite.simulator.station import SimulatedStation
 
 
 @pytest.mark.parametrize("header, matches", [
@@ -81,3 +82,39 @@ def test_error_queue_overflow_replaces_last_entry():
     for code in (-113, -222, -224, -104):
         queue.push(code, "x")
     assert [queue.pop() for _ in range(4)] == ['-113,"x"', '-222,"x"', '-350,"Queue overflow"', '0,"No error"']
+
+
+SCPI_TWINS = [("smu", "keithley2400"), ("smu", "keithley2450"), ("smu", "keysightb2900"),
+              ("pulse_generator", "keysight33500"), ("pulse_generator", "tektronixafg31000")]
+
+
+def _twin(role: str, name: str) -> Ieee488Instrument:
+    station = SimulatedStation(seed=7, **({"smu": name} if role == "smu" else {"pulse_generator": name}))
+    return station.instruments[role]
+
+
+@pytest.mark.parametrize("role, name", SCPI_TWINS)
+def test_every_scpi_twin_keeps_the_ieee_488_2_status_registers_as_the_standard_says(role, name):
+    """§11.5.1: PON set at power-on, *ESR? reads and clears; an undefined header sets CME (bit 5)
+    and queues its error (EAV, bit 2 of *STB?); *ESE 32 makes it the event summary (ESB, bit 5),
+    *SRE 32 the service request (MSS, bit 6; *SRE cannot enable bit 6 itself); *CLS empties the
+    queue and the register; *OPC sets bit 0; *TST? passes; *RST keeps the registers."""
+    twin = _twin(role, name)
+    number = int   # the 33500 signs its integers: +128
+    assert number(twin.process("*ESR?")) == 128 and number(twin.process("*ESR?")) == 0
+    twin.process(":NO:SUCH:HEADER")
+    assert number(twin.process("*STB?")) == 4
+    twin.process("*ESE 32;*SRE 96")
+    assert number(twin.process("*ESE?")) == 32 and number(twin.process("*SRE?")) == 32
+    assert number(twin.process("*STB?")) == 4 | 32 | 64
+    assert twin.process(":SYST:ERR?").lstrip("+").startswith("-113,")
+    assert number(twin.process("*STB?")) == 32 | 64
+    twin.process("*RST")
+    assert number(twin.process("*ESE?")) == 32 and number(twin.process("*SRE?")) == 32
+    twin.process("*CLS")
+    assert number(twin.process("*STB?")) == 0 and number(twin.process("*ESR?")) == 0
+    twin.process("*OPC")
+    assert number(twin.process("*ESR?")) == 1
+    assert twin.process("*OPC?") == "1" and number(twin.process("*TST?")) == 0
+    twin.process("*ESE 256")
+    assert twin.process(":SYST:ERR?").lstrip("+").startswith("-222,")

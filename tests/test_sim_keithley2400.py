@@ -19,11 +19,6 @@ def station() -> SimulatedStation:
     return SimulatedStation(seed=7, smu="keithley2400")
 
 
-@pytest.fixture
-def sim(station):
-    return station.instruments["smu"]
-
-
 def readings(reply: str) -> np.ndarray:
     """(n, 5) array of VOLT, CURR, RES, TIME, STAT rows."""
     return np.array([float(x) for x in reply.split(",")]).reshape(-1, 5)
@@ -346,3 +341,46 @@ def test_current_source_takes_the_level_up_to_its_voltage_compliance(visa, stati
     assert volt == pytest.approx(2.0, rel=1e-3) and int(status) & (1 << 3)
     visa.write(":OUTP OFF;:SOUR:VOLT:MODE LIST;:OUTP ON")
     assert visa.query(":SYST:ERR?").startswith("-221,") and visa.query(":OUTP?") == "0"
+
+
+def test_averaging_filter_repeat_and_moving_and_its_status_bit(visa, station):
+    """Section 18 ``[:SENSe[1]]:AVERage[:STATe]``, ``:COUNt`` (1 to 100), ``:TCONtrol``: off after
+    *RST; a repeating filter of count N makes N A/D conversions per reading (N − 1 more
+    integrations), a moving one averages the last N; the status word's bit 1 says the filter is
+    on (recorded 2400 readings with the filter on: ``+2.151000E+04``)."""
+    assert visa.query(":SENS:AVER?;:SENS:AVER:COUN?") == "0;10"
+    visa.write(":SOUR:VOLT 0.1;:OUTP ON")
+    visa.query(":READ?")                                   # the source settles on the first
+    t0 = station.clock.now()
+    plain = readings(visa.query(":READ?"))[0]
+    single = station.clock.now() - t0
+    visa.write(":SENS:AVER:COUN 4;:SENS:AVER:TCON REP;:SENS:AVER ON")
+    t0 = station.clock.now()
+    filtered = readings(visa.query(":READ?"))[0]
+    assert station.clock.now() - t0 == pytest.approx(single + 3 / 60, rel=1e-3)
+    assert int(plain[4]) & 2 == 0 and int(filtered[4]) & 2 == 2
+    visa.write(":SENS:AVER:TCON MOV")
+    t0 = station.clock.now()
+    visa.query(":READ?")
+    assert station.clock.now() - t0 == pytest.approx(single, rel=1e-3)
+    assert visa.query(":SENS:AVER:TCON?") == "MOV"
+    visa.write(":SENS:AVER:COUN 101")
+    assert visa.query(":SYST:ERR?").startswith("-222,")
+
+
+def test_display_enable_is_kept_through_reset(visa):
+    """Section 18 ``:DISPlay:ENABle`` (pymeasure's ``display_enabled``): on at power-on, *RST keeps it."""
+    assert visa.query(":DISP:ENAB?") == "1"
+    visa.write(":DISP:ENAB 0;*RST")
+    assert visa.query(":DISP:ENAB?") == "0"
+
+
+def test_the_200_V_range_sources_at_most_105_mA(visa, station):
+    """Data sheet (2400: 22 W, ±21 V at 1.05 A, ±210 V at 105 mA): with a 1 A compliance the
+    output limits at 105 mA on the 200 V range and at the compliance on the 20 V range."""
+    visa.write(":SENS:CURR:PROT 1;:SOUR:VOLT:RANG 20;:SOUR:VOLT 10;:OUTP ON")
+    assert station.node.ports[0].current_limit == 1.0
+    visa.write(":SOUR:VOLT:RANG 200")
+    assert station.node.ports[0].current_limit == pytest.approx(0.105)
+    assert visa.query(":SENS:CURR:PROT?") == "+1.000000E+00"
+    visa.write(":OUTP OFF")

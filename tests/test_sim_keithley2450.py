@@ -1,4 +1,5 @@
 """The simulated 2450 answers a plain pyvisa client as the manual says the real one does."""
+import numpy as np
 import pytest
 
 IDN = "KEITHLEY INSTRUMENTS,MODEL 2450,04096218,1.7.12b"
@@ -108,3 +109,84 @@ def test_output_off_state_normal_holds_0_V_high_impedance_opens(visa, station):
     assert visa.query(":outp:smod?") == "HIMP" and port.voltage is None
     visa.write(":OUTP:SMOD SIDEWAYS")
     assert visa.query(":SYST:ERR?").startswith("-224,")
+
+
+ALL_ELEMENTS = "READ,SOUR,REL,SEC,FRAC,DATE,TIME,TST,STAT,SOURSTAT,UNIT,SOURUNIT,FORM,SOURFORM"
+
+
+def test_trace_data_gives_every_buffer_element_the_manual_lists(visa):
+    """2450-901-01 §6 ``:TRACe:DATA?`` (p. 6-109) element table, shapes from the 2461 manual's
+    examples (same tree): DATE ``03/21/2013``, FORMatted ``-00.0024 mV``; STATus bit 0x08 front
+    terminal; SOURSTATus 0x08 readback, 0x20 limited, 0x80 output on (pyHegel's 2450 notes)."""
+    visa.write(":SOUR:VOLT 0.01;:OUTP ON")
+    visa.query(":READ?")
+    visa.query(":READ?")
+    fields = visa.query(f':TRAC:DATA? 1,2,"defbuffer1",{ALL_ELEMENTS}').split(",")
+    assert len(fields) == 28
+    read, sour, rel, sec, frac, date, time, tstamp, stat, sourstat, unit, sourunit, form, sourform = fields[14:]
+    assert float(read) == pytest.approx(2e-7, rel=0.05) and sour == "1.000000E-02"
+    assert float(rel) == pytest.approx(1 / 60) and fields[2] == "0.000000000"
+    assert int(sec) == 1767225600 and frac == "0.033333333"        # 2026-01-01 UTC, 2 PLC in
+    assert date == "01/01/2026" and time == "00:00:00" and tstamp == "01/01/2026 00:00:00.033333333"
+    assert stat == "8" and sourstat == str(0x08 | 0x80)
+    assert unit == "Amp DC" and sourunit == "Volt DC"
+    assert form == "+000.200 uA" and sourform == "+10.0000 mV"    # 100 µA and 20 mV ranges
+
+
+def test_ascii_precision_sets_the_significant_digits_of_readings(visa):
+    """2461 manual §6 ``:FORMat:ASCii:PRECision`` (p. 6-44): 0 = automatic (7 digits here, as the
+    recorded ``1.050000E-04``), 10 gives ``-6.999999881E-01``-style replies; *RST sets 0."""
+    visa.write(":SOUR:VOLT 0.1;:OUTP ON")
+    assert visa.query(":FORM:ASC:PREC?") == "0"
+    assert len(visa.query(":READ?").split("E")[0].lstrip("-")) == 8
+    visa.write(":FORM:ASC:PREC 10")
+    assert len(visa.query(":READ?").split("E")[0].lstrip("-")) == 11
+    visa.write("*RST")
+    assert visa.query(":FORM:ASC:PREC?") == "0"
+
+
+@pytest.mark.parametrize("data_format, datatype, order, big_endian",
+                         [("REAL", "d", "NORM", True), ("SREAL", "f", "SWAP", False)])
+def test_binary_formats_send_a_hash_zero_block_in_the_byte_order(visa, data_format, datatype, order, big_endian):
+    """2461 manual §6 ``:FORMat[:DATA]`` (p. 6-46): REAL doubles, SREal singles, the reply "starts
+    with #0 and ends with a new line"; ``:FORMat:BORDer`` (p. 6-45) NORMal or SWAPped (default);
+    only READing, RELative and SOURce, else event 1133."""
+    visa.write(":SOUR:VOLT 0.1;:OUTP ON")
+    for _ in range(3):
+        visa.query(":READ?")
+    ascii_values = [float(x) for x in visa.query(':TRAC:DATA? 1,3,"defbuffer1",READ,REL,SOUR').split(",")]
+    assert visa.query(":FORM?;:FORM:BORD?") == "ASC;SWAP"
+    visa.write(f":FORM {data_format};:FORM:BORD {order}")
+    visa.write(':TRAC:DATA? 1,3,"defbuffer1",READ,REL,SOUR')
+    size = {"d": 8, "f": 4}[datatype] * 9
+    raw = visa.read_bytes(2 + size + 1)
+    assert raw[:2] == b"#0" and raw[-1:] == b"\n"
+    values = np.frombuffer(raw[2:-1], dtype=(">" if big_endian else "<") + datatype)
+    assert values == pytest.approx(ascii_values, rel=1e-6, abs=1e-9)
+    visa.write(':TRAC:DATA? 1,3,"defbuffer1",READ,UNIT')
+    assert visa.query(":SYST:ERR?").startswith('1133,"Parameter 4, Syntax error, expected valid name parameters;')
+    assert visa.query(":SOUR:VOLT?") == "1.000000E-01"              # settings still answer in ASCII
+
+
+def test_averaging_filter_repeat_takes_count_conversions_moving_fills_its_stack(visa, station):
+    """2461 manual §6 ``[:SENSe[1]]:<function>:AVERage[:STATe]``/``:COUNt``/``:TCONtrol``
+    (p. 6-53 to 6-56): OFF, 10, REPeat after *RST; REPeat makes COUNt conversions per reading, a
+    moving filter's first conversion fills its stack."""
+    assert visa.query(":SENS:CURR:AVER?;:SENS:CURR:AVER:COUN?;:SENS:CURR:AVER:TCON?") == "0;10;REP"
+    visa.write(":SOUR:VOLT 0.1;:OUTP ON;:SENS:CURR:AVER:COUN 5;:SENS:CURR:AVER ON")
+    t0 = station.clock.now()
+    visa.query(":READ?")
+    assert station.clock.now() - t0 == pytest.approx(5 / 60, rel=0.01)
+    visa.write(":SENS:CURR:AVER:TCON MOV")
+    t0 = station.clock.now()
+    visa.query(":READ?")
+    assert station.clock.now() - t0 == pytest.approx(1 / 60, rel=0.01)
+    visa.write(":SENS:CURR:AVER:COUN 101")
+    assert visa.query(":SYST:ERR?").startswith("-222,")
+
+
+def test_display_light_is_kept_through_reset(visa):
+    """2461 manual §6 ``:DISPlay:LIGHt:STATe`` (p. 6-41): ON50 at power-on, not affected by *RST."""
+    assert visa.query(":DISP:LIGH:STAT?") == "ON50"
+    visa.write(":DISP:LIGH:STAT BLACkout;*RST")
+    assert visa.query(":DISP:LIGH:STAT?") == "BLAC"

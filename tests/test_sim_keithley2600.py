@@ -70,20 +70,9 @@ def station():
 
 
 @pytest.fixture
-def sim(station):
-    """The simulated 2602B itself (its ``process`` is one message line)."""
-    return station.instruments["smu"]
-
-
-@pytest.fixture
-def tsp(station):
+def tsp(visa):
     """A plain pyvisa resource on the simulated 2602B (in-process backend)."""
-    library = station.visa_library()
-    rm = pyvisa.ResourceManager(library)
-    resource = rm.open_resource(station.resources["smu"], read_termination="\n", write_termination="\n")
-    yield resource
-    resource.close()
-    library.close_library()
+    return visa
 
 
 def other_model(model: str) -> Keithley2600:
@@ -96,19 +85,6 @@ def errors(sim) -> list[str]:
     while (entry := sim.process("print(errorqueue.next())")) != EMPTY:
         out.append(entry)
     return out
-
-
-def drive_log(station):
-    """Record (bench time, V) each time the SMU's port changes what it sources."""
-    port = station.node.ports[0]
-    log, drive = [], port.drive
-
-    def recording(voltage, compliance=np.inf):
-        if voltage != port.voltage:
-            log.append((station.clock.now(), voltage))
-        drive(voltage, compliance)
-    port.drive = recording
-    return log
 
 
 def test_identifies_as_its_model_and_resets_to_the_manual_defaults(tsp):
@@ -248,10 +224,10 @@ def test_named_script_is_collected_compiled_run_and_deleted(sim):
     assert sim.process("endscript") == "ran at once"
 
 
-def test_pulse_mode_sweep_with_timers_runs_in_virtual_time(sim, station):
+def test_pulse_mode_sweep_with_timers_runs_in_virtual_time(sim, station, drive_log):
     """Manual, "Using timers to perform pulse mode sweeps" (Rev. B section 3): 5 pulses of 1 ms every 5 ms, each
     measured 60 µs before its end; the output is at 0 V between pulses; the device potentiates."""
-    log = drive_log(station)
+    log = drive_log()
     for line in ["loadscript pulses", *PULSE_SWEEP.splitlines(), "endscript"]:
         sim.process(line)
     t0 = station.clock.now()
@@ -394,3 +370,20 @@ def test_a_delay_list_of_several_delays_must_average_50_us(sim):
     assert sim.process("print(table.getn(trigger.timer[2].delaylist))") == "1.00000e+00"
     sim.process("trigger.timer[2].delaylist = {1e-6, 99e-6} trigger.timer[3].delaylist = {1e-6}")
     assert errors(sim) == []
+
+
+def test_a_function_returning_nothing_prints_an_empty_line_and_nil_stays_nil(sim):
+    """Lua 5.0 print() writes its arguments, none for a call that returns nothing (issue #14's
+    recorded traffic: an empty line, not ``nil``); an explicit nil prints ``nil``."""
+    assert sim.process("print(smua.reset())") == ""
+    assert sim.process("print(smua.nvbuffer1.clear())") == ""
+    assert sim.process('print(select("#", smua.reset()))') == "0.00000e+00"
+    assert sim.process("print(nil)") == "nil"
+    assert sim.process("x = smua.reset() print(x)") == "nil"
+
+
+def test_resistance_without_current_is_the_overflow_value_and_self_test_passes(sim):
+    """``smuX.measure.r()`` with no current prints ``9.91000e+37`` (recorded 2600B reply; Lua's
+    ``inf`` is never printed by the firmware); ``*TST?`` answers ``0`` (App. D script equivalent)."""
+    assert sim.process("print(smua.measure.r())") == "9.91000e+37"
+    assert sim.process("*TST?") == "0"

@@ -21,22 +21,6 @@ def station():
     return SimulatedStation(seed=7, smu="keysightb2900")
 
 
-@pytest.fixture
-def b2900(station):
-    """The simulated instrument itself (to look at its state)."""
-    return station.instruments["smu"]
-
-
-@pytest.fixture
-def visa(station):
-    library = station.visa_library()
-    rm = pyvisa.ResourceManager(library)
-    resource = rm.open_resource(station.resources["smu"], read_termination="\n", write_termination="\n")
-    yield resource
-    resource.close()
-    library.close_library()
-
-
 def numbers(reply: str) -> list[float]:
     return [float(x) for x in reply.split(",")]
 
@@ -213,6 +197,44 @@ def test_pulsed_list_sweep_runs_in_virtual_time_and_buffers_its_readings(visa, s
     assert station.node.ports[0].voltage == 0.0                           # back at the base, output on
 
 
+@pytest.mark.parametrize("data_format, datatype, order, big_endian",
+                         [("REAL,64", "d", "NORM", True), ("REAL,32", "f", "SWAP", False)])
+def test_binary_formats_send_the_ascii_readings_as_one_definite_length_block(visa, data_format, datatype,
+                                                                              order, big_endian):
+    """SCPI reference ch. 4 ``:FORMat[:DATA] ASCii|REAL,32|REAL,64`` and ``:FORMat:BORDer
+    NORMal|SWAPped``; IEEE 488.2 §8.7.9 definite-length block ``#<n><length><bytes>``: the same
+    readings as in ASCII, NR3 to 7 digits there, IEEE-754 here."""
+    for command in PULSED_LIST_SWEEP:
+        visa.write(command)
+    assert visa.query("*OPC?") == "1"
+    ascii_values = numbers(visa.query(":FETC:ARR? (@1)"))
+    visa.write(f":FORM {data_format};:FORM:BORD {order}")
+    assert visa.query(":FORM?") == data_format and visa.query(":FORM:BORD?") == order
+    visa.write(":FETC:ARR? (@1)")
+    raw = visa.read_raw()
+    size = {"d": 8, "f": 4}[datatype] * len(ascii_values)
+    assert raw[:2 + len(str(size))] == f"#{len(str(size))}{size}".encode() and raw.endswith(b"\n")
+    binary = visa.query_binary_values(":FETC:ARR? (@1)", datatype=datatype, is_big_endian=big_endian)
+    assert binary == pytest.approx(ascii_values, rel=1e-6)
+    assert visa.query(":SOUR:VOLT?") == "+0.000000E+00"        # settings still answer in ASCII
+    visa.write("*RST")
+    assert visa.query(":FORM?;:FORM:BORD?") == "ASC;NORM"
+
+
+def test_current_ranges_of_source_and_measurement_with_autorange(visa):
+    """SCPI reference ch. 4 ``[:SENSe]:CURRent[:DC]:RANGe[:UPPer]``, ``…:RANGe:AUTO`` and
+    ``[:SOURce]:CURRent:RANGe[:AUTO]``: a value picks the smallest range holding it and turns
+    autorange off; the B2901A/02A ranges run 100 nA to 3 A DC (data sheet)."""
+    assert visa.query(":SENS:CURR:RANG:AUTO?;:SOUR:CURR:RANG:AUTO?") == "1;1"
+    visa.write(":SENS:CURR:RANG 2e-6;:SOUR:CURR:RANG 0.5")
+    assert visa.query(":SENS:CURR:RANG?;:SENS:CURR:RANG:AUTO?") == "+1.000000E-05;0"
+    assert visa.query(":SOUR:CURR:RANG?;:SOUR:CURR:RANG:AUTO?") == "+1.000000E+00;0"
+    visa.write(":SENS:CURR:RANG MIN")
+    assert visa.query(":SENS:CURR:RANG?") == "+1.000000E-07"
+    visa.write(":SENS:CURR:RANG 5")
+    assert visa.query(":SYST:ERR?") == '-222,"Data out of range"'
+
+
 def test_dc_list_sweep_steps_the_output_and_readings_follow_the_model(visa, station):
     """SCPI reference ch. 4 :SOURce:VOLTage:MODE LIST; a reading every step at I = G·V."""
     for command in [":SOUR:VOLT:MODE LIST", ":SOUR:LIST:VOLT 0.05,0.1,0.15", ":SENS:CURR:PROT 1e-3",
@@ -320,12 +342,12 @@ def test_current_source_drives_the_device_up_to_its_voltage_limit(visa, station)
     assert visa.query(":SYST:ERR?") == '-221,"Settings conflict"' and visa.query(":OUTP?") == "0"
 
 
-def test_power_loss_returns_to_the_power_on_state(visa, b2900, station):
+def test_power_loss_returns_to_the_power_on_state(visa, sim, station):
     """Mains lost: output drops, settings back to reset values, error queue empty (ch. 5: cleared at
     power-on), PON set in the Standard Event Status Register."""
     visa.write(":SOUR:VOLT 1;:SENS:CURR:PROT 1e-3;:OUTP ON;:BOGUS")
     assert station.node.ports[0].voltage == 1.0
-    b2900.power_loss()
+    sim.power_loss()
     assert station.node.ports[0].voltage is None
     assert visa.query(":OUTP?") == "0" and float(visa.query(":SOUR:VOLT?")) == 0.0
     assert float(visa.query(":SENS:CURR:PROT?")) == pytest.approx(100e-6)

@@ -427,3 +427,33 @@ def test_pymeasure_afg3152c_and_plain_pyvisa_read_back_afg31000_settings_over_tc
         visa.close()
         rm.close()
         generator.adapter.close()
+
+
+def test_keysight_apply_query_arbitrary_waveform_and_reference_oscillator(keysight):
+    """33500 guide ``[SOURce[1|2]:]APPLy?`` (a quoted "<function> <frequency>,<amplitude>,<offset>",
+    the shape of the 33250A guide p. 152 in the 33500's number form), ``FUNCtion:ARBitrary?`` and
+    ``DATA:VOLatile:CATalog?`` (quoted names), ``ROSCillator:SOURce`` (kept through *RST),
+    ``VOLTage:LIMit:STATe`` (OFF)."""
+    assert keysight.process("APPL?") == '"SIN +1.000000000000000E+03,+1.000000000000000E-01,+0.000000000000000E+00"'
+    keysight.process(":SOUR2:FUNC PULS;:SOUR2:FREQ 2e3;:SOUR2:VOLT 1;:SOUR2:VOLT:OFFS 0.25")
+    assert keysight.process(":SOUR2:APPL?") == \
+        '"PULS +2.000000000000000E+03,+1.000000000000000E+00,+2.500000000000000E-01"'
+    assert keysight.process("FUNC:ARB?") == keysight.process("DATA:VOL:CAT?") == r'"INT:\BUILTIN\EXP_RISE.ARB"'
+    keysight.process('FUNC:ARB "NOT_LOADED.ARB"')
+    assert errors(keysight) == ['-224,"Illegal parameter value;arbitrary waveform not in volatile memory"']
+    assert keysight.process("ROSC:SOUR?") == "INT"
+    keysight.process(":ROSC:SOUR EXT;*RST")
+    assert keysight.process(":ROSC:SOUR?;:ROSC:SOUR:CURR?") == "EXT;INT"
+    assert keysight.process("VOLT:LIM:STAT?") == "0"
+    assert errors(keysight) == []
+
+
+def test_afg_trigger_slope(afg):
+    """AFG31000 programmer manual ``TRIGger[:SEQuence]:SLOPe POSitive|NEGative``: POS after *RST."""
+    assert afg.process("TRIG:SEQ:SLOP?") == "POS"
+    afg.process("TRIG:SLOP NEGative")
+    assert afg.process("TRIGger:SEQuence:SLOPe?") == "NEG"
+    afg.process("*RST")
+    assert afg.process("TRIG:SLOP?") == "POS"
+    afg.process("TRIG:SLOP UP")
+    assert errors(afg) == ['-224,"Illegal parameter value"']

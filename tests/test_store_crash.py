@@ -24,13 +24,9 @@ with Bench.simulated(seed=1) as bench:
 '''
 
 
-def test_sigkill_mid_run_leaves_a_readable_file_with_every_flushed_sample(tmp_path):
-    (tmp_path / "long_run.py").write_text(SCRIPT)
-    proc = subprocess.Popen([sys.executable, "long_run.py"], stdout=subprocess.PIPE, text=True, cwd=tmp_path)
-    reported = [int(next(proc.stdout)) for _ in range(4)]
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(30)
-    assert proc.returncode == -signal.SIGKILL
+def test_sigkill_mid_run_leaves_a_readable_file_with_every_flushed_sample(tmp_path, killed_run):
+    returncode, reported = killed_run(SCRIPT, 4)
+    assert returncode == -signal.SIGKILL
     (path,) = (tmp_path / "runs").glob("*.h5")
     with h5py.File(path, "r", swmr=True) as f:          # plain h5py opens it, as a SWMR reader
         assert f["samples/current"].shape[0] >= reported[-1]

@@ -51,6 +51,7 @@ from labsuite.core.errors import InstrumentError
 from labsuite.core.instruments import Registration, SourceMeterCapabilities, TrainReadings
 from labsuite.core.program import Train
 from labsuite.core.units import format_quantity
+from labsuite.drivers.scpi_common import ErrorQueueMixin, link_settings, smallest_range
 
 VOLTAGE_RANGES = (0.2, 2.0, 20.0, 200.0)   # V, source ranges (each to 105 %)
 MAX_VOLTAGE = 210.0                        # V
@@ -84,7 +85,7 @@ class ListPlan:
         return ends[np.array(measured, dtype=bool)]
 
 
-class Keithley2400(_PymeasureKeithley2400):
+class Keithley2400(ErrorQueueMixin, _PymeasureKeithley2400):
     """Keithley 2400 on pymeasure, implementing labsuite's :class:`~labsuite.core.instruments.SourceMeter`."""
 
     capabilities = SourceMeterCapabilities(
@@ -101,10 +102,7 @@ class Keithley2400(_PymeasureKeithley2400):
     registrations = (Registration("keithley2400", "smu", r"KEITHLEY INSTRUMENTS INC\.,MODEL 2400,", capabilities),)
 
     def __init__(self, adapter, name: str = "Keithley 2400 SourceMeter", **kwargs) -> None:
-        kwargs.setdefault("read_termination", "\n")
-        kwargs.setdefault("write_termination", "\n")
-        kwargs.setdefault("timeout", 10_000)
-        super().__init__(adapter, name, **kwargs)
+        super().__init__(adapter, name, **link_settings(kwargs))
         self._mains_frequency: float | None = None
         self._source_range: float | None = None   # V, the range configure() chose (None until configured)
 
@@ -298,13 +296,6 @@ class Keithley2400(_PymeasureKeithley2400):
         self.write(":ABOR;:OUTP OFF")
         self.isShutdown = True
 
-    def raise_errors(self) -> None:
-        """Read the error queue to its end; raise :class:`InstrumentError` with the first error, if any."""
-        errors = self.check_errors()
-        if errors:
-            code, message = errors[0][0], ",".join(str(e) for e in errors[0][1:])
-            raise InstrumentError(self.name, message.strip('"'), int(code))
-
     # --- helpers ------------------------------------------------------------------------
     def check_compliance(self, amps: float) -> None:
         """Raise ValueError unless ``amps`` is a current limit the 2400 can set."""
@@ -313,7 +304,4 @@ class Keithley2400(_PymeasureKeithley2400):
 
 def source_range(level: float) -> float:
     """Smallest 2400 voltage source range holding ``level`` (V)."""
-    for r in VOLTAGE_RANGES:
-        if abs(level) <= r * 1.05:
-            return r
-    raise ValueError(f"{level} V is beyond the 2400's 200 V range")
+    return smallest_range(level, VOLTAGE_RANGES, "the 2400's 200 V range")

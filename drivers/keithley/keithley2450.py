@@ -35,6 +35,7 @@ from pymeasure.instruments.keithley.keithley2450 import Keithley2450 as _Pymeasu
 from labsuite.core.errors import InstrumentError
 from labsuite.core.instruments import Registration, SourceMeterCapabilities, TrainReadings
 from labsuite.core.program import Train
+from labsuite.drivers.scpi_common import ErrorQueueMixin, link_settings, smallest_range
 
 BUFFER = "defbuffer1"
 VOLTAGE_RANGES = (0.02, 0.2, 2.0, 20.0, 200.0)   # V, source ranges (Reference Manual, source range)
@@ -42,7 +43,7 @@ NPLC_MIN, NPLC_MAX = 0.01, 10.0
 MAX_BLOCKS = 255
 
 
-class Keithley2450(_PymeasureKeithley2450):
+class Keithley2450(ErrorQueueMixin, _PymeasureKeithley2450):
     """Keithley 2450 on pymeasure, implementing labsuite's :class:`~labsuite.core.instruments.SourceMeter`."""
 
     capabilities = SourceMeterCapabilities(
@@ -59,10 +60,7 @@ class Keithley2450(_PymeasureKeithley2450):
     registrations = (Registration("keithley2450", "smu", r"KEITHLEY INSTRUMENTS,MODEL 2450,", capabilities),)
 
     def __init__(self, adapter, name: str = "Keithley 2450 SourceMeter", **kwargs) -> None:
-        kwargs.setdefault("read_termination", "\n")
-        kwargs.setdefault("write_termination", "\n")
-        kwargs.setdefault("timeout", 10_000)
-        super().__init__(adapter, name, **kwargs)
+        super().__init__(adapter, name, **link_settings(kwargs))
         self._line_frequency: float | None = None
 
     # --- SourceMeter interface ----------------------------------------------------------
@@ -207,17 +205,6 @@ class Keithley2450(_PymeasureKeithley2450):
         """Reset the instrument and clear its error queue."""
         self.write("*RST;*CLS")
 
-    def raise_errors(self) -> None:
-        """Read the error queue to its end; raise :class:`InstrumentError` with the first error, if any."""
-        errors = self.check_errors()
-        if errors:
-            code, message = errors[0][0], ",".join(str(e) for e in errors[0][1:])
-            raise InstrumentError(self.name, message.strip('"'), int(code))
-
-
 def source_range(level: float) -> float:
     """Smallest 2450 voltage source range holding ``level`` (V)."""
-    for r in VOLTAGE_RANGES:
-        if abs(level) <= r * 1.05:
-            return r
-    raise ValueError(f"{level} V is beyond the 2450's 200 V range")
+    return smallest_range(level, VOLTAGE_RANGES, "the 2450's 200 V range")

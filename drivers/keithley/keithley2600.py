@@ -18,8 +18,10 @@ again if the instrument lost it. A train then costs, whatever its length:
    once instead of queueing behind a blocking wait);
 5. an error check and one read: output off, the source range back to the one ``configure`` chose
    (the train's own is only as large as its largest level, and a software-timed level beyond it
-   would be refused with 1101), then ``labsuite_print()`` prints time, voltage and current of the
-   measured segments with ``printbuffer``.
+   would be refused with 1101), then ``labsuite_print()`` prints the count, time, voltage and
+   current of the measured segments with ``printbuffer`` as one ``#0`` block of little-endian
+   doubles (section 9 ``format.data``, ``format.byteorder``): the exact length of the reply
+   follows from the count, and no value loses digits to ASCII.
 
 The sweep has one point per segment. A 2600B sweep measures at every point (the measure action is
 one setting for the whole sweep), so every segment is measured over the last ``aperture`` s of it,
@@ -53,6 +55,7 @@ from labsuite.core.datasheets import KEITHLEY_2600B, Keithley2600BModel
 from labsuite.core.instruments import Registration, SourceMeterCapabilities, TrainReadings
 from labsuite.core.program import Train
 from labsuite.core.units import format_quantity
+from labsuite.drivers.scpi_common import link_settings
 
 NPLC_MIN, NPLC_MAX = 0.001, 25.0        # smuX.measure.nplc (section 9)
 MEASURE_MARGIN = 60e-6                  # s between the end of an integration and the next source
@@ -224,8 +227,8 @@ function labsuite_start()
   end
 end
 
--- time (s, from the first reading of the train), voltage (V) and current (A) of the measured
--- segments, with 10 significant digits
+-- the count n, then time (s, from the first reading of the train), voltage (V) and current (A)
+-- of the measured segments, as one binary block of little-endian doubles (format.data p. 9-102)
 function labsuite_print()
   local t, v, i, n = {}, {}, {}, 0
   local stamps, volts, amps = smua.nvbuffer1.timestamps, smua.nvbuffer2.readings, smua.nvbuffer1.readings
@@ -239,10 +242,12 @@ function labsuite_print()
       t[n], v[n], i[n] = stamps[p] + offset, volts[p], amps[p]
     end
   end
-  local digits = format.asciiprecision
-  format.asciiprecision = 10
-  printbuffer(1, n, t, v, i)
-  format.asciiprecision = digits
+  local flat = {n}
+  for k = 1, n do flat[3 * k - 1], flat[3 * k], flat[3 * k + 1] = t[k], v[k], i[k] end
+  local data, order = format.data, format.byteorder
+  format.data, format.byteorder = format.REAL64, format.LITTLEENDIAN
+  printbuffer(1, 3 * n + 1, flat)
+  format.data, format.byteorder = data, order
 end
 """
 
@@ -287,16 +292,13 @@ class Keithley2600(_PymeasureKeithley2600):
 
     def __init__(self, adapter, name: str = "Keithley 2600B System SourceMeter", model: str | None = None,
                  **kwargs) -> None:
-        kwargs.setdefault("read_termination", "\n")
-        kwargs.setdefault("write_termination", "\n")
-        kwargs.setdefault("timeout", 10_000)
         with warnings.catch_warnings():
             # pymeasure flags the 2600 as "not known to support SCPI"; the 2600B takes the IEEE 488.2
             # common commands (*IDN?, *RST, *CLS, *OPC?) on its TSP interface (manual section 11),
             # which is all pymeasure sends on that account
             warnings.filterwarnings("ignore", "It is not known whether this device support SCPI",
                                     FutureWarning)
-            super().__init__(adapter, name, **kwargs)
+            super().__init__(adapter, name, **link_settings(kwargs))
         if model is not None:
             self.capabilities = MODEL_CAPABILITIES[model]
         self._line_frequency: float | None = None
@@ -398,11 +400,15 @@ class Keithley2600(_PymeasureKeithley2600):
         if n == 0:
             self.write(off)
             return np.empty(0), np.empty(0), np.empty(0)
-        reply = self.ask(f"{off} labsuite_print()")
-        data = np.array([float(x) for x in reply.split(",")])
-        if data.size != 3 * n:
-            raise InstrumentError(self.name, f"expected {n} readings of the train, got {data.size / 3:g}")
-        times, voltage, current = data.reshape(n, 3).T
+        self.write(f"{off} labsuite_print()")
+        head = self.read_bytes(10)                   # "#0" and the count, a double
+        if head[:2] != b"#0":
+            raise InstrumentError(self.name, f"expected a #0 block of the train's readings, got {head!r}")
+        count = int(np.frombuffer(head[2:], dtype="<f8")[0])
+        body = self.read_bytes(24 * count + 1)       # 3 doubles a reading and the "\n" terminator
+        if count != n:
+            raise InstrumentError(self.name, f"expected {n} readings of the train, got {count}")
+        times, voltage, current = np.frombuffer(body[:-1], dtype="<f8").reshape(n, 3).T
         return times, voltage, current
 
     def load_script(self) -> None:

@@ -40,7 +40,8 @@ reading's start; its TRIGger layer then takes readings ``:TRIG:ACQ:TIM`` apart: 
 common step of the measured segments' ends. The readings that end a measured segment are kept,
 the others dropped; each integrates ``:SENS:CURR:APER`` = the shortest measured segment, or that
 step if shorter, up to its end. They come back with one ``:FETC:ARR? (@1)`` as voltage, current
-and time (``:FORM:ELEM:SENS VOLT,CURR,TIME``). The timer behind TIME does not restart at ``INIT``
+and time (``:FORM:ELEM:SENS VOLT,CURR,TIME``), in one binary block of big-endian float64
+(``:FORM REAL,64;:FORM:BORD NORM``; spot readings too). The timer behind TIME does not restart at ``INIT``
 (``:SYST:TIME:TIM:COUN:RES:AUTO OFF``) and is reset once per train (``:SYST:TIME:TIM:COUN:RES``),
 so the readings of all runs of a train are on one clock, with the real time between runs
 (printed with 7 significant digits: 10 µs steps 30 s into a train).
@@ -70,12 +71,14 @@ from dataclasses import dataclass, replace
 import numpy as np
 from pymeasure.instruments import Channel, Instrument, SCPIMixin
 from pymeasure.instruments.validators import strict_discrete_set, strict_range
+from pyvisa.util import from_ieee_block
 
-from labsuite.core.datasheets import KEYSIGHT_B2900
 from labsuite.core.errors import InstrumentError, InvalidParameter
+from labsuite.core.datasheets import KEYSIGHT_B2900
 from labsuite.core.instruments import Registration, SourceMeterCapabilities, TrainReadings
 from labsuite.core.program import Train
 from labsuite.core.units import format_quantity
+from labsuite.drivers.scpi_common import ErrorQueueMixin, link_settings, smallest_range
 
 VOLTAGE_RANGES = (0.2, 2.0, 20.0, 200.0)   # V, source ranges (Source Output Ranges, voltage table)
 MAX_VOLTAGE = 210.0                        # V
@@ -87,6 +90,8 @@ TIME_MAX = 100_000.0                       # s, arm/trigger timer and delay
 MIN_INTERVAL = KEYSIGHT_B2900["B2901A"].min_interval        # s, arm/trigger timer of the B2901A/B2902A
 MIN_PULSE_WIDTH = KEYSIGHT_B2900["B2901A"].min_pulse_width  # s, B2901A/B2902A
 READINGS_MAX = 100_000                     # readings per channel and run (the trace buffer's size)
+BINARY_FORMAT = ":FORM REAL,64;:FORM:BORD NORM"   # readings as big-endian float64 blocks: fewer bytes than
+                                                  # 7-digit ASCII, and no digits lost
 SPLIT_MIN = 5e-3                           # s, a 0 V wait from which a repeat may be cut into runs: the
                                            # software floor of labsuite.runner (bus latency stays ≪ it)
 CH1_IDLE = 2 | 16                          # :STAT:OPER:COND?: Ch1 Transition Idle (bit 1), Ch1 Acquire Idle (bit 4)
@@ -176,7 +181,7 @@ class SweepPlan:
                                                           # (first segment, end, plan), one run each
 
 
-class KeysightB2900(SCPIMixin, Instrument):
+class KeysightB2900(ErrorQueueMixin, SCPIMixin, Instrument):
     """Keysight B2901A/B2902A/B2911A/B2912A on pymeasure, implementing labsuite's
     :class:`~labsuite.core.instruments.SourceMeter` on channel 1."""
 
@@ -198,10 +203,7 @@ class KeysightB2900(SCPIMixin, Instrument):
     channels = Instrument.MultiChannelCreator(B2900Channel, (1, 2))
 
     def __init__(self, adapter, name: str = "Keysight B2900 Precision Source/Measure Unit", **kwargs) -> None:
-        kwargs.setdefault("read_termination", "\n")
-        kwargs.setdefault("write_termination", "\n")
-        kwargs.setdefault("timeout", 10_000)
-        super().__init__(adapter, name, **kwargs)
+        super().__init__(adapter, name, **link_settings(kwargs))
         self.channel_count: int | None = None   # known once identified
         self._source_range: float | None = None   # V, the range configure() chose (None until configured)
 
@@ -275,8 +277,22 @@ class KeysightB2900(SCPIMixin, Instrument):
     def measure(self, aperture: float) -> tuple[float, float]:
         """Take one spot reading on channel 1 integrating ``aperture`` s; return (V, I in A)."""
         aperture = float(np.clip(aperture, *APERTURE_RANGE))
-        voltage, current = self.values(f":FORM:ELEM:SENS VOLT,CURR;:SENS1:CURR:APER {aperture:.6g};:MEAS? (@1)")
+        voltage, current = self.binary_values(f"{BINARY_FORMAT};:FORM:ELEM:SENS VOLT,CURR;"
+                                              f":SENS1:CURR:APER {aperture:.6g};:MEAS? (@1)")
         return float(voltage), float(current)
+
+    def binary_values(self, command: str) -> np.ndarray:
+        """Send ``command`` (a query under :data:`BINARY_FORMAT`) and read its reply: an IEEE 488.2
+        definite-length block ``#<n><length><bytes>`` of big-endian float64, then the terminator
+        (SCPI reference ch. 4 ``:FORMat[:DATA]``, ``:FORMat:BORDer``)."""
+        self.write(command)
+        head = self.read_bytes(2)
+        if head[:1] != b"#" or not head[1:2].isdigit() or head[1:2] == b"0":
+            raise InstrumentError(self.name, f"expected a definite-length block in reply to {command!r}, "
+                                             f"got {head!r}")
+        count = self.read_bytes(int(head[1:2]))
+        block = head + count + self.read_bytes(int(count) + 1)   # the data and the "\n" terminator
+        return from_ieee_block(block[:-1], datatype="d", is_big_endian=True, container=np.array)
 
     def shutdown(self) -> None:
         """Turn channel 1's output off, in a message of its own so that nothing in it can hold it
@@ -288,13 +304,6 @@ class KeysightB2900(SCPIMixin, Instrument):
         else:
             self.write(":ABOR (@1)")
         self.isShutdown = True
-
-    def raise_errors(self) -> None:
-        """Read the error queue to its end; raise :class:`InstrumentError` with the first error, if any."""
-        errors = self.check_errors()
-        if errors:
-            code, message = errors[0][0], ",".join(str(e) for e in errors[0][1:])
-            raise InstrumentError(self.name, message.strip('"'), int(code))
 
     # --- the list sweep ---------------------------------------------------------------
     def plan(self, train: Train, compliance: float | None = None) -> SweepPlan:
@@ -440,7 +449,7 @@ class KeysightB2900(SCPIMixin, Instrument):
             commands += _layers("TRAN", "AINT", 0.0, 1, plan.step, levels.size, 0.0)
         if plan.readings:
             commands += [':SENS1:FUNC "CURR","VOLT"', f":SENS1:CURR:APER {plan.aperture:.9g}",
-                         ":FORM:ELEM:SENS VOLT,CURR,TIME"]
+                         ":FORM:ELEM:SENS VOLT,CURR,TIME", BINARY_FORMAT]
             commands += _layers("ACQ", "TIM", plan.period, run.repeats, plan.acquire_interval, plan.readings,
                                 0.0, arm_delay=plan.acquire_delay)
         commands.append(":SYST:TIME:TIM:COUN:RES:AUTO OFF")
@@ -492,7 +501,7 @@ class KeysightB2900(SCPIMixin, Instrument):
         n = plan.readings * run.repeats
         if n == 0:
             return np.empty(0), np.empty(0), np.empty(0)
-        data = np.array(self.values(":FETC:ARR? (@1)"), dtype=float)
+        data = self.binary_values(":FETC:ARR? (@1)")
         if data.size != 3 * n:
             raise InstrumentError(self.name, f"expected {n} readings from :FETC:ARR?, got {data.size / 3:g}")
         kept = (np.arange(run.repeats)[:, None] * plan.readings + np.array(plan.kept)).ravel()
@@ -517,10 +526,7 @@ def pulse_segment(train: Train) -> int | None:
 
 def source_range(level: float) -> float:
     """Smallest B2900 voltage source range holding ``level`` (V); ranges reach 105 % of their value."""
-    for r in VOLTAGE_RANGES:
-        if abs(level) <= r * 1.05:
-            return r
-    raise ValueError(f"{level} V is beyond the B2900's 210 V")
+    return smallest_range(level, VOLTAGE_RANGES, "the B2900's 210 V")
 
 
 def tail_message(seconds: float) -> str:

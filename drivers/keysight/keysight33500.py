@@ -60,6 +60,7 @@ from pymeasure.instruments import Instrument
 from pymeasure.instruments.agilent.agilent33500 import Agilent33500, Agilent33500Channel
 from pymeasure.instruments.validators import joined_validators, strict_discrete_set, strict_range
 
+from labsuite.drivers.scpi_common import ErrorQueueMixin, link_settings, number
 from labsuite.core.errors import InstrumentError, InvalidParameter, RangeError
 from labsuite.core.instruments import PulseGeneratorCapabilities, Registration
 
@@ -72,11 +73,6 @@ POLL_INTERVAL = 0.05           # s between *ESR? polls while a burst plays
 ESR_OPC = 1                    # Operation Complete, bit 0 of the Standard Event Status Register
 DEFAULT_TIMEOUT = 10.0         # s, when the VISA session does not say
 DRAIN_TIMEOUT = 100            # ms, for a reply left unread where a device clear is not available
-
-
-def number(value: float) -> str:
-    """A setting as sent: the shortest decimal that reads back as the same float."""
-    return repr(float(value))
 
 
 def level_commands(level: float, recentre: bool, high: str, low: str, offset: str, polarity: str,
@@ -95,11 +91,12 @@ def level_commands(level: float, recentre: bool, high: str, low: str, offset: st
     return sequence + [f"{polarity} INV", f"{low} {number(level)}", f"{high} 0"]
 
 
-class BusBurstMixin:
+class BusBurstMixin(ErrorQueueMixin):
     """What the 33500 and AFG31000 drivers share: a burst configured in one message
     (``_burst_message``, the model's own) after the model's ``check_burst``, fired with ``*TRG``
-    and polled through ``*ESR?``, outputs switched per channel, the error queue, and recovery
-    from a query whose reply was never read.
+    and polled through ``*ESR?``, outputs switched per channel, shutdown (the model's
+    ``outputs_off`` message) and reset, the error queue, and recovery from a query whose reply
+    was never read.
 
     A reply is pending from the write of a query until it has been read; a read interrupted
     (Ctrl-C) or timed out leaves it pending. The next write then clears the device first
@@ -112,6 +109,7 @@ class BusBurstMixin:
 
     _reply_pending = False
     _burst_seconds: dict[int, float]      # count × period last configured, per channel
+    outputs_off: str                      # the message that turns both outputs off and aborts a burst
 
     def write(self, command: str, **kwargs) -> None:
         if self._reply_pending:
@@ -147,13 +145,6 @@ class BusBurstMixin:
         if channel not in self.channels:
             raise InvalidParameter("channel", f"{channel!r} is not a channel; choose 1 or 2")
         return bool(self.channels[channel].output)
-
-    def raise_errors(self) -> None:
-        """Read the error queue to its end; raise :class:`InstrumentError` with the first error, if any."""
-        errors = self.check_errors()
-        if errors:
-            code, message = errors[0][0], ",".join(str(e) for e in errors[0][1:])
-            raise InstrumentError(self.name, message.strip('"'), int(code))
 
     def trigger(self) -> None:
         """Fire one burst on every channel armed for the bus trigger; return once it has played.
@@ -216,17 +207,23 @@ class BusBurstMixin:
         except Exception:   # noqa: BLE001
             pass
 
-    def _shutdown(self, outputs_off: str) -> None:
-        """Send ``outputs_off`` at once, then clean up after a query that was interrupted mid-read:
-        drop its reply, and clear the -410 "Query INTERRUPTED" the write provoked (``*CLS``)."""
+    def shutdown(self) -> None:
+        """Turn both outputs off and stop any burst, in one message sent before anything else;
+        then, if a query was interrupted before its reply was read, drop the reply and ``*CLS``."""
         pending = self._reply_pending
         self._reply_pending = False
-        super().write(outputs_off)          # outputs first: no device clear before it
+        super().write(self.outputs_off)     # outputs first: no device clear before it
         self._outputs = {n: False for n in self.channels}
         if pending:
             self._drain()
             super().write("*CLS")
         self.isShutdown = True
+
+    def reset(self) -> None:
+        """Reset the instrument (load setting back to 50 Ω) and clear its error queue."""
+        self.write("*RST;*CLS")
+        self._outputs = {n: False for n in self.channels}
+        self._burst_seconds = {}
 
 
 class Keysight33500Channel(Agilent33500Channel):
@@ -295,12 +292,10 @@ class Keysight33500(BusBurstMixin, Agilent33500):
 
     ch_1 = Instrument.ChannelCreator(Keysight33500Channel, 1)
     ch_2 = Instrument.ChannelCreator(Keysight33500Channel, 2)
+    outputs_off = ":OUTP1 OFF;:OUTP2 OFF;:ABOR"
 
     def __init__(self, adapter, name: str = "Keysight 33500B/33600A waveform generator", **kwargs) -> None:
-        kwargs.setdefault("read_termination", "\n")
-        kwargs.setdefault("write_termination", "\n")
-        kwargs.setdefault("timeout", 10_000)
-        super().__init__(adapter, name, **kwargs)
+        super().__init__(adapter, name, **link_settings(kwargs))
         self._outputs = {n: False for n in self.channels}   # as this driver last set them
         self._burst_seconds = {}
 
@@ -332,16 +327,6 @@ class Keysight33500(BusBurstMixin, Agilent33500):
         allowed range if :meth:`configure_burst` would refuse the burst; sends nothing."""
         check_burst(level, width, period, count, edge, channel)
 
-    def shutdown(self) -> None:
-        """Turn both outputs off and stop any burst, in one message sent before anything else;
-        then, if a query was interrupted before its reply was read, drop the reply and ``*CLS``."""
-        self._shutdown(":OUTP1 OFF;:OUTP2 OFF;:ABOR")
-
-    def reset(self) -> None:
-        """Reset the instrument (load setting back to 50 Ω) and clear its error queue."""
-        self.write("*RST;*CLS")
-        self._outputs = {n: False for n in self.channels}
-        self._burst_seconds = {}
 
     # --- helpers ------------------------------------------------------------------------
     def _burst_message(self, level: float, width: float, period: float, count: int, edge: float,

@@ -55,7 +55,8 @@ from numbers import Integral
 from pymeasure.instruments import Channel, Instrument, SCPIMixin
 from pymeasure.instruments.validators import joined_validators, strict_discrete_set, strict_range
 
-from labsuite.drivers.keysight.keysight33500 import BusBurstMixin, level_commands, number
+from labsuite.drivers.keysight.keysight33500 import BusBurstMixin, level_commands
+from labsuite.drivers.scpi_common import link_settings, number
 from labsuite.core.errors import InvalidParameter, RangeError
 from labsuite.core.instruments import PulseGeneratorCapabilities, Registration
 
@@ -172,6 +173,7 @@ class TektronixAFG31000(BusBurstMixin, SCPIMixin, Instrument):
 
     ch_1 = Instrument.ChannelCreator(AFG31000Channel, 1)
     ch_2 = Instrument.ChannelCreator(AFG31000Channel, 2)
+    outputs_off = ":OUTP1:STAT OFF;:OUTP2:STAT OFF;:ABOR"
 
     trigger_source = Instrument.control(
         "TRIG:SEQ:SOUR?", "TRIG:SEQ:SOUR %s",
@@ -180,10 +182,7 @@ class TektronixAFG31000(BusBurstMixin, SCPIMixin, Instrument):
         validator=strict_discrete_set, values=["TIM", "EXT"])
 
     def __init__(self, adapter, name: str = "Tektronix AFG31000 arbitrary/function generator", **kwargs) -> None:
-        kwargs.setdefault("read_termination", "\n")
-        kwargs.setdefault("write_termination", "\n")
-        kwargs.setdefault("timeout", 10_000)
-        super().__init__(adapter, name, **kwargs)
+        super().__init__(adapter, name, **link_settings(kwargs))
         self._outputs = {n: False for n in self.channels}   # as this driver last set them
         self._burst_seconds = {}
 
@@ -215,16 +214,6 @@ class TektronixAFG31000(BusBurstMixin, SCPIMixin, Instrument):
         allowed range if :meth:`configure_burst` would refuse the burst; sends nothing."""
         check_burst(level, width, period, count, edge, channel)
 
-    def shutdown(self) -> None:
-        """Turn both outputs off and stop any burst, in one message sent before anything else;
-        then, if a query was interrupted before its reply was read, drop the reply and ``*CLS``."""
-        self._shutdown(":OUTP1:STAT OFF;:OUTP2:STAT OFF;:ABOR")
-
-    def reset(self) -> None:
-        """Reset the instrument (load setting back to 50 Ω) and clear its error queue."""
-        self.write("*RST;*CLS")
-        self._outputs = {n: False for n in self.channels}
-        self._burst_seconds = {}
 
     # --- helpers ------------------------------------------------------------------------
     def _burst_message(self, level: float, width: float, period: float, count: int, edge: float,

@@ -56,11 +56,12 @@ class KeysightB2900Model:
     channels: int
     min_pulse_width: float    # s
     min_interval: float       # s, shortest arm/trigger timer interval
+    min_current_range: float = 100e-9   # A, smallest source and measurement current range
 
 
 KEYSIGHT_B2900 = {
     "B2901A": KeysightB2900Model(1, 50e-6, 20e-6),
     "B2902A": KeysightB2900Model(2, 50e-6, 20e-6),
-    "B2911A": KeysightB2900Model(1, 10e-6, 10e-6),   # 10 µs pulse width not confirmed in the manuals consulted
-    "B2912A": KeysightB2900Model(2, 10e-6, 10e-6),
+    "B2911A": KeysightB2900Model(1, 10e-6, 10e-6, 10e-9),   # 10 µs pulse width not confirmed in the manuals consulted
+    "B2912A": KeysightB2900Model(2, 10e-6, 10e-6, 10e-9),
 }

@@ -24,7 +24,10 @@ timing" and Appendix B "Status and error messages". What is simulated:
   (``:SOUR:VOLT:MODE SWE``), run by ``:INIT``/``:READ?`` through the arm and trigger layers
   (arm count × trigger count ≤ 2500; IMMediate, TIMer and BUS arm events, immediate triggers);
 - the sample buffer (``:FETCh?``), the 2500-reading ``:TRACe`` buffer with its buffer-full
-  measurement event, ``:CALCulate3`` buffer statistics, timestamps.
+  measurement event, ``:CALCulate3`` buffer statistics, timestamps;
+- the 200 V range's 105 mA current limit (data sheet); the averaging filter (``:SENS:AVER``,
+  ``:COUN``, ``:TCON``: REPeat makes COUNt A/D conversions per reading, MOVing averages the last
+  COUNt; status word bit 1) and ``:DISP:ENAB``.
 
 SDM cycle timing (Appendix A, cases I and III, source V; the manual gives them for trigger-link
 triggers and list/staircase sweeps)::
@@ -56,18 +59,21 @@ these). ``:*RST`` (a colon before a common command, as QCoDeS sends it) is taken
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
 from labsuite.simulator.circuit import SegmentResult, SourcePort
-from labsuite.simulator.instruments.scpi import (ERROR_MESSAGES, ErrorQueue, ScpiError, ScpiInstrument,
-                                                 command, parse_bool, parse_int, parse_number, unquote)
+from labsuite.simulator.instruments.scpi import (ERROR_MESSAGES, ScpiError, Setting, bounded, choice, command,
+                                                 keyword, on_off, parse_bool, parse_int, parse_number, unquote)
+from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter, moving_average
 
 VOLTAGE_RANGES = (0.21, 2.1, 21.0, 210.0)                          # V, 200 mV to 200 V ranges at 105 %
 MAX_VOLTAGE = 210.0                                                # V
 CURRENT_RANGES = (1.05e-6, 1.05e-5, 1.05e-4, 1.05e-3, 1.05e-2, 0.105, 1.05)   # A, 1 µA to 1 A at 105 %
 MAX_CURRENT = 1.05                                                 # A
+HIGH_VOLTAGE_CURRENT = 0.105       # A on the 200 V range (data sheet: 22 W, ±21 V @ 1.05 A, ±210 V @ 105 mA)
 DEFAULT_COMPLIANCE = 105e-6                                        # A
 MIN_COMPLIANCE_FRACTION = 1e-3     # compliance ≥ 0.1 % of the present measurement range (section 18)
 OFF_STATE_LIMIT_FRACTION = 5e-3    # NORMal output-off: compliance 0.5 % of the present current range
@@ -91,10 +97,10 @@ OVERFLOW = 9.9e37                  # reading beyond a fixed range
 STATUS_OVERFLOW, STATUS_FRONT, STATUS_COMPLIANCE = 1 << 0, 1 << 2, 1 << 3
 STATUS_V_MEAS, STATUS_I_MEAS, STATUS_V_SOURCE, STATUS_REMOTE_SENSE = 1 << 11, 1 << 12, 1 << 14, 1 << 22
 STATUS_I_SOURCE = 1 << 15
+STATUS_FILTER = 1 << 1                                             # the averaging filter is on
+AVERAGE_COUNT_RANGE = (1, 100)     # :SENSe:AVERage:COUNt (section 18 SENSe; pymeasure's range too)
 # measurement event register (section 15)
 EVENT_READING_AVAILABLE, EVENT_BUFFER_FULL, EVENT_COMPLIANCE = 1 << 6, 1 << 9, 1 << 14
-# standard event register (section 15)
-ESR_OPC, ESR_QUERY, ESR_DEVICE, ESR_EXECUTION, ESR_COMMAND, ESR_POWER_ON = 1, 4, 8, 16, 32, 128
 
 MESSAGES = {**ERROR_MESSAGES, -223: "Too much data", -230: "Data corrupt or stale",
             800: "Illegal with storage active", 803: "Not permitted with OUTPUT off",
@@ -117,6 +123,11 @@ def not_simulated(what: str) -> ScpiError:
     return ScpiError(-221, f"Settings conflict; {what} not simulated")
 
 
+def nr3(value: float) -> str:
+    """A number as the 2400 answers it (``+1.000000E-04``)."""
+    return f"{value:+.6E}"
+
+
 def smallest_range(value: float, ranges: tuple[float, ...]) -> float:
     """The lowest range that holds ``|value|`` (ranges are full scale, 105 % included)."""
     return next((r for r in ranges if abs(value) <= r * (1 + 1e-12)), ranges[-1])
@@ -130,106 +141,76 @@ class Reading:
     status: int         # status word
 
 
-class _EventErrorQueue(ErrorQueue):
-    """The error queue, telling the instrument about every error so that *ESR? sees it."""
-
-    def __init__(self, on_error, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._on_error = on_error
-
-    def push(self, code: int, message: str) -> None:
-        super().push(code, message)
-        self._on_error(code)
-
-
-class Keithley2400(ScpiInstrument):
+class Keithley2400(SimulatedSourceMeter):
     """A 2400 whose output drives the device through ``port`` on the bench clock."""
 
     simulates = {"keithley2400": None}   # registry name (labsuite.registry) → model
 
     idn = "KEITHLEY INSTRUMENTS INC.,MODEL 2400,1248014,C30   Mar 17 2006 09:29:29/A02  /K/J"
+    error_queue_size = 10
 
     def __init__(self, port: SourcePort) -> None:
-        super().__init__()
-        self.errors = _EventErrorQueue(self._error_event, size=10, formatter=self.format_error)
-        self.port = port
-        self.clock = port.clock
+        super().__init__(port)
         self.power_on()
 
     # --- state --------------------------------------------------------------------------
     def power_on(self) -> None:
         """Power-on state: *RST settings, status registers cleared, timestamp at zero."""
         self.line_frequency = LINE_FREQUENCY
-        self.esr, self.ese, self.sre = ESR_POWER_ON, 0, 0
+        self.power_on_status()
         self.measurement_event = self.measurement_enable = 0
         self.time_zero = self.clock.now()
-        self.errors.clear()
+        self.display = True
         self.reset()
 
     def reset(self) -> None:
         """The *RST state (status registers and the error queue are kept, as IEEE 488.2 says)."""
+        self.reset_settings()
         self.function = "VOLT"
         self.level = 0.0                 # V, programmed (bias) level
         self.applied = 0.0               # V, level the source puts out while on
-        self.mode = "FIX"
         self.source_range, self.source_autorange = 21.0, True
         self.compliance = DEFAULT_COMPLIANCE
         self.voltage_compliance = 21.0
         self.current_level = 0.0         # A, the current source's level
         self.current_source_range, self.current_source_autorange = 1.05e-4, True   # *RST range not confirmed
-        self.source_delay, self.auto_delay = 0.0, True
-        self.auto_off, self.auto_off_mode = False, "ALW"
-        self.output, self.off_state = False, "NORM"
+        self.source_delay = 0.0
+        self.output = False
         self.list_values: list[float] = []
         self.list_start = 1
-        self.sweep_start = self.sweep_stop = 0.0
-        self.sweep_points, self.sweep_spacing, self.sweep_direction, self.sweep_ranging = 2500, "LIN", "UP", "BEST"
+        self.sweep_points = 2500
         self.functions, self.concurrent = {"CURR"}, True
         self.nplc = 1.0
-        self.current_range, self.current_autorange = 1.05e-4, True
-        self.voltage_range, self.voltage_autorange = 21.0, True
+        # :SENSe:AVERage (section 18 SENSe: OFF, count 10; the *RST filter type REPeat is not confirmed)
+        self.average, self.average_count, self.average_type = False, 10, "REP"
+        self.average_stack: deque[float] = deque()
+        self.current_range = 1.05e-4
+        self.voltage_range = 21.0
         self.autozero = True
-        self.remote_sense, self.front_terminals = False, True
-        self.arm_source, self.arm_count, self.arm_timer = "IMM", 1, 0.1
-        self.trigger_source, self.trigger_count, self.trigger_delay = "IMM", 1, 0.0
+        self.front_terminals = True
+        self.arm_count = 1
+        self.trigger_count = 1
         self.armed = False
         self.elements = ("VOLT", "CURR", "RES", "TIME", "STAT")
         self.trace: list[Reading] = []
-        self.trace_points, self.trace_feed, self.trace_control, self.timestamp_format = 100, "SENS", "NEV", "ABS"
-        self.statistic = "MEAN"
+        self.trace_points, self.trace_feed = 100, "SENS"
         self.samples: list[Reading] = []
         self.tripped = False
         self.source_changed = True
 
-    def power_loss(self) -> None:
-        """Mains lost and back: the output drops and every setting returns to its power-on state."""
-        self.power_on()
-        self._drive()
-
     def format_error(self, code: int, message: str) -> str:
         return f'{code},"{message}"'
-
-    def _error_event(self, code: int) -> None:
-        if -199 <= code <= -100:
-            self.esr |= ESR_COMMAND
-        elif -299 <= code <= -200:
-            self.esr |= ESR_EXECUTION
-        elif -499 <= code <= -400:
-            self.esr |= ESR_QUERY
-        else:
-            self.esr |= ESR_DEVICE
-
-    def process(self, message: str) -> str | None:
-        self.port.sync()
-        try:
-            return super().process(message)
-        finally:
-            self._drive()
 
     # --- the output on the device ---------------------------------------------------------
     def present_current_range(self) -> float:
         """A: the fixed measurement range, or with autorange the compliance range."""
         return self.current_range if not self.current_autorange else smallest_range(self.compliance, CURRENT_RANGES)
+
+    def output_current_limit(self) -> float:
+        """A: the compliance, at most 105 mA while the V source is on its 200 V range (the
+        compliance setting itself is kept and answered as set)."""
+        source_range = smallest_range(self.applied, VOLTAGE_RANGES) if self.source_autorange else self.source_range
+        return min(self.compliance, HIGH_VOLTAGE_CURRENT) if source_range == VOLTAGE_RANGES[-1] else self.compliance
 
     def _drive(self) -> None:
         """Put the present output state on the port (section 13, output-off states). The current
@@ -241,7 +222,7 @@ class Keithley2400(ScpiInstrument):
             self.port.drive(math.copysign(self.voltage_compliance, level) if level else 0.0,
                             abs(level) if level else math.inf)
         elif self.output:
-            self.port.drive(self.applied, self.compliance)
+            self.port.drive(self.applied, self.output_current_limit())
         elif self.off_state == "NORM":
             self.port.drive(0.0, OFF_STATE_LIMIT_FRACTION * self.present_current_range())
         elif self.off_state == "ZERO":
@@ -285,7 +266,7 @@ class Keithley2400(ScpiInstrument):
         if self.source_changed:
             self._hold(SOURCE_CONFIGURATION + self.source_delay + (AUTO_DELAY if self.auto_delay else 0.0))
             self.source_changed = False
-        result = self._hold(self.aperture())
+        result = self._hold(self.aperture() * self.conversions())
         end = self.clock.now()
         reading = self._reading(result, end)
         after = AD_OVERHEAD
@@ -296,16 +277,29 @@ class Keithley2400(ScpiInstrument):
         self._hold(after)
         return reading
 
+    def conversions(self) -> int:
+        """A/D conversions per reading: the count of a repeating averaging filter, else 1."""
+        return self.average_count if self.average and self.average_type == "REP" else 1
+
+    def _filtered(self, current: float) -> float:
+        """A moving filter's average with ``current`` in its stack (the first conversion fills it)."""
+        if not (self.average and self.average_type == "MOV"):
+            return current
+        return moving_average(self.average_stack, self.average_count, current)
+
     def _reading(self, result: SegmentResult, time: float) -> Reading:
         sourcing_current = self.function == "CURR"
         status = (STATUS_I_SOURCE if sourcing_current else STATUS_V_SOURCE) | \
-            (STATUS_FRONT if self.front_terminals else 0) | (STATUS_REMOTE_SENSE if self.remote_sense else 0)
+            (STATUS_FRONT if self.front_terminals else 0) | (STATUS_REMOTE_SENSE if self.remote_sense else 0) | \
+            (STATUS_FILTER if self.average else 0)
         current = self.current_level if sourcing_current else NOT_A_NUMBER   # the sourced value, or NaN
         if "CURR" in self.functions:
             status |= STATUS_I_MEAS
-            current = float(self.port.model.add_read_noise(np.array([result.current]))[0])
+            noisy = self.port.model.add_read_noise(np.full(self.conversions(), result.current))
+            current = self._filtered(float(np.mean(noisy)))
             if result.in_compliance and self.output and not sourcing_current:
-                current = float(np.clip(current, -self.compliance, self.compliance))
+                limit = self.output_current_limit()
+                current = float(np.clip(current, -limit, limit))
             if not self.current_autorange and abs(current) > self.current_range:
                 current, status = OVERFLOW, status | STATUS_OVERFLOW
         voltage = NOT_A_NUMBER if sourcing_current else self.applied
@@ -409,60 +403,19 @@ class Keithley2400(ScpiInstrument):
                     fields.append(f"{r.status:+.6E}")
         return ",".join(fields)
 
-    # --- IEEE 488.2 common commands -----------------------------------------------------
-    @command("*RST")
-    def _rst(self) -> None:
-        self.reset()
+    # --- IEEE 488.2 status -----------------------------------------------------------------
+    def clear_status(self) -> None:
+        super().clear_status()
+        self.measurement_event = 0
 
-    @command("*CLS")
-    def _cls(self) -> None:
-        self.errors.clear()
-        self.esr = self.measurement_event = 0
-
-    @command("*OPC?")
-    def _opc_query(self) -> str:
-        return "1"   # sweeps have already run in virtual time
-
-    @command("*OPC")
-    def _opc(self) -> None:
-        self.esr |= ESR_OPC
-
-    @command("*WAI")
-    def _wait(self) -> None:
-        return None
+    def status_summary(self) -> int:
+        """Status byte bit 0, MSB: an enabled measurement event (section 15)."""
+        return 1 if self.measurement_event & self.measurement_enable else 0
 
     @command("*TRG")
     def _bus_trigger(self) -> None:
         if self.armed:
             self.run_trigger_model()
-
-    @command("*ESR?")
-    def _esr_query(self) -> str:
-        value, self.esr = self.esr, 0
-        return str(value)
-
-    @command("*ESE")
-    def _ese(self, value: str) -> None:
-        self.ese = parse_int(value, 0, 255)
-
-    @command("*ESE?")
-    def _ese_query(self) -> str:
-        return str(self.ese)
-
-    @command("*SRE")
-    def _sre(self, value: str) -> None:
-        self.sre = parse_int(value, 0, 255) & 0xBF
-
-    @command("*SRE?")
-    def _sre_query(self) -> str:
-        return str(self.sre)
-
-    @command("*STB?")
-    def _stb(self) -> str:
-        """Status byte (section 15): MSB bit 0, EAV bit 2, ESB bit 5, MSS bit 6."""
-        stb = (1 if self.measurement_event & self.measurement_enable else 0) | (4 if len(self.errors) else 0) | \
-            (32 if self.esr & self.ese else 0)
-        return str(stb | (64 if stb & self.sre else 0))
 
     # --- status subsystem ---------------------------------------------------------------
     @command(":STATus:MEASurement[:EVENt]?")
@@ -496,10 +449,6 @@ class Keithley2400(ScpiInstrument):
     def _error_all(self) -> str:
         entries = [self.errors.pop() for _ in range(len(self.errors))]
         return ",".join(entries) if entries else self.errors.pop()
-
-    @command(":SYSTem:ERRor:COUNt?")
-    def _error_count(self) -> str:
-        return str(len(self.errors))
 
     # --- system -------------------------------------------------------------------------
     @command(":SYSTem:CLEar")
@@ -542,13 +491,7 @@ class Keithley2400(ScpiInstrument):
     def _time_query(self) -> str:
         return f"{self.clock.now() - self.time_zero:+.6E}"
 
-    @command(":SYSTem:RSENse")
-    def _set_remote_sense(self, value: str) -> None:
-        self.remote_sense = parse_bool(value)
-
-    @command(":SYSTem:RSENse?")
-    def _remote_sense_query(self) -> str:
-        return "1" if self.remote_sense else "0"
+    _remote_sense = Setting(":SYSTem:RSENse", "remote_sense", parse_bool, on_off, default=False)
 
     @command(":ROUTe:TERMinals")
     def _set_terminals(self, value: str) -> None:
@@ -669,17 +612,7 @@ class Keithley2400(ScpiInstrument):
     def _source_autorange_query(self) -> str:
         return "1" if self.source_autorange else "0"
 
-    @command("[:SOURce[1]]:VOLTage:MODE")
-    def _set_mode(self, value: str) -> None:
-        modes = {"FIX": "FIX", "FIXED": "FIX", "LIST": "LIST", "SWE": "SWE", "SWEEP": "SWE"}
-        try:
-            self.mode = modes[value.strip().upper()]
-        except KeyError:
-            raise ScpiError(-224) from None
-
-    @command("[:SOURce[1]]:VOLTage:MODE?")
-    def _mode_query(self) -> str:
-        return self.mode
+    _mode = Setting("[:SOURce[1]]:VOLTage:MODE", "mode", choice("FIXed", "LIST", "SWEep"), default="FIX")
 
     @command("[:SOURce[1]]:DELay")
     def _set_delay(self, value: str) -> None:
@@ -693,37 +626,16 @@ class Keithley2400(ScpiInstrument):
         value = {None: self.source_delay, "MIN": 0.0, "MAX": MAX_DELAY, "DEF": 0.0}[_which(which)]
         return f"{value:+.6E}"
 
-    @command("[:SOURce[1]]:DELay:AUTO")
-    def _set_auto_delay(self, value: str) -> None:
-        self.auto_delay = parse_bool(value)
-
-    @command("[:SOURce[1]]:DELay:AUTO?")
-    def _auto_delay_query(self) -> str:
-        return "1" if self.auto_delay else "0"
+    _auto_delay = Setting("[:SOURce[1]]:DELay:AUTO", "auto_delay", parse_bool, on_off, default=True)
 
     @command("[:SOURce[1]]:CLEar[:IMMediate]")
     def _source_clear(self) -> None:
         self._set_output(False)
 
-    @command("[:SOURce[1]]:CLEar:AUTO")
-    def _set_auto_off(self, value: str) -> None:
-        self.auto_off = parse_bool(value)
+    _auto_off = Setting("[:SOURce[1]]:CLEar:AUTO", "auto_off", parse_bool, on_off, default=False)
 
-    @command("[:SOURce[1]]:CLEar:AUTO?")
-    def _auto_off_query(self) -> str:
-        return "1" if self.auto_off else "0"
-
-    @command("[:SOURce[1]]:CLEar:AUTO:MODE")
-    def _set_auto_off_mode(self, value: str) -> None:
-        modes = {"ALW": "ALW", "ALWAYS": "ALW", "TCO": "TCO", "TCOUNT": "TCO"}
-        try:
-            self.auto_off_mode = modes[value.strip().upper()]
-        except KeyError:
-            raise ScpiError(-224) from None
-
-    @command("[:SOURce[1]]:CLEar:AUTO:MODE?")
-    def _auto_off_mode_query(self) -> str:
-        return self.auto_off_mode
+    _auto_off_mode = Setting("[:SOURce[1]]:CLEar:AUTO:MODE", "auto_off_mode", choice("ALWays", "TCOunt"),
+                             default="ALW")
 
     # --- custom (list) sweep ------------------------------------------------------------
     def _list_values(self, values: tuple[str, ...]) -> list[float]:
@@ -768,27 +680,11 @@ class Keithley2400(ScpiInstrument):
         return str(self.list_start)
 
     # --- staircase sweep ----------------------------------------------------------------
-    def _sweep_level(self, value: str) -> float:
-        level = parse_number(value, minimum=-MAX_VOLTAGE, maximum=MAX_VOLTAGE, default=0.0)
-        if abs(level) > MAX_VOLTAGE:
-            raise ScpiError(-222)
-        return level
+    _sweep_start = Setting("[:SOURce[1]]:VOLTage:STARt", "sweep_start", bounded(-MAX_VOLTAGE, MAX_VOLTAGE, 0.0), nr3,
+                           default=0.0)
 
-    @command("[:SOURce[1]]:VOLTage:STARt")
-    def _set_sweep_start(self, value: str) -> None:
-        self.sweep_start = self._sweep_level(value)
-
-    @command("[:SOURce[1]]:VOLTage:STARt?")
-    def _sweep_start_query(self) -> str:
-        return f"{self.sweep_start:+.6E}"
-
-    @command("[:SOURce[1]]:VOLTage:STOP")
-    def _set_sweep_stop(self, value: str) -> None:
-        self.sweep_stop = self._sweep_level(value)
-
-    @command("[:SOURce[1]]:VOLTage:STOP?")
-    def _sweep_stop_query(self) -> str:
-        return f"{self.sweep_stop:+.6E}"
+    _sweep_stop = Setting("[:SOURce[1]]:VOLTage:STOP", "sweep_stop", bounded(-MAX_VOLTAGE, MAX_VOLTAGE, 0.0), nr3,
+                          default=0.0)
 
     @command("[:SOURce[1]]:VOLTage:STEP")
     def _set_sweep_step(self, value: str) -> None:
@@ -816,40 +712,13 @@ class Keithley2400(ScpiInstrument):
     def _sweep_points_query(self) -> str:
         return str(self.sweep_points)
 
-    @command("[:SOURce[1]]:SWEep:SPACing")
-    def _set_sweep_spacing(self, value: str) -> None:
-        spacings = {"LIN": "LIN", "LINEAR": "LIN", "LOG": "LOG", "LOGARITHMIC": "LOG"}
-        try:
-            self.sweep_spacing = spacings[value.strip().upper()]
-        except KeyError:
-            raise ScpiError(-224) from None
+    _sweep_spacing = Setting("[:SOURce[1]]:SWEep:SPACing", "sweep_spacing", choice("LINear", "LOGarithmic"),
+                             default="LIN")
 
-    @command("[:SOURce[1]]:SWEep:SPACing?")
-    def _sweep_spacing_query(self) -> str:
-        return self.sweep_spacing
+    _sweep_direction = Setting("[:SOURce[1]]:SWEep:DIRection", "sweep_direction", choice("UP", "DOWN"), default="UP")
 
-    @command("[:SOURce[1]]:SWEep:DIRection")
-    def _set_sweep_direction(self, value: str) -> None:
-        token = value.strip().upper()
-        if token not in ("UP", "DOWN"):
-            raise ScpiError(-224)
-        self.sweep_direction = token
-
-    @command("[:SOURce[1]]:SWEep:DIRection?")
-    def _sweep_direction_query(self) -> str:
-        return self.sweep_direction
-
-    @command("[:SOURce[1]]:SWEep:RANGing")
-    def _set_sweep_ranging(self, value: str) -> None:
-        rangings = {"BEST": "BEST", "AUTO": "AUTO", "FIX": "FIX", "FIXED": "FIX"}
-        try:
-            self.sweep_ranging = rangings[value.strip().upper()]
-        except KeyError:
-            raise ScpiError(-224) from None
-
-    @command("[:SOURce[1]]:SWEep:RANGing?")
-    def _sweep_ranging_query(self) -> str:
-        return self.sweep_ranging
+    _sweep_ranging = Setting("[:SOURce[1]]:SWEep:RANGing", "sweep_ranging", choice("BEST", "AUTO", "FIXed"),
+                             default="BEST")
 
     # --- output -------------------------------------------------------------------------
     @command(":OUTPut[1][:STATe]")
@@ -860,18 +729,8 @@ class Keithley2400(ScpiInstrument):
     def _output_query(self) -> str:
         return "1" if self.output else "0"
 
-    @command(":OUTPut[1]:SMODe")
-    def _set_off_state(self, value: str) -> None:
-        states = {"HIMP": "HIMP", "HIMPEDANCE": "HIMP", "NORM": "NORM", "NORMAL": "NORM", "ZERO": "ZERO",
-                  "GUAR": "GUAR", "GUARD": "GUAR"}
-        try:
-            self.off_state = states[value.strip().upper()]
-        except KeyError:
-            raise ScpiError(-224) from None
-
-    @command(":OUTPut[1]:SMODe?")
-    def _off_state_query(self) -> str:
-        return self.off_state
+    _off_state = Setting(":OUTPut[1]:SMODe", "off_state", choice("HIMPedance", "NORMal", "ZERO", "GUARd"),
+                         default="NORM")
 
     # --- sense --------------------------------------------------------------------------
     def _function_names(self, names: tuple[str, ...]) -> set[str]:
@@ -916,6 +775,38 @@ class Keithley2400(ScpiInstrument):
     @command("[:SENSe[1]]:FUNCtion:CONCurrent?")
     def _concurrent_query(self) -> str:
         return "1" if self.concurrent else "0"
+
+    @command("[:SENSe[1]]:AVERage[:STATe]")
+    def _set_average(self, value: str) -> None:
+        """Section 18 ``[:SENSe[1]]:AVERage[:STATe]``: the averaging filter (status word bit 1)."""
+        self.average = parse_bool(value)
+        self.average_stack.clear()
+
+    @command("[:SENSe[1]]:AVERage[:STATe]?")
+    def _get_average(self) -> str:
+        return on_off(self.average)
+
+    @command("[:SENSe[1]]:AVERage:COUNt")
+    def _set_average_count(self, value: str) -> None:
+        self.average_count = parse_int(value, *AVERAGE_COUNT_RANGE)
+        self.average_stack.clear()
+
+    @command("[:SENSe[1]]:AVERage:COUNt?")
+    def _get_average_count(self) -> str:
+        return str(self.average_count)
+
+    @command("[:SENSe[1]]:AVERage:TCONtrol")
+    def _set_average_type(self, value: str) -> None:
+        """``REPeat``: COUNt conversions per reading; ``MOVing``: the last COUNt conversions."""
+        self.average_type = keyword(value, ("REPeat", "MOVing"))
+        self.average_stack.clear()
+
+    @command("[:SENSe[1]]:AVERage:TCONtrol?")
+    def _get_average_type(self) -> str:
+        return self.average_type
+
+    # section 18 :DISPlay:ENABle: the front panel display (on at power-on; *RST keeps it)
+    _display = Setting(":DISPlay:ENABle", "display", parse_bool, on_off)
 
     @command("[:SENSe[1]]:CURRent[:DC]:NPLCycles")
     @command("[:SENSe[1]]:VOLTage[:DC]:NPLCycles")
@@ -970,13 +861,8 @@ class Keithley2400(ScpiInstrument):
     def _current_range_query(self) -> str:
         return f"{self.present_current_range():+.6E}"
 
-    @command("[:SENSe[1]]:CURRent[:DC]:RANGe:AUTO")
-    def _set_current_autorange(self, value: str) -> None:
-        self.current_autorange = parse_bool(value)
-
-    @command("[:SENSe[1]]:CURRent[:DC]:RANGe:AUTO?")
-    def _current_autorange_query(self) -> str:
-        return "1" if self.current_autorange else "0"
+    _current_autorange = Setting("[:SENSe[1]]:CURRent[:DC]:RANGe:AUTO", "current_autorange", parse_bool, on_off,
+                                 default=True)
 
     @command("[:SENSe[1]]:VOLTage[:DC]:PROTection[:LEVel]")
     def _set_voltage_compliance(self, value: str) -> None:
@@ -1000,13 +886,8 @@ class Keithley2400(ScpiInstrument):
     def _voltage_range_query(self) -> str:
         return f"{self.voltage_range:+.6E}"
 
-    @command("[:SENSe[1]]:VOLTage[:DC]:RANGe:AUTO")
-    def _set_voltage_autorange(self, value: str) -> None:
-        self.voltage_autorange = parse_bool(value)
-
-    @command("[:SENSe[1]]:VOLTage[:DC]:RANGe:AUTO?")
-    def _voltage_autorange_query(self) -> str:
-        return "1" if self.voltage_autorange else "0"
+    _voltage_autorange = Setting("[:SENSe[1]]:VOLTage[:DC]:RANGe:AUTO", "voltage_autorange", parse_bool, on_off,
+                                 default=True)
 
     # --- format -------------------------------------------------------------------------
     @command(":FORMat:ELEMents[:SENSe[1]]")
@@ -1108,30 +989,11 @@ class Keithley2400(ScpiInstrument):
     def _arm_count_query(self) -> str:
         return str(self.arm_count)
 
-    @command(":ARM[:SEQuence[1]][:LAYer[1]]:SOURce")
-    def _set_arm_source(self, value: str) -> None:
-        sources = {"IMM": "IMM", "IMMEDIATE": "IMM", "TLIN": "TLIN", "TLINK": "TLIN", "TIM": "TIM",
-                   "TIMER": "TIM", "MAN": "MAN", "MANUAL": "MAN", "BUS": "BUS", "NST": "NST", "PST": "PST",
-                   "BST": "BST"}
-        try:
-            self.arm_source = sources[value.strip().upper()]
-        except KeyError:
-            raise ScpiError(-224) from None
+    _arm_source = Setting(":ARM[:SEQuence[1]][:LAYer[1]]:SOURce", "arm_source",
+                          choice("IMMediate", "TLINk", "TIMer", "MANual", "BUS", "NSTest", "PSTest", "BSTest"), default="IMM")
 
-    @command(":ARM[:SEQuence[1]][:LAYer[1]]:SOURce?")
-    def _arm_source_query(self) -> str:
-        return self.arm_source
-
-    @command(":ARM[:SEQuence[1]][:LAYer[1]]:TIMer")
-    def _set_arm_timer(self, value: str) -> None:
-        seconds = parse_number(value, minimum=0.001, maximum=99999.99, default=0.1)
-        if not 0.001 <= seconds <= 99999.99:
-            raise ScpiError(-222)
-        self.arm_timer = seconds
-
-    @command(":ARM[:SEQuence[1]][:LAYer[1]]:TIMer?")
-    def _arm_timer_query(self) -> str:
-        return f"{self.arm_timer:+.6E}"
+    _arm_timer = Setting(":ARM[:SEQuence[1]][:LAYer[1]]:TIMer", "arm_timer", bounded(0.001, 99999.99, 0.1), nr3,
+                         default=0.1)
 
     @command(":TRIGger[:SEQuence[1]]:COUNt")
     def _set_trigger_count(self, value: str) -> None:
@@ -1141,28 +1003,11 @@ class Keithley2400(ScpiInstrument):
     def _trigger_count_query(self) -> str:
         return str(self.trigger_count)
 
-    @command(":TRIGger[:SEQuence[1]]:DELay")
-    def _set_trigger_delay(self, value: str) -> None:
-        seconds = parse_number(value, minimum=0.0, maximum=MAX_DELAY, default=0.0)
-        if not 0 <= seconds <= MAX_DELAY:
-            raise ScpiError(-222)
-        self.trigger_delay = seconds
+    _trigger_delay = Setting(":TRIGger[:SEQuence[1]]:DELay", "trigger_delay", bounded(0.0, MAX_DELAY, 0.0), nr3,
+                             default=0.0)
 
-    @command(":TRIGger[:SEQuence[1]]:DELay?")
-    def _trigger_delay_query(self) -> str:
-        return f"{self.trigger_delay:+.6E}"
-
-    @command(":TRIGger[:SEQuence[1]]:SOURce")
-    def _set_trigger_source(self, value: str) -> None:
-        sources = {"IMM": "IMM", "IMMEDIATE": "IMM", "TLIN": "TLIN", "TLINK": "TLIN"}
-        try:
-            self.trigger_source = sources[value.strip().upper()]
-        except KeyError:
-            raise ScpiError(-224) from None
-
-    @command(":TRIGger[:SEQuence[1]]:SOURce?")
-    def _trigger_source_query(self) -> str:
-        return self.trigger_source
+    _trigger_source = Setting(":TRIGger[:SEQuence[1]]:SOURce", "trigger_source", choice("IMMediate", "TLINk"),
+                              default="IMM")
 
     @command(":TRIGger[:SEQuence[1]]:CLEar")
     def _trigger_clear(self) -> None:
@@ -1203,27 +1048,9 @@ class Keithley2400(ScpiInstrument):
     def _trace_feed_query(self) -> str:
         return self.trace_feed
 
-    @command(":TRACe:FEED:CONTrol")
-    def _set_trace_control(self, value: str) -> None:
-        token = value.strip().upper()
-        if token not in ("NEXT", "NEV", "NEVER"):
-            raise ScpiError(-224)
-        self.trace_control = "NEXT" if token == "NEXT" else "NEV"
+    _trace_control = Setting(":TRACe:FEED:CONTrol", "trace_control", choice("NEXT", "NEVer"), default="NEV")
 
-    @command(":TRACe:FEED:CONTrol?")
-    def _trace_control_query(self) -> str:
-        return self.trace_control
-
-    @command(":TRACe:TSTamp:FORMat")
-    def _set_timestamp_format(self, value: str) -> None:
-        token = value.strip().upper()
-        if token not in ("ABS", "ABSOLUTE", "DELT", "DELTA"):
-            raise ScpiError(-224)
-        self.timestamp_format = token[:3] if token.startswith("ABS") else "DELT"
-
-    @command(":TRACe:TSTamp:FORMat?")
-    def _timestamp_format_query(self) -> str:
-        return self.timestamp_format
+    _timestamp_format = Setting(":TRACe:TSTamp:FORMat", "timestamp_format", choice("ABSolute", "DELTa"), default="ABS")
 
     @command(":TRACe:DATA?")
     def _trace_data(self) -> str:
@@ -1231,18 +1058,8 @@ class Keithley2400(ScpiInstrument):
             raise error(-230)
         return self._format(self.trace, timestamp_zero="buffer")
 
-    @command(":CALCulate3:FORMat")
-    def _set_statistic(self, value: str) -> None:
-        names = {"MEAN": "MEAN", "SDEV": "SDEV", "SDEVIATION": "SDEV", "MAX": "MAX", "MAXIMUM": "MAX",
-                 "MIN": "MIN", "MINIMUM": "MIN", "PKPK": "PKPK"}
-        try:
-            self.statistic = names[value.strip().upper()]
-        except KeyError:
-            raise ScpiError(-224) from None
-
-    @command(":CALCulate3:FORMat?")
-    def _statistic_query(self) -> str:
-        return self.statistic
+    _statistic = Setting(":CALCulate3:FORMat", "statistic", choice("MEAN", "SDEViation", "MAXimum", "MINimum", "PKPK"),
+                         default="MEAN")
 
     @command(":CALCulate3:DATA?")
     def _statistic_data(self) -> str:

@@ -18,7 +18,12 @@ the 2450 text was not available (same command tree). What is simulated:
   and SCPI2400 command sets are refused with -221), ``:ROUT:TERM``, ``:FETC?``, ``:STAT:CLE``,
   ``:TRAC:DEL``, ``:TRAC:TRIG``, the ``UNIT``/``SOURUNIT`` buffer elements, and
   ``:SOUR:SWE:VOLT:LIN`` (a configuration list and trigger model ``:INIT`` runs);
-- reading buffers (``defbuffer1``/``defbuffer2``, 10 000 readings each, and ``:TRAC:MAKE``);
+- reading buffers (``defbuffer1``/``defbuffer2``, 10 000 readings each, and ``:TRAC:MAKE``) and
+  all 14 buffer elements of ``:TRACe:DATA?`` (the shapes of DATE, FORMatted and the status bits
+  from the 2461 manual's examples; TIME's shape and the sign of a positive FORMatted value are
+  not confirmed); ``:FORMat:ASCii:PRECision``, ``:FORMat[:DATA] ASCii|REAL|SREal`` (``#0``
+  blocks) and ``:FORMat:BORDer``; the averaging filter per function (REPeat makes COUNt
+  conversions, MOVing averages the last COUNt); ``:DISPlay:LIGHt:STATe``;
 - source configuration lists (each point stores function, level, limit, range, delay, readback
   and output state) and the trigger model blocks a pulse train needs: BUFFer:CLEar,
   CONFig:NEXT/RECall, SOURce:STATe, DELay:CONStant, MEASure, BRANch:COUNter, BRANch:ALWays.
@@ -33,15 +38,19 @@ sensing, current sweeps and repeated sweeps are refused with -221.
 """
 from __future__ import annotations
 
+import calendar
 import math
+import struct
+from collections import deque
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 import numpy as np
 
 from labsuite.simulator.circuit import SegmentResult, SourcePort
-from labsuite.simulator.instruments.scpi import (ScpiError, ScpiInstrument, command, parse_bool, parse_int,
-                                                 parse_number, unquote)
+from labsuite.simulator.instruments.scpi import (ScpiError, Setting, choice, command, keyword, on_off,
+                                                 parse_bool, parse_int, parse_number, unquote)
+from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter, moving_average
 
 VOLTAGE_RANGES = (0.02, 0.2, 2.0, 20.0, 200.0)     # V
 MAX_VOLTAGE = 210.0                               # V, largest programmable level
@@ -70,7 +79,28 @@ SENSE_ALIASES = {"CURR": "CURR", "CURRENT": "CURR", "CURR:DC": "CURR", "CURRENT:
 SENSE_NODES = ("CURRent[:DC]", "VOLTage[:DC]", "RESistance")
 SOURCE_NODES = ("VOLTage", "CURRent")
 NOT_A_NUMBER = 9.9e37                             # a resistance with no current (not confirmed on a 2450 page)
-_EPOCH = datetime(2026, 1, 1)
+_EPOCH = datetime(2026, 1, 1)                     # the bench clock's zero, UTC
+_EPOCH_SECONDS = calendar.timegm(_EPOCH.timetuple())
+# 2461-901-01 Rev. A §6 (the 2450's command tree): :FORMat[:DATA] ASCii|REAL|SREal (p. 6-46), the
+# elements binary data may hold (READing, RELative, SOURce; EXTRa is a 2461 digitizer element), the
+# event a text element raises there, :FORMat:BORDer (p. 6-45, default SWAPped), averaging filter
+# count 1 to 100 (p. 6-53) and :DISPlay:LIGHt:STATe (p. 6-41, default ON50, kept through *RST).
+BINARY_FORMATS = {"REAL": "d", "SRE": "f"}
+BINARY_ELEMENTS = {"READ": "READ", "READING": "READ", "REL": "REL", "RELATIVE": "REL", "SOUR": "SOUR",
+                   "SOURCE": "SOUR"}
+BINARY_ELEMENT_ERROR = (1133, "Parameter 4, Syntax error, expected valid name parameters")
+AVERAGE_COUNT_RANGE = (1, 100)
+# Buffer status bits (2461 manual "Buffer status bits for sense measurements"; pyHegel's 2450
+# driver lists the same bits and the source status bits).
+STATUS_FRONT_TERMINAL = 0x08
+SOURCE_STATUS_READBACK = 0x08
+SOURCE_STATUS_LIMITED = 0x20
+SOURCE_STATUS_OUTPUT_ON = 0x80
+# The front panel's unit text and the SI prefix of each range decade (FORMatted, SOURFORMatted:
+# "-00.0024 mV" in the manual's :MEASure? example; the other prefixes and the sign of a positive
+# value are not confirmed).
+PANEL_UNITS = {"Amp DC": "A", "Volt DC": "V", "Ohm": "Ohm"}
+PREFIXES = ((1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n"))
 
 
 def commands(*patterns: str):
@@ -80,6 +110,14 @@ def commands(*patterns: str):
             func = command(pattern)(func)
         return func
     return register
+
+
+def panel(value: float, span: float, unit: str) -> str:
+    """``value`` as the front panel shows it on the range ``span``: six digits with the range's
+    SI prefix and unit (``-2.384862E-06`` V on the 20 mV range → ``-00.0024 mV``)."""
+    scale, prefix = next(((f, p) for f, p in PREFIXES if span >= f), PREFIXES[-1])
+    whole = len(str(int(round(span / scale))))
+    return f"{value / scale:+08.{6 - whole}f} {prefix}{PANEL_UNITS[unit]}"
 
 
 MAX_LIST_POINTS = 2500   # points per source configuration list (the driver plans for the same)
@@ -113,6 +151,10 @@ class SenseSettings:
     autorange: bool = True
     autozero: bool = True
     user_delays: list[float] = field(default_factory=lambda: [0.0] * USER_DELAYS)   # s
+    average: bool = False               # §6 :AVERage[:STATe], OFF after *RST
+    average_count: int = 10             # §6 :AVERage:COUNt
+    average_type: str = "REP"           # §6 :AVERage:TCONtrol REPeat|MOVing
+    stack: deque[float] = field(default_factory=deque)   # the moving filter's last conversions
 
 
 @dataclass
@@ -123,6 +165,11 @@ class Reading:
     limited: bool       # source was in compliance
     unit: str = "Amp DC"
     source_unit: str = "Volt DC"
+    range: float = 1e-4          # measure range, in ``unit``
+    source_range: float = 0.02   # source range, in ``source_unit``
+    front: bool = True           # measured on the front terminals
+    output: bool = True          # the output was on
+    readback: bool = True        # the source value is the measured one
 
 
 @dataclass
@@ -136,7 +183,7 @@ class ReadingBuffer:
             del self.readings[0]
 
 
-class Keithley2450(ScpiInstrument):
+class Keithley2450(SimulatedSourceMeter):
     """A 2450 whose output drives the device through ``port`` on the bench clock."""
 
     simulates = {"keithley2450": None}   # registry name (labsuite.registry) → model
@@ -144,11 +191,14 @@ class Keithley2450(ScpiInstrument):
     idn = "KEITHLEY INSTRUMENTS,MODEL 2450,04096218,1.7.12b"
 
     def __init__(self, port: SourcePort) -> None:
-        super().__init__()
-        self.port = port
-        self.clock = port.clock
+        super().__init__(port)
         self._header = ""
-        self.reset()
+        self.power_on()
+
+    def power_on(self) -> None:
+        """The state after mains on: the display light's power-on level, then the SMU's."""
+        self.display_light = "ON50"       # :DISPlay:LIGHt:STATe, set at power-on only
+        super().power_on()
 
     # --- bookkeeping ------------------------------------------------------------------
     def reset(self) -> None:
@@ -166,25 +216,15 @@ class Keithley2450(ScpiInstrument):
         self.config_lists: dict[str, list[SourceSettings]] = {}
         self.blocks: dict[int, tuple] = {}
         self.last_block = 0
-        self.errors.clear()
+        self.ascii_precision = 0          # :FORMat:ASCii:PRECision, 0 = automatic
+        self.data_format = "ASC"          # :FORMat[:DATA]
+        self.byte_order = "SWAP"          # :FORMat:BORDer
 
     def format_error(self, code: int, message: str) -> str:
         if code == 0:
             return '0,"No error;0;0 0"'
         stamp = (_EPOCH + timedelta(seconds=self.clock.now())).strftime("%Y/%m/%d %H:%M:%S.%f")[:-3]
         return f'{code},"{message};1;{stamp}"'
-
-    def process(self, message: str) -> str | None:
-        self.port.sync()
-        try:
-            return super().process(message)
-        finally:
-            self._drive()
-
-    def power_loss(self) -> None:
-        """Mains lost and back: the output drops and every setting returns to its power-on state."""
-        self.reset()
-        self._drive()
 
     def _drive(self) -> None:
         """Put the present output state on the port. The current source is a voltage source at
@@ -226,8 +266,12 @@ class Keithley2450(ScpiInstrument):
         return self.sense.nplc / LINE_FREQUENCY
 
     def _measure(self, buffer: str = "defbuffer1") -> Reading:
-        result = self._hold(self.aperture())
-        current = float(self.port.model.add_read_noise(np.array([result.current]))[0])
+        sense = self.sense
+        repeats = sense.average_count if sense.average and sense.average_type == "REP" else 1
+        result = self._hold(self.aperture() * repeats)
+        current = float(np.mean(self.port.model.add_read_noise(np.full(repeats, result.current))))
+        if sense.average and sense.average_type == "MOV":
+            current = moving_average(sense.stack, sense.average_count, current)
         sourcing_current = self.source.function == "CURR"
         if result.in_compliance and self.source.output and not sourcing_current:
             current = float(np.clip(current, -self.source.current_limit, self.source.current_limit))
@@ -239,7 +283,9 @@ class Keithley2450(ScpiInstrument):
         value = {"CURR": current, "VOLT": voltage,
                  "RES": voltage / current if current else NOT_A_NUMBER}[self.sense_function]
         reading = Reading(value, source, self.clock.now(), self.source.output and self._limited(result),
-                          SENSE_FUNCTIONS[self.sense_function][1], "Amp DC" if sourcing_current else "Volt DC")
+                          SENSE_FUNCTIONS[self.sense_function][1], "Amp DC" if sourcing_current else "Volt DC",
+                          sense.range, self.source.current_range if sourcing_current else self.source.range,
+                          self.terminals == "FRON", self.source.output, self.source.readback)
         self._buffer(buffer).append(reading)
         return reading
 
@@ -270,23 +316,9 @@ class Keithley2450(ScpiInstrument):
         self.source = replace(settings)
 
     # --- IEEE 488.2 common commands -----------------------------------------------------
-    @command("*RST")
-    def _rst(self) -> None:
-        self.reset()
-
-    @command("*CLS")
-    def _cls(self) -> None:
-        self.errors.clear()
-
-    @command("*OPC?")
-    def _opc_query(self) -> str:
-        return "1"   # a running trigger model has already finished in bench time
-
-    @command("*OPC")
-    @command("*WAI")
     @command("*TRG")
-    def _no_op(self) -> None:
-        return None
+    def _bus_trigger(self) -> None:
+        return None   # a running trigger model has already finished in bench time
 
     @command("*LANG?")
     def _get_language(self) -> str:
@@ -303,23 +335,7 @@ class Keithley2450(ScpiInstrument):
         if token != "SCPI":
             raise ScpiError(-221, f"Settings conflict; the {token} command set not simulated")
 
-    @command("*ESR?")
-    def _esr(self) -> str:
-        return "0"
-
-    @command("*STB?")
-    def _stb(self) -> str:
-        return "4" if len(self.errors) else "0"   # bit 2: error/event queue not empty
-
     # --- system -------------------------------------------------------------------------
-    @command(":SYSTem:ERRor[:NEXT]?")
-    def _error_next(self) -> str:
-        return self.errors.pop()
-
-    @command(":SYSTem:ERRor:COUNt?")
-    def _error_count(self) -> str:
-        return str(len(self.errors))
-
     @command(":SYSTem:CLEar")
     def _system_clear(self) -> None:
         self.errors.clear()
@@ -500,15 +516,8 @@ class Keithley2450(ScpiInstrument):
     def _get_source_user_delay(self) -> str:
         return f"{self.source_user_delays[self._user()]:.6E}"
 
-    @command("[:SOURce[1]]:VOLTage:READ:BACK")
-    @command("[:SOURce[1]]:CURRent:READ:BACK")
-    def _set_readback(self, arg: str) -> None:
-        self.source.readback = parse_bool(arg)
-
-    @command("[:SOURce[1]]:VOLTage:READ:BACK?")
-    @command("[:SOURce[1]]:CURRent:READ:BACK?")
-    def _get_readback(self) -> str:
-        return "1" if self.source.readback else "0"
+    _readback = Setting(("[:SOURce[1]]:VOLTage:READ:BACK", "[:SOURce[1]]:CURRent:READ:BACK"), "source.readback",
+                        parse_bool, on_off)
 
     # --- configuration lists -------------------------------------------------------------
     @command("[:SOURce[1]]:CONFiguration:LIST:CREate")
@@ -573,18 +582,7 @@ class Keithley2450(ScpiInstrument):
         if on:
             self.tripped = False
 
-    @command(":OUTPut[1]:SMODe")
-    def _set_off_state(self, arg: str) -> None:
-        states = {"NORM": "NORM", "NORMAL": "NORM", "HIMP": "HIMP", "HIMPEDANCE": "HIMP", "ZERO": "ZERO",
-                  "GUAR": "GUAR", "GUARD": "GUAR"}
-        try:
-            self.off_state = states[arg.strip().upper()]
-        except KeyError:
-            raise ScpiError(-224) from None
-
-    @command(":OUTPut[1]:SMODe?")
-    def _get_off_state(self) -> str:
-        return self.off_state
+    _off_state = Setting(":OUTPut[1]:SMODe", "off_state", choice("NORMal", "HIMPedance", "ZERO", "GUARd"))
 
     @command(":OUTPut[1][:STATe]?")
     def _get_output(self) -> str:
@@ -675,14 +673,8 @@ class Keithley2450(ScpiInstrument):
     def _get_sense_user_delay(self) -> str:
         return f"{self._sense_of_node().user_delays[self._user()]:.6E}"
 
-    @command("[:SENSe[1]]:COUNt")
-    def _set_count(self, arg: str) -> None:
-        """§6 ``[:SENSe[1]]:COUNt``: readings per ``:MEAS?``/``:READ?``/``:TRAC:TRIG`` (1 after *RST)."""
-        self.sense_count = parse_int(arg, 1, MAX_SENSE_COUNT)
-
-    @command("[:SENSe[1]]:COUNt?")
-    def _get_count(self) -> str:
-        return str(self.sense_count)
+    # §6 [:SENSe[1]]:COUNt: readings per :MEAS?/:READ?/:TRAC:TRIG (1 after *RST)
+    _count = Setting("[:SENSe[1]]:COUNt", "sense_count", lambda arg: parse_int(arg, 1, MAX_SENSE_COUNT))
 
     @command(":READ?")
     @command(":MEASure?")
@@ -762,30 +754,107 @@ class Keithley2450(ScpiInstrument):
         return self._format(buffer.readings[i - 1:j], elements or ("READ",), buffer)
 
     def _format(self, readings: list[Reading], elements: tuple[str, ...], buffer: ReadingBuffer) -> str:
+        """§6 ``:TRACe:DATA?`` (p. 6-109): the elements of each reading in the order asked, all
+        comma-separated (the manual's examples, ``03/21/2013,-1.375422E-11``, have no space
+        after the comma though its ``:FORMat[:DATA]`` text says "comma and space"). In REAL or
+        SREal only READing, RELative and SOURce, as a ``#0`` block of IEEE-754 values in the
+        ``:FORMat:BORDer`` byte order ("starts with #0 and ends with a new line", p. 6-46)."""
         t0 = buffer.readings[0].time if buffer.readings else 0.0
-        fields = []
-        for r in readings:
-            for element in elements:
-                key = element.strip().upper()
-                if key in ("READ", "READING"):
-                    fields.append(f"{r.reading:.6E}")
-                elif key in ("SOUR", "SOURCE"):
-                    fields.append(f"{r.source:.6E}")
-                elif key in ("REL", "RELATIVE"):
-                    fields.append(f"{r.time - t0:.9f}")
-                elif key in ("SEC", "SECONDS"):
-                    fields.append(f"{int(r.time)}")
-                elif key in ("FRAC", "FRACTIONAL"):
-                    fields.append(f"{r.time % 1:.9f}")
-                elif key in ("STAT", "STATUS"):
-                    fields.append("8" if r.limited else "0")   # bit 3: measurement limited
-                elif key == "UNIT":
-                    fields.append(r.unit)                      # 2470-901-01 p. 12-141: "Watt DC" style
-                elif key == "SOURUNIT":
-                    fields.append(r.source_unit)
-                else:
-                    raise ScpiError(-224, "Illegal parameter value; unknown buffer element")
-        return ",".join(fields)
+        keys = [element.strip().upper() for element in elements]
+        if self.data_format != "ASC":
+            if any(key not in BINARY_ELEMENTS for key in keys):
+                raise ScpiError(*BINARY_ELEMENT_ERROR)
+            values = [{"READ": r.reading, "REL": r.time - t0, "SOUR": r.source}[BINARY_ELEMENTS[key]]
+                      for r in readings for key in keys]
+            order = ">" if self.byte_order == "NORM" else "<"
+            data = struct.pack(f"{order}{len(values)}{BINARY_FORMATS[self.data_format]}", *values)
+            return "#0" + data.decode("latin-1")
+        return ",".join(self._field(r, key, t0) for r in readings for key in keys)
+
+    def _field(self, r: Reading, key: str, t0: float) -> str:
+        """One ASCII buffer element of reading ``r`` (§6 ``:TRACe:DATA?`` element table)."""
+        stamp = _EPOCH + timedelta(seconds=r.time)
+        if key in ("READ", "READING"):
+            return self._number(r.reading)
+        if key in ("SOUR", "SOURCE"):
+            return self._number(r.source)
+        if key in ("REL", "RELATIVE"):
+            return f"{r.time - t0:.9f}"
+        if key in ("SEC", "SECONDS"):                  # UTC seconds since 1970
+            return f"{_EPOCH_SECONDS + int(r.time)}"
+        if key in ("FRAC", "FRACTIONAL"):
+            return f"{r.time % 1:.9f}"
+        if key == "DATE":                              # "03/21/2013" (§6 :FETCh? example)
+            return stamp.strftime("%m/%d/%Y")
+        if key == "TIME":                              # not confirmed: hh:mm:ss
+            return stamp.strftime("%H:%M:%S")
+        if key in ("TST", "TSTAMP"):                   # date, time and fractional seconds (pyHegel notes)
+            return stamp.strftime("%m/%d/%Y %H:%M:%S") + f"{r.time % 1:.9f}"[1:]
+        if key in ("STAT", "STATUS"):
+            return str(STATUS_FRONT_TERMINAL if r.front else 0)
+        if key in ("SOURSTAT", "SOURSTATUS"):
+            return str((SOURCE_STATUS_READBACK if r.readback else 0) | (SOURCE_STATUS_LIMITED if r.limited else 0)
+                       | (SOURCE_STATUS_OUTPUT_ON if r.output else 0))
+        if key == "UNIT":
+            return r.unit                              # 2470-901-01 p. 12-141: "Watt DC" style
+        if key == "SOURUNIT":
+            return r.source_unit
+        if key in ("FORM", "FORMATTED"):
+            return panel(r.reading, r.range, r.unit)
+        if key in ("SOURFORM", "SOURFORMATTED"):
+            return panel(r.source, r.source_range, r.source_unit)
+        raise ScpiError(-224, "Illegal parameter value; unknown buffer element")
+
+    def _number(self, value: float) -> str:
+        """A reading as NR3 with ``:FORMat:ASCii:PRECision`` significant digits (0: automatic, 7)."""
+        digits = self.ascii_precision or 7
+        return f"{value:.{digits - 1}E}"
+
+    @command(":FORMat:ASCii:PRECision")
+    def _set_precision(self, arg: str) -> None:
+        """2461 manual §6 ``:FORMat:ASCii:PRECision`` (p. 6-44): 0 (automatic) or 1 to 16 digits."""
+        self.ascii_precision = 0 if arg.strip().upper() in ("DEF", "DEFAULT") else parse_int(arg, 0, 16)
+
+    @command(":FORMat:ASCii:PRECision?")
+    def _get_precision(self) -> str:
+        return str(self.ascii_precision)
+
+    # 2461 manual §6 :FORMat[:DATA] (p. 6-46): readings as text, IEEE-754 double or single precision
+    _data_format = Setting(":FORMat[:DATA]", "data_format", choice("ASCii", "REAL", "SREal"))
+    _byte_order = Setting(":FORMat:BORDer", "byte_order", choice("NORMal", "SWAPped"))
+
+    @commands(*(f"[:SENSe[1]]:{node}:AVERage[:STATe]" for node in SENSE_NODES))
+    def _set_average(self, arg: str) -> None:
+        sense = self._sense_of_node()
+        sense.average = parse_bool(arg)
+        sense.stack.clear()
+
+    @commands(*(f"[:SENSe[1]]:{node}:AVERage[:STATe]?" for node in SENSE_NODES))
+    def _get_average(self) -> str:
+        return on_off(self._sense_of_node().average)
+
+    @commands(*(f"[:SENSe[1]]:{node}:AVERage:COUNt" for node in SENSE_NODES))
+    def _set_average_count(self, arg: str) -> None:
+        sense = self._sense_of_node()
+        sense.average_count = parse_int(arg, *AVERAGE_COUNT_RANGE)
+        sense.stack.clear()
+
+    @commands(*(f"[:SENSe[1]]:{node}:AVERage:COUNt?" for node in SENSE_NODES))
+    def _get_average_count(self) -> str:
+        return str(self._sense_of_node().average_count)
+
+    @commands(*(f"[:SENSe[1]]:{node}:AVERage:TCONtrol" for node in SENSE_NODES))
+    def _set_average_type(self, arg: str) -> None:
+        sense = self._sense_of_node()
+        sense.average_type = keyword(arg, ("REPeat", "MOVing"))
+        sense.stack.clear()
+
+    @commands(*(f"[:SENSe[1]]:{node}:AVERage:TCONtrol?" for node in SENSE_NODES))
+    def _get_average_type(self) -> str:
+        return self._sense_of_node().average_type
+
+    _display_light = Setting(":DISPlay:LIGHt:STATe", "display_light",
+                             choice("ON100", "ON75", "ON50", "ON25", "OFF", "BLACkout"))
 
     @commands(*(f":SOURce[1]:SWEep:{node}:LINear" for node in SOURCE_NODES))
     def _sweep_linear(self, start: str, stop: str, points: str, delay: str = "-1", count: str = "1",

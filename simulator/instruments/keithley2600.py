@@ -61,10 +61,12 @@ import numpy as np
 
 from labsuite.core.datasheets import KEITHLEY_2600B, Keithley2600BModel
 from labsuite.simulator.circuit import SegmentResult, SourcePort
-from labsuite.simulator.instruments.tsp import TspInstrument, TspObject, TspRuntimeError, number
+from labsuite.simulator.instruments.tsp import TspInstrument, TspObject, TspRuntimeError, attribute, number
 from labsuite.simulator.run_control import Interrupted
 
 LINE_FREQUENCY = 60.0          # Hz, localnode.linefreq at power-on
+NOT_A_NUMBER = 9.91e37   # a resistance with no current: what the firmware prints for overflow
+                         # (9.91000e+37 in a recorded 2600B session; no manual page seen)
 NPLC_RANGE = (0.001, 25.0)     # smuX.measure.nplc
 BUFFER_CAPACITY = 60_000       # readings per dedicated buffer (not confirmed, see the module docstring)
 TIMER_DEFAULT_DELAY = 10e-6    # s (not confirmed)
@@ -104,6 +106,39 @@ def _choice(instrument: Keithley2600, value: Any, allowed: tuple[int, ...], what
     else:
         instrument.error(1101, "Parameter too big")
     return None
+
+
+def _flag_attribute(name: str, field: str, reply: Callable[[bool], Any] = int) -> property:
+    """A 0/1 (or boolean) attribute held as a bool in ``field``; reads back as ``reply`` gives it."""
+    return attribute(field, lambda obj, value: _flag(value, name), reply)
+
+
+def _choice_attribute(name: str, *allowed: str, then: Callable[[Any], None] | None = None) -> property:
+    """An enumerated attribute of an SMU's object, one of the :class:`Smu` constants named
+    ``allowed``; another value queues 1101/1102 and is not kept."""
+    def take(obj: Any, value: Any) -> int | None:
+        return _choice(obj._smu._instrument, value, tuple(getattr(Smu, c) for c in allowed), name)
+    return attribute(f"_{name}", take, then=then)
+
+
+def _limited_attribute(name: str, limits: Callable[[Keithley2600BModel], tuple[float, float]],
+                       then: Callable[[Any], None] | None = None) -> property:
+    """A number attribute of an SMU's object within ``limits(spec)``; outside, the error is
+    queued and the value not kept."""
+    def take(obj: Any, value: Any) -> float | None:
+        x = number(value, name)
+        return x if obj._smu._instrument.within(x, *limits(obj._smu._spec)) else None
+    return attribute(f"_{name}", take, then=then)
+
+
+def _range_attribute(name: str, ranges: Callable[[Keithley2600BModel], tuple[float, ...]], autorange: str,
+                     manual: Any) -> property:
+    """A range attribute of an SMU's object: the smallest of ``ranges(spec)`` holding |value|,
+    which sets the object's ``autorange`` field to ``manual`` (autoranging off)."""
+    def take(obj: Any, value: Any) -> float | None:
+        wanted, held = abs(number(value, name)), ranges(obj._smu._spec)
+        return next(r for r in held if wanted <= r) if obj._smu._instrument.within(wanted, 0.0, held[-1]) else None
+    return attribute(f"_{name}", take, then=lambda obj: setattr(obj, autorange, manual))
 
 
 # --- reading buffers ----------------------------------------------------------------------
@@ -177,29 +212,11 @@ class ReadingBuffer(TspObject):
     def basetimestamp(self) -> float:
         return self._readings[0].time if self._readings else 0.0
 
-    @property
-    def appendmode(self) -> int:
-        return self._appendmode
+    appendmode = _flag_attribute("appendmode", "_appendmode")
 
-    @appendmode.setter
-    def appendmode(self, value: Any) -> None:
-        self._appendmode = int(_flag(value, "appendmode"))
+    collectsourcevalues = _flag_attribute("collectsourcevalues", "_collect_sources")
 
-    @property
-    def collectsourcevalues(self) -> int:
-        return int(self._collect_sources)
-
-    @collectsourcevalues.setter
-    def collectsourcevalues(self, value: Any) -> None:
-        self._collect_sources = _flag(value, "collectsourcevalues")
-
-    @property
-    def collecttimestamps(self) -> int:
-        return int(self._collect_times)
-
-    @collecttimestamps.setter
-    def collecttimestamps(self, value: Any) -> None:
-        self._collect_times = _flag(value, "collecttimestamps")
+    collecttimestamps = _flag_attribute("collecttimestamps", "_collect_times")
 
     def clear(self) -> None:
         self._readings.clear()
@@ -266,13 +283,7 @@ class Timer(TspObject):
         elif all(self._instrument.within(d, 1e-9, 100_000) for d in delays):
             self._delays, self._position = delays, 0
 
-    @property
-    def passthrough(self) -> bool:
-        return self._passthrough
-
-    @passthrough.setter
-    def passthrough(self, value: Any) -> None:
-        self._passthrough = _flag(value, "passthrough")
+    passthrough = _flag_attribute("passthrough", "_passthrough", bool)
 
     @property
     def stimulus(self) -> int:
@@ -436,15 +447,7 @@ class TriggerSource(_Layer):
         self._limiti = 0.0
         self._limitv = 0.0
 
-    @property
-    def action(self) -> int:
-        return self._action
-
-    @action.setter
-    def action(self, value: Any) -> None:
-        action = _choice(self._smu._instrument, value, (Smu.DISABLE, Smu.ENABLE), "action")
-        if action is not None:
-            self._action = action
+    action = _choice_attribute("action", "DISABLE", "ENABLE")
 
     @property
     def limiti(self) -> float:
@@ -491,15 +494,7 @@ class TriggerMeasure(_Layer):
         self._kinds: tuple[str, ...] = ("i",)
         self._buffers: tuple[ReadingBuffer, ...] = ()
 
-    @property
-    def action(self) -> int:
-        return self._action
-
-    @action.setter
-    def action(self, value: Any) -> None:
-        action = _choice(self._smu._instrument, value, (Smu.DISABLE, Smu.ENABLE), "action")
-        if action is not None:
-            self._action = action
+    action = _choice_attribute("action", "DISABLE", "ENABLE")
 
     def _configure(self, kinds: tuple[str, ...], buffers: tuple[Any, ...]) -> None:
         self._kinds, self._buffers = kinds, tuple(self._smu._buffer(b) for b in buffers)
@@ -519,15 +514,7 @@ class TriggerEndPulse(_Layer):
         super().__init__(smu)
         self._action = Smu.SOURCE_HOLD
 
-    @property
-    def action(self) -> int:
-        return self._action
-
-    @action.setter
-    def action(self, value: Any) -> None:
-        action = _choice(self._smu._instrument, value, (Smu.SOURCE_IDLE, Smu.SOURCE_HOLD), "action")
-        if action is not None:
-            self._action = action
+    action = _choice_attribute("action", "SOURCE_IDLE", "SOURCE_HOLD")
 
 
 class TriggerEndSweep(TspObject):
@@ -535,15 +522,7 @@ class TriggerEndSweep(TspObject):
         self._smu = smu
         self._action = Smu.SOURCE_IDLE
 
-    @property
-    def action(self) -> int:
-        return self._action
-
-    @action.setter
-    def action(self, value: Any) -> None:
-        action = _choice(self._smu._instrument, value, (Smu.SOURCE_IDLE, Smu.SOURCE_HOLD), "action")
-        if action is not None:
-            self._action = action
+    action = _choice_attribute("action", "SOURCE_IDLE", "SOURCE_HOLD")
 
 
 class SmuTrigger(TspObject):
@@ -737,15 +716,7 @@ class SmuSource(TspObject):
             self._limiti = limit
             self._smu._apply(None, None)
 
-    @property
-    def limitv(self) -> float:
-        return self._limitv
-
-    @limitv.setter
-    def limitv(self, value: Any) -> None:
-        limit = number(value, "limitv")
-        if self._smu._instrument.within(limit, *self._smu._spec.limit_v):
-            self._limitv = limit
+    limitv = _limited_attribute("limitv", lambda spec: spec.limit_v)
 
     @property
     def limitp(self) -> float:
@@ -758,45 +729,13 @@ class SmuSource(TspObject):
         if limit == 0 or self._smu._instrument.within(limit, 0.0, spec.max_voltage * spec.limit_i[1]):
             self._limitp = limit
 
-    @property
-    def rangev(self) -> float:
-        return self._rangev
+    rangev = _range_attribute("rangev", lambda spec: spec.voltage_ranges, "_autorangev", False)
 
-    @rangev.setter
-    def rangev(self, value: Any) -> None:
-        wanted = abs(number(value, "rangev"))
-        spec = self._smu._spec
-        if self._smu._instrument.within(wanted, 0.0, spec.voltage_ranges[-1]):
-            self._rangev = next(r for r in spec.voltage_ranges if wanted <= r)
-            self._autorangev = False
+    autorangev = _flag_attribute("autorangev", "_autorangev")
 
-    @property
-    def autorangev(self) -> int:
-        return int(self._autorangev)
+    rangei = _range_attribute("rangei", lambda spec: spec.current_ranges, "_autorangei", False)
 
-    @autorangev.setter
-    def autorangev(self, value: Any) -> None:
-        self._autorangev = _flag(value, "autorangev")
-
-    @property
-    def rangei(self) -> float:
-        return self._rangei
-
-    @rangei.setter
-    def rangei(self, value: Any) -> None:
-        wanted = abs(number(value, "rangei"))
-        spec = self._smu._spec
-        if self._smu._instrument.within(wanted, 0.0, spec.current_ranges[-1]):
-            self._rangei = next(r for r in spec.current_ranges if wanted <= r)
-            self._autorangei = False
-
-    @property
-    def autorangei(self) -> int:
-        return int(self._autorangei)
-
-    @autorangei.setter
-    def autorangei(self, value: Any) -> None:
-        self._autorangei = _flag(value, "autorangei")
+    autorangei = _flag_attribute("autorangei", "_autorangei")
 
     @property
     def output(self) -> int:
@@ -819,48 +758,14 @@ class SmuSource(TspObject):
     def compliance(self) -> bool:
         return self._smu._compliance
 
-    @property
-    def offmode(self) -> int:
-        return self._offmode
+    offmode = _choice_attribute("offmode", "OUTPUT_NORMAL", "OUTPUT_ZERO", "OUTPUT_HIGH_Z",
+                                then=lambda source: source._smu._drive())
 
-    @offmode.setter
-    def offmode(self, value: Any) -> None:
-        mode = _choice(self._smu._instrument, value, (Smu.OUTPUT_NORMAL, Smu.OUTPUT_ZERO, Smu.OUTPUT_HIGH_Z), "offmode")
-        if mode is not None:
-            self._offmode = mode
-            self._smu._drive()
+    offfunc = _choice_attribute("offfunc", "OUTPUT_DCAMPS", "OUTPUT_DCVOLTS", then=lambda source: source._smu._drive())
 
-    @property
-    def offfunc(self) -> int:
-        return self._offfunc
+    offlimiti = _limited_attribute("offlimiti", lambda spec: spec.limit_i, then=lambda source: source._smu._drive())
 
-    @offfunc.setter
-    def offfunc(self, value: Any) -> None:
-        func = _choice(self._smu._instrument, value, (Smu.OUTPUT_DCAMPS, Smu.OUTPUT_DCVOLTS), "offfunc")
-        if func is not None:
-            self._offfunc = func
-            self._smu._drive()
-
-    @property
-    def offlimiti(self) -> float:
-        return self._offlimiti
-
-    @offlimiti.setter
-    def offlimiti(self, value: Any) -> None:
-        limit = number(value, "offlimiti")
-        if self._smu._instrument.within(limit, *self._smu._spec.limit_i):
-            self._offlimiti = limit
-            self._smu._drive()
-
-    @property
-    def offlimitv(self) -> float:
-        return self._offlimitv
-
-    @offlimitv.setter
-    def offlimitv(self, value: Any) -> None:
-        limit = number(value, "offlimitv")
-        if self._smu._instrument.within(limit, *self._smu._spec.limit_v):
-            self._offlimitv = limit
+    offlimitv = _limited_attribute("offlimitv", lambda spec: spec.limit_v)
 
     @property
     def delay(self) -> float:
@@ -887,15 +792,7 @@ class SmuMeasure(TspObject):
         self._rangei, self._autorangei = spec.current_ranges[0], Smu.AUTORANGE_ON
         self._rangev, self._autorangev = spec.voltage_ranges[0], Smu.AUTORANGE_ON
 
-    @property
-    def nplc(self) -> float:
-        return self._nplc
-
-    @nplc.setter
-    def nplc(self, value: Any) -> None:
-        nplc = number(value, "nplc")
-        if self._smu._instrument.within(nplc, *NPLC_RANGE):
-            self._nplc = nplc
+    nplc = _limited_attribute("nplc", lambda spec: NPLC_RANGE)
 
     @property
     def count(self) -> int:
@@ -917,15 +814,7 @@ class SmuMeasure(TspObject):
         if delay == Smu.DELAY_AUTO or self._smu._instrument.within(delay, 0.0, 10_000.0):
             self._delay = delay   # DELAY_AUTO: the range-dependent settling is not simulated (0 s)
 
-    @property
-    def interval(self) -> float:
-        return self._interval
-
-    @interval.setter
-    def interval(self, value: Any) -> None:
-        interval = number(value, "interval")
-        if self._smu._instrument.within(interval, 0.0, 1.0):
-            self._interval = interval
+    interval = _limited_attribute("interval", lambda spec: (0.0, 1.0))
 
     @property
     def autozero(self) -> int:
@@ -938,49 +827,13 @@ class SmuMeasure(TspObject):
         if mode is not None:
             self._autozero = Smu.AUTOZERO_OFF if mode == Smu.AUTOZERO_ONCE else mode
 
-    @property
-    def rangei(self) -> float:
-        return self._rangei
+    rangei = _range_attribute("rangei", lambda spec: spec.current_ranges, "_autorangei", 0)   # AUTORANGE_OFF
 
-    @rangei.setter
-    def rangei(self, value: Any) -> None:
-        wanted = abs(number(value, "rangei"))
-        ranges = self._smu._spec.current_ranges
-        if self._smu._instrument.within(wanted, 0.0, ranges[-1]):
-            self._rangei, self._autorangei = next(r for r in ranges if wanted <= r), Smu.AUTORANGE_OFF
+    autorangei = _choice_attribute("autorangei", "AUTORANGE_OFF", "AUTORANGE_ON", "AUTORANGE_FOLLOW_LIMIT")
 
-    @property
-    def autorangei(self) -> int:
-        return self._autorangei
+    rangev = _range_attribute("rangev", lambda spec: spec.voltage_ranges, "_autorangev", 0)   # AUTORANGE_OFF
 
-    @autorangei.setter
-    def autorangei(self, value: Any) -> None:
-        modes = (Smu.AUTORANGE_OFF, Smu.AUTORANGE_ON, Smu.AUTORANGE_FOLLOW_LIMIT)
-        mode = _choice(self._smu._instrument, value, modes, "autorangei")
-        if mode is not None:
-            self._autorangei = mode
-
-    @property
-    def rangev(self) -> float:
-        return self._rangev
-
-    @rangev.setter
-    def rangev(self, value: Any) -> None:
-        wanted = abs(number(value, "rangev"))
-        ranges = self._smu._spec.voltage_ranges
-        if self._smu._instrument.within(wanted, 0.0, ranges[-1]):
-            self._rangev, self._autorangev = next(r for r in ranges if wanted <= r), Smu.AUTORANGE_OFF
-
-    @property
-    def autorangev(self) -> int:
-        return self._autorangev
-
-    @autorangev.setter
-    def autorangev(self, value: Any) -> None:
-        modes = (Smu.AUTORANGE_OFF, Smu.AUTORANGE_ON, Smu.AUTORANGE_FOLLOW_LIMIT)
-        mode = _choice(self._smu._instrument, value, modes, "autorangev")
-        if mode is not None:
-            self._autorangev = mode
+    autorangev = _choice_attribute("autorangev", "AUTORANGE_OFF", "AUTORANGE_ON", "AUTORANGE_FOLLOW_LIMIT")
 
     def i(self, buffer: Any = None) -> float:
         return self._smu._measure_now(("i",), (buffer,))[0]
@@ -1162,7 +1015,7 @@ class Smu(TspObject):
             limit = self._present()[1]
             current = float(np.clip(current, -limit, limit))
         values = {"i": current, "v": voltage,
-                  "r": voltage / current if current else math.inf, "p": voltage * current}
+                  "r": voltage / current if current else NOT_A_NUMBER, "p": voltage * current}
         readings = tuple(values[k] for k in integration["kinds"])
         for value, buffer in zip(readings, integration["buffers"]):
             if buffer is not None:

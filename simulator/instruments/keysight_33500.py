@@ -26,6 +26,9 @@ OUTPut, BURSt, TRIGger subsystems; SYSTem:ERRor?). What is simulated:
   ``FUNCtion:SQUare:DCYCle`` [50 %], ``OUTPut:SYNC:SOURce`` [CH1]; ``PHASe``, ``BURSt:PHASe``
   and ``FREQuency:MODE`` answer their *RST values (0°, CW) and refuse others with -221 (bursts
   are played from phase 0; lists and sweeps are not simulated); ``PHASe:SYNChronize`` is taken;
+- ``APPLy?``, ``FUNCtion:ARBitrary[?]`` and ``DATA:VOLatile:CATalog?`` (one built-in arbitrary
+  waveform in volatile memory; loading others is not simulated), ``ROSCillator:SOURce[?]`` and
+  ``:CURRent?`` (no external reference wired), ``VOLTage:LIMit:STATe`` (OFF only);
 - the output termination as the manual describes it: the output is a 50 Ω source; programmed
   and queried levels assume the load setting, so with the 50 Ω default the EMF behind the 50 Ω
   is twice the programmed value, and with ``INFinity`` it equals it. Changing the setting
@@ -60,16 +63,16 @@ from __future__ import annotations
 
 import math
 import re
-from itertools import chain
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from decimal import Decimal
+from itertools import chain
 
-from labsuite.core.clock import VirtualClock
 from labsuite.simulator.circuit import SourcePort
-from labsuite.simulator.instruments.scpi import (ErrorQueue, ScpiError, ScpiInstrument, _Command, command,
-                                                 parse_bool, parse_number)
+from labsuite.simulator.instruments.generator import INFINITY, SimulatedGenerator, emf_per_volt, pulse_train
+from labsuite.simulator.instruments.scpi import (ScpiError, Setting, choice, command, keyword, on_off, parse_bool,
+                                                 parse_number)
 
-OUTPUT_IMPEDANCE = 50.0        # Ω, series output impedance of each channel
 MAX_EMF = 10.0                 # V, largest |level| open circuit (±5 V into 50 Ω)
 MIN_AMPLITUDE_EMF = 2e-3       # V, 1 mVpp into 50 Ω
 FREQUENCY_RANGE = (1e-6, 30e6)  # Hz, pulse (and sine) frequency
@@ -77,10 +80,8 @@ MIN_WIDTH = 16e-9              # s
 MAX_WIDTH = 1e6                # s
 EDGE_RANGE = (8.4e-9, 1e-6)    # s, 10–90 %
 LONG_EDGE_WIDTH = 20e-9        # s, narrowest pulse that takes edges above the minimum
-LOAD_RANGE = (1.0, 10e3)       # Ω
 MAX_BURST = 100_000_000
 BURST_PERIOD_RANGE = (1e-6, 8000.0)   # s
-INFINITY = 9.9e37              # what the 33500 answers for INFinity
 
 FUNCTIONS = ("SINusoid", "SQUare", "TRIangle", "RAMP", "PULSe", "PRBS", "NOISe", "ARB", "DC")
 TRIGGER_SOURCES = ("IMMediate", "EXTernal", "TIMer", "BUS")
@@ -88,110 +89,19 @@ MAX_TRIGGER_COUNT = 1_000_000
 TRIGGER_DELAY_RANGE = (0.0, 1000.0)    # s
 TRIGGER_TIMER_RANGE = (1e-6, 8000.0)   # s
 SQUARE_DUTY_RANGE = (0.01, 99.99)      # %
+# The arbitrary waveform a channel holds from power-on (guide, FUNCtion:ARBitrary and
+# DATA:VOLatile:CATalog?; the name is not confirmed for firmware 4.x).
+DEFAULT_ARB = r"INT:\BUILTIN\EXP_RISE.ARB"
 CHANNEL_SUFFIX = re.compile(r"(:(?:SOURCE|SOUR|OUTPUT|OUTP|TRIGGER|TRIG))([12])(?=:|$)", re.IGNORECASE)
-# Standard Event Status Register bits (IEEE 488.2 §11.5.1.1)
-ESR_OPC, ESR_QUERY, ESR_DEVICE, ESR_EXECUTION, ESR_COMMAND, ESR_POWER_ON = 1, 4, 8, 16, 32, 128
-
-
-# --- status reporting (shared with the other simulated generators) ----------------------------
-def event_bit(code: int) -> int:
-    """The Standard Event Status Register bit an error of ``code`` sets."""
-    if -199 <= code <= -100:
-        return ESR_COMMAND
-    if -299 <= code <= -200:
-        return ESR_EXECUTION
-    if -499 <= code <= -400:
-        return ESR_QUERY
-    return ESR_DEVICE
-
-
-class EventErrorQueue(ErrorQueue):
-    """The error queue, setting each error's bit in the instrument's ``esr`` as it is queued."""
-
-    def __init__(self, instrument: ScpiInstrument, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._instrument = instrument
-
-    def push(self, code: int, message: str) -> None:
-        super().push(code, message)
-        self._instrument.esr |= event_bit(code)
-
-
-# --- pulse bursts on source ports (shared with the other simulated generators) --------------
-def emf_per_volt(load: float) -> float:
-    """EMF behind the 50 Ω output per programmed volt, for the output termination ``load`` (Ω)."""
-    return 1.0 if math.isinf(load) else (load + OUTPUT_IMPEDANCE) / load
-
-
-def pulse_train(idle: float | None, pulse: float | None, width: float, period: float, count: int,
-                delay: float = 0.0) -> Iterator[tuple[float, float | None]]:
-    """Segments (duration s, EMF V) of ``count`` periods: ``delay`` at ``idle``, ``width`` at
-    ``pulse``, the rest of the period at ``idle`` (None: output off)."""
-    cycle = [(d, v) for d, v in ((delay, idle), (width, pulse), (period - delay - width, idle)) if d > 0]
-    for _ in range(count):
-        yield from cycle
-
-
-def play_bursts(lines: list[tuple[SourcePort | None, Iterable[tuple[float, float | None]]]],
-                clock: VirtualClock, check: Callable[[], None]) -> None:
-    """Play each line's segments on its port (None: not wired or output off) at the same time.
-
-    The device is held between consecutive segment boundaries of all lines; a line that ends
-    keeps its last level. Time advances by the longest line. ``check()`` runs at every boundary
-    (it raises to stop the burst: an abort from another connection, the simulator's budget).
-    """
-    heads: list[list] = []
-    for port, segments in lines:
-        ends = _segment_ends(segments)
-        heads.append([port, ends, next(ends, None)])
-    wired = [port for port, _ in lines if port is not None]
-    now = 0.0
-    while live := [h for h in heads if h[2] is not None]:
-        check()
-        end = min(h[2][0] for h in live)
-        for port, _, (_, level) in live:
-            if port is not None:
-                port.drive(level, math.inf)
-        if end > now:
-            if wired:
-                wired[0].hold(end - now)
-                for port in wired[1:]:
-                    port.sync()
-            else:
-                clock.advance(end - now)
-        now = end
-        for h in live:
-            if h[2][0] <= end:
-                h[2] = next(h[1], None)
-
-
-def _segment_ends(segments: Iterable[tuple[float, float | None]]) -> Iterator[tuple[float, float | None]]:
-    t = 0.0
-    for duration, level in segments:
-        t += duration
-        yield t, level
-
-
-def split_channel(header: str, suffix: re.Pattern[str] = CHANNEL_SUFFIX) -> tuple[int, str]:
-    """(channel, header without it): the numeric suffix of a node such as ``SOUR2`` or ``OUTP2``
-    selects the channel (1 if none has one)."""
-    match = suffix.search(header)
-    return (int(match.group(2)) if match else 1), suffix.sub(r"\1", header)
-
-
-def keyword(arg: str, choices: Iterable[str]) -> str:
-    """The short form (upper case) of the manual-style keyword ``arg`` names, or -224."""
-    token = arg.strip().upper()
-    for choice in choices:
-        short = "".join(c for c in choice if c.isupper() or c.isdigit())
-        if token in (short, choice.upper()):
-            return short
-    raise ScpiError(-224)
 
 
 def nr3(value: float) -> str:
-    """A number as the 33500 answers it (``+1.000000000000000E-04``)."""
-    return f"{value:+.15E}"
+    """A number as the 33500 answers it (``+1.000000000000000E-04``), from its shortest decimal
+    form so that binary rounding does not show in the last digits (``+9.900000000000000E+37``)."""
+    if value == 0:
+        return "+0.000000000000000E+00"
+    mantissa, exponent = f"{Decimal(repr(float(value))):+.15E}".split("E")
+    return f"{mantissa}E{int(exponent):+03d}"
 
 
 # --- the instrument --------------------------------------------------------------------------
@@ -224,10 +134,20 @@ class Channel:
     burst_gate_polarity: str = "NORM"
     ramp_symmetry: float = 100.0    # %
     square_duty: float = 50.0       # %
+    arb: str = DEFAULT_ARB          # FUNCtion:ARBitrary, the arbitrary waveform played by ARB
 
     @property
     def period(self) -> float:
         return 1.0 / self.frequency
+
+    @property
+    def pulsed(self) -> bool:
+        return self.function == "PULS"
+
+    def burst_segments(self, idle: float | None, pulse: float | None) -> Iterator[tuple[float, float | None]]:
+        """The burst a trigger starts: the trigger delay at ``idle``, then the pulse train."""
+        delay = [(self.trigger_delay, idle)] if self.trigger_delay > 0 else []
+        return chain(delay, pulse_train(idle, pulse, self.width, self.period, int(self.cycles)))
 
     def unplayable(self) -> str | None:
         """Why an output that is on in this state cannot be simulated (None: it can)."""
@@ -254,90 +174,22 @@ class Channel:
         return self.emf_low, self.emf_high
 
 
-class GeneratorLevels:
-    """The level commands of a simulated generator's selected channel (``self.ch``): amplitude,
-    offset, high and low, held as the open-circuit EMF and answered for the load setting. The
-    33500 and AFG31000 manuals give them the same headers; subclasses give their limits, *RST
-    defaults and number format."""
-
-    max_emf: float              # V, largest |level| open circuit
-    min_amplitude_emf: float    # V, smallest amplitude open circuit
-    default_amplitude: float    # V, the DEFault amplitude into the load setting
-    default_high: float         # V, the DEFault high level (the low level's is its negative)
-    reply: Callable[[float], str]   # a number as the instrument answers it
-
-    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate][:AMPLitude]")
-    def _set_amplitude(self, arg: str) -> None:
-        c = self.ch
-        offset = (c.emf_high + c.emf_low) / 2
-        room = 2 * (self.max_emf - abs(offset))
-        amplitude = self._clip(self._volts(arg, self.min_amplitude_emf, room, self.default_amplitude),
-                               self.min_amplitude_emf, room)
-        self._set_levels(offset + amplitude / 2, offset - amplitude / 2)
-
-    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate][:AMPLitude]?")
-    def _get_amplitude(self) -> str:
-        c = self.ch
-        return self.reply((c.emf_high - c.emf_low) / emf_per_volt(c.load))
-
-    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:OFFSet")
-    def _set_offset(self, arg: str) -> None:
-        c = self.ch
-        half = (c.emf_high - c.emf_low) / 2
-        room = self.max_emf - half
-        offset = self._clip(self._volts(arg, -room, room, 0.0), -room, room)
-        self._set_levels(offset + half, offset - half)
-
-    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:OFFSet?")
-    def _get_offset(self) -> str:
-        c = self.ch
-        return self.reply((c.emf_high + c.emf_low) / 2 / emf_per_volt(c.load))
-
-    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:HIGH")
-    def _set_high(self, arg: str) -> None:
-        self._set_levels(self._volts(arg, -self.max_emf, self.max_emf, self.default_high), self.ch.emf_low)
-
-    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:HIGH?")
-    def _get_high(self) -> str:
-        return self.reply(self.ch.emf_high / emf_per_volt(self.ch.load))
-
-    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:LOW")
-    def _set_low(self, arg: str) -> None:
-        self._set_levels(self.ch.emf_high, self._volts(arg, -self.max_emf, self.max_emf, -self.default_high))
-
-    @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:LOW?")
-    def _get_low(self) -> str:
-        return self.reply(self.ch.emf_low / emf_per_volt(self.ch.load))
-
-    @command("[:SOURce]:VOLTage:UNIT")
-    def _set_unit(self, arg: str) -> None:
-        if keyword(arg, ("VPP", "VRMS", "DBM")) != "VPP":
-            raise ScpiError(-221, "Settings conflict;only Vpp units are simulated")
-
-    @command("[:SOURce]:VOLTage:UNIT?")
-    def _get_unit(self) -> str:
-        return "VPP"
-
-
-class Keysight33500(GeneratorLevels, ScpiInstrument):
+class Keysight33500(SimulatedGenerator):
     """A 33522B whose channel 1 drives ``port`` (channel 2 drives ``port2`` if wired)."""
 
     simulates = {"keysight33500": None}   # registry name (labsuite.registry) → model
 
     idn = "Keysight Technologies,33522B,MY59001234,4.03-1.19-2.00-58-00"
-    output_impedance = OUTPUT_IMPEDANCE
+    channel_suffix = CHANNEL_SUFFIX
     max_emf, min_amplitude_emf = MAX_EMF, MIN_AMPLITUDE_EMF
     default_amplitude, default_high = 0.2, 0.1   # 100 mVpp into 50 Ω after *RST
+    max_burst, default_cycles = MAX_BURST, 1
+    clipped = ("Data out of range;value clipped to lower limit", "Data out of range;value clipped to upper limit")
     reply = staticmethod(nr3)
 
     def __init__(self, port: SourcePort, port2: SourcePort | None = None) -> None:
-        super().__init__()
-        self.esr = ESR_POWER_ON          # Standard Event Status Register
-        self.errors = EventErrorQueue(self, formatter=self.format_error)
-        self.ports = {1: port, 2: port2}
-        self.clock = port.clock
-        self._addressed = 1
-        self.reset()
+        self.reference = "INT"           # ROSCillator:SOURce (kept through *RST; no external reference wired)
+        super().__init__(port, port2)
 
     # --- bookkeeping ------------------------------------------------------------------
     def reset(self) -> None:
@@ -345,40 +197,11 @@ class Keysight33500(GeneratorLevels, ScpiInstrument):
         self.channels = {1: Channel(), 2: Channel()}
         self.sync_source = "CH1"
 
-    def power_loss(self) -> None:
-        """Mains lost and back: outputs drop, power-on settings, empty error queue, Power On set."""
-        self.reset()
-        self.errors.clear()
-        self.esr = ESR_POWER_ON
-        self._drive()
-
     def format_error(self, code: int, message: str) -> str:
         return f'{code:+d},"{message}"'
 
-    def process(self, message: str) -> str | None:
-        for port in self.ports.values():
-            if port is not None:
-                port.sync()
-        try:
-            return super().process(message)
-        finally:
-            self._drive()
-
-    def _find(self, header: str, query: bool) -> _Command:
-        """Note the channel the header addresses (``SOUR2``, ``OUTP2``, ``TRIG2``) for the handler."""
-        self._addressed, header = split_channel(header)
-        return super()._find(header, query)
-
-    @property
-    def ch(self) -> Channel:
-        """The channel the command being executed addresses."""
-        return self.channels[self._addressed]
-
-    def _drive(self) -> None:
-        for n, port in self.ports.items():
-            if port is not None:
-                c = self.channels[n]
-                port.drive(c.levels()[0] if c.output else None, math.inf)
+    def integer(self, value: int) -> str:
+        return f"{value:+d}"
 
     def _change(self, **settings: object) -> None:
         """Apply settings that decide whether the output can be played."""
@@ -387,16 +210,6 @@ class Keysight33500(GeneratorLevels, ScpiInstrument):
         if new.output and reason:
             raise ScpiError(-221, f"Settings conflict;{reason} is not simulated with the output on")
         self.channels[self._addressed] = new
-
-    def _clip(self, value: float, low: float, high: float) -> float:
-        """``value`` within [low, high]; outside, clipped with -222 (the instrument goes on)."""
-        if value < low:
-            self.errors.push(-222, "Data out of range;value clipped to lower limit")
-            return low
-        if value > high:
-            self.errors.push(-222, "Data out of range;value clipped to upper limit")
-            return high
-        return value
 
     def _fit_pulse(self) -> None:
         """Fit width and edges to the period: edges first, then the width (-221 for each)."""
@@ -410,68 +223,20 @@ class Keysight33500(GeneratorLevels, ScpiInstrument):
             self.errors.push(-221, "Settings conflict;edge time decreased due to pulse width")
         c.duty = 100.0 * c.width / c.period
 
-    def _set_levels(self, high: float, low: float) -> None:
-        """Set the EMF levels, each clipped to ±10 V and at least 1 mVpp (into 50 Ω) apart."""
-        high = self._clip(high, -MAX_EMF + MIN_AMPLITUDE_EMF, MAX_EMF)
-        low = self._clip(low, -MAX_EMF, high - MIN_AMPLITUDE_EMF)
-        self.ch.emf_high, self.ch.emf_low = high, low
-
     def _volts(self, arg: str, low: float, high: float, default: float) -> float:
         """A level argument in programmed (load-setting) volts → EMF volts."""
         scale = emf_per_volt(self.ch.load)
         return parse_number(arg, minimum=low / scale, maximum=high / scale, default=default / scale) * scale
 
-    # --- IEEE 488.2 common commands -----------------------------------------------------
-    @command("*RST")
-    def _rst(self) -> None:
-        self.reset()
-
-    @command("*CLS")
-    def _cls(self) -> None:
-        self.errors.clear()
-        self.esr = 0
-
-    @command("*OPC?")
-    def _opc_query(self) -> str:
-        return "1"   # a triggered burst has already finished in bench time
-
-    @command("*OPC")
-    def _opc(self) -> None:
-        self.esr |= ESR_OPC   # a triggered burst has already finished in bench time
-
-    @command("*WAI")
+    # --- triggering ---------------------------------------------------------------------------
     @command(":ABORt")
-    def _no_op(self) -> None:
-        return None   # a burst runs to completion inside *TRG in bench time: nothing to wait for or stop
-
-    @command("*ESR?")
-    def _esr(self) -> str:
-        value, self.esr = self.esr, 0
-        return f"{value:+d}"
-
-    @command("*STB?")
-    def _stb(self) -> str:
-        return "+4" if len(self.errors) else "+0"   # bit 2: error queue not empty
+    def _abort(self) -> None:
+        return None   # a burst runs to completion inside *TRG in bench time: nothing to stop
 
     @command("*TRG")
     def _trg(self) -> None:
         """Play the burst of every channel whose trigger source is BUS."""
-        lines = []
-        for n, c in self.channels.items():
-            if not (c.burst and c.burst_mode == "TRIG" and c.trigger_source == "BUS") or math.isinf(c.cycles):
-                continue
-            if c.output and c.function != "PULS":
-                self.errors.push(-221, "Settings conflict;only pulse bursts are simulated")
-                continue
-            idle, pulse = c.levels() if c.output else (None, None)
-            port = self.ports[n] if c.output else None
-            delay = [(c.trigger_delay, idle)] if c.trigger_delay > 0 else []
-            lines.append((port, chain(delay, pulse_train(idle, pulse, c.width, c.period, int(c.cycles)))))
-        play_bursts(lines, self.clock, self.run_control.check)
-
-    @command(":SYSTem:ERRor[:NEXT]?")
-    def _error(self) -> str:
-        return self.errors.pop()
+        self._play(lambda c: c.trigger_source == "BUS")
 
     # --- function and timing --------------------------------------------------------------
     @command("[:SOURce]:FUNCtion")
@@ -532,13 +297,7 @@ class Keysight33500(GeneratorLevels, ScpiInstrument):
     def _get_duty(self) -> str:
         return nr3(self.ch.duty)
 
-    @command("[:SOURce]:FUNCtion:PULSe:HOLD")
-    def _set_hold(self, arg: str) -> None:
-        self.ch.hold = keyword(arg, ("WIDTh", "DCYCle"))
-
-    @command("[:SOURce]:FUNCtion:PULSe:HOLD?")
-    def _get_hold(self) -> str:
-        return self.ch.hold
+    _hold = Setting("[:SOURce]:FUNCtion:PULSe:HOLD", "ch.hold", choice("WIDTh", "DCYCle"))
 
     @command("[:SOURce]:FUNCtion:PULSe:TRANsition[:BOTH]")
     def _set_edges(self, arg: str) -> None:
@@ -570,41 +329,15 @@ class Keysight33500(GeneratorLevels, ScpiInstrument):
         return nr3(self.ch.trail)
 
     # --- output ---------------------------------------------------------------------------
-    @command(":OUTPut[:STATe]")
-    def _set_output(self, arg: str) -> None:
-        self._change(output=parse_bool(arg))
-
-    @command(":OUTPut[:STATe]?")
-    def _get_output(self) -> str:
-        return "1" if self.ch.output else "0"
-
     @command(":OUTPut:LOAD")
     def _set_load(self, arg: str) -> None:
-        if arg.strip().upper() in ("INF", "INFINITY"):
-            self.ch.load = math.inf
-            return
-        value = parse_number(arg, minimum=LOAD_RANGE[0], maximum=LOAD_RANGE[1], default=50.0)
-        self.ch.load = math.inf if value >= INFINITY else self._clip(value, *LOAD_RANGE)
+        super()._set_load(arg)
 
     @command(":OUTPut:LOAD?")
     def _get_load(self) -> str:
-        return nr3(INFINITY if math.isinf(self.ch.load) else self.ch.load)
+        return super()._get_load()
 
-    @command(":OUTPut:POLarity")
-    def _set_polarity(self, arg: str) -> None:
-        self.ch.polarity = keyword(arg, ("NORMal", "INVerted"))
-
-    @command(":OUTPut:POLarity?")
-    def _get_polarity(self) -> str:
-        return self.ch.polarity
-
-    @command(":OUTPut:SYNC")
-    def _set_sync(self, arg: str) -> None:
-        self.ch.sync = parse_bool(arg)
-
-    @command(":OUTPut:SYNC?")
-    def _get_sync(self) -> str:
-        return "1" if self.ch.sync else "0"
+    _sync = Setting(":OUTPut:SYNC", "ch.sync", parse_bool, on_off)
 
     # --- burst and trigger ----------------------------------------------------------------
     @command("[:SOURce]:BURSt:STATe")
@@ -614,26 +347,6 @@ class Keysight33500(GeneratorLevels, ScpiInstrument):
     @command("[:SOURce]:BURSt:STATe?")
     def _get_burst(self) -> str:
         return "1" if self.ch.burst else "0"
-
-    @command("[:SOURce]:BURSt:MODE")
-    def _set_burst_mode(self, arg: str) -> None:
-        self._change(burst_mode=keyword(arg, ("TRIGgered", "GATed")))
-
-    @command("[:SOURce]:BURSt:MODE?")
-    def _get_burst_mode(self) -> str:
-        return self.ch.burst_mode
-
-    @command("[:SOURce]:BURSt:NCYCles")
-    def _set_cycles(self, arg: str) -> None:
-        if arg.strip().upper() in ("INF", "INFINITY"):
-            self._change(cycles=math.inf)
-            return
-        cycles = round(self._clip(parse_number(arg, minimum=1, maximum=MAX_BURST, default=1), 1, MAX_BURST))
-        self._change(cycles=cycles)
-
-    @command("[:SOURce]:BURSt:NCYCles?")
-    def _get_cycles(self) -> str:
-        return nr3(INFINITY if math.isinf(self.ch.cycles) else self.ch.cycles)
 
     @command("[:SOURce]:BURSt:INTernal:PERiod")
     def _set_burst_period(self, arg: str) -> None:
@@ -653,13 +366,7 @@ class Keysight33500(GeneratorLevels, ScpiInstrument):
     def _get_trigger_source(self) -> str:
         return self.ch.trigger_source
 
-    @command(":TRIGger:SLOPe")
-    def _set_trigger_slope(self, arg: str) -> None:
-        self.ch.trigger_slope = keyword(arg, ("POSitive", "NEGative"))
-
-    @command(":TRIGger:SLOPe?")
-    def _get_trigger_slope(self) -> str:
-        return self.ch.trigger_slope
+    _trigger_slope = Setting(":TRIGger:SLOPe", "ch.trigger_slope", choice("POSitive", "NEGative"))
 
     @command(":TRIGger:COUNt")
     def _set_trigger_count(self, arg: str) -> None:
@@ -737,21 +444,52 @@ class Keysight33500(GeneratorLevels, ScpiInstrument):
     def _get_square_duty(self) -> str:
         return nr3(self.ch.square_duty)
 
-    @command("[:SOURce]:BURSt:GATE:POLarity")
-    def _set_gate_polarity(self, arg: str) -> None:
-        self.ch.burst_gate_polarity = keyword(arg, ("NORMal", "INVerted"))
+    _gate_polarity = Setting("[:SOURce]:BURSt:GATE:POLarity", "ch.burst_gate_polarity", choice("NORMal", "INVerted"))
 
-    @command("[:SOURce]:BURSt:GATE:POLarity?")
-    def _get_gate_polarity(self) -> str:
-        return self.ch.burst_gate_polarity
+    _sync_source = Setting(":OUTPut:SYNC:SOURce", "sync_source", choice("CH1", "CH2"))
 
-    @command(":OUTPut:SYNC:SOURce")
-    def _set_sync_source(self, arg: str) -> None:
-        self.sync_source = keyword(arg, ("CH1", "CH2"))
+    @command("[:SOURce]:APPLy?")
+    def _get_apply(self) -> str:
+        """Guide ``[SOURce[1|2]:]APPLy?``: a quoted ``"<function> <frequency>,<amplitude>,<offset>"``
+        in the units and number form of the other queries (33250A guide p. 152 shows the same
+        shape, ``"SIN +5.0000000000000E+03,+3.0000000000000E+00,-2.5000000000000E+00"``, with its
+        own number width)."""
+        return f'"{self.ch.function} {self._get_frequency()},{self._get_amplitude()},{self._get_offset()}"'
 
-    @command(":OUTPut:SYNC:SOURce?")
-    def _get_sync_source(self) -> str:
-        return self.sync_source
+    @command("[:SOURce]:FUNCtion:ARBitrary")
+    def _set_arb(self, arg: str) -> None:
+        """Guide ``[SOURce[1|2]:]FUNCtion:ARBitrary <filename>``: only a waveform in volatile
+        memory (``DATA:VOLatile:CATalog?``) can be selected; loading others is not simulated."""
+        name = arg.strip().strip("\"'")
+        if name.upper() not in (DEFAULT_ARB.upper(), "EXP_RISE"):
+            raise ScpiError(-224, "Illegal parameter value;arbitrary waveform not in volatile memory")
+        self.ch.arb = DEFAULT_ARB
+
+    @command("[:SOURce]:FUNCtion:ARBitrary?")
+    def _get_arb(self) -> str:
+        return f'"{self.ch.arb}"'
+
+    @command("[:SOURce]:DATA:VOLatile:CATalog?")
+    def _get_volatile_catalog(self) -> str:
+        """Guide ``[SOURce[1|2]:]DATA:VOLatile:CATalog?``: quoted names, comma-separated."""
+        return f'"{DEFAULT_ARB}"'
+
+    _reference = Setting("[:SOURce]:ROSCillator:SOURce", "reference", choice("INTernal", "EXTernal"))
+
+    @command("[:SOURce]:ROSCillator:SOURce:CURRent?")
+    def _get_reference_in_use(self) -> str:
+        """The reference in use: the internal one, no external reference being wired."""
+        return "INT"
+
+    @command("[:SOURce]:VOLTage:LIMit:STATe")
+    def _set_voltage_limit_state(self, arg: str) -> None:
+        """Guide ``[SOURce[1|2]:]VOLTage:LIMit:STATe``: OFF (the *RST state) only."""
+        if parse_bool(arg):
+            raise ScpiError(-221, "Settings conflict;output voltage limits are not simulated")
+
+    @command("[:SOURce]:VOLTage:LIMit:STATe?")
+    def _get_voltage_limit_state(self) -> str:
+        return "0"
 
 
 def max_edge(width: float, period: float) -> float:

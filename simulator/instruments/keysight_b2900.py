@@ -34,8 +34,11 @@ transition arm, acquire idle, waiting for acquire trigger, waiting for acquire a
 transcription of the reference's table); the initial source and measurement wait times (0 here:
 the wait settings are stored only). Trigger lines other than AINT, BUS and TIMer, current
 pulses, lists and sweeps (DC current sourcing in fixed mode, ``:SOUR:CURR`` under the voltage
-limit ``:SENS:VOLT:PROT``, is simulated), 4-wire sensing (``:SENS:REM ON``) and binary data
-formats are refused with -221. Resistance (``:SENS:FUNC "RES"``, ``:MEAS:RES?``) is the measured voltage over the measured
+limit ``:SENS:VOLT:PROT``, is simulated) and 4-wire sensing (``:SENS:REM ON``) are refused
+with -221. Measurement data comes as ASCII NR3 or, with ``:FORM REAL,32|64``, as one IEEE 488.2
+definite-length block in the ``:FORM:BORD`` byte order; the current ranges (``:SENS:CURR:RANG``,
+``:SOUR:CURR:RANG``, with AUTO) are stored and reported, not applied to the reading's resolution.
+Resistance (``:SENS:FUNC "RES"``, ``:MEAS:RES?``) is the measured voltage over the measured
 current.
 
 Per channel: voltage source, DC current source (a voltage source at the voltage limit held to
@@ -65,6 +68,7 @@ from __future__ import annotations
 
 import math
 import re
+import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -72,8 +76,9 @@ import numpy as np
 
 from labsuite.core.datasheets import KEYSIGHT_B2900
 from labsuite.simulator.circuit import SegmentResult, SourcePort
-from labsuite.simulator.instruments.scpi import (ErrorQueue, ScpiError, ScpiInstrument, command, parse_bool,
-                                                 parse_number, unquote)
+from labsuite.simulator.instruments.scpi import (ScpiError, Setting, choice, command, definite_block, on_off,
+                                                 parse_bool, parse_number, unquote)
+from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter
 
 VOLTAGE_RANGES = (0.2, 2.0, 20.0, 200.0)          # V
 MAX_VOLTAGE = 210.0                               # V
@@ -92,6 +97,12 @@ MAX_EVENTS = 1_000_000                            # arm × trigger events one IN
 TIME_MAX = 100_000.0                              # s, arm/trigger delay and timer, pulse width
 TRACE_POINTS = 100_000                            # trace buffer size
 NOT_A_NUMBER = 9.91e37
+# Current ranges (A) of the source and the measurement (data sheet 5990-7009EN, "Source and
+# measurement ranges": 10 nA on the B2911A/12A only; 10 A is a pulse range).
+CURRENT_RANGES = (10e-9, 100e-9, 1e-6, 10e-6, 100e-6, 1e-3, 10e-3, 100e-3, 1.0, 1.5, 3.0, 10.0)
+# :FORMat[:DATA] replies and the struct code of each binary format (Reference ch. 4 FORMat:
+# IEEE-754 single or double precision in an IEEE 488.2 definite-length block).
+DATA_FORMATS = {"ASC": "", "REAL,32": "f", "REAL,64": "d"}
 ELEMENTS = ("VOLT", "CURR", "RES", "TIME", "STAT", "SOUR")   # the fixed output order (FORMat)
 STATUS_COMPLIANCE = 2                             # Table 1-2: bits 1-2 non-zero = in compliance
 OPERATION_TRANSITION_IDLE = 1 << 1                # :STAT:OPER:COND?, channel 1; channel 2 six bits up
@@ -182,6 +193,10 @@ class ChannelState:
     compliance: float = DEFAULT_COMPLIANCE
     voltage_compliance: float = DEFAULT_VOLTAGE_COMPLIANCE   # V, applies while sourcing current
     current_level: float = 0.0         # A, :SOUR:CURR
+    current_range: float = 100e-6      # A, :SOUR:CURR:RANG (reset value not confirmed)
+    current_autorange: bool = True     # :SOUR:CURR:RANG:AUTO
+    sense_current_range: float = 100e-6   # A, :SENS:CURR:RANG: the *RST compliance's range (not confirmed)
+    sense_current_autorange: bool = True  # :SENS:CURR:RANG:AUTO
     aperture: float = 0.0              # s, 0.1 PLC at reset
     functions: list[str] = field(default_factory=lambda: ["VOLT", "CURR"])   # reset value not confirmed
     output: bool = False
@@ -276,29 +291,6 @@ class _Window:
     limited: bool = False
 
 
-class _EventErrorQueue(ErrorQueue):
-    """The error queue; each error also sets its class's bit in the Standard Event Status Register."""
-
-    def __init__(self, record: Callable[[int], None], formatter: Callable[[int, str], str]) -> None:
-        super().__init__(formatter=formatter)
-        self._record = record
-
-    def push(self, code: int, message: str) -> None:
-        self._record(code)
-        super().push(code, message)
-
-
-def _event_bit(code: int) -> int:
-    """Standard Event Status Register bit of an error: command 32, execution 16, device 8, query 4."""
-    if -199 <= code <= -100:
-        return 32
-    if -299 <= code <= -200:
-        return 16
-    if -499 <= code <= -400:
-        return 4
-    return 8
-
-
 def _tick(layer: Layer, origin: float, ready: float, first: int) -> tuple[float, int]:
     """When ``layer``'s next event comes and the number of its tick: at once (AINT), or at the
     first tick of its timer (counted from ``origin``) that is not before ``ready`` and not
@@ -363,7 +355,7 @@ def _nr3(value: float) -> str:
     return f"{value:+.6E}"
 
 
-class KeysightB2900(ScpiInstrument):
+class KeysightB2900(SimulatedSourceMeter):
     """A B2900 ``model`` whose channel 1 drives the device through ``port`` on the bench clock;
     channel 2 (two-channel models) is unwired: it sources into an open circuit."""
 
@@ -372,13 +364,10 @@ class KeysightB2900(ScpiInstrument):
     def __init__(self, port: SourcePort, *, model: str = "B2902A") -> None:
         if model not in KEYSIGHT_B2900:
             raise ValueError(f"no B2900 model {model!r}; choose one of {', '.join(KEYSIGHT_B2900)}")
-        super().__init__()
+        super().__init__(port)
         self.spec = KEYSIGHT_B2900[model]
         self.model = model
         self.idn = f"Keysight Technologies,{model},MY00000001,4.0.2011.5100"   # serial and firmware invented
-        self.port = port
-        self.clock = port.clock
-        self.errors = _EventErrorQueue(self._record_error, self.format_error)
         self.line_frequency = 60.0
         self._suffix = 1
         self._header = ""
@@ -388,9 +377,7 @@ class KeysightB2900(ScpiInstrument):
     # --- state ---------------------------------------------------------------------------
     def power_on(self) -> None:
         """The state after mains on: reset settings, empty error queue and buffers, PON set."""
-        self.errors.clear()
-        self.esr = 128            # bit 7: power on
-        self.ese = 0
+        self.power_on_status()
         self.timer_zero = self.clock.now()
         self.timer_auto_reset = True   # reset value not confirmed
         self.reset()
@@ -401,24 +388,11 @@ class KeysightB2900(ScpiInstrument):
                          for _ in range(self.spec.channels)]
         self.traces = [TraceBuffer() for _ in range(self.spec.channels)]
         self.elements = list(ELEMENTS)
-
-    def power_loss(self) -> None:
-        """Mains lost and back: outputs drop, settings and error queue return to their power-on state."""
-        self.power_on()
-        self._drive()
+        self.data_format = "ASC"          # :FORMat[:DATA], *RST ASCii
+        self.byte_order = "NORM"          # :FORMat:BORDer, *RST NORMal (big-endian)
 
     def format_error(self, code: int, message: str) -> str:
         return f'{code:+d},"{MESSAGES.get(code, message)}"'
-
-    def _record_error(self, code: int) -> None:
-        self.esr |= _event_bit(code)
-
-    def process(self, message: str) -> str | None:
-        self.port.sync()
-        try:
-            return super().process(message)
-        finally:
-            self._drive()
 
     def _find(self, header: str, query: bool):
         """Take the channel suffix off ``SOUR2``, ``SENS2``, ``OUTP2``, ``TRIG2``, ``ARM2``, ``TRAC2``."""
@@ -456,47 +430,6 @@ class KeysightB2900(ScpiInstrument):
             self.timer_zero = self.clock.now()
 
     # --- IEEE 488.2 common commands --------------------------------------------------------
-    @command("*RST")
-    def _rst(self) -> None:
-        self.reset()
-
-    @command("*CLS")
-    def _cls(self) -> None:
-        self.errors.clear()
-        self.esr = 0
-
-    @command("*OPC?")
-    def _opc_query(self) -> str:
-        return "1"    # a TIMer/AINT trigger model has finished inside INIT, in bench time
-
-    @command("*OPC")
-    def _opc(self) -> None:
-        self.esr |= 1
-
-    @command("*WAI")
-    def _wai(self) -> None:
-        return None
-
-    @command("*ESR?")
-    def _esr_query(self) -> str:
-        value, self.esr = self.esr, 0
-        return str(value)
-
-    @command("*ESE")
-    def _set_ese(self, arg: str) -> None:
-        value = int(parse_number(arg))
-        if not 0 <= value <= 255:
-            raise ScpiError(-222, MESSAGES[-222])
-        self.ese = value
-
-    @command("*ESE?")
-    def _get_ese(self) -> str:
-        return str(self.ese)
-
-    @command("*STB?")
-    def _stb(self) -> str:
-        return str((4 if len(self.errors) else 0) | (32 if self.esr & self.ese else 0))
-
     @command("*TRG")
     def _trg(self) -> None:
         """Fire the next trigger of every action waiting for a BUS trigger."""
@@ -510,10 +443,6 @@ class KeysightB2900(ScpiInstrument):
         self._run(events, [ch for _, ch in waiting if not ch.bus])
 
     # --- system ---------------------------------------------------------------------------
-    @command(":SYSTem:ERRor[:NEXT]?")
-    def _error_next(self) -> str:
-        return self.errors.pop()
-
     @command(":STATus:OPERation:CONDition?")
     def _operation_condition(self) -> str:
         """Idle, or waiting for a ``*TRG`` (TIMer/AINT models run to their end inside INIT)."""
@@ -532,13 +461,7 @@ class KeysightB2900(ScpiInstrument):
     def _reset_timer(self) -> None:
         self.timer_zero = self.clock.now()
 
-    @command(":SYSTem:TIME:TIMer:COUNt:RESet:AUTO")
-    def _set_timer_auto_reset(self, arg: str) -> None:
-        self.timer_auto_reset = parse_bool(arg)
-
-    @command(":SYSTem:TIME:TIMer:COUNt:RESet:AUTO?")
-    def _get_timer_auto_reset(self) -> str:
-        return "1" if self.timer_auto_reset else "0"
+    _timer_auto_reset = Setting(":SYSTem:TIME:TIMer:COUNt:RESet:AUTO", "timer_auto_reset", parse_bool, on_off)
 
     @command(":SYSTem:LFRequency")
     def _set_line_frequency(self, arg: str) -> None:
@@ -552,21 +475,9 @@ class KeysightB2900(ScpiInstrument):
         return f"{self.line_frequency:+.0f}"
 
     # --- source ---------------------------------------------------------------------------
-    @command("[:SOURce]:FUNCtion:MODE")
-    def _set_function(self, arg: str) -> None:
-        self._ch().function = _choice(arg, {"VOLT": "VOLT", "VOLTAGE": "VOLT", "CURR": "CURR", "CURRENT": "CURR"})
+    _function = Setting("[:SOURce]:FUNCtion:MODE", "_ch().function", choice("VOLTage", "CURRent"))
 
-    @command("[:SOURce]:FUNCtion:MODE?")
-    def _get_function(self) -> str:
-        return self._ch().function
-
-    @command("[:SOURce]:FUNCtion[:SHAPe]")
-    def _set_shape(self, arg: str) -> None:
-        self._ch().shape = _choice(arg, {"DC": "DC", "PULS": "PULS", "PULSE": "PULS"})
-
-    @command("[:SOURce]:FUNCtion[:SHAPe]?")
-    def _get_shape(self) -> str:
-        return self._ch().shape
+    _shape = Setting("[:SOURce]:FUNCtion[:SHAPe]", "_ch().shape", choice("DC", "PULSe"))
 
     @command("[:SOURce]:VOLTage[:LEVel][:IMMediate][:AMPLitude]")
     def _set_level(self, arg: str) -> None:
@@ -597,6 +508,19 @@ class KeysightB2900(ScpiInstrument):
         high = COMPLIANCE_PULSE_MAX if ch.shape == "PULS" else COMPLIANCE_DC_MAX
         return _nr3(_limit_query(which, ch.current_level, -high, high, 0.0))
 
+    @command("[:SOURce]:CURRent:RANGe")
+    def _set_current_range(self, arg: str) -> None:
+        """Reference ch. 4 ``[:SOURce[c]]:CURRent:RANGe``: a fixed current-source range."""
+        ch = self._ch()
+        ch.current_range = self._current_range(arg)
+        ch.current_autorange = False
+
+    @command("[:SOURce]:CURRent:RANGe?")
+    def _get_current_range(self) -> str:
+        return _nr3(self._ch().current_range)
+
+    _current_autorange = Setting("[:SOURce]:CURRent:RANGe:AUTO", "_ch().current_autorange", parse_bool, on_off)
+
     @command("[:SOURce]:VOLTage[:LEVel]:TRIGgered[:AMPLitude]")
     def _set_triggered(self, arg: str) -> None:
         ch = self._ch()
@@ -612,13 +536,7 @@ class KeysightB2900(ScpiInstrument):
             raise ScpiError(-222, MESSAGES[-222])
         return value
 
-    @command("[:SOURce]:VOLTage:MODE")
-    def _set_mode(self, arg: str) -> None:
-        self._ch().mode = _choice(arg, {"FIX": "FIX", "FIXED": "FIX", "LIST": "LIST", "SWE": "SWE", "SWEEP": "SWE"})
-
-    @command("[:SOURce]:VOLTage:MODE?")
-    def _get_mode(self) -> str:
-        return self._ch().mode
+    _mode = Setting("[:SOURce]:VOLTage:MODE", "_ch().mode", choice("FIXed", "LIST", "SWEep"))
 
     @command("[:SOURce]:VOLTage:RANGe")
     def _set_range(self, arg: str) -> None:
@@ -633,13 +551,7 @@ class KeysightB2900(ScpiInstrument):
     def _get_range(self) -> str:
         return _nr3(self._ch().range)
 
-    @command("[:SOURce]:VOLTage:RANGe:AUTO")
-    def _set_autorange(self, arg: str) -> None:
-        self._ch().autorange = parse_bool(arg)
-
-    @command("[:SOURce]:VOLTage:RANGe:AUTO?")
-    def _get_autorange(self) -> str:
-        return "1" if self._ch().autorange else "0"
+    _autorange = Setting("[:SOURce]:VOLTage:RANGe:AUTO", "_ch().autorange", parse_bool, on_off)
 
     @command("[:SOURce]:VOLTage:STARt")
     def _set_start(self, arg: str) -> None:
@@ -721,13 +633,8 @@ class KeysightB2900(ScpiInstrument):
     def _get_pulse_delay(self) -> str:
         return _nr3(self._ch().pulse_delay)
 
-    @command("[:SOURce]:WAIT[:STATe]")
-    def _set_source_wait(self, arg: str) -> None:
-        self._ch().source_wait = parse_bool(arg)   # stored; the simulator's initial wait time is 0
-
-    @command("[:SOURce]:WAIT[:STATe]?")
-    def _get_source_wait(self) -> str:
-        return "1" if self._ch().source_wait else "0"
+    # stored; the simulator's initial wait time is 0
+    _source_wait = Setting("[:SOURce]:WAIT[:STATe]", "_ch().source_wait", parse_bool, on_off)
 
     # --- sense ----------------------------------------------------------------------------
     @command(":SENSe:FUNCtion[:ON]")
@@ -803,6 +710,29 @@ class KeysightB2900(ScpiInstrument):
     def _get_remote_sense(self) -> str:
         return "0"
 
+    @command(":SENSe:CURRent[:DC]:RANGe[:UPPer]")
+    def _set_sense_current_range(self, arg: str) -> None:
+        """Reference ch. 4 ``[:SENSe[c]]:CURRent[:DC]:RANGe[:UPPer]``: a fixed measurement range
+        (autorange off); a value selects the smallest range holding it."""
+        ch = self._ch()
+        ch.sense_current_range = self._current_range(arg)
+        ch.sense_current_autorange = False
+
+    @command(":SENSe:CURRent[:DC]:RANGe[:UPPer]?")
+    def _get_sense_current_range(self) -> str:
+        return _nr3(self._ch().sense_current_range)
+
+    _sense_current_autorange = Setting(":SENSe:CURRent[:DC]:RANGe:AUTO", "_ch().sense_current_autorange", parse_bool,
+                                       on_off)
+
+    def _current_range(self, arg: str) -> float:
+        """The current range a ``RANGe`` parameter selects (MIN, MAX, DEF or a value in A)."""
+        ranges = [r for r in CURRENT_RANGES if self.spec.min_current_range <= r <= COMPLIANCE_DC_MAX]
+        value = abs(parse_number(arg, minimum=ranges[0], maximum=ranges[-1], default=100e-6))
+        if value > ranges[-1] * 1.05:
+            raise ScpiError(-222, MESSAGES[-222])
+        return next((r for r in ranges if value <= r * 1.05), ranges[-1])
+
     @command(":SENSe:CURRent[:DC]:PROTection:TRIPped?")
     @command(":SENSe:VOLTage[:DC]:PROTection:TRIPped?")
     def _get_tripped(self) -> str:
@@ -833,13 +763,8 @@ class KeysightB2900(ScpiInstrument):
     def _get_nplc(self) -> str:
         return _nr3(self._ch().aperture * self.line_frequency)
 
-    @command(":SENSe:WAIT[:STATe]")
-    def _set_sense_wait(self, arg: str) -> None:
-        self._ch().sense_wait = parse_bool(arg)    # stored; the simulator's initial wait time is 0
-
-    @command(":SENSe:WAIT[:STATe]?")
-    def _get_sense_wait(self) -> str:
-        return "1" if self._ch().sense_wait else "0"
+    # stored; the simulator's initial wait time is 0
+    _sense_wait = Setting(":SENSe:WAIT[:STATe]", "_ch().sense_wait", parse_bool, on_off)
 
     # --- output ---------------------------------------------------------------------------
     @command(":OUTPut[:STATe]")
@@ -858,21 +783,9 @@ class KeysightB2900(ScpiInstrument):
     def _get_output(self) -> str:
         return "1" if self._ch().output else "0"
 
-    @command(":OUTPut:OFF:MODE")
-    def _set_off_mode(self, arg: str) -> None:
-        self._ch().off_mode = _choice(arg, {"ZERO": "ZERO", "HIZ": "HIZ", "NORM": "NORM", "NORMAL": "NORM"})
+    _off_mode = Setting(":OUTPut:OFF:MODE", "_ch().off_mode", choice("ZERO", "HIZ", "NORMal"))
 
-    @command(":OUTPut:OFF:MODE?")
-    def _get_off_mode(self) -> str:
-        return self._ch().off_mode
-
-    @command(":OUTPut:ON:AUTO")
-    def _set_auto_on(self, arg: str) -> None:
-        self._ch().auto_on = parse_bool(arg)
-
-    @command(":OUTPut:ON:AUTO?")
-    def _get_auto_on(self) -> str:
-        return "1" if self._ch().auto_on else "0"
+    _auto_on = Setting(":OUTPut:ON:AUTO", "_ch().auto_on", parse_bool, on_off)
 
     # --- trigger system -------------------------------------------------------------------
     def _layers(self) -> list[Layer]:
@@ -1157,27 +1070,34 @@ class KeysightB2900(ScpiInstrument):
 
     def _format(self, numbers: list[int], elements: list[str], latest: bool) -> str:
         """Readings of ``numbers`` as FORMat orders them; channels interleave point by point, a
-        channel without a point there gives "not a number" (FETCh:ARRay?)."""
+        channel without a point there gives "not a number" (FETCh:ARRay?). In ASCii each value is
+        NR3 and values are comma-separated; in REAL,32|64 they are one definite-length block."""
         per_channel = [self.channels[c - 1].readings for c in numbers]
         if latest:
             per_channel = [r[-1:] for r in per_channel]
         rows = max([len(r) for r in per_channel] + [1])
-        fields = []
+        values = []
         for row in range(rows):
             for c, readings in zip(numbers, per_channel):
                 reading = readings[row] if row < len(readings) else None
-                fields += [self._field(self.channels[c - 1], reading, e) for e in elements]
-        return ",".join(fields)
+                values += [self._field(self.channels[c - 1], reading, e) for e in elements]
+        return self._render(values)
+
+    def _render(self, values: list[float]) -> str:
+        """Measurement data as ``:FORMat[:DATA]`` and ``:FORMat:BORDer`` say."""
+        if self.data_format == "ASC":
+            return ",".join(_nr3(v) for v in values)
+        order = ">" if self.byte_order == "NORM" else "<"
+        return definite_block(struct.pack(f"{order}{len(values)}{DATA_FORMATS[self.data_format]}", *values))
 
     @staticmethod
-    def _field(ch: ChannelState, reading: Reading | None, element: str) -> str:
+    def _field(ch: ChannelState, reading: Reading | None, element: str) -> float:
         if reading is None or (element in ("VOLT", "CURR", "RES") and element not in ch.functions):
-            return _nr3(NOT_A_NUMBER)
+            return NOT_A_NUMBER
         if element == "RES":   # measured V / measured I (Reference, RESistance; offset compensation off)
-            return _nr3(reading.voltage / reading.current if reading.current else NOT_A_NUMBER)
-        value = {"VOLT": reading.voltage, "CURR": reading.current, "TIME": reading.time,
-                 "STAT": float(reading.status), "SOUR": reading.source}[element]
-        return _nr3(value)
+            return reading.voltage / reading.current if reading.current else NOT_A_NUMBER
+        return {"VOLT": reading.voltage, "CURR": reading.current, "TIME": reading.time,
+                "STAT": float(reading.status), "SOUR": reading.source}[element]
 
     @command(":FORMat:ELEMents:SENSe")
     def _set_elements(self, *names: str) -> None:
@@ -1195,12 +1115,20 @@ class KeysightB2900(ScpiInstrument):
 
     @command(":FORMat[:DATA]")
     def _set_data_format(self, *args: str) -> None:
-        if [a.strip().upper() for a in args] not in (["ASC"], ["ASCII"]):
-            raise ScpiError(-221, MESSAGES[-221])      # the IEEE-754 binary formats are not simulated
+        """Reference ch. 4 ``:FORMat[:DATA] ASCii|REAL,32|REAL,64``: how measurement data is sent."""
+        words = [a.strip().upper() for a in args]
+        name = {("ASC",): "ASC", ("ASCII",): "ASC", ("REAL", "32"): "REAL,32",
+                ("REAL", "64"): "REAL,64"}.get(tuple(words))
+        if name is None:
+            raise ScpiError(-224, MESSAGES[-224])
+        self.data_format = name
 
     @command(":FORMat[:DATA]?")
     def _get_data_format(self) -> str:
-        return "ASC"
+        return self.data_format
+
+    # Reference ch. 4 :FORMat:BORDer: NORMal sends the most significant byte first, SWAPped the least
+    _byte_order = Setting(":FORMat:BORDer", "byte_order", choice("NORMal", "SWAPped"))
 
     # --- trace buffer ---------------------------------------------------------------------
     def _trace(self) -> TraceBuffer:
@@ -1215,13 +1143,7 @@ class KeysightB2900(ScpiInstrument):
     def _get_feed(self) -> str:
         return "SENS"
 
-    @command(":TRACe:FEED:CONTrol")
-    def _set_control(self, arg: str) -> None:
-        self._trace().control = _choice(arg, {"NEXT": "NEXT", "NEV": "NEV", "NEVER": "NEV"})
-
-    @command(":TRACe:FEED:CONTrol?")
-    def _get_control(self) -> str:
-        return self._trace().control
+    _control = Setting(":TRACe:FEED:CONTrol", "_trace().control", choice("NEXT", "NEVer"))
 
     @command(":TRACe:POINts")
     def _set_trace_points(self, arg: str) -> None:
@@ -1260,7 +1182,7 @@ class KeysightB2900(ScpiInstrument):
         if not 0 <= first <= last <= len(trace.readings):
             raise ScpiError(-222, MESSAGES[-222])
         ch = self.channels[self._suffix - 1]
-        return ",".join(self._field(ch, r, e) for r in trace.readings[first:last] for e in self.elements)
+        return self._render([self._field(ch, r, e) for r in trace.readings[first:last] for e in self.elements])
 
 
 def _choice(arg: str, names: dict[str, str]) -> str:

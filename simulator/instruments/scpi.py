@@ -14,7 +14,7 @@ import math
 import re
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable, Iterable
 
 from labsuite.simulator.run_control import Interrupted, RunControl
 
@@ -162,6 +162,71 @@ def parse_number(arg: str, *, minimum: float | None = None, maximum: float | Non
     return value
 
 
+def keyword(arg: str, choices: Iterable[str]) -> str:
+    """The short form (upper case) of the manual-style keyword ``arg`` names (``NORMal`` takes
+    NORM or NORMAL), or -224."""
+    token = arg.strip().upper()
+    for choice in choices:
+        short = "".join(c for c in choice if c.isupper() or c.isdigit())
+        if token in (short, choice.upper()):
+            return short
+    raise ScpiError(-224)
+
+
+def choice(*words: str) -> Callable[[str], str]:
+    """Parser of a keyword parameter, one of the manual-style ``words``; gives the short form."""
+    return lambda arg: keyword(arg, words)
+
+
+def bounded(minimum: float, maximum: float, default: float) -> Callable[[str], float]:
+    """Parser of a numeric parameter in [minimum, maximum] (MIN, MAX, DEF too); outside, -222."""
+    def parse(arg: str) -> float:
+        value = parse_number(arg, minimum=minimum, maximum=maximum, default=default)
+        if not minimum <= value <= maximum:
+            raise ScpiError(-222)
+        return value
+    return parse
+
+
+def on_off(value: bool) -> str:
+    """A boolean as queries answer it: 1 or 0."""
+    return "1" if value else "0"
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting as the manual defines it, declared once in the instrument class: ``header``
+    (or each of a tuple of headers) sets the instrument's ``attribute`` to ``parse(argument)``
+    and ``header?`` answers ``reply(value)``. A dotted attribute (``ch.polarity``) is held by an
+    object the instrument gives (the addressed channel); a part ending in ``()`` is a method it
+    calls for that object (``_ch().mode``). ``default`` is the *RST value
+    :meth:`ScpiInstrument.reset_settings` restores (None: the instrument's reset sets it)."""
+
+    header: str | tuple[str, ...]
+    attribute: str
+    parse: Callable[[str], Any]
+    reply: Callable[[Any], str] = str
+    default: Any = None
+
+    def handlers(self) -> tuple[Callable[..., None], Callable[..., str]]:
+        """(command handler, query handler) for the instrument's dispatcher."""
+        path, _, name = self.attribute.rpartition(".")
+
+        def holder(instrument: object) -> object:
+            for part in path.split(".") if path else ():
+                instrument = getattr(instrument, part.removesuffix("()"))
+                if part.endswith("()"):
+                    instrument = instrument()
+            return instrument
+
+        def set_value(instrument: object, arg: str) -> None:
+            setattr(holder(instrument), name, self.parse(arg))
+
+        def get_value(instrument: object) -> str:
+            return self.reply(getattr(holder(instrument), name))
+        return set_value, get_value
+
+
 def parse_int(arg: str, minimum: int, maximum: int) -> int:
     """An integer parameter in ``minimum..maximum`` (a decimal number rounds); else -222."""
     value = parse_number(arg, minimum=minimum, maximum=maximum)
@@ -200,19 +265,29 @@ class ScpiInstrument:
     ``*IDN?`` with the subclass's ``idn``."""
 
     _commands: list[_Command]
+    _settings: list[Setting]
     idn: str
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
-        cls._commands = []
+        handlers: dict[str, object] = {}     # a method a subclass overrides is its version only
         for klass in reversed(cls.__mro__):
-            for func in vars(klass).values():
-                for pattern in getattr(func, "__dict__", {}).get("_scpi", []):
-                    query = pattern.endswith("?")
-                    header = pattern[:-1] if query else pattern
-                    if not header.startswith(("*", ":", "[")):
-                        header = ":" + header
-                    cls._commands.append(_Command(pattern, compile_header(header), query, func))
+            handlers.update(vars(klass))
+        commands: dict[str, _Command] = {}   # a pattern a subclass declares again is its handler only
+        cls._settings = [value for value in handlers.values() if isinstance(value, Setting)]
+        for setting in cls._settings:
+            set_value, get_value = setting.handlers()
+            headers = (setting.header,) if isinstance(setting.header, str) else setting.header
+            set_value.__dict__["_scpi"], get_value.__dict__["_scpi"] = list(headers), [h + "?" for h in headers]
+            handlers[setting.attribute + " command"], handlers[setting.attribute + " query"] = set_value, get_value
+        for func in handlers.values():
+            for pattern in getattr(func, "__dict__", {}).get("_scpi", []):
+                query = pattern.endswith("?")
+                header = pattern[:-1] if query else pattern
+                if not header.startswith(("*", ":", "[")):
+                    header = ":" + header
+                commands[pattern.upper()] = _Command(pattern, compile_header(header), query, func)
+        cls._commands = list(commands.values())
 
     def __init__(self) -> None:
         self.errors = ErrorQueue(formatter=self.format_error)
@@ -221,6 +296,12 @@ class ScpiInstrument:
     @command("*IDN?")
     def _idn(self) -> str:
         return self.idn
+
+    def reset_settings(self) -> None:
+        """Give every declared :class:`Setting` with a default its *RST value."""
+        for setting in self._settings:
+            if setting.default is not None:
+                setattr(self, setting.attribute, setting.default)
 
     def format_error(self, code: int, message: str) -> str:
         """How this instrument spells an error-queue entry."""
@@ -305,3 +386,129 @@ class ScpiInstrument:
             if cmd.query == query and cmd.regex.match(header):
                 return cmd
         raise ScpiError(-113)
+
+
+# Standard Event Status Register bits (IEEE 488.2 §11.5.1.1)
+ESR_OPC, ESR_QUERY, ESR_DEVICE, ESR_EXECUTION, ESR_COMMAND, ESR_POWER_ON = 1, 4, 8, 16, 32, 128
+# Status Byte bits (IEEE 488.2 §11.2.1 and SCPI-99 §9.1): error/event queue, event summary, MSS
+STB_EAV, STB_ESB, STB_MSS = 4, 32, 64
+
+
+def event_bit(code: int) -> int:
+    """The Standard Event Status Register bit an error of ``code`` sets (SCPI-99 §21.8)."""
+    if -199 <= code <= -100:
+        return ESR_COMMAND
+    if -299 <= code <= -200:
+        return ESR_EXECUTION
+    if -499 <= code <= -400:
+        return ESR_QUERY
+    return ESR_DEVICE
+
+
+class EventErrorQueue(ErrorQueue):
+    """The error queue, setting each error's bit in the instrument's ``esr`` as it is queued."""
+
+    def __init__(self, instrument: Ieee488Instrument, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._instrument = instrument
+
+    def push(self, code: int, message: str) -> None:
+        super().push(code, message)
+        self._instrument.esr |= event_bit(code)
+
+
+class Ieee488Instrument(ScpiInstrument):
+    """A SCPI instrument with the IEEE 488.2 status registers and the common commands that read
+    and write them (§10): *RST, *CLS, *OPC, *OPC?, *WAI, *ESR?, *ESE, *SRE, *STB?, *TST?; and
+    the error query SCPI-99 makes mandatory, :SYSTem:ERRor[:NEXT]?.
+
+    Subclasses give ``reset`` (the *RST state), may add summary bits of their own registers to
+    the status byte (``status_summary``) and spell integer replies their way (``integer``)."""
+
+    error_queue_size = 32
+    reset: Callable[[], None]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.errors = EventErrorQueue(self, size=self.error_queue_size, formatter=self.format_error)
+        self.power_on_status()
+
+    def power_on_status(self) -> None:
+        """Status at mains on (§11.5.1.1): error queue empty, Power On bit set, enables cleared."""
+        self.errors.clear()
+        self.esr, self.ese, self.sre = ESR_POWER_ON, 0, 0
+
+    def clear_status(self) -> None:
+        """*CLS (§10.3): empty the error queue and clear the event registers."""
+        self.errors.clear()
+        self.esr = 0
+
+    def status_summary(self) -> int:
+        """Status byte bits summarising the instrument's own registers (none here)."""
+        return 0
+
+    def integer(self, value: int) -> str:
+        """An integer (NR1) reply as this instrument spells it."""
+        return str(value)
+
+    @command("*RST")
+    def _rst(self) -> None:
+        self.reset()
+
+    @command("*CLS")
+    def _cls(self) -> None:
+        self.clear_status()
+
+    @command("*OPC?")
+    def _opc_query(self) -> str:
+        return "1"   # whatever was started has already finished in bench time
+
+    @command("*OPC")
+    def _opc(self) -> None:
+        self.esr |= ESR_OPC   # the operations started have already finished in bench time
+
+    @command("*WAI")
+    def _wai(self) -> None:
+        return None   # nothing is left pending in bench time
+
+    @command("*ESR?")
+    def _esr_query(self) -> str:
+        value, self.esr = self.esr, 0
+        return self.integer(value)
+
+    @command("*ESE")
+    def _ese(self, value: str) -> None:
+        self.ese = parse_int(value, 0, 255)
+
+    @command("*ESE?")
+    def _ese_query(self) -> str:
+        return self.integer(self.ese)
+
+    @command("*SRE")
+    def _sre(self, value: str) -> None:
+        self.sre = parse_int(value, 0, 255) & ~STB_MSS   # bit 6 cannot be enabled (§11.3.2.3)
+
+    @command("*SRE?")
+    def _sre_query(self) -> str:
+        return self.integer(self.sre)
+
+    @command("*STB?")
+    def _stb(self) -> str:
+        stb = self.status_summary() | (STB_EAV if len(self.errors) else 0) | (STB_ESB if self.esr & self.ese else 0)
+        return self.integer(stb | (STB_MSS if stb & self.sre else 0))
+
+    @command("*TST?")
+    def _tst(self) -> str:
+        return self.integer(0)   # self-test passed
+
+    @command(":SYSTem:ERRor[:NEXT]?")
+    def _error_next(self) -> str:
+        """The oldest error, removed from the queue (SCPI-99 §21.8.8)."""
+        return self.errors.pop()
+
+
+def definite_block(data: bytes) -> str:
+    """IEEE 488.2 §8.7.9 definite-length arbitrary block ``#<n><length><bytes>``, as text with one
+    latin-1 character per byte (the transports send replies latin-1 encoded)."""
+    length = str(len(data))
+    return f"#{len(length)}{length}" + data.decode("latin-1")

@@ -4,7 +4,7 @@ Follows the AFG31000 Series Programmer Manual (077-1643-xx) command syntax — `
 FUNCtion:SHAPe``, ``SOURce[1|2]:PULSe:WIDTh|PERiod|DCYCle|DELay|TRANsition[:LEADing]|
 TRANsition:TRAiling``, ``SOURce[1|2]:VOLTage[:LEVel][:IMMediate]:AMPLitude|OFFSet|HIGH|LOW``,
 ``OUTPut[1|2][:STATe]|IMPedance|POLarity``, ``SOURce[1|2]:BURSt[:STATe]|MODE|NCYCles``,
-``TRIGger[:SEQuence]:SOURce|TIMer``, ``TRIGger[:SEQuence][:IMMediate]``, ``*TRG`` — as the
+``TRIGger[:SEQuence]:SOURce|TIMer|SLOPe``, ``TRIGger[:SEQuence][:IMMediate]``, ``*TRG`` — as the
 AFG3000-family manual and public AFG31000 drivers use it. What is simulated:
 
 - identification, ``*RST``, ``*OPC?``, ``*STB?``, ``*CLS``, ``ABORt``, the error queue
@@ -44,14 +44,11 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from labsuite.simulator.circuit import SourcePort
-from labsuite.simulator.instruments.keysight_33500 import (ESR_OPC, ESR_POWER_ON, OUTPUT_IMPEDANCE,
-                                                           EventErrorQueue, GeneratorLevels, emf_per_volt, keyword,
-                                                           play_bursts, pulse_train, split_channel)
-from labsuite.simulator.instruments.scpi import (ScpiError, ScpiInstrument, _Command, command, parse_bool,
-                                                 parse_number)
+from labsuite.simulator.instruments.generator import SimulatedGenerator, emf_per_volt, pulse_train
+from labsuite.simulator.instruments.scpi import ScpiError, Setting, choice, command, keyword, parse_bool, parse_number
 
 MAX_EMF = 10.0                   # V, largest |level| open circuit (±5 V into 50 Ω)
 MIN_AMPLITUDE_EMF = 2e-3         # V, 1 mVpp into 50 Ω
@@ -60,10 +57,8 @@ PULSE_FREQUENCY_RANGE = (1e-3, 12.5e6)   # Hz
 MIN_WIDTH = 30e-9                # s
 MAX_WIDTH = 999.99               # s
 MIN_EDGE = 18e-9                 # s, 10–90 %
-LOAD_RANGE = (1.0, 10e3)         # Ω
 MAX_BURST = 1_000_000
 TIMER_RANGE = (1e-6, 500.0)      # s
-INFINITY = 9.9e37
 
 SHAPES = ("SINusoid", "SQUare", "PULSe", "RAMP", "PRNoise", "DC", "SINC", "GAUSsian", "LORentz",
           "ERISe", "EDECay", "HAVersine")
@@ -98,6 +93,14 @@ class Channel:
     def period(self) -> float:
         return 1.0 / self.frequency
 
+    @property
+    def pulsed(self) -> bool:
+        return self.shape == "PULS"
+
+    def burst_segments(self, idle: float | None, pulse: float | None) -> Iterator[tuple[float, float | None]]:
+        """The burst a trigger starts: the pulse train, each period from its lead delay."""
+        return pulse_train(idle, pulse, self.width, self.period, int(self.cycles), self.delay)
+
     def levels(self) -> tuple[float, float]:
         """(idle, pulse) EMF, V (swapped with the polarity inverted; the offset for other shapes)."""
         if self.shape != "PULS":
@@ -108,25 +111,18 @@ class Channel:
         return self.emf_low, self.emf_high
 
 
-class TektronixAFG31000(GeneratorLevels, ScpiInstrument):
+class TektronixAFG31000(SimulatedGenerator):
     """An AFG31022 whose channel 1 drives ``port`` (channel 2 drives ``port2`` if wired)."""
 
     simulates = {"tektronixafg31000": None}   # registry name (labsuite.registry) → model
 
     idn = "TEKTRONIX,AFG31022,C010203,SCPI:99.0 FV:1.6.2"
-    output_impedance = OUTPUT_IMPEDANCE
+    channel_suffix = CHANNEL_SUFFIX
     max_emf, min_amplitude_emf = MAX_EMF, MIN_AMPLITUDE_EMF
     default_amplitude, default_high = 2.0, 1.0
+    max_burst, default_cycles = MAX_BURST, 5
+    clipped = ("Data out of range", "Data out of range")
     reply = staticmethod(number)
-
-    def __init__(self, port: SourcePort, port2: SourcePort | None = None) -> None:
-        super().__init__()
-        self.esr = ESR_POWER_ON          # Standard Event Status Register (SESR)
-        self.errors = EventErrorQueue(self, formatter=self.format_error)
-        self.ports = {1: port, 2: port2}
-        self.clock = port.clock
-        self._addressed = 1
-        self.reset()
 
     # --- bookkeeping ------------------------------------------------------------------
     def reset(self) -> None:
@@ -134,38 +130,7 @@ class TektronixAFG31000(GeneratorLevels, ScpiInstrument):
         self.channels = {1: Channel(), 2: Channel()}
         self.trigger_source = "TIM"
         self.timer = 1e-3
-
-    def power_loss(self) -> None:
-        """Mains lost and back: outputs drop, power-on settings, empty error queue, PON set."""
-        self.reset()
-        self.errors.clear()
-        self.esr = ESR_POWER_ON
-        self._drive()
-
-    def process(self, message: str) -> str | None:
-        for port in self.ports.values():
-            if port is not None:
-                port.sync()
-        try:
-            return super().process(message)
-        finally:
-            self._drive()
-
-    def _find(self, header: str, query: bool) -> _Command:
-        """Note the channel the header addresses (``SOUR2``, ``OUTP2``) for the handler."""
-        self._addressed, header = split_channel(header, CHANNEL_SUFFIX)
-        return super()._find(header, query)
-
-    @property
-    def ch(self) -> Channel:
-        """The channel the command being executed addresses."""
-        return self.channels[self._addressed]
-
-    def _drive(self) -> None:
-        for n, port in self.ports.items():
-            if port is not None:
-                c = self.channels[n]
-                port.drive(c.levels()[0] if c.output else None, math.inf)
+        self.trigger_slope = "POS"        # TRIGger[:SEQuence]:SLOPe, POSitive after *RST
 
     def _unplayable(self, c: Channel, trigger_source: str) -> str | None:
         """Why an output that is on in this state cannot be simulated (None: it can)."""
@@ -191,15 +156,6 @@ class TektronixAFG31000(GeneratorLevels, ScpiInstrument):
                 raise ScpiError(-221, f"Settings conflict;{reason} is not simulated with the output on")
         self.channels, self.trigger_source = channels, source
 
-    def _clip(self, value: float, low: float, high: float) -> float:
-        if value < low:
-            self.errors.push(-222, "Data out of range")
-            return low
-        if value > high:
-            self.errors.push(-222, "Data out of range")
-            return high
-        return value
-
     def _fit_pulse(self) -> None:
         """Fit edges, then width, then delay to the period (-221 for each adjustment)."""
         c = self.ch
@@ -216,11 +172,6 @@ class TektronixAFG31000(GeneratorLevels, ScpiInstrument):
             c.delay = max(0.0, longest - c.width)
             self.errors.push(-221, "Settings conflict;lead delay decreased due to period")
 
-    def _set_levels(self, high: float, low: float) -> None:
-        high = self._clip(high, -MAX_EMF + MIN_AMPLITUDE_EMF, MAX_EMF)
-        low = self._clip(low, -MAX_EMF, high - MIN_AMPLITUDE_EMF)
-        self.ch.emf_high, self.ch.emf_low = high, low
-
     def _volts(self, arg: str, low: float, high: float, default: float) -> float:
         """A level argument in programmed (load-setting) volts → EMF volts; a VPP suffix is allowed."""
         token = arg.strip().upper()
@@ -230,57 +181,16 @@ class TektronixAFG31000(GeneratorLevels, ScpiInstrument):
         scale = emf_per_volt(self.ch.load)
         return parse_number(token, minimum=low / scale, maximum=high / scale, default=default / scale) * scale
 
-    # --- IEEE 488.2 common commands -----------------------------------------------------
-    @command("*RST")
-    def _rst(self) -> None:
-        self.reset()
-
-    @command("*CLS")
-    def _cls(self) -> None:
-        self.errors.clear()
-        self.esr = 0
-
-    @command("*OPC?")
-    def _opc_query(self) -> str:
-        return "1"   # a triggered burst has already finished in bench time
-
-    @command("*OPC")
-    def _opc(self) -> None:
-        self.esr |= ESR_OPC   # a triggered burst has already finished in bench time
-
-    @command("*WAI")
+    # --- triggering ---------------------------------------------------------------------------
     @command(":ABORt")
-    def _no_op(self) -> None:
-        return None   # a burst runs to completion inside *TRG in bench time: nothing to wait for or stop
-
-    @command("*ESR?")
-    def _esr(self) -> str:
-        value, self.esr = self.esr, 0
-        return str(value)
-
-    @command("*STB?")
-    def _stb(self) -> str:
-        return "4" if len(self.errors) else "0"   # bit 2: error/event queue not empty
+    def _abort(self) -> None:
+        return None   # a burst runs to completion inside *TRG in bench time: nothing to stop
 
     @command("*TRG")
     @command(":TRIGger[:SEQuence][:IMMediate]")
     def _trigger(self) -> None:
         """Play the burst of every channel in triggered burst mode, whatever the trigger source."""
-        lines = []
-        for n, c in self.channels.items():
-            if not (c.burst and c.burst_mode == "TRIG") or math.isinf(c.cycles):
-                continue
-            if c.output and c.shape != "PULS":
-                self.errors.push(-221, "Settings conflict;only pulse bursts are simulated")
-                continue
-            idle, pulse = c.levels() if c.output else (None, None)
-            port = self.ports[n] if c.output else None
-            lines.append((port, pulse_train(idle, pulse, c.width, c.period, int(c.cycles), c.delay)))
-        play_bursts(lines, self.clock, self.run_control.check)
-
-    @command(":SYSTem:ERRor[:NEXT]?")
-    def _error(self) -> str:
-        return self.errors.pop()
+        self._play(lambda c: True)
 
     # --- function and timing --------------------------------------------------------------
     @command("[:SOURce]:FUNCtion[:SHAPe]")
@@ -370,33 +280,13 @@ class TektronixAFG31000(GeneratorLevels, ScpiInstrument):
         return number(self.ch.trail)
 
     # --- output ---------------------------------------------------------------------------
-    @command(":OUTPut[:STATe]")
-    def _set_output(self, arg: str) -> None:
-        self._change(output=parse_bool(arg))
-
-    @command(":OUTPut[:STATe]?")
-    def _get_output(self) -> str:
-        return "1" if self.ch.output else "0"
-
     @command(":OUTPut:IMPedance")
     def _set_load(self, arg: str) -> None:
-        if arg.strip().upper() in ("INF", "INFINITY"):
-            self.ch.load = math.inf
-            return
-        value = parse_number(arg, minimum=LOAD_RANGE[0], maximum=LOAD_RANGE[1], default=50.0)
-        self.ch.load = math.inf if value >= INFINITY else self._clip(value, *LOAD_RANGE)
+        super()._set_load(arg)
 
     @command(":OUTPut:IMPedance?")
     def _get_load(self) -> str:
-        return number(INFINITY if math.isinf(self.ch.load) else self.ch.load)
-
-    @command(":OUTPut:POLarity")
-    def _set_polarity(self, arg: str) -> None:
-        self.ch.polarity = keyword(arg, ("NORMal", "INVerted"))
-
-    @command(":OUTPut:POLarity?")
-    def _get_polarity(self) -> str:
-        return self.ch.polarity
+        return super()._get_load()
 
     # --- burst and trigger ----------------------------------------------------------------
     @command("[:SOURce]:BURSt[:STATe]")
@@ -406,26 +296,6 @@ class TektronixAFG31000(GeneratorLevels, ScpiInstrument):
     @command("[:SOURce]:BURSt[:STATe]?")
     def _get_burst(self) -> str:
         return "1" if self.ch.burst else "0"
-
-    @command("[:SOURce]:BURSt:MODE")
-    def _set_burst_mode(self, arg: str) -> None:
-        self._change(burst_mode=keyword(arg, ("TRIGgered", "GATed")))
-
-    @command("[:SOURce]:BURSt:MODE?")
-    def _get_burst_mode(self) -> str:
-        return self.ch.burst_mode
-
-    @command("[:SOURce]:BURSt:NCYCles")
-    def _set_cycles(self, arg: str) -> None:
-        if arg.strip().upper() in ("INF", "INFINITY"):
-            self._change(cycles=math.inf)
-            return
-        cycles = round(self._clip(parse_number(arg, minimum=1, maximum=MAX_BURST, default=5), 1, MAX_BURST))
-        self._change(cycles=cycles)
-
-    @command("[:SOURce]:BURSt:NCYCles?")
-    def _get_cycles(self) -> str:
-        return number(INFINITY if math.isinf(self.ch.cycles) else self.ch.cycles)
 
     @command(":TRIGger[:SEQuence]:SOURce")
     def _set_trigger_source(self, arg: str) -> None:
@@ -443,3 +313,6 @@ class TektronixAFG31000(GeneratorLevels, ScpiInstrument):
     @command(":TRIGger[:SEQuence]:TIMer?")
     def _get_timer(self) -> str:
         return number(self.timer)
+
+    # the edge of the Trigger Input signal that triggers (nothing is wired to it; *TRG triggers either way)
+    _trigger_slope = Setting(":TRIGger[:SEQuence]:SLOPe", "trigger_slope", choice("POSitive", "NEGative"))

@@ -6,9 +6,12 @@ returned. The bench clock is moved to the recorded time of every message, so tim
 from it come out as they did. A message that differs from the recording raises
 :class:`ReplayDiverged` naming the position and both messages; after that, or after the end of
 the recording, commands (a closing shutdown) are accepted without effect and queries raise.
+A binary reply (an IEEE 488.2 block) is recorded as ``base64:`` and its bytes, terminator
+included (``TrafficLog``); it is played back as those bytes.
 """
 from __future__ import annotations
 
+import base64
 from collections.abc import Sequence
 
 
@@ -47,7 +50,7 @@ class TranscriptInstrument:
             t, _, reply = self.entries[self.position]
             self.position += 1
             self._move_clock(t)
-            return reply
+            return recorded_reply(reply)
         return None
 
     def query_interrupted(self) -> None:
@@ -59,3 +62,11 @@ class TranscriptInstrument:
     @property
     def finished(self) -> bool:
         return self.position == len(self.entries)
+
+
+def recorded_reply(text: str) -> str:
+    """The reply a recorded read stands for, as the transports send it (latin-1 text, the
+    terminator added by the transport): a binary reply's bytes, its terminator off."""
+    if text.startswith("base64:"):
+        return base64.b64decode(text.removeprefix("base64:")).decode("latin-1").removesuffix("\n")
+    return text

@@ -369,6 +369,25 @@ class TspObject:
         return None
 
 
+def attribute(field: str, take: Callable[[Any, Any], Any], reply: Callable[[Any], Any] | None = None,
+              then: Callable[[Any], None] | None = None) -> property:
+    """A TSP attribute declared once, held in the object's ``field``: assigning runs
+    ``take(obj, value)``, which gives the value to keep, or None to keep the old one (having
+    queued the error); ``then(obj)`` runs after a value is kept. Reading gives ``reply(value)``
+    (the value itself without ``reply``)."""
+    def get(obj: Any) -> Any:
+        value = getattr(obj, field)
+        return reply(value) if reply else value
+
+    def assign(obj: Any, value: Any) -> None:
+        kept = take(obj, value)
+        if kept is not None:
+            setattr(obj, field, kept)
+            if then:
+                then(obj)
+    return property(get, assign)
+
+
 def number(value: Any, what: str) -> float:
     """A Lua number argument as float; anything else stops the chunk."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -679,6 +698,8 @@ class TspInstrument:
             return self._failure(exc)
         if isinstance(returned, tuple):
             return (_OK, *(self.to_lua(v) for v in returned))
+        if returned is None:   # a function that returns nothing gives Lua no value: print(f()) prints ""
+            return (_OK,)
         return _OK, self.to_lua(returned)
 
     def _poll(self) -> bool:
@@ -873,7 +894,8 @@ class TspInstrument:
         header, _, argument = line.partition(" ")
         header = header.upper()
         replies = {"*IDN?": lambda: self.idn, "*ESE?": lambda: str(self.ese), "*SRE?": lambda: str(self.sre),
-                   "*STB?": lambda: str(self.status_byte())}
+                   "*STB?": lambda: str(self.status_byte()),
+                   "*TST?": lambda: "0"}   # self-test passed (2600B App. D: the script equivalent prints 0)
         if header in replies:
             self._output.append(replies[header]())
         elif header == "*OPC?":

@@ -1,0 +1,44 @@
+"""What the SCPI drivers share: the link settings, the error queue read to its end, the source
+range a level needs, and numbers as they are sent."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from labsuite.core.errors import InstrumentError
+
+RANGE_HEADROOM = 1.05   # a source range reaches 105 % of its nominal value
+LINK_DEFAULTS = {"read_termination": "\n", "write_termination": "\n", "timeout": 10_000}   # timeout in ms
+
+
+def link_settings(kwargs: dict[str, object]) -> dict[str, object]:
+    """The pymeasure adapter settings ``kwargs`` gives, and for the rest the drivers' defaults:
+    messages ended by LF both ways, a 10 s timeout."""
+    return {**LINK_DEFAULTS, **kwargs}
+
+
+class ErrorQueueMixin:
+    """``raise_errors`` for a pymeasure SCPI instrument whose ``check_errors`` reads
+    ``:SYST:ERR?`` entries (``-222,"Data out of range"``) until the queue is empty."""
+
+    name: str
+
+    def raise_errors(self) -> None:
+        """Read the error queue to its end; raise :class:`InstrumentError` with the first error, if any."""
+        errors = self.check_errors()
+        if errors:
+            code, message = errors[0][0], ",".join(str(e) for e in errors[0][1:])
+            raise InstrumentError(self.name, message.strip('"'), int(code))
+
+
+def smallest_range(level: float, ranges: Sequence[float], beyond: str) -> float:
+    """Smallest of the nominal ``ranges`` (ascending, V or A) holding ``level`` within its 105 %;
+    beyond the last, ValueError saying ``level`` is beyond ``beyond`` (e.g. "the 2400's 200 V range")."""
+    for r in ranges:
+        if abs(level) <= r * RANGE_HEADROOM:
+            return r
+    raise ValueError(f"{level} V is beyond {beyond}")
+
+
+def number(value: float) -> str:
+    """A setting as sent: the shortest decimal that reads back as the same float."""
+    return repr(float(value))
