@@ -379,8 +379,8 @@ def test_the_200_V_range_sources_at_most_105_mA(visa, station):
     """Data sheet (2400: 22 W, ±21 V at 1.05 A, ±210 V at 105 mA): with a 1 A compliance the
     output limits at 105 mA on the 200 V range and at the compliance on the 20 V range."""
     visa.write(":SENS:CURR:PROT 1;:SOUR:VOLT:RANG 20;:SOUR:VOLT 10;:OUTP ON")
-    assert station.node.ports[0].current_limit == 1.0
+    assert station.node.ports[0].compliance == 1.0
     visa.write(":SOUR:VOLT:RANG 200")
-    assert station.node.ports[0].current_limit == pytest.approx(0.105)
+    assert station.node.ports[0].compliance == pytest.approx(0.105)
     assert visa.query(":SENS:CURR:PROT?") == "+1.000000E+00"
     visa.write(":OUTP OFF")
