@@ -32,14 +32,14 @@ if TYPE_CHECKING:
 # and `labsuite protocols` load neither pymeasure nor h5py, pandas or Qt (tests/test_layering.py).
 
 
-class RegisteredNames(Sequence[str]):
+class _RegisteredNames(Sequence[str]):
     """The registered instrument names of one kind, as argparse choices: read from the registry (which
     imports every driver, and pymeasure) only when a value is checked or a command's help is printed."""
 
     def __init__(self, kind: str) -> None:
         self.kind = kind
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: int) -> str:
         return registry.names(self.kind)[index]
 
     def __len__(self) -> int:
@@ -541,13 +541,13 @@ def build_parser() -> argparse.ArgumentParser:
                           "--device-param tau_volatile=20ms")
     run.add_argument("--transport", choices=("inprocess", "tcp"), default="inprocess",
                      help="how to reach the simulated instruments (default inprocess)")
-    run.add_argument("--smu", default=registry.DEFAULT_SMU, choices=RegisteredNames("smu"), metavar="SMU",
+    run.add_argument("--smu", default=registry.DEFAULT_SMU, choices=_RegisteredNames("smu"), metavar="SMU",
                      help="simulated SMU with --sim (default keithley2450); one of %(choices)s")
     run.add_argument("--series-resistance", type=_ohms("--series-resistance"), default=0.0,
                      help="with --sim: resistance between the SMU and the device, e.g. 1kohm (default 0)")
     run.add_argument("--pulse-series-resistance", type=_ohms("--pulse-series-resistance"), default=0.0,
                      help="with --sim: resistance in the pulse generator's path, on top of its 50 ohm (default 0)")
-    run.add_argument("--pulse-generator", choices=RegisteredNames("pulse_generator"), metavar="GENERATOR",
+    run.add_argument("--pulse-generator", choices=_RegisteredNames("pulse_generator"), metavar="GENERATOR",
                      help="also wire a simulated pulse generator to the device with --sim "
                                                "(it plays the write pulses, the SMU reads); one of %(choices)s")
     run.add_argument("--timing", choices=TIMINGS, default="auto",
@@ -601,9 +601,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench_of = protocols.add_mutually_exclusive_group()
     bench_of.add_argument("--sim", action="store_true", help="check against a simulated bench")
     bench_of.add_argument("--bench", type=_path, help="check against this bench (bench.toml; only *IDN? is asked)")
-    protocols.add_argument("--smu", choices=RegisteredNames("smu"), metavar="SMU",
+    protocols.add_argument("--smu", choices=_RegisteredNames("smu"), metavar="SMU",
                            help="SMU of the simulated bench (default keithley2450); one of %(choices)s")
-    protocols.add_argument("--pulse-generator", choices=RegisteredNames("pulse_generator"), metavar="GENERATOR",
+    protocols.add_argument("--pulse-generator", choices=_RegisteredNames("pulse_generator"), metavar="GENERATOR",
                            help="pulse generator of the simulated bench (default: none); one of %(choices)s")
     protocols.add_argument("--pulse-series-resistance", type=_ohms("--pulse-series-resistance"),
                            help="ohms between the simulated generator and the device (default 0)")
@@ -637,9 +637,9 @@ def build_parser() -> argparse.ArgumentParser:
     instruments.add_argument("--timeout", type=_positive_seconds, default=2.0,
                              help="s to wait for each *IDN? (default 2)")
     instruments.add_argument("--sim", action="store_true", help="discover a simulated station instead")
-    instruments.add_argument("--smu", default=registry.DEFAULT_SMU, choices=RegisteredNames("smu"), metavar="SMU",
+    instruments.add_argument("--smu", default=registry.DEFAULT_SMU, choices=_RegisteredNames("smu"), metavar="SMU",
                              help="simulated SMU with --sim; one of %(choices)s")
-    instruments.add_argument("--pulse-generator", choices=RegisteredNames("pulse_generator"), metavar="GENERATOR",
+    instruments.add_argument("--pulse-generator", choices=_RegisteredNames("pulse_generator"), metavar="GENERATOR",
                              help="simulated pulse generator with --sim; one of %(choices)s")
     instruments.add_argument("--simulated", action="store_true", help="list the instruments the simulator has")
     instruments.set_defaults(func=_cmd_instruments)
@@ -647,9 +647,9 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("sim", help="the simulated bench")
     sim_sub = sim.add_subparsers(dest="sim_command", required=True)
     serve = sim_sub.add_parser("serve", help="serve simulated instruments on loopback TCP")
-    serve.add_argument("--smu", default=registry.DEFAULT_SMU, choices=RegisteredNames("smu"), metavar="SMU",
+    serve.add_argument("--smu", default=registry.DEFAULT_SMU, choices=_RegisteredNames("smu"), metavar="SMU",
                        help="simulated SMU model (default keithley2450; see `labsuite instruments --simulated`); one of %(choices)s")
-    serve.add_argument("--pulse-generator", choices=RegisteredNames("pulse_generator"), metavar="GENERATOR",
+    serve.add_argument("--pulse-generator", choices=_RegisteredNames("pulse_generator"), metavar="GENERATOR",
                        help="also serve a simulated pulse generator wired to the same device; one of %(choices)s")
     serve.add_argument("--series-resistance", type=_ohms("--series-resistance"), default=0.0,
                        help="resistance between the SMU and the device, e.g. 1kohm (default 0)")
