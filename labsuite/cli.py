@@ -9,23 +9,41 @@ import logging
 import os
 import sys
 import traceback
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from tqdm import tqdm
-
-from labsuite.core.version import __version__
-from labsuite import link, registry
-from labsuite.bench import Bench
+from labsuite import registry
 from labsuite.core.errors import InstrumentError, LabsuiteError
-from labsuite.experiment import describe_adjusted, make_protocol, run_protocol
+from labsuite.core.events import Progress, RunObserver, RunState
+from labsuite.core.program import TIMINGS
+from labsuite.core.units import format_quantity, parse_quantity
+from labsuite.core.version import __version__
 from labsuite.interrupts import Interrupted, stop_on_signals
 from labsuite.protocols import PROTOCOLS
-from labsuite.recipe import load_recipe
-from labsuite.refusal import adapt_defaults, instrument_name
-from labsuite.core.events import Progress, RunObserver, RunState
-from labsuite.runner import TIMINGS
-from labsuite.core.units import format_quantity, parse_quantity
+
+if TYPE_CHECKING:
+    from tqdm import tqdm
+
+    from labsuite.bench import Bench
+
+# Each command imports what it runs (the bench, the run store, the drivers) inside it, so `labsuite --help`
+# and `labsuite protocols` load neither pymeasure nor h5py, pandas or Qt (tests/test_layering.py).
+
+
+class _RegisteredNames(Sequence[str]):
+    """The registered instrument names of one kind, as argparse choices: read from the registry (which
+    imports every driver, and pymeasure) only when a value is checked or a command's help is printed."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+    def __getitem__(self, index: int) -> str:
+        return registry.names(self.kind)[index]
+
+    def __len__(self) -> int:
+        return len(registry.names(self.kind))
 
 
 class ProgressBar(RunObserver):
@@ -37,6 +55,8 @@ class ProgressBar(RunObserver):
         self.label = label
 
     def on_start(self, runner) -> None:
+        from tqdm import tqdm
+
         self.bar = tqdm(total=runner.program.duration, unit="s", desc=self.label, file=sys.stderr,
                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.3g}/{total:.3g} s of program "
                                    "[{elapsed}<{remaining}]", mininterval=0.2)
@@ -196,6 +216,11 @@ def _check_plot_file(path: Path, option: str = "--plot") -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from labsuite.bench import Bench
+    from labsuite.experiment import describe_adjusted, make_protocol, run_protocol
+    from labsuite.recipe import load_recipe
+    from labsuite.refusal import adapt_defaults
+
     if args.resume is not None:
         if args.target is not None or args.set:
             raise LabsuiteError("--resume continues a stored run with its own protocol and parameters; "
@@ -371,6 +396,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 def _cmd_protocols(args: argparse.Namespace) -> int:
     if args.bench or args.sim:
         from labsuite.matrix import bench_matrix, render_text
+        from labsuite.refusal import instrument_name
 
         with _protocols_bench(args) as bench:
             instruments = " + ".join(instrument_name(i) for i in (bench.smu, bench.pulse_generator) if i is not None)
@@ -389,6 +415,8 @@ def _cmd_protocols(args: argparse.Namespace) -> int:
 
 def _protocols_bench(args: argparse.Namespace) -> Bench:
     """The bench ``labsuite protocols`` checks the protocols against."""
+    from labsuite.bench import Bench
+
     if args.bench:
         return Bench.from_toml(args.bench)
     return Bench.simulated(smu=args.smu or "keithley2450", pulse_generator=args.pulse_generator,
@@ -513,15 +541,15 @@ def build_parser() -> argparse.ArgumentParser:
                           "--device-param tau_volatile=20ms")
     run.add_argument("--transport", choices=("inprocess", "tcp"), default="inprocess",
                      help="how to reach the simulated instruments (default inprocess)")
-    run.add_argument("--smu", default=registry.DEFAULT_SMU, choices=registry.names("smu"),
-                     help="simulated SMU with --sim (default keithley2450)")
+    run.add_argument("--smu", default=registry.DEFAULT_SMU, choices=_RegisteredNames("smu"), metavar="SMU",
+                     help="simulated SMU with --sim (default keithley2450); one of %(choices)s")
     run.add_argument("--series-resistance", type=_ohms("--series-resistance"), default=0.0,
                      help="with --sim: resistance between the SMU and the device, e.g. 1kohm (default 0)")
     run.add_argument("--pulse-series-resistance", type=_ohms("--pulse-series-resistance"), default=0.0,
                      help="with --sim: resistance in the pulse generator's path, on top of its 50 ohm (default 0)")
-    run.add_argument("--pulse-generator", choices=registry.names("pulse_generator"),
+    run.add_argument("--pulse-generator", choices=_RegisteredNames("pulse_generator"), metavar="GENERATOR",
                      help="also wire a simulated pulse generator to the device with --sim "
-                                               "(it plays the write pulses, the SMU reads)")
+                                               "(it plays the write pulses, the SMU reads); one of %(choices)s")
     run.add_argument("--timing", choices=TIMINGS, default="auto",
                      help="hardware: trains run on the instrument; software: one command per segment; "
                           "auto (default): hardware where the instrument can time the train")
@@ -573,10 +601,10 @@ def build_parser() -> argparse.ArgumentParser:
     bench_of = protocols.add_mutually_exclusive_group()
     bench_of.add_argument("--sim", action="store_true", help="check against a simulated bench")
     bench_of.add_argument("--bench", type=_path, help="check against this bench (bench.toml; only *IDN? is asked)")
-    protocols.add_argument("--smu", choices=registry.names("smu"),
-                           help="SMU of the simulated bench (default keithley2450)")
-    protocols.add_argument("--pulse-generator", choices=registry.names("pulse_generator"),
-                           help="pulse generator of the simulated bench (default: none)")
+    protocols.add_argument("--smu", choices=_RegisteredNames("smu"), metavar="SMU",
+                           help="SMU of the simulated bench (default keithley2450); one of %(choices)s")
+    protocols.add_argument("--pulse-generator", choices=_RegisteredNames("pulse_generator"), metavar="GENERATOR",
+                           help="pulse generator of the simulated bench (default: none); one of %(choices)s")
     protocols.add_argument("--pulse-series-resistance", type=_ohms("--pulse-series-resistance"),
                            help="ohms between the simulated generator and the device (default 0)")
     protocols.add_argument("--timing", choices=TIMINGS, default="auto", help="timing to check (default auto)")
@@ -609,20 +637,20 @@ def build_parser() -> argparse.ArgumentParser:
     instruments.add_argument("--timeout", type=_positive_seconds, default=2.0,
                              help="s to wait for each *IDN? (default 2)")
     instruments.add_argument("--sim", action="store_true", help="discover a simulated station instead")
-    instruments.add_argument("--smu", default=registry.DEFAULT_SMU, choices=registry.names("smu"),
-                             help="simulated SMU with --sim")
-    instruments.add_argument("--pulse-generator", choices=registry.names("pulse_generator"),
-                             help="simulated pulse generator with --sim")
+    instruments.add_argument("--smu", default=registry.DEFAULT_SMU, choices=_RegisteredNames("smu"), metavar="SMU",
+                             help="simulated SMU with --sim; one of %(choices)s")
+    instruments.add_argument("--pulse-generator", choices=_RegisteredNames("pulse_generator"), metavar="GENERATOR",
+                             help="simulated pulse generator with --sim; one of %(choices)s")
     instruments.add_argument("--simulated", action="store_true", help="list the instruments the simulator has")
     instruments.set_defaults(func=_cmd_instruments)
 
     sim = sub.add_parser("sim", help="the simulated bench")
     sim_sub = sim.add_subparsers(dest="sim_command", required=True)
     serve = sim_sub.add_parser("serve", help="serve simulated instruments on loopback TCP")
-    serve.add_argument("--smu", default=registry.DEFAULT_SMU, choices=registry.names("smu"),
-                       help="simulated SMU model (default keithley2450; see `labsuite instruments --simulated`)")
-    serve.add_argument("--pulse-generator", choices=registry.names("pulse_generator"),
-                       help="also serve a simulated pulse generator wired to the same device")
+    serve.add_argument("--smu", default=registry.DEFAULT_SMU, choices=_RegisteredNames("smu"), metavar="SMU",
+                       help="simulated SMU model (default keithley2450; see `labsuite instruments --simulated`); one of %(choices)s")
+    serve.add_argument("--pulse-generator", choices=_RegisteredNames("pulse_generator"), metavar="GENERATOR",
+                       help="also serve a simulated pulse generator wired to the same device; one of %(choices)s")
     serve.add_argument("--series-resistance", type=_ohms("--series-resistance"), default=0.0,
                        help="resistance between the SMU and the device, e.g. 1kohm (default 0)")
     serve.add_argument("--pulse-series-resistance", type=_ohms("--pulse-series-resistance"), default=0.0,
@@ -664,6 +692,8 @@ def main(argv: list[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except Exception as exc:   # a link failure outside a run, or a bug: still one line, outputs already off
+        from labsuite import link
+
         failure = link.translate(exc, "")
         if isinstance(failure, LabsuiteError):
             _report(f"error: {failure}", exc)

@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from labsuite.core.plotspec import PlotSpec  # noqa: E402
-from labsuite.core.units import ureg  # noqa: E402
+from labsuite.core.units import unit_registry  # noqa: E402
 
 
 def _scale(values: np.ndarray, unit: str) -> tuple[float, str]:
@@ -19,7 +19,7 @@ def _scale(values: np.ndarray, unit: str) -> tuple[float, str]:
     if not unit or unit == "1" or not np.any(np.isfinite(values)):
         return 1.0, unit
     peak = float(np.nanmax(np.abs(values))) or 1.0
-    compact = ureg.Quantity(peak, unit).to_compact()
+    compact = unit_registry().Quantity(peak, unit).to_compact()
     return float(compact.magnitude / peak), f"{compact.units:~P}"
 
 

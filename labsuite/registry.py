@@ -75,7 +75,7 @@ def _plugin(entry_point: str, obj: object) -> dict[str, RegisteredInstrument]:
     return registered(obj)
 
 
-INSTRUMENTS: Catalog[RegisteredInstrument] = Catalog("labsuite.core.instruments", "instrument", _collect(), _plugin)
+INSTRUMENTS: Catalog[RegisteredInstrument] = Catalog("labsuite.core.instruments", "instrument", _collect, _plugin)
 
 
 def names(kind: Kind) -> list[str]:

@@ -54,11 +54,10 @@ from labsuite.bench import Bench
 from labsuite.burst_plan import Burst, plan_repeat, plays_on_generator
 from labsuite.core.errors import InvalidParameter, LimitError, RunAborted
 from labsuite.core.events import Progress, RunObserver, RunState
-from labsuite.core.program import SAMPLE_DTYPE, PulseProgram, Train
+from labsuite.core.program import SAMPLE_DTYPE, TIMINGS, PulseProgram, Train
 from labsuite.interrupts import stop_on_signals, stop_reason
 
 
-TIMINGS = ("auto", "hardware", "software")
 SOFTWARE_MIN_SEGMENT = 5e-3   # s: shorter segments stepped from a computer stretch by bus and OS latency
 COMPLIANCE_FRACTION = 0.99    # a reading at |I| ≥ this fraction of its current limit sat at compliance
 

@@ -203,3 +203,23 @@ def test_public_names_load_on_first_use():
     assert set(labsuite.__all__) <= set(dir(labsuite))
     with pytest.raises(AttributeError, match="no attribute 'Bnech'"):
         labsuite.Bnech
+
+
+HELP = ("import contextlib, os\nfrom labsuite.cli import main\n"
+        "with contextlib.redirect_stdout(open(os.devnull, 'w')):\n"
+        "    try:\n        main(['--help'])\n    except SystemExit as done:\n        assert done.code == 0")
+PROTOCOLS_COMMAND = ("import contextlib, os\nfrom labsuite.cli import main\n"
+                     "with contextlib.redirect_stdout(open(os.devnull, 'w')):\n    assert main(['protocols']) == 0")
+
+
+@pytest.mark.parametrize("statement, third_party", [
+    ("import labsuite.protocols", ("PyQt6", "matplotlib", "pandas", "dask", "scipy", "pint")),
+    (HELP, ("PyQt6", "matplotlib", "pandas", "dask", "h5py", "pymeasure", "pyvisa", "scipy", "pint")),
+    (PROTOCOLS_COMMAND, ("PyQt6", "matplotlib", "pandas", "h5py", "pymeasure", "pyvisa")),
+], ids=["import labsuite.protocols", "labsuite --help", "labsuite protocols"])
+def test_start_up_loads_no_heavy_library(statement, third_party, tmp_path):
+    """The command line starts without what its commands run: the drivers (pymeasure, and pandas through
+    it), the run store (h5py), plots and the GUI load in the command that uses them, scipy in the fits,
+    pint (which loads dask and scipy where installed) when a quantity is first read or shown."""
+    loaded = loaded_by(statement, tmp_path)
+    assert not [m for m in third_party if m in loaded]

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import curve_fit
 
 
 @dataclass(frozen=True)
@@ -52,6 +51,8 @@ def fit_nonlinearity(pulses: np.ndarray, conductance: np.ndarray) -> Nonlinearit
     error as large as itself, or a span B far beyond the data (an accelerating, convex trace,
     which this saturating form cannot take). Report A only when it is True.
     """
+    from scipy.optimize import curve_fit
+
     p = np.asarray(pulses, float)
     g = np.asarray(conductance, float)
     if p.size < 4:

@@ -43,7 +43,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import OptimizeWarning, curve_fit
 
 
 def ppf_index(base: np.ndarray, g1: np.ndarray, g2: np.ndarray, axis: int | None = None) -> np.ndarray:
@@ -128,6 +127,8 @@ def _aicc(ssr: float, n: int, k: int) -> float:
 
 
 def _fit(model, dt, y, p0, lower, upper, sigma):
+    from scipy.optimize import OptimizeWarning, curve_fit
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", OptimizeWarning)
         popt, pcov = curve_fit(model, dt, y, p0=p0, bounds=(lower, upper), sigma=sigma,

@@ -31,7 +31,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import curve_fit
 
 
 @dataclass(frozen=True)
@@ -86,6 +85,8 @@ def fit_stretched_exponential(t: np.ndarray, g: np.ndarray) -> StretchedExponent
     one for the solver. A ValueError says when the trace does not determine the decay (τ or β at
     a bound, or an error as large as the value).
     """
+    from scipy.optimize import curve_fit
+
     t = np.asarray(t, float)
     g = np.asarray(g, float)
     keep = t > 0

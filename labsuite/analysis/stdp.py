@@ -20,7 +20,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import curve_fit
 
 
 @dataclass(frozen=True)
@@ -53,6 +52,8 @@ def stdp_window(dt: np.ndarray, a_plus: float, tau_plus: float, a_minus: float, 
 
 def _fit_branch(lag: np.ndarray, y: np.ndarray) -> tuple[float, float, float, float]:
     """Fit y = a·e^(−lag/τ), lag > 0; return (a, a_err, τ, τ_err)."""
+    from scipy.optimize import curve_fit
+
     if np.unique(lag).size < 2 or lag.size < 3:
         raise ValueError(f"an STDP branch needs at least 3 pairs at 2 or more |Δt|, got {lag.size} "
                          f"at {np.unique(lag).size}")

@@ -63,16 +63,17 @@ def subclasses(base: type) -> Callable[[str, object], dict[str, type]]:
 class Catalog(Mapping[str, V]):
     """A read-only name → entry table: ``builtin``, then every plugin of entry-point ``group``.
 
-    ``entries(entry_point_name, obj)`` turns the object an entry point names into the entries it
+    ``builtin`` may be a function returning the table, called on first use (the instrument registry's
+    built-ins import every driver). ``entries(entry_point_name, obj)`` turns the object an entry point names into the entries it
     adds (``{}`` for an object this catalog does not take, raising :class:`PluginError` for one no
     catalog takes);
     ``kind`` names an entry in messages ("protocol"). Plugins load in order of distribution name,
     then entry-point name; a name already taken (by a built-in, or an earlier plugin) is refused.
     """
 
-    def __init__(self, group: str, kind: str, builtin: Mapping[str, V],
+    def __init__(self, group: str, kind: str, builtin: Mapping[str, V] | Callable[[], Mapping[str, V]],
                  entries: Callable[[str, object], Mapping[str, V]]) -> None:
-        self.group, self.kind, self.builtin, self.entries = group, kind, dict(builtin), entries
+        self.group, self.kind, self.builtin, self.entries = group, kind, builtin, entries
         self._table: dict[str, V] | None = None
 
     def _loaded(self) -> dict[str, V]:
@@ -81,12 +82,13 @@ class Catalog(Mapping[str, V]):
         return self._table
 
     def _load(self) -> dict[str, V]:
-        table, taken_by = dict(self.builtin), {}
+        builtin = dict(self.builtin() if callable(self.builtin) else self.builtin)
+        table, taken_by = dict(builtin), {}
         for ep in sorted(entry_points(group=self.group), key=lambda e: (e.dist.name if e.dist else "", e.name)):
             try:
                 found = dict(self.entries(ep.name, ep.load()))
                 for name in found:
-                    if name in self.builtin:
+                    if name in builtin:
                         raise PluginError(f"{name!r} is the name of a built-in {self.kind}; give the plugin "
                                           f"another name")
                     if name in taken_by:

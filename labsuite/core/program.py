@@ -104,6 +104,8 @@ SAMPLE_DTYPE = np.dtype([
     ("segment", "i4"),    # which segment of the pattern
 ])
 
+# how a runner plays a program's trains: on the instrument where it can time them, or one command per segment
+TIMINGS = ("auto", "hardware", "software")
 SAMPLE_UNITS = {"t": "s", "voltage": "V", "current": "A", "train": "", "repeat": "", "segment": ""}
 
 

@@ -1,21 +1,29 @@
 """Units at the edges: parse what a user types (``100 us``, ``1.2 V``) into SI floats and back.
 
-Code inside labsuite works in plain SI floats (V, A, s, S, J); pint is used only here.
+Code inside labsuite works in plain SI floats (V, A, s, S, J); pint is used only here, imported and
+its registry built on first use (pint loads dask and uncertainties where installed).
 """
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import re
 
 import numpy as np
 
-import pint
-
 from labsuite.core.errors import InvalidParameter
 
-ureg = pint.UnitRegistry()
-ureg.formatter.default_format = "~P"
+
+@functools.cache
+def unit_registry():
+    """The one pint ``UnitRegistry``, formatting units abbreviated (``~P``: µs, kΩ)."""
+    import pint
+
+    registry = pint.UnitRegistry()
+    registry.formatter.default_format = "~P"
+    return registry
+
 
 # pint spells micro as "u" in input; users also type "µ" and "μ".
 _MICRO = str.maketrans({"µ": "u", "μ": "u"})
@@ -42,8 +50,10 @@ def parse_quantity(value: str | float | int, unit: str, field: str) -> float:
         if not match:
             raise InvalidParameter(field, f"cannot read {value!r}: write one number with a decimal point and "
                                           f"an optional unit, e.g. '1.5 V', '100 us', '2e-3'")
+        import pint
+
         try:
-            quantity = ureg.Quantity(text)
+            quantity = unit_registry().Quantity(text)
             if isinstance(quantity, (int, float)):
                 number = float(quantity)
             elif not match.group(1):   # a bare number: already in ``unit``
@@ -78,5 +88,5 @@ def format_quantity(value: float, unit: str, digits: int = 4) -> str:
         return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:.{digits}g}"
     if value == 0 or not math.isfinite(value):
         return f"{value:g} {unit}"
-    quantity = ureg.Quantity(value, unit).to_compact()
+    quantity = unit_registry().Quantity(value, unit).to_compact()
     return f"{quantity.magnitude:.{digits}g} {quantity.units:~P}"

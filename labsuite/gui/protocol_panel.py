@@ -14,7 +14,7 @@ from labsuite.core.errors import LabsuiteError
 from labsuite.gui.protocol_form import ProtocolForm, shown_value
 from labsuite.protocols import PROTOCOLS
 from labsuite.recipe import load_recipe, recipe_text
-from labsuite.runner import TIMINGS
+from labsuite.core.program import TIMINGS
 
 log = logging.getLogger(__name__)
 
