@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from labsuite.core.errors import LabsuiteError
-from labsuite.store import RunFileError, open_run
+from labsuite.store import RunFileError, open_run, stored_samples
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ class Catalog:
                 attrs = dict(f.attrs)
                 analysis = f["analysis"].attrs if "analysis" in f else {}
                 figures = {k: float(v) for k, v in analysis.items() if k != "units"}
-                samples = int(f["samples/t"].shape[0]) + int(attrs.get("continues_samples", 0))   # the whole run
+                samples = stored_samples(f) + int(attrs.get("continues_samples", 0))   # the whole run
                 json.loads(attrs.get("tags", "[]"))
         except RunFileError as exc:
             log.warning("skipped %s", exc)

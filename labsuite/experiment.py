@@ -190,7 +190,7 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
             try:   # the run file says whether the run sat at compliance
                 if writer.file.id.valid:
                     writer.file.attrs.update({"compliance_hits": hits, "warning": compliance_warning(
-                        hits, writer.file["samples/t"].shape[0])})
+                        hits, writer.stored)})
             except Exception:   # noqa: BLE001 - never hides what ended the run; the samples are stored
                 log.warning("could not record the compliance count in %s", writer.path, exc_info=True)
             writer.close()

@@ -1,6 +1,6 @@
 """Run files: one HDF5 file per run, written as the samples arrive.
 
-Layout (schema ``labsuite-run`` version 2; open with plain h5py)::
+Layout (schema ``labsuite-run`` version 3; open with plain h5py)::
 
     /                     attrs: schema, schema_version, labsuite_version, protocol,
                                  parameters (JSON, SI), parameter_units (JSON), device_id,
@@ -10,8 +10,10 @@ Layout (schema ``labsuite-run`` version 2; open with plain h5py)::
                                  provenance (JSON: recipe, step, repeat when a recipe ran it),
                                  tags (JSON list); a continuation also: continues,
                                  continues_samples, resumed_at (JSON), time_offset [s]
-    /samples/<column>     t [s], voltage [V], current [A], train, repeat, segment;
-                          1-D, chunked, resizable; attr ``units``
+    /samples              one row per reading, a compound dataset with the fields t [s],
+                          voltage [V], current [A], train, repeat, segment; 1-D, chunked,
+                          resizable; attr ``units`` (JSON: unit of each field). Versions 1
+                          and 2 kept one dataset per field, /samples/<field>; still read.
     /program              attrs: compliance [A], duration [s], stages (closed-loop protocols
                           play several programs; their trains are numbered on)
     /program/train<i>     attrs: repeats; datasets: levels (repeats × segments) [V],
@@ -66,10 +68,10 @@ from labsuite.core.renames import upgrade_run_attributes
 from labsuite.traffic import TrafficLog
 
 SCHEMA = "labsuite-run"
-SCHEMA_VERSION = 2   # 2: the names of docs/glossary.md; files of version 1 are read under them
+SCHEMA_VERSION = 3   # 3: /samples one compound dataset; 2: the names of docs/glossary.md (1 is read under them)
 DISK_RESERVE = 1 << 20         # bytes left free for the final status, the analysis and HDF5 metadata
 CHUNK_OVERHEAD = 256 << 10     # bytes HDF5 may allocate for new dataset chunks and their index per append
-STORAGE_CHUNK = 4096          # rows per HDF5 chunk of a /samples column
+STORAGE_CHUNK = 4096          # rows per HDF5 chunk of /samples (147 KiB)
 _INT64 = (-(1 << 63), (1 << 63) - 1)
 
 
@@ -148,7 +150,9 @@ class RunWriter(RunObserver):
         self._reserve: BinaryIO | None = None
         self._ensure_space(0)
         self._reserve = self._hold_reserve()
-        self._tail = np.empty(0, SAMPLE_DTYPE)   # the rows of the last HDF5 chunk, to rewrite after a failed flush
+        # the rows stored in the last HDF5 chunk of /samples (its first stored % STORAGE_CHUNK), to
+        # rewrite after a failed flush
+        self._tail = np.empty(STORAGE_CHUNK, SAMPLE_DTYPE)
         try:
             self.file = h5py.File(self.path, "w", libver="latest")
         except BaseException:
@@ -185,18 +189,18 @@ class RunWriter(RunObserver):
                           "resumed_at": json.dumps({"train": self.continues.start[0],
                                                     "repeat": self.continues.start[1]}),
                           "time_offset": self.time_offset})
-        group = self.file.create_group("samples")
-        for name in SAMPLE_DTYPE.names:
-            ds = group.create_dataset(name, shape=(0,), maxshape=(None,), dtype=SAMPLE_DTYPE[name],
-                                      chunks=(STORAGE_CHUNK,))
-            ds.attrs["units"] = SAMPLE_UNITS[name]
+        self.samples = self.file.create_dataset("samples", shape=(0,), maxshape=(None,), dtype=SAMPLE_DTYPE,
+                                                chunks=(STORAGE_CHUNK,))
+        self.samples.attrs["units"] = json.dumps(SAMPLE_UNITS)
+        self.stored = 0   # rows of /samples on disk
         self._write_program(program)
         self.transcript, self._transcribed = transcript, 0
         self.stages_to_come = False   # set while a closed-loop protocol may add stages
         traffic = self.file.create_group("transcript")
-        for name, dtype in (("t", "f8"), ("direction", h5py.string_dtype()), ("message", h5py.string_dtype())):
-            traffic.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(1024,))
-        traffic["t"].attrs["units"] = "s"
+        self._traffic = [traffic.create_dataset(name, shape=(0,), maxshape=(None,), dtype=dtype, chunks=(1024,))
+                         for name, dtype in (("t", "f8"), ("direction", h5py.string_dtype()),
+                                             ("message", h5py.string_dtype()))]
+        self._traffic[0].attrs["units"] = "s"
         self.file.flush()
         self.file.swmr_mode = True   # from here on readers in other processes may follow the run
 
@@ -267,15 +271,14 @@ class RunWriter(RunObserver):
     def on_samples(self, samples: np.ndarray, progress: Progress) -> None:
         new = self._new_transcript()
         self._ensure_space(samples.nbytes + sum(len(m) + 24 for _, _, m in new))
-        rows = samples.copy()
-        rows["t"] += self.time_offset
-        group = self.file["samples"]
-        n, transcribed = group["t"].shape[0], self._transcribed
+        rows = samples.astype(SAMPLE_DTYPE, copy=False)
+        if self.time_offset:             # a continuation: its times run on after the stored run's
+            rows = rows.copy()
+            rows["t"] += self.time_offset
+        n, transcribed = self.stored, self._transcribed
         try:
-            for name in SAMPLE_DTYPE.names:
-                ds = group[name]
-                ds.resize((n + rows.size,))
-                ds[n:] = rows[name]
+            self.samples.resize((n + rows.size,))
+            self.samples[n:] = rows
             self._append_transcript()
             self.file.flush()
         except (OSError, RuntimeError) as exc:       # h5py's errors for a refused write (ENOSPC, EFBIG, EIO)
@@ -284,9 +287,10 @@ class RunWriter(RunObserver):
                     if self.broken else "every chunk stored before is kept")
             raise RunFileError(self.path, f"writing the readings failed ({_reason(exc)}); the run stopped, "
                                           f"{kept}") from exc
-        total = n + rows.size
-        self._tail = np.concatenate([self._tail, rows])[-(total % STORAGE_CHUNK):] if total % STORAGE_CHUNK else \
-            np.empty(0, SAMPLE_DTYPE)
+        self.stored = total = n + rows.size
+        last_chunk = total - total % STORAGE_CHUNK
+        first = max(n, last_chunk)
+        self._tail[first - last_chunk:total - last_chunk] = rows[first - n:]
 
     def _recover(self, n: int, transcribed: int) -> None:
         """After a refused write: free the reserve so HDF5 can finish, drop the chunk that failed,
@@ -295,13 +299,11 @@ class RunWriter(RunObserver):
         self.refused = True
         self._release_reserve()
         try:
-            group = self.file["samples"]
-            for name in SAMPLE_DTYPE.names:
-                group[name].resize((n,))
-                if self._tail.size:
-                    group[name][n - self._tail.size:n] = self._tail[name]
-            for name in ("t", "direction", "message"):
-                self.file["transcript"][name].resize((transcribed,))
+            self.samples.resize((n,))
+            if n % STORAGE_CHUNK:
+                self.samples[n - n % STORAGE_CHUNK:n] = self._tail[:n % STORAGE_CHUNK]
+            for ds in self._traffic:
+                ds.resize((transcribed,))
             self._transcribed = transcribed
             self.file.flush()
         except (OSError, RuntimeError):
@@ -315,11 +317,10 @@ class RunWriter(RunObserver):
         new = self._new_transcript()
         if not new:
             return
-        group = self.file["transcript"]
-        n = group["t"].shape[0]
-        for name, column in zip(("t", "direction", "message"), zip(*new)):
-            group[name].resize((n + len(new),))
-            group[name][n:] = list(column)
+        n = self._transcribed
+        for ds, column in zip(self._traffic, zip(*new)):
+            ds.resize((n + len(new),))
+            ds[n:] = list(column)
         self._transcribed += len(new)
 
     def on_finish(self, state: RunState, error: BaseException | None) -> None:
@@ -515,6 +516,24 @@ def _check_attributes(path: Path, attrs: dict[str, Any]) -> None:
             raise ValueError("'continues_samples' is negative")
 
 
+def stored_samples(f: h5py.File) -> int:
+    """How many samples the open run file ``f`` holds (any schema version)."""
+    stored = f["samples"]
+    return stored.shape[0] if isinstance(stored, h5py.Dataset) else stored["t"].shape[0]
+
+
+def read_samples(f: h5py.File) -> np.ndarray:
+    """The samples of the open run file ``f``: one compound dataset from version 3 on, one dataset
+    per field in versions 1 and 2."""
+    stored = f["samples"]
+    if isinstance(stored, h5py.Dataset):
+        return stored[:].astype(SAMPLE_DTYPE, copy=False)
+    samples = np.empty(stored["t"].shape[0], SAMPLE_DTYPE)
+    for name in SAMPLE_DTYPE.names:
+        samples[name] = stored[name][:]
+    return samples
+
+
 def read_run(path: str | Path) -> RunData:
     """Read a run file into memory; :class:`RunFileError` names a file that is damaged or no run."""
     path = Path(path)
@@ -523,10 +542,7 @@ def read_run(path: str | Path) -> RunData:
             attrs = {k: (v.decode() if isinstance(v, bytes) else v) for k, v in f.attrs.items()}
             if attrs.get("schema") != SCHEMA:
                 raise RunFileError(path, "not a labsuite run file (no 'labsuite-run' schema attribute)")
-            group = f["samples"]
-            samples = np.empty(group["t"].shape[0], SAMPLE_DTYPE)
-            for name in SAMPLE_DTYPE.names:
-                samples[name] = group[name][:]
+            samples = read_samples(f)
             analysis = dict(f["analysis"].attrs) if "analysis" in f else {}
             _check_attributes(path, attrs)
             if int(attrs.get("schema_version", SCHEMA_VERSION)) < 2:

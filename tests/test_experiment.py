@@ -21,7 +21,7 @@ def test_run_file_holds_samples_and_metadata(tmp_path):
     with Bench.simulated(seed=1) as bench:
         result = run_protocol("potentiation", bench, {"pulses": 20}, out_dir=tmp_path, device_id="D7")
     with h5py.File(result.path, "r") as f:
-        assert f.attrs["schema"] == "labsuite-run" and f.attrs["schema_version"] == 2
+        assert f.attrs["schema"] == "labsuite-run" and f.attrs["schema_version"] == 3
         assert f.attrs["protocol"] == "potentiation" and f.attrs["device_id"] == "D7"
         assert f.attrs["status"] == "completed" and f.attrs["seed"] == 1
         assert json.loads(f.attrs["parameters"])["pulses"] == 20
@@ -29,7 +29,10 @@ def test_run_file_holds_samples_and_metadata(tmp_path):
         assert bench_info["instruments"]["smu"]["settings"]["idn"].startswith("KEITHLEY INSTRUMENTS,MODEL 2450")
         assert bench_info["simulator"]["model"]["model"] == "synaptic-memristor"
         assert f.attrs["labsuite_version"] and f.attrs["start_time"] and f.attrs["end_time"]
-        assert f["samples/current"].shape == (21,) and f["samples/t"].attrs["units"] == "s"
+        assert f["samples"].shape == (21,) and f["samples"].dtype.names == ("t", "voltage", "current", "train",
+                                                                         "repeat", "segment")
+        assert json.loads(f["samples"].attrs["units"]) == {"t": "s", "voltage": "V", "current": "A", "train": "",
+                                                           "repeat": "", "segment": ""}
         assert list(f["program/train1/label"].asstr()[:]) == ["write", "idle", "read", "idle"]
         assert f["analysis"].attrs["nonlinearity_a"] == pytest.approx(result.figures["nonlinearity_a"])
     back = read_run(result.path)
@@ -88,14 +91,14 @@ def test_cli_json_summary_and_seed(tmp_path):
     assert summary["parameters"]["amplitude"] == 1.5 and summary["parameter_units"]["width"] == "s"
     assert {"g_min", "g_max", "dynamic_range", "nonlinearity_a"} <= set(summary["figures"])
     with h5py.File(summary["run_file"], "r") as f:
-        first_current = f["samples/current"][:]
+        first_current = f["samples"]["current"]
     again = json.loads(run_cli("run", "potentiation", "--sim", "--json", "--seed", "1", "--out", str(tmp_path),
                                cwd=tmp_path).stdout)
     other = json.loads(run_cli("run", "potentiation", "--sim", "--json", "--seed", "2", "--out", str(tmp_path),
                                cwd=tmp_path).stdout)
     with h5py.File(again["run_file"], "r") as f1, h5py.File(other["run_file"], "r") as f2:
-        assert np.array_equal(f1["samples/current"][:], first_current)
-        assert not np.array_equal(f2["samples/current"][:], first_current)
+        assert np.array_equal(f1["samples"]["current"], first_current)
+        assert not np.array_equal(f2["samples"]["current"], first_current)
 
 
 def test_cli_sets_parameters_with_units_and_plots(tmp_path):

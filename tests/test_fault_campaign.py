@@ -106,7 +106,7 @@ def run_cli(tmp_path: Path, monkeypatch, capsys, protocol: str, smu: str, gen: s
 
     def on_samples(self, samples, prog):
         writer_samples(self, samples, prog)
-        progress.append((seen["messages"], self.file["samples/t"].shape[0]))
+        progress.append((seen["messages"], self.stored))
 
     close = Bench.close
 

@@ -42,7 +42,7 @@ def test_protocol_runs_from_the_cli_with_figures_and_units(name, tmp_path, capsy
     assert set(summary["figures"]) <= set(summary["figure_units"])
     assert set(summary["parameters"]) == set(summary["parameter_units"])
     with h5py.File(summary["run_file"], "r") as f:
-        assert f.attrs["protocol"] == name and f["samples/current"].shape[0] == summary["samples"] > 0
+        assert f.attrs["protocol"] == name and f["samples"].shape[0] == summary["samples"] > 0
 
 
 @pytest.mark.parametrize("name", sorted(n for n, p in PROTOCOLS.items()

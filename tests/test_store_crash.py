@@ -29,7 +29,7 @@ def test_sigkill_mid_run_leaves_a_readable_file_with_every_flushed_sample(tmp_pa
     assert returncode == -signal.SIGKILL
     (path,) = (tmp_path / "runs").glob("*.h5")
     with h5py.File(path, "r", swmr=True) as f:          # plain h5py opens it, as a SWMR reader
-        assert f["samples/current"].shape[0] >= reported[-1]
+        assert f["samples"].shape[0] >= reported[-1]
         assert f.attrs["status"] == "running" and f.attrs["end_time"] == ""   # interrupted, never finished
     run = read_run(path)
     assert run.samples.size >= reported[-1] == 1 + 3 * 100     # the baseline read, then 100 pulses a chunk
@@ -44,13 +44,14 @@ def test_another_process_follows_the_run_while_it_is_written(tmp_path):
         first = int(next(proc.stdout))
         (path,) = (tmp_path / "runs").glob("*.h5")
         with open_run(path) as f:
-            current = f["samples/current"]
-            seen_first = current.shape[0]
+            samples = f["samples"]
+            seen_first = samples.shape[0]
             later = [int(next(proc.stdout)) for _ in range(2)][-1]
-            current.refresh()
-            seen_later = current.shape[0]
+            samples.refresh()
+            seen_later = samples.shape[0]
             assert f.attrs["status"] == "running"
-            assert (current[:seen_later] > 0).all()
+            assert (samples[:seen_later, "current"] > 0).all()
+            assert (samples[1:seen_later, "repeat"] == range(seen_later - 1)).all()    # every chunk, in order
     finally:
         proc.kill()
         proc.wait(30)
