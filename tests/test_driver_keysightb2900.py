@@ -9,14 +9,14 @@ import pytest
 from pymeasure.test import expected_protocol
 
 from labsuite import Bench, Limits, registry, run_protocol
-from labsuite.drivers.keysight.b2900 import KeysightB2900, source_range, tail_message
+from labsuite.drivers.keysight.keysightb2900 import KeysightB2900, source_range, tail_message
 from labsuite.core.errors import InstrumentError, InvalidParameter
 from labsuite.link import LinkError
 from labsuite.core.events import RunState
 from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.runner import Runner
 from labsuite.simulator import station as simulated_station
-from labsuite.simulator.instruments.keysight_b2900 import KeysightB2900 as SimulatedB2900
+from labsuite.simulator.instruments.keysightb2900 import KeysightB2900 as SimulatedB2900
 from labsuite.simulator.station import SimulatedStation
 from labsuite.traffic import TrafficLog
 

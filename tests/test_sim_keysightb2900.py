@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import pyvisa
 
-from labsuite.simulator.instruments.keysight_b2900 import KeysightB2900
+from labsuite.simulator.instruments.keysightb2900 import KeysightB2900
 from labsuite.simulator.server import InstrumentServer
 from labsuite.simulator.station import SimulatedStation
 
