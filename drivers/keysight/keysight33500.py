@@ -341,9 +341,20 @@ class Keysight33500(BusBurstMixin, Agilent33500):
     def check_burst(self, level: float, width: float, period: float, count: int, edge: float,
                     channel: int = 1) -> None:
         """Raise :class:`RangeError` (or :class:`InvalidParameter`) naming the setting and its
-        allowed range if :meth:`configure_burst` would refuse the burst; sends nothing."""
-        check_burst(level, width, period, count, edge, channel)
-
+        allowed range unless the 33500B can play the burst (limits in :attr:`capabilities`); sends
+        nothing."""
+        caps = self.capabilities
+        check_channel_and_level(caps, channel, level, MIN_LEVEL)
+        if not MIN_PERIOD <= period <= caps.max_width:
+            raise RangeError("period", period, MIN_PERIOD, caps.max_width, "s")
+        longest = min(caps.max_width, period - caps.min_width)
+        if not caps.min_width <= width <= longest:
+            raise RangeError("width", width, caps.min_width, longest, "s", why="the period less the minimum width")
+        check_count(caps, count)
+        steepest = longest_edge(width, period)
+        if not caps.min_edge <= edge <= steepest:
+            raise RangeError("edge", edge, caps.min_edge, steepest, "s",
+                             why="0.625 × the shorter of the pulse and the time between pulses")
 
     # --- helpers ------------------------------------------------------------------------
     def _burst_message(self, level: float, width: float, period: float, count: int, edge: float,
@@ -359,22 +370,6 @@ class Keysight33500(BusBurstMixin, Agilent33500):
         commands += level_commands(level, off, f"{src}:VOLT:HIGH", f"{src}:VOLT:LOW", f"{src}:VOLT:OFFS",
                                    f":OUTP{n}:POL")
         return ";".join(commands)
-
-
-def check_burst(level: float, width: float, period: float, count: int, edge: float, channel: int) -> None:
-    """Raise unless the 33500B can play the burst (limits in :attr:`Keysight33500.capabilities`)."""
-    caps = Keysight33500.capabilities
-    check_channel_and_level(caps, channel, level, MIN_LEVEL)
-    if not MIN_PERIOD <= period <= caps.max_width:
-        raise RangeError("period", period, MIN_PERIOD, caps.max_width, "s")
-    longest = min(caps.max_width, period - caps.min_width)
-    if not caps.min_width <= width <= longest:
-        raise RangeError("width", width, caps.min_width, longest, "s", why="the period less the minimum width")
-    check_count(caps, count)
-    steepest = longest_edge(width, period)
-    if not caps.min_edge <= edge <= steepest:
-        raise RangeError("edge", edge, caps.min_edge, steepest, "s",
-                         why="0.625 × the shorter of the pulse and the time between pulses")
 
 
 def longest_edge(width: float, period: float) -> float:

@@ -193,9 +193,21 @@ class TektronixAFG31000(BusBurstMixin, SCPIMixin, Instrument):
     def check_burst(self, level: float, width: float, period: float, count: int, edge: float,
                     channel: int = 1) -> None:
         """Raise :class:`RangeError` (or :class:`InvalidParameter`) naming the setting and its
-        allowed range if :meth:`configure_burst` would refuse the burst; sends nothing."""
-        check_burst(level, width, period, count, edge, channel)
-
+        allowed range unless an AFG31022 can play the burst (limits in :attr:`capabilities`); sends
+        nothing."""
+        caps = self.capabilities
+        check_channel_and_level(caps, channel, level, MIN_LEVEL)
+        if not MIN_PERIOD <= period <= MAX_PERIOD:
+            raise RangeError("period", period, MIN_PERIOD, MAX_PERIOD, "s")
+        if not caps.min_edge <= edge <= MAX_EDGE_PER_PERIOD * period:
+            raise RangeError("edge", edge, caps.min_edge, MAX_EDGE_PER_PERIOD * period, "s",
+                             why="0.625 × the period")
+        shortest = max(caps.min_width, 0.625 * 2 * edge)
+        longest = min(caps.max_width, period - 0.8 * 2 * edge)
+        if not shortest <= width <= longest:
+            raise RangeError("width", width, shortest, longest, "s",
+                             why="room for both edges: 1.25 × edge to the period less 1.6 × edge")
+        check_count(caps, count)
 
     # --- helpers ------------------------------------------------------------------------
     def _burst_message(self, level: float, width: float, period: float, count: int, edge: float,
@@ -212,20 +224,3 @@ class TektronixAFG31000(BusBurstMixin, SCPIMixin, Instrument):
         commands += level_commands(level, off, f"{volt}:HIGH", f"{volt}:LOW", f"{volt}:OFFS", f":OUTP{n}:POL",
                                    MIN_LEVEL)
         return ";".join(commands)
-
-
-def check_burst(level: float, width: float, period: float, count: int, edge: float, channel: int) -> None:
-    """Raise unless an AFG31022 can play the burst (limits in :attr:`TektronixAFG31000.capabilities`)."""
-    caps = TektronixAFG31000.capabilities
-    check_channel_and_level(caps, channel, level, MIN_LEVEL)
-    if not MIN_PERIOD <= period <= MAX_PERIOD:
-        raise RangeError("period", period, MIN_PERIOD, MAX_PERIOD, "s")
-    if not caps.min_edge <= edge <= MAX_EDGE_PER_PERIOD * period:
-        raise RangeError("edge", edge, caps.min_edge, MAX_EDGE_PER_PERIOD * period, "s",
-                         why="0.625 × the period")
-    shortest = max(caps.min_width, 0.625 * 2 * edge)
-    longest = min(caps.max_width, period - 0.8 * 2 * edge)
-    if not shortest <= width <= longest:
-        raise RangeError("width", width, shortest, longest, "s",
-                         why="room for both edges: 1.25 × edge to the period less 1.6 × edge")
-    check_count(caps, count)
