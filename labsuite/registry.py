@@ -10,8 +10,6 @@ nothing else.
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +17,7 @@ from typing import Any
 from labsuite import drivers
 from labsuite.core.errors import InvalidParameter
 from labsuite.core.instruments import Kind, PulseGeneratorCapabilities, SourceMeterCapabilities
-from labsuite.core.plugins import Catalog, PluginError
+from labsuite.core.plugins import Catalog, PluginError, built_in
 
 KIND_NAMES = {"smu": "SMU", "pulse_generator": "pulse generator"}
 DEFAULT_SMU = "keithley2450"
@@ -52,20 +50,6 @@ def registered(cls: type) -> dict[str, RegisteredInstrument]:
             for r in vars(cls).get("registrations", ())}
 
 
-def _collect() -> dict[str, RegisteredInstrument]:
-    """Every registration declared by a driver class in ``labsuite.drivers``, in module order."""
-    found: dict[str, RegisteredInstrument] = {}
-    for info in sorted(pkgutil.walk_packages(drivers.__path__, drivers.__name__ + "."), key=lambda i: i.name):
-        module = importlib.import_module(info.name)
-        for cls in vars(module).values():
-            if isinstance(cls, type) and cls.__module__ == module.__name__:
-                for name, entry in registered(cls).items():
-                    if name in found:
-                        raise RuntimeError(f"instrument {name!r} is registered by {found[name].driver} and {cls}")
-                    found[name] = entry
-    return found
-
-
 def _plugin(entry_point: str, obj: object) -> dict[str, RegisteredInstrument]:
     """The instruments a ``labsuite.core.instruments`` entry point adds: a driver's registrations; none
     for a simulated twin (``labsuite.simulator.station.TWINS`` takes those)."""
@@ -75,7 +59,8 @@ def _plugin(entry_point: str, obj: object) -> dict[str, RegisteredInstrument]:
     return registered(obj)
 
 
-INSTRUMENTS: Catalog[RegisteredInstrument] = Catalog("labsuite.core.instruments", "instrument", _collect(), _plugin)
+INSTRUMENTS: Catalog[RegisteredInstrument] = Catalog("labsuite.core.instruments", "instrument",
+                                                     built_in(drivers, registered, "registered"), _plugin)
 
 
 def names(kind: Kind) -> list[str]:
