@@ -14,8 +14,9 @@ from labsuite.core.errors import InstrumentError, InvalidParameter
 from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.core.events import RunState
 from labsuite.runner import Runner
-from labsuite.simulator.station import SimulatedStation
 from labsuite.traffic import TrafficLog
+
+SMU = "keithley2600"                # the station's SMU (tests/conftest.py)
 
 EMPTY = "0.00000e+00\tQueue Is Empty\t0.00000e+00\t1.00000e+00"
 WRITE = Segment(1.5, 100e-6, "write")
@@ -238,16 +239,6 @@ def test_identify_and_driver_matching():
     assert registry.match("KEITHLEY INSTRUMENTS,MODEL 2450,04096218,1.7.12b").name == "keithley2450"
     with expected_protocol(Keithley2600, [], model="2636B") as smu:
         assert smu.capabilities.max_voltage == 200.0 and smu.capabilities.min_current_limit == 100e-12
-
-
-@pytest.fixture
-def station():
-    return SimulatedStation(seed=7, smu="keithley2600")
-
-
-@pytest.fixture
-def smu_driver() -> type:
-    return Keithley2600
 
 
 def test_driver_runs_a_train_on_the_simulated_instrument(smu, station, sim, drive_log):

@@ -17,8 +17,9 @@ from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.runner import Runner
 from labsuite.simulator import station as simulated_station
 from labsuite.simulator.instruments.keysightb2900 import KeysightB2900 as SimulatedB2900
-from labsuite.simulator.station import SimulatedStation
 from labsuite.traffic import TrafficLog
+
+SMU = "keysightb2900"                # the station's SMU (tests/conftest.py)
 
 NO_ERROR = '+0,"No error"'
 WRITE = Segment(1.5, 100e-6, "write")
@@ -34,16 +35,6 @@ def block(*values: float) -> bytes:
     big-endian float64 and the terminator (the driver's reading transfers)."""
     data = np.array(values, dtype=">f8").tobytes()
     return f"#{len(str(len(data)))}{len(data)}".encode() + data + b"\n"
-
-
-@pytest.fixture
-def station():
-    return SimulatedStation(seed=7, smu="keysightb2900")
-
-
-@pytest.fixture
-def smu_driver() -> type:
-    return KeysightB2900
 
 
 def test_configure_sets_the_compliance_before_anything_turns_on():

@@ -8,15 +8,11 @@ import pyvisa
 from labsuite.simulator.instruments.keithley2400 import (AD_OVERHEAD, FIRMWARE_OVERHEAD, FIRMWARE_OVERHEAD_AUTOZERO,
                                                         SOURCE_CONFIGURATION)
 from labsuite.simulator.server import InstrumentServer
-from labsuite.simulator.station import SimulatedStation
+
+SMU = "keithley2400"                # the station's SMU (tests/conftest.py)
 
 IDN = "KEITHLEY INSTRUMENTS INC.,MODEL 2400,1248014,C30   Mar 17 2006 09:29:29/A02  /K/J"
 NO_ERROR = '0,"No error"'
-
-
-@pytest.fixture
-def station() -> SimulatedStation:
-    return SimulatedStation(seed=7, smu="keithley2400")
 
 
 def readings(reply: str) -> np.ndarray:

@@ -12,13 +12,10 @@ from labsuite.simulator.instruments.keysightb2900 import KeysightB2900
 from labsuite.simulator.server import InstrumentServer
 from labsuite.simulator.station import SimulatedStation
 
+SMU = "keysightb2900"                # the station's SMU (tests/conftest.py)
+
 NO_ERROR = '+0,"No error"'
 NAN = 9.91e37
-
-
-@pytest.fixture
-def station():
-    return SimulatedStation(seed=7, smu="keysightb2900")
 
 
 def numbers(reply: str) -> list[float]:
