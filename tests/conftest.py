@@ -91,6 +91,24 @@ def visa(station):
 
 
 @pytest.fixture
+def tcp_session():
+    """Opens a bare pyvisa-py session on a served resource (LF both ways, 5 s timeout) in a
+    ``with`` block, closed with its resource manager at the block's end."""
+    import pyvisa
+
+    @contextmanager
+    def session(resource: str):
+        rm = pyvisa.ResourceManager("@py")
+        inst = rm.open_resource(resource, read_termination="\n", write_termination="\n", timeout=5000)
+        try:
+            yield inst
+        finally:
+            inst.close()
+            rm.close()
+    return session
+
+
+@pytest.fixture
 def drive_log(station):
     """Start recording on the SMU's port: the returned list gets (bench time s, V) each time the
     port changes the voltage it sources."""
