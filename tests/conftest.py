@@ -91,6 +91,24 @@ def visa(station):
 
 
 @pytest.fixture
+def figures_on():
+    """``figures_on(protocol, figure, smus)``: ``{smu: figure}``, the protocol's ``figure`` run at
+    its defaults on each simulated SMU of ``smus`` (seed 1), every run completed."""
+    from labsuite import Bench, run_protocol
+    from labsuite.core.events import RunState
+
+    def figures(protocol: str, figure: str, smus: tuple[str, ...]) -> dict[str, float]:
+        found = {}
+        for smu in smus:
+            with Bench.simulated(seed=1, smu=smu) as bench:
+                result = run_protocol(protocol, bench, out_dir=None)
+            assert result.state is RunState.COMPLETED
+            found[smu] = result.figures[figure]
+        return found
+    return figures
+
+
+@pytest.fixture
 def tcp_session():
     """Opens a bare pyvisa-py session on a served resource (LF both ways, 5 s timeout) in a
     ``with`` block, closed with its resource manager at the block's end."""

@@ -360,15 +360,10 @@ def test_on_real_hardware_identify_configure_read_and_turn_off(hardware_reading)
     ("retention", "tau", 0.02),             # 63 segments; reads 100 µs apart at first
     ("endurance", "g_on_median", 0.03),     # SET and RESET under their own limits
 ])
-def test_long_patterns_and_a_limit_per_segment_run_at_defaults(protocol, figure, rel):
+def test_long_patterns_and_a_limit_per_segment_run_at_defaults(protocol, figure, rel, figures_on):
     """The same device on the 2450 and the 2600B gives the same figure; the 2600B reads over the
     last 39 µs of each read (every point is measured with one aperture), the 2450 over all of it."""
-    figures = {}
-    for smu in ("keithley2450", "keithley2600"):
-        with Bench.simulated(seed=1, smu=smu) as bench:
-            result = run_protocol(protocol, bench, out_dir=None)
-        assert result.state is RunState.COMPLETED
-        figures[smu] = result.figures[figure]
+    figures = figures_on(protocol, figure, ("keithley2450", "keithley2600"))
     assert figures["keithley2600"] == pytest.approx(figures["keithley2450"], rel=rel)
 
 

@@ -515,13 +515,8 @@ def test_a_repeat_is_cut_at_a_long_wait_the_list_cannot_hold(smu, station):
     ("srdp", "delta_g_fastest", 0.02),  # a wait of 316.127766 ms: refused in 1 µs steps
     ("retention", "tau", 0.05),         # 50 µs waits and uneven readings: refused
 ])
-def test_protocols_once_refused_run_at_defaults_on_the_b2900(protocol, figure, rel):
-    figures = {}
-    for smu in ("keithley2450", "keysightb2900"):
-        with Bench.simulated(seed=1, smu=smu) as bench:
-            result = run_protocol(protocol, bench, out_dir=None)
-        assert result.state is RunState.COMPLETED
-        figures[smu] = result.figures[figure]
+def test_protocols_once_refused_run_at_defaults_on_the_b2900(protocol, figure, rel, figures_on):
+    figures = figures_on(protocol, figure, ("keithley2450", "keysightb2900"))
     assert figures["keysightb2900"] == pytest.approx(figures["keithley2450"], rel=rel)
 
 
