@@ -1,5 +1,5 @@
-"""What the SCPI drivers share: the link settings, the error queue read to its end, the source
-range a level needs, and numbers as they are sent."""
+"""What the SCPI drivers share: the link settings, the error queue read to its end, the output
+switch of a single-channel SMU, the identity and line frequency, the source range a level needs, and numbers as they are sent."""
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -28,6 +28,45 @@ class ErrorQueueMixin:
         if errors:
             code, message = errors[0][0], ",".join(str(e) for e in errors[0][1:])
             raise InstrumentError(self.name, message.strip('"'), int(code))
+
+
+class LineFrequencyMixin:
+    """``identify`` and the power line frequency read once, for a pymeasure SMU whose
+    ``line_frequency_query`` asks it."""
+
+    line_frequency_query: str
+    id: str
+    _line_frequency: float | None = None
+
+    def identify(self) -> str:
+        """Get the *IDN? reply."""
+        return self.id
+
+    @property
+    def line_frequency(self) -> float:
+        """Get the power line frequency in Hz (read once)."""
+        if self._line_frequency is None:
+            self._line_frequency = float(self.ask(self.line_frequency_query))
+        return self._line_frequency
+
+
+class OutputMixin:
+    """The output switch and output-off state of a pymeasure SCPI SMU with one output
+    (``:OUTPut``, ``:OUTPut:SMODe``) and a ``source_enabled`` property."""
+
+    source_enabled: bool
+
+    def set_output(self, on: bool) -> None:
+        """Turn the output on or off."""
+        self.write(":OUTP ON" if on else ":OUTP OFF")
+
+    def output_enabled(self) -> bool:
+        """Ask whether the output is on (:OUTPut?)."""
+        return self.source_enabled
+
+    def set_off_state(self, high_impedance: bool) -> None:
+        """Output-off state: HIMPedance (relay open) or NORMal (0 V) (:OUTPut:SMODe)."""
+        self.write(":OUTP:SMOD HIMP" if high_impedance else ":OUTP:SMOD NORM")
 
 
 def smallest_range(level: float, ranges: Sequence[float], beyond: str) -> float:

@@ -3,15 +3,13 @@
 A driver class lists its :class:`~labsuite.core.instruments.Registration` s in ``registrations`` (one
 per model it is offered for); this module collects them from every module of
 ``labsuite.drivers``, then from the driver classes installed distributions add through the
-``labsuite.core.instruments`` entry point (labsuite.core.plugins). Its simulated twin declares the same
+``labsuite.instruments`` entry point (labsuite.core.plugins). Its simulated twin declares the same
 names in ``simulates`` (``labsuite.simulator.station.TWINS``). Discovery, the bench, the command
 line and the GUI all read this one table, so a new instrument needs its driver and its twin and
 nothing else.
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -19,7 +17,7 @@ from typing import Any
 from labsuite import drivers
 from labsuite.core.errors import InvalidParameter
 from labsuite.core.instruments import Kind, PulseGeneratorCapabilities, SourceMeterCapabilities
-from labsuite.core.plugins import Catalog, PluginError
+from labsuite.core.plugins import Catalog, PluginError, built_in
 
 KIND_NAMES = {"smu": "SMU", "pulse_generator": "pulse generator"}
 DEFAULT_SMU = "keithley2450"
@@ -52,22 +50,8 @@ def registered(cls: type) -> dict[str, RegisteredInstrument]:
             for r in vars(cls).get("registrations", ())}
 
 
-def _collect() -> dict[str, RegisteredInstrument]:
-    """Every registration declared by a driver class in ``labsuite.drivers``, in module order."""
-    found: dict[str, RegisteredInstrument] = {}
-    for info in sorted(pkgutil.walk_packages(drivers.__path__, drivers.__name__ + "."), key=lambda i: i.name):
-        module = importlib.import_module(info.name)
-        for cls in vars(module).values():
-            if isinstance(cls, type) and cls.__module__ == module.__name__:
-                for name, entry in registered(cls).items():
-                    if name in found:
-                        raise RuntimeError(f"instrument {name!r} is registered by {found[name].driver} and {cls}")
-                    found[name] = entry
-    return found
-
-
 def _plugin(entry_point: str, obj: object) -> dict[str, RegisteredInstrument]:
-    """The instruments a ``labsuite.core.instruments`` entry point adds: a driver's registrations; none
+    """The instruments a ``labsuite.instruments`` entry point adds: a driver's registrations; none
     for a simulated twin (``labsuite.simulator.station.TWINS`` takes those)."""
     if not (isinstance(obj, type) and ("registrations" in vars(obj) or "simulates" in vars(obj))):
         raise PluginError(f"{obj!r} is neither a driver class declaring registrations nor a simulated twin "
@@ -75,7 +59,8 @@ def _plugin(entry_point: str, obj: object) -> dict[str, RegisteredInstrument]:
     return registered(obj)
 
 
-INSTRUMENTS: Catalog[RegisteredInstrument] = Catalog("labsuite.core.instruments", "instrument", _collect, _plugin)
+INSTRUMENTS: Catalog[RegisteredInstrument] = Catalog("labsuite.instruments", "instrument",
+                                                     lambda: built_in(drivers, registered, "registered"), _plugin)
 
 
 def names(kind: Kind) -> list[str]:

@@ -44,7 +44,7 @@ from labsuite.core.plotspec import PlotSpec, Series
 from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.core.units import format_quantity
 from labsuite.protocols.protocol import Protocol
-from labsuite.protocols.timing import MIN_MEASURED, MIN_SEGMENT
+from labsuite.protocols.timing import MIN_MEASURED, MIN_SEGMENT, write_pulse
 
 
 # segment indices of the pattern
@@ -57,8 +57,7 @@ class PairedPulse(Protocol):
     name = "ppf"
     title = "Paired-pulse facilitation"
     parameters: ClassVar[tuple[Declaration, ...]] = (
-        Number("amplitude", "V", 1.5, -210.0, 210.0, "write pulse height (both pulses)"),
-        Number("width", "s", 100e-6, MIN_SEGMENT, 10.0, "write pulse width"),
+        *write_pulse("write pulse height (both pulses)"),
         Number("interval_min", "s", 500e-6, MIN_SEGMENT + MIN_MEASURED, 3600.0,
                   "shortest gap Δt, end of pulse 1 to start of pulse 2 (holds the read after pulse 1)"),
         Number("interval_max", "s", 1.0, MIN_SEGMENT + MIN_MEASURED, 3600.0, "longest gap Δt"),

@@ -41,7 +41,7 @@ from labsuite.core.plotspec import PlotSpec, Series
 from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.core.units import format_quantity
 from labsuite.protocols.protocol import Protocol
-from labsuite.protocols.timing import MIN_GAP, MIN_MEASURED, MIN_SEGMENT
+from labsuite.protocols.timing import MIN_GAP, MIN_MEASURED, MIN_SEGMENT, write_pulse
 
 READS_PER_TRAIN = 31     # [idle, read] pairs in one ≤ 63-segment pattern (the first train also holds the write)
 
@@ -52,8 +52,7 @@ class Retention(Protocol):
     name = "retention"
     title = "Retention"
     parameters: ClassVar[tuple[Declaration, ...]] = (
-        Number("amplitude", "V", 1.5, -210.0, 210.0, "write pulse height"),
-        Number("width", "s", 100e-6, MIN_SEGMENT, 10.0, "write pulse width"),
+        *write_pulse(),
         Number("pulses", "", 1, 1, 100_000, "write pulses in the stimulus (more: towards long-term memory)",
                   integer=True),
         Number("period", "s", 10e-3, 2 * MIN_SEGMENT, 3600.0,

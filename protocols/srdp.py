@@ -38,7 +38,7 @@ from labsuite.core.plotspec import PlotSpec, Series
 from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.core.units import format_quantity
 from labsuite.protocols.protocol import Protocol
-from labsuite.protocols.timing import MIN_MEASURED, MIN_SEGMENT
+from labsuite.protocols.timing import MIN_MEASURED, MIN_SEGMENT, write_pulse
 
 
 # where the reads are: train 0 segment 0 (first baseline); tail train 2 + 2k: segment 1 (G_after
@@ -52,8 +52,7 @@ class SpikeRate(Protocol):
     name = "srdp"
     title = "Spike-rate-dependent plasticity"
     parameters: ClassVar[tuple[Declaration, ...]] = (
-        Number("amplitude", "V", 1.5, -210.0, 210.0, "write pulse height"),
-        Number("width", "s", 100e-6, MIN_SEGMENT, 10.0, "write pulse width"),
+        *write_pulse(),
         Number("pulses", "", 10, 1, 2500, "pulses per train", integer=True),
         Number("rate_min", "Hz", 1.0, 1e-4, 10e3, "lowest train rate (1/period)"),
         Number("rate_max", "Hz", 100.0, 1e-4, 10e3, "highest train rate"),

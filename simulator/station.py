@@ -16,15 +16,13 @@ wall clock (``labsuite sim serve`` does), so its own ``time.sleep`` is enough, o
 """
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from labsuite.core.clock import VirtualClock
-from labsuite.core.plugins import Catalog
+from labsuite.core.plugins import Catalog, built_in
 from labsuite.simulator import instruments as simulated_instruments
 from labsuite.simulator.circuit import DeviceNode, SourcePort
 from labsuite.simulator.faults import Fault, FaultInjector
@@ -47,27 +45,14 @@ class Twin:
 
 def twins_of(cls: object) -> dict[str, Twin]:
     """``{registry name: Twin}`` for what class ``cls`` declares in its own ``simulates`` (none for
-    anything else: a driver class of a ``labsuite.core.instruments`` plugin goes to the registry)."""
+    anything else: a driver class of a ``labsuite.instruments`` plugin goes to the registry)."""
     declared = vars(cls).get("simulates", {}) if isinstance(cls, type) else {}
     return {name: Twin(cls, model) for name, model in declared.items()}
 
 
-def _collect_twins() -> dict[str, Twin]:
-    """``{registry name: Twin}`` from the ``simulates`` every class of ``simulator.instruments`` declares."""
-    found: dict[str, Twin] = {}
-    for info in sorted(pkgutil.iter_modules(simulated_instruments.__path__), key=lambda i: i.name):
-        module = importlib.import_module(f"{simulated_instruments.__name__}.{info.name}")
-        for cls in vars(module).values():
-            if isinstance(cls, type) and cls.__module__ == module.__name__:
-                for name, twin in twins_of(cls).items():
-                    if name in found:
-                        raise RuntimeError(f"{name!r} is simulated by {found[name].cls} and {cls}")
-                    found[name] = twin
-    return found
-
-
-# the built-in twins, then those of ``labsuite.core.instruments`` plugins (labsuite.core.plugins)
-TWINS: Catalog[Twin] = Catalog("labsuite.core.instruments", "simulated instrument", _collect_twins(),
+# the built-in twins, then those of ``labsuite.instruments`` plugins (labsuite.core.plugins)
+TWINS: Catalog[Twin] = Catalog("labsuite.instruments", "simulated instrument",
+                               built_in(simulated_instruments, twins_of, "simulated"),
                                lambda entry_point, obj: twins_of(obj))
 
 

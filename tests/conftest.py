@@ -1,7 +1,7 @@
-"""Shared fixtures: a simulated station (a Keithley 2450 unless a test module overrides
-``station``), the simulated SMU, a plain pyvisa resource on it, and a labsuite driver (the 2450's
-unless a module overrides ``smu_driver``) talking to it in-process; a folder that plugin
-distributions are installed into."""
+"""Shared fixtures: a simulated station (its SMU the registered name a test module sets as
+``SMU``, else the Keithley 2450), the simulated SMU, a plain pyvisa resource on it, and that
+SMU's labsuite driver talking to it in-process; a folder that plugin distributions are installed
+into."""
 from __future__ import annotations
 
 import os
@@ -17,7 +17,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from labsuite.drivers.keithley.keithley2450 import Keithley2450  # noqa: E402
 from labsuite.protocols import PROTOCOLS  # noqa: E402
 from labsuite.registry import INSTRUMENTS  # noqa: E402
 from labsuite.simulator.models import MODELS  # noqa: E402
@@ -40,8 +39,14 @@ def site(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def station() -> SimulatedStation:
-    return SimulatedStation(seed=7)
+def smu_name(request) -> str:
+    """The registered name of the station's SMU: the test module's ``SMU``, else the 2450."""
+    return getattr(request.module, "SMU", "keithley2450")
+
+
+@pytest.fixture
+def station(smu_name) -> SimulatedStation:
+    return SimulatedStation(seed=7, smu=smu_name)
 
 
 @pytest.fixture
@@ -57,9 +62,9 @@ def sim2450(sim):
 
 
 @pytest.fixture
-def smu_driver() -> type:
+def smu_driver(smu_name) -> type:
     """The labsuite driver class of the station's SMU."""
-    return Keithley2450
+    return INSTRUMENTS[smu_name].driver
 
 
 @pytest.fixture
@@ -83,6 +88,42 @@ def visa(station):
     yield resource
     resource.close()
     library.close_library()
+
+
+@pytest.fixture
+def figures_on():
+    """``figures_on(protocol, figure, smus)``: ``{smu: figure}``, the protocol's ``figure`` run at
+    its defaults on each simulated SMU of ``smus`` (seed 1), every run completed."""
+    from labsuite import Bench, run_protocol
+    from labsuite.core.events import RunState
+
+    def figures(protocol: str, figure: str, smus: tuple[str, ...]) -> dict[str, float]:
+        found = {}
+        for smu in smus:
+            with Bench.simulated(seed=1, smu=smu) as bench:
+                result = run_protocol(protocol, bench, out_dir=None)
+            assert result.state is RunState.COMPLETED
+            found[smu] = result.figures[figure]
+        return found
+    return figures
+
+
+@pytest.fixture
+def tcp_session():
+    """Opens a bare pyvisa-py session on a served resource (LF both ways, 5 s timeout) in a
+    ``with`` block, closed with its resource manager at the block's end."""
+    import pyvisa
+
+    @contextmanager
+    def session(resource: str):
+        rm = pyvisa.ResourceManager("@py")
+        inst = rm.open_resource(resource, read_termination="\n", write_termination="\n", timeout=5000)
+        try:
+            yield inst
+        finally:
+            inst.close()
+            rm.close()
+    return session
 
 
 @pytest.fixture

@@ -14,8 +14,9 @@ from labsuite.core.errors import InstrumentError, InvalidParameter
 from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.core.events import RunState
 from labsuite.runner import Runner
-from labsuite.simulator.station import SimulatedStation
 from labsuite.traffic import TrafficLog
+
+SMU = "keithley2600"                # the station's SMU (tests/conftest.py)
 
 EMPTY = "0.00000e+00\tQueue Is Empty\t0.00000e+00\t1.00000e+00"
 WRITE = Segment(1.5, 100e-6, "write")
@@ -240,16 +241,6 @@ def test_identify_and_driver_matching():
         assert smu.capabilities.max_voltage == 200.0 and smu.capabilities.min_current_limit == 100e-12
 
 
-@pytest.fixture
-def station():
-    return SimulatedStation(seed=7, smu="keithley2600")
-
-
-@pytest.fixture
-def smu_driver() -> type:
-    return Keithley2600
-
-
 def test_driver_runs_a_train_on_the_simulated_instrument(smu, station, sim, drive_log):
     """Integration: each level holds exactly its duration, readings every period, rising G, output off."""
     train = Train((WRITE, READ, IDLE), repeats=20)
@@ -369,15 +360,10 @@ def test_on_real_hardware_identify_configure_read_and_turn_off(hardware_reading)
     ("retention", "tau", 0.02),             # 63 segments; reads 100 µs apart at first
     ("endurance", "g_on_median", 0.03),     # SET and RESET under their own limits
 ])
-def test_long_patterns_and_a_limit_per_segment_run_at_defaults(protocol, figure, rel):
+def test_long_patterns_and_a_limit_per_segment_run_at_defaults(protocol, figure, rel, figures_on):
     """The same device on the 2450 and the 2600B gives the same figure; the 2600B reads over the
     last 39 µs of each read (every point is measured with one aperture), the 2450 over all of it."""
-    figures = {}
-    for smu in ("keithley2450", "keithley2600"):
-        with Bench.simulated(seed=1, smu=smu) as bench:
-            result = run_protocol(protocol, bench, out_dir=None)
-        assert result.state is RunState.COMPLETED
-        figures[smu] = result.figures[figure]
+    figures = figures_on(protocol, figure, ("keithley2450", "keithley2600"))
     assert figures["keithley2600"] == pytest.approx(figures["keithley2450"], rel=rel)
 
 

@@ -21,7 +21,7 @@ from pymeasure.test import expected_protocol
 from labsuite import registry
 from labsuite.drivers.keysight import keysight33500
 from labsuite.drivers.keysight.keysight33500 import Keysight33500
-from labsuite.drivers.tektronix.afg31000 import TektronixAFG31000
+from labsuite.drivers.tektronix.tektronixafg31000 import TektronixAFG31000
 from labsuite.core.errors import InstrumentError, InvalidParameter, RangeError
 from labsuite.core.instruments import PulseGenerator
 from labsuite.simulator.server import InstrumentServer

@@ -3,20 +3,15 @@ the real one does; each test names the section it checks. The last test drives i
 own Keithley2400 class, unchanged, over pyvisa-py and loopback TCP."""
 import numpy as np
 import pytest
-import pyvisa
 
 from labsuite.simulator.instruments.keithley2400 import (AD_OVERHEAD, FIRMWARE_OVERHEAD, FIRMWARE_OVERHEAD_AUTOZERO,
                                                         SOURCE_CONFIGURATION)
 from labsuite.simulator.server import InstrumentServer
-from labsuite.simulator.station import SimulatedStation
+
+SMU = "keithley2400"                # the station's SMU (tests/conftest.py)
 
 IDN = "KEITHLEY INSTRUMENTS INC.,MODEL 2400,1248014,C30   Mar 17 2006 09:29:29/A02  /K/J"
 NO_ERROR = '0,"No error"'
-
-
-@pytest.fixture
-def station() -> SimulatedStation:
-    return SimulatedStation(seed=7, smu="keithley2400")
 
 
 def readings(reply: str) -> np.ndarray:
@@ -304,19 +299,13 @@ def test_pymeasure_keithley2400_works_unchanged_over_tcp(station):
     assert station.instruments["smu"].output is False
 
 
-def test_plain_pyvisa_py_client_over_tcp(station):
+def test_plain_pyvisa_py_client_over_tcp(station, tcp_session):
     """The same instrument through a bare pyvisa-py socket session."""
     with InstrumentServer(station.instruments) as server:
-        rm = pyvisa.ResourceManager("@py")
-        inst = rm.open_resource(server.endpoints[0].resource, read_termination="\n", write_termination="\n",
-                                timeout=5000)
-        try:
+        with tcp_session(server.endpoints[0].resource) as inst:
             assert inst.query("*IDN?") == IDN
             inst.write(":SOUR:FROB 3")
             assert inst.query(":SYST:ERR?") == '-113,"Undefined header"'
-        finally:
-            inst.close()
-            rm.close()
 
 
 def test_colon_before_a_common_command_is_the_common_command(visa):

@@ -14,6 +14,8 @@ from labsuite.simulator.instruments.keithley2600 import Keithley2600
 from labsuite.simulator.server import InstrumentServer
 from labsuite.simulator.station import SimulatedStation
 
+SMU = "keithley2600"                # the station's SMU (tests/conftest.py)
+
 EMPTY = "0.00000e+00\tQueue Is Empty\t0.00000e+00\t1.00000e+00"
 
 # The manual's pulse mode sweep (section 4, "Using timers to perform pulse mode sweeps", as in
@@ -62,11 +64,6 @@ smua.source.output = smua.OUTPUT_ON
 smua.trigger.initiate()
 waitcomplete()
 smua.source.output = smua.OUTPUT_OFF"""
-
-
-@pytest.fixture
-def station():
-    return SimulatedStation(seed=7, smu="keithley2600")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ import subprocess
 import sys
 
 import pytest
-import pyvisa
 
 
 @pytest.fixture
@@ -27,11 +26,9 @@ def test_serve_prints_role_resource_and_idn(served):
     assert idn == "KEITHLEY INSTRUMENTS,MODEL 2450,04096218,1.7.12b"
 
 
-def test_plain_pyvisa_client_sources_reads_and_sees_errors(served):
+def test_plain_pyvisa_client_sources_reads_and_sees_errors(served, tcp_session):
     _, resource, _ = served
-    rm = pyvisa.ResourceManager("@py")
-    inst = rm.open_resource(resource, read_termination="\n", write_termination="\n", timeout=5000)
-    try:
+    with tcp_session(resource) as inst:
         assert inst.query("*IDN?").startswith("KEITHLEY INSTRUMENTS,MODEL 2450")
         inst.write(":SOUR:FUNC VOLT")
         inst.write(":SOUR:VOLT:ILIM 1e-3")
@@ -44,9 +41,6 @@ def test_plain_pyvisa_client_sources_reads_and_sees_errors(served):
         inst.write(":SOUR:VOLT:FROB 3")
         assert inst.query(":SYST:ERR?").startswith('-113,"Undefined header')
         assert inst.query(":SYST:ERR?") == '0,"No error;0;0 0"'
-    finally:
-        inst.close()
-        rm.close()
 
 
 def test_bench_over_tcp_runs_the_same_train():

@@ -51,7 +51,7 @@ from labsuite.core.errors import InstrumentError
 from labsuite.core.instruments import Registration, SourceMeterCapabilities, TrainReadings
 from labsuite.core.program import Train
 from labsuite.core.units import format_quantity
-from labsuite.drivers.scpi_common import ErrorQueueMixin, link_settings, smallest_range
+from labsuite.drivers.scpi_common import ErrorQueueMixin, OutputMixin, link_settings, smallest_range
 
 VOLTAGE_RANGES = (0.2, 2.0, 20.0, 200.0)   # V, source ranges (each to 105 %)
 MAX_VOLTAGE = 210.0                        # V
@@ -85,7 +85,7 @@ class ListPlan:
         return ends[np.array(measured, dtype=bool)]
 
 
-class Keithley2400(ErrorQueueMixin, _PymeasureKeithley2400):
+class Keithley2400(ErrorQueueMixin, OutputMixin, _PymeasureKeithley2400):
     """Keithley 2400 on pymeasure, implementing labsuite's :class:`~labsuite.core.instruments.SourceMeter`."""
 
     capabilities = SourceMeterCapabilities(
@@ -262,18 +262,6 @@ class Keithley2400(ErrorQueueMixin, _PymeasureKeithley2400):
             if time.monotonic() > deadline:
                 raise InstrumentError(self.name, f"sweep still running after {duration:g} s")
             time.sleep(poll)
-
-    def set_output(self, on: bool) -> None:
-        """Turn the output on or off."""
-        self.write(":OUTP ON" if on else ":OUTP OFF")
-
-    def output_enabled(self) -> bool:
-        """Ask whether the output is on (:OUTPut?)."""
-        return self.source_enabled
-
-    def set_off_state(self, high_impedance: bool) -> None:
-        """Output-off state: HIMPedance (relay open) or NORMal (0 V) (User's Manual, :OUTPut:SMODe)."""
-        self.write(":OUTP:SMOD HIMP" if high_impedance else ":OUTP:SMOD NORM")
 
     def set_level(self, volts: float) -> None:
         """Set the source level, V."""

@@ -35,7 +35,8 @@ from pymeasure.instruments.keithley.keithley2450 import Keithley2450 as _Pymeasu
 from labsuite.core.errors import InstrumentError
 from labsuite.core.instruments import Registration, SourceMeterCapabilities, TrainReadings
 from labsuite.core.program import Train
-from labsuite.drivers.scpi_common import ErrorQueueMixin, link_settings, smallest_range
+from labsuite.drivers.scpi_common import (ErrorQueueMixin, LineFrequencyMixin, OutputMixin, link_settings,
+                                          smallest_range)
 
 BUFFER = "defbuffer1"
 VOLTAGE_RANGES = (0.02, 0.2, 2.0, 20.0, 200.0)   # V, source ranges (Reference Manual, source range)
@@ -43,7 +44,7 @@ NPLC_MIN, NPLC_MAX = 0.01, 10.0
 MAX_BLOCKS = 255
 
 
-class Keithley2450(ErrorQueueMixin, _PymeasureKeithley2450):
+class Keithley2450(ErrorQueueMixin, LineFrequencyMixin, OutputMixin, _PymeasureKeithley2450):
     """Keithley 2450 on pymeasure, implementing labsuite's :class:`~labsuite.core.instruments.SourceMeter`."""
 
     capabilities = SourceMeterCapabilities(
@@ -58,23 +59,12 @@ class Keithley2450(ErrorQueueMixin, _PymeasureKeithley2450):
         max_readings=10_000,        # defbuffer1 capacity after *RST
     )
     registrations = (Registration("keithley2450", "smu", r"KEITHLEY INSTRUMENTS,MODEL 2450,", capabilities),)
+    line_frequency_query = ":SYST:LFR?"
 
     def __init__(self, adapter, name: str = "Keithley 2450 SourceMeter", **kwargs) -> None:
         super().__init__(adapter, name, **link_settings(kwargs))
-        self._line_frequency: float | None = None
 
     # --- SourceMeter interface ----------------------------------------------------------
-    def identify(self) -> str:
-        """Get the *IDN? reply."""
-        return self.id
-
-    @property
-    def line_frequency(self) -> float:
-        """Get the power line frequency in Hz (read once)."""
-        if self._line_frequency is None:
-            self._line_frequency = float(self.ask(":SYST:LFR?"))
-        return self._line_frequency
-
     def settings(self) -> dict[str, object]:
         """Get the settings stored with a run."""
         return {"idn": self.identify(), "line_frequency_Hz": self.line_frequency,
@@ -169,18 +159,6 @@ class Keithley2450(ErrorQueueMixin, _PymeasureKeithley2450):
             return 0.0
         plc = 1.0 / self.line_frequency
         return float(np.clip(min(measured), NPLC_MIN * plc, NPLC_MAX * plc))
-
-    def set_output(self, on: bool) -> None:
-        """Turn the output on or off."""
-        self.write(":OUTP ON" if on else ":OUTP OFF")
-
-    def output_enabled(self) -> bool:
-        """Ask whether the output is on (:OUTPut?)."""
-        return self.source_enabled
-
-    def set_off_state(self, high_impedance: bool) -> None:
-        """Output-off state: HIMPedance (relay open) or NORMal (0 V) (Reference Manual, :OUTPut:SMODe)."""
-        self.write(":OUTP:SMOD HIMP" if high_impedance else ":OUTP:SMOD NORM")
 
     def set_level(self, volts: float) -> None:
         """Set the source level, V."""

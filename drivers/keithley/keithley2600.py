@@ -55,7 +55,7 @@ from labsuite.core.datasheets import KEITHLEY_2600B, Keithley2600BModel
 from labsuite.core.instruments import Registration, SourceMeterCapabilities, TrainReadings
 from labsuite.core.program import Train
 from labsuite.core.units import format_quantity
-from labsuite.drivers.scpi_common import link_settings
+from labsuite.drivers.scpi_common import LineFrequencyMixin, link_settings
 
 NPLC_MIN, NPLC_MAX = 0.001, 25.0        # smuX.measure.nplc (section 9)
 MEASURE_MARGIN = 60e-6                  # s between the end of an integration and the next source
@@ -279,7 +279,7 @@ FAMILY = replace(   # what every 2600B model meets
 IDN_PATTERN = r"Keithley Instruments[^,]*, ?Model {model},"
 
 
-class Keithley2600(_PymeasureKeithley2600):
+class Keithley2600(LineFrequencyMixin, _PymeasureKeithley2600):
     """Keithley 2600B on pymeasure, implementing labsuite's :class:`~labsuite.core.instruments.SourceMeter`
     on channel A. ``model`` ("2602B", ...) selects that model's limits; without it the limits
     every 2600B meets apply."""
@@ -289,6 +289,7 @@ class Keithley2600(_PymeasureKeithley2600):
                                   FAMILY),
                      Registration("keithley2612b", "smu", IDN_PATTERN.format(model="2612B"),
                                   MODEL_CAPABILITIES["2612B"], "2612B"))
+    line_frequency_query = "print(localnode.linefreq)"
 
     def __init__(self, adapter, name: str = "Keithley 2600B System SourceMeter", model: str | None = None,
                  **kwargs) -> None:
@@ -301,23 +302,11 @@ class Keithley2600(_PymeasureKeithley2600):
             super().__init__(adapter, name, **link_settings(kwargs))
         if model is not None:
             self.capabilities = MODEL_CAPABILITIES[model]
-        self._line_frequency: float | None = None
         self._script_loaded = False
         self._loading = False   # between the start and the end of a script load (see shutdown)
         self._source_range: float | None = None   # V, the range configure() chose (None until configured)
 
     # --- SourceMeter interface ----------------------------------------------------------
-    def identify(self) -> str:
-        """Get the *IDN? reply."""
-        return self.id
-
-    @property
-    def line_frequency(self) -> float:
-        """Get the power line frequency in Hz (read once)."""
-        if self._line_frequency is None:
-            self._line_frequency = float(self.ask("print(localnode.linefreq)"))
-        return self._line_frequency
-
     def settings(self) -> dict[str, object]:
         """Get the settings stored with a run."""
         model, limit, nplc = self.ask("print(localnode.model, smua.source.limiti, smua.measure.nplc)").split("\t")

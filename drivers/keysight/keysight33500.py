@@ -91,6 +91,40 @@ def level_commands(level: float, recentre: bool, high: str, low: str, offset: st
     return sequence + [f"{polarity} INV", f"{low} {number(level)}", f"{high} 0"]
 
 
+def level_controls(amplitude: str, levels: str, minimum: float, maximum: float) -> tuple[property, ...]:
+    """A generator channel's amplitude (Vpp), offset, high and low level (V) controls at the
+    load setting: ``amplitude`` is the amplitude's header, ``levels`` the header that
+    ``:OFFS``/``:HIGH``/``:LOW`` follow; ``minimum``/``maximum`` (V) the smallest and largest
+    |level| open circuit."""
+    def control(header: str, what: str, values: list[float]) -> property:
+        return Instrument.control(header + "?", header + " %f",
+                                  f"""Control the {what} at the load setting (float).""",
+                                  validator=strict_range, values=values)
+    return (control(amplitude, "amplitude in Vpp", [minimum, 2 * maximum]),
+            control(levels + ":OFFS", "offset in V", [-maximum, maximum]),
+            control(levels + ":HIGH", "high level in V", [-maximum + minimum, maximum]),
+            control(levels + ":LOW", "low level in V", [-maximum, maximum - minimum]))
+
+
+def check_channel_and_level(caps: PulseGeneratorCapabilities, channel: int, level: float,
+                            minimum: float) -> None:
+    """Raise unless ``channel`` is one of the generator's and ``level`` (V, open circuit) is in
+    its range and at least ``minimum`` (V) from 0 V."""
+    if channel not in range(1, caps.channels + 1):
+        raise InvalidParameter("channel", f"{channel!r} is not a channel; choose 1 to {caps.channels}")
+    if not minimum <= abs(level) <= caps.max_voltage:
+        raise RangeError("level", level, -caps.max_voltage, caps.max_voltage, "V",
+                         why=f"and at least {minimum * 1e3:g} mV from 0 V, open circuit")
+
+
+def check_count(caps: PulseGeneratorCapabilities, count: int) -> None:
+    """Raise unless ``count`` is a whole number of pulses the generator's burst can hold."""
+    if isinstance(count, bool) or not isinstance(count, Integral):
+        raise InvalidParameter("count", f"{count!r} is not a whole number of pulses")
+    if not 1 <= count <= caps.max_burst:
+        raise RangeError("count", count, 1, caps.max_burst)
+
+
 class BusBurstMixin(ErrorQueueMixin):
     """What the 33500 and AFG31000 drivers share: a burst configured in one message
     (``_burst_message``, the model's own) after the model's ``check_burst``, fired with ``*TRG``
@@ -230,25 +264,8 @@ class Keysight33500Channel(Agilent33500Channel):
     """pymeasure's channel with the ranges of a high-impedance load setting (pymeasure's assume
     50 Ω: offset ±4.995 V, high ≤ 5 V) and the 33500's 10⁸-cycle bursts (pymeasure's: 99 999)."""
 
-    amplitude = Instrument.control(
-        "SOUR{ch}:VOLT?", "SOUR{ch}:VOLT %f",
-        """Control the amplitude in Vpp at the load setting (float).""",
-        validator=strict_range, values=[MIN_LEVEL, 2 * MAX_LEVEL])
-
-    offset = Instrument.control(
-        "SOUR{ch}:VOLT:OFFS?", "SOUR{ch}:VOLT:OFFS %f",
-        """Control the offset in V at the load setting (float).""",
-        validator=strict_range, values=[-MAX_LEVEL, MAX_LEVEL])
-
-    voltage_high = Instrument.control(
-        "SOUR{ch}:VOLT:HIGH?", "SOUR{ch}:VOLT:HIGH %f",
-        """Control the high level in V at the load setting (float).""",
-        validator=strict_range, values=[-MAX_LEVEL + MIN_LEVEL, MAX_LEVEL])
-
-    voltage_low = Instrument.control(
-        "SOUR{ch}:VOLT:LOW?", "SOUR{ch}:VOLT:LOW %f",
-        """Control the low level in V at the load setting (float).""",
-        validator=strict_range, values=[-MAX_LEVEL, MAX_LEVEL - MIN_LEVEL])
+    amplitude, offset, voltage_high, voltage_low = level_controls("SOUR{ch}:VOLT", "SOUR{ch}:VOLT",
+                                                                  MIN_LEVEL, MAX_LEVEL)
 
     burst_ncycles = Instrument.control(
         "SOUR{ch}:BURS:NCYC?", "SOUR{ch}:BURS:NCYC %d",
@@ -324,9 +341,20 @@ class Keysight33500(BusBurstMixin, Agilent33500):
     def check_burst(self, level: float, width: float, period: float, count: int, edge: float,
                     channel: int = 1) -> None:
         """Raise :class:`RangeError` (or :class:`InvalidParameter`) naming the setting and its
-        allowed range if :meth:`configure_burst` would refuse the burst; sends nothing."""
-        check_burst(level, width, period, count, edge, channel)
-
+        allowed range unless the 33500B can play the burst (limits in :attr:`capabilities`); sends
+        nothing."""
+        caps = self.capabilities
+        check_channel_and_level(caps, channel, level, MIN_LEVEL)
+        if not MIN_PERIOD <= period <= caps.max_width:
+            raise RangeError("period", period, MIN_PERIOD, caps.max_width, "s")
+        longest = min(caps.max_width, period - caps.min_width)
+        if not caps.min_width <= width <= longest:
+            raise RangeError("width", width, caps.min_width, longest, "s", why="the period less the minimum width")
+        check_count(caps, count)
+        steepest = longest_edge(width, period)
+        if not caps.min_edge <= edge <= steepest:
+            raise RangeError("edge", edge, caps.min_edge, steepest, "s",
+                             why="0.625 × the shorter of the pulse and the time between pulses")
 
     # --- helpers ------------------------------------------------------------------------
     def _burst_message(self, level: float, width: float, period: float, count: int, edge: float,
@@ -342,29 +370,6 @@ class Keysight33500(BusBurstMixin, Agilent33500):
         commands += level_commands(level, off, f"{src}:VOLT:HIGH", f"{src}:VOLT:LOW", f"{src}:VOLT:OFFS",
                                    f":OUTP{n}:POL")
         return ";".join(commands)
-
-
-def check_burst(level: float, width: float, period: float, count: int, edge: float, channel: int) -> None:
-    """Raise unless the 33500B can play the burst (limits in :attr:`Keysight33500.capabilities`)."""
-    caps = Keysight33500.capabilities
-    if channel not in range(1, caps.channels + 1):
-        raise InvalidParameter("channel", f"{channel!r} is not a channel; choose 1 to {caps.channels}")
-    if not MIN_LEVEL <= abs(level) <= caps.max_voltage:
-        raise RangeError("level", level, -caps.max_voltage, caps.max_voltage, "V",
-                         why=f"and at least {MIN_LEVEL * 1e3:g} mV from 0 V, open circuit")
-    if not MIN_PERIOD <= period <= caps.max_width:
-        raise RangeError("period", period, MIN_PERIOD, caps.max_width, "s")
-    longest = min(caps.max_width, period - caps.min_width)
-    if not caps.min_width <= width <= longest:
-        raise RangeError("width", width, caps.min_width, longest, "s", why="the period less the minimum width")
-    if isinstance(count, bool) or not isinstance(count, Integral):
-        raise InvalidParameter("count", f"{count!r} is not a whole number of pulses")
-    if not 1 <= count <= caps.max_burst:
-        raise RangeError("count", count, 1, caps.max_burst)
-    steepest = longest_edge(width, period)
-    if not caps.min_edge <= edge <= steepest:
-        raise RangeError("edge", edge, caps.min_edge, steepest, "s",
-                         why="0.625 × the shorter of the pulse and the time between pulses")
 
 
 def longest_edge(width: float, period: float) -> float:

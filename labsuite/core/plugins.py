@@ -10,7 +10,7 @@ Groups and what an entry point names:
 - ``labsuite.protocols``: a :class:`~labsuite.protocols.Protocol` subclass whose ``name`` is the
   entry point's name;
 - ``labsuite.models``: a :class:`~labsuite.simulator.models.DeviceModel` subclass, named likewise;
-- ``labsuite.core.instruments``: a driver class declaring ``registrations``, or a simulated twin
+- ``labsuite.instruments``: a driver class declaring ``registrations``, or a simulated twin
   declaring ``simulates`` (one entry point each).
 
 Every table labsuite looks names up in (``labsuite.protocols.PROTOCOLS``,
@@ -23,10 +23,13 @@ entry point and distribution; everything else keeps working.
 """
 from __future__ import annotations
 
+import importlib
 import inspect
 import logging
+import pkgutil
 from collections.abc import Callable, Iterator, Mapping
 from importlib.metadata import EntryPoint, entry_points
+from types import ModuleType
 from typing import TypeVar
 
 log = logging.getLogger(__name__)
@@ -37,6 +40,23 @@ V = TypeVar("V")
 
 class PluginError(Exception):
     """A plugin refused: the message says what its group takes, or whose name it repeats."""
+
+
+def built_in(package: ModuleType, entries: Callable[[type], dict[str, V]], role: str) -> dict[str, V]:
+    """The entries ``entries`` finds on each class defined in a module of ``package`` (modules in
+    name order); two classes claiming one name raise RuntimeError saying they are both ``role``
+    ("registered", "simulated") under it."""
+    found: dict[str, V] = {}
+    owners: dict[str, type] = {}
+    for info in sorted(pkgutil.walk_packages(package.__path__, package.__name__ + "."), key=lambda i: i.name):
+        module = importlib.import_module(info.name)
+        for cls in vars(module).values():
+            if isinstance(cls, type) and cls.__module__ == module.__name__:
+                for name, entry in entries(cls).items():
+                    if name in owners:
+                        raise RuntimeError(f"instrument {name!r} is {role} by {owners[name]} and {cls}")
+                    found[name], owners[name] = entry, cls
+    return found
 
 
 def origin(ep: EntryPoint) -> str:

@@ -3,7 +3,7 @@ the 50 Ω output and its load setting, bursts played on source ports in bench ti
 header addresses, the level commands, and the output and burst commands both manuals spell alike.
 
 Each instrument module gives its channel settings, its limits, its *RST values and its number
-and error-message formats; see ``keysight_33500.py`` for what playing a burst means on a port.
+and error-message formats; see ``keysight33500.py`` for what playing a burst means on a port.
 """
 from __future__ import annotations
 

@@ -131,6 +131,12 @@ def _limited_attribute(name: str, limits: Callable[[Keithley2600BModel], tuple[f
     return attribute(f"_{name}", take, then=then)
 
 
+def _count_attribute(what: str) -> property:
+    """A ``count`` held in ``_count``: a whole number from 1 to 2³¹ − 1 (0, endless, is refused);
+    ``what`` names it in the errors."""
+    return attribute("_count", lambda obj, value: obj._smu._counted(value, what, obj._count))
+
+
 def _range_attribute(name: str, ranges: Callable[[Keithley2600BModel], tuple[float, ...]], autorange: str,
                      manual: Any) -> property:
     """A range attribute of an SMU's object: the smallest of ``ranges(spec)`` holding |value|,
@@ -429,13 +435,7 @@ class TriggerArm(_Layer):
         super().__init__(smu)
         self._count = 1
 
-    @property
-    def count(self) -> int:
-        return self._count
-
-    @count.setter
-    def count(self, value: Any) -> None:
-        self._count = self._smu._counted(value, "arm.count", self._count)
+    count = _count_attribute("arm.count")
 
 
 class TriggerSource(_Layer):
@@ -552,13 +552,7 @@ class SmuTrigger(TspObject):
             return self._events[name[:-9]]
         raise AttributeError(name)
 
-    @property
-    def count(self) -> int:
-        return self._count
-
-    @count.setter
-    def count(self, value: Any) -> None:
-        self._count = self._smu._counted(value, "trigger.count", self._count)
+    count = _count_attribute("trigger.count")
 
     def _detectors(self) -> tuple[Detector, ...]:
         return (self.arm._detector, self.source._detector, self.measure._detector, self.endpulse._detector)

@@ -9,16 +9,17 @@ import pytest
 from pymeasure.test import expected_protocol
 
 from labsuite import Bench, Limits, registry, run_protocol
-from labsuite.drivers.keysight.b2900 import KeysightB2900, source_range, tail_message
+from labsuite.drivers.keysight.keysightb2900 import KeysightB2900, source_range, tail_message
 from labsuite.core.errors import InstrumentError, InvalidParameter
 from labsuite.link import LinkError
 from labsuite.core.events import RunState
 from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.runner import Runner
 from labsuite.simulator import station as simulated_station
-from labsuite.simulator.instruments.keysight_b2900 import KeysightB2900 as SimulatedB2900
-from labsuite.simulator.station import SimulatedStation
+from labsuite.simulator.instruments.keysightb2900 import KeysightB2900 as SimulatedB2900
 from labsuite.traffic import TrafficLog
+
+SMU = "keysightb2900"                # the station's SMU (tests/conftest.py)
 
 NO_ERROR = '+0,"No error"'
 WRITE = Segment(1.5, 100e-6, "write")
@@ -34,16 +35,6 @@ def block(*values: float) -> bytes:
     big-endian float64 and the terminator (the driver's reading transfers)."""
     data = np.array(values, dtype=">f8").tobytes()
     return f"#{len(str(len(data)))}{len(data)}".encode() + data + b"\n"
-
-
-@pytest.fixture
-def station():
-    return SimulatedStation(seed=7, smu="keysightb2900")
-
-
-@pytest.fixture
-def smu_driver() -> type:
-    return KeysightB2900
 
 
 def test_configure_sets_the_compliance_before_anything_turns_on():
@@ -524,13 +515,8 @@ def test_a_repeat_is_cut_at_a_long_wait_the_list_cannot_hold(smu, station):
     ("srdp", "delta_g_fastest", 0.02),  # a wait of 316.127766 ms: refused in 1 µs steps
     ("retention", "tau", 0.05),         # 50 µs waits and uneven readings: refused
 ])
-def test_protocols_once_refused_run_at_defaults_on_the_b2900(protocol, figure, rel):
-    figures = {}
-    for smu in ("keithley2450", "keysightb2900"):
-        with Bench.simulated(seed=1, smu=smu) as bench:
-            result = run_protocol(protocol, bench, out_dir=None)
-        assert result.state is RunState.COMPLETED
-        figures[smu] = result.figures[figure]
+def test_protocols_once_refused_run_at_defaults_on_the_b2900(protocol, figure, rel, figures_on):
+    figures = figures_on(protocol, figure, ("keithley2450", "keysightb2900"))
     assert figures["keysightb2900"] == pytest.approx(figures["keithley2450"], rel=rel)
 
 

@@ -30,7 +30,7 @@ source TIMer a triggered burst also repeats at the timer interval, with EXTernal
 to Trigger Input) it waits for ``*TRG``. So a channel plays only in triggered burst mode with
 the EXTernal source: it idles at the pulse's low level and ``*TRG`` plays every such channel's
 burst in virtual time (lead delay and the rest of the period at the low level, the 50 %-width
-rectangle at the high level; see ``keysight_33500.py`` for why the rectangle and for how
+rectangle at the high level; see ``keysight33500.py`` for why the rectangle and for how
 outputs that run free are refused with -221).
 
 Figures not confirmed here (recalled from the AFG31000 data sheet and AFG3000 manual; the

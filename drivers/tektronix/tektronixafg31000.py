@@ -50,14 +50,13 @@ sources agree with a public AFG31022 driver (QuTech QMI).
 """
 from __future__ import annotations
 
-from numbers import Integral
-
 from pymeasure.instruments import Channel, Instrument, SCPIMixin
 from pymeasure.instruments.validators import joined_validators, strict_discrete_set, strict_range
 
-from labsuite.drivers.keysight.keysight33500 import BusBurstMixin, level_commands
+from labsuite.drivers.keysight.keysight33500 import (BusBurstMixin, check_channel_and_level, check_count,
+                                                     level_commands, level_controls)
 from labsuite.drivers.scpi_common import link_settings, number
-from labsuite.core.errors import InvalidParameter, RangeError
+from labsuite.core.errors import RangeError
 from labsuite.core.instruments import PulseGeneratorCapabilities, Registration
 
 MAX_LEVEL = 10.0               # V, open circuit
@@ -102,25 +101,8 @@ class AFG31000Channel(Channel):
         """Control the trailing edge time in s, 90–10 % (float).""",
         validator=strict_range, values=[18e-9, MAX_EDGE_PER_PERIOD * MAX_PERIOD])
 
-    amplitude = Instrument.control(
-        "SOUR{ch}:VOLT:LEV:IMM:AMPL?", "SOUR{ch}:VOLT:LEV:IMM:AMPL %f",
-        """Control the amplitude in Vpp at the load setting (float).""",
-        validator=strict_range, values=[MIN_LEVEL, 2 * MAX_LEVEL])
-
-    offset = Instrument.control(
-        "SOUR{ch}:VOLT:LEV:IMM:OFFS?", "SOUR{ch}:VOLT:LEV:IMM:OFFS %f",
-        """Control the offset in V at the load setting (float).""",
-        validator=strict_range, values=[-MAX_LEVEL, MAX_LEVEL])
-
-    voltage_high = Instrument.control(
-        "SOUR{ch}:VOLT:LEV:IMM:HIGH?", "SOUR{ch}:VOLT:LEV:IMM:HIGH %f",
-        """Control the high level in V at the load setting (float).""",
-        validator=strict_range, values=[-MAX_LEVEL + MIN_LEVEL, MAX_LEVEL])
-
-    voltage_low = Instrument.control(
-        "SOUR{ch}:VOLT:LEV:IMM:LOW?", "SOUR{ch}:VOLT:LEV:IMM:LOW %f",
-        """Control the low level in V at the load setting (float).""",
-        validator=strict_range, values=[-MAX_LEVEL, MAX_LEVEL - MIN_LEVEL])
+    amplitude, offset, voltage_high, voltage_low = level_controls(
+        "SOUR{ch}:VOLT:LEV:IMM:AMPL", "SOUR{ch}:VOLT:LEV:IMM", MIN_LEVEL, MAX_LEVEL)
 
     load_impedance = Instrument.control(
         "OUTP{ch}:IMP?", "OUTP{ch}:IMP %s",
@@ -211,9 +193,21 @@ class TektronixAFG31000(BusBurstMixin, SCPIMixin, Instrument):
     def check_burst(self, level: float, width: float, period: float, count: int, edge: float,
                     channel: int = 1) -> None:
         """Raise :class:`RangeError` (or :class:`InvalidParameter`) naming the setting and its
-        allowed range if :meth:`configure_burst` would refuse the burst; sends nothing."""
-        check_burst(level, width, period, count, edge, channel)
-
+        allowed range unless an AFG31022 can play the burst (limits in :attr:`capabilities`); sends
+        nothing."""
+        caps = self.capabilities
+        check_channel_and_level(caps, channel, level, MIN_LEVEL)
+        if not MIN_PERIOD <= period <= MAX_PERIOD:
+            raise RangeError("period", period, MIN_PERIOD, MAX_PERIOD, "s")
+        if not caps.min_edge <= edge <= MAX_EDGE_PER_PERIOD * period:
+            raise RangeError("edge", edge, caps.min_edge, MAX_EDGE_PER_PERIOD * period, "s",
+                             why="0.625 × the period")
+        shortest = max(caps.min_width, 0.625 * 2 * edge)
+        longest = min(caps.max_width, period - 0.8 * 2 * edge)
+        if not shortest <= width <= longest:
+            raise RangeError("width", width, shortest, longest, "s",
+                             why="room for both edges: 1.25 × edge to the period less 1.6 × edge")
+        check_count(caps, count)
 
     # --- helpers ------------------------------------------------------------------------
     def _burst_message(self, level: float, width: float, period: float, count: int, edge: float,
@@ -230,27 +224,3 @@ class TektronixAFG31000(BusBurstMixin, SCPIMixin, Instrument):
         commands += level_commands(level, off, f"{volt}:HIGH", f"{volt}:LOW", f"{volt}:OFFS", f":OUTP{n}:POL",
                                    MIN_LEVEL)
         return ";".join(commands)
-
-
-def check_burst(level: float, width: float, period: float, count: int, edge: float, channel: int) -> None:
-    """Raise unless an AFG31022 can play the burst (limits in :attr:`TektronixAFG31000.capabilities`)."""
-    caps = TektronixAFG31000.capabilities
-    if channel not in range(1, caps.channels + 1):
-        raise InvalidParameter("channel", f"{channel!r} is not a channel; choose 1 to {caps.channels}")
-    if not MIN_LEVEL <= abs(level) <= caps.max_voltage:
-        raise RangeError("level", level, -caps.max_voltage, caps.max_voltage, "V",
-                         why=f"and at least {MIN_LEVEL * 1e3:g} mV from 0 V, open circuit")
-    if not MIN_PERIOD <= period <= MAX_PERIOD:
-        raise RangeError("period", period, MIN_PERIOD, MAX_PERIOD, "s")
-    if not caps.min_edge <= edge <= MAX_EDGE_PER_PERIOD * period:
-        raise RangeError("edge", edge, caps.min_edge, MAX_EDGE_PER_PERIOD * period, "s",
-                         why="0.625 × the period")
-    shortest = max(caps.min_width, 0.625 * 2 * edge)
-    longest = min(caps.max_width, period - 0.8 * 2 * edge)
-    if not shortest <= width <= longest:
-        raise RangeError("width", width, shortest, longest, "s",
-                         why="room for both edges: 1.25 × edge to the period less 1.6 × edge")
-    if isinstance(count, bool) or not isinstance(count, Integral):
-        raise InvalidParameter("count", f"{count!r} is not a whole number of pulses")
-    if not 1 <= count <= caps.max_burst:
-        raise RangeError("count", count, 1, caps.max_burst)

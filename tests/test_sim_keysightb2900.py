@@ -6,19 +6,15 @@ Command Reference Edition 6 (same command tree) for the figures marked so.
 """
 import numpy as np
 import pytest
-import pyvisa
 
-from labsuite.simulator.instruments.keysight_b2900 import KeysightB2900
+from labsuite.simulator.instruments.keysightb2900 import KeysightB2900
 from labsuite.simulator.server import InstrumentServer
 from labsuite.simulator.station import SimulatedStation
 
+SMU = "keysightb2900"                # the station's SMU (tests/conftest.py)
+
 NO_ERROR = '+0,"No error"'
 NAN = 9.91e37
-
-
-@pytest.fixture
-def station():
-    return SimulatedStation(seed=7, smu="keysightb2900")
 
 
 def numbers(reply: str) -> list[float]:
@@ -360,15 +356,12 @@ def test_unread_reply_is_interrupted_by_the_next_command(visa):
     assert visa.query(":SYST:ERR?") == '-410,"Query INTERRUPTED"'
 
 
-def test_plain_pyvisa_py_client_over_tcp_runs_a_pulsed_list_sweep(station):
+def test_plain_pyvisa_py_client_over_tcp_runs_a_pulsed_list_sweep(station, tcp_session):
     """The third-party client of issue #4 (pymeasure has no B2900 class): pyvisa-py over loopback TCP,
     only commands from the SCPI reference — identify, configure source and compliance, output on,
     readings that follow the device model, the pulsed list sweep's buffered readings, output off."""
     with InstrumentServer(station.instruments) as server:
-        rm = pyvisa.ResourceManager("@py")
-        inst = rm.open_resource(server.endpoints[0].resource, read_termination="\n", write_termination="\n",
-                                timeout=5000)
-        try:
+        with tcp_session(server.endpoints[0].resource) as inst:
             assert inst.query("*IDN?").startswith("Keysight Technologies,B2902A,")
             inst.write(":SOUR1:FUNC:MODE VOLT")
             inst.write(":SENS1:CURR:PROT 1e-3")
@@ -384,6 +377,3 @@ def test_plain_pyvisa_py_client_over_tcp_runs_a_pulsed_list_sweep(station):
             inst.write(":SOUR1:VOLT:FROB 3")
             assert inst.query(":SYST:ERR?") == '-113,"Undefined header"'
             assert inst.query(":SYST:ERR?") == NO_ERROR
-        finally:
-            inst.close()
-            rm.close()
