@@ -345,8 +345,10 @@ class DeviceModel(ABC):
         if self.integrator == "Radau":
             options = {"atol": np.concatenate([self._atol(n), np.full(4 * n, 1e-30)]),
                        "jac_sparsity": self._sparsity(k, n)}
-        else:   # the integrals start at 0: their absolute tolerance is rtol of what they gather over the segment
-            options = {"atol": np.concatenate([self._atol(n), self.rtol * np.abs(rhs(0.0, y0)[k * n:]) * duration + 1e-30])}
+        else:   # the integrals start at 0: their absolute tolerance is rtol of what they gather over the segment;
+            # the first step tries the whole segment (a pulse is short against the rates), error control cuts it
+            options = {"atol": np.concatenate([self._atol(n), self.rtol * np.abs(rhs(0.0, y0)[k * n:]) * duration + 1e-30]),
+                       "first_step": duration}
         sol = solve_ivp(rhs, (0.0, duration), y0, method=self.integrator, rtol=self.rtol,
                         dense_output=sample_times is not None, **options)
         if not sol.success:
