@@ -183,3 +183,23 @@ class TestNumericalIntegration:
         result = model.evolve(1.5, 1e-3, sample_times=t)
         assert np.all(np.diff(result.samples[:, 0]) > 0)                   # potentiating during the pulse
         assert result.samples[-1, 0] == pytest.approx(model.current(np.array([1.5]), model.x)[0], rel=1e-9)
+
+
+
+@pytest.mark.parametrize("series_resistance", [1e3, 2050.0])   # an SMU through 1 kΩ; a generator's 50 Ω + 2 kΩ
+def test_potentiation_through_a_series_resistance_matches_a_tight_reference_integration(series_resistance):
+    """The NeuroSim A of 200 pulses written through R_s agrees within 1e-6 with the same run
+    integrated at rtol 1e-10, and differs from the run without R_s (the resistor slows the writes)."""
+    from labsuite import make_protocol
+    from labsuite.simulator.playback import play
+
+    proto = make_protocol("potentiation", {"pulses": 200})
+
+    def nonlinearity(rtol: float, resistance: float) -> float:
+        model = SynapticMemristor(rng=np.random.default_rng(3))
+        model.rtol = rtol
+        samples = play(proto.program(), model, series_resistance=resistance, read_noise=False)
+        return proto.analyze(samples)["nonlinearity_a"]
+    fast = nonlinearity(SynapticMemristor.rtol, series_resistance)
+    assert fast == pytest.approx(nonlinearity(1e-10, series_resistance), rel=1e-6)
+    assert fast > 1.05 * nonlinearity(SynapticMemristor.rtol, 0.0)

@@ -22,9 +22,12 @@ A model provides the physics, vectorized over devices:
 R_s under a current limit I_lim, as a bench does: the device voltage solves
 V_dev + I(V_dev, x)·R_s = V_source unless |I| would pass I_lim, where the source turns into a
 current source and I(V_dev, x) = ±I_lim. Without a closed form, or while the limit or R_s
-couples the source to the state, the state is integrated with an error-controlled, stiff-safe
-implicit Runge-Kutta method (Radau IIA, scipy ``solve_ivp``) whose Jacobian is block-diagonal over
-devices; charge, energy ∫V·I dt and ∫V dt are integrated with the state.
+couples the source to the state, the state is integrated by scipy ``solve_ivp`` with error control:
+by default with the stiff-safe implicit Radau IIA method, whose Jacobian is block-diagonal over
+devices (thermal and filament variables, window functions and abrupt set transitions need it);
+a model known to be non-stiff sets ``integrator = "DOP853"`` (explicit Dormand-Prince 8(5,3),
+an order of magnitude fewer right-hand-side calls on a write pulse). Charge, energy ∫V·I dt and
+∫V dt are integrated with the state (under DOP853 to ``rtol`` of what they gather over the segment).
 """
 from __future__ import annotations
 
@@ -92,6 +95,7 @@ class DeviceModel(ABC):
     params_type: ClassVar[type]
     state_names: ClassVar[tuple[str, ...]]
     rtol: ClassVar[float] = 1e-6          # relative tolerance of the numerical integration
+    integrator: ClassVar[str] = "Radau"   # solve_ivp method: implicit (stiff-safe), or "DOP853" for a non-stiff model
     cycles_by_drive = False   # True once a bench marks cycles with new_cycle(); else every evolve is one
 
     def __init__(self, params: Any = None, *, n: int = 1, rng: np.random.Generator | None = None) -> None:
@@ -268,9 +272,10 @@ class DeviceModel(ABC):
         """Closed form behind a series resistance, when the state barely moves the operating point.
 
         The closed form is run at the operating point of the start state and again at that of the
-        end state; if the two end states agree within ``rtol`` the resistor's coupling is
-        negligible over the segment (a read, a rest) and their average is taken. Otherwise (a
-        write through R_s) None: the segment is integrated numerically.
+        end state; if the two end states agree within ``rtol`` the state does not feel the
+        resistor over the segment (a read, a rest) and their average is taken, with the mean
+        current from the two ends or, where they differ, by quadrature along the path. Otherwise
+        (a write through R_s) None: the segment is integrated numerically.
         """
         if sample_times is not None:
             return None
@@ -283,13 +288,41 @@ class DeviceModel(ABC):
         if second is None:
             return None
         (xa, ia), (xb, ib) = first, second
-        if not np.allclose(xa, xb, rtol=self.rtol, atol=1e-12) or not np.allclose(ia, ib, rtol=self.rtol, atol=0):
+        if not np.allclose(xa, xb, rtol=self.rtol, atol=1e-12):
             return None
-        i_mean, v_dev = 0.5 * (ia + ib), 0.5 * (v0 + v1)
+        if np.allclose(ia, ib, rtol=self.rtol, atol=0):
+            i_mean, v_dev = 0.5 * (ia + ib), 0.5 * (v0 + v1)
+            energy = v_dev * i_mean * duration
+        else:   # the state ignores the operating point (below threshold): the means by quadrature of its path
+            means = self._path_means(v_s, duration, series_resistance, compliance, x0)
+            if means is None:
+                return None
+            i_mean, v_dev, power = means
+            energy = power * duration
         if np.any(np.abs(i_mean) > compliance):
             return None
         self.x = 0.5 * (xa + xb)
-        return Evolution(i_mean, v_dev, v_s, v_dev * i_mean * duration, np.zeros(self.n, bool))
+        return Evolution(i_mean, v_dev, v_s, energy, np.zeros(self.n, bool))
+
+    def _path_means(self, v_s, duration, series_resistance, compliance, x0):
+        """(mean I A, mean V_dev V, mean V_dev·I W) along the closed-form path from ``x0``, by
+        Gauss-Legendre quadrature with 3 and 5 nodes; None if the two differ by more than ``rtol``
+        or the source limits at a node."""
+        estimates = []
+        for nodes in (3, 5):
+            t, weights = np.polynomial.legendre.leggauss(nodes)
+            values = []
+            for tj in 0.5 * duration * (t + 1):
+                v_dev, i, limited = self.operating_point(v_s, series_resistance, compliance,
+                                                         self.closed_form(v_s, float(tj), x0)[0])
+                if np.any(limited):
+                    return None
+                values.append((i, v_dev, v_dev * i))
+            estimates.append([0.5 * sum(w * value[q] for w, value in zip(weights, values)) for q in range(3)])
+        (coarse, fine) = estimates
+        if not all(np.allclose(f, c, rtol=self.rtol, atol=0) for f, c in zip(fine, coarse)):
+            return None
+        return tuple(fine)
 
     def _evolve_numerically(self, v_s, duration, series_resistance, compliance, sample_times, x0) -> Evolution:
         k, n = x0.shape
@@ -309,8 +342,15 @@ class DeviceModel(ABC):
             self.x = x0.copy()
             return Evolution(i, v_dev, np.where(limited, v_dev + i * series_resistance, v_s), v_dev * i * max(duration, 0.0),
                              limited, None if sample_times is None else np.tile(i, (len(sample_times), 1)))
-        sol = solve_ivp(rhs, (0.0, duration), y0, method="Radau", rtol=self.rtol, atol=self._atol(n),
-                        jac_sparsity=self._sparsity(k, n), dense_output=sample_times is not None)
+        if self.integrator == "Radau":
+            options = {"atol": np.concatenate([self._atol(n), np.full(4 * n, 1e-30)]),
+                       "jac_sparsity": self._sparsity(k, n)}
+        else:   # the integrals start at 0: their absolute tolerance is rtol of what they gather over the segment;
+            # the first step tries the whole segment (a pulse is short against the rates), error control cuts it
+            options = {"atol": np.concatenate([self._atol(n), self.rtol * np.abs(rhs(0.0, y0)[k * n:]) * duration + 1e-30]),
+                       "first_step": duration}
+        sol = solve_ivp(rhs, (0.0, duration), y0, method=self.integrator, rtol=self.rtol,
+                        dense_output=sample_times is not None, **options)
         if not sol.success:
             raise RuntimeError(f"{self.name}: integration failed over {duration} s ({sol.message})")
         y1 = sol.y[:, -1]
@@ -325,8 +365,9 @@ class DeviceModel(ABC):
                          samples)
 
     def _atol(self, n: int) -> np.ndarray:
+        """Absolute tolerance of the state rows: 1e-9 of each row's ``state_scale``."""
         scale = getattr(self, "state_scale", np.ones(len(self.state_names)))
-        return np.concatenate([np.repeat(np.asarray(scale, float) * 1e-9, n), np.full(4 * n, 1e-30)])
+        return np.repeat(np.asarray(scale, float) * 1e-9, n)
 
     @staticmethod
     def _sparsity(k: int, n: int) -> csr_matrix:

@@ -71,6 +71,7 @@ class SynapticMemristor(OhmicDeviceModel):
     name = "synaptic-memristor"
     params_type = SynapticMemristorParams
     state_names = ("w", "h")
+    integrator = "DOP853"   # non-stiff: both rates are at most r_h·k_set + 1/τ_vol, resolved within a pulse
 
     def initial_state(self, n: int) -> np.ndarray:
         # a device-to-device draw must not invert the window: G_max ≥ G_min on every device

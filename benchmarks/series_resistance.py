@@ -1,0 +1,52 @@
+"""Per-pulse cost of a potentiation through a series resistance, as a ratio to the plain path.
+
+Three simulated benches run the same N-pulse potentiation in-process, in virtual time:
+
+- plain: the SMU straight on the device (no series resistance) — the baseline;
+- series: the SMU through 1 kΩ (``series_resistance``);
+- generator: a Keysight 33500 writes through its 50 Ω plus 2 kΩ, the SMU reads.
+
+Each is run twice (N and 2N pulses) so that the fixed cost of opening the bench cancels; the
+per-pulse cost is (t(2N) − t(N))/N. The NeuroSim nonlinearity A of each run is printed too.
+
+    python benchmarks/series_resistance.py [--pulses 200]
+"""
+from __future__ import annotations
+
+import argparse
+import time
+
+from labsuite import Bench, run_protocol
+
+BENCHES = {
+    "plain": {},
+    "series 1 kOhm": {"series_resistance": 1e3},
+    "33500 + 2 kOhm": {"pulse_generator": "keysight33500", "pulse_series_resistance": 2e3},
+}
+
+
+def run(wiring: dict, pulses: int) -> tuple[float, float]:
+    """(wall s, nonlinearity A) of a ``pulses``-pulse potentiation on a bench wired as ``wiring``."""
+    with Bench.simulated(seed=1, name="benchmark", **wiring) as bench:
+        start = time.perf_counter()
+        result = run_protocol("potentiation", bench, {"pulses": pulses}, out_dir=None)
+        wall = time.perf_counter() - start
+    return wall, result.figures["nonlinearity_a"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--pulses", type=int, default=200)
+    args = parser.parse_args()
+    n = args.pulses
+    cost = {}
+    for name, wiring in BENCHES.items():
+        short, _ = run(wiring, n)
+        long, a = run(wiring, 2 * n)
+        cost[name] = max(long - short, 0.0) / n
+        print(f"{name:16s} {cost[name] * 1e3:8.3f} ms/pulse  {cost[name] / cost['plain']:6.1f}x plain  "
+              f"A({2 * n} pulses) = {a:.9g}")
+
+
+if __name__ == "__main__":
+    main()
