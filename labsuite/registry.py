@@ -3,7 +3,7 @@
 A driver class lists its :class:`~labsuite.core.instruments.Registration` s in ``registrations`` (one
 per model it is offered for); this module collects them from every module of
 ``labsuite.drivers``, then from the driver classes installed distributions add through the
-``labsuite.core.instruments`` entry point (labsuite.core.plugins). Its simulated twin declares the same
+``labsuite.instruments`` entry point (labsuite.core.plugins). Its simulated twin declares the same
 names in ``simulates`` (``labsuite.simulator.station.TWINS``). Discovery, the bench, the command
 line and the GUI all read this one table, so a new instrument needs its driver and its twin and
 nothing else.
@@ -67,7 +67,7 @@ def _collect() -> dict[str, RegisteredInstrument]:
 
 
 def _plugin(entry_point: str, obj: object) -> dict[str, RegisteredInstrument]:
-    """The instruments a ``labsuite.core.instruments`` entry point adds: a driver's registrations; none
+    """The instruments a ``labsuite.instruments`` entry point adds: a driver's registrations; none
     for a simulated twin (``labsuite.simulator.station.TWINS`` takes those)."""
     if not (isinstance(obj, type) and ("registrations" in vars(obj) or "simulates" in vars(obj))):
         raise PluginError(f"{obj!r} is neither a driver class declaring registrations nor a simulated twin "
@@ -75,7 +75,7 @@ def _plugin(entry_point: str, obj: object) -> dict[str, RegisteredInstrument]:
     return registered(obj)
 
 
-INSTRUMENTS: Catalog[RegisteredInstrument] = Catalog("labsuite.core.instruments", "instrument", _collect(), _plugin)
+INSTRUMENTS: Catalog[RegisteredInstrument] = Catalog("labsuite.instruments", "instrument", _collect(), _plugin)
 
 
 def names(kind: Kind) -> list[str]:

@@ -47,7 +47,7 @@ class Twin:
 
 def twins_of(cls: object) -> dict[str, Twin]:
     """``{registry name: Twin}`` for what class ``cls`` declares in its own ``simulates`` (none for
-    anything else: a driver class of a ``labsuite.core.instruments`` plugin goes to the registry)."""
+    anything else: a driver class of a ``labsuite.instruments`` plugin goes to the registry)."""
     declared = vars(cls).get("simulates", {}) if isinstance(cls, type) else {}
     return {name: Twin(cls, model) for name, model in declared.items()}
 
@@ -66,8 +66,8 @@ def _collect_twins() -> dict[str, Twin]:
     return found
 
 
-# the built-in twins, then those of ``labsuite.core.instruments`` plugins (labsuite.core.plugins)
-TWINS: Catalog[Twin] = Catalog("labsuite.core.instruments", "simulated instrument", _collect_twins(),
+# the built-in twins, then those of ``labsuite.instruments`` plugins (labsuite.core.plugins)
+TWINS: Catalog[Twin] = Catalog("labsuite.instruments", "simulated instrument", _collect_twins(),
                                lambda entry_point, obj: twins_of(obj))
 
 

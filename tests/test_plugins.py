@@ -110,7 +110,7 @@ def test_a_plugin_device_model_is_chosen_with_model_and_reads_its_own_g_min(site
 
 def test_a_plugin_instrument_and_its_twin_join_the_registry_and_play_a_run(site, tmp_path, capsys):
     install(site, "acme-instruments", {"acme_driver": DRIVER, "acme_twin": TWIN},
-            {"labsuite.core.instruments": {"acme2450": "acme_driver:Acme2450", "acme2450-twin": "acme_twin:Acme2450"}})
+            {"labsuite.instruments": {"acme2450": "acme_driver:Acme2450", "acme2450-twin": "acme_twin:Acme2450"}})
     assert registry.INSTRUMENTS["acme2450"].driver.__module__ == "acme_driver"
     assert registry.match("ACME,MODEL 2450,1,1.0").name == "acme2450"
     assert TWINS["acme2450"].cls.__module__ == "acme_twin" and "acme2450" not in [

@@ -10,7 +10,7 @@ Groups and what an entry point names:
 - ``labsuite.protocols``: a :class:`~labsuite.protocols.Protocol` subclass whose ``name`` is the
   entry point's name;
 - ``labsuite.models``: a :class:`~labsuite.simulator.models.DeviceModel` subclass, named likewise;
-- ``labsuite.core.instruments``: a driver class declaring ``registrations``, or a simulated twin
+- ``labsuite.instruments``: a driver class declaring ``registrations``, or a simulated twin
   declaring ``simulates`` (one entry point each).
 
 Every table labsuite looks names up in (``labsuite.protocols.PROTOCOLS``,
