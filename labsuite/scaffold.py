@@ -10,6 +10,7 @@ protocol's own parameter declarations, so it holds the defaults the module decla
 from __future__ import annotations
 
 import importlib.util
+import keyword
 import re
 from importlib import resources
 from pathlib import Path
@@ -30,10 +31,16 @@ def new_protocol(name: str, folder: Path) -> list[Path]:
     if name in PROTOCOLS:
         raise InvalidParameter("NAME", f"{name!r} is already a protocol ({PROTOCOLS[name].__module__}); "
                                        f"choose another name")
+    module = name.replace("-", "_")
+    if keyword.iskeyword(module):
+        raise InvalidParameter("NAME", f"{name!r} makes the module name {module}, a Python keyword: `from "
+                                       f"{module} import {_class_name(name)}` cannot be written; choose another name")
+    if importlib.util.find_spec(module) is not None:
+        raise InvalidParameter("NAME", f"{name!r} makes the module name {module}, which is taken (the module "
+                                       f"{module}): its entry point would load that one; choose another name")
     if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
         raise InvalidParameter("--dir", f"{str(folder)!r} already exists and is not an empty folder; give a new one")
-    module = name.replace("-", "_")
-    fields = {"name": name, "module": module, "class_name": name.title().replace("-", ""),
+    fields = {"name": name, "module": module, "class_name": _class_name(name),
               "title": name.replace("-", " ").capitalize(), "recipe": f"{name}.toml",
               "distribution": f"labsuite-{name}"}
     templates = resources.files("labsuite") / "templates" / "protocol"
@@ -48,6 +55,11 @@ def new_protocol(name: str, folder: Path) -> list[Path]:
     recipe.write_text(recipe_text(protocol, f"{protocol.title}: defaults of every parameter; edit and run with "
                                             f"`labsuite run {fields['recipe']}`"), encoding="utf-8")
     return [*files, recipe]
+
+
+def _class_name(name: str) -> str:
+    """The protocol's class name: ``ramp-read`` → ``RampRead``."""
+    return name.title().replace("-", "")
 
 
 def _protocol_class(path: Path, class_name: str) -> type:

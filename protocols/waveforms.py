@@ -248,17 +248,21 @@ class Tabulated(Waveform):
         path = Path(path)
         if not path.is_file():
             raise InvalidParameter("waveform", f"{str(path)!r} is not a file")
+        try:
+            text = path.read_text(encoding="utf-8-sig")   # a spreadsheet's byte-order mark is no cell
+        except UnicodeDecodeError:
+            raise InvalidParameter("waveform", f"{path.name}: cannot be read as text (UTF-8); give a CSV file "
+                                               f"of t [s], V [V] rows") from None
         rows = []
-        with path.open(newline="") as f:
-            for n, row in enumerate(csv.reader(f), start=1):
-                cells = [c.strip() for c in row]
-                if not cells or not any(cells) or cells[0].startswith("#"):
-                    continue
-                try:
-                    rows.append((float(cells[0]), float(cells[1])))
-                except (ValueError, IndexError):
-                    if rows:   # only a header may be non-numeric
-                        raise InvalidParameter("waveform", f"{path.name} line {n}: {row!r} is not 't, V'") from None
+        for n, row in enumerate(csv.reader(text.splitlines()), start=1):
+            cells = [c.strip() for c in row]
+            if not cells or not any(cells) or cells[0].startswith("#"):
+                continue
+            try:
+                rows.append((float(cells[0]), float(cells[1])))
+            except (ValueError, IndexError):
+                if rows:   # only a header may be non-numeric
+                    raise InvalidParameter("waveform", f"{path.name} line {n}: {row!r} is not 't, V'") from None
         data = np.array(rows, dtype=float).reshape(-1, 2)
         return cls(data[:, 0], data[:, 1], source=path.name)
 

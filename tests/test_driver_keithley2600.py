@@ -421,3 +421,18 @@ def test_binary_train_readings_decode_to_the_ascii_readings(station):
     finally:
         smu.adapter.close()
         library.close_library()
+
+
+@pytest.mark.parametrize("count", [float("inf"), float("nan"), -1.0])
+def test_a_block_whose_count_is_no_count_of_readings_is_the_instruments_error(count):
+    """A faulty instrument's ``#0`` block whose count is no whole number of readings is named as the
+    instrument's error, not left to fail as a conversion (the exit status of a bug)."""
+    train = Train((READ, IDLE), repeats=2)
+    with expected_protocol(Loaded, []) as smu:
+        setup = smu.train_message(train, 1e-3)
+    with expected_protocol(Loaded, [
+        (setup, None), *RUN_TWO_READINGS[:-1],
+        (RUN_TWO_READINGS[-1][0], b"#0" + np.array([count], dtype="<f8").tobytes()),   # what follows is unknown
+    ], connection_attributes={"timeout": 10_000}) as smu:
+        with pytest.raises(InstrumentError, match="expected 2 readings of the train, got"):
+            smu.run_train(train, compliance=1e-3)

@@ -71,6 +71,12 @@ def test_a_new_protocol_installs_lists_runs_shows_its_form_and_passes_its_tests(
     (["potentiation"], "NAME: 'potentiation' is already a protocol (labsuite.protocols.potentiation); choose another "
                       "name"),
     (["ramp-read", "--dir", "."], "--dir: '.' already exists and is not an empty folder; give a new one"),
+    (["class"], "NAME: 'class' makes the module name class, a Python keyword: `from class import Class` "
+                "cannot be written; choose another name"),
+    (["json"], "NAME: 'json' makes the module name json, which is taken (the module json): its entry point "
+               "would load that one; choose another name"),
+    (["labsuite"], "NAME: 'labsuite' makes the module name labsuite, which is taken (the module labsuite): its "
+                   "entry point would load that one; choose another name"),
 ])
 def test_a_bad_name_or_a_used_folder_is_refused_and_nothing_is_written(tmp_path, monkeypatch, capsys, argv, message):
     monkeypatch.chdir(tmp_path)

@@ -194,3 +194,15 @@ def test_the_gui_lists_plugin_protocols_and_models_and_shows_the_form(site, qtbo
     assert list(panel.form.fields) == [p.name for p in Potentiation.parameters]
     assert panel.form.validate(bench.limits, None) == ""
     assert panel.form.protocol.name == "lab-potentiation"
+
+
+def test_a_plugin_that_exits_while_it_is_imported_is_left_out_not_labsuite_ended(site, tmp_path, capsys, caplog):
+    """A plugin module that calls sys.exit at import (a script with its own argument parsing, say)
+    is a broken plugin like any other: one line naming it, and the command still runs."""
+    install(site, "lab-script", {"lab_script": "import sys\nsys.exit(3)\n"},
+            {"labsuite.protocols": {"lab-script": "lab_script:Script"}})
+    with caplog.at_level(logging.WARNING, logger="labsuite.core.plugins"):
+        status, out, _ = cli(capsys, "protocols")
+    assert status == 0 and "potentiation: Potentiation (LTP)" in out
+    assert ("plugin entry point lab-script = lab_script:Script (labsuite.protocols) of lab-script 0.1 left out: "
+            "SystemExit: 3") in caplog.text

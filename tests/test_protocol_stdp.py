@@ -216,6 +216,15 @@ def test_csv_rectangle_with_vertical_edges_matches_rectangular(tmp_path):
         SpikeTiming(waveform=str(tmp_path / "missing.csv"))
 
 
+def test_a_csv_waveform_that_is_not_text_is_refused_naming_the_file(tmp_path):
+    """A binary or non-UTF-8 file given as the waveform is the user's mistake, said in one line,
+    not an unexpected error."""
+    path = tmp_path / "scope.csv"
+    path.write_bytes(b"\xff\xfe\x00t,V\n")
+    with pytest.raises(InvalidParameter, match=r"waveform: scope.csv: cannot be read as text \(UTF-8\)"):
+        SpikeTiming(waveform=str(path))
+
+
 def test_shapes_and_discretization():
     t = np.array([0, 25e-6, 50e-6, 100e-6, 150e-6, 199e-6, 200e-6])
     assert Rectangular(1, 200e-6).sample(t) == pytest.approx([1, 1, 1, 1, 1, 1, 0])

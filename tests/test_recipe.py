@@ -29,7 +29,11 @@ def test_every_protocol_ships_a_recipe_with_its_defaults(name):
     recipe = load_recipe(recipe_file)
     (step,) = recipe.steps
     assert step.protocol == name
-    assert step.build().values == PROTOCOLS[name]().values
+    built, default = step.build(), PROTOCOLS[name]()
+    assert built.values == default.values and built.options == default.options
+    text = recipe_file.read_text(encoding="utf-8")   # every parameter written, an unset choice as a comment
+    assert [p.name for p in default.parameters if p.name not in step.parameters
+            and f"# {p.name} =" not in text] == []
 
 
 def test_a_sequence_is_validated_step_by_step(tmp_path):

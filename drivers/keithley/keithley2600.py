@@ -393,7 +393,10 @@ class Keithley2600(LineFrequencyMixin, _PymeasureKeithley2600):
         head = self.read_bytes(10)                   # "#0" and the count, a double
         if head[:2] != b"#0":
             raise InstrumentError(self.name, f"expected a #0 block of the train's readings, got {head!r}")
-        count = int(np.frombuffer(head[2:], dtype="<f8")[0])
+        value = float(np.frombuffer(head[2:], dtype="<f8")[0])
+        if not 0 <= value <= n or not value.is_integer():   # no count of this train's readings: its
+            raise InstrumentError(self.name, f"expected {n} readings of the train, got {value:g}")   # length is unknown
+        count = int(value)
         body = self.read_bytes(24 * count + 1)       # 3 doubles a reading and the "\n" terminator
         if count != n:
             raise InstrumentError(self.name, f"expected {n} readings of the train, got {count}")

@@ -16,7 +16,7 @@ Groups and what an entry point names:
 Every table labsuite looks names up in (``labsuite.protocols.PROTOCOLS``,
 ``labsuite.simulator.models.MODELS``, ``labsuite.registry.INSTRUMENTS``,
 ``labsuite.simulator.station.TWINS``) is a :class:`Catalog`: the built-in entries, then those of
-the installed plugins, loaded the first time the table is read. A plugin that fails to load, is
+the installed plugins, loaded the first time the table is read. A plugin that fails to load (or exits while it loads), is
 not what its group takes, or takes a name already in the table is left out, and said so in one
 warning line of the ``labsuite.core.plugins`` logger (on stderr when nothing else handles it) naming its
 entry point and distribution; everything else keeps working.
@@ -113,7 +113,7 @@ class Catalog(Mapping[str, V]):
                                           f"another name")
                     if name in taken_by:
                         raise PluginError(f"{name!r} is already the name of a {self.kind} from {taken_by[name]}")
-            except Exception as exc:   # a plugin's own bug must not stop labsuite: told, then left out
+            except (Exception, SystemExit) as exc:   # a plugin's bug or exit must not stop labsuite: told, left out
                 reason = str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"
                 message = f"plugin {origin(ep)} left out: {' '.join(reason.split())}"
                 if message not in _reported:
