@@ -27,9 +27,9 @@ from labsuite.runner import Runner
 SIMULATED_SMUS = {"keithley2450": "2450", "keithley2600": "2600B", "keysightb2900": "B2900", "keithley2400": "2400"}
 SIMULATED_GENERATORS = {None: "", "keysight33500": " + 33500", "tektronixafg31000": " + AFG31000"}
 README_SERIES_RESISTANCE = 2e3   # Ω between the simulated generator and the device in the README's matrix
-SEQUENCING = {"hardware": "hardware-timed", "software": "software-timed",
-              "bursts": "generator bursts, SMU reads (computer-sequenced)"}
-ABBREVIATION = {"hardware": "HW", "software": "SW", "bursts": "GB"}
+SEQUENCING = {"hardware": "hardware-timed", "smu_pulses": "hardware-timed, the SMU plays the pulses (generator off)",
+              "software": "software-timed", "bursts": "generator bursts, SMU reads (computer-sequenced)"}
+ABBREVIATION = {"hardware": "HW", "smu_pulses": "SMU", "software": "SW", "bursts": "GB"}
 START, END = "<!-- bench-matrix:start -->", "<!-- bench-matrix:end -->"
 
 
@@ -90,7 +90,9 @@ def readme_section() -> str:
                     rows[cell.protocol].append(_short(cell, notes))
     lines = [START, "", "| Protocol | " + " | ".join(columns) + " |", "|---" * (len(columns) + 1) + "|"]
     lines += [f"| `{name}` | " + " | ".join(row) + " |" for name, row in rows.items()]
-    lines += ["", "HW: hardware-timed on the SMU's sequencer; SW: stepped from the computer; GB: pulse-generator "
+    lines += ["", "HW: hardware-timed on the SMU's sequencer; SMU: hardware-timed, the SMU's sequencer plays the "
+              "write pulses too and the generator stays off (bursts triggered from the computer cannot keep "
+              "the timing); SW: stepped from the computer; GB: pulse-generator "
               "bursts and SMU reads sequenced from the computer; *n*: with defaults the bench adjusts, "
               "or refused (see below). Generators are declared behind 2 kΩ.", ""]
     lines += [f"{n}. {text}" for n, text in enumerate(notes, start=1)]

@@ -59,6 +59,8 @@ from labsuite.interrupts import stop_on_signals, stop_reason
 
 
 SOFTWARE_MIN_SEGMENT = 5e-3   # s: shorter segments stepped from a computer stretch by bus and OS latency
+PULSES_ON_SMU = ("the SMU plays this run's write pulses, timed by its own sequencer: bursts triggered from the "
+                 "computer cannot keep the run's timing; the pulse generator's output stays off")
 COMPLIANCE_FRACTION = 0.99    # a reading at |I| ≥ this fraction of its current limit sat at compliance
 
 log = logging.getLogger("labsuite")
@@ -164,13 +166,21 @@ class Runner:
 
     def sequencing(self, train: Train) -> str:
         """How ``train`` plays (once :meth:`check` accepts it): "hardware" on the SMU's sequencer,
-        "bursts" as pulse-generator bursts and SMU steps sequenced from the computer, "software"
-        stepped from the computer segment by segment."""
+        "smu_pulses" on the SMU's sequencer with the write pulses a generator bench would give its
+        generator (see :attr:`pulses_on_smu`), "bursts" as pulse-generator bursts and SMU steps
+        sequenced from the computer, "software" stepped from the computer segment by segment."""
         if self._uses_generator(train):
             return "bursts"
         if self.timing == "hardware" or (self.timing == "auto" and self._hardware_timeable(train)):
-            return "hardware"
+            return "smu_pulses" if self.pulses_on_smu and self._generator_writes(train) else "hardware"
         return "software"
+
+    @property
+    def pulses_on_smu(self) -> bool:
+        """Whether, on a bench with a pulse generator, the SMU's sequencer plays the write pulses
+        (bursts triggered from the computer cannot keep the run's timing) with the generator off."""
+        return self.bench.pulse_generator is not None and not self._generator_plays and any(
+            self._generator_writes(t) for t in self.program.trains)
 
     @staticmethod
     def _software_timeable(train: Train) -> bool:
@@ -302,9 +312,8 @@ class Runner:
         if self.bench.pulse_generator is not None:
             self.bench.pulse_generator.set_output(False)
             smu.set_off_state(high_impedance=True)   # an SMU off at 0 V would short the pulses
-            if not self._generator_plays and any(self._generator_writes(t) for t in self.program.trains):
-                log.warning("the SMU plays this run's write pulses, timed by its own sequencer: bursts triggered "
-                            "from the computer cannot keep the run's timing; the pulse generator's output stays off")
+            if self.pulses_on_smu:
+                log.warning(PULSES_ON_SMU)
         for index, train in enumerate(self.program.trains):
             first_repeat = self.start[1] if index == self.start[0] else 0
             if index < self.start[0] or first_repeat >= train.repeats:

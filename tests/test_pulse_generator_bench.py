@@ -1,4 +1,5 @@
 """SMU + pulse-generator benches: the generator writes, the SMU reads, one source on the device at a time."""
+import json
 import subprocess
 import sys
 
@@ -6,11 +7,12 @@ import numpy as np
 import pytest
 from pyvisa import rname
 
-from labsuite import Bench, run_protocol
+from labsuite import Bench, read_run, run_protocol
 from labsuite.core.errors import InvalidParameter, LabsuiteError, LimitError, RangeError
 from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.link import LinkError
-from labsuite.runner import Runner
+from labsuite.matrix import bench_matrix
+from labsuite.runner import PULSES_ON_SMU, Runner
 from labsuite.traffic import TrafficLog
 
 GENERATORS = ["keysight33500", "tektronixafg31000"]
@@ -217,18 +219,20 @@ def test_a_train_bursts_cannot_time_plays_on_the_smu_as_on_the_smu_alone(generat
 
 
 @pytest.mark.parametrize("generator", GENERATORS)
-def test_one_pulse_path_per_run(generator, caplog):
+def test_one_pulse_path_per_run(generator, caplog, tmp_path):
     """PPF's shortest intervals are beyond bus-triggered bursts, its longest are not: every pair of
-    the run is then played by the SMU, so all intervals see the same pulse through the same path,
-    and one warning says so."""
+    the run is then played by the SMU, so all intervals see the same pulse through the same path;
+    one warning says so, and the run file, the JSON summary and the bench matrix record it."""
     with pg_bench(generator) as bench:
         traffic = TrafficLog.attach(bench.pulse_generator)
-        run_protocol("ppf", bench, {"intervals": 4, "repeats": 1, "interval_max": "20 ms", "rest": "20 ms"},
-                     out_dir=None)
+        result = run_protocol("ppf", bench, {"intervals": 4, "repeats": 1, "interval_max": "20 ms", "rest": "20 ms"},
+                              out_dir=tmp_path)
+        cell = next(c for c in bench_matrix(bench) if c.protocol == "ppf")
     assert not any("*TRG" in m for m in traffic.sent())
-    assert [r.getMessage() for r in caplog.records if "SMU plays" in r.getMessage()] == [
-        "the SMU plays this run's write pulses, timed by its own sequencer: bursts triggered from the computer "
-        "cannot keep the run's timing; the pulse generator's output stays off"]
+    assert [r.getMessage() for r in caplog.records if "SMU plays" in r.getMessage()] == [PULSES_ON_SMU]
+    assert json.loads(read_run(result.path).attrs["provenance"])["pulses_played_by"] == "smu"
+    assert result.summary()["pulses_played_by"] == "smu"
+    assert cell.sequencing == ("smu_pulses",) and "the SMU plays the pulses (generator off)" in cell.describe()
 
 
 @pytest.mark.parametrize("pulses", [600, 6000])
