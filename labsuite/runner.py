@@ -373,7 +373,7 @@ class Runner:
         t0 = self.bench.clock.now()
         times, voltage, current = [], [], []   # software timing fills these reading by reading
         try:
-            if self.sequencing(chunk) != "hardware":
+            if self.sequencing(chunk) not in ("hardware", "smu_pulses"):
                 self._step(chunk, times, voltage, current)
             else:
                 readings = self.bench.smu.run_train(chunk, self.program.compliance)
