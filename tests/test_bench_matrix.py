@@ -42,7 +42,8 @@ import pytest
 from labsuite import Bench, run_protocol
 from labsuite.cli import main
 from labsuite.core.errors import LimitError
-from labsuite.matrix import END, START, bench_matrix, readme_section, simulated_bench
+from labsuite.matrix import END, README_SERIES_RESISTANCE, START, bench_matrix, readme_section, simulated_bench
+from labsuite.simulator.instruments.generator import OUTPUT_IMPEDANCE
 from labsuite.protocols import PROTOCOLS
 from labsuite.core.events import RunState
 from labsuite.simulator.models.synaptic_memristor import SynapticMemristorParams
@@ -74,9 +75,11 @@ def nonlinearity_a(amplitude: float, width: float) -> float:
     return 1 / (DEVICE.rate_set * math.expm1((amplitude - DEVICE.v_set) / DEVICE.v_slope) * width)
 
 
-def check_figures(protocol: str, figures: dict[str, float], values: dict[str, float], samples: np.ndarray) -> None:
+def check_figures(protocol: str, figures: dict[str, float], values: dict[str, float], samples: np.ndarray,
+                  series_resistance: float = 0.0) -> None:
     """The figures of merit where the configured device (``DEVICE``) puts them, within each
-    protocol's own tolerance (``values``: the parameters it played, adjusted ones included)."""
+    protocol's own tolerance (``values``: the parameters it played, adjusted ones included;
+    ``series_resistance``: Ω between the pulse generator and the device when the generator wrote)."""
     if protocol == "potentiation":
         read = samples[samples["segment"] == samples["segment"].max()]
         reads = read["current"] / read["voltage"]
@@ -87,6 +90,16 @@ def check_figures(protocol: str, figures: dict[str, float], values: dict[str, fl
     elif protocol == "depression":   # the device starts at G_min: nothing left to depress
         assert figures["g_min"] == pytest.approx(DEVICE.g_min, rel=0.02)
         assert abs(figures["delta_g"]) < 0.01 * DEVICE.g_min
+    elif protocol == "ltp-ltd" and series_resistance:
+        # written by the generator through series_resistance Ω: the device never sees more than the
+        # programmed height, so no curve is faster than at that height; potentiating from G_min, it
+        # sees at least its share at G_max, V / (1 + R_s·G_max). (Depressing from G_max through R_s
+        # bends the LTD curve so little that its fitted A is large and loosely bounded above.)
+        set_height, reset_height = values["set_amplitude"], -values["reset_amplitude"]
+        shared = set_height / (1 + series_resistance * DEVICE.g_max)
+        assert 0.95 * nonlinearity_a(set_height, values["width"]) <= figures["nonlinearity_a_ltp"] \
+            <= nonlinearity_a(shared, values["width"])
+        assert figures["nonlinearity_a_ltd"] >= 0.95 * nonlinearity_a(reset_height, values["width"])
     elif protocol == "ltp-ltd":
         assert figures["nonlinearity_a_ltp"] == pytest.approx(
             nonlinearity_a(values["set_amplitude"], values["width"]), rel=0.05)
@@ -140,7 +153,8 @@ def test_each_protocol_at_defaults_completes_or_is_refused_in_its_own_terms(prot
     figures = result.figures
     assert figures and set(figures) <= set(PROTOCOLS[protocol].figure_units)
     assert all(math.isfinite(v) for v in figures.values())
-    check_figures(protocol, figures, result.protocol.values, result.samples)
+    written_through = OUTPUT_IMPEDANCE + README_SERIES_RESISTANCE if generator and not result.pulses_on_smu else 0.0
+    check_figures(protocol, figures, result.protocol.values, result.samples, written_through)
 
 
 def test_the_matrix_is_the_expected_one_and_checking_it_sends_nothing():
