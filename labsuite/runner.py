@@ -171,9 +171,14 @@ class Runner:
         sequenced from the computer, "software" stepped from the computer segment by segment."""
         if self._uses_generator(train):
             return "bursts"
-        if self.timing == "hardware" or (self.timing == "auto" and self._hardware_timeable(train)):
+        if self._on_smu_sequencer(train):
             return "smu_pulses" if self.pulses_on_smu and self._generator_writes(train) else "hardware"
         return "software"
+
+    def _on_smu_sequencer(self, train: Train) -> bool:
+        """Whether the SMU's own sequencer plays ``train`` (no generator bursts, hardware timing)."""
+        return not self._uses_generator(train) and (
+            self.timing == "hardware" or (self.timing == "auto" and self._hardware_timeable(train)))
 
     @property
     def pulses_on_smu(self) -> bool:
@@ -373,7 +378,7 @@ class Runner:
         t0 = self.bench.clock.now()
         times, voltage, current = [], [], []   # software timing fills these reading by reading
         try:
-            if self.sequencing(chunk) not in ("hardware", "smu_pulses"):
+            if not self._on_smu_sequencer(chunk):
                 self._step(chunk, times, voltage, current)
             else:
                 readings = self.bench.smu.run_train(chunk, self.program.compliance)
