@@ -39,12 +39,13 @@ from typing import Any
 
 from labsuite import link, registry
 from labsuite.bench import Bench, Limits
+from labsuite.bench_settings import BenchSettings
 from labsuite.core.clock import RealClock, VirtualClock
 from labsuite.discovery import check_resource
 from labsuite.core.errors import InstrumentError, InvalidParameter
 from labsuite.core.instruments import Kind
 from labsuite.registry import DEFAULT_SMU
-from labsuite.core.units import parse_quantity
+from labsuite.core.parameters import declaration, declared
 
 log = logging.getLogger("labsuite")
 
@@ -162,9 +163,8 @@ def from_toml(path: str | Path) -> Bench:
     spec = load_toml(path, "bench description")
     _keys(spec, "", {"bench", "limits", "smu", "pulse_generator", "simulator"})
     bench = _table(spec, "bench", {"name"})
-    raw = _table(spec, "limits", {"max_voltage", "max_compliance"})
-    limits = Limits(parse_quantity(raw.get("max_voltage", 10.0), "V", "limits.max_voltage"),
-                    parse_quantity(raw.get("max_compliance", 10e-3), "A", "limits.max_compliance"))
+    raw = _table(spec, "limits", {p.name for p in declared(Limits)})
+    limits = Limits(**{p.name: _setting(raw, Limits, p.name, "limits.") for p in declared(Limits)})
     name = bench.get("name", Path(path).stem)
     if not isinstance(name, str):
         raise InvalidParameter("bench.name", f"{name!r} must be text, e.g. name = \"probe station 2\"")
@@ -172,18 +172,16 @@ def from_toml(path: str | Path) -> Bench:
         if "smu" in spec or "pulse_generator" in spec:
             raise InvalidParameter(str(path), "give either a [simulator] table or [smu] (and [pulse_generator]) "
                                               "tables, not both")
-        sim = _table(spec, "simulator", {"model", "seed", "smu", "pulse_generator", "series_resistance",
-                                         "pulse_series_resistance", "transport", "device"})
-        seed = sim.get("seed", 0)
-        if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= 2**63 - 1:
-            raise InvalidParameter("simulator.seed", f"{seed!r} must be a whole number from 0 to {2**63 - 1}")
+        settings = {p.name for p in declared(BenchSettings)}
+        sim = _table(spec, "simulator", {"model", "smu", "pulse_generator", "device"} | settings)
         device = _table(sim, "device", None, "simulator.")
-        for key in ("model", "smu", "pulse_generator", "transport"):
+        for key in ("model", "smu", "pulse_generator"):
             if key in sim and not isinstance(sim[key], str):
                 raise InvalidParameter(f"simulator.{key}", f"{sim[key]!r} must be a name in quotes")
-        return simulated(sim.get("model"), seed, limits, _resistance(sim, "series_resistance", "simulator."),
-                         sim.get("transport", "inprocess"), name, device, sim.get("smu", DEFAULT_SMU),
-                         sim.get("pulse_generator"), _resistance(sim, "pulse_series_resistance", "simulator."))
+        given = {key: _setting(sim, BenchSettings, key, "simulator.") for key in settings}
+        return simulated(sim.get("model"), given["seed"], limits, given["series_resistance"], given["transport"],
+                         name, device, sim.get("smu", DEFAULT_SMU), sim.get("pulse_generator"),
+                         given["pulse_series_resistance"])
     if "smu" not in spec:
         raise InvalidParameter(str(path), "needs an [smu] table (driver, resource) or a [simulator] table")
     smu = _table(spec, "smu", {"driver", "resource"})
@@ -201,8 +199,8 @@ def from_toml(path: str | Path) -> Bench:
         check_resource(generator["resource"], "pulse_generator.resource")
     return connect(resource, driver, limits, name=name,
                    pulse_generator=None if generator is None else (generator["resource"], generator["driver"]),
-                   pulse_series_resistance=0.0 if generator is None else _resistance(
-                       generator, "series_resistance", "pulse_generator."))
+                   pulse_series_resistance=0.0 if generator is None else _setting(
+                       generator, BenchSettings, "pulse_series_resistance", "pulse_generator.", "series_resistance"))
 
 
 def open_instrument(kind: Kind, name: str, resource: str, visa_library: Any = "") -> Any:
@@ -256,9 +254,9 @@ def _table(spec: dict[str, Any], key: str, allowed: set[str] | None, where: str 
     return table
 
 
-def _resistance(table: dict[str, Any], key: str, where: str) -> float:
-    """A series resistance from a bench table, in Ω, ≥ 0 and finite."""
-    value = parse_quantity(table.get(key, 0.0), "ohm", f"{where}{key}")
-    if value < 0:
-        raise InvalidParameter(f"{where}{key}", f"{value:g} ohm must not be negative; give 0 or more, e.g. \"1 kohm\"")
-    return value
+def _setting(table: dict[str, Any], settings: type, name: str, where: str, key: str | None = None) -> Any:
+    """The value of the declared setting ``name`` of ``settings`` given as ``key`` (default: ``name``)
+    in a bench-file table (its default if absent), parsed and checked by its declaration."""
+    key = key or name
+    parameter = declaration(settings, name, f"{where}{key}")
+    return parameter.parse(table[key]) if key in table else parameter.default

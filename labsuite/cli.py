@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from labsuite import registry
+from labsuite.bench_settings import BenchSettings
 from labsuite.core.errors import InstrumentError, LabsuiteError
 from labsuite.core.events import Progress, RunObserver, RunState
+from labsuite.core.parameters import declaration
 from labsuite.core.program import TIMINGS
 from labsuite.core.units import format_quantity, parse_quantity
 from labsuite.core.version import __version__
@@ -85,20 +87,26 @@ def _parse_sets(items: list[str], option: str = "--set") -> dict[str, str]:
     return values
 
 
-def _ohms(option: str):
-    """An argparse type: a resistance with units ("1kohm", "470 ohm") in Ω, not negative."""
-    def parse(text: str) -> float:
+def _add_setting(parser: argparse.ArgumentParser, name: str, context: str = "", **kwargs) -> None:
+    """Add the option ``--NAME`` for the bench setting ``name`` (labsuite.bench_settings): its type,
+    range and help come from the one declaration the bench file and the GUI use too."""
+    option = "--" + name.replace("_", "-")
+    parameter = declaration(BenchSettings, name, option)
+
+    def parse(text: str):
         try:
-            value = parse_quantity(text, "ohm", option)
+            return parameter.parse(text)
         except LabsuiteError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
-        if value < 0:
-            raise argparse.ArgumentTypeError(f"{text!r} is negative: give a resistance ≥ 0 ohm, e.g. 1kohm")
-        return value
-    return parse
+
+    default = kwargs.setdefault("default", parameter.default)
+    unit = getattr(parameter, "unit", "")
+    shown = "none" if default is None else format_quantity(default, unit) if unit else default
+    metavar = unit.upper() if unit else ("N" if getattr(parameter, "integer", False) else name.upper())
+    parser.add_argument(option, type=parse, metavar=metavar,
+                        help=f"{context}{parameter.help}; {parameter.allowed()} (default {shown})", **kwargs)
 
 
-SEED_MAX = 2**63 - 1   # a seed is stored as a 64-bit integer (run file, catalog)
 PORT_MAX = 65535
 
 
@@ -533,20 +541,16 @@ def build_parser() -> argparse.ArgumentParser:
     where.add_argument("--bench", type=_path, help="bench description (bench.toml)")
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="protocol parameter, units allowed: --set amplitude=1.2V --set width=100us")
-    run.add_argument("--seed", type=_whole("the seed", 0, SEED_MAX, "--seed 1"), default=0,
-                     help=f"seed of the simulated device's noise, 0 to {SEED_MAX} (default 0)")
+    _add_setting(run, "seed", "with --sim: ")
     run.add_argument("--model", help="simulated device model (default: synaptic-memristor)")
     run.add_argument("--device-param", action="append", default=[], metavar="NAME=VALUE",
                      help="simulated device parameter, units allowed: --device-param w_initial=0.9 "
                           "--device-param tau_volatile=20ms")
-    run.add_argument("--transport", choices=("inprocess", "tcp"), default="inprocess",
-                     help="how to reach the simulated instruments (default inprocess)")
+    _add_setting(run, "transport", "with --sim: ")
     run.add_argument("--smu", default=registry.DEFAULT_SMU, choices=_RegisteredNames("smu"), metavar="SMU",
                      help="simulated SMU with --sim (default keithley2450); one of %(choices)s")
-    run.add_argument("--series-resistance", type=_ohms("--series-resistance"), default=0.0,
-                     help="with --sim: resistance between the SMU and the device, e.g. 1kohm (default 0)")
-    run.add_argument("--pulse-series-resistance", type=_ohms("--pulse-series-resistance"), default=0.0,
-                     help="with --sim: resistance in the pulse generator's path, on top of its 50 ohm (default 0)")
+    _add_setting(run, "series_resistance", "with --sim: ")
+    _add_setting(run, "pulse_series_resistance", "with --sim: ")
     run.add_argument("--pulse-generator", choices=_RegisteredNames("pulse_generator"), metavar="GENERATOR",
                      help="also wire a simulated pulse generator to the device with --sim "
                                                "(it plays the write pulses, the SMU reads); one of %(choices)s")
@@ -583,8 +587,7 @@ def build_parser() -> argparse.ArgumentParser:
     resim.add_argument("run", type=_run_file, metavar="RUN.h5")
     resim.add_argument("--model", help="device model of the twin (default: the run's own, or synaptic-memristor)")
     resim.add_argument("--fit", action="store_true", help="fit the twin's device parameters to the run first")
-    resim.add_argument("--seed", type=_whole("the seed", 0, SEED_MAX, "--seed 1"),
-                       help="noise seed of the twin (default: the run's)")
+    _add_setting(resim, "seed", "the twin's ", default=None)
     resim.add_argument("--out", type=_path, help="also write the twin's run file here")
     resim.add_argument("--plot", type=_path, metavar="FILE.png", help="measured and simulated, overlaid")
     resim.add_argument("--json", action="store_true")
@@ -605,8 +608,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="SMU of the simulated bench (default keithley2450); one of %(choices)s")
     protocols.add_argument("--pulse-generator", choices=_RegisteredNames("pulse_generator"), metavar="GENERATOR",
                            help="pulse generator of the simulated bench (default: none); one of %(choices)s")
-    protocols.add_argument("--pulse-series-resistance", type=_ohms("--pulse-series-resistance"),
-                           help="ohms between the simulated generator and the device (default 0)")
+    _add_setting(protocols, "pulse_series_resistance", "with --sim: ", default=None)
     protocols.add_argument("--timing", choices=TIMINGS, default="auto", help="timing to check (default auto)")
     protocols.set_defaults(func=_cmd_protocols)
 
@@ -621,8 +623,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     gui = sub.add_parser("gui", help="the desktop GUI (PyQt6): bench, protocol form, live plots, run browser")
     gui.add_argument("--sim", action="store_true", help="open with the simulated bench connected")
-    gui.add_argument("--seed", type=_whole("the seed", 0, SEED_MAX, "--seed 1"), default=0,
-                     help="seed of the simulated device's noise (default 0)")
+    _add_setting(gui, "seed", "with --sim: ")
     gui.add_argument("--model", help="simulated device model (default: synaptic-memristor)")
     gui.add_argument("--out", type=_path, default=Path("runs"), help="data folder: run files and the run browser")
     gui.add_argument("--run", metavar="PROTOCOL", help="with --sim --screenshot: run this protocol before the shot")
@@ -651,12 +652,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="simulated SMU model (default keithley2450; see `labsuite instruments --simulated`); one of %(choices)s")
     serve.add_argument("--pulse-generator", choices=_RegisteredNames("pulse_generator"), metavar="GENERATOR",
                        help="also serve a simulated pulse generator wired to the same device; one of %(choices)s")
-    serve.add_argument("--series-resistance", type=_ohms("--series-resistance"), default=0.0,
-                       help="resistance between the SMU and the device, e.g. 1kohm (default 0)")
-    serve.add_argument("--pulse-series-resistance", type=_ohms("--pulse-series-resistance"), default=0.0,
-                       help="resistance in the pulse generator's path, on top of its 50 ohm (default 0)")
+    _add_setting(serve, "series_resistance")
+    _add_setting(serve, "pulse_series_resistance")
     serve.add_argument("--model", help="device model (default synaptic-memristor)")
-    serve.add_argument("--seed", type=_whole("the seed", 0, SEED_MAX, "--seed 1"), default=0)
+    _add_setting(serve, "seed")
     serve.add_argument("--port", type=_whole("the first TCP port", 0, PORT_MAX, "--port 5025"), default=0,
                        help="first TCP port, 1 to 65535 (default 0: any free port)")
     serve.set_defaults(func=_cmd_sim_serve)

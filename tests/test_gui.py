@@ -45,7 +45,7 @@ def connected(window, qtbot):
     """The window with the simulated bench (seed 1) connected from the Bench panel, as a user does it."""
     panel = window.bench_panel
     window.panels.setCurrentWidget(panel)
-    panel.seed.setValue(1)
+    panel.seed.setText("1")
     with qtbot.waitSignal(panel.connected, timeout=RUN_TIMEOUT_MS):
         qtbot.mouseClick(panel.connect_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not panel.busy, timeout=WAIT_MS)
@@ -545,7 +545,7 @@ def test_a_run_that_fails_in_the_worker_keeps_its_protocol_and_samples(qtbot):
 def test_a_default_the_bench_cannot_play_is_shown_at_the_value_it_can_and_stored_as_adjusted(window, qtbot):
     panel = window.bench_panel
     window.panels.setCurrentWidget(panel)
-    panel.seed.setValue(1)
+    panel.seed.setText("1")
     panel.smu_driver.setCurrentText("keithley2400")
     with qtbot.waitSignal(panel.connected, timeout=RUN_TIMEOUT_MS):
         qtbot.mouseClick(panel.connect_button, Qt.MouseButton.LeftButton)
@@ -593,3 +593,16 @@ def test_the_form_builds_a_drop_down_list_for_each_choice_and_marks_a_bad_file(c
                                                       "triangular, biphasic or exponential, or a .csv file")
     assert "d62728" in waveform.styleSheet()
     shoot(connected.protocol_panel, tmp_path, "choices")
+
+
+@pytest.mark.parametrize("field, value, words", [("seed", "1.5", "seed: '1.5' must be a whole number"),
+                                                 ("generator_path", "-2 kohm", "pulse series resistance = -2 kΩ")])
+def test_a_bad_bench_setting_is_refused_in_the_panel_with_its_range_and_nothing_connects(window, qtbot, field,
+                                                                                          value, words):
+    panel = window.bench_panel
+    window.panels.setCurrentWidget(panel)
+    getattr(panel, field).setText(value)
+    qtbot.mouseClick(panel.connect_button, Qt.MouseButton.LeftButton)
+    assert panel.bench is None and not panel.busy
+    assert "connect failed" in panel.status.text() and words in panel.status.text(), panel.status.text()
+    assert "ohm" in panel.generator_path.toolTip() and "0 to 9223372036854775807" in panel.seed.toolTip()

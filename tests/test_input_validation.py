@@ -222,7 +222,13 @@ BENCHES = {
     "seed.toml": ('[simulator]\nseed = "one"\n', "simulator.seed", "whole number"),
     "limits.toml": ('limits = [1, 2]\n[simulator]\n', "limits", "must be a table"),
     "device.toml": ('[simulator]\n[simulator.device]\nw_initial = 2\n', "w_initial", "0 to 1"),
-    "negative.toml": ('[simulator]\nseries_resistance = "-1 kohm"\n', "simulator.series_resistance", "negative"),
+    "negative.toml": ('[simulator]\nseries_resistance = "-1 kohm"\n', "simulator.series_resistance", "at least 0 ohm"),
+    "bool-seed.toml": ('[simulator]\nseed = true\n', "simulator.seed", "whole number"),
+    "big-seed.toml": ('[simulator]\nseed = 9223372036854775808\n', "simulator.seed", "0 to 9223372036854775807"),
+    "transport.toml": ('[simulator]\ntransport = "udp"\n', "simulator.transport", "inprocess or tcp"),
+    "path.toml": ('[smu]\nresource = "GPIB0::1::INSTR"\n[pulse_generator]\ndriver = "keysight33500"\n'
+                  'resource = "GPIB0::2::INSTR"\nseries_resistance = "2 V"\n', "pulse_generator.series_resistance",
+                  "not a quantity in ohm"),
     "both.toml": ('[simulator]\n[smu]\nresource = "GPIB0::1::INSTR"\n', "both.toml", "not both"),
 }
 
@@ -231,7 +237,7 @@ BENCHES = {
 def test_bench_files_are_checked_before_any_instrument_is_opened(cli, tmp_path, name):
     body, *words = BENCHES[name]
     (tmp_path / name).write_text(body)
-    with pytest.raises(InvalidParameter) as exc:
+    with pytest.raises(LabsuiteError) as exc:
         Bench.from_toml(tmp_path / name)
     assert all(w in str(exc.value) for w in words), str(exc.value)
     refused(cli("run", "potentiation", "--bench", name, "--set", "pulses=3"), *words)
@@ -283,3 +289,24 @@ def test_a_parameter_set_twice_is_refused_not_silently_overwritten(tmp_path, cap
     err = capsys.readouterr().err
     assert code == 2 and err.count("\n") == 1 and "amplitude is already set to '1.5V'" in err
     assert list(tmp_path.iterdir()) == []
+
+
+# --- bench settings: one declaration for the bench file, the CLI and the GUI ---------------------------
+SETTING_CASES = [("seed", "-1", "0 to 9223372036854775807"), ("seed", "1.5", "whole number"),
+                 ("series_resistance", "-1 kohm", "at least 0 ohm"), ("transport", "udp", "inprocess or tcp"),
+                 ("pulse_series_resistance", "2 V", "not a quantity in ohm")]
+
+
+@pytest.mark.parametrize("name, value, words", SETTING_CASES)
+def test_a_bench_setting_is_refused_alike_as_an_option_and_as_a_bench_file_key(cli, tmp_path, name, value, words):
+    refused(cli("run", "potentiation", "--sim", f"--{name.replace('_', '-')}={value}"), f"--{name.replace('_', '-')}",
+            words)
+    (tmp_path / "bench.toml").write_text(f'[simulator]\n{name} = "{value}"\n')
+    refused(cli("run", "potentiation", "--bench", "bench.toml"), f"simulator.{name}", words)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bench.toml"]
+
+
+def test_the_largest_seed_is_taken_exactly_by_option_and_bench_file(tmp_path):
+    (tmp_path / "bench.toml").write_text('[simulator]\nseed = "9223372036854775807"\n')
+    with Bench.from_toml(tmp_path / "bench.toml") as bench:
+        assert bench.simulator["seed"] == 2**63 - 1

@@ -22,6 +22,8 @@ class RangeError(LabsuiteError, ValueError):
         from labsuite.core.units import format_quantity
 
         def q(x: float | None) -> str:
+            if isinstance(x, int) and not self.unit:   # a count or a seed: every digit
+                return str(x)
             return format_quantity(x, self.unit) if x is not None else ""
 
         why = f" ({self.why})" if self.why else ""

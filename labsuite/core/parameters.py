@@ -19,6 +19,7 @@ parameter dataclasses and :class:`labsuite.bench.Limits` keep one in each field'
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
@@ -50,17 +51,30 @@ class Number:
 
     def parse(self, value: str | float | int) -> float:
         """Return ``value`` in SI units (an int for ``integer``), checked against the bounds."""
-        number = parse_quantity(value, self.unit, self.name)
         if self.integer:
-            if number != int(number):
-                raise InvalidParameter(self.name, f"{value!r} must be a whole number, {self.allowed()}")
-            number = int(number)
+            number = self._whole(value)
+        else:
+            number = parse_quantity(value, self.unit, self.name)
         if not self.contains(number):
             if self.open_minimum or self.open_maximum:
                 raise InvalidParameter(self.name, f"{self._shown(number)} is out of range: allowed {self.allowed()}"
                                                   + (f" ({self.why})" if self.why else ""))
             raise ParameterError(self.name, number, self.minimum, self.maximum, self.unit, self.why)
         return number
+
+    def _whole(self, value: str | float | int) -> int:
+        """``value`` as an exact whole number (a seed of 2**63 - 1 stays exact, not a rounded float)."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]+", value.strip()):
+            return int(value.strip())
+        try:
+            number = parse_quantity(value, self.unit, self.name)
+        except InvalidParameter:
+            raise InvalidParameter(self.name, f"{value!r} must be a whole number, {self.allowed()}") from None
+        if not math.isfinite(number) or number != int(number):
+            raise InvalidParameter(self.name, f"{value!r} must be a whole number, {self.allowed()}")
+        return int(number)
 
     def allowed(self) -> str:
         """The bounds in words: ``-10 V to 10 V``, ``> 0 s``, ``≥ 1 and < 2``, ``any finite number``."""
@@ -78,6 +92,8 @@ class Number:
         return f"{self.name} = {shown} ({self.allowed()}): {self.help}"
 
     def _shown(self, value: float) -> str:
+        if self.integer and not self.unit:
+            return str(int(value))
         return format_quantity(value, self.unit) if self.unit else f"{value:g}"
 
 
@@ -133,4 +149,11 @@ def declared(cls: type) -> tuple[Declaration, ...]:
     """The declarations of a dataclass whose fields carry one (``field(metadata={"parameter": ...})``),
     named after their fields."""
     return tuple(replace(f.metadata["parameter"], name=f.name) for f in fields(cls) if "parameter" in f.metadata)
+
+
+def declaration(cls: type, name: str, shown_as: str | None = None) -> Declaration:
+    """The declaration of ``cls``'s field ``name``, named ``shown_as`` in what it says (``--seed``,
+    ``simulator.seed``), so an error names the field as the user wrote it."""
+    found = {p.name: p for p in declared(cls)}[name]
+    return found if shown_as is None else replace(found, name=shown_as)
 

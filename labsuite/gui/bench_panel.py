@@ -12,11 +12,13 @@ from typing import Any
 
 from PyQt6.QtCore import Qt, pyqtSignal
 from PyQt6.QtWidgets import (QComboBox, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QHeaderView, QLabel,
-                             QLineEdit, QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QTabWidget,
+                             QLineEdit, QPushButton, QTableWidget, QTableWidgetItem, QTabWidget,
                              QVBoxLayout, QWidget)
 
 from labsuite import registry
 from labsuite.bench import Bench, Limits
+from labsuite.bench_settings import BenchSettings
+from labsuite.core.parameters import declaration
 from labsuite.core.errors import LabsuiteError
 from labsuite.discovery import FoundInstrument, discover
 from labsuite.gui.worker import Task
@@ -24,12 +26,13 @@ from labsuite.core.events import RunState
 # the model names only; the simulated bench itself is built by Bench.simulated (see tests/test_layering.py)
 from labsuite.simulator.models import DEFAULT_MODEL, MODELS
 from labsuite.traffic import TrafficLog
-from labsuite.core.units import format_quantity, parse_quantity
+from labsuite.core.units import format_quantity
 
 log = logging.getLogger(__name__)
 
 ON_COLOR, OFF_COLOR, UNKNOWN_COLOR = "#d62728", "#2ca02c", "#7f7f7f"
 NO_GENERATOR = "none"
+PULSE_PATH_LABEL = "pulse series resistance"   # the bench setting pulse_series_resistance
 
 
 
@@ -93,12 +96,9 @@ class BenchPanel(QWidget):
         self.source.addTab(self._simulated_tab(), "Simulated")
         self.source.addTab(self._instruments_tab(), "Instruments")
 
-        self.generator_path = QLineEdit("0 ohm")
-        self.generator_path.setToolTip("series resistance between the pulse generator's output and the device, "
-                                       "e.g. 2 kohm: it keeps a write into a shorted device under the compliance "
-                                       "(with a pulse generator only)")
+        self.generator_path = _setting_field("pulse_series_resistance")
         generator_row = QHBoxLayout()
-        generator_row.addWidget(QLabel("pulse generator path series R"))
+        generator_row.addWidget(QLabel(PULSE_PATH_LABEL))
         generator_row.addWidget(self.generator_path, 1)
 
         self.connect_button = QPushButton("Connect")
@@ -137,9 +137,7 @@ class BenchPanel(QWidget):
         self.model.addItems(sorted(MODELS))
         self.model.setCurrentText(DEFAULT_MODEL)
         self.model.setToolTip("device model of the simulated device under test (docs/models.md)")
-        self.seed = QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
-        self.seed.setToolTip("seed of the simulated device's noise: the same seed gives the same run")
+        self.seed = _setting_field("seed")
         self.smu_driver = QComboBox()
         self.smu_driver.addItems(registry.names("smu"))
         self.smu_driver.setToolTip("the simulated SMU: the same driver and SCPI as the real instrument")
@@ -272,13 +270,14 @@ class BenchPanel(QWidget):
     def connect_bench(self) -> None:
         """Connect what the panel shows: the simulated bench, or the selected instrument."""
         try:
-            path = parse_quantity(self.generator_path.text(), "ohm", "pulse generator path series R")
+            path = _setting_value(self.generator_path, "pulse_series_resistance", PULSE_PATH_LABEL)
+            seed = _setting_value(self.seed, "seed")
         except LabsuiteError as exc:
             self._failed("connect", exc)
             return
         if self.source.currentIndex() == 0:
             generator = self.generator_driver.currentText()
-            self.connect_simulated(self.model.currentText(), self.seed.value(), self.smu_driver.currentText(),
+            self.connect_simulated(self.model.currentText(), seed, self.smu_driver.currentText(),
                                    None if generator == NO_GENERATOR else generator, path)
             return
         selected = self._selected()
@@ -296,7 +295,7 @@ class BenchPanel(QWidget):
         """Connect a simulated bench: device ``model``, noise ``seed``, the ``smu`` and an optional
         ``pulse_generator`` (registry names in labsuite.drivers) behind ``pulse_series_resistance`` Ω."""
         self.model.setCurrentText(model)
-        self.seed.setValue(seed)
+        self.seed.setText(str(seed))
         self.smu_driver.setCurrentText(smu)
         self.generator_driver.setCurrentText(pulse_generator or NO_GENERATOR)
         self.generator_path.setText(format_quantity(pulse_series_resistance, "ohm"))
@@ -421,3 +420,18 @@ def _opened(bench: Bench) -> tuple[Bench, dict[str, str], dict[str, bool | None]
 
 def _outputs(bench: Bench) -> dict[str, bool | None]:
     return {role: inst.output_enabled() for role, inst in instruments_of(bench).items()}
+
+
+def _setting_field(name: str) -> QLineEdit:
+    """A text field for the bench setting ``name``, showing its default, with its help and range as
+    the tooltip (labsuite.bench_settings)."""
+    parameter = declaration(BenchSettings, name)
+    unit = getattr(parameter, "unit", "")
+    field = QLineEdit(format_quantity(parameter.default, unit) if unit else str(parameter.default))
+    field.setToolTip(f"{parameter.help}; {parameter.allowed()}")
+    return field
+
+
+def _setting_value(field: QLineEdit, name: str, label: str | None = None) -> Any:
+    """The bench setting ``name`` read from ``field`` (labelled ``label``), checked by its declaration."""
+    return declaration(BenchSettings, name, label).parse(field.text())
