@@ -87,9 +87,11 @@ def _parse_sets(items: list[str], option: str = "--set") -> dict[str, str]:
     return values
 
 
-def _add_setting(parser: argparse.ArgumentParser, name: str, context: str = "", **kwargs) -> None:
+def _add_setting(parser: argparse.ArgumentParser, name: str, context: str = "", unset: str = "none",
+                 **kwargs) -> None:
     """Add the option ``--NAME`` for the bench setting ``name`` (labsuite.bench_settings): its type,
-    range and help come from the one declaration the bench file and the GUI use too."""
+    range and help come from the one declaration the bench file and the GUI use too. ``unset``
+    says what a default of None means."""
     option = "--" + name.replace("_", "-")
     parameter = declaration(BenchSettings, name, option)
 
@@ -101,7 +103,7 @@ def _add_setting(parser: argparse.ArgumentParser, name: str, context: str = "", 
 
     default = kwargs.setdefault("default", parameter.default)
     unit = getattr(parameter, "unit", "")
-    shown = "none" if default is None else format_quantity(default, unit) if unit else default
+    shown = unset if default is None else format_quantity(default, unit) if unit else default
     metavar = unit.upper() if unit else ("N" if getattr(parameter, "integer", False) else name.upper())
     parser.add_argument(option, type=parse, metavar=metavar,
                         help=f"{context}{parameter.help}; {parameter.allowed()} (default {shown})", **kwargs)
@@ -587,7 +589,7 @@ def build_parser() -> argparse.ArgumentParser:
     resim.add_argument("run", type=_run_file, metavar="RUN.h5")
     resim.add_argument("--model", help="device model of the twin (default: the run's own, or synaptic-memristor)")
     resim.add_argument("--fit", action="store_true", help="fit the twin's device parameters to the run first")
-    _add_setting(resim, "seed", "the twin's ", default=None)
+    _add_setting(resim, "seed", "for the twin: ", "the run's", default=None)
     resim.add_argument("--out", type=_path, help="also write the twin's run file here")
     resim.add_argument("--plot", type=_path, metavar="FILE.png", help="measured and simulated, overlaid")
     resim.add_argument("--json", action="store_true")
@@ -608,7 +610,7 @@ def build_parser() -> argparse.ArgumentParser:
                            help="SMU of the simulated bench (default keithley2450); one of %(choices)s")
     protocols.add_argument("--pulse-generator", choices=_RegisteredNames("pulse_generator"), metavar="GENERATOR",
                            help="pulse generator of the simulated bench (default: none); one of %(choices)s")
-    _add_setting(protocols, "pulse_series_resistance", "with --sim: ", default=None)
+    _add_setting(protocols, "pulse_series_resistance", "with --sim: ", "0 ohm", default=None)
     protocols.add_argument("--timing", choices=TIMINGS, default="auto", help="timing to check (default auto)")
     protocols.set_defaults(func=_cmd_protocols)
 
