@@ -51,7 +51,7 @@ from pymeasure.instruments.keithley.keithley2600 import Keithley2600 as _Pymeasu
 from pymeasure.instruments.validators import strict_range
 
 from labsuite.core.errors import InstrumentError, InvalidParameter
-from labsuite.core.datasheets import KEITHLEY_2600B, Keithley2600BModel
+from labsuite.core.datasheets import KEITHLEY_2600B, Keithley2600BModel, variants
 from labsuite.core.instruments import Registration, SourceMeterCapabilities, TrainReadings
 from labsuite.core.program import Train
 from labsuite.core.units import format_quantity
@@ -285,10 +285,11 @@ class Keithley2600(LineFrequencyMixin, _PymeasureKeithley2600):
     every 2600B meets apply."""
 
     capabilities = FAMILY
+    # the family, then each model the data sheets offer on its own (labsuite.core.datasheets.variants)
     registrations = (Registration("keithley2600", "smu", IDN_PATTERN.format(model=r"26(0[124]|1[124]|3[456])B"),
                                   FAMILY),
-                     Registration("keithley2612b", "smu", IDN_PATTERN.format(model="2612B"),
-                                  MODEL_CAPABILITIES["2612B"], "2612B"))
+                     *(Registration(name, "smu", IDN_PATTERN.format(model=model), MODEL_CAPABILITIES[model], model)
+                       for name, model in variants(KEITHLEY_2600B).items()))
     line_frequency_query = "print(localnode.linefreq)"
 
     def __init__(self, adapter, name: str = "Keithley 2600B System SourceMeter", model: str | None = None,

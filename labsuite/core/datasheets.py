@@ -3,9 +3,15 @@
 A family driver (``labsuite.drivers``) derives each model's capabilities from these, and the
 simulated twin (``labsuite.simulator.instruments``) enforces the same ranges and limits, so the
 two never disagree on what a model can do. Figures in SI units.
+
+A model row that names a ``variant`` is offered under that registry name on its own (with its own
+limits, beside its family's entry): the family driver's ``registrations`` and its twin's
+``simulates`` are both built from :func:`variants`, so a variant of a family the drivers already
+speak is this one row.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -24,6 +30,7 @@ class Keithley2600BModel:
     max_voltage: float                  # V, largest |levelv| (top range + 1 %)
     pulse_current: float                # A, largest sweep (pulse) current limit
     serial: str                         # the simulated twin's serial number
+    variant: str | None = None          # registry name it is offered under on its own (None: family only)
 
     def overrange(self, voltage_range: float) -> float:
         """Largest |level| on a voltage range: 5 % over range, 1 % on the top one (section 5)."""
@@ -42,7 +49,7 @@ KEITHLEY_2600B = {
     "2602B": Keithley2600BModel(2, (0.1, 1.0, 6.0, 40.0), _CURRENT_RANGES_2602B, (10e-9, 3.0), (10e-3, 40.0),
                                 1.0, 40.0, 40.4, 10.0, "4381102"),
     "2612B": Keithley2600BModel(2, (0.2, 2.0, 20.0, 200.0), _CURRENT_RANGES_2612B, (10e-9, 1.5), (20e-3, 200.0),
-                                100e-3, 20.0, 202.0, 10.0, "4381112"),
+                                100e-3, 20.0, 202.0, 10.0, "4381112", variant="keithley2612b"),
     "2636B": Keithley2600BModel(2, (0.2, 2.0, 20.0, 200.0),
                                 (100e-12, 1e-9, 10e-9, 100e-9, 1e-6, 10e-6, 100e-6, 1e-3, 10e-3, 100e-3, 1.0, 1.5),
                                 (100e-12, 1.5), (20e-3, 200.0), 100e-3, 20.0, 202.0, 10.0, "4381136"),
@@ -65,3 +72,8 @@ KEYSIGHT_B2900 = {
     "B2911A": KeysightB2900Model(1, 10e-6, 10e-6, 10e-9),   # 10 µs pulse width not confirmed in the manuals consulted
     "B2912A": KeysightB2900Model(2, 10e-6, 10e-6, 10e-9),
 }
+
+
+def variants(models: Mapping[str, Keithley2600BModel]) -> dict[str, str]:
+    """``{registry name: model}`` of the rows of ``models`` offered under a name of their own."""
+    return {row.variant: model for model, row in models.items() if row.variant is not None}
