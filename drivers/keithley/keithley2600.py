@@ -55,7 +55,7 @@ from labsuite.core.datasheets import KEITHLEY_2600B, Keithley2600BModel, variant
 from labsuite.core.instruments import Registration, SourceMeterCapabilities, TrainReadings
 from labsuite.core.program import Train
 from labsuite.core.units import format_quantity
-from labsuite.drivers.scpi_common import LineFrequencyMixin, link_settings
+from labsuite.drivers.scpi_common import SteppedSourceMixin, link_settings
 
 NPLC_MIN, NPLC_MAX = 0.001, 25.0        # smuX.measure.nplc (section 9)
 MEASURE_MARGIN = 60e-6                  # s between the end of an integration and the next source
@@ -279,7 +279,7 @@ FAMILY = replace(   # what every 2600B model meets
 IDN_PATTERN = r"Keithley Instruments[^,]*, ?Model {model},"
 
 
-class Keithley2600(LineFrequencyMixin, _PymeasureKeithley2600):
+class Keithley2600(SteppedSourceMixin, _PymeasureKeithley2600):
     """Keithley 2600B on pymeasure, implementing labsuite's :class:`~labsuite.core.instruments.SourceMeter`
     on channel A. ``model`` ("2602B", ...) selects that model's limits; without it the limits
     every 2600B meets apply."""
@@ -291,6 +291,9 @@ class Keithley2600(LineFrequencyMixin, _PymeasureKeithley2600):
                      *(Registration(name, "smu", IDN_PATTERN.format(model=model), MODEL_CAPABILITIES[model], model)
                        for name, model in variants(KEITHLEY_2600B).items()))
     line_frequency_query = "print(localnode.linefreq)"
+    level_message = "smua.source.levelv = {volts:.6g}"
+    compliance_message = "smua.source.limiti = {amps:g}"
+    nplc_range = (NPLC_MIN, NPLC_MAX)
 
     def __init__(self, adapter, name: str = "Keithley 2600B System SourceMeter", model: str | None = None,
                  **kwargs) -> None:
@@ -482,18 +485,10 @@ class Keithley2600(LineFrequencyMixin, _PymeasureKeithley2600):
         self.write("smua.source.offmode = smua.OUTPUT_HIGH_Z" if high_impedance
                    else "smua.source.offmode = smua.OUTPUT_NORMAL")
 
-    def set_level(self, volts: float) -> None:
-        """Set the source level, V."""
-        self.write(f"smua.source.levelv = {volts:.6g}")
-
-    def set_compliance(self, amps: float) -> None:
-        """Set the current limit, A."""
-        self.write(f"smua.source.limiti = {amps:g}")
-
     def measure(self, aperture: float) -> tuple[float, float]:
         """Take one reading integrating ``aperture`` s; return (V readback, I in A)."""
-        nplc = float(np.clip(aperture * self.line_frequency, NPLC_MIN, NPLC_MAX))
-        current, voltage = self.ask(f"smua.measure.nplc = {nplc:.6g} print(smua.measure.iv())").split("\t")
+        current, voltage = self.ask(f"smua.measure.nplc = {self.nplc(aperture):.6g} "
+                                    "print(smua.measure.iv())").split("\t")
         return float(voltage), float(current)
 
     def reconnected(self) -> None:
