@@ -62,11 +62,12 @@ from pymeasure.instruments.validators import joined_validators, strict_discrete_
 
 from labsuite.drivers.scpi_common import ErrorQueueMixin, link_settings, number
 from labsuite.core.errors import InstrumentError, InvalidParameter, RangeError
-from labsuite.core.instruments import PulseGeneratorCapabilities, Registration
+from labsuite.core.datasheets import PULSE_GENERATORS
+from labsuite.core.instruments import Registration
 
-MAX_LEVEL = 10.0               # V, open circuit
+MAX_LEVEL = PULSE_GENERATORS["keysight33500"].max_voltage   # V, open circuit
 MIN_LEVEL = 2e-3               # V, smallest |level| open circuit (1 mVpp into 50 Ω)
-MIN_PERIOD = 1 / 30e6          # s, 30 MHz pulse rate
+MIN_PERIOD = PULSE_GENERATORS["keysight33500"].min_period   # s, highest pulse rate
 MAX_EDGE = 1e-6                # s
 LONG_EDGE_WIDTH = 20e-9        # s, narrowest pulse that takes edges above the minimum
 POLL_INTERVAL = 0.05           # s between *ESR? polls while a burst plays
@@ -293,17 +294,7 @@ class Keysight33500(BusBurstMixin, Agilent33500):
     """Keysight 33500B/33600A (two-channel models) on pymeasure, implementing labsuite's
     :class:`~labsuite.core.instruments.PulseGenerator`."""
 
-    capabilities = PulseGeneratorCapabilities(
-        max_voltage=MAX_LEVEL,
-        min_width=16e-9,
-        max_width=1e6,
-        width_resolution=100e-12,
-        min_edge=8.4e-9,
-        min_period=MIN_PERIOD,
-        max_burst=100_000_000,
-        output_impedance=50.0,
-        channels=2,
-    )
+    capabilities = PULSE_GENERATORS["keysight33500"]
     registrations = (Registration("keysight33500", "pulse_generator",
                                   r"(AGILENT|KEYSIGHT) TECHNOLOGIES,33[56]\d\d[AB],", capabilities),)
 

@@ -57,11 +57,12 @@ from labsuite.drivers.keysight.keysight33500 import (BusBurstMixin, check_channe
                                                      level_commands, level_controls)
 from labsuite.drivers.scpi_common import link_settings, number
 from labsuite.core.errors import RangeError
-from labsuite.core.instruments import PulseGeneratorCapabilities, Registration
+from labsuite.core.datasheets import PULSE_GENERATORS
+from labsuite.core.instruments import Registration
 
-MAX_LEVEL = 10.0               # V, open circuit
+MAX_LEVEL = PULSE_GENERATORS["tektronixafg31000"].max_voltage   # V, open circuit
 MIN_LEVEL = 2e-3               # V, smallest |level| open circuit (1 mVpp into 50 Ω)
-MIN_PERIOD = 1 / 12.5e6        # s, 12.5 MHz pulse rate
+MIN_PERIOD = PULSE_GENERATORS["tektronixafg31000"].min_period   # s, highest pulse rate
 MAX_PERIOD = 1e3               # s, 1 mHz
 MAX_EDGE_PER_PERIOD = 0.625
 BOOLEAN = {True: 1, False: 0}
@@ -140,17 +141,7 @@ class TektronixAFG31000(BusBurstMixin, SCPIMixin, Instrument):
     """Tektronix AFG31000 (two-channel models), implementing labsuite's
     :class:`~labsuite.core.instruments.PulseGenerator`."""
 
-    capabilities = PulseGeneratorCapabilities(
-        max_voltage=MAX_LEVEL,
-        min_width=30e-9,
-        max_width=999.99,
-        width_resolution=10e-12,
-        min_edge=18e-9,
-        min_period=MIN_PERIOD,
-        max_burst=1_000_000,
-        output_impedance=50.0,
-        channels=2,
-    )
+    capabilities = PULSE_GENERATORS["tektronixafg31000"]
     registrations = (Registration("tektronixafg31000", "pulse_generator", r"TEKTRONIX,AFG31\d{3},", capabilities),)
 
     ch_1 = Instrument.ChannelCreator(AFG31000Channel, 1)

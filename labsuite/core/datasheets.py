@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from labsuite.core.instruments import PulseGeneratorCapabilities
+
 
 @dataclass(frozen=True)
 class Keithley2600BModel:
@@ -77,6 +79,20 @@ KEYSIGHT_B2900 = {
     "B2902A": KeysightB2900Model(2, 50e-6, 20e-6),
     "B2911A": KeysightB2900Model(1, 10e-6, 10e-6, 10e-9),   # 10 µs pulse width not confirmed in the manuals consulted
     "B2912A": KeysightB2900Model(2, 10e-6, 10e-6, 10e-9),
+}
+
+
+# The pulse generators, by registry name; levels open circuit (into a high-impedance load).
+#                                           max V, min width, max width, width step, min edge, min period,
+#                                           max burst, output Ω, channels
+PULSE_GENERATORS = {
+    # 33500B/33600A two-channel models (33500 Series Operating and Service Guide 33500-90901,
+    # specifications: 16 ns pulse, 8.4 ns edges, 30 MHz pulse rate, 100 ps width resolution)
+    "keysight33500": PulseGeneratorCapabilities(10.0, 16e-9, 1e6, 100e-12, 8.4e-9, 1 / 30e6,
+                                                100_000_000, 50.0, 2),
+    # the AFG31022, slowest of the AFG31000 series (not confirmed here: see the driver's docstring)
+    "tektronixafg31000": PulseGeneratorCapabilities(10.0, 30e-9, 999.99, 10e-12, 18e-9, 1 / 12.5e6,
+                                                    1_000_000, 50.0, 2),
 }
 
 
