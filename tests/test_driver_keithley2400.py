@@ -106,18 +106,6 @@ def test_a_train_ends_on_the_source_range_configure_chose():
         assert smu.run_train(train, compliance=1e-3).current.size == 2
 
 
-def test_raise_errors_raises_the_first_error_and_reads_the_queue_to_its_end():
-    with expected_protocol(At60Hz, [
-        ("SYST:ERR?", NO_ERROR),
-        ("SYST:ERR?", '-222,"Parameter data out of range"'),
-        ("SYST:ERR?", '-113,"Undefined header"'),
-        ("SYST:ERR?", NO_ERROR),
-    ]) as smu:
-        smu.raise_errors()
-        with pytest.raises(InstrumentError, match="-222, Parameter data out of range"):
-            smu.raise_errors()
-
-
 def test_long_lists_go_in_commands_of_100_values():
     """Section 18 :SOURce:LIST:VOLTage takes up to 100 values; :APPend adds up to 100 more each."""
     train = Train((WRITE, READ), repeats=120, levels=np.column_stack([np.linspace(1.0, 1.5, 120), [0.1] * 120]))
@@ -130,20 +118,6 @@ def test_long_lists_go_in_commands_of_100_values():
     assert values[:4] == pytest.approx([1.0, 0.1, 1.0 + 0.5 / 119, 0.1], abs=1e-5)   # 6 significant digits
     assert message.index(":SENS:CURR:PROT 0.001") < message.index(":SOUR:LIST:VOLT ")
     assert message.endswith(":SOUR:VOLT:MODE LIST")
-
-
-def test_an_error_while_loading_stops_before_init():
-    """A refused list must not be followed by :OUTP ON;:INIT."""
-    train = Train((WRITE, READ), 1)
-    with expected_protocol(At60Hz, []) as smu:
-        message = smu.sweep_message(train, smu.list_plan(train), 1e-3, reset_time=True)
-    with expected_protocol(At60Hz, [
-        (message, None),
-        ("SYST:ERR?", '-223,"Too much data"'),
-        ("SYST:ERR?", NO_ERROR),
-    ], connection_attributes={"timeout": 10_000}) as smu:
-        with pytest.raises(InstrumentError, match="-223, Too much data"):
-            smu.run_train(train, compliance=1e-3)
 
 
 def test_an_error_during_the_sweep_is_raised_not_waited_out():

@@ -123,18 +123,6 @@ def test_a_train_ends_on_the_source_range_configure_chose():
         assert smu.run_train(train, compliance=1e-3).current.size == 2
 
 
-def test_raise_errors_raises_the_first_error_and_reads_the_queue_to_its_end():
-    with expected_protocol(Keithley2600, [
-        ("print(errorqueue.next())", EMPTY),
-        ("print(errorqueue.next())", "1.10100e+03\tParameter too big\t2.00000e+01\t1.00000e+00"),
-        ("print(errorqueue.next())", "-2.85000e+02\tTSP Syntax error\t2.00000e+01\t1.00000e+00"),
-        ("print(errorqueue.next())", EMPTY),
-    ]) as smu:
-        smu.raise_errors()
-        with pytest.raises(InstrumentError, match="1101, Parameter too big"):
-            smu.raise_errors()
-
-
 def test_levels_that_change_per_repeat_go_as_column_lines_of_100():
     levels = np.column_stack([np.linspace(1.0, 1.5, 250), [0.1] * 250, [0.0] * 250])
     with expected_protocol(FixedLine, []) as smu:
