@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from pymeasure.test import expected_protocol
 
-from labsuite import Bench, registry, run_protocol
+from labsuite import Bench, registry
 from labsuite.drivers.keithley.keithley2400 import CYCLE_OVERHEAD, Keithley2400, ListPlan, source_range
 from labsuite.core.errors import InstrumentError
 from labsuite.link import LinkError
@@ -23,8 +23,6 @@ NO_ERROR = '0,"No error"'
 WRITE = Segment(1.2, 1e-3, "write")
 READ = Segment(0.1, 1e-3, "read", measure=True)
 IDLE = Segment(0.0, 3e-3, "idle")
-POTENTIATION = {"pulses": 10, "amplitude": 1.2, "width": "1 ms", "period": "10 ms", "read_delay": "2 ms",
-                "read_time": "1 ms"}
 
 
 class At60Hz(Keithley2400):
@@ -271,17 +269,6 @@ def test_a_train_over_2500_points_is_several_sweeps_on_one_time_base(station_240
     assert np.delete(steps, 1249) == pytest.approx(2e-3, abs=2e-6)
     assert readings.time[-1] == pytest.approx(1299 * 2e-3 + elapsed - train.duration, abs=2e-6)
     assert steps[1249] > 2e-3
-
-
-@pytest.mark.parametrize("timing", ["hardware", "software"])
-def test_potentiation_end_to_end_raises_conductance(timing):
-    with Bench.simulated(smu="keithley2400", seed=1) as bench:
-        samples = run_protocol("potentiation", bench, POTENTIATION, out_dir=None, timing=timing).samples
-        assert bench.smu.ask(":OUTP?") == "0"
-    g = samples["current"] / samples["voltage"]
-    assert g.size == 11 and np.all(np.diff(g) > 0)
-    if timing == "hardware":
-        assert np.diff(samples["t"][1:]) == pytest.approx(10e-3, abs=2e-6)
 
 
 def test_round_trips_grow_with_sweeps_not_with_pulses():

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from pymeasure.test import expected_protocol
 
-from labsuite import Bench, registry, run_protocol
+from labsuite import Bench, registry
 from labsuite.drivers.keithley.keithley2600 import LOAD_MESSAGE, TRAIN_SCRIPT, Keithley2600, _aperture
 from labsuite.core.errors import InstrumentError, InvalidParameter
 from labsuite.core.program import PulseProgram, Segment, Train
@@ -302,17 +302,6 @@ def test_bench_over_tcp_runs_the_same_train_as_in_process():
         with Bench.simulated(seed=3, smu="keithley2600", transport=transport) as bench:
             samples[transport] = Runner(bench, PulseProgram((Train(pattern, 10),), 1e-3)).run()
     assert samples["tcp"]["current"] == pytest.approx(samples["inprocess"]["current"], rel=1e-9)
-
-
-@pytest.mark.parametrize("timing", ["hardware", "software"])
-def test_potentiation_end_to_end_gives_rising_conductance(timing):
-    with Bench.simulated(smu="keithley2600", seed=1) as bench:
-        result = run_protocol("potentiation", bench, {"pulses": 8, "period": "5 ms", "read_delay": "1 ms"},
-                              out_dir=None, timing=timing)
-    g = result.samples["current"] / result.samples["voltage"]
-    assert g.size == 9
-    assert np.all(np.diff(g) > 0)
-    assert result.figures["g_max"] > 1.5 * result.figures["g_min"]
 
 
 def test_round_trips_grow_with_the_number_of_chunks_not_pulses():
