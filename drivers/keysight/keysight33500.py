@@ -63,7 +63,7 @@ from pymeasure.instruments.validators import joined_validators, strict_discrete_
 from labsuite.drivers.scpi_common import ErrorQueueMixin, link_settings, number
 from labsuite.core.errors import InstrumentError, InvalidParameter, RangeError
 from labsuite.core.datasheets import PULSE_GENERATORS
-from labsuite.core.instruments import Registration
+from labsuite.core.instruments import PulseGeneratorCapabilities, Registration
 
 MAX_LEVEL = PULSE_GENERATORS["keysight33500"].max_voltage   # V, open circuit
 MIN_LEVEL = 2e-3               # V, smallest |level| open circuit (1 mVpp into 50 Ω)
@@ -127,11 +127,11 @@ def check_count(caps: PulseGeneratorCapabilities, count: int) -> None:
 
 
 class BusBurstMixin(ErrorQueueMixin):
-    """What the 33500 and AFG31000 drivers share: a burst configured in one message
-    (``_burst_message``, the model's own) after the model's ``check_burst``, fired with ``*TRG``
-    and polled through ``*ESR?``, outputs switched per channel, shutdown (the model's
-    ``outputs_off`` message) and reset, the error queue, and recovery from a query whose reply
-    was never read.
+    """What the 33500 and AFG31000 drivers share: the link settings and ``identify``, a burst
+    configured in one message (``_burst_message``, the model's own) after the model's
+    ``check_burst``, fired with ``*TRG`` and polled through ``*ESR?``, outputs switched per
+    channel, shutdown (the model's ``outputs_off`` message) and reset, the error queue, and
+    recovery from a query whose reply was never read.
 
     A reply is pending from the write of a query until it has been read; a read interrupted
     (Ctrl-C) or timed out leaves it pending. The next write then clears the device first
@@ -145,6 +145,15 @@ class BusBurstMixin(ErrorQueueMixin):
     _reply_pending = False
     _burst_seconds: dict[int, float]      # count × period last configured, per channel
     outputs_off: str                      # the message that turns both outputs off and aborts a burst
+
+    def __init__(self, adapter, name: str, **kwargs) -> None:
+        super().__init__(adapter, name, **link_settings(kwargs))
+        self._outputs = {n: False for n in self.channels}   # as this driver last set them
+        self._burst_seconds = {}
+
+    def identify(self) -> str:
+        """Get the *IDN? reply."""
+        return self.id
 
     def write(self, command: str, **kwargs) -> None:
         if self._reply_pending:
@@ -303,15 +312,9 @@ class Keysight33500(BusBurstMixin, Agilent33500):
     outputs_off = ":OUTP1 OFF;:OUTP2 OFF;:ABOR"
 
     def __init__(self, adapter, name: str = "Keysight 33500B/33600A waveform generator", **kwargs) -> None:
-        super().__init__(adapter, name, **link_settings(kwargs))
-        self._outputs = {n: False for n in self.channels}   # as this driver last set them
-        self._burst_seconds = {}
+        super().__init__(adapter, name, **kwargs)
 
     # --- PulseGenerator interface -------------------------------------------------------
-    def identify(self) -> str:
-        """Get the *IDN? reply."""
-        return self.id
-
     def settings(self) -> dict[str, object]:
         """Get each channel's pulse, burst and output settings (one query per channel)."""
         found: dict[str, object] = {"idn": self.identify()}

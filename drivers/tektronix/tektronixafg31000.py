@@ -55,7 +55,7 @@ from pymeasure.instruments.validators import joined_validators, strict_discrete_
 
 from labsuite.drivers.keysight.keysight33500 import (BusBurstMixin, check_channel_and_level, check_count,
                                                      level_commands, level_controls)
-from labsuite.drivers.scpi_common import link_settings, number
+from labsuite.drivers.scpi_common import number
 from labsuite.core.errors import RangeError
 from labsuite.core.datasheets import PULSE_GENERATORS
 from labsuite.core.instruments import Registration
@@ -155,15 +155,9 @@ class TektronixAFG31000(BusBurstMixin, SCPIMixin, Instrument):
         validator=strict_discrete_set, values=["TIM", "EXT"])
 
     def __init__(self, adapter, name: str = "Tektronix AFG31000 arbitrary/function generator", **kwargs) -> None:
-        super().__init__(adapter, name, **link_settings(kwargs))
-        self._outputs = {n: False for n in self.channels}   # as this driver last set them
-        self._burst_seconds = {}
+        super().__init__(adapter, name, **kwargs)
 
     # --- PulseGenerator interface -------------------------------------------------------
-    def identify(self) -> str:
-        """Get the *IDN? reply."""
-        return self.id
-
     def settings(self) -> dict[str, object]:
         """Get each channel's pulse, burst and output settings (one query per channel)."""
         found: dict[str, object] = {"idn": self.identify(), "trigger_source": self.trigger_source}
