@@ -2,28 +2,6 @@
 import numpy as np
 import pytest
 
-IDN = "KEITHLEY INSTRUMENTS,MODEL 2450,04096218,1.7.12b"
-
-
-def test_identifies_and_resets_to_manual_defaults(visa):
-    assert visa.query("*IDN?") == IDN
-    visa.write(":SOUR:VOLT 1.2;:OUTP ON")
-    visa.write("*RST")
-    assert visa.query(":SOUR:FUNC?") == "VOLT"
-    assert float(visa.query(":SOUR:VOLT?")) == 0.0
-    assert float(visa.query(":SOUR:VOLT:ILIM?")) == pytest.approx(105e-6)
-    assert visa.query(":OUTP?") == "0"
-    assert visa.query(":SENS:FUNC?") == '"CURR:DC"'
-    assert float(visa.query(":SENS:CURR:NPLC?")) == 1.0
-    assert visa.query("*OPC?") == "1"
-
-
-def test_long_short_and_lower_case_forms_are_one_command(visa):
-    visa.write(":SOURCE:VOLTAGE:LEVEL 0.5")
-    assert float(visa.query(":sour:volt?")) == 0.5
-    visa.write("sour1:volt:ilim 2e-4")
-    assert float(visa.query(":SOURce:VOLTage:ILIMit:LEVel?")) == pytest.approx(2e-4)
-
 
 def test_error_queue_reports_undefined_header_in_2450_format(visa):
     assert visa.query(":SYST:ERR?") == '0,"No error;0;0 0"'
