@@ -107,6 +107,19 @@ def level_controls(amplitude: str, levels: str, minimum: float, maximum: float) 
             control(levels + ":LOW", "low level in V", [-maximum, maximum - minimum]))
 
 
+def output_controls(load: str) -> tuple[property, property]:
+    """A generator channel's load setting, at header ``load``, and its output polarity
+    (``OUTP{ch}:POL``), as the 33500 and the AFG31000 both take them."""
+    return (Instrument.control(load + "?", load + " %s",
+                               """Control the load setting the levels assume: Ω (1 to 10 000) or "INF" (high
+                               impedance); reads back 9.9e37 for INF. The output impedance stays 50 Ω.""",
+                               validator=joined_validators(strict_discrete_set, strict_range),
+                               values=[["INF"], [1, 10e3]]),
+            Instrument.control("OUTP{ch}:POL?", "OUTP{ch}:POL %s",
+                               """Control the output polarity, "NORM" or "INV" (inverted about the offset).""",
+                               validator=strict_discrete_set, values=["NORM", "INV"]))
+
+
 def check_channel_and_level(caps: PulseGeneratorCapabilities, channel: int, level: float,
                             minimum: float) -> None:
     """Raise unless ``channel`` is one of the generator's and ``level`` (V, open circuit) is in
@@ -282,16 +295,7 @@ class Keysight33500Channel(Agilent33500Channel):
         """Control the cycles per triggered burst (int; reads back as a float).""",
         validator=strict_range, values=[1, 100_000_000])
 
-    output_load = Instrument.control(
-        "OUTP{ch}:LOAD?", "OUTP{ch}:LOAD %s",
-        """Control the load setting the levels assume: Ω (1 to 10 000) or "INF" (high impedance);
-        reads back 9.9e37 for INF.""",
-        validator=joined_validators(strict_discrete_set, strict_range), values=[["INF"], [1, 10e3]])
-
-    polarity = Instrument.control(
-        "OUTP{ch}:POL?", "OUTP{ch}:POL %s",
-        """Control the output polarity, "NORM" or "INV" (inverted about the offset).""",
-        validator=strict_discrete_set, values=["NORM", "INV"])
+    output_load, polarity = output_controls("OUTP{ch}:LOAD")
 
     trigger_source = Instrument.control(
         "TRIG{ch}:SOUR?", "TRIG{ch}:SOUR %s",

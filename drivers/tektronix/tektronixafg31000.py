@@ -51,10 +51,10 @@ sources agree with a public AFG31022 driver (QuTech QMI).
 from __future__ import annotations
 
 from pymeasure.instruments import Channel, Instrument, SCPIMixin
-from pymeasure.instruments.validators import joined_validators, strict_discrete_set, strict_range
+from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
 from labsuite.drivers.keysight.keysight33500 import (BusBurstMixin, check_channel_and_level, check_count,
-                                                     level_commands, level_controls)
+                                                     level_commands, level_controls, output_controls)
 from labsuite.drivers.scpi_common import number
 from labsuite.core.errors import RangeError
 from labsuite.core.datasheets import PULSE_GENERATORS
@@ -105,16 +105,7 @@ class AFG31000Channel(Channel):
     amplitude, offset, voltage_high, voltage_low = level_controls(
         "SOUR{ch}:VOLT:LEV:IMM:AMPL", "SOUR{ch}:VOLT:LEV:IMM", MIN_LEVEL, MAX_LEVEL)
 
-    load_impedance = Instrument.control(
-        "OUTP{ch}:IMP?", "OUTP{ch}:IMP %s",
-        """Control the load setting the levels assume: Ω (1 to 10 000) or "INF" (high impedance);
-        reads back 9.9e37 for INF. The output impedance itself is always 50 Ω.""",
-        validator=joined_validators(strict_discrete_set, strict_range), values=[["INF"], [1, 10e3]])
-
-    polarity = Instrument.control(
-        "OUTP{ch}:POL?", "OUTP{ch}:POL %s",
-        """Control the output polarity, "NORM" or "INV" (inverted about the offset).""",
-        validator=strict_discrete_set, values=["NORM", "INV"])
+    output_load, polarity = output_controls("OUTP{ch}:IMP")
 
     output = Instrument.control(
         "OUTP{ch}:STAT?", "OUTP{ch}:STAT %d",
