@@ -189,20 +189,6 @@ def test_limits_are_validated_before_sending():
             smu.set_level(250.0)
 
 
-def test_shutdown_aborts_and_turns_output_off_without_ramping():
-    with expected_protocol(Keithley2400, [(":ABOR;:OUTP OFF", None)]) as smu:
-        smu.shutdown()
-        assert smu.isShutdown
-
-
-def test_single_reading_sets_the_integration_and_reads():
-    """Section 17 :READ?; the first two of the five data elements are V and I."""
-    with expected_protocol(At60Hz, [
-        (":SENS:CURR:NPLC 0.06;:READ?", "+1.000000E-01,+2.000000E-06,+9.910000E+37,+1.234000E+00,+2.048400E+04"),
-    ]) as smu:
-        assert smu.measure(1e-3) == (0.1, 2e-6)
-
-
 def test_identify_registry_and_source_range():
     idn = simulated.Keithley2400.idn
     assert registry.INSTRUMENTS["keithley2400"].driver is Keithley2400

@@ -100,19 +100,6 @@ def test_a_list_left_by_another_session_is_replaced_not_extended(station, sim245
     assert len(sim2450.config_lists["labsuite1"]) == 1
 
 
-def test_shutdown_aborts_and_turns_output_off_without_ramping():
-    with expected_protocol(Keithley2450, [(":ABOR;:OUTP OFF", None)]) as smu:
-        smu.shutdown()
-        assert smu.isShutdown
-
-
-def test_single_reading_sets_aperture_and_reads_source_and_current():
-    class FixedLine(Keithley2450):
-        line_frequency = 60.0
-    with expected_protocol(FixedLine, [(':SENS:CURR:NPLC 0.06;:READ? "defbuffer1",SOUR,READ', "0.1,2e-6")]) as smu:
-        assert smu.measure(1e-3) == (0.1, 2e-6)
-
-
 def test_identify_and_source_range():
     with expected_protocol(Keithley2450, [("*IDN?", "KEITHLEY INSTRUMENTS,MODEL 2450,1,1")]) as smu:
         assert smu.identify() == "KEITHLEY INSTRUMENTS,MODEL 2450,1,1"

@@ -211,13 +211,6 @@ def test_shutdown_turns_both_channels_off_at_once(station, sim):
     library.close_library()
 
 
-def test_single_reading_sets_the_aperture_and_reads_current_and_voltage():
-    with expected_protocol(FixedLine, [
-        ("smua.measure.nplc = 0.06 print(smua.measure.iv())", "2.00000e-06\t1.00000e-01"),
-    ]) as smu:
-        assert smu.measure(1e-3) == (0.1, 2e-6)
-
-
 def test_identify_and_driver_matching():
     idn = "Keithley Instruments, Model 2636B, 4381136, 4.0.4"
     with expected_protocol(Keithley2600, [("*IDN?", idn)]) as smu:

@@ -1,6 +1,8 @@
-"""The error queue of every SMU driver, each in its instrument's own reply format (pymeasure's
-``expected_protocol``: the exact bytes): ``raise_errors`` reads the queue to its end and raises
-the first error; an error while a train loads stops the train before the output turns on."""
+"""What every SMU driver sends for the SourceMeter calls that all of them make alike, each in its
+instrument's own command language (pymeasure's ``expected_protocol``: the exact bytes): a single
+reading, shutdown, ``raise_errors`` reading the queue to its end and raising the first error, and
+a train whose loading fails stopped before the output turns on. What a driver does its own way
+(configure, trains) is pinned in its ``tests/test_driver_<name>.py``."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -36,6 +38,10 @@ class Keithley2450At60Hz(Keithley2450):
     line_frequency = 60.0
 
 
+class Keithley2600At60Hz(Keithley2600):
+    line_frequency = 60.0
+
+
 @dataclass(frozen=True)
 class Queue:
     """A driver's error queue: the query, its empty reply, two errors and how the first one is raised."""
@@ -55,7 +61,7 @@ QUEUES = {
                           ('-222,"Parameter data out of range;1;2026/01/01 00:00:00.000"',
                            '-113,"Undefined header;1;2026/01/01 00:00:00.001"'),
                           "-222, Parameter data out of range"),
-    "keithley2600": Queue(Keithley2600, TSP_QUERY, TSP_EMPTY,
+    "keithley2600": Queue(Keithley2600At60Hz, TSP_QUERY, TSP_EMPTY,
                           ("1.10100e+03\tParameter too big\t2.00000e+01\t1.00000e+00",
                            "-2.85000e+02\tTSP Syntax error\t2.00000e+01\t1.00000e+00"),
                           "1101, Parameter too big"),
@@ -70,6 +76,32 @@ TRAIN_MESSAGES: dict[str, Callable[[object, Train], str]] = {
     "keithley2450": lambda smu, train: smu.train_message(train, 1e-3),
     "keysightb2900": lambda smu, train: smu.sweep_message(train, smu.plan(train), 1e-3, reset_time=True),
 }
+
+
+#: a single reading integrating 1 ms at 60 Hz (0.06 PLC): the message and a reply of 0.1 V, 2 µA
+READINGS = {
+    # 2400 section 17 :READ?: the first two of the five data elements are V and I
+    "keithley2400": (":SENS:CURR:NPLC 0.06;:READ?",
+                     "+1.000000E-01,+2.000000E-06,+9.910000E+37,+1.234000E+00,+2.048400E+04"),
+    "keithley2450": (':SENS:CURR:NPLC 0.06;:READ? "defbuffer1",SOUR,READ', "0.1,2e-6"),
+    "keithley2600": ("smua.measure.nplc = 0.06 print(smua.measure.iv())", "2.00000e-06\t1.00000e-01"),
+}
+#: shutdown as one message: abort, then the output off at once (no ramp, no sleep)
+SHUTDOWNS = {"keithley2400": ":ABOR;:OUTP OFF", "keithley2450": ":ABOR;:OUTP OFF"}
+
+
+@pytest.mark.parametrize("name", READINGS)
+def test_a_single_reading_sets_the_integration_and_returns_voltage_and_current(name):
+    message, reply = READINGS[name]
+    with expected_protocol(QUEUES[name].driver, [(message, reply)]) as smu:
+        assert smu.measure(1e-3) == (0.1, 2e-6)
+
+
+@pytest.mark.parametrize("name", SHUTDOWNS)
+def test_shutdown_aborts_and_turns_the_output_off_without_ramping(name):
+    with expected_protocol(QUEUES[name].driver, [(SHUTDOWNS[name], None)]) as smu:
+        smu.shutdown()
+        assert smu.isShutdown
 
 
 @pytest.mark.parametrize("name", QUEUES)
