@@ -146,23 +146,6 @@ def test_binary_formats_send_a_hash_zero_block_in_the_byte_order(visa, data_form
     assert visa.query(":SOUR:VOLT?") == "1.000000E-01"              # settings still answer in ASCII
 
 
-def test_averaging_filter_repeat_takes_count_conversions_moving_fills_its_stack(visa, station):
-    """2461 manual §6 ``[:SENSe[1]]:<function>:AVERage[:STATe]``/``:COUNt``/``:TCONtrol``
-    (p. 6-53 to 6-56): OFF, 10, REPeat after *RST; REPeat makes COUNt conversions per reading, a
-    moving filter's first conversion fills its stack."""
-    assert visa.query(":SENS:CURR:AVER?;:SENS:CURR:AVER:COUN?;:SENS:CURR:AVER:TCON?") == "0;10;REP"
-    visa.write(":SOUR:VOLT 0.1;:OUTP ON;:SENS:CURR:AVER:COUN 5;:SENS:CURR:AVER ON")
-    t0 = station.clock.now()
-    visa.query(":READ?")
-    assert station.clock.now() - t0 == pytest.approx(5 / 60, rel=0.01)
-    visa.write(":SENS:CURR:AVER:TCON MOV")
-    t0 = station.clock.now()
-    visa.query(":READ?")
-    assert station.clock.now() - t0 == pytest.approx(1 / 60, rel=0.01)
-    visa.write(":SENS:CURR:AVER:COUN 101")
-    assert visa.query(":SYST:ERR?").startswith("-222,")
-
-
 def test_display_light_is_kept_through_reset(visa):
     """2461 manual §6 ``:DISPlay:LIGHt:STATe`` (p. 6-41): ON50 at power-on, not affected by *RST."""
     assert visa.query(":DISP:LIGH:STAT?") == "ON50"
