@@ -1,8 +1,11 @@
 """What the SCPI drivers share: the link settings, the error queue read to its end, the output
-switch of a single-channel SMU, the identity and line frequency, the source range a level needs, and numbers as they are sent."""
+switch of a single-channel SMU, the identity and line frequency, the level, limit and integration
+time of a software-timed step, the source range a level needs, and numbers as they are sent."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+
+import numpy as np
 
 from labsuite.core.errors import InstrumentError
 
@@ -48,6 +51,28 @@ class LineFrequencyMixin:
         if self._line_frequency is None:
             self._line_frequency = float(self.ask(self.line_frequency_query))
         return self._line_frequency
+
+
+class SteppedSourceMixin(LineFrequencyMixin):
+    """The level, current limit and integration time of a software-timed step, for a pymeasure SMU
+    that sets each with one message: ``level_message`` and ``compliance_message`` are formatted
+    with ``volts`` and ``amps``; ``nplc_range`` bounds the integration time in power line cycles."""
+
+    level_message: str
+    compliance_message: str
+    nplc_range: tuple[float, float]
+
+    def set_level(self, volts: float) -> None:
+        """Set the source level, V."""
+        self.write(self.level_message.format(volts=volts))
+
+    def set_compliance(self, amps: float) -> None:
+        """Set the current limit, A."""
+        self.write(self.compliance_message.format(amps=amps))
+
+    def nplc(self, aperture: float) -> float:
+        """The integration time in power line cycles nearest ``aperture`` s, within ``nplc_range``."""
+        return float(np.clip(aperture * self.line_frequency, *self.nplc_range))
 
 
 class OutputMixin:

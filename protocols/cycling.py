@@ -47,7 +47,7 @@ from labsuite.core.errors import ParameterError
 from labsuite.core.parameters import Declaration, Number
 from labsuite.core.plotspec import PlotSpec, Series
 from labsuite.core.program import PulseProgram, Train
-from labsuite.protocols.potentiation import pulse_and_read
+from labsuite.protocols.potentiation import PULSE_AND_READ, check_pulse_and_read, pulse_and_read
 from labsuite.protocols.protocol import ProgramSize, Protocol
 
 WRITE = 0          # index of the write segment in the pulse pattern
@@ -64,11 +64,7 @@ class PlasticityCycling(Protocol):
                   integer=True),
         Number("set_amplitude", "V", 1.5, 0.0, 210.0, "height of the potentiating pulses"),
         Number("reset_amplitude", "V", -1.5, -210.0, 0.0, "height of the depressing pulses"),
-        Number("width", "s", 100e-6, 1e-6, 10.0, "write pulse width"),
-        Number("period", "s", 50e-3, 10e-6, 3600.0, "time from one write pulse to the next"),
-        Number("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
-        Number("read_delay", "s", 20e-3, 0.0, 3600.0, "wait at 0 V between a write pulse and its read"),
-        Number("read_time", "s", 1e-3, 10e-6, 10.0, "read duration (the current is integrated over it)"),
+        *PULSE_AND_READ,
         Number("k_sigma", "", 3.0, 0.1, 100.0,
                   "state separation criterion: levels k·σ apart (σ: their cycle-to-cycle spread)"),
         Number("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole run"),
@@ -88,10 +84,7 @@ class PlasticityCycling(Protocol):
             raise ParameterError("set_amplitude", 0.0, 0.0, None, "V", "must be positive")
         if self.reset_amplitude == 0:
             raise ParameterError("reset_amplitude", 0.0, None, 0.0, "V", "must be negative")
-        busy = self.width + self.read_delay + self.read_time
-        if busy > self.period:
-            raise ParameterError("period", self.period, busy, None, "s",
-                                 "must hold width + read_delay + read_time")
+        check_pulse_and_read(self)
 
     # --- program ------------------------------------------------------------------------------
     def planned_size(self) -> ProgramSize:

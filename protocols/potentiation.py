@@ -27,6 +27,23 @@ POSITIVE = "potentiation pulses are positive; give e.g. amplitude=1.5V, or run d
 NEGATIVE = "depression pulses are negative; give e.g. amplitude=-1.5V, or run potentiation for positive pulses"
 
 
+#: the timing of a train with a read after each write pulse, the parameters :func:`pulse_and_read` reads
+PULSE_AND_READ = (
+    Number("width", "s", 100e-6, 1e-6, 10.0, "write pulse width"),
+    Number("period", "s", 50e-3, 10e-6, 3600.0, "time from one write pulse to the next"),
+    Number("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
+    Number("read_delay", "s", 20e-3, 0.0, 3600.0, "wait at 0 V between a write pulse and its read"),
+    Number("read_time", "s", 1e-3, 10e-6, 10.0, "read duration (the current is integrated over it)"),
+)
+
+
+def check_pulse_and_read(p: Protocol) -> None:
+    """Refuse a ``period`` of ``p`` that cannot hold its write pulse, the wait and the read."""
+    busy = p.width + p.read_delay + p.read_time
+    if busy > p.period:
+        raise ParameterError("period", p.period, busy, None, "s", "must hold width + read_delay + read_time")
+
+
 def pulse_and_read(p: Protocol, amplitude: float) -> tuple[tuple[Segment, ...], tuple[Segment, ...]]:
     """(baseline, pattern) of a pulse train with a read after each pulse, from ``p``'s width,
     period, read_delay, read_voltage and read_time: the baseline is one read and the rest of a
@@ -53,11 +70,7 @@ class Potentiation(Protocol):
         Number("pulses", "", 50, 1, 100_000, "number of write pulses", integer=True),
         Number("amplitude", "V", 1.5, 0.0, 210.0, "write pulse height (positive: the potentiating polarity)",
                   why=POSITIVE),
-        Number("width", "s", 100e-6, 1e-6, 10.0, "write pulse width"),
-        Number("period", "s", 50e-3, 10e-6, 3600.0, "time from one write pulse to the next"),
-        Number("read_voltage", "V", 0.1, -10.0, 10.0, "read level, below the switching threshold"),
-        Number("read_delay", "s", 20e-3, 0.0, 3600.0, "wait at 0 V between a write pulse and its read"),
-        Number("read_time", "s", 1e-3, 10e-6, 10.0, "read duration (the current is integrated over it)"),
+        *PULSE_AND_READ,
         Number("compliance", "A", 1e-3, 1e-9, 1.0, "current limit during the whole run"),
     )
     figure_units: ClassVar[dict[str, str]] = {
@@ -70,10 +83,7 @@ class Potentiation(Protocol):
         amplitude = self.parameter("amplitude")
         if self.amplitude == 0:
             raise ParameterError("amplitude", 0.0, None, None, "V", amplitude.why)
-        busy = self.width + self.read_delay + self.read_time
-        if busy > self.period:
-            raise ParameterError("period", self.period, busy, None, "s",
-                                 "must hold width + read_delay + read_time")
+        check_pulse_and_read(self)
 
     def program(self) -> PulseProgram:
         baseline, pattern = pulse_and_read(self, self.amplitude)

@@ -82,21 +82,14 @@ class PairedPulse(Protocol):
         if self.interval_min < shortest:
             raise ParameterError("interval_min", self.interval_min, shortest, None, "s",
                                  "Δt must hold the read after pulse 1 (read_time) and 50 µs at 0 V before pulse 2")
-        if self.interval_max < self.interval_min:
-            raise ParameterError("interval_max", self.interval_max, self.interval_min, None, "s",
-                                 "must be at least interval_min")
-        if self.intervals > 1 and self.interval_max == self.interval_min:
-            raise ParameterError("interval_max", self.interval_max, self.interval_min, None, "s",
-                                 "must exceed interval_min for more than one interval")
+        self.check_span("interval_min", "interval_max", "intervals")
         if self.rest < self.interval_max:
             raise ParameterError("rest", self.rest, self.interval_max, None, "s",
                                  "the volatile state must relax between pairs: rest ≥ interval_max")
 
     def interval_values(self) -> np.ndarray:
-        """The gaps Δt (s), one per train, in the order they are played."""
-        if self.intervals == 1:
-            return np.array([self.interval_min])
-        return np.geomspace(self.interval_min, self.interval_max, self.intervals)
+        """The gaps Δt (s), one per train, shortest first."""
+        return self.log_span("interval_min", "interval_max", "intervals")
 
     def play_order(self) -> np.ndarray:
         """The intervals in the order they are played.

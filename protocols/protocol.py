@@ -100,6 +100,23 @@ class Protocol(ABC):
     def validate(self) -> None:
         """Check relations between parameters (each is already within its own limits)."""
 
+    def check_span(self, low: str, high: str, count: str) -> None:
+        """Refuse a log-spaced sweep whose parameter ``high`` is below ``low``, or equal to it while
+        parameter ``count`` asks for more than one value."""
+        unit = self.units[high]
+        if self.values[high] < self.values[low]:
+            raise ParameterError(high, self.values[high], self.values[low], None, unit, f"must be at least {low}")
+        if self.values[count] > 1 and self.values[high] == self.values[low]:
+            raise ParameterError(high, self.values[high], self.values[low], None, unit,
+                                 f"must exceed {low} when {count} > 1")
+
+    def log_span(self, low: str, high: str, count: str) -> np.ndarray:
+        """The sweep :meth:`check_span` checks: ``count`` values from ``low`` to ``high``, log-spaced
+        (``low`` alone for one), in the parameters' unit."""
+        if self.values[count] == 1:
+            return np.array([self.values[low]])
+        return np.geomspace(self.values[low], self.values[high], int(self.values[count]))
+
     def planned_size(self) -> ProgramSize | None:
         """Segments and readings of :meth:`program`, computed without building it; None where the
         declared parameter ranges alone keep every program far below the bounds."""

@@ -74,17 +74,11 @@ class SpikeRate(Protocol):
         if self.rate_max > fastest:
             raise ParameterError("rate_max", self.rate_max, None, fastest, "Hz",
                                  "the period must hold the pulse width and 50 µs at 0 V")
-        if self.rate_max < self.rate_min:
-            raise ParameterError("rate_max", self.rate_max, self.rate_min, None, "Hz", "must be at least rate_min")
-        if self.rates > 1 and self.rate_max == self.rate_min:
-            raise ParameterError("rate_max", self.rate_max, self.rate_min, None, "Hz",
-                                 "must exceed rate_min for more than one rate")
+        self.check_span("rate_min", "rate_max", "rates")
 
     def rate_values(self) -> np.ndarray:
         """The train rates (Hz) in the order they are played."""
-        if self.rates == 1:
-            return np.array([self.rate_min])
-        return np.geomspace(self.rate_min, self.rate_max, self.rates)
+        return self.log_span("rate_min", "rate_max", "rates")
 
     def program(self) -> PulseProgram:
         read = Segment(self.read_voltage, self.read_time, "read", measure=True)

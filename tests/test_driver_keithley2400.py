@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from pymeasure.test import expected_protocol
 
-from labsuite import Bench, registry, run_protocol
+from labsuite import Bench, registry
 from labsuite.drivers.keithley.keithley2400 import CYCLE_OVERHEAD, Keithley2400, ListPlan, source_range
 from labsuite.core.errors import InstrumentError
 from labsuite.link import LinkError
@@ -23,8 +23,6 @@ NO_ERROR = '0,"No error"'
 WRITE = Segment(1.2, 1e-3, "write")
 READ = Segment(0.1, 1e-3, "read", measure=True)
 IDLE = Segment(0.0, 3e-3, "idle")
-POTENTIATION = {"pulses": 10, "amplitude": 1.2, "width": "1 ms", "period": "10 ms", "read_delay": "2 ms",
-                "read_time": "1 ms"}
 
 
 class At60Hz(Keithley2400):
@@ -106,18 +104,6 @@ def test_a_train_ends_on_the_source_range_configure_chose():
         assert smu.run_train(train, compliance=1e-3).current.size == 2
 
 
-def test_raise_errors_raises_the_first_error_and_reads_the_queue_to_its_end():
-    with expected_protocol(At60Hz, [
-        ("SYST:ERR?", NO_ERROR),
-        ("SYST:ERR?", '-222,"Parameter data out of range"'),
-        ("SYST:ERR?", '-113,"Undefined header"'),
-        ("SYST:ERR?", NO_ERROR),
-    ]) as smu:
-        smu.raise_errors()
-        with pytest.raises(InstrumentError, match="-222, Parameter data out of range"):
-            smu.raise_errors()
-
-
 def test_long_lists_go_in_commands_of_100_values():
     """Section 18 :SOURce:LIST:VOLTage takes up to 100 values; :APPend adds up to 100 more each."""
     train = Train((WRITE, READ), repeats=120, levels=np.column_stack([np.linspace(1.0, 1.5, 120), [0.1] * 120]))
@@ -130,20 +116,6 @@ def test_long_lists_go_in_commands_of_100_values():
     assert values[:4] == pytest.approx([1.0, 0.1, 1.0 + 0.5 / 119, 0.1], abs=1e-5)   # 6 significant digits
     assert message.index(":SENS:CURR:PROT 0.001") < message.index(":SOUR:LIST:VOLT ")
     assert message.endswith(":SOUR:VOLT:MODE LIST")
-
-
-def test_an_error_while_loading_stops_before_init():
-    """A refused list must not be followed by :OUTP ON;:INIT."""
-    train = Train((WRITE, READ), 1)
-    with expected_protocol(At60Hz, []) as smu:
-        message = smu.sweep_message(train, smu.list_plan(train), 1e-3, reset_time=True)
-    with expected_protocol(At60Hz, [
-        (message, None),
-        ("SYST:ERR?", '-223,"Too much data"'),
-        ("SYST:ERR?", NO_ERROR),
-    ], connection_attributes={"timeout": 10_000}) as smu:
-        with pytest.raises(InstrumentError, match="-223, Too much data"):
-            smu.run_train(train, compliance=1e-3)
 
 
 def test_an_error_during_the_sweep_is_raised_not_waited_out():
@@ -217,20 +189,6 @@ def test_limits_are_validated_before_sending():
             smu.set_level(250.0)
 
 
-def test_shutdown_aborts_and_turns_output_off_without_ramping():
-    with expected_protocol(Keithley2400, [(":ABOR;:OUTP OFF", None)]) as smu:
-        smu.shutdown()
-        assert smu.isShutdown
-
-
-def test_single_reading_sets_the_integration_and_reads():
-    """Section 17 :READ?; the first two of the five data elements are V and I."""
-    with expected_protocol(At60Hz, [
-        (":SENS:CURR:NPLC 0.06;:READ?", "+1.000000E-01,+2.000000E-06,+9.910000E+37,+1.234000E+00,+2.048400E+04"),
-    ]) as smu:
-        assert smu.measure(1e-3) == (0.1, 2e-6)
-
-
 def test_identify_registry_and_source_range():
     idn = simulated.Keithley2400.idn
     assert registry.INSTRUMENTS["keithley2400"].driver is Keithley2400
@@ -297,17 +255,6 @@ def test_a_train_over_2500_points_is_several_sweeps_on_one_time_base(station_240
     assert np.delete(steps, 1249) == pytest.approx(2e-3, abs=2e-6)
     assert readings.time[-1] == pytest.approx(1299 * 2e-3 + elapsed - train.duration, abs=2e-6)
     assert steps[1249] > 2e-3
-
-
-@pytest.mark.parametrize("timing", ["hardware", "software"])
-def test_potentiation_end_to_end_raises_conductance(timing):
-    with Bench.simulated(smu="keithley2400", seed=1) as bench:
-        samples = run_protocol("potentiation", bench, POTENTIATION, out_dir=None, timing=timing).samples
-        assert bench.smu.ask(":OUTP?") == "0"
-    g = samples["current"] / samples["voltage"]
-    assert g.size == 11 and np.all(np.diff(g) > 0)
-    if timing == "hardware":
-        assert np.diff(samples["t"][1:]) == pytest.approx(10e-3, abs=2e-6)
 
 
 def test_round_trips_grow_with_sweeps_not_with_pulses():

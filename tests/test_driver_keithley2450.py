@@ -48,24 +48,6 @@ def test_train_is_one_message_an_error_check_init_a_state_poll_and_one_buffer_re
     assert list(readings.current) == [2e-6, 2.5e-6]
 
 
-def test_an_error_while_loading_stops_before_init():
-    """A refused point (here: a level beyond the range) must not be followed by :INIT."""
-    from labsuite.core.errors import InstrumentError
-
-    class FixedLine(Keithley2450):
-        line_frequency = 60.0
-    train = Train((WRITE, READ), 1)
-    with expected_protocol(FixedLine, []) as smu:
-        message = smu.train_message(train, 1e-3)
-    with expected_protocol(FixedLine, [
-        (message, None),
-        ("SYST:ERR?", '-222,"Parameter data out of range;1;2026/01/01 00:00:00.000"'),
-        ("SYST:ERR?", NO_ERROR),
-    ], connection_attributes={"timeout": 10_000}) as smu:
-        with pytest.raises(InstrumentError, match="-222"):
-            smu.run_train(train, compliance=1e-3)
-
-
 def test_trigger_model_is_polled_until_idle():
     with expected_protocol(Keithley2450, [
         (":TRIG:STAT?", "RUNNING;RUNNING;5"),
@@ -118,19 +100,6 @@ def test_a_list_left_by_another_session_is_replaced_not_extended(station, sim245
     assert len(sim2450.config_lists["labsuite1"]) == 1
 
 
-def test_shutdown_aborts_and_turns_output_off_without_ramping():
-    with expected_protocol(Keithley2450, [(":ABOR;:OUTP OFF", None)]) as smu:
-        smu.shutdown()
-        assert smu.isShutdown
-
-
-def test_single_reading_sets_aperture_and_reads_source_and_current():
-    class FixedLine(Keithley2450):
-        line_frequency = 60.0
-    with expected_protocol(FixedLine, [(':SENS:CURR:NPLC 0.06;:READ? "defbuffer1",SOUR,READ', "0.1,2e-6")]) as smu:
-        assert smu.measure(1e-3) == (0.1, 2e-6)
-
-
 def test_identify_and_source_range():
     with expected_protocol(Keithley2450, [("*IDN?", "KEITHLEY INSTRUMENTS,MODEL 2450,1,1")]) as smu:
         assert smu.identify() == "KEITHLEY INSTRUMENTS,MODEL 2450,1,1"
@@ -150,16 +119,3 @@ def test_driver_runs_a_train_on_the_simulated_instrument(smu, station):
     g = readings.current / readings.voltage
     assert np.all(np.diff(g) > 0)
     assert station.instruments["smu"].source.output is False
-
-
-def test_raise_errors_raises_the_first_error_and_reads_the_queue_to_its_end():
-    from labsuite.core.errors import InstrumentError
-
-    with expected_protocol(Keithley2450, [
-        ("SYST:ERR?", NO_ERROR),
-        ("SYST:ERR?", '-222,"Parameter data out of range;1;1 2"'),
-        ("SYST:ERR?", NO_ERROR),
-    ]) as smu:
-        smu.raise_errors()
-        with pytest.raises(InstrumentError, match="-222, Parameter data out of range"):
-            smu.raise_errors()

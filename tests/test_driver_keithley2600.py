@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from pymeasure.test import expected_protocol
 
-from labsuite import Bench, registry, run_protocol
+from labsuite import Bench, registry
 from labsuite.drivers.keithley.keithley2600 import LOAD_MESSAGE, TRAIN_SCRIPT, Keithley2600, _aperture
 from labsuite.core.errors import InstrumentError, InvalidParameter
 from labsuite.core.program import PulseProgram, Segment, Train
@@ -123,18 +123,6 @@ def test_a_train_ends_on_the_source_range_configure_chose():
         assert smu.run_train(train, compliance=1e-3).current.size == 2
 
 
-def test_raise_errors_raises_the_first_error_and_reads_the_queue_to_its_end():
-    with expected_protocol(Keithley2600, [
-        ("print(errorqueue.next())", EMPTY),
-        ("print(errorqueue.next())", "1.10100e+03\tParameter too big\t2.00000e+01\t1.00000e+00"),
-        ("print(errorqueue.next())", "-2.85000e+02\tTSP Syntax error\t2.00000e+01\t1.00000e+00"),
-        ("print(errorqueue.next())", EMPTY),
-    ]) as smu:
-        smu.raise_errors()
-        with pytest.raises(InstrumentError, match="1101, Parameter too big"):
-            smu.raise_errors()
-
-
 def test_levels_that_change_per_repeat_go_as_column_lines_of_100():
     levels = np.column_stack([np.linspace(1.0, 1.5, 250), [0.1] * 250, [0.0] * 250])
     with expected_protocol(FixedLine, []) as smu:
@@ -223,13 +211,6 @@ def test_shutdown_turns_both_channels_off_at_once(station, sim):
     library.close_library()
 
 
-def test_single_reading_sets_the_aperture_and_reads_current_and_voltage():
-    with expected_protocol(FixedLine, [
-        ("smua.measure.nplc = 0.06 print(smua.measure.iv())", "2.00000e-06\t1.00000e-01"),
-    ]) as smu:
-        assert smu.measure(1e-3) == (0.1, 2e-6)
-
-
 def test_identify_and_driver_matching():
     idn = "Keithley Instruments, Model 2636B, 4381136, 4.0.4"
     with expected_protocol(Keithley2600, [("*IDN?", idn)]) as smu:
@@ -314,17 +295,6 @@ def test_bench_over_tcp_runs_the_same_train_as_in_process():
         with Bench.simulated(seed=3, smu="keithley2600", transport=transport) as bench:
             samples[transport] = Runner(bench, PulseProgram((Train(pattern, 10),), 1e-3)).run()
     assert samples["tcp"]["current"] == pytest.approx(samples["inprocess"]["current"], rel=1e-9)
-
-
-@pytest.mark.parametrize("timing", ["hardware", "software"])
-def test_potentiation_end_to_end_gives_rising_conductance(timing):
-    with Bench.simulated(smu="keithley2600", seed=1) as bench:
-        result = run_protocol("potentiation", bench, {"pulses": 8, "period": "5 ms", "read_delay": "1 ms"},
-                              out_dir=None, timing=timing)
-    g = result.samples["current"] / result.samples["voltage"]
-    assert g.size == 9
-    assert np.all(np.diff(g) > 0)
-    assert result.figures["g_max"] > 1.5 * result.figures["g_min"]
 
 
 def test_round_trips_grow_with_the_number_of_chunks_not_pulses():

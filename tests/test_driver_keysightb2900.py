@@ -100,20 +100,6 @@ def test_pulse_shape_train_puts_the_peaks_in_the_list():
     assert readings.current.size == 0
 
 
-def test_an_error_while_loading_stops_before_the_output_turns_on():
-    """A setting refused (here a -222) must not be followed by :OUTP ON or :INIT."""
-    train = Train((WRITE, READ, IDLE), 1)
-    with expected_protocol(KeysightB2900, []) as smu:
-        message = smu.sweep_message(train, smu.plan(train), 1e-3, reset_time=True)
-    with expected_protocol(KeysightB2900, [
-        (message, None),
-        ("SYST:ERR?", '-222,"Data out of range"'),
-        ("SYST:ERR?", NO_ERROR),
-    ], connection_attributes=TIMEOUT) as smu:
-        with pytest.raises(InstrumentError, match="-222, Data out of range"):
-            smu.run_train(train, compliance=1e-3)
-
-
 def test_shutdown_turns_channel_1_off_first_then_aborts():
     """:OUTP1 OFF alone first; channel 2 only on a model identified as having one (a B2901A refuses
     its suffix and channel lists naming it)."""
@@ -176,18 +162,6 @@ def test_the_last_run_ends_on_the_source_range_configure_chose():
     ], connection_attributes=TIMEOUT) as smu:
         smu.configure(compliance=1e-3, max_level=1.5)
         assert smu.run_train(train, compliance=1e-3).time == pytest.approx([0, 4e-4])
-
-
-def test_raise_errors_raises_the_first_error_and_reads_the_queue_to_its_end():
-    with expected_protocol(KeysightB2900, [
-        ("SYST:ERR?", NO_ERROR),
-        ("SYST:ERR?", '-222,"Data out of range"'),
-        ("SYST:ERR?", '-114,"Header suffix out of range"'),
-        ("SYST:ERR?", NO_ERROR),
-    ]) as smu:
-        smu.raise_errors()
-        with pytest.raises(InstrumentError, match="-222, Data out of range"):
-            smu.raise_errors()
 
 
 def test_spot_reading_sets_the_aperture_and_returns_voltage_and_current():

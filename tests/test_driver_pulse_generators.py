@@ -139,6 +139,20 @@ def test_channel_and_count_must_be_a_channel_and_a_whole_number(driver):
             generator.set_output(True, channel=0)
 
 
+@pytest.mark.parametrize("driver, load", [(Keysight33500, "LOAD"), (TektronixAFG31000, "IMP")])
+def test_load_setting_and_polarity_are_sent_with_the_channel_and_checked_first(driver, load):
+    with expected_protocol(driver, [(f"OUTP2:{load} INF", None), ("OUTP2:POL INV", None),
+                                    (f"OUTP1:{load}?", "9.9E+37")]) as generator:
+        channel = generator.channels[2]
+        channel.output_load = "INF"
+        channel.polarity = "INV"
+        assert generator.channels[1].output_load == pytest.approx(9.9e37)
+        with pytest.raises(ValueError):
+            channel.output_load = 0.5        # below 1 Ω: refused before sending
+        with pytest.raises(ValueError):
+            channel.polarity = "REV"
+
+
 @pytest.mark.parametrize("driver", DRIVERS)
 def test_raise_errors_raises_the_first_error_and_reads_the_queue_to_its_end(driver):
     ok = OK[driver]

@@ -7,9 +7,10 @@ clean run's messages to one instrument. Afterwards the simulated instruments the
 asked whether an output is on, the run file's status and samples are read, and stderr must hold
 one ``labsuite: error:`` line (a warning line for a breakdown) and no traceback.
 
-By default a deterministic sample runs (every fault on every bench with one protocol, every
-protocol once per fault on a bench that rotates); ``LABSUITE_FULL_CAMPAIGN=1`` runs the full
-cross product. A protocol that a bench refuses at its defaults counts as a pass when it is
+The benches are every registered SMU, alone and with every registered generator. By default a
+deterministic sample runs (every fault with one protocol on every bench whose SMU is a family's
+entry, every protocol once per fault on a bench that rotates through all of them, a model's own
+entry included); ``LABSUITE_FULL_CAMPAIGN=1`` runs the full cross product. A protocol that a bench refuses at its defaults counts as a pass when it is
 refused before any byte of the run is sent.
 """
 from __future__ import annotations
@@ -30,33 +31,40 @@ import pyvisa
 from labsuite import Bench
 from labsuite.cli import main
 from labsuite.protocols import PROTOCOLS
+from labsuite.registry import INSTRUMENTS, names
 from labsuite.simulator.faults import Fault
+from labsuite.simulator.station import TWINS
 from labsuite.store import read_run
 
 FULL = os.environ.get("LABSUITE_FULL_CAMPAIGN") == "1"
-SMUS = ("keithley2450", "keithley2400", "keithley2600", "keysightb2900")
-GENERATORS = (None, "keysight33500", "tektronixafg31000")
+SMUS = tuple(names("smu"))
+GENERATORS = (None, *names("pulse_generator"))
 BENCHES = tuple((smu, gen) for smu in SMUS for gen in GENERATORS)
 LATE_S = 30.0   # s: past the drivers' 10 s VISA timeout
 SEED = 1
 
-#: how each simulated instrument says whether an output is on ("0": off), asked bypassing faults
+#: how each simulated instrument class says whether an output is on ("0": off), asked bypassing faults
 OUTPUT_QUERIES = {
-    "keithley2450": (":OUTP?",), "keithley2400": (":OUTP?",),
-    "keithley2600": ("print(smua.source.output)", "print(smub.source.output)"),
-    "keysightb2900": (":OUTP1?", ":OUTP2?"),
-    "keysight33500": ("OUTP1?", "OUTP2?"), "tektronixafg31000": ("OUTP1:STAT?", "OUTP2:STAT?"),
+    "Keithley2450": (":OUTP?",), "Keithley2400": (":OUTP?",),
+    "Keithley2600": ("print(smua.source.output)", "print(smub.source.output)"),
+    "KeysightB2900": (":OUTP1?", ":OUTP2?"),
+    "Keysight33500": ("OUTP1?", "OUTP2?"), "TektronixAFG31000": ("OUTP1:STAT?", "OUTP2:STAT?"),
 }
+
+
+def queries(name: str, table: dict[str, object]):
+    """The entry of ``table`` for the simulated class that stands in for registered instrument ``name``."""
+    return table[TWINS[name].cls.__name__]
 
 
 def outputs_on(station) -> list[str]:
     """The outputs a simulated station's instruments say are on (queried on the instruments themselves)."""
-    names = {"smu": station.smu, "pulse_generator": station.pulse_generator}
+    registered = {"smu": station.smu, "pulse_generator": station.pulse_generator}
     on = []
     for role, instrument in station.instruments.items():
-        for query in OUTPUT_QUERIES[names[role]]:
+        for query in queries(registered[role], OUTPUT_QUERIES):
             if float(instrument.process(query)) != 0:
-                on.append(f"{names[role]} {query}")
+                on.append(f"{registered[role]} {query}")
     return on
 
 
@@ -133,12 +141,13 @@ def run_cli(tmp_path: Path, monkeypatch, capsys, protocol: str, smu: str, gen: s
 @functools.cache
 def _sample() -> tuple[tuple[Fault, str, str, str | None, str], ...]:
     """(fault, protocol, smu, generator, role) of the sample or of the full product."""
-    names = sorted(PROTOCOLS)
+    protocols = sorted(PROTOCOLS)
     cases = set()
     for f, fault in enumerate(Fault):
         for b, (smu, gen) in enumerate(BENCHES):
-            for p, protocol in enumerate(names):
-                wanted = FULL or protocol == "potentiation" or b == (5 * f + p) % len(BENCHES)
+            family = INSTRUMENTS[smu].model is None
+            for p, protocol in enumerate(protocols):
+                wanted = FULL or (protocol == "potentiation" and family) or b == (5 * f + p) % len(BENCHES)
                 if wanted:   # on a bench with a generator, the fault strikes one or the other, alternately
                     role = "pulse_generator" if gen is not None and (f + p + b) % 2 else "smu"
                     cases.add((fault, protocol, smu, gen, role))
@@ -230,8 +239,8 @@ def test_a_fault_mid_run_ends_with_outputs_off_samples_kept_and_one_clear_line(
 SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 SIGNAL_BENCHES = SMUS if FULL else ("keithley2450",)
 #: software-timed writes of 1.5 V for 1 s; the test waits until one plays
-LEVEL_QUERIES = {"keithley2450": ":SOUR:VOLT?", "keithley2400": ":SOUR:VOLT?",
-                 "keithley2600": "print(smua.source.levelv)", "keysightb2900": ":SOUR1:VOLT?"}
+LEVEL_QUERIES = {"Keithley2450": ":SOUR:VOLT?", "Keithley2400": ":SOUR:VOLT?",
+                 "Keithley2600": "print(smua.source.levelv)", "KeysightB2900": ":SOUR1:VOLT?"}
 LONG_PULSES = ["--set", "pulses=4", "--set", "width=1s", "--set", "period=1.5s", "--set", "read_delay=0.1s",
                "--timing", "software"]
 
@@ -264,10 +273,10 @@ def test_a_stop_signal_mid_pulse_switches_the_output_off_and_ends_the_run_aborte
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
     rm = pyvisa.ResourceManager("@py")
     watch = rm.open_resource(roles["smu"], read_termination="\n", write_termination="\n", timeout=10_000)
-    query = OUTPUT_QUERIES[smu][0]
+    query = queries(smu, OUTPUT_QUERIES)[0]
     try:
         deadline = time.monotonic() + 60
-        while float(watch.query(query)) == 0 or float(watch.query(LEVEL_QUERIES[smu])) < 1.0:   # a write pulse
+        while float(watch.query(query)) == 0 or float(watch.query(queries(smu, LEVEL_QUERIES))) < 1.0:   # a write pulse
             assert run.poll() is None and time.monotonic() < deadline, run.communicate()
             time.sleep(0.05)
         run.send_signal(signum)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
+import numpy as np
 import pytest
 
 from labsuite import Bench, Limits, registry, run_protocol
@@ -241,3 +242,23 @@ def test_the_snapshot_names_the_registered_instruments_their_idn_resource_and_li
         name = getattr(bench.station, role)
         assert stored["driver"] == name and stored["resource"] == bench.resources[role]
         assert registry.INSTRUMENTS[name].matches(stored["settings"]["idn"])
+
+
+# --- the physics through every SMU, however it is timed -------------------------------------------
+
+POTENTIATION = {"pulses": 10, "width": "1 ms", "period": "10 ms", "read_delay": "2 ms", "read_time": "1 ms"}
+
+
+@pytest.mark.parametrize("timing", ["hardware", "software"])
+@pytest.mark.parametrize("smu", SMUS)
+def test_potentiation_raises_the_conductance_pulse_by_pulse(smu, timing):
+    """Hardware-timed, the reads follow each other exactly one period apart; stepped from the computer,
+    a step may stretch by the time its messages take."""
+    with Bench.simulated(smu=smu, seed=1) as bench:
+        result = run_protocol("potentiation", bench, POTENTIATION, out_dir=None, timing=timing)
+        assert outputs_on(bench) == []
+    g = result.samples["current"] / result.samples["voltage"]
+    assert g.size == 1 + POTENTIATION["pulses"] and np.all(np.diff(g) > 0)
+    assert result.figures["g_max"] > 1.5 * result.figures["g_min"]
+    if timing == "hardware":
+        assert np.diff(result.samples["t"][1:]) == pytest.approx(10e-3, abs=2e-6)

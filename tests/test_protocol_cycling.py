@@ -15,6 +15,7 @@ from labsuite.analysis.states import (asymmetry, cycle_to_cycle_variation, cycle
                                       distinguishable_states, on_off_ratio)
 from labsuite.core.errors import ParameterError
 from labsuite.core.program import SAMPLE_DTYPE
+from labsuite.protocols import PROTOCOLS
 from labsuite.protocols.cycling import PlasticityCycling
 from labsuite.protocols.endurance import Endurance
 from labsuite.simulator.models import SynapticMemristor
@@ -282,3 +283,11 @@ def test_cycling_energy_estimate_against_the_exact_energy_of_its_pulses():
     measured = proto.analyze(np.concatenate([samples, during]))
     assert measured["energy_is_estimate"] == 0.0
     assert measured["energy_per_pulse"] == pytest.approx(np.mean(exact), rel=1e-12)
+
+
+@pytest.mark.parametrize("name", ["potentiation", "depression", "ltp-ltd"])
+def test_a_period_that_cannot_hold_the_pulse_wait_and_read_is_refused_naming_period(name):
+    with pytest.raises(ParameterError) as exc:
+        PROTOCOLS[name](width="1 ms", read_delay="5 ms", read_time="5 ms", period="10 ms")
+    assert exc.value.field == "period"
+    PROTOCOLS[name](width="1 ms", read_delay="4 ms", read_time="5 ms", period="10 ms")   # 10 ms holds 1 + 4 + 5

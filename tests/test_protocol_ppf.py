@@ -144,6 +144,7 @@ def test_an_interval_shorter_than_the_read_is_refused_before_anything_is_sent(tm
 @pytest.mark.parametrize("values, field", [
     ({"interval_max": "1 s", "rest": "0.5 s"}, "rest"),
     ({"interval_min": "10 ms", "interval_max": "5 ms"}, "interval_max"),
+    ({"interval_min": "10 ms", "interval_max": "10 ms", "intervals": 4}, "interval_max"),   # four need a span
     ({"read_voltage": 0}, "read_voltage"),
 ])
 def test_inconsistent_parameters_name_the_field(values, field):

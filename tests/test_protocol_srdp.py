@@ -93,6 +93,7 @@ def test_end_to_end_on_the_simulated_bench(tmp_path):
     ({"rate_max": "20 kHz"}, "rate_max"),                  # out of the declared range
     ({"width": "1 ms", "rate_max": "1 kHz"}, "rate_max"),  # the period cannot hold 1 ms + 50 µs
     ({"rate_min": 10, "rate_max": 5}, "rate_max"),
+    ({"rate_min": 10, "rate_max": 10, "rates": 3}, "rate_max"),   # three rates need a span
     ({"read_voltage": 0}, "read_voltage"),
 ])
 def test_inconsistent_parameters_name_the_field(values, field):

@@ -2,28 +2,6 @@
 import numpy as np
 import pytest
 
-IDN = "KEITHLEY INSTRUMENTS,MODEL 2450,04096218,1.7.12b"
-
-
-def test_identifies_and_resets_to_manual_defaults(visa):
-    assert visa.query("*IDN?") == IDN
-    visa.write(":SOUR:VOLT 1.2;:OUTP ON")
-    visa.write("*RST")
-    assert visa.query(":SOUR:FUNC?") == "VOLT"
-    assert float(visa.query(":SOUR:VOLT?")) == 0.0
-    assert float(visa.query(":SOUR:VOLT:ILIM?")) == pytest.approx(105e-6)
-    assert visa.query(":OUTP?") == "0"
-    assert visa.query(":SENS:FUNC?") == '"CURR:DC"'
-    assert float(visa.query(":SENS:CURR:NPLC?")) == 1.0
-    assert visa.query("*OPC?") == "1"
-
-
-def test_long_short_and_lower_case_forms_are_one_command(visa):
-    visa.write(":SOURCE:VOLTAGE:LEVEL 0.5")
-    assert float(visa.query(":sour:volt?")) == 0.5
-    visa.write("sour1:volt:ilim 2e-4")
-    assert float(visa.query(":SOURce:VOLTage:ILIMit:LEVel?")) == pytest.approx(2e-4)
-
 
 def test_error_queue_reports_undefined_header_in_2450_format(visa):
     assert visa.query(":SYST:ERR?") == '0,"No error;0;0 0"'
@@ -166,23 +144,6 @@ def test_binary_formats_send_a_hash_zero_block_in_the_byte_order(visa, data_form
     visa.write(':TRAC:DATA? 1,3,"defbuffer1",READ,UNIT')
     assert visa.query(":SYST:ERR?").startswith('1133,"Parameter 4, Syntax error, expected valid name parameters;')
     assert visa.query(":SOUR:VOLT?") == "1.000000E-01"              # settings still answer in ASCII
-
-
-def test_averaging_filter_repeat_takes_count_conversions_moving_fills_its_stack(visa, station):
-    """2461 manual §6 ``[:SENSe[1]]:<function>:AVERage[:STATe]``/``:COUNt``/``:TCONtrol``
-    (p. 6-53 to 6-56): OFF, 10, REPeat after *RST; REPeat makes COUNt conversions per reading, a
-    moving filter's first conversion fills its stack."""
-    assert visa.query(":SENS:CURR:AVER?;:SENS:CURR:AVER:COUN?;:SENS:CURR:AVER:TCON?") == "0;10;REP"
-    visa.write(":SOUR:VOLT 0.1;:OUTP ON;:SENS:CURR:AVER:COUN 5;:SENS:CURR:AVER ON")
-    t0 = station.clock.now()
-    visa.query(":READ?")
-    assert station.clock.now() - t0 == pytest.approx(5 / 60, rel=0.01)
-    visa.write(":SENS:CURR:AVER:TCON MOV")
-    t0 = station.clock.now()
-    visa.query(":READ?")
-    assert station.clock.now() - t0 == pytest.approx(1 / 60, rel=0.01)
-    visa.write(":SENS:CURR:AVER:COUN 101")
-    assert visa.query(":SYST:ERR?").startswith("-222,")
 
 
 def test_display_light_is_kept_through_reset(visa):

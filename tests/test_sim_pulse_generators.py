@@ -73,17 +73,6 @@ def test_keysight_identifies_and_resets_to_the_manual_defaults(keysight):
     assert keysight.process("*OPC?") == "1"
 
 
-def test_keysight_error_queue_has_its_format_survives_rst_and_clears_with_cls(keysight):
-    assert keysight.process(":SYST:ERR?") == '+0,"No error"'
-    keysight.process(":SOUR1:FUNC:BOGUS 1")
-    keysight.process("*RST")
-    assert keysight.process(":SYST:ERR?") == '-113,"Undefined header"'
-    keysight.process(":SOUR1:FUNC:BOGUS 1")
-    assert keysight.process("*STB?") == "+4"
-    keysight.process("*CLS")
-    assert keysight.process(":SYST:ERR?") == '+0,"No error"'
-
-
 def test_keysight_width_that_does_not_fit_the_period_is_decreased_with_a_settings_conflict(keysight):
     """Guide: the width must be less than the period less the 16 ns minimum width; the instrument
     adjusts it and reports -221."""

@@ -35,7 +35,7 @@ from pymeasure.instruments.keithley.keithley2450 import Keithley2450 as _Pymeasu
 from labsuite.core.errors import InstrumentError
 from labsuite.core.instruments import Registration, SourceMeterCapabilities, TrainReadings
 from labsuite.core.program import Train
-from labsuite.drivers.scpi_common import (ErrorQueueMixin, LineFrequencyMixin, OutputMixin, link_settings,
+from labsuite.drivers.scpi_common import (ErrorQueueMixin, OutputMixin, SteppedSourceMixin, link_settings,
                                           smallest_range)
 
 BUFFER = "defbuffer1"
@@ -44,7 +44,7 @@ NPLC_MIN, NPLC_MAX = 0.01, 10.0
 MAX_BLOCKS = 255
 
 
-class Keithley2450(ErrorQueueMixin, LineFrequencyMixin, OutputMixin, _PymeasureKeithley2450):
+class Keithley2450(ErrorQueueMixin, SteppedSourceMixin, OutputMixin, _PymeasureKeithley2450):
     """Keithley 2450 on pymeasure, implementing labsuite's :class:`~labsuite.core.instruments.SourceMeter`."""
 
     capabilities = SourceMeterCapabilities(
@@ -60,6 +60,9 @@ class Keithley2450(ErrorQueueMixin, LineFrequencyMixin, OutputMixin, _PymeasureK
     )
     registrations = (Registration("keithley2450", "smu", r"KEITHLEY INSTRUMENTS,MODEL 2450,", capabilities),)
     line_frequency_query = ":SYST:LFR?"
+    level_message = ":SOUR:VOLT {volts:.6g}"
+    compliance_message = ":SOUR:VOLT:ILIM {amps:g}"
+    nplc_range = (NPLC_MIN, NPLC_MAX)
 
     def __init__(self, adapter, name: str = "Keithley 2450 SourceMeter", **kwargs) -> None:
         super().__init__(adapter, name, **link_settings(kwargs))
@@ -160,18 +163,9 @@ class Keithley2450(ErrorQueueMixin, LineFrequencyMixin, OutputMixin, _PymeasureK
         plc = 1.0 / self.line_frequency
         return float(np.clip(min(measured), NPLC_MIN * plc, NPLC_MAX * plc))
 
-    def set_level(self, volts: float) -> None:
-        """Set the source level, V."""
-        self.write(f":SOUR:VOLT {volts:.6g}")
-
-    def set_compliance(self, amps: float) -> None:
-        """Set the current limit, A."""
-        self.write(f":SOUR:VOLT:ILIM {amps:g}")
-
     def measure(self, aperture: float) -> tuple[float, float]:
         """Take one reading integrating ``aperture`` s; return (V readback, I in A)."""
-        nplc = float(np.clip(aperture * self.line_frequency, NPLC_MIN, NPLC_MAX))
-        voltage, current = self.values(f':SENS:CURR:NPLC {nplc:.6g};:READ? "{BUFFER}",SOUR,READ')
+        voltage, current = self.values(f':SENS:CURR:NPLC {self.nplc(aperture):.6g};:READ? "{BUFFER}",SOUR,READ')
         return float(voltage), float(current)
 
     def shutdown(self) -> None:

@@ -51,11 +51,11 @@ from pymeasure.instruments.keithley.keithley2600 import Keithley2600 as _Pymeasu
 from pymeasure.instruments.validators import strict_range
 
 from labsuite.core.errors import InstrumentError, InvalidParameter
-from labsuite.core.datasheets import KEITHLEY_2600B, Keithley2600BModel
+from labsuite.core.datasheets import KEITHLEY_2600B, Keithley2600BModel, variants
 from labsuite.core.instruments import Registration, SourceMeterCapabilities, TrainReadings
 from labsuite.core.program import Train
 from labsuite.core.units import format_quantity
-from labsuite.drivers.scpi_common import LineFrequencyMixin, link_settings
+from labsuite.drivers.scpi_common import SteppedSourceMixin, link_settings
 
 NPLC_MIN, NPLC_MAX = 0.001, 25.0        # smuX.measure.nplc (section 9)
 MEASURE_MARGIN = 60e-6                  # s between the end of an integration and the next source
@@ -279,17 +279,21 @@ FAMILY = replace(   # what every 2600B model meets
 IDN_PATTERN = r"Keithley Instruments[^,]*, ?Model {model},"
 
 
-class Keithley2600(LineFrequencyMixin, _PymeasureKeithley2600):
+class Keithley2600(SteppedSourceMixin, _PymeasureKeithley2600):
     """Keithley 2600B on pymeasure, implementing labsuite's :class:`~labsuite.core.instruments.SourceMeter`
     on channel A. ``model`` ("2602B", ...) selects that model's limits; without it the limits
     every 2600B meets apply."""
 
     capabilities = FAMILY
+    # the family, then each model the data sheets offer on its own (labsuite.core.datasheets.variants)
     registrations = (Registration("keithley2600", "smu", IDN_PATTERN.format(model=r"26(0[124]|1[124]|3[456])B"),
                                   FAMILY),
-                     Registration("keithley2612b", "smu", IDN_PATTERN.format(model="2612B"),
-                                  MODEL_CAPABILITIES["2612B"], "2612B"))
+                     *(Registration(name, "smu", IDN_PATTERN.format(model=model), MODEL_CAPABILITIES[model], model)
+                       for name, model in variants(KEITHLEY_2600B).items()))
     line_frequency_query = "print(localnode.linefreq)"
+    level_message = "smua.source.levelv = {volts:.6g}"
+    compliance_message = "smua.source.limiti = {amps:g}"
+    nplc_range = (NPLC_MIN, NPLC_MAX)
 
     def __init__(self, adapter, name: str = "Keithley 2600B System SourceMeter", model: str | None = None,
                  **kwargs) -> None:
@@ -481,18 +485,10 @@ class Keithley2600(LineFrequencyMixin, _PymeasureKeithley2600):
         self.write("smua.source.offmode = smua.OUTPUT_HIGH_Z" if high_impedance
                    else "smua.source.offmode = smua.OUTPUT_NORMAL")
 
-    def set_level(self, volts: float) -> None:
-        """Set the source level, V."""
-        self.write(f"smua.source.levelv = {volts:.6g}")
-
-    def set_compliance(self, amps: float) -> None:
-        """Set the current limit, A."""
-        self.write(f"smua.source.limiti = {amps:g}")
-
     def measure(self, aperture: float) -> tuple[float, float]:
         """Take one reading integrating ``aperture`` s; return (V readback, I in A)."""
-        nplc = float(np.clip(aperture * self.line_frequency, NPLC_MIN, NPLC_MAX))
-        current, voltage = self.ask(f"smua.measure.nplc = {nplc:.6g} print(smua.measure.iv())").split("\t")
+        current, voltage = self.ask(f"smua.measure.nplc = {self.nplc(aperture):.6g} "
+                                    "print(smua.measure.iv())").split("\t")
         return float(voltage), float(current)
 
     def reconnected(self) -> None:

@@ -62,11 +62,12 @@ from pymeasure.instruments.validators import joined_validators, strict_discrete_
 
 from labsuite.drivers.scpi_common import ErrorQueueMixin, link_settings, number
 from labsuite.core.errors import InstrumentError, InvalidParameter, RangeError
+from labsuite.core.datasheets import PULSE_GENERATORS
 from labsuite.core.instruments import PulseGeneratorCapabilities, Registration
 
-MAX_LEVEL = 10.0               # V, open circuit
+MAX_LEVEL = PULSE_GENERATORS["keysight33500"].max_voltage   # V, open circuit
 MIN_LEVEL = 2e-3               # V, smallest |level| open circuit (1 mVpp into 50 Ω)
-MIN_PERIOD = 1 / 30e6          # s, 30 MHz pulse rate
+MIN_PERIOD = PULSE_GENERATORS["keysight33500"].min_period   # s, highest pulse rate
 MAX_EDGE = 1e-6                # s
 LONG_EDGE_WIDTH = 20e-9        # s, narrowest pulse that takes edges above the minimum
 POLL_INTERVAL = 0.05           # s between *ESR? polls while a burst plays
@@ -106,6 +107,19 @@ def level_controls(amplitude: str, levels: str, minimum: float, maximum: float) 
             control(levels + ":LOW", "low level in V", [-maximum, maximum - minimum]))
 
 
+def output_controls(load: str) -> tuple[property, property]:
+    """A generator channel's load setting, at header ``load``, and its output polarity
+    (``OUTP{ch}:POL``), as the 33500 and the AFG31000 both take them."""
+    return (Instrument.control(load + "?", load + " %s",
+                               """Control the load setting the levels assume: Ω (1 to 10 000) or "INF" (high
+                               impedance); reads back 9.9e37 for INF. The output impedance stays 50 Ω.""",
+                               validator=joined_validators(strict_discrete_set, strict_range),
+                               values=[["INF"], [1, 10e3]]),
+            Instrument.control("OUTP{ch}:POL?", "OUTP{ch}:POL %s",
+                               """Control the output polarity, "NORM" or "INV" (inverted about the offset).""",
+                               validator=strict_discrete_set, values=["NORM", "INV"]))
+
+
 def check_channel_and_level(caps: PulseGeneratorCapabilities, channel: int, level: float,
                             minimum: float) -> None:
     """Raise unless ``channel`` is one of the generator's and ``level`` (V, open circuit) is in
@@ -126,11 +140,11 @@ def check_count(caps: PulseGeneratorCapabilities, count: int) -> None:
 
 
 class BusBurstMixin(ErrorQueueMixin):
-    """What the 33500 and AFG31000 drivers share: a burst configured in one message
-    (``_burst_message``, the model's own) after the model's ``check_burst``, fired with ``*TRG``
-    and polled through ``*ESR?``, outputs switched per channel, shutdown (the model's
-    ``outputs_off`` message) and reset, the error queue, and recovery from a query whose reply
-    was never read.
+    """What the 33500 and AFG31000 drivers share: the link settings and ``identify``, a burst
+    configured in one message (``_burst_message``, the model's own) after the model's
+    ``check_burst``, fired with ``*TRG`` and polled through ``*ESR?``, outputs switched per
+    channel, shutdown (the model's ``outputs_off`` message) and reset, the error queue, and
+    recovery from a query whose reply was never read.
 
     A reply is pending from the write of a query until it has been read; a read interrupted
     (Ctrl-C) or timed out leaves it pending. The next write then clears the device first
@@ -144,6 +158,15 @@ class BusBurstMixin(ErrorQueueMixin):
     _reply_pending = False
     _burst_seconds: dict[int, float]      # count × period last configured, per channel
     outputs_off: str                      # the message that turns both outputs off and aborts a burst
+
+    def __init__(self, adapter, name: str, **kwargs) -> None:
+        super().__init__(adapter, name, **link_settings(kwargs))
+        self._outputs = {n: False for n in self.channels}   # as this driver last set them
+        self._burst_seconds = {}
+
+    def identify(self) -> str:
+        """Get the *IDN? reply."""
+        return self.id
 
     def write(self, command: str, **kwargs) -> None:
         if self._reply_pending:
@@ -272,16 +295,7 @@ class Keysight33500Channel(Agilent33500Channel):
         """Control the cycles per triggered burst (int; reads back as a float).""",
         validator=strict_range, values=[1, 100_000_000])
 
-    output_load = Instrument.control(
-        "OUTP{ch}:LOAD?", "OUTP{ch}:LOAD %s",
-        """Control the load setting the levels assume: Ω (1 to 10 000) or "INF" (high impedance);
-        reads back 9.9e37 for INF.""",
-        validator=joined_validators(strict_discrete_set, strict_range), values=[["INF"], [1, 10e3]])
-
-    polarity = Instrument.control(
-        "OUTP{ch}:POL?", "OUTP{ch}:POL %s",
-        """Control the output polarity, "NORM" or "INV" (inverted about the offset).""",
-        validator=strict_discrete_set, values=["NORM", "INV"])
+    output_load, polarity = output_controls("OUTP{ch}:LOAD")
 
     trigger_source = Instrument.control(
         "TRIG{ch}:SOUR?", "TRIG{ch}:SOUR %s",
@@ -293,17 +307,7 @@ class Keysight33500(BusBurstMixin, Agilent33500):
     """Keysight 33500B/33600A (two-channel models) on pymeasure, implementing labsuite's
     :class:`~labsuite.core.instruments.PulseGenerator`."""
 
-    capabilities = PulseGeneratorCapabilities(
-        max_voltage=MAX_LEVEL,
-        min_width=16e-9,
-        max_width=1e6,
-        width_resolution=100e-12,
-        min_edge=8.4e-9,
-        min_period=MIN_PERIOD,
-        max_burst=100_000_000,
-        output_impedance=50.0,
-        channels=2,
-    )
+    capabilities = PULSE_GENERATORS["keysight33500"]
     registrations = (Registration("keysight33500", "pulse_generator",
                                   r"(AGILENT|KEYSIGHT) TECHNOLOGIES,33[56]\d\d[AB],", capabilities),)
 
@@ -312,15 +316,9 @@ class Keysight33500(BusBurstMixin, Agilent33500):
     outputs_off = ":OUTP1 OFF;:OUTP2 OFF;:ABOR"
 
     def __init__(self, adapter, name: str = "Keysight 33500B/33600A waveform generator", **kwargs) -> None:
-        super().__init__(adapter, name, **link_settings(kwargs))
-        self._outputs = {n: False for n in self.channels}   # as this driver last set them
-        self._burst_seconds = {}
+        super().__init__(adapter, name, **kwargs)
 
     # --- PulseGenerator interface -------------------------------------------------------
-    def identify(self) -> str:
-        """Get the *IDN? reply."""
-        return self.id
-
     def settings(self) -> dict[str, object]:
         """Get each channel's pulse, burst and output settings (one query per channel)."""
         found: dict[str, object] = {"idn": self.identify()}

@@ -51,17 +51,18 @@ sources agree with a public AFG31022 driver (QuTech QMI).
 from __future__ import annotations
 
 from pymeasure.instruments import Channel, Instrument, SCPIMixin
-from pymeasure.instruments.validators import joined_validators, strict_discrete_set, strict_range
+from pymeasure.instruments.validators import strict_discrete_set, strict_range
 
 from labsuite.drivers.keysight.keysight33500 import (BusBurstMixin, check_channel_and_level, check_count,
-                                                     level_commands, level_controls)
-from labsuite.drivers.scpi_common import link_settings, number
+                                                     level_commands, level_controls, output_controls)
+from labsuite.drivers.scpi_common import number
 from labsuite.core.errors import RangeError
-from labsuite.core.instruments import PulseGeneratorCapabilities, Registration
+from labsuite.core.datasheets import PULSE_GENERATORS
+from labsuite.core.instruments import Registration
 
-MAX_LEVEL = 10.0               # V, open circuit
+MAX_LEVEL = PULSE_GENERATORS["tektronixafg31000"].max_voltage   # V, open circuit
 MIN_LEVEL = 2e-3               # V, smallest |level| open circuit (1 mVpp into 50 Ω)
-MIN_PERIOD = 1 / 12.5e6        # s, 12.5 MHz pulse rate
+MIN_PERIOD = PULSE_GENERATORS["tektronixafg31000"].min_period   # s, highest pulse rate
 MAX_PERIOD = 1e3               # s, 1 mHz
 MAX_EDGE_PER_PERIOD = 0.625
 BOOLEAN = {True: 1, False: 0}
@@ -104,16 +105,7 @@ class AFG31000Channel(Channel):
     amplitude, offset, voltage_high, voltage_low = level_controls(
         "SOUR{ch}:VOLT:LEV:IMM:AMPL", "SOUR{ch}:VOLT:LEV:IMM", MIN_LEVEL, MAX_LEVEL)
 
-    load_impedance = Instrument.control(
-        "OUTP{ch}:IMP?", "OUTP{ch}:IMP %s",
-        """Control the load setting the levels assume: Ω (1 to 10 000) or "INF" (high impedance);
-        reads back 9.9e37 for INF. The output impedance itself is always 50 Ω.""",
-        validator=joined_validators(strict_discrete_set, strict_range), values=[["INF"], [1, 10e3]])
-
-    polarity = Instrument.control(
-        "OUTP{ch}:POL?", "OUTP{ch}:POL %s",
-        """Control the output polarity, "NORM" or "INV" (inverted about the offset).""",
-        validator=strict_discrete_set, values=["NORM", "INV"])
+    output_load, polarity = output_controls("OUTP{ch}:IMP")
 
     output = Instrument.control(
         "OUTP{ch}:STAT?", "OUTP{ch}:STAT %d",
@@ -140,17 +132,7 @@ class TektronixAFG31000(BusBurstMixin, SCPIMixin, Instrument):
     """Tektronix AFG31000 (two-channel models), implementing labsuite's
     :class:`~labsuite.core.instruments.PulseGenerator`."""
 
-    capabilities = PulseGeneratorCapabilities(
-        max_voltage=MAX_LEVEL,
-        min_width=30e-9,
-        max_width=999.99,
-        width_resolution=10e-12,
-        min_edge=18e-9,
-        min_period=MIN_PERIOD,
-        max_burst=1_000_000,
-        output_impedance=50.0,
-        channels=2,
-    )
+    capabilities = PULSE_GENERATORS["tektronixafg31000"]
     registrations = (Registration("tektronixafg31000", "pulse_generator", r"TEKTRONIX,AFG31\d{3},", capabilities),)
 
     ch_1 = Instrument.ChannelCreator(AFG31000Channel, 1)
@@ -164,15 +146,9 @@ class TektronixAFG31000(BusBurstMixin, SCPIMixin, Instrument):
         validator=strict_discrete_set, values=["TIM", "EXT"])
 
     def __init__(self, adapter, name: str = "Tektronix AFG31000 arbitrary/function generator", **kwargs) -> None:
-        super().__init__(adapter, name, **link_settings(kwargs))
-        self._outputs = {n: False for n in self.channels}   # as this driver last set them
-        self._burst_seconds = {}
+        super().__init__(adapter, name, **kwargs)
 
     # --- PulseGenerator interface -------------------------------------------------------
-    def identify(self) -> str:
-        """Get the *IDN? reply."""
-        return self.id
-
     def settings(self) -> dict[str, object]:
         """Get each channel's pulse, burst and output settings (one query per channel)."""
         found: dict[str, object] = {"idn": self.identify(), "trigger_source": self.trigger_source}

@@ -1,4 +1,4 @@
-"""Simulated Keithley Series 2600B System SourceMeter (2601B, 2602B, 2612B, 2636B), TSP command set.
+"""Simulated Keithley Series 2600B System SourceMeter (the models of ``labsuite.core.datasheets``), TSP command set.
 
 Follows the Series 2600B Reference Manual (2600BS-901-01 Rev. F, 2021): section 2 "Output-off
 states", section 3 "Reading buffers", section 5 "Theory of operation" (limits, operating
@@ -10,8 +10,9 @@ two-channel models):
 
 - ``smuX.source``: ``func`` (voltage sourcing; the current source is not simulated and turning
   the output on with ``OUTPUT_DCAMPS`` is refused with -221), ``levelv``, ``limiti``/``limitv``
-  (compliance ranges and ``reset()`` defaults of section 9 ``smuX.source.limitY``: 2601B/2602B
-  10 nA–3 A, default 1 A; 2612B 10 nA–1.5 A, 2636B 100 pA–1.5 A, default 100 mA), ``rangev``/``autorangev``,
+  (compliance ranges and ``reset()`` defaults of section 9 ``smuX.source.limitY``, per model in
+  ``labsuite.core.datasheets``: 2601B/2602B 10 nA–3 A, default 1 A; 2636B 100 pA–1.5 A, default
+  100 mA), ``rangev``/``autorangev``,
   ``output``, ``compliance``, ``offmode`` (normal: 0 V under ``offlimiti``, 1 mA by default;
   high-Z: the output relay opens; zero), ``delay``;
 - ``smuX.measure``: ``i()``, ``v()``, ``iv()``, ``r()``, ``p()`` (optionally into reading
@@ -59,7 +60,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from labsuite.core.datasheets import KEITHLEY_2600B, Keithley2600BModel
+from labsuite.core.datasheets import KEITHLEY_2600B, Keithley2600BModel, variants
 from labsuite.simulator.circuit import SegmentResult, SourcePort
 from labsuite.simulator.instruments.tsp import TspInstrument, TspObject, TspRuntimeError, attribute, number
 from labsuite.simulator.run_control import Interrupted
@@ -1245,7 +1246,9 @@ class ElapsedTimer(TspObject):
 class Keithley2600(TspInstrument):
     """A 2600B whose ``smua`` drives the device through ``port``; ``smub`` (two-channel models) is unwired."""
 
-    simulates = {"keithley2600": "2602B", "keithley2612b": "2612B"}   # registry name (labsuite.registry) → model
+    # registry name (labsuite.registry) → model: the family as a 2602B, then the models the data sheets
+    # offer on their own (labsuite.core.datasheets.variants)
+    simulates = {"keithley2600": "2602B", **variants(KEITHLEY_2600B)}
 
     firmware = "4.0.4"
 
