@@ -290,7 +290,8 @@ def test_a_recipe_adapts_the_defaults_it_leaves_out_and_is_refused_whole_for_a_v
     recipe.write_text(recipe.read_text(encoding="utf-8") + 'parameters = { width = "100 us" }\n', encoding="utf-8")
     assert main(["run", str(recipe), "--sim", "--smu", "keithley2400", "--out", str(tmp_path / "refused")]) == 2
     last = capsys.readouterr().err.splitlines()[-1]
-    assert last.startswith("labsuite: error: width = 100 µs is shorter than the Keithley 2400")
+    assert last == (f"labsuite: error: width = 100 µs is shorter than the Keithley 2400 SourceMeter can time "
+                    f'(735 µs): edit width in the recipe {recipe} (step 2): width = "1 ms", or add a pulse generator')
     assert not (tmp_path / "refused").exists()
 
 
