@@ -18,6 +18,9 @@ Every instrument is named as :mod:`labsuite.registry` knows it. A ``bench.toml``
     driver = "keysight33500"
     resource = "TCPIP0::192.168.1.21::inst0::INSTR"
     series_resistance = "2 kohm"  # in its path to the device: limits what a short could draw
+    trigger_line = true           # a cable from the SMU's trigger output (a 2450's digital I/O
+                                  # line 1) to its trigger input: it can play pulses shorter than
+                                  # the SMU can time, started by the SMU's sequencer
 
 or, for the simulated bench, instead of ``[smu]``::
 
@@ -26,7 +29,8 @@ or, for the simulated bench, instead of ``[smu]``::
     seed = 1
     smu = "keithley2450"          # any registered SMU (see `labsuite instruments --simulated`)
     pulse_generator = "keysight33500"   # optional
-    series_resistance = "1 kohm"
+    pulse_series_resistance = "2 kohm"
+    trigger_line = false          # the default wires the SMU's trigger output to it, where it has one
     [simulator.device]            # device-model parameters, units allowed
     tau_volatile = "20 ms"
 """
@@ -51,12 +55,14 @@ log = logging.getLogger("labsuite")
 
 def connect(resource: str, driver: str = DEFAULT_SMU, limits: Limits | None = None, visa_library: Any = "",
             name: str = "bench", pulse_generator: tuple[str, str] | None = None,
-            pulse_series_resistance: float = 0.0) -> Bench:
+            pulse_series_resistance: float = 0.0, trigger_line: bool = False) -> Bench:
     """Open a real SMU at VISA ``resource`` with the instrument registered as ``driver`` (and a pulse
-    generator, ``(resource, driver)``, behind ``pulse_series_resistance`` Ω)."""
+    generator, ``(resource, driver)``, behind ``pulse_series_resistance`` Ω, its trigger input wired
+    to the SMU's trigger output if ``trigger_line``)."""
     smu = open_instrument("smu", driver, resource, visa_library)
     bench = Bench(smu, limits or Limits(), RealClock(), name, {"smu": resource}, closers=[smu.adapter.close],
-                  pulse_series_resistance=pulse_series_resistance)
+                  pulse_series_resistance=pulse_series_resistance,
+                  trigger_line=trigger_line and pulse_generator is not None)
     if pulse_generator is not None:
         pg_resource, pg_driver = pulse_generator
         try:
@@ -73,7 +79,7 @@ def simulated(model: str | None = None, seed: int = 0, limits: Limits | None = N
               series_resistance: float = 0.0, transport: str = "inprocess",
               name: str = "simulated bench", model_params: dict[str, Any] | None = None,
               smu: str = DEFAULT_SMU, pulse_generator: str | None = None,
-              pulse_series_resistance: float = 0.0) -> Bench:
+              pulse_series_resistance: float = 0.0, trigger_line: bool = True) -> Bench:
     """A bench of simulated instruments on a device model, in virtual time.
 
     ``transport="inprocess"`` talks to the simulated instruments through an in-process
@@ -82,7 +88,8 @@ def simulated(model: str | None = None, seed: int = 0, limits: Limits | None = N
     ``model_params`` overrides device-model parameters (``{"w_initial": 0.9}``); ``smu``
     names the registered SMU whose simulated twin plays; ``pulse_generator`` adds a simulated
     generator wired to the same device through its output impedance plus
-    ``pulse_series_resistance`` Ω.
+    ``pulse_series_resistance`` Ω, and (``trigger_line``, where the SMU has a trigger output) its
+    trigger input to the SMU's trigger output.
     """
     from labsuite.simulator.models import DEFAULT_MODEL
     from labsuite.simulator.server import InstrumentServer, ServedClock
@@ -93,7 +100,7 @@ def simulated(model: str | None = None, seed: int = 0, limits: Limits | None = N
         registry.lookup("pulse_generator", pulse_generator, "pulse_generator")
     station = SimulatedStation(model or DEFAULT_MODEL, seed, smu=smu, series_resistance=series_resistance,
                                model_params=dict(model_params or {}), pulse_generator=pulse_generator,
-                               pulse_series_resistance=pulse_series_resistance)
+                               pulse_series_resistance=pulse_series_resistance, trigger_line=trigger_line)
     closers = []
     if transport == "inprocess":
         library = station.visa_library()
@@ -122,8 +129,9 @@ def simulated(model: str | None = None, seed: int = 0, limits: Limits | None = N
            "transport": transport}
     if pulse_generator is not None:
         sim["pulse_series_resistance"] = pulse_series_resistance
+        sim["trigger_line"] = station.trigger_line
     return Bench(driver, limits or Limits(), clock, name, resources, sim, closers, generator, pulse_series_resistance,
-                 station)
+                 station.trigger_line, station)
 
 
 def replayed(run_file: str | Path) -> Bench:
@@ -173,7 +181,7 @@ def from_toml(path: str | Path) -> Bench:
             raise InvalidParameter(str(path), "give either a [simulator] table or [smu] (and [pulse_generator]) "
                                               "tables, not both")
         sim = _table(spec, "simulator", {"model", "seed", "smu", "pulse_generator", "series_resistance",
-                                         "pulse_series_resistance", "transport", "device"})
+                                         "pulse_series_resistance", "trigger_line", "transport", "device"})
         seed = sim.get("seed", 0)
         if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= 2**63 - 1:
             raise InvalidParameter("simulator.seed", f"{seed!r} must be a whole number from 0 to {2**63 - 1}")
@@ -183,7 +191,8 @@ def from_toml(path: str | Path) -> Bench:
                 raise InvalidParameter(f"simulator.{key}", f"{sim[key]!r} must be a name in quotes")
         return simulated(sim.get("model"), seed, limits, _resistance(sim, "series_resistance", "simulator."),
                          sim.get("transport", "inprocess"), name, device, sim.get("smu", DEFAULT_SMU),
-                         sim.get("pulse_generator"), _resistance(sim, "pulse_series_resistance", "simulator."))
+                         sim.get("pulse_generator"), _resistance(sim, "pulse_series_resistance", "simulator."),
+                         _flag(sim, "trigger_line", True, "simulator."))
     if "smu" not in spec:
         raise InvalidParameter(str(path), "needs an [smu] table (driver, resource) or a [simulator] table")
     smu = _table(spec, "smu", {"driver", "resource"})
@@ -192,7 +201,7 @@ def from_toml(path: str | Path) -> Bench:
     driver = smu.get("driver", DEFAULT_SMU)
     registry.lookup("smu", driver, "smu.driver")
     resource = check_resource(smu["resource"], "smu.resource")
-    generator = _table(spec, "pulse_generator", {"driver", "resource", "series_resistance"}) \
+    generator = _table(spec, "pulse_generator", {"driver", "resource", "series_resistance", "trigger_line"}) \
         if "pulse_generator" in spec else None
     if generator is not None:
         if not {"resource", "driver"} <= set(generator):
@@ -202,7 +211,8 @@ def from_toml(path: str | Path) -> Bench:
     return connect(resource, driver, limits, name=name,
                    pulse_generator=None if generator is None else (generator["resource"], generator["driver"]),
                    pulse_series_resistance=0.0 if generator is None else _resistance(
-                       generator, "series_resistance", "pulse_generator."))
+                       generator, "series_resistance", "pulse_generator."),
+                   trigger_line=generator is not None and _flag(generator, "trigger_line", False, "pulse_generator."))
 
 
 def open_instrument(kind: Kind, name: str, resource: str, visa_library: Any = "") -> Any:
@@ -261,4 +271,12 @@ def _resistance(table: dict[str, Any], key: str, where: str) -> float:
     value = parse_quantity(table.get(key, 0.0), "ohm", f"{where}{key}")
     if value < 0:
         raise InvalidParameter(f"{where}{key}", f"{value:g} ohm must not be negative; give 0 or more, e.g. \"1 kohm\"")
+    return value
+
+
+def _flag(table: dict[str, Any], key: str, default: bool, where: str) -> bool:
+    """A true/false setting from a bench table."""
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise InvalidParameter(f"{where}{key}", f"{value!r} must be true or false")
     return value

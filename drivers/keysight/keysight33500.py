@@ -76,8 +76,9 @@ DRAIN_TIMEOUT = 100            # ms, for a reply left unread where a device clea
 
 
 def level_commands(level: float, recentre: bool, high: str, low: str, offset: str, polarity: str,
-                   minimum: float = MIN_LEVEL) -> list[str]:
-    """The commands that take a channel's levels to 0 V idle, ``level`` V (open circuit) pulses.
+                   minimum: float = MIN_LEVEL, idle: float = 0.0) -> list[str]:
+    """The commands that take a channel's levels to ``idle`` V idle (0 V unless armed for an
+    external trigger, see ``arm_external_burst``), ``level`` V (open circuit) pulses.
 
     ``high``/``low``/``offset``/``polarity`` are the channel's headers, ``minimum`` (V) its
     smallest amplitude. Before the polarity is set the levels go to ±``minimum``: ``high
@@ -86,9 +87,20 @@ def level_commands(level: float, recentre: bool, high: str, low: str, offset: st
     """
     sequence = [f"{offset} 0"] if recentre else []
     sequence += [f"{high} {number(minimum)}", f"{low} {number(-minimum)}"]
+    rest = number(idle) if idle else "0"
     if level > 0:
-        return sequence + [f"{polarity} NORM", f"{high} {number(level)}", f"{low} 0"]
-    return sequence + [f"{polarity} INV", f"{low} {number(level)}", f"{high} 0"]
+        return sequence + [f"{polarity} NORM", f"{high} {number(level)}", f"{low} {rest}"]
+    return sequence + [f"{polarity} INV", f"{low} {number(level)}", f"{high} {rest}"]
+
+
+def check_idle(caps: PulseGeneratorCapabilities, level: float, idle: float, minimum: float) -> None:
+    """Raise unless a channel can idle at ``idle`` V between pulses to ``level`` V: within its
+    range, and at least ``minimum`` (V) below a positive pulse, above a negative one."""
+    room = level - minimum if level > 0 else caps.max_voltage
+    floor = -caps.max_voltage if level > 0 else level + minimum
+    if not floor <= idle <= room:
+        raise RangeError("idle level", idle, floor, room, "V",
+                         why="a pulse leaves its idle level towards its own sign, by at least the smallest amplitude")
 
 
 def level_controls(amplitude: str, levels: str, minimum: float, maximum: float) -> tuple[property, ...]:
@@ -144,6 +156,7 @@ class BusBurstMixin(ErrorQueueMixin):
     _reply_pending = False
     _burst_seconds: dict[int, float]      # count × period last configured, per channel
     outputs_off: str                      # the message that turns both outputs off and aborts a burst
+    min_level: float                      # V, smallest |level| open circuit
 
     def write(self, command: str, **kwargs) -> None:
         if self._reply_pending:
@@ -165,6 +178,19 @@ class BusBurstMixin(ErrorQueueMixin):
         self.check_burst(level, width, period, count, edge, channel)
         self._burst_seconds[channel] = int(count) * period
         self.write(self._burst_message(level, width, period, int(count), edge, channel))
+        self.raise_errors()
+
+    def arm_external_burst(self, level: float, width: float, period: float, count: int, edge: float,
+                           idle: float, channel: int = 1) -> None:
+        """Pulses from ``idle`` V to ``level`` V (open circuit) as :meth:`configure_burst` plays them,
+        ``count`` per rising edge at the Trig In connector (another instrument's trigger output
+        starts them), the output turned off first (the levels change from 0 V idle). One message
+        and one error check."""
+        self.check_burst(level, width, period, count, edge, channel)
+        check_idle(self.capabilities, level, idle, self.min_level)
+        self._outputs[channel] = False   # the message turns it off first
+        self._burst_seconds[channel] = int(count) * period
+        self.write(self._burst_message(level, width, period, int(count), edge, channel, idle))
         self.raise_errors()
 
     def set_output(self, on: bool, channel: int = 1) -> None:
@@ -310,6 +336,7 @@ class Keysight33500(BusBurstMixin, Agilent33500):
     ch_1 = Instrument.ChannelCreator(Keysight33500Channel, 1)
     ch_2 = Instrument.ChannelCreator(Keysight33500Channel, 2)
     outputs_off = ":OUTP1 OFF;:OUTP2 OFF;:ABOR"
+    min_level = MIN_LEVEL
 
     def __init__(self, adapter, name: str = "Keysight 33500B/33600A waveform generator", **kwargs) -> None:
         super().__init__(adapter, name, **link_settings(kwargs))
@@ -358,17 +385,21 @@ class Keysight33500(BusBurstMixin, Agilent33500):
 
     # --- helpers ------------------------------------------------------------------------
     def _burst_message(self, level: float, width: float, period: float, count: int, edge: float,
-                       channel: int) -> str:
+                       channel: int, idle: float | None = None) -> str:
+        """The burst's message: on a bus trigger from a 0 V idle, or (``idle`` given) on a rising
+        edge at Trig In from ``idle`` V with no trigger delay (TRIGger:SOURce EXT, :SLOPe POS, :DELay 0)."""
         n, off = channel, not self._outputs[channel]
         src = f":SOUR{n}"
         commands = [f":OUTP{n} OFF"] if off else []
-        commands += [f"{src}:BURS:MODE TRIG", f"{src}:BURS:NCYC {count}", f":TRIG{n}:SOUR BUS",
+        trigger = [f":TRIG{n}:SOUR BUS"] if idle is None else [f":TRIG{n}:SOUR EXT", f":TRIG{n}:SLOP POS",
+                                                                 f":TRIG{n}:DEL 0"]
+        commands += [f"{src}:BURS:MODE TRIG", f"{src}:BURS:NCYC {count}", *trigger,
                      f"{src}:BURS:STAT ON", f"{src}:FUNC PULS",
                      f"{src}:FUNC:PULS:TRAN:BOTH MIN", f"{src}:FUNC:PULS:WIDT MIN",
                      f"{src}:FUNC:PULS:PER {number(period)}", f"{src}:FUNC:PULS:WIDT {number(width)}",
                      f"{src}:FUNC:PULS:TRAN:BOTH {number(edge)}", f":OUTP{n}:LOAD INF"]
         commands += level_commands(level, off, f"{src}:VOLT:HIGH", f"{src}:VOLT:LOW", f"{src}:VOLT:OFFS",
-                                   f":OUTP{n}:POL")
+                                   f":OUTP{n}:POL", idle=idle or 0.0)
         return ";".join(commands)
 
 

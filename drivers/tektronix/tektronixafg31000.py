@@ -155,6 +155,7 @@ class TektronixAFG31000(BusBurstMixin, SCPIMixin, Instrument):
 
     ch_1 = Instrument.ChannelCreator(AFG31000Channel, 1)
     ch_2 = Instrument.ChannelCreator(AFG31000Channel, 2)
+    min_level = MIN_LEVEL
     outputs_off = ":OUTP1:STAT OFF;:OUTP2:STAT OFF;:ABOR"
 
     trigger_source = Instrument.control(
@@ -211,16 +212,19 @@ class TektronixAFG31000(BusBurstMixin, SCPIMixin, Instrument):
 
     # --- helpers ------------------------------------------------------------------------
     def _burst_message(self, level: float, width: float, period: float, count: int, edge: float,
-                       channel: int) -> str:
+                       channel: int, idle: float | None = None) -> str:
+        """The burst's message: played by ``*TRG`` from a 0 V idle, or (``idle`` given) also on a
+        rising edge at Trigger Input from ``idle`` V (TRIGger:SEQuence:SLOPe POSitive)."""
         n, off = channel, not self._outputs[channel]
         src, volt = f":SOUR{n}", f":SOUR{n}:VOLT:LEV:IMM"
         commands = [f":OUTP{n}:STAT OFF"] if off else []
-        commands += [f"{src}:BURS:MODE TRIG", f"{src}:BURS:NCYC {count}", ":TRIG:SEQ:SOUR EXT",
+        slope = [] if idle is None else [":TRIG:SEQ:SLOP POS"]
+        commands += [f"{src}:BURS:MODE TRIG", f"{src}:BURS:NCYC {count}", ":TRIG:SEQ:SOUR EXT", *slope,
                      f"{src}:BURS:STAT ON", f"{src}:FUNC:SHAP PULS",
                      f"{src}:PULS:DEL 0", f"{src}:PULS:TRAN:LEAD MIN", f"{src}:PULS:TRAN:TRA MIN",
                      f"{src}:PULS:WIDT MIN", f"{src}:PULS:PER {number(period)}", f"{src}:PULS:WIDT {number(width)}",
                      f"{src}:PULS:TRAN:LEAD {number(edge)}", f"{src}:PULS:TRAN:TRA {number(edge)}",
                      f":OUTP{n}:IMP INF"]
         commands += level_commands(level, off, f"{volt}:HIGH", f"{volt}:LOW", f"{volt}:OFFS", f":OUTP{n}:POL",
-                                   MIN_LEVEL)
+                                   MIN_LEVEL, idle or 0.0)
         return ";".join(commands)
