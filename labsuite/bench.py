@@ -86,12 +86,12 @@ class Bench:
                   series_resistance: float = 0.0, transport: str = "inprocess",
                   name: str = "simulated bench", model_params: dict[str, Any] | None = None,
                   smu: str = DEFAULT_SMU, pulse_generator: str | None = None,
-                  pulse_series_resistance: float = 0.0) -> Bench:
+                  pulse_series_resistance: float = 0.0, trigger_line: bool = True) -> Bench:
         """Simulated instruments on a device model (see :func:`labsuite.bench_factory.simulated`)."""
         from labsuite import bench_factory
 
         return bench_factory.simulated(model, seed, limits, series_resistance, transport, name, model_params, smu,
-                                       pulse_generator, pulse_series_resistance)
+                                       pulse_generator, pulse_series_resistance, trigger_line)
 
     @classmethod
     def replayed(cls, run_file: str | Path) -> Bench:
