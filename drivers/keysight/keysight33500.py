@@ -45,6 +45,13 @@ introduction); ``*ESR?`` reads and clears that register (IEEE 488.2 §11.5.1.2).
 it instead of blocking in ``*OPC?``, so a burst may last longer than the VISA timeout and
 Ctrl-C acts between polls with no reply left pending.
 
+Armed for the trigger input (``arm_external_burst``: another instrument's trigger output starts
+each burst, a Keithley 2450's digital I/O line wired to the rear Ext Trig connector), the message
+is the same with ``:TRIGn:SOUR EXT;:TRIGn:SLOP POS;:TRIGn:DEL 0`` for ``:TRIGn:SOUR BUS`` (guide,
+TRIGger:SOURce, :SLOPe, :DELay), always with the output off first, and the channel idles at a
+level of the caller's (the read level, so that its path carries no current while an SMU reads)
+instead of 0 V.
+
 Capabilities are the 33500B's (the 33600A is faster); the guide gives the 16 ns minimum width,
 the 8.4 ns minimum edge, 1 000 000 s widths and 100 000 000-cycle bursts. The ±10 V open-circuit
 (±5 V into 50 Ω) level range, the 1 mVpp (into 50 Ω) minimum amplitude, the 30 MHz pulse rate,

@@ -10,6 +10,10 @@ PERiod|WIDTh|DELay|TRANsition:LEADing|TRANsition:TRAiling``, ``SOURce<n>:VOLTage
 HIGH|LOW|OFFSet``, ``OUTPut<n>:IMPedance|POLarity|STATe``, ``SOURce<n>:BURSt:STATe|MODE|
 NCYCles``, ``TRIGger:SEQuence:SOURce``, ``*TRG``, ``*OPC``, ``*ESR?``, ``*CLS``.
 
+Armed for the Trigger Input connector (``arm_external_burst``), the message adds
+``:TRIG:SEQ:SLOP POS`` (a rising edge from another instrument's trigger output starts the burst)
+and the channel idles at the caller's level instead of 0 V.
+
 Bus trigger: the AFG31000 has no BUS trigger source; ``*TRG`` generates a trigger event whatever
 the source. With the source TIMer a triggered burst also repeats at the timer interval, so the
 driver selects EXTernal (nothing wired to Trigger Input) and fires with ``*TRG``. As for the
