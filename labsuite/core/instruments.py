@@ -128,7 +128,8 @@ class PulseGeneratorCapabilities:
 
 @runtime_checkable
 class PulseGenerator(Protocol):
-    """A generator that plays bursts of rectangular pulses on a bus trigger.
+    """A generator that plays bursts of rectangular pulses on a bus trigger, or on an edge at its
+    trigger input (``arm_external_burst``).
 
     Levels are open-circuit voltages: drivers set the output load to high impedance, so a
     device sees ``level`` divided between it and the generator's output impedance.
