@@ -183,6 +183,9 @@ def _cause(protocol: Protocol, program: PulseProgram, error: LabsuiteError, smu:
         if "computer" in error.why:     # a wait the computer times between pulse-generator bursts
             what = (f"is shorter than a computer can time between pulse-generator bursts "
                     f"({format_quantity(error.low, 's')}), and the {smu} cannot play the pulses itself")
+        elif "generator plays" in error.why:   # a read after a pulse the SMU's trigger starts on the generator
+            what = (f"is shorter than the {smu} needs to read after a pulse the generator plays on its trigger "
+                    f"({format_quantity(error.low, 's')}: its output stays open for its shortest segment)")
         else:
             what = f"is shorter than the {smu} can time ({format_quantity(error.low, 's')})"
         return name, protocol.values[name], error.low, protocol.units[name], what

@@ -237,14 +237,13 @@ class Runner:
     def _triggered(self) -> bool:
         """Whether the generator plays the program's writes, each started by the SMU's trigger
         output: where the bench has that line, and neither bus-triggered bursts nor the SMU's
-        sequencer keep the timing of every train with writes while this does."""
+        sequencer keep the timing of every train with writes (:meth:`check` then refuses, in this
+        path's terms, a train it cannot play either)."""
         trains = [t for t in self.program.trains if self._generator_writes(t)]
         if (not trains or self.timing == "software" or not self.bench.trigger_line
                 or not self.bench.smu.capabilities.trigger_output):
             return False
-        if all(self._bursts_keep_timing(t) for t in trains) or all(self._hardware_timeable(t) for t in trains):
-            return False
-        return all(self._triggerable(t) for t in trains)
+        return not (all(self._bursts_keep_timing(t) for t in trains) or all(self._hardware_timeable(t) for t in trains))
 
     def _triggers_generator(self, train: Train) -> bool:
         """Whether ``train`` plays on the SMU's sequencer with the generator started at each write."""
@@ -253,13 +252,6 @@ class Runner:
     def _triggered_plan(self, train: Train) -> TriggeredTrain:
         caps = self.bench.smu.capabilities
         return plan_triggered(train, caps.min_segment, caps.min_aperture, self.bench.pulse_generator.capabilities)
-
-    def _triggerable(self, train: Train) -> bool:
-        try:
-            self._check_triggered(train)
-        except (LimitError, InvalidParameter):
-            return False
-        return True
 
     def _check_triggered(self, train: Train) -> None:
         """Raise unless the SMU's sequencer can play ``train`` with the generator started at each

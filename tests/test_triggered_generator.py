@@ -10,6 +10,7 @@ import pytest
 
 from labsuite import Bench, read_run, run_protocol
 from labsuite.core.clock import VirtualClock
+from labsuite.core.errors import LimitError
 from labsuite.core.events import RunObserver, RunState
 from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.protocols.ppf import PairedPulse
@@ -221,3 +222,18 @@ def test_the_generator_output_is_off_however_a_triggered_run_ends(how):
         assert 0 < runner.samples.size < 100
         assert not generator.channels[1].output and bench.station.node.ports[1].voltage is None
         assert not bench.smu.output_enabled()
+
+
+def test_a_read_too_short_after_a_triggered_pulse_is_refused_naming_read_time_and_values_that_play():
+    """The 2450's output stays open for its 50 µs shortest segment from each pulse, so the read
+    after it must hold that and a 200 µs integration."""
+    with Bench.simulated(model="multi-timescale", seed=1, smu="keithley2450", pulse_generator="keysight33500",
+                         pulse_series_resistance=2e3) as bench:
+        traffic = TrafficLog.attach(bench.smu)
+        with pytest.raises(LimitError) as refused:
+            run_protocol(PairedPulse(**{**SHORT_PULSES, "read_time": 200e-6}), bench, out_dir=None)
+        assert traffic.entries == []
+    assert str(refused.value) == (
+        "read_time = 200 µs is shorter than the Keithley 2450 SourceMeter needs to read after a pulse the generator "
+        "plays on its trigger (249 µs: its output stays open for its shortest segment): "
+        "use --set interval_min=1ms --set read_time=500us")
