@@ -68,29 +68,30 @@ class Bench:
     closers: list = field(default_factory=list, repr=False)
     pulse_generator: PulseGenerator | None = None
     pulse_series_resistance: float = 0.0   # Ω between the generator's output and the device
+    trigger_line: bool = False   # a cable from the SMU's trigger output to the generator's trigger input
     station: Any = field(default=None, repr=False)   # a simulated bench's SimulatedStation (faults, inspection)
 
     @classmethod
     def connect(cls, resource: str, driver: str = DEFAULT_SMU, limits: Limits | None = None,
                 visa_library: Any = "", name: str = "bench", pulse_generator: tuple[str, str] | None = None,
-                pulse_series_resistance: float = 0.0) -> Bench:
+                pulse_series_resistance: float = 0.0, trigger_line: bool = False) -> Bench:
         """Real instruments (see :func:`labsuite.bench_factory.connect`)."""
         from labsuite import bench_factory
 
         return bench_factory.connect(resource, driver, limits, visa_library, name, pulse_generator,
-                                     pulse_series_resistance)
+                                     pulse_series_resistance, trigger_line)
 
     @classmethod
     def simulated(cls, model: str | None = None, seed: int = 0, limits: Limits | None = None,
                   series_resistance: float = 0.0, transport: str = "inprocess",
                   name: str = "simulated bench", model_params: dict[str, Any] | None = None,
                   smu: str = DEFAULT_SMU, pulse_generator: str | None = None,
-                  pulse_series_resistance: float = 0.0) -> Bench:
+                  pulse_series_resistance: float = 0.0, trigger_line: bool = True) -> Bench:
         """Simulated instruments on a device model (see :func:`labsuite.bench_factory.simulated`)."""
         from labsuite import bench_factory
 
         return bench_factory.simulated(model, seed, limits, series_resistance, transport, name, model_params, smu,
-                                       pulse_generator, pulse_series_resistance)
+                                       pulse_generator, pulse_series_resistance, trigger_line)
 
     @classmethod
     def replayed(cls, run_file: str | Path) -> Bench:
@@ -114,6 +115,7 @@ class Bench:
             instruments["pulse_generator"] = {"driver": name_of(self.pulse_generator),
                                               "resource": self.resources.get("pulse_generator"),
                                               "series_resistance": self.pulse_series_resistance,
+                                              "trigger_line": self.trigger_line,
                                               "settings": self.pulse_generator.settings()}
         limits = {p.name: getattr(self.limits, p.name) for p in declared(Limits)}
         return {"name": self.name, "limits": limits, "instruments": instruments,

@@ -18,6 +18,9 @@ Every instrument is named as :mod:`labsuite.registry` knows it. A ``bench.toml``
     driver = "keysight33500"
     resource = "TCPIP0::192.168.1.21::inst0::INSTR"
     series_resistance = "2 kohm"  # in its path to the device: limits what a short could draw
+    trigger_line = true           # a cable from the SMU's trigger output (a 2450's digital I/O
+                                  # line 1) to its trigger input: it can play pulses shorter than
+                                  # the SMU can time, started by the SMU's sequencer
 
 or, for the simulated bench, instead of ``[smu]``::
 
@@ -26,7 +29,8 @@ or, for the simulated bench, instead of ``[smu]``::
     seed = 1
     smu = "keithley2450"          # any registered SMU (see `labsuite instruments --simulated`)
     pulse_generator = "keysight33500"   # optional
-    series_resistance = "1 kohm"
+    pulse_series_resistance = "2 kohm"
+    trigger_line = false          # the default wires the SMU's trigger output to it, where it has one
     [simulator.device]            # device-model parameters, units allowed
     tau_volatile = "20 ms"
 """
@@ -52,12 +56,14 @@ log = logging.getLogger("labsuite")
 
 def connect(resource: str, driver: str = DEFAULT_SMU, limits: Limits | None = None, visa_library: Any = "",
             name: str = "bench", pulse_generator: tuple[str, str] | None = None,
-            pulse_series_resistance: float = 0.0) -> Bench:
+            pulse_series_resistance: float = 0.0, trigger_line: bool = False) -> Bench:
     """Open a real SMU at VISA ``resource`` with the instrument registered as ``driver`` (and a pulse
-    generator, ``(resource, driver)``, behind ``pulse_series_resistance`` Ω)."""
+    generator, ``(resource, driver)``, behind ``pulse_series_resistance`` Ω, its trigger input wired
+    to the SMU's trigger output if ``trigger_line``)."""
     smu = open_instrument("smu", driver, resource, visa_library)
     bench = Bench(smu, limits or Limits(), RealClock(), name, {"smu": resource}, closers=[smu.adapter.close],
-                  pulse_series_resistance=pulse_series_resistance)
+                  pulse_series_resistance=pulse_series_resistance,
+                  trigger_line=trigger_line and pulse_generator is not None)
     if pulse_generator is not None:
         pg_resource, pg_driver = pulse_generator
         try:
@@ -74,7 +80,7 @@ def simulated(model: str | None = None, seed: int = 0, limits: Limits | None = N
               series_resistance: float = 0.0, transport: str = "inprocess",
               name: str = "simulated bench", model_params: dict[str, Any] | None = None,
               smu: str = DEFAULT_SMU, pulse_generator: str | None = None,
-              pulse_series_resistance: float = 0.0) -> Bench:
+              pulse_series_resistance: float = 0.0, trigger_line: bool = True) -> Bench:
     """A bench of simulated instruments on a device model, in virtual time.
 
     ``transport="inprocess"`` talks to the simulated instruments through an in-process
@@ -83,7 +89,8 @@ def simulated(model: str | None = None, seed: int = 0, limits: Limits | None = N
     ``model_params`` overrides device-model parameters (``{"w_initial": 0.9}``); ``smu``
     names the registered SMU whose simulated twin plays; ``pulse_generator`` adds a simulated
     generator wired to the same device through its output impedance plus
-    ``pulse_series_resistance`` Ω.
+    ``pulse_series_resistance`` Ω, and (``trigger_line``, where the SMU has a trigger output) its
+    trigger input to the SMU's trigger output.
     """
     from labsuite.simulator.models import DEFAULT_MODEL
     from labsuite.simulator.server import InstrumentServer, ServedClock
@@ -94,7 +101,7 @@ def simulated(model: str | None = None, seed: int = 0, limits: Limits | None = N
         registry.lookup("pulse_generator", pulse_generator, "pulse_generator")
     station = SimulatedStation(model or DEFAULT_MODEL, seed, smu=smu, series_resistance=series_resistance,
                                model_params=dict(model_params or {}), pulse_generator=pulse_generator,
-                               pulse_series_resistance=pulse_series_resistance)
+                               pulse_series_resistance=pulse_series_resistance, trigger_line=trigger_line)
     closers = []
     if transport == "inprocess":
         library = station.visa_library()
@@ -123,8 +130,9 @@ def simulated(model: str | None = None, seed: int = 0, limits: Limits | None = N
            "transport": transport}
     if pulse_generator is not None:
         sim["pulse_series_resistance"] = pulse_series_resistance
+        sim["trigger_line"] = station.trigger_line
     return Bench(driver, limits or Limits(), clock, name, resources, sim, closers, generator, pulse_series_resistance,
-                 station)
+                 station.trigger_line, station)
 
 
 def replayed(run_file: str | Path) -> Bench:
@@ -173,7 +181,7 @@ def from_toml(path: str | Path) -> Bench:
             raise InvalidParameter(str(path), "give either a [simulator] table or [smu] (and [pulse_generator]) "
                                               "tables, not both")
         settings = {p.name for p in declared(BenchSettings)}
-        sim = _table(spec, "simulator", {"model", "smu", "pulse_generator", "device"} | settings)
+        sim = _table(spec, "simulator", {"model", "smu", "pulse_generator", "trigger_line", "device"} | settings)
         device = _table(sim, "device", None, "simulator.")
         for key in ("model", "smu", "pulse_generator"):
             if key in sim and not isinstance(sim[key], str):
@@ -181,7 +189,7 @@ def from_toml(path: str | Path) -> Bench:
         given = {key: _setting(sim, BenchSettings, key, "simulator.") for key in settings}
         return simulated(sim.get("model"), given["seed"], limits, given["series_resistance"], given["transport"],
                          name, device, sim.get("smu", DEFAULT_SMU), sim.get("pulse_generator"),
-                         given["pulse_series_resistance"])
+                         given["pulse_series_resistance"], _flag(sim, "trigger_line", True, "simulator."))
     if "smu" not in spec:
         raise InvalidParameter(str(path), "needs an [smu] table (driver, resource) or a [simulator] table")
     smu = _table(spec, "smu", {"driver", "resource"})
@@ -190,7 +198,7 @@ def from_toml(path: str | Path) -> Bench:
     driver = smu.get("driver", DEFAULT_SMU)
     registry.lookup("smu", driver, "smu.driver")
     resource = check_resource(smu["resource"], "smu.resource")
-    generator = _table(spec, "pulse_generator", {"driver", "resource", "series_resistance"}) \
+    generator = _table(spec, "pulse_generator", {"driver", "resource", "series_resistance", "trigger_line"}) \
         if "pulse_generator" in spec else None
     if generator is not None:
         if not {"resource", "driver"} <= set(generator):
@@ -200,7 +208,8 @@ def from_toml(path: str | Path) -> Bench:
     return connect(resource, driver, limits, name=name,
                    pulse_generator=None if generator is None else (generator["resource"], generator["driver"]),
                    pulse_series_resistance=0.0 if generator is None else _setting(
-                       generator, BenchSettings, "pulse_series_resistance", "pulse_generator.", "series_resistance"))
+                       generator, BenchSettings, "pulse_series_resistance", "pulse_generator.", "series_resistance"),
+                   trigger_line=generator is not None and _flag(generator, "trigger_line", False, "pulse_generator."))
 
 
 def open_instrument(kind: Kind, name: str, resource: str, visa_library: Any = "") -> Any:
@@ -260,3 +269,11 @@ def _setting(table: dict[str, Any], settings: type, name: str, where: str, key: 
     key = key or name
     parameter = declaration(settings, name, f"{where}{key}")
     return parameter.parse(table[key]) if key in table else parameter.default
+
+
+def _flag(table: dict[str, Any], key: str, default: bool, where: str) -> bool:
+    """A true/false setting from a bench table."""
+    value = table.get(key, default)
+    if not isinstance(value, bool):
+        raise InvalidParameter(f"{where}{key}", f"{value!r} must be true or false")
+    return value

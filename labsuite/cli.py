@@ -229,7 +229,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     from labsuite.bench import Bench
     from labsuite.experiment import describe_adjusted, make_protocol, run_protocol
     from labsuite.recipe import load_recipe
-    from labsuite.refusal import adapt_defaults
+    from labsuite.refusal import BenchRefusal, adapt_defaults
 
     if args.resume is not None:
         if args.target is not None or args.set:
@@ -269,11 +269,17 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise LabsuiteError("choose a bench: --sim for the simulated bench, or --bench bench.toml")
     summaries, status = [], 0
     with stop_on_signals(), bench:   # a stop signal between runs still switches the outputs off
-        for label, protocol, _, defaults in runs:   # every run checked against the bench before the first starts
+        for label, protocol, provenance, defaults in runs:   # every run checked against the bench before the first
             if protocol is not None:   # a resumed run is checked against the bench by resume_run
                 bench.limits.check_parameters(protocol.values, protocol.units)
                 # defaults the bench cannot play, moved to values it can (a parameter the user set is refused)
-                _, adjusted = adapt_defaults(protocol, bench, args.timing, frozenset(protocol.values) - set(defaults))
+                try:
+                    _, adjusted = adapt_defaults(protocol, bench, args.timing,
+                                                 frozenset(protocol.values) - set(defaults))
+                except BenchRefusal as exc:   # a recipe's run is fixed in the recipe, not with --set
+                    if provenance is None:
+                        raise
+                    raise exc.in_recipe(f"{args.target} (step {provenance['step']})") from None
                 if adjusted:
                     print(f"labsuite: {label + ': ' if label else ''}"
                           f"{describe_adjusted(adjusted, protocol.units, bench)}", file=sys.stderr)

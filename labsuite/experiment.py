@@ -44,7 +44,12 @@ class RunResult:
     error: BaseException | None = None
     compliance_hits: int = 0   # readings at the current compliance (see labsuite.runner.compliance_hits)
     adjusted: dict[str, tuple[float, float]] = field(default_factory=dict)   # {name: (default, bench value)}, SI
-    pulses_on_smu: bool = False   # a generator bench whose SMU played the write pulses (Runner.pulses_on_smu)
+    pulses_played_by: str | None = None   # on a generator bench, who played the write pulses (Runner.pulses_played_by)
+
+    @property
+    def pulses_on_smu(self) -> bool:
+        """A generator bench whose SMU played the write pulses (Runner.pulses_on_smu)."""
+        return self.pulses_played_by == "smu"
 
     @property
     def warning(self) -> str:
@@ -60,7 +65,7 @@ class RunResult:
                 "error": None if self.error is None else str(self.error),
                 "compliance_hits": self.compliance_hits, "warning": self.warning or None,
                 **adjusted_provenance(self.adjusted, self.protocol.units),
-                **({"pulses_played_by": "smu"} if self.pulses_on_smu else {})}
+                **({"pulses_played_by": self.pulses_played_by} if self.pulses_played_by else {})}
 
 
 def compliance_warning(hits: int, readings: int) -> str:
@@ -128,8 +133,8 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
     runner = Runner(bench, program, timing=timing, observers=list(observers),
                     start=continues.start if continues else (0, 0))
     check_protocol(proto, bench, timing)   # refuse, in the protocol's terms, before a file or a byte
-    if runner.pulses_on_smu:
-        provenance = {**(provenance or {}), "pulses_played_by": "smu"}
+    if runner.pulses_played_by:
+        provenance = {**(provenance or {}), "pulses_played_by": runner.pulses_played_by}
     transcript = TrafficLog.attach(bench.smu, bench.clock) if out_dir is not None and hasattr(bench.smu, "adapter") \
         else None
     if out_dir is not None:
@@ -200,7 +205,7 @@ def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, A
             writer.close()
             _index(out_dir, writer.path)
     return RunResult(proto, runner.state, samples, figures, writer.path if writer else None, runner.error, hits,
-                     adjusted, runner.pulses_on_smu)
+                     adjusted, runner.pulses_played_by)
 
 
 def _kept(protocol: str | Protocol, proto: Protocol, parameters: dict[str, Any] | None,

@@ -28,8 +28,9 @@ SIMULATED_SMUS = {"keithley2450": "2450", "keithley2600": "2600B", "keysightb290
 SIMULATED_GENERATORS = {None: "", "keysight33500": " + 33500", "tektronixafg31000": " + AFG31000"}
 README_SERIES_RESISTANCE = 2e3   # Ω between the simulated generator and the device in the README's matrix
 SEQUENCING = {"hardware": "hardware-timed", "smu_pulses": "hardware-timed, the SMU plays the pulses (generator off)",
+              "triggered": "hardware-timed, the generator plays the pulses on the SMU's trigger, SMU reads",
               "software": "software-timed", "bursts": "generator bursts, SMU reads (computer-sequenced)"}
-ABBREVIATION = {"hardware": "HW", "smu_pulses": "SMU", "software": "SW", "bursts": "GB"}
+ABBREVIATION = {"hardware": "HW", "smu_pulses": "SMU", "triggered": "TG", "software": "SW", "bursts": "GB"}
 START, END = "<!-- bench-matrix:start -->", "<!-- bench-matrix:end -->"
 
 
@@ -92,7 +93,9 @@ def readme_section() -> str:
     lines += [f"| `{name}` | " + " | ".join(row) + " |" for name, row in rows.items()]
     lines += ["", "HW: hardware-timed on the SMU's sequencer; SMU: hardware-timed, the SMU's sequencer plays the "
               "write pulses too and the generator stays off (bursts triggered from the computer cannot keep "
-              "the timing); SW: stepped from the computer; GB: pulse-generator "
+              "the timing); TG: hardware-timed, the generator plays the pulses, each started by the SMU's "
+              "trigger output (where the SMU has one: the 2450's digital I/O), and the SMU reads; SW: stepped "
+              "from the computer; GB: pulse-generator "
               "bursts and SMU reads sequenced from the computer; *n*: with defaults the bench adjusts, "
               "or refused (see below). Generators are declared behind 2 kΩ.", ""]
     lines += [f"{n}. {text}" for n, text in enumerate(notes, start=1)]

@@ -9,12 +9,16 @@ parameters and checking again, so a suggestion is only made once the Runner has 
     width = 100 µs is shorter than the Keithley 2400 SourceMeter can time (735 µs):
     use --set width=1ms, or add a pulse generator
 
+or, for a run of a recipe (``BenchRefusal.in_recipe``), ``edit width in the recipe r.toml (step 1):
+width = "1 ms"``.
+
 A segment's duration is set by a parameter; :data:`DURATION_SOURCES` declares, per protocol and
 segment label, which parameters may set it (a parameter whose value equals the segment's duration
 is tried first). Nothing is sent to an instrument here.
 """
 from __future__ import annotations
 
+import json
 import math
 import re
 from typing import Callable
@@ -48,14 +52,36 @@ SEARCH_STEPS = 8          # parameter changes tried before giving up on a sugges
 
 
 class BenchRefusal(LimitError):
-    """A protocol this bench cannot play as set: the parameter, the bench's limit, what plays."""
+    """A protocol this bench cannot play as set: the parameter, the bench's limit, what plays.
 
-    def __init__(self, field: str, value: float, limit: float | None, unit: str, message: str) -> None:
-        self._text = message
-        super().__init__(field, value, limit, None, unit)
+    ``problem`` says what is wrong (``width = 100 µs is shorter than …``); ``changes`` are the
+    parameter values ({name: (SI value, unit)}) with which it plays (empty if none does, ``why`` then
+    says why), ``alternative`` a bench option that plays too. The fix is told as ``--set`` values,
+    or, for a run of a recipe (:meth:`in_recipe`), as the recipe's keys to edit.
+    """
+
+    def __init__(self, field: str, value: float, limit: float | None, unit: str, problem: str,
+                 changes: dict[str, tuple[float, str]], alternative: str = "", why: str = "",
+                 recipe: str = "") -> None:
+        self.problem, self.changes, self.alternative, self.recipe = problem, changes, alternative, recipe
+        super().__init__(field, value, limit, None, unit, why)
+
+    def in_recipe(self, where: str) -> BenchRefusal:
+        """This refusal for a run of the recipe ``where`` (its file, and the step): the fix names the
+        recipe's keys to edit, not ``--set`` values."""
+        return BenchRefusal(self.field, self.value, self.low, self.unit, self.problem, self.changes,
+                            self.alternative, self.why, where)
 
     def _message(self) -> str:
-        return self._text
+        if not self.changes:
+            return f"{self.problem}; {self.why}"
+        if self.recipe:
+            keys = ", ".join(f"{n} = {json.dumps(format_quantity(v, u)) if u else _typed(v, u)}"
+                             for n, (v, u) in self.changes.items())
+            fix = f"edit {' and '.join(self.changes)} in the recipe {self.recipe}: {keys}"
+        else:
+            fix = "use " + " ".join(f"--set {n}={_typed(v, u)}" for n, (v, u) in self.changes.items())
+        return f"{self.problem}: {fix}" + (f", or {self.alternative}" if self.alternative else "")
 
 
 def instrument_name(instrument: object) -> str:
@@ -136,13 +162,13 @@ def explain(protocol: Protocol, bench: Bench, timing: str, error: LabsuiteError,
         return error
     name, value, limit, unit, what = cause
     changes, last = _search(protocol, check)
-    if changes:
-        sets = " ".join(f"--set {n}={_typed(v, protocol.units[n])}" for n, v in changes.items())
-        generator = bench.pulse_generator is None and _generator_would_play(program, error)
-        fix = f": use {sets}" + (", or add a pulse generator" if generator else "")
-    else:
-        fix = f"; no longer duration makes {protocol.name} play on this bench: {_without_segments(last)}"
-    return BenchRefusal(name, value, limit, unit, f"{name} = {format_quantity(value, unit)} {what}{fix}")
+    problem = f"{name} = {format_quantity(value, unit)} {what}"
+    if not changes:
+        return BenchRefusal(name, value, limit, unit, problem, {}, why=f"no longer duration makes {protocol.name} "
+                                                                      f"play on this bench: {_without_segments(last)}")
+    generator = bench.pulse_generator is None and _generator_would_play(program, error)
+    return BenchRefusal(name, value, limit, unit, problem, {n: (v, protocol.units[n]) for n, v in changes.items()},
+                        "add a pulse generator" if generator else "")
 
 
 def _cause(protocol: Protocol, program: PulseProgram, error: LabsuiteError, smu: str
@@ -157,6 +183,9 @@ def _cause(protocol: Protocol, program: PulseProgram, error: LabsuiteError, smu:
         if "computer" in error.why:     # a wait the computer times between pulse-generator bursts
             what = (f"is shorter than a computer can time between pulse-generator bursts "
                     f"({format_quantity(error.low, 's')}), and the {smu} cannot play the pulses itself")
+        elif "generator plays" in error.why:   # a read after a pulse the SMU's trigger starts on the generator
+            what = (f"is shorter than the {smu} needs to read after a pulse the generator plays on its trigger "
+                    f"({format_quantity(error.low, 's')}: its output stays open for its shortest segment)")
         else:
             what = f"is shorter than the {smu} can time ({format_quantity(error.low, 's')})"
         return name, protocol.values[name], error.low, protocol.units[name], what

@@ -37,8 +37,13 @@ otherwise load the reads), each hand-over confirmed by a query. Such trains are 
 the computer, so the waits between bursts must last ≥ 5 ms (timing "software" waives this). A
 train whose bursts cannot keep that rule (paired pulses 500 µs apart, spike pairs, a read 1 ms
 after a write) is played by the SMU's own sequencer instead, writes included, where it can time
-it (a Keithley 2450, 2600B, Keysight B2900). One path carries the pulses of a whole run: then every
-train plays as on the SMU alone, with the generator's output off.
+it (a Keithley 2450, 2600B, Keysight B2900). A train with pulses shorter than the SMU can time
+plays, where the bench wires the SMU's trigger output to the generator's trigger input
+(``Bench.trigger_line``, an SMU with ``trigger_output``), on the SMU's sequencer with the generator
+started at each pulse by that line (``burst_plan.plan_triggered``): the SMU's output is open
+through the pulse, the generator idles at the read level between pulses, and the SMU reads. One
+path carries the pulses of a whole run: bus-triggered bursts, the SMU's sequencer (every train
+plays as on the SMU alone, with the generator's output off), or the triggered generator.
 """
 from __future__ import annotations
 
@@ -51,9 +56,10 @@ import numpy as np
 
 from labsuite import link
 from labsuite.bench import Bench
-from labsuite.burst_plan import Burst, plan_repeat, plays_on_generator
+from labsuite.burst_plan import Burst, TriggeredTrain, plan_repeat, plan_triggered, plays_on_generator
 from labsuite.core.errors import InvalidParameter, LimitError, RunAborted
 from labsuite.core.events import Progress, RunObserver, RunState
+from labsuite.core.instruments import TrainReadings
 from labsuite.core.program import SAMPLE_DTYPE, TIMINGS, PulseProgram, Train
 from labsuite.interrupts import stop_on_signals, stop_reason
 
@@ -139,6 +145,8 @@ class Runner:
                                      "a measured segment must hold the SMU's shortest integration")
             if self._uses_generator(train):
                 self._check_generator(train)
+            elif self._triggers_generator(train):
+                self._check_triggered(train)
             elif self.timing == "hardware" or (self.timing == "auto" and not self._software_timeable(train)):
                 self._check_hardware(train)
 
@@ -167,25 +175,38 @@ class Runner:
     def sequencing(self, train: Train) -> str:
         """How ``train`` plays (once :meth:`check` accepts it): "hardware" on the SMU's sequencer,
         "smu_pulses" on the SMU's sequencer with the write pulses a generator bench would give its
-        generator (see :attr:`pulses_on_smu`), "bursts" as pulse-generator bursts and SMU steps
-        sequenced from the computer, "software" stepped from the computer segment by segment."""
+        generator (see :attr:`pulses_on_smu`), "triggered" on the SMU's sequencer with the generator
+        started at each pulse by the SMU's trigger output, "bursts" as pulse-generator bursts and SMU
+        steps sequenced from the computer, "software" stepped from the computer segment by segment."""
         if self._uses_generator(train):
             return "bursts"
+        if self._triggers_generator(train):
+            return "triggered"
         if self._on_smu_sequencer(train):
             return "smu_pulses" if self.pulses_on_smu and self._generator_writes(train) else "hardware"
         return "software"
 
     def _on_smu_sequencer(self, train: Train) -> bool:
         """Whether the SMU's own sequencer plays ``train`` (no generator bursts, hardware timing)."""
-        return not self._uses_generator(train) and (
+        return not self._uses_generator(train) and not self._triggers_generator(train) and (
             self.timing == "hardware" or (self.timing == "auto" and self._hardware_timeable(train)))
 
     @property
     def pulses_on_smu(self) -> bool:
         """Whether, on a bench with a pulse generator, the SMU's sequencer plays the write pulses
         (bursts triggered from the computer cannot keep the run's timing) with the generator off."""
-        return self.bench.pulse_generator is not None and not self._generator_plays and any(
+        return self.bench.pulse_generator is not None and not self._generator_plays and not self._triggered and any(
             self._generator_writes(t) for t in self.program.trains)
+
+    @property
+    def pulses_played_by(self) -> str | None:
+        """On a bench with a pulse generator, which instrument plays the write pulses and how
+        (None: no write a generator could play)."""
+        if not any(self._generator_writes(t) for t in self.program.trains):
+            return None
+        if self._triggered:
+            return "generator, triggered by the SMU"
+        return "generator, bus-triggered" if self._generator_plays else "smu"
 
     @staticmethod
     def _software_timeable(train: Train) -> bool:
@@ -210,7 +231,37 @@ class Runner:
         trains = [t for t in self.program.trains if self._generator_writes(t)]
         if not trains or self.timing == "software" or all(self._bursts_keep_timing(t) for t in trains):
             return bool(trains)
-        return not all(self._hardware_timeable(t) for t in trains)
+        return not all(self._hardware_timeable(t) for t in trains) and not self._triggered
+
+    @functools.cached_property
+    def _triggered(self) -> bool:
+        """Whether the generator plays the program's writes, each started by the SMU's trigger
+        output: where the bench has that line, and neither bus-triggered bursts nor the SMU's
+        sequencer keep the timing of every train with writes (:meth:`check` then refuses, in this
+        path's terms, a train it cannot play either)."""
+        trains = [t for t in self.program.trains if self._generator_writes(t)]
+        if (not trains or self.timing == "software" or not self.bench.trigger_line
+                or not self.bench.smu.capabilities.trigger_output):
+            return False
+        return not (all(self._bursts_keep_timing(t) for t in trains) or all(self._hardware_timeable(t) for t in trains))
+
+    def _triggers_generator(self, train: Train) -> bool:
+        """Whether ``train`` plays on the SMU's sequencer with the generator started at each write."""
+        return self._triggered and self._generator_writes(train)
+
+    def _triggered_plan(self, train: Train) -> TriggeredTrain:
+        caps = self.bench.smu.capabilities
+        return plan_triggered(train, caps.min_segment, caps.min_aperture, self.bench.pulse_generator.capabilities)
+
+    def _check_triggered(self, train: Train) -> None:
+        """Raise unless the SMU's sequencer can play ``train`` with the generator started at each
+        write, the generator can play the pulse, and a shorted device could not draw more than the
+        compliance from it."""
+        plan = self._triggered_plan(train)
+        caps = self.bench.pulse_generator.capabilities
+        self.bench.pulse_generator.check_burst(plan.level, plan.width, plan.period, 1, caps.min_edge)
+        self._check_short(plan.level, train.pattern[min(plan.triggered)].label)
+        self._check_hardware(plan.smu_train)
 
     def _bursts_keep_timing(self, train: Train) -> bool:
         """Whether bus-triggered bursts and computer-timed SMU steps keep ``train``'s timing."""
@@ -237,15 +288,19 @@ class Runner:
             for step in steps:
                 if not isinstance(step, Burst):
                     continue
-                seg = train.pattern[step.first]
                 generator.check_burst(step.level, step.width, step.period, step.count, caps.min_edge)
-                if abs(step.level) / path > self.program.compliance:
-                    raise LimitError(f"{seg.label} level", abs(step.level), None, self.program.compliance * path, "V",
-                                     f"a shorted device would draw |level| / {path:g} Ω from the pulse generator, "
-                                     f"above the {self.program.compliance:g} A compliance: add series resistance "
-                                     "in its path (pulse_series_resistance) or raise the compliance")
+                self._check_short(step.level, train.pattern[step.first].label)
             if self.timing != "software":
                 self._check_bus_timing(train, steps)
+
+    def _check_short(self, level: float, label: str) -> None:
+        """Refuse a generator pulse of ``level`` V that a shorted device would pass above the compliance."""
+        path = self.bench.pulse_generator.capabilities.output_impedance + self.bench.pulse_series_resistance
+        if abs(level) / path > self.program.compliance:
+            raise LimitError(f"{label} level", abs(level), None, self.program.compliance * path, "V",
+                             f"a shorted device would draw |level| / {path:g} Ω from the pulse generator, "
+                             f"above the {self.program.compliance:g} A compliance: add series resistance "
+                             "in its path (pulse_series_resistance) or raise the compliance")
 
     def _check_bus_timing(self, train: Train, steps: list[Burst | int]) -> None:
         """Refuse waits the computer times that are < 5 ms, and bursts < 5 ms apart."""
@@ -378,10 +433,11 @@ class Runner:
         t0 = self.bench.clock.now()
         times, voltage, current = [], [], []   # software timing fills these reading by reading
         try:
-            if not self._on_smu_sequencer(chunk):
+            if not self._on_smu_sequencer(chunk) and not self._triggers_generator(chunk):
                 self._step(chunk, times, voltage, current)
             else:
-                readings = self.bench.smu.run_train(chunk, self.program.compliance)
+                readings = self._play_triggered(chunk) if self._triggers_generator(chunk) \
+                    else self.bench.smu.run_train(chunk, self.program.compliance)
                 voltage, current = readings.voltage, readings.current
                 # anchor the instrument's relative timestamps at the scheduled first reading
                 times = t0 + ends[0] + readings.time if ends.size else ends
@@ -390,6 +446,18 @@ class Runner:
                 self._partial = self._table(times, voltage, current, index, first_repeat + repeat, segment)
             raise
         return self._table(times, voltage, current, index, first_repeat + repeat, segment)
+
+    def _play_triggered(self, chunk: Train) -> TrainReadings:
+        """The generator armed for its trigger input (output on, idling at the read level), the SMU's
+        sequencer playing ``chunk`` and starting each pulse; the generator's output off after."""
+        plan = self._triggered_plan(chunk)
+        generator = self.bench.pulse_generator
+        generator.arm_external_burst(plan.level, plan.width, plan.period, 1, generator.capabilities.min_edge,
+                                     plan.idle)
+        generator.set_output(True)
+        readings = self.bench.smu.run_train(plan.smu_train, self.program.compliance, triggered=plan.triggered)
+        generator.set_output(False)
+        return readings
 
     @staticmethod
     def _table(times, voltage, current, train: int, repeat: np.ndarray, segment: np.ndarray) -> np.ndarray:

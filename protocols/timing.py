@@ -8,6 +8,8 @@ before sending anything. Values: Keithley 2450 trigger model (drivers/keithley/k
 from labsuite.core.parameters import Number
 
 MIN_SEGMENT = 50e-6     # s, shortest segment of a hardware-timed train
+MIN_PULSE = 1e-6        # s, shortest write pulse: a pulse generator's, started by the SMU's trigger where the
+                        # SMU cannot time it (the Runner checks each bench's own floor)
 MIN_MEASURED = 200e-6   # s, shortest measured segment (0.01 PLC at 50 Hz)
 MAX_PATTERN = 63        # segments in one train's pattern
 MIN_GAP = 100e-6        # s, shortest 0 V wait between two reads that every SMU sequencer plays: the
@@ -16,7 +18,7 @@ MIN_GAP = 100e-6        # s, shortest 0 V wait between two reads that every SMU 
 
 
 def write_pulse(height: str = "write pulse height") -> tuple[Number, Number]:
-    """The ``amplitude`` (V, either polarity) and ``width`` (s, from the shortest segment)
+    """The ``amplitude`` (V, either polarity) and ``width`` (s, from the shortest pulse)
     declarations of a write pulse; ``height`` is the amplitude's help text."""
     return (Number("amplitude", "V", 1.5, -210.0, 210.0, height),
-            Number("width", "s", 100e-6, MIN_SEGMENT, 10.0, "write pulse width"))
+            Number("width", "s", 100e-6, MIN_PULSE, 10.0, "write pulse width"))

@@ -18,11 +18,16 @@ devices of the array sit at 0 V.
 Time: the node belongs to the bench clock. Before an instrument changes its output it calls
 :meth:`SourcePort.drive`, which first carries the device from the last change to "now" under the
 outputs as they were; a running instrument sequence holds through :meth:`SourcePort.hold`, which
-also advances the clock.
+also advances the clock. An instrument started by a trigger line while another one's sequence
+runs (a generator's burst started by an SMU's trigger out) schedules its levels on its port
+(:meth:`SourcePort.schedule`): whoever carries the node in time applies them at their times, so
+the two play concurrently on the one clock.
 """
 from __future__ import annotations
 
 import math
+from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,16 +97,36 @@ class DeviceNode:
         """Carry the device from the last change to now under the present outputs."""
         now = self.clock.now()
         if now > self._synced:
-            self._apply_drive(now - self._synced)
+            self._carry(now - self._synced)
         self._synced = max(now, self._synced)
 
     def hold(self, port: SourcePort, duration: float) -> SegmentResult:
-        """Hold every output as it is for ``duration`` s of bench time; return what ``port`` saw."""
+        """Hold every output as it is (scheduled levels at their times) for ``duration`` s of bench
+        time; return what ``port`` saw."""
         self.sync()
-        result = self._apply_drive(duration, port)
+        result = self._carry(duration, port)
         self.clock.advance(duration)
         self._synced = self.clock.now()
         return result
+
+    def _carry(self, duration: float, seen_by: SourcePort | None = None) -> SegmentResult:
+        """Evolve the device for ``duration`` s from the last sync, applying each port's scheduled
+        levels at their times; what ``seen_by`` saw over the whole stretch (time-weighted means)."""
+        start, done, pieces = self._synced, 0.0, []
+        while True:
+            due = [(p.scheduled[0][0], i, p) for i, p in enumerate(self.ports)
+                   if p.scheduled and p.scheduled[0][0] < start + duration]
+            if not due:
+                break
+            at, _, port = min(due)
+            if at > start + done:
+                pieces.append((at - start - done, self._apply_drive(at - start - done, seen_by)))
+                done = at - start
+            port.voltage = port.scheduled.popleft()[1]
+            self.model.new_cycle()
+        if duration > done or not pieces:
+            pieces.append((duration - done, self._apply_drive(duration - done, seen_by)))
+        return _combined(pieces)
 
     def _apply_drive(self, duration: float, seen_by: SourcePort | None = None) -> SegmentResult:
         driving = [p for p in self.ports if p.voltage is not None]
@@ -148,6 +173,7 @@ class SourcePort:
         self.series_resistance = series_resistance
         self.voltage: float | None = None     # V, None while the output is off (open)
         self.compliance = math.inf         # A
+        self.scheduled: deque[tuple[float, float | None]] = deque()   # (bench time s, V) changes to come
 
     @property
     def model(self) -> DeviceModel:
@@ -158,11 +184,27 @@ class SourcePort:
         return self.node.clock
 
     def drive(self, voltage: float | None, compliance: float = math.inf) -> None:
-        """From now on, source ``voltage`` V (None: output off) under ``compliance`` A."""
+        """From now on, source ``voltage`` V (None: output off) under ``compliance`` A; a change
+        ends what the port had scheduled."""
         if voltage != self.voltage or compliance != self.compliance:
             self.node.sync()
             self.voltage, self.compliance = voltage, compliance
+            self.scheduled.clear()
             self.node.model.new_cycle()
+
+    def schedule(self, segments: Iterable[tuple[float, float | None]]) -> None:
+        """From now on, play ``segments`` (duration s, V; None: off) without current limit, at their
+        times as the node is carried through them (by any port's hold); the last level stays."""
+        self.node.sync()
+        t = self.clock.now()
+        for duration, level in segments:
+            self.scheduled.append((t, level))
+            t += duration
+
+    @property
+    def busy_until(self) -> float:
+        """Bench time (s) of the last level change this port has scheduled (now if none)."""
+        return self.scheduled[-1][0] if self.scheduled else self.clock.now()
 
     def hold(self, duration: float) -> SegmentResult:
         """Keep every output as it is for ``duration`` s of bench time; return what this port saw."""
@@ -180,6 +222,19 @@ def thevenin(sources: list[tuple[float, float]]) -> tuple[float, float]:
         return stiff[0], 0.0
     conductance = sum(1 / r for _, r in sources)
     return sum(v / r for v, r in sources) / conductance, 1 / conductance
+
+
+def _combined(pieces: list[tuple[float, SegmentResult]]) -> SegmentResult:
+    """One result for consecutive stretches [(duration s, result)]: time-weighted means, energy
+    summed, in compliance if any stretch was."""
+    if len(pieces) == 1:
+        return pieces[0][1]
+    total = sum(d for d, _ in pieces) or 1.0
+
+    def mean(field: str) -> float:
+        return sum(d * getattr(r, field) for d, r in pieces) / total
+    return SegmentResult(mean("current"), mean("source_voltage"), mean("device_voltage"),
+                         sum(r.energy for _, r in pieces), any(r.in_compliance for _, r in pieces))
 
 
 def _open(result: SegmentResult) -> SegmentResult:

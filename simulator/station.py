@@ -2,7 +2,10 @@
 
 Every part shares one clock. The SMU reaches the device through ``series_resistance``; a pulse
 generator, when the station has one, through its own output impedance plus
-``pulse_series_resistance`` (see ``circuit.py`` for how outputs combine). ``resources`` maps
+``pulse_series_resistance`` (see ``circuit.py`` for how outputs combine). With ``trigger_line``
+(the default) a cable runs from the SMU's trigger output (a Keithley 2450's digital I/O line 1) to
+the generator's Trig In, where the SMU's twin has one (``trigger_out``); ``trigger_line`` then
+says whether it was wired. ``resources`` maps
 each role to the VISA resource name that the in-process pyvisa backend (:meth:`visa_library`)
 serves it under; the loopback TCP server serves :meth:`served` on one port each. Transports
 reach every instrument through its :class:`~labsuite.simulator.faults.FaultInjector`
@@ -71,6 +74,7 @@ class SimulatedStation:
     clock: VirtualClock = field(default_factory=VirtualClock)
     pulse_generator: str | None = None
     pulse_series_resistance: float = 0.0   # Ω between the generator's output and the device
+    trigger_line: bool = True   # the SMU's trigger output to the generator's Trig In, where the SMU has one
 
     def __post_init__(self) -> None:
         for name in (self.smu, self.pulse_generator):
@@ -85,6 +89,12 @@ class SimulatedStation:
             port = self.node.port("pulse_generator", twin.cls.output_impedance + self.pulse_series_resistance)
             self.instruments["pulse_generator"] = twin.build(port)
             self.resources["pulse_generator"] = f"TCPIP0::sim.labsuite::{self.pulse_generator}::INSTR"
+            outputs = getattr(self.instruments["smu"], "trigger_out", None)
+            self.trigger_line = self.trigger_line and outputs is not None
+            if self.trigger_line:
+                outputs.append(self.instruments["pulse_generator"].trigger_in)
+        else:
+            self.trigger_line = False
         self.faults = {role: FaultInjector(inst, self.node) for role, inst in self.instruments.items()}
         self.resources["simulator"] = "TCPIP0::sim.labsuite::simulator::INSTR"
 

@@ -72,3 +72,20 @@ def test_software_timing_over_tcp_is_as_deterministic_as_in_process(smu):
     assert reference[-1] > 2 * reference[0]                 # the pulses did potentiate
     for _ in range(3):
         np.testing.assert_array_equal(currents("tcp"), reference)
+
+
+def test_a_bench_file_says_whether_the_smus_trigger_output_is_wired_to_the_generator(tmp_path):
+    spec = tmp_path / "bench.toml"
+    for line, wired in (("", True), ("trigger_line = false\n", False)):
+        spec.write_text('[simulator]\nsmu = "keithley2450"\npulse_generator = "keysight33500"\n'
+                        'pulse_series_resistance = "2 kohm"\n' + line, encoding="utf-8")
+        with Bench.from_toml(spec) as bench:
+            assert bench.trigger_line is wired and bench.simulator["trigger_line"] is wired
+            assert bench.snapshot()["instruments"]["pulse_generator"]["trigger_line"] is wired
+    spec.write_text('[simulator]\nsmu = "keysightb2900"\npulse_generator = "keysight33500"\n', encoding="utf-8")
+    with Bench.from_toml(spec) as bench:   # a twin without a trigger output has no line to wire
+        assert not bench.trigger_line
+    spec.write_text('[smu]\nresource = "TCPIP0::192.0.2.1::inst0::INSTR"\n[pulse_generator]\ndriver = "keysight33500"\n'
+                    'resource = "TCPIP0::192.0.2.2::inst0::INSTR"\ntrigger_line = "yes"\n', encoding="utf-8")
+    with pytest.raises(InvalidParameter, match=r"pulse_generator.trigger_line: 'yes' must be true or false"):
+        Bench.from_toml(spec)

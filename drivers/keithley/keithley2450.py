@@ -15,6 +15,19 @@ trigger model walks the pattern::
            BRANch:COUNter repeats → first CONFig block
            SOURce:STATe   OFF
 
+A segment another instrument plays (``triggered``: a pulse generator whose Trig In is wired to
+digital I/O line 1) becomes, instead of a configuration point::
+
+           SOURce:STATe   OFF                the output opens (high-impedance off state)
+           NOTify         1                  line 1, a trigger output stimulated by NOTIFY1, is
+                                             asserted: the generator's burst starts here
+           DELay:CONStant duration
+
+with ``:DIG:LINE1:MODE TRIG, OUT;:TRIG:DIG1:OUT:LOG POS;:TRIG:DIG1:OUT:STIM NOT1`` sent first
+(manual section 6, ``:DIGital:LINE<n>:MODE``, ``:TRIGger:DIGital<n>:OUT:STIMulus`` and
+``:LOGic``, ``:TRIGger:BLOCk:NOTify``; section 3, "Digital I/O port"): the line rises when
+asserted, and the generator plays on its rising edge.
+
 So a train is one write, an error check, ``:INIT``, ``:TRIG:STAT?`` polls until the model is idle
 (one poll on a simulated bench; on hardware one per 50 ms of train, so that Ctrl-C or an abort
 reaches ``:ABOR;:OUTP OFF`` at once instead of queueing behind a blocking ``*OPC?``), an error
@@ -52,6 +65,7 @@ class Keithley2450(ErrorQueueMixin, SteppedSourceMixin, OutputMixin, _PymeasureK
         max_current_limit=1.05,
         min_current_limit=1e-9,
         min_segment=50e-6,          # sweep/trigger delay floor of the 2400-graphical family
+        trigger_output=True,        # digital I/O line 1, asserted by a NOTify block
         min_aperture=NPLC_MIN / 50.0,   # 0.01 PLC, on either line frequency
         max_aperture=NPLC_MAX / 60.0,   # 10 PLC, on either line frequency
         max_repeats=2500,           # source lists hold 2500 points
@@ -84,9 +98,11 @@ class Keithley2450(ErrorQueueMixin, SteppedSourceMixin, OutputMixin, _PymeasureK
         """None: within its capabilities (pattern length, segment duration) the trigger model plays any train."""
         return None
 
-    def run_train(self, train: Train, compliance: float) -> TrainReadings:
-        """Play ``train`` on the instrument's trigger model; return its readings."""
-        self.write(self.train_message(train, compliance))
+    def run_train(self, train: Train, compliance: float, triggered: frozenset[int] = frozenset()) -> TrainReadings:
+        """Play ``train`` on the instrument's trigger model; return its readings. The segments
+        ``triggered`` (pattern indices) are played by the instrument on digital I/O line 1: the
+        output is open through each, whose start asserts the line."""
+        self.write(self.train_message(train, compliance, triggered))
         self.raise_errors()          # nothing runs unless every point was stored as sent
         n = train.measurements_per_repeat * train.repeats
         self.write(":INIT")
@@ -113,11 +129,14 @@ class Keithley2450(ErrorQueueMixin, SteppedSourceMixin, OutputMixin, _PymeasureK
                 raise InstrumentError(self.name, f"trigger model still {state} after {duration:g} s")
             time.sleep(poll)
 
-    def train_message(self, train: Train, compliance: float) -> str:
-        """The one message that loads ``train`` into the instrument (output off, limit first)."""
+    def train_message(self, train: Train, compliance: float, triggered: frozenset[int] = frozenset()) -> str:
+        """The one message that loads ``train`` into the instrument (output off, limit first); the
+        segments ``triggered`` open the output and assert digital I/O line 1 (module docstring)."""
         aperture = self.aperture_for(train)
-        names = [f"labsuite{k + 1}" for k in range(len(train.pattern))]
+        names = [f"labsuite{k + 1}" for k in range(len(train.pattern)) if k not in triggered]
         commands = [":OUTP OFF", ':TRIG:LOAD "Empty"']
+        if triggered:
+            commands += [":DIG:LINE1:MODE TRIG, OUT", ":TRIG:DIG1:OUT:LOG POS", ":TRIG:DIG1:OUT:STIM NOT1"]
         # a list left by an earlier session would keep its old points: delete, then clear the
         # "does not exist" errors of lists that were not there
         commands += [f':SOUR:CONF:LIST:DEL "{name}"' for name in names] + ["*CLS"]
@@ -127,7 +146,8 @@ class Keithley2450(ErrorQueueMixin, SteppedSourceMixin, OutputMixin, _PymeasureK
         if aperture:
             commands.append(f":SENS:CURR:NPLC {aperture * self.line_frequency:.6g}")
         limit = compliance
-        for k, (name, segment) in enumerate(zip(names, train.pattern)):
+        stored = [(k, segment) for k, segment in enumerate(train.pattern) if k not in triggered]
+        for name, (k, segment) in zip(names, stored):
             levels = train.levels[:, k]
             points = levels[:1] if np.all(levels == levels[0]) else levels
             commands.append(f':SOUR:CONF:LIST:CRE "{name}"')
@@ -142,8 +162,14 @@ class Keithley2450(ErrorQueueMixin, SteppedSourceMixin, OutputMixin, _PymeasureK
         commands.append(":SOUR:VOLT 0")
         commands.append(f':TRIG:BLOC:BUFF:CLE 1,"{BUFFER}"')
         block = 2
-        for name, segment in zip(names, train.pattern):
-            commands += [f':TRIG:BLOC:CONF:NEXT {block},"{name}"', f":TRIG:BLOC:SOUR:STAT {block + 1},ON"]
+        lists = iter(names)
+        for k, segment in enumerate(train.pattern):
+            if k in triggered:
+                commands += [f":TRIG:BLOC:SOUR:STAT {block},OFF", f":TRIG:BLOC:NOT {block + 1},1",
+                             f":TRIG:BLOC:DEL:CONS {block + 2},{segment.duration:.9g}"]
+                block += 3
+                continue
+            commands += [f':TRIG:BLOC:CONF:NEXT {block},"{next(lists)}"', f":TRIG:BLOC:SOUR:STAT {block + 1},ON"]
             block += 2
             hold = segment.duration - (aperture if segment.measure else 0.0)
             if hold > 0:

@@ -45,6 +45,13 @@ introduction); ``*ESR?`` reads and clears that register (IEEE 488.2 §11.5.1.2).
 it instead of blocking in ``*OPC?``, so a burst may last longer than the VISA timeout and
 Ctrl-C acts between polls with no reply left pending.
 
+Armed for the trigger input (``arm_external_burst``: another instrument's trigger output starts
+each burst, a Keithley 2450's digital I/O line wired to the rear Ext Trig connector), the message
+is the same with ``:TRIGn:SOUR EXT;:TRIGn:SLOP POS;:TRIGn:DEL 0`` for ``:TRIGn:SOUR BUS`` (guide,
+TRIGger:SOURce, :SLOPe, :DELay), always with the output off first, and the channel idles at a
+level of the caller's (the read level, so that its path carries no current while an SMU reads)
+instead of 0 V.
+
 Capabilities are the 33500B's (the 33600A is faster); the guide gives the 16 ns minimum width,
 the 8.4 ns minimum edge, 1 000 000 s widths and 100 000 000-cycle bursts. The ±10 V open-circuit
 (±5 V into 50 Ω) level range, the 1 mVpp (into 50 Ω) minimum amplitude, the 30 MHz pulse rate,
@@ -77,8 +84,9 @@ DRAIN_TIMEOUT = 100            # ms, for a reply left unread where a device clea
 
 
 def level_commands(level: float, recentre: bool, high: str, low: str, offset: str, polarity: str,
-                   minimum: float = MIN_LEVEL) -> list[str]:
-    """The commands that take a channel's levels to 0 V idle, ``level`` V (open circuit) pulses.
+                   minimum: float = MIN_LEVEL, idle: float = 0.0) -> list[str]:
+    """The commands that take a channel's levels to ``idle`` V idle (0 V unless armed for an
+    external trigger, see ``arm_external_burst``), ``level`` V (open circuit) pulses.
 
     ``high``/``low``/``offset``/``polarity`` are the channel's headers, ``minimum`` (V) its
     smallest amplitude. Before the polarity is set the levels go to ±``minimum``: ``high
@@ -87,9 +95,20 @@ def level_commands(level: float, recentre: bool, high: str, low: str, offset: st
     """
     sequence = [f"{offset} 0"] if recentre else []
     sequence += [f"{high} {number(minimum)}", f"{low} {number(-minimum)}"]
+    rest = number(idle) if idle else "0"
     if level > 0:
-        return sequence + [f"{polarity} NORM", f"{high} {number(level)}", f"{low} 0"]
-    return sequence + [f"{polarity} INV", f"{low} {number(level)}", f"{high} 0"]
+        return sequence + [f"{polarity} NORM", f"{high} {number(level)}", f"{low} {rest}"]
+    return sequence + [f"{polarity} INV", f"{low} {number(level)}", f"{high} {rest}"]
+
+
+def check_idle(caps: PulseGeneratorCapabilities, level: float, idle: float, minimum: float) -> None:
+    """Raise unless a channel can idle at ``idle`` V between pulses to ``level`` V: within its
+    range, and at least ``minimum`` (V) below a positive pulse, above a negative one."""
+    room = level - minimum if level > 0 else caps.max_voltage
+    floor = -caps.max_voltage if level > 0 else level + minimum
+    if not floor <= idle <= room:
+        raise RangeError("idle level", idle, floor, room, "V",
+                         why="a pulse leaves its idle level towards its own sign, by at least the smallest amplitude")
 
 
 def level_controls(amplitude: str, levels: str, minimum: float, maximum: float) -> tuple[property, ...]:
@@ -158,6 +177,7 @@ class BusBurstMixin(ErrorQueueMixin):
     _reply_pending = False
     _burst_seconds: dict[int, float]      # count × period last configured, per channel
     outputs_off: str                      # the message that turns both outputs off and aborts a burst
+    min_level: float                      # V, smallest |level| open circuit
 
     def __init__(self, adapter, name: str, **kwargs) -> None:
         super().__init__(adapter, name, **link_settings(kwargs))
@@ -188,6 +208,19 @@ class BusBurstMixin(ErrorQueueMixin):
         self.check_burst(level, width, period, count, edge, channel)
         self._burst_seconds[channel] = int(count) * period
         self.write(self._burst_message(level, width, period, int(count), edge, channel))
+        self.raise_errors()
+
+    def arm_external_burst(self, level: float, width: float, period: float, count: int, edge: float,
+                           idle: float, channel: int = 1) -> None:
+        """Pulses from ``idle`` V to ``level`` V (open circuit) as :meth:`configure_burst` plays them,
+        ``count`` per rising edge at the Trig In connector (another instrument's trigger output
+        starts them), the output turned off first (the levels change from 0 V idle). One message
+        and one error check."""
+        self.check_burst(level, width, period, count, edge, channel)
+        check_idle(self.capabilities, level, idle, self.min_level)
+        self._outputs[channel] = False   # the message turns it off first
+        self._burst_seconds[channel] = int(count) * period
+        self.write(self._burst_message(level, width, period, int(count), edge, channel, idle))
         self.raise_errors()
 
     def set_output(self, on: bool, channel: int = 1) -> None:
@@ -314,6 +347,7 @@ class Keysight33500(BusBurstMixin, Agilent33500):
     ch_1 = Instrument.ChannelCreator(Keysight33500Channel, 1)
     ch_2 = Instrument.ChannelCreator(Keysight33500Channel, 2)
     outputs_off = ":OUTP1 OFF;:OUTP2 OFF;:ABOR"
+    min_level = MIN_LEVEL
 
     def __init__(self, adapter, name: str = "Keysight 33500B/33600A waveform generator", **kwargs) -> None:
         super().__init__(adapter, name, **kwargs)
@@ -356,17 +390,21 @@ class Keysight33500(BusBurstMixin, Agilent33500):
 
     # --- helpers ------------------------------------------------------------------------
     def _burst_message(self, level: float, width: float, period: float, count: int, edge: float,
-                       channel: int) -> str:
+                       channel: int, idle: float | None = None) -> str:
+        """The burst's message: on a bus trigger from a 0 V idle, or (``idle`` given) on a rising
+        edge at Trig In from ``idle`` V with no trigger delay (TRIGger:SOURce EXT, :SLOPe POS, :DELay 0)."""
         n, off = channel, not self._outputs[channel]
         src = f":SOUR{n}"
         commands = [f":OUTP{n} OFF"] if off else []
-        commands += [f"{src}:BURS:MODE TRIG", f"{src}:BURS:NCYC {count}", f":TRIG{n}:SOUR BUS",
+        trigger = [f":TRIG{n}:SOUR BUS"] if idle is None else [f":TRIG{n}:SOUR EXT", f":TRIG{n}:SLOP POS",
+                                                                 f":TRIG{n}:DEL 0"]
+        commands += [f"{src}:BURS:MODE TRIG", f"{src}:BURS:NCYC {count}", *trigger,
                      f"{src}:BURS:STAT ON", f"{src}:FUNC PULS",
                      f"{src}:FUNC:PULS:TRAN:BOTH MIN", f"{src}:FUNC:PULS:WIDT MIN",
                      f"{src}:FUNC:PULS:PER {number(period)}", f"{src}:FUNC:PULS:WIDT {number(width)}",
                      f"{src}:FUNC:PULS:TRAN:BOTH {number(edge)}", f":OUTP{n}:LOAD INF"]
         commands += level_commands(level, off, f"{src}:VOLT:HIGH", f"{src}:VOLT:LOW", f"{src}:VOLT:OFFS",
-                                   f":OUTP{n}:POL")
+                                   f":OUTP{n}:POL", idle=idle or 0.0)
         return ";".join(commands)
 
 

@@ -10,6 +10,10 @@ PERiod|WIDTh|DELay|TRANsition:LEADing|TRANsition:TRAiling``, ``SOURce<n>:VOLTage
 HIGH|LOW|OFFSet``, ``OUTPut<n>:IMPedance|POLarity|STATe``, ``SOURce<n>:BURSt:STATe|MODE|
 NCYCles``, ``TRIGger:SEQuence:SOURce``, ``*TRG``, ``*OPC``, ``*ESR?``, ``*CLS``.
 
+Armed for the Trigger Input connector (``arm_external_burst``), the message adds
+``:TRIG:SEQ:SLOP POS`` (a rising edge from another instrument's trigger output starts the burst)
+and the channel idles at the caller's level instead of 0 V.
+
 Bus trigger: the AFG31000 has no BUS trigger source; ``*TRG`` generates a trigger event whatever
 the source. With the source TIMer a triggered burst also repeats at the timer interval, so the
 driver selects EXTernal (nothing wired to Trigger Input) and fires with ``*TRG``. As for the
@@ -137,6 +141,7 @@ class TektronixAFG31000(BusBurstMixin, SCPIMixin, Instrument):
 
     ch_1 = Instrument.ChannelCreator(AFG31000Channel, 1)
     ch_2 = Instrument.ChannelCreator(AFG31000Channel, 2)
+    min_level = MIN_LEVEL
     outputs_off = ":OUTP1:STAT OFF;:OUTP2:STAT OFF;:ABOR"
 
     trigger_source = Instrument.control(
@@ -187,16 +192,19 @@ class TektronixAFG31000(BusBurstMixin, SCPIMixin, Instrument):
 
     # --- helpers ------------------------------------------------------------------------
     def _burst_message(self, level: float, width: float, period: float, count: int, edge: float,
-                       channel: int) -> str:
+                       channel: int, idle: float | None = None) -> str:
+        """The burst's message: played by ``*TRG`` from a 0 V idle, or (``idle`` given) also on a
+        rising edge at Trigger Input from ``idle`` V (TRIGger:SEQuence:SLOPe POSitive)."""
         n, off = channel, not self._outputs[channel]
         src, volt = f":SOUR{n}", f":SOUR{n}:VOLT:LEV:IMM"
         commands = [f":OUTP{n}:STAT OFF"] if off else []
-        commands += [f"{src}:BURS:MODE TRIG", f"{src}:BURS:NCYC {count}", ":TRIG:SEQ:SOUR EXT",
+        slope = [] if idle is None else [":TRIG:SEQ:SLOP POS"]
+        commands += [f"{src}:BURS:MODE TRIG", f"{src}:BURS:NCYC {count}", ":TRIG:SEQ:SOUR EXT", *slope,
                      f"{src}:BURS:STAT ON", f"{src}:FUNC:SHAP PULS",
                      f"{src}:PULS:DEL 0", f"{src}:PULS:TRAN:LEAD MIN", f"{src}:PULS:TRAN:TRA MIN",
                      f"{src}:PULS:WIDT MIN", f"{src}:PULS:PER {number(period)}", f"{src}:PULS:WIDT {number(width)}",
                      f"{src}:PULS:TRAN:LEAD {number(edge)}", f"{src}:PULS:TRAN:TRA {number(edge)}",
                      f":OUTP{n}:IMP INF"]
         commands += level_commands(level, off, f"{volt}:HIGH", f"{volt}:LOW", f"{volt}:OFFS", f":OUTP{n}:POL",
-                                   MIN_LEVEL)
+                                   MIN_LEVEL, idle or 0.0)
         return ";".join(commands)

@@ -26,6 +26,7 @@ class SourceMeterCapabilities:
     max_repeats: int              # repeats of a pattern per hardware-timed train (list length)
     max_pattern: int              # segments in one pattern of a hardware-timed train
     max_readings: int             # readings the instrument buffers per train
+    trigger_output: bool = False  # its sequencer can start another instrument (run_train's ``triggered``)
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,10 @@ class SourceMeter(Protocol):
 
     def run_train(self, train: Train, compliance: float) -> TrainReadings:
         """Play ``train`` timed by the instrument (segments without their own limit use
-        ``compliance``, A); return its readings. Output is off afterwards."""
+        ``compliance``, A); return its readings. Output is off afterwards. A driver whose
+        capabilities have ``trigger_output`` also takes ``triggered``, the pattern indices of
+        segments another instrument plays: its output is open through them, and its trigger output
+        is asserted at the start of each."""
         ...
 
     def set_output(self, on: bool) -> None:
@@ -124,7 +128,8 @@ class PulseGeneratorCapabilities:
 
 @runtime_checkable
 class PulseGenerator(Protocol):
-    """A generator that plays bursts of rectangular pulses on a bus trigger.
+    """A generator that plays bursts of rectangular pulses on a bus trigger, or on an edge at its
+    trigger input (``arm_external_burst``).
 
     Levels are open-circuit voltages: drivers set the output load to high impedance, so a
     device sees ``level`` divided between it and the generator's output impedance.
@@ -144,6 +149,12 @@ class PulseGenerator(Protocol):
                         channel: int = 1) -> None:
         """Pulses from 0 V to ``level`` V, ``width`` s wide (50 % points), every ``period`` s,
         ``count`` per bus trigger, ``edge`` s rise and fall; output stays as it is."""
+        ...
+
+    def arm_external_burst(self, level: float, width: float, period: float, count: int, edge: float,
+                           idle: float, channel: int = 1) -> None:
+        """Pulses from ``idle`` V to ``level`` V as ``configure_burst`` plays them, ``count`` per
+        rising edge at the trigger input (another instrument starts them); the output is off after."""
         ...
 
     def check_burst(self, level: float, width: float, period: float, count: int, edge: float,

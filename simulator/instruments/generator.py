@@ -94,6 +94,7 @@ class SimulatedGenerator(Ieee488Instrument):
     change leaves an output that is on playable (``_change``) and level parsing (``_volts``)."""
 
     output_impedance = OUTPUT_IMPEDANCE   # Ω
+    _armed_externally: Callable[[Any, str], bool]   # (channel, slope): a burst starts on that edge at Trig In
     channel_suffix: re.Pattern[str]   # the nodes that take a channel suffix
     max_emf: float              # V, largest |level| open circuit
     min_amplitude_emf: float    # V, smallest amplitude open circuit
@@ -171,6 +172,20 @@ class SimulatedGenerator(Ieee488Instrument):
 
     def _get_load(self) -> str:
         return self.reply(INFINITY if math.isinf(self.ch.load) else self.ch.load)
+
+    def trigger_in(self, slope: str) -> None:
+        """An edge (``slope`` "POS" rising, "NEG" falling) on the Trig In connector: the burst of
+        every channel that is on and armed for it (:meth:`_armed_externally`) starts now, scheduled
+        on its port, so that it plays while the instrument that sent the edge goes on (the
+        sender's sequence carries the clock). An edge during a channel's burst is ignored, as the
+        manuals say a trigger is while a burst plays."""
+        for n, c in self.channels.items():
+            port = self.ports[n]
+            if port is None or not c.output or not self._armed_externally(c, slope):
+                continue
+            if port.busy_until > self.clock.now():
+                continue
+            port.schedule(c.burst_segments(*c.levels()))
 
     def _play(self, fired: Callable[[Any], bool]) -> None:
         """Play at once the burst of every channel in triggered burst mode that ``fired``; a

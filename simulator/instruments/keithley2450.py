@@ -26,7 +26,14 @@ the 2450 text was not available (same command tree). What is simulated:
   conversions, MOVing averages the last COUNt); ``:DISPlay:LIGHt:STATe``;
 - source configuration lists (each point stores function, level, limit, range, delay, readback
   and output state) and the trigger model blocks a pulse train needs: BUFFer:CLEar,
-  CONFig:NEXT/RECall, SOURce:STATe, DELay:CONStant, MEASure, BRANch:COUNter, BRANch:ALWays.
+  CONFig:NEXT/RECall, SOURce:STATe, DELay:CONStant, MEASure, BRANch:COUNter, BRANch:ALWays,
+  NOTify;
+- digital I/O line 1 as a trigger output (``:DIGital:LINE1:MODE TRIGger, OUT``,
+  ``:TRIGger:DIGital1:OUT:STIMulus NOTify<n>``, ``:TRIGger:DIGital1:OUT:LOGic``; manual section 6):
+  a NOTify block whose event is the line's stimulus asserts it, and the station passes the
+  asserting edge (falling with NEGative logic, the *RST state; rising with POSitive) to whatever
+  it wired to the line (a pulse generator's Trig In), at that moment of the trigger model. The
+  release edge after the pulse width is not passed on.
 
 Time is the bench's clock. The output drives the device through a :class:`SourcePort`; whenever
 a command arrives, the device is first carried to "now" under whatever the outputs were doing; a
@@ -42,6 +49,7 @@ import calendar
 import math
 import struct
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -59,6 +67,7 @@ DEFAULT_BUFFER_SIZE = 10_000
 LINE_FREQUENCY = 60.0                             # Hz
 NPLC_RANGE = (0.01, 10.0)
 MAX_BLOCKS = 255
+NOTIFY_IDS = 8                                    # notify events of a trigger model
 MIN_BUFFER_SIZE, MAX_BUFFER_SIZE = 1, 250_000     # readings (data sheet: "over 250,000")
 MAX_COUNT = 2**31 - 1                             # measure block and branch counter counts
 CURRENT_RANGES = (10e-9, 100e-9, 1e-6, 10e-6, 100e-6, 1e-3, 10e-3, 100e-3, 1.0)   # A
@@ -193,6 +202,7 @@ class Keithley2450(SimulatedSourceMeter):
     def __init__(self, port: SourcePort) -> None:
         super().__init__(port)
         self._header = ""
+        self.trigger_out: list[Callable[[str], None]] = []   # what digital I/O line 1 is wired to: f(edge)
         self.power_on()
 
     def power_on(self) -> None:
@@ -214,6 +224,9 @@ class Keithley2450(SimulatedSourceMeter):
         self.buffers = {"defbuffer1": ReadingBuffer(DEFAULT_BUFFER_SIZE),
                         "defbuffer2": ReadingBuffer(DEFAULT_BUFFER_SIZE)}
         self.config_lists: dict[str, list[SourceSettings]] = {}
+        self.line_mode = ("DIG", "IN")     # :DIGital:LINE1:MODE
+        self.line_stimulus = "NONE"       # :TRIGger:DIGital1:OUT:STIMulus
+        self.line_logic = "NEG"           # :TRIGger:DIGital1:OUT:LOGic
         self.blocks: dict[int, tuple] = {}
         self.last_block = 0
         self.ascii_precision = 0          # :FORMat:ASCii:PRECision, 0 = automatic
@@ -940,6 +953,30 @@ class Keithley2450(SimulatedSourceMeter):
     def _block_counter(self, number: str, count: str, target: str) -> None:
         self._block(number, ("counter", parse_int(count, 1, MAX_COUNT), parse_int(target, 1, MAX_BLOCKS)))
 
+    @command(":TRIGger:BLOCk:NOTify")
+    def _block_notify(self, number: str, notify_id: str) -> None:
+        self._block(number, ("notify", parse_int(notify_id, 1, NOTIFY_IDS)))
+
+    # --- digital I/O line 1 as a trigger output ---------------------------------------------
+    @command(":DIGital:LINE1:MODE")
+    def _set_line_mode(self, kind: str, direction: str) -> None:
+        self.line_mode = (keyword(kind, ("TRIGger", "DIGital")), keyword(direction, ("IN", "OUT", "OPENdrain")))
+
+    @command(":DIGital:LINE1:MODE?")
+    def _get_line_mode(self) -> str:
+        return ",".join(self.line_mode)
+
+    _line_stimulus = Setting(":TRIGger:DIGital1:OUT:STIMulus", "line_stimulus",
+                             choice("NONE", *(f"NOTify{n}" for n in range(1, NOTIFY_IDS + 1))))
+    _line_logic = Setting(":TRIGger:DIGital1:OUT:LOGic", "line_logic", choice("POSitive", "NEGative"))
+
+    def _notify(self, notify_id: int) -> None:
+        """A NOTify block's event: assert line 1 if it is a trigger output with this stimulus."""
+        if self.line_mode == ("TRIG", "OUT") and self.line_stimulus == f"NOT{notify_id}":
+            edge = "POS" if self.line_logic == "POS" else "NEG"
+            for receiver in self.trigger_out:
+                receiver(edge)
+
     @command(":TRIGger:BLOCk:BRANch:ALWays")
     def _block_always(self, number: str, target: str) -> None:
         self._block(number, ("always", parse_int(target, 1, MAX_BLOCKS)))
@@ -980,6 +1017,8 @@ class Keithley2450(SimulatedSourceMeter):
                 for _ in range(args[1]):
                     self.run_control.check()
                     self._measure(args[0])
+            elif kind == "notify":
+                self._notify(args[0])
             elif kind == "counter":
                 counters[pc - 1] = counters.get(pc - 1, 0) + 1
                 if counters[pc - 1] < args[0]:

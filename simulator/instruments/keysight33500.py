@@ -233,6 +233,10 @@ class Keysight33500(SimulatedGenerator):
     def _abort(self) -> None:
         return None   # a burst runs to completion inside *TRG in bench time: nothing to stop
 
+    def _armed_externally(self, c: Channel, slope: str) -> bool:
+        return (c.burst and c.burst_mode == "TRIG" and c.pulsed and c.trigger_source == "EXT"
+                and c.trigger_slope == slope)
+
     @command("*TRG")
     def _trg(self) -> None:
         """Play the burst of every channel whose trigger source is BUS."""

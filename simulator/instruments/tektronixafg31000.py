@@ -186,6 +186,10 @@ class TektronixAFG31000(SimulatedGenerator):
     def _abort(self) -> None:
         return None   # a burst runs to completion inside *TRG in bench time: nothing to stop
 
+    def _armed_externally(self, c: Channel, slope: str) -> bool:
+        return (c.burst and c.burst_mode == "TRIG" and c.pulsed and self.trigger_source == "EXT"
+                and self.trigger_slope == slope)
+
     @command("*TRG")
     @command(":TRIGger[:SEQuence][:IMMediate]")
     def _trigger(self) -> None:
