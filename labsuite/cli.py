@@ -18,6 +18,7 @@ from labsuite import registry
 from labsuite.bench_settings import BenchSettings
 from labsuite.core.errors import InstrumentError, LabsuiteError
 from labsuite.core.events import Progress, RunObserver, RunState
+from labsuite.core.names import aliases, did_you_mean, find, resolve
 from labsuite.core.parameters import declaration
 from labsuite.core.program import TIMINGS
 from labsuite.core.units import format_quantity, parse_quantity
@@ -46,6 +47,28 @@ class _RegisteredNames(Sequence[str]):
 
     def __len__(self) -> int:
         return len(registry.names(self.kind))
+
+
+def _instrument(kind: str) -> dict:
+    """add_argument's type, choices and metavar for the registered name of an instrument of ``kind``
+    (letter case ignored; an unknown name gets the closest one and the choices)."""
+    def parse(text: str) -> str:
+        try:
+            return registry.lookup(kind, text, "").name
+        except LabsuiteError as exc:
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(": ")) from None
+    return {"type": parse, "choices": _RegisteredNames(kind), "metavar": "SMU" if kind == "smu" else "GENERATOR"}
+
+
+def _model(text: str) -> str:
+    """An argparse type: a simulated device model's name (letter case ignored; an unknown name gets
+    the closest one and the choices)."""
+    from labsuite.simulator.models import MODELS
+
+    try:
+        return resolve(MODELS, text, "")
+    except LabsuiteError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(": ")) from None
 
 
 class ProgressBar(RunObserver):
@@ -228,30 +251,35 @@ def _check_plot_file(path: Path, option: str = "--plot") -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     from labsuite.bench import Bench
     from labsuite.experiment import describe_adjusted, make_protocol, run_protocol
-    from labsuite.recipe import load_recipe
+    from labsuite.recipe import find_recipe, load_recipe, recipe_name, recipe_names
     from labsuite.refusal import adapt_defaults
 
     if args.resume is not None:
         if args.target is not None or args.set:
             raise LabsuiteError("--resume continues a stored run with its own protocol and parameters; "
-                                "give no PROTOCOL|RECIPE.toml and no --set")
+                                "give no PROTOCOL|RECIPE and no --set")
         runs = [("", None, None, ())]
     elif args.target is None:
         raise LabsuiteError("give a protocol or a recipe .toml to run, or --resume RUN.h5")
-    elif args.target.endswith(".toml"):
+    elif (name := find(args.target, PROTOCOLS, aliases(PROTOCOLS))) is not None and not Path(args.target).is_file():
+        sets = _parse_sets(args.set)
+        runs = [("", make_protocol(name, sets), None,
+                 tuple(p.name for p in PROTOCOLS[name].parameters if p.name not in sets))]
+    elif (path := find_recipe(args.target)) is not None:
         if args.set:
             raise LabsuiteError("--set changes a single protocol; edit the recipe's [parameters] instead")
-        recipe = load_recipe(args.target)
+        recipe = load_recipe(path)
         runs = [(f"{recipe.name}: step {i + 1}, run {r + 1}", protocol,
-                 {"recipe": recipe.name, "recipe_file": args.target, "step": i + 1, "repeat": r + 1,
+                 {"recipe": recipe.name, "recipe_file": str(path), "step": i + 1, "repeat": r + 1,
                   "defaults": list(recipe.steps[i].defaults)}, recipe.steps[i].defaults)
                 for i, r, protocol in recipe.runs()]
-    elif args.target in PROTOCOLS:
-        sets = _parse_sets(args.set)
-        runs = [("", make_protocol(args.target, sets), None,
-                 tuple(p.name for p in PROTOCOLS[args.target].parameters if p.name not in sets))]
     else:
-        raise LabsuiteError(f"{args.target!r} is neither a protocol ({', '.join(PROTOCOLS)}) nor a recipe .toml")
+        recipes = recipe_names()
+        near = did_you_mean(recipe_name(args.target), [*PROTOCOLS, *aliases(PROTOCOLS), *recipes])
+        what = "no such recipe file, nor a recipe of that name" if recipe_name(args.target) != args.target \
+            else "neither a protocol nor a recipe"
+        raise LabsuiteError(f"{args.target!r}: {what}{near}; protocols: "
+                            f"{', '.join(PROTOCOLS)}; recipes (a .toml file, or by name): {', '.join(recipes)}")
     if args.device_param and not args.sim:
         raise LabsuiteError("--device-param sets the simulated device; use it with --sim")
     _check_out_folder(args.out)
@@ -533,8 +561,10 @@ def build_parser() -> argparse.ArgumentParser:
                                 "stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP). Every exit "
                                 "switches the outputs off first. A run with readings at the current compliance "
                                 "completes with one warning line on stderr.")
-    run.add_argument("target", metavar="PROTOCOL|RECIPE.toml", nargs="?",
-                     help=f"a protocol ({', '.join(sorted(PROTOCOLS))}) or a recipe file")
+    run.add_argument("target", metavar="PROTOCOL|RECIPE", nargs="?",
+                     help=f"a protocol ({', '.join(sorted(PROTOCOLS))}; letter case ignored; field names such "
+                          f"as ltp, ltd accepted), or a recipe: a .toml file, or the name of a shipped recipe or "
+                          f"one in $LABSUITE_RECIPES (docs/recipes.md)")
     run.add_argument("--resume", type=Path, metavar="RUN.h5",
                      help="continue a failed, aborted or killed run from the first repeat its file does not hold, "
                           "on the same bench, into RUN_resumed1.h5 next to it (see docs/run-file.md)")
@@ -544,16 +574,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="protocol parameter, units allowed: --set amplitude=1.2V --set width=100us")
     _add_setting(run, "seed", "with --sim: ")
-    run.add_argument("--model", help="simulated device model (default: synaptic-memristor)")
+    run.add_argument("--model", type=_model, help="simulated device model (default: synaptic-memristor)")
     run.add_argument("--device-param", action="append", default=[], metavar="NAME=VALUE",
                      help="simulated device parameter, units allowed: --device-param w_initial=0.9 "
                           "--device-param tau_volatile=20ms")
     _add_setting(run, "transport", "with --sim: ")
-    run.add_argument("--smu", default=registry.DEFAULT_SMU, choices=_RegisteredNames("smu"), metavar="SMU",
+    run.add_argument("--smu", default=registry.DEFAULT_SMU, **_instrument("smu"),
                      help="simulated SMU with --sim (default keithley2450); one of %(choices)s")
     _add_setting(run, "series_resistance", "with --sim: ")
     _add_setting(run, "pulse_series_resistance", "with --sim: ")
-    run.add_argument("--pulse-generator", choices=_RegisteredNames("pulse_generator"), metavar="GENERATOR",
+    run.add_argument("--pulse-generator", **_instrument("pulse_generator"),
                      help="also wire a simulated pulse generator to the device with --sim "
                                                "(it plays the write pulses, the SMU reads); one of %(choices)s")
     run.add_argument("--timing", choices=TIMINGS, default="auto",
@@ -587,7 +617,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     resim = sub.add_parser("resim", help="re-run a stored run's protocol on a simulated twin and compare")
     resim.add_argument("run", type=_run_file, metavar="RUN.h5")
-    resim.add_argument("--model", help="device model of the twin (default: the run's own, or synaptic-memristor)")
+    resim.add_argument("--model", type=_model, help="device model of the twin (default: the run's own, or synaptic-memristor)")
     resim.add_argument("--fit", action="store_true", help="fit the twin's device parameters to the run first")
     _add_setting(resim, "seed", "for the twin: ", "the run's", default=None)
     resim.add_argument("--out", type=_path, help="also write the twin's run file here")
@@ -606,9 +636,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench_of = protocols.add_mutually_exclusive_group()
     bench_of.add_argument("--sim", action="store_true", help="check against a simulated bench")
     bench_of.add_argument("--bench", type=_path, help="check against this bench (bench.toml; only *IDN? is asked)")
-    protocols.add_argument("--smu", choices=_RegisteredNames("smu"), metavar="SMU",
+    protocols.add_argument("--smu", **_instrument("smu"),
                            help="SMU of the simulated bench (default keithley2450); one of %(choices)s")
-    protocols.add_argument("--pulse-generator", choices=_RegisteredNames("pulse_generator"), metavar="GENERATOR",
+    protocols.add_argument("--pulse-generator", **_instrument("pulse_generator"),
                            help="pulse generator of the simulated bench (default: none); one of %(choices)s")
     _add_setting(protocols, "pulse_series_resistance", "with --sim: ", "0 ohm", default=None)
     protocols.add_argument("--timing", choices=TIMINGS, default="auto", help="timing to check (default auto)")
@@ -626,7 +656,7 @@ def build_parser() -> argparse.ArgumentParser:
     gui = sub.add_parser("gui", help="the desktop GUI (PyQt6): bench, protocol form, live plots, run browser")
     gui.add_argument("--sim", action="store_true", help="open with the simulated bench connected")
     _add_setting(gui, "seed", "with --sim: ")
-    gui.add_argument("--model", help="simulated device model (default: synaptic-memristor)")
+    gui.add_argument("--model", type=_model, help="simulated device model (default: synaptic-memristor)")
     gui.add_argument("--out", type=_path, default=Path("runs"), help="data folder: run files and the run browser")
     gui.add_argument("--run", metavar="PROTOCOL", help="with --sim --screenshot: run this protocol before the shot")
     gui.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
@@ -640,9 +670,9 @@ def build_parser() -> argparse.ArgumentParser:
     instruments.add_argument("--timeout", type=_positive_seconds, default=2.0,
                              help="s to wait for each *IDN? (default 2)")
     instruments.add_argument("--sim", action="store_true", help="discover a simulated station instead")
-    instruments.add_argument("--smu", default=registry.DEFAULT_SMU, choices=_RegisteredNames("smu"), metavar="SMU",
+    instruments.add_argument("--smu", default=registry.DEFAULT_SMU, **_instrument("smu"),
                              help="simulated SMU with --sim; one of %(choices)s")
-    instruments.add_argument("--pulse-generator", choices=_RegisteredNames("pulse_generator"), metavar="GENERATOR",
+    instruments.add_argument("--pulse-generator", **_instrument("pulse_generator"),
                              help="simulated pulse generator with --sim; one of %(choices)s")
     instruments.add_argument("--simulated", action="store_true", help="list the instruments the simulator has")
     instruments.set_defaults(func=_cmd_instruments)
@@ -650,13 +680,13 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("sim", help="the simulated bench")
     sim_sub = sim.add_subparsers(dest="sim_command", required=True)
     serve = sim_sub.add_parser("serve", help="serve simulated instruments on loopback TCP")
-    serve.add_argument("--smu", default=registry.DEFAULT_SMU, choices=_RegisteredNames("smu"), metavar="SMU",
+    serve.add_argument("--smu", default=registry.DEFAULT_SMU, **_instrument("smu"),
                        help="simulated SMU model (default keithley2450; see `labsuite instruments --simulated`); one of %(choices)s")
-    serve.add_argument("--pulse-generator", choices=_RegisteredNames("pulse_generator"), metavar="GENERATOR",
+    serve.add_argument("--pulse-generator", **_instrument("pulse_generator"),
                        help="also serve a simulated pulse generator wired to the same device; one of %(choices)s")
     _add_setting(serve, "series_resistance")
     _add_setting(serve, "pulse_series_resistance")
-    serve.add_argument("--model", help="device model (default synaptic-memristor)")
+    serve.add_argument("--model", type=_model, help="device model (default synaptic-memristor)")
     _add_setting(serve, "seed")
     serve.add_argument("--port", type=_whole("the first TCP port", 0, PORT_MAX, "--port 5025"), default=0,
                        help="first TCP port, 1 to 65535 (default 0: any free port)")

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from labsuite.bench import Bench
-from labsuite.core.errors import InvalidParameter
+from labsuite.core.names import resolve
 from labsuite.core.plotspec import PlotSpec, Series
 from labsuite.experiment import RunResult, make_protocol, run_protocol
 from labsuite.store import read_run
@@ -56,8 +56,7 @@ def resimulate(run_file: str | Path, *, model: str | None = None, fit: bool = Fa
     if not model and stored_sim:       # a simulated run: start from its own device parameters
         params = {k: v for k, v in stored_sim["model"].items() if k != "model"}
     rms = None
-    if name not in MODELS:   # a run file's stored model, or a name given to this function
-        raise InvalidParameter("model", f"{name!r} is unknown; choose one of {', '.join(MODELS)}")
+    name = resolve(MODELS, name, "model")   # a run file's stored model, or a name given to this function
     if fit:
         cls = MODELS[name]
         free = {f.name: (params.get(f.name, f.default), f.default / 1000, f.default * 1000)

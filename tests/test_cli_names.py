@@ -1,0 +1,137 @@
+"""Issue #20, CLI: every name a user types (protocol, recipe, model, SMU, generator, parameter) is
+found regardless of letter case, the field's aliases work, and a near miss is answered with the
+closest name; recipes are found by name; a resistance takes a bare SI prefix (2k).
+
+The CLI is called in process (``labsuite.cli.main``) from an empty folder, as in
+tests/test_input_validation.py.
+"""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from labsuite.cli import main
+from labsuite.core.names import aliases, did_you_mean, find
+from labsuite.core.units import parse_quantity
+from labsuite.protocols import PROTOCOLS
+from labsuite.recipe import SHIPPED_RECIPES, find_recipe, load_recipe
+from labsuite.store import read_run
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch, capsys):
+    """Run ``labsuite ARGS`` in an empty folder, with an empty user recipe folder: (status, stdout, stderr)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "my-recipes").mkdir()
+    monkeypatch.setenv("LABSUITE_RECIPES", str(tmp_path / "my-recipes"))
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:
+            code = exc.code
+        out = capsys.readouterr()
+        return code, out.out, out.err
+    return run
+
+
+def summary(result: tuple[int, str, str]) -> dict:
+    code, out, err = result
+    assert code == 0, err
+    return json.loads(out)
+
+
+@pytest.mark.parametrize("typed, protocol", [("Potentiation", "potentiation"), ("LTP", "potentiation"),
+                                             ("ltd", "depression"), ("Paired-Pulse", "ppf")])
+def test_protocol_names_ignore_case_and_take_the_fields_aliases(cli, typed, protocol):
+    sets = ("--set", "pulses=2") if protocol != "ppf" else ()
+    run = summary(cli("run", typed, "--sim", "--json", "--no-progress", *sets))
+    assert run["protocol"] == protocol
+
+
+def test_a_mistyped_protocol_is_answered_with_the_closest_name(cli):
+    code, _, err = cli("run", "potentation", "--sim")
+    assert code == 2 and "did you mean 'potentiation'?" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("argv, suggestion", [
+    (("--set", "pulsez=3"), "'pulses'"),
+    (("--device-param", "w_initail=0.5"), "'w_initial'"),
+    (("--model", "synaptic-memristr"), "'synaptic-memristor'"),
+    (("--smu", "keithly2450"), "'keithley2450'"),
+    (("--pulse-generator", "keysight3350"), "'keysight33500'"),
+])
+def test_every_mistyped_name_is_answered_with_the_closest_one(cli, argv, suggestion):
+    code, _, err = cli("run", "potentiation", "--sim", *argv)
+    assert code == 2 and f"did you mean {suggestion}?" in err and err.count("\n") == 1, err
+
+
+def stored_bench(run: dict) -> dict:
+    """The bench a run file records (drivers, simulator settings)."""
+    return json.loads(read_run(run["run_file"]).attrs["bench"])
+
+
+def test_instrument_and_model_names_ignore_case(cli):
+    run = summary(cli("run", "potentiation", "--sim", "--json", "--no-progress", "--set", "pulses=2",
+                      "--smu", "Keithley2600", "--model", "Synaptic-Memristor"))
+    bench = stored_bench(run)
+    assert bench["instruments"]["smu"]["driver"] == "keithley2600"
+    assert bench["simulator"]["model"]["model"] == "synaptic-memristor"
+
+
+def test_a_mistyped_parameter_in_a_recipe_names_the_closest_one(tmp_path):
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('protocol = "LTP"\n[parameters]\namplitdue = "1 V"\n', encoding="utf-8")
+    with pytest.raises(Exception, match="did you mean 'amplitude'"):
+        load_recipe(recipe)
+
+
+def test_a_shipped_recipe_runs_by_its_name_as_its_own_comment_says(cli):
+    comment = (SHIPPED_RECIPES / "ltp-ltd.toml").read_text(encoding="utf-8").splitlines()[0]
+    assert "labsuite run" in comment
+    code, out, err = cli("run", "synapse-characterization.sequence", "--sim", "--no-progress", "--out", "runs")
+    assert code == 0, err
+    assert out.count("run file:") == load_recipe(SHIPPED_RECIPES / "synapse-characterization.sequence.toml").total_runs
+    code, out, err = cli("run", "PPF.toml", "--sim", "--no-progress", "--json")
+    assert code == 0 and json.loads(out)["protocol"] == "ppf", err
+
+
+def test_a_user_recipe_is_found_by_name_before_a_shipped_one(cli, tmp_path):
+    (tmp_path / "my-recipes" / "ppf.toml").write_text('protocol = "potentiation"\n[parameters]\npulses = 3\n',
+                                                     encoding="utf-8")
+    (tmp_path / "my-recipes" / "short-ltp.toml").write_text('protocol = "ltp"\n[parameters]\npulses = 2\n',
+                                                           encoding="utf-8")
+    assert find_recipe("ppf.toml") == tmp_path / "my-recipes" / "ppf.toml"
+    run = summary(cli("run", "short-ltp", "--sim", "--json", "--no-progress"))
+    assert run["protocol"] == "potentiation" and run["parameters"]["pulses"] == 2
+    code, _, err = cli("run", "short-lpt", "--sim")
+    assert code == 2 and "did you mean 'short-ltp'?" in err
+
+
+def test_a_repeated_set_is_refused_naming_both_values(cli):
+    code, _, err = cli("run", "potentiation", "--sim", "--set", "pulses=3", "--set", "pulses=4")
+    assert code == 2 and "pulses is already set to '3'" in err
+
+
+@pytest.mark.parametrize("text, ohm", [("2k", 2e3), ("2 k", 2e3), ("1.5M", 1.5e6), ("2kohm", 2e3), ("470", 470.0)])
+def test_a_bare_si_prefix_is_that_multiple_of_the_fields_unit(text, ohm):
+    assert parse_quantity(text, "ohm", "pulse_series_resistance") == ohm
+
+
+def test_a_series_resistance_option_takes_a_bare_prefix(cli):
+    run = summary(cli("run", "potentiation", "--sim", "--json", "--no-progress", "--set", "pulses=2",
+                      "--smu", "keithley2600", "--pulse-generator", "keysight33500",
+                      "--pulse-series-resistance", "2k"))
+    assert stored_bench(run)["simulator"]["pulse_series_resistance"] == 2000.0
+
+
+def test_a_bare_prefix_is_no_count():
+    with pytest.raises(Exception, match="plain number"):
+        parse_quantity("2k", "", "pulses")
+
+
+def test_names_helpers():
+    assert find("LTP", PROTOCOLS, aliases(PROTOCOLS)) == "potentiation"
+    assert find("nothing", PROTOCOLS, aliases(PROTOCOLS)) is None
+    assert did_you_mean("zzzzzz", PROTOCOLS) == ""
