@@ -72,24 +72,66 @@ def _model(text: str) -> str:
 
 
 class ProgressBar(RunObserver):
-    """Progress on stderr: source time played of the total, and the wall time still to go."""
+    """One progress display per run on stderr: source time played of the total, and the wall time
+    still to go. A closed loop's stages (forming, write-verify) add their program to the same bar as
+    they come; a run that completes ends at 100 %. :meth:`close` ends the display after the run."""
 
     bar: tqdm | None = None
 
     def __init__(self, label: str = "run") -> None:
         self.label = label
+        self.stages = 0
+        self.before = 0.0   # s of program in the stages already played
 
     def on_start(self, runner) -> None:
         from tqdm import tqdm
 
-        self.bar = tqdm(total=runner.program.duration, unit="s", desc=self.label, file=sys.stderr,
-                        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.3g}/{total:.3g} s of program "
-                                   "[{elapsed}<{remaining}]", mininterval=0.2)
+        self.stages += 1
+        if self.bar is None:
+            self.bar = tqdm(total=runner.program.duration, unit="s", desc=self.label, file=sys.stderr,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.3g}/{total:.3g} s of program "
+                                       "[{elapsed}<{remaining}]", mininterval=0.2)
+        else:   # the next stage of a closed loop
+            self.before = self.bar.total
+            self.bar.total += runner.program.duration
+            self.bar.set_description_str(f"{self.label}, stage {self.stages}", refresh=False)
+        self.bar.refresh()
 
     def on_samples(self, samples, progress: Progress) -> None:
-        self.bar.update(progress.done - self.bar.n)
+        # never past the total: tqdm would warn "clamping frac to range [0, 1]"
+        self.bar.update(min(self.before + progress.done, self.bar.total) - self.bar.n)
 
     def on_finish(self, state: RunState, error: BaseException | None) -> None:
+        if state is RunState.COMPLETED:   # the last reading comes before the program's end
+            self.bar.n = self.bar.total
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class FitProgress:
+    """A fit's progress on stderr: the plays of the program on the model so far, of the most the fit
+    may take, and the wall time that leaves at most; when the fit ends, 100 % of the plays it took."""
+
+    bar: tqdm | None = None
+
+    def __call__(self, runs: int, most: int) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=most, desc="fit", file=sys.stderr, mininterval=0.2,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n}/{total} model runs at most "
+                                       "[{elapsed}<{remaining} at most]")
+        if runs == most:   # the fit has ended
+            self.bar.total = self.bar.n = runs
+            self.bar.bar_format = "{desc}: {percentage:3.0f}%|{bar}| {n} model runs [{elapsed}]"
+            self.close()
+        else:
+            self.bar.update(runs - self.bar.n)
+
+    def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
 
@@ -312,14 +354,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
                                 f"give a writable folder") from None
         for n, (label, protocol, provenance, defaults) in enumerate(runs, start=1):
             observers = [] if args.no_progress else [ProgressBar(label or "run")]
-            if args.resume is not None:
-                from labsuite.resume import resume_run
+            try:
+                if args.resume is not None:
+                    from labsuite.resume import resume_run
 
-                result = resume_run(args.resume, bench, timing=args.timing, observers=observers)
-            else:
-                result = run_protocol(protocol, bench, out_dir=args.out, device_id=args.device_id,
-                                      timing=args.timing, observers=observers, provenance=provenance, tags=args.tag,
-                                      adapt_defaults=defaults)
+                    result = resume_run(args.resume, bench, timing=args.timing, observers=observers)
+                else:
+                    result = run_protocol(protocol, bench, out_dir=args.out, device_id=args.device_id,
+                                          timing=args.timing, observers=observers, provenance=provenance,
+                                          tags=args.tag, adapt_defaults=defaults)
+            finally:
+                for bar in observers:
+                    bar.close()
             protocol = result.protocol
             if result.warning:
                 print(f"labsuite: warning: {label + ': ' if label else ''}{result.warning}", file=sys.stderr)
@@ -372,7 +418,11 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     if args.plot:
         _check_plot_file(args.plot)
     observers = [] if args.no_progress else [ProgressBar(f"replay {args.run.name}")]
-    protocol, samples, figures = replay(args.run, observers, speed=args.speed)
+    try:
+        protocol, samples, figures = replay(args.run, observers, speed=args.speed)
+    finally:
+        for bar in observers:
+            bar.close()
     if args.plot and samples.size:
         from labsuite.plotting import render
         render(protocol.plot(samples, figures), args.plot)
@@ -389,7 +439,14 @@ def _cmd_resim(args: argparse.Namespace) -> int:
         _check_plot_file(args.plot)
     if args.out:
         _check_out_folder(args.out)
-    comparison = resimulate(args.run, model=args.model, fit=args.fit, seed=args.seed, out_dir=args.out)
+    fit_progress = FitProgress() if args.fit and not args.no_progress else None
+    observers = [] if args.no_progress else [ProgressBar("twin")]
+    try:
+        comparison = resimulate(args.run, model=args.model, fit=args.fit, seed=args.seed, out_dir=args.out,
+                                observers=observers, fit_progress=fit_progress)
+    finally:
+        for bar in (*observers, *([fit_progress] if fit_progress else [])):
+            bar.close()
     if args.plot:
         from labsuite.plotting import render
         render(comparison.plot, args.plot)
@@ -623,6 +680,7 @@ def build_parser() -> argparse.ArgumentParser:
     resim.add_argument("--out", type=_path, help="also write the twin's run file here")
     resim.add_argument("--plot", type=_path, metavar="FILE.png", help="measured and simulated, overlaid")
     resim.add_argument("--json", action="store_true")
+    resim.add_argument("--no-progress", action="store_true", help="no progress bars (the fit's, the twin's run)")
     resim.set_defaults(func=_cmd_resim)
 
     export = sub.add_parser("export", help="write run files as CSV (units in the header) for other tools")

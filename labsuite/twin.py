@@ -8,6 +8,7 @@ the model's device-to-device parameters, each between 1/1000 and 1000 times its 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from labsuite.bench import Bench
+from labsuite.core.events import RunObserver
 from labsuite.core.names import resolve
 from labsuite.core.plotspec import PlotSpec, Series
 from labsuite.experiment import RunResult, make_protocol, run_protocol
@@ -42,8 +44,12 @@ class Comparison:
 
 
 def resimulate(run_file: str | Path, *, model: str | None = None, fit: bool = False, seed: int | None = None,
-               out_dir: str | Path | None = None) -> Comparison:
-    """Run ``run_file``'s protocol, with its parameters, on a simulated twin (see module docstring)."""
+               out_dir: str | Path | None = None, observers: list[RunObserver] | tuple = (),
+               fit_progress: Callable[[int, int], None] | None = None) -> Comparison:
+    """Run ``run_file``'s protocol, with its parameters, on a simulated twin (see module docstring).
+
+    ``observers`` follow the twin's run; ``fit_progress(runs, most)`` follows the fit
+    (:func:`labsuite.simulator.fitting.fit_model`)."""
     from labsuite.simulator.fitting import fit_model
     from labsuite.simulator.models import DEFAULT_MODEL, MODELS
 
@@ -64,12 +70,13 @@ def resimulate(run_file: str | Path, *, model: str | None = None, fit: bool = Fa
         free = {k: (float(np.clip(v0, lo, hi)), lo, hi) for k, (v0, lo, hi) in free.items()}
         result = fit_model(name, protocol.program(), run.samples["current"], free,
                            fixed={k: v for k, v in params.items() if k not in free},
-                           observable=lambda samples: samples["current"])
+                           observable=lambda samples: samples["current"], progress=fit_progress)
         params.update(result.params)
         rms = result.relative_rms
     sim_seed = seed if seed is not None else int(stored_sim.get("seed", 0)) if stored_sim else 0
     with Bench.simulated(name, sim_seed, model_params=params) as bench:
-        simulated = run_protocol(protocol, bench, out_dir=out_dir, device_id=f"twin of {run.attrs.get('device_id', '')}")
+        simulated = run_protocol(protocol, bench, out_dir=out_dir, device_id=f"twin of {run.attrs.get('device_id', '')}",
+                                 observers=observers)
     measured_spec = protocol.plot(run.samples, dict(run.analysis))
     simulated_spec = protocol.plot(simulated.samples, simulated.figures)
     series = (Series("measured", measured_spec.series[0].x, measured_spec.series[0].y, "points"),
