@@ -752,15 +752,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+_WARNING_LOGGERS = ("labsuite.core.renames", "labsuite.discovery")   # their warnings: one stderr line each
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command; return the exit status: 0 done, 1 a bug (an unexpected exception), 2 refused
     (bad input), 3 a run that did not complete or an instrument that failed (link, wrong
     instrument, an error it reported), 128 + N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129
     SIGHUP). A failure never returns 0; each is one ``labsuite: error:`` line on stderr."""
     args = build_parser().parse_args(argv)
-    renames = logging.StreamHandler(sys.stderr)   # an old parameter name: `labsuite: warning: ...`
-    renames.setFormatter(logging.Formatter("labsuite: warning: %(message)s"))
-    logging.getLogger("labsuite.core.renames").addHandler(renames)
+    # an old parameter name, an interface discovery skips: `labsuite: warning: ...`
+    warned = logging.StreamHandler(sys.stderr)
+    warned.setFormatter(logging.Formatter("labsuite: warning: %(message)s"))
+    for name in _WARNING_LOGGERS:
+        logging.getLogger(name).addHandler(warned)
     try:
         return args.func(args)
     except InstrumentError as exc:   # a link failure, an error the instrument reported, a wrong instrument
@@ -793,7 +798,8 @@ def main(argv: list[str] | None = None) -> int:
         _report(f"error: unexpected {type(exc).__name__}: {exc} (a bug: please report it{where})", exc)
         return 1
     finally:
-        logging.getLogger("labsuite.core.renames").removeHandler(renames)
+        for name in _WARNING_LOGGERS:
+            logging.getLogger(name).removeHandler(warned)
 
 
 def _report(message: str, exc: BaseException) -> None:
