@@ -40,7 +40,8 @@ class Comparison:
     def summary(self) -> dict[str, Any]:
         return {"model": self.model, "model_params": self.model_params, "fit_relative_rms": self.fit_relative_rms,
                 "simulated_run_file": str(self.simulated.path) if self.simulated.path else None,
-                "figures": {n: {"measured": m, "simulated": s} for n, (m, s) in self.table().items()}}
+                "figures": {n: {"measured": m, "simulated": s} for n, (m, s) in self.table().items()},
+                "figure_units": {n: self.simulated.protocol.figure_units.get(n, "") for n in self.table()}}
 
 
 def resimulate(run_file: str | Path, *, model: str | None = None, fit: bool = False, seed: int | None = None,
