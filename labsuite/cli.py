@@ -60,6 +60,15 @@ def _instrument(kind: str) -> dict:
     return {"type": parse, "choices": _RegisteredNames(kind), "metavar": "SMU" if kind == "smu" else "GENERATOR"}
 
 
+def _protocol(text: str) -> str:
+    """An argparse type: a protocol's name (letter case ignored, the field's aliases accepted; an
+    unknown name gets the closest one and the choices)."""
+    try:
+        return resolve(PROTOCOLS, text, "")
+    except LabsuiteError as exc:
+        raise argparse.ArgumentTypeError(str(exc).removeprefix(": ")) from None
+
+
 def _model(text: str) -> str:
     """An argparse type: a simulated device model's name (letter case ignored; an unknown name gets
     the closest one and the choices)."""
@@ -163,8 +172,8 @@ def _add_setting(parser: argparse.ArgumentParser, name: str, context: str = "", 
     def parse(text: str):
         try:
             return parameter.parse(text)
-        except LabsuiteError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
+        except LabsuiteError as exc:   # argparse names the option already
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(f"{option}: ")) from None
 
     default = kwargs.setdefault("default", parameter.default)
     unit = getattr(parameter, "unit", "")
@@ -599,7 +608,15 @@ def _cmd_instruments(args: argparse.Namespace) -> int:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, with usage errors as one line ``labsuite: error: ...`` and exit status 2."""
+    """argparse, with usage errors as one line ``labsuite: error: ...`` and exit status 2, and the
+    closest choice to a mistyped one (a command, --timing, --status)."""
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        if action.choices is not None and value not in action.choices and isinstance(value, str):
+            choices = ", ".join(map(str, action.choices))
+            raise argparse.ArgumentError(action, f"invalid choice: {value!r}{did_you_mean(value, action.choices)} "
+                                                 f"(choose from {choices})")
+        super()._check_value(action, value)
 
     def error(self, message: str) -> None:
         command = self.prog.removeprefix("labsuite").strip()
@@ -657,7 +674,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", help="list the runs in a data folder (indexed, filtered)")
     runs.add_argument("--dir", type=_path, default=Path("runs"), help="data folder (default ./runs)")
     runs.add_argument("--device", help="only this device id")
-    runs.add_argument("--protocol", help="only this protocol")
+    runs.add_argument("--protocol", type=_protocol, help="only this protocol")
     runs.add_argument("--since", type=_iso_date, metavar="DATE", help="only runs started at or after DATE (ISO, UTC)")
     runs.add_argument("--status", choices=("running", "completed", "aborted", "failed"))
     runs.add_argument("--tag", help="only runs with this tag")
@@ -716,7 +733,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_setting(gui, "seed", "with --sim: ")
     gui.add_argument("--model", type=_model, help="simulated device model (default: synaptic-memristor)")
     gui.add_argument("--out", type=_path, default=Path("runs"), help="data folder: run files and the run browser")
-    gui.add_argument("--run", metavar="PROTOCOL", help="with --sim --screenshot: run this protocol before the shot")
+    gui.add_argument("--run", metavar="PROTOCOL", type=_protocol, help="with --sim --screenshot: run this protocol before the shot")
     gui.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="parameter of the protocol in the form, units allowed: --set pulses=30")
     gui.add_argument("--screenshot", type=_path, metavar="FILE.png",

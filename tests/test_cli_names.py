@@ -135,3 +135,22 @@ def test_names_helpers():
     assert find("LTP", PROTOCOLS, aliases(PROTOCOLS)) == "potentiation"
     assert find("nothing", PROTOCOLS, aliases(PROTOCOLS)) is None
     assert did_you_mean("zzzzzz", PROTOCOLS) == ""
+
+
+@pytest.mark.parametrize("argv, suggestion", [
+    (("rn",), "'run'"),
+    (("run", "ltp", "--sim", "--timing", "hardwre"), "'hardware'"),
+    (("run", "ltp", "--sim", "--transport", "tpc"), "'tcp'"),
+    (("runs", "--protocol", "ltpp"), "'ltp'"),
+    (("gui", "--sim", "--run", "potentation"), "'potentiation'"),
+])
+def test_every_mistyped_choice_is_answered_with_the_closest_one(cli, argv, suggestion):
+    code, _, err = cli(*argv)
+    assert code == 2 and f"did you mean {suggestion}?" in err and err.count("\n") == 1, err
+    assert "--transport: --transport" not in err
+
+
+def test_a_run_filter_takes_the_protocols_alias(cli):
+    summary(cli("run", "potentiation", "--sim", "--json", "--no-progress", "--set", "pulses=2"))
+    code, out, err = cli("runs", "--protocol", "LTP", "--json")
+    assert code == 0 and [r["protocol"] for r in json.loads(out)] == ["potentiation"], err
