@@ -8,6 +8,7 @@ tests/test_input_validation.py.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -87,14 +88,22 @@ def test_a_mistyped_parameter_in_a_recipe_names_the_closest_one(tmp_path):
         load_recipe(recipe)
 
 
-def test_a_shipped_recipe_runs_by_its_name_as_its_own_comment_says(cli):
-    comment = (SHIPPED_RECIPES / "ltp-ltd.toml").read_text(encoding="utf-8").splitlines()[0]
-    assert "labsuite run" in comment
-    code, out, err = cli("run", "synapse-characterization.sequence", "--sim", "--no-progress", "--out", "runs")
+def commented_command(recipe: str) -> list[str]:
+    """The first `labsuite ...` command a shipped recipe's comment gives, as arguments."""
+    text = (SHIPPED_RECIPES / recipe).read_text(encoding="utf-8")
+    command = re.search(r"`labsuite ([^`]+)`", text).group(1)
+    return command.split()
+
+
+@pytest.mark.parametrize("recipe", ["synapse-characterization.sequence.toml", "ppf.toml"])
+def test_the_command_in_a_shipped_recipes_comment_runs_it_from_any_folder(cli, recipe):
+    """The comment's command, typed in an empty folder, ended with 'no such recipe file'."""
+    argv = commented_command(recipe)
+    code, out, err = cli(*argv, "--no-progress")
     assert code == 0, err
-    assert out.count("run file:") == load_recipe(SHIPPED_RECIPES / "synapse-characterization.sequence.toml").total_runs
-    code, out, err = cli("run", "PPF.toml", "--sim", "--no-progress", "--json")
-    assert code == 0 and json.loads(out)["protocol"] == "ppf", err
+    assert out.count("run file:") == load_recipe(SHIPPED_RECIPES / recipe).total_runs
+    code, out, err = cli("run", recipe.upper(), "--sim", "--no-progress")   # its file name, any letter case
+    assert code == 0 and out.count("run file:") == load_recipe(SHIPPED_RECIPES / recipe).total_runs, err
 
 
 def test_a_user_recipe_is_found_by_name_before_a_shipped_one(cli, tmp_path):

@@ -64,3 +64,12 @@ def test_cli_export(run_file, tmp_path):
                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert out.returncode == 0, out.stderr
     assert pd.read_csv(out.stdout.strip(), comment="#").shape == (16, 6)
+
+
+def test_terminal_summaries_give_each_figure_with_its_unit(run_file, capsys):
+    """`labsuite replay` (like `run`) prints a figure in S as µS, a ratio as a bare number."""
+    from labsuite.cli import main
+
+    assert main(["replay", str(run_file), "--no-progress"]) == 0
+    lines = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()[1:]}
+    assert lines["g_min"][1] == "µS" and len(lines["dynamic_range"]) == 1
