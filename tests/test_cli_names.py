@@ -12,29 +12,11 @@ import re
 
 import pytest
 
-from labsuite.cli import main
 from labsuite.core.names import aliases, did_you_mean, find
 from labsuite.core.units import parse_quantity
 from labsuite.protocols import PROTOCOLS
 from labsuite.recipe import SHIPPED_RECIPES, find_recipe, load_recipe
 from labsuite.store import read_run
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch, capsys):
-    """Run ``labsuite ARGS`` in an empty folder, with an empty user recipe folder: (status, stdout, stderr)."""
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "my-recipes").mkdir()
-    monkeypatch.setenv("LABSUITE_RECIPES", str(tmp_path / "my-recipes"))
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:
-            code = exc.code
-        out = capsys.readouterr()
-        return code, out.out, out.err
-    return run
 
 
 def summary(result: tuple[int, str, str]) -> dict:
@@ -106,12 +88,12 @@ def test_the_command_in_a_shipped_recipes_comment_runs_it_from_any_folder(cli, r
     assert code == 0 and out.count("run file:") == load_recipe(SHIPPED_RECIPES / recipe).total_runs, err
 
 
-def test_a_user_recipe_is_found_by_name_before_a_shipped_one(cli, tmp_path):
-    (tmp_path / "my-recipes" / "ppf.toml").write_text('protocol = "potentiation"\n[parameters]\npulses = 3\n',
+def test_a_user_recipe_is_found_by_name_before_a_shipped_one(cli, user_recipes):
+    (user_recipes / "ppf.toml").write_text('protocol = "potentiation"\n[parameters]\npulses = 3\n',
                                                      encoding="utf-8")
-    (tmp_path / "my-recipes" / "short-ltp.toml").write_text('protocol = "ltp"\n[parameters]\npulses = 2\n',
+    (user_recipes / "short-ltp.toml").write_text('protocol = "ltp"\n[parameters]\npulses = 2\n',
                                                            encoding="utf-8")
-    assert find_recipe("ppf.toml") == tmp_path / "my-recipes" / "ppf.toml"
+    assert find_recipe("ppf.toml") == user_recipes / "ppf.toml"
     run = summary(cli("run", "short-ltp", "--sim", "--json", "--no-progress"))
     assert run["protocol"] == "potentiation" and run["parameters"]["pulses"] == 2
     code, _, err = cli("run", "short-lpt", "--sim")

@@ -5,25 +5,9 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import pytest
 
-from labsuite.cli import ProgressBar, main
+from labsuite.cli import ProgressBar
 from labsuite.core.events import Progress, RunState
-
-
-@pytest.fixture
-def cli(tmp_path, monkeypatch, capsys):
-    """Run ``labsuite ARGS`` in an empty folder: (exit status, stdout, stderr)."""
-    monkeypatch.chdir(tmp_path)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:
-            code = exc.code
-        out = capsys.readouterr()
-        return code, out.out, out.err
-    return run
 
 
 def frames(err: str, label: str) -> list[str]:
