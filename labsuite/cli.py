@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -49,35 +49,33 @@ class _RegisteredNames(Sequence[str]):
         return len(registry.names(self.kind))
 
 
-def _instrument(kind: str) -> dict:
-    """add_argument's type, choices and metavar for the registered name of an instrument of ``kind``
-    (letter case ignored; an unknown name gets the closest one and the choices)."""
+def _name(resolve_name: Callable[[str], str]) -> Callable[[str], str]:
+    """An argparse type: the name ``resolve_name`` finds for the text (letter case ignored, aliases
+    accepted); an unknown name is refused with the closest one and the choices."""
     def parse(text: str) -> str:
         try:
-            return registry.lookup(kind, text, "").name
-        except LabsuiteError as exc:
+            return resolve_name(text)
+        except LabsuiteError as exc:   # argparse names the option already
             raise argparse.ArgumentTypeError(str(exc).removeprefix(": ")) from None
-    return {"type": parse, "choices": _RegisteredNames(kind), "metavar": "SMU" if kind == "smu" else "GENERATOR"}
+    return parse
 
 
-def _protocol(text: str) -> str:
-    """An argparse type: a protocol's name (letter case ignored, the field's aliases accepted; an
-    unknown name gets the closest one and the choices)."""
-    try:
-        return resolve(PROTOCOLS, text, "")
-    except LabsuiteError as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix(": ")) from None
+def _instrument(kind: str) -> dict:
+    """add_argument's type, choices and metavar for the registered name of an instrument of ``kind``."""
+    return {"type": _name(lambda text: registry.lookup(kind, text, "").name), "choices": _RegisteredNames(kind),
+            "metavar": "SMU" if kind == "smu" else "GENERATOR"}
 
 
-def _model(text: str) -> str:
-    """An argparse type: a simulated device model's name (letter case ignored; an unknown name gets
-    the closest one and the choices)."""
+def _protocol_name(text: str) -> str:
+    """The protocol ``text`` names."""
+    return resolve(PROTOCOLS, text, "")
+
+
+def _model_name(text: str) -> str:
+    """The simulated device model ``text`` names (the models load only when a name is given)."""
     from labsuite.simulator.models import MODELS
 
-    try:
-        return resolve(MODELS, text, "")
-    except LabsuiteError as exc:
-        raise argparse.ArgumentTypeError(str(exc).removeprefix(": ")) from None
+    return resolve(MODELS, text, "")
 
 
 class ProgressBar(RunObserver):
@@ -648,7 +646,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="protocol parameter, units allowed: --set amplitude=1.2V --set width=100us")
     _add_setting(run, "seed", "with --sim: ")
-    run.add_argument("--model", type=_model, help="simulated device model (default: synaptic-memristor)")
+    run.add_argument("--model", type=_name(_model_name), help="simulated device model (default: synaptic-memristor)")
     run.add_argument("--device-param", action="append", default=[], metavar="NAME=VALUE",
                      help="simulated device parameter, units allowed: --device-param w_initial=0.9 "
                           "--device-param tau_volatile=20ms")
@@ -674,7 +672,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", help="list the runs in a data folder (indexed, filtered)")
     runs.add_argument("--dir", type=_path, default=Path("runs"), help="data folder (default ./runs)")
     runs.add_argument("--device", help="only this device id")
-    runs.add_argument("--protocol", type=_protocol, help="only this protocol")
+    runs.add_argument("--protocol", type=_name(_protocol_name), help="only this protocol")
     runs.add_argument("--since", type=_iso_date, metavar="DATE", help="only runs started at or after DATE (ISO, UTC)")
     runs.add_argument("--status", choices=("running", "completed", "aborted", "failed"))
     runs.add_argument("--tag", help="only runs with this tag")
@@ -691,7 +689,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     resim = sub.add_parser("resim", help="re-run a stored run's protocol on a simulated twin and compare")
     resim.add_argument("run", type=_run_file, metavar="RUN.h5")
-    resim.add_argument("--model", type=_model, help="device model of the twin (default: the run's own, or synaptic-memristor)")
+    resim.add_argument("--model", type=_name(_model_name),
+                       help="device model of the twin (default: the run's own, or synaptic-memristor)")
     resim.add_argument("--fit", action="store_true", help="fit the twin's device parameters to the run first")
     _add_setting(resim, "seed", "for the twin: ", "the run's", default=None)
     resim.add_argument("--out", type=_path, help="also write the twin's run file here")
@@ -731,9 +730,10 @@ def build_parser() -> argparse.ArgumentParser:
     gui = sub.add_parser("gui", help="the desktop GUI (PyQt6): bench, protocol form, live plots, run browser")
     gui.add_argument("--sim", action="store_true", help="open with the simulated bench connected")
     _add_setting(gui, "seed", "with --sim: ")
-    gui.add_argument("--model", type=_model, help="simulated device model (default: synaptic-memristor)")
+    gui.add_argument("--model", type=_name(_model_name), help="simulated device model (default: synaptic-memristor)")
     gui.add_argument("--out", type=_path, default=Path("runs"), help="data folder: run files and the run browser")
-    gui.add_argument("--run", metavar="PROTOCOL", type=_protocol, help="with --sim --screenshot: run this protocol before the shot")
+    gui.add_argument("--run", metavar="PROTOCOL", type=_name(_protocol_name),
+                     help="with --sim --screenshot: run this protocol before the shot")
     gui.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="parameter of the protocol in the form, units allowed: --set pulses=30")
     gui.add_argument("--screenshot", type=_path, metavar="FILE.png",
@@ -761,7 +761,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="also serve a simulated pulse generator wired to the same device; one of %(choices)s")
     _add_setting(serve, "series_resistance")
     _add_setting(serve, "pulse_series_resistance")
-    serve.add_argument("--model", type=_model, help="device model (default synaptic-memristor)")
+    serve.add_argument("--model", type=_name(_model_name), help="device model (default synaptic-memristor)")
     _add_setting(serve, "seed")
     serve.add_argument("--port", type=_whole("the first TCP port", 0, PORT_MAX, "--port 5025"), default=0,
                        help="first TCP port, 1 to 65535 (default 0: any free port)")

@@ -76,8 +76,8 @@ def resimulate(run_file: str | Path, *, model: str | None = None, fit: bool = Fa
         rms = result.relative_rms
     sim_seed = seed if seed is not None else int(stored_sim.get("seed", 0)) if stored_sim else 0
     with Bench.simulated(name, sim_seed, model_params=params) as bench:
-        simulated = run_protocol(protocol, bench, out_dir=out_dir, device_id=f"twin of {run.attrs.get('device_id', '')}",
-                                 observers=observers)
+        simulated = run_protocol(protocol, bench, out_dir=out_dir, observers=observers,
+                                 device_id=f"twin of {run.attrs.get('device_id', '')}")
     measured_spec = protocol.plot(run.samples, dict(run.analysis))
     simulated_spec = protocol.plot(simulated.samples, simulated.figures)
     series = (Series("measured", measured_spec.series[0].x, measured_spec.series[0].y, "points"),
