@@ -508,8 +508,10 @@ def _cmd_protocols(args: argparse.Namespace) -> int:
     if args.smu or args.pulse_generator or args.pulse_series_resistance:
         raise LabsuiteError("--smu, --pulse-generator and --pulse-series-resistance choose a simulated bench; "
                             "use them with --sim")
+    other_names = aliases(PROTOCOLS)
     for name, cls in PROTOCOLS.items():
-        print(f"{name}: {cls.title}")
+        also = ", ".join(alias for alias, target in other_names.items() if target == name)
+        print(f"{name}{f' (also {also})' if also else ''}: {cls.title}")
         for p in cls.parameters:
             print(f"    {p.describe()}")
     return 0
@@ -636,7 +638,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("target", metavar="PROTOCOL|RECIPE", nargs="?",
                      help=f"a protocol ({', '.join(sorted(PROTOCOLS))}; letter case ignored; field names such "
                           f"as ltp, ltd accepted), or a recipe: a .toml file, or the name of a shipped recipe or "
-                          f"one in $LABSUITE_RECIPES (docs/recipes.md)")
+                          f"one in your recipe folder, $LABSUITE_RECIPES (README, Protocols)")
     run.add_argument("--resume", type=Path, metavar="RUN.h5",
                      help="continue a failed, aborted or killed run from the first repeat its file does not hold, "
                           "on the same bench, into RUN_resumed1.h5 next to it (see docs/run-file.md)")

@@ -145,3 +145,10 @@ def test_a_run_filter_takes_the_protocols_alias(cli):
     summary(cli("run", "potentiation", "--sim", "--json", "--no-progress", "--set", "pulses=2"))
     code, out, err = cli("runs", "--protocol", "LTP", "--json")
     assert code == 0 and [r["protocol"] for r in json.loads(out)] == ["potentiation"], err
+
+
+def test_labsuite_protocols_lists_each_protocols_other_names(cli):
+    code, out, err = cli("protocols")
+    assert code == 0, err
+    assert "potentiation (also ltp, long-term-potentiation): Potentiation (LTP)\n" in out
+    assert "\nretention: Retention\n" in out   # a protocol without other names
