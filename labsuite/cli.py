@@ -9,7 +9,7 @@ import logging
 import os
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +18,7 @@ from labsuite import registry
 from labsuite.bench_settings import BenchSettings
 from labsuite.core.errors import InstrumentError, LabsuiteError
 from labsuite.core.events import Progress, RunObserver, RunState
+from labsuite.core.names import aliases, did_you_mean, find, resolve
 from labsuite.core.parameters import declaration
 from labsuite.core.program import TIMINGS
 from labsuite.core.units import format_quantity, parse_quantity
@@ -48,25 +49,96 @@ class _RegisteredNames(Sequence[str]):
         return len(registry.names(self.kind))
 
 
+def _name(resolve_name: Callable[[str], str]) -> Callable[[str], str]:
+    """An argparse type: the name ``resolve_name`` finds for the text (letter case ignored, aliases
+    accepted); an unknown name is refused with the closest one and the choices."""
+    def parse(text: str) -> str:
+        try:
+            return resolve_name(text)
+        except LabsuiteError as exc:   # argparse names the option already
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(": ")) from None
+    return parse
+
+
+def _instrument(kind: str) -> dict:
+    """add_argument's type, choices and metavar for the registered name of an instrument of ``kind``."""
+    return {"type": _name(lambda text: registry.lookup(kind, text, "").name), "choices": _RegisteredNames(kind),
+            "metavar": "SMU" if kind == "smu" else "GENERATOR"}
+
+
+def _protocol_name(text: str) -> str:
+    """The protocol ``text`` names."""
+    return resolve(PROTOCOLS, text, "")
+
+
+def _model_name(text: str) -> str:
+    """The simulated device model ``text`` names (the models load only when a name is given)."""
+    from labsuite.simulator.models import MODELS
+
+    return resolve(MODELS, text, "")
+
+
 class ProgressBar(RunObserver):
-    """Progress on stderr: source time played of the total, and the wall time still to go."""
+    """One progress display per run on stderr: source time played of the total, and the wall time
+    still to go. A closed loop's stages (forming, write-verify) add their program to the same bar as
+    they come; a run that completes ends at 100 %. :meth:`close` ends the display after the run."""
 
     bar: tqdm | None = None
 
     def __init__(self, label: str = "run") -> None:
         self.label = label
+        self.stages = 0
+        self.before = 0.0   # s of program in the stages already played
 
     def on_start(self, runner) -> None:
         from tqdm import tqdm
 
-        self.bar = tqdm(total=runner.program.duration, unit="s", desc=self.label, file=sys.stderr,
-                        bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.3g}/{total:.3g} s of program "
-                                   "[{elapsed}<{remaining}]", mininterval=0.2)
+        self.stages += 1
+        if self.bar is None:
+            self.bar = tqdm(total=runner.program.duration, unit="s", desc=self.label, file=sys.stderr,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n:.3g}/{total:.3g} s of program "
+                                       "[{elapsed}<{remaining}]", mininterval=0.2)
+        else:   # the next stage of a closed loop
+            self.before = self.bar.total
+            self.bar.total += runner.program.duration
+            self.bar.set_description_str(f"{self.label}, stage {self.stages}", refresh=False)
+        self.bar.refresh()
 
     def on_samples(self, samples, progress: Progress) -> None:
-        self.bar.update(progress.done - self.bar.n)
+        # never past the total: tqdm would warn "clamping frac to range [0, 1]"
+        self.bar.update(min(self.before + progress.done, self.bar.total) - self.bar.n)
 
     def on_finish(self, state: RunState, error: BaseException | None) -> None:
+        if state is RunState.COMPLETED:   # the last reading comes before the program's end
+            self.bar.n = self.bar.total
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class FitProgress:
+    """A fit's progress on stderr: the plays of the program on the model so far, of the most the fit
+    may take, and the wall time that leaves at most; when the fit ends, 100 % of the plays it took."""
+
+    bar: tqdm | None = None
+
+    def __call__(self, runs: int, most: int) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=most, desc="fit", file=sys.stderr, mininterval=0.2,
+                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {n}/{total} model runs at most "
+                                       "[{elapsed}<{remaining} at most]")
+        if runs == most:   # the fit has ended
+            self.bar.total = self.bar.n = runs
+            self.bar.bar_format = "{desc}: {percentage:3.0f}%|{bar}| {n} model runs [{elapsed}]"
+            self.close()
+        else:
+            self.bar.update(runs - self.bar.n)
+
+    def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
 
@@ -98,8 +170,8 @@ def _add_setting(parser: argparse.ArgumentParser, name: str, context: str = "", 
     def parse(text: str):
         try:
             return parameter.parse(text)
-        except LabsuiteError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
+        except LabsuiteError as exc:   # argparse names the option already
+            raise argparse.ArgumentTypeError(str(exc).removeprefix(f"{option}: ")) from None
 
     default = kwargs.setdefault("default", parameter.default)
     unit = getattr(parameter, "unit", "")
@@ -228,30 +300,35 @@ def _check_plot_file(path: Path, option: str = "--plot") -> None:
 def _cmd_run(args: argparse.Namespace) -> int:
     from labsuite.bench import Bench
     from labsuite.experiment import describe_adjusted, make_protocol, run_protocol
-    from labsuite.recipe import load_recipe
+    from labsuite.recipe import find_recipe, load_recipe, recipe_name, recipe_names
     from labsuite.refusal import BenchRefusal, adapt_defaults
 
     if args.resume is not None:
         if args.target is not None or args.set:
             raise LabsuiteError("--resume continues a stored run with its own protocol and parameters; "
-                                "give no PROTOCOL|RECIPE.toml and no --set")
+                                "give no PROTOCOL|RECIPE and no --set")
         runs = [("", None, None, ())]
     elif args.target is None:
         raise LabsuiteError("give a protocol or a recipe .toml to run, or --resume RUN.h5")
-    elif args.target.endswith(".toml"):
+    elif (name := find(args.target, PROTOCOLS, aliases(PROTOCOLS))) is not None and not Path(args.target).is_file():
+        sets = _parse_sets(args.set)
+        runs = [("", make_protocol(name, sets), None,
+                 tuple(p.name for p in PROTOCOLS[name].parameters if p.name not in sets))]
+    elif (path := find_recipe(args.target)) is not None:
         if args.set:
             raise LabsuiteError("--set changes a single protocol; edit the recipe's [parameters] instead")
-        recipe = load_recipe(args.target)
+        recipe = load_recipe(path)
         runs = [(f"{recipe.name}: step {i + 1}, run {r + 1}", protocol,
-                 {"recipe": recipe.name, "recipe_file": args.target, "step": i + 1, "repeat": r + 1,
+                 {"recipe": recipe.name, "recipe_file": str(path), "step": i + 1, "repeat": r + 1,
                   "defaults": list(recipe.steps[i].defaults)}, recipe.steps[i].defaults)
                 for i, r, protocol in recipe.runs()]
-    elif args.target in PROTOCOLS:
-        sets = _parse_sets(args.set)
-        runs = [("", make_protocol(args.target, sets), None,
-                 tuple(p.name for p in PROTOCOLS[args.target].parameters if p.name not in sets))]
     else:
-        raise LabsuiteError(f"{args.target!r} is neither a protocol ({', '.join(PROTOCOLS)}) nor a recipe .toml")
+        recipes = recipe_names()
+        near = did_you_mean(recipe_name(args.target), [*PROTOCOLS, *aliases(PROTOCOLS), *recipes])
+        what = "no such recipe file, nor a recipe of that name" if recipe_name(args.target) != args.target \
+            else "neither a protocol nor a recipe"
+        raise LabsuiteError(f"{args.target!r}: {what}{near}; protocols: "
+                            f"{', '.join(PROTOCOLS)}; recipes (a .toml file, or by name): {', '.join(recipes)}")
     if args.device_param and not args.sim:
         raise LabsuiteError("--device-param sets the simulated device; use it with --sim")
     _check_out_folder(args.out)
@@ -290,14 +367,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
                                 f"give a writable folder") from None
         for n, (label, protocol, provenance, defaults) in enumerate(runs, start=1):
             observers = [] if args.no_progress else [ProgressBar(label or "run")]
-            if args.resume is not None:
-                from labsuite.resume import resume_run
+            try:
+                if args.resume is not None:
+                    from labsuite.resume import resume_run
 
-                result = resume_run(args.resume, bench, timing=args.timing, observers=observers)
-            else:
-                result = run_protocol(protocol, bench, out_dir=args.out, device_id=args.device_id,
-                                      timing=args.timing, observers=observers, provenance=provenance, tags=args.tag,
-                                      adapt_defaults=defaults)
+                    result = resume_run(args.resume, bench, timing=args.timing, observers=observers)
+                else:
+                    result = run_protocol(protocol, bench, out_dir=args.out, device_id=args.device_id,
+                                          timing=args.timing, observers=observers, provenance=provenance,
+                                          tags=args.tag, adapt_defaults=defaults)
+            finally:
+                for bar in observers:
+                    bar.close()
             protocol = result.protocol
             if result.warning:
                 print(f"labsuite: warning: {label + ': ' if label else ''}{result.warning}", file=sys.stderr)
@@ -350,7 +431,11 @@ def _cmd_replay(args: argparse.Namespace) -> int:
     if args.plot:
         _check_plot_file(args.plot)
     observers = [] if args.no_progress else [ProgressBar(f"replay {args.run.name}")]
-    protocol, samples, figures = replay(args.run, observers, speed=args.speed)
+    try:
+        protocol, samples, figures = replay(args.run, observers, speed=args.speed)
+    finally:
+        for bar in observers:
+            bar.close()
     if args.plot and samples.size:
         from labsuite.plotting import render
         render(protocol.plot(samples, figures), args.plot)
@@ -367,7 +452,14 @@ def _cmd_resim(args: argparse.Namespace) -> int:
         _check_plot_file(args.plot)
     if args.out:
         _check_out_folder(args.out)
-    comparison = resimulate(args.run, model=args.model, fit=args.fit, seed=args.seed, out_dir=args.out)
+    fit_progress = FitProgress() if args.fit and not args.no_progress else None
+    observers = [] if args.no_progress else [ProgressBar("twin")]
+    try:
+        comparison = resimulate(args.run, model=args.model, fit=args.fit, seed=args.seed, out_dir=args.out,
+                                observers=observers, fit_progress=fit_progress)
+    finally:
+        for bar in (*observers, *([fit_progress] if fit_progress else [])):
+            bar.close()
     if args.plot:
         from labsuite.plotting import render
         render(comparison.plot, args.plot)
@@ -422,8 +514,10 @@ def _cmd_protocols(args: argparse.Namespace) -> int:
     if args.smu or args.pulse_generator or args.pulse_series_resistance:
         raise LabsuiteError("--smu, --pulse-generator and --pulse-series-resistance choose a simulated bench; "
                             "use them with --sim")
+    other_names = aliases(PROTOCOLS)
     for name, cls in PROTOCOLS.items():
-        print(f"{name}: {cls.title}")
+        also = ", ".join(alias for alias, target in other_names.items() if target == name)
+        print(f"{name}{f' (also {also})' if also else ''}: {cls.title}")
         for p in cls.parameters:
             print(f"    {p.describe()}")
     return 0
@@ -520,7 +614,15 @@ def _cmd_instruments(args: argparse.Namespace) -> int:
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, with usage errors as one line ``labsuite: error: ...`` and exit status 2."""
+    """argparse, with usage errors as one line ``labsuite: error: ...`` and exit status 2, and the
+    closest choice to a mistyped one (a command, --timing, --status)."""
+
+    def _check_value(self, action: argparse.Action, value: object) -> None:
+        if action.choices is not None and value not in action.choices and isinstance(value, str):
+            choices = ", ".join(map(str, action.choices))
+            raise argparse.ArgumentError(action, f"invalid choice: {value!r}{did_you_mean(value, action.choices)} "
+                                                 f"(choose from {choices})")
+        super()._check_value(action, value)
 
     def error(self, message: str) -> None:
         command = self.prog.removeprefix("labsuite").strip()
@@ -539,8 +641,10 @@ def build_parser() -> argparse.ArgumentParser:
                                 "stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP). Every exit "
                                 "switches the outputs off first. A run with readings at the current compliance "
                                 "completes with one warning line on stderr.")
-    run.add_argument("target", metavar="PROTOCOL|RECIPE.toml", nargs="?",
-                     help=f"a protocol ({', '.join(sorted(PROTOCOLS))}) or a recipe file")
+    run.add_argument("target", metavar="PROTOCOL|RECIPE", nargs="?",
+                     help=f"a protocol ({', '.join(sorted(PROTOCOLS))}; letter case ignored; field names such "
+                          f"as ltp, ltd accepted), or a recipe: a .toml file, or the name of a shipped recipe or "
+                          f"one in your recipe folder, $LABSUITE_RECIPES (README, Protocols)")
     run.add_argument("--resume", type=Path, metavar="RUN.h5",
                      help="continue a failed, aborted or killed run from the first repeat its file does not hold, "
                           "on the same bench, into RUN_resumed1.h5 next to it (see docs/run-file.md)")
@@ -550,16 +654,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="protocol parameter, units allowed: --set amplitude=1.2V --set width=100us")
     _add_setting(run, "seed", "with --sim: ")
-    run.add_argument("--model", help="simulated device model (default: synaptic-memristor)")
+    run.add_argument("--model", type=_name(_model_name), help="simulated device model (default: synaptic-memristor)")
     run.add_argument("--device-param", action="append", default=[], metavar="NAME=VALUE",
                      help="simulated device parameter, units allowed: --device-param w_initial=0.9 "
                           "--device-param tau_volatile=20ms")
     _add_setting(run, "transport", "with --sim: ")
-    run.add_argument("--smu", default=registry.DEFAULT_SMU, choices=_RegisteredNames("smu"), metavar="SMU",
+    run.add_argument("--smu", default=registry.DEFAULT_SMU, **_instrument("smu"),
                      help="simulated SMU with --sim (default keithley2450); one of %(choices)s")
     _add_setting(run, "series_resistance", "with --sim: ")
     _add_setting(run, "pulse_series_resistance", "with --sim: ")
-    run.add_argument("--pulse-generator", choices=_RegisteredNames("pulse_generator"), metavar="GENERATOR",
+    run.add_argument("--pulse-generator", **_instrument("pulse_generator"),
                      help="also wire a simulated pulse generator to the device with --sim "
                                                "(it plays the write pulses, the SMU reads); one of %(choices)s")
     run.add_argument("--timing", choices=TIMINGS, default="auto",
@@ -576,7 +680,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs = sub.add_parser("runs", help="list the runs in a data folder (indexed, filtered)")
     runs.add_argument("--dir", type=_path, default=Path("runs"), help="data folder (default ./runs)")
     runs.add_argument("--device", help="only this device id")
-    runs.add_argument("--protocol", help="only this protocol")
+    runs.add_argument("--protocol", type=_name(_protocol_name), help="only this protocol")
     runs.add_argument("--since", type=_iso_date, metavar="DATE", help="only runs started at or after DATE (ISO, UTC)")
     runs.add_argument("--status", choices=("running", "completed", "aborted", "failed"))
     runs.add_argument("--tag", help="only runs with this tag")
@@ -593,12 +697,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     resim = sub.add_parser("resim", help="re-run a stored run's protocol on a simulated twin and compare")
     resim.add_argument("run", type=_run_file, metavar="RUN.h5")
-    resim.add_argument("--model", help="device model of the twin (default: the run's own, or synaptic-memristor)")
+    resim.add_argument("--model", type=_name(_model_name),
+                       help="device model of the twin (default: the run's own, or synaptic-memristor)")
     resim.add_argument("--fit", action="store_true", help="fit the twin's device parameters to the run first")
     _add_setting(resim, "seed", "for the twin: ", "the run's", default=None)
     resim.add_argument("--out", type=_path, help="also write the twin's run file here")
     resim.add_argument("--plot", type=_path, metavar="FILE.png", help="measured and simulated, overlaid")
     resim.add_argument("--json", action="store_true")
+    resim.add_argument("--no-progress", action="store_true", help="no progress bars (the fit's, the twin's run)")
     resim.set_defaults(func=_cmd_resim)
 
     export = sub.add_parser("export", help="write run files as CSV (units in the header) for other tools")
@@ -612,9 +718,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench_of = protocols.add_mutually_exclusive_group()
     bench_of.add_argument("--sim", action="store_true", help="check against a simulated bench")
     bench_of.add_argument("--bench", type=_path, help="check against this bench (bench.toml; only *IDN? is asked)")
-    protocols.add_argument("--smu", choices=_RegisteredNames("smu"), metavar="SMU",
+    protocols.add_argument("--smu", **_instrument("smu"),
                            help="SMU of the simulated bench (default keithley2450); one of %(choices)s")
-    protocols.add_argument("--pulse-generator", choices=_RegisteredNames("pulse_generator"), metavar="GENERATOR",
+    protocols.add_argument("--pulse-generator", **_instrument("pulse_generator"),
                            help="pulse generator of the simulated bench (default: none); one of %(choices)s")
     _add_setting(protocols, "pulse_series_resistance", "with --sim: ", "0 ohm", default=None)
     protocols.add_argument("--timing", choices=TIMINGS, default="auto", help="timing to check (default auto)")
@@ -632,9 +738,10 @@ def build_parser() -> argparse.ArgumentParser:
     gui = sub.add_parser("gui", help="the desktop GUI (PyQt6): bench, protocol form, live plots, run browser")
     gui.add_argument("--sim", action="store_true", help="open with the simulated bench connected")
     _add_setting(gui, "seed", "with --sim: ")
-    gui.add_argument("--model", help="simulated device model (default: synaptic-memristor)")
+    gui.add_argument("--model", type=_name(_model_name), help="simulated device model (default: synaptic-memristor)")
     gui.add_argument("--out", type=_path, default=Path("runs"), help="data folder: run files and the run browser")
-    gui.add_argument("--run", metavar="PROTOCOL", help="with --sim --screenshot: run this protocol before the shot")
+    gui.add_argument("--run", metavar="PROTOCOL", type=_name(_protocol_name),
+                     help="with --sim --screenshot: run this protocol before the shot")
     gui.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                      help="parameter of the protocol in the form, units allowed: --set pulses=30")
     gui.add_argument("--screenshot", type=_path, metavar="FILE.png",
@@ -646,9 +753,9 @@ def build_parser() -> argparse.ArgumentParser:
     instruments.add_argument("--timeout", type=_positive_seconds, default=2.0,
                              help="s to wait for each *IDN? (default 2)")
     instruments.add_argument("--sim", action="store_true", help="discover a simulated station instead")
-    instruments.add_argument("--smu", default=registry.DEFAULT_SMU, choices=_RegisteredNames("smu"), metavar="SMU",
+    instruments.add_argument("--smu", default=registry.DEFAULT_SMU, **_instrument("smu"),
                              help="simulated SMU with --sim; one of %(choices)s")
-    instruments.add_argument("--pulse-generator", choices=_RegisteredNames("pulse_generator"), metavar="GENERATOR",
+    instruments.add_argument("--pulse-generator", **_instrument("pulse_generator"),
                              help="simulated pulse generator with --sim; one of %(choices)s")
     instruments.add_argument("--simulated", action="store_true", help="list the instruments the simulator has")
     instruments.set_defaults(func=_cmd_instruments)
@@ -656,18 +763,21 @@ def build_parser() -> argparse.ArgumentParser:
     sim = sub.add_parser("sim", help="the simulated bench")
     sim_sub = sim.add_subparsers(dest="sim_command", required=True)
     serve = sim_sub.add_parser("serve", help="serve simulated instruments on loopback TCP")
-    serve.add_argument("--smu", default=registry.DEFAULT_SMU, choices=_RegisteredNames("smu"), metavar="SMU",
+    serve.add_argument("--smu", default=registry.DEFAULT_SMU, **_instrument("smu"),
                        help="simulated SMU model (default keithley2450; see `labsuite instruments --simulated`); one of %(choices)s")
-    serve.add_argument("--pulse-generator", choices=_RegisteredNames("pulse_generator"), metavar="GENERATOR",
+    serve.add_argument("--pulse-generator", **_instrument("pulse_generator"),
                        help="also serve a simulated pulse generator wired to the same device; one of %(choices)s")
     _add_setting(serve, "series_resistance")
     _add_setting(serve, "pulse_series_resistance")
-    serve.add_argument("--model", help="device model (default synaptic-memristor)")
+    serve.add_argument("--model", type=_name(_model_name), help="device model (default synaptic-memristor)")
     _add_setting(serve, "seed")
     serve.add_argument("--port", type=_whole("the first TCP port", 0, PORT_MAX, "--port 5025"), default=0,
                        help="first TCP port, 1 to 65535 (default 0: any free port)")
     serve.set_defaults(func=_cmd_sim_serve)
     return parser
+
+
+_WARNING_LOGGERS = ("labsuite.core.renames", "labsuite.discovery")   # their warnings: one stderr line each
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -676,9 +786,11 @@ def main(argv: list[str] | None = None) -> int:
     instrument, an error it reported), 128 + N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129
     SIGHUP). A failure never returns 0; each is one ``labsuite: error:`` line on stderr."""
     args = build_parser().parse_args(argv)
-    renames = logging.StreamHandler(sys.stderr)   # an old parameter name: `labsuite: warning: ...`
-    renames.setFormatter(logging.Formatter("labsuite: warning: %(message)s"))
-    logging.getLogger("labsuite.core.renames").addHandler(renames)
+    # an old parameter name, an interface discovery skips: `labsuite: warning: ...`
+    warned = logging.StreamHandler(sys.stderr)
+    warned.setFormatter(logging.Formatter("labsuite: warning: %(message)s"))
+    for name in _WARNING_LOGGERS:
+        logging.getLogger(name).addHandler(warned)
     try:
         return args.func(args)
     except InstrumentError as exc:   # a link failure, an error the instrument reported, a wrong instrument
@@ -711,7 +823,8 @@ def main(argv: list[str] | None = None) -> int:
         _report(f"error: unexpected {type(exc).__name__}: {exc} (a bug: please report it{where})", exc)
         return 1
     finally:
-        logging.getLogger("labsuite.core.renames").removeHandler(renames)
+        for name in _WARNING_LOGGERS:
+            logging.getLogger(name).removeHandler(warned)
 
 
 def _report(message: str, exc: BaseException) -> None:

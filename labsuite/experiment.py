@@ -20,6 +20,7 @@ from labsuite import link
 from labsuite.bench import Bench
 from labsuite.catalog import Catalog, CatalogUnavailable
 from labsuite.core.errors import InvalidParameter, RunAborted
+from labsuite.core.names import resolve
 from labsuite.core.events import RunObserver, RunState
 from labsuite.protocols import PROTOCOLS, AdaptiveProtocol, Protocol
 from labsuite.refusal import adapt_defaults as adapted_to, check_protocol, instrument_name
@@ -82,11 +83,8 @@ def make_protocol(protocol: str | Protocol, parameters: dict[str, Any] | None = 
         if parameters:
             raise InvalidParameter("parameters", "give parameters either to the protocol or here, not both")
         return protocol
-    try:
-        cls = PROTOCOLS[protocol]
-    except KeyError:
-        raise InvalidParameter("protocol", f"{protocol!r} is unknown; choose one of {', '.join(PROTOCOLS)}") from None
-    return cls(**renamed(protocol, parameters or {}))
+    name = resolve(PROTOCOLS, protocol, "protocol")
+    return PROTOCOLS[name](**renamed(name, parameters or {}))
 
 
 def run_protocol(protocol: str | Protocol, bench: Bench, parameters: dict[str, Any] | None = None, *,

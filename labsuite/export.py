@@ -1,9 +1,9 @@
 """Run data for other tools: CSV with units, a pandas DataFrame, pymeasure Results CSV.
 
-Column names carry their unit as ``name (unit)``; values are written with 17 significant digits,
-so reading them back gives the very floats that were stored. The CSV opens a commented header
-(``# key: value``) with the run's protocol, parameters, device and status;
-``pandas.read_csv(path, comment="#")`` skips it.
+Column names carry their unit as ``name (unit)``; each value is written as the shortest text that
+reads back as the very float stored (``0.1``, not ``0.10000000000000001``). The CSV opens a
+commented header (``# key: value``) with the run's protocol, parameters with their units, figures
+of merit with theirs, device and status; ``pandas.read_csv(path, comment="#")`` skips it.
 """
 from __future__ import annotations
 
@@ -24,20 +24,29 @@ def column_names() -> list[str]:
     return [f"{n} ({SAMPLE_UNITS[n]})" if SAMPLE_UNITS[n] else n for n in SAMPLE_DTYPE.names]
 
 
+def _number(value: float | int | np.number) -> str:
+    """The shortest text that reads back as ``value`` exactly (Python's float repr, without a
+    trailing ``.0``): ``0.1``, ``5``, ``1e-05``."""
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    return repr(float(value)).removesuffix(".0")
+
+
 def _rows(samples: np.ndarray) -> list[str]:
-    return [",".join(f"{row[n]:.17g}" if samples.dtype[n].kind == "f" else str(row[n]) for n in SAMPLE_DTYPE.names)
-            for row in samples]
+    return [",".join(_number(row[n]) for n in SAMPLE_DTYPE.names) for row in samples]
 
 
 def to_csv(run: RunData | str | Path, path: str | Path) -> Path:
     """Write the run's samples to ``path`` as CSV with a commented metadata header."""
     run = _run(run)
     units = json.loads(run.attrs.get("parameter_units", "{}"))
+    figure_units = json.loads(run.analysis.get("units", "{}"))
     header = [f"# labsuite run: {run.path.name}"]
     header += [f"# {key}: {run.attrs[key]}" for key in ("protocol", "device_id", "status", "start_time", "seed")
                if key in run.attrs]
-    header += [f"# parameter {k}: {v:.17g} {units.get(k, '')}".rstrip() for k, v in run.parameters.items()]
-    header += [f"# figure {k}: {v}" for k, v in run.analysis.items() if k != "units"]
+    header += [f"# parameter {k}: {_number(v)} {units.get(k, '')}".rstrip() for k, v in run.parameters.items()]
+    header += [f"# figure {k}: {_number(v)} {figure_units.get(k, '')}".rstrip() for k, v in run.analysis.items()
+               if k != "units"]
     path = Path(path)
     path.write_text("\n".join(header + [",".join(column_names())] + _rows(run.samples)) + "\n", encoding="utf-8")
     return path

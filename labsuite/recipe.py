@@ -24,16 +24,25 @@ Every step is validated when the recipe is loaded, before any instrument is touc
 value is refused with the step, the field, the value and the allowed range. A parameter the recipe
 leaves out takes the protocol's default (``labsuite protocols`` lists them); each run file records
 which ones did, under ``provenance["defaults"]``, next to the values used.
+
+A recipe is given by its path, or by its name (``ltp-ltd``, ``synapse-characterization.sequence``,
+with or without ``.toml``, letter case ignored): first in the user's recipe folders, then among those
+labsuite ships (``protocols/recipes``). The user's folders are ``$LABSUITE_RECIPES`` (folders
+separated by ``os.pathsep``), by default ``recipes`` in the user's labsuite configuration folder
+(``~/.config/labsuite/recipes`` on Linux; platformdirs' convention elsewhere).
 """
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from labsuite import protocols
 from labsuite.core.errors import InvalidParameter, RangeError
+from labsuite.core.names import find, resolve
 from labsuite.core.parameters import Choice
 from labsuite.core.units import format_quantity
 from labsuite.experiment import make_protocol
@@ -43,6 +52,7 @@ from labsuite.tomlfile import load_toml
 
 MAX_REPEAT = 10_000   # runs of one step
 MAX_RUNS = 10_000     # runs of a whole recipe (one run file each)
+SHIPPED_RECIPES = Path(protocols.__file__).parent / "recipes"
 
 
 @dataclass(frozen=True)
@@ -98,9 +108,7 @@ def load_recipe(path: str | Path) -> Recipe:
         _only(raw, {"protocol", "parameters", "repeat"}, where)
         if "protocol" not in raw:
             raise InvalidParameter(where, "needs protocol = \"<name>\"")
-        if not isinstance(raw["protocol"], str) or raw["protocol"] not in PROTOCOLS:
-            raise InvalidParameter(f"{where}: protocol", f"{raw['protocol']!r} is unknown; choose one of "
-                                                         f"{', '.join(PROTOCOLS)}")
+        protocol = resolve(PROTOCOLS, raw["protocol"], f"{where}: protocol")
         repeat = raw.get("repeat", 1)
         if isinstance(repeat, bool) or not isinstance(repeat, int) or not 1 <= repeat <= MAX_REPEAT:
             raise InvalidParameter(f"{where}: repeat", f"{repeat!r} must be a whole number from 1 to {MAX_REPEAT}")
@@ -111,8 +119,8 @@ def load_recipe(path: str | Path) -> Recipe:
             if isinstance(value, bool) or not isinstance(value, (int, float, str)):
                 raise InvalidParameter(f"{where}: {key}", f"{value!r} is a {type(value).__name__}; give one number "
                                                           f"or a quantity in quotes, e.g. {key} = \"1.5 V\"")
-        parameters = renamed(raw["protocol"], parameters, where)
-        step = RecipeStep(raw["protocol"], _relative_files(parameters, path.parent), repeat)
+        parameters = renamed(protocol, parameters, where)
+        step = RecipeStep(protocol, _relative_files(parameters, path.parent), repeat)
         try:
             step.build()
         except (InvalidParameter, RangeError) as exc:
@@ -123,6 +131,42 @@ def load_recipe(path: str | Path) -> Recipe:
         raise InvalidParameter(f"{path.name}: repeat", f"the steps make {total:,} runs; a recipe may make at most "
                                                        f"{MAX_RUNS:,}: lower the repeats or split the recipe")
     return Recipe(name, tuple(steps))
+
+
+def recipe_folders() -> list[Path]:
+    """Where recipes are found by name, in order: the user's recipe folders, then the shipped ones."""
+    from platformdirs import user_config_path
+
+    user = os.environ.get("LABSUITE_RECIPES")
+    folders = [Path(f) for f in user.split(os.pathsep) if f] if user is not None \
+        else [user_config_path("labsuite") / "recipes"]
+    return [*folders, SHIPPED_RECIPES]
+
+
+def recipe_names() -> dict[str, Path]:
+    """{name: file} of every recipe found by name (a user's recipe hides a shipped one of its name)."""
+    found: dict[str, Path] = {}
+    for folder in reversed(recipe_folders()):
+        if folder.is_dir():
+            found.update({path.stem: path for path in sorted(folder.glob("*.toml"))})
+    return found
+
+
+def find_recipe(name: str) -> Path | None:
+    """The recipe file ``name`` means: a path (a name with a folder in it, or of something that
+    exists; :func:`load_recipe` says what is wrong with it), else the recipe of that name (``.toml``
+    optional, letter case ignored) in :func:`recipe_folders`; None if none."""
+    path = Path(name)
+    if path.exists() or path.name != name or "\0" in name:
+        return path
+    names = recipe_names()
+    found = find(recipe_name(name), names)
+    return names[found] if found is not None else None
+
+
+def recipe_name(text: str) -> str:
+    """``text`` without a final ``.toml`` (any letter case): the name a recipe is found by."""
+    return text[:-len(".toml")] if text.casefold().endswith(".toml") else text
 
 
 def recipe_text(protocol: Protocol, comment: str) -> str:

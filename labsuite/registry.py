@@ -17,6 +17,7 @@ from typing import Any
 from labsuite import drivers
 from labsuite.core.errors import InvalidParameter
 from labsuite.core.instruments import Kind, PulseGeneratorCapabilities, SourceMeterCapabilities
+from labsuite.core.names import did_you_mean, find
 from labsuite.core.plugins import Catalog, PluginError, built_in
 
 KIND_NAMES = {"smu": "SMU", "pulse_generator": "pulse generator"}
@@ -70,12 +71,15 @@ def names(kind: Kind) -> list[str]:
 
 
 def lookup(kind: Kind, name: object, field: str = "driver") -> RegisteredInstrument:
-    """The instrument of ``kind`` registered as ``name``, or an error naming ``field`` and the choices."""
-    entry = INSTRUMENTS.get(name) if isinstance(name, str) else None
-    if entry is None or entry.kind != kind:
-        raise InvalidParameter(field, f"{name!r} is not a supported {KIND_NAMES[kind]}; choose one of "
-                                      f"{', '.join(names(kind))}")
-    return entry
+    """The instrument of ``kind`` registered as ``name`` (letter case ignored), or an error naming
+    ``field``, the closest name and the choices."""
+    choices = names(kind)
+    found = find(name, choices) if isinstance(name, str) else None
+    if found is None:
+        near = did_you_mean(name, choices) if isinstance(name, str) else ""
+        raise InvalidParameter(field, f"{name!r} is not a supported {KIND_NAMES[kind]}{near}; choose one of "
+                                      f"{', '.join(choices)}")
+    return INSTRUMENTS[found]
 
 
 def match(idn: str) -> RegisteredInstrument | None:

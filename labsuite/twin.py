@@ -8,6 +8,7 @@ the model's device-to-device parameters, each between 1/1000 and 1000 times its 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from labsuite.bench import Bench
-from labsuite.core.errors import InvalidParameter
+from labsuite.core.events import RunObserver
+from labsuite.core.names import resolve
 from labsuite.core.plotspec import PlotSpec, Series
 from labsuite.experiment import RunResult, make_protocol, run_protocol
 from labsuite.store import read_run
@@ -38,12 +40,17 @@ class Comparison:
     def summary(self) -> dict[str, Any]:
         return {"model": self.model, "model_params": self.model_params, "fit_relative_rms": self.fit_relative_rms,
                 "simulated_run_file": str(self.simulated.path) if self.simulated.path else None,
-                "figures": {n: {"measured": m, "simulated": s} for n, (m, s) in self.table().items()}}
+                "figures": {n: {"measured": m, "simulated": s} for n, (m, s) in self.table().items()},
+                "figure_units": {n: self.simulated.protocol.figure_units.get(n, "") for n in self.table()}}
 
 
 def resimulate(run_file: str | Path, *, model: str | None = None, fit: bool = False, seed: int | None = None,
-               out_dir: str | Path | None = None) -> Comparison:
-    """Run ``run_file``'s protocol, with its parameters, on a simulated twin (see module docstring)."""
+               out_dir: str | Path | None = None, observers: list[RunObserver] | tuple = (),
+               fit_progress: Callable[[int, int], None] | None = None) -> Comparison:
+    """Run ``run_file``'s protocol, with its parameters, on a simulated twin (see module docstring).
+
+    ``observers`` follow the twin's run; ``fit_progress(runs, most)`` follows the fit
+    (:func:`labsuite.simulator.fitting.fit_model`)."""
     from labsuite.simulator.fitting import fit_model
     from labsuite.simulator.models import DEFAULT_MODEL, MODELS
 
@@ -56,8 +63,7 @@ def resimulate(run_file: str | Path, *, model: str | None = None, fit: bool = Fa
     if not model and stored_sim:       # a simulated run: start from its own device parameters
         params = {k: v for k, v in stored_sim["model"].items() if k != "model"}
     rms = None
-    if name not in MODELS:   # a run file's stored model, or a name given to this function
-        raise InvalidParameter("model", f"{name!r} is unknown; choose one of {', '.join(MODELS)}")
+    name = resolve(MODELS, name, "model")   # a run file's stored model, or a name given to this function
     if fit:
         cls = MODELS[name]
         free = {f.name: (params.get(f.name, f.default), f.default / 1000, f.default * 1000)
@@ -65,12 +71,13 @@ def resimulate(run_file: str | Path, *, model: str | None = None, fit: bool = Fa
         free = {k: (float(np.clip(v0, lo, hi)), lo, hi) for k, (v0, lo, hi) in free.items()}
         result = fit_model(name, protocol.program(), run.samples["current"], free,
                            fixed={k: v for k, v in params.items() if k not in free},
-                           observable=lambda samples: samples["current"])
+                           observable=lambda samples: samples["current"], progress=fit_progress)
         params.update(result.params)
         rms = result.relative_rms
     sim_seed = seed if seed is not None else int(stored_sim.get("seed", 0)) if stored_sim else 0
     with Bench.simulated(name, sim_seed, model_params=params) as bench:
-        simulated = run_protocol(protocol, bench, out_dir=out_dir, device_id=f"twin of {run.attrs.get('device_id', '')}")
+        simulated = run_protocol(protocol, bench, out_dir=out_dir, observers=observers,
+                                 device_id=f"twin of {run.attrs.get('device_id', '')}")
     measured_spec = protocol.plot(run.samples, dict(run.analysis))
     simulated_spec = protocol.plot(simulated.samples, simulated.figures)
     series = (Series("measured", measured_spec.series[0].x, measured_spec.series[0].y, "points"),

@@ -57,6 +57,7 @@ class PlasticityCycling(Protocol):
     """Potentiation, depression and LTP/LTD cycling: G vs pulse number over n cycles."""
 
     name = "ltp-ltd"
+    aliases = ("ltp/ltd", "plasticity-cycling")
     title = "LTP/LTD cycling"
     parameters: ClassVar[tuple[Declaration, ...]] = (
         Number("cycles", "", 5, 1, 10_000, "number of LTP/LTD cycles", integer=True),

@@ -31,6 +31,7 @@ class Forming(AdaptiveProtocol):
     """Ramp pulse amplitude until the read resistance falls to the target."""
 
     name = "forming"
+    aliases = ("electroforming",)
     title = "Forming"
     parameters: ClassVar[tuple[Declaration, ...]] = (
         Number("start_amplitude", "V", 0.5, -210.0, 210.0, "amplitude of the first pulse"),

@@ -140,6 +140,7 @@ class IVSweep(_BipolarSweep):
     """Bipolar DC staircase I–V: hysteresis loop, SET/RESET, ON/OFF, loop area."""
 
     name = "iv"
+    aliases = ("i-v", "iv-sweep")
     title = "I–V sweep"
     parameters: ClassVar[tuple[Declaration, ...]] = _SWEEP_PARAMETERS + (
         Number("dwell", "s", 1e-3, MIN_MEASURED, 10.0, "time at each step (the current is integrated over it)"),
@@ -188,6 +189,7 @@ class PulsedIV(_BipolarSweep):
     """Bipolar pulsed I–V: a pulse at each level, then a read of the state it left."""
 
     name = "pulsed-iv"
+    aliases = ("pulsed-i-v",)
     title = "Pulsed I–V sweep"
     parameters: ClassVar[tuple[Declaration, ...]] = _SWEEP_PARAMETERS + (
         Number("width", "s", 1e-3, MIN_SEGMENT, 10.0,

@@ -65,6 +65,7 @@ class Potentiation(Protocol):
     """Conductance vs pulse number under identical positive write pulses."""
 
     name = "potentiation"
+    aliases = ("ltp", "long-term-potentiation")
     title = "Potentiation (LTP)"
     parameters: ClassVar[tuple[Declaration, ...]] = (
         Number("pulses", "", 50, 1, 100_000, "number of write pulses", integer=True),
@@ -125,6 +126,7 @@ class Depression(Potentiation):
     """Conductance vs pulse number under identical negative write pulses."""
 
     name = "depression"
+    aliases = ("ltd", "long-term-depression")
     title = "Depression (LTD)"
     parameters = tuple(Number(p.name, p.unit, -1.5, -p.maximum, 0.0,
                                  "write pulse height (negative: the depressing polarity)", why=NEGATIVE)

@@ -55,6 +55,7 @@ class PairedPulse(Protocol):
     """PPF index A₂/A₁ vs inter-pulse interval, with a double-exponential fit."""
 
     name = "ppf"
+    aliases = ("paired-pulse", "paired-pulse-facilitation")
     title = "Paired-pulse facilitation"
     parameters: ClassVar[tuple[Declaration, ...]] = (
         *write_pulse("write pulse height (both pulses)"),

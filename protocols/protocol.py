@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from labsuite.core.errors import InstrumentError, InvalidParameter, ParameterError
+from labsuite.core.names import did_you_mean
 from labsuite.core.parameters import Choice, Declaration, Number
 from labsuite.core.plotspec import PlotSpec
 from labsuite.core.program import PulseProgram
@@ -47,6 +48,7 @@ class Protocol(ABC):
     :meth:`program` and :meth:`analyze`; :meth:`validate` checks relations between fields."""
 
     name: ClassVar[str]
+    aliases: ClassVar[tuple[str, ...]] = ()   # other names the field uses (ltp), accepted wherever a name is
     title: ClassVar[str]
     parameters: ClassVar[tuple[Declaration, ...]]
     figure_units: ClassVar[dict[str, str]]
@@ -60,7 +62,7 @@ class Protocol(ABC):
             if new is not None:
                 raise InvalidParameter(name, f"is renamed {new}; write {new}= (old names are accepted only in "
                                              f"recipes, --set and parameter dicts, until labsuite {ACCEPTED_UNTIL})")
-            raise InvalidParameter(name, f"{self.name} has no such parameter; it takes "
+            raise InvalidParameter(name, f"{self.name} has no such parameter{did_you_mean(name, declared)}; it takes "
                                          f"{', '.join(declared)}")
         parsed = {n: p.parse(values.get(n, p.default)) for n, p in declared.items()}
         self.values: dict[str, float] = {n: v for n, v in parsed.items() if isinstance(declared[n], Number)}

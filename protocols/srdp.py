@@ -50,6 +50,7 @@ class SpikeRate(Protocol):
     """ΔG left by a train of N pulses vs the train's rate."""
 
     name = "srdp"
+    aliases = ("spike-rate", "spike-rate-dependent-plasticity")
     title = "Spike-rate-dependent plasticity"
     parameters: ClassVar[tuple[Declaration, ...]] = (
         *write_pulse(),

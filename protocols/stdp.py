@@ -90,6 +90,7 @@ class SpikeTiming(Protocol):
     """ΔG/G of pre/post spike pairs swept over Δt = t_post − t_pre of both signs."""
 
     name = "stdp"
+    aliases = ("spike-timing", "spike-timing-dependent-plasticity")
     title = "Spike-timing-dependent plasticity (STDP)"
     parameters: ClassVar[tuple[Declaration, ...]] = (
         Number("amplitude", "V", -0.75, -210.0, 210.0,

@@ -27,6 +27,7 @@ class WriteVerify(AdaptiveProtocol):
     """Closed-loop programming to a conductance."""
 
     name = "write-verify"
+    aliases = ("program-verify", "write-and-verify")
     title = "Write-verify"
     parameters: ClassVar[tuple[Declaration, ...]] = (
         Number("target", "S", 100e-6, 1e-12, 1.0, "conductance to reach"),

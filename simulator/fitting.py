@@ -22,6 +22,7 @@ from labsuite.simulator.models.base import DeviceModel
 from labsuite.simulator.playback import play
 
 NOISE_FIELDS = ("c2c_sigma", "d2d_sigma", "read_noise", "write_noise")
+MAX_EVALUATIONS = 400   # of the residual by the least-squares steps (finite differences not counted)
 
 
 def conductance(samples: np.ndarray) -> np.ndarray:
@@ -50,11 +51,15 @@ class ModelFit:
 def fit_model(model: str, program: PulseProgram, target: np.ndarray,
               free: Mapping[str, tuple[float, float, float]], *, fixed: Mapping[str, float] | None = None,
               observable: Callable[[np.ndarray], np.ndarray] = conductance,
-              series_resistance: float = 0.0) -> ModelFit:
+              series_resistance: float = 0.0,
+              progress: Callable[[int, int], None] | None = None) -> ModelFit:
     """Fit ``free`` parameters ({name: (initial, low, high)}, SI) of the model called ``model``.
 
     ``fixed`` sets other parameters; noise parameters default to zero so the fit sees the
-    deterministic response. Raises ValueError for unknown parameter names or bad bounds.
+    deterministic response. ``progress(runs, most)`` is called after each play of the program on
+    the model, with the plays so far and the most the fit may take (it usually stops well before),
+    and once more with both the plays it took when the fit has ended.
+    Raises ValueError for unknown parameter names or bad bounds.
     """
     cls = MODELS[model]
     names = {f for f in cls.params_type.__dataclass_fields__}
@@ -72,9 +77,16 @@ def fit_model(model: str, program: PulseProgram, target: np.ndarray,
     def to_params(z: np.ndarray) -> dict[str, float]:
         return {k: float(np.exp(v) if log else v) for k, v, log in zip(keys, z, logs)}
 
+    most = MAX_EVALUATIONS * (len(keys) + 1)   # each evaluation, and a finite-difference Jacobian per step
+    runs = 0
+
     def residual(z: np.ndarray) -> np.ndarray:
+        nonlocal runs
         device = cls(replace(cls.params_type(), **fixed, **to_params(z)), rng=np.random.default_rng(0))
         simulated = observable(play(program, device, series_resistance=series_resistance, read_noise=False))
+        runs += 1
+        if progress is not None:
+            progress(runs, most)
         return (np.asarray(simulated, dtype=float) - target) / scale
 
     def z_of(values: np.ndarray) -> np.ndarray:
@@ -82,7 +94,9 @@ def fit_model(model: str, program: PulseProgram, target: np.ndarray,
 
     lows, highs = (np.array([free[k][i] for k in keys]) for i in (1, 2))
     result = least_squares(residual, z_of(np.array([free[k][0] for k in keys])), bounds=(z_of(lows), z_of(highs)),
-                           x_scale="jac", diff_step=1e-4, ftol=1e-12, xtol=1e-12, gtol=1e-12, max_nfev=400)
+                           x_scale="jac", diff_step=1e-4, ftol=1e-12, xtol=1e-12, gtol=1e-12, max_nfev=MAX_EVALUATIONS)
+    if progress is not None:
+        progress(runs, runs)
     values = to_params(result.x)
     dof = max(1, target.size - len(keys))
     variance = float(np.sum(result.fun ** 2)) / dof

@@ -1,7 +1,7 @@
 """Shared fixtures: a simulated station (its SMU the registered name a test module sets as
 ``SMU``, else the Keithley 2450), the simulated SMU, a plain pyvisa resource on it, and that
 SMU's labsuite driver talking to it in-process; a folder that plugin distributions are installed
-into."""
+into; the command line called in process from an empty folder."""
 from __future__ import annotations
 
 import os
@@ -21,6 +21,32 @@ from labsuite.protocols import PROTOCOLS  # noqa: E402
 from labsuite.registry import INSTRUMENTS  # noqa: E402
 from labsuite.simulator.models import MODELS  # noqa: E402
 from labsuite.simulator.station import TWINS, SimulatedStation  # noqa: E402
+
+
+@pytest.fixture
+def user_recipes(tmp_path_factory, monkeypatch) -> Path:
+    """An empty user recipe folder (``$LABSUITE_RECIPES``), so no recipe of the user's own is found."""
+    folder = tmp_path_factory.mktemp("user-recipes")
+    monkeypatch.setenv("LABSUITE_RECIPES", str(folder))
+    return folder
+
+
+@pytest.fixture
+def cli(tmp_path, monkeypatch, capsys, user_recipes):
+    """Run ``labsuite ARGS`` in process (``labsuite.cli.main``) in an empty folder, with an empty
+    user recipe folder: (exit status, stdout, stderr)."""
+    from labsuite.cli import main
+
+    monkeypatch.chdir(tmp_path)
+
+    def run(*argv: str) -> tuple[int, str, str]:
+        try:
+            code = main(list(argv))
+        except SystemExit as exc:
+            code = exc.code
+        out = capsys.readouterr()
+        return code, out.out, out.err
+    return run
 
 
 @pytest.fixture

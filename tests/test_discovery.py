@@ -1,4 +1,8 @@
 """`labsuite instruments`: VISA resources, their *IDN? and the matching labsuite driver."""
+import warnings
+
+import pyvisa
+
 from labsuite.cli import main
 from labsuite.discovery import discover
 from labsuite import registry
@@ -26,7 +30,7 @@ def test_a_resource_that_does_not_answer_is_listed_with_the_reason():
     library = station.visa_library()
     station.faults["smu"].arm(Fault.LATE, 10.0)
     (item,) = discover(library, timeout=0.2)
-    assert item.idn == "" and item.driver is None and "Timeout" in item.error
+    assert item.idn == "" and item.driver is None and item.error == "Timeout: no reply to *IDN? within 0.2 s"
     library.close_library()
 
 
@@ -40,3 +44,28 @@ def test_cli_lists_the_simulated_station(capsys):
 def test_cli_lists_what_the_simulator_has(capsys):
     assert main(["instruments", "--simulated"]) == 0
     assert "smu\tkeithley2450" in capsys.readouterr().out.splitlines()
+
+
+def test_interfaces_a_backend_skips_are_one_warning_line_each(capsys, monkeypatch):
+    """pyvisa-py without zeroconf or PyUSB: its raw UserWarning and its debug report became one
+    `labsuite: warning: skipped: ...` line per interface; the resources are listed as before."""
+    listed = pyvisa.ResourceManager.list_resources
+
+    def list_resources(self, query="?*::INSTR"):
+        warnings.warn("TCPIP::hislip resource discovery requires the zeroconf package to be installed... "
+                      "try 'pip install zeroconf'", UserWarning)
+        return listed(self, query)
+
+    def debug_info(self):
+        return {"Version": "0.8", "TCPIP INSTR": "Available", "USB INSTR": ["Please install PyUSB.", "no usb"],
+                "USB RAW": ["Please install PyUSB.", "no usb"]}
+
+    monkeypatch.setattr(pyvisa.ResourceManager, "list_resources", list_resources)
+    monkeypatch.setattr("labsuite.simulator.visa.SimulatedVisaLibrary.get_debug_info", debug_info)
+    assert main(["instruments", "--sim"]) == 0
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [
+        "labsuite: warning: skipped: TCPIP::hislip resource discovery requires the zeroconf package to be "
+        "installed... try 'pip install zeroconf'",
+        "labsuite: warning: skipped: USB INSTR, USB RAW: Please install PyUSB."]
+    assert "keithley2450::INSTR\tKEITHLEY" in out

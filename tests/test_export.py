@@ -29,6 +29,18 @@ def test_csv_round_trips_every_value_exactly_with_units(run_file, tmp_path):
     assert np.array_equal(frame["repeat"].to_numpy(), samples["repeat"])
 
 
+def test_csv_values_are_the_shortest_text_that_reads_back_and_figures_carry_their_units(run_file, tmp_path):
+    """Issue #20: 0.10000000000000001 for a 0.1 V read, and figures of merit without their unit."""
+    text = to_csv(run_file, tmp_path / "run.csv").read_text()
+    run = read_run(run_file)
+    rows = [line.split(",") for line in text.splitlines() if line[:1].isdigit()]
+    assert {row[1] for row in rows} >= {"0.1"}   # the read voltage
+    assert all(text == repr(float(text)).removesuffix(".0") for row in rows for text in row[:3])
+    assert "# parameter pulses: 15\n" in text and "# parameter read_voltage: 0.1 V\n" in text
+    assert f"# figure g_min: {float(run.analysis['g_min'])!r} S\n" in text
+    assert f"# figure dynamic_range: {float(run.analysis['dynamic_range'])!r}\n" in text
+
+
 def test_dataframe_carries_the_metadata(run_file):
     frame = to_dataframe(run_file)
     assert frame.attrs["protocol"] == "potentiation" and frame.attrs["device_id"] == "D3"
@@ -52,3 +64,12 @@ def test_cli_export(run_file, tmp_path):
                          capture_output=True, text=True, cwd=tmp_path, timeout=60)
     assert out.returncode == 0, out.stderr
     assert pd.read_csv(out.stdout.strip(), comment="#").shape == (16, 6)
+
+
+def test_terminal_summaries_give_each_figure_with_its_unit(run_file, capsys):
+    """`labsuite replay` (like `run`) prints a figure in S as µS, a ratio as a bare number."""
+    from labsuite.cli import main
+
+    assert main(["replay", str(run_file), "--no-progress"]) == 0
+    lines = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()[1:]}
+    assert lines["g_min"][1] == "µS" and len(lines["dynamic_range"]) == 1

@@ -135,3 +135,14 @@ def _model(name: str):
     from labsuite.simulator.models import make_model
     return make_model(name, np.random.default_rng(0), params={"c2c_sigma": 0, "read_noise": 0}
                       if name == "multi-timescale" else {})
+
+
+def test_a_fit_reports_each_play_of_the_program_then_its_end():
+    """resim --fit shows these as a progress bar with the time left (issue #20)."""
+    truth = SynapticMemristorParams(g_min=30e-6, g_max=150e-6, rate_set=25.0, c2c_sigma=0, read_noise=0)
+    target = conductance(play(PROGRAM, SynapticMemristor(truth)))
+    calls = []
+    fit = fit_model("synaptic-memristor", PROGRAM, target, FREE, progress=lambda runs, most: calls.append((runs, most)))
+    runs = len(calls) - 1
+    assert calls[:-1] == [(n, 400 * (len(FREE) + 1)) for n in range(1, runs + 1)]
+    assert calls[-1] == (runs, runs) and runs >= fit.evaluations

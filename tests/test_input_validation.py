@@ -23,21 +23,6 @@ from labsuite.simulator.models import MODELS, make_model
 from labsuite.simulator.models.base import check_params
 
 
-@pytest.fixture
-def cli(tmp_path, monkeypatch, capsys):
-    """Run ``labsuite ARGS`` in an empty folder: (exit status, stdout, stderr)."""
-    monkeypatch.chdir(tmp_path)
-
-    def run(*argv: str) -> tuple[int, str, str]:
-        try:
-            code = main(list(argv))
-        except SystemExit as exc:
-            code = exc.code
-        out = capsys.readouterr()
-        return code, out.out, out.err
-    return run
-
-
 def refused(result: tuple[int, str, str], *words: str) -> None:
     """Exit status 2, one line ``labsuite: error: ...`` holding every word."""
     code, _, err = result

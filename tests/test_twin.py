@@ -39,6 +39,7 @@ def test_cli_resim_json_and_plot(run_file, tmp_path, capsys):
                  str(tmp_path / "cmp.png")]) == 0
     summary = json.loads(capsys.readouterr().out)
     assert summary["model"] == "synaptic-memristor" and "delta_g" in summary["figures"]
+    assert summary["figure_units"]["delta_g"] == "S" and summary["figure_units"]["dynamic_range"] == ""
     assert (tmp_path / "cmp.png").read_bytes().startswith(b"\x89PNG")
 
 

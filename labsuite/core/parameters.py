@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from labsuite.core.errors import InvalidParameter, ParameterError
+from labsuite.core.names import did_you_mean
 from labsuite.core.units import format_quantity, parse_quantity
 
 
@@ -128,7 +129,8 @@ class Choice:
                     pass
         if self.file and isinstance(value, (str, Path)) and Path(value).suffix.lower() == self.file:
             return str(value)
-        raise InvalidParameter(self.name, f"{value!r} is not a choice: choose {self.allowed()}")
+        near = did_you_mean(value, [str(c) for c in self.choices]) if isinstance(value, str) else ""
+        raise InvalidParameter(self.name, f"{value!r} is not a choice{near}: choose {self.allowed()}")
 
     def allowed(self) -> str:
         """``ascending or interleaved``; ``rectangular, … or exponential, or a .csv file``."""

@@ -138,7 +138,8 @@ class ProtocolPanel(QWidget):
         """Write the form's protocol and values as a recipe (the form must be valid)."""
         path = Path(path)
         path.write_text(recipe_text(self.form.protocol, f"{self.form.protocol.title}, saved from the labsuite GUI; run "
-                                                         "with `labsuite run FILE.toml`"), encoding="utf-8")
+                                                         f"with `labsuite run {path.name}` in its folder"),
+                        encoding="utf-8")
         log.info("recipe saved: %s", path)
         return path
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from labsuite.core.errors import InvalidParameter
+from labsuite.core.names import did_you_mean, resolve
 from labsuite.core.parameters import Choice, Number, declared
 from labsuite.core.units import parse_quantity
 from labsuite.core.plugins import Catalog, subclasses
@@ -44,15 +45,15 @@ def make_model(name: str, rng: np.random.Generator, n: int = 1,
     ``params`` overrides parameters by name; values are SI numbers or strings with units
     (``{"g_max": "300 uS", "tau_volatile": "20 ms"}``).
     """
-    try:
-        cls = MODELS[name]
-    except KeyError:
-        raise InvalidParameter("model", f"{name!r} is unknown; choose one of {', '.join(MODELS)}") from None
+    name = resolve(MODELS, name, "model")
+    cls = MODELS[name]
     params_cls = cls.params_type
     declarations = {p.name: p for p in declared(params_cls)}
     unknown = set(params or {}) - set(declarations)
     if unknown:
-        raise InvalidParameter(sorted(unknown)[0], f"{name} has no such parameter; it takes {', '.join(declarations)}")
+        first = sorted(unknown)[0]
+        raise InvalidParameter(first, f"{name} has no such parameter{did_you_mean(first, declarations)}; it takes "
+                                      f"{', '.join(declarations)}")
     values = {k: _value(declarations[k], v) for k, v in (params or {}).items()}
     chosen = params_cls(**values)
     check_params(chosen, name)
