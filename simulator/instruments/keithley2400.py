@@ -64,6 +64,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from labsuite.core.datasheets import KEITHLEY_2400_200V_RANGE_CURRENT
 from labsuite.simulator.circuit import SegmentResult, SourcePort
 from labsuite.simulator.instruments.scpi import (ERROR_MESSAGES, ScpiError, Setting, bounded, choice, command,
                                                  keyword, on_off, parse_bool, parse_int, parse_number, unquote)
@@ -73,7 +74,7 @@ VOLTAGE_RANGES = (0.21, 2.1, 21.0, 210.0)                          # V, 200 mV t
 MAX_VOLTAGE = 210.0                                                # V
 CURRENT_RANGES = (1.05e-6, 1.05e-5, 1.05e-4, 1.05e-3, 1.05e-2, 0.105, 1.05)   # A, 1 µA to 1 A at 105 %
 MAX_CURRENT = 1.05                                                 # A
-HIGH_VOLTAGE_CURRENT = 0.105       # A on the 200 V range (data sheet: 22 W, ±21 V @ 1.05 A, ±210 V @ 105 mA)
+HIGH_VOLTAGE_CURRENT = KEITHLEY_2400_200V_RANGE_CURRENT   # A on the 200 V range (data sheet: 22 W envelope)
 DEFAULT_COMPLIANCE = 105e-6                                        # A
 MIN_COMPLIANCE_FRACTION = 1e-3     # compliance ≥ 0.1 % of the present measurement range (section 18)
 OFF_STATE_LIMIT_FRACTION = 5e-3    # NORMal output-off: compliance 0.5 % of the present current range
