@@ -19,7 +19,7 @@ from labsuite.simulator.instruments import keithley2400 as simulated
 from labsuite.traffic import TrafficLog
 
 FORMAT = ":FORMAT:ELEMENTS VOLTAGE, CURRENT, RESISTANCE, TIME, STATUS"   # pymeasure's; sent by configure()
-NO_ERROR = '0,"No error"'
+NO_ERROR = '+0,"No error"'
 WRITE = Segment(1.2, 1e-3, "write")
 READ = Segment(0.1, 1e-3, "read", measure=True)
 IDLE = Segment(0.0, 3e-3, "idle")
@@ -150,7 +150,7 @@ def test_an_error_during_the_sweep_is_raised_not_waited_out():
     """*STB? bit 2 (error available, section 15) while the buffer is not full: read the queue."""
     with expected_protocol(At60Hz, [
         ("*STB?", "4"),
-        ("SYST:ERR?", '803,"Not permitted with OUTPUT off"'),
+        ("SYST:ERR?", '+803,"Not permitted with OUTPUT off"'),
         ("SYST:ERR?", NO_ERROR),
     ], connection_attributes={"timeout": 10_000}) as smu:
         with pytest.raises(InstrumentError, match="803, Not permitted with OUTPUT off"):

@@ -13,7 +13,7 @@ timing" and Appendix B "Status and error messages". What is simulated:
   source delay, auto output-off disabled, output off in the NORMal off state, current measured
   at 1 PLC with autozero on, trigger and arm counts 1, all five data elements), ``*OPC?``,
   ``*ESR?``/``*ESE``, ``*STB?``/``*SRE``, ``*CLS``; the error queue in the 2400's format
-  (``-113,"Undefined header"``; empty: ``0,"No error"``) setting the standard event bits;
+  (``-113,"Undefined header"``; empty: ``+0,"No error"``) setting the standard event bits;
 - the V source: level (±210 V), ranges 200 mV to 200 V (each to 105 %), compliance
   ``:SENS:CURR:PROT`` (±1.05 A, never below 0.1 % of the measurement range: +822) with
   ``:TRIPped?``, the compliance bit of the reading status word and the measurement event
@@ -47,8 +47,7 @@ available); ``:SYST:AZER ONCE`` takes the two reference phases and leaves autoze
 codes of refusals the manual lists no code for (-221 for counts over 2500 and for a fixed range
 below the present level, -222 for a level beyond a fixed range, -223 for over-long lists, -230
 for :FETCh? without readings, +800 for :TRAC:CLE while storing); a list sweep with more
-triggers than values starts the list over; a 10-entry error queue; the wire form of positive
-error codes (``803,"..."``; Appendix B prints them signed); ``:TRAC:POIN`` 100 and
+triggers than values starts the list over; a 10-entry error queue; ``:TRAC:POIN`` 100 and
 ``:SOUR:VOLT:RANG`` 20 V after *RST. The current source (``:SOUR:FUNC CURR``, fixed level
 ``:SOUR:CURR``, under the voltage compliance ``:SENS:VOLT:PROT``) is a voltage source at the
 compliance voltage held to the level by its current limit, so the device takes the level at the
@@ -200,7 +199,9 @@ class Keithley2400(SimulatedSourceMeter):
         self.source_changed = True
 
     def format_error(self, code: int, message: str) -> str:
-        return f'{code},"{message}"'
+        """Codes signed (Appendix B Table B-1 ``+000 No error``; a real 2400, firmware C34, answers
+        ``+0,"No error"``: nominal-io/instro issue #84, PR #135)."""
+        return f'{code:+d},"{message}"'
 
     # --- the output on the device ---------------------------------------------------------
     def present_current_range(self) -> float:
