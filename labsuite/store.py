@@ -413,15 +413,17 @@ class RunWriter(RunObserver):
                 self.file.flush()
             except (OSError, RuntimeError):
                 self._abandon()
+                self.broken = True
         try:
             self.file.close()
         except (OSError, RuntimeError):
             if not self.refused:
                 raise
             return
-        end = _superblock(self.path)[1]
-        if self.path.stat().st_size > end:      # the blocks claimed ahead and not written
-            os.truncate(self.path, end)
+        if not self.broken:                     # a file HDF5 finished: give back the blocks claimed ahead
+            end = _superblock(self.path)[1]
+            if self.path.stat().st_size > end:
+                os.truncate(self.path, end)
 
     def _abandon(self) -> None:
         """Point a file whose writes keep failing at the null device. HDF5 would keep it open and
