@@ -41,11 +41,11 @@ allocation, never an HDF5 write, which HDF5 cannot take back (a failed flush lea
 cache unusable: every later flush fails, and closing the file crashed the process). The file
 is cut back to HDF5's end of file when it is closed. The writer also holds
 :data:`DISK_RESERVE` bytes in a hidden ``.<run>.h5.reserve`` file: freed when the disk is full,
-they leave room for the final status. A write refused anyway (an I/O error) drops the chunk. Readers check the superblock before HDF5
-opens a file: a truncated or damaged file raises :class:`RunFileError` naming it, instead of
-hanging a SWMR reader (which retries damaged metadata with backoff for hours, taking it for a
-write in progress). A continuation file (``continues``, see ``labsuite/resume.py``) reads as the
-whole run.
+they leave room for the final status. A write refused anyway (an I/O error) drops the chunk.
+Readers check the superblock before HDF5 opens a file: a truncated or damaged file raises
+:class:`RunFileError` naming it, instead of hanging a SWMR reader (which retries damaged
+metadata with backoff for hours, taking it for a write in progress). A continuation file
+(``continues``, see ``labsuite/resume.py``) reads as the whole run.
 """
 from __future__ import annotations
 
