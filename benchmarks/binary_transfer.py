@@ -1,6 +1,6 @@
 """Buffered readings fetched as ASCII or as binary blocks, from each simulated SMU served over
-loopback TCP (pyvisa-py), the ways a driver can fetch a train's readings (the labsuite B2900 and
-2600B drivers fetch float64 blocks; the 2450 driver fetches ASCII).
+loopback TCP (pyvisa-py), the ways a driver can fetch a train's readings (the labsuite B2900,
+2600B and 2450 drivers fetch float64 blocks).
 
 Each SMU first takes N current readings into its buffer, then a plain pyvisa client fetches
 them all, repeatedly, in each format:

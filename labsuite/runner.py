@@ -135,9 +135,7 @@ class Runner:
         if self.program.max_abs_level > caps.max_voltage:
             raise LimitError("|level|", self.program.max_abs_level, None, caps.max_voltage, "V", "SMU range")
         for compliance in (self.program.min_compliance, self.program.max_compliance):
-            if not caps.min_current_limit <= compliance <= caps.max_current_limit:
-                raise LimitError("compliance", compliance, caps.min_current_limit, caps.max_current_limit, "A",
-                                 "SMU current-limit range")
+            caps.check_compliance(compliance, self.program.max_abs_level)
         for train in self.program.trains:
             for seg in train.pattern:
                 if seg.measure and seg.duration < caps.min_aperture * (1 - 1e-9):

@@ -34,17 +34,23 @@ file whose writer was killed keeps HDF5's "open for writing" flag, which a plain
 A run never fills its disk: before each chunk the writer checks the free space and the
 file-size limit and, short of room for the chunk and the final status, stops the run with a
 :class:`RunFileError` (the Runner turns the outputs off; the file keeps every earlier chunk and
-says ``failed``). It also holds :data:`DISK_RESERVE` bytes in a hidden ``.<run>.h5.reserve``
-file: when a write is refused anyway (another program filled the disk), it frees them so HDF5
-can finish its flush, and drops the refused chunk. Readers check the superblock before HDF5
-opens a file: a truncated or damaged file raises :class:`RunFileError` naming it, instead of
-hanging a SWMR reader (which retries damaged metadata with backoff for hours, taking it for a
-write in progress). A continuation file (``continues``, see ``labsuite/resume.py``) reads as the
-whole run.
+says ``failed``). The check can be outrun (another program fills the disk), so the writer then
+allocates the disk blocks HDF5 will write next (``posix_fallocate`` past the file's end, sized
+like the check) before it hands HDF5 the chunk: a full disk or a file-size limit refuses the
+allocation, never an HDF5 write, which HDF5 cannot take back (a failed flush leaves its metadata
+cache unusable: every later flush fails, and closing the file crashed the process). The file
+is cut back to HDF5's end of file when it is closed. The writer also holds
+:data:`DISK_RESERVE` bytes in a hidden ``.<run>.h5.reserve`` file: freed when the disk is full,
+they leave room for the final status. A write refused anyway (an I/O error) drops the chunk.
+Readers check the superblock before HDF5 opens a file: a truncated or damaged file raises
+:class:`RunFileError` naming it, instead of hanging a SWMR reader (which retries damaged
+metadata with backoff for hours, taking it for a write in progress). A continuation file
+(``continues``, see ``labsuite/resume.py``) reads as the whole run.
 """
 from __future__ import annotations
 
 import ctypes
+import errno
 import functools
 import json
 import os
@@ -148,6 +154,8 @@ class RunWriter(RunObserver):
         # flush, so the earlier chunks stay readable and the status is written
         self.reserve = reserve_path(self.path)
         self._reserve: BinaryIO | None = None
+        self.stored = 0   # rows of /samples on disk
+        self.created = False   # the file holds its groups and datasets: from here on it is kept
         self._ensure_space(0)
         self._reserve = self._hold_reserve()
         # the rows stored in the last HDF5 chunk of /samples (its first stored % STORAGE_CHUNK), to
@@ -155,19 +163,26 @@ class RunWriter(RunObserver):
         self._tail = np.empty(STORAGE_CHUNK, SAMPLE_DTYPE)
         try:
             self.file = h5py.File(self.path, "w", libver="latest")
-        except BaseException:
+        except BaseException as exc:
             self._release_reserve()
+            if isinstance(exc, (OSError, RuntimeError)):       # h5py's errors for a refused write
+                self.path.unlink(missing_ok=True)
+                raise RunFileError(self.path, f"cannot be created ({_reason(exc)}); no run file was made") from exc
             raise
         try:
+            self._claim(len(json.dumps(bench, default=str)) + CHUNK_OVERHEAD)
             self._create(protocol, parameters, parameter_units, program, bench, device_id, seed, provenance, tags,
                          transcript)
-        except BaseException:
+        except BaseException as exc:
             self.refused = True          # the error that brought us here is the one to report
             try:
                 self.close()
             finally:                     # a stub without samples would only confuse readers: remove it
                 self.path.unlink(missing_ok=True)
+            if isinstance(exc, (OSError, RuntimeError)):
+                raise RunFileError(self.path, f"cannot be created ({_reason(exc)}); no run file was made") from exc
             raise
+        self.created = True
 
     def _create(self, protocol: str, parameters: dict[str, float], parameter_units: dict[str, str],
                 program: PulseProgram, bench: dict[str, Any], device_id: str, seed: int | None,
@@ -192,7 +207,6 @@ class RunWriter(RunObserver):
         self.samples = self.file.create_dataset("samples", shape=(0,), maxshape=(None,), dtype=SAMPLE_DTYPE,
                                                 chunks=(STORAGE_CHUNK,))
         self.samples.attrs["units"] = json.dumps(SAMPLE_UNITS)
-        self.stored = 0   # rows of /samples on disk
         self._write_program(program)
         self.transcript, self._transcribed = transcript, 0
         self.stages_to_come = False   # set while a closed-loop protocol may add stages
@@ -211,6 +225,7 @@ class RunWriter(RunObserver):
 
     def add_program(self, program: PulseProgram) -> None:
         """Record a (further) stage's program; its trains are numbered after those before it."""
+        self._claim(program_bytes(program) + CHUNK_OVERHEAD)
         group = self.file["program"]
         offset = sum(1 for name in group if name.startswith("train"))
         group.attrs["duration"] = group.attrs["duration"] + program.duration
@@ -227,10 +242,11 @@ class RunWriter(RunObserver):
     def _hold_reserve(self) -> BinaryIO:
         """Write the reserve file and keep it open and locked: the lock says this run is alive (the
         system drops it if the process dies), see :func:`writer_alive`."""
-        handle = open(self.reserve, "wb")
+        handle = open(self.reserve, "wb", buffering=0)   # unbuffered: a refused write is not tried again on close
         try:
-            handle.write(bytes(DISK_RESERVE))
-            handle.flush()
+            rest = memoryview(bytes(DISK_RESERVE))
+            while rest:                                   # a write may stop short: the next one says why
+                rest = rest[handle.write(rest):]
         except OSError as exc:
             handle.close()
             self.reserve.unlink(missing_ok=True)
@@ -268,9 +284,34 @@ class RunWriter(RunObserver):
                                           "the next readings safely); the run stopped before a write could fail, "
                                           "every reading stored so far is kept")
 
+    def _claim(self, nbytes: int) -> None:
+        """Allocate the disk blocks of the next ``nbytes`` past HDF5's end of file before HDF5 writes
+        them, so that a full disk or a file-size limit refuses this allocation and never an HDF5
+        write. Refused: free the reserve (room for the final status) and raise :class:`RunFileError`.
+        Where the system cannot allocate ahead (no ``posix_fallocate``, or a file system that refuses
+        it as unsupported) the free-space check stands alone."""
+        if not hasattr(os, "posix_fallocate"):
+            return
+        try:
+            os.posix_fallocate(self.file.id.get_vfd_handle(), self.file.id.get_filesize(), nbytes)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+                if exc.errno in (errno.EINVAL, errno.EOPNOTSUPP, errno.ENODEV):
+                    return
+                raise
+            self.refused = True
+            self._release_reserve()
+            where = "file-size limit reached" if exc.errno == errno.EFBIG else "disk full"
+            consequence = (f"the run stopped before a write could fail, its {self.stored} readings stored so far "
+                           "are kept in this file") if self.created else "no run file was made"
+            raise RunFileError(self.path, f"{where} ({exc.strerror}): no room for {nbytes / 1e6:.3g} MB more; "
+                                          f"{consequence}") from exc
+
     def on_samples(self, samples: np.ndarray, progress: Progress) -> None:
         new = self._new_transcript()
-        self._ensure_space(samples.nbytes + sum(len(m) + 24 for _, _, m in new))
+        payload = samples.nbytes + transcript_bytes(new)
+        self._ensure_space(payload)
+        self._claim(payload + CHUNK_OVERHEAD)
         rows = samples.astype(SAMPLE_DTYPE, copy=False)
         if self.time_offset:             # a continuation: its times run on after the stored run's
             rows = rows.copy()
@@ -332,11 +373,18 @@ class RunWriter(RunObserver):
 
     def mark(self, state: RunState, error: BaseException | None = None) -> None:
         """Record how the run ended. After a failed write, a best effort: the metadata are small and
-        may still fit; if they do not, the file keeps its earlier chunks and says ``running``."""
+        may still fit; if they do not, the file keeps its earlier chunks and says ``running``. A disk
+        too full for the rest of the transcript: the status is written without it, then the
+        :class:`RunFileError` is raised (unless ``error`` already ends the run)."""
         self.ended = True
-        try:
-            if not self.refused:
+        full = None
+        if not self.refused:
+            try:
+                self._claim(transcript_bytes(self._new_transcript()) + CHUNK_OVERHEAD)
                 self._append_transcript()
+            except RunFileError as exc:
+                full = exc
+        try:
             self.file.attrs["status"] = state.value
             self.file.attrs["end_time"] = _now()
             if error is not None:
@@ -345,9 +393,12 @@ class RunWriter(RunObserver):
         except (OSError, RuntimeError):
             if not self.refused:
                 raise
+        if full is not None and error is None:
+            raise full
 
     def write_analysis(self, figures: dict[str, float], units: dict[str, str]) -> None:
         """Store figures of merit under ``/analysis``."""
+        self._claim(CHUNK_OVERHEAD)
         group = self.file.require_group("analysis")
         group.attrs.update({k: v for k, v in figures.items()})
         group.attrs["units"] = json.dumps(units)
@@ -362,11 +413,17 @@ class RunWriter(RunObserver):
                 self.file.flush()
             except (OSError, RuntimeError):
                 self._abandon()
+                self.broken = True
         try:
             self.file.close()
         except (OSError, RuntimeError):
             if not self.refused:
                 raise
+            return
+        if not self.broken:                     # a file HDF5 finished: give back the blocks claimed ahead
+            end = _superblock(self.path)[1]
+            if self.path.stat().st_size > end:
+                os.truncate(self.path, end)
 
     def _abandon(self) -> None:
         """Point a file whose writes keep failing at the null device. HDF5 would keep it open and
@@ -379,6 +436,18 @@ class RunWriter(RunObserver):
             os.dup2(null, self.file.id.get_vfd_handle())
         finally:
             os.close(null)
+
+
+def transcript_bytes(entries: list[tuple[float, str, str]]) -> int:
+    """Bytes the transcript ``entries`` take in the file, at most: per message its text, its time, its
+    direction, two variable-length string references (16 bytes each) and two global-heap object
+    headers with their padding (24 bytes each)."""
+    return sum(len(message) + len(direction) + 8 + 2 * (16 + 24) for _, direction, message in entries)
+
+
+def program_bytes(program: PulseProgram) -> int:
+    """Bytes the program's tables take in the file, at most (levels and one row per pattern segment)."""
+    return sum(train.levels.nbytes + len(train.pattern) * (8 + 8 + 1 + 64) for train in program.trains)
 
 
 @dataclass
@@ -405,6 +474,8 @@ def _reason(exc: BaseException) -> str:
     marker = "error message = '"
     if marker in text:
         return text.split(marker, 1)[1].split("'", 1)[0]
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
     return text.splitlines()[0] if text else type(exc).__name__
 
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from pymeasure.test import expected_protocol
 
-from labsuite import Bench, registry
+from labsuite import Bench, Limits, registry, run_protocol
 from labsuite.drivers.keithley.keithley2400 import CYCLE_OVERHEAD, Keithley2400, ListPlan, source_range
-from labsuite.core.errors import InstrumentError
+from labsuite.core.errors import InstrumentError, LimitError
 from labsuite.link import LinkError
 from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.core.events import RunState
@@ -19,7 +19,7 @@ from labsuite.simulator.instruments import keithley2400 as simulated
 from labsuite.traffic import TrafficLog
 
 FORMAT = ":FORMAT:ELEMENTS VOLTAGE, CURRENT, RESISTANCE, TIME, STATUS"   # pymeasure's; sent by configure()
-NO_ERROR = '0,"No error"'
+NO_ERROR = '+0,"No error"'
 WRITE = Segment(1.2, 1e-3, "write")
 READ = Segment(0.1, 1e-3, "read", measure=True)
 IDLE = Segment(0.0, 3e-3, "idle")
@@ -122,7 +122,7 @@ def test_an_error_during_the_sweep_is_raised_not_waited_out():
     """*STB? bit 2 (error available, section 15) while the buffer is not full: read the queue."""
     with expected_protocol(At60Hz, [
         ("*STB?", "4"),
-        ("SYST:ERR?", '803,"Not permitted with OUTPUT off"'),
+        ("SYST:ERR?", '+803,"Not permitted with OUTPUT off"'),
         ("SYST:ERR?", NO_ERROR),
     ], connection_attributes={"timeout": 10_000}) as smu:
         with pytest.raises(InstrumentError, match="803, Not permitted with OUTPUT off"):
@@ -187,6 +187,47 @@ def test_limits_are_validated_before_sending():
             smu.set_compliance(1e-10)
         with pytest.raises(ValueError):
             smu.set_level(250.0)
+
+
+def test_the_200_v_range_refuses_a_current_limit_above_105_ma_before_a_byte_is_sent():
+    """Series 2400 data sheet, 22 W envelope: ±21 V at 1.05 A, ±210 V at 105 mA. A level beyond the
+    20 V range's 21 V needs the 200 V range; a limit above 105 mA there is refused naming the field,
+    the range and the allowed value, with nothing sent (the simulated 2400 stops at 105 mA there)."""
+    with expected_protocol(At60Hz, []) as smu:
+        with pytest.raises(LimitError) as refused:
+            smu.configure(compliance=1.05, max_level=60.0)
+        assert str(refused.value) == ("compliance = 1.05 A is out of range: allowed 1.05 nA to 105 mA (Keithley 2400 "
+                                      "SourceMeter current limit on its 200 V range, which |level| = 60 V needs)")
+        with pytest.raises(LimitError, match="200 V range"):
+            smu.run_train(Train((Segment(60.0, 1e-3, "write"), READ)), 0.5)
+        smu._source_range = 200.0                  # as configure(…, 60 V) leaves it
+        with pytest.raises(LimitError, match="allowed 1.05 nA to 105 mA"):
+            smu.set_compliance(0.2)
+    with expected_protocol(At60Hz, [(":SENS:CURR:PROT 0.105", None)]) as smu:
+        smu._source_range = 200.0
+        smu.set_compliance(0.105)                   # the limit itself is allowed
+    with expected_protocol(At60Hz, [(":SENS:CURR:PROT 1.05", None)]) as smu:
+        smu._source_range = 20.0
+        smu.set_compliance(1.05)                    # the 20 V range holds 1.05 A
+
+
+def test_a_protocol_asking_1_a_at_60_v_is_refused_in_its_parameters_with_zero_bytes_sent():
+    """The Runner's check and the CLI's refusal say the same as the driver, before any traffic."""
+    wide = Limits(max_voltage=210.0, max_compliance=1.05)
+    with Bench.simulated(seed=1, smu="keithley2400", limits=wide) as bench:
+        traffic = TrafficLog.attach(bench.smu)
+        with pytest.raises(LimitError) as refused:
+            run_protocol("potentiation", bench, {"amplitude": "60 V", "compliance": "1 A", "pulses": 3}, out_dir=None)
+        traffic.detach()
+        assert traffic.entries == []
+        assert bench.station.instruments["smu"].process(":OUTP?") == "0"
+    assert str(refused.value) == ("compliance = 1 A is out of range: allowed 1.05 nA to 105 mA (SMU current limit "
+                                  "on its 200 V range, which |level| = 60 V needs)")
+    with Bench.simulated(seed=1, smu="keithley2400", limits=wide) as bench:
+        traffic = TrafficLog.attach(bench.smu)
+        run_protocol("potentiation", bench, {"amplitude": "20 V", "compliance": "1 A", "pulses": 3, "width": "1 ms"},
+                     out_dir=None)
+        assert traffic.entries                     # 20 V stays on the 20 V range, where 1 A is allowed
 
 
 def test_identify_registry_and_source_range():

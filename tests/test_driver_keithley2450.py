@@ -1,15 +1,30 @@
 """The 2450 driver sends exactly the commands of the Reference Manual (2450-901-01, sections 3 and 6)."""
+import base64
+
 import numpy as np
 import pytest
 from pymeasure.test import expected_protocol
 
-from labsuite.core.program import Segment, Train
+from labsuite import Bench
+from labsuite.core.errors import InstrumentError
+from labsuite.core.events import RunState
+from labsuite.core.program import PulseProgram, Segment, Train
 from labsuite.drivers.keithley.keithley2450 import Keithley2450, source_range
+from labsuite.link import LinkError
+from labsuite.runner import Runner
+from labsuite.simulator.faults import Fault
+from labsuite.traffic import TrafficLog
 
 NO_ERROR = '0,"No error;0;0 0"'
 WRITE = Segment(1.5, 100e-6, "write")
 READ = Segment(0.1, 1e-3, "read", measure=True)
 IDLE = Segment(0.0, 8.9e-3, "idle")
+
+
+def block(*values: float) -> bytes:
+    """A reply under ``:FORM REAL;:FORM:BORD SWAP``: ``#0``, little-endian float64, a newline
+    (2461-901-01 §6 :FORMat[:DATA] p. 6-46, :FORMat:BORDer p. 6-45)."""
+    return b"#0" + np.array(values, dtype="<f8").tobytes() + b"\n"
 
 
 def test_configure_sets_the_limit_before_anything_turns_on():
@@ -41,7 +56,8 @@ def test_train_is_one_message_an_error_check_init_a_state_poll_and_one_buffer_re
         (":INIT", None),
         (":TRIG:STAT?", "IDLE;IDLE;12"),
         ("SYST:ERR?", NO_ERROR),
-        (':TRAC:DATA? 1,2,"defbuffer1",REL,SOUR,READ', "0,0.1,2e-6,0.01,0.1,2.5e-6"),
+        (':FORM REAL;:FORM:BORD SWAP;:TRAC:DATA? 1,2,"defbuffer1",REL,SOUR,READ',
+         block(0, 0.1, 2e-6, 0.01, 0.1, 2.5e-6)),
     ], connection_attributes={"timeout": 10_000}) as smu:
         readings = smu.run_train(train, compliance=1e-3)
     assert list(readings.time) == [0, 0.01]
@@ -119,3 +135,64 @@ def test_driver_runs_a_train_on_the_simulated_instrument(smu, station):
     g = readings.current / readings.voltage
     assert np.all(np.diff(g) > 0)
     assert station.instruments["smu"].source.output is False
+
+
+def test_binary_readings_decode_to_the_ascii_readings(smu, sim2450):
+    """The driver's ``#0`` block of doubles carries the readings the ASCII format prints (7 digits,
+    relative time to the ns: 2450 §6 :TRACe:DATA?), a block is one read in the traffic log, and the
+    instrument answers spot readings in ASCII afterwards."""
+    smu.configure(compliance=1e-3, max_level=1.5)
+    traffic = TrafficLog.attach(smu)
+    readings = smu.run_train(Train((WRITE, READ, IDLE), repeats=5), compliance=1e-3)
+    fetch = traffic.entries[-1]
+    traffic.detach()
+    assert fetch[1] == "read" and len(base64.b64decode(fetch[2].removeprefix("base64:"))) == 2 + 5 * 3 * 8 + 1
+    sim2450.data_format = "ASC"
+    time, voltage, current = np.array(smu.values(':TRAC:DATA? 1,5,"defbuffer1",REL,SOUR,READ'),
+                                      dtype=float).reshape(5, 3).T
+    assert readings.current == pytest.approx(current, rel=1e-6) and readings.voltage == pytest.approx(voltage, rel=1e-6)
+    assert readings.time == pytest.approx(time, abs=1e-9)
+    assert np.any(readings.current != current)           # the block holds more digits than the text
+    voltage, current = smu.measure(1e-3)
+    assert voltage == pytest.approx(0.0) and sim2450.data_format == "ASC"
+
+
+def test_a_short_block_is_the_instruments_error():
+    """A block that ends before ``n`` readings (or runs on past them) is named, never decoded."""
+    class FixedLine(Keithley2450):
+        line_frequency = 60.0
+    with expected_protocol(FixedLine, [
+        (':FORM REAL;:FORM:BORD SWAP;:TRAC:DATA? 1,2,"defbuffer1",REL,SOUR,READ',
+         block(0, 0.1, 2e-6, 0.01, 0.1)[:-1] + b"\x00" * 8 + b"\x00"),
+    ]) as smu, pytest.raises(InstrumentError, match="does not end where 2 readings end"):
+        smu.buffer_readings(2)
+
+
+@pytest.mark.parametrize("fault", [Fault.GARBLE, Fault.DROP, Fault.LATE])
+def test_a_fault_on_the_block_ends_the_run_in_one_line_outputs_off_earlier_chunks_kept(fault):
+    """The fault strikes the second train's ``:TRAC:DATA?``: a garbled block (its ``#0`` gone) is the
+    instrument's error, a dropped link or a block that never comes in time is the link's, in one
+    line; the outputs are off and the first train's readings are kept."""
+    program = PulseProgram((Train((WRITE, READ, IDLE), 40), Train((WRITE, READ, IDLE), 40)), 1e-3)
+    with Bench.simulated(seed=1, transport="tcp") as bench:
+        injector = bench.station.faults["smu"]
+        process = injector.process
+        fetches = []
+
+        def armed(message):
+            if ":TRAC:DATA?" in message:
+                fetches.append(message)
+                if len(fetches) == 2:
+                    injector.arm(fault, 30.0 if fault is Fault.LATE else None)
+            return process(message)
+
+        injector.process = armed
+        bench.smu.adapter.connection.timeout = 2000
+        runner = Runner(bench, program)
+        with pytest.raises((InstrumentError, LinkError)) as raised:
+            runner.run()
+        injector.process = process
+        assert "\n" not in str(raised.value)
+        assert isinstance(raised.value, InstrumentError if fault is Fault.GARBLE else LinkError)
+        assert runner.state is RunState.FAILED and runner.samples.size == 40
+        assert bench.station.instruments["smu"].process(":OUTP?") == "0"

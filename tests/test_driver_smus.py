@@ -83,7 +83,7 @@ READINGS = {
     # 2400 section 17 :READ?: the first two of the five data elements are V and I
     "keithley2400": (":SENS:CURR:NPLC 0.06;:READ?",
                      "+1.000000E-01,+2.000000E-06,+9.910000E+37,+1.234000E+00,+2.048400E+04"),
-    "keithley2450": (':SENS:CURR:NPLC 0.06;:READ? "defbuffer1",SOUR,READ', "0.1,2e-6"),
+    "keithley2450": (':FORM ASC;:SENS:CURR:NPLC 0.06;:READ? "defbuffer1",SOUR,READ', "0.1,2e-6"),
     "keithley2600": ("smua.measure.nplc = 0.06 print(smua.measure.iv())", "2.00000e-06\t1.00000e-01"),
 }
 #: shutdown as one message: abort, then the output off at once (no ramp, no sleep)

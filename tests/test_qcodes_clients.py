@@ -130,7 +130,7 @@ def test_qcodes_keithley2400(request):
     assert len(str(k.snapshot(update=True))) > 0
     assert settled(k)
     assert sim.process(":OUTP?") == "0"
-    assert sim.process(":SYST:ERR?") == '0,"No error"'
+    assert sim.process(":SYST:ERR?") == '+0,"No error"'
 
 
 @pytest.mark.parametrize("driver", ["Keithley2602B", "Keithley2636B"])

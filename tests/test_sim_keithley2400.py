@@ -11,7 +11,7 @@ from labsuite.simulator.server import InstrumentServer
 SMU = "keithley2400"                # the station's SMU (tests/conftest.py)
 
 IDN = "KEITHLEY INSTRUMENTS INC.,MODEL 2400,1248014,C30   Mar 17 2006 09:29:29/A02  /K/J"
-NO_ERROR = '0,"No error"'
+NO_ERROR = '+0,"No error"'
 
 
 def readings(reply: str) -> np.ndarray:
@@ -86,7 +86,7 @@ def test_out_of_range_values_are_refused_with_the_manuals_errors(visa):
     assert visa.query(":SYST:ERR?") == '-222,"Parameter data out of range"'
     assert float(visa.query(":SENS:CURR:PROT?")) == pytest.approx(105e-6)
     visa.write(":SENS:CURR:RANG 1e-3;:SENS:CURR:PROT 1e-7")               # 0.1 % of 1.05 mA is 1.05 µA
-    assert visa.query(":SYST:ERR?") == '822,"Too small for sense range"'
+    assert visa.query(":SYST:ERR?") == '+822,"Too small for sense range"'
     visa.write(":SENS:CURR:PROT 2e-6")
     assert visa.query(":SYST:ERR?") == NO_ERROR
     visa.write(":SENS:CURR:NPLC 20;:SYST:LFR 55")
@@ -97,7 +97,7 @@ def test_read_needs_the_output_on(visa, station):
     """Section 18 :SOURce:CLEar:AUTO: with auto output-off disabled the output must be on for :READ?."""
     t0 = station.clock.now()
     visa.write(":READ?")
-    assert visa.query(":SYST:ERR?") == '803,"Not permitted with OUTPUT off"'
+    assert visa.query(":SYST:ERR?") == '+803,"Not permitted with OUTPUT off"'
     assert station.clock.now() == t0
 
 
@@ -203,7 +203,7 @@ def test_trace_buffer_fills_and_raises_the_buffer_full_status(visa):
     visa.write(":STAT:PRES;*CLS;*SRE 1;:STAT:MEAS:ENAB 512")
     visa.write(":TRAC:POIN 3;:TRIG:COUN 3;:TRAC:FEED SENS;:TRAC:FEED:CONT NEXT;:SENS:CURR:PROT 1e-3;:SOUR:VOLT 0.1")
     visa.write(":TRAC:CLE")
-    assert visa.query(":SYST:ERR?") == '800,"Illegal with storage active"'
+    assert visa.query(":SYST:ERR?") == '+800,"Illegal with storage active"'
     visa.write(":OUTP ON")
     assert visa.query("*STB?") == "0"
     visa.write(":INIT")

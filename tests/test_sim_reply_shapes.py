@@ -38,7 +38,12 @@ N2450 = r"-?\d\.\d{6}E[+-]\d\d"          # 2450: NR3, 7 digits, no "+" (2461 §6
 N2400 = r"[+-]\d\.\d{6}E[+-]\d\d"        # 2400 and B2900: signed NR3, 7 digits
 N2600 = r"-?\d\.\d{5}e[+-]\d\d"          # 2600B: %.5e at format.asciiprecision 6
 N33500 = r"[+-]\d\.\d{15}E[+-]\d\d"      # 33500: signed, 16 digits
-NAFG = r"-?\d\.\d{6}E[+-]\d\d"           # AFG31000: NR3 (digit count not confirmed)
+# AFG31000: NR3, 7 digits, not confirmed. Consulted: the AFG3000 reference manual's Table 3-3 shows
+# SOURce:PULSe:DCYcle? -> 50.0 (a sibling model's example, NR2); QMI's AFG31000 unit test
+# (QuTech-Delft/QMI tests/instruments/tektronix/test_afg31000.py) replies with hand-written values
+# ('1000000', '0.5', '1E-9'), not recordings, except '9.9E+37' for an infinite impedance or count,
+# which the simulator prints too. No recorded AFG31000 reply was found.
+NAFG = r"-?\d\.\d{6}E[+-]\d\d"
 TAB = "\t"
 ON = (":SOUR:VOLT 0.1", ":OUTP ON")
 
@@ -91,6 +96,10 @@ KEITHLEY_2450 = [
           "2461 §6 :MEASure? example '-00.0024 mV,05/16/2014,-2.384862E-06' (the uA prefix is not confirmed)", ON),
     Shape(':TRAC:DATA? 1,2,"defbuffer1",READ,REL', rf"{N2450},\d+\.\d{{9}},{N2450},\d+\.\d{{9}}",
           "2450 §6 :TRACe:DATA? p. 6-109: elements per reading, all comma-separated", ON + (":READ?", ":READ?")),
+    Shape(':TRAC:DATA? 1,1,"defbuffer1",TIME,TST', r"\d\d:\d\d:\d\d,\d\d/\d\d/\d{4} \d\d:\d\d:\d\d\.\d{9}",
+          "TIME is bufferVar.times: 2470-901-01 Rev. A p. 14-39 example '23:09:43' (hh:mm:ss, no fraction); "
+          "TSTamp is bufferVar.timestamps: 2450 p. 8-36 example '03/01/2013 14:46:07.714614838'. (The 2280/2281 "
+          "power supplies print TIME '19:21:36.2556': another firmware, not followed)", ON + (":READ?",)),
     Shape(':TRAC:DATA? 1,1,"defbuffer1",READ,UNIT,SOURUNIT', rf"{N2450},Amp DC,Volt DC",
           "2450 §6 :TRACe:DATA?; 2470-901-01 p. 12-141 unit text '1.000000E+00,Watt DC'", ON + (":READ?",)),
     Shape(':TRAC:DATA? 1,1,"defbuffer1",READ', r"#0[\s\S]{8}",
@@ -100,11 +109,12 @@ KEITHLEY_2450 = [
 KEITHLEY_2400 = [
     Shape("*IDN?", r"KEITHLEY INSTRUMENTS INC\.,MODEL 2400,\d+,C\d\d .+",
           "pymeasure test_keithley2400 placeholder 'KEITHLEY INSTRUMENTS INC., MODEL nnnn'; public IDN checks"),
-    Shape(":SYST:ERR?", '0,"No error"', "2400 App. B; pymeasure test_keithley2400"),
+    Shape(":SYST:ERR?", r'\+0,"No error"', "2400 App. B Table B-1 '+000 No error'; recorded on a 2400 (firmware C34): "
+          "'+0,\"No error\"', nominal-io/instro issue #84 and PR #135 (pymeasure's test mocks an unsigned 0)"),
     Shape(":SYST:ERR?", '-113,"Undefined header"', "2400 App. B error messages", (":BOGUS",)),
     Shape(":SYST:ERR?", '-113,"Undefined header"', "488.2 §10.32: *RST leaves the error queue", (":BOGUS", "*RST")),
-    Shape(":SYST:ERR?", '0,"No error"', "2400 §18 *CLS clears the error queue", (":BOGUS", "*CLS")),
-    Shape(":SYST:ERR?", '0,"No error"', "QCoDeS Keithley2400.reset() sends ':*RST' (accepted by real units)",
+    Shape(":SYST:ERR?", r'\+0,"No error"', "2400 §18 *CLS clears the error queue", (":BOGUS", "*CLS")),
+    Shape(":SYST:ERR?", r'\+0,"No error"', "QCoDeS Keithley2400.reset() sends ':*RST' (accepted by real units)",
           (":SOUR:VOLT 1", ":*RST")),
     Shape("*ESR?", "160", "488.2 §11.5.1 NR1: power on and command error", (":BOGUS",)),
     Shape("*OPC?", "1", "488.2 §10.19"),
@@ -118,8 +128,11 @@ KEITHLEY_2400 = [
     Shape(":SYST:AZER:STAT?", "1", "pymeasure test_keithley2400 (1, 0 or ONCE)"),
     Shape(":SOUR:CLE:AUTO?", "0", "pymeasure test_keithley2400"),
     Shape(":SOUR:DEL:AUTO?", "1", "pymeasure test_keithley2400"),
-    # Setting queries print with a sign here; basil #121 recorded them unsigned ('1.000000E-06'):
-    # one recording, not changed (see the simulator docs).
+    # Setting queries print with a sign here; basil #121 recorded them unsigned on a 2400
+    # ('1.000000E-06', '1.050000E-04' from SENS:CURR:PROT?) beside a signed :READ? in the same
+    # session. Also consulted: pymeasure's and QCoDeS's 2400 tests (mocked numbers, no sign) and a
+    # GS Instruments GSM-20H10 (a 2400-compatible clone) recorded signed ('+1.050000e-04'). One
+    # recording of a real 2400 each way is not enough to change the simulator: not confirmed.
     Shape(":SOUR:DEL?", rf"{N2400}", "2400 §18 SOURce:DELay (sign: see the comment above)"),
     Shape(":SOUR:FUNC?", "VOLT", "pymeasure SOURCE_MAP test"),
     Shape(":SENS:FUNC?", '"CURR:DC"', "pymeasure issue #182 (quoted function list)"),
@@ -134,7 +147,7 @@ KEITHLEY_2400 = [
     Shape(":SYST:LFR?", "60|50", "pymeasure test_keithley2400"),
     Shape(":TRIG:COUN?", "1", "2400 §18 TRIGger:COUNt"),
     Shape(":ARM:COUN?", "1", "2400 §18 ARM:COUNt"),
-    Shape(":SYST:ERR?", '803,"Not permitted with OUTPUT off"',
+    Shape(":SYST:ERR?", r'\+803,"Not permitted with OUTPUT off"',
           "2400 App. B error 803; QCoDeS guards :READ? with the output off", (":READ?",)),
     Shape(":READ?", rf"{N2400},{N2400},\+9\.910000E\+37,{N2400},{N2400}",
           "2400 §18 data elements p. 18-50 (NaN +9.91e37); recorded: basil #121", ON),
@@ -231,7 +244,7 @@ TEKTRONIX_AFG31000 = [
     Shape("*ESR?", "160", "488.2 §11.5.1 NR1", (":BOGUS",)),
     Shape("*OPC?", "1", "AFG *OPC?"),
     Shape("*STB?", "0", "488.2 §11.2"),
-    Shape("SOUR1:FREQ?", re.escape("1.000000E+06"), "AFG default 1 MHz sine (digit count not confirmed)"),
+    Shape("SOUR1:FREQ?", re.escape("1.000000E+06"), "AFG default 1 MHz sine (digit count: see NAFG)"),
     Shape("SOUR1:FUNC:SHAP?", "SIN", "AFG SOURce:FUNCtion:SHAPe"),
     Shape("SOUR1:VOLT:LEV:IMM:AMPL?", re.escape("1.000000E+00"), "AFG default 1 Vpp"),
     Shape("SOUR1:VOLT:LEV:IMM:OFFS?", re.escape("0.000000E+00"), "AFG default 0 V"),

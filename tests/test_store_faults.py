@@ -102,6 +102,38 @@ def test_low_disk_space_fails_the_run_with_outputs_off(tmp_path, monkeypatch):
     assert run.status == "failed" and run.samples.size == 1 + 100    # the baseline read, one 1 s chunk of pulses
 
 
+def test_a_disk_full_claim_stops_the_run_with_outputs_off_and_earlier_chunks_kept(tmp_path, monkeypatch):
+    """The disk fills behind the free-space check: claiming the third chunk's blocks fails with
+    ENOSPC before HDF5 writes. One line names the disk and the file, the outputs are off, the file
+    says failed and holds the baseline and the first chunk."""
+    import errno
+    import os
+
+    import labsuite.store as store
+
+    claims, real = [], os.posix_fallocate
+
+    def filling(fd, offset, length):
+        claims.append(length)
+        if len(claims) >= 5:     # the file, its program, the baseline read, chunk 1; chunk 2 finds the disk full
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        real(fd, offset, length)
+
+    monkeypatch.setattr(store.os, "posix_fallocate", filling)
+    with Bench.simulated(seed=1) as bench:
+        with pytest.raises(RunFileError) as raised:
+            run_protocol("potentiation", bench, {"pulses": 300, "period": "10 ms", "read_delay": "2 ms"},
+                         out_dir=tmp_path)
+        assert bench.smu.ask(":OUTP?") == "0"
+    (path,) = tmp_path.glob("*.h5")
+    assert str(raised.value) == (f"{path}: disk full (No space left on device): no room for "
+                                 f"{claims[-1] / 1e6:.3g} MB more; the run stopped before a write could fail, its "
+                                 "101 readings stored so far are kept in this file")
+    run = read_run(path)
+    assert run.status == "failed" and run.samples.size == 1 + 100 and "disk full" in run.attrs["error"]
+    assert not store.reserve_path(path).exists()
+
+
 def test_a_refused_write_in_the_writer_fails_the_run_through_the_runners_finally(tmp_path):
     """A write error in the writer (here one EIO on the 3rd chunk's flush) becomes a RunFileError;
     the Runner's finally turns the outputs off; the earlier chunks and the status reach the file."""
@@ -137,9 +169,12 @@ def test_a_failed_creation_leaves_no_stub_file(tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(RunWriter, "_write_program", refuse)
-    with Bench.simulated(seed=1) as bench, pytest.raises(OSError):
-        run_protocol("potentiation", bench, {"pulses": 3}, out_dir=tmp_path)
-    assert list(tmp_path.glob("*.h5")) == []
+    with Bench.simulated(seed=1) as bench:
+        with pytest.raises(RunFileError, match=r"\.h5: cannot be created \(No space left on device\); no run file "
+                                               "was made$"):
+            run_protocol("potentiation", bench, {"pulses": 3}, out_dir=tmp_path)
+        assert bench.smu.ask(":OUTP?") == "0"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_a_twenty_digit_seed_is_stored_exactly_and_the_catalog_lists_it(tmp_path):
@@ -390,10 +425,25 @@ sys.exit(main(sys.argv[1:]))
 '''
 
 
-def test_a_file_that_cannot_be_written_at_all_ends_the_process_cleanly(tmp_path):
-    """No reserve helps a file-size limit the checks cannot see: every write fails, the recovery too.
-    The run stops with one line and exit 2; HDF5 no longer crashes at exit (SIGSEGV, exit 139)."""
+def test_a_file_size_limit_the_checks_cannot_see_refuses_the_claim_not_a_write(tmp_path):
+    """The blocks of each chunk are claimed before HDF5 writes: a file-size limit the free-space check
+    cannot see refuses the claim, and the run stops with every earlier chunk readable."""
     (tmp_path / "blind.py").write_text(BLIND)
+    out = subprocess.run([sys.executable, "blind.py", "1600000", "run", "potentiation", "--sim", "--no-progress",
+                          "--out", "runs", *long_run(20000)], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert out.returncode == 2, out.stderr[-2000:]
+    (error,) = out.stderr.strip().splitlines()
+    assert error.startswith("labsuite: error: runs/") and ": file-size limit reached (File too large)" in error
+    assert error.endswith("readings stored so far are kept in this file")
+    assert_earlier_chunks_kept(tmp_path / "runs", "file-size limit reached")
+
+
+def test_a_file_that_cannot_be_written_at_all_ends_the_process_cleanly(tmp_path):
+    """Where blocks cannot be claimed ahead (no ``posix_fallocate``), nothing helps a file-size limit the
+    checks cannot see: every write fails, the recovery too. The run stops with one line and exit 2;
+    HDF5 no longer crashes at exit (SIGSEGV, exit 139)."""
+    (tmp_path / "blind.py").write_text(BLIND.replace("import resource, signal, sys", "import os, resource, signal, sys\n"
+                                                     "del os.posix_fallocate"))
     out = subprocess.run([sys.executable, "blind.py", "1600000", "run", "potentiation", "--sim", "--no-progress",
                           "--out", "runs", *long_run(20000)], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert out.returncode == 2, out.stderr[-2000:]
@@ -411,3 +461,147 @@ def test_a_reserve_that_cannot_be_held_refuses_the_run_and_leaves_no_file(tmp_pa
     assert out.stderr.strip().endswith("cannot hold 1048576 bytes of disk in reserve (File too large); no run file "
                                        "was made")
     assert list((tmp_path / "runs").iterdir()) == []
+
+
+# --- the disk fills at every point of a run file's life ------------------------------------------------
+
+FILL = '''
+import json, os, signal, sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+import labsuite.store as store
+from labsuite import read_run
+from labsuite.core.events import Progress, RunState
+from labsuite.core.program import SAMPLE_DTYPE, PulseProgram, Segment, Train
+from labsuite.store import RunFileError, RunWriter
+from labsuite.traffic import BINARY_PREFIX, TrafficLog
+
+real = store.shutil.disk_usage
+store.shutil.disk_usage = lambda path: real(path)._replace(free=10**12)   # the disk fills behind the checks
+
+CHUNKS, ROWS = 8, 500
+PROGRAM = PulseProgram((Train((Segment(1.0, 1e-4, "write"), Segment(0.1, 9e-4, "read", True)), CHUNKS * ROWS,
+                              np.column_stack([np.linspace(0.5, 1.5, CHUNKS * ROWS), np.full(CHUNKS * ROWS, 0.1)])),),
+                       1e-3)
+
+
+def rows(chunk):
+    """Chunk ``chunk`` of readings: known values, so that what is read back can be compared."""
+    out = np.zeros(ROWS, SAMPLE_DTYPE)
+    out["repeat"] = np.arange(chunk * ROWS, (chunk + 1) * ROWS)
+    out["t"], out["voltage"], out["current"] = out["repeat"] * 1e-3, 0.1, 1e-6 * (1 + out["repeat"])
+    return out
+
+
+def write_run(path, report):
+    """A run file's whole life: created with its program, a large first transcript (a train loaded in one
+    message), chunks whose transcript holds a binary reply (base64, as a binary fetch logs it), the
+    status, the analysis, closed; stopped as the Runner stops it when the writer raises."""
+    log = TrafficLog()
+    log.entries += [(0.0, "write", ':SOUR:VOLT 1;:SOUR:CONF:LIST:STOR "labsuite1";' * 1500), (0.0, "read", "0")]
+    try:
+        writer = RunWriter(path, protocol="potentiation", parameters={"pulses": 4000.0},
+                           parameter_units={"pulses": ""}, program=PROGRAM, bench={"smu": "simulated"}, transcript=log)
+    except RunFileError as exc:
+        report(f"error {exc}")
+        return
+    try:
+        for chunk in range(CHUNKS):
+            data = rows(chunk)
+            log.entries += [(chunk, "write", ":TRAC:DATA? 1,500"),
+                            (chunk, "read", BINARY_PREFIX + "QUJD" * (1000 * (1 + chunk % 3)))]
+            writer.on_samples(data, Progress(chunk + 1.0, CHUNKS, 0.0, (chunk + 1) * ROWS))
+            report(f"flushed {writer.stored}")
+        writer.on_finish(RunState.COMPLETED, None)
+        writer.write_analysis({"g_max": 1e-6}, {"g_max": "S"})
+    except RunFileError as exc:
+        report(f"error {exc}")
+        if not writer.ended:
+            writer.on_finish(RunState.FAILED, exc)
+    finally:
+        writer.close()
+
+
+def check(path):
+    """What a reader finds: read_run and plain h5py."""
+    found = {}
+    if not path.exists():
+        return found
+    run = read_run(path)
+    found.update(status=run.status, error=run.attrs["error"], stored=int(run.samples.size),
+                 intact=bool(all((run.samples[c * ROWS:(c + 1) * ROWS] == rows(c)).all()
+                                 for c in range(run.samples.size // ROWS))))
+    with h5py.File(path, "r", swmr=True) as f:
+        found["transcript"] = [f["transcript"][name].shape[0] for name in ("t", "direction", "message")]
+        found["size_vs_end"] = path.stat().st_size - store._superblock(path)[1]
+    return found
+
+
+disk, frees = Path(sys.argv[1]), [int(v) for v in sys.argv[2:]]
+for free in frees:
+    filler = disk / "filler"
+    with open(filler, "wb") as f:
+        f.write(bytes(real(disk).free - free))
+    path = disk / "run.h5"
+    read_end, write_end = os.pipe()
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid == 0:
+        os.close(read_end)
+        signal.alarm(120)       # a hang ends as SIGALRM
+        write_run(path, lambda line: os.write(write_end, (line + "\\n").encode()))
+        sys.exit(0)             # an exit through HDF5's own clean-up, where it crashed
+    os.close(write_end)
+    with os.fdopen(read_end) as lines:
+        said = lines.read().splitlines()
+    _, status = os.waitpid(pid, 0)
+    filler.unlink()
+    result = {"free": free, "exit": os.waitstatus_to_exitcode(status), "said": said, **check(path),
+              "left": sorted(p.name for p in disk.iterdir() if p != path)}
+    path.unlink(missing_ok=True)
+    print(json.dumps(result), flush=True)
+'''
+
+
+def test_the_disk_filling_at_any_point_of_a_run_keeps_every_flushed_reading(tmp_path, small_disk):
+    """Another program fills the disk at every 4 KiB page of a run file's life, from its creation to
+    its close (program tables, the first chunk with a 100 kB transcript, chunk appends and resizes,
+    binary replies in the transcript, the status, the analysis): the writer never crashes inside HDF5
+    or at exit, never hangs, says in one line that the disk is full and where the readings are, and
+    the file holds every reading flushed before, readable with h5py and ``read_run``. It crashed
+    (SIGSEGV, SIGBUS), printed HDF5's traceback as an 'unexpected error', or lost the whole file."""
+    (tmp_path / "fill.py").write_text(FILL)
+    reserve = 1 << 20
+    frees = list(range(reserve - 4096, reserve + 760 * 1024, 4096))
+    out = subprocess.run([sys.executable, "fill.py", str(small_disk), *map(str, frees)], capture_output=True,
+                         text=True, cwd=tmp_path, timeout=1800)
+    assert out.returncode == 0, out.stderr[-3000:]
+    import json
+    results = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["free"] for r in results] == frees
+    completed = 0
+    for r in results:
+        assert r["exit"] == 0, r
+        flushed = [int(line.split()[1]) for line in r["said"] if line.startswith("flushed ")]
+        errors = [line[len("error "):] for line in r["said"] if line.startswith("error ")]
+        assert r["left"] == [], r                               # no reserve file, no stub
+        if "status" not in r:                                   # refused before the first reading
+            (error,) = errors
+            assert "No space left on device" in error and error.endswith("no run file was made"), r
+            assert flushed == [], r
+            continue
+        assert r["intact"] and r["transcript"][0] == r["transcript"][1] == r["transcript"][2], r
+        assert r["size_vs_end"] == 0, r                         # the blocks claimed ahead are given back
+        if r["status"] == "completed":
+            completed += 1
+            assert errors == [] and r["stored"] == 8 * 500, r
+            continue
+        (error,) = errors
+        assert r["status"] == "failed" and r["error"] == f"RunFileError: {error}", r
+        assert error.startswith(f"{small_disk / 'run.h5'}: disk full (No space left on device)"), r
+        assert error.endswith(f"its {r['stored']} readings stored so far are kept in this file"), r
+        assert r["stored"] == (flushed[-1] if flushed else 0), r
+    assert completed >= 5 and any(r.get("status") == "failed" for r in results)

@@ -48,10 +48,11 @@ from pymeasure.instruments.keithley.keithley2400 import Keithley2400 as _Pymeasu
 from pymeasure.instruments.validators import strict_range
 
 from labsuite.core.errors import InstrumentError
-from labsuite.core.instruments import Registration, SourceMeterCapabilities, TrainReadings
+from labsuite.core.datasheets import KEITHLEY_2400_200V_RANGE_CURRENT
+from labsuite.core.instruments import RangeCurrentLimit, Registration, SourceMeterCapabilities, TrainReadings
 from labsuite.core.program import Train
 from labsuite.core.units import format_quantity
-from labsuite.drivers.scpi_common import ErrorQueueMixin, OutputMixin, link_settings, smallest_range
+from labsuite.drivers.scpi_common import RANGE_HEADROOM, ErrorQueueMixin, OutputMixin, link_settings, smallest_range
 
 VOLTAGE_RANGES = (0.2, 2.0, 20.0, 200.0)   # V, source ranges (each to 105 %)
 MAX_VOLTAGE = 210.0                        # V
@@ -98,6 +99,9 @@ class Keithley2400(ErrorQueueMixin, OutputMixin, _PymeasureKeithley2400):
         max_repeats=MAX_POINTS,                     # trigger count of one sweep
         max_pattern=MAX_POINTS,                     # a pattern needs at least a point per segment
         max_readings=MAX_POINTS,                    # trace and sample buffers
+        # 22 W envelope: 105 mA on the 200 V range, which any |level| beyond the 20 V range's 21 V needs
+        range_current_limits=(RangeCurrentLimit(VOLTAGE_RANGES[-1], VOLTAGE_RANGES[-2] * RANGE_HEADROOM,
+                                                KEITHLEY_2400_200V_RANGE_CURRENT),),
     )
     registrations = (Registration("keithley2400", "smu", r"KEITHLEY INSTRUMENTS INC\.,MODEL 2400,", capabilities),)
 
@@ -129,7 +133,7 @@ class Keithley2400(ErrorQueueMixin, OutputMixin, _PymeasureKeithley2400):
 
     def configure(self, compliance: float, max_level: float) -> None:
         """Set up a voltage source of range ≥ ``max_level`` (V) under ``compliance`` (A), output off."""
-        self.check_compliance(compliance)
+        self.check_compliance(compliance, max_level)
         self._source_range = source_range(max_level)
         super().reset_data_format()
         self.write(f":OUTP OFF;:SOUR:FUNC VOLT;:SOUR:VOLT:MODE FIX;:SOUR:VOLT 0;"
@@ -199,7 +203,7 @@ class Keithley2400(ErrorQueueMixin, OutputMixin, _PymeasureKeithley2400):
         if reason is not None:
             raise InstrumentError(self.name, f"cannot play this train on the source list: {reason}")
         limit = next((s.compliance for s in train.pattern if s.compliance is not None), compliance)
-        self.check_compliance(limit)
+        self.check_compliance(limit, np.abs(train.levels).max())
         plan = self.list_plan(train)
         kept = plan.kept([s.measure for s in train.pattern])
         parts = []
@@ -269,8 +273,8 @@ class Keithley2400(ErrorQueueMixin, OutputMixin, _PymeasureKeithley2400):
         self.write(f":SOUR:VOLT {volts:.6g}")
 
     def set_compliance(self, amps: float) -> None:
-        """Set the current limit, A."""
-        self.check_compliance(amps)
+        """Set the current limit, A (on the source range :meth:`configure` chose)."""
+        self.check_compliance(amps, self._source_range or 0.0)
         self.write(f":SENS:CURR:PROT {amps:g}")
 
     def measure(self, aperture: float) -> tuple[float, float]:
@@ -285,9 +289,10 @@ class Keithley2400(ErrorQueueMixin, OutputMixin, _PymeasureKeithley2400):
         self.isShutdown = True
 
     # --- helpers ------------------------------------------------------------------------
-    def check_compliance(self, amps: float) -> None:
-        """Raise ValueError unless ``amps`` is a current limit the 2400 can set."""
-        strict_range(amps, (self.capabilities.min_current_limit, self.capabilities.max_current_limit))
+    def check_compliance(self, amps: float, level: float) -> None:
+        """Raise :class:`LimitError` unless ``amps`` is a current limit the 2400 can set on the source
+        range that holds ``level`` (V)."""
+        self.capabilities.check_compliance(amps, level, self.name)
 
 
 def source_range(level: float) -> float:

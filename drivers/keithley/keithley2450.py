@@ -31,7 +31,11 @@ asserted, and the generator plays on its rising edge.
 So a train is one write, an error check, ``:INIT``, ``:TRIG:STAT?`` polls until the model is idle
 (one poll on a simulated bench; on hardware one per 50 ms of train, so that Ctrl-C or an abort
 reaches ``:ABOR;:OUTP OFF`` at once instead of queueing behind a blocking ``*OPC?``), an error
-check and one ``:TRAC:DATA?``, however many pulses it has. Points are stored with the output off
+check and one ``:TRAC:DATA?``, however many pulses it has. The readings come back as one binary
+block of little-endian float64 (``:FORM REAL;:FORM:BORD SWAP``, 2461-901-01 §6 ``:FORMat[:DATA]``
+p. 6-46: "starts with #0 and ends with a new line"; ``:FORMat:BORDer`` p. 6-45): 24 bytes a
+reading instead of about 38, and no text to parse (4× faster in benchmarks/binary_transfer.py); a
+spot reading asks for ASCII again (``:FORM ASC``). Points are stored with the output off
 and the current limit set first: the output is on only while the trigger model runs, and always
 under the compliance. List names are deleted before they are made again (a previous session may
 have left points in them) and the error queue is checked before ``:INIT``, so nothing runs
@@ -110,11 +114,22 @@ class Keithley2450(ErrorQueueMixin, SteppedSourceMixin, OutputMixin, _PymeasureK
         self.raise_errors()
         if n == 0:
             return TrainReadings(np.empty(0), np.empty(0), np.empty(0))
-        data = np.array(self.values(f':TRAC:DATA? 1,{n},"{BUFFER}",REL,SOUR,READ'), dtype=float)
-        if data.size != 3 * n:
-            raise InstrumentError(self.name, f"expected {n} readings from {BUFFER}, got {data.size / 3:g}")
-        time, voltage, current = data.reshape(n, 3).T
+        time, voltage, current = self.buffer_readings(n).T
         return TrainReadings(time, voltage, current)
+
+    def buffer_readings(self, n: int) -> np.ndarray:
+        """Readings 1 to ``n`` of the buffer as rows (relative time s, source V, reading A): one
+        ``#0`` block of ``n`` × 3 little-endian float64 and the terminator, read by its length (a
+        byte of the data may be a newline)."""
+        self.write(f':FORM REAL;:FORM:BORD SWAP;:TRAC:DATA? 1,{n},"{BUFFER}",REL,SOUR,READ')
+        head = self.read_bytes(2)
+        if head != b"#0":
+            raise InstrumentError(self.name, f"expected a #0 block of {n} readings from {BUFFER}, got {head!r}")
+        body = self.read_bytes(24 * n + 1)
+        if body[-1:] != b"\n":
+            raise InstrumentError(self.name, f"the #0 block of {n} readings from {BUFFER} does not end where "
+                                             f"{n} readings end (got {body[-8:]!r} there)")
+        return np.frombuffer(body[:-1], dtype="<f8").reshape(n, 3)
 
     def wait_for_trigger_model(self, duration: float, poll: float = 0.05) -> None:
         """Poll ``:TRIG:STAT?`` until the trigger model stops; raise if it failed."""
@@ -191,7 +206,7 @@ class Keithley2450(ErrorQueueMixin, SteppedSourceMixin, OutputMixin, _PymeasureK
 
     def measure(self, aperture: float) -> tuple[float, float]:
         """Take one reading integrating ``aperture`` s; return (V readback, I in A)."""
-        voltage, current = self.values(f':SENS:CURR:NPLC {self.nplc(aperture):.6g};:READ? "{BUFFER}",SOUR,READ')
+        voltage, current = self.values(f':FORM ASC;:SENS:CURR:NPLC {self.nplc(aperture):.6g};:READ? "{BUFFER}",SOUR,READ')
         return float(voltage), float(current)
 
     def shutdown(self) -> None:

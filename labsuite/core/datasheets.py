@@ -17,6 +17,11 @@ from dataclasses import dataclass
 from labsuite.core.instruments import PulseGeneratorCapabilities
 
 
+# Keithley 2400 (Series 2400 data sheet, source specifications: 22 W envelope, ±21 V at 1.05 A,
+# ±210 V at 105 mA): the largest current limit on the 200 V range, on which |level| > 21 V is sourced
+KEITHLEY_2400_200V_RANGE_CURRENT = 0.105    # A
+
+
 @dataclass(frozen=True)
 class Keithley2600BModel:
     """One Series 2600B System SourceMeter model (Reference Manual 2600BS-901-01, table "Source and

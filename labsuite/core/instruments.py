@@ -10,7 +10,18 @@ from typing import Literal, Protocol, runtime_checkable
 
 import numpy as np
 
+from labsuite.core.errors import LimitError
 from labsuite.core.program import Train
+
+
+@dataclass(frozen=True)
+class RangeCurrentLimit:
+    """A voltage source range on which the largest current limit is lower than the instrument's
+    (its power envelope): a level beyond ``above`` needs this range."""
+
+    voltage_range: float          # V, the range's nominal value
+    above: float                  # V, |level| beyond which the source is on this range (the range below's top)
+    max_current_limit: float      # A, largest compliance on this range
 
 
 @dataclass(frozen=True)
@@ -27,6 +38,24 @@ class SourceMeterCapabilities:
     max_pattern: int              # segments in one pattern of a hardware-timed train
     max_readings: int             # readings the instrument buffers per train
     trigger_output: bool = False  # its sequencer can start another instrument (run_train's ``triggered``)
+    range_current_limits: tuple[RangeCurrentLimit, ...] = ()   # ranges with a lower largest compliance
+
+    def reduced_range(self, level: float) -> RangeCurrentLimit | None:
+        """The reduced-current range a source holding ``level`` V (its largest |level|) is on, or None."""
+        return next((r for r in reversed(self.range_current_limits) if abs(level) > r.above), None)
+
+    def check_compliance(self, compliance: float, level: float, instrument: str = "SMU") -> None:
+        """Raise :class:`LimitError` unless ``compliance`` (A) is a current limit ``instrument`` can set
+        while its source range holds ``level`` (V, the largest |level|)."""
+        reduced = self.reduced_range(level)
+        high = self.max_current_limit if reduced is None else reduced.max_current_limit
+        if not self.min_current_limit <= compliance <= high:
+            from labsuite.core.units import format_quantity
+
+            why = f"{instrument} current-limit range" if reduced is None else (
+                f"{instrument} current limit on its {reduced.voltage_range:g} V range, which |level| = "
+                f"{format_quantity(abs(level), 'V')} needs")
+            raise LimitError("compliance", compliance, self.min_current_limit, high, "A", why)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ timing" and Appendix B "Status and error messages". What is simulated:
   source delay, auto output-off disabled, output off in the NORMal off state, current measured
   at 1 PLC with autozero on, trigger and arm counts 1, all five data elements), ``*OPC?``,
   ``*ESR?``/``*ESE``, ``*STB?``/``*SRE``, ``*CLS``; the error queue in the 2400's format
-  (``-113,"Undefined header"``; empty: ``0,"No error"``) setting the standard event bits;
+  (``-113,"Undefined header"``; empty: ``+0,"No error"``) setting the standard event bits;
 - the V source: level (±210 V), ranges 200 mV to 200 V (each to 105 %), compliance
   ``:SENS:CURR:PROT`` (±1.05 A, never below 0.1 % of the measurement range: +822) with
   ``:TRIPped?``, the compliance bit of the reading status word and the measurement event
@@ -47,8 +47,7 @@ available); ``:SYST:AZER ONCE`` takes the two reference phases and leaves autoze
 codes of refusals the manual lists no code for (-221 for counts over 2500 and for a fixed range
 below the present level, -222 for a level beyond a fixed range, -223 for over-long lists, -230
 for :FETCh? without readings, +800 for :TRAC:CLE while storing); a list sweep with more
-triggers than values starts the list over; a 10-entry error queue; the wire form of positive
-error codes (``803,"..."``; Appendix B prints them signed); ``:TRAC:POIN`` 100 and
+triggers than values starts the list over; a 10-entry error queue; ``:TRAC:POIN`` 100 and
 ``:SOUR:VOLT:RANG`` 20 V after *RST. The current source (``:SOUR:FUNC CURR``, fixed level
 ``:SOUR:CURR``, under the voltage compliance ``:SENS:VOLT:PROT``) is a voltage source at the
 compliance voltage held to the level by its current limit, so the device takes the level at the
@@ -64,6 +63,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from labsuite.core.datasheets import KEITHLEY_2400_200V_RANGE_CURRENT
 from labsuite.simulator.circuit import SegmentResult, SourcePort
 from labsuite.simulator.instruments.scpi import (ERROR_MESSAGES, ScpiError, Setting, bounded, choice, command,
                                                  keyword, on_off, parse_bool, parse_int, parse_number, unquote)
@@ -73,7 +73,7 @@ VOLTAGE_RANGES = (0.21, 2.1, 21.0, 210.0)                          # V, 200 mV t
 MAX_VOLTAGE = 210.0                                                # V
 CURRENT_RANGES = (1.05e-6, 1.05e-5, 1.05e-4, 1.05e-3, 1.05e-2, 0.105, 1.05)   # A, 1 µA to 1 A at 105 %
 MAX_CURRENT = 1.05                                                 # A
-HIGH_VOLTAGE_CURRENT = 0.105       # A on the 200 V range (data sheet: 22 W, ±21 V @ 1.05 A, ±210 V @ 105 mA)
+HIGH_VOLTAGE_CURRENT = KEITHLEY_2400_200V_RANGE_CURRENT   # A on the 200 V range (data sheet: 22 W envelope)
 DEFAULT_COMPLIANCE = 105e-6                                        # A
 MIN_COMPLIANCE_FRACTION = 1e-3     # compliance ≥ 0.1 % of the present measurement range (section 18)
 OFF_STATE_LIMIT_FRACTION = 5e-3    # NORMal output-off: compliance 0.5 % of the present current range
@@ -199,7 +199,9 @@ class Keithley2400(SimulatedSourceMeter):
         self.source_changed = True
 
     def format_error(self, code: int, message: str) -> str:
-        return f'{code},"{message}"'
+        """Codes signed (Appendix B Table B-1 ``+000 No error``; a real 2400, firmware C34, answers
+        ``+0,"No error"``: nominal-io/instro issue #84, PR #135)."""
+        return f'{code:+d},"{message}"'
 
     # --- the output on the device ---------------------------------------------------------
     def present_current_range(self) -> float:

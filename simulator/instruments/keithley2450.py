@@ -20,8 +20,8 @@ the 2450 text was not available (same command tree). What is simulated:
   ``:SOUR:SWE:VOLT:LIN`` (a configuration list and trigger model ``:INIT`` runs);
 - reading buffers (``defbuffer1``/``defbuffer2``, 10 000 readings each, and ``:TRAC:MAKE``) and
   all 14 buffer elements of ``:TRACe:DATA?`` (the shapes of DATE, FORMatted and the status bits
-  from the 2461 manual's examples; TIME's shape and the sign of a positive FORMatted value are
-  not confirmed); ``:FORMat:ASCii:PRECision``, ``:FORMat[:DATA] ASCii|REAL|SREal`` (``#0``
+  from the 2461 manual's examples, TIME's and TSTamp's from the TSP buffer attributes' examples;
+  the sign of a positive FORMatted value is not confirmed); ``:FORMat:ASCii:PRECision``, ``:FORMat[:DATA] ASCii|REAL|SREal`` (``#0``
   blocks) and ``:FORMat:BORDer``; the averaging filter per function (REPeat makes COUNt
   conversions, MOVing averages the last COUNt); ``:DISPlay:LIGHt:STATe``;
 - source configuration lists (each point stores function, level, limit, range, delay, readback
@@ -799,7 +799,7 @@ class Keithley2450(SimulatedSourceMeter):
             return f"{r.time % 1:.9f}"
         if key == "DATE":                              # "03/21/2013" (§6 :FETCh? example)
             return stamp.strftime("%m/%d/%Y")
-        if key == "TIME":                              # not confirmed: hh:mm:ss
+        if key == "TIME":                              # hh:mm:ss (2470 RM p. 14-39 bufferVar.times)
             return stamp.strftime("%H:%M:%S")
         if key in ("TST", "TSTAMP"):                   # date, time and fractional seconds (pyHegel notes)
             return stamp.strftime("%m/%d/%Y %H:%M:%S") + f"{r.time % 1:.9f}"[1:]
