@@ -200,13 +200,17 @@ class Setting:
     and ``header?`` answers ``reply(value)``. A dotted attribute (``ch.polarity``) is held by an
     object the instrument gives (the addressed channel); a part ending in ``()`` is a method it
     calls for that object (``_ch().mode``). ``default`` is the *RST value
-    :meth:`ScpiInstrument.reset_settings` restores (None: the instrument's reset sets it)."""
+    :meth:`ScpiInstrument.reset_settings` restores (None: the instrument's reset sets it).
+    ``apply`` names the instrument method that takes the parsed value, as the keyword the
+    attribute's last part names, instead of a plain assignment: for a setting the instrument
+    checks against its others first (``_change(output=True)``) or that others follow."""
 
     header: str | tuple[str, ...]
     attribute: str
     parse: Callable[[str], Any]
     reply: Callable[[Any], str] = str
     default: Any = None
+    apply: str | None = None
 
     def handlers(self) -> tuple[Callable[..., None], Callable[..., str]]:
         """(command handler, query handler) for the instrument's dispatcher."""
@@ -220,7 +224,10 @@ class Setting:
             return instrument
 
         def set_value(instrument: object, arg: str) -> None:
-            setattr(holder(instrument), name, self.parse(arg))
+            if self.apply:
+                getattr(instrument, self.apply)(**{name: self.parse(arg)})
+            else:
+                setattr(holder(instrument), name, self.parse(arg))
 
         def get_value(instrument: object) -> str:
             return self.reply(getattr(holder(instrument), name))
