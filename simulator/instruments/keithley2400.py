@@ -68,7 +68,7 @@ import numpy as np
 from labsuite.simulator.circuit import SegmentResult, SourcePort
 from labsuite.simulator.instruments.scpi import (ERROR_MESSAGES, ScpiError, Setting, bounded, choice, command,
                                                  on_off, parse_bool, parse_int, parse_number, unquote)
-from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter, moving_average
+from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter, TraceBuffer, moving_average
 
 VOLTAGE_RANGES = (0.21, 2.1, 21.0, 210.0)                          # V, 200 mV to 200 V ranges at 105 %
 MAX_VOLTAGE = 210.0                                                # V
@@ -238,8 +238,7 @@ class Keithley2400(SimulatedSourceMeter):
         self.trigger_count = 1
         self.armed = False
         self.elements = ("VOLT", "CURR", "RES", "TIME", "STAT")
-        self.trace: list[Reading] = []
-        self.trace_points, self.trace_feed = 100, "SENS"
+        self.trace, self.trace_feed = TraceBuffer(100), "SENS"
         self.samples: list[Reading] = []
         self.tripped = False
         self.source_changed = True
@@ -419,11 +418,7 @@ class Keithley2400(SimulatedSourceMeter):
             self.applied, self.source_changed = self.level, True
 
     def _store(self, reading: Reading) -> None:
-        if self.trace_control != "NEXT":
-            return
-        self.trace.append(reading)
-        if len(self.trace) >= self.trace_points:
-            self.trace_control = "NEV"
+        if self.trace.feed(reading):
             self.measurement_event |= EVENT_BUFFER_FULL
 
     def _format(self, readings: list[Reading], timestamp_zero: str = "power-on") -> str:
@@ -441,7 +436,7 @@ class Keithley2400(SimulatedSourceMeter):
                     if timestamp_zero == "power-on":
                         t = r.time - self.time_zero
                     elif self.timestamp_format == "ABS":
-                        t = r.time - self.trace[0].time
+                        t = r.time - self.trace.readings[0].time
                     else:
                         t, previous = r.time - previous, r.time
                     fields.append(f"{t:+.6E}")
@@ -474,7 +469,7 @@ class Keithley2400(SimulatedSourceMeter):
 
     @command(":STATus:MEASurement:CONDition?")
     def _measurement_condition(self) -> str:
-        full = len(self.trace) >= self.trace_points
+        full = len(self.trace.readings) >= self.trace.capacity
         return str((EVENT_COMPLIANCE if self.tripped else 0) | (EVENT_BUFFER_FULL if full else 0))
 
     @command(":STATus:PRESet")
@@ -886,7 +881,7 @@ class Keithley2400(SimulatedSourceMeter):
         self.arm_source = self.trigger_source = "IMM"
         self.arm_count = self.trigger_count = 1
         self.trigger_delay = 0.0
-        self.trace_control = "NEV"
+        self.trace.control = "NEV"
         self._set_output(True)
 
     @command(":CONFigure[:CURRent[:DC]]")
@@ -955,24 +950,24 @@ class Keithley2400(SimulatedSourceMeter):
     # --- trace buffer ----------------------------------------------------------------------
     @command(":TRACe:CLEar")
     def _trace_clear(self) -> None:
-        if self.trace_control == "NEXT":
+        if self.trace.control == "NEXT":
             raise error(800)
-        self.trace = []
+        self.trace.readings = []
 
     @command(":TRACe:POINts")
     def _set_trace_points(self, value: str) -> None:
         points = whole(1, MAX_READINGS, 100)(value)
-        if self.trace_control == "NEXT":
+        if self.trace.control == "NEXT":
             raise error(800)
-        self.trace_points = points
+        self.trace.capacity = points
 
     @command(":TRACe:POINts?")
     def _trace_points_query(self) -> str:
-        return str(self.trace_points)
+        return str(self.trace.capacity)
 
     @command(":TRACe:POINts:ACTual?")
     def _trace_actual(self) -> str:
-        return str(len(self.trace))
+        return str(len(self.trace.readings))
 
     @command(":TRACe:FEED")
     def _set_trace_feed(self, value: str) -> None:
@@ -985,15 +980,15 @@ class Keithley2400(SimulatedSourceMeter):
     def _trace_feed_query(self) -> str:
         return self.trace_feed
 
-    _trace_control = Setting(":TRACe:FEED:CONTrol", "trace_control", choice("NEXT", "NEVer"), default="NEV")
+    _trace_control = Setting(":TRACe:FEED:CONTrol", "trace.control", choice("NEXT", "NEVer"))
 
     _timestamp_format = Setting(":TRACe:TSTamp:FORMat", "timestamp_format", choice("ABSolute", "DELTa"), default="ABS")
 
     @command(":TRACe:DATA?")
     def _trace_data(self) -> str:
-        if not self.trace:
+        if not self.trace.readings:
             raise error(-230)
-        return self._format(self.trace, timestamp_zero="buffer")
+        return self._format(self.trace.readings, timestamp_zero="buffer")
 
     _statistic = Setting(":CALCulate3:FORMat", "statistic", choice("MEAN", "SDEViation", "MAXimum", "MINimum", "PKPK"),
                          default="MEAN")
@@ -1001,11 +996,12 @@ class Keithley2400(SimulatedSourceMeter):
     @command(":CALCulate3:DATA?")
     def _statistic_data(self) -> str:
         """The statistic of the buffer's voltage, current and resistance readings (section 9)."""
-        if len(self.trace) < 2:
+        if len(self.trace.readings) < 2:
             raise error(-230)
         stat = {"MEAN": np.mean, "SDEV": lambda x: np.std(x, ddof=1), "MAX": np.max, "MIN": np.min,
                 "PKPK": np.ptp}[self.statistic]
-        columns = (np.array([r.voltage for r in self.trace]), np.array([r.current for r in self.trace]))
+        readings = self.trace.readings
+        columns = (np.array([r.voltage for r in readings]), np.array([r.current for r in readings]))
         values = [float(stat(c)) for c in columns] + [NOT_A_NUMBER]
         return ",".join(f"{v:+.6E}" for v in values)
 

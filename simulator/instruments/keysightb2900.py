@@ -78,7 +78,7 @@ from labsuite.core.datasheets import KEYSIGHT_B2900
 from labsuite.simulator.circuit import SegmentResult, SourcePort
 from labsuite.simulator.instruments.scpi import (ScpiError, Setting, choice, command, definite_block, on_off,
                                                  parse_bool, parse_number, unquote)
-from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter
+from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter, TraceBuffer
 
 VOLTAGE_RANGES = (0.2, 2.0, 20.0, 200.0)          # V
 MAX_VOLTAGE = 210.0                               # V
@@ -256,21 +256,6 @@ class ChannelState:
         return self.triggered
 
 
-@dataclass
-class TraceBuffer:
-    capacity: int = TRACE_POINTS
-    control: str = "NEV"
-    readings: list[Reading] = field(default_factory=list)
-
-    def feed(self, reading: Reading) -> None:
-        """Store while ``NEXT``; a full buffer turns the control to ``NEV`` (no error)."""
-        if self.control != "NEXT":
-            return
-        self.readings.append(reading)
-        if len(self.readings) >= self.capacity:
-            self.control = "NEV"
-
-
 @dataclass(order=True)
 class _Event:
     time: float                            # s from the start of the run
@@ -386,7 +371,7 @@ class KeysightB2900(SimulatedSourceMeter):
         """``*RST``: every channel to its reset settings (the error queue is kept)."""
         self.channels = [ChannelState(self.spec.min_interval, self.spec.min_pulse_width, self.line_frequency)
                          for _ in range(self.spec.channels)]
-        self.traces = [TraceBuffer() for _ in range(self.spec.channels)]
+        self.traces = [TraceBuffer(TRACE_POINTS) for _ in range(self.spec.channels)]
         self.elements = list(ELEMENTS)
         self.data_format = "ASC"          # :FORMat[:DATA], *RST ASCii
         self.byte_order = "NORM"          # :FORMat:BORDer, *RST NORMal (big-endian)
