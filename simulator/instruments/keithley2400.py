@@ -570,7 +570,8 @@ class Keithley2400(SimulatedSourceMeter):
     # turned on takes the range the level needs at once.
     _current_source_range = Setting("[:SOURce[1]]:CURRent:RANGe", "current_source_range",
                                     lambda value: smallest_range(bounded(-MAX_CURRENT, MAX_CURRENT, 1.05e-4)(value),
-                                                                 CURRENT_RANGES), nr3, apply="_fix_current_source_range")
+                                                                 CURRENT_RANGES),
+                                    nr3, apply="_fix_current_source_range")
 
     def _fix_current_source_range(self, current_source_range: float) -> None:
         self.current_source_range = holding(current_source_range, self.current_level)
@@ -816,7 +817,8 @@ class Keithley2400(SimulatedSourceMeter):
 
     # a range set by hand turns autoranging off
     _voltage_range = Setting("[:SENSe[1]]:VOLTage[:DC]:RANGe[:UPPer]", "voltage_range",
-                             lambda value: smallest_range(bounded(-MAX_VOLTAGE, MAX_VOLTAGE, 21.0)(value), VOLTAGE_RANGES),
+                             lambda value: smallest_range(bounded(-MAX_VOLTAGE, MAX_VOLTAGE, 21.0)(value),
+                                                          VOLTAGE_RANGES),
                              nr3, apply="_fix_voltage_range")
 
     def _fix_voltage_range(self, voltage_range: float) -> None:

@@ -49,7 +49,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from labsuite.simulator.circuit import SegmentResult, SourcePort
-from labsuite.simulator.instruments.scpi import (ScpiError, Setting, bounded, choice, command, on_off,
+from labsuite.simulator.instruments.scpi import (ScpiError, Setting, bounded, choice, command, commands, on_off,
                                                  parse_bool, parse_int, parse_number, unquote)
 from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter, moving_average
 
@@ -103,15 +103,6 @@ SOURCE_STATUS_OUTPUT_ON = 0x80
 # value are not confirmed).
 PANEL_UNITS = {"Amp DC": "A", "Volt DC": "V", "Ohm": "Ohm"}
 PREFIXES = ((1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n"))
-
-
-def commands(*patterns: str):
-    """Register one handler under several headers (one per measure or source function)."""
-    def register(func):
-        for pattern in patterns:
-            func = command(pattern)(func)
-        return func
-    return register
 
 
 def nr3(value: float) -> str:

@@ -76,12 +76,13 @@ import numpy as np
 
 from labsuite.core.datasheets import KEYSIGHT_B2900
 from labsuite.simulator.circuit import SegmentResult, SourcePort
-from labsuite.simulator.instruments.scpi import (ScpiError, Setting, bounded, choice, command, definite_block, on_off,
-                                                 parse_bool, parse_number, unquote)
+from labsuite.simulator.instruments.scpi import (ScpiError, Setting, bounded, choice, command, commands, definite_block,
+                                                 on_off, parse_bool, parse_number, unquote)
 from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter, TraceBuffer
 
 VOLTAGE_RANGES = (0.2, 2.0, 20.0, 200.0)          # V
 # a range setting of a channel and the autorange setting a range set by hand turns off
+ELEMENT_NODES = ("CURRent", "VOLTage", "TIME", "STATus", "SOURce")   # :FETCh…:<element>? headers
 AUTORANGE = {"range": "autorange", "current_range": "current_autorange",
              "sense_current_range": "sense_current_autorange"}
 MAX_VOLTAGE = 210.0                               # V
@@ -333,15 +334,6 @@ def _layer_headers(tail: str) -> tuple[str, ...]:
     """The headers of ``tail`` of the ARM and TRIGger layers, of one action or ``[:ALL]``."""
     return tuple(f"{layer}{action}:{tail}" for layer in (":ARM", ":TRIGger")
                  for action in ("[:ALL]", ":ACQuire", ":TRANsient"))
-
-
-def _layer_command(tail: str) -> Callable[[Callable[..., str | None]], Callable[..., str | None]]:
-    """Register a handler for ``tail`` of the ARM and TRIGger layers, of one action or ``[:ALL]``."""
-    def register(func: Callable[..., str | None]) -> Callable[..., str | None]:
-        for header in _layer_headers(tail):
-            command(header)(func)
-        return func
-    return register
 
 
 def _trigger_source(arg: str) -> str:
@@ -808,7 +800,7 @@ class KeysightB2900(SimulatedSourceMeter):
 
     _layer_source = Setting(_layer_headers("SOURce[:SIGNal]"), "_layer().source", _trigger_source, apply="_set_layers")
 
-    @_layer_command("TIMer")
+    @commands(*_layer_headers("TIMer"))
     def _set_layer_timer(self, arg: str) -> None:
         low = self.spec.min_interval
         value = parse_number(arg, minimum=low, maximum=TIME_MAX, default=low)
@@ -816,7 +808,7 @@ class KeysightB2900(SimulatedSourceMeter):
             raise ScpiError(-222, MESSAGES[-222])
         self._set_layers(timer=value)
 
-    @_layer_command("TIMer?")
+    @commands(*_layer_headers("TIMer?"))
     def _get_layer_timer(self) -> str:
         return _nr3(self._layer().timer)
 
@@ -989,19 +981,11 @@ class KeysightB2900(SimulatedSourceMeter):
     def _fetch(self, *chanlist: str) -> str:
         return self._format(parse_chanlist(chanlist, self.spec.channels), self.elements, latest=True)
 
-    @command(":FETCh:ARRay:CURRent?")
-    @command(":FETCh:ARRay:VOLTage?")
-    @command(":FETCh:ARRay:TIME?")
-    @command(":FETCh:ARRay:STATus?")
-    @command(":FETCh:ARRay:SOURce?")
+    @commands(*(f":FETCh:ARRay:{element}?" for element in ELEMENT_NODES))
     def _fetch_array_element(self, *chanlist: str) -> str:
         return self._format(parse_chanlist(chanlist, self.spec.channels), [self._element()], latest=False)
 
-    @command(":FETCh[:SCALar]:CURRent?")
-    @command(":FETCh[:SCALar]:VOLTage?")
-    @command(":FETCh[:SCALar]:TIME?")
-    @command(":FETCh[:SCALar]:STATus?")
-    @command(":FETCh[:SCALar]:SOURce?")
+    @commands(*(f":FETCh[:SCALar]:{element}?" for element in ELEMENT_NODES))
     def _fetch_element(self, *chanlist: str) -> str:
         return self._format(parse_chanlist(chanlist, self.spec.channels), [self._element()], latest=True)
 

@@ -95,6 +95,16 @@ def command(pattern: str) -> Callable[[Callable[..., str | None]], Callable[...,
     return register
 
 
+def commands(*patterns: str) -> Callable[[Callable[..., str | None]], Callable[..., str | None]]:
+    """Register a method as the handler of each of ``patterns`` (one per function, channel
+    layer or reading element the header names)."""
+    def register(func: Callable[..., str | None]) -> Callable[..., str | None]:
+        for pattern in patterns:
+            command(pattern)(func)
+        return func
+    return register
+
+
 def split_outside_quotes(text: str, sep: str) -> list[str]:
     """Split ``text`` on ``sep`` where it is not inside a quoted string."""
     parts, buf, quote = [], [], ""
