@@ -69,9 +69,10 @@ from decimal import Decimal
 from itertools import chain
 
 from labsuite.simulator.circuit import SourcePort
-from labsuite.simulator.instruments.generator import INFINITY, SimulatedGenerator, emf_per_volt, pulse_train
-from labsuite.simulator.instruments.scpi import (ScpiError, Setting, choice, command, keyword, on_off, parse_bool,
-                                                 parse_number)
+from labsuite.simulator.instruments.generator import (SimulatedGenerator, emf_per_volt, finite, load_setting,
+                                                     pulse_train)
+from labsuite.simulator.instruments.scpi import (ScpiError, Setting, choice, command, keyword, numeric, on_off,
+                                                 parse_bool, parse_number)
 
 MAX_EMF = 10.0                 # V, largest |level| open circuit (±5 V into 50 Ω)
 MIN_AMPLITUDE_EMF = 2e-3       # V, 1 mVpp into 50 Ω
@@ -184,7 +185,7 @@ class Keysight33500(SimulatedGenerator):
     max_emf, min_amplitude_emf = MAX_EMF, MIN_AMPLITUDE_EMF
     default_amplitude, default_high = 0.2, 0.1   # 100 mVpp into 50 Ω after *RST
     max_burst, default_cycles = MAX_BURST, 1
-    clipped = ("Data out of range;value clipped to lower limit", "Data out of range;value clipped to upper limit")
+    clip_messages = ("Data out of range;value clipped to lower limit", "Data out of range;value clipped to upper limit")
     reply = staticmethod(nr3)
 
     def __init__(self, port: SourcePort, port2: SourcePort | None = None) -> None:
@@ -251,9 +252,7 @@ class Keysight33500(SimulatedGenerator):
 
     @command("[:SOURce]:FREQuency")
     def _set_frequency(self, arg: str) -> None:
-        value = self._clip(parse_number(arg, minimum=FREQUENCY_RANGE[0], maximum=FREQUENCY_RANGE[1], default=1e3),
-                           *FREQUENCY_RANGE)
-        self._set_period(1.0 / value, fit=self.ch.function == "PULS")
+        self._set_period(1.0 / self._number(arg, *FREQUENCY_RANGE, 1e3), fit=self.ch.function == "PULS")
 
     @command("[:SOURce]:FREQuency?")
     def _get_frequency(self) -> str:
@@ -261,8 +260,7 @@ class Keysight33500(SimulatedGenerator):
 
     @command("[:SOURce]:FUNCtion:PULSe:PERiod")
     def _set_pulse_period(self, arg: str) -> None:
-        low, high = 1.0 / FREQUENCY_RANGE[1], 1.0 / FREQUENCY_RANGE[0]
-        self._set_period(self._clip(parse_number(arg, minimum=low, maximum=high, default=1e-3), low, high))
+        self._set_period(self._number(arg, 1.0 / FREQUENCY_RANGE[1], 1.0 / FREQUENCY_RANGE[0], 1e-3))
 
     def _set_period(self, period: float, fit: bool = True) -> None:
         """New period (s); the width follows it under PULSe:HOLD DCYCle, else stays."""
@@ -277,21 +275,12 @@ class Keysight33500(SimulatedGenerator):
     def _get_pulse_period(self) -> str:
         return nr3(self.ch.period)
 
-    @command("[:SOURce]:FUNCtion:PULSe:WIDTh")
-    def _set_width(self, arg: str) -> None:
-        self.ch.width = self._clip(parse_number(arg, minimum=MIN_WIDTH, maximum=MAX_WIDTH, default=100e-6),
-                                   MIN_WIDTH, MAX_WIDTH)
-        self._fit_pulse()
-
-    @command("[:SOURce]:FUNCtion:PULSe:WIDTh?")
-    def _get_width(self) -> str:
-        return nr3(self.ch.width)
+    _width = Setting("[:SOURce]:FUNCtion:PULSe:WIDTh", "ch.width", numeric(MIN_WIDTH, MAX_WIDTH, 100e-6), nr3,
+                     apply="_retime", clip=(MIN_WIDTH, MAX_WIDTH))
 
     @command("[:SOURce]:FUNCtion:PULSe:DCYCle")
     def _set_duty(self, arg: str) -> None:
-        duty = self._clip(parse_number(arg, minimum=0.0, maximum=100.0, default=10.0), 0.0, 100.0)
-        self.ch.width = max(MIN_WIDTH, duty / 100.0 * self.ch.period)
-        self._fit_pulse()
+        self._retime(width=max(MIN_WIDTH, self._number(arg, 0.0, 100.0, 10.0) / 100.0 * self.ch.period))
 
     @command("[:SOURce]:FUNCtion:PULSe:DCYCle?")
     def _get_duty(self) -> str:
@@ -301,70 +290,31 @@ class Keysight33500(SimulatedGenerator):
 
     @command("[:SOURce]:FUNCtion:PULSe:TRANsition[:BOTH]")
     def _set_edges(self, arg: str) -> None:
-        edge = self._edge(arg)
-        self.ch.lead = self.ch.trail = edge
-        self._fit_pulse()
-
-    @command("[:SOURce]:FUNCtion:PULSe:TRANsition:LEADing")
-    def _set_lead(self, arg: str) -> None:
-        self.ch.lead = self._edge(arg)
-        self._fit_pulse()
-
-    @command("[:SOURce]:FUNCtion:PULSe:TRANsition:TRAiling")
-    def _set_trail(self, arg: str) -> None:
-        self.ch.trail = self._edge(arg)
-        self._fit_pulse()
-
-    def _edge(self, arg: str) -> float:
-        return self._clip(parse_number(arg, minimum=EDGE_RANGE[0], maximum=EDGE_RANGE[1], default=10e-9),
-                          *EDGE_RANGE)
+        edge = self._number(arg, *EDGE_RANGE, 10e-9)
+        self._retime(lead=edge, trail=edge)
 
     @command("[:SOURce]:FUNCtion:PULSe:TRANsition[:BOTH]?")
-    @command("[:SOURce]:FUNCtion:PULSe:TRANsition:LEADing?")
-    def _get_lead(self) -> str:
-        return nr3(self.ch.lead)
+    def _get_edges(self) -> str:
+        return nr3(self.ch.lead)   # answered with the leading edge
 
-    @command("[:SOURce]:FUNCtion:PULSe:TRANsition:TRAiling?")
-    def _get_trail(self) -> str:
-        return nr3(self.ch.trail)
+    _lead = Setting("[:SOURce]:FUNCtion:PULSe:TRANsition:LEADing", "ch.lead", numeric(*EDGE_RANGE, 10e-9), nr3,
+                    apply="_retime", clip=EDGE_RANGE)
+
+    _trail = Setting("[:SOURce]:FUNCtion:PULSe:TRANsition:TRAiling", "ch.trail", numeric(*EDGE_RANGE, 10e-9), nr3,
+                     apply="_retime", clip=EDGE_RANGE)
 
     # --- output ---------------------------------------------------------------------------
-    @command(":OUTPut:LOAD")
-    def _set_load(self, arg: str) -> None:
-        super()._set_load(arg)
-
-    @command(":OUTPut:LOAD?")
-    def _get_load(self) -> str:
-        return super()._get_load()
+    _load = Setting(":OUTPut:LOAD", "ch.load", load_setting, lambda ohms: nr3(finite(ohms)), apply="_take_load")
 
     _sync = Setting(":OUTPut:SYNC", "ch.sync", parse_bool, on_off)
 
     # --- burst and trigger ----------------------------------------------------------------
-    @command("[:SOURce]:BURSt:STATe")
-    def _set_burst(self, arg: str) -> None:
-        self._change(burst=parse_bool(arg))
+    _burst = Setting("[:SOURce]:BURSt:STATe", "ch.burst", parse_bool, on_off, apply="_change")
 
-    @command("[:SOURce]:BURSt:STATe?")
-    def _get_burst(self) -> str:
-        return "1" if self.ch.burst else "0"
+    _burst_period = Setting("[:SOURce]:BURSt:INTernal:PERiod", "ch.burst_period", numeric(*BURST_PERIOD_RANGE, 10e-3),
+                            nr3, clip=BURST_PERIOD_RANGE)
 
-    @command("[:SOURce]:BURSt:INTernal:PERiod")
-    def _set_burst_period(self, arg: str) -> None:
-        self.ch.burst_period = self._clip(parse_number(arg, minimum=BURST_PERIOD_RANGE[0],
-                                                       maximum=BURST_PERIOD_RANGE[1], default=10e-3),
-                                          *BURST_PERIOD_RANGE)
-
-    @command("[:SOURce]:BURSt:INTernal:PERiod?")
-    def _get_burst_period(self) -> str:
-        return nr3(self.ch.burst_period)
-
-    @command(":TRIGger:SOURce")
-    def _set_trigger_source(self, arg: str) -> None:
-        self._change(trigger_source=keyword(arg, TRIGGER_SOURCES))
-
-    @command(":TRIGger:SOURce?")
-    def _get_trigger_source(self) -> str:
-        return self.ch.trigger_source
+    _trigger_source = Setting(":TRIGger:SOURce", "ch.trigger_source", choice(*TRIGGER_SOURCES), apply="_change")
 
     _trigger_slope = Setting(":TRIGger:SLOPe", "ch.trigger_slope", choice("POSitive", "NEGative"))
 
@@ -373,32 +323,17 @@ class Keysight33500(SimulatedGenerator):
         if arg.strip().upper() in ("INF", "INFINITY"):
             self.ch.trigger_count = math.inf
             return
-        self.ch.trigger_count = round(self._clip(parse_number(arg, minimum=1, maximum=MAX_TRIGGER_COUNT, default=1),
-                                                 1, MAX_TRIGGER_COUNT))
+        self.ch.trigger_count = round(self._number(arg, 1, MAX_TRIGGER_COUNT, 1))
 
     @command(":TRIGger:COUNt?")
     def _get_trigger_count(self) -> str:
-        return nr3(INFINITY if math.isinf(self.ch.trigger_count) else self.ch.trigger_count)
+        return nr3(finite(self.ch.trigger_count))
 
-    @command(":TRIGger:DELay")
-    def _set_trigger_delay(self, arg: str) -> None:
-        self.ch.trigger_delay = self._clip(parse_number(arg, minimum=TRIGGER_DELAY_RANGE[0],
-                                                        maximum=TRIGGER_DELAY_RANGE[1], default=0.0),
-                                           *TRIGGER_DELAY_RANGE)
+    _trigger_delay = Setting(":TRIGger:DELay", "ch.trigger_delay", numeric(*TRIGGER_DELAY_RANGE, 0.0), nr3,
+                             clip=TRIGGER_DELAY_RANGE)
 
-    @command(":TRIGger:DELay?")
-    def _get_trigger_delay(self) -> str:
-        return nr3(self.ch.trigger_delay)
-
-    @command(":TRIGger:TIMer")
-    def _set_trigger_timer(self, arg: str) -> None:
-        self.ch.trigger_timer = self._clip(parse_number(arg, minimum=TRIGGER_TIMER_RANGE[0],
-                                                        maximum=TRIGGER_TIMER_RANGE[1], default=1e-3),
-                                           *TRIGGER_TIMER_RANGE)
-
-    @command(":TRIGger:TIMer?")
-    def _get_trigger_timer(self) -> str:
-        return nr3(self.ch.trigger_timer)
+    _trigger_timer = Setting(":TRIGger:TIMer", "ch.trigger_timer", numeric(*TRIGGER_TIMER_RANGE, 1e-3), nr3,
+                             clip=TRIGGER_TIMER_RANGE)
 
     # --- phase, frequency mode, other waveform shapes ---------------------------------------
     @command("[:SOURce]:PHASe[:ADJust]")
@@ -426,23 +361,11 @@ class Keysight33500(SimulatedGenerator):
     def _get_frequency_mode(self) -> str:
         return "CW"
 
-    @command("[:SOURce]:FUNCtion:RAMP:SYMMetry")
-    def _set_symmetry(self, arg: str) -> None:
-        self.ch.ramp_symmetry = self._clip(parse_number(arg, minimum=0.0, maximum=100.0, default=100.0), 0.0, 100.0)
+    _symmetry = Setting("[:SOURce]:FUNCtion:RAMP:SYMMetry", "ch.ramp_symmetry", numeric(0.0, 100.0, 100.0), nr3,
+                        clip=(0.0, 100.0))
 
-    @command("[:SOURce]:FUNCtion:RAMP:SYMMetry?")
-    def _get_symmetry(self) -> str:
-        return nr3(self.ch.ramp_symmetry)
-
-    @command("[:SOURce]:FUNCtion:SQUare:DCYCle")
-    def _set_square_duty(self, arg: str) -> None:
-        self.ch.square_duty = self._clip(parse_number(arg, minimum=SQUARE_DUTY_RANGE[0],
-                                                      maximum=SQUARE_DUTY_RANGE[1], default=50.0),
-                                         *SQUARE_DUTY_RANGE)
-
-    @command("[:SOURce]:FUNCtion:SQUare:DCYCle?")
-    def _get_square_duty(self) -> str:
-        return nr3(self.ch.square_duty)
+    _square_duty = Setting("[:SOURce]:FUNCtion:SQUare:DCYCle", "ch.square_duty", numeric(*SQUARE_DUTY_RANGE, 50.0), nr3,
+                           clip=SQUARE_DUTY_RANGE)
 
     _gate_polarity = Setting("[:SOURce]:BURSt:GATE:POLarity", "ch.burst_gate_polarity", choice("NORMal", "INVerted"))
 

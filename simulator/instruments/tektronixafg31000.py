@@ -47,8 +47,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from labsuite.simulator.instruments.generator import SimulatedGenerator, emf_per_volt, pulse_train
-from labsuite.simulator.instruments.scpi import ScpiError, Setting, choice, command, keyword, parse_bool, parse_number
+from labsuite.simulator.instruments.generator import (SimulatedGenerator, emf_per_volt, finite, load_setting,
+                                                     pulse_train)
+from labsuite.simulator.instruments.scpi import (ScpiError, Setting, choice, command, keyword, numeric, on_off,
+                                                 parse_bool, parse_number)
 
 MAX_EMF = 10.0                   # V, largest |level| open circuit (±5 V into 50 Ω)
 MIN_AMPLITUDE_EMF = 2e-3         # V, 1 mVpp into 50 Ω
@@ -121,7 +123,7 @@ class TektronixAFG31000(SimulatedGenerator):
     max_emf, min_amplitude_emf = MAX_EMF, MIN_AMPLITUDE_EMF
     default_amplitude, default_high = 2.0, 1.0
     max_burst, default_cycles = MAX_BURST, 5
-    clipped = ("Data out of range", "Data out of range")
+    clip_messages = ("Data out of range", "Data out of range")
     reply = staticmethod(number)
 
     # --- bookkeeping ------------------------------------------------------------------
@@ -197,7 +199,7 @@ class TektronixAFG31000(SimulatedGenerator):
     def _set_shape(self, arg: str) -> None:
         self._change(shape=keyword(arg, SHAPES))
         if self.ch.shape == "PULS":
-            self.ch.frequency = self._clip(self.ch.frequency, *PULSE_FREQUENCY_RANGE)
+            self.ch.frequency = self.clipped(self.ch.frequency, *PULSE_FREQUENCY_RANGE)
             self._fit_pulse()
 
     @command("[:SOURce]:FUNCtion[:SHAPe]?")
@@ -207,8 +209,8 @@ class TektronixAFG31000(SimulatedGenerator):
     @command("[:SOURce]:FREQuency[:CW]")
     @command("[:SOURce]:FREQuency:FIXed")
     def _set_frequency(self, arg: str) -> None:
-        low, high = PULSE_FREQUENCY_RANGE if self.ch.shape == "PULS" else FREQUENCY_RANGE
-        self.ch.frequency = self._clip(parse_number(arg, minimum=low, maximum=high, default=1e6), low, high)
+        self.ch.frequency = self._number(arg, *(PULSE_FREQUENCY_RANGE if self.ch.shape == "PULS" else FREQUENCY_RANGE),
+                                         1e6)
         if self.ch.shape == "PULS":
             self._fit_pulse()
 
@@ -219,57 +221,40 @@ class TektronixAFG31000(SimulatedGenerator):
 
     @command("[:SOURce]:PULSe:PERiod")
     def _set_period(self, arg: str) -> None:
-        low, high = 1.0 / PULSE_FREQUENCY_RANGE[1], 1.0 / PULSE_FREQUENCY_RANGE[0]
-        self.ch.frequency = 1.0 / self._clip(parse_number(arg, minimum=low, maximum=high, default=1e-6), low, high)
-        self._fit_pulse()
+        self._retime(frequency=1.0 / self._number(arg, 1.0 / PULSE_FREQUENCY_RANGE[1], 1.0 / PULSE_FREQUENCY_RANGE[0],
+                                                   1e-6))
 
     @command("[:SOURce]:PULSe:PERiod?")
     def _get_period(self) -> str:
         return number(self.ch.period)
 
-    @command("[:SOURce]:PULSe:WIDTh")
-    def _set_width(self, arg: str) -> None:
-        self.ch.width = self._clip(parse_number(arg, minimum=MIN_WIDTH, maximum=MAX_WIDTH, default=500e-9),
-                                   MIN_WIDTH, MAX_WIDTH)
-        self._fit_pulse()
-
-    @command("[:SOURce]:PULSe:WIDTh?")
-    def _get_width(self) -> str:
-        return number(self.ch.width)
+    _width = Setting("[:SOURce]:PULSe:WIDTh", "ch.width", numeric(MIN_WIDTH, MAX_WIDTH, 500e-9), number,
+                     apply="_retime", clip=(MIN_WIDTH, MAX_WIDTH))
 
     @command("[:SOURce]:PULSe:DCYCle")
     def _set_duty(self, arg: str) -> None:
-        duty = self._clip(parse_number(arg, minimum=0.001, maximum=99.999, default=50.0), 0.001, 99.999)
-        self.ch.width = max(MIN_WIDTH, duty / 100.0 * self.ch.period)
-        self._fit_pulse()
+        self._retime(width=max(MIN_WIDTH, self._number(arg, 0.001, 99.999, 50.0) / 100.0 * self.ch.period))
 
     @command("[:SOURce]:PULSe:DCYCle?")
     def _get_duty(self) -> str:
         return number(100.0 * self.ch.width / self.ch.period)
 
+    # the lead delay and the edges take ranges that follow the period
     @command("[:SOURce]:PULSe:DELay")
     def _set_delay(self, arg: str) -> None:
-        self.ch.delay = self._clip(parse_number(arg, minimum=0.0, maximum=self.ch.period, default=0.0),
-                                   0.0, self.ch.period)
-        self._fit_pulse()
+        self._retime(delay=self._number(arg, 0.0, self.ch.period, 0.0))
+
+    @command("[:SOURce]:PULSe:TRANsition[:LEADing]")
+    def _set_lead(self, arg: str) -> None:
+        self._retime(lead=self._number(arg, MIN_EDGE, 0.625 * self.ch.period, MIN_EDGE))
+
+    @command("[:SOURce]:PULSe:TRANsition:TRAiling")
+    def _set_trail(self, arg: str) -> None:
+        self._retime(trail=self._number(arg, MIN_EDGE, 0.625 * self.ch.period, MIN_EDGE))
 
     @command("[:SOURce]:PULSe:DELay?")
     def _get_delay(self) -> str:
         return number(self.ch.delay)
-
-    @command("[:SOURce]:PULSe:TRANsition[:LEADing]")
-    def _set_lead(self, arg: str) -> None:
-        self.ch.lead = self._edge(arg)
-        self._fit_pulse()
-
-    @command("[:SOURce]:PULSe:TRANsition:TRAiling")
-    def _set_trail(self, arg: str) -> None:
-        self.ch.trail = self._edge(arg)
-        self._fit_pulse()
-
-    def _edge(self, arg: str) -> float:
-        high = 0.625 * self.ch.period
-        return self._clip(parse_number(arg, minimum=MIN_EDGE, maximum=high, default=MIN_EDGE), MIN_EDGE, high)
 
     @command("[:SOURce]:PULSe:TRANsition[:LEADing]?")
     def _get_lead(self) -> str:
@@ -280,39 +265,15 @@ class TektronixAFG31000(SimulatedGenerator):
         return number(self.ch.trail)
 
     # --- output ---------------------------------------------------------------------------
-    @command(":OUTPut:IMPedance")
-    def _set_load(self, arg: str) -> None:
-        super()._set_load(arg)
-
-    @command(":OUTPut:IMPedance?")
-    def _get_load(self) -> str:
-        return super()._get_load()
+    _load = Setting(":OUTPut:IMPedance", "ch.load", load_setting, lambda ohms: number(finite(ohms)), apply="_take_load")
 
     # --- burst and trigger ----------------------------------------------------------------
-    @command("[:SOURce]:BURSt[:STATe]")
-    def _set_burst(self, arg: str) -> None:
-        self._change(burst=parse_bool(arg))
+    _burst = Setting("[:SOURce]:BURSt[:STATe]", "ch.burst", parse_bool, on_off, apply="_change")
 
-    @command("[:SOURce]:BURSt[:STATe]?")
-    def _get_burst(self) -> str:
-        return "1" if self.ch.burst else "0"
+    _trigger_source = Setting(":TRIGger[:SEQuence]:SOURce", "trigger_source", choice("TIMer", "EXTernal"),
+                              apply="_change")
 
-    @command(":TRIGger[:SEQuence]:SOURce")
-    def _set_trigger_source(self, arg: str) -> None:
-        self._change(trigger_source=keyword(arg, ("TIMer", "EXTernal")))
-
-    @command(":TRIGger[:SEQuence]:SOURce?")
-    def _get_trigger_source(self) -> str:
-        return self.trigger_source
-
-    @command(":TRIGger[:SEQuence]:TIMer")
-    def _set_timer(self, arg: str) -> None:
-        self.timer = self._clip(parse_number(arg, minimum=TIMER_RANGE[0], maximum=TIMER_RANGE[1], default=1e-3),
-                                *TIMER_RANGE)
-
-    @command(":TRIGger[:SEQuence]:TIMer?")
-    def _get_timer(self) -> str:
-        return number(self.timer)
+    _timer = Setting(":TRIGger[:SEQuence]:TIMer", "timer", numeric(*TIMER_RANGE, 1e-3), number, clip=TIMER_RANGE)
 
     # the edge of the Trigger Input signal that triggers (nothing is wired to it; *TRG triggers either way)
     _trigger_slope = Setting(":TRIGger[:SEQuence]:SLOPe", "trigger_slope", choice("POSitive", "NEGative"))
