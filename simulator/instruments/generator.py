@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from labsuite.core.clock import VirtualClock
@@ -90,6 +91,60 @@ def finite(value: float) -> float:
     return INFINITY if math.isinf(value) else value
 
 
+@dataclass
+class GeneratorChannel:
+    """The settings of one output both generators keep (levels as EMF, the open-circuit volts
+    behind the 50 Ω); each instrument gives the *RST values of the first seven and adds its own."""
+
+    frequency: float                # Hz; the pulse period is its inverse
+    width: float                    # s, 50 % to 50 %
+    lead: float                     # s, 10–90 %
+    trail: float                    # s
+    emf_high: float                 # V
+    emf_low: float                  # V
+    cycles: float                   # burst count; math.inf: INFinity
+    function: str = "SIN"
+    load: float = 50.0              # Ω, load setting (math.inf: high impedance)
+    polarity: str = "NORM"
+    output: bool = False
+    burst: bool = False
+    burst_mode: str = "TRIG"
+
+    @property
+    def period(self) -> float:
+        return 1.0 / self.frequency
+
+    @property
+    def pulsed(self) -> bool:
+        return self.function == "PULS"
+
+    def unplayable(self, triggered: bool, untriggered: str) -> str | None:
+        """Why an output that is on in this state cannot be simulated (None: it can);
+        ``triggered``: the trigger source lets a bus trigger start the burst, else the burst is
+        ``untriggered`` (free-running, timer-triggered)."""
+        if self.function == "DC":
+            return None
+        if not self.burst:
+            return "continuous output"
+        if self.burst_mode != "TRIG":
+            return "gated burst"
+        if not triggered:
+            return untriggered
+        if math.isinf(self.cycles):
+            return "infinite burst"
+        return None
+
+    def levels(self) -> tuple[float, float]:
+        """(idle, pulse) EMF, V: the low level while idle, the high level during the pulse
+        (swapped with the polarity inverted); the offset for other functions."""
+        if not self.pulsed:
+            offset = (self.emf_high + self.emf_low) / 2
+            return offset, offset
+        if self.polarity == "INV":
+            return self.emf_high, self.emf_low
+        return self.emf_low, self.emf_high
+
+
 def split_channel(header: str, suffix: re.Pattern[str]) -> tuple[int, str]:
     """(channel, header without it): the numeric suffix of a node such as ``SOUR2`` or ``OUTP2``
     selects the channel (1 if none has one)."""
@@ -105,8 +160,7 @@ class SimulatedGenerator(Ieee488Instrument):
     high, low: kept as the open-circuit EMF, answered for the load setting), output state and
     polarity, burst mode and count, the error queue. Subclasses give their channel settings
     (``reset``), limits, *RST defaults, number format (``reply``), the rule deciding whether a
-    change leaves an output that is on playable (``_change``), the pulse fit (``_fit_pulse``) and
-    level parsing (``_volts``)."""
+    change leaves an output that is on playable (``_change``) and the pulse fit (``_fit_pulse``)."""
 
     output_impedance = OUTPUT_IMPEDANCE   # Ω
     channel_suffix: re.Pattern[str]   # the nodes that take a channel suffix
@@ -115,13 +169,13 @@ class SimulatedGenerator(Ieee488Instrument):
     default_amplitude: float    # V, the DEFault amplitude into the load setting
     default_high: float         # V, the DEFault high level (the low level's is its negative)
     max_burst: int              # cycles, largest burst count
+    min_width: float            # s, narrowest pulse
     default_cycles: int         # cycles, the DEFault burst count
     clip_messages: tuple[str, str]   # error messages of a value clipped to the lower and the upper limit
     reply: Callable[[float], str]   # a number as the instrument answers it
     channels: dict[int, Any]   # channel number → its settings (levels, output, burst, load...)
     _change: Callable[..., None]
     _fit_pulse: Callable[[], None]   # fit width, edges (and delay) to the period, -221 for each change
-    _volts: Callable[[str, float, float, float], float]
 
     def __init__(self, port: SourcePort, port2: SourcePort | None = None) -> None:
         super().__init__()
@@ -165,6 +219,15 @@ class SimulatedGenerator(Ieee488Instrument):
         """A numeric argument (MIN, MAX, DEF: ``low``, ``high``, ``default``) clipped to [low, high]."""
         return self.clipped(parse_number(arg, minimum=low, maximum=high, default=default), low, high)
 
+    def _volts(self, arg: str, low: float, high: float, default: float) -> float:
+        """A level argument in programmed (load-setting) volts → EMF volts."""
+        scale = emf_per_volt(self.ch.load)
+        return parse_number(arg, minimum=low / scale, maximum=high / scale, default=default / scale) * scale
+
+    def _take_duty(self, duty: float) -> None:
+        """A duty cycle (%) sets the width of the present period."""
+        self._retime(width=max(self.min_width, duty / 100.0 * self.ch.period))
+
     def _retime(self, **timing: float) -> None:
         """Take pulse timing settings of the addressed channel, then fit the pulse to its period."""
         for name, value in timing.items():
@@ -196,6 +259,10 @@ class SimulatedGenerator(Ieee488Instrument):
         play_bursts(lines, self.clock, self.run_control.check)
 
     # --- output and burst ---------------------------------------------------------------------
+    @command(":ABORt")
+    def _abort(self) -> None:
+        return None   # a burst runs to completion inside *TRG in bench time: nothing to stop
+
     # the output, its burst mode and count decide whether an output that is on can be played
     _output = Setting(":OUTPut[:STATe]", "ch.output", parse_bool, on_off, apply="_change")
 

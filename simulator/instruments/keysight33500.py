@@ -69,7 +69,7 @@ from decimal import Decimal
 from itertools import chain
 
 from labsuite.simulator.circuit import SourcePort
-from labsuite.simulator.instruments.generator import (SimulatedGenerator, emf_per_volt, finite, load_setting,
+from labsuite.simulator.instruments.generator import (GeneratorChannel, SimulatedGenerator, finite, load_setting,
                                                      pulse_train)
 from labsuite.simulator.instruments.scpi import (ScpiError, Setting, choice, command, keyword, numeric, on_off,
                                                  parse_bool, parse_number)
@@ -107,25 +107,13 @@ def nr3(value: float) -> str:
 
 # --- the instrument --------------------------------------------------------------------------
 @dataclass
-class Channel:
-    """One output's settings (levels as EMF, the open-circuit volts behind the 50 Ω)."""
+class Channel(GeneratorChannel):
+    """One output's settings: the shared ones, and the 33500's pulse hold, sync, burst period,
+    trigger settings and other waveform shapes."""
 
-    function: str = "SIN"
-    frequency: float = 1e3          # Hz; the pulse period is its inverse
-    width: float = 100e-6           # s, 50 % to 50 %
     duty: float = 10.0              # %, width/period, kept for PULSe:HOLD DCYCle
     hold: str = "WIDT"
-    lead: float = 10e-9             # s, 10–90 %
-    trail: float = 10e-9            # s
-    emf_high: float = 0.1           # V, 100 mVpp into the 50 Ω load setting
-    emf_low: float = -0.1           # V
-    load: float = 50.0              # Ω, output termination setting (math.inf: high impedance)
-    polarity: str = "NORM"
     sync: bool = True
-    output: bool = False
-    burst: bool = False
-    burst_mode: str = "TRIG"
-    cycles: float = 1               # math.inf: INFinity
     burst_period: float = 10e-3     # s
     trigger_source: str = "IMM"
     trigger_slope: str = "POS"
@@ -137,42 +125,10 @@ class Channel:
     square_duty: float = 50.0       # %
     arb: str = DEFAULT_ARB          # FUNCtion:ARBitrary, the arbitrary waveform played by ARB
 
-    @property
-    def period(self) -> float:
-        return 1.0 / self.frequency
-
-    @property
-    def pulsed(self) -> bool:
-        return self.function == "PULS"
-
     def burst_segments(self, idle: float | None, pulse: float | None) -> Iterator[tuple[float, float | None]]:
         """The burst a trigger starts: the trigger delay at ``idle``, then the pulse train."""
         delay = [(self.trigger_delay, idle)] if self.trigger_delay > 0 else []
         return chain(delay, pulse_train(idle, pulse, self.width, self.period, int(self.cycles)))
-
-    def unplayable(self) -> str | None:
-        """Why an output that is on in this state cannot be simulated (None: it can)."""
-        if self.function == "DC":
-            return None
-        if not self.burst:
-            return "continuous output"
-        if self.burst_mode != "TRIG":
-            return "gated burst"
-        if self.trigger_source not in ("BUS", "EXT"):
-            return "free-running burst"
-        if math.isinf(self.cycles):
-            return "infinite burst"
-        return None
-
-    def levels(self) -> tuple[float, float]:
-        """(idle, pulse) EMF, V: the low level while idle, the high level during the pulse
-        (swapped with the polarity inverted); the offset for other functions."""
-        if self.function != "PULS":
-            offset = (self.emf_high + self.emf_low) / 2
-            return offset, offset
-        if self.polarity == "INV":
-            return self.emf_high, self.emf_low
-        return self.emf_low, self.emf_high
 
 
 class Keysight33500(SimulatedGenerator):
@@ -184,7 +140,7 @@ class Keysight33500(SimulatedGenerator):
     channel_suffix = CHANNEL_SUFFIX
     max_emf, min_amplitude_emf = MAX_EMF, MIN_AMPLITUDE_EMF
     default_amplitude, default_high = 0.2, 0.1   # 100 mVpp into 50 Ω after *RST
-    max_burst, default_cycles = MAX_BURST, 1
+    max_burst, default_cycles, min_width = MAX_BURST, 1, MIN_WIDTH
     clip_messages = ("Data out of range;value clipped to lower limit", "Data out of range;value clipped to upper limit")
     reply = staticmethod(nr3)
 
@@ -195,7 +151,8 @@ class Keysight33500(SimulatedGenerator):
     # --- bookkeeping ------------------------------------------------------------------
     def reset(self) -> None:
         """The *RST state (the error queue and the status registers are not cleared)."""
-        self.channels = {1: Channel(), 2: Channel()}
+        self.channels = {n: Channel(frequency=1e3, width=100e-6, lead=10e-9, trail=10e-9, emf_high=0.1, emf_low=-0.1,
+                                    cycles=1) for n in (1, 2)}   # 100 mVpp into the 50 Ω load setting
         self.sync_source = "CH1"
 
     def format_error(self, code: int, message: str) -> str:
@@ -207,7 +164,7 @@ class Keysight33500(SimulatedGenerator):
     def _change(self, **settings: object) -> None:
         """Apply settings that decide whether the output can be played."""
         new = replace(self.ch, **settings)
-        reason = new.unplayable()
+        reason = new.unplayable(new.trigger_source in ("BUS", "EXT"), "free-running burst")
         if new.output and reason:
             raise ScpiError(-221, f"Settings conflict;{reason} is not simulated with the output on")
         self.channels[self._addressed] = new
@@ -224,16 +181,7 @@ class Keysight33500(SimulatedGenerator):
             self.errors.push(-221, "Settings conflict;edge time decreased due to pulse width")
         c.duty = 100.0 * c.width / c.period
 
-    def _volts(self, arg: str, low: float, high: float, default: float) -> float:
-        """A level argument in programmed (load-setting) volts → EMF volts."""
-        scale = emf_per_volt(self.ch.load)
-        return parse_number(arg, minimum=low / scale, maximum=high / scale, default=default / scale) * scale
-
     # --- triggering ---------------------------------------------------------------------------
-    @command(":ABORt")
-    def _abort(self) -> None:
-        return None   # a burst runs to completion inside *TRG in bench time: nothing to stop
-
     @command("*TRG")
     def _trg(self) -> None:
         """Play the burst of every channel whose trigger source is BUS."""
@@ -278,13 +226,8 @@ class Keysight33500(SimulatedGenerator):
     _width = Setting("[:SOURce]:FUNCtion:PULSe:WIDTh", "ch.width", numeric(MIN_WIDTH, MAX_WIDTH, 100e-6), nr3,
                      apply="_retime", clip=(MIN_WIDTH, MAX_WIDTH))
 
-    @command("[:SOURce]:FUNCtion:PULSe:DCYCle")
-    def _set_duty(self, arg: str) -> None:
-        self._retime(width=max(MIN_WIDTH, self._number(arg, 0.0, 100.0, 10.0) / 100.0 * self.ch.period))
-
-    @command("[:SOURce]:FUNCtion:PULSe:DCYCle?")
-    def _get_duty(self) -> str:
-        return nr3(self.ch.duty)
+    _duty = Setting("[:SOURce]:FUNCtion:PULSe:DCYCle", "ch.duty", numeric(0.0, 100.0, 10.0), nr3, apply="_take_duty",
+                    clip=(0.0, 100.0))
 
     _hold = Setting("[:SOURce]:FUNCtion:PULSe:HOLD", "ch.hold", choice("WIDTh", "DCYCle"))
 
