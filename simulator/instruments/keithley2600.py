@@ -265,39 +265,36 @@ class Timer(TspObject):
     def EVENT_ID(self) -> int:   # noqa: N802 (the manual's name)
         return self._event
 
-    @property
-    def count(self) -> int:
-        return self._count
-
-    @count.setter
-    def count(self, value: Any) -> None:
+    def _take_count(self, value: Any) -> int | None:
+        """Events per stimulus: 1 to 1 048 575 (0, endless, is not simulated)."""
         count = number(value, "count")
         if count == 0:
             self._instrument.error(-221, "Settings conflict; an endless timer is not simulated")
-        elif self._instrument.within(count, 1, 1_048_575):
-            self._count = int(count)
+            return None
+        return int(count) if self._instrument.within(count, 1, 1_048_575) else None
 
-    @property
-    def delay(self) -> float:
-        return self._delays[0]
-
-    @delay.setter
-    def delay(self, value: Any) -> None:
+    def _take_delay(self, value: Any) -> list[float] | None:
+        """One delay, 1 ns to 100 000 s."""
         delay = number(value, "delay")
-        if self._instrument.within(delay, 1e-9, 100_000):
-            self._delays, self._position = [delay], 0
+        return [delay] if self._instrument.within(delay, 1e-9, 100_000) else None
 
-    @property
-    def delaylist(self) -> list[float]:
-        return list(self._delays)
-
-    @delaylist.setter
-    def delaylist(self, value: Any) -> None:
+    def _take_delaylist(self, value: Any) -> list[float] | None:
+        """Delays each 1 ns to 100 000 s; several must average at least ``DELAYLIST_MEAN_MIN``."""
         delays = [number(d, "delaylist") for d in self._instrument.values(value, "delaylist")]
         if not delays or (len(delays) > 1 and sum(delays) / len(delays) < DELAYLIST_MEAN_MIN * (1 - 1e-9)):
             self._instrument.error(1102, "Parameter too small")
-        elif all(self._instrument.within(d, 1e-9, 100_000) for d in delays):
-            self._delays, self._position = delays, 0
+            return None
+        return delays if all(self._instrument.within(d, 1e-9, 100_000) for d in delays) else None
+
+    def _rewind(self) -> None:
+        """New delays: the next event takes the first."""
+        self._position = 0
+
+    count = attribute("_count", _take_count)
+
+    delay = attribute("_delays", _take_delay, lambda delays: delays[0], then=_rewind)
+
+    delaylist = attribute("_delays", _take_delaylist, list, then=_rewind)
 
     passthrough = _flag_attribute("passthrough", "_passthrough", bool)
 
@@ -672,28 +669,23 @@ class SmuSource(SmuPart):
         elif func is not None:
             self._func = func
 
-    @property
-    def levelv(self) -> float:
-        return self._levelv
-
-    @levelv.setter
-    def levelv(self, value: Any) -> None:
+    def _take_levelv(self, value: Any) -> float | None:
+        """A voltage level the channel allows; with autorange the range follows it."""
         level = number(value, "levelv")
-        if self._smu._levels_allowed([level]):
-            if self._autorangev:
-                self._rangev = self._smu._spec.voltage_range_for(level)
-            self._levelv = level
-            self._smu._apply(None, None)
+        if not self._smu._levels_allowed([level]):
+            return None
+        if self._autorangev:
+            self._rangev = self._smu._spec.voltage_range_for(level)
+        return level
 
-    @property
-    def leveli(self) -> float:
-        return self._leveli
-
-    @leveli.setter
-    def leveli(self, value: Any) -> None:
+    def _take_leveli(self, value: Any) -> float | None:
+        """A current level of at most the largest current limit in magnitude."""
         level = number(value, "leveli")
-        if self._smu._instrument.within(abs(level), 0.0, self._smu._spec.limit_i[1]):
-            self._leveli = level
+        return level if self._instrument.within(abs(level), 0.0, self._smu._spec.limit_i[1]) else None
+
+    levelv = attribute("_levelv", _take_levelv, then=lambda source: source._smu._apply(None, None))
+
+    leveli = attribute("_leveli", _take_leveli)
 
     limiti = _limited_attribute("limiti", lambda spec: spec.limit_i, then=lambda source: source._smu._apply(None, None))
 
@@ -1256,10 +1248,8 @@ class Keithley2600(TspInstrument):
     def reset(self) -> None:
         """``reset()`` / ``*RST``: every channel, timer and the print format to defaults."""
         super().reset()
-        for channel in self.channels:
-            channel.reset()
-        for timer in self.timers:
-            timer.reset()
+        for part in (*self.channels, *self.timers):
+            part.reset()
         self.trigger.clear()
 
     def complete(self) -> None:
