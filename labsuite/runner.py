@@ -280,7 +280,6 @@ class Runner:
                                              "bus triggers; use timing 'auto' or 'software'")
         generator = self.bench.pulse_generator
         caps = generator.capabilities
-        path = caps.output_impedance + self.bench.pulse_series_resistance
         for row in np.unique(train.levels, axis=0):
             steps = plan_repeat(train.pattern, row, caps)
             for step in steps:

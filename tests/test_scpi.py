@@ -1,8 +1,9 @@
 """The SCPI grammar every simulated instrument shares."""
 import pytest
 
-from labsuite.simulator.instruments.scpi import (ErrorQueue, Ieee488Instrument, ScpiError, ScpiInstrument,
-                                                 command, compile_header, parse_number, split_outside_quotes)
+from labsuite.simulator.instruments.scpi import (ErrorQueue, Ieee488Instrument, ScpiError, ScpiInstrument, Setting,
+                                                 bounded, command, compile_header, numeric, parse_number,
+                                                 split_outside_quotes)
 from labsuite.simulator.station import SimulatedStation
 
 
@@ -70,6 +71,45 @@ def test_missing_parameter_is_an_error():
     toy = Toy()
     toy.process(":VOLT")
     assert toy.process(":SYST:ERR?") == '-109,"Missing parameter"'
+
+
+class Ranged(ScpiInstrument):
+    """A setting clipped to its range, one checked by the instrument before it is taken."""
+
+    _width = Setting(":PULSe:WIDTh", "width", numeric(1e-6, 1.0, 1e-3), clip=(1e-6, 1.0))
+    _level = Setting(":VOLTage", "level", bounded(-10.0, 10.0, 0.0), apply="_take_level")
+
+    def __init__(self):
+        super().__init__()
+        self.width, self.level, self.taken = 1e-3, 0.0, []
+
+    def _take_level(self, level):
+        if level and self.width > 0.5:
+            raise ScpiError(-221)
+        self.taken.append(level)
+        self.level = level
+
+    @command(":SYSTem:ERRor?")
+    def _err(self):
+        return self.errors.pop()
+
+
+def test_a_clipped_setting_takes_the_nearer_limit_and_queues_222():
+    ranged = Ranged()
+    ranged.process(":PULS:WIDT 5")
+    assert ranged.width == 1.0
+    assert ranged.process(":SYST:ERR?") == '-222,"Parameter data out of range"'
+    ranged.process(":PULS:WIDT MIN;:PULS:WIDT 2e-3")
+    assert (ranged.width, ranged.process(":SYST:ERR?")) == (2e-3, '0,"No error"')
+
+
+def test_a_setting_with_apply_goes_through_the_instruments_check():
+    ranged = Ranged()
+    ranged.process(":VOLT 2;:VOLT?")
+    assert (ranged.level, ranged.taken) == (2.0, [2.0])
+    ranged.process(":PULS:WIDT 0.8;:VOLT 3")             # the instrument refuses: the level stays
+    assert (ranged.level, ranged.process(":SYST:ERR?")) == (2.0, '-221,"Settings conflict"')
+    assert ranged.process(":VOLT?") == "2.0"
 
 
 def test_quoted_separators_are_data():

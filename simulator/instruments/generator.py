@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from labsuite.core.clock import VirtualClock
@@ -76,6 +77,74 @@ def _segment_ends(segments: Iterable[tuple[float, float | None]]) -> Iterator[tu
         yield t, level
 
 
+def load_setting(arg: str) -> float:
+    """A load setting parameter, Ω: a number (MIN 1 Ω, MAX 10 kΩ, DEF 50 Ω; 9.9E37 or more is
+    infinite) or INFinity; the instrument clips a finite one (``_take_load``)."""
+    if arg.strip().upper() in ("INF", "INFINITY"):
+        return math.inf
+    value = parse_number(arg, minimum=LOAD_RANGE[0], maximum=LOAD_RANGE[1], default=50.0)
+    return math.inf if value >= INFINITY else value
+
+
+def finite(value: float) -> float:
+    """``value`` as the generators answer it: INFinity as 9.9E37."""
+    return INFINITY if math.isinf(value) else value
+
+
+@dataclass
+class GeneratorChannel:
+    """The settings of one output both generators keep (levels as EMF, the open-circuit volts
+    behind the 50 Ω); each instrument gives the *RST values of the first seven and adds its own."""
+
+    frequency: float                # Hz; the pulse period is its inverse
+    width: float                    # s, 50 % to 50 %
+    lead: float                     # s, 10–90 %
+    trail: float                    # s
+    emf_high: float                 # V
+    emf_low: float                  # V
+    cycles: float                   # burst count; math.inf: INFinity
+    function: str = "SIN"
+    load: float = 50.0              # Ω, load setting (math.inf: high impedance)
+    polarity: str = "NORM"
+    output: bool = False
+    burst: bool = False
+    burst_mode: str = "TRIG"
+
+    @property
+    def period(self) -> float:
+        return 1.0 / self.frequency
+
+    @property
+    def pulsed(self) -> bool:
+        return self.function == "PULS"
+
+    def unplayable(self, triggered: bool, untriggered: str) -> str | None:
+        """Why an output that is on in this state cannot be simulated (None: it can);
+        ``triggered``: the trigger source lets a bus trigger start the burst, else the burst is
+        ``untriggered`` (free-running, timer-triggered)."""
+        if self.function == "DC":
+            return None
+        if not self.burst:
+            return "continuous output"
+        if self.burst_mode != "TRIG":
+            return "gated burst"
+        if not triggered:
+            return untriggered
+        if math.isinf(self.cycles):
+            return "infinite burst"
+        return None
+
+    def levels(self) -> tuple[float, float]:
+        """(idle, pulse) EMF, V: the low level while idle, the high level during the pulse
+        (swapped with the polarity inverted); the offset for other functions."""
+        if not self.pulsed:
+            offset = (self.emf_high + self.emf_low) / 2
+            return offset, offset
+        if self.polarity == "INV":
+            return self.emf_high, self.emf_low
+        return self.emf_low, self.emf_high
+
+
 def split_channel(header: str, suffix: re.Pattern[str]) -> tuple[int, str]:
     """(channel, header without it): the numeric suffix of a node such as ``SOUR2`` or ``OUTP2``
     selects the channel (1 if none has one)."""
@@ -91,7 +160,7 @@ class SimulatedGenerator(Ieee488Instrument):
     high, low: kept as the open-circuit EMF, answered for the load setting), output state and
     polarity, burst mode and count, the error queue. Subclasses give their channel settings
     (``reset``), limits, *RST defaults, number format (``reply``), the rule deciding whether a
-    change leaves an output that is on playable (``_change``) and level parsing (``_volts``)."""
+    change leaves an output that is on playable (``_change``) and the pulse fit (``_fit_pulse``)."""
 
     output_impedance = OUTPUT_IMPEDANCE   # Ω
     _armed_externally: Callable[[Any, str], bool]   # (channel, slope): a burst starts on that edge at Trig In
@@ -101,12 +170,13 @@ class SimulatedGenerator(Ieee488Instrument):
     default_amplitude: float    # V, the DEFault amplitude into the load setting
     default_high: float         # V, the DEFault high level (the low level's is its negative)
     max_burst: int              # cycles, largest burst count
+    min_width: float            # s, narrowest pulse
     default_cycles: int         # cycles, the DEFault burst count
-    clipped: tuple[str, str]    # error messages of a value clipped to the lower and the upper limit
+    clip_messages: tuple[str, str]   # error messages of a value clipped to the lower and the upper limit
     reply: Callable[[float], str]   # a number as the instrument answers it
     channels: dict[int, Any]   # channel number → its settings (levels, output, burst, load...)
     _change: Callable[..., None]
-    _volts: Callable[[str, float, float, float], float]
+    _fit_pulse: Callable[[], None]   # fit width, edges (and delay) to the period, -221 for each change
 
     def __init__(self, port: SourcePort, port2: SourcePort | None = None) -> None:
         super().__init__()
@@ -146,32 +216,34 @@ class SimulatedGenerator(Ieee488Instrument):
                 c = self.channels[n]
                 port.drive(c.levels()[0] if c.output else None, math.inf)
 
-    def _clip(self, value: float, low: float, high: float) -> float:
-        """``value`` within [low, high]; outside, clipped with -222 (the instrument goes on)."""
-        if value < low:
-            self.errors.push(-222, self.clipped[0])
-            return low
-        if value > high:
-            self.errors.push(-222, self.clipped[1])
-            return high
-        return value
+    def _number(self, arg: str, low: float, high: float, default: float) -> float:
+        """A numeric argument (MIN, MAX, DEF: ``low``, ``high``, ``default``) clipped to [low, high]."""
+        return self.clipped(parse_number(arg, minimum=low, maximum=high, default=default), low, high)
+
+    def _volts(self, arg: str, low: float, high: float, default: float) -> float:
+        """A level argument in programmed (load-setting) volts → EMF volts."""
+        scale = emf_per_volt(self.ch.load)
+        return parse_number(arg, minimum=low / scale, maximum=high / scale, default=default / scale) * scale
+
+    def _take_duty(self, duty: float) -> None:
+        """A duty cycle (%) sets the width of the present period."""
+        self._retime(width=max(self.min_width, duty / 100.0 * self.ch.period))
+
+    def _retime(self, **timing: float) -> None:
+        """Take pulse timing settings of the addressed channel, then fit the pulse to its period."""
+        for name, value in timing.items():
+            setattr(self.ch, name, value)
+        self._fit_pulse()
 
     def _set_levels(self, high: float, low: float) -> None:
         """Set the EMF levels, each clipped to ±``max_emf`` and at least the minimum amplitude apart."""
-        high = self._clip(high, -self.max_emf + self.min_amplitude_emf, self.max_emf)
-        low = self._clip(low, -self.max_emf, high - self.min_amplitude_emf)
+        high = self.clipped(high, -self.max_emf + self.min_amplitude_emf, self.max_emf)
+        low = self.clipped(low, -self.max_emf, high - self.min_amplitude_emf)
         self.ch.emf_high, self.ch.emf_low = high, low
 
-    def _set_load(self, arg: str) -> None:
-        """The load setting (Ω) from ``arg``: a value clipped to 1 Ω to 10 kΩ, or INFinity."""
-        if arg.strip().upper() in ("INF", "INFINITY"):
-            self.ch.load = math.inf
-            return
-        value = parse_number(arg, minimum=LOAD_RANGE[0], maximum=LOAD_RANGE[1], default=50.0)
-        self.ch.load = math.inf if value >= INFINITY else self._clip(value, *LOAD_RANGE)
-
-    def _get_load(self) -> str:
-        return self.reply(INFINITY if math.isinf(self.ch.load) else self.ch.load)
+    def _take_load(self, load: float) -> None:
+        """The load setting (Ω): a value clipped to 1 Ω to 10 kΩ, or infinite."""
+        self.ch.load = load if math.isinf(load) else self.clipped(load, *LOAD_RANGE)
 
     def trigger_in(self, slope: str) -> None:
         """An edge (``slope`` "POS" rising, "NEG" falling) on the Trig In connector: the burst of
@@ -202,36 +274,27 @@ class SimulatedGenerator(Ieee488Instrument):
         play_bursts(lines, self.clock, self.run_control.check)
 
     # --- output and burst ---------------------------------------------------------------------
-    @command(":OUTPut[:STATe]")
-    def _set_output(self, arg: str) -> None:
-        self._change(output=parse_bool(arg))
+    @command(":ABORt")
+    def _abort(self) -> None:
+        return None   # a burst runs to completion inside *TRG in bench time: nothing to stop
 
-    @command(":OUTPut[:STATe]?")
-    def _get_output(self) -> str:
-        return on_off(self.ch.output)
+    # the output, its burst mode and count decide whether an output that is on can be played
+    _output = Setting(":OUTPut[:STATe]", "ch.output", parse_bool, on_off, apply="_change")
 
     _polarity = Setting(":OUTPut:POLarity", "ch.polarity", choice("NORMal", "INVerted"))
 
-    @command("[:SOURce]:BURSt:MODE")
-    def _set_burst_mode(self, arg: str) -> None:
-        self._change(burst_mode=keyword(arg, ("TRIGgered", "GATed")))
-
-    @command("[:SOURce]:BURSt:MODE?")
-    def _get_burst_mode(self) -> str:
-        return self.ch.burst_mode
+    _burst_mode = Setting("[:SOURce]:BURSt:MODE", "ch.burst_mode", choice("TRIGgered", "GATed"), apply="_change")
 
     @command("[:SOURce]:BURSt:NCYCles")
     def _set_cycles(self, arg: str) -> None:
         if arg.strip().upper() in ("INF", "INFINITY"):
             self._change(cycles=math.inf)
             return
-        limit = self.max_burst
-        self._change(cycles=round(self._clip(parse_number(arg, minimum=1, maximum=limit, default=self.default_cycles),
-                                             1, limit)))
+        self._change(cycles=round(self._number(arg, 1, self.max_burst, self.default_cycles)))
 
     @command("[:SOURce]:BURSt:NCYCles?")
     def _get_cycles(self) -> str:
-        return self.reply(INFINITY if math.isinf(self.ch.cycles) else self.ch.cycles)
+        return self.reply(finite(self.ch.cycles))
 
     # --- levels -------------------------------------------------------------------------------
 
@@ -240,7 +303,7 @@ class SimulatedGenerator(Ieee488Instrument):
         c = self.ch
         offset = (c.emf_high + c.emf_low) / 2
         room = 2 * (self.max_emf - abs(offset))
-        amplitude = self._clip(self._volts(arg, self.min_amplitude_emf, room, self.default_amplitude),
+        amplitude = self.clipped(self._volts(arg, self.min_amplitude_emf, room, self.default_amplitude),
                                self.min_amplitude_emf, room)
         self._set_levels(offset + amplitude / 2, offset - amplitude / 2)
 
@@ -254,7 +317,7 @@ class SimulatedGenerator(Ieee488Instrument):
         c = self.ch
         half = (c.emf_high - c.emf_low) / 2
         room = self.max_emf - half
-        offset = self._clip(self._volts(arg, -room, room, 0.0), -room, room)
+        offset = self.clipped(self._volts(arg, -room, room, 0.0), -room, room)
         self._set_levels(offset + half, offset - half)
 
     @command("[:SOURce]:VOLTage[:LEVel][:IMMediate]:OFFSet?")

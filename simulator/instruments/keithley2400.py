@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -66,8 +67,8 @@ import numpy as np
 from labsuite.core.datasheets import KEITHLEY_2400_200V_RANGE_CURRENT
 from labsuite.simulator.circuit import SegmentResult, SourcePort
 from labsuite.simulator.instruments.scpi import (ERROR_MESSAGES, ScpiError, Setting, bounded, choice, command,
-                                                 keyword, on_off, parse_bool, parse_int, parse_number, unquote)
-from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter, moving_average
+                                                 on_off, parse_bool, parse_int, parse_number, unquote)
+from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter, TraceBuffer, moving_average
 
 VOLTAGE_RANGES = (0.21, 2.1, 21.0, 210.0)                          # V, 200 mV to 200 V ranges at 105 %
 MAX_VOLTAGE = 210.0                                                # V
@@ -133,6 +134,52 @@ def smallest_range(value: float, ranges: tuple[float, ...]) -> float:
     return next((r for r in ranges if abs(value) <= r * (1 + 1e-12)), ranges[-1])
 
 
+def source_range(level: float, ranges: tuple[float, ...], autorange: bool, present: float) -> float:
+    """The source range a ``level`` takes: with ``autorange`` the lowest of ``ranges`` that holds
+    it; else the ``present`` range, which must hold it (-222)."""
+    if autorange:
+        return smallest_range(level, ranges)
+    if abs(level) > present * (1 + 1e-12):
+        raise ScpiError(-222)
+    return present
+
+
+def whole(minimum: int, maximum: int, default: int) -> Callable[[str], int]:
+    """Parser of a whole-number parameter in [minimum, maximum] (a fraction is cut off; MIN, MAX,
+    DEF too); outside, -222."""
+    def parse(value: str) -> int:
+        number = int(parse_number(value, minimum=minimum, maximum=maximum, default=default))
+        if not minimum <= number <= maximum:
+            raise ScpiError(-222)
+        return number
+    return parse
+
+
+def line_frequency(value: str) -> float:
+    """The power line frequency parameter, Hz: 50 or 60 (DEF 60); another, -222."""
+    hz = parse_number(value, minimum=50.0, maximum=60.0, default=60.0)
+    if hz not in (50.0, 60.0):
+        raise ScpiError(-222)
+    return hz
+
+
+def chosen_range(value: str, ranges: tuple[float, ...], present: float, maximum: float, default: float) -> float:
+    """A range parameter: UP or DOWN steps from the ``present`` range (staying at the ends); a
+    number selects the lowest of ``ranges`` holding it (MIN, MAX, DEF too; beyond ±``maximum``, -222)."""
+    token = value.strip().upper()
+    if token in ("UP", "DOWN"):
+        i = ranges.index(present) + (1 if token == "UP" else -1)
+        return ranges[min(max(i, 0), len(ranges) - 1)]
+    return smallest_range(bounded(-maximum, maximum, default)(value), ranges)
+
+
+def holding(source_range: float, level: float) -> float:
+    """A source range set by hand, which must hold the present ``level`` (-221)."""
+    if abs(level) > source_range * (1 + 1e-12):
+        raise ScpiError(-221)
+    return source_range
+
+
 @dataclass
 class Reading:
     voltage: float      # V, measured or programmed source value
@@ -187,13 +234,11 @@ class Keithley2400(SimulatedSourceMeter):
         self.current_range = 1.05e-4
         self.voltage_range = 21.0
         self.autozero = True
-        self.front_terminals = True
         self.arm_count = 1
         self.trigger_count = 1
         self.armed = False
         self.elements = ("VOLT", "CURR", "RES", "TIME", "STAT")
-        self.trace: list[Reading] = []
-        self.trace_points, self.trace_feed = 100, "SENS"
+        self.trace, self.trace_feed = TraceBuffer(100), "SENS"
         self.samples: list[Reading] = []
         self.tripped = False
         self.source_changed = True
@@ -292,7 +337,7 @@ class Keithley2400(SimulatedSourceMeter):
     def _reading(self, result: SegmentResult, time: float) -> Reading:
         sourcing_current = self.function == "CURR"
         status = (STATUS_I_SOURCE if sourcing_current else STATUS_V_SOURCE) | \
-            (STATUS_FRONT if self.front_terminals else 0) | (STATUS_REMOTE_SENSE if self.remote_sense else 0) | \
+            (STATUS_FRONT if self.terminals == "FRON" else 0) | (STATUS_REMOTE_SENSE if self.remote_sense else 0) | \
             (STATUS_FILTER if self.average else 0)
         current = self.current_level if sourcing_current else NOT_A_NUMBER   # the sourced value, or NaN
         if "CURR" in self.functions:
@@ -375,11 +420,7 @@ class Keithley2400(SimulatedSourceMeter):
             self.applied, self.source_changed = self.level, True
 
     def _store(self, reading: Reading) -> None:
-        if self.trace_control != "NEXT":
-            return
-        self.trace.append(reading)
-        if len(self.trace) >= self.trace_points:
-            self.trace_control = "NEV"
+        if self.trace.feed(reading):
             self.measurement_event |= EVENT_BUFFER_FULL
 
     def _format(self, readings: list[Reading], timestamp_zero: str = "power-on") -> str:
@@ -397,7 +438,7 @@ class Keithley2400(SimulatedSourceMeter):
                     if timestamp_zero == "power-on":
                         t = r.time - self.time_zero
                     elif self.timestamp_format == "ABS":
-                        t = r.time - self.trace[0].time
+                        t = r.time - self.trace.readings[0].time
                     else:
                         t, previous = r.time - previous, r.time
                     fields.append(f"{t:+.6E}")
@@ -425,17 +466,12 @@ class Keithley2400(SimulatedSourceMeter):
         value, self.measurement_event = self.measurement_event, 0
         return str(value)
 
-    @command(":STATus:MEASurement:ENABle")
-    def _measurement_enable(self, value: str) -> None:
-        self.measurement_enable = parse_int(value, 0, 0xFFFF)
-
-    @command(":STATus:MEASurement:ENABle?")
-    def _measurement_enable_query(self) -> str:
-        return str(self.measurement_enable)
+    _measurement_enable = Setting(":STATus:MEASurement:ENABle", "measurement_enable",
+                                  lambda value: parse_int(value, 0, 0xFFFF))
 
     @command(":STATus:MEASurement:CONDition?")
     def _measurement_condition(self) -> str:
-        full = len(self.trace) >= self.trace_points
+        full = len(self.trace.readings) >= self.trace.capacity
         return str((EVENT_COMPLIANCE if self.tripped else 0) | (EVENT_BUFFER_FULL if full else 0))
 
     @command(":STATus:PRESet")
@@ -461,16 +497,7 @@ class Keithley2400(SimulatedSourceMeter):
     def _system_preset(self) -> None:
         self.reset()
 
-    @command(":SYSTem:LFRequency")
-    def _set_line_frequency(self, value: str) -> None:
-        hz = parse_number(value, minimum=50.0, maximum=60.0, default=60.0)
-        if hz not in (50.0, 60.0):
-            raise ScpiError(-222)
-        self.line_frequency = hz
-
-    @command(":SYSTem:LFRequency?")
-    def _line_frequency_query(self) -> str:
-        return f"{self.line_frequency:g}"
+    _line_frequency = Setting(":SYSTem:LFRequency", "line_frequency", line_frequency, "{:g}".format)
 
     @command(":SYSTem:AZERo[:STATe]")
     def _set_autozero(self, value: str) -> None:
@@ -495,16 +522,7 @@ class Keithley2400(SimulatedSourceMeter):
 
     _remote_sense = Setting(":SYSTem:RSENse", "remote_sense", parse_bool, on_off, default=False)
 
-    @command(":ROUTe:TERMinals")
-    def _set_terminals(self, value: str) -> None:
-        token = value.strip().upper()
-        if token not in ("FRON", "FRONT", "REAR"):
-            raise ScpiError(-224)
-        self.front_terminals = token.startswith("FRON")
-
-    @command(":ROUTe:TERMinals?")
-    def _terminals_query(self) -> str:
-        return "FRON" if self.front_terminals else "REAR"
+    _terminals = Setting(":ROUTe:TERMinals", "terminals", choice("FRONt", "REAR"), default="FRON")
 
     # --- source -------------------------------------------------------------------------
     @command("[:SOURce[1]]:FUNCtion[:MODE]")
@@ -527,92 +545,64 @@ class Keithley2400(SimulatedSourceMeter):
 
     @command("[:SOURce[1]]:VOLTage[:LEVel][:IMMediate][:AMPLitude]")
     def _set_level(self, value: str) -> None:
-        level = parse_number(value, minimum=-MAX_VOLTAGE, maximum=MAX_VOLTAGE, default=0.0)
-        if abs(level) > MAX_VOLTAGE:
-            raise ScpiError(-222)
-        if self.source_autorange:
-            self.source_range = smallest_range(level, VOLTAGE_RANGES)
-        elif abs(level) > self.source_range * (1 + 1e-12):
-            raise ScpiError(-222)
+        level = bounded(-MAX_VOLTAGE, MAX_VOLTAGE, 0.0)(value)
+        self.source_range = source_range(level, VOLTAGE_RANGES, self.source_autorange, self.source_range)
         self.level = level
         if self.applied != level:
             self.applied, self.source_changed = level, True
 
     @command("[:SOURce[1]]:VOLTage[:LEVel][:IMMediate][:AMPLitude]?")
     def _level_query(self, which: str | None = None) -> str:
-        value = {None: self.level, "MIN": -MAX_VOLTAGE, "MAX": MAX_VOLTAGE, "DEF": 0.0}[_which(which)]
-        return f"{value:+.6E}"
+        return limit_query(which, self.level, -MAX_VOLTAGE, MAX_VOLTAGE, 0.0)
 
     @command("[:SOURce[1]]:CURRent[:LEVel][:IMMediate][:AMPLitude]")
     def _set_current_level(self, value: str) -> None:
         """§18 SOURce ``:CURRent[:LEVel][:IMMediate][:AMPLitude]``: the current source's level."""
-        level = parse_number(value, minimum=-MAX_CURRENT, maximum=MAX_CURRENT, default=0.0)
-        if abs(level) > MAX_CURRENT:
-            raise ScpiError(-222)
-        if self.current_source_autorange:
-            self.current_source_range = smallest_range(level, CURRENT_RANGES)
-        elif abs(level) > self.current_source_range * (1 + 1e-12):
-            raise ScpiError(-222)
+        level = bounded(-MAX_CURRENT, MAX_CURRENT, 0.0)(value)
+        self.current_source_range = source_range(level, CURRENT_RANGES, self.current_source_autorange,
+                                                 self.current_source_range)
         if level != self.current_level:
             self.current_level, self.source_changed = level, True
 
     @command("[:SOURce[1]]:CURRent[:LEVel][:IMMediate][:AMPLitude]?")
     def _current_level_query(self, which: str | None = None) -> str:
-        value = {None: self.current_level, "MIN": -MAX_CURRENT, "MAX": MAX_CURRENT, "DEF": 0.0}[_which(which)]
-        return f"{value:+.6E}"
+        return limit_query(which, self.current_level, -MAX_CURRENT, MAX_CURRENT, 0.0)
 
-    @command("[:SOURce[1]]:CURRent:RANGe")
-    def _set_current_source_range(self, value: str) -> None:
-        amps = parse_number(value, minimum=-MAX_CURRENT, maximum=MAX_CURRENT, default=1.05e-4)
-        if abs(amps) > MAX_CURRENT:
-            raise ScpiError(-222)
-        r = smallest_range(amps, CURRENT_RANGES)
-        if abs(self.current_level) > r * (1 + 1e-12):
-            raise ScpiError(-221)
-        self.current_source_range, self.current_source_autorange = r, False
+    # A source range set by hand must hold the present level and stops autoranging; autoranging
+    # turned on takes the range the level needs at once.
+    _current_source_range = Setting("[:SOURce[1]]:CURRent:RANGe", "current_source_range",
+                                    lambda value: smallest_range(bounded(-MAX_CURRENT, MAX_CURRENT, 1.05e-4)(value),
+                                                                 CURRENT_RANGES),
+                                    nr3, apply="_fix_current_source_range")
 
-    @command("[:SOURce[1]]:CURRent:RANGe?")
-    def _current_source_range_query(self) -> str:
-        return f"{self.current_source_range:+.6E}"
+    def _fix_current_source_range(self, current_source_range: float) -> None:
+        self.current_source_range = holding(current_source_range, self.current_level)
+        self.current_source_autorange = False
 
-    @command("[:SOURce[1]]:CURRent:RANGe:AUTO")
-    def _set_current_source_autorange(self, value: str) -> None:
-        self.current_source_autorange = parse_bool(value)
-        if self.current_source_autorange:
+    _current_source_autorange = Setting("[:SOURce[1]]:CURRent:RANGe:AUTO", "current_source_autorange", parse_bool,
+                                        on_off, apply="_autorange_current_source")
+
+    def _autorange_current_source(self, current_source_autorange: bool) -> None:
+        self.current_source_autorange = current_source_autorange
+        if current_source_autorange:
             self.current_source_range = smallest_range(self.current_level, CURRENT_RANGES)
-
-    @command("[:SOURce[1]]:CURRent:RANGe:AUTO?")
-    def _current_source_autorange_query(self) -> str:
-        return "1" if self.current_source_autorange else "0"
 
     @command("[:SOURce[1]]:VOLTage:RANGe")
     def _set_source_range(self, value: str) -> None:
-        token = value.strip().upper()
-        if token in ("UP", "DOWN"):
-            i = VOLTAGE_RANGES.index(self.source_range) + (1 if token == "UP" else -1)
-            r = VOLTAGE_RANGES[min(max(i, 0), len(VOLTAGE_RANGES) - 1)]
-        else:
-            v = parse_number(value, minimum=-MAX_VOLTAGE, maximum=MAX_VOLTAGE, default=21.0)
-            if abs(v) > MAX_VOLTAGE:
-                raise ScpiError(-222)
-            r = smallest_range(v, VOLTAGE_RANGES)
-        if abs(self.level) > r * (1 + 1e-12):
-            raise ScpiError(-221)
-        self.source_range, self.source_autorange = r, False
+        r = chosen_range(value, VOLTAGE_RANGES, self.source_range, MAX_VOLTAGE, 21.0)
+        self.source_range, self.source_autorange = holding(r, self.level), False
 
     @command("[:SOURce[1]]:VOLTage:RANGe?")
     def _source_range_query(self) -> str:
-        return f"{self.source_range:+.6E}"
+        return nr3(self.source_range)
 
-    @command("[:SOURce[1]]:VOLTage:RANGe:AUTO")
-    def _set_source_autorange(self, value: str) -> None:
-        self.source_autorange = parse_bool(value)
-        if self.source_autorange:
+    _source_autorange = Setting("[:SOURce[1]]:VOLTage:RANGe:AUTO", "source_autorange", parse_bool, on_off,
+                                apply="_autorange_voltage_source")
+
+    def _autorange_voltage_source(self, source_autorange: bool) -> None:
+        self.source_autorange = source_autorange
+        if source_autorange:
             self.source_range = smallest_range(self.level, VOLTAGE_RANGES)
-
-    @command("[:SOURce[1]]:VOLTage:RANGe:AUTO?")
-    def _source_autorange_query(self) -> str:
-        return "1" if self.source_autorange else "0"
 
     _mode = Setting("[:SOURce[1]]:VOLTage:MODE", "mode", choice("FIXed", "LIST", "SWEep"), default="FIX")
 
@@ -625,8 +615,7 @@ class Keithley2400(SimulatedSourceMeter):
 
     @command("[:SOURce[1]]:DELay?")
     def _delay_query(self, which: str | None = None) -> str:
-        value = {None: self.source_delay, "MIN": 0.0, "MAX": MAX_DELAY, "DEF": 0.0}[_which(which)]
-        return f"{value:+.6E}"
+        return limit_query(which, self.source_delay, 0.0, MAX_DELAY, 0.0)
 
     _auto_delay = Setting("[:SOURce[1]]:DELay:AUTO", "auto_delay", parse_bool, on_off, default=True)
 
@@ -672,10 +661,7 @@ class Keithley2400(SimulatedSourceMeter):
 
     @command("[:SOURce[1]]:LIST:VOLTage:STARt")
     def _set_list_start(self, value: str) -> None:
-        start = int(parse_number(value, minimum=1, maximum=max(len(self.list_values), 1), default=1))
-        if not 1 <= start <= max(len(self.list_values), 1):
-            raise ScpiError(-222)
-        self.list_start = start
+        self.list_start = whole(1, max(len(self.list_values), 1), 1)(value)
 
     @command("[:SOURce[1]]:LIST:VOLTage:STARt?")
     def _list_start_query(self) -> str:
@@ -703,16 +689,7 @@ class Keithley2400(SimulatedSourceMeter):
     def _sweep_step_query(self) -> str:
         return f"{abs(self.sweep_stop - self.sweep_start) / (self.sweep_points - 1):+.6E}"
 
-    @command("[:SOURce[1]]:SWEep:POINts")
-    def _set_sweep_points(self, value: str) -> None:
-        points = int(parse_number(value, minimum=2, maximum=MAX_SWEEP_POINTS, default=MAX_SWEEP_POINTS))
-        if not 2 <= points <= MAX_SWEEP_POINTS:
-            raise ScpiError(-222)
-        self.sweep_points = points
-
-    @command("[:SOURce[1]]:SWEep:POINts?")
-    def _sweep_points_query(self) -> str:
-        return str(self.sweep_points)
+    _sweep_points = Setting("[:SOURce[1]]:SWEep:POINts", "sweep_points", whole(2, MAX_SWEEP_POINTS, MAX_SWEEP_POINTS))
 
     _sweep_spacing = Setting("[:SOURce[1]]:SWEep:SPACing", "sweep_spacing", choice("LINear", "LOGarithmic"),
                              default="LIN")
@@ -778,34 +755,19 @@ class Keithley2400(SimulatedSourceMeter):
     def _concurrent_query(self) -> str:
         return "1" if self.concurrent else "0"
 
-    @command("[:SENSe[1]]:AVERage[:STATe]")
-    def _set_average(self, value: str) -> None:
-        """Section 18 ``[:SENSe[1]]:AVERage[:STATe]``: the averaging filter (status word bit 1)."""
-        self.average = parse_bool(value)
+    # Section 18 [:SENSe[1]]:AVERage: the averaging filter (status word bit 1); TCONtrol REPeat
+    # makes COUNt conversions per reading, MOVing averages the last COUNt. A change of its
+    # settings starts the moving stack over.
+    _average = Setting("[:SENSe[1]]:AVERage[:STATe]", "average", parse_bool, on_off, apply="_set_filter")
+    _average_count = Setting("[:SENSe[1]]:AVERage:COUNt", "average_count",
+                             lambda value: parse_int(value, *AVERAGE_COUNT_RANGE), apply="_set_filter")
+    _average_type = Setting("[:SENSe[1]]:AVERage:TCONtrol", "average_type", choice("REPeat", "MOVing"),
+                            apply="_set_filter")
+
+    def _set_filter(self, **setting: object) -> None:
+        for name, value in setting.items():
+            setattr(self, name, value)
         self.average_stack.clear()
-
-    @command("[:SENSe[1]]:AVERage[:STATe]?")
-    def _get_average(self) -> str:
-        return on_off(self.average)
-
-    @command("[:SENSe[1]]:AVERage:COUNt")
-    def _set_average_count(self, value: str) -> None:
-        self.average_count = parse_int(value, *AVERAGE_COUNT_RANGE)
-        self.average_stack.clear()
-
-    @command("[:SENSe[1]]:AVERage:COUNt?")
-    def _get_average_count(self) -> str:
-        return str(self.average_count)
-
-    @command("[:SENSe[1]]:AVERage:TCONtrol")
-    def _set_average_type(self, value: str) -> None:
-        """``REPeat``: COUNt conversions per reading; ``MOVing``: the last COUNt conversions."""
-        self.average_type = keyword(value, ("REPeat", "MOVing"))
-        self.average_stack.clear()
-
-    @command("[:SENSe[1]]:AVERage:TCONtrol?")
-    def _get_average_type(self) -> str:
-        return self.average_type
 
     # section 18 :DISPlay:ENABle: the front panel display (on at power-on; *RST keeps it)
     _display = Setting(":DISPlay:ENABle", "display", parse_bool, on_off)
@@ -814,17 +776,13 @@ class Keithley2400(SimulatedSourceMeter):
     @command("[:SENSe[1]]:VOLTage[:DC]:NPLCycles")
     @command("[:SENSe[1]]:RESistance:NPLCycles")
     def _set_nplc(self, value: str) -> None:
-        nplc = parse_number(value, minimum=NPLC_RANGE[0], maximum=NPLC_RANGE[1], default=1.0)
-        if not NPLC_RANGE[0] <= nplc <= NPLC_RANGE[1]:
-            raise ScpiError(-222)
-        self.nplc = nplc
+        self.nplc = bounded(*NPLC_RANGE, 1.0)(value)
 
     @command("[:SENSe[1]]:CURRent[:DC]:NPLCycles?")
     @command("[:SENSe[1]]:VOLTage[:DC]:NPLCycles?")
     @command("[:SENSe[1]]:RESistance:NPLCycles?")
     def _nplc_query(self, which: str | None = None) -> str:
-        value = {None: self.nplc, "MIN": NPLC_RANGE[0], "MAX": NPLC_RANGE[1], "DEF": 1.0}[_which(which)]
-        return f"{value:+.6E}"
+        return limit_query(which, self.nplc, *NPLC_RANGE, 1.0)
 
     @command("[:SENSe[1]]:CURRent[:DC]:PROTection[:LEVel]")
     def _set_compliance(self, value: str) -> None:
@@ -838,9 +796,7 @@ class Keithley2400(SimulatedSourceMeter):
 
     @command("[:SENSe[1]]:CURRent[:DC]:PROTection[:LEVel]?")
     def _compliance_query(self, which: str | None = None) -> str:
-        value = {None: self.compliance, "MIN": -MAX_CURRENT, "MAX": MAX_CURRENT,
-                 "DEF": DEFAULT_COMPLIANCE}[_which(which)]
-        return f"{value:+.6E}"
+        return limit_query(which, self.compliance, -MAX_CURRENT, MAX_CURRENT, DEFAULT_COMPLIANCE)
 
     @command("[:SENSe[1]]:CURRent[:DC]:PROTection:TRIPped?")
     def _tripped_query(self) -> str:
@@ -848,15 +804,7 @@ class Keithley2400(SimulatedSourceMeter):
 
     @command("[:SENSe[1]]:CURRent[:DC]:RANGe[:UPPer]")
     def _set_current_range(self, value: str) -> None:
-        token = value.strip().upper()
-        if token in ("UP", "DOWN"):
-            i = CURRENT_RANGES.index(self.present_current_range()) + (1 if token == "UP" else -1)
-            r = CURRENT_RANGES[min(max(i, 0), len(CURRENT_RANGES) - 1)]
-        else:
-            amps = parse_number(value, minimum=-MAX_CURRENT, maximum=MAX_CURRENT, default=1.05e-4)
-            if abs(amps) > MAX_CURRENT:
-                raise ScpiError(-222)
-            r = smallest_range(amps, CURRENT_RANGES)
+        r = chosen_range(value, CURRENT_RANGES, self.present_current_range(), MAX_CURRENT, 1.05e-4)
         self.current_range, self.current_autorange = r, False
 
     @command("[:SENSe[1]]:CURRent[:DC]:RANGe[:UPPer]?")
@@ -866,27 +814,17 @@ class Keithley2400(SimulatedSourceMeter):
     _current_autorange = Setting("[:SENSe[1]]:CURRent[:DC]:RANGe:AUTO", "current_autorange", parse_bool, on_off,
                                  default=True)
 
-    @command("[:SENSe[1]]:VOLTage[:DC]:PROTection[:LEVel]")
-    def _set_voltage_compliance(self, value: str) -> None:
-        volts = abs(parse_number(value, minimum=-MAX_VOLTAGE, maximum=MAX_VOLTAGE, default=21.0))
-        if volts > MAX_VOLTAGE:
-            raise ScpiError(-222)
-        self.voltage_compliance = volts
+    _voltage_compliance = Setting("[:SENSe[1]]:VOLTage[:DC]:PROTection[:LEVel]", "voltage_compliance",
+                                  lambda value: abs(bounded(-MAX_VOLTAGE, MAX_VOLTAGE, 21.0)(value)), nr3)
 
-    @command("[:SENSe[1]]:VOLTage[:DC]:PROTection[:LEVel]?")
-    def _voltage_compliance_query(self) -> str:
-        return f"{self.voltage_compliance:+.6E}"
+    # a range set by hand turns autoranging off
+    _voltage_range = Setting("[:SENSe[1]]:VOLTage[:DC]:RANGe[:UPPer]", "voltage_range",
+                             lambda value: smallest_range(bounded(-MAX_VOLTAGE, MAX_VOLTAGE, 21.0)(value),
+                                                          VOLTAGE_RANGES),
+                             nr3, apply="_fix_voltage_range")
 
-    @command("[:SENSe[1]]:VOLTage[:DC]:RANGe[:UPPer]")
-    def _set_voltage_range(self, value: str) -> None:
-        volts = parse_number(value, minimum=-MAX_VOLTAGE, maximum=MAX_VOLTAGE, default=21.0)
-        if abs(volts) > MAX_VOLTAGE:
-            raise ScpiError(-222)
-        self.voltage_range, self.voltage_autorange = smallest_range(volts, VOLTAGE_RANGES), False
-
-    @command("[:SENSe[1]]:VOLTage[:DC]:RANGe[:UPPer]?")
-    def _voltage_range_query(self) -> str:
-        return f"{self.voltage_range:+.6E}"
+    def _fix_voltage_range(self, voltage_range: float) -> None:
+        self.voltage_range, self.voltage_autorange = voltage_range, False
 
     _voltage_autorange = Setting("[:SENSe[1]]:VOLTage[:DC]:RANGe:AUTO", "voltage_autorange", parse_bool, on_off,
                                  default=True)
@@ -947,7 +885,7 @@ class Keithley2400(SimulatedSourceMeter):
         self.arm_source = self.trigger_source = "IMM"
         self.arm_count = self.trigger_count = 1
         self.trigger_delay = 0.0
-        self.trace_control = "NEV"
+        self.trace.control = "NEV"
         self._set_output(True)
 
     @command(":CONFigure[:CURRent[:DC]]")
@@ -974,9 +912,7 @@ class Keithley2400(SimulatedSourceMeter):
 
     # --- arm and trigger layers -----------------------------------------------------------
     def _count(self, value: str, other: int) -> int:
-        count = int(parse_number(value, minimum=1, maximum=MAX_READINGS, default=1))
-        if not 1 <= count <= MAX_READINGS:
-            raise ScpiError(-222)
+        count = whole(1, MAX_READINGS, 1)(value)
         if count * other > MAX_READINGS:
             raise ScpiError(-221)
         return count
@@ -1018,26 +954,24 @@ class Keithley2400(SimulatedSourceMeter):
     # --- trace buffer ----------------------------------------------------------------------
     @command(":TRACe:CLEar")
     def _trace_clear(self) -> None:
-        if self.trace_control == "NEXT":
+        if self.trace.control == "NEXT":
             raise error(800)
-        self.trace = []
+        self.trace.readings = []
 
     @command(":TRACe:POINts")
     def _set_trace_points(self, value: str) -> None:
-        points = int(parse_number(value, minimum=1, maximum=MAX_READINGS, default=100))
-        if not 1 <= points <= MAX_READINGS:
-            raise ScpiError(-222)
-        if self.trace_control == "NEXT":
+        points = whole(1, MAX_READINGS, 100)(value)
+        if self.trace.control == "NEXT":
             raise error(800)
-        self.trace_points = points
+        self.trace.capacity = points
 
     @command(":TRACe:POINts?")
     def _trace_points_query(self) -> str:
-        return str(self.trace_points)
+        return str(self.trace.capacity)
 
     @command(":TRACe:POINts:ACTual?")
     def _trace_actual(self) -> str:
-        return str(len(self.trace))
+        return str(len(self.trace.readings))
 
     @command(":TRACe:FEED")
     def _set_trace_feed(self, value: str) -> None:
@@ -1050,15 +984,15 @@ class Keithley2400(SimulatedSourceMeter):
     def _trace_feed_query(self) -> str:
         return self.trace_feed
 
-    _trace_control = Setting(":TRACe:FEED:CONTrol", "trace_control", choice("NEXT", "NEVer"), default="NEV")
+    _trace_control = Setting(":TRACe:FEED:CONTrol", "trace.control", choice("NEXT", "NEVer"))
 
     _timestamp_format = Setting(":TRACe:TSTamp:FORMat", "timestamp_format", choice("ABSolute", "DELTa"), default="ABS")
 
     @command(":TRACe:DATA?")
     def _trace_data(self) -> str:
-        if not self.trace:
+        if not self.trace.readings:
             raise error(-230)
-        return self._format(self.trace, timestamp_zero="buffer")
+        return self._format(self.trace.readings, timestamp_zero="buffer")
 
     _statistic = Setting(":CALCulate3:FORMat", "statistic", choice("MEAN", "SDEViation", "MAXimum", "MINimum", "PKPK"),
                          default="MEAN")
@@ -1066,21 +1000,23 @@ class Keithley2400(SimulatedSourceMeter):
     @command(":CALCulate3:DATA?")
     def _statistic_data(self) -> str:
         """The statistic of the buffer's voltage, current and resistance readings (section 9)."""
-        if len(self.trace) < 2:
+        if len(self.trace.readings) < 2:
             raise error(-230)
         stat = {"MEAN": np.mean, "SDEV": lambda x: np.std(x, ddof=1), "MAX": np.max, "MIN": np.min,
                 "PKPK": np.ptp}[self.statistic]
-        columns = (np.array([r.voltage for r in self.trace]), np.array([r.current for r in self.trace]))
+        readings = self.trace.readings
+        columns = (np.array([r.voltage for r in readings]), np.array([r.current for r in readings]))
         values = [float(stat(c)) for c in columns] + [NOT_A_NUMBER]
         return ",".join(f"{v:+.6E}" for v in values)
 
 
-def _which(arg: str | None) -> str | None:
-    """MIN/MAX/DEF of a query's optional parameter (None: the present value)."""
-    if arg is None:
-        return None
-    token = arg.strip().upper()[:3]
+def limit_query(which: str | None, value: float, minimum: float, maximum: float, default: float) -> str:
+    """A ``…?`` query's reply: the setting ``value``, or with the optional parameter ``which``
+    (MIN, MAX, DEF) what it stands for."""
+    if which is None:
+        return nr3(value)
+    token = which.strip().upper()[:3]
     if token not in ("MIN", "MAX", "DEF"):
         raise ScpiError(-224)
-    return token
+    return nr3({"MIN": minimum, "MAX": maximum, "DEF": default}[token])
 

@@ -56,8 +56,8 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from labsuite.simulator.circuit import SegmentResult, SourcePort
-from labsuite.simulator.instruments.scpi import (ScpiError, Setting, choice, command, keyword, on_off,
-                                                 parse_bool, parse_int, parse_number, unquote)
+from labsuite.simulator.instruments.scpi import (ScpiError, Setting, bounded, choice, command, commands, keyword,
+                                                 on_off, parse_bool, parse_int, parse_number, unquote)
 from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter, moving_average
 
 VOLTAGE_RANGES = (0.02, 0.2, 2.0, 20.0, 200.0)     # V
@@ -75,6 +75,7 @@ MAX_CURRENT = 1.05                                # A, largest programmable curr
 VOLTAGE_LIMIT_RANGE = (0.02, 210.0)               # V, :SOUR:CURR:VLIM
 MAX_SENSE_COUNT = 300_000                         # readings per :MEAS?/:READ?/:TRAC:TRIG (not confirmed)
 MAX_USER_DELAY = 10_000.0                         # s, :DELay:USER<n> (not confirmed)
+USER_DELAY = bounded(0.0, MAX_USER_DELAY, 0.0)    # parser of a :DELay:USER<n> value
 USER_DELAYS = 5                                   # USER1..USER5
 LANGUAGES = ("SCPI", "TSP", "SCPI2400")
 # Measure functions: :SENS:FUNC? name, the UNIT buffer element, the range span and *RST range
@@ -112,13 +113,30 @@ PANEL_UNITS = {"Amp DC": "A", "Volt DC": "V", "Ohm": "Ohm"}
 PREFIXES = ((1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n"))
 
 
-def commands(*patterns: str):
-    """Register one handler under several headers (one per measure or source function)."""
-    def register(func):
-        for pattern in patterns:
-            func = command(pattern)(func)
-        return func
-    return register
+def nr3(value: float) -> str:
+    """A setting as the 2450 answers it (``1.050000E-04``)."""
+    return f"{value:.6E}"
+
+
+def source_range(level: float, ranges: tuple[float, ...], autorange: bool, present: float) -> float:
+    """The source range a ``level`` takes: with ``autorange`` the smallest of ``ranges`` that holds
+    it (each to 105 %); else the ``present`` range, which must hold it (-222)."""
+    if autorange:
+        return next(r for r in ranges if abs(level) <= r * 1.05)
+    if abs(level) > present * 1.05:
+        raise ScpiError(-222, "Parameter data out of range; level exceeds the source range")
+    return present
+
+
+def range_of(ranges: tuple[float, ...], default: float) -> Callable[[str], float]:
+    """Parser of a fixed source range: the smallest of ``ranges`` holding |value| (each to 105 %;
+    MIN, MAX, DEF: the lowest, the highest, ``default``); beyond the highest, -222."""
+    def parse(arg: str) -> float:
+        value = abs(parse_number(arg, minimum=ranges[0], maximum=ranges[-1], default=default))
+        if value > ranges[-1] * 1.05:
+            raise ScpiError(-222)
+        return next(r for r in ranges if value <= r * 1.05)
+    return parse
 
 
 def panel(value: float, span: float, unit: str) -> str:
@@ -391,143 +409,67 @@ class Keithley2450(SimulatedSourceMeter):
     def _get_function(self) -> str:
         return "VOLT" if self.source.function == "VOLT" else "CURR"
 
-    @command("[:SOURce[1]]:VOLTage[:LEVel][:IMMediate][:AMPLitude]")
-    def _set_level(self, arg: str) -> None:
-        level = parse_number(arg, minimum=-MAX_VOLTAGE, maximum=MAX_VOLTAGE, default=0.0)
-        if abs(level) > MAX_VOLTAGE:
-            raise ScpiError(-222)
-        if self.source.autorange:
-            self.source.range = next(r for r in VOLTAGE_RANGES if abs(level) <= r * 1.05)
-        elif abs(level) > self.source.range * 1.05:
-            raise ScpiError(-222, "Parameter data out of range; level exceeds the source range")
+    _level = Setting("[:SOURce[1]]:VOLTage[:LEVel][:IMMediate][:AMPLitude]", "source.level",
+                     bounded(-MAX_VOLTAGE, MAX_VOLTAGE, 0.0), nr3, apply="_take_level")
+
+    def _take_level(self, level: float) -> None:
+        self.source.range = source_range(level, VOLTAGE_RANGES, self.source.autorange, self.source.range)
         self.source.level = level
 
-    @command("[:SOURce[1]]:VOLTage[:LEVel][:IMMediate][:AMPLitude]?")
-    def _get_level(self) -> str:
-        return f"{self.source.level:.6E}"
-
-    @command("[:SOURce[1]]:VOLTage:ILIMit[:LEVel]")
-    def _set_current_limit(self, arg: str) -> None:
-        low, high = CURRENT_LIMIT_RANGE
-        value = parse_number(arg, minimum=low, maximum=high, default=105e-6)
-        if not low <= value <= high:
-            raise ScpiError(-222)
-        self.source.current_limit = value
-
-    @command("[:SOURce[1]]:VOLTage:ILIMit[:LEVel]?")
-    def _get_current_limit(self) -> str:
-        return f"{self.source.current_limit:.6E}"
+    _current_limit = Setting("[:SOURce[1]]:VOLTage:ILIMit[:LEVel]", "source.current_limit",
+                             bounded(*CURRENT_LIMIT_RANGE, 105e-6), nr3)
 
     @command("[:SOURce[1]]:VOLTage:ILIMit[:LEVel]:TRIPped?")
     @command("[:SOURce[1]]:CURRent:VLIMit[:LEVel]:TRIPped?")
     def _get_tripped(self) -> str:
         return "1" if self.tripped else "0"
 
-    @command("[:SOURce[1]]:VOLTage:RANGe")
-    def _set_range(self, arg: str) -> None:
-        value = abs(parse_number(arg, minimum=VOLTAGE_RANGES[0], maximum=VOLTAGE_RANGES[-1],
-                                 default=VOLTAGE_RANGES[2]))
-        if value > VOLTAGE_RANGES[-1] * 1.05:
-            raise ScpiError(-222)
-        self.source.range = next(r for r in VOLTAGE_RANGES if value <= r * 1.05)
-        self.source.autorange = False
+    # a range set by hand stops autoranging of that source function
+    _range = Setting("[:SOURce[1]]:VOLTage:RANGe", "source.range", range_of(VOLTAGE_RANGES, VOLTAGE_RANGES[2]), nr3,
+                     apply="_fix_range")
+    _autorange = Setting("[:SOURce[1]]:VOLTage:RANGe:AUTO", "source.autorange", parse_bool, on_off)
+    _current_autorange = Setting("[:SOURce[1]]:CURRent:RANGe:AUTO", "source.current_autorange", parse_bool, on_off)
 
-    @command("[:SOURce[1]]:VOLTage:RANGe?")
-    def _get_range(self) -> str:
-        return f"{self.source.range:.6E}"
-
-    @command("[:SOURce[1]]:VOLTage:RANGe:AUTO")
-    @command("[:SOURce[1]]:CURRent:RANGe:AUTO")
-    def _set_autorange(self, arg: str) -> None:
-        if self._node() == "VOLT":
-            self.source.autorange = parse_bool(arg)
-        else:
-            self.source.current_autorange = parse_bool(arg)
-
-    @command("[:SOURce[1]]:VOLTage:RANGe:AUTO?")
-    @command("[:SOURce[1]]:CURRent:RANGe:AUTO?")
-    def _get_autorange(self) -> str:
-        auto = self.source.autorange if self._node() == "VOLT" else self.source.current_autorange
-        return "1" if auto else "0"
+    def _fix_range(self, **fixed: float) -> None:
+        if "range" in fixed:
+            self.source.range, self.source.autorange = fixed["range"], False
+        if "current_range" in fixed:
+            self.source.current_range, self.source.current_autorange = fixed["current_range"], False
 
     # The current source (§6 ``[:SOURce[1]]:CURRent…``, the mirror of the voltage tree; *RST:
     # 0 A, voltage limit 21 V, autorange; §8 ``smu.source.vlimit.level`` default 21 V).
-    @command("[:SOURce[1]]:CURRent[:LEVel][:IMMediate][:AMPLitude]")
-    def _set_current_level(self, arg: str) -> None:
-        level = parse_number(arg, minimum=-MAX_CURRENT, maximum=MAX_CURRENT, default=0.0)
-        if abs(level) > MAX_CURRENT:
-            raise ScpiError(-222)
-        if self.source.current_autorange:
-            self.source.current_range = next(r for r in CURRENT_RANGES if abs(level) <= r * 1.05)
-        elif abs(level) > self.source.current_range * 1.05:
-            raise ScpiError(-222, "Parameter data out of range; level exceeds the source range")
-        self.source.current_level = level
+    _current_level = Setting("[:SOURce[1]]:CURRent[:LEVel][:IMMediate][:AMPLitude]", "source.current_level",
+                             bounded(-MAX_CURRENT, MAX_CURRENT, 0.0), nr3, apply="_take_current_level")
 
-    @command("[:SOURce[1]]:CURRent[:LEVel][:IMMediate][:AMPLitude]?")
-    def _get_current_level(self) -> str:
-        return f"{self.source.current_level:.6E}"
+    def _take_current_level(self, current_level: float) -> None:
+        self.source.current_range = source_range(current_level, CURRENT_RANGES, self.source.current_autorange,
+                                                 self.source.current_range)
+        self.source.current_level = current_level
 
-    @command("[:SOURce[1]]:CURRent:VLIMit[:LEVel]")
-    def _set_voltage_limit(self, arg: str) -> None:
-        low, high = VOLTAGE_LIMIT_RANGE
-        value = parse_number(arg, minimum=low, maximum=high, default=21.0)
-        if not low <= value <= high:
-            raise ScpiError(-222)
-        self.source.voltage_limit = value
+    _voltage_limit = Setting("[:SOURce[1]]:CURRent:VLIMit[:LEVel]", "source.voltage_limit",
+                             bounded(*VOLTAGE_LIMIT_RANGE, 21.0), nr3)
 
-    @command("[:SOURce[1]]:CURRent:VLIMit[:LEVel]?")
-    def _get_voltage_limit(self) -> str:
-        return f"{self.source.voltage_limit:.6E}"
+    _current_range = Setting("[:SOURce[1]]:CURRent:RANGe", "source.current_range", range_of(CURRENT_RANGES, 1e-4),
+                             nr3, apply="_fix_range")
 
+    # Source delay, autodelay and readback are one setting here for both source functions; a
+    # delay set by hand turns the automatic delay off (§6 ``:DELay:AUTO``: on after *RST).
+    _delay = Setting(tuple(f"[:SOURce[1]]:{node}:DELay" for node in SOURCE_NODES), "source.delay",
+                     bounded(0.0, 4.0, 0.0), nr3, apply="_fix_delay")
+    _autodelay = Setting(tuple(f"[:SOURce[1]]:{node}:DELay:AUTO" for node in SOURCE_NODES), "source.autodelay",
+                         parse_bool, on_off)
 
-    @command("[:SOURce[1]]:CURRent:RANGe")
-    def _set_current_range(self, arg: str) -> None:
-        value = abs(parse_number(arg, minimum=CURRENT_RANGES[0], maximum=CURRENT_RANGES[-1], default=1e-4))
-        if value > CURRENT_RANGES[-1] * 1.05:
-            raise ScpiError(-222)
-        self.source.current_range = next(r for r in CURRENT_RANGES if value <= r * 1.05)
-        self.source.current_autorange = False
-
-    @command("[:SOURce[1]]:CURRent:RANGe?")
-    def _get_current_range(self) -> str:
-        return f"{self.source.current_range:.6E}"
-
-    @command("[:SOURce[1]]:VOLTage:DELay")
-    @command("[:SOURce[1]]:CURRent:DELay")
-    def _set_delay(self, arg: str) -> None:
-        value = parse_number(arg, minimum=0.0, maximum=4.0, default=0.0)
-        if not 0 <= value <= 4.0:
-            raise ScpiError(-222)
-        self.source.delay, self.source.autodelay = value, False
-
-    @command("[:SOURce[1]]:VOLTage:DELay?")
-    @command("[:SOURce[1]]:CURRent:DELay?")
-    def _get_delay(self) -> str:
-        return f"{self.source.delay:.6E}"
-
-    # Source delay, autodelay and readback are one setting here for both source functions.
-    @command("[:SOURce[1]]:VOLTage:DELay:AUTO")
-    @command("[:SOURce[1]]:CURRent:DELay:AUTO")
-    def _set_autodelay(self, arg: str) -> None:
-        self.source.autodelay = parse_bool(arg)
-
-    @command("[:SOURce[1]]:VOLTage:DELay:AUTO?")
-    @command("[:SOURce[1]]:CURRent:DELay:AUTO?")
-    def _get_autodelay(self) -> str:
-        """§6 ``[:SOURce[1]]:<function>:DELay:AUTO``: on after *RST."""
-        return "1" if self.source.autodelay else "0"
+    def _fix_delay(self, delay: float) -> None:
+        self.source.delay, self.source.autodelay = delay, False
 
     @commands(*(f"[:SOURce[1]]:{node}:DELay:USER{n}" for node in SOURCE_NODES for n in range(1, USER_DELAYS + 1)))
     def _set_source_user_delay(self, arg: str) -> None:
         """§6 ``[:SOURce[1]]:<function>:DELay:USER<n>``: a delay a trigger model block can name."""
-        value = parse_number(arg, minimum=0.0, maximum=MAX_USER_DELAY, default=0.0)
-        if not 0 <= value <= MAX_USER_DELAY:
-            raise ScpiError(-222)
-        self.source_user_delays[self._user()] = value
+        self.source_user_delays[self._user()] = USER_DELAY(arg)
 
     @commands(*(f"[:SOURce[1]]:{node}:DELay:USER{n}?" for node in SOURCE_NODES for n in range(1, USER_DELAYS + 1)))
     def _get_source_user_delay(self) -> str:
-        return f"{self.source_user_delays[self._user()]:.6E}"
+        return nr3(self.source_user_delays[self._user()])
 
     _readback = Setting(("[:SOURce[1]]:VOLTage:READ:BACK", "[:SOURce[1]]:CURRent:READ:BACK"), "source.readback",
                         parse_bool, on_off)
@@ -618,37 +560,19 @@ class Keithley2450(SimulatedSourceMeter):
     def _sense_of_node(self) -> SenseSettings:
         return self.senses[self._node()]
 
-    @commands(*(f"[:SENSe[1]]:{node}:NPLCycles" for node in SENSE_NODES))
-    def _set_nplc(self, arg: str) -> None:
-        value = parse_number(arg, minimum=NPLC_RANGE[0], maximum=NPLC_RANGE[1], default=1.0)
-        if not NPLC_RANGE[0] <= value <= NPLC_RANGE[1]:
-            raise ScpiError(-222)
-        self._sense_of_node().nplc = value
+    _nplc = Setting(tuple(f"[:SENSe[1]]:{node}:NPLCycles" for node in SENSE_NODES), "_sense_of_node().nplc",
+                    bounded(*NPLC_RANGE, 1.0), nr3)
 
-    @commands(*(f"[:SENSe[1]]:{node}:NPLCycles?" for node in SENSE_NODES))
-    def _get_nplc(self) -> str:
-        return f"{self._sense_of_node().nplc:.6E}"
-
-    @commands(*(f"[:SENSe[1]]:{node}:AZERo[:STATe]" for node in SENSE_NODES))
-    def _set_autozero(self, arg: str) -> None:
-        self._sense_of_node().autozero = parse_bool(arg)
-
-    @commands(*(f"[:SENSe[1]]:{node}:AZERo[:STATe]?" for node in SENSE_NODES))
-    def _get_autozero(self) -> str:
-        """§6 ``[:SENSe[1]]:<function>:AZERo[:STATe]``: on after *RST."""
-        return "1" if self._sense_of_node().autozero else "0"
+    # §6 [:SENSe[1]]:<function>:AZERo[:STATe]: on after *RST
+    _autozero = Setting(tuple(f"[:SENSe[1]]:{node}:AZERo[:STATe]" for node in SENSE_NODES),
+                        "_sense_of_node().autozero", parse_bool, on_off)
 
     @command("[:SENSe[1]]:AZERo:ONCE")
     def _autozero_once(self) -> None:
         return None   # a zero reference in the simulator is exact
 
-    @commands(*(f"[:SENSe[1]]:{node}:RANGe:AUTO" for node in SENSE_NODES))
-    def _set_sense_autorange(self, arg: str) -> None:
-        self._sense_of_node().autorange = parse_bool(arg)
-
-    @commands(*(f"[:SENSe[1]]:{node}:RANGe:AUTO?" for node in SENSE_NODES))
-    def _get_sense_autorange(self) -> str:
-        return "1" if self._sense_of_node().autorange else "0"
+    _sense_autorange = Setting(tuple(f"[:SENSe[1]]:{node}:RANGe:AUTO" for node in SENSE_NODES),
+                               "_sense_of_node().autorange", parse_bool, on_off)
 
     @commands(*(f"[:SENSe[1]]:{node}:RANGe[:UPPer]" for node in SENSE_NODES))
     def _set_sense_range(self, arg: str) -> None:
@@ -661,7 +585,7 @@ class Keithley2450(SimulatedSourceMeter):
 
     @commands(*(f"[:SENSe[1]]:{node}:RANGe[:UPPer]?" for node in SENSE_NODES))
     def _get_sense_range(self) -> str:
-        return f"{self._sense_of_node().range:.6E}"
+        return nr3(self._sense_of_node().range)
 
     @commands(*(f"[:SENSe[1]]:{node}:RSENse" for node in SENSE_NODES))
     def _set_remote_sense(self, arg: str) -> None:
@@ -677,14 +601,11 @@ class Keithley2450(SimulatedSourceMeter):
     @commands(*(f"[:SENSe[1]]:{node}:DELay:USER{n}" for node in SENSE_NODES for n in range(1, USER_DELAYS + 1)))
     def _set_sense_user_delay(self, arg: str) -> None:
         """§6 ``[:SENSe[1]]:<function>:DELay:USER<n>``: a delay a trigger model block can name."""
-        value = parse_number(arg, minimum=0.0, maximum=MAX_USER_DELAY, default=0.0)
-        if not 0 <= value <= MAX_USER_DELAY:
-            raise ScpiError(-222)
-        self._sense_of_node().user_delays[self._user()] = value
+        self._sense_of_node().user_delays[self._user()] = USER_DELAY(arg)
 
     @commands(*(f"[:SENSe[1]]:{node}:DELay:USER{n}?" for node in SENSE_NODES for n in range(1, USER_DELAYS + 1)))
     def _get_sense_user_delay(self) -> str:
-        return f"{self._sense_of_node().user_delays[self._user()]:.6E}"
+        return nr3(self._sense_of_node().user_delays[self._user()])
 
     # §6 [:SENSe[1]]:COUNt: readings per :MEAS?/:READ?/:TRAC:TRIG (1 after *RST)
     _count = Setting("[:SENSe[1]]:COUNt", "sense_count", lambda arg: parse_int(arg, 1, MAX_SENSE_COUNT))
@@ -836,35 +757,20 @@ class Keithley2450(SimulatedSourceMeter):
     _data_format = Setting(":FORMat[:DATA]", "data_format", choice("ASCii", "REAL", "SREal"))
     _byte_order = Setting(":FORMat:BORDer", "byte_order", choice("NORMal", "SWAPped"))
 
-    @commands(*(f"[:SENSe[1]]:{node}:AVERage[:STATe]" for node in SENSE_NODES))
-    def _set_average(self, arg: str) -> None:
+    # the averaging filter of each function; a change of its settings starts its moving stack over
+    _average = Setting(tuple(f"[:SENSe[1]]:{node}:AVERage[:STATe]" for node in SENSE_NODES), "_sense_of_node().average",
+                       parse_bool, on_off, apply="_set_filter")
+    _average_count = Setting(tuple(f"[:SENSe[1]]:{node}:AVERage:COUNt" for node in SENSE_NODES),
+                             "_sense_of_node().average_count", lambda arg: parse_int(arg, *AVERAGE_COUNT_RANGE),
+                             apply="_set_filter")
+    _average_type = Setting(tuple(f"[:SENSe[1]]:{node}:AVERage:TCONtrol" for node in SENSE_NODES),
+                            "_sense_of_node().average_type", choice("REPeat", "MOVing"), apply="_set_filter")
+
+    def _set_filter(self, **setting: object) -> None:
         sense = self._sense_of_node()
-        sense.average = parse_bool(arg)
+        for name, value in setting.items():
+            setattr(sense, name, value)
         sense.stack.clear()
-
-    @commands(*(f"[:SENSe[1]]:{node}:AVERage[:STATe]?" for node in SENSE_NODES))
-    def _get_average(self) -> str:
-        return on_off(self._sense_of_node().average)
-
-    @commands(*(f"[:SENSe[1]]:{node}:AVERage:COUNt" for node in SENSE_NODES))
-    def _set_average_count(self, arg: str) -> None:
-        sense = self._sense_of_node()
-        sense.average_count = parse_int(arg, *AVERAGE_COUNT_RANGE)
-        sense.stack.clear()
-
-    @commands(*(f"[:SENSe[1]]:{node}:AVERage:COUNt?" for node in SENSE_NODES))
-    def _get_average_count(self) -> str:
-        return str(self._sense_of_node().average_count)
-
-    @commands(*(f"[:SENSe[1]]:{node}:AVERage:TCONtrol" for node in SENSE_NODES))
-    def _set_average_type(self, arg: str) -> None:
-        sense = self._sense_of_node()
-        sense.average_type = keyword(arg, ("REPeat", "MOVing"))
-        sense.stack.clear()
-
-    @commands(*(f"[:SENSe[1]]:{node}:AVERage:TCONtrol?" for node in SENSE_NODES))
-    def _get_average_type(self) -> str:
-        return self._sense_of_node().average_type
 
     _display_light = Setting(":DISPlay:LIGHt:STATe", "display_light",
                              choice("ON100", "ON75", "ON50", "ON25", "OFF", "BLACkout"))

@@ -62,13 +62,16 @@ import numpy as np
 
 from labsuite.core.datasheets import KEITHLEY_2600B, Keithley2600BModel, variants
 from labsuite.simulator.circuit import SegmentResult, SourcePort
-from labsuite.simulator.instruments.tsp import TspInstrument, TspObject, TspRuntimeError, attribute, number
+from labsuite.simulator.instruments.tsp import (TspInstrument, TspObject, TspRuntimeError, attribute, integer, number,
+                                                ranged)
 from labsuite.simulator.run_control import Interrupted
 
 LINE_FREQUENCY = 60.0          # Hz, localnode.linefreq at power-on
 NOT_A_NUMBER = 9.91e37   # a resistance with no current: what the firmware prints for overflow
                          # (9.91000e+37 in a recorded 2600B session; no manual page seen)
 NPLC_RANGE = (0.001, 25.0)     # smuX.measure.nplc
+LIMIT_AUTO = 0                 # smuX.LIMIT_AUTO: a limit the instrument chooses
+DELAY_AUTO = -1                # smuX.DELAY_AUTO: a delay the instrument chooses for the range
 BUFFER_CAPACITY = 60_000       # readings per dedicated buffer (not confirmed, see the module docstring)
 TIMER_DEFAULT_DELAY = 10e-6    # s (not confirmed)
 DELAYLIST_MEAN_MIN = 50e-6     # s, a delay list of several delays averages at least this (trigger.timer[N].delaylist)
@@ -118,18 +121,25 @@ def _choice_attribute(name: str, *allowed: str, then: Callable[[Any], None] | No
     """An enumerated attribute of an SMU's object, one of the :class:`Smu` constants named
     ``allowed``; another value queues 1101/1102 and is not kept."""
     def take(obj: Any, value: Any) -> int | None:
-        return _choice(obj._smu._instrument, value, tuple(getattr(Smu, c) for c in allowed), name)
+        return _choice(obj._instrument, value, tuple(getattr(Smu, c) for c in allowed), name)
     return attribute(f"_{name}", take, then=then)
 
 
-def _limited_attribute(name: str, limits: Callable[[Keithley2600BModel], tuple[float, float]],
+def _limited_attribute(name: str, limits: Callable[[Keithley2600BModel], tuple[float, float]], *,
+                       auto: float | None = None, keep: Callable[[float], Any] = float,
                        then: Callable[[Any], None] | None = None) -> property:
-    """A number attribute of an SMU's object within ``limits(spec)``; outside, the error is
-    queued and the value not kept."""
-    def take(obj: Any, value: Any) -> float | None:
-        x = number(value, name)
-        return x if obj._smu._instrument.within(x, *limits(obj._smu._spec)) else None
-    return attribute(f"_{name}", take, then=then)
+    """A number attribute of an SMU's object held in ``_<name>``, within ``limits(spec)`` or
+    ``auto`` (:func:`tsp.ranged`); outside, the error is queued and the value not kept."""
+    return ranged(f"_{name}", name, lambda obj: limits(obj._smu._spec), auto=auto, keep=keep, then=then)
+
+
+def _refused_flag(name: str, refusal: str) -> property:
+    """A 0/1 attribute that reads 0: setting it to 1 queues -221 with ``refusal`` (what is not
+    simulated)."""
+    def refuse(obj: Any, value: Any) -> None:
+        if _flag(value, name):
+            obj._instrument.error(-221, f"Settings conflict; {refusal}")
+    return property(lambda obj: 0, refuse)
 
 
 def _count_attribute(what: str) -> property:
@@ -256,49 +266,40 @@ class Timer(TspObject):
     def EVENT_ID(self) -> int:   # noqa: N802 (the manual's name)
         return self._event
 
-    @property
-    def count(self) -> int:
-        return self._count
-
-    @count.setter
-    def count(self, value: Any) -> None:
+    def _take_count(self, value: Any) -> int | None:
+        """Events per stimulus: 1 to 1 048 575 (0, endless, is not simulated)."""
         count = number(value, "count")
         if count == 0:
             self._instrument.error(-221, "Settings conflict; an endless timer is not simulated")
-        elif self._instrument.within(count, 1, 1_048_575):
-            self._count = int(count)
+            return None
+        return int(count) if self._instrument.within(count, 1, 1_048_575) else None
 
-    @property
-    def delay(self) -> float:
-        return self._delays[0]
-
-    @delay.setter
-    def delay(self, value: Any) -> None:
+    def _take_delay(self, value: Any) -> list[float] | None:
+        """One delay, 1 ns to 100 000 s."""
         delay = number(value, "delay")
-        if self._instrument.within(delay, 1e-9, 100_000):
-            self._delays, self._position = [delay], 0
+        return [delay] if self._instrument.within(delay, 1e-9, 100_000) else None
 
-    @property
-    def delaylist(self) -> list[float]:
-        return list(self._delays)
-
-    @delaylist.setter
-    def delaylist(self, value: Any) -> None:
+    def _take_delaylist(self, value: Any) -> list[float] | None:
+        """Delays each 1 ns to 100 000 s; several must average at least ``DELAYLIST_MEAN_MIN``."""
         delays = [number(d, "delaylist") for d in self._instrument.values(value, "delaylist")]
         if not delays or (len(delays) > 1 and sum(delays) / len(delays) < DELAYLIST_MEAN_MIN * (1 - 1e-9)):
             self._instrument.error(1102, "Parameter too small")
-        elif all(self._instrument.within(d, 1e-9, 100_000) for d in delays):
-            self._delays, self._position = delays, 0
+            return None
+        return delays if all(self._instrument.within(d, 1e-9, 100_000) for d in delays) else None
+
+    def _rewind(self) -> None:
+        """New delays: the next event takes the first."""
+        self._position = 0
+
+    count = attribute("_count", _take_count)
+
+    delay = attribute("_delays", _take_delay, lambda delays: delays[0], then=_rewind)
+
+    delaylist = attribute("_delays", _take_delaylist, list, then=_rewind)
 
     passthrough = _flag_attribute("passthrough", "_passthrough", bool)
 
-    @property
-    def stimulus(self) -> int:
-        return self._stimulus
-
-    @stimulus.setter
-    def stimulus(self, value: Any) -> None:
-        self._stimulus = int(number(value, "stimulus"))
+    stimulus = integer("_stimulus", "stimulus")
 
     @property
     def overrun(self) -> bool:
@@ -409,11 +410,20 @@ class Detector:
         return False
 
 
-class _Layer(TspObject):
-    """Common parts of ``smuX.trigger.arm/source/measure/endpulse``: stimulus and ``set()``."""
+class SmuPart(TspObject):
+    """An object of an SMU channel (``smuX.source``, ``smuX.measure``, ``smuX.trigger.*``): it
+    reaches its channel as ``_smu`` and the instrument, which queues its errors, as ``_instrument``."""
 
     def __init__(self, smu: Smu) -> None:
         self._smu = smu
+        self._instrument = smu._instrument
+
+
+class _Layer(SmuPart):
+    """Common parts of ``smuX.trigger.arm/source/measure/endpulse``: stimulus and ``set()``."""
+
+    def __init__(self, smu: Smu) -> None:
+        super().__init__(smu)
         self._detector = Detector()
 
     @property
@@ -450,26 +460,9 @@ class TriggerSource(_Layer):
 
     action = _choice_attribute("action", "DISABLE", "ENABLE")
 
-    @property
-    def limiti(self) -> float:
-        return self._limiti
+    limiti = _limited_attribute("limiti", lambda spec: (spec.limit_i[0], spec.pulse_current), auto=LIMIT_AUTO)
 
-    @limiti.setter
-    def limiti(self, value: Any) -> None:
-        limit = number(value, "limiti")
-        spec = self._smu._spec
-        if limit == Smu.LIMIT_AUTO or self._smu._instrument.within(limit, spec.limit_i[0], spec.pulse_current):
-            self._limiti = limit
-
-    @property
-    def limitv(self) -> float:
-        return self._limitv
-
-    @limitv.setter
-    def limitv(self, value: Any) -> None:
-        limit = number(value, "limitv")
-        if limit == Smu.LIMIT_AUTO or self._smu._instrument.within(limit, *self._smu._spec.limit_v):
-            self._limitv = limit
+    limitv = _limited_attribute("limitv", lambda spec: spec.limit_v, auto=LIMIT_AUTO)
 
     def listv(self, values: Any) -> None:
         points = [number(v, "listv") for v in self._smu._instrument.values(values, "listv")]
@@ -518,9 +511,9 @@ class TriggerEndPulse(_Layer):
     action = _choice_attribute("action", "SOURCE_IDLE", "SOURCE_HOLD")
 
 
-class TriggerEndSweep(TspObject):
+class TriggerEndSweep(SmuPart):
     def __init__(self, smu: Smu) -> None:
-        self._smu = smu
+        super().__init__(smu)
         self._action = Smu.SOURCE_IDLE
 
     action = _choice_attribute("action", "SOURCE_IDLE", "SOURCE_HOLD")
@@ -649,11 +642,11 @@ class SmuTrigger(TspObject):
 
 
 # --- source and measure -------------------------------------------------------------------
-class SmuSource(TspObject):
+class SmuSource(SmuPart):
     """``smuX.source``."""
 
     def __init__(self, smu: Smu) -> None:
-        self._smu = smu
+        super().__init__(smu)
         spec = smu._spec
         self._func = Smu.OUTPUT_DCVOLTS
         self._levelv = self._leveli = 0.0
@@ -677,52 +670,29 @@ class SmuSource(TspObject):
         elif func is not None:
             self._func = func
 
-    @property
-    def levelv(self) -> float:
-        return self._levelv
-
-    @levelv.setter
-    def levelv(self, value: Any) -> None:
+    def _take_levelv(self, value: Any) -> float | None:
+        """A voltage level the channel allows; with autorange the range follows it."""
         level = number(value, "levelv")
-        if self._smu._levels_allowed([level]):
-            if self._autorangev:
-                self._rangev = self._smu._spec.voltage_range_for(level)
-            self._levelv = level
-            self._smu._apply(None, None)
+        if not self._smu._levels_allowed([level]):
+            return None
+        if self._autorangev:
+            self._rangev = self._smu._spec.voltage_range_for(level)
+        return level
 
-    @property
-    def leveli(self) -> float:
-        return self._leveli
-
-    @leveli.setter
-    def leveli(self, value: Any) -> None:
+    def _take_leveli(self, value: Any) -> float | None:
+        """A current level of at most the largest current limit in magnitude."""
         level = number(value, "leveli")
-        if self._smu._instrument.within(abs(level), 0.0, self._smu._spec.limit_i[1]):
-            self._leveli = level
+        return level if self._instrument.within(abs(level), 0.0, self._smu._spec.limit_i[1]) else None
 
-    @property
-    def limiti(self) -> float:
-        return self._limiti
+    levelv = attribute("_levelv", _take_levelv, then=lambda source: source._smu._apply(None, None))
 
-    @limiti.setter
-    def limiti(self, value: Any) -> None:
-        limit = number(value, "limiti")
-        if self._smu._instrument.within(limit, *self._smu._spec.limit_i):
-            self._limiti = limit
-            self._smu._apply(None, None)
+    leveli = attribute("_leveli", _take_leveli)
+
+    limiti = _limited_attribute("limiti", lambda spec: spec.limit_i, then=lambda source: source._smu._apply(None, None))
 
     limitv = _limited_attribute("limitv", lambda spec: spec.limit_v)
 
-    @property
-    def limitp(self) -> float:
-        return self._limitp
-
-    @limitp.setter
-    def limitp(self, value: Any) -> None:
-        limit = number(value, "limitp")
-        spec = self._smu._spec
-        if limit == 0 or self._smu._instrument.within(limit, 0.0, spec.max_voltage * spec.limit_i[1]):
-            self._limitp = limit
+    limitp = _limited_attribute("limitp", lambda spec: (0.0, spec.max_voltage * spec.limit_i[1]))   # 0: off
 
     rangev = _range_attribute("rangev", lambda spec: spec.voltage_ranges, "_autorangev", False)
 
@@ -762,22 +732,15 @@ class SmuSource(TspObject):
 
     offlimitv = _limited_attribute("offlimitv", lambda spec: spec.limit_v)
 
-    @property
-    def delay(self) -> float:
-        return self._delay
-
-    @delay.setter
-    def delay(self, value: Any) -> None:
-        delay = number(value, "delay")
-        if delay == Smu.DELAY_AUTO or self._smu._instrument.within(delay, 0.0, 10_000.0):
-            self._delay = max(delay, 0.0)   # the auto delay's settling table is not simulated
+    # DELAY_AUTO is kept as 0 s: the auto delay's settling table is not simulated
+    delay = _limited_attribute("delay", lambda spec: (0.0, 10_000.0), auto=DELAY_AUTO, keep=lambda s: max(s, 0.0))
 
 
-class SmuMeasure(TspObject):
+class SmuMeasure(SmuPart):
     """``smuX.measure``."""
 
     def __init__(self, smu: Smu) -> None:
-        self._smu = smu
+        super().__init__(smu)
         spec = smu._spec
         self._nplc = 1.0
         self._count = 1
@@ -789,25 +752,10 @@ class SmuMeasure(TspObject):
 
     nplc = _limited_attribute("nplc", lambda spec: NPLC_RANGE)
 
-    @property
-    def count(self) -> int:
-        return self._count
+    count = _limited_attribute("count", lambda spec: (1, BUFFER_CAPACITY), keep=int)
 
-    @count.setter
-    def count(self, value: Any) -> None:
-        count = number(value, "count")
-        if self._smu._instrument.within(count, 1, BUFFER_CAPACITY):
-            self._count = int(count)
-
-    @property
-    def delay(self) -> float:
-        return self._delay
-
-    @delay.setter
-    def delay(self, value: Any) -> None:
-        delay = number(value, "delay")
-        if delay == Smu.DELAY_AUTO or self._smu._instrument.within(delay, 0.0, 10_000.0):
-            self._delay = delay   # DELAY_AUTO: the range-dependent settling is not simulated (0 s)
+    # DELAY_AUTO is kept, and taken as 0 s: the range-dependent settling is not simulated
+    delay = _limited_attribute("delay", lambda spec: (0.0, 10_000.0), auto=DELAY_AUTO)
 
     interval = _limited_attribute("interval", lambda spec: (0.0, 1.0))
 
@@ -857,8 +805,8 @@ class Smu(TspObject):
     AUTOZERO_OFF, AUTOZERO_ONCE, AUTOZERO_AUTO = 0, 1, 2
     DISABLE, ENABLE = 0, 1
     SOURCE_IDLE, SOURCE_HOLD = 0, 1
-    DELAY_OFF, DELAY_AUTO = 0, -1
-    LIMIT_AUTO = 0
+    DELAY_OFF = 0
+    DELAY_AUTO, LIMIT_AUTO = DELAY_AUTO, LIMIT_AUTO   # the module's constants, under their TSP names
     SENSE_LOCAL, SENSE_REMOTE, SENSE_CALA = 0, 1, 3
 
     def __init__(self, instrument: Keithley2600, letter: str, port: SourcePort | None,
@@ -1147,23 +1095,9 @@ class LocalNode(TspObject):
         else:
             self._instrument.error(1101, "Parameter too big")
 
-    @property
-    def prompts(self) -> int:
-        return 0
+    prompts = _refused_flag("prompts", "TSP prompts are not simulated")
 
-    @prompts.setter
-    def prompts(self, value: Any) -> None:
-        if _flag(value, "prompts"):
-            self._instrument.error(-221, "Settings conflict; TSP prompts are not simulated")
-
-    @property
-    def showerrors(self) -> int:
-        return 0
-
-    @showerrors.setter
-    def showerrors(self, value: Any) -> None:
-        if _flag(value, "showerrors"):
-            self._instrument.error(-221, "Settings conflict; automatic error printing is not simulated")
+    showerrors = _refused_flag("showerrors", "automatic error printing is not simulated")
 
     def reset(self) -> None:
         self._instrument.reset()
@@ -1317,10 +1251,8 @@ class Keithley2600(TspInstrument):
     def reset(self) -> None:
         """``reset()`` / ``*RST``: every channel, timer and the print format to defaults."""
         super().reset()
-        for channel in self.channels:
-            channel.reset()
-        for timer in self.timers:
-            timer.reset()
+        for part in (*self.channels, *self.timers):
+            part.reset()
         self.trigger.clear()
 
     def complete(self) -> None:

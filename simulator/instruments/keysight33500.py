@@ -69,9 +69,10 @@ from decimal import Decimal
 from itertools import chain
 
 from labsuite.simulator.circuit import SourcePort
-from labsuite.simulator.instruments.generator import INFINITY, SimulatedGenerator, emf_per_volt, pulse_train
-from labsuite.simulator.instruments.scpi import (ScpiError, Setting, choice, command, keyword, on_off, parse_bool,
-                                                 parse_number)
+from labsuite.simulator.instruments.generator import (GeneratorChannel, SimulatedGenerator, finite, load_setting,
+                                                     pulse_train)
+from labsuite.simulator.instruments.scpi import (ScpiError, Setting, choice, command, keyword, numeric, on_off,
+                                                 parse_bool, parse_number)
 
 MAX_EMF = 10.0                 # V, largest |level| open circuit (±5 V into 50 Ω)
 MIN_AMPLITUDE_EMF = 2e-3       # V, 1 mVpp into 50 Ω
@@ -106,25 +107,13 @@ def nr3(value: float) -> str:
 
 # --- the instrument --------------------------------------------------------------------------
 @dataclass
-class Channel:
-    """One output's settings (levels as EMF, the open-circuit volts behind the 50 Ω)."""
+class Channel(GeneratorChannel):
+    """One output's settings: the shared ones, and the 33500's pulse hold, sync, burst period,
+    trigger settings and other waveform shapes."""
 
-    function: str = "SIN"
-    frequency: float = 1e3          # Hz; the pulse period is its inverse
-    width: float = 100e-6           # s, 50 % to 50 %
     duty: float = 10.0              # %, width/period, kept for PULSe:HOLD DCYCle
     hold: str = "WIDT"
-    lead: float = 10e-9             # s, 10–90 %
-    trail: float = 10e-9            # s
-    emf_high: float = 0.1           # V, 100 mVpp into the 50 Ω load setting
-    emf_low: float = -0.1           # V
-    load: float = 50.0              # Ω, output termination setting (math.inf: high impedance)
-    polarity: str = "NORM"
     sync: bool = True
-    output: bool = False
-    burst: bool = False
-    burst_mode: str = "TRIG"
-    cycles: float = 1               # math.inf: INFinity
     burst_period: float = 10e-3     # s
     trigger_source: str = "IMM"
     trigger_slope: str = "POS"
@@ -136,42 +125,10 @@ class Channel:
     square_duty: float = 50.0       # %
     arb: str = DEFAULT_ARB          # FUNCtion:ARBitrary, the arbitrary waveform played by ARB
 
-    @property
-    def period(self) -> float:
-        return 1.0 / self.frequency
-
-    @property
-    def pulsed(self) -> bool:
-        return self.function == "PULS"
-
     def burst_segments(self, idle: float | None, pulse: float | None) -> Iterator[tuple[float, float | None]]:
         """The burst a trigger starts: the trigger delay at ``idle``, then the pulse train."""
         delay = [(self.trigger_delay, idle)] if self.trigger_delay > 0 else []
         return chain(delay, pulse_train(idle, pulse, self.width, self.period, int(self.cycles)))
-
-    def unplayable(self) -> str | None:
-        """Why an output that is on in this state cannot be simulated (None: it can)."""
-        if self.function == "DC":
-            return None
-        if not self.burst:
-            return "continuous output"
-        if self.burst_mode != "TRIG":
-            return "gated burst"
-        if self.trigger_source not in ("BUS", "EXT"):
-            return "free-running burst"
-        if math.isinf(self.cycles):
-            return "infinite burst"
-        return None
-
-    def levels(self) -> tuple[float, float]:
-        """(idle, pulse) EMF, V: the low level while idle, the high level during the pulse
-        (swapped with the polarity inverted); the offset for other functions."""
-        if self.function != "PULS":
-            offset = (self.emf_high + self.emf_low) / 2
-            return offset, offset
-        if self.polarity == "INV":
-            return self.emf_high, self.emf_low
-        return self.emf_low, self.emf_high
 
 
 class Keysight33500(SimulatedGenerator):
@@ -183,8 +140,8 @@ class Keysight33500(SimulatedGenerator):
     channel_suffix = CHANNEL_SUFFIX
     max_emf, min_amplitude_emf = MAX_EMF, MIN_AMPLITUDE_EMF
     default_amplitude, default_high = 0.2, 0.1   # 100 mVpp into 50 Ω after *RST
-    max_burst, default_cycles = MAX_BURST, 1
-    clipped = ("Data out of range;value clipped to lower limit", "Data out of range;value clipped to upper limit")
+    max_burst, default_cycles, min_width = MAX_BURST, 1, MIN_WIDTH
+    clip_messages = ("Data out of range;value clipped to lower limit", "Data out of range;value clipped to upper limit")
     reply = staticmethod(nr3)
 
     def __init__(self, port: SourcePort, port2: SourcePort | None = None) -> None:
@@ -194,7 +151,8 @@ class Keysight33500(SimulatedGenerator):
     # --- bookkeeping ------------------------------------------------------------------
     def reset(self) -> None:
         """The *RST state (the error queue and the status registers are not cleared)."""
-        self.channels = {1: Channel(), 2: Channel()}
+        self.channels = {n: Channel(frequency=1e3, width=100e-6, lead=10e-9, trail=10e-9, emf_high=0.1, emf_low=-0.1,
+                                    cycles=1) for n in (1, 2)}   # 100 mVpp into the 50 Ω load setting
         self.sync_source = "CH1"
 
     def format_error(self, code: int, message: str) -> str:
@@ -206,7 +164,7 @@ class Keysight33500(SimulatedGenerator):
     def _change(self, **settings: object) -> None:
         """Apply settings that decide whether the output can be played."""
         new = replace(self.ch, **settings)
-        reason = new.unplayable()
+        reason = new.unplayable(new.trigger_source in ("BUS", "EXT"), "free-running burst")
         if new.output and reason:
             raise ScpiError(-221, f"Settings conflict;{reason} is not simulated with the output on")
         self.channels[self._addressed] = new
@@ -223,16 +181,7 @@ class Keysight33500(SimulatedGenerator):
             self.errors.push(-221, "Settings conflict;edge time decreased due to pulse width")
         c.duty = 100.0 * c.width / c.period
 
-    def _volts(self, arg: str, low: float, high: float, default: float) -> float:
-        """A level argument in programmed (load-setting) volts → EMF volts."""
-        scale = emf_per_volt(self.ch.load)
-        return parse_number(arg, minimum=low / scale, maximum=high / scale, default=default / scale) * scale
-
     # --- triggering ---------------------------------------------------------------------------
-    @command(":ABORt")
-    def _abort(self) -> None:
-        return None   # a burst runs to completion inside *TRG in bench time: nothing to stop
-
     def _armed_externally(self, c: Channel, slope: str) -> bool:
         return (c.burst and c.burst_mode == "TRIG" and c.pulsed and c.trigger_source == "EXT"
                 and c.trigger_slope == slope)
@@ -255,9 +204,7 @@ class Keysight33500(SimulatedGenerator):
 
     @command("[:SOURce]:FREQuency")
     def _set_frequency(self, arg: str) -> None:
-        value = self._clip(parse_number(arg, minimum=FREQUENCY_RANGE[0], maximum=FREQUENCY_RANGE[1], default=1e3),
-                           *FREQUENCY_RANGE)
-        self._set_period(1.0 / value, fit=self.ch.function == "PULS")
+        self._set_period(1.0 / self._number(arg, *FREQUENCY_RANGE, 1e3), fit=self.ch.function == "PULS")
 
     @command("[:SOURce]:FREQuency?")
     def _get_frequency(self) -> str:
@@ -265,8 +212,7 @@ class Keysight33500(SimulatedGenerator):
 
     @command("[:SOURce]:FUNCtion:PULSe:PERiod")
     def _set_pulse_period(self, arg: str) -> None:
-        low, high = 1.0 / FREQUENCY_RANGE[1], 1.0 / FREQUENCY_RANGE[0]
-        self._set_period(self._clip(parse_number(arg, minimum=low, maximum=high, default=1e-3), low, high))
+        self._set_period(self._number(arg, 1.0 / FREQUENCY_RANGE[1], 1.0 / FREQUENCY_RANGE[0], 1e-3))
 
     def _set_period(self, period: float, fit: bool = True) -> None:
         """New period (s); the width follows it under PULSe:HOLD DCYCle, else stays."""
@@ -281,94 +227,41 @@ class Keysight33500(SimulatedGenerator):
     def _get_pulse_period(self) -> str:
         return nr3(self.ch.period)
 
-    @command("[:SOURce]:FUNCtion:PULSe:WIDTh")
-    def _set_width(self, arg: str) -> None:
-        self.ch.width = self._clip(parse_number(arg, minimum=MIN_WIDTH, maximum=MAX_WIDTH, default=100e-6),
-                                   MIN_WIDTH, MAX_WIDTH)
-        self._fit_pulse()
+    _width = Setting("[:SOURce]:FUNCtion:PULSe:WIDTh", "ch.width", numeric(MIN_WIDTH, MAX_WIDTH, 100e-6), nr3,
+                     apply="_retime", clip=(MIN_WIDTH, MAX_WIDTH))
 
-    @command("[:SOURce]:FUNCtion:PULSe:WIDTh?")
-    def _get_width(self) -> str:
-        return nr3(self.ch.width)
-
-    @command("[:SOURce]:FUNCtion:PULSe:DCYCle")
-    def _set_duty(self, arg: str) -> None:
-        duty = self._clip(parse_number(arg, minimum=0.0, maximum=100.0, default=10.0), 0.0, 100.0)
-        self.ch.width = max(MIN_WIDTH, duty / 100.0 * self.ch.period)
-        self._fit_pulse()
-
-    @command("[:SOURce]:FUNCtion:PULSe:DCYCle?")
-    def _get_duty(self) -> str:
-        return nr3(self.ch.duty)
+    _duty = Setting("[:SOURce]:FUNCtion:PULSe:DCYCle", "ch.duty", numeric(0.0, 100.0, 10.0), nr3, apply="_take_duty",
+                    clip=(0.0, 100.0))
 
     _hold = Setting("[:SOURce]:FUNCtion:PULSe:HOLD", "ch.hold", choice("WIDTh", "DCYCle"))
 
     @command("[:SOURce]:FUNCtion:PULSe:TRANsition[:BOTH]")
     def _set_edges(self, arg: str) -> None:
-        edge = self._edge(arg)
-        self.ch.lead = self.ch.trail = edge
-        self._fit_pulse()
-
-    @command("[:SOURce]:FUNCtion:PULSe:TRANsition:LEADing")
-    def _set_lead(self, arg: str) -> None:
-        self.ch.lead = self._edge(arg)
-        self._fit_pulse()
-
-    @command("[:SOURce]:FUNCtion:PULSe:TRANsition:TRAiling")
-    def _set_trail(self, arg: str) -> None:
-        self.ch.trail = self._edge(arg)
-        self._fit_pulse()
-
-    def _edge(self, arg: str) -> float:
-        return self._clip(parse_number(arg, minimum=EDGE_RANGE[0], maximum=EDGE_RANGE[1], default=10e-9),
-                          *EDGE_RANGE)
+        edge = self._number(arg, *EDGE_RANGE, 10e-9)
+        self._retime(lead=edge, trail=edge)
 
     @command("[:SOURce]:FUNCtion:PULSe:TRANsition[:BOTH]?")
-    @command("[:SOURce]:FUNCtion:PULSe:TRANsition:LEADing?")
-    def _get_lead(self) -> str:
-        return nr3(self.ch.lead)
+    def _get_edges(self) -> str:
+        return nr3(self.ch.lead)   # answered with the leading edge
 
-    @command("[:SOURce]:FUNCtion:PULSe:TRANsition:TRAiling?")
-    def _get_trail(self) -> str:
-        return nr3(self.ch.trail)
+    _lead = Setting("[:SOURce]:FUNCtion:PULSe:TRANsition:LEADing", "ch.lead", numeric(*EDGE_RANGE, 10e-9), nr3,
+                    apply="_retime", clip=EDGE_RANGE)
+
+    _trail = Setting("[:SOURce]:FUNCtion:PULSe:TRANsition:TRAiling", "ch.trail", numeric(*EDGE_RANGE, 10e-9), nr3,
+                     apply="_retime", clip=EDGE_RANGE)
 
     # --- output ---------------------------------------------------------------------------
-    @command(":OUTPut:LOAD")
-    def _set_load(self, arg: str) -> None:
-        super()._set_load(arg)
-
-    @command(":OUTPut:LOAD?")
-    def _get_load(self) -> str:
-        return super()._get_load()
+    _load = Setting(":OUTPut:LOAD", "ch.load", load_setting, lambda ohms: nr3(finite(ohms)), apply="_take_load")
 
     _sync = Setting(":OUTPut:SYNC", "ch.sync", parse_bool, on_off)
 
     # --- burst and trigger ----------------------------------------------------------------
-    @command("[:SOURce]:BURSt:STATe")
-    def _set_burst(self, arg: str) -> None:
-        self._change(burst=parse_bool(arg))
+    _burst = Setting("[:SOURce]:BURSt:STATe", "ch.burst", parse_bool, on_off, apply="_change")
 
-    @command("[:SOURce]:BURSt:STATe?")
-    def _get_burst(self) -> str:
-        return "1" if self.ch.burst else "0"
+    _burst_period = Setting("[:SOURce]:BURSt:INTernal:PERiod", "ch.burst_period", numeric(*BURST_PERIOD_RANGE, 10e-3),
+                            nr3, clip=BURST_PERIOD_RANGE)
 
-    @command("[:SOURce]:BURSt:INTernal:PERiod")
-    def _set_burst_period(self, arg: str) -> None:
-        self.ch.burst_period = self._clip(parse_number(arg, minimum=BURST_PERIOD_RANGE[0],
-                                                       maximum=BURST_PERIOD_RANGE[1], default=10e-3),
-                                          *BURST_PERIOD_RANGE)
-
-    @command("[:SOURce]:BURSt:INTernal:PERiod?")
-    def _get_burst_period(self) -> str:
-        return nr3(self.ch.burst_period)
-
-    @command(":TRIGger:SOURce")
-    def _set_trigger_source(self, arg: str) -> None:
-        self._change(trigger_source=keyword(arg, TRIGGER_SOURCES))
-
-    @command(":TRIGger:SOURce?")
-    def _get_trigger_source(self) -> str:
-        return self.ch.trigger_source
+    _trigger_source = Setting(":TRIGger:SOURce", "ch.trigger_source", choice(*TRIGGER_SOURCES), apply="_change")
 
     _trigger_slope = Setting(":TRIGger:SLOPe", "ch.trigger_slope", choice("POSitive", "NEGative"))
 
@@ -377,32 +270,17 @@ class Keysight33500(SimulatedGenerator):
         if arg.strip().upper() in ("INF", "INFINITY"):
             self.ch.trigger_count = math.inf
             return
-        self.ch.trigger_count = round(self._clip(parse_number(arg, minimum=1, maximum=MAX_TRIGGER_COUNT, default=1),
-                                                 1, MAX_TRIGGER_COUNT))
+        self.ch.trigger_count = round(self._number(arg, 1, MAX_TRIGGER_COUNT, 1))
 
     @command(":TRIGger:COUNt?")
     def _get_trigger_count(self) -> str:
-        return nr3(INFINITY if math.isinf(self.ch.trigger_count) else self.ch.trigger_count)
+        return nr3(finite(self.ch.trigger_count))
 
-    @command(":TRIGger:DELay")
-    def _set_trigger_delay(self, arg: str) -> None:
-        self.ch.trigger_delay = self._clip(parse_number(arg, minimum=TRIGGER_DELAY_RANGE[0],
-                                                        maximum=TRIGGER_DELAY_RANGE[1], default=0.0),
-                                           *TRIGGER_DELAY_RANGE)
+    _trigger_delay = Setting(":TRIGger:DELay", "ch.trigger_delay", numeric(*TRIGGER_DELAY_RANGE, 0.0), nr3,
+                             clip=TRIGGER_DELAY_RANGE)
 
-    @command(":TRIGger:DELay?")
-    def _get_trigger_delay(self) -> str:
-        return nr3(self.ch.trigger_delay)
-
-    @command(":TRIGger:TIMer")
-    def _set_trigger_timer(self, arg: str) -> None:
-        self.ch.trigger_timer = self._clip(parse_number(arg, minimum=TRIGGER_TIMER_RANGE[0],
-                                                        maximum=TRIGGER_TIMER_RANGE[1], default=1e-3),
-                                           *TRIGGER_TIMER_RANGE)
-
-    @command(":TRIGger:TIMer?")
-    def _get_trigger_timer(self) -> str:
-        return nr3(self.ch.trigger_timer)
+    _trigger_timer = Setting(":TRIGger:TIMer", "ch.trigger_timer", numeric(*TRIGGER_TIMER_RANGE, 1e-3), nr3,
+                             clip=TRIGGER_TIMER_RANGE)
 
     # --- phase, frequency mode, other waveform shapes ---------------------------------------
     @command("[:SOURce]:PHASe[:ADJust]")
@@ -430,23 +308,11 @@ class Keysight33500(SimulatedGenerator):
     def _get_frequency_mode(self) -> str:
         return "CW"
 
-    @command("[:SOURce]:FUNCtion:RAMP:SYMMetry")
-    def _set_symmetry(self, arg: str) -> None:
-        self.ch.ramp_symmetry = self._clip(parse_number(arg, minimum=0.0, maximum=100.0, default=100.0), 0.0, 100.0)
+    _symmetry = Setting("[:SOURce]:FUNCtion:RAMP:SYMMetry", "ch.ramp_symmetry", numeric(0.0, 100.0, 100.0), nr3,
+                        clip=(0.0, 100.0))
 
-    @command("[:SOURce]:FUNCtion:RAMP:SYMMetry?")
-    def _get_symmetry(self) -> str:
-        return nr3(self.ch.ramp_symmetry)
-
-    @command("[:SOURce]:FUNCtion:SQUare:DCYCle")
-    def _set_square_duty(self, arg: str) -> None:
-        self.ch.square_duty = self._clip(parse_number(arg, minimum=SQUARE_DUTY_RANGE[0],
-                                                      maximum=SQUARE_DUTY_RANGE[1], default=50.0),
-                                         *SQUARE_DUTY_RANGE)
-
-    @command("[:SOURce]:FUNCtion:SQUare:DCYCle?")
-    def _get_square_duty(self) -> str:
-        return nr3(self.ch.square_duty)
+    _square_duty = Setting("[:SOURce]:FUNCtion:SQUare:DCYCle", "ch.square_duty", numeric(*SQUARE_DUTY_RANGE, 50.0), nr3,
+                           clip=SQUARE_DUTY_RANGE)
 
     _gate_polarity = Setting("[:SOURce]:BURSt:GATE:POLarity", "ch.burst_gate_polarity", choice("NORMal", "INVerted"))
 

@@ -76,11 +76,15 @@ import numpy as np
 
 from labsuite.core.datasheets import KEYSIGHT_B2900
 from labsuite.simulator.circuit import SegmentResult, SourcePort
-from labsuite.simulator.instruments.scpi import (ScpiError, Setting, choice, command, definite_block, on_off,
-                                                 parse_bool, parse_number, unquote)
-from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter
+from labsuite.simulator.instruments.scpi import (ScpiError, Setting, bounded, choice, command, commands, definite_block,
+                                                 on_off, parse_bool, parse_number, unquote)
+from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter, TraceBuffer
 
 VOLTAGE_RANGES = (0.2, 2.0, 20.0, 200.0)          # V
+# a range setting of a channel and the autorange setting a range set by hand turns off
+ELEMENT_NODES = ("CURRent", "VOLTage", "TIME", "STATus", "SOURce")   # :FETCh…:<element>? headers
+AUTORANGE = {"range": "autorange", "current_range": "current_autorange",
+             "sense_current_range": "sense_current_autorange"}
 MAX_VOLTAGE = 210.0                               # V
 COMPLIANCE_MIN = 1e-9                             # A, not confirmed (manual: "minimum measurement value")
 COMPLIANCE_DC_MAX = 3.03                          # A
@@ -256,21 +260,6 @@ class ChannelState:
         return self.triggered
 
 
-@dataclass
-class TraceBuffer:
-    capacity: int = TRACE_POINTS
-    control: str = "NEV"
-    readings: list[Reading] = field(default_factory=list)
-
-    def feed(self, reading: Reading) -> None:
-        """Store while ``NEXT``; a full buffer turns the control to ``NEV`` (no error)."""
-        if self.control != "NEXT":
-            return
-        self.readings.append(reading)
-        if len(self.readings) >= self.capacity:
-            self.control = "NEV"
-
-
 @dataclass(order=True)
 class _Event:
     time: float                            # s from the start of the run
@@ -341,14 +330,48 @@ def parse_chanlist(args: tuple[str, ...], channels: int) -> list[int]:
     return sorted(found)
 
 
-def _layer_command(tail: str) -> Callable[[Callable[..., str | None]], Callable[..., str | None]]:
-    """Register a handler for ``tail`` of the ARM and TRIGger layers, of one action or ``[:ALL]``."""
-    def register(func: Callable[..., str | None]) -> Callable[..., str | None]:
-        for layer in (":ARM", ":TRIGger"):
-            for action in ("[:ALL]", ":ACQuire", ":TRANsient"):
-                command(f"{layer}{action}:{tail}")(func)
-        return func
-    return register
+def _layer_headers(tail: str) -> tuple[str, ...]:
+    """The headers of ``tail`` of the ARM and TRIGger layers, of one action or ``[:ALL]``."""
+    return tuple(f"{layer}{action}:{tail}" for layer in (":ARM", ":TRIGger")
+                 for action in ("[:ALL]", ":ACQuire", ":TRANsient"))
+
+
+def _trigger_source(arg: str) -> str:
+    """A layer's trigger source: AINT (AUTO), BUS or TIMer; INT1/2, EXT1-14 and LAN (the
+    instrument's, nothing wired to them here) -221, another -224."""
+    token = arg.strip().upper()
+    names = {"AINT": "AINT", "AUTO": "AINT", "BUS": "BUS", "TIM": "TIM", "TIMER": "TIM"}
+    if token not in names:
+        code = -221 if re.fullmatch(r"(INT|EXT)\d+|LAN", token) else -224
+        raise ScpiError(code, MESSAGES[code])
+    return names[token]
+
+
+def _held(ch: ChannelState, level: float) -> float:
+    """``level``, which the channel's voltage range must hold unless it autoranges (-222)."""
+    if not ch.autorange and abs(level) > ch.range * 1.05:
+        raise ScpiError(-222, MESSAGES[-222])
+    return level
+
+
+def whole(minimum: int, maximum: int, default: int) -> Callable[[str], int]:
+    """Parser of a whole-number parameter in [minimum, maximum] (MIN, MAX, DEF too); a fraction
+    or a number outside, -222."""
+    def parse(arg: str) -> int:
+        value = parse_number(arg, minimum=minimum, maximum=maximum, default=default)
+        if value != int(value) or not minimum <= value <= maximum:
+            raise ScpiError(-222, MESSAGES[-222])
+        return int(value)
+    return parse
+
+
+def _voltage_range(arg: str) -> float:
+    """The voltage range a ``RANGe`` parameter selects (MIN, MAX, DEF or a value in V); beyond
+    the largest level, -222."""
+    value = abs(parse_number(arg, minimum=VOLTAGE_RANGES[0], maximum=VOLTAGE_RANGES[-1], default=VOLTAGE_RANGES[-1]))
+    if value > MAX_VOLTAGE:
+        raise ScpiError(-222, MESSAGES[-222])
+    return _range_for(value)
 
 
 def _nr3(value: float) -> str:
@@ -386,7 +409,7 @@ class KeysightB2900(SimulatedSourceMeter):
         """``*RST``: every channel to its reset settings (the error queue is kept)."""
         self.channels = [ChannelState(self.spec.min_interval, self.spec.min_pulse_width, self.line_frequency)
                          for _ in range(self.spec.channels)]
-        self.traces = [TraceBuffer() for _ in range(self.spec.channels)]
+        self.traces = [TraceBuffer(TRACE_POINTS) for _ in range(self.spec.channels)]
         self.elements = list(ELEMENTS)
         self.data_format = "ASC"          # :FORMat[:DATA], *RST ASCii
         self.byte_order = "NORM"          # :FORMat:BORDer, *RST NORMal (big-endian)
@@ -511,9 +534,7 @@ class KeysightB2900(SimulatedSourceMeter):
     @command("[:SOURce]:CURRent:RANGe")
     def _set_current_range(self, arg: str) -> None:
         """Reference ch. 4 ``[:SOURce[c]]:CURRent:RANGe``: a fixed current-source range."""
-        ch = self._ch()
-        ch.current_range = self._current_range(arg)
-        ch.current_autorange = False
+        self._fix_range(current_range=self._current_range(arg))
 
     @command("[:SOURce]:CURRent:RANGe?")
     def _get_current_range(self) -> str:
@@ -531,58 +552,35 @@ class KeysightB2900(SimulatedSourceMeter):
         return _nr3(_limit_query(which, self._ch().triggered, -MAX_VOLTAGE, MAX_VOLTAGE, 0.0))
 
     def _level(self, ch: ChannelState, arg: str) -> float:
-        value = parse_number(arg, minimum=-MAX_VOLTAGE, maximum=MAX_VOLTAGE, default=0.0)
-        if abs(value) > MAX_VOLTAGE or (not ch.autorange and abs(value) > ch.range * 1.05):
-            raise ScpiError(-222, MESSAGES[-222])
-        return value
+        return _held(ch, bounded(-MAX_VOLTAGE, MAX_VOLTAGE, 0.0)(arg))
+
+    def _take_levels(self, **levels: float) -> None:
+        """Sweep ends, which a fixed voltage range must hold (-222)."""
+        ch = self._ch()
+        for name, value in levels.items():
+            setattr(ch, name, _held(ch, value))
+
+    def _fix_range(self, **fixed: float) -> None:
+        """A range set by hand: autoranging of what it ranges stops."""
+        ch = self._ch()
+        for name, value in fixed.items():
+            setattr(ch, name, value)
+            setattr(ch, AUTORANGE[name], False)
 
     _mode = Setting("[:SOURce]:VOLTage:MODE", "_ch().mode", choice("FIXed", "LIST", "SWEep"))
 
-    @command("[:SOURce]:VOLTage:RANGe")
-    def _set_range(self, arg: str) -> None:
-        ch = self._ch()
-        value = abs(parse_number(arg, minimum=VOLTAGE_RANGES[0], maximum=VOLTAGE_RANGES[-1],
-                                 default=VOLTAGE_RANGES[-1]))
-        if value > MAX_VOLTAGE:
-            raise ScpiError(-222, MESSAGES[-222])
-        ch.range, ch.autorange = _range_for(value), False
-
-    @command("[:SOURce]:VOLTage:RANGe?")
-    def _get_range(self) -> str:
-        return _nr3(self._ch().range)
+    _range = Setting("[:SOURce]:VOLTage:RANGe", "_ch().range", _voltage_range, _nr3, apply="_fix_range")
 
     _autorange = Setting("[:SOURce]:VOLTage:RANGe:AUTO", "_ch().autorange", parse_bool, on_off)
 
-    @command("[:SOURce]:VOLTage:STARt")
-    def _set_start(self, arg: str) -> None:
-        ch = self._ch()
-        ch.start = self._level(ch, arg)
+    _sweep_start = Setting("[:SOURce]:VOLTage:STARt", "_ch().start", bounded(-MAX_VOLTAGE, MAX_VOLTAGE, 0.0), _nr3,
+                           apply="_take_levels")
 
-    @command("[:SOURce]:VOLTage:STARt?")
-    def _get_start(self) -> str:
-        return _nr3(self._ch().start)
+    _sweep_stop = Setting("[:SOURce]:VOLTage:STOP", "_ch().stop", bounded(-MAX_VOLTAGE, MAX_VOLTAGE, 0.0), _nr3,
+                          apply="_take_levels")
 
-    @command("[:SOURce]:VOLTage:STOP")
-    def _set_stop(self, arg: str) -> None:
-        ch = self._ch()
-        ch.stop = self._level(ch, arg)
-
-    @command("[:SOURce]:VOLTage:STOP?")
-    def _get_stop(self) -> str:
-        return _nr3(self._ch().stop)
-
-    @command("[:SOURce]:VOLTage:POINts")
-    @command("[:SOURce]:SWEep:POINts")
-    def _set_sweep_points(self, arg: str) -> None:
-        value = parse_number(arg, minimum=1, maximum=LIST_POINTS, default=1)
-        if value != int(value) or not 1 <= value <= LIST_POINTS:
-            raise ScpiError(-222, MESSAGES[-222])
-        self._ch().sweep_points = int(value)
-
-    @command("[:SOURce]:VOLTage:POINts?")
-    @command("[:SOURce]:SWEep:POINts?")
-    def _get_sweep_points(self) -> str:
-        return str(self._ch().sweep_points)
+    _sweep_points = Setting(("[:SOURce]:VOLTage:POINts", "[:SOURce]:SWEep:POINts"), "_ch().sweep_points",
+                            whole(1, LIST_POINTS, 1))
 
     @command("[:SOURce]:LIST:VOLTage")
     def _set_list(self, *values: str) -> None:
@@ -673,10 +671,7 @@ class KeysightB2900(SimulatedSourceMeter):
     def _set_compliance(self, arg: str) -> None:
         ch = self._ch()
         high = COMPLIANCE_PULSE_MAX if ch.shape == "PULS" else COMPLIANCE_DC_MAX
-        value = parse_number(arg, minimum=COMPLIANCE_MIN, maximum=high, default=DEFAULT_COMPLIANCE)
-        if not COMPLIANCE_MIN <= value <= high:
-            raise ScpiError(-222, MESSAGES[-222])
-        ch.compliance = value
+        ch.compliance = bounded(COMPLIANCE_MIN, high, DEFAULT_COMPLIANCE)(arg)
 
     @command(":SENSe:CURRent[:DC]:PROTection[:LEVel]?")
     def _get_compliance(self, which: str = "") -> str:
@@ -688,11 +683,7 @@ class KeysightB2900(SimulatedSourceMeter):
     def _set_voltage_compliance(self, arg: str) -> None:
         """Reference ch. 4 ``[:SENSe[c]]:VOLTage[:DC]:PROTection[:LEVel]``: the voltage limit
         while sourcing current."""
-        value = parse_number(arg, minimum=VOLTAGE_COMPLIANCE_MIN, maximum=MAX_VOLTAGE,
-                             default=DEFAULT_VOLTAGE_COMPLIANCE)
-        if not VOLTAGE_COMPLIANCE_MIN <= value <= MAX_VOLTAGE:
-            raise ScpiError(-222, MESSAGES[-222])
-        self._ch().voltage_compliance = value
+        self._ch().voltage_compliance = bounded(VOLTAGE_COMPLIANCE_MIN, MAX_VOLTAGE, DEFAULT_VOLTAGE_COMPLIANCE)(arg)
 
     @command(":SENSe:VOLTage[:DC]:PROTection[:LEVel]?")
     def _get_voltage_compliance(self, which: str = "") -> str:
@@ -714,9 +705,7 @@ class KeysightB2900(SimulatedSourceMeter):
     def _set_sense_current_range(self, arg: str) -> None:
         """Reference ch. 4 ``[:SENSe[c]]:CURRent[:DC]:RANGe[:UPPer]``: a fixed measurement range
         (autorange off); a value selects the smallest range holding it."""
-        ch = self._ch()
-        ch.sense_current_range = self._current_range(arg)
-        ch.sense_current_autorange = False
+        self._fix_range(sense_current_range=self._current_range(arg))
 
     @command(":SENSe:CURRent[:DC]:RANGe[:UPPer]?")
     def _get_sense_current_range(self) -> str:
@@ -799,57 +788,34 @@ class KeysightB2900(SimulatedSourceMeter):
             return [pick(ch.transient)]
         return [pick(ch.transient), pick(ch.acquire)]
 
-    @_layer_command("SOURce[:SIGNal]")
-    def _set_layer_source(self, arg: str) -> None:
-        token = arg.strip().upper()
-        names = {"AINT": "AINT", "AUTO": "AINT", "BUS": "BUS", "TIM": "TIM", "TIMER": "TIM"}
-        if token not in names:
-            # INT1/2, EXT1-14 and LAN are the instrument's; nothing is wired to them here
-            code = -221 if re.fullmatch(r"(INT|EXT)\d+|LAN", token) else -224
-            raise ScpiError(code, MESSAGES[code])
+    def _layer(self) -> Layer:
+        """The first layer the header addresses: a query answers its setting."""
+        return self._layers()[0]
+
+    def _set_layers(self, **setting: object) -> None:
+        """Give every layer the header addresses the setting."""
         for layer in self._layers():
-            layer.source = names[token]
+            for name, value in setting.items():
+                setattr(layer, name, value)
 
-    @_layer_command("SOURce[:SIGNal]?")
-    def _get_layer_source(self) -> str:
-        return self._layers()[0].source
+    _layer_source = Setting(_layer_headers("SOURce[:SIGNal]"), "_layer().source", _trigger_source, apply="_set_layers")
 
-    @_layer_command("TIMer")
+    @commands(*_layer_headers("TIMer"))
     def _set_layer_timer(self, arg: str) -> None:
         low = self.spec.min_interval
         value = parse_number(arg, minimum=low, maximum=TIME_MAX, default=low)
         if not low * (1 - 1e-9) <= value <= TIME_MAX:
             raise ScpiError(-222, MESSAGES[-222])
-        for layer in self._layers():
-            layer.timer = value
+        self._set_layers(timer=value)
 
-    @_layer_command("TIMer?")
+    @commands(*_layer_headers("TIMer?"))
     def _get_layer_timer(self) -> str:
-        return _nr3(self._layers()[0].timer)
+        return _nr3(self._layer().timer)
 
-    @_layer_command("COUNt")
-    def _set_layer_count(self, arg: str) -> None:
-        value = parse_number(arg, minimum=1, maximum=COUNT_MAX, default=1)
-        if value != int(value) or not 1 <= value <= COUNT_MAX:
-            raise ScpiError(-222, MESSAGES[-222])
-        for layer in self._layers():
-            layer.count = int(value)
+    _layer_count = Setting(_layer_headers("COUNt"), "_layer().count", whole(1, COUNT_MAX, 1), apply="_set_layers")
 
-    @_layer_command("COUNt?")
-    def _get_layer_count(self) -> str:
-        return str(self._layers()[0].count)
-
-    @_layer_command("DELay")
-    def _set_layer_delay(self, arg: str) -> None:
-        value = parse_number(arg, minimum=0.0, maximum=TIME_MAX, default=0.0)
-        if not 0.0 <= value <= TIME_MAX:
-            raise ScpiError(-222, MESSAGES[-222])
-        for layer in self._layers():
-            layer.delay = value
-
-    @_layer_command("DELay?")
-    def _get_layer_delay(self) -> str:
-        return _nr3(self._layers()[0].delay)
+    _layer_delay = Setting(_layer_headers("DELay"), "_layer().delay", bounded(0.0, TIME_MAX, 0.0), _nr3,
+                           apply="_set_layers")
 
     @command(":INITiate[:IMMediate][:ALL]")
     def _initiate(self, *chanlist: str) -> None:
@@ -1015,19 +981,11 @@ class KeysightB2900(SimulatedSourceMeter):
     def _fetch(self, *chanlist: str) -> str:
         return self._format(parse_chanlist(chanlist, self.spec.channels), self.elements, latest=True)
 
-    @command(":FETCh:ARRay:CURRent?")
-    @command(":FETCh:ARRay:VOLTage?")
-    @command(":FETCh:ARRay:TIME?")
-    @command(":FETCh:ARRay:STATus?")
-    @command(":FETCh:ARRay:SOURce?")
+    @commands(*(f":FETCh:ARRay:{element}?" for element in ELEMENT_NODES))
     def _fetch_array_element(self, *chanlist: str) -> str:
         return self._format(parse_chanlist(chanlist, self.spec.channels), [self._element()], latest=False)
 
-    @command(":FETCh[:SCALar]:CURRent?")
-    @command(":FETCh[:SCALar]:VOLTage?")
-    @command(":FETCh[:SCALar]:TIME?")
-    @command(":FETCh[:SCALar]:STATus?")
-    @command(":FETCh[:SCALar]:SOURce?")
+    @commands(*(f":FETCh[:SCALar]:{element}?" for element in ELEMENT_NODES))
     def _fetch_element(self, *chanlist: str) -> str:
         return self._format(parse_chanlist(chanlist, self.spec.channels), [self._element()], latest=True)
 

@@ -95,6 +95,16 @@ def command(pattern: str) -> Callable[[Callable[..., str | None]], Callable[...,
     return register
 
 
+def commands(*patterns: str) -> Callable[[Callable[..., str | None]], Callable[..., str | None]]:
+    """Register a method as the handler of each of ``patterns`` (one per function, channel
+    layer or reading element the header names)."""
+    def register(func: Callable[..., str | None]) -> Callable[..., str | None]:
+        for pattern in patterns:
+            command(pattern)(func)
+        return func
+    return register
+
+
 def split_outside_quotes(text: str, sep: str) -> list[str]:
     """Split ``text`` on ``sep`` where it is not inside a quoted string."""
     parts, buf, quote = [], [], ""
@@ -188,6 +198,12 @@ def bounded(minimum: float, maximum: float, default: float) -> Callable[[str], f
     return parse
 
 
+def numeric(minimum: float, maximum: float, default: float) -> Callable[[str], float]:
+    """Parser of a numeric parameter whose MIN, MAX and DEF are ``minimum``, ``maximum`` and
+    ``default``; a number outside is left to the setting (``Setting.clip``)."""
+    return lambda arg: parse_number(arg, minimum=minimum, maximum=maximum, default=default)
+
+
 def on_off(value: bool) -> str:
     """A boolean as queries answer it: 1 or 0."""
     return "1" if value else "0"
@@ -200,13 +216,20 @@ class Setting:
     and ``header?`` answers ``reply(value)``. A dotted attribute (``ch.polarity``) is held by an
     object the instrument gives (the addressed channel); a part ending in ``()`` is a method it
     calls for that object (``_ch().mode``). ``default`` is the *RST value
-    :meth:`ScpiInstrument.reset_settings` restores (None: the instrument's reset sets it)."""
+    :meth:`ScpiInstrument.reset_settings` restores (None: the instrument's reset sets it).
+    ``apply`` names the instrument method that takes the parsed value, as the keyword the
+    attribute's last part names, instead of a plain assignment: for a setting the instrument
+    checks against its others first (``_change(output=True)``) or that others follow. ``clip``
+    (low, high): a number outside is not refused but taken at the nearer limit, the instrument
+    queueing -222 (:meth:`ScpiInstrument.clipped`)."""
 
     header: str | tuple[str, ...]
     attribute: str
     parse: Callable[[str], Any]
     reply: Callable[[Any], str] = str
     default: Any = None
+    apply: str | None = None
+    clip: tuple[float, float] | None = None
 
     def handlers(self) -> tuple[Callable[..., None], Callable[..., str]]:
         """(command handler, query handler) for the instrument's dispatcher."""
@@ -219,8 +242,14 @@ class Setting:
                     instrument = instrument()
             return instrument
 
-        def set_value(instrument: object, arg: str) -> None:
-            setattr(holder(instrument), name, self.parse(arg))
+        def set_value(instrument: ScpiInstrument, arg: str) -> None:
+            value = self.parse(arg)
+            if self.clip:
+                value = instrument.clipped(value, *self.clip)
+            if self.apply:
+                getattr(instrument, self.apply)(**{name: value})
+            else:
+                setattr(holder(instrument), name, value)
 
         def get_value(instrument: object) -> str:
             return self.reply(getattr(holder(instrument), name))
@@ -267,6 +296,7 @@ class ScpiInstrument:
     _commands: list[_Command]
     _settings: list[Setting]
     idn: str
+    clip_messages = (ERROR_MESSAGES[-222], ERROR_MESSAGES[-222])   # a value clipped to the lower, the upper limit
 
     def __init_subclass__(cls, **kwargs: object) -> None:
         super().__init_subclass__(**kwargs)
@@ -302,6 +332,17 @@ class ScpiInstrument:
         for setting in self._settings:
             if setting.default is not None:
                 setattr(self, setting.attribute, setting.default)
+
+    def clipped(self, value: float, low: float, high: float) -> float:
+        """``value`` within [low, high]; outside, the nearer limit, with -222 queued (the
+        instrument goes on)."""
+        if value < low:
+            self.errors.push(-222, self.clip_messages[0])
+            return low
+        if value > high:
+            self.errors.push(-222, self.clip_messages[1])
+            return high
+        return value
 
     def format_error(self, code: int, message: str) -> str:
         """How this instrument spells an error-queue entry."""

@@ -1,10 +1,13 @@
 """What the simulated SCPI source-measure units (Keithley 2400 and 2450, Keysight B2900) share:
-an output that drives the device through one source port on the bench clock, and mains on and
-off as IEEE 488.2 defines them."""
+an output that drives the device through one source port on the bench clock, mains on and off
+as IEEE 488.2 defines them, the moving averaging filter (2400, 2450) and the trace buffer
+(2400, B2900)."""
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -22,6 +25,26 @@ def moving_average(stack: deque[float], count: int, value: float) -> float:
     while len(stack) > count:
         stack.popleft()
     return float(np.mean(stack))
+
+
+@dataclass
+class TraceBuffer:
+    """The reading buffer of the 2400 and the B2900 (``:TRACe``): it stores readings while its
+    feed control is ``NEXT`` and turns the control to ``NEV`` (no error) once ``capacity`` are in."""
+
+    capacity: int
+    control: str = "NEV"
+    readings: list[Any] = field(default_factory=list)
+
+    def feed(self, reading: Any) -> bool:
+        """Store ``reading`` while the control is ``NEXT``; True if it filled the buffer."""
+        if self.control != "NEXT":
+            return False
+        self.readings.append(reading)
+        if len(self.readings) >= self.capacity:
+            self.control = "NEV"
+            return True
+        return False
 
 
 class SimulatedSourceMeter(Ieee488Instrument):

@@ -42,13 +42,14 @@ trail) − delay, the *RST values (sine, 1 MHz, 1 Vpp, 500 ns width, burst count
 """
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from labsuite.simulator.instruments.generator import SimulatedGenerator, emf_per_volt, pulse_train
-from labsuite.simulator.instruments.scpi import ScpiError, Setting, choice, command, keyword, parse_bool, parse_number
+from labsuite.simulator.instruments.generator import (GeneratorChannel, SimulatedGenerator, finite, load_setting,
+                                                     pulse_train)
+from labsuite.simulator.instruments.scpi import (ScpiError, Setting, choice, command, keyword, numeric, on_off,
+                                                 parse_bool)
 
 MAX_EMF = 10.0                   # V, largest |level| open circuit (±5 V into 50 Ω)
 MIN_AMPLITUDE_EMF = 2e-3         # V, 1 mVpp into 50 Ω
@@ -71,44 +72,19 @@ def number(value: float) -> str:
 
 
 @dataclass
-class Channel:
-    """One output's settings (levels as EMF, the open-circuit volts behind the 50 Ω)."""
+class Channel(GeneratorChannel):
+    """One output's settings: the shared ones and the pulse's lead delay."""
 
-    shape: str = "SIN"
-    frequency: float = 1e6          # Hz; the pulse period is its inverse
-    width: float = 500e-9           # s, 50 % to 50 %
     delay: float = 0.0              # s, lead delay
-    lead: float = MIN_EDGE          # s, 10–90 %
-    trail: float = MIN_EDGE         # s
-    emf_high: float = 1.0           # V, 1 Vpp into the 50 Ω load setting
-    emf_low: float = -1.0           # V
-    load: float = 50.0              # Ω, load impedance setting (math.inf: high impedance)
-    polarity: str = "NORM"
-    output: bool = False
-    burst: bool = False
-    burst_mode: str = "TRIG"
-    cycles: float = 5               # math.inf: INFinity
 
     @property
-    def period(self) -> float:
-        return 1.0 / self.frequency
-
-    @property
-    def pulsed(self) -> bool:
-        return self.shape == "PULS"
+    def duty(self) -> float:
+        """Duty cycle, %."""
+        return 100.0 * self.width / self.period
 
     def burst_segments(self, idle: float | None, pulse: float | None) -> Iterator[tuple[float, float | None]]:
         """The burst a trigger starts: the pulse train, each period from its lead delay."""
         return pulse_train(idle, pulse, self.width, self.period, int(self.cycles), self.delay)
-
-    def levels(self) -> tuple[float, float]:
-        """(idle, pulse) EMF, V (swapped with the polarity inverted; the offset for other shapes)."""
-        if self.shape != "PULS":
-            offset = (self.emf_high + self.emf_low) / 2
-            return offset, offset
-        if self.polarity == "INV":
-            return self.emf_high, self.emf_low
-        return self.emf_low, self.emf_high
 
 
 class TektronixAFG31000(SimulatedGenerator):
@@ -120,38 +96,25 @@ class TektronixAFG31000(SimulatedGenerator):
     channel_suffix = CHANNEL_SUFFIX
     max_emf, min_amplitude_emf = MAX_EMF, MIN_AMPLITUDE_EMF
     default_amplitude, default_high = 2.0, 1.0
-    max_burst, default_cycles = MAX_BURST, 5
-    clipped = ("Data out of range", "Data out of range")
+    max_burst, default_cycles, min_width = MAX_BURST, 5, MIN_WIDTH
+    clip_messages = ("Data out of range", "Data out of range")
     reply = staticmethod(number)
 
     # --- bookkeeping ------------------------------------------------------------------
     def reset(self) -> None:
         """The *RST state (the error queue and the status registers are not cleared)."""
-        self.channels = {1: Channel(), 2: Channel()}
+        self.channels = {n: Channel(frequency=1e6, width=500e-9, lead=MIN_EDGE, trail=MIN_EDGE, emf_high=1.0,
+                                    emf_low=-1.0, cycles=5) for n in (1, 2)}   # 1 Vpp into the 50 Ω load setting
         self.trigger_source = "TIM"
         self.timer = 1e-3
         self.trigger_slope = "POS"        # TRIGger[:SEQuence]:SLOPe, POSitive after *RST
-
-    def _unplayable(self, c: Channel, trigger_source: str) -> str | None:
-        """Why an output that is on in this state cannot be simulated (None: it can)."""
-        if c.shape == "DC":
-            return None
-        if not c.burst:
-            return "continuous output"
-        if c.burst_mode != "TRIG":
-            return "gated burst"
-        if trigger_source != "EXT":
-            return "timer-triggered burst"
-        if math.isinf(c.cycles):
-            return "infinite burst"
-        return None
 
     def _change(self, trigger_source: str | None = None, **settings: object) -> None:
         """Apply settings that decide whether an output that is on can be played."""
         source = trigger_source or self.trigger_source
         channels = {n: replace(c, **settings) if n == self._addressed else c for n, c in self.channels.items()}
         for c in channels.values():
-            reason = self._unplayable(c, source)
+            reason = c.unplayable(source == "EXT", "timer-triggered burst")
             if c.output and reason:
                 raise ScpiError(-221, f"Settings conflict;{reason} is not simulated with the output on")
         self.channels, self.trigger_source = channels, source
@@ -177,15 +140,9 @@ class TektronixAFG31000(SimulatedGenerator):
         token = arg.strip().upper()
         if token.endswith(("VRMS", "DBM")):
             raise ScpiError(-221, "Settings conflict;only Vpp units are simulated")
-        token = token.removesuffix("VPP")
-        scale = emf_per_volt(self.ch.load)
-        return parse_number(token, minimum=low / scale, maximum=high / scale, default=default / scale) * scale
+        return super()._volts(token.removesuffix("VPP"), low, high, default)
 
     # --- triggering ---------------------------------------------------------------------------
-    @command(":ABORt")
-    def _abort(self) -> None:
-        return None   # a burst runs to completion inside *TRG in bench time: nothing to stop
-
     def _armed_externally(self, c: Channel, slope: str) -> bool:
         return (c.burst and c.burst_mode == "TRIG" and c.pulsed and self.trigger_source == "EXT"
                 and self.trigger_slope == slope)
@@ -199,21 +156,21 @@ class TektronixAFG31000(SimulatedGenerator):
     # --- function and timing --------------------------------------------------------------
     @command("[:SOURce]:FUNCtion[:SHAPe]")
     def _set_shape(self, arg: str) -> None:
-        self._change(shape=keyword(arg, SHAPES))
-        if self.ch.shape == "PULS":
-            self.ch.frequency = self._clip(self.ch.frequency, *PULSE_FREQUENCY_RANGE)
+        self._change(function=keyword(arg, SHAPES))
+        if self.ch.function == "PULS":
+            self.ch.frequency = self.clipped(self.ch.frequency, *PULSE_FREQUENCY_RANGE)
             self._fit_pulse()
 
     @command("[:SOURce]:FUNCtion[:SHAPe]?")
     def _get_shape(self) -> str:
-        return self.ch.shape
+        return self.ch.function
 
     @command("[:SOURce]:FREQuency[:CW]")
     @command("[:SOURce]:FREQuency:FIXed")
     def _set_frequency(self, arg: str) -> None:
-        low, high = PULSE_FREQUENCY_RANGE if self.ch.shape == "PULS" else FREQUENCY_RANGE
-        self.ch.frequency = self._clip(parse_number(arg, minimum=low, maximum=high, default=1e6), low, high)
-        if self.ch.shape == "PULS":
+        pulsed = self.ch.pulsed
+        self.ch.frequency = self._number(arg, *(PULSE_FREQUENCY_RANGE if pulsed else FREQUENCY_RANGE), 1e6)
+        if pulsed:
             self._fit_pulse()
 
     @command("[:SOURce]:FREQuency[:CW]?")
@@ -223,57 +180,35 @@ class TektronixAFG31000(SimulatedGenerator):
 
     @command("[:SOURce]:PULSe:PERiod")
     def _set_period(self, arg: str) -> None:
-        low, high = 1.0 / PULSE_FREQUENCY_RANGE[1], 1.0 / PULSE_FREQUENCY_RANGE[0]
-        self.ch.frequency = 1.0 / self._clip(parse_number(arg, minimum=low, maximum=high, default=1e-6), low, high)
-        self._fit_pulse()
+        self._retime(frequency=1.0 / self._number(arg, 1.0 / PULSE_FREQUENCY_RANGE[1], 1.0 / PULSE_FREQUENCY_RANGE[0],
+                                                   1e-6))
 
     @command("[:SOURce]:PULSe:PERiod?")
     def _get_period(self) -> str:
         return number(self.ch.period)
 
-    @command("[:SOURce]:PULSe:WIDTh")
-    def _set_width(self, arg: str) -> None:
-        self.ch.width = self._clip(parse_number(arg, minimum=MIN_WIDTH, maximum=MAX_WIDTH, default=500e-9),
-                                   MIN_WIDTH, MAX_WIDTH)
-        self._fit_pulse()
+    _width = Setting("[:SOURce]:PULSe:WIDTh", "ch.width", numeric(MIN_WIDTH, MAX_WIDTH, 500e-9), number,
+                     apply="_retime", clip=(MIN_WIDTH, MAX_WIDTH))
 
-    @command("[:SOURce]:PULSe:WIDTh?")
-    def _get_width(self) -> str:
-        return number(self.ch.width)
+    _duty = Setting("[:SOURce]:PULSe:DCYCle", "ch.duty", numeric(0.001, 99.999, 50.0), number, apply="_take_duty",
+                    clip=(0.001, 99.999))
 
-    @command("[:SOURce]:PULSe:DCYCle")
-    def _set_duty(self, arg: str) -> None:
-        duty = self._clip(parse_number(arg, minimum=0.001, maximum=99.999, default=50.0), 0.001, 99.999)
-        self.ch.width = max(MIN_WIDTH, duty / 100.0 * self.ch.period)
-        self._fit_pulse()
-
-    @command("[:SOURce]:PULSe:DCYCle?")
-    def _get_duty(self) -> str:
-        return number(100.0 * self.ch.width / self.ch.period)
-
+    # the lead delay and the edges take ranges that follow the period
     @command("[:SOURce]:PULSe:DELay")
     def _set_delay(self, arg: str) -> None:
-        self.ch.delay = self._clip(parse_number(arg, minimum=0.0, maximum=self.ch.period, default=0.0),
-                                   0.0, self.ch.period)
-        self._fit_pulse()
+        self._retime(delay=self._number(arg, 0.0, self.ch.period, 0.0))
+
+    @command("[:SOURce]:PULSe:TRANsition[:LEADing]")
+    def _set_lead(self, arg: str) -> None:
+        self._retime(lead=self._number(arg, MIN_EDGE, 0.625 * self.ch.period, MIN_EDGE))
+
+    @command("[:SOURce]:PULSe:TRANsition:TRAiling")
+    def _set_trail(self, arg: str) -> None:
+        self._retime(trail=self._number(arg, MIN_EDGE, 0.625 * self.ch.period, MIN_EDGE))
 
     @command("[:SOURce]:PULSe:DELay?")
     def _get_delay(self) -> str:
         return number(self.ch.delay)
-
-    @command("[:SOURce]:PULSe:TRANsition[:LEADing]")
-    def _set_lead(self, arg: str) -> None:
-        self.ch.lead = self._edge(arg)
-        self._fit_pulse()
-
-    @command("[:SOURce]:PULSe:TRANsition:TRAiling")
-    def _set_trail(self, arg: str) -> None:
-        self.ch.trail = self._edge(arg)
-        self._fit_pulse()
-
-    def _edge(self, arg: str) -> float:
-        high = 0.625 * self.ch.period
-        return self._clip(parse_number(arg, minimum=MIN_EDGE, maximum=high, default=MIN_EDGE), MIN_EDGE, high)
 
     @command("[:SOURce]:PULSe:TRANsition[:LEADing]?")
     def _get_lead(self) -> str:
@@ -284,39 +219,15 @@ class TektronixAFG31000(SimulatedGenerator):
         return number(self.ch.trail)
 
     # --- output ---------------------------------------------------------------------------
-    @command(":OUTPut:IMPedance")
-    def _set_load(self, arg: str) -> None:
-        super()._set_load(arg)
-
-    @command(":OUTPut:IMPedance?")
-    def _get_load(self) -> str:
-        return super()._get_load()
+    _load = Setting(":OUTPut:IMPedance", "ch.load", load_setting, lambda ohms: number(finite(ohms)), apply="_take_load")
 
     # --- burst and trigger ----------------------------------------------------------------
-    @command("[:SOURce]:BURSt[:STATe]")
-    def _set_burst(self, arg: str) -> None:
-        self._change(burst=parse_bool(arg))
+    _burst = Setting("[:SOURce]:BURSt[:STATe]", "ch.burst", parse_bool, on_off, apply="_change")
 
-    @command("[:SOURce]:BURSt[:STATe]?")
-    def _get_burst(self) -> str:
-        return "1" if self.ch.burst else "0"
+    _trigger_source = Setting(":TRIGger[:SEQuence]:SOURce", "trigger_source", choice("TIMer", "EXTernal"),
+                              apply="_change")
 
-    @command(":TRIGger[:SEQuence]:SOURce")
-    def _set_trigger_source(self, arg: str) -> None:
-        self._change(trigger_source=keyword(arg, ("TIMer", "EXTernal")))
-
-    @command(":TRIGger[:SEQuence]:SOURce?")
-    def _get_trigger_source(self) -> str:
-        return self.trigger_source
-
-    @command(":TRIGger[:SEQuence]:TIMer")
-    def _set_timer(self, arg: str) -> None:
-        self.timer = self._clip(parse_number(arg, minimum=TIMER_RANGE[0], maximum=TIMER_RANGE[1], default=1e-3),
-                                *TIMER_RANGE)
-
-    @command(":TRIGger[:SEQuence]:TIMer?")
-    def _get_timer(self) -> str:
-        return number(self.timer)
+    _timer = Setting(":TRIGger[:SEQuence]:TIMer", "timer", numeric(*TIMER_RANGE, 1e-3), number, clip=TIMER_RANGE)
 
     # the edge of the Trigger Input signal that triggers (nothing is wired to it; *TRG triggers either way)
     _trigger_slope = Setting(":TRIGger[:SEQuence]:SLOPe", "trigger_slope", choice("POSitive", "NEGative"))

@@ -388,6 +388,23 @@ def attribute(field: str, take: Callable[[Any, Any], Any], reply: Callable[[Any]
     return property(get, assign)
 
 
+def ranged(field: str, what: str, limits: Callable[[Any], tuple[float, float]], *, auto: float | None = None,
+           keep: Callable[[float], Any] = float, then: Callable[[Any], None] | None = None) -> property:
+    """A number attribute held in ``field``: a value within ``limits(obj)``, or ``auto`` (a value
+    the manual gives a meaning of its own, such as ``LIMIT_AUTO``), is kept as ``keep`` gives it;
+    outside, the object's ``_instrument`` queues the error (:meth:`TspInstrument.within`) and it
+    is not kept. ``what`` names the attribute in a type error; ``then`` as for :func:`attribute`."""
+    def take(obj: Any, value: Any) -> Any:
+        x = number(value, what)
+        return keep(x) if x == auto or obj._instrument.within(x, *limits(obj)) else None
+    return attribute(field, take, then=then)
+
+
+def integer(field: str, what: str) -> property:
+    """A number attribute held as an integer in ``field`` (an event ID, a byte order)."""
+    return attribute(field, lambda obj, value: int(number(value, what)))
+
+
 def number(value: Any, what: str) -> float:
     """A Lua number argument as float; anything else stops the chunk."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
@@ -445,25 +462,9 @@ class Format(TspObject):
         self._byteorder = self.LITTLEENDIAN
         self._data = self.ASCII
 
-    @property
-    def asciiprecision(self) -> int:
-        return self._precision
+    asciiprecision = ranged("_precision", "format.asciiprecision", lambda fmt: (1, 16), keep=int)
 
-    @asciiprecision.setter
-    def asciiprecision(self, value: Any) -> None:
-        digits = number(value, "format.asciiprecision")
-        if self._instrument.within(digits, 1, 16):
-            self._precision = int(digits)
-
-    @property
-    def data(self) -> int:
-        return self._data
-
-    @data.setter
-    def data(self, value: Any) -> None:
-        kind = number(value, "format.data")
-        if self._instrument.within(kind, self.ASCII, self.REAL64):
-            self._data = int(kind)
+    data = ranged("_data", "format.data", lambda fmt: (fmt.ASCII, fmt.REAL64), keep=int)
 
     def values(self, values: list[Any], what: str) -> str:
         """Values as printnumber() and printbuffer() write them: ``", "``-separated text, or
@@ -475,13 +476,7 @@ class Format(TspObject):
         packed = struct.pack(f"{order}{len(values)}{code}", *(number(v, what) for v in values))
         return "#0" + packed.decode("latin-1")
 
-    @property
-    def byteorder(self) -> int:
-        return self._byteorder
-
-    @byteorder.setter
-    def byteorder(self, value: Any) -> None:
-        self._byteorder = int(number(value, "format.byteorder"))
+    byteorder = integer("_byteorder", "format.byteorder")
 
     def text(self, value: Any) -> str:
         """A value as print() writes it."""
