@@ -18,7 +18,10 @@ devices of the array sit at 0 V.
 Time: the node belongs to the bench clock. Before an instrument changes its output it calls
 :meth:`SourcePort.drive`, which first carries the device from the last change to "now" under the
 outputs as they were; a running instrument sequence holds through :meth:`SourcePort.hold`, which
-also advances the clock.
+also advances the clock. A sequence whose drive does not depend on what it measures (a
+hardware-timed train) hands the node its whole segment table instead (:meth:`SourcePort.hold_train`):
+when the port drives the device alone and directly, the model evolves over the whole train in one
+call (:meth:`DeviceModel.evolve_train`), else segment by segment as above, with the same result.
 """
 from __future__ import annotations
 
@@ -39,6 +42,19 @@ class SegmentResult:
     device_voltage: float   # V, mean voltage across the device
     energy: float           # J, ∫ V_dev·I dt delivered to the device
     in_compliance: bool     # the current limit was reached during the segment
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a source port saw over each segment of a train (arrays of shape (segments,))."""
+
+    current: np.ndarray          # A, mean current out of the port into the device node
+    source_voltage: np.ndarray   # V, mean voltage at the source terminals
+    device_voltage: np.ndarray   # V, mean voltage across the device
+    energy: np.ndarray           # J, ∫ V_dev·I dt delivered to the device
+    in_compliance: np.ndarray    # bool, the current limit was reached during the segment
+    reading: np.ndarray          # A, mean of a read segment's noisy conversions (NaN where not read)
+    time: np.ndarray             # s, bench time at the end of each segment
 
 
 class SourceCircuit:
@@ -102,6 +118,52 @@ class DeviceNode:
         self.clock.advance(duration)
         self._synced = self.clock.now()
         return result
+
+    def hold_train(self, port: SourcePort, voltages: list[float | None], compliances: list[float],
+                   durations: list[float], reads: list[int]) -> TrainResult:
+        """Drive ``port`` at ``voltages[k]`` V (None: off) under ``compliances[k]`` A for ``durations[k]`` s,
+        segment after segment, the other outputs as they are; take ``reads[k]`` noisy conversions of the
+        current at the end of segment k. The same as :meth:`SourcePort.drive` and :meth:`hold` per
+        segment; evaluated in one model call while ``port`` drives the device alone through 0 Ω."""
+        m = len(durations)
+        out = {name: np.empty(m) for name in ("current", "source_voltage", "device_voltage", "energy", "time")}
+        limited, reading = np.zeros(m, dtype=bool), np.full(m, np.nan)
+        done = 0
+        if m and self._alone(port):
+            port.drive(voltages[0], compliances[0])
+            self.sync()
+            v = np.array([0.0 if x is None else x for x in voltages])
+            limits = np.where([x is None for x in voltages], math.inf, np.asarray(compliances, dtype=float))
+            drive = list(zip(voltages, compliances))
+            cycle_starts = np.array([False] + [a != b for a, b in zip(drive[1:], drive)])
+            evolution = self.model.evolve_train(v, limits, np.asarray(durations, dtype=float), np.asarray(reads),
+                                                cycle_starts)
+            if evolution is not None and evolution.done:
+                done = evolution.done
+                off = np.array([x is None for x in voltages[:done]])
+                out["current"][:done] = np.where(off, 0.0, evolution.current)
+                out["source_voltage"][:done] = out["device_voltage"][:done] = v[:done]
+                out["energy"][:done] = v[:done] * evolution.current * durations[:done]
+                reading[:done] = evolution.reading
+                start = self.clock.now()
+                out["time"][:done] = np.cumsum([start, *durations[:done]])[1:]
+                self.clock.advance(out["time"][done - 1] - start)
+                self._synced = self.clock.now()
+                port.voltage, port.compliance = drive[done - 1]
+        for k in range(done, m):
+            port.drive(voltages[k], compliances[k])
+            result = self.hold(port, durations[k])
+            for name in ("current", "source_voltage", "device_voltage", "energy"):
+                out[name][k] = getattr(result, name)
+            limited[k], out["time"][k] = result.in_compliance, self.clock.now()
+            if reads[k]:
+                reading[k] = float(np.mean(self.model.add_read_noise(np.full(reads[k], result.current))))
+        return TrainResult(**out, in_compliance=limited, reading=reading)
+
+    def _alone(self, port: SourcePort) -> bool:
+        """``port`` is the only output that can drive the device, through 0 Ω, and the device is intact."""
+        return (port.series_resistance == 0 and self.short_resistance is None
+                and all(p.voltage is None for p in self.ports if p is not port))
 
     def _apply_drive(self, duration: float, seen_by: SourcePort | None = None) -> SegmentResult:
         driving = [p for p in self.ports if p.voltage is not None]
@@ -167,6 +229,11 @@ class SourcePort:
     def hold(self, duration: float) -> SegmentResult:
         """Keep every output as it is for ``duration`` s of bench time; return what this port saw."""
         return self.node.hold(self, duration)
+
+    def hold_train(self, voltages: list[float | None], compliances: list[float], durations: list[float],
+                   reads: list[int]) -> TrainResult:
+        """Play a segment table on this output (see :meth:`DeviceNode.hold_train`)."""
+        return self.node.hold_train(self, voltages, compliances, durations, reads)
 
     def sync(self) -> None:
         """Carry the device to now (call before reading the device's state or changing an output)."""

@@ -1,0 +1,105 @@
+"""A train evaluated as a whole (DeviceNode.hold_train) against the same segments held one by one."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from labsuite.core.clock import VirtualClock
+from labsuite.simulator.circuit import DeviceNode
+from labsuite.simulator.models import make_model
+
+# a potentiation period: write, gap, a read sliced in two at one drive, rest; then off (open), a depression
+PATTERN = [(1.5, 1e-3, 1e-3, 0), (0.0, 1e-3, 2e-3, 0), (0.1, 1e-3, 5e-4, 0), (0.1, 1e-3, 5e-4, 2),
+           (0.0, 1e-3, 6e-3, 0)]
+TAIL = [(None, 1e-3, 1e-3, 0), (-1.4, 1e-3, 1e-3, 0), (0.1, 1e-3, 1e-3, 1)]
+
+
+def table(repeats: int) -> list[tuple[float | None, float, float, int]]:
+    return PATTERN * repeats + TAIL
+
+
+def bench(params: dict[str, float], seed: int = 3):
+    node = DeviceNode(make_model("synaptic-memristor", np.random.default_rng(seed), params=params), VirtualClock())
+    return node, node.port("smu")
+
+
+def per_segment(node: DeviceNode, port, rows) -> dict[str, np.ndarray]:
+    seen = {"current": [], "source_voltage": [], "energy": [], "reading": [], "time": []}
+    for voltage, limit, duration, reads in rows:
+        port.drive(voltage, limit)
+        result = port.hold(duration)
+        for name in ("current", "source_voltage", "energy"):
+            seen[name].append(getattr(result, name))
+        seen["reading"].append(float(np.mean(node.model.add_read_noise(np.full(reads, result.current))))
+                               if reads else math.nan)
+        seen["time"].append(node.clock.now())
+    return {name: np.array(values) for name, values in seen.items()}
+
+
+def whole(port, rows):
+    voltages, limits, durations, reads = (list(column) for column in zip(*rows))
+    return port.hold_train(voltages, limits, durations, reads)
+
+
+@pytest.mark.parametrize("params", [{}, {"c2c_sigma": 0.0, "read_noise": 0.0}, {"c2c_sigma": 0.3, "w_initial": 0.9}],
+                         ids=["default", "noiseless", "large-c2c-near-bound"])
+def test_whole_train_matches_per_segment(params):
+    rows = table(40)
+    node_a, port_a = bench(params)
+    node_b, port_b = bench(params)
+    expected = per_segment(node_a, port_a, rows)
+    got = whole(port_b, rows)
+    for name, values in expected.items():
+        np.testing.assert_allclose(getattr(got, name), values, rtol=1e-9, atol=0, err_msg=name)
+    np.testing.assert_allclose(node_b.model.x, node_a.model.x, rtol=1e-9, atol=0)
+    # the same draws were taken: both generators are at the same point
+    assert node_a.model.rng.standard_normal() == node_b.model.rng.standard_normal()
+    # and a hold after the train goes on with the open cycle as the per-segment path does
+    for node, port in ((node_a, port_a), (node_b, port_b)):
+        port.drive(0.1, 1e-3)
+        port.hold(1e-3)
+    np.testing.assert_allclose(node_b.model.x, node_a.model.x, rtol=1e-9, atol=0)
+
+
+def test_train_that_reaches_the_limit_finishes_segment_by_segment():
+    """Once the limit could bind, the rest of the train is held per segment: same figures, limited flagged."""
+    rows = [(1.5, 2e-4, 1e-3, 0), (0.1, 2e-4, 1e-3, 1)] * 30
+    node_a, port_a = bench({})
+    node_b, port_b = bench({})
+    expected = per_segment(node_a, port_a, rows)
+    got = whole(port_b, rows)
+    np.testing.assert_allclose(got.current, expected["current"], rtol=1e-9)
+    np.testing.assert_allclose(got.reading, expected["reading"], rtol=1e-9)
+    assert got.in_compliance.any()
+    assert abs(got.current).max() <= 2e-4 * (1 + 1e-9)
+
+
+def test_train_beside_a_driving_port_or_behind_a_resistor_is_held_per_segment():
+    rows = table(3)
+    for wire in ("generator", "resistor"):
+        node_a, port_a = bench({})
+        node_b, port_b = bench({})
+        for node in (node_a, node_b):
+            other = node.port("pg", 50.0)
+            if wire == "generator":
+                other.drive(0.0)
+        if wire == "resistor":
+            port_a, port_b = node_a.port("smu2", 100.0), node_b.port("smu2", 100.0)
+        expected = per_segment(node_a, port_a, rows)
+        got = whole(port_b, rows)
+        np.testing.assert_allclose(got.current, expected["current"], rtol=1e-9)
+
+
+def test_train_conserves_the_drive_and_time():
+    """The train advances the bench clock by its length and leaves the output at its last drive."""
+    rows = table(5)
+    node, port = bench({})
+    got = whole(port, rows)
+    assert node.clock.now() == pytest.approx(sum(d for _, _, d, _ in rows), rel=1e-12)
+    assert got.time[-1] == pytest.approx(node.clock.now(), rel=1e-12)
+    assert (port.voltage, port.compliance) == rows[-1][:2]
+    # the write pulses raised the conductance; the open segment carried no current
+    assert got.current[len(rows) - 3] == 0.0
+    assert got.reading[3] < got.reading[3 + len(PATTERN) * 4]
