@@ -226,35 +226,38 @@ class Keithley2450(SimulatedSourceMeter):
         stamp = (_EPOCH + timedelta(seconds=self.clock.now())).strftime("%Y/%m/%d %H:%M:%S.%f")[:-3]
         return f'{code},"{message};1;{stamp}"'
 
+    def _terminal(self) -> tuple[float | None, float]:
+        """The port's drive for the present output state: (V, None while the output is open; A limit).
+        The current source is a voltage source at the voltage limit (of the level's sign) held to the
+        level by its current limit: the device takes the level and the voltage it needs, or the limit
+        when it needs more."""
+        source = self.source
+        if source.output and source.function == "CURR":
+            level = source.current_level
+            return (math.copysign(source.voltage_limit, level), abs(level)) if level else (0.0, math.inf)
+        if source.output:
+            return source.level, source.current_limit
+        return (0.0 if self.off_state in ("NORM", "ZERO") else None), source.current_limit
+
     def _drive(self) -> None:
-        """Put the present output state on the port. The current source is a voltage source at
-        the voltage limit (of the level's sign) held to the level by its current limit: the
-        device takes the level and the voltage it needs, or the limit when it needs more."""
-        if self.source.output and self.source.function == "CURR":
-            level = self.source.current_level
-            if level:
-                self.port.drive(math.copysign(self.source.voltage_limit, level), abs(level))
-            else:
-                self.port.drive(0.0, math.inf)
-        elif self.source.output:
-            self.port.drive(self.source.level, self.source.current_limit)
-        else:
-            self.port.drive(0.0 if self.off_state in ("NORM", "ZERO") else None, self.source.current_limit)
+        """Put the present output state on the port."""
+        self.port.drive(*self._terminal())
 
     def _hold(self, duration: float) -> SegmentResult:
         """Keep the output as it is for ``duration`` s of bench time."""
         self._drive()
         result = self.port.hold(duration)
-        if self.source.output and self._limited(result):
+        if self.source.output and self._limited(self.source, result.in_compliance):
             self.tripped = True
         return result
 
-    def _limited(self, result: SegmentResult) -> bool:
+    @staticmethod
+    def _limited(source: SourceSettings, in_compliance: bool) -> bool:
         """The source is at its limit: the current limit (voltage source) or the voltage limit
         (current source: the device did not take the level)."""
-        if self.source.function == "CURR":
-            return bool(self.source.current_level) and not result.in_compliance
-        return result.in_compliance
+        if source.function == "CURR":
+            return bool(source.current_level) and not in_compliance
+        return in_compliance
 
     @property
     def sense(self) -> SenseSettings:
@@ -265,27 +268,40 @@ class Keithley2450(SimulatedSourceMeter):
         """Integration time of one reading, s."""
         return self.sense.nplc / LINE_FREQUENCY
 
-    def _measure(self, buffer: str = "defbuffer1") -> Reading:
+    def _conversions(self) -> int:
+        """A/D conversions per reading: the count of a repeating averaging filter, else 1."""
         sense = self.sense
-        repeats = sense.average_count if sense.average and sense.average_type == "REP" else 1
+        return sense.average_count if sense.average and sense.average_type == "REP" else 1
+
+    def _measure(self, buffer: str = "defbuffer1") -> Reading:
+        repeats = self._conversions()
         result = self._hold(self.aperture() * repeats)
         current = float(np.mean(self.port.model.add_read_noise(np.full(repeats, result.current))))
+        return self._store_reading(buffer, self.source, result.in_compliance, result.source_voltage, current,
+                                   self.clock.now())
+
+    def _store_reading(self, buffer: str, source: SourceSettings, in_compliance: bool, source_voltage: float,
+                       current: float, time: float) -> Reading:
+        """Store the reading of ``current`` (A, the mean of its noisy conversions) taken at ``time`` (s)
+        under ``source`` with ``source_voltage`` (V) at the terminals: filtered, clipped at the limit
+        and expressed in the measure function as the settings say."""
+        sense = self.sense
         if sense.average and sense.average_type == "MOV":
             current = moving_average(sense.stack, sense.average_count, current)
-        sourcing_current = self.source.function == "CURR"
-        if result.in_compliance and self.source.output and not sourcing_current:
-            current = float(np.clip(current, -self.source.current_limit, self.source.current_limit))
-        voltage = result.source_voltage if self.source.output else 0.0
+        sourcing_current = source.function == "CURR"
+        if in_compliance and source.output and not sourcing_current:
+            current = float(np.clip(current, -source.current_limit, source.current_limit))
+        voltage = source_voltage if source.output else 0.0
         if sourcing_current:
-            source = current if self.source.readback else self.source.current_level
+            value = current if source.readback else source.current_level
         else:
-            source = voltage if self.source.readback else self.source.level
-        value = {"CURR": current, "VOLT": voltage,
-                 "RES": voltage / current if current else NOT_A_NUMBER}[self.sense_function]
-        reading = Reading(value, source, self.clock.now(), self.source.output and self._limited(result),
+            value = voltage if source.readback else source.level
+        reading = Reading({"CURR": current, "VOLT": voltage,
+                           "RES": voltage / current if current else NOT_A_NUMBER}[self.sense_function],
+                          value, time, source.output and self._limited(source, in_compliance),
                           SENSE_FUNCTIONS[self.sense_function][1], "Amp DC" if sourcing_current else "Volt DC",
-                          sense.range, self.source.current_range if sourcing_current else self.source.range,
-                          self.terminals == "FRON", self.source.output, self.source.readback)
+                          sense.range, source.current_range if sourcing_current else source.range,
+                          self.terminals == "FRON", source.output, source.readback)
         self._buffer(buffer).append(reading)
         return reading
 
@@ -954,35 +970,83 @@ class Keithley2450(SimulatedSourceMeter):
 
     @command(":INITiate[:IMMediate]")
     def _initiate(self) -> None:
-        """Run the trigger model from block 1 until it falls off the end."""
+        """Run the trigger model from block 1 until it falls off the end.
+
+        No block depends on a reading, so the blocks are walked first into a segment table (the
+        drive, length and conversions of every hold), the device evolves over the whole table in one
+        call (:meth:`SourcePort.hold_train`), and the readings and trips are then stored in order."""
+        voltages: list[float | None] = []
+        limits: list[float] = []
+        durations: list[float] = []
+        conversions: list[int] = []
+        sources: list[SourceSettings] = []    # the settings in force during each hold
+        into: list[str | None] = []           # the buffer a hold's reading goes to (None: a delay)
+        steps: list[int | str | None] = []    # in order: a hold's index, a buffer cleared, None: output on
         counters: dict[int, int] = {}
         positions: dict[str, int] = {}
+        recorded = False   # self.source is in ``sources``: copy it before changing it
         pc = 1
+
+        def hold(duration: float, buffer: str | None, repeats: int) -> None:
+            voltage, limit = self._terminal()
+            steps.append(len(durations))
+            voltages.append(voltage)
+            limits.append(limit)
+            durations.append(duration)
+            conversions.append(repeats)
+            sources.append(self.source)
+            into.append(buffer)
+
         while pc in self.blocks:
             self.run_control.check()   # :ABOR from another connection, or the simulator's budget
             self.last_block = pc
             kind, *args = self.blocks[pc]
             pc += 1
             if kind == "clear":
-                self._buffer(args[0]).readings.clear()
+                self._buffer(args[0])
+                steps.append(args[0])
             elif kind == "next":
                 points = self.config_lists.get(args[0]) or []
                 positions[args[0]] = positions.get(args[0], 0) % max(len(points), 1) + 1
                 self._recall(args[0], positions[args[0]])
+                recorded = False
             elif kind == "recall":
                 positions[args[0]] = args[1]
                 self._recall(args[0], args[1])
+                recorded = False
             elif kind == "output":
-                self._set_output("ON" if args[0] else "OFF")
+                if recorded and self.source.output != args[0]:
+                    self.source, recorded = replace(self.source), False
+                self.source.output = args[0]
+                if args[0]:
+                    steps.append(None)
             elif kind == "delay":
-                self._hold(args[0])
+                hold(args[0], None, 0)
+                recorded = True
             elif kind == "measure":
+                repeats = self._conversions()
                 for _ in range(args[1]):
                     self.run_control.check()
-                    self._measure(args[0])
+                    hold(self.aperture() * repeats, args[0], repeats)
+                recorded = True
             elif kind == "counter":
                 counters[pc - 1] = counters.get(pc - 1, 0) + 1
                 if counters[pc - 1] < args[0]:
                     pc = args[1]
             elif kind == "always":
                 pc = args[0]
+        seen = self.port.hold_train(voltages, limits, durations, conversions)
+        limited, source_voltage = seen.in_compliance.tolist(), seen.source_voltage.tolist()
+        reading, time = seen.reading.tolist(), seen.time.tolist()
+        for step in steps:
+            if step is None:
+                self.tripped = False
+            elif isinstance(step, str):
+                self._buffer(step).readings.clear()
+            else:
+                source = sources[step]
+                if source.output and self._limited(source, limited[step]):
+                    self.tripped = True
+                if into[step] is not None:
+                    self._store_reading(into[step], source, limited[step], source_voltage[step], reading[step],
+                                        time[step])
