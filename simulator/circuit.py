@@ -26,6 +26,7 @@ call (:meth:`DeviceModel.evolve_train`), else segment by segment as above, with 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -120,11 +121,12 @@ class DeviceNode:
         return result
 
     def hold_train(self, port: SourcePort, voltages: list[float | None], compliances: list[float],
-                   durations: list[float], reads: list[int]) -> TrainResult:
+                   durations: list[float], reads: list[int], check: Callable[[], None] | None = None) -> TrainResult:
         """Drive ``port`` at ``voltages[k]`` V (None: off) under ``compliances[k]`` A for ``durations[k]`` s,
         segment after segment, the other outputs as they are; take ``reads[k]`` noisy conversions of the
         current at the end of segment k. The same as :meth:`SourcePort.drive` and :meth:`hold` per
-        segment; evaluated in one model call while ``port`` drives the device alone through 0 Ω."""
+        segment; evaluated in one model call while ``port`` drives the device alone through 0 Ω.
+        ``check`` is called before each segment held one by one (a budget, an abort)."""
         m = len(durations)
         out = {name: np.empty(m) for name in ("current", "source_voltage", "device_voltage", "energy", "time")}
         limited, reading = np.zeros(m, dtype=bool), np.full(m, np.nan)
@@ -151,6 +153,8 @@ class DeviceNode:
                 self._synced = self.clock.now()
                 port.voltage, port.compliance = drive[done - 1]
         for k in range(done, m):
+            if check is not None:
+                check()
             port.drive(voltages[k], compliances[k])
             result = self.hold(port, durations[k])
             for name in ("current", "source_voltage", "device_voltage", "energy"):
@@ -231,9 +235,9 @@ class SourcePort:
         return self.node.hold(self, duration)
 
     def hold_train(self, voltages: list[float | None], compliances: list[float], durations: list[float],
-                   reads: list[int]) -> TrainResult:
+                   reads: list[int], check: Callable[[], None] | None = None) -> TrainResult:
         """Play a segment table on this output (see :meth:`DeviceNode.hold_train`)."""
-        return self.node.hold_train(self, voltages, compliances, durations, reads)
+        return self.node.hold_train(self, voltages, compliances, durations, reads, check)
 
     def sync(self) -> None:
         """Carry the device to now (call before reading the device's state or changing an output)."""

@@ -561,7 +561,7 @@ class Keithley2450(SimulatedSourceMeter):
 
     @command("[:SOURce[1]]:CONFiguration:LIST:RECall")
     def _list_recall(self, name: str, index: str = "1") -> None:
-        self._recall(unquote(name), int(parse_number(index)))
+        self._apply_settings(self._point(unquote(name), int(parse_number(index))))
 
     @command("[:SOURce[1]]:CONFiguration:LIST:DELete")
     def _list_delete(self, name: str, index: str | None = None) -> None:
@@ -584,11 +584,12 @@ class Keithley2450(SimulatedSourceMeter):
         except KeyError:
             raise ScpiError(-224, "Illegal parameter value; configuration list does not exist") from None
 
-    def _recall(self, name: str, index: int) -> None:
+    def _point(self, name: str, index: int) -> SourceSettings:
+        """Point ``index`` (1-based) of configuration list ``name``."""
         points = self.config_lists.get(name)
         if not points or not 1 <= index <= len(points):
             raise ScpiError(-222, "Parameter data out of range; configuration list point does not exist")
-        self._apply_settings(points[index - 1])
+        return points[index - 1]
 
     # --- output -------------------------------------------------------------------------
     @command(":OUTPut[1][:STATe]")
@@ -974,17 +975,19 @@ class Keithley2450(SimulatedSourceMeter):
 
         No block depends on a reading, so the blocks are walked first into a segment table (the
         drive, length and conversions of every hold), the device evolves over the whole table in one
-        call (:meth:`SourcePort.hold_train`), and the readings and trips are then stored in order."""
+        call (:meth:`SourcePort.hold_train`), and the readings and trips are then stored in order.
+        The walk shares the stored points (a point switched on or off is copied once); the budget and
+        :ABOR are checked at every branch taken and every reading."""
         voltages: list[float | None] = []
         limits: list[float] = []
         durations: list[float] = []
         conversions: list[int] = []
-        sources: list[SourceSettings] = []    # the settings in force during each hold
+        sources: list[SourceSettings] = []    # the settings in force during each hold (never changed after)
         into: list[str | None] = []           # the buffer a hold's reading goes to (None: a delay)
         steps: list[int | str | None] = []    # in order: a hold's index, a buffer cleared, None: output on
         counters: dict[int, int] = {}
         positions: dict[str, int] = {}
-        recorded = False   # self.source is in ``sources``: copy it before changing it
+        switched: dict[tuple[int, bool], SourceSettings] = {}   # (id of settings, output) → a copy switched so
         pc = 1
 
         def hold(duration: float, buffer: str | None, repeats: int) -> None:
@@ -997,45 +1000,47 @@ class Keithley2450(SimulatedSourceMeter):
             sources.append(self.source)
             into.append(buffer)
 
-        while pc in self.blocks:
-            self.run_control.check()   # :ABOR from another connection, or the simulator's budget
-            self.last_block = pc
-            kind, *args = self.blocks[pc]
-            pc += 1
-            if kind == "clear":
-                self._buffer(args[0])
-                steps.append(args[0])
-            elif kind == "next":
-                points = self.config_lists.get(args[0]) or []
-                positions[args[0]] = positions.get(args[0], 0) % max(len(points), 1) + 1
-                self._recall(args[0], positions[args[0]])
-                recorded = False
-            elif kind == "recall":
-                positions[args[0]] = args[1]
-                self._recall(args[0], args[1])
-                recorded = False
-            elif kind == "output":
-                if recorded and self.source.output != args[0]:
-                    self.source, recorded = replace(self.source), False
-                self.source.output = args[0]
-                if args[0]:
-                    steps.append(None)
-            elif kind == "delay":
-                hold(args[0], None, 0)
-                recorded = True
-            elif kind == "measure":
-                repeats = self._conversions()
-                for _ in range(args[1]):
+        try:
+            while pc in self.blocks:
+                self.last_block = pc
+                kind, *args = self.blocks[pc]
+                pc += 1
+                if kind == "clear":
+                    self._buffer(args[0])
+                    steps.append(args[0])
+                elif kind == "next":
+                    points = self.config_lists.get(args[0]) or []
+                    positions[args[0]] = positions.get(args[0], 0) % max(len(points), 1) + 1
+                    self.source = self._point(args[0], positions[args[0]])
+                elif kind == "recall":
+                    positions[args[0]] = args[1]
+                    self.source = self._point(args[0], args[1])
+                elif kind == "output":
+                    if self.source.output != args[0]:
+                        key = (id(self.source), args[0])
+                        if key not in switched:
+                            switched[key] = replace(self.source, output=args[0])
+                        self.source = switched[key]
+                    if args[0]:
+                        steps.append(None)
+                elif kind == "delay":
+                    hold(args[0], None, 0)
+                elif kind == "measure":
+                    repeats = self._conversions()
+                    for _ in range(args[1]):
+                        self.run_control.check()
+                        hold(self.aperture() * repeats, args[0], repeats)
+                elif kind == "counter":
+                    counters[pc - 1] = counters.get(pc - 1, 0) + 1
+                    if counters[pc - 1] < args[0]:
+                        self.run_control.check()   # :ABOR from another connection, or the simulator's budget
+                        pc = args[1]
+                elif kind == "always":
                     self.run_control.check()
-                    hold(self.aperture() * repeats, args[0], repeats)
-                recorded = True
-            elif kind == "counter":
-                counters[pc - 1] = counters.get(pc - 1, 0) + 1
-                if counters[pc - 1] < args[0]:
-                    pc = args[1]
-            elif kind == "always":
-                pc = args[0]
-        seen = self.port.hold_train(voltages, limits, durations, conversions)
+                    pc = args[0]
+        finally:   # the walk shared the stored points; the instrument goes on with its own copy
+            self.source = replace(self.source)
+        seen = self.port.hold_train(voltages, limits, durations, conversions, check=self.run_control.check)
         limited, source_voltage = seen.in_compliance.tolist(), seen.source_voltage.tolist()
         reading, time = seen.reading.tolist(), seen.time.tolist()
         for step in steps:
