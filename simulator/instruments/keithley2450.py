@@ -978,43 +978,26 @@ class Keithley2450(SimulatedSourceMeter):
         call (:meth:`SourcePort.hold_train`), and the readings and trips are then stored in order.
         The walk shares the stored points (a point switched on or off is copied once); the budget and
         :ABOR are checked at every branch taken and every reading."""
-        voltages: list[float | None] = []
-        limits: list[float] = []
-        durations: list[float] = []
-        conversions: list[int] = []
-        sources: list[SourceSettings] = []    # the settings in force during each hold (never changed after)
-        into: list[str | None] = []           # the buffer a hold's reading goes to (None: a delay)
-        steps: list[int | str | None] = []    # in order: a hold's index, a buffer cleared, None: output on
+        table: list[tuple] = []   # per hold: V or None, A limit, s, conversions, settings in force, buffer or None
+        steps: list[int | str | None] = []    # in order: a hold's row, a buffer cleared, None: output on
         counters: dict[int, int] = {}
         positions: dict[str, int] = {}
         switched: dict[tuple[int, bool], SourceSettings] = {}   # (id of settings, output) → a copy switched so
-        pc = 1
+        blocks, check, pc = self.blocks, self.run_control.check, 1
 
         def hold(duration: float, buffer: str | None, repeats: int) -> None:
-            voltage, limit = self._terminal()
-            steps.append(len(durations))
-            voltages.append(voltage)
-            limits.append(limit)
-            durations.append(duration)
-            conversions.append(repeats)
-            sources.append(self.source)
-            into.append(buffer)
+            steps.append(len(table))
+            table.append((*self._terminal(), duration, repeats, self.source, buffer))
 
         try:
-            while pc in self.blocks:
+            while pc in blocks:
+                kind, *args = blocks[pc]
                 self.last_block = pc
-                kind, *args = self.blocks[pc]
                 pc += 1
-                if kind == "clear":
-                    self._buffer(args[0])
-                    steps.append(args[0])
-                elif kind == "next":
+                if kind == "next":
                     points = self.config_lists.get(args[0]) or []
                     positions[args[0]] = positions.get(args[0], 0) % max(len(points), 1) + 1
                     self.source = self._point(args[0], positions[args[0]])
-                elif kind == "recall":
-                    positions[args[0]] = args[1]
-                    self.source = self._point(args[0], args[1])
                 elif kind == "output":
                     if self.source.output != args[0]:
                         key = (id(self.source), args[0])
@@ -1028,30 +1011,45 @@ class Keithley2450(SimulatedSourceMeter):
                 elif kind == "measure":
                     repeats = self._conversions()
                     for _ in range(args[1]):
-                        self.run_control.check()
+                        check()
                         hold(self.aperture() * repeats, args[0], repeats)
                 elif kind == "counter":
                     counters[pc - 1] = counters.get(pc - 1, 0) + 1
                     if counters[pc - 1] < args[0]:
-                        self.run_control.check()   # :ABOR from another connection, or the simulator's budget
+                        check()   # :ABOR from another connection, or the simulator's budget
                         pc = args[1]
+                elif kind == "clear":
+                    self._buffer(args[0])
+                    steps.append(args[0])
+                elif kind == "recall":
+                    positions[args[0]] = args[1]
+                    self.source = self._point(args[0], args[1])
                 elif kind == "always":
-                    self.run_control.check()
+                    check()
                     pc = args[0]
         finally:   # the walk shared the stored points; the instrument goes on with its own copy
             self.source = replace(self.source)
-        seen = self.port.hold_train(voltages, limits, durations, conversions, check=self.run_control.check)
+        if not table:
+            for step in steps:
+                self._play_step(step)
+            return
+        voltages, limits, durations, conversions, sources, into = zip(*table)
+        seen = self.port.hold_train(voltages, limits, durations, conversions, check=check)
         limited, source_voltage = seen.in_compliance.tolist(), seen.source_voltage.tolist()
         reading, time = seen.reading.tolist(), seen.time.tolist()
         for step in steps:
-            if step is None:
-                self.tripped = False
-            elif isinstance(step, str):
-                self._buffer(step).readings.clear()
-            else:
-                source = sources[step]
-                if source.output and self._limited(source, limited[step]):
-                    self.tripped = True
-                if into[step] is not None:
-                    self._store_reading(into[step], source, limited[step], source_voltage[step], reading[step],
-                                        time[step])
+            if step.__class__ is not int:
+                self._play_step(step)
+                continue
+            source = sources[step]
+            if source.output and self._limited(source, limited[step]):
+                self.tripped = True
+            if into[step] is not None:
+                self._store_reading(into[step], source, limited[step], source_voltage[step], reading[step], time[step])
+
+    def _play_step(self, step: str | None) -> None:
+        """A trigger-model step that does not hold: clear buffer ``step``, or (None) the output turned on."""
+        if step is None:
+            self.tripped = False
+        else:
+            self._buffer(step).readings.clear()

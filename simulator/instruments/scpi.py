@@ -265,6 +265,7 @@ class ScpiInstrument:
     ``*IDN?`` with the subclass's ``idn``."""
 
     _commands: list[_Command]
+    _found: dict[tuple[str, bool], _Command]   # (header as sent, query) → its command, once matched
     _settings: list[Setting]
     idn: str
 
@@ -288,6 +289,7 @@ class ScpiInstrument:
                     header = ":" + header
                 commands[pattern.upper()] = _Command(pattern, compile_header(header), query, func)
         cls._commands = list(commands.values())
+        cls._found = {}
 
     def __init__(self) -> None:
         self.errors = ErrorQueue(formatter=self.format_error)
@@ -382,8 +384,12 @@ class ScpiInstrument:
         return ";".join(responses) if responses else None
 
     def _find(self, header: str, query: bool) -> _Command:
+        found = self._found.get((header, query))
+        if found is not None:
+            return found
         for cmd in self._commands:
             if cmd.query == query and cmd.regex.match(header):
+                self._found[header, query] = cmd
                 return cmd
         raise ScpiError(-113)
 
