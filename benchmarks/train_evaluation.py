@@ -10,7 +10,10 @@
     against the same potentiation played per pulse (software-timed, a command per segment) in
     the same run: hardware-timed speed as a multiple of per-pulse speed (≥ 1 is the target).
 
-    python benchmarks/train_evaluation.py [--pulses 10000] [--short 200] [--smu-pulses 300] [--smu NAME ...]
+Each figure is the fastest of ``--repeats`` runs (the machine may be shared).
+
+    python benchmarks/train_evaluation.py [--pulses 10000] [--short 200] [--repeats 3] [--smu-pulses 300]
+                                          [--smu NAME ...]
 """
 from __future__ import annotations
 
@@ -36,23 +39,25 @@ def potentiation(smu: str, pulses: int, timing: str, whole: bool = True) -> tupl
         return time.perf_counter() - start, samples
 
 
-def per_pulse(smu: str, short: int, long: int, timing: str, whole: bool = True) -> tuple[float, np.ndarray]:
-    """(s per pulse beyond startup, samples of the long run)."""
-    t_short, _ = potentiation(smu, short, timing, whole)
-    t_long, samples = potentiation(smu, long, timing, whole)
-    return (t_long - t_short) / (long - short), samples
+def per_pulse(smu: str, short: int, long: int, timing: str, repeats: int,
+              whole: bool = True) -> tuple[float, np.ndarray]:
+    """(s per pulse beyond startup, samples of the long run); each run's best of ``repeats``."""
+    t_short = min(potentiation(smu, short, timing, whole)[0] for _ in range(repeats))
+    runs = [potentiation(smu, long, timing, whole) for _ in range(repeats)]
+    return (min(wall for wall, _ in runs) - t_short) / (long - short), runs[0][1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pulses", type=int, default=10_000)
     parser.add_argument("--short", type=int, default=200, help="pulses of the short run the slope starts from")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each, the fastest counts")
     parser.add_argument("--smu-pulses", type=int, default=300)
     parser.add_argument("--smu", nargs="*", default=registry.names("smu"), help="SMUs for (b) (default: all)")
     args = parser.parse_args()
 
-    whole, got = per_pulse("keithley2450", args.short, args.pulses, "hardware")
-    base, expected = per_pulse("keithley2450", args.short, args.pulses, "hardware", whole=False)
+    whole, got = per_pulse("keithley2450", args.short, args.pulses, "hardware", args.repeats)
+    base, expected = per_pulse("keithley2450", args.short, args.pulses, "hardware", args.repeats, whole=False)
     worst = max(float(np.max(np.abs(got[name] - expected[name]) / np.maximum(np.abs(expected[name]), 1e-300)))
                 for name in expected.dtype.names if expected.dtype[name].kind == "f")
     print(f"(a) in-process potentiation on the 2450, {args.pulses} pulses, wall time per pulse beyond startup")
@@ -62,8 +67,8 @@ def main() -> None:
     print(f"\n(b) {args.smu_pulses}-pulse potentiation, in-process: hardware-timed speed / per-pulse speed")
     print(f"{'SMU':<16}{'hardware s':>12}{'per pulse s':>13}{'ratio':>8}")
     for smu in args.smu:
-        hardware, _ = potentiation(smu, args.smu_pulses, "hardware")
-        software, _ = potentiation(smu, args.smu_pulses, "software")
+        hardware = min(potentiation(smu, args.smu_pulses, "hardware")[0] for _ in range(args.repeats))
+        software = min(potentiation(smu, args.smu_pulses, "software")[0] for _ in range(args.repeats))
         print(f"{smu:<16}{hardware:>12.3f}{software:>13.3f}{software / hardware:>7.1f}x")
 
 

@@ -134,16 +134,18 @@ class DeviceNode:
         if m and self._alone(port):
             port.drive(voltages[0], compliances[0])
             self.sync()
-            v = np.array([0.0 if x is None else x for x in voltages])
-            limits = np.where([x is None for x in voltages], math.inf, np.asarray(compliances, dtype=float))
-            drive = list(zip(voltages, compliances))
-            cycle_starts = np.array([False] + [a != b for a, b in zip(drive[1:], drive)])
-            evolution = self.model.evolve_train(v, limits, np.asarray(durations, dtype=float), np.asarray(reads),
-                                                cycle_starts)
+            levels = np.array(voltages, dtype=float)   # an open output (None) is NaN
+            off = np.isnan(levels)
+            v = np.where(off, 0.0, levels)
+            set_limits = np.asarray(compliances, dtype=float)
+            # a new cycle wherever the output's drive changes (port.drive), the first goes on as it is
+            cycle_starts = np.concatenate([[False], (off[1:] != off[:-1]) | (v[1:] != v[:-1])
+                                           | (set_limits[1:] != set_limits[:-1])])
+            evolution = self.model.evolve_train(v, np.where(off, math.inf, set_limits),
+                                                np.asarray(durations, dtype=float), np.asarray(reads), cycle_starts)
             if evolution is not None and evolution.done:
                 done = evolution.done
-                off = np.array([x is None for x in voltages[:done]])
-                out["current"][:done] = np.where(off, 0.0, evolution.current)
+                out["current"][:done] = np.where(off[:done], 0.0, evolution.current)
                 out["source_voltage"][:done] = out["device_voltage"][:done] = v[:done]
                 out["energy"][:done] = v[:done] * evolution.current * durations[:done]
                 reading[:done] = evolution.reading
@@ -151,7 +153,7 @@ class DeviceNode:
                 out["time"][:done] = np.cumsum([start, *durations[:done]])[1:]
                 self.clock.advance(out["time"][done - 1] - start)
                 self._synced = self.clock.now()
-                port.voltage, port.compliance = drive[done - 1]
+                port.voltage, port.compliance = voltages[done - 1], compliances[done - 1]
         for k in range(done, m):
             if check is not None:
                 check()

@@ -296,10 +296,11 @@ class Keithley2450(SimulatedSourceMeter):
             value = current if source.readback else source.current_level
         else:
             value = voltage if source.readback else source.level
-        reading = Reading({"CURR": current, "VOLT": voltage,
-                           "RES": voltage / current if current else NOT_A_NUMBER}[self.sense_function],
-                          value, time, source.output and self._limited(source, in_compliance),
-                          SENSE_FUNCTIONS[self.sense_function][1], "Amp DC" if sourcing_current else "Volt DC",
+        function = self.sense_function
+        measured = current if function == "CURR" else voltage if function == "VOLT" else \
+            voltage / current if current else NOT_A_NUMBER
+        reading = Reading(measured, value, time, source.output and self._limited(source, in_compliance),
+                          SENSE_FUNCTIONS[function][1], "Amp DC" if sourcing_current else "Volt DC",
                           sense.range, source.current_range if sourcing_current else source.range,
                           self.terminals == "FRON", source.output, source.readback)
         self._buffer(buffer).append(reading)
@@ -790,7 +791,6 @@ class Keithley2450(SimulatedSourceMeter):
 
     def _field(self, r: Reading, key: str, t0: float) -> str:
         """One ASCII buffer element of reading ``r`` (§6 ``:TRACe:DATA?`` element table)."""
-        stamp = _EPOCH + timedelta(seconds=r.time)
         if key in ("READ", "READING"):
             return self._number(r.reading)
         if key in ("SOUR", "SOURCE"):
@@ -801,6 +801,7 @@ class Keithley2450(SimulatedSourceMeter):
             return f"{_EPOCH_SECONDS + int(r.time)}"
         if key in ("FRAC", "FRACTIONAL"):
             return f"{r.time % 1:.9f}"
+        stamp = _EPOCH + timedelta(seconds=r.time)
         if key == "DATE":                              # "03/21/2013" (§6 :FETCh? example)
             return stamp.strftime("%m/%d/%Y")
         if key == "TIME":                              # not confirmed: hh:mm:ss
@@ -991,42 +992,44 @@ class Keithley2450(SimulatedSourceMeter):
 
         try:
             while pc in blocks:
-                kind, *args = blocks[pc]
+                block = blocks[pc]
+                kind = block[0]
                 self.last_block = pc
                 pc += 1
                 if kind == "next":
-                    points = self.config_lists.get(args[0]) or []
-                    positions[args[0]] = positions.get(args[0], 0) % max(len(points), 1) + 1
-                    self.source = self._point(args[0], positions[args[0]])
+                    points = self.config_lists.get(block[1])
+                    position = positions.get(block[1], 0) % len(points) + 1 if points else 1
+                    positions[block[1]] = position
+                    self.source = self._point(block[1], position)
                 elif kind == "output":
-                    if self.source.output != args[0]:
-                        key = (id(self.source), args[0])
+                    if self.source.output != block[1]:
+                        key = (id(self.source), block[1])
                         if key not in switched:
-                            switched[key] = replace(self.source, output=args[0])
+                            switched[key] = replace(self.source, output=block[1])
                         self.source = switched[key]
-                    if args[0]:
+                    if block[1]:
                         steps.append(None)
                 elif kind == "delay":
-                    hold(args[0], None, 0)
+                    hold(block[1], None, 0)
                 elif kind == "measure":
                     repeats = self._conversions()
-                    for _ in range(args[1]):
+                    for _ in range(block[2]):
                         check()
-                        hold(self.aperture() * repeats, args[0], repeats)
+                        hold(self.aperture() * repeats, block[1], repeats)
                 elif kind == "counter":
                     counters[pc - 1] = counters.get(pc - 1, 0) + 1
-                    if counters[pc - 1] < args[0]:
+                    if counters[pc - 1] < block[1]:
                         check()   # :ABOR from another connection, or the simulator's budget
-                        pc = args[1]
+                        pc = block[2]
                 elif kind == "clear":
-                    self._buffer(args[0])
-                    steps.append(args[0])
+                    self._buffer(block[1])
+                    steps.append(block[1])
                 elif kind == "recall":
-                    positions[args[0]] = args[1]
-                    self.source = self._point(args[0], args[1])
+                    positions[block[1]] = block[2]
+                    self.source = self._point(block[1], block[2])
                 elif kind == "always":
                     check()
-                    pc = args[0]
+                    pc = block[1]
         finally:   # the walk shared the stored points; the instrument goes on with its own copy
             self.source = replace(self.source)
         if not table:

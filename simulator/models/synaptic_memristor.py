@@ -167,11 +167,13 @@ class SynapticMemristor(OhmicDeviceModel):
                              + gv * (hi + (x0h - hi) * math.exp(-lh * t))) * vk) > limit
                         for t in np.linspace(0, duration, 9)[1:-1].tolist()):
                     break
-            path_w, path_h = min(max(w1, 0.0), 1.0), min(max(h1, 0.0), 1.0)
+            path_w = w1 if 0.0 <= w1 <= 1.0 else min(max(w1, 0.0), 1.0)
+            path_h = h1 if 0.0 <= h1 <= 1.0 else min(max(h1, 0.0), 1.0)
             if path_w != s_w and sigma:   # scale_update: one draw per cycle, once the state moves
                 if f != f:
                     f = 1.0 + sigma * normal()
-                w = min(max(s_w + (path_w - s_w) * f, 0.0), 1.0)
+                w = s_w + (path_w - s_w) * f
+                w = w if 0.0 <= w <= 1.0 else min(max(w, 0.0), 1.0)
             else:
                 w = path_w
             h, start_w, start_h, factor, is_open = path_h, s_w, s_h, f, True
