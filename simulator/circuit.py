@@ -92,6 +92,9 @@ class DeviceNode:
         self.ports: list[SourcePort] = []
         self.short_resistance: float | None = None   # Ω, set by a breakdown: the device is a short
         self._synced = clock.now()
+        self._deferred: list[tuple[float | None, float, float, Callable[[SegmentResult], None]]] = []
+        self._deferred_port: SourcePort | None = None
+        self._deferred_start = 0.0   # s, bench time of the first deferred hold
         model.cycles_by_drive = True   # one c2c draw per stretch of constant drive, however it is sliced
 
     def port(self, role: str, series_resistance: float = 0.0) -> SourcePort:
@@ -106,7 +109,9 @@ class DeviceNode:
         self.short_resistance = float(resistance)
 
     def sync(self) -> None:
-        """Carry the device from the last change to now under the present outputs."""
+        """Carry the device from the last change to now under the present outputs (holds deferred
+        by :meth:`hold_later` first)."""
+        self.flush()
         now = self.clock.now()
         if now > self._synced:
             self._apply_drive(now - self._synced)
@@ -120,6 +125,39 @@ class DeviceNode:
         self._synced = self.clock.now()
         return result
 
+    def hold_later(self, port: SourcePort, duration: float, then: Callable[[SegmentResult], None]) -> None:
+        """Hold every output as it is for ``duration`` s of bench time, and call ``then`` with what
+        ``port`` saw once the device is evaluated: at the next :meth:`flush`, which any :meth:`sync`
+        does (a reading, an output change of another port), over all the holds deferred since in
+        one call (:meth:`hold_train`). Meanwhile ``port`` may change its drive (:meth:`SourcePort.drive`)."""
+        if self._deferred and self._deferred_port is not port:
+            self.flush()
+        if not self._deferred:
+            self.sync()
+            self._deferred_port, self._deferred_start = port, self.clock.now()
+        self._deferred.append((port.voltage, port.compliance, duration, then))
+        self.clock.advance(duration)
+        self._synced = self.clock.now()
+
+    def deferring(self, port: SourcePort) -> bool:
+        """``port`` has holds waiting for :meth:`flush`."""
+        return bool(self._deferred) and self._deferred_port is port
+
+    def flush(self) -> None:
+        """Evaluate the holds deferred by :meth:`hold_later` and hand each its result, in order."""
+        if not self._deferred:
+            return
+        deferred, port = self._deferred, self._deferred_port
+        self._deferred, self._deferred_port = [], None
+        voltages, compliances, durations, thens = zip(*deferred)
+        latest = port.voltage, port.compliance
+        port.voltage, port.compliance = voltages[0], compliances[0]   # the drive the device has seen so far
+        seen = self._evaluate(port, voltages, compliances, durations, [0] * len(durations), self._deferred_start)
+        port.drive(*latest)
+        for then, *result in zip(thens, seen.current.tolist(), seen.source_voltage.tolist(),
+                                 seen.device_voltage.tolist(), seen.energy.tolist(), seen.in_compliance.tolist()):
+            then(SegmentResult(*result))
+
     def hold_train(self, port: SourcePort, voltages: list[float | None], compliances: list[float],
                    durations: list[float], reads: list[int], check: Callable[[], None] | None = None) -> TrainResult:
         """Drive ``port`` at ``voltages[k]`` V (None: off) under ``compliances[k]`` A for ``durations[k]`` s,
@@ -127,13 +165,21 @@ class DeviceNode:
         current at the end of segment k. The same as :meth:`SourcePort.drive` and :meth:`hold` per
         segment; evaluated in one model call while ``port`` drives the device alone through 0 Ω.
         ``check`` is called before each segment held one by one (a budget, an abort)."""
+        if len(durations):
+            port.drive(voltages[0], compliances[0])
+        self.sync()
+        return self._evaluate(port, voltages, compliances, durations, reads, self.clock.now(), check, advance=True)
+
+    def _evaluate(self, port: SourcePort, voltages, compliances, durations, reads, start: float,
+                  check: Callable[[], None] | None = None, advance: bool = False) -> TrainResult:
+        """The device over a segment table from bench time ``start`` (s), ``port`` at the first segment's
+        drive already; ``advance``: the clock follows the segments (else it is past them already)."""
         m = len(durations)
-        out = {name: np.empty(m) for name in ("current", "source_voltage", "device_voltage", "energy", "time")}
+        out = {name: np.empty(m) for name in ("current", "source_voltage", "device_voltage", "energy")}
         limited, reading = np.zeros(m, dtype=bool), np.full(m, np.nan)
+        times = np.cumsum([start, *durations])[1:]
         done = 0
         if m and self._alone(port):
-            port.drive(voltages[0], compliances[0])
-            self.sync()
             levels = np.array(voltages, dtype=float)   # an open output (None) is NaN
             off = np.isnan(levels)
             v = np.where(off, 0.0, levels)
@@ -149,22 +195,24 @@ class DeviceNode:
                 out["source_voltage"][:done] = out["device_voltage"][:done] = v[:done]
                 out["energy"][:done] = v[:done] * evolution.current * durations[:done]
                 reading[:done] = evolution.reading
-                start = self.clock.now()
-                out["time"][:done] = np.cumsum([start, *durations[:done]])[1:]
-                self.clock.advance(out["time"][done - 1] - start)
-                self._synced = self.clock.now()
                 port.voltage, port.compliance = voltages[done - 1], compliances[done - 1]
+                if advance:
+                    self.clock.advance(times[done - 1] - start)
+                    self._synced = self.clock.now()
         for k in range(done, m):
             if check is not None:
                 check()
             port.drive(voltages[k], compliances[k])
-            result = self.hold(port, durations[k])
+            result = self._apply_drive(durations[k], port)
+            if advance:
+                self.clock.advance(durations[k])
+                self._synced = self.clock.now()
             for name in ("current", "source_voltage", "device_voltage", "energy"):
                 out[name][k] = getattr(result, name)
-            limited[k], out["time"][k] = result.in_compliance, self.clock.now()
+            limited[k] = result.in_compliance
             if reads[k]:
                 reading[k] = float(np.mean(self.model.add_read_noise(np.full(reads[k], result.current))))
-        return TrainResult(**out, in_compliance=limited, reading=reading)
+        return TrainResult(**out, in_compliance=limited, reading=reading, time=times)
 
     def _alone(self, port: SourcePort) -> bool:
         """``port`` is the only output that can drive the device, through 0 Ω, and the device is intact."""
@@ -227,7 +275,9 @@ class SourcePort:
 
     def drive(self, voltage: float | None, compliance: float = math.inf) -> None:
         """From now on, source ``voltage`` V (None: output off) under ``compliance`` A."""
-        if voltage != self.voltage or compliance != self.compliance:
+        if self.node.deferring(self):   # the deferred holds keep each its own drive
+            self.voltage, self.compliance = voltage, compliance
+        elif voltage != self.voltage or compliance != self.compliance:
             self.node.sync()
             self.voltage, self.compliance = voltage, compliance
             self.node.model.new_cycle()
@@ -235,6 +285,11 @@ class SourcePort:
     def hold(self, duration: float) -> SegmentResult:
         """Keep every output as it is for ``duration`` s of bench time; return what this port saw."""
         return self.node.hold(self, duration)
+
+    def hold_later(self, duration: float, then: Callable[[SegmentResult], None]) -> None:
+        """Hold as :meth:`hold` does; ``then`` gets the result when the node evaluates it (see
+        :meth:`DeviceNode.hold_later`)."""
+        self.node.hold_later(self, duration, then)
 
     def hold_train(self, voltages: list[float | None], compliances: list[float], durations: list[float],
                    reads: list[int], check: Callable[[], None] | None = None) -> TrainResult:

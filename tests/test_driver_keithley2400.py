@@ -360,7 +360,7 @@ def device_holds(bench, monkeypatch) -> list[tuple[float, float, float]]:
 
     def recording_train(v, compliance, durations, *args):   # the segments a whole-train call evolved
         evolution = evolve_train(v, compliance, durations, *args)
-        held.extend(list(zip(v, compliance, durations))[:evolution.done if evolution else 0])
+        held.extend(list(zip(v.tolist(), compliance.tolist(), durations.tolist()))[:evolution.done if evolution else 0])
         return evolution
     monkeypatch.setattr(node, "apply", recording)
     monkeypatch.setattr(node.model, "evolve_train", recording_train)
