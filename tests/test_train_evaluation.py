@@ -103,3 +103,38 @@ def test_train_conserves_the_drive_and_time():
     # the write pulses raised the conductance; the open segment carried no current
     assert got.current[len(rows) - 3] == 0.0
     assert got.reading[3] < got.reading[3 + len(PATTERN) * 4]
+
+
+def test_deferred_holds_match_holds_evaluated_at_once():
+    """hold_later: the drive changes between holds, results arrive at the next sync in order, and
+    the device, the clock and the draws end where the per-segment path leaves them."""
+    rows = table(10)
+    node_a, port_a = bench({})
+    node_b, port_b = bench({})
+    expected = per_segment(node_a, port_a, rows)
+    seen, readings = [], []
+    for k, (voltage, limit, duration, reads) in enumerate(rows):
+        port_b.drive(voltage, limit)
+        port_b.hold_later(duration, seen.append)
+        if reads:   # a reading needs the device now: everything deferred so far is evaluated
+            assert node_b.deferring(port_b)
+            port_b.sync()
+            assert not node_b.deferring(port_b) and len(seen) == k + 1
+            readings.append(float(np.mean(node_b.model.add_read_noise(np.full(reads, seen[-1].current)))))
+    port_b.sync()
+    np.testing.assert_allclose([s.current for s in seen], expected["current"], rtol=1e-9)
+    np.testing.assert_allclose(readings, expected["reading"][~np.isnan(expected["reading"])], rtol=1e-9)
+    assert node_b.clock.now() == pytest.approx(node_a.clock.now(), rel=1e-12)
+    np.testing.assert_allclose(node_b.model.x, node_a.model.x, rtol=1e-9)
+    assert node_a.model.rng.standard_normal() == node_b.model.rng.standard_normal()
+
+
+def test_another_port_driving_evaluates_the_deferred_holds_first():
+    node, smu = bench({"c2c_sigma": 0.0})
+    generator = node.port("pg", 50.0)
+    smu.drive(1.5, 1e-3)
+    got = []
+    smu.hold_later(1e-3, got.append)
+    generator.drive(0.0)   # the generator's output changes: the device catches up first
+    assert len(got) == 1 and got[0].current > 0
+    assert not node.deferring(smu)
