@@ -1037,6 +1037,9 @@ class Keithley2450(SimulatedSourceMeter):
                 self._play_step(step)
             return
         voltages, limits, durations, conversions, sources, into = zip(*table)
+        # while the device evolves the model is under way: a fault there leaves the first hold's
+        # settings (output on) in force, as a model stopped midway would
+        final, self.source = self.source, replace(sources[0])
         seen = self.port.hold_train(voltages, limits, durations, conversions, check=check)
         limited, source_voltage = seen.in_compliance.tolist(), seen.source_voltage.tolist()
         reading, time = seen.reading.tolist(), seen.time.tolist()
@@ -1049,6 +1052,7 @@ class Keithley2450(SimulatedSourceMeter):
                 self.tripped = True
             if into[step] is not None:
                 self._store_reading(into[step], source, limited[step], source_voltage[step], reading[step], time[step])
+        self.source = final
 
     def _play_step(self, step: str | None) -> None:
         """A trigger-model step that does not hold: clear buffer ``step``, or (None) the output turned on."""
