@@ -143,8 +143,8 @@ class SynapticMemristor(OhmicDeviceModel):
             (start_w, start_h), (path_w, path_h) = self._cycle_start[:, 0], self._cycle_path[:, 0]
             factor = float(self._cycle_factor[0])
         rows = zip(v.tolist(), np.asarray(compliance, dtype=float).tolist(), durations.tolist(), moving.tolist(),
-                   w_inf.tolist(), decay_w.tolist(), mean_w.tolist(), lam_w.tolist(), np.broadcast_to(h_inf, m).tolist(),
-                   decay_h.tolist(), mean_h.tolist(), np.broadcast_to(lam_h, m).tolist(), cycle_starts.tolist(),
+                   w_inf.tolist(), decay_w.tolist(), mean_w.tolist(), lam_w.tolist(), h_inf.tolist(),
+                   decay_h.tolist(), mean_h.tolist(), lam_h.tolist(), cycle_starts.tolist(),
                    np.asarray(reads).tolist())
         done = 0
         for vk, limit, duration, moves, wi, dw, fw, lw, hi, dh, fh, lh, starts, n_reads in rows:
