@@ -34,6 +34,9 @@ import numpy as np
 from labsuite.simulator.models.base import DeviceModel
 
 
+MAX_DEFERRED = 100_000   # holds deferred before the node evaluates them unasked (bounds memory)
+
+
 @dataclass(frozen=True)
 class SegmentResult:
     """What a source port saw over one held segment."""
@@ -128,8 +131,9 @@ class DeviceNode:
     def hold_later(self, port: SourcePort, duration: float, then: Callable[[SegmentResult], None]) -> None:
         """Hold every output as it is for ``duration`` s of bench time, and call ``then`` with what
         ``port`` saw once the device is evaluated: at the next :meth:`flush`, which any :meth:`sync`
-        does (a reading, an output change of another port), over all the holds deferred since in
-        one call (:meth:`hold_train`). Meanwhile ``port`` may change its drive (:meth:`SourcePort.drive`)."""
+        does (a reading, an output change of another port) and ``MAX_DEFERRED`` holds do, over all
+        the holds deferred since in one call (:meth:`hold_train`). Meanwhile ``port`` may change its
+        drive (:meth:`SourcePort.drive`)."""
         if self._deferred and self._deferred_port is not port:
             self.flush()
         if not self._deferred:
@@ -138,6 +142,8 @@ class DeviceNode:
         self._deferred.append((port.voltage, port.compliance, duration, then))
         self.clock.advance(duration)
         self._synced = self.clock.now()
+        if len(self._deferred) == MAX_DEFERRED:
+            self.flush()
 
     def deferring(self, port: SourcePort) -> bool:
         """``port`` has holds waiting for :meth:`flush`."""

@@ -64,6 +64,7 @@ MAX_COUNT = 2**31 - 1                             # measure block and branch cou
 CURRENT_RANGES = (10e-9, 100e-9, 1e-6, 10e-6, 100e-6, 1e-3, 10e-3, 100e-3, 1.0)   # A
 MAX_CURRENT = 1.05                                # A, largest programmable current level
 VOLTAGE_LIMIT_RANGE = (0.02, 210.0)               # V, :SOUR:CURR:VLIM
+TRAIN_CHUNK = 100_000                             # holds walked before the device evolves over them (memory bound)
 MAX_SENSE_COUNT = 300_000                         # readings per :MEAS?/:READ?/:TRAC:TRIG (not confirmed)
 MAX_USER_DELAY = 10_000.0                         # s, :DELay:USER<n> (not confirmed)
 USER_DELAYS = 5                                   # USER1..USER5
@@ -978,7 +979,8 @@ class Keithley2450(SimulatedSourceMeter):
         drive, length and conversions of every hold), the device evolves over the whole table in one
         call (:meth:`SourcePort.hold_train`), and the readings and trips are then stored in order.
         The walk shares the stored points (a point switched on or off is copied once); the budget and
-        :ABOR are checked at every branch taken and every reading."""
+        :ABOR are checked at every branch taken and every reading; every ``TRAIN_CHUNK`` holds the
+        device evolves over those walked so far."""
         table: list[tuple] = []   # per hold: V or None, A limit, s, conversions, settings in force, buffer or None
         steps: list[int | str | None] = []    # in order: a hold's row, a buffer cleared, None: output on
         counters: dict[int, int] = {}
@@ -989,6 +991,8 @@ class Keithley2450(SimulatedSourceMeter):
         def hold(duration: float, buffer: str | None, repeats: int) -> None:
             steps.append(len(table))
             table.append((*self._terminal(), duration, repeats, self.source, buffer))
+            if len(table) == TRAIN_CHUNK:   # an endless model stops at the budget, not out of memory
+                self._play(table, steps)
 
         try:
             while pc in blocks:
@@ -1032,15 +1036,21 @@ class Keithley2450(SimulatedSourceMeter):
                     pc = block[1]
         finally:   # the walk shared the stored points; the instrument goes on with its own copy
             self.source = replace(self.source)
+        self._play(table, steps)
+
+    def _play(self, table: list[tuple], steps: list[int | str | None]) -> None:
+        """Evolve the device over the holds a trigger-model walk collected, then store their readings
+        and trips and play the other ``steps`` in order; both lists are emptied."""
         if not table:
             for step in steps:
                 self._play_step(step)
+            steps.clear()
             return
         voltages, limits, durations, conversions, sources, into = zip(*table)
         # while the device evolves the model is under way: a fault there leaves the first hold's
         # settings (output on) in force, as a model stopped midway would
-        final, self.source = self.source, replace(sources[0])
-        seen = self.port.hold_train(voltages, limits, durations, conversions, check=check)
+        walked, self.source = self.source, replace(sources[0])
+        seen = self.port.hold_train(voltages, limits, durations, conversions, check=self.run_control.check)
         limited, source_voltage = seen.in_compliance.tolist(), seen.source_voltage.tolist()
         reading, time = seen.reading.tolist(), seen.time.tolist()
         for step in steps:
@@ -1052,7 +1062,9 @@ class Keithley2450(SimulatedSourceMeter):
                 self.tripped = True
             if into[step] is not None:
                 self._store_reading(into[step], source, limited[step], source_voltage[step], reading[step], time[step])
-        self.source = final
+        self.source = walked
+        table.clear()
+        steps.clear()
 
     def _play_step(self, step: str | None) -> None:
         """A trigger-model step that does not hold: clear buffer ``step``, or (None) the output turned on."""
