@@ -985,12 +985,17 @@ class Keithley2450(SimulatedSourceMeter):
         steps: list[int | str | None] = []    # in order: a hold's row, a buffer cleared, None: output on
         counters: dict[int, int] = {}
         positions: dict[str, int] = {}
-        switched: dict[tuple[int, bool], SourceSettings] = {}   # (id of settings, output) → a copy switched so
+        # (id of settings, output) → (the settings, kept alive so that the id stays theirs; a copy switched so)
+        switched: dict[tuple[int, bool], tuple[SourceSettings, SourceSettings]] = {}
+        terminals: dict[int, tuple[SourceSettings, tuple[float | None, float]]] = {}   # id → (them, the port's drive)
         blocks, check, pc = self.blocks, self.run_control.check, 1
 
         def hold(duration: float, buffer: str | None, repeats: int) -> None:
+            known = terminals.get(id(self.source))
+            if known is None:
+                known = terminals[id(self.source)] = (self.source, self._terminal())
             steps.append(len(table))
-            table.append((*self._terminal(), duration, repeats, self.source, buffer))
+            table.append((*known[1], duration, repeats, self.source, buffer))
             if len(table) == TRAIN_CHUNK:   # an endless model stops at the budget, not out of memory
                 self._play(table, steps)
 
@@ -1002,15 +1007,16 @@ class Keithley2450(SimulatedSourceMeter):
                 pc += 1
                 if kind == "next":
                     points = self.config_lists.get(block[1])
-                    position = positions.get(block[1], 0) % len(points) + 1 if points else 1
-                    positions[block[1]] = position
-                    self.source = self._point(block[1], position)
+                    if not points:
+                        self._point(block[1], 1)   # raises: no such list
+                    position = positions[block[1]] = positions.get(block[1], 0) % len(points) + 1
+                    self.source = points[position - 1]
                 elif kind == "output":
                     if self.source.output != block[1]:
                         key = (id(self.source), block[1])
                         if key not in switched:
-                            switched[key] = replace(self.source, output=block[1])
-                        self.source = switched[key]
+                            switched[key] = (self.source, replace(self.source, output=block[1]))
+                        self.source = switched[key][1]
                     if block[1]:
                         steps.append(None)
                 elif kind == "delay":
@@ -1040,35 +1046,29 @@ class Keithley2450(SimulatedSourceMeter):
 
     def _play(self, table: list[tuple], steps: list[int | str | None]) -> None:
         """Evolve the device over the holds a trigger-model walk collected, then store their readings
-        and trips and play the other ``steps`` in order; both lists are emptied."""
-        if not table:
-            for step in steps:
-                self._play_step(step)
-            steps.clear()
-            return
-        voltages, limits, durations, conversions, sources, into = zip(*table)
-        # while the device evolves the model is under way: a fault there leaves the first hold's
-        # settings (output on) in force, as a model stopped midway would
-        walked, self.source = self.source, replace(sources[0])
-        seen = self.port.hold_train(voltages, limits, durations, conversions, check=self.run_control.check)
-        limited, source_voltage = seen.in_compliance.tolist(), seen.source_voltage.tolist()
-        reading, time = seen.reading.tolist(), seen.time.tolist()
+        and trips and play the other ``steps`` in order (a buffer cleared; None: the output turned on,
+        which clears a trip); both lists are emptied."""
+        walked = self.source
+        if table:
+            voltages, limits, durations, conversions, sources, into = zip(*table)
+            # while the device evolves the model is under way: a fault there leaves the first hold's
+            # settings (output on) in force, as a model stopped midway would
+            self.source = replace(sources[0])
+            seen = self.port.hold_train(voltages, limits, durations, conversions, check=self.run_control.check)
+            limited, source_voltage = seen.in_compliance.tolist(), seen.source_voltage.tolist()
+            reading, time = seen.reading.tolist(), seen.time.tolist()
         for step in steps:
-            if step.__class__ is not int:
-                self._play_step(step)
-                continue
-            source = sources[step]
-            if source.output and self._limited(source, limited[step]):
-                self.tripped = True
-            if into[step] is not None:
-                self._store_reading(into[step], source, limited[step], source_voltage[step], reading[step], time[step])
+            if step.__class__ is int:
+                source = sources[step]
+                if source.output and self._limited(source, limited[step]):
+                    self.tripped = True
+                if into[step] is not None:
+                    self._store_reading(into[step], source, limited[step], source_voltage[step], reading[step],
+                                        time[step])
+            elif step is None:
+                self.tripped = False
+            else:
+                self._buffer(step).readings.clear()
         self.source = walked
         table.clear()
         steps.clear()
-
-    def _play_step(self, step: str | None) -> None:
-        """A trigger-model step that does not hold: clear buffer ``step``, or (None) the output turned on."""
-        if step is None:
-            self.tripped = False
-        else:
-            self._buffer(step).readings.clear()
