@@ -96,22 +96,30 @@ def command(pattern: str) -> Callable[[Callable[..., str | None]], Callable[...,
 
 
 def split_outside_quotes(text: str, sep: str) -> list[str]:
-    """Split ``text`` on ``sep`` where it is not inside a quoted string."""
-    parts, buf, quote = [], [], ""
-    for ch in text:
+    """Split ``text`` on ``sep`` where it is not inside a quoted string (an unterminated quote runs
+    to the end)."""
+    pieces = text.split(sep)
+    if '"' not in text and "'" not in text:
+        return pieces
+    parts: list[str] = []
+    quote = ""   # the quote open at the end of the text so far
+    for piece in pieces:
         if quote:
-            buf.append(ch)
-            if ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-            buf.append(ch)
-        elif ch == sep:
-            parts.append("".join(buf))
-            buf = []
+            parts[-1] += sep + piece
         else:
-            buf.append(ch)
-    parts.append("".join(buf))
+            parts.append(piece)
+        i = 0
+        while True:   # carry the quote state through this piece
+            if quote:
+                j = piece.find(quote, i)
+                if j < 0:
+                    break
+                quote, i = "", j + 1
+            else:
+                j = min((k for k in (piece.find('"', i), piece.find("'", i)) if k >= 0), default=-1)
+                if j < 0:
+                    break
+                quote, i = piece[j], j + 1
     return parts
 
 
