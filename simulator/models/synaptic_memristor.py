@@ -133,6 +133,10 @@ class SynapticMemristor(OhmicDeviceModel):
         decay_w, mean_w = _decay(lam_w, durations)
         decay_h, mean_h = _decay(lam_h, durations)
         g0, dg, gv = float(p.g_min[0]), float(p.g_max[0] - p.g_min[0]), float(p.g_volatile[0])
+        compliance = np.asarray(compliance, dtype=float)
+        # w, h stay in [0, 1] (so do their targets): |I| ≤ (G_min + ΔG + G_vol)·|V| all along, and a
+        # segment under half its limit by that bound needs none of the per-segment path's limit checks
+        free = (g0 + dg + gv) * np.abs(v) * (1 + 1e-9) <= 0.5 * compliance
         sigma, read_sigma = float(self.params.c2c_sigma), float(self.params.read_noise)
         normal = self.rng.standard_normal
         m = v.size
@@ -142,23 +146,25 @@ class SynapticMemristor(OhmicDeviceModel):
         if is_open:
             (start_w, start_h), (path_w, path_h) = self._cycle_start[:, 0], self._cycle_path[:, 0]
             factor = float(self._cycle_factor[0])
-        rows = zip(v.tolist(), np.asarray(compliance, dtype=float).tolist(), durations.tolist(), moving.tolist(),
+        if not all(0.0 <= x <= 1.0 for x in (w, h, *((path_w, path_h) if is_open else ()))):
+            free[:] = False   # a state set outside its bounds: the bound above does not hold
+        rows = zip(v.tolist(), compliance.tolist(), free.tolist(), durations.tolist(), moving.tolist(),
                    w_inf.tolist(), decay_w.tolist(), mean_w.tolist(), lam_w.tolist(), h_inf.tolist(),
                    decay_h.tolist(), mean_h.tolist(), lam_h.tolist(), cycle_starts.tolist(),
                    np.asarray(reads).tolist())
         done = 0
-        for vk, limit, duration, moves, wi, dw, fw, lw, hi, dh, fh, lh, starts, n_reads in rows:
+        for vk, limit, unlimited, duration, moves, wi, dw, fw, lw, hi, dh, fh, lh, starts, n_reads in rows:
             if starts or not is_open:
                 s_w, s_h, f, x0w, x0h = w, h, math.nan, w, h
             else:
                 s_w, s_h, f, x0w, x0h = start_w, start_h, factor, path_w, path_h
-            i_start = (g0 + dg * x0w + gv * x0h) * vk
-            if abs(i_start) > limit:
-                break
             w1, wm = (wi + (x0w - wi) * dw, wi + (x0w - wi) * fw) if moves else (x0w, x0w)
             h1, hm = hi + (x0h - hi) * dh, hi + (x0h - hi) * fh
             i_mean = (g0 + dg * wm + gv * hm) * vk
-            if limit < math.inf:
+            if not unlimited:   # the checks of DeviceModel._evolve_exact
+                i_start = (g0 + dg * x0w + gv * x0h) * vk
+                if abs(i_start) > limit:
+                    break
                 peak = max(abs((g0 + dg * w1 + gv * h1) * vk), abs(i_mean))
                 if peak > limit:
                     break
