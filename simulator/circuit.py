@@ -22,17 +22,25 @@ also advances the clock. An instrument started by a trigger line while another o
 runs (a generator's burst started by an SMU's trigger out) schedules its levels on its port
 (:meth:`SourcePort.schedule`): whoever carries the node in time applies them at their times, so
 the two play concurrently on the one clock.
+
+A sequence whose drive does not depend on what it measures (a hardware-timed train) hands
+the node its whole segment table instead (:meth:`SourcePort.hold_train`): when the port drives the
+device alone and directly, with nothing scheduled, the model evolves over the whole train in one call
+(:meth:`DeviceModel.evolve_train`), else segment by segment as above, with the same result.
 """
 from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from labsuite.simulator.models.base import DeviceModel
+
+
+MAX_DEFERRED = 100_000   # holds deferred before the node evaluates them unasked (bounds memory)
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,19 @@ class SegmentResult:
     device_voltage: float   # V, mean voltage across the device
     energy: float           # J, ∫ V_dev·I dt delivered to the device
     in_compliance: bool     # the current limit was reached during the segment
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a source port saw over each segment of a train (arrays of shape (segments,))."""
+
+    current: np.ndarray          # A, mean current out of the port into the device node
+    source_voltage: np.ndarray   # V, mean voltage at the source terminals
+    device_voltage: np.ndarray   # V, mean voltage across the device
+    energy: np.ndarray           # J, ∫ V_dev·I dt delivered to the device
+    in_compliance: np.ndarray    # bool, the current limit was reached during the segment
+    reading: np.ndarray          # A, mean of a read segment's noisy conversions (NaN where not read)
+    time: np.ndarray             # s, bench time at the end of each segment
 
 
 class SourceCircuit:
@@ -80,6 +101,9 @@ class DeviceNode:
         self.ports: list[SourcePort] = []
         self.short_resistance: float | None = None   # Ω, set by a breakdown: the device is a short
         self._synced = clock.now()
+        self._deferred: list[tuple[float | None, float, float, Callable[[SegmentResult], None]]] = []
+        self._deferred_port: SourcePort | None = None
+        self._deferred_start = 0.0   # s, bench time of the first deferred hold
         model.cycles_by_drive = True   # one c2c draw per stretch of constant drive, however it is sliced
 
     def port(self, role: str, series_resistance: float = 0.0) -> SourcePort:
@@ -94,7 +118,9 @@ class DeviceNode:
         self.short_resistance = float(resistance)
 
     def sync(self) -> None:
-        """Carry the device from the last change to now under the present outputs."""
+        """Carry the device from the last change to now under the present outputs (holds deferred
+        by :meth:`hold_later` first)."""
+        self.flush()
         now = self.clock.now()
         if now > self._synced:
             self._carry(now - self._synced)
@@ -127,6 +153,108 @@ class DeviceNode:
         if duration > done or not pieces:
             pieces.append((duration - done, self._apply_drive(duration - done, seen_by)))
         return _combined(pieces)
+
+    def hold_later(self, port: SourcePort, duration: float, then: Callable[[SegmentResult], None]) -> None:
+        """Hold every output as it is for ``duration`` s of bench time, and call ``then`` with what
+        ``port`` saw once the device is evaluated: at the next :meth:`flush`, which any :meth:`sync`
+        does (a reading, an output change of another port) and ``MAX_DEFERRED`` holds do, over all
+        the holds deferred since in one call (:meth:`hold_train`). Meanwhile ``port`` may change its
+        drive (:meth:`SourcePort.drive`). While levels are scheduled the hold is evaluated at once
+        (scheduling flushes what was deferred, so a deferred stretch never holds a scheduled change)."""
+        if any(p.scheduled for p in self.ports):
+            then(self.hold(port, duration))
+            return
+        if self._deferred and self._deferred_port is not port:
+            self.flush()
+        if not self._deferred:
+            self.sync()
+            self._deferred_port, self._deferred_start = port, self.clock.now()
+        self._deferred.append((port.voltage, port.compliance, duration, then))
+        self.clock.advance(duration)
+        self._synced = self.clock.now()
+        if len(self._deferred) == MAX_DEFERRED:
+            self.flush()
+
+    def deferring(self, port: SourcePort) -> bool:
+        """``port`` has holds waiting for :meth:`flush`."""
+        return bool(self._deferred) and self._deferred_port is port
+
+    def flush(self) -> None:
+        """Evaluate the holds deferred by :meth:`hold_later` and hand each its result, in order."""
+        if not self._deferred:
+            return
+        deferred, port = self._deferred, self._deferred_port
+        self._deferred, self._deferred_port = [], None
+        voltages, compliances, durations, thens = zip(*deferred)
+        latest = port.voltage, port.compliance
+        port.voltage, port.compliance = voltages[0], compliances[0]   # the drive the device has seen so far
+        seen = self._evaluate(port, voltages, compliances, durations, [0] * len(durations), self._deferred_start)
+        port.drive(*latest)
+        for then, *result in zip(thens, seen.current.tolist(), seen.source_voltage.tolist(),
+                                 seen.device_voltage.tolist(), seen.energy.tolist(), seen.in_compliance.tolist()):
+            then(SegmentResult(*result))
+
+    def hold_train(self, port: SourcePort, voltages: list[float | None], compliances: list[float],
+                   durations: list[float], reads: list[int], check: Callable[[], None] | None = None) -> TrainResult:
+        """Drive ``port`` at ``voltages[k]`` V (None: off) under ``compliances[k]`` A for ``durations[k]`` s,
+        segment after segment, the other outputs as they are; take ``reads[k]`` noisy conversions of the
+        current at the end of segment k. The same as :meth:`SourcePort.drive` and :meth:`hold` per
+        segment; evaluated in one model call while ``port`` drives the device alone through 0 Ω.
+        ``check`` is called before each segment held one by one (a budget, an abort)."""
+        if len(durations):
+            port.drive(voltages[0], compliances[0])
+        self.sync()
+        return self._evaluate(port, voltages, compliances, durations, reads, self.clock.now(), check, advance=True)
+
+    def _evaluate(self, port: SourcePort, voltages, compliances, durations, reads, start: float,
+                  check: Callable[[], None] | None = None, advance: bool = False) -> TrainResult:
+        """The device over a segment table from bench time ``start`` (s), ``port`` at the first segment's
+        drive already; ``advance``: the clock follows the segments (else it is past them already)."""
+        m = len(durations)
+        out = {name: np.empty(m) for name in ("current", "source_voltage", "device_voltage", "energy")}
+        limited, reading = np.zeros(m, dtype=bool), np.full(m, np.nan)
+        times = np.cumsum([start, *durations])[1:]
+        done = 0
+        if m and self._alone(port):
+            levels = np.array(voltages, dtype=float)   # an open output (None) is NaN
+            off = np.isnan(levels)
+            v = np.where(off, 0.0, levels)
+            set_limits = np.asarray(compliances, dtype=float)
+            # a new cycle wherever the output's drive changes (port.drive), the first goes on as it is
+            cycle_starts = np.concatenate([[False], (off[1:] != off[:-1]) | (v[1:] != v[:-1])
+                                           | (set_limits[1:] != set_limits[:-1])])
+            evolution = self.model.evolve_train(v, np.where(off, math.inf, set_limits),
+                                                np.asarray(durations, dtype=float), np.asarray(reads), cycle_starts)
+            if evolution is not None and evolution.done:
+                done = evolution.done
+                out["current"][:done] = np.where(off[:done], 0.0, evolution.current)
+                out["source_voltage"][:done] = out["device_voltage"][:done] = v[:done]
+                out["energy"][:done] = v[:done] * evolution.current * durations[:done]
+                reading[:done] = evolution.reading
+                port.voltage, port.compliance = voltages[done - 1], compliances[done - 1]
+                if advance:
+                    self.clock.advance(times[done - 1] - start)
+                    self._synced = self.clock.now()
+        for k in range(done, m):
+            if check is not None:
+                check()
+            port.drive(voltages[k], compliances[k])
+            result = self._carry(durations[k], port) if advance else self._apply_drive(durations[k], port)
+            if advance:
+                self.clock.advance(durations[k])
+                self._synced = self.clock.now()
+            for name in ("current", "source_voltage", "device_voltage", "energy"):
+                out[name][k] = getattr(result, name)
+            limited[k] = result.in_compliance
+            if reads[k]:
+                reading[k] = float(np.mean(self.model.add_read_noise(np.full(reads[k], result.current))))
+        return TrainResult(**out, in_compliance=limited, reading=reading, time=times)
+
+    def _alone(self, port: SourcePort) -> bool:
+        """``port`` is the only output that can drive the device, through 0 Ω, nothing is scheduled to
+        drive it, and the device is intact."""
+        return (port.series_resistance == 0 and self.short_resistance is None
+                and all(p.voltage is None and not p.scheduled for p in self.ports if p is not port))
 
     def _apply_drive(self, duration: float, seen_by: SourcePort | None = None) -> SegmentResult:
         driving = [p for p in self.ports if p.voltage is not None]
@@ -186,7 +314,9 @@ class SourcePort:
     def drive(self, voltage: float | None, compliance: float = math.inf) -> None:
         """From now on, source ``voltage`` V (None: output off) under ``compliance`` A; a change
         ends what the port had scheduled."""
-        if voltage != self.voltage or compliance != self.compliance:
+        if self.node.deferring(self):   # the deferred holds keep each its own drive
+            self.voltage, self.compliance = voltage, compliance
+        elif voltage != self.voltage or compliance != self.compliance:
             self.node.sync()
             self.voltage, self.compliance = voltage, compliance
             self.scheduled.clear()
@@ -209,6 +339,16 @@ class SourcePort:
     def hold(self, duration: float) -> SegmentResult:
         """Keep every output as it is for ``duration`` s of bench time; return what this port saw."""
         return self.node.hold(self, duration)
+
+    def hold_later(self, duration: float, then: Callable[[SegmentResult], None]) -> None:
+        """Hold as :meth:`hold` does; ``then`` gets the result when the node evaluates it (see
+        :meth:`DeviceNode.hold_later`)."""
+        self.node.hold_later(self, duration, then)
+
+    def hold_train(self, voltages: list[float | None], compliances: list[float], durations: list[float],
+                   reads: list[int], check: Callable[[], None] | None = None) -> TrainResult:
+        """Play a segment table on this output (see :meth:`DeviceNode.hold_train`)."""
+        return self.node.hold_train(self, voltages, compliances, durations, reads, check)
 
     def sync(self) -> None:
         """Carry the device to now (call before reading the device's state or changing an output)."""

@@ -170,6 +170,30 @@ def drive_log(station):
 
 
 @pytest.fixture
+def watch_device(monkeypatch):
+    """Start calling ``each(v_source V, compliance A, duration s, roles of the ports driving)`` for
+    every hold the device on ``node`` goes through, held one segment at a time (``DeviceNode.apply``)
+    or within a train evaluated as a whole (``DeviceModel.evolve_train``: the SMU's port alone, the
+    generators drive through their 50 Ω); ``each`` may raise, to strike a fault there."""
+    def start(node, each) -> None:
+        apply, evolve_train = node.apply, node.model.evolve_train
+
+        def applying(v_source, series_resistance, compliance, duration):
+            each(v_source, compliance, duration, {p.role for p in node.ports if p.voltage is not None})
+            return apply(v_source, series_resistance, compliance, duration)
+
+        def evolving(v, compliance, durations, *args):
+            evolution = evolve_train(v, compliance, durations, *args)
+            rows = list(zip(v.tolist(), compliance.tolist(), durations.tolist()))
+            for v_source, limit, duration in rows[:evolution.done if evolution else 0]:
+                each(v_source, limit, duration, {"smu"} if limit < np.inf else set())
+            return evolution
+        monkeypatch.setattr(node, "apply", applying)
+        monkeypatch.setattr(node.model, "evolve_train", evolving)
+    return start
+
+
+@pytest.fixture
 def fail_on_second_chunk():
     """A run observer raising ``exc`` when the second chunk of samples arrives."""
     from labsuite.core.events import RunObserver

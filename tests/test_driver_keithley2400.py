@@ -323,12 +323,12 @@ def test_output_is_off_after_a_fault_with_the_output_on(station_2400_bench, monk
     original = instrument.sdm_cycle
     calls = {"n": 0}
 
-    def flaky(level):
+    def flaky(level, hold):
         calls["n"] += 1
         if calls["n"] == 10:                   # mid-train: the 10th reading of either timing
             assert instrument.output
             raise OSError("connection lost")
-        return original(level)
+        return original(level, hold)
 
     monkeypatch.setattr(instrument, "sdm_cycle", flaky)
     with pytest.raises(LinkError, match="connection lost"):
@@ -340,12 +340,18 @@ def test_output_is_off_after_a_fault_with_the_output_on(station_2400_bench, monk
 def device_holds(bench, monkeypatch) -> list[tuple[float, float, float]]:
     """Record (level V, current limit A, duration s) of every hold the simulated device goes through."""
     node = next(iter(bench.smu.adapter.manager.visalib.instruments.values())).instrument.port.node
-    held, apply = [], node.apply
+    held, apply, evolve_train = [], node.apply, node.model.evolve_train
 
     def recording(v_source, series_resistance, compliance, duration):
         held.append((v_source, compliance, duration))
         return apply(v_source, series_resistance, compliance, duration)
+
+    def recording_train(v, compliance, durations, *args):   # the segments a whole-train call evolved
+        evolution = evolve_train(v, compliance, durations, *args)
+        held.extend(list(zip(v.tolist(), compliance.tolist(), durations.tolist()))[:evolution.done if evolution else 0])
+        return evolution
     monkeypatch.setattr(node, "apply", recording)
+    monkeypatch.setattr(node.model, "evolve_train", recording_train)
     return held
 
 

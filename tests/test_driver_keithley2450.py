@@ -103,12 +103,12 @@ def test_a_list_left_by_another_session_is_replaced_not_extended(station, sim245
     first.configure(1e-3, 3.0)
     first.run_train(Train((Segment(3.0, 100e-6, "write"), READ)), 1e-3)
     applied = []
-    original = sim2450._apply_settings
+    original = sim2450.port.hold_train
 
-    def record(settings):
-        original(settings)
-        applied.append(settings.level)
-    sim2450._apply_settings = record
+    def record(voltages, *args, **kwargs):
+        applied.extend(v for v in voltages if v is not None)
+        return original(voltages, *args, **kwargs)
+    sim2450.port.hold_train = record
     second = session()
     second.configure(1e-3, 0.5)
     second.run_train(Train((Segment(0.5, 100e-6, "write"), READ), 3), 1e-3)

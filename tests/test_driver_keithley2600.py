@@ -243,12 +243,18 @@ def test_driver_runs_a_train_on_the_simulated_instrument(smu, station, sim, driv
 
 def device_holds(station, monkeypatch) -> list[tuple[float, float, float]]:
     """Record (level V, current limit A, duration s) of every hold the simulated device goes through."""
-    held, apply = [], station.node.apply
+    held, apply, evolve_train = [], station.node.apply, station.node.model.evolve_train
 
     def recording(v_source, series_resistance, compliance, duration):
         held.append((v_source, compliance, duration))
         return apply(v_source, series_resistance, compliance, duration)
+
+    def recording_train(v, compliance, durations, *args):   # the segments a whole-train call evolved
+        evolution = evolve_train(v, compliance, durations, *args)
+        held.extend(list(zip(v.tolist(), compliance.tolist(), durations.tolist()))[:evolution.done if evolution else 0])
+        return evolution
     monkeypatch.setattr(station.node, "apply", recording)
+    monkeypatch.setattr(station.node.model, "evolve_train", recording_train)
     return held
 
 

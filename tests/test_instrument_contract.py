@@ -132,23 +132,20 @@ def test_a_program_over_the_limits_is_refused_before_anything_is_sent(bench, tmp
 
 # --- compliance before output on ---------------------------------------------------------------
 
-def test_the_compliance_is_set_before_an_output_goes_on_and_every_drive_is_under_it(bench, tmp_path, monkeypatch):
+def test_the_compliance_is_set_before_an_output_goes_on_and_every_drive_is_under_it(bench, tmp_path, monkeypatch,
+                                                                                     watch_device):
     calls = []
     for method in ("configure", "set_compliance", "set_output", "run_train"):
         original = getattr(bench.smu, method)
         monkeypatch.setattr(bench.smu, method, lambda *a, _m=method, _f=original, **k: (calls.append((_m, a)),
                                                                                          _f(*a, **k))[1])
-    node = bench.station.node
-    smu_port = next(p for p in node.ports if p.role == "smu")
     limits_driven = []
-    apply = node.apply
 
-    def watched(v_source, series_resistance, compliance, duration):
-        if smu_port.voltage and duration > 0:
-            limits_driven.append(smu_port.compliance)
-        return apply(v_source, series_resistance, compliance, duration)
+    def watched(v_source, compliance, duration, driving):
+        if "smu" in driving and v_source and duration > 0:
+            limits_driven.append(compliance)
 
-    monkeypatch.setattr(node, "apply", watched)
+    watch_device(bench.station.node, watched)
     result = run_protocol("potentiation", bench, RUN, out_dir=tmp_path)
     assert result.state is RunState.COMPLETED and result.samples.size == 1 + RUN["pulses"]   # a baseline read first
     first_on = next(i for i, (m, a) in enumerate(calls) if m == "run_train" or (m == "set_output" and a[0]))
@@ -183,25 +180,21 @@ def test_every_output_is_off_however_the_run_ends_between_chunks(bench, tmp_path
     (KeyboardInterrupt, KeyboardInterrupt, "aborted"),           # Ctrl-C
     (ConnectionResetError, LinkError, "failed"),                 # the link fails inside a message
 ])
-def test_every_output_is_off_when_a_run_is_struck_while_the_smu_drives_the_device(bench, tmp_path, monkeypatch,
+def test_every_output_is_off_when_a_run_is_struck_while_the_smu_drives_the_device(bench, tmp_path, watch_device,
                                                                                    fault, raised, state):
     """The fault strikes in the middle of a hold in which the SMU's output is on and at a level: the
     instrument is left mid-sequence, so only the Runner's switch-off turns it off."""
-    node = bench.station.node
-    smu_port = next(p for p in node.ports if p.role == "smu")
-    apply, holds = node.apply, []
+    holds = []
 
-    def strike(v_source, series_resistance, compliance, duration):
-        if smu_port.voltage and duration > 0:
+    def strike(v_source, compliance, duration, driving):
+        if "smu" in driving and v_source and duration > 0:
             holds.append(duration)
             if len(holds) == 3:
                 raise fault()
-        return apply(v_source, series_resistance, compliance, duration)
 
-    monkeypatch.setattr(node, "apply", strike)
+    watch_device(bench.station.node, strike)
     with pytest.raises(raised):
         run_protocol("potentiation", bench, RUN, out_dir=tmp_path)
-    monkeypatch.setattr(node, "apply", apply)
     assert len(holds) == 3 and outputs_on(bench) == []
     (path,) = tmp_path.glob("*.h5")
     assert read_run(path).status == state

@@ -197,24 +197,18 @@ def test_bursts_closer_than_a_computer_can_trigger_are_refused_where_the_smu_can
 
 
 @pytest.mark.parametrize("generator", GENERATORS)
-def test_a_train_bursts_cannot_time_plays_on_the_smu_as_on_the_smu_alone(generator):
+def test_a_train_bursts_cannot_time_plays_on_the_smu_as_on_the_smu_alone(generator, watch_device):
     """The same train on a 2450 + generator bench: its sequencer plays it, writes included, with
     the generator's output off; readings equal the 2450-alone bench's (same seed, same device)."""
     program = PulseProgram((Train(CLOSE, 5),), 1e-3)
     with pg_bench(generator) as bench:
-        node = simulated(bench, "smu").port.node
-        drivers, original = set(), node.apply
-
-        def apply(v_source, series_resistance, compliance, duration):
-            drivers.update(k for k, p in enumerate(node.ports) if p.voltage is not None)
-            return original(v_source, series_resistance, compliance, duration)
-        node.apply = apply
+        drivers = set()
+        watch_device(simulated(bench, "smu").port.node, lambda v, limit, duration, driving: drivers.update(driving))
         traffic = TrafficLog.attach(bench.pulse_generator)
         on_bench = Runner(bench, program).run()
-        smu_port = node.ports.index(simulated(bench, "smu").port)
     with Bench.simulated(seed=1) as bench:
         alone = Runner(bench, program).run()
-    assert drivers == {smu_port} and not any("*TRG" in m for m in traffic.sent())
+    assert drivers == {"smu"} and not any("*TRG" in m for m in traffic.sent())
     np.testing.assert_allclose(on_bench["current"], alone["current"], rtol=1e-12)
 
 

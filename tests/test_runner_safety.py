@@ -83,7 +83,7 @@ def simulated_2450(bench):
 def test_output_is_off_when_a_fault_strikes_with_the_output_on(bench, monkeypatch, timing, fault):
     """The fault happens inside a measurement, output on (Ctrl-C included): it ends up off."""
     instrument = simulated_2450(bench)
-    original = instrument._measure
+    original = instrument._store_reading
     calls = {"n": 0}
 
     def flaky(*args):
@@ -93,27 +93,24 @@ def test_output_is_off_when_a_fault_strikes_with_the_output_on(bench, monkeypatc
             raise fault
         return original(*args)
 
-    monkeypatch.setattr(instrument, "_measure", flaky)
+    monkeypatch.setattr(instrument, "_store_reading", flaky)
     # a link failure reaches the caller as a one-line LinkError, the original chained as its cause
     with pytest.raises(LinkError if isinstance(fault, OSError) else type(fault)):
         Runner(bench, potentiation(pulses=50), timing=timing).run()
-    monkeypatch.setattr(instrument, "_measure", original)
+    monkeypatch.setattr(instrument, "_store_reading", original)
     assert not sim_output_on(bench)
 
 
 @pytest.mark.parametrize("timing", ["hardware", "software"])
-def test_no_voltage_reaches_the_device_except_under_the_programs_compliance(bench, timing):
+def test_no_voltage_reaches_the_device_except_under_the_programs_compliance(bench, timing, watch_device):
     """Checked where the simulated source drives the device: every non-zero hold is limited to 200 µA."""
-    node = simulated_2450(bench).port.node
     limits_when_driven = []
-    original = node.apply
 
-    def apply(v_source, series_resistance, compliance, duration):
+    def watched(v_source, compliance, duration, driving):
         if v_source != 0:
             limits_when_driven.append(compliance)
-        return original(v_source, series_resistance, compliance, duration)
 
-    node.apply = apply
+    watch_device(simulated_2450(bench).port.node, watched)
     Runner(bench, potentiation(pulses=5, compliance=2e-4), timing=timing).run()
     assert limits_when_driven and set(limits_when_driven) == {2e-4}
 
@@ -195,18 +192,15 @@ def test_pause_holds_and_resume_finishes(bench):
 
 
 @pytest.mark.parametrize("timing", ["hardware", "software"])
-def test_each_segment_is_driven_under_its_own_compliance(bench, timing):
+def test_each_segment_is_driven_under_its_own_compliance(bench, timing, watch_device):
     """A SET pulse limited to 50 µA and a read under the program's 1 mA, on the device itself."""
-    node = simulated_2450(bench).port.node
     seen = {}
-    original = node.apply
 
-    def apply(v_source, series_resistance, compliance, duration):
+    def watched(v_source, compliance, duration, driving):
         if v_source != 0:
             seen.setdefault(round(v_source, 6), set()).add(compliance)
-        return original(v_source, series_resistance, compliance, duration)
 
-    node.apply = apply
+    watch_device(simulated_2450(bench).port.node, watched)
     pattern = (Segment(1.5, 100e-6, "write", compliance=50e-6), Segment(0.1, 1e-3, "read", True),
                Segment(-1.2, 100e-6, "write", compliance=2e-4), Segment(0.0, 5e-3))
     Runner(bench, PulseProgram((Train(pattern, 3),), 1e-3), timing=timing).run()

@@ -259,23 +259,25 @@ class Keithley2400(SimulatedSourceMeter):
         source_range = smallest_range(self.applied, VOLTAGE_RANGES) if self.source_autorange else self.source_range
         return min(self.compliance, HIGH_VOLTAGE_CURRENT) if source_range == VOLTAGE_RANGES[-1] else self.compliance
 
-    def _drive(self) -> None:
-        """Put the present output state on the port (section 13, output-off states). The current
-        source is a voltage source at the voltage compliance (of the level's sign) held to the
-        level by its current limit: the device takes the level at the voltage it needs, or the
-        compliance voltage when it needs more."""
+    def _terminal(self) -> tuple[float | None, float]:
+        """The port's drive for the present output state (section 13, output-off states): (V, None
+        while the relay is open; A limit). The current source is a voltage source at the voltage
+        compliance (of the level's sign) held to the level by its current limit: the device takes the
+        level at the voltage it needs, or the compliance voltage when it needs more."""
         if self.output and self.function == "CURR":
             level = self.current_level
-            self.port.drive(math.copysign(self.voltage_compliance, level) if level else 0.0,
-                            abs(level) if level else math.inf)
-        elif self.output:
-            self.port.drive(self.applied, self.output_current_limit())
-        elif self.off_state == "NORM":
-            self.port.drive(0.0, OFF_STATE_LIMIT_FRACTION * self.present_current_range())
-        elif self.off_state == "ZERO":
-            self.port.drive(0.0, self.compliance)
-        else:   # HIMPedance: relay open; GUARd: a 0 A current source
-            self.port.drive(None)
+            return (math.copysign(self.voltage_compliance, level), abs(level)) if level else (0.0, math.inf)
+        if self.output:
+            return self.applied, self.output_current_limit()
+        if self.off_state == "NORM":
+            return 0.0, OFF_STATE_LIMIT_FRACTION * self.present_current_range()
+        if self.off_state == "ZERO":
+            return 0.0, self.compliance
+        return None, math.inf   # HIMPedance: relay open; GUARd: a 0 A current source
+
+    def _drive(self) -> None:
+        """Put the present output state on the port."""
+        self.port.drive(*self._terminal())
 
     def _hold(self, duration: float) -> SegmentResult | None:
         """Keep the output as it is for ``duration`` s of bench time."""
@@ -284,15 +286,15 @@ class Keithley2400(SimulatedSourceMeter):
         self._drive()
         result = self.port.hold(duration)
         if self.output:
-            self.tripped = self._limited(result)
+            self.tripped = self._limited(result.in_compliance)
         return result
 
-    def _limited(self, result: SegmentResult) -> bool:
+    def _limited(self, in_compliance: bool) -> bool:
         """In compliance: the current limit reached (V source), or the voltage compliance (I
         source: the device did not take the level)."""
         if self.function == "CURR":
-            return bool(self.current_level) and not result.in_compliance
-        return result.in_compliance
+            return bool(self.current_level) and not in_compliance
+        return in_compliance
 
     def _set_output(self, on: bool) -> None:
         if on and self.function == "CURR" and self.mode != "FIX":
@@ -306,23 +308,21 @@ class Keithley2400(SimulatedSourceMeter):
         """Integration time of one A/D conversion, s."""
         return self.nplc / self.line_frequency
 
-    def sdm_cycle(self, level: float | None) -> Reading:
-        """One source-delay-measure cycle (section 6, Appendix A); ``level`` None in fixed mode."""
+    def sdm_cycle(self, level: float | None, hold: Callable[[float, int | None], None]) -> None:
+        """One source-delay-measure cycle (section 6, Appendix A), held through ``hold(s, conversions
+        of the current read at its end, None: no reading)``; ``level`` None in fixed mode."""
         if level is not None:
             self.applied, self.source_changed = level, True
         if self.source_changed:
-            self._hold(SOURCE_CONFIGURATION + self.source_delay + (AUTO_DELAY if self.auto_delay else 0.0))
+            hold(SOURCE_CONFIGURATION + self.source_delay + (AUTO_DELAY if self.auto_delay else 0.0), None)
             self.source_changed = False
-        result = self._hold(self.aperture() * self.conversions())
-        end = self.clock.now()
-        reading = self._reading(result, end)
+        hold(self.aperture() * self.conversions(), self.conversions() if "CURR" in self.functions else 0)
         after = AD_OVERHEAD
         if self.autozero:
             after += 2 * (self.aperture() + AD_OVERHEAD) + FIRMWARE_OVERHEAD_AUTOZERO
         else:
             after += FIRMWARE_OVERHEAD
-        self._hold(after)
-        return reading
+        hold(after, None)
 
     def conversions(self) -> int:
         """A/D conversions per reading: the count of a repeating averaging filter, else 1."""
@@ -334,7 +334,9 @@ class Keithley2400(SimulatedSourceMeter):
             return current
         return moving_average(self.average_stack, self.average_count, current)
 
-    def _reading(self, result: SegmentResult, time: float) -> Reading:
+    def _reading(self, in_compliance: bool, source_voltage: float, noisy: float, time: float) -> Reading:
+        """The reading of a measure segment that ended at ``time`` (s), with ``noisy`` (A) the mean of
+        its noisy conversions."""
         sourcing_current = self.function == "CURR"
         status = (STATUS_I_SOURCE if sourcing_current else STATUS_V_SOURCE) | \
             (STATUS_FRONT if self.terminals == "FRON" else 0) | (STATUS_REMOTE_SENSE if self.remote_sense else 0) | \
@@ -342,9 +344,8 @@ class Keithley2400(SimulatedSourceMeter):
         current = self.current_level if sourcing_current else NOT_A_NUMBER   # the sourced value, or NaN
         if "CURR" in self.functions:
             status |= STATUS_I_MEAS
-            noisy = self.port.model.add_read_noise(np.full(self.conversions(), result.current))
-            current = self._filtered(float(np.mean(noisy)))
-            if result.in_compliance and self.output and not sourcing_current:
+            current = self._filtered(noisy)
+            if in_compliance and self.output and not sourcing_current:
                 limit = self.output_current_limit()
                 current = float(np.clip(current, -limit, limit))
             if not self.current_autorange and abs(current) > self.current_range:
@@ -352,9 +353,9 @@ class Keithley2400(SimulatedSourceMeter):
         voltage = NOT_A_NUMBER if sourcing_current else self.applied
         if "VOLT" in self.functions:
             status |= STATUS_V_MEAS
-            voltage = result.source_voltage
+            voltage = source_voltage
         self.measurement_event |= EVENT_READING_AVAILABLE
-        if self._limited(result) and self.output:
+        if self._limited(in_compliance) and self.output:
             status |= STATUS_COMPLIANCE
             self.measurement_event |= EVENT_COMPLIANCE
         return Reading(voltage, current, time, status)
@@ -392,30 +393,65 @@ class Keithley2400(SimulatedSourceMeter):
         self.run_trigger_model()
 
     def run_trigger_model(self) -> None:
-        """Arm count × trigger count SDM cycles, in virtual time; back to idle afterwards."""
+        """Arm count × trigger count SDM cycles, in virtual time; back to idle afterwards.
+
+        Nothing in them depends on a reading, so the cycles are walked first into a segment table
+        (the drive, length and conversions of every hold), the device evolves over the whole table in
+        one call (:meth:`SourcePort.hold_train`), and the readings are then taken in order."""
         self.armed = False
         points = self.source_points()
         self.samples = []
+        table: list[tuple[float | None, float, float, int]] = []   # per hold: V or None, A limit, s, conversions
+        steps: list[tuple] = []   # in order: (row, output, level, conversions or None) of a hold; () output on
+        now, tripped = self.clock.now(), self.tripped
+
+        def hold(duration: float, conversions: int | None) -> None:
+            nonlocal now
+            if duration > 0:
+                steps.append((len(table), self.output, self.applied, conversions))
+                table.append((*self._terminal(), duration, conversions or 0))
+                now += duration
+
+        def switch(on: bool) -> None:
+            if on and not self.output:
+                steps.append(())
+            self._set_output(on)
+
         index = 0
-        next_arm = self.clock.now()
+        next_arm = now
         for arm in range(self.arm_count):
             if self.arm_source == "TIM" and arm:
                 next_arm += self.arm_timer
-                self._hold(next_arm - self.clock.now())
+                hold(next_arm - now, None)
             for _ in range(self.trigger_count):
-                self._hold(self.trigger_delay)
+                hold(self.trigger_delay, None)
                 level = None
                 if points is not None:
                     level, index = points[index % len(points)], index + 1
                 if self.auto_off:
-                    self._set_output(True)
-                reading = self.sdm_cycle(level)
+                    switch(True)
+                self.sdm_cycle(level, hold)
                 if self.auto_off and self.auto_off_mode == "ALW":
-                    self._set_output(False)
+                    switch(False)
+        if self.auto_off:
+            switch(False)
+        output, applied, self.tripped = self.output, self.applied, tripped
+        if table:
+            seen = self.port.hold_train(*zip(*table), check=self.run_control.check)
+            limited, source_voltage = seen.in_compliance.tolist(), seen.source_voltage.tolist()
+            noisy, time = seen.reading.tolist(), seen.time.tolist()
+        for step in steps:
+            if not step:
+                self.tripped = False
+                continue
+            row, self.output, self.applied, conversions = step
+            if self.output:
+                self.tripped = self._limited(limited[row])
+            if conversions is not None:
+                reading = self._reading(limited[row], source_voltage[row], noisy[row], time[row])
                 self.samples.append(reading)
                 self._store(reading)
-        if self.auto_off:
-            self._set_output(False)
+        self.output, self.applied = output, applied
         if points is not None:   # a sweep ends back at the bias level
             self.applied, self.source_changed = self.level, True
 

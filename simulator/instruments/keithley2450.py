@@ -73,6 +73,7 @@ MAX_COUNT = 2**31 - 1                             # measure block and branch cou
 CURRENT_RANGES = (10e-9, 100e-9, 1e-6, 10e-6, 100e-6, 1e-3, 10e-3, 100e-3, 1.0)   # A
 MAX_CURRENT = 1.05                                # A, largest programmable current level
 VOLTAGE_LIMIT_RANGE = (0.02, 210.0)               # V, :SOUR:CURR:VLIM
+TRAIN_CHUNK = 100_000                             # holds walked before the device evolves over them (memory bound)
 MAX_SENSE_COUNT = 300_000                         # readings per :MEAS?/:READ?/:TRAC:TRIG (not confirmed)
 MAX_USER_DELAY = 10_000.0                         # s, :DELay:USER<n> (not confirmed)
 USER_DELAY = bounded(0.0, MAX_USER_DELAY, 0.0)    # parser of a :DELay:USER<n> value
@@ -257,35 +258,38 @@ class Keithley2450(SimulatedSourceMeter):
         stamp = (_EPOCH + timedelta(seconds=self.clock.now())).strftime("%Y/%m/%d %H:%M:%S.%f")[:-3]
         return f'{code},"{message};1;{stamp}"'
 
+    def _terminal(self) -> tuple[float | None, float]:
+        """The port's drive for the present output state: (V, None while the output is open; A limit).
+        The current source is a voltage source at the voltage limit (of the level's sign) held to the
+        level by its current limit: the device takes the level and the voltage it needs, or the limit
+        when it needs more."""
+        source = self.source
+        if source.output and source.function == "CURR":
+            level = source.current_level
+            return (math.copysign(source.voltage_limit, level), abs(level)) if level else (0.0, math.inf)
+        if source.output:
+            return source.level, source.current_limit
+        return (0.0 if self.off_state in ("NORM", "ZERO") else None), source.current_limit
+
     def _drive(self) -> None:
-        """Put the present output state on the port. The current source is a voltage source at
-        the voltage limit (of the level's sign) held to the level by its current limit: the
-        device takes the level and the voltage it needs, or the limit when it needs more."""
-        if self.source.output and self.source.function == "CURR":
-            level = self.source.current_level
-            if level:
-                self.port.drive(math.copysign(self.source.voltage_limit, level), abs(level))
-            else:
-                self.port.drive(0.0, math.inf)
-        elif self.source.output:
-            self.port.drive(self.source.level, self.source.current_limit)
-        else:
-            self.port.drive(0.0 if self.off_state in ("NORM", "ZERO") else None, self.source.current_limit)
+        """Put the present output state on the port."""
+        self.port.drive(*self._terminal())
 
     def _hold(self, duration: float) -> SegmentResult:
         """Keep the output as it is for ``duration`` s of bench time."""
         self._drive()
         result = self.port.hold(duration)
-        if self.source.output and self._limited(result):
+        if self.source.output and self._limited(self.source, result.in_compliance):
             self.tripped = True
         return result
 
-    def _limited(self, result: SegmentResult) -> bool:
+    @staticmethod
+    def _limited(source: SourceSettings, in_compliance: bool) -> bool:
         """The source is at its limit: the current limit (voltage source) or the voltage limit
         (current source: the device did not take the level)."""
-        if self.source.function == "CURR":
-            return bool(self.source.current_level) and not result.in_compliance
-        return result.in_compliance
+        if source.function == "CURR":
+            return bool(source.current_level) and not in_compliance
+        return in_compliance
 
     @property
     def sense(self) -> SenseSettings:
@@ -296,27 +300,41 @@ class Keithley2450(SimulatedSourceMeter):
         """Integration time of one reading, s."""
         return self.sense.nplc / LINE_FREQUENCY
 
-    def _measure(self, buffer: str = "defbuffer1") -> Reading:
+    def _conversions(self) -> int:
+        """A/D conversions per reading: the count of a repeating averaging filter, else 1."""
         sense = self.sense
-        repeats = sense.average_count if sense.average and sense.average_type == "REP" else 1
+        return sense.average_count if sense.average and sense.average_type == "REP" else 1
+
+    def _measure(self, buffer: str = "defbuffer1") -> Reading:
+        repeats = self._conversions()
         result = self._hold(self.aperture() * repeats)
         current = float(np.mean(self.port.model.add_read_noise(np.full(repeats, result.current))))
+        return self._store_reading(buffer, self.source, result.in_compliance, result.source_voltage, current,
+                                   self.clock.now())
+
+    def _store_reading(self, buffer: str, source: SourceSettings, in_compliance: bool, source_voltage: float,
+                       current: float, time: float) -> Reading:
+        """Store the reading of ``current`` (A, the mean of its noisy conversions) taken at ``time`` (s)
+        under ``source`` with ``source_voltage`` (V) at the terminals: filtered, clipped at the limit
+        and expressed in the measure function as the settings say."""
+        sense = self.sense
         if sense.average and sense.average_type == "MOV":
             current = moving_average(sense.stack, sense.average_count, current)
-        sourcing_current = self.source.function == "CURR"
-        if result.in_compliance and self.source.output and not sourcing_current:
-            current = float(np.clip(current, -self.source.current_limit, self.source.current_limit))
-        voltage = result.source_voltage if self.source.output else 0.0
+        sourcing_current = source.function == "CURR"
+        if in_compliance and source.output and not sourcing_current:
+            current = float(np.clip(current, -source.current_limit, source.current_limit))
+        voltage = source_voltage if source.output else 0.0
         if sourcing_current:
-            source = current if self.source.readback else self.source.current_level
+            value = current if source.readback else source.current_level
         else:
-            source = voltage if self.source.readback else self.source.level
-        value = {"CURR": current, "VOLT": voltage,
-                 "RES": voltage / current if current else NOT_A_NUMBER}[self.sense_function]
-        reading = Reading(value, source, self.clock.now(), self.source.output and self._limited(result),
-                          SENSE_FUNCTIONS[self.sense_function][1], "Amp DC" if sourcing_current else "Volt DC",
-                          sense.range, self.source.current_range if sourcing_current else self.source.range,
-                          self.terminals == "FRON", self.source.output, self.source.readback)
+            value = voltage if source.readback else source.level
+        function = self.sense_function
+        measured = current if function == "CURR" else voltage if function == "VOLT" else \
+            voltage / current if current else NOT_A_NUMBER
+        reading = Reading(measured, value, time, source.output and self._limited(source, in_compliance),
+                          SENSE_FUNCTIONS[function][1], "Amp DC" if sourcing_current else "Volt DC",
+                          sense.range, source.current_range if sourcing_current else source.range,
+                          self.terminals == "FRON", source.output, source.readback)
         self._buffer(buffer).append(reading)
         return reading
 
@@ -500,7 +518,7 @@ class Keithley2450(SimulatedSourceMeter):
 
     @command("[:SOURce[1]]:CONFiguration:LIST:RECall")
     def _list_recall(self, name: str, index: str = "1") -> None:
-        self._recall(unquote(name), int(parse_number(index)))
+        self._apply_settings(self._point(unquote(name), int(parse_number(index))))
 
     @command("[:SOURce[1]]:CONFiguration:LIST:DELete")
     def _list_delete(self, name: str, index: str | None = None) -> None:
@@ -523,11 +541,12 @@ class Keithley2450(SimulatedSourceMeter):
         except KeyError:
             raise ScpiError(-224, "Illegal parameter value; configuration list does not exist") from None
 
-    def _recall(self, name: str, index: int) -> None:
+    def _point(self, name: str, index: int) -> SourceSettings:
+        """Point ``index`` (1-based) of configuration list ``name``."""
         points = self.config_lists.get(name)
         if not points or not 1 <= index <= len(points):
             raise ScpiError(-222, "Parameter data out of range; configuration list point does not exist")
-        self._apply_settings(points[index - 1])
+        return points[index - 1]
 
     # --- output -------------------------------------------------------------------------
     @command(":OUTPut[1][:STATe]")
@@ -707,7 +726,6 @@ class Keithley2450(SimulatedSourceMeter):
 
     def _field(self, r: Reading, key: str, t0: float) -> str:
         """One ASCII buffer element of reading ``r`` (§6 ``:TRACe:DATA?`` element table)."""
-        stamp = _EPOCH + timedelta(seconds=r.time)
         if key in ("READ", "READING"):
             return self._number(r.reading)
         if key in ("SOUR", "SOURCE"):
@@ -718,6 +736,7 @@ class Keithley2450(SimulatedSourceMeter):
             return f"{_EPOCH_SECONDS + int(r.time)}"
         if key in ("FRAC", "FRACTIONAL"):
             return f"{r.time % 1:.9f}"
+        stamp = _EPOCH + timedelta(seconds=r.time)
         if key == "DATE":                              # "03/21/2013" (§6 :FETCh? example)
             return stamp.strftime("%m/%d/%Y")
         if key == "TIME":                              # hh:mm:ss (2470 RM p. 14-39 bufferVar.times)
@@ -897,37 +916,105 @@ class Keithley2450(SimulatedSourceMeter):
 
     @command(":INITiate[:IMMediate]")
     def _initiate(self) -> None:
-        """Run the trigger model from block 1 until it falls off the end."""
+        """Run the trigger model from block 1 until it falls off the end.
+
+        No block depends on a reading, so the blocks are walked first into a segment table (the
+        drive, length and conversions of every hold), the device evolves over the whole table in one
+        call (:meth:`SourcePort.hold_train`), and the readings and trips are then stored in order.
+        The walk shares the stored points (a point switched on or off is copied once); the budget and
+        :ABOR are checked at every branch taken and every reading; every ``TRAIN_CHUNK`` holds the
+        device evolves over those walked so far."""
+        table: list[tuple] = []   # per hold: V or None, A limit, s, conversions, settings in force, buffer or None
+        steps: list[int | str | None] = []    # in order: a hold's row, a buffer cleared, None: output on
         counters: dict[int, int] = {}
         positions: dict[str, int] = {}
-        pc = 1
-        while pc in self.blocks:
-            self.run_control.check()   # :ABOR from another connection, or the simulator's budget
-            self.last_block = pc
-            kind, *args = self.blocks[pc]
-            pc += 1
-            if kind == "clear":
-                self._buffer(args[0]).readings.clear()
-            elif kind == "next":
-                points = self.config_lists.get(args[0]) or []
-                positions[args[0]] = positions.get(args[0], 0) % max(len(points), 1) + 1
-                self._recall(args[0], positions[args[0]])
-            elif kind == "recall":
-                positions[args[0]] = args[1]
-                self._recall(args[0], args[1])
-            elif kind == "output":
-                self._set_output("ON" if args[0] else "OFF")
-            elif kind == "delay":
-                self._hold(args[0])
-            elif kind == "measure":
-                for _ in range(args[1]):
-                    self.run_control.check()
-                    self._measure(args[0])
-            elif kind == "notify":
-                self._notify(args[0])
-            elif kind == "counter":
-                counters[pc - 1] = counters.get(pc - 1, 0) + 1
-                if counters[pc - 1] < args[0]:
-                    pc = args[1]
-            elif kind == "always":
-                pc = args[0]
+        # (id of settings, output) → (the settings, kept alive so that the id stays theirs; a copy switched so)
+        switched: dict[tuple[int, bool], tuple[SourceSettings, SourceSettings]] = {}
+        terminals: dict[int, tuple[SourceSettings, tuple[float | None, float]]] = {}   # id → (them, the port's drive)
+        blocks, check, pc = self.blocks, self.run_control.check, 1
+
+        def hold(duration: float, buffer: str | None, repeats: int) -> None:
+            known = terminals.get(id(self.source))
+            if known is None:
+                known = terminals[id(self.source)] = (self.source, self._terminal())
+            steps.append(len(table))
+            table.append((*known[1], duration, repeats, self.source, buffer))
+            if len(table) == TRAIN_CHUNK:   # an endless model stops at the budget, not out of memory
+                self._play(table, steps)
+
+        try:
+            while pc in blocks:
+                block = blocks[pc]
+                kind = block[0]
+                self.last_block = pc
+                pc += 1
+                if kind == "next":
+                    points = self.config_lists.get(block[1])
+                    if not points:
+                        self._point(block[1], 1)   # raises: no such list
+                    position = positions[block[1]] = positions.get(block[1], 0) % len(points) + 1
+                    self.source = points[position - 1]
+                elif kind == "output":
+                    if self.source.output != block[1]:
+                        key = (id(self.source), block[1])
+                        if key not in switched:
+                            switched[key] = (self.source, replace(self.source, output=block[1]))
+                        self.source = switched[key][1]
+                    if block[1]:
+                        steps.append(None)
+                elif kind == "delay":
+                    hold(block[1], None, 0)
+                elif kind == "measure":
+                    repeats = self._conversions()
+                    for _ in range(block[2]):
+                        check()
+                        hold(self.aperture() * repeats, block[1], repeats)
+                elif kind == "counter":
+                    counters[pc - 1] = counters.get(pc - 1, 0) + 1
+                    if counters[pc - 1] < block[1]:
+                        check()   # :ABOR from another connection, or the simulator's budget
+                        pc = block[2]
+                elif kind == "clear":
+                    self._buffer(block[1])
+                    steps.append(block[1])
+                elif kind == "recall":
+                    positions[block[1]] = block[2]
+                    self.source = self._point(block[1], block[2])
+                elif kind == "always":
+                    check()
+                    pc = block[1]
+                elif kind == "notify":   # the device reaches this block's time, then the line starts what it drives
+                    self._play(table, steps)
+                    self._notify(block[1])
+        finally:   # the walk shared the stored points; the instrument goes on with its own copy
+            self.source = replace(self.source)
+        self._play(table, steps)
+
+    def _play(self, table: list[tuple], steps: list[int | str | None]) -> None:
+        """Evolve the device over the holds a trigger-model walk collected, then store their readings
+        and trips and play the other ``steps`` in order (a buffer cleared; None: the output turned on,
+        which clears a trip); both lists are emptied."""
+        walked = self.source
+        if table:
+            voltages, limits, durations, conversions, sources, into = zip(*table)
+            # while the device evolves the model is under way: a fault there leaves the first hold's
+            # settings (output on) in force, as a model stopped midway would
+            self.source = replace(sources[0])
+            seen = self.port.hold_train(voltages, limits, durations, conversions, check=self.run_control.check)
+            limited, source_voltage = seen.in_compliance.tolist(), seen.source_voltage.tolist()
+            reading, time = seen.reading.tolist(), seen.time.tolist()
+        for step in steps:
+            if step.__class__ is int:
+                source = sources[step]
+                if source.output and self._limited(source, limited[step]):
+                    self.tripped = True
+                if into[step] is not None:
+                    self._store_reading(into[step], source, limited[step], source_voltage[step], reading[step],
+                                        time[step])
+            elif step is None:
+                self.tripped = False
+            else:
+                self._buffer(step).readings.clear()
+        self.source = walked
+        table.clear()
+        steps.clear()

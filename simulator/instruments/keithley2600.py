@@ -907,13 +907,24 @@ class Smu(TspObject):
 
     def _account(self, result: SegmentResult, duration: float) -> None:
         """The output held ``result`` for ``duration`` s."""
-        if self.source._output == self.OUTPUT_ON:
-            self._compliance = result.in_compliance
+        self._accountant(duration)(result)
+
+    def _accountant(self, duration: float) -> Callable[[SegmentResult], None]:
+        """What the output does with the result of a hold of ``duration`` s that starts now, once
+        that result is known: the compliance flag (output on) and the running integration."""
+        on = self.source._output == self.OUTPUT_ON
         integration = self._integration
-        if integration is not None and integration["started"]:
-            integration["charge"] += result.current * duration
-            integration["volt_seconds"] += result.source_voltage * duration
-            integration["limited"] = integration["limited"] or result.in_compliance
+        if integration is not None and not integration["started"]:
+            integration = None
+
+        def account(result: SegmentResult) -> None:
+            if on:
+                self._compliance = result.in_compliance
+            if integration is not None:
+                integration["charge"] += result.current * duration
+                integration["volt_seconds"] += result.source_voltage * duration
+                integration["limited"] = integration["limited"] or result.in_compliance
+        return account
 
     # --- measuring -------------------------------------------------------------------------
     def _buffer(self, value: Any) -> ReadingBuffer:
@@ -947,6 +958,7 @@ class Smu(TspObject):
         integration = self._integration
         if integration is None:
             return
+        self._instrument.port.sync()   # the holds of the aperture evaluated, their charge counted
         aperture = self._aperture()
         current = integration["charge"] / aperture
         voltage = integration["volt_seconds"] / aperture
@@ -1289,28 +1301,36 @@ class Keithley2600(TspInstrument):
 
     def run_events(self, until: float | None = None, stop: Callable[[], bool] | None = None) -> None:
         """Let the trigger models and timers run: until nothing is left to happen, until bench
-        time ``until`` (the outputs hold to it), or until ``stop()`` is true."""
-        while True:
-            progressed = True
-            while progressed:
-                self.run_control.check()
-                progressed = any([channel.trigger._step() for channel in self.channels])
-            if stop is not None and stop():
-                return
-            if not self._queue or (until is not None and self._queue[0][0] > until):
-                break
-            time, _, action = heapq.heappop(self._queue)
-            self._hold(time - self.clock.now())
-            action()
-        if until is not None:
-            self._hold(until - self.clock.now())
+        time ``until`` (the outputs hold to it), or until ``stop()`` is true. The device evolves over
+        the holds between two readings in one call (:meth:`SourcePort.hold_later`), and is evaluated
+        to the end before this returns."""
+        try:
+            while True:
+                progressed = True
+                while progressed:
+                    self.run_control.check()
+                    progressed = any([channel.trigger._step() for channel in self.channels])
+                if stop is not None and stop():
+                    return
+                if not self._queue or (until is not None and self._queue[0][0] > until):
+                    break
+                time, _, action = heapq.heappop(self._queue)
+                self._hold(time - self.clock.now())
+                action()
+            if until is not None:
+                self._hold(until - self.clock.now())
+        finally:
+            self.port.sync()
 
     def _hold(self, duration: float) -> None:
-        """Hold every output for ``duration`` s of bench time."""
+        """Hold every output for ``duration`` s of bench time (the wired channel's share accounted
+        when the device is evaluated)."""
         if duration <= 0:
             return
         for channel in self.channels:
             channel._drive()
-        seen = self.port.hold(duration)
         for channel in self.channels:
-            channel._account(seen if channel._port is self.port else channel._open_result(), duration)
+            if channel._port is self.port:
+                self.port.hold_later(duration, channel._accountant(duration))
+            else:
+                channel._account(channel._open_result(), duration)

@@ -439,14 +439,6 @@ class KeysightB2900(SimulatedSourceMeter):
         ch = self.channels[0]
         self.port.drive(ch.terminal(), ch.current_limit())
 
-    def _hold(self, duration: float) -> SegmentResult:
-        """Let ``duration`` s of bench time pass with the outputs as they are."""
-        self._drive()
-        result = self.port.hold(duration)
-        if self.channels[0].limited(result):
-            self.channels[0].tripped = True
-        return result
-
     def _restart_timer(self) -> None:
         """INIT, READ and MEASure zero the timer when its automatic reset is on."""
         if self.timer_auto_reset:
@@ -912,7 +904,15 @@ class KeysightB2900(SimulatedSourceMeter):
         return _Event(t, order, self._seq, kind, channel, value, fixed)
 
     def _run(self, events: list[_Event], finished: list[ChannelState]) -> None:
-        """Play ``events`` (times from now) in bench time; then the sweeps in ``finished`` end."""
+        """Play ``events`` (times from now) in bench time; then the sweeps in ``finished`` end. The
+        device evolves over the holds between two readings in one call (:meth:`SourcePort.hold_later`),
+        and to the end before this returns."""
+        try:
+            self._play(events, finished)
+        finally:
+            self.port.sync()
+
+    def _play(self, events: list[_Event], finished: list[ChannelState]) -> None:
         windows: dict[int, _Window] = {}
         now = 0.0
         for event in sorted(events):
@@ -937,19 +937,26 @@ class KeysightB2900(SimulatedSourceMeter):
             ch.present = ch.level      # output after sweep: back to the DC level
 
     def _pass(self, duration: float, windows: dict[int, _Window]) -> None:
-        """Hold the outputs ``duration`` s, integrating the open readings."""
-        result = self._hold(duration)
-        for i, window in windows.items():
-            ch = self.channels[i]
-            if i == 0:
+        """Hold the outputs ``duration`` s, integrating the open readings; channel 1's share (a trip,
+        its reading's charge) once the device is evaluated."""
+        self._drive()
+        wired, window = self.channels[0], windows.get(0)
+
+        def account(result: SegmentResult) -> None:
+            if wired.limited(result):
+                wired.tripped = True
+            if window is not None:
                 window.charge += result.current * duration
                 window.flux += result.source_voltage * duration
-                window.limited |= ch.limited(result)
-            else:   # channel 2: open circuit
-                window.flux += (ch.terminal() or 0.0) * duration
+                window.limited |= wired.limited(result)
+        self.port.hold_later(duration, account)
+        for i, open_window in windows.items():
+            if i != 0:   # channel 2: open circuit
+                open_window.flux += (self.channels[i].terminal() or 0.0) * duration
 
     def _store(self, i: int, window: _Window) -> None:
         ch = self.channels[i]
+        self.port.sync()   # the holds of the window evaluated, their charge counted
         current = window.charge / ch.aperture
         if i == 0:
             current = float(self.port.model.add_read_noise(np.array([current]))[0])

@@ -106,22 +106,30 @@ def commands(*patterns: str) -> Callable[[Callable[..., str | None]], Callable[.
 
 
 def split_outside_quotes(text: str, sep: str) -> list[str]:
-    """Split ``text`` on ``sep`` where it is not inside a quoted string."""
-    parts, buf, quote = [], [], ""
-    for ch in text:
+    """Split ``text`` on ``sep`` where it is not inside a quoted string (an unterminated quote runs
+    to the end)."""
+    pieces = text.split(sep)
+    if '"' not in text and "'" not in text:
+        return pieces
+    parts: list[str] = []
+    quote = ""   # the quote open at the end of the text so far
+    for piece in pieces:
         if quote:
-            buf.append(ch)
-            if ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-            buf.append(ch)
-        elif ch == sep:
-            parts.append("".join(buf))
-            buf = []
+            parts[-1] += sep + piece
         else:
-            buf.append(ch)
-    parts.append("".join(buf))
+            parts.append(piece)
+        i = 0
+        while True:   # carry the quote state through this piece
+            if quote:
+                j = piece.find(quote, i)
+                if j < 0:
+                    break
+                quote, i = "", j + 1
+            else:
+                j = min((k for k in (piece.find('"', i), piece.find("'", i)) if k >= 0), default=-1)
+                if j < 0:
+                    break
+                quote, i = piece[j], j + 1
     return parts
 
 
@@ -294,6 +302,7 @@ class ScpiInstrument:
     ``*IDN?`` with the subclass's ``idn``."""
 
     _commands: list[_Command]
+    _found: dict[tuple[str, bool], _Command]   # (header as sent, query) → its command, once matched
     _settings: list[Setting]
     idn: str
     clip_messages = (ERROR_MESSAGES[-222], ERROR_MESSAGES[-222])   # a value clipped to the lower, the upper limit
@@ -318,6 +327,7 @@ class ScpiInstrument:
                     header = ":" + header
                 commands[pattern.upper()] = _Command(pattern, compile_header(header), query, func)
         cls._commands = list(commands.values())
+        cls._found = {}
 
     def __init__(self) -> None:
         self.errors = ErrorQueue(formatter=self.format_error)
@@ -423,8 +433,12 @@ class ScpiInstrument:
         return ";".join(responses) if responses else None
 
     def _find(self, header: str, query: bool) -> _Command:
+        found = self._found.get((header, query))
+        if found is not None:
+            return found
         for cmd in self._commands:
             if cmd.query == query and cmd.regex.match(header):
+                self._found[header, query] = cmd
                 return cmd
         raise ScpiError(-113)
 

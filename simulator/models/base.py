@@ -88,6 +88,16 @@ class Evolution:
     samples: np.ndarray | None = None   # A, currents at the requested times, shape (times, n)
 
 
+@dataclass(frozen=True)
+class TrainEvolution:
+    """What the one device did over the first ``done`` segments of a train (arrays of shape (done,));
+    the source never limited and sat on the device (no series resistance)."""
+
+    done: int                # segments evolved; the rest need the per-segment path (the limit may bind)
+    current: np.ndarray      # A, mean current of each segment
+    reading: np.ndarray      # A, mean of each read segment's noisy conversions (NaN where not read)
+
+
 class DeviceModel(ABC):
     """``n`` devices with per-device parameters ``self.p`` and state ``self.x`` of shape (k, n)."""
 
@@ -130,6 +140,19 @@ class DeviceModel(ABC):
 
     def closed_form(self, v: np.ndarray, duration: float, x: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         """(state after holding ``v`` for ``duration`` s, mean current in A), or None if there is none."""
+        return None
+
+    def evolve_train(self, v: np.ndarray, compliance: np.ndarray, durations: np.ndarray, reads: np.ndarray,
+                     cycle_starts: np.ndarray) -> TrainEvolution | None:
+        """Evolve one device (``n`` = 1) held at ``v`` V under ``compliance`` A for ``durations`` s,
+        segment after segment, with no series resistance, in one call; or None if the model has no
+        whole-train form (the caller holds each segment through :meth:`evolve`).
+
+        Same states, currents and random draws, in the same order, as one :meth:`evolve` per segment
+        with :meth:`new_cycle` before each segment where ``cycle_starts`` (the first segment goes on
+        with the open cycle, if any) and ``reads[k]`` conversions of read noise after segment k
+        (:meth:`add_read_noise`). Stops before the first segment where the current limit could bind.
+        """
         return None
 
     def cycle_noise(self, x0: np.ndarray, x1: np.ndarray) -> np.ndarray:

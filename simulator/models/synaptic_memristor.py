@@ -35,12 +35,13 @@ log-normal with spread σ_d2d; cycle-to-cycle — each non-volatile update Δw i
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
 
-from labsuite.simulator.models.base import OhmicDeviceModel, param
+from labsuite.simulator.models.base import OhmicDeviceModel, TrainEvolution, param
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,87 @@ class SynapticMemristor(OhmicDeviceModel):
         h1, h_mean = _relax(h0, h_inf, lam_h, duration)
         return np.stack([w1, h1]), self.conductance(np.stack([w_mean, h_mean])) * v
 
+    def evolve_train(self, v: np.ndarray, compliance: np.ndarray, durations: np.ndarray, reads: np.ndarray,
+                     cycle_starts: np.ndarray) -> TrainEvolution | None:
+        """The closed form over a whole train: every segment's rates, decays e^(−λT) and mean factors at
+        once over arrays (they do not depend on the state), then the state carried through them in
+        plain floats with the c2c and read-noise draws of the per-segment path, in its order."""
+        if self.n != 1 or not self.cycles_by_drive:
+            return None
+        p = self.p
+        v = np.asarray(v, dtype=float)
+        durations = np.asarray(durations, dtype=float)
+        k_set, k_reset = self.rates(v)
+        lam_w = k_set + k_reset
+        moving = lam_w > 0
+        w_inf = np.divide(k_set, lam_w, out=np.zeros_like(lam_w), where=moving)
+        lam_h = p.volatile_gain * lam_w + 1.0 / p.tau_volatile
+        h_inf = p.volatile_gain * k_set / lam_h
+        decay_w, mean_w = _decay(lam_w, durations)
+        decay_h, mean_h = _decay(lam_h, durations)
+        g0, dg, gv = float(p.g_min[0]), float(p.g_max[0] - p.g_min[0]), float(p.g_volatile[0])
+        compliance = np.asarray(compliance, dtype=float)
+        # w, h stay in [0, 1] (so do their targets): |I| ≤ (G_min + ΔG + G_vol)·|V| all along, and a
+        # segment under half its limit by that bound needs none of the per-segment path's limit checks
+        free = (g0 + dg + gv) * np.abs(v) * (1 + 1e-9) <= 0.5 * compliance
+        sigma, read_sigma = float(self.params.c2c_sigma), float(self.params.read_noise)
+        normal = self.rng.standard_normal
+        m = v.size
+        current, reading = np.empty(m), np.full(m, np.nan)
+        w, h = float(self.x[0, 0]), float(self.x[1, 0])
+        is_open = self._cycle_start is not None
+        if is_open:
+            (start_w, start_h), (path_w, path_h) = self._cycle_start[:, 0], self._cycle_path[:, 0]
+            factor = float(self._cycle_factor[0])
+        if not all(0.0 <= x <= 1.0 for x in (w, h, *((path_w, path_h) if is_open else ()))):
+            free[:] = False   # a state set outside its bounds: the bound above does not hold
+        rows = zip(v.tolist(), compliance.tolist(), free.tolist(), durations.tolist(), moving.tolist(),
+                   w_inf.tolist(), decay_w.tolist(), mean_w.tolist(), lam_w.tolist(), h_inf.tolist(),
+                   decay_h.tolist(), mean_h.tolist(), lam_h.tolist(), cycle_starts.tolist(),
+                   np.asarray(reads).tolist())
+        done = 0
+        for vk, limit, unlimited, duration, moves, wi, dw, fw, lw, hi, dh, fh, lh, starts, n_reads in rows:
+            if starts or not is_open:
+                s_w, s_h, f, x0w, x0h = w, h, math.nan, w, h
+            else:
+                s_w, s_h, f, x0w, x0h = start_w, start_h, factor, path_w, path_h
+            w1, wm = (wi + (x0w - wi) * dw, wi + (x0w - wi) * fw) if moves else (x0w, x0w)
+            h1, hm = hi + (x0h - hi) * dh, hi + (x0h - hi) * fh
+            i_mean = (g0 + dg * wm + gv * hm) * vk
+            if not unlimited:   # the checks of DeviceModel._evolve_exact
+                i_start = (g0 + dg * x0w + gv * x0h) * vk
+                if abs(i_start) > limit:
+                    break
+                peak = max(abs((g0 + dg * w1 + gv * h1) * vk), abs(i_mean))
+                if peak > limit:
+                    break
+                if max(peak, abs(i_start)) > 0.5 * limit and any(
+                        abs((g0 + dg * (wi + (x0w - wi) * math.exp(-lw * t) if moves else x0w)
+                             + gv * (hi + (x0h - hi) * math.exp(-lh * t))) * vk) > limit
+                        for t in np.linspace(0, duration, 9)[1:-1].tolist()):
+                    break
+            path_w = w1 if 0.0 <= w1 <= 1.0 else min(max(w1, 0.0), 1.0)
+            path_h = h1 if 0.0 <= h1 <= 1.0 else min(max(h1, 0.0), 1.0)
+            if path_w != s_w and sigma:   # scale_update: one draw per cycle, once the state moves
+                if f != f:
+                    f = 1.0 + sigma * normal()
+                w = s_w + (path_w - s_w) * f
+                w = w if 0.0 <= w <= 1.0 else min(max(w, 0.0), 1.0)
+            else:
+                w = path_w
+            h, start_w, start_h, factor, is_open = path_h, s_w, s_h, f, True
+            current[done] = i_mean
+            if n_reads:   # add_read_noise over the segment's conversions
+                reading[done] = i_mean if not read_sigma else (
+                    i_mean * (1.0 + read_sigma * normal()) if n_reads == 1
+                    else float(np.mean(i_mean * (1.0 + read_sigma * normal(n_reads)))))
+            done += 1
+        if done:
+            self.x = np.array([[w], [h]])
+            self._cycle_start, self._cycle_path = np.array([[start_w], [start_h]]), np.array([[path_w], [path_h]])
+            self._cycle_factor[:] = factor
+        return TrainEvolution(done, current[:done], reading[:done])
+
     def cycle_noise(self, x0: np.ndarray, x1: np.ndarray) -> np.ndarray:
         return self.scale_update(x0, x1, row=0)
 
@@ -128,7 +210,12 @@ class SynapticMemristor(OhmicDeviceModel):
 
 def _relax(x0: np.ndarray, x_inf: np.ndarray, lam: np.ndarray, duration: float) -> tuple[np.ndarray, np.ndarray]:
     """End value and time average of x relaxing from x0 to x_inf at rate lam over duration."""
-    lt = lam * duration
+    decay, frac = _decay(lam, duration)
+    return x_inf + (x0 - x_inf) * decay, x_inf + (x0 - x_inf) * frac
+
+
+def _decay(lam: np.ndarray, duration: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(e^(−λT), (1 − e^(−λT))/(λT)): the end and mean fractions of a relaxation at rate ``lam`` (1/s)."""
+    lt = np.asarray(lam * duration, dtype=float)
     # (1 - e^-x)/x → 1 as x → 0; -expm1 keeps precision for small x.
-    frac = np.divide(-np.expm1(-lt), lt, out=np.ones_like(lt), where=lt > 1e-12)
-    return x_inf + (x0 - x_inf) * np.exp(-lt), x_inf + (x0 - x_inf) * frac
+    return np.exp(-lt), np.divide(-np.expm1(-lt), lt, out=np.ones_like(lt), where=lt > 1e-12)
