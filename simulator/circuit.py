@@ -74,6 +74,7 @@ class DeviceNode:
         self.device = device
         self.ports: list[SourcePort] = []
         self.short_resistance: float | None = None   # Ω, set by a breakdown: the device is a short
+        self.pacer = None   # a paced station's simulator.pacing.Pacer: holds wait for the wall clock
         self._synced = clock.now()
         model.cycles_by_drive = True   # one c2c draw per stretch of constant drive, however it is sliced
 
@@ -96,11 +97,15 @@ class DeviceNode:
         self._synced = max(now, self._synced)
 
     def hold(self, port: SourcePort, duration: float) -> SegmentResult:
-        """Hold every output as it is for ``duration`` s of bench time; return what ``port`` saw."""
+        """Hold every output as it is for ``duration`` s of bench time; return what ``port`` saw.
+        Paced, the hold first waits for the wall clock, and an abort meanwhile ends it there."""
         self.sync()
-        result = self._apply_drive(duration, port)
-        self.clock.advance(duration)
+        played = duration if self.pacer is None else self.pacer.wait(duration)
+        result = self._apply_drive(played, port)
+        self.clock.advance(played)
         self._synced = self.clock.now()
+        if self.pacer is not None:
+            self.pacer.check()
         return result
 
     def _apply_drive(self, duration: float, seen_by: SourcePort | None = None) -> SegmentResult:

@@ -32,6 +32,7 @@ import time
 from typing import TYPE_CHECKING
 
 from labsuite.simulator.circuit import DeviceNode
+from labsuite.simulator.pacing import Sequencer
 
 if TYPE_CHECKING:   # the transports import this module
     from labsuite.simulator.visa import MessageInstrument
@@ -63,6 +64,10 @@ class FaultInjector:
         self._late = 0.0   # s the reply just returned by process() must be held back (LATE)
         self.lock = threading.Lock()   # one message (or power loss) at a time, from every connection
         self._logged: set[tuple[str, str]] = set()
+        self.pacer = node.pacer if node is not None else None
+        self.sequencer = None if self.pacer is None else Sequencer(self.pacer, self.lock, instrument)
+        if self.sequencer is not None:
+            instrument.sequencer = self.sequencer
 
     @property
     def idn(self) -> str:
@@ -77,6 +82,7 @@ class FaultInjector:
         elif fault is Fault.POWER:   # mains go: whatever runs stops, then the instrument is reset
             self._acquire(abortive=True)
             try:
+                self._stop_sequence()
                 self.instrument.power_loss()
                 self.armed[Fault.DROP] = 0.0
             finally:
@@ -86,12 +92,15 @@ class FaultInjector:
 
     def process(self, message: str) -> str | None:
         """Execute ``message`` once the instrument is free; an abort first stops what runs."""
-        self._acquire(abortive=self.interrupts(message))
+        abortive = self.interrupts(message)
+        self._acquire(abortive)
         try:
             if self.armed.pop(Fault.DROP, None) is not None:
                 raise ConnectionDropped("connection dropped by fault injection")
+            if abortive:
+                self._stop_sequence()
             try:
-                reply = self.instrument.process(message)
+                reply = self._execute(message)
             except (OSError, AssertionError):   # the link failed; a replayed transcript's verdict
                 raise
             except Exception as exc:   # noqa: BLE001 (a simulator bug must not cost the client its link)
@@ -106,6 +115,18 @@ class FaultInjector:
             return reply
         finally:
             self.lock.release()
+
+    def _execute(self, message: str) -> str | None:
+        """The instrument's reply to ``message``; on a paced station its holds take wall time."""
+        if self.pacer is None:
+            return self.instrument.process(message)
+        with self.pacer.clock.executing(), self.pacer.pacing(self.instrument.run_control):
+            return self.instrument.process(message)
+
+    def _stop_sequence(self) -> None:
+        """Stop a paced sequence running in the background (under the lock)."""
+        if self.sequencer is not None:
+            self.sequencer.stop()
 
     def interrupts(self, message: str) -> bool:
         """True if ``message`` aborts what the instrument runs (TSP ``abort``, SCPI ``:ABOR``)."""

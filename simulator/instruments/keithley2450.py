@@ -51,6 +51,7 @@ from labsuite.simulator.circuit import SegmentResult, SourcePort
 from labsuite.simulator.instruments.scpi import (ScpiError, Setting, choice, command, keyword, on_off,
                                                  parse_bool, parse_int, parse_number, unquote)
 from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter, moving_average
+from labsuite.simulator.run_control import Interrupted
 
 VOLTAGE_RANGES = (0.02, 0.2, 2.0, 20.0, 200.0)     # V
 MAX_VOLTAGE = 210.0                               # V, largest programmable level
@@ -216,6 +217,7 @@ class Keithley2450(SimulatedSourceMeter):
         self.config_lists: dict[str, list[SourceSettings]] = {}
         self.blocks: dict[int, tuple] = {}
         self.last_block = 0
+        self.trigger_state = "IDLE"       # :TRIGger:STATe?: IDLE, RUNNING, or ABORTED after a stop
         self.ascii_precision = 0          # :FORMat:ASCii:PRECision, 0 = automatic
         self.data_format = "ASC"          # :FORMat[:DATA]
         self.byte_order = "SWAP"          # :FORMat:BORDer
@@ -946,14 +948,27 @@ class Keithley2450(SimulatedSourceMeter):
 
     @command(":TRIGger:STATe?")
     def _trigger_state(self) -> str:
-        return f"IDLE;IDLE;{self.last_block}"
+        return f"{self.trigger_state};{self.trigger_state};{self.last_block}"
 
     @command(":ABORt")
     def _abort(self) -> None:
-        return None   # a model running inside INIT was stopped by the interface (interrupts()) already
+        self.stop_sequence()   # stopped by the interface already (interrupts()) unless ABOR came later in a message
 
     @command(":INITiate[:IMMediate]")
     def _initiate(self) -> None:
+        """Run the trigger model (on a paced station in the background, RUNNING meanwhile)."""
+        self.trigger_state = "RUNNING"
+        self.play(self._play_trigger_model)
+
+    def _play_trigger_model(self) -> None:
+        try:
+            self._run_trigger_model()
+        except Interrupted:   # stopped by :ABOR, a device clear or a power loss
+            self.trigger_state = "ABORTED"
+            raise
+        self.trigger_state = "IDLE"
+
+    def _run_trigger_model(self) -> None:
         """Run the trigger model from block 1 until it falls off the end."""
         counters: dict[int, int] = {}
         positions: dict[str, int] = {}

@@ -16,6 +16,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+from labsuite.simulator.pacing import Sequenced
 from labsuite.simulator.run_control import Interrupted, RunControl
 
 ERROR_MESSAGES = {
@@ -260,7 +261,7 @@ class ErrorQueue:
         return len(self._queue)
 
 
-class ScpiInstrument:
+class ScpiInstrument(Sequenced):
     """Base class: dispatches SCPI messages to methods decorated with :func:`command`; answers
     ``*IDN?`` with the subclass's ``idn``."""
 
@@ -336,12 +337,16 @@ class ScpiInstrument:
         try:
             return self._process(message)
         except Interrupted as stop:
-            if stop.budget and not stop.reported:
-                stop.reported = True
-                self.errors.push(-200, f"Execution error; {stop.reason}")
+            self.report_stop(stop)
             return None
         finally:
             self.run_control.end()
+
+    def report_stop(self, stop: Interrupted) -> None:
+        """A message or paced sequence stopped: by the budget, -200 (an abort queues nothing)."""
+        if stop.budget and not stop.reported:
+            stop.reported = True
+            self.errors.push(-200, f"Execution error; {stop.reason}")
 
     def _process(self, message: str) -> str | None:
         responses: list[str] = []
@@ -461,7 +466,8 @@ class Ieee488Instrument(ScpiInstrument):
 
     @command("*OPC?")
     def _opc_query(self) -> str:
-        return "1"   # whatever was started has already finished in bench time
+        self._wai()
+        return "1"   # whatever was started has finished in bench time
 
     @command("*OPC")
     def _opc(self) -> None:
@@ -469,7 +475,9 @@ class Ieee488Instrument(ScpiInstrument):
 
     @command("*WAI")
     def _wai(self) -> None:
-        return None   # nothing is left pending in bench time
+        """Wait for a paced sequence to end (in virtual time none is left pending)."""
+        if self.sequencer is not None:
+            self.sequencer.join()
 
     @command("*ESR?")
     def _esr_query(self) -> str:
