@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,11 +53,14 @@ class Pacer:
         self._local = threading.local()
 
     @contextmanager
-    def pacing(self, control: RunControl, lock: threading.Lock | None = None) -> Iterator[None]:
+    def pacing(self, control: RunControl, lock: threading.Lock | None = None,
+               origin: tuple[float, float] | None = None) -> Iterator[None]:
         """Pace the holds this thread makes from now on (``control``: the instrument's abort flag;
-        ``lock``: released while waiting, for a background sequence)."""
+        ``lock``: released while waiting, for a background sequence; ``origin``: (bench time, wall
+        time) it started at, if not now)."""
         outer = getattr(self._local, "pace", None)
-        self._local.pace = _Pace(self.clock.now(), time.monotonic(), control, lock)
+        virtual, wall = origin or (self.clock.now(), time.monotonic())
+        self._local.pace = _Pace(virtual, wall, control, lock)
         try:
             yield
         finally:
@@ -111,8 +114,12 @@ class Sequencer:
         self.stop()
         control: RunControl = self.instrument.run_control
         control.begin()    # from now until it ends, an abort or a device clear reaches it
+        # the sequence starts now, on both clocks, however late its thread gets going
+        frozen = self.pacer.clock.executing()
+        frozen.__enter__()
+        origin = (self.pacer.clock.now(), time.monotonic())
         self.running = True
-        self._thread = threading.Thread(target=self._play, args=(sequence, control), daemon=True,
+        self._thread = threading.Thread(target=self._play, args=(sequence, control, frozen, origin), daemon=True,
                                         name="sim-sequence")
         self._thread.start()
 
@@ -135,10 +142,13 @@ class Sequencer:
         finally:
             self.lock.acquire()
 
-    def _play(self, sequence: Callable[[], None], control: RunControl) -> None:
+    def _play(self, sequence: Callable[[], None], control: RunControl, frozen: AbstractContextManager,
+              origin: tuple[float, float]) -> None:
+        """The thread: ``sequence`` under the lock, timed from ``origin`` (bench s, wall s); the clock
+        was ``frozen`` from following the wall then (entered by :meth:`start`, left here)."""
         with self.lock:
             try:
-                with self.pacer.clock.executing(), self.pacer.pacing(control, self.lock):
+                with self.pacer.pacing(control, self.lock, origin):
                     control.check()
                     sequence()
             except Interrupted as stop:
@@ -147,6 +157,7 @@ class Sequencer:
                 _log.warning("simulated %r: sequence failed: %s: %s", self.instrument.idn, type(exc).__name__, exc)
                 self.instrument.internal_error(f"{type(exc).__name__}: {exc}"[:200])
             finally:
+                frozen.__exit__(None, None, None)
                 self.running = False
                 self._thread = None
                 control.end()

@@ -68,6 +68,7 @@ from labsuite.simulator.circuit import SegmentResult, SourcePort
 from labsuite.simulator.instruments.scpi import (ERROR_MESSAGES, ScpiError, Setting, bounded, choice, command,
                                                  keyword, on_off, parse_bool, parse_int, parse_number, unquote)
 from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter, moving_average
+from labsuite.simulator.run_control import Interrupted
 
 VOLTAGE_RANGES = (0.21, 2.1, 21.0, 210.0)                          # V, 200 mV to 200 V ranges at 105 %
 MAX_VOLTAGE = 210.0                                                # V
@@ -101,6 +102,7 @@ STATUS_FILTER = 1 << 1                                             # the averagi
 AVERAGE_COUNT_RANGE = (1, 100)     # :SENSe:AVERage:COUNt (section 18 SENSe; pymeasure's range too)
 # measurement event register (section 15)
 EVENT_READING_AVAILABLE, EVENT_BUFFER_FULL, EVENT_COMPLIANCE = 1 << 6, 1 << 9, 1 << 14
+OPERATION_SWEEPING, OPERATION_ARM, OPERATION_IDLE = 1 << 3, 1 << 6, 1 << 10   # section 15, Figure 15-5
 
 MESSAGES = {**ERROR_MESSAGES, -223: "Too much data", -230: "Data corrupt or stale",
             800: "Illegal with storage active", 803: "Not permitted with OUTPUT off",
@@ -191,6 +193,7 @@ class Keithley2400(SimulatedSourceMeter):
         self.arm_count = 1
         self.trigger_count = 1
         self.armed = False
+        self.sweeping = False   # a paced sweep plays in the background
         self.elements = ("VOLT", "CURR", "RES", "TIME", "STAT")
         self.trace: list[Reading] = []
         self.trace_points, self.trace_feed = 100, "SENS"
@@ -342,7 +345,20 @@ class Keithley2400(SimulatedSourceMeter):
         if self.arm_source == "BUS":
             self.armed = True
             return
-        self.run_trigger_model()
+        self.sweeping = True
+        self.play(self._play_sweep)
+
+    def _play_sweep(self) -> None:
+        """The trigger model of an initiation; stopped by :ABOR, source auto-off turns the output
+        off as at the sweep's end (section 11, ``:ABORt``)."""
+        try:
+            self.run_trigger_model()
+        except Interrupted:
+            if self.auto_off:
+                self._set_output(False)
+            raise
+        finally:
+            self.sweeping = False
 
     def run_trigger_model(self) -> None:
         """Arm count × trigger count SDM cycles, in virtual time; back to idle afterwards."""
@@ -415,7 +431,14 @@ class Keithley2400(SimulatedSourceMeter):
     @command("*TRG")
     def _bus_trigger(self) -> None:
         if self.armed:
-            self.run_trigger_model()
+            self.sweeping = True
+            self.play(self._play_sweep)
+
+    @command(":STATus:OPERation:CONDition?")
+    def _operation_condition(self) -> str:
+        """Swp (bit 3) while a paced sweep plays, Arm (bit 6) while armed for a BUS trigger, else
+        Idle (bit 10): section 15, Figure 15-5 "Operation event status"."""
+        return str(OPERATION_SWEEPING if self.sweeping else OPERATION_ARM if self.armed else OPERATION_IDLE)
 
     # --- status subsystem ---------------------------------------------------------------
     @command(":STATus:MEASurement[:EVENt]?")
@@ -920,7 +943,8 @@ class Keithley2400(SimulatedSourceMeter):
 
     @command(":ABORt")
     def _abort(self) -> None:
-        self.armed = False   # a running sweep has already finished in virtual time
+        self.stop_sequence()   # a paced sweep (in virtual time it has already finished)
+        self.armed = False
 
     @command(":FETCh?")
     def _fetch(self) -> str:
@@ -933,6 +957,7 @@ class Keithley2400(SimulatedSourceMeter):
         if self.arm_source == "BUS":
             raise not_simulated(":READ? on a BUS arm event")
         self.initiate()
+        self._wai()   # a paced sweep: its end
         return self._fetch()
 
     def _configure(self, function: str) -> None:
