@@ -4,7 +4,9 @@ A simulated instrument executes each message inside one call. What loops (a TSP 
 trigger model that branches back for ever) checks :meth:`RunControl.check` as it goes: an
 ``abort``/``:ABOR`` or a device clear from another connection (:meth:`RunControl.interrupt`,
 thread safe), or a message that has used up its wall-time budget, stops it with
-:class:`Interrupted`. The instrument then queues its own error (a budget) or nothing (an abort).
+:class:`Interrupted`. The instrument then queues its own error (a budget) or nothing (an abort). A paced sequence
+(:mod:`labsuite.simulator.pacing`) sleeps on :meth:`RunControl.wait_until`, which an interrupt
+wakes, and the time it sleeps is not charged to its budget.
 """
 from __future__ import annotations
 
