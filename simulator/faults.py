@@ -134,10 +134,13 @@ class FaultInjector:
         return bool(check and check(message))
 
     def interrupt(self) -> None:
-        """Stop the message the instrument executes, if any (an abort or a device clear)."""
+        """Stop the message the instrument executes, if any, and a paced sequence (an abort or a
+        device clear); return once that sequence has ended (never called under the lock)."""
         control = getattr(self.instrument, "run_control", None)
         if control is not None:
             control.interrupt()
+        if self.sequencer is not None:
+            self.sequencer.join(holding_lock=False)
 
     def overflow(self) -> None:
         """The client sent a line longer than the transport takes: the instrument's error."""

@@ -131,10 +131,13 @@ class Sequencer:
             self.join()
             self.instrument.run_control.resume()
 
-    def join(self) -> None:
-        """Return once the running sequence has ended (under the lock, which it frees meanwhile)."""
+    def join(self, holding_lock: bool = True) -> None:
+        """Return once the running sequence has ended; a caller ``holding_lock`` frees it meanwhile."""
         thread = self._thread
         if thread is None or thread is threading.current_thread():
+            return
+        if not holding_lock:
+            thread.join()
             return
         self.lock.release()
         try:

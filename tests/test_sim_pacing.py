@@ -12,6 +12,7 @@ import time
 
 import numpy as np
 import pytest
+import pyvisa
 
 from labsuite import Bench
 from labsuite.core.clock import VirtualClock
@@ -131,3 +132,119 @@ def test_an_abort_one_second_into_a_paced_train_stops_it_with_the_output_off(smu
     assert isinstance(outcome, InstrumentError), repr(outcome)
     # pacing changes when the readings come, not what they are
     assert currents == pytest.approx(_virtual_readings(smu)[:k], rel=1e-5)   # to the 6 digits printed
+
+
+# a 2450 trigger model of READS readings 10 ms apart (0.2 ms aperture, 9.8 ms delay; 2450 §6
+# :TRIGger:BLOCk): 100 s of virtual time
+READS = 10_000
+MODEL_2450 = (':SOUR:VOLT 0.1;:SENS:CURR:NPLC 0.012;:OUTP ON;:TRIG:LOAD "Empty";:TRIG:BLOC:BUFF:CLE 1,"defbuffer1";'
+              ':TRIG:BLOC:MEAS 2,"defbuffer1";:TRIG:BLOC:DEL:CONS 3,0.0098;'
+              f':TRIG:BLOC:BRAN:COUN 4,{READS},2')
+
+
+def _paced_station() -> SimulatedStation:
+    return SimulatedStation(seed=1, clock=VirtualClock(follow_wall=True, speed=SPEED), paced=True)
+
+
+def _count(session) -> int:
+    return int(session.query(':TRAC:ACT? "defbuffer1"'))
+
+
+def _wait_for(condition, what: str) -> None:
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, f"never saw {what}"
+        time.sleep(0.005)
+
+
+def test_status_queries_see_a_paced_trigger_model_running_and_its_readings_as_taken(tcp_session):
+    """2450 §6 ``:TRIGger:STATe?`` (RUNNING while the model runs, ABORTED after ``:ABORt``) and
+    ``:TRACe:ACTual?`` growing as readings are taken, from the connection that started it."""
+    station = _paced_station()
+    with InstrumentServer(station.served()) as server, tcp_session(server.endpoints[0].resource) as smu:
+        smu.write(MODEL_2450)
+        smu.write(":INIT")
+        assert smu.query(":TRIG:STAT?").startswith("RUNNING;RUNNING;")
+        first = _count(smu)
+        _wait_for(lambda: _count(smu) > first, "a reading arrive")
+        assert 0 < _count(smu) < READS
+        smu.write(":ABOR")
+        assert smu.query(":TRIG:STAT?").startswith("ABORTED;ABORTED;")
+        taken = _count(smu)
+        assert 0 < taken < READS and _count(smu) == taken   # nothing more comes
+        # readings 10 ms apart on the bench clock, however the wall clock went
+        stamps = np.array(smu.query(f':TRAC:DATA? 1,{taken},"defbuffer1",REL').split(","), dtype=float)
+        assert np.diff(stamps) == pytest.approx(np.full(taken - 1, 10e-3), abs=1e-9)
+
+
+def test_a_device_clear_stops_a_paced_trigger_model_in_process():
+    """IEEE 488.2 device clear (pyvisa ``clear()``, in-process transport) stops the model mid-way."""
+    station = _paced_station()
+    rm = pyvisa.ResourceManager(station.visa_library())
+    smu = rm.open_resource(station.resources["smu"], read_termination="\n", write_termination="\n")
+    try:
+        smu.write(MODEL_2450)
+        smu.write(":INIT")
+        _wait_for(lambda: _count(smu) > 10, "ten readings")
+        smu.clear()
+        assert smu.query(":TRIG:STAT?").startswith("ABORTED")
+        taken = _count(smu)
+        assert 10 < taken < READS and _count(smu) == taken
+    finally:
+        smu.close()
+        rm.close()
+
+
+def test_a_power_loss_mid_sequence_stops_it_and_drops_the_output(tcp_session):
+    """``FAULT smu,POWER`` lands while the model runs: the sequence ends, the output is off, the
+    buffers are gone (power-on state) and the link drops; a new connection finds the SMU idle."""
+    station = _paced_station()
+    with InstrumentServer(station.served()) as server:
+        smu_resource, control_resource = (e.resource for e in server.endpoints)
+        with tcp_session(smu_resource) as smu, tcp_session(control_resource) as control:
+            smu.write(MODEL_2450)
+            smu.write(":INIT")
+            _wait_for(lambda: _count(smu) > 10, "ten readings")
+            control.write("FAULT smu,POWER")
+            assert control.query("SYST:ERR?") == '0,"No error"'
+            assert not station.faults["smu"].sequencer.running
+            assert station.node.ports[0].voltage == 0.0   # output off in the normal off state: 0 V
+            with pytest.raises(pyvisa.errors.VisaIOError):
+                smu.query(":TRIG:STAT?")                  # the link went down with the mains
+        with tcp_session(smu_resource) as smu:
+            assert smu.query(":TRIG:STAT?").startswith("IDLE")
+            assert smu.query(":OUTP?") == "0" and _count(smu) == 0
+
+
+def test_waits_of_a_paced_sequence_are_not_charged_to_its_budget(tcp_session):
+    """A sequence longer on the wall clock than the 30 s message budget is not stopped by it: its
+    budget counts computing, not waiting (here a budget of 0.2 s and 0.5 s of waiting)."""
+    station = _paced_station()
+    station.instruments["smu"].run_control.seconds = 0.2
+    with InstrumentServer(station.served()) as server, tcp_session(server.endpoints[0].resource) as smu:
+        smu.write(':SOUR:VOLT 0.1;:OUTP ON;:TRIG:LOAD "Empty";:TRIG:BLOC:DEL:CONS 1,5;:TRIG:BLOC:MEAS 2')
+        smu.write(":INIT")
+        assert smu.query("*OPC?") == "1"      # waits for the model's end
+        assert smu.query(":TRIG:STAT?").startswith("IDLE") and _count(smu) == 1
+        assert smu.query(":SYST:ERR?").startswith("0,")
+
+
+def test_sim_serve_paces_with_the_pace_option(tmp_path, tcp_session):
+    """``labsuite sim serve --pace 10``: an :INIT returns with the trigger model RUNNING."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-m", "labsuite", "sim", "serve", "--pace", "10"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read()
+        with tcp_session(line.split("\t")[1]) as smu:
+            smu.write(MODEL_2450)
+            smu.write(":INIT")
+            assert smu.query(":TRIG:STAT?").startswith("RUNNING")
+            smu.write(":ABOR;:OUTP OFF")
+            assert smu.query(":TRIG:STAT?").startswith("ABORTED") and smu.query(":OUTP?") == "0"
+    finally:
+        proc.terminate()
+        proc.wait(10)
