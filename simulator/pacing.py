@@ -152,8 +152,7 @@ class Sequencer:
         with self.lock:
             try:
                 with self.pacer.pacing(control, self.lock, origin):
-                    control.check()
-                    sequence()
+                    sequence()   # stopped before it began, it stops at its first check or hold
             except Interrupted as stop:
                 self.instrument.report_stop(stop)
             except Exception as exc:   # noqa: BLE001 (a simulator bug ends the sequence, not the server)

@@ -248,3 +248,57 @@ def test_sim_serve_paces_with_the_pace_option(tmp_path, tcp_session):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.mark.parametrize("generator", ["keysight33500", "tektronixafg31000"])
+def test_a_paced_burst_plays_in_the_background_and_an_abort_ends_it(generator, tcp_session):
+    """A 10 s burst (1000 pulses of 1 ms every 10 ms) on a bus trigger, through labsuite's driver:
+    ``*OPC`` sets Operation Complete only once the burst is over (IEEE 488.2 §12.5.2), so the
+    driver's ``trigger`` waits for it; its ``outputs_off`` message 1 s in ends the burst there."""
+    from labsuite.drivers.keysight.keysight33500 import Keysight33500
+    from labsuite.drivers.tektronix.tektronixafg31000 import TektronixAFG31000
+
+    station = SimulatedStation(seed=1, pulse_generator=generator, paced=True,
+                               clock=VirtualClock(follow_wall=True, speed=SPEED))
+    clock, sequencer = station.clock, station.faults["pulse_generator"].sequencer
+    with InstrumentServer(station.served()) as server:
+        resource = next(e.resource for e in server.endpoints if e.role == "pulse_generator")
+        driver = {"keysight33500": Keysight33500, "tektronixafg31000": TektronixAFG31000}[generator]
+        with tcp_session(resource) as second:
+            gen = driver(resource)
+            try:
+                gen.configure_burst(1.0, 1e-3, PERIOD, REPEATS, gen.capabilities.min_edge)
+                gen.set_output(True)
+                outcome: list[BaseException | None] = []
+
+                def fire() -> None:
+                    try:
+                        gen.trigger()
+                        outcome.append(None)
+                    except Exception as exc:   # noqa: BLE001
+                        outcome.append(exc)
+
+                worker = threading.Thread(target=fire, daemon=True)
+                worker.start()
+                _wait_for(lambda: sequencer.running or outcome, "the burst start")
+                started = clock.now()
+                assert not outcome                   # trigger() waits while the burst plays
+                _wait_for(lambda: clock.now() - started >= ABORT_AFTER, "1 s of burst")
+                second.write(gen.outputs_off)
+                assert second.query("*OPC?") == "1" and not sequencer.running
+                ended = clock.now() - started
+                worker.join(30)
+                assert outcome == [None]             # the burst is over, cut short
+                assert ABORT_AFTER <= ended < 0.5 * REPEATS * PERIOD
+                assert station.node.ports[1].voltage is None   # output relay open
+            finally:
+                gen.adapter.close()
+
+
+def test_an_abort_before_the_sequence_thread_starts_still_leaves_it_aborted(tcp_session):
+    """``:INIT;:ABOR`` in one message: the model is stopped before its thread has run a block."""
+    station = _paced_station()
+    with InstrumentServer(station.served()) as server, tcp_session(server.endpoints[0].resource) as smu:
+        smu.write(MODEL_2450)
+        smu.write(":INIT;:ABOR")
+        assert smu.query(":TRIG:STAT?").startswith("ABORTED") and _count(smu) == 0

@@ -7,6 +7,7 @@ and error-message formats; see ``keysight33500.py`` for what playing a burst mea
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -127,7 +128,8 @@ class SimulatedGenerator(Ieee488Instrument):
         try:
             return super().process(message)
         finally:
-            self._drive()
+            if not self.sequence_running:   # a paced burst drives the ports itself
+                self._drive()
 
     def _find(self, header: str, query: bool) -> _Command:
         """Note the channel the header addresses (``SOUR2``, ``OUTP2``) for the handler."""
@@ -184,12 +186,15 @@ class SimulatedGenerator(Ieee488Instrument):
                 continue
             idle, pulse = c.levels() if c.output else (None, None)
             lines.append((self.ports[n] if c.output else None, c.burst_segments(idle, pulse)))
-        play_bursts(lines, self.clock, self.run_control.check)
+        self.play(functools.partial(play_bursts, lines, self.clock, self.run_control.check))
 
     # --- output and burst ---------------------------------------------------------------------
     @command(":OUTPut[:STATe]")
     def _set_output(self, arg: str) -> None:
-        self._change(output=parse_bool(arg))
+        on = parse_bool(arg)
+        if not on:
+            self.stop_sequence()   # the output relay opens: a paced burst ends there
+        self._change(output=on)
 
     @command(":OUTPut[:STATe]?")
     def _get_output(self) -> str:

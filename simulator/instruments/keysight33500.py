@@ -231,7 +231,7 @@ class Keysight33500(SimulatedGenerator):
     # --- triggering ---------------------------------------------------------------------------
     @command(":ABORt")
     def _abort(self) -> None:
-        return None   # a burst runs to completion inside *TRG in bench time: nothing to stop
+        self.stop_sequence()   # a paced burst; in virtual time it ran to completion inside *TRG
 
     @command("*TRG")
     def _trg(self) -> None:

@@ -442,11 +442,19 @@ class Ieee488Instrument(ScpiInstrument):
         """Status at mains on (§11.5.1.1): error queue empty, Power On bit set, enables cleared."""
         self.errors.clear()
         self.esr, self.ese, self.sre = ESR_POWER_ON, 0, 0
+        self.opc_pending = False   # *OPC sent while a paced sequence plays (§12.5.2: OCAS)
 
     def clear_status(self) -> None:
         """*CLS (§10.3): empty the error queue and clear the event registers."""
         self.errors.clear()
         self.esr = 0
+        self.opc_pending = False
+
+    def settle_opc(self) -> None:
+        """Set Operation Complete for a ``*OPC`` whose operations have ended since."""
+        if self.opc_pending and not self.sequence_running:
+            self.esr |= ESR_OPC
+            self.opc_pending = False
 
     def status_summary(self) -> int:
         """Status byte bits summarising the instrument's own registers (none here)."""
@@ -471,7 +479,10 @@ class Ieee488Instrument(ScpiInstrument):
 
     @command("*OPC")
     def _opc(self) -> None:
-        self.esr |= ESR_OPC   # the operations started have already finished in bench time
+        """Operation Complete once what was started is done: at once in virtual time, at the end
+        of a paced sequence (seen by the next ``*ESR?`` or ``*STB?``)."""
+        self.opc_pending = True
+        self.settle_opc()
 
     @command("*WAI")
     def _wai(self) -> None:
@@ -481,6 +492,7 @@ class Ieee488Instrument(ScpiInstrument):
 
     @command("*ESR?")
     def _esr_query(self) -> str:
+        self.settle_opc()
         value, self.esr = self.esr, 0
         return self.integer(value)
 
@@ -502,6 +514,7 @@ class Ieee488Instrument(ScpiInstrument):
 
     @command("*STB?")
     def _stb(self) -> str:
+        self.settle_opc()
         stb = self.status_summary() | (STB_EAV if len(self.errors) else 0) | (STB_ESB if self.esr & self.ese else 0)
         return self.integer(stb | (STB_MSS if stb & self.sre else 0))
 

@@ -184,7 +184,7 @@ class TektronixAFG31000(SimulatedGenerator):
     # --- triggering ---------------------------------------------------------------------------
     @command(":ABORt")
     def _abort(self) -> None:
-        return None   # a burst runs to completion inside *TRG in bench time: nothing to stop
+        self.stop_sequence()   # a paced burst; in virtual time it ran to completion inside *TRG
 
     @command("*TRG")
     @command(":TRIGger[:SEQuence][:IMMediate]")
