@@ -19,7 +19,7 @@ BREAKDOWN   the device fails short (``value`` Ω, default 10 Ω): from now on th
 Faults other than BREAKDOWN fire once and disarm.
 
 The injector is also where every transport meets the instrument, so it executes one message at a
-time (its lock, which an armed POWER fault takes too), lets an ``abort``/``:ABOR`` from another
+time (its gate, which an armed POWER fault takes too; a paced sequence shares only its state lock), lets an ``abort``/``:ABOR`` from another
 connection stop the message running, and turns an unexpected exception of the simulator into an
 error in the instrument's queue, logged once, instead of a dropped connection.
 """
@@ -62,7 +62,11 @@ class FaultInjector:
         self.node = node
         self.armed: dict[Fault, float] = {}
         self._late = 0.0   # s the reply just returned by process() must be held back (LATE)
-        self.lock = threading.Lock()   # one message (or power loss) at a time, from every connection
+        self.gate = threading.Lock()   # one message (or power loss) at a time, from every connection
+        # the instrument's state: the message in the gate's, or a paced sequence's between two of
+        # its holds (a message waiting for the sequence frees it, never the gate: no other message,
+        # hence no other Lua call on a TSP instrument's runtime, comes in meanwhile)
+        self.lock = threading.Lock()
         self._logged: set[tuple[str, str]] = set()
         self.pacer = node.pacer if node is not None else None
         self.sequencer = None if self.pacer is None else Sequencer(self.pacer, self.lock, instrument)
@@ -86,7 +90,7 @@ class FaultInjector:
                 self.instrument.power_loss()
                 self.armed[Fault.DROP] = 0.0
             finally:
-                self.lock.release()
+                self._release()
         else:
             self.armed[fault] = 5.0 if value is None and fault is Fault.LATE else (value or 0.0)
 
@@ -114,7 +118,7 @@ class FaultInjector:
                 reply = garble(reply)
             return reply
         finally:
-            self.lock.release()
+            self._release()
 
     def _execute(self, message: str) -> str | None:
         """The instrument's reply to ``message``; on a paced station its holds take wall time."""
@@ -144,7 +148,7 @@ class FaultInjector:
 
     def overflow(self) -> None:
         """The client sent a line longer than the transport takes: the instrument's error."""
-        with self.lock:
+        with self.gate, self.lock:
             report = getattr(self.instrument, "input_overflow", None)
             if report is not None:
                 report()
@@ -152,9 +156,14 @@ class FaultInjector:
     def _acquire(self, abortive: bool) -> None:
         if abortive:
             self.interrupt()
-        while not self.lock.acquire(timeout=_RETRY):
-            if abortive:
-                self.interrupt()   # the message running may have started after the last try
+        for lock in (self.gate, self.lock):
+            while not lock.acquire(timeout=_RETRY):
+                if abortive:
+                    self.interrupt()   # the message running may have started after the last try
+
+    def _release(self) -> None:
+        self.lock.release()
+        self.gate.release()
 
     def _internal_error(self, message: str, exc: Exception) -> None:
         key = (type(exc).__name__, str(exc))

@@ -29,6 +29,13 @@ COMPLIANCE = 1e-3            # A
 TRAIN = Train((Segment(1.0, 5e-3, "write"), Segment(0.1, 5e-3, "read", measure=True)), REPEATS)
 
 
+def _wait_for(condition, what: str) -> None:
+    """Poll ``condition()`` until it holds (a minute at most, for a stalled machine)."""
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert time.monotonic() < deadline, f"never saw {what}"
+        time.sleep(0.002)
+
 
 def _keithley2450(session) -> tuple[np.ndarray, bool]:
     """Readings so far (2450 §6 ``:TRACe:ACTual?``, ``:TRACe:DATA?``) and the output state."""
@@ -60,13 +67,14 @@ def _keysightb2900(session) -> tuple[np.ndarray, bool]:
     return np.array([c for c in currents if c], dtype=float), session.query(":OUTP1?").strip() == "1"
 
 
-READ_BACK = {"keithley2400": _keithley2400, "keysightb2900": _keysightb2900, "keithley2450": _keithley2450, "keithley2600": _keithley2600, "keithley2612b": _keithley2600}
+READ_BACK = {"keithley2400": _keithley2400, "keithley2450": _keithley2450, "keithley2600": _keithley2600,
+             "keithley2612b": _keithley2600, "keysightb2900": _keysightb2900}
 
 
 def _abort_one_second_in(smu: str, tcp_session) -> tuple[np.ndarray, float, bool, BaseException | None]:
     """Start TRAIN on a paced served ``smu``, abort it 1 s in; return (currents read so far, the
-    train's virtual time at the abort, whether the output is on afterwards, what the driver's
-    ``run_train`` raised)."""
+    longest the train can have played (s, virtual), whether the output is on afterwards, what the
+    driver's ``run_train`` raised)."""
     station = SimulatedStation(seed=1, smu=smu, clock=VirtualClock(follow_wall=True, speed=SPEED), paced=True)
     clock = station.clock
     with InstrumentServer(station.served()) as server:
@@ -86,12 +94,9 @@ def _abort_one_second_in(smu: str, tcp_session) -> tuple[np.ndarray, float, bool
             worker = threading.Thread(target=play, daemon=True)
             worker.start()
             sequencer = station.faults["smu"].sequencer
-            deadline = time.monotonic() + 60
-            while not sequencer.running and not outcome and time.monotonic() < deadline:
-                time.sleep(0.001)
+            _wait_for(lambda: sequencer.running or outcome, "the train start")
             started = clock.now()    # the train started at or before this (the clock holds while it plays)
-            while clock.now() - started < ABORT_AFTER and not outcome and time.monotonic() < deadline:
-                time.sleep(0.005)
+            _wait_for(lambda: clock.now() - started >= ABORT_AFTER or outcome, "1 s of train")
             second.write(_shutdown(bench.smu))
             currents, on = READ_BACK[smu](second)   # after the abort has run (replies come in order)
             played = clock.now() - before            # the train played at most this long
@@ -121,6 +126,7 @@ def _virtual_readings(smu: str) -> np.ndarray:
 
 @pytest.mark.parametrize("smu", sorted(READ_BACK))
 def test_an_abort_one_second_into_a_paced_train_stops_it_with_the_output_off(smu, tcp_session):
+    """Issue #14: the abort stops the sequence, the output is off, the readings so far remain."""
     currents, played, on, outcome = _abort_one_second_in(smu, tcp_session)
     k = currents.size
     assert 0 < k < REPEATS, repr(outcome)
@@ -148,13 +154,6 @@ def _paced_station() -> SimulatedStation:
 
 def _count(session) -> int:
     return int(session.query(':TRAC:ACT? "defbuffer1"'))
-
-
-def _wait_for(condition, what: str) -> None:
-    deadline = time.monotonic() + 60
-    while not condition():
-        assert time.monotonic() < deadline, f"never saw {what}"
-        time.sleep(0.005)
 
 
 def test_status_queries_see_a_paced_trigger_model_running_and_its_readings_as_taken(tcp_session):

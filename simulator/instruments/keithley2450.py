@@ -963,8 +963,8 @@ class Keithley2450(SimulatedSourceMeter):
     def _play_trigger_model(self) -> None:
         try:
             self._run_trigger_model()
-        except Interrupted:   # stopped by :ABOR, a device clear or a power loss
-            self.trigger_state = "ABORTED"
+        except Interrupted as stop:   # by :ABOR, a device clear or a power loss; the budget: -200 says so
+            self.trigger_state = "IDLE" if stop.budget else "ABORTED"
             raise
         self.trigger_state = "IDLE"
 
