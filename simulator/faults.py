@@ -19,9 +19,10 @@ BREAKDOWN   the device fails short (``value`` Ω, default 10 Ω): from now on th
 Faults other than BREAKDOWN fire once and disarm.
 
 The injector is also where every transport meets the instrument, so it executes one message at a
-time (its gate, which an armed POWER fault takes too; a paced sequence shares only its state lock), lets an ``abort``/``:ABOR`` from another
-connection stop the message running, and turns an unexpected exception of the simulator into an
-error in the instrument's queue, logged once, instead of a dropped connection.
+time (its gate, which an armed POWER fault takes too; a paced sequence shares only its state
+lock), lets an ``abort``/``:ABOR`` from another connection stop the message running, and turns
+an unexpected exception of the simulator into an error in the instrument's queue, logged once,
+instead of a dropped connection.
 """
 from __future__ import annotations
 
