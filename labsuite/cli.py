@@ -221,6 +221,21 @@ def _speed(text: str) -> float:
     return value
 
 
+def _pace(text: str) -> float:
+    """An argparse type: ``realtime`` (1) or a finite speed factor > 0 for ``sim serve --pace``."""
+    if text.strip().lower() == "realtime":
+        return 1.0
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither realtime nor a number; give realtime or a "
+                                         f"factor > 0, e.g. --pace 10") from None
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a finite factor > 0 (1 = real time, 10 = ten times "
+                                         f"faster), or realtime")
+    return value
+
+
 def _iso_date(text: str) -> str:
     """An argparse type: an ISO date or date-time (2026-12-07, 2026-12-07T13:00)."""
     try:
@@ -551,10 +566,11 @@ def _cmd_sim_serve(args: argparse.Namespace) -> int:
     from labsuite.simulator.server import InstrumentServer
     from labsuite.simulator.station import SimulatedStation
 
+    clock = VirtualClock(follow_wall=True, speed=args.pace or 1.0)
     station = SimulatedStation(args.model or DEFAULT_MODEL, args.seed, smu=args.smu,
-                               series_resistance=args.series_resistance, clock=VirtualClock(follow_wall=True),
+                               series_resistance=args.series_resistance, clock=clock,
                                pulse_generator=args.pulse_generator,
-                               pulse_series_resistance=args.pulse_series_resistance)
+                               pulse_series_resistance=args.pulse_series_resistance, paced=args.pace is not None)
     served = station.served()
     if args.port and args.port + len(served) - 1 > PORT_MAX:
         raise LabsuiteError(f"--port {args.port}: {len(served)} instruments need ports {args.port} to "
@@ -773,6 +789,12 @@ def build_parser() -> argparse.ArgumentParser:
     _add_setting(serve, "seed")
     serve.add_argument("--port", type=_whole("the first TCP port", 0, PORT_MAX, "--port 5025"), default=0,
                        help="first TCP port, 1 to 65535 (default 0: any free port)")
+    serve.add_argument("--pace", type=_pace, metavar="realtime|FACTOR",
+                       help="play sequences against the wall clock, FACTOR times real time: a trigger model, list "
+                            "sweep or burst runs in the background (status queries see it running, readings "
+                            "arrive as taken, an abort or device clear stops it mid-sequence) and measurements "
+                            "take their time; the virtual clock then also runs FACTOR times the wall clock "
+                            "(default: virtual time, every sequence plays inside the command that starts it)")
     serve.set_defaults(func=_cmd_sim_serve)
     return parser
 

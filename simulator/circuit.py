@@ -100,6 +100,7 @@ class DeviceNode:
         self.device = device
         self.ports: list[SourcePort] = []
         self.short_resistance: float | None = None   # Ω, set by a breakdown: the device is a short
+        self.pacer = None   # a paced station's simulator.pacing.Pacer: holds wait for the wall clock
         self._synced = clock.now()
         self._deferred: list[tuple[float | None, float, float, Callable[[SegmentResult], None]]] = []
         self._deferred_port: SourcePort | None = None
@@ -128,11 +129,15 @@ class DeviceNode:
 
     def hold(self, port: SourcePort, duration: float) -> SegmentResult:
         """Hold every output as it is (scheduled levels at their times) for ``duration`` s of bench
-        time; return what ``port`` saw."""
+        time; return what ``port`` saw. Paced, the hold first waits for the wall clock, and an abort
+        meanwhile ends it there."""
         self.sync()
-        result = self._carry(duration, port)
-        self.clock.advance(duration)
+        played = duration if self.pacer is None else self.pacer.wait(duration)
+        result = self._carry(played, port)
+        self.clock.advance(played)
         self._synced = self.clock.now()
+        if self.pacer is not None:
+            self.pacer.check()
         return result
 
     def _carry(self, duration: float, seen_by: SourcePort | None = None) -> SegmentResult:
@@ -159,9 +164,10 @@ class DeviceNode:
         ``port`` saw once the device is evaluated: at the next :meth:`flush`, which any :meth:`sync`
         does (a reading, an output change of another port) and ``MAX_DEFERRED`` holds do, over all
         the holds deferred since in one call (:meth:`hold_train`). Meanwhile ``port`` may change its
-        drive (:meth:`SourcePort.drive`). While levels are scheduled the hold is evaluated at once
-        (scheduling flushes what was deferred, so a deferred stretch never holds a scheduled change)."""
-        if any(p.scheduled for p in self.ports):
+        drive (:meth:`SourcePort.drive`). On a paced station, or while levels are scheduled, the hold
+        is played at once (scheduling flushes what was deferred, so a deferred stretch never holds a
+        scheduled change)."""
+        if self.pacer is not None or any(p.scheduled for p in self.ports):
             then(self.hold(port, duration))
             return
         if self._deferred and self._deferred_port is not port:
@@ -199,7 +205,8 @@ class DeviceNode:
         """Drive ``port`` at ``voltages[k]`` V (None: off) under ``compliances[k]`` A for ``durations[k]`` s,
         segment after segment, the other outputs as they are; take ``reads[k]`` noisy conversions of the
         current at the end of segment k. The same as :meth:`SourcePort.drive` and :meth:`hold` per
-        segment; evaluated in one model call while ``port`` drives the device alone through 0 Ω.
+        segment; evaluated in one model call while ``port`` drives the device alone through 0 Ω, off
+        a paced station.
         ``check`` is called before each segment held one by one (a budget, an abort)."""
         if len(durations):
             port.drive(voltages[0], compliances[0])
@@ -215,7 +222,7 @@ class DeviceNode:
         limited, reading = np.zeros(m, dtype=bool), np.full(m, np.nan)
         times = np.cumsum([start, *durations])[1:]
         done = 0
-        if m and self._alone(port):
+        if m and self.pacer is None and self._alone(port):
             levels = np.array(voltages, dtype=float)   # an open output (None) is NaN
             off = np.isnan(levels)
             v = np.where(off, 0.0, levels)
@@ -239,10 +246,8 @@ class DeviceNode:
             if check is not None:
                 check()
             port.drive(voltages[k], compliances[k])
-            result = self._carry(durations[k], port) if advance else self._apply_drive(durations[k], port)
-            if advance:
-                self.clock.advance(durations[k])
-                self._synced = self.clock.now()
+            # a train's hold: scheduled levels at their times, and paced, the wall clock waited for
+            result = self.hold(port, durations[k]) if advance else self._apply_drive(durations[k], port)
             for name in ("current", "source_voltage", "device_voltage", "energy"):
                 out[name][k] = getattr(result, name)
             limited[k] = result.in_compliance

@@ -19,9 +19,10 @@ BREAKDOWN   the device fails short (``value`` Ω, default 10 Ω): from now on th
 Faults other than BREAKDOWN fire once and disarm.
 
 The injector is also where every transport meets the instrument, so it executes one message at a
-time (its lock, which an armed POWER fault takes too), lets an ``abort``/``:ABOR`` from another
-connection stop the message running, and turns an unexpected exception of the simulator into an
-error in the instrument's queue, logged once, instead of a dropped connection.
+time (its gate, which an armed POWER fault takes too; a paced sequence shares only its state
+lock), lets an ``abort``/``:ABOR`` from another connection stop the message running, and turns
+an unexpected exception of the simulator into an error in the instrument's queue, logged once,
+instead of a dropped connection.
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ import time
 from typing import TYPE_CHECKING
 
 from labsuite.simulator.circuit import DeviceNode
+from labsuite.simulator.pacing import Sequencer
 
 if TYPE_CHECKING:   # the transports import this module
     from labsuite.simulator.visa import MessageInstrument
@@ -61,8 +63,16 @@ class FaultInjector:
         self.node = node
         self.armed: dict[Fault, float] = {}
         self._late = 0.0   # s the reply just returned by process() must be held back (LATE)
-        self.lock = threading.Lock()   # one message (or power loss) at a time, from every connection
+        self.gate = threading.Lock()   # one message (or power loss) at a time, from every connection
+        # the instrument's state: the message in the gate's, or a paced sequence's between two of
+        # its holds (a message waiting for the sequence frees it, never the gate: no other message,
+        # hence no other Lua call on a TSP instrument's runtime, comes in meanwhile)
+        self.lock = threading.Lock()
         self._logged: set[tuple[str, str]] = set()
+        self.pacer = node.pacer if node is not None else None
+        self.sequencer = None if self.pacer is None else Sequencer(self.pacer, self.lock, instrument)
+        if self.sequencer is not None:
+            instrument.sequencer = self.sequencer
 
     @property
     def idn(self) -> str:
@@ -77,21 +87,25 @@ class FaultInjector:
         elif fault is Fault.POWER:   # mains go: whatever runs stops, then the instrument is reset
             self._acquire(abortive=True)
             try:
+                self._stop_sequence()
                 self.instrument.power_loss()
                 self.armed[Fault.DROP] = 0.0
             finally:
-                self.lock.release()
+                self._release()
         else:
             self.armed[fault] = 5.0 if value is None and fault is Fault.LATE else (value or 0.0)
 
     def process(self, message: str) -> str | None:
         """Execute ``message`` once the instrument is free; an abort first stops what runs."""
-        self._acquire(abortive=self.interrupts(message))
+        abortive = self.interrupts(message)
+        self._acquire(abortive)
         try:
             if self.armed.pop(Fault.DROP, None) is not None:
                 raise ConnectionDropped("connection dropped by fault injection")
+            if abortive:
+                self._stop_sequence()
             try:
-                reply = self.instrument.process(message)
+                reply = self._execute(message)
             except (OSError, AssertionError):   # the link failed; a replayed transcript's verdict
                 raise
             except Exception as exc:   # noqa: BLE001 (a simulator bug must not cost the client its link)
@@ -105,7 +119,19 @@ class FaultInjector:
                 reply = garble(reply)
             return reply
         finally:
-            self.lock.release()
+            self._release()
+
+    def _execute(self, message: str) -> str | None:
+        """The instrument's reply to ``message``; on a paced station its holds take wall time."""
+        if self.pacer is None:
+            return self.instrument.process(message)
+        with self.pacer.clock.executing(), self.pacer.pacing(self.instrument.run_control):
+            return self.instrument.process(message)
+
+    def _stop_sequence(self) -> None:
+        """Stop a paced sequence running in the background (under the lock)."""
+        if self.sequencer is not None:
+            self.sequencer.stop()
 
     def interrupts(self, message: str) -> bool:
         """True if ``message`` aborts what the instrument runs (TSP ``abort``, SCPI ``:ABOR``)."""
@@ -113,14 +139,17 @@ class FaultInjector:
         return bool(check and check(message))
 
     def interrupt(self) -> None:
-        """Stop the message the instrument executes, if any (an abort or a device clear)."""
+        """Stop the message the instrument executes, if any, and a paced sequence (an abort or a
+        device clear); return once that sequence has ended (never called under the lock)."""
         control = getattr(self.instrument, "run_control", None)
         if control is not None:
             control.interrupt()
+        if self.sequencer is not None:
+            self.sequencer.join(holding_lock=False)
 
     def overflow(self) -> None:
         """The client sent a line longer than the transport takes: the instrument's error."""
-        with self.lock:
+        with self.gate, self.lock:
             report = getattr(self.instrument, "input_overflow", None)
             if report is not None:
                 report()
@@ -128,9 +157,14 @@ class FaultInjector:
     def _acquire(self, abortive: bool) -> None:
         if abortive:
             self.interrupt()
-        while not self.lock.acquire(timeout=_RETRY):
-            if abortive:
-                self.interrupt()   # the message running may have started after the last try
+        for lock in (self.gate, self.lock):
+            while not lock.acquire(timeout=_RETRY):
+                if abortive:
+                    self.interrupt()   # the message running may have started after the last try
+
+    def _release(self) -> None:
+        self.lock.release()
+        self.gate.release()
 
     def _internal_error(self, message: str, exc: Exception) -> None:
         key = (type(exc).__name__, str(exc))

@@ -4,7 +4,9 @@ A simulated instrument executes each message inside one call. What loops (a TSP 
 trigger model that branches back for ever) checks :meth:`RunControl.check` as it goes: an
 ``abort``/``:ABOR`` or a device clear from another connection (:meth:`RunControl.interrupt`,
 thread safe), or a message that has used up its wall-time budget, stops it with
-:class:`Interrupted`. The instrument then queues its own error (a budget) or nothing (an abort).
+:class:`Interrupted`. The instrument then queues its own error (a budget) or nothing (an abort). A paced sequence
+(:mod:`labsuite.simulator.pacing`) sleeps on :meth:`RunControl.wait_until`, which an interrupt
+wakes, and the time it sleeps is not charged to its budget.
 """
 from __future__ import annotations
 
@@ -32,7 +34,7 @@ class RunControl:
     def __init__(self, seconds: float = MESSAGE_SECONDS, instructions: int = LUA_INSTRUCTIONS) -> None:
         self.seconds = seconds
         self.instructions = instructions
-        self._lock = threading.Lock()
+        self._lock = threading.Condition()
         self._depth = 0   # nested begin() calls (a subclass's process() around its base class's)
         self._deadline = 0.0
         self.stopped: Interrupted | None = None   # why the running message was stopped
@@ -59,6 +61,14 @@ class RunControl:
         with self._lock:
             if self._running and self.stopped is None:
                 self.stopped = Interrupted(reason, budget=False)
+                self._lock.notify_all()
+
+    def resume(self) -> None:
+        """An interrupt has stopped what it was meant for (a paced sequence): the message that
+        asked for it goes on."""
+        with self._lock:
+            if self.stopped is not None and not self.stopped.budget:
+                self.stopped = None
 
     def exceed(self, reason: str) -> Interrupted:
         """Record that the running message overran its budget; the exception to raise."""
@@ -66,6 +76,16 @@ class RunControl:
             if self.stopped is None:
                 self.stopped = Interrupted(reason, budget=True)
             return self.stopped
+
+    def wait_until(self, wall: float) -> bool:
+        """Sleep until ``time.monotonic()`` reaches ``wall`` or the message is stopped (a paced
+        sequence waiting for the wall clock); the time slept is not charged to the budget.
+        True if it was stopped."""
+        with self._lock:
+            start = time.monotonic()
+            self._lock.wait_for(lambda: self.stopped is not None, max(0.0, wall - start))
+            self._deadline += time.monotonic() - start
+            return self.stopped is not None
 
     def poll(self) -> bool:
         """True if the running message must stop now (interrupted or out of time)."""

@@ -10,7 +10,9 @@ runs. A line longer than ``visa.MAX_LINE`` bytes is discarded as it arrives (the
 queues -363 "Input buffer overrun"), so a connection holds at most that much memory, and a port
 serves at most :data:`MAX_CONNECTIONS` connections at once.
 The bench clock is held from following the wall clock while a command executes, so a served train
-is timed by the simulated instrument, not by how fast this computer simulates it.
+is timed by the simulated instrument, not by how fast this computer simulates it. On a paced
+station (:mod:`labsuite.simulator.pacing`) a sequence plays in the background instead, and the
+messages of every connection run between its holds.
 
 pyvisa-py leaves Nagle's algorithm on for SOCKET sessions; a write followed by a query then
 stalls ~40 ms on the server's delayed ACK. The server sets TCP_NODELAY and re-arms TCP_QUICKACK

@@ -31,6 +31,7 @@ from labsuite.simulator.circuit import DeviceNode, SourcePort
 from labsuite.simulator.faults import Fault, FaultInjector
 from labsuite.simulator.instruments.scpi import ScpiError, ScpiInstrument, command, parse_number
 from labsuite.simulator.models import DEFAULT_MODEL, make_model
+from labsuite.simulator.pacing import Pacer
 from labsuite.simulator.visa import SimulatedVisaLibrary
 
 
@@ -75,6 +76,7 @@ class SimulatedStation:
     pulse_generator: str | None = None
     pulse_series_resistance: float = 0.0   # Ω between the generator's output and the device
     trigger_line: bool = True   # the SMU's trigger output to the generator's Trig In, where the SMU has one
+    paced: bool = False   # sequences play against the wall clock at clock.speed (simulator/pacing.py)
 
     def __post_init__(self) -> None:
         for name in (self.smu, self.pulse_generator):
@@ -82,6 +84,8 @@ class SimulatedStation:
                 raise ValueError(f"no simulated instrument {name!r}; choose one of {', '.join(TWINS)}")
         self.model = make_model(self.model_name, np.random.default_rng(self.seed), params=self.model_params)
         self.node = DeviceNode(self.model, self.clock)
+        if self.paced:
+            self.node.pacer = Pacer(self.clock)
         self.instruments = {"smu": TWINS[self.smu].build(self.node.port("smu", self.series_resistance))}
         self.resources = {"smu": f"TCPIP0::sim.labsuite::{self.smu}::INSTR"}
         if self.pulse_generator is not None:

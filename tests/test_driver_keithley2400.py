@@ -130,10 +130,21 @@ def test_an_error_during_the_sweep_is_raised_not_waited_out():
 
 
 def test_the_sweep_is_polled_until_the_buffer_is_full():
+    """While the buffer fills, the operation condition says Swp (8), not Idle (section 15)."""
     with expected_protocol(At60Hz, [
-        ("*STB?", "0"), ("*STB?", "0"), ("*STB?", "65"),
+        ("*STB?", "0"), (":STAT:OPER:COND?", "8"), ("*STB?", "0"), (":STAT:OPER:COND?", "8"), ("*STB?", "65"),
     ], connection_attributes={"timeout": 10_000}) as smu:
         smu.wait_for_sweep(duration=1.0, poll=0.001)
+
+
+def test_a_sweep_that_goes_idle_before_the_buffer_is_full_was_aborted():
+    """An :ABOR from elsewhere (another client, the front panel) ends the sweep short: the driver
+    says so at once instead of polling until its deadline."""
+    with expected_protocol(At60Hz, [
+        ("*STB?", "0"), (":STAT:OPER:COND?", "8"), ("*STB?", "0"), (":STAT:OPER:COND?", "1024"),
+    ], connection_attributes={"timeout": 10_000}) as smu:
+        with pytest.raises(InstrumentError, match="aborted"):
+            smu.wait_for_sweep(duration=1.0, poll=0.001)
 
 
 def test_list_plan_cuts_segments_into_equal_sdm_cycles():

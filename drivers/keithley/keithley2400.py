@@ -64,6 +64,7 @@ CYCLE_OVERHEAD = 50e-6 + 185e-6 + 300e-6   # s, SDM cycle less delay and integra
 ELEMENTS = 5                               # VOLT,CURR,RES,TIME,STAT per reading
 STB_BUFFER_FULL = 1 | 64                   # *STB?: measurement summary and master summary (section 15)
 STB_ERROR = 4                              # *STB?: error available
+OPERATION_IDLE = 1 << 10                   # :STAT:OPER:COND?: idle (section 15, Figure 15-5)
 
 
 @dataclass(frozen=True)
@@ -255,7 +256,8 @@ class Keithley2400(ErrorQueueMixin, OutputMixin, _PymeasureKeithley2400):
 
     def wait_for_sweep(self, duration: float, poll: float = 0.05) -> None:
         """Poll ``*STB?`` until the trace buffer is full (measurement and master summary bits, as
-        pymeasure's ``is_buffer_full``); raise on an error or after ``duration`` + the timeout."""
+        pymeasure's ``is_buffer_full``); raise on an error, if the instrument went idle first (an
+        ``:ABOR`` from elsewhere) or after ``duration`` + the timeout."""
         deadline = time.monotonic() + duration + self.adapter.connection.timeout / 1000
         while True:
             status = int(self.ask("*STB?"))
@@ -263,6 +265,8 @@ class Keithley2400(ErrorQueueMixin, OutputMixin, _PymeasureKeithley2400):
                 return
             if status & STB_ERROR:             # an error stopped the sweep
                 self.raise_errors()
+            if int(self.ask(":STAT:OPER:COND?")) & OPERATION_IDLE:   # idle, the buffer not full: aborted
+                raise InstrumentError(self.name, "the sweep was aborted before its last reading")
             if time.monotonic() > deadline:
                 raise InstrumentError(self.name, f"sweep still running after {duration:g} s")
             time.sleep(poll)

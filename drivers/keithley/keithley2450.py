@@ -132,14 +132,15 @@ class Keithley2450(ErrorQueueMixin, SteppedSourceMixin, OutputMixin, _PymeasureK
         return np.frombuffer(body[:-1], dtype="<f8").reshape(n, 3)
 
     def wait_for_trigger_model(self, duration: float, poll: float = 0.05) -> None:
-        """Poll ``:TRIG:STAT?`` until the trigger model stops; raise if it failed."""
+        """Poll ``:TRIG:STAT?`` until the trigger model stops; raise if it failed or was aborted
+        (its readings are then fewer than the train's)."""
         deadline = time.monotonic() + duration + self.adapter.connection.timeout / 1000
         while True:
             state = self.ask(":TRIG:STAT?").split(";")[0].strip().upper()
-            if state in ("IDLE", "EMPTY", "ABORTED"):
+            if state in ("IDLE", "EMPTY"):
                 return
-            if state == "FAILED":
-                raise InstrumentError(self.name, "the trigger model failed")
+            if state in ("FAILED", "ABORTED"):   # ABORTED: stopped by an :ABOR from elsewhere
+                raise InstrumentError(self.name, f"the trigger model {state.lower()}")
             if time.monotonic() > deadline:
                 raise InstrumentError(self.name, f"trigger model still {state} after {duration:g} s")
             time.sleep(poll)

@@ -42,15 +42,19 @@ class VirtualClock:
     """Simulated time that only moves when something waits or a simulated instrument runs.
 
     With ``follow_wall=True`` it also advances with the wall clock (for a simulator served to an
-    outside client that waits in real time); ``sleep`` and ``advance`` then add on top of that.
+    outside client that waits in real time), ``speed`` virtual seconds per wall second;
+    ``sleep`` and ``advance`` then add on top of that.
     It does not follow the wall while an instrument executes a command (:meth:`executing`): the
     time a computer takes to simulate a train is not time the train takes.
     Thread-safe: a served bench's instruments share one clock.
     """
 
-    def __init__(self, follow_wall: bool = False) -> None:
+    def __init__(self, follow_wall: bool = False, speed: float = 1.0) -> None:
+        if not speed > 0:
+            raise ValueError(f"speed must be > 0 virtual s per wall s, not {speed}")
         self._offset = 0.0
         self._follow_wall = follow_wall
+        self.speed = speed
         self._wall_start = time.monotonic()
         self._executing = 0           # commands being executed now (on any instrument)
         self._lock = threading.Lock()
@@ -58,7 +62,7 @@ class VirtualClock:
     def now(self) -> float:
         with self._lock:
             wall = time.monotonic() - self._wall_start if self._follow_wall and not self._executing else 0.0
-            return self._offset + wall
+            return self._offset + wall * self.speed
 
     @contextmanager
     def executing(self) -> Iterator[None]:
@@ -68,7 +72,7 @@ class VirtualClock:
         with self._lock:
             if self._follow_wall and not self._executing:
                 now = time.monotonic()
-                self._offset += now - self._wall_start
+                self._offset += (now - self._wall_start) * self.speed
             self._executing += 1
         try:
             yield

@@ -7,6 +7,7 @@ and error-message formats; see ``keysight33500.py`` for what playing a burst mea
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -198,7 +199,8 @@ class SimulatedGenerator(Ieee488Instrument):
         try:
             return super().process(message)
         finally:
-            self._drive()
+            if not self.sequence_running:   # a paced burst drives the ports itself
+                self._drive()
 
     def _find(self, header: str, query: bool) -> _Command:
         """Note the channel the header addresses (``SOUR2``, ``OUTP2``) for the handler."""
@@ -271,15 +273,21 @@ class SimulatedGenerator(Ieee488Instrument):
                 continue
             idle, pulse = c.levels() if c.output else (None, None)
             lines.append((self.ports[n] if c.output else None, c.burst_segments(idle, pulse)))
-        play_bursts(lines, self.clock, self.run_control.check)
+        self.play(functools.partial(play_bursts, lines, self.clock, self.run_control.check))
 
     # --- output and burst ---------------------------------------------------------------------
     @command(":ABORt")
     def _abort(self) -> None:
-        return None   # a burst runs to completion inside *TRG in bench time: nothing to stop
+        self.stop_sequence()   # a paced burst; in virtual time it ran to completion inside *TRG
+
+    def _switch_output(self, output: bool) -> None:
+        """The output on or off; off, its relay opens and a paced burst ends there."""
+        if not output:
+            self.stop_sequence()
+        self._change(output=output)
 
     # the output, its burst mode and count decide whether an output that is on can be played
-    _output = Setting(":OUTPut[:STATe]", "ch.output", parse_bool, on_off, apply="_change")
+    _output = Setting(":OUTPut[:STATe]", "ch.output", parse_bool, on_off, apply="_switch_output")
 
     _polarity = Setting(":OUTPut:POLarity", "ch.polarity", choice("NORMal", "INVerted"))
 

@@ -69,6 +69,7 @@ from labsuite.simulator.circuit import SegmentResult, SourcePort
 from labsuite.simulator.instruments.scpi import (ERROR_MESSAGES, ScpiError, Setting, bounded, choice, command,
                                                  on_off, parse_bool, parse_int, parse_number, unquote)
 from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter, TraceBuffer, moving_average
+from labsuite.simulator.run_control import Interrupted
 
 VOLTAGE_RANGES = (0.21, 2.1, 21.0, 210.0)                          # V, 200 mV to 200 V ranges at 105 %
 MAX_VOLTAGE = 210.0                                                # V
@@ -102,6 +103,7 @@ STATUS_FILTER = 1 << 1                                             # the averagi
 AVERAGE_COUNT_RANGE = (1, 100)     # :SENSe:AVERage:COUNt (section 18 SENSe; pymeasure's range too)
 # measurement event register (section 15)
 EVENT_READING_AVAILABLE, EVENT_BUFFER_FULL, EVENT_COMPLIANCE = 1 << 6, 1 << 9, 1 << 14
+OPERATION_SWEEPING, OPERATION_ARM, OPERATION_IDLE = 1 << 3, 1 << 6, 1 << 10   # section 15, Figure 15-5
 
 MESSAGES = {**ERROR_MESSAGES, -223: "Too much data", -230: "Data corrupt or stale",
             800: "Illegal with storage active", 803: "Not permitted with OUTPUT off",
@@ -237,6 +239,7 @@ class Keithley2400(SimulatedSourceMeter):
         self.arm_count = 1
         self.trigger_count = 1
         self.armed = False
+        self.sweeping = False   # a paced sweep plays in the background
         self.elements = ("VOLT", "CURR", "RES", "TIME", "STAT")
         self.trace, self.trace_feed = TraceBuffer(100), "SENS"
         self.samples: list[Reading] = []
@@ -390,14 +393,28 @@ class Keithley2400(SimulatedSourceMeter):
         if self.arm_source == "BUS":
             self.armed = True
             return
-        self.run_trigger_model()
+        self.sweeping = True
+        self.play(self._play_sweep)
+
+    def _play_sweep(self) -> None:
+        """The trigger model of an initiation; stopped by :ABOR, source auto-off turns the output
+        off as at the sweep's end (section 11, ``:ABORt``)."""
+        try:
+            self.run_trigger_model()
+        except Interrupted:
+            if self.auto_off:
+                self._set_output(False)
+            raise
+        finally:
+            self.sweeping = False
 
     def run_trigger_model(self) -> None:
         """Arm count × trigger count SDM cycles, in virtual time; back to idle afterwards.
 
         Nothing in them depends on a reading, so the cycles are walked first into a segment table
         (the drive, length and conversions of every hold), the device evolves over the whole table in
-        one call (:meth:`SourcePort.hold_train`), and the readings are then taken in order."""
+        one call (:meth:`SourcePort.hold_train`), and the readings are then taken in order. On a paced
+        station the device evolves hold by hold as the wall clock passes, each reading taken as it is."""
         self.armed = False
         points = self.source_points()
         self.samples = []
@@ -405,12 +422,38 @@ class Keithley2400(SimulatedSourceMeter):
         steps: list[tuple] = []   # in order: (row, output, level, conversions or None) of a hold; () output on
         now, tripped = self.clock.now(), self.tripped
 
+        def play() -> None:
+            """Evolve the device over the holds walked so far, then take their readings in order."""
+            nonlocal tripped
+            output, applied, self.tripped = self.output, self.applied, tripped
+            if table:
+                seen = self.port.hold_train(*zip(*table), check=self.run_control.check)
+                limited, source_voltage = seen.in_compliance.tolist(), seen.source_voltage.tolist()
+                noisy, time = seen.reading.tolist(), seen.time.tolist()
+            for step in steps:
+                if not step:
+                    self.tripped = False
+                    continue
+                row, self.output, self.applied, conversions = step
+                if self.output:
+                    self.tripped = self._limited(limited[row])
+                if conversions is not None:
+                    reading = self._reading(limited[row], source_voltage[row], noisy[row], time[row])
+                    self.samples.append(reading)
+                    self._store(reading)
+            tripped = self.tripped
+            self.output, self.applied = output, applied
+            table.clear()
+            steps.clear()
+
         def hold(duration: float, conversions: int | None) -> None:
             nonlocal now
             if duration > 0:
                 steps.append((len(table), self.output, self.applied, conversions))
                 table.append((*self._terminal(), duration, conversions or 0))
                 now += duration
+                if self.port.node.pacer is not None:   # paced: each reading as it is taken
+                    play()
 
         def switch(on: bool) -> None:
             if on and not self.output:
@@ -435,23 +478,7 @@ class Keithley2400(SimulatedSourceMeter):
                     switch(False)
         if self.auto_off:
             switch(False)
-        output, applied, self.tripped = self.output, self.applied, tripped
-        if table:
-            seen = self.port.hold_train(*zip(*table), check=self.run_control.check)
-            limited, source_voltage = seen.in_compliance.tolist(), seen.source_voltage.tolist()
-            noisy, time = seen.reading.tolist(), seen.time.tolist()
-        for step in steps:
-            if not step:
-                self.tripped = False
-                continue
-            row, self.output, self.applied, conversions = step
-            if self.output:
-                self.tripped = self._limited(limited[row])
-            if conversions is not None:
-                reading = self._reading(limited[row], source_voltage[row], noisy[row], time[row])
-                self.samples.append(reading)
-                self._store(reading)
-        self.output, self.applied = output, applied
+        play()
         if points is not None:   # a sweep ends back at the bias level
             self.applied, self.source_changed = self.level, True
 
@@ -494,7 +521,14 @@ class Keithley2400(SimulatedSourceMeter):
     @command("*TRG")
     def _bus_trigger(self) -> None:
         if self.armed:
-            self.run_trigger_model()
+            self.sweeping = True
+            self.play(self._play_sweep)
+
+    @command(":STATus:OPERation:CONDition?")
+    def _operation_condition(self) -> str:
+        """Swp (bit 3) while a paced sweep plays, Arm (bit 6) while armed for a BUS trigger, else
+        Idle (bit 10): section 15, Figure 15-5 "Operation event status"."""
+        return str(OPERATION_SWEEPING if self.sweeping else OPERATION_ARM if self.armed else OPERATION_IDLE)
 
     # --- status subsystem ---------------------------------------------------------------
     @command(":STATus:MEASurement[:EVENt]?")
@@ -896,7 +930,8 @@ class Keithley2400(SimulatedSourceMeter):
 
     @command(":ABORt")
     def _abort(self) -> None:
-        self.armed = False   # a running sweep has already finished in virtual time
+        self.stop_sequence()   # a paced sweep (in virtual time it has already finished)
+        self.armed = False
 
     @command(":FETCh?")
     def _fetch(self) -> str:
@@ -909,6 +944,7 @@ class Keithley2400(SimulatedSourceMeter):
         if self.arm_source == "BUS":
             raise not_simulated(":READ? on a BUS arm event")
         self.initiate()
+        self._wai()   # a paced sweep: its end
         return self._fetch()
 
     def _configure(self, function: str) -> None:

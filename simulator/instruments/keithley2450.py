@@ -59,6 +59,7 @@ from labsuite.simulator.circuit import SegmentResult, SourcePort
 from labsuite.simulator.instruments.scpi import (ScpiError, Setting, bounded, choice, command, commands, keyword,
                                                  on_off, parse_bool, parse_int, parse_number, unquote)
 from labsuite.simulator.instruments.source_meter import SimulatedSourceMeter, moving_average
+from labsuite.simulator.run_control import Interrupted
 
 VOLTAGE_RANGES = (0.02, 0.2, 2.0, 20.0, 200.0)     # V
 MAX_VOLTAGE = 210.0                               # V, largest programmable level
@@ -248,6 +249,7 @@ class Keithley2450(SimulatedSourceMeter):
         self.line_logic = "NEG"           # :TRIGger:DIGital1:OUT:LOGic
         self.blocks: dict[int, tuple] = {}
         self.last_block = 0
+        self.trigger_state = "IDLE"       # :TRIGger:STATe?: IDLE, RUNNING, or ABORTED after a stop
         self.ascii_precision = 0          # :FORMat:ASCii:PRECision, 0 = automatic
         self.data_format = "ASC"          # :FORMat[:DATA]
         self.byte_order = "SWAP"          # :FORMat:BORDer
@@ -908,14 +910,27 @@ class Keithley2450(SimulatedSourceMeter):
 
     @command(":TRIGger:STATe?")
     def _trigger_state(self) -> str:
-        return f"IDLE;IDLE;{self.last_block}"
+        return f"{self.trigger_state};{self.trigger_state};{self.last_block}"
 
     @command(":ABORt")
     def _abort(self) -> None:
-        return None   # a model running inside INIT was stopped by the interface (interrupts()) already
+        self.stop_sequence()   # stopped by the interface already (interrupts()) unless ABOR came later in a message
 
     @command(":INITiate[:IMMediate]")
     def _initiate(self) -> None:
+        """Run the trigger model (on a paced station in the background, RUNNING meanwhile)."""
+        self.trigger_state = "RUNNING"
+        self.play(self._play_trigger_model)
+
+    def _play_trigger_model(self) -> None:
+        try:
+            self._run_trigger_model()
+        except Interrupted as stop:   # by :ABOR, a device clear or a power loss; the budget: -200 says so
+            self.trigger_state = "IDLE" if stop.budget else "ABORTED"
+            raise
+        self.trigger_state = "IDLE"
+
+    def _run_trigger_model(self) -> None:
         """Run the trigger model from block 1 until it falls off the end.
 
         No block depends on a reading, so the blocks are walked first into a segment table (the
@@ -923,7 +938,8 @@ class Keithley2450(SimulatedSourceMeter):
         call (:meth:`SourcePort.hold_train`), and the readings and trips are then stored in order.
         The walk shares the stored points (a point switched on or off is copied once); the budget and
         :ABOR are checked at every branch taken and every reading; every ``TRAIN_CHUNK`` holds the
-        device evolves over those walked so far."""
+        device evolves over those walked so far. On a paced station it evolves hold by hold as the wall
+        clock passes, and each reading is stored as it is taken."""
         table: list[tuple] = []   # per hold: V or None, A limit, s, conversions, settings in force, buffer or None
         steps: list[int | str | None] = []    # in order: a hold's row, a buffer cleared, None: output on
         counters: dict[int, int] = {}
@@ -939,7 +955,9 @@ class Keithley2450(SimulatedSourceMeter):
                 known = terminals[id(self.source)] = (self.source, self._terminal())
             steps.append(len(table))
             table.append((*known[1], duration, repeats, self.source, buffer))
-            if len(table) == TRAIN_CHUNK:   # an endless model stops at the budget, not out of memory
+            # every TRAIN_CHUNK holds (an endless model stops at the budget, not out of memory), and on
+            # a paced station after every hold (each reading stored as it is taken)
+            if len(table) == TRAIN_CHUNK or self.port.node.pacer is not None:
                 self._play(table, steps)
 
         try:

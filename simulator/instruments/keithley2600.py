@@ -438,7 +438,7 @@ class _Layer(SmuPart):
     def set(self) -> None:
         """Set the event detector to the detected state (a software trigger)."""
         self._detector.latched = True
-        self._smu._instrument.run_events()
+        self._smu._instrument.let_run()
 
 
 class TriggerArm(_Layer):
@@ -574,10 +574,15 @@ class SmuTrigger(TspObject):
         self._arms = self._point = 0
         self._state = self.ARM
         instrument.emit(self._events["SWEEPING"])
-        instrument.run_events()
+        instrument.let_run()
 
     def _abort(self) -> None:
         self._state = self.IDLE
+
+    @property
+    def running(self) -> bool:
+        """The model has left idle (it may be waiting for an event)."""
+        return self._state != self.IDLE
 
     def _step(self) -> bool:
         """Go as far as the event detectors let the model go now; True if anything happened."""
@@ -836,6 +841,7 @@ class Smu(TspObject):
 
     def abort(self) -> None:
         """``smuX.abort()``: stop the trigger model and any measurement; the source goes idle."""
+        self._instrument.stop_sequence()
         self.trigger._abort()
         self._integration = None
         self._active = None
@@ -1230,7 +1236,7 @@ class Keithley2600(TspInstrument):
         self.run_control.begin()
         try:
             reply = super().process(message)
-            self.run_events()
+            self.let_run()
             return reply
         except Interrupted as stop:
             self._stopped(stop, "?:0: ")
@@ -1269,12 +1275,22 @@ class Keithley2600(TspInstrument):
 
     def complete(self) -> None:
         """``waitcomplete()``: pending operations run to their end (or to a wait for the outside)."""
-        self.run_events()
+        self.let_run()
+        if self.sequencer is not None:
+            self.sequencer.join()
 
     def bus_trigger(self) -> None:
         self.trigger._bus = True
         self.emit(BUS_EVENT_ID)
-        self.run_events()
+        self.let_run()
+
+    def let_run(self) -> None:
+        """Let the trigger models and timers run: here, in virtual time; on a paced station in the
+        background (the message returns at once), unless they already run there."""
+        if self.sequencer is None:
+            self.run_events()
+        elif not self.sequence_running and (self._queue or any(ch.trigger.running for ch in self.channels)):
+            self.play(self.run_events)
 
     def delay(self, seconds: Any) -> None:
         """``delay(s)``: the outputs hold for ``s`` seconds of bench time."""

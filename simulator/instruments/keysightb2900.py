@@ -66,6 +66,7 @@ END is not simulated).
 """
 from __future__ import annotations
 
+import functools
 import math
 import re
 import struct
@@ -214,6 +215,7 @@ class ChannelState:
     tripped: bool = False
     readings: list[Reading] = field(default_factory=list)
     bus: dict[str, list[int]] = field(default_factory=dict)   # action -> trigger indexes waiting for *TRG
+    sweeping: bool = False             # a paced TIMer/AINT initiation plays in the background
 
     def __post_init__(self) -> None:
         self.pulse_width = self.min_pulse_width
@@ -460,12 +462,14 @@ class KeysightB2900(SimulatedSourceMeter):
     # --- system ---------------------------------------------------------------------------
     @command(":STATus:OPERation:CONDition?")
     def _operation_condition(self) -> str:
-        """Idle, or waiting for a ``*TRG`` (TIMer/AINT models run to their end inside INIT)."""
+        """Idle, busy (a paced TIMer/AINT model playing) or waiting for a ``*TRG`` (in virtual time
+        TIMer/AINT models run to their end inside INIT)."""
         value = 0
         for i, ch in enumerate(self.channels):
             for name, idle, waiting in (("tran", OPERATION_TRANSITION_IDLE, OPERATION_TRANSITION_TRIGGER),
                                         ("acq", OPERATION_ACQUIRE_IDLE, OPERATION_ACQUIRE_TRIGGER)):
-                value |= (waiting if name in ch.bus else idle) << (OPERATION_CHANNEL_BITS * i)
+                state = waiting if name in ch.bus else 0 if ch.sweeping else idle
+                value |= state << (OPERATION_CHANNEL_BITS * i)
         return str(value)
 
     @command(":SYSTem:TIME:TIMer:COUNt?")
@@ -825,8 +829,11 @@ class KeysightB2900(SimulatedSourceMeter):
     @command(":ABORt:ACQuire")
     @command(":ABORt:TRANsient")
     def _abort(self, *chanlist: str) -> None:
-        """Stop actions waiting for ``*TRG`` (TIMer/AINT models have already run to their end)."""
-        for c in parse_chanlist(chanlist, self.spec.channels):
+        """Stop actions waiting for ``*TRG`` and a paced TIMer/AINT model (in virtual time they have
+        already run to their end)."""
+        numbers = parse_chanlist(chanlist, self.spec.channels)
+        self.stop_sequence()
+        for c in numbers:
             self.channels[c - 1].bus.clear()
 
     def _start(self, numbers: list[int], actions: tuple[str, ...]) -> None:
@@ -858,7 +865,16 @@ class KeysightB2900(SimulatedSourceMeter):
                 continue
             events += self._model_events(i, ch, chosen)
             finished.append(ch)
-        self._run(events, finished)
+            ch.sweeping = True
+        self.play(functools.partial(self._sweep, events, finished))
+
+    def _sweep(self, events: list[_Event], finished: list[ChannelState]) -> None:
+        """Play the TIMer/AINT models of an INIT; their channels are busy until it ends."""
+        try:
+            self._run(events, finished)
+        finally:
+            for ch in finished:
+                ch.sweeping = False
 
     def _model_events(self, i: int, ch: ChannelState, chosen: dict[str, Action]) -> list[_Event]:
         """Every event of one channel's TIMer/AINT trigger model."""

@@ -16,6 +16,7 @@ from collections import deque
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
+from labsuite.simulator.pacing import Sequenced
 from labsuite.simulator.run_control import Interrupted, RunControl
 
 ERROR_MESSAGES = {
@@ -297,7 +298,7 @@ class ErrorQueue:
         return len(self._queue)
 
 
-class ScpiInstrument:
+class ScpiInstrument(Sequenced):
     """Base class: dispatches SCPI messages to methods decorated with :func:`command`; answers
     ``*IDN?`` with the subclass's ``idn``."""
 
@@ -387,12 +388,16 @@ class ScpiInstrument:
         try:
             return self._process(message)
         except Interrupted as stop:
-            if stop.budget and not stop.reported:
-                stop.reported = True
-                self.errors.push(-200, f"Execution error; {stop.reason}")
+            self.report_stop(stop)
             return None
         finally:
             self.run_control.end()
+
+    def report_stop(self, stop: Interrupted) -> None:
+        """A message or paced sequence stopped: by the budget, -200 (an abort queues nothing)."""
+        if stop.budget and not stop.reported:
+            stop.reported = True
+            self.errors.push(-200, f"Execution error; {stop.reason}")
 
     def _process(self, message: str) -> str | None:
         responses: list[str] = []
@@ -492,11 +497,19 @@ class Ieee488Instrument(ScpiInstrument):
         """Status at mains on (§11.5.1.1): error queue empty, Power On bit set, enables cleared."""
         self.errors.clear()
         self.esr, self.ese, self.sre = ESR_POWER_ON, 0, 0
+        self.opc_pending = False   # *OPC sent while a paced sequence plays (§12.5.2: OCAS)
 
     def clear_status(self) -> None:
         """*CLS (§10.3): empty the error queue and clear the event registers."""
         self.errors.clear()
         self.esr = 0
+        self.opc_pending = False
+
+    def settle_opc(self) -> None:
+        """Set Operation Complete for a ``*OPC`` whose operations have ended since."""
+        if self.opc_pending and not self.sequence_running:
+            self.esr |= ESR_OPC
+            self.opc_pending = False
 
     def status_summary(self) -> int:
         """Status byte bits summarising the instrument's own registers (none here)."""
@@ -516,18 +529,25 @@ class Ieee488Instrument(ScpiInstrument):
 
     @command("*OPC?")
     def _opc_query(self) -> str:
-        return "1"   # whatever was started has already finished in bench time
+        self._wai()
+        return "1"   # whatever was started has finished in bench time
 
     @command("*OPC")
     def _opc(self) -> None:
-        self.esr |= ESR_OPC   # the operations started have already finished in bench time
+        """Operation Complete once what was started is done: at once in virtual time, at the end
+        of a paced sequence (seen by the next ``*ESR?`` or ``*STB?``)."""
+        self.opc_pending = True
+        self.settle_opc()
 
     @command("*WAI")
     def _wai(self) -> None:
-        return None   # nothing is left pending in bench time
+        """Wait for a paced sequence to end (in virtual time none is left pending)."""
+        if self.sequencer is not None:
+            self.sequencer.join()
 
     @command("*ESR?")
     def _esr_query(self) -> str:
+        self.settle_opc()
         value, self.esr = self.esr, 0
         return self.integer(value)
 
@@ -549,6 +569,7 @@ class Ieee488Instrument(ScpiInstrument):
 
     @command("*STB?")
     def _stb(self) -> str:
+        self.settle_opc()
         stb = self.status_summary() | (STB_EAV if len(self.errors) else 0) | (STB_ESB if self.esr & self.ese else 0)
         return self.integer(stb | (STB_MSS if stb & self.sre else 0))
 

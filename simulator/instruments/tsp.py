@@ -54,6 +54,7 @@ from typing import Any, Callable
 
 import lupa.lua51 as lua
 
+from labsuite.simulator.pacing import Sequenced
 from labsuite.simulator.run_control import LUA_MEMORY, Interrupted, RunControl
 
 QUEUE_EMPTY = (0, "Queue Is Empty", 0)
@@ -562,7 +563,7 @@ class ScriptObject(TspObject):
             globals_[name] = None
 
 
-class TspInstrument:
+class TspInstrument(Sequenced):
     """A simulated instrument programmed in TSP: one Lua chunk per message line."""
 
     idn: str
@@ -847,6 +848,10 @@ class TspInstrument:
             if "not enough memory" in detail:
                 self.lua.gccollect()
             self.error(-286, "TSP Runtime error at " + _where(detail))
+
+    def report_stop(self, stop: Interrupted) -> None:
+        """A paced sequence stopped: by the budget, -286 (an abort queues nothing)."""
+        self._stopped(stop, "?:0: ")
 
     def _stopped(self, stop: Interrupted, where: str) -> None:
         if stop.budget and not stop.reported:
