@@ -87,7 +87,11 @@ TRAIN_SCRIPT = """\
 -- With a limit per segment (smuX.trigger.source.limitY holds one limit for a whole sweep) the
 -- script itself steps the table: limit, then level, then a reading over the segment's last
 -- aperture, each segment ending on the instrument's elapsed-time timer (timer.measure.t(),
--- delay()), so the time the commands take delays an edge but never adds up.
+-- delay()), so the time the commands take delays an edge but never adds up. A segment another
+-- instrument plays (triggered: a pulse generator whose trigger input is wired to digital I/O
+-- line 1) is stepped so too: the output goes off (the off state the caller chose: high-Z) and
+-- digio.trigger[1].assert() pulses line 1 TTL-high (digio.TRIG_RISINGM), whose rising edge
+-- starts the generator; the next segment turns the output on again.
 
 labsuite_columns = {}
 
@@ -102,8 +106,9 @@ end
 -- levels: the pattern's levels (V), replaced by labsuite_column values where given;
 -- durations, offsets: s per segment; measured: 1 or 0 per segment; limit: the current limit (A),
 -- or a table of one per segment; range: largest |level| (V); nplc: integration (power line
--- cycles); continued: 1 when this sweep goes on with the train the last one played
-function labsuite_setup(repeats, levels, durations, offsets, measured, limit, range, nplc, continued)
+-- cycles); continued: 1 when this sweep goes on with the train the last one played; triggered:
+-- 1 or 0 per segment, 1 for those digital I/O line 1 starts another instrument on (nil: none)
+function labsuite_setup(repeats, levels, durations, offsets, measured, limit, range, nplc, continued, triggered)
   local k = table.getn(levels)
   local points = {}
   for r = 1, repeats do
@@ -117,7 +122,11 @@ function labsuite_setup(repeats, levels, durations, offsets, measured, limit, ra
   labsuite_columns = {}
   labsuite_k, labsuite_repeats, labsuite_measured = k, repeats, measured
   labsuite_points, labsuite_durations, labsuite_offsets = points, durations, offsets
-  labsuite_limits = nil
+  labsuite_limits, labsuite_triggered = nil, triggered
+  if triggered ~= nil then
+    digio.trigger[1].mode = digio.TRIG_RISINGM
+    digio.trigger[1].stimulus = 0
+  end
   if type(limit) == "table" then
     labsuite_limits = limit
     limit = limit[1]
@@ -197,18 +206,25 @@ function labsuite_until(t)
   if left > 0 then delay(left) end
 end
 
--- a limit per segment: the script steps the table, then the output returns to 0 V
+-- a limit per segment, or triggered segments: the script steps the table, then the output
+-- returns to 0 V
 function labsuite_step()
   local k = labsuite_k
   local t = 0
   timer.reset()
   for p = 1, labsuite_repeats * k do
     local s = p - math.floor((p - 1) / k) * k
-    smua.source.limiti = labsuite_limits[s]
-    smua.source.levelv = labsuite_points[p]
-    if labsuite_measured[s] == 1 then
-      labsuite_until(t + labsuite_offsets[s])
-      smua.measure.iv(smua.nvbuffer1, smua.nvbuffer2)
+    if labsuite_triggered ~= nil and labsuite_triggered[s] == 1 then
+      smua.source.output = smua.OUTPUT_OFF
+      digio.trigger[1].assert()
+    else
+      smua.source.limiti = labsuite_limits[s]
+      smua.source.levelv = labsuite_points[p]
+      if smua.source.output == smua.OUTPUT_OFF then smua.source.output = smua.OUTPUT_ON end
+      if labsuite_measured[s] == 1 then
+        labsuite_until(t + labsuite_offsets[s])
+        smua.measure.iv(smua.nvbuffer1, smua.nvbuffer2)
+      end
     end
     t = t + labsuite_durations[s]
     labsuite_until(t)
@@ -261,6 +277,7 @@ def model_capabilities(model: Keithley2600BModel) -> SourceMeterCapabilities:
         max_current_limit=model.limit_i[1],
         min_current_limit=model.limit_i[0],
         min_segment=100e-6,          # shortest programmable pulse width (data sheet; not confirmed in the manual)
+        trigger_output=True,         # digital I/O line 1, pulsed by digio.trigger[1].assert()
         min_aperture=NPLC_MIN / 50.0,   # 0.001 PLC, on either line frequency
         max_aperture=NPLC_MAX / 60.0,   # 25 PLC, on either line frequency
         max_repeats=2500,            # repeats per train the Runner sends; longer sweeps are split by run_train
@@ -345,29 +362,33 @@ class Keithley2600(LineFrequencyMixin, _PymeasureKeithley2600):
                         f"2600B timer's delay list must average ≥ {format_quantity(MIN_MEAN_DELAY, 's')}")
         return None
 
-    def run_train(self, train: Train, compliance: float) -> TrainReadings:
+    def run_train(self, train: Train, compliance: float, triggered: frozenset[int] = frozenset()) -> TrainReadings:
         """Play ``train`` on the instrument; return its readings. Under one limit (the segments'
         own, else ``compliance``, A) it runs on the trigger model, in as many sweeps as the
-        reading buffer needs (a reading per segment), on one clock; with a limit per segment the
-        script steps it. Afterwards the output is off and the source range is the one
-        :meth:`configure` chose, so that software-timed levels up to the program's largest apply."""
+        reading buffer needs (a reading per segment), on one clock; with a limit per segment, or
+        segments ``triggered`` (pattern indices another instrument plays, started by digital I/O
+        line 1 with the output off through them), the script steps it. Afterwards the output is
+        off and the source range is the one :meth:`configure` chose, so that software-timed levels
+        up to the program's largest apply."""
         reason = self.hardware_timing_limit(train, compliance)
         if reason is not None:
             raise InvalidParameter("train", f"cannot be played by the 2600B: {reason}")
         limits = self._limits(train, compliance)
         for limit in limits:
             self.check_compliance(limit)
-        if len(limits) > 1:
+        stepped = len(limits) > 1 or bool(triggered)
+        if stepped:
             sweeps = [train]
         else:
             sweeps = train.split(max(1, (BUFFER_CAPACITY - 1) // len(train.pattern)))
         return TrainReadings.joined([self._play(sweep, compliance, continued=k > 0, last=k == len(sweeps) - 1,
-                                                stepped=len(limits) > 1) for k, sweep in enumerate(sweeps)])
+                                                stepped=stepped, triggered=triggered)
+                                     for k, sweep in enumerate(sweeps)])
 
-    def _play(self, train: Train, compliance: float, continued: bool, last: bool,
-              stepped: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _play(self, train: Train, compliance: float, continued: bool, last: bool, stepped: bool,
+              triggered: frozenset[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Set up, check, start and read one sweep (or stepped table); return (t, V, I)."""
-        message = self.train_message(train, compliance, continued)
+        message = self.train_message(train, compliance, continued, triggered)
         if not self._script_loaded:
             self.load_script()
         self.write(message)
@@ -410,10 +431,12 @@ class Keithley2600(LineFrequencyMixin, _PymeasureKeithley2600):
         self._loading = False
         self._script_loaded = True
 
-    def train_message(self, train: Train, compliance: float, continued: bool = False) -> str:
+    def train_message(self, train: Train, compliance: float, continued: bool = False,
+                      triggered: frozenset[int] = frozenset()) -> str:
         """The lines that set ``train`` up (output off, limit first); Lua table arguments. One
-        limit goes as a number, a limit per segment as a table; ``continued``: a later sweep of
-        the same train, on the same clock."""
+        limit goes as a number, a limit per segment as a table (and so it goes with segments
+        ``triggered``, which the script steps, flagged in a last table); ``continued``: a later
+        sweep of the same train, on the same clock."""
         aperture = self.aperture_for(train)
         pattern = train.pattern
         lines = []
@@ -426,11 +449,14 @@ class Keithley2600(LineFrequencyMixin, _PymeasureKeithley2600):
         offsets = self._offsets(train, aperture)
         nplc = aperture * self.line_frequency if aperture else 1.0
         limits = [compliance if s.compliance is None else s.compliance for s in pattern]
-        limit = f"{limits[0]:g}" if len(set(limits)) == 1 else _lua_table(limits, "g")
+        limit = f"{limits[0]:g}" if len(set(limits)) == 1 and not triggered else _lua_table(limits, "g")
+        tail = ", 1" if continued else ""
+        if triggered:
+            tail = f", {int(continued)}, {_lua_table([int(k in triggered) for k in range(len(pattern))], 'd')}"
         lines.append(f"labsuite_setup({train.repeats}, {_lua_table(train.levels[0], '.6g')}, "
                      f"{_lua_table([s.duration for s in pattern], '.9g')}, {_lua_table(offsets, '.9g')}, "
                      f"{_lua_table([int(s.measure) for s in pattern], 'd')}, {limit}, "
-                     f"{np.abs(train.levels).max():.6g}, {nplc:.6g}{', 1' if continued else ''})")
+                     f"{np.abs(train.levels).max():.6g}, {nplc:.6g}{tail})")
         return "\n".join(lines)
 
     @staticmethod
