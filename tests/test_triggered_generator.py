@@ -217,6 +217,33 @@ def test_the_same_pulses_without_the_line_are_refused_naming_what_plays():
             run_protocol(PairedPulse(**SHORT_PULSES), bench, out_dir=None)
 
 
+@pytest.mark.parametrize("smu, name", [("keysightb2900", "Keysight B2900 Precision Source/Measure Unit"),
+                                       ("keithley2400", "Keithley 2400 SourceMeter")])
+def test_smus_that_cannot_open_their_output_at_chosen_points_of_a_sequence_refuse_the_short_pulses(smu, name):
+    """No trigger line on these benches, so PPF's 1 µs pulses stay refused, as with the line unwired.
+
+    The triggered path needs the SMU's output open through each pulse and closed for the reads
+    around it, within one hardware-timed sequence, and a trigger out at the pulses alone:
+    - B2900 (SCPI Command Reference B2910-90030): the list sweep (``[:SOURce]:LIST:VOLTage``)
+      holds levels only; the output state has no list or per-trigger setting, and
+      ``:OUTPut:OFF:AUTO`` opens it only when the channel goes idle after the run. Its trigger
+      output (``:TRIGger:TRANsient:TOUTput:SIGNal EXT<n>``, ``:ARM:...``) fires at every transient
+      trigger or arm event, not at chosen points. Each pulse would need its own run: round trips
+      growing with the pulses.
+    - 2400 (Reference Manual 2400S-900-01 Rev. K, section 11 "Triggering", section 6
+      "Source-delay-measure cycle", section 18 ``:TRIGger:OUTPut``, ``:SOURce:CLEar:AUTO``): the
+      Trigger Link output pulses after the chosen action (SOURce, DELay, SENSe) of every cycle,
+      and auto clear opens the output after every measurement, so a pulse would follow every
+      point, not the writes alone; its cycle (735 µs here) is longer than the 300 µs read besides.
+    """
+    with Bench.simulated(model="multi-timescale", seed=1, smu=smu, pulse_generator="keysight33500",
+                         pulse_series_resistance=2e3) as bench:
+        assert not bench.trigger_line and not bench.smu.capabilities.trigger_output
+        with pytest.raises(Exception, match=rf"^interval_min = 500 µs .*and the {name} cannot play the pulses "
+                                            r"itself: use --set interval_min=10ms"):
+            run_protocol(PairedPulse(**SHORT_PULSES), bench, out_dir=None)
+
+
 def potentiation_program(pulses: int) -> PulseProgram:
     """N 1 µs, 2.5 V writes, each followed by a 300 µs read and 700 µs at 0 V."""
     pattern = (Segment(2.5, 1e-6, "write"), Segment(0.1, 300e-6, "read", measure=True), Segment(0.0, 700e-6))
