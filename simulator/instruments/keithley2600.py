@@ -413,23 +413,12 @@ class DigioTrigger(TspObject):
         self._stimulus = 0
 
     mode = attribute("_mode", lambda obj, value: _choice(obj._instrument, value, DIGIO_MODES, "mode"))
-    @property
-    def pulsewidth(self) -> float:
-        return self._pulsewidth
-
-    @pulsewidth.setter
-    def pulsewidth(self, value: Any) -> None:
+    def _take_width(self, value: Any) -> float | None:
         width = number(value, "pulsewidth")
-        if self._instrument.within(width, 0.0, 100_000):
-            self._pulsewidth = width
+        return width if self._instrument.within(width, 0.0, 100_000) else None
 
-    @property
-    def stimulus(self) -> int:
-        return self._stimulus
-
-    @stimulus.setter
-    def stimulus(self, value: Any) -> None:
-        self._stimulus = int(number(value, "stimulus"))
+    pulsewidth = attribute("_pulsewidth", _take_width)   # s
+    stimulus = attribute("_stimulus", lambda obj, value: int(number(value, "stimulus")))
 
     def clear(self) -> None:
         return None
