@@ -126,9 +126,9 @@ def test_the_2600bs_digio_assert_starts_the_generators_burst_over_the_wired_line
     assert run("digio.trigger[1].mode = digio.TRIG_RISINGM digio.trigger[1].stimulus = trigger.EVENT_ID",
                "*TRG") > 1e-4                                                     # an event as its stimulus
     station = SimulatedStation(smu="keithley2600")
-    assert station.instruments["smu"].process(
-        "digio.trigger[1].pulsewidth = 2e-5 digio.trigger[1].pulsewidth = -1 "
-        "print(digio.trigger[1].pulsewidth, errorqueue.next())").startswith("2.00000e-05\t1.10200e+03\tParameter too small")
+    reply = station.instruments["smu"].process("digio.trigger[1].pulsewidth = 2e-5 digio.trigger[1].pulsewidth = -1 "
+                                               "print(digio.trigger[1].pulsewidth, errorqueue.next())")
+    assert reply.startswith("2.00000e-05\t1.10200e+03\tParameter too small")   # s; below 0 refused, not kept
 
 
 def test_a_station_says_whether_the_line_is_wired():

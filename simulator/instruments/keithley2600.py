@@ -1348,7 +1348,8 @@ class Keithley2600(TspInstrument):
     def new_environment(self) -> None:
         super().new_environment()
         names: dict[str, Any] = {f"smu{ch._letter}": ch for ch in self.channels}
-        names.update(trigger=self.trigger, digio=Digio(self.digio_lines), status=Status(self), localnode=LocalNode(self), display=Display(self),
+        names.update(trigger=self.trigger, digio=Digio(self.digio_lines), status=Status(self),
+                     localnode=LocalNode(self), display=Display(self),
                      timer=ElapsedTimer(self), reset=self.reset, delay=self.delay, waitcomplete=self.complete)
         self.install(names)
         self.lua.execute("node = {[1] = setmetatable({}, {__index = _G})}")
