@@ -182,14 +182,16 @@ def test_the_2450_opens_its_output_and_notifies_at_each_triggered_segment():
 def test_the_2600b_steps_a_train_with_triggered_segments_in_its_one_script():
     """2600B manual, digio.trigger[N].mode (TRIG_RISINGM: a TTL-high pulse) and .assert(): the
     labsuite_train script's segment table flags the triggered segments (a last table), whose limit
-    goes as a table so that the script steps them: output off, line 1 asserted."""
+    goes as a table so that the script steps them: output off, line 1 asserted. Stepped, only the
+    measured segments hold an integration, not the 100 µs window around the pulse."""
     with Bench.simulated(smu="keithley2600") as bench:
         train = Train((Segment(0.1, 300e-6, "read", measure=True), Segment(2.5, 100e-6, "write"),
                        Segment(0.1, 250e-6, "read", measure=True), Segment(0.0, 1e-3)), 3)
         message = bench.smu.train_message(train, 1e-3, triggered=frozenset({1}))
+    # stepped, only the reads integrate: 250 µs less the 60 µs margin and the 1 µs offset, 189 µs (0.01134 PLC)
     assert message == ("labsuite_setup(3, {0.1, 2.5, 0.1, 0}, {0.0003, 0.0001, 0.00025, 0.001}, "
-                       "{0.000201, 1e-06, 0.000151, 0.000901}, {1, 0, 1, 0}, {0.001, 0.001, 0.001, 0.001}, 2.5, "
-                       "0.00234, 0, {0, 1, 0, 0})")
+                       "{5.1e-05, 1e-06, 1e-06, 0.000751}, {1, 0, 1, 0}, {0.001, 0.001, 0.001, 0.001}, 2.5, "
+                       "0.01134, 0, {0, 1, 0, 0})")
     assert ("if labsuite_triggered ~= nil and labsuite_triggered[s] == 1 then\n"
             "      smua.source.output = smua.OUTPUT_OFF\n      digio.trigger[1].assert()") in TRAIN_SCRIPT
     assert "digio.trigger[1].mode = digio.TRIG_RISINGM" in TRAIN_SCRIPT

@@ -36,7 +36,11 @@ point of a sweep; a train whose segments carry different limits (endurance: SET 
 stepped by the script itself, limit before level, each segment ending on ``timer.measure.t()``
 (``delay()`` waits out the rest), so command time delays an edge by the instrument's command
 latency but never accumulates; the driver then waits for the script's reply with the read timeout
-grown by the train's duration. The shortest programmable pulse is 100 µs (data sheet):
+grown by the train's duration. Stepped, only the measured segments are integrated, so only they
+must hold the aperture and the margin. A train with segments another instrument plays
+(``run_train``'s ``triggered``: a pulse generator whose trigger input is wired to digital I/O
+line 1) is stepped too: through each, the output is off and ``digio.trigger[1].assert()`` pulses
+the line TTL-high (``digio.TRIG_RISINGM``; section 9 ``digio.trigger[N].mode``, ``.assert()``). The shortest programmable pulse is 100 µs (data sheet):
 :meth:`Keithley2600.hardware_timing_limit` names a train that cannot be played as programmed. The
 TSP is written in the Lua 5.0 of the firmware (``table.getn``, no ``#``).
 """
@@ -437,7 +441,7 @@ class Keithley2600(LineFrequencyMixin, _PymeasureKeithley2600):
         limit goes as a number, a limit per segment as a table (and so it goes with segments
         ``triggered``, which the script steps, flagged in a last table); ``continued``: a later
         sweep of the same train, on the same clock."""
-        aperture = self.aperture_for(train)
+        aperture = self.aperture_for(train, stepped=len(self._limits(train, compliance)) > 1 or bool(triggered))
         pattern = train.pattern
         lines = []
         for k in range(len(pattern)):
@@ -468,11 +472,12 @@ class Keithley2600(LineFrequencyMixin, _PymeasureKeithley2600):
         """s from each segment's start to the start of its measurement (timer 2's delay list)."""
         return [max(s.duration - aperture - MEASURE_MARGIN, MIN_TIMER_DELAY) for s in train.pattern]
 
-    def aperture_for(self, train: Train) -> float:
+    def aperture_for(self, train: Train, stepped: bool = False) -> float:
         """Integration time, s: the shortest measured segment, but every segment must hold one
-        integration and the margin, and the measure offsets must average ≥ 50 µs; within the NPLC
-        limits. 0 if nothing is measured."""
-        return _aperture(train, self.line_frequency)
+        integration and the margin, and the measure offsets must average ≥ 50 µs (a sweep measures
+        every point); ``stepped`` by the script, only the measured segments must hold it; within
+        the NPLC limits. 0 if nothing is measured."""
+        return _aperture(train, self.line_frequency, stepped)
 
     def wait_for_sweep(self, duration: float, poll: float = 0.05, busy: bool = False) -> None:
         """Poll ``status.operation.sweeping.condition`` until smua stops sweeping. ``busy``: the
@@ -553,15 +558,15 @@ class Keithley2600(LineFrequencyMixin, _PymeasureKeithley2600):
         strict_range(amps, (self.capabilities.min_current_limit, self.capabilities.max_current_limit))
 
 
-def _aperture(train: Train, line_frequency: float) -> float:
+def _aperture(train: Train, line_frequency: float, stepped: bool = False) -> float:
     """:meth:`Keithley2600.aperture_for` at ``line_frequency`` (Hz)."""
     measured = [s.duration for s in train.pattern if s.measure]
     if not measured:
         return 0.0
     plc = 1.0 / line_frequency
-    durations = [s.duration for s in train.pattern]
+    durations = measured if stepped else [s.duration for s in train.pattern]
     room = min(durations) - MEASURE_MARGIN - MIN_TIMER_DELAY
-    if len(durations) > 1:      # timer 2's delay list (the measure offsets) must average ≥ 50 µs
+    if len(durations) > 1 and not stepped:      # timer 2's delay list (the measure offsets) must average ≥ 50 µs
         room = min(room, sum(durations) / len(durations) - MEASURE_MARGIN - MIN_MEAN_DELAY)
     return float(np.clip(min(min(measured), room), NPLC_MIN * plc, NPLC_MAX * plc))
 
