@@ -18,8 +18,8 @@ Every instrument is named as :mod:`labsuite.registry` knows it. A ``bench.toml``
     driver = "keysight33500"
     resource = "TCPIP0::192.168.1.21::inst0::INSTR"
     series_resistance = "2 kohm"  # in its path to the device: limits what a short could draw
-    trigger_line = true           # a cable from the SMU's trigger output (a 2450's digital I/O
-                                  # line 1) to its trigger input: it can play pulses shorter than
+    trigger_line = true           # a cable from the SMU's trigger output (a 2450's or a 2600B's
+                                  # digital I/O line 1) to its trigger input: it can play pulses shorter than
                                   # the SMU can time, started by the SMU's sequencer
 
 or, for the simulated bench, instead of ``[smu]``::

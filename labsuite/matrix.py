@@ -94,8 +94,8 @@ def readme_section() -> str:
     lines += ["", "HW: hardware-timed on the SMU's sequencer; SMU: hardware-timed, the SMU's sequencer plays the "
               "write pulses too and the generator stays off (bursts triggered from the computer cannot keep "
               "the timing); TG: hardware-timed, the generator plays the pulses, each started by the SMU's "
-              "trigger output (where the SMU has one: the 2450's digital I/O), and the SMU reads; SW: stepped "
-              "from the computer; GB: pulse-generator "
+              "trigger output (where the SMU has one: the 2450's and 2600B's digital I/O), and the SMU reads; "
+              "SW: stepped from the computer; GB: pulse-generator "
               "bursts and SMU reads sequenced from the computer; *n*: with defaults the bench adjusts, "
               "or refused (see below). Generators are declared behind 2 kΩ.", ""]
     lines += [f"{n}. {text}" for n, text in enumerate(notes, start=1)]

@@ -3,10 +3,9 @@
 Every part shares one clock. The SMU reaches the device through ``series_resistance``; a pulse
 generator, when the station has one, through its own output impedance plus
 ``pulse_series_resistance`` (see ``circuit.py`` for how outputs combine). With ``trigger_line``
-(the default) a cable runs from the SMU's trigger output (a Keithley 2450's digital I/O line 1) to
-the generator's Trig In, where the SMU's twin has one (``trigger_out``); ``trigger_line`` then
-says whether it was wired. ``resources`` maps
-each role to the VISA resource name that the in-process pyvisa backend (:meth:`visa_library`)
+(the default) a cable runs from the SMU's trigger output (digital I/O line 1 of a Keithley 2450
+or 2600B) to the generator's Trig In, where the SMU's twin has one (``trigger_out``);
+``trigger_line`` then says whether it was wired. ``resources`` maps each role to the VISA resource name that the in-process pyvisa backend (:meth:`visa_library`)
 serves it under; the loopback TCP server serves :meth:`served` on one port each. Transports
 reach every instrument through its :class:`~labsuite.simulator.faults.FaultInjector`
 (``station.faults[role]``).

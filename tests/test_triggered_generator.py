@@ -1,6 +1,6 @@
 """Pulses shorter than an SMU can time, played by the pulse generator and started by the SMU's
-trigger output (a Keithley 2450's digital I/O line 1 wired to the generator's trigger input),
-between reads the SMU takes: the simulated trigger line and the concurrent play on the shared
+trigger output (digital I/O line 1 of a Keithley 2450 or 2600B wired to the generator's trigger
+input), between reads the SMU takes: the simulated trigger line and the concurrent play on the shared
 node, the drivers' commands, the Runner's choice of this path, the physics it measures and the
 round trips it costs, and the generator's output off however the run ends."""
 import json
@@ -13,6 +13,7 @@ from labsuite.core.clock import VirtualClock
 from labsuite.core.errors import LimitError
 from labsuite.core.events import RunObserver, RunState
 from labsuite.core.program import PulseProgram, Segment, Train
+from labsuite.drivers.keithley.keithley2600 import TRAIN_SCRIPT
 from labsuite.protocols.ppf import PairedPulse
 from labsuite.runner import Runner
 from labsuite.simulator.circuit import DeviceNode
@@ -27,6 +28,17 @@ TAU = (20e-3, 300e-3)   # the multi-timescale model's time constants
 SHORT_PULSES = {"intervals": 16, "interval_min": 500e-6, "repeats": 8, "width": 1e-6, "amplitude": 2.5,
                 "read_time": 300e-6, "compliance": 3e-3}
 GENERATORS = ("keysight33500", "tektronixafg31000")
+# one 1 µs pulse 0.1 V → 2.5 V per rising edge at Trig In, output on
+ARMED = {
+    "keysight33500": ":OUTP1 OFF;:SOUR1:BURS:MODE TRIG;:SOUR1:BURS:NCYC 1;:TRIG1:SOUR EXT;:TRIG1:SLOP POS;"
+                     ":SOUR1:BURS:STAT ON;:SOUR1:FUNC PULS;:SOUR1:FUNC:PULS:TRAN:BOTH MIN;:SOUR1:FUNC:PULS:WIDT MIN;"
+                     ":SOUR1:FUNC:PULS:PER 5e-05;:SOUR1:FUNC:PULS:WIDT 1e-06;:OUTP1:LOAD INF;:SOUR1:VOLT:HIGH 2.5;"
+                     ":SOUR1:VOLT:LOW 0.1;:OUTP1 ON",
+    "tektronixafg31000": ":OUTP1 OFF;:SOUR1:BURS:MODE TRIG;:SOUR1:BURS:NCYC 1;:TRIG:SEQ:SOUR EXT;:TRIG:SEQ:SLOP POS;"
+                         ":SOUR1:BURS:STAT ON;:SOUR1:FUNC:SHAP PULS;:SOUR1:PULS:WIDT MIN;:SOUR1:PULS:PER 5e-05;"
+                         ":SOUR1:PULS:WIDT 1e-06;:OUTP1:IMP INF;:SOUR1:VOLT:LEV:IMM:HIGH 2.5;"
+                         ":SOUR1:VOLT:LEV:IMM:LOW 0.1;:OUTP1:STAT ON",
+}
 
 
 def quiet_model(seed: int = 0):
@@ -71,14 +83,7 @@ def test_the_2450s_notify_block_starts_the_generators_burst_over_the_wired_line(
         station = SimulatedStation(smu="keithley2450", pulse_generator=generator, pulse_series_resistance=2e3,
                                    model_params={"c2c_sigma": 0.0})
         smu, pg = station.instruments["smu"], station.instruments["pulse_generator"]
-        gen = ":OUTP1 OFF;:SOUR1:BURS:MODE TRIG;:SOUR1:BURS:NCYC 1;" + (
-            ":TRIG1:SOUR EXT;:TRIG1:SLOP POS;:SOUR1:BURS:STAT ON;:SOUR1:FUNC PULS;:SOUR1:FUNC:PULS:TRAN:BOTH MIN;:SOUR1:FUNC:PULS:WIDT MIN;:SOUR1:FUNC:PULS:PER 5e-05;"
-            ":SOUR1:FUNC:PULS:WIDT 1e-06;:OUTP1:LOAD INF;:SOUR1:VOLT:HIGH 2.5;:SOUR1:VOLT:LOW 0.1;:OUTP1 ON"
-            if generator == "keysight33500" else
-            ":TRIG:SEQ:SOUR EXT;:TRIG:SEQ:SLOP POS;:SOUR1:BURS:STAT ON;:SOUR1:FUNC:SHAP PULS;:SOUR1:PULS:WIDT MIN;:SOUR1:PULS:PER 5e-05;"
-            ":SOUR1:PULS:WIDT 1e-06;:OUTP1:IMP INF;:SOUR1:VOLT:LEV:IMM:HIGH 2.5;:SOUR1:VOLT:LEV:IMM:LOW 0.1;"
-            ":OUTP1:STAT ON")
-        pg.process(gen)
+        pg.process(ARMED[generator])
         assert pg.process("SYST:ERR?").startswith(("+0", "0"))
         smu.process(":OUTP:SMOD HIMP;" + line_commands + ':TRIG:LOAD "Empty";:TRIG:BLOC:SOUR:STAT 1,OFF;'
                     ":TRIG:BLOC:NOT 2,1;:TRIG:BLOC:DEL:CONS 3,0.0001")
@@ -95,8 +100,40 @@ def test_the_2450s_notify_block_starts_the_generators_burst_over_the_wired_line(
     assert run(":DIG:LINE1:MODE TRIG, OUT;:TRIG:DIG1:OUT:STIM NOT1;") == 0.0   # NEG logic: a falling edge
 
 
+@pytest.mark.parametrize("generator", GENERATORS)
+def test_the_2600bs_digio_assert_starts_the_generators_burst_over_the_wired_line(generator):
+    """2600B Reference Manual, digio.trigger[N].mode and .assert(): TRIG_RISINGM asserts a TTL-high
+    pulse (a rising edge, which the generator armed for a rising slope plays on), the TTL-low modes
+    a falling edge first, TRIG_BYPASS none; line 2 is not the one wired."""
+    def run(lua: str, then: str = "") -> float:
+        station = SimulatedStation(smu="keithley2600", pulse_generator=generator, pulse_series_resistance=2e3,
+                                   model_params={"c2c_sigma": 0.0})
+        pg = station.instruments["pulse_generator"]
+        pg.process(ARMED[generator])
+        assert pg.process("SYST:ERR?").startswith(("+0", "0"))
+        smu = station.instruments["smu"]
+        smu.process("smua.source.offmode = smua.OUTPUT_HIGH_Z " + lua)   # the output open, as a run leaves it
+        if then:
+            smu.process(then)
+        smu.process("delay(0.0001)")
+        assert smu.process("print(errorqueue.count)") == "0.00000e+00"
+        return float(station.model.x[0, 0])
+
+    assert run("digio.trigger[1].mode = digio.TRIG_RISINGM digio.trigger[1].assert()") > 1e-4
+    assert run("digio.trigger[1].mode = digio.TRIG_FALLING digio.trigger[1].assert()") == 0.0
+    assert run("digio.trigger[1].assert()") == 0.0                                  # TRIG_BYPASS after reset
+    assert run("digio.trigger[2].mode = digio.TRIG_RISINGM digio.trigger[2].assert()") == 0.0
+    assert run("digio.trigger[1].mode = digio.TRIG_RISINGM digio.trigger[1].stimulus = trigger.EVENT_ID",
+               "*TRG") > 1e-4                                                     # an event as its stimulus
+    station = SimulatedStation(smu="keithley2600")
+    reply = station.instruments["smu"].process("digio.trigger[1].pulsewidth = 2e-5 digio.trigger[1].pulsewidth = -1 "
+                                               "print(digio.trigger[1].pulsewidth, errorqueue.next())")
+    assert reply.startswith("2.00000e-05\t1.10200e+03\tParameter too small")   # s; below 0 refused, not kept
+
+
 def test_a_station_says_whether_the_line_is_wired():
     assert SimulatedStation(smu="keithley2450", pulse_generator="keysight33500").trigger_line
+    assert SimulatedStation(smu="keithley2600", pulse_generator="keysight33500").trigger_line
     assert not SimulatedStation(smu="keysightb2900", pulse_generator="keysight33500").trigger_line
     assert not SimulatedStation(smu="keithley2450", pulse_generator="keysight33500", trigger_line=False).trigger_line
     assert not SimulatedStation(smu="keithley2450").trigger_line
@@ -142,10 +179,29 @@ def test_the_2450_opens_its_output_and_notifies_at_each_triggered_segment():
                            ":TRIG:BLOC:DEL:CONS 8,5e-05", ':TRIG:BLOC:CONF:NEXT 9,"labsuite3"']
 
 
-@pytest.mark.parametrize("generator", GENERATORS)
-def test_ppf_with_pulses_shorter_than_the_smu_times_plays_on_the_generator_and_recovers_both_taus(generator,
+def test_the_2600b_steps_a_train_with_triggered_segments_in_its_one_script():
+    """2600B manual, digio.trigger[N].mode (TRIG_RISINGM: a TTL-high pulse) and .assert(): the
+    labsuite_train script's segment table flags the triggered segments (a last table), whose limit
+    goes as a table so that the script steps them: output off, line 1 asserted. Stepped, only the
+    measured segments hold an integration, not the 100 µs window around the pulse."""
+    with Bench.simulated(smu="keithley2600") as bench:
+        train = Train((Segment(0.1, 300e-6, "read", measure=True), Segment(2.5, 100e-6, "write"),
+                       Segment(0.1, 250e-6, "read", measure=True), Segment(0.0, 1e-3)), 3)
+        message = bench.smu.train_message(train, 1e-3, triggered=frozenset({1}))
+    # stepped, only the reads integrate: 250 µs less the 60 µs margin and the 1 µs offset, 189 µs (0.01134 PLC)
+    assert message == ("labsuite_setup(3, {0.1, 2.5, 0.1, 0}, {0.0003, 0.0001, 0.00025, 0.001}, "
+                       "{5.1e-05, 1e-06, 1e-06, 0.000751}, {1, 0, 1, 0}, {0.001, 0.001, 0.001, 0.001}, 2.5, "
+                       "0.01134, 0, {0, 1, 0, 0})")
+    assert ("if labsuite_triggered ~= nil and labsuite_triggered[s] == 1 then\n"
+            "      smua.source.output = smua.OUTPUT_OFF\n      digio.trigger[1].assert()") in TRAIN_SCRIPT
+    assert "digio.trigger[1].mode = digio.TRIG_RISINGM" in TRAIN_SCRIPT
+
+
+@pytest.mark.parametrize("smu, generator", [("keithley2450", g) for g in GENERATORS]
+                         + [("keithley2600", "keysight33500"), ("keithley2612b", "tektronixafg31000")])
+def test_ppf_with_pulses_shorter_than_the_smu_times_plays_on_the_generator_and_recovers_both_taus(smu, generator,
                                                                                                    tmp_path):
-    with Bench.simulated(model="multi-timescale", seed=1, smu="keithley2450", pulse_generator=generator,
+    with Bench.simulated(model="multi-timescale", seed=1, smu=smu, pulse_generator=generator,
                          pulse_series_resistance=2e3) as bench:
         program = PairedPulse(**SHORT_PULSES).program()
         assert {Runner(bench, program).sequencing(t) for t in program.trains} == {"triggered"}
@@ -164,6 +220,33 @@ def test_the_same_pulses_without_the_line_are_refused_naming_what_plays():
     with Bench.simulated(model="multi-timescale", seed=1, smu="keithley2450", pulse_generator="keysight33500",
                          pulse_series_resistance=2e3, trigger_line=False) as bench:
         with pytest.raises(Exception, match=r"^interval_min = 500 µs .*use --set interval_min="):
+            run_protocol(PairedPulse(**SHORT_PULSES), bench, out_dir=None)
+
+
+@pytest.mark.parametrize("smu, name", [("keysightb2900", "Keysight B2900 Precision Source/Measure Unit"),
+                                       ("keithley2400", "Keithley 2400 SourceMeter")])
+def test_smus_that_cannot_open_their_output_at_chosen_points_of_a_sequence_refuse_the_short_pulses(smu, name):
+    """No trigger line on these benches, so PPF's 1 µs pulses stay refused, as with the line unwired.
+
+    The triggered path needs the SMU's output open through each pulse and closed for the reads
+    around it, within one hardware-timed sequence, and a trigger out at the pulses alone:
+    - B2900 (SCPI Command Reference B2910-90030): the list sweep (``[:SOURce]:LIST:VOLTage``)
+      holds levels only; the output state has no list or per-trigger setting, and
+      ``:OUTPut:OFF:AUTO`` opens it only when the channel goes idle after the run. Its trigger
+      output (``:TRIGger:TRANsient:TOUTput:SIGNal EXT<n>``, ``:ARM:...``) fires at every transient
+      trigger or arm event, not at chosen points. Each pulse would need its own run: round trips
+      growing with the pulses.
+    - 2400 (Reference Manual 2400S-900-01 Rev. K, section 11 "Triggering", section 6
+      "Source-delay-measure cycle", section 18 ``:TRIGger:OUTPut``, ``:SOURce:CLEar:AUTO``): the
+      Trigger Link output pulses after the chosen action (SOURce, DELay, SENSe) of every cycle,
+      and auto clear opens the output after every measurement, so a pulse would follow every
+      point, not the writes alone; its cycle (735 µs here) is longer than the 300 µs read besides.
+    """
+    with Bench.simulated(model="multi-timescale", seed=1, smu=smu, pulse_generator="keysight33500",
+                         pulse_series_resistance=2e3) as bench:
+        assert not bench.trigger_line and not bench.smu.capabilities.trigger_output
+        with pytest.raises(Exception, match=rf"^interval_min = 500 µs .*and the {name} cannot play the pulses "
+                                            r"itself: use --set interval_min=10ms"):
             run_protocol(PairedPulse(**SHORT_PULSES), bench, out_dir=None)
 
 
@@ -208,8 +291,9 @@ class AfterFirstChunk(RunObserver):
 
 
 @pytest.mark.parametrize("how", ["exception", "abort"])
-def test_the_generator_output_is_off_however_a_triggered_run_ends(how):
-    with Bench.simulated(seed=1, smu="keithley2450", pulse_generator="keysight33500",
+@pytest.mark.parametrize("smu", ["keithley2450", "keithley2600"])
+def test_the_generator_output_is_off_however_a_triggered_run_ends(how, smu):
+    with Bench.simulated(seed=1, smu=smu, pulse_generator="keysight33500",
                          pulse_series_resistance=2e3) as bench:
         runner = Runner(bench, potentiation_program(100), chunk_duration=0.02, observers=[AfterFirstChunk(how)])
         generator = bench.station.instruments["pulse_generator"]

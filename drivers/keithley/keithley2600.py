@@ -36,7 +36,11 @@ point of a sweep; a train whose segments carry different limits (endurance: SET 
 stepped by the script itself, limit before level, each segment ending on ``timer.measure.t()``
 (``delay()`` waits out the rest), so command time delays an edge by the instrument's command
 latency but never accumulates; the driver then waits for the script's reply with the read timeout
-grown by the train's duration. The shortest programmable pulse is 100 µs (data sheet):
+grown by the train's duration. Stepped, only the measured segments are integrated, so only they
+must hold the aperture and the margin. A train with segments another instrument plays
+(``run_train``'s ``triggered``: a pulse generator whose trigger input is wired to digital I/O
+line 1) is stepped too: through each, the output is off and ``digio.trigger[1].assert()`` pulses
+the line TTL-high (``digio.TRIG_RISINGM``; section 9 ``digio.trigger[N].mode``, ``.assert()``). The shortest programmable pulse is 100 µs (data sheet):
 :meth:`Keithley2600.hardware_timing_limit` names a train that cannot be played as programmed. The
 TSP is written in the Lua 5.0 of the firmware (``table.getn``, no ``#``).
 """
@@ -87,7 +91,11 @@ TRAIN_SCRIPT = """\
 -- With a limit per segment (smuX.trigger.source.limitY holds one limit for a whole sweep) the
 -- script itself steps the table: limit, then level, then a reading over the segment's last
 -- aperture, each segment ending on the instrument's elapsed-time timer (timer.measure.t(),
--- delay()), so the time the commands take delays an edge but never adds up.
+-- delay()), so the time the commands take delays an edge but never adds up. A segment another
+-- instrument plays (triggered: a pulse generator whose trigger input is wired to digital I/O
+-- line 1) is stepped so too: the output goes off (the off state the caller chose: high-Z) and
+-- digio.trigger[1].assert() pulses line 1 TTL-high (digio.TRIG_RISINGM), whose rising edge
+-- starts the generator; the next segment turns the output on again.
 
 labsuite_columns = {}
 
@@ -102,8 +110,9 @@ end
 -- levels: the pattern's levels (V), replaced by labsuite_column values where given;
 -- durations, offsets: s per segment; measured: 1 or 0 per segment; limit: the current limit (A),
 -- or a table of one per segment; range: largest |level| (V); nplc: integration (power line
--- cycles); continued: 1 when this sweep goes on with the train the last one played
-function labsuite_setup(repeats, levels, durations, offsets, measured, limit, range, nplc, continued)
+-- cycles); continued: 1 when this sweep goes on with the train the last one played; triggered:
+-- 1 or 0 per segment, 1 for those digital I/O line 1 starts another instrument on (nil: none)
+function labsuite_setup(repeats, levels, durations, offsets, measured, limit, range, nplc, continued, triggered)
   local k = table.getn(levels)
   local points = {}
   for r = 1, repeats do
@@ -117,7 +126,11 @@ function labsuite_setup(repeats, levels, durations, offsets, measured, limit, ra
   labsuite_columns = {}
   labsuite_k, labsuite_repeats, labsuite_measured = k, repeats, measured
   labsuite_points, labsuite_durations, labsuite_offsets = points, durations, offsets
-  labsuite_limits = nil
+  labsuite_limits, labsuite_triggered = nil, triggered
+  if triggered ~= nil then
+    digio.trigger[1].mode = digio.TRIG_RISINGM
+    digio.trigger[1].stimulus = 0
+  end
   if type(limit) == "table" then
     labsuite_limits = limit
     limit = limit[1]
@@ -197,18 +210,25 @@ function labsuite_until(t)
   if left > 0 then delay(left) end
 end
 
--- a limit per segment: the script steps the table, then the output returns to 0 V
+-- a limit per segment, or triggered segments: the script steps the table, then the output
+-- returns to 0 V
 function labsuite_step()
   local k = labsuite_k
   local t = 0
   timer.reset()
   for p = 1, labsuite_repeats * k do
     local s = p - math.floor((p - 1) / k) * k
-    smua.source.limiti = labsuite_limits[s]
-    smua.source.levelv = labsuite_points[p]
-    if labsuite_measured[s] == 1 then
-      labsuite_until(t + labsuite_offsets[s])
-      smua.measure.iv(smua.nvbuffer1, smua.nvbuffer2)
+    if labsuite_triggered ~= nil and labsuite_triggered[s] == 1 then
+      smua.source.output = smua.OUTPUT_OFF
+      digio.trigger[1].assert()
+    else
+      smua.source.limiti = labsuite_limits[s]
+      smua.source.levelv = labsuite_points[p]
+      if smua.source.output == smua.OUTPUT_OFF then smua.source.output = smua.OUTPUT_ON end
+      if labsuite_measured[s] == 1 then
+        labsuite_until(t + labsuite_offsets[s])
+        smua.measure.iv(smua.nvbuffer1, smua.nvbuffer2)
+      end
     end
     t = t + labsuite_durations[s]
     labsuite_until(t)
@@ -261,6 +281,7 @@ def model_capabilities(model: Keithley2600BModel) -> SourceMeterCapabilities:
         max_current_limit=model.limit_i[1],
         min_current_limit=model.limit_i[0],
         min_segment=100e-6,          # shortest programmable pulse width (data sheet; not confirmed in the manual)
+        trigger_output=True,         # digital I/O line 1, pulsed by digio.trigger[1].assert()
         min_aperture=NPLC_MIN / 50.0,   # 0.001 PLC, on either line frequency
         max_aperture=NPLC_MAX / 60.0,   # 25 PLC, on either line frequency
         max_repeats=2500,            # repeats per train the Runner sends; longer sweeps are split by run_train
@@ -349,29 +370,33 @@ class Keithley2600(SteppedSourceMixin, _PymeasureKeithley2600):
                         f"2600B timer's delay list must average ≥ {format_quantity(MIN_MEAN_DELAY, 's')}")
         return None
 
-    def run_train(self, train: Train, compliance: float) -> TrainReadings:
+    def run_train(self, train: Train, compliance: float, triggered: frozenset[int] = frozenset()) -> TrainReadings:
         """Play ``train`` on the instrument; return its readings. Under one limit (the segments'
         own, else ``compliance``, A) it runs on the trigger model, in as many sweeps as the
-        reading buffer needs (a reading per segment), on one clock; with a limit per segment the
-        script steps it. Afterwards the output is off and the source range is the one
-        :meth:`configure` chose, so that software-timed levels up to the program's largest apply."""
+        reading buffer needs (a reading per segment), on one clock; with a limit per segment, or
+        segments ``triggered`` (pattern indices another instrument plays, started by digital I/O
+        line 1 with the output off through them), the script steps it. Afterwards the output is
+        off and the source range is the one :meth:`configure` chose, so that software-timed levels
+        up to the program's largest apply."""
         reason = self.hardware_timing_limit(train, compliance)
         if reason is not None:
             raise InvalidParameter("train", f"cannot be played by the 2600B: {reason}")
         limits = self._limits(train, compliance)
         for limit in limits:
             self.check_compliance(limit)
-        if len(limits) > 1:
+        stepped = len(limits) > 1 or bool(triggered)
+        if stepped:
             sweeps = [train]
         else:
             sweeps = train.split(max(1, (BUFFER_CAPACITY - 1) // len(train.pattern)))
         return TrainReadings.joined([self._play(sweep, compliance, continued=k > 0, last=k == len(sweeps) - 1,
-                                                stepped=len(limits) > 1) for k, sweep in enumerate(sweeps)])
+                                                stepped=stepped, triggered=triggered)
+                                     for k, sweep in enumerate(sweeps)])
 
-    def _play(self, train: Train, compliance: float, continued: bool, last: bool,
-              stepped: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _play(self, train: Train, compliance: float, continued: bool, last: bool, stepped: bool,
+              triggered: frozenset[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Set up, check, start and read one sweep (or stepped table); return (t, V, I)."""
-        message = self.train_message(train, compliance, continued)
+        message = self.train_message(train, compliance, continued, triggered)
         if not self._script_loaded:
             self.load_script()
         self.write(message)
@@ -414,11 +439,13 @@ class Keithley2600(SteppedSourceMixin, _PymeasureKeithley2600):
         self._loading = False
         self._script_loaded = True
 
-    def train_message(self, train: Train, compliance: float, continued: bool = False) -> str:
+    def train_message(self, train: Train, compliance: float, continued: bool = False,
+                      triggered: frozenset[int] = frozenset()) -> str:
         """The lines that set ``train`` up (output off, limit first); Lua table arguments. One
-        limit goes as a number, a limit per segment as a table; ``continued``: a later sweep of
-        the same train, on the same clock."""
-        aperture = self.aperture_for(train)
+        limit goes as a number, a limit per segment as a table (and so it goes with segments
+        ``triggered``, which the script steps, flagged in a last table); ``continued``: a later
+        sweep of the same train, on the same clock."""
+        aperture = self.aperture_for(train, stepped=len(self._limits(train, compliance)) > 1 or bool(triggered))
         pattern = train.pattern
         lines = []
         for k in range(len(pattern)):
@@ -430,11 +457,14 @@ class Keithley2600(SteppedSourceMixin, _PymeasureKeithley2600):
         offsets = self._offsets(train, aperture)
         nplc = aperture * self.line_frequency if aperture else 1.0
         limits = [compliance if s.compliance is None else s.compliance for s in pattern]
-        limit = f"{limits[0]:g}" if len(set(limits)) == 1 else _lua_table(limits, "g")
+        limit = f"{limits[0]:g}" if len(set(limits)) == 1 and not triggered else _lua_table(limits, "g")
+        tail = ", 1" if continued else ""
+        if triggered:
+            tail = f", {int(continued)}, {_lua_table([int(k in triggered) for k in range(len(pattern))], 'd')}"
         lines.append(f"labsuite_setup({train.repeats}, {_lua_table(train.levels[0], '.6g')}, "
                      f"{_lua_table([s.duration for s in pattern], '.9g')}, {_lua_table(offsets, '.9g')}, "
                      f"{_lua_table([int(s.measure) for s in pattern], 'd')}, {limit}, "
-                     f"{np.abs(train.levels).max():.6g}, {nplc:.6g}{', 1' if continued else ''})")
+                     f"{np.abs(train.levels).max():.6g}, {nplc:.6g}{tail})")
         return "\n".join(lines)
 
     @staticmethod
@@ -446,11 +476,12 @@ class Keithley2600(SteppedSourceMixin, _PymeasureKeithley2600):
         """s from each segment's start to the start of its measurement (timer 2's delay list)."""
         return [max(s.duration - aperture - MEASURE_MARGIN, MIN_TIMER_DELAY) for s in train.pattern]
 
-    def aperture_for(self, train: Train) -> float:
+    def aperture_for(self, train: Train, stepped: bool = False) -> float:
         """Integration time, s: the shortest measured segment, but every segment must hold one
-        integration and the margin, and the measure offsets must average ≥ 50 µs; within the NPLC
-        limits. 0 if nothing is measured."""
-        return _aperture(train, self.line_frequency)
+        integration and the margin, and the measure offsets must average ≥ 50 µs (a sweep measures
+        every point); ``stepped`` by the script, only the measured segments must hold it; within
+        the NPLC limits. 0 if nothing is measured."""
+        return _aperture(train, self.line_frequency, stepped)
 
     def wait_for_sweep(self, duration: float, poll: float = 0.05, busy: bool = False) -> None:
         """Poll ``status.operation.sweeping.condition`` until smua stops sweeping. ``busy``: the
@@ -523,15 +554,15 @@ class Keithley2600(SteppedSourceMixin, _PymeasureKeithley2600):
         strict_range(amps, (self.capabilities.min_current_limit, self.capabilities.max_current_limit))
 
 
-def _aperture(train: Train, line_frequency: float) -> float:
+def _aperture(train: Train, line_frequency: float, stepped: bool = False) -> float:
     """:meth:`Keithley2600.aperture_for` at ``line_frequency`` (Hz)."""
     measured = [s.duration for s in train.pattern if s.measure]
     if not measured:
         return 0.0
     plc = 1.0 / line_frequency
-    durations = [s.duration for s in train.pattern]
+    durations = measured if stepped else [s.duration for s in train.pattern]
     room = min(durations) - MEASURE_MARGIN - MIN_TIMER_DELAY
-    if len(durations) > 1:      # timer 2's delay list (the measure offsets) must average ≥ 50 µs
+    if len(durations) > 1 and not stepped:      # timer 2's delay list (the measure offsets) must average ≥ 50 µs
         room = min(room, sum(durations) / len(durations) - MEASURE_MARGIN - MIN_MEAN_DELAY)
     return float(np.clip(min(min(measured), room), NPLC_MIN * plc, NPLC_MAX * plc))
 

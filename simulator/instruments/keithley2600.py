@@ -32,6 +32,10 @@ two-channel models):
   else 1102), ``count``, ``passthrough``, ``stimulus``,
   ``EVENT_ID``, ``reset()``; a timer triggered while it is still counting latches the trigger
   and starts again when it is done (a second one sets ``overrun``);
+- ``digio.trigger[1..14]``: ``mode`` (the ``digio.TRIG_*`` constants), ``pulsewidth``,
+  ``stimulus``, ``assert()``, ``clear()``, ``reset()``: line 1's asserting edge (rising with
+  ``TRIG_RISINGM``, falling in the TTL-low modes) reaches what the station wired to it
+  (``trigger_out``: a pulse generator's Trig In), at that moment of the script or sweep;
 - ``delay()``, ``waitcomplete()``, ``reset()``, ``status.operation.sweeping.condition``,
   ``status.measurement.instrument.smuX.condition`` (VLMT, ILMT, ROF, BAV: QCoDeS reads it beside
   every reading), ``localnode`` (``model``, ``serialno``, ``linefreq``), ``display.trigger``,
@@ -76,6 +80,8 @@ BUFFER_CAPACITY = 60_000       # readings per dedicated buffer (not confirmed, s
 TIMER_DEFAULT_DELAY = 10e-6    # s (not confirmed)
 DELAYLIST_MEAN_MIN = 50e-6     # s, a delay list of several delays averages at least this (trigger.timer[N].delaylist)
 TIMERS = 8
+DIGIO_LINES = 14               # digital I/O lines, each with an output trigger generator
+DIGIO_PULSE_WIDTH = 10e-6      # s, digio.trigger[N].pulsewidth after a reset
 
 # event IDs (the manual names them; their numbers are the instrument's own)
 BUS_EVENT_ID = 1               # trigger.EVENT_ID: *TRG
@@ -386,6 +392,76 @@ class TriggerSystem(TspObject):
             self._instrument.run_events(until=self._instrument.clock.now() + number(timeout, "timeout"))
         seen, self._bus = self._bus, False
         return seen
+
+
+# --- digital I/O trigger lines ---------------------------------------------------------------
+class DigioTrigger(TspObject):
+    """``digio.trigger[N]``: a digital I/O line's output trigger generator. ``assert()`` (or its
+    ``stimulus`` event) pulses the line as ``mode`` says: a TTL-high pulse with ``TRIG_RISINGM``
+    (a rising edge first), a TTL-low one with the falling, either, rising-A and synchronous modes
+    (and with ``TRIG_RISING``: the line's programmed state is high after a reset), none with
+    ``TRIG_BYPASS`` or ``TRIG_SYNCHRONOUSA``. The asserting edge goes to whatever is wired to the
+    line (``receivers``); the release after ``pulsewidth`` s is not passed on. Input detection is
+    not simulated."""
+
+    def __init__(self, instrument: Keithley2600) -> None:
+        self._instrument = instrument
+        self.receivers: list[Callable[[str], None]] = []   # f(edge): "POS" rising, "NEG" falling
+        self.reset()
+
+    def reset(self) -> None:
+        self._mode = Digio.TRIG_BYPASS
+        self._pulsewidth = DIGIO_PULSE_WIDTH
+        self._stimulus = 0
+
+    mode = attribute("_mode", lambda obj, value: _choice(obj._instrument, value, DIGIO_MODES, "mode"))
+    def _take_width(self, value: Any) -> float | None:
+        width = number(value, "pulsewidth")
+        return width if self._instrument.within(width, 0.0, 100_000) else None
+
+    pulsewidth = attribute("_pulsewidth", _take_width)   # s
+    stimulus = attribute("_stimulus", lambda obj, value: int(number(value, "stimulus")))
+
+    def clear(self) -> None:
+        return None
+
+    def _assert(self) -> None:
+        """Pulse the line (``assert()``: a Python keyword, so the TSP name is set below)."""
+        edge = DIGIO_EDGES.get(self._mode)
+        if edge is not None:
+            for receiver in self.receivers:
+                receiver(edge)
+
+
+setattr(DigioTrigger, "assert", DigioTrigger._assert)
+
+
+class Digio(TspObject):
+    """``digio``: the trigger lines ``digio.trigger[1]`` … ``[14]`` and their mode constants
+    (numbers as Tektronix's TSP definitions give them)."""
+
+    TRIG_BYPASS, TRIG_FALLING, TRIG_RISING, TRIG_EITHER = 0, 1, 2, 3
+    TRIG_SYNCHRONOUSA, TRIG_SYNCHRONOUS, TRIG_SYNCHRONOUSM, TRIG_RISINGA, TRIG_RISINGM = 4, 5, 6, 7, 8
+
+    def __init__(self, lines: list[DigioTrigger]) -> None:
+        self._lines = lines
+        self.trigger = DigioLines(lines)
+
+
+class DigioLines(TspObject):
+    """``digio.trigger``: indexed by line number."""
+
+    def __init__(self, lines: list[DigioTrigger]) -> None:
+        self._lines = lines
+
+    def _tsp_item(self, index: int) -> DigioTrigger | None:
+        return self._lines[index - 1] if 1 <= index <= len(self._lines) else None
+
+
+DIGIO_MODES = tuple(range(9))
+DIGIO_EDGES = {Digio.TRIG_RISINGM: "POS", Digio.TRIG_RISING: "NEG", Digio.TRIG_FALLING: "NEG",
+               Digio.TRIG_EITHER: "NEG", Digio.TRIG_RISINGA: "NEG", Digio.TRIG_SYNCHRONOUS: "NEG",
+               Digio.TRIG_SYNCHRONOUSM: "NEG"}
 
 
 # --- SMU trigger model ----------------------------------------------------------------------
@@ -1220,12 +1296,15 @@ class Keithley2600(TspInstrument):
         self.channels = [Smu(self, letter, port if letter == "a" else None, self.spec)
                          for letter in "ab"[:self.spec.channels]]
         self.trigger = TriggerSystem(self)
+        self.digio_lines = [DigioTrigger(self) for _ in range(DIGIO_LINES)]
+        self.trigger_out = self.digio_lines[0].receivers   # what digital I/O line 1 is wired to: f(edge)
         super().__init__()
 
     def new_environment(self) -> None:
         super().new_environment()
         names: dict[str, Any] = {f"smu{ch._letter}": ch for ch in self.channels}
-        names.update(trigger=self.trigger, status=Status(self), localnode=LocalNode(self), display=Display(self),
+        names.update(trigger=self.trigger, digio=Digio(self.digio_lines), status=Status(self),
+                     localnode=LocalNode(self), display=Display(self),
                      timer=ElapsedTimer(self), reset=self.reset, delay=self.delay, waitcomplete=self.complete)
         self.install(names)
         self.lua.execute("node = {[1] = setmetatable({}, {__index = _G})}")
@@ -1269,7 +1348,7 @@ class Keithley2600(TspInstrument):
     def reset(self) -> None:
         """``reset()`` / ``*RST``: every channel, timer and the print format to defaults."""
         super().reset()
-        for part in (*self.channels, *self.timers):
+        for part in (*self.channels, *self.timers, *self.digio_lines):
             part.reset()
         self.trigger.clear()
 
@@ -1314,6 +1393,9 @@ class Keithley2600(TspInstrument):
         for timer in self.timers:
             if timer._stimulus and timer._stimulus == event:
                 timer._trigger()
+        for line in self.digio_lines:
+            if line.stimulus and line.stimulus == event:
+                line._assert()
 
     def run_events(self, until: float | None = None, stop: Callable[[], bool] | None = None) -> None:
         """Let the trigger models and timers run: until nothing is left to happen, until bench
