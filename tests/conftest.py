@@ -194,6 +194,17 @@ def watch_device(monkeypatch):
 
 
 @pytest.fixture
+def device_holds(watch_device):
+    """``device_holds(node)``: a list that fills with (level V, current limit A, duration s) of every
+    hold the device on ``node`` goes through from now on."""
+    def start(node) -> list[tuple[float, float, float]]:
+        held: list[tuple[float, float, float]] = []
+        watch_device(node, lambda v_source, limit, duration, _roles: held.append((v_source, limit, duration)))
+        return held
+    return start
+
+
+@pytest.fixture
 def fail_on_second_chunk():
     """A run observer raising ``exc`` when the second chunk of samples arrives."""
     from labsuite.core.events import RunObserver

@@ -348,24 +348,6 @@ def test_output_is_off_after_a_fault_with_the_output_on(station_2400_bench, monk
     assert bench.smu.ask(":OUTP?") == "0"
 
 
-def device_holds(bench, monkeypatch) -> list[tuple[float, float, float]]:
-    """Record (level V, current limit A, duration s) of every hold the simulated device goes through."""
-    node = next(iter(bench.smu.adapter.manager.visalib.instruments.values())).instrument.port.node
-    held, apply, evolve_train = [], node.apply, node.model.evolve_train
-
-    def recording(v_source, series_resistance, compliance, duration):
-        held.append((v_source, compliance, duration))
-        return apply(v_source, series_resistance, compliance, duration)
-
-    def recording_train(v, compliance, durations, *args):   # the segments a whole-train call evolved
-        evolution = evolve_train(v, compliance, durations, *args)
-        held.extend(list(zip(v.tolist(), compliance.tolist(), durations.tolist()))[:evolution.done if evolution else 0])
-        return evolution
-    monkeypatch.setattr(node, "apply", recording)
-    monkeypatch.setattr(node.model, "evolve_train", recording_train)
-    return held
-
-
 def level_holds(held, level: float) -> list[float]:
     """Durations, s, of the uninterrupted holds at ``level``."""
     spans, last = [], None
@@ -380,12 +362,12 @@ def level_holds(held, level: float) -> list[float]:
     return spans
 
 
-def test_software_timed_reads_hold_their_level_one_sdm_cycle(station_2400_bench, monkeypatch):
+def test_software_timed_reads_hold_their_level_one_sdm_cycle(station_2400_bench, device_holds):
     """Autozero off after configure(): a 2 ms read holds its level 2 ms and one cycle's overhead
     (source configuration, A/D and firmware: 535 µs, Appendix A case III), not the ~8.4 ms of
     three conversions and the 1.8 ms firmware overhead of autozero (case I)."""
     bench = station_2400_bench("inprocess")
-    held = device_holds(bench, monkeypatch)
+    held = device_holds(bench.station.node)
     pattern = (Segment(1.5, 1e-3, "write"), Segment(0.1, 2e-3, "read", True), Segment(0.0, 7e-3))
     Runner(bench, PulseProgram((Train(pattern, 3),), 1e-3), timing="software").run()
     reads = level_holds(held, 0.1)
@@ -393,12 +375,12 @@ def test_software_timed_reads_hold_their_level_one_sdm_cycle(station_2400_bench,
     assert bench.smu.ask(":SYST:AZER?") == "0"
 
 
-def test_a_software_timed_level_after_a_hardware_train_applies(station_2400_bench, monkeypatch):
+def test_a_software_timed_level_after_a_hardware_train_applies(station_2400_bench, device_holds):
     """timing="auto": a 0.2 V train runs on the list sweep (200 mV range), then a train with its own
     limit is stepped from the computer; its 1.5 V write reaches the device for its 10 ms and no
     error is left (the 200 mV range would refuse 1.5 V)."""
     bench = station_2400_bench("inprocess")
-    held = device_holds(bench, monkeypatch)
+    held = device_holds(bench.station.node)
     low = Train((Segment(0.2, 1e-3, "read", True), Segment(0.0, 1e-3)), 3)
     limited = Train((Segment(1.5, 5e-3, "write", compliance=1e-4), Segment(0.1, 5e-3, "read", True),
                      Segment(0.0, 10e-3)), 2)

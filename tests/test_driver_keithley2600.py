@@ -241,27 +241,10 @@ def test_driver_runs_a_train_on_the_simulated_instrument(smu, station, sim, driv
     assert sim.process("print(smua.source.output)") == "0.00000e+00"
 
 
-def device_holds(station, monkeypatch) -> list[tuple[float, float, float]]:
-    """Record (level V, current limit A, duration s) of every hold the simulated device goes through."""
-    held, apply, evolve_train = [], station.node.apply, station.node.model.evolve_train
-
-    def recording(v_source, series_resistance, compliance, duration):
-        held.append((v_source, compliance, duration))
-        return apply(v_source, series_resistance, compliance, duration)
-
-    def recording_train(v, compliance, durations, *args):   # the segments a whole-train call evolved
-        evolution = evolve_train(v, compliance, durations, *args)
-        held.extend(list(zip(v.tolist(), compliance.tolist(), durations.tolist()))[:evolution.done if evolution else 0])
-        return evolution
-    monkeypatch.setattr(station.node, "apply", recording)
-    monkeypatch.setattr(station.node.model, "evolve_train", recording_train)
-    return held
-
-
-def test_the_device_sees_the_segments_own_limit_on_the_sweep(smu, station, monkeypatch):
+def test_the_device_sees_the_segments_own_limit_on_the_sweep(smu, station, device_holds):
     """Safety: segments all limited to 100 µA in a 1 mA program; while the device is driven, the
     limit in force is 100 µA."""
-    held = device_holds(station, monkeypatch)
+    held = device_holds(station.node)
     own = (Segment(1.5, 1e-3, "write", compliance=1e-4), Segment(0.1, 2e-3, "read", True, compliance=1e-4),
            Segment(0.0, 7e-3, compliance=1e-4))
     runner = Runner(Bench(smu, clock=station.clock), PulseProgram((Train(own, 3),), 1e-3), timing="hardware")
@@ -269,11 +252,11 @@ def test_the_device_sees_the_segments_own_limit_on_the_sweep(smu, station, monke
     assert {limit for v, limit, d in held if v != 0 and d > 0} == {1e-4}
 
 
-def test_a_software_timed_level_after_a_hardware_train_applies(smu, station, monkeypatch):
+def test_a_software_timed_level_after_a_hardware_train_applies(smu, station, device_holds):
     """timing="auto": a 1 V train on the sweep (its range 1 V), then a train with its own limit
     stepped from the computer: its 1.2 V write reaches the device for its 10 ms, no error (1101)
     is left behind."""
-    held = device_holds(station, monkeypatch)
+    held = device_holds(station.node)
     swept = Train((Segment(1.0, 1e-3, "write"), Segment(0.1, 1e-3, "read", True), Segment(0.0, 2e-3)), 3)
     limited = Train((Segment(1.2, 5e-3, "write", compliance=1e-4), Segment(0.1, 5e-3, "read", True),
                      Segment(0.0, 10e-3)), 2)
@@ -343,10 +326,10 @@ def test_long_patterns_and_a_limit_per_segment_run_at_defaults(protocol, figure,
     assert figures["keithley2600"] == pytest.approx(figures["keithley2450"], rel=rel)
 
 
-def test_a_limit_per_segment_is_stepped_by_the_script_with_exact_timing(smu, station, monkeypatch):
+def test_a_limit_per_segment_is_stepped_by_the_script_with_exact_timing(smu, station, device_holds):
     """Endurance's cycle: SET 100 µs under 2 mA, read, RESET 100 µs under 10 mA, read. The device sees
     each level for its duration under its own limit; one write, one start, one read however many cycles."""
-    held = device_holds(station, monkeypatch)
+    held = device_holds(station.node)
     read = Segment(0.1, 1e-3, "read", measure=True)
     cycle = (Segment(1.6, 100e-6, "set", compliance=2e-3), read, Segment(-1.4, 100e-6, "reset", compliance=10e-3),
              read)
