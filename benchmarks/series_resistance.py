@@ -7,8 +7,10 @@ Three simulated benches run the same N-pulse potentiation in-process, in virtual
 - generator: a Keysight 33500 writes through its 50 Ω plus 2 kΩ, the SMU reads.
 
 Each is run with N and 2N pulses so that the fixed cost of opening the bench cancels; the
-per-pulse cost is (t(2N) − t(N))/N, each t the minimum of ``--repeats`` runs (a shared machine's
-load only ever adds time). The NeuroSim nonlinearity A of each run is printed too.
+per-pulse cost is (t(2N) − t(N))/N, each t the minimum of ``--repeats`` runs. t is the CPU time of
+this (single-threaded) process, which equals its wall time on an idle machine; on a shared one the
+wall time mostly measures the other processes' load. The NeuroSim nonlinearity A of each run is
+printed too.
 
     python benchmarks/series_resistance.py [--pulses 200] [--repeats 3]
 """
@@ -27,12 +29,12 @@ BENCHES = {
 
 
 def run(wiring: dict, pulses: int) -> tuple[float, float]:
-    """(wall s, nonlinearity A) of a ``pulses``-pulse potentiation on a bench wired as ``wiring``."""
+    """(CPU s, nonlinearity A) of a ``pulses``-pulse potentiation on a bench wired as ``wiring``."""
     with Bench.simulated(seed=1, name="benchmark", **wiring) as bench:
-        start = time.perf_counter()
+        start = time.process_time()
         result = run_protocol("potentiation", bench, {"pulses": pulses}, out_dir=None)
-        wall = time.perf_counter() - start
-    return wall, result.figures["nonlinearity_a"]
+        spent = time.process_time() - start
+    return spent, result.figures["nonlinearity_a"]
 
 
 def main() -> None:

@@ -289,9 +289,9 @@ class DeviceModel(ABC):
         if second is None:
             return None
         (xa, ia), (xb, ib) = first, second
-        if not np.allclose(xa, xb, rtol=self.rtol, atol=1e-12):
+        if not _agree(xa, xb, self.rtol, 1e-12):
             return None
-        if np.allclose(ia, ib, rtol=self.rtol, atol=0):
+        if _agree(ia, ib, self.rtol, 0.0):
             i_mean, v_dev = 0.5 * (ia + ib), 0.5 * (v0 + v1)
             energy = v_dev * i_mean * duration
         else:   # the state ignores the operating point (below threshold): the means by quadrature of its path
@@ -321,7 +321,7 @@ class DeviceModel(ABC):
                 values.append((i, v_dev, v_dev * i))
             estimates.append([0.5 * sum(w * value[q] for w, value in zip(weights, values)) for q in range(3)])
         (coarse, fine) = estimates
-        if not all(np.allclose(f, c, rtol=self.rtol, atol=0) for f, c in zip(fine, coarse)):
+        if not all(_agree(f, c, self.rtol, 0.0) for f, c in zip(fine, coarse)):
             return None
         return tuple(fine)
 
@@ -332,8 +332,10 @@ class DeviceModel(ABC):
         def rhs(_t: float, y: np.ndarray) -> np.ndarray:
             x = y[:k * n].reshape(k, n)
             v_dev, i, limited = self.operating_point(v_s, series_resistance, compliance, x)
-            limited_any[:] |= limited
-            v_term = np.where(limited, v_dev + i * series_resistance, v_s)
+            v_term = v_s
+            if limited.any():
+                limited_any[:] |= limited
+                v_term = np.where(limited, v_dev + i * series_resistance, v_s)
             return np.concatenate([self.derivatives(v_dev, x).ravel(), i, v_dev * i, v_dev, v_term])
 
         y0 = np.concatenate([x0.ravel(), np.zeros(4 * n)])
@@ -430,7 +432,7 @@ class OhmicDeviceModel(DeviceModel):
             return None
         x_a, i_a = first
         x_b, _ = self.closed_form(v_s / (1.0 + self.conductance(x_a) * series_resistance), duration, x0)
-        if not np.allclose(x_a, x_b, rtol=self.rtol, atol=1e-12):
+        if not _agree(x_a, x_b, self.rtol, 1e-12):
             return None
         g_mean = np.divide(i_a, v0, out=g0.copy(), where=v0 != 0)   # the closed form's mean current is V·mean G
         means = self._ohmic_path_means(v_s, duration, series_resistance, compliance, x0, v0, g_mean)
@@ -448,7 +450,7 @@ class OhmicDeviceModel(DeviceModel):
         otherwise, or if the source limits at a node."""
         t, weights = _GAUSS_3
         g = np.array([self.conductance(self.closed_form(v_dev, float(tj), x0)[0]) for tj in 0.5 * duration * (t + 1)])
-        if not np.allclose(0.5 * weights @ g, g_mean, rtol=self.rtol, atol=0):
+        if not _agree(0.5 * weights @ g, g_mean, self.rtol, 0.0):
             return None
         share = g / (1.0 + g * series_resistance)      # I/V_s at each node
         if (np.abs(v_s * share) > compliance).any():
@@ -457,6 +459,12 @@ class OhmicDeviceModel(DeviceModel):
 
 
 _GAUSS_3 = np.polynomial.legendre.leggauss(3)   # nodes on [-1, 1] and weights
+
+
+def _agree(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:
+    """|a − b| ≤ atol + rtol·|b| everywhere: ``np.allclose`` for finite arrays, without its
+    special cases for infinities (a fraction of its cost on a few elements)."""
+    return bool((np.abs(a - b) <= atol + rtol * np.abs(b)).all())
 
 
 def _bisect(f, lo: np.ndarray, hi: np.ndarray, iterations: int = 60) -> np.ndarray:
