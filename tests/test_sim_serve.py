@@ -43,13 +43,18 @@ def test_plain_pyvisa_client_sources_reads_and_sees_errors(served, tcp_session):
         assert inst.query(":SYST:ERR?") == '0,"No error;0;0 0"'
 
 
-def test_bench_over_tcp_runs_the_same_train():
+@pytest.mark.parametrize("smu", ["keithley2450", "keithley2600", "keysightb2900", "keithley2400"])
+def test_bench_over_tcp_runs_the_same_train_bit_for_bit(smu):
+    """Over TCP the bench's virtual clock waits for every message to execute before time passes,
+    so one seed gives the in-process run exactly: every sample column and every figure."""
     from labsuite import Bench, run_protocol
-    with Bench.simulated(seed=3, transport="tcp") as bench:
-        tcp = run_protocol("potentiation", bench, {"pulses": 10}, out_dir=None).samples
-    with Bench.simulated(seed=3) as bench:
-        local = run_protocol("potentiation", bench, {"pulses": 10}, out_dir=None).samples
-    assert tcp["current"] == pytest.approx(local["current"], rel=1e-6)
+    parameters = {"pulses": 10, "width": 1e-3}   # a width the 2400 can time too
+    with Bench.simulated(seed=3, smu=smu, transport="tcp") as bench:
+        tcp = run_protocol("potentiation", bench, parameters, out_dir=None)
+    with Bench.simulated(seed=3, smu=smu) as bench:
+        local = run_protocol("potentiation", bench, parameters, out_dir=None)
+    assert all(tcp.samples[name].tobytes() == local.samples[name].tobytes() for name in local.samples.dtype.names)
+    assert tcp.figures == local.figures
 
 
 @pytest.fixture
