@@ -431,25 +431,28 @@ class OhmicDeviceModel(DeviceModel):
         if first is None:
             return None
         x_a, i_a = first
-        x_b, _ = self.closed_form(v_s / (1.0 + self.conductance(x_a) * series_resistance), duration, x0)
+        g1 = self.conductance(x_a)
+        x_b, _ = self.closed_form(v_s / (1.0 + g1 * series_resistance), duration, x0)
         if not _agree(x_a, x_b, self.rtol, 1e-12):
             return None
         g_mean = np.divide(i_a, v0, out=g0.copy(), where=v0 != 0)   # the closed form's mean current is V·mean G
-        means = self._ohmic_path_means(v_s, duration, series_resistance, compliance, x0, v0, g_mean)
+        means = self._ohmic_path_means(v_s, duration, series_resistance, compliance, x0, v0, (g0, g1), g_mean)
         if means is None:
             return None
         i_mean, power = means
         self.x = 0.5 * (x_a + x_b)
         return Evolution(i_mean, v_s - i_mean * series_resistance, v_s, power * duration, np.zeros(self.n, bool))
 
-    def _ohmic_path_means(self, v_s, duration, series_resistance, compliance, x0, v_dev, g_mean):
+    def _ohmic_path_means(self, v_s, duration, series_resistance, compliance, x0, v_dev, g_ends, g_mean):
         """(mean I A, mean V_dev·I W) along the closed-form path from ``x0`` (driven at ``v_dev``),
-        whose exact mean conductance is ``g_mean`` S: by 3-node Gauss-Legendre quadrature of
+        whose conductance is ``g_ends`` S at its ends and ``g_mean`` S on average (exact): by 4-node
+        Gauss-Lobatto quadrature (the ends and two interior nodes; exact for degree 5) of
         I = V_s·G/(1 + G·R_s) and of its power, trusted when the same nodes give the mean
         conductance within ``rtol`` (the path is resolved; I is a gentle function of G). None
         otherwise, or if the source limits at a node."""
-        t, weights = _GAUSS_3
-        g = np.array([self.conductance(self.closed_form(v_dev, float(tj), x0)[0]) for tj in 0.5 * duration * (t + 1)])
+        t, weights = _LOBATTO_4
+        inner = [self.conductance(self.closed_form(v_dev, float(tj), x0)[0]) for tj in 0.5 * duration * (t[1:-1] + 1)]
+        g = np.array((g_ends[0], *inner, g_ends[1]))
         if not _agree(0.5 * weights @ g, g_mean, self.rtol, 0.0):
             return None
         share = g / (1.0 + g * series_resistance)      # I/V_s at each node
@@ -458,7 +461,8 @@ class OhmicDeviceModel(DeviceModel):
         return v_s * (0.5 * weights @ share), v_s ** 2 * (0.5 * weights @ (share / (1.0 + g * series_resistance)))
 
 
-_GAUSS_3 = np.polynomial.legendre.leggauss(3)   # nodes on [-1, 1] and weights
+# Gauss-Lobatto nodes on [-1, 1] (the ends and ±1/√5) and their weights
+_LOBATTO_4 = (np.array([-1.0, -1 / np.sqrt(5), 1 / np.sqrt(5), 1.0]), np.array([1 / 6, 5 / 6, 5 / 6, 1 / 6]))
 
 
 def _agree(a: np.ndarray, b: np.ndarray, rtol: float, atol: float) -> bool:

@@ -95,9 +95,8 @@ class SynapticMemristor(OhmicDeviceModel):
     def derivatives(self, v: np.ndarray, x: np.ndarray) -> np.ndarray:
         k_set, k_reset = self.rates(v)
         w, h = x
-        r = self.p.volatile_gain
-        return np.array((k_set * (1 - w) - k_reset * w,
-                         r * k_set * (1 - h) - r * k_reset * h - h / self.p.tau_volatile))
+        lam = k_set + k_reset   # k_set·(1 − x) − k_reset·x = k_set − λ·x
+        return np.array((k_set - lam * w, self.p.volatile_gain * (k_set - lam * h) - h / self.p.tau_volatile))
 
     def closed_form(self, v: np.ndarray, duration: float, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Exact for constant V: x(t) = x_∞ + (x₀ − x_∞)e^(−λt); its mean over [0, T] is
