@@ -215,11 +215,12 @@ PROTOCOLS_COMMAND = ("import contextlib, os\nfrom labsuite.cli import main\n"
 @pytest.mark.parametrize("statement, third_party", [
     ("import labsuite.protocols", ("PyQt6", "matplotlib", "pandas", "dask", "scipy", "pint")),
     (HELP, ("PyQt6", "matplotlib", "pandas", "dask", "h5py", "pymeasure", "pyvisa", "scipy", "pint")),
-    (PROTOCOLS_COMMAND, ("PyQt6", "matplotlib", "pandas", "h5py", "pymeasure", "pyvisa")),
+    (PROTOCOLS_COMMAND, ("PyQt6", "matplotlib", "pandas", "dask", "h5py", "pymeasure", "pyvisa", "scipy", "pint")),
 ], ids=["import labsuite.protocols", "labsuite --help", "labsuite protocols"])
 def test_start_up_loads_no_heavy_library(statement, third_party, tmp_path):
     """The command line starts without what its commands run: the drivers (pymeasure, and pandas through
     it), the run store (h5py), plots and the GUI load in the command that uses them, scipy in the fits,
-    pint (which loads dask and scipy where installed) when a quantity is first read or shown."""
+    pint (which loads dask and scipy where installed) when a quantity is first read, or shown in a unit
+    other than the declared ones: `labsuite protocols` lists every parameter without building its registry."""
     loaded = loaded_by(statement, tmp_path)
     assert not [m for m in third_party if m in loaded]

@@ -253,3 +253,23 @@ def test_pg_bench_is_as_deterministic_over_tcp_as_in_process():
     reference = currents("inprocess")
     for _ in range(2):
         np.testing.assert_array_equal(currents("tcp"), reference)
+
+
+@pytest.mark.parametrize("wiring", [{"series_resistance": 1e3},
+                                    {"pulse_generator": "keysight33500", "pulse_series_resistance": PROTECTION}],
+                         ids=["smu through 1 kOhm", "33500 + 2 kOhm"])
+def test_a_through_a_series_resistance_on_a_bench_matches_a_tight_reference_integration(wiring, monkeypatch):
+    """200 pulses written through R_s on a simulated bench (the SMU's own sequencer, or the generator's
+    bursts): the NeuroSim A agrees within 1e-6 with the same run integrated at rtol 1e-10, and the
+    resistor is felt (A differs from the SMU straight on the device by more than 5 %)."""
+    from labsuite.simulator.models.synaptic_memristor import SynapticMemristor
+
+    def nonlinearity(rtol: float, **bench_wiring) -> float:
+        monkeypatch.setattr(SynapticMemristor, "rtol", rtol)
+        with Bench.simulated(seed=1, **bench_wiring) as bench:
+            return run_protocol("potentiation", bench, {"pulses": 200}, out_dir=None).figures["nonlinearity_a"]
+
+    rtol = SynapticMemristor.rtol
+    fast = nonlinearity(rtol, **wiring)
+    assert fast == pytest.approx(nonlinearity(1e-10, **wiring), rel=1e-6)
+    assert abs(fast / nonlinearity(rtol) - 1) > 0.05

@@ -43,13 +43,18 @@ def test_plain_pyvisa_client_sources_reads_and_sees_errors(served, tcp_session):
         assert inst.query(":SYST:ERR?") == '0,"No error;0;0 0"'
 
 
-def test_bench_over_tcp_runs_the_same_train():
+@pytest.mark.parametrize("smu", ["keithley2450", "keithley2600", "keysightb2900", "keithley2400"])
+def test_bench_over_tcp_runs_the_same_train_bit_for_bit(smu):
+    """Over TCP the bench's virtual clock waits for every message to execute before time passes,
+    so one seed gives the in-process run exactly: every sample column and every figure."""
     from labsuite import Bench, run_protocol
-    with Bench.simulated(seed=3, transport="tcp") as bench:
-        tcp = run_protocol("potentiation", bench, {"pulses": 10}, out_dir=None).samples
-    with Bench.simulated(seed=3) as bench:
-        local = run_protocol("potentiation", bench, {"pulses": 10}, out_dir=None).samples
-    assert tcp["current"] == pytest.approx(local["current"], rel=1e-6)
+    parameters = {"pulses": 10, "width": 1e-3}   # a width the 2400 can time too
+    with Bench.simulated(seed=3, smu=smu, transport="tcp") as bench:
+        tcp = run_protocol("potentiation", bench, parameters, out_dir=None)
+    with Bench.simulated(seed=3, smu=smu) as bench:
+        local = run_protocol("potentiation", bench, parameters, out_dir=None)
+    assert all(tcp.samples[name].tobytes() == local.samples[name].tobytes() for name in local.samples.dtype.names)
+    assert tcp.figures == local.figures
 
 
 @pytest.fixture
@@ -99,3 +104,40 @@ def test_a_thousand_pulse_potentiation_runs_on_the_served_b2900():
         result = run_protocol("potentiation", bench, {"pulses": 1000}, out_dir=None)
     assert result.samples.size == 1001
     assert result.figures["pulses"] == 1000 and result.figures["g_max"] > 2 * result.figures["g_min"]
+
+
+def served_potentiation(tmp_path, seed: int):
+    """A 20-pulse potentiation by the real 2450 driver over pyvisa-py TCP on `labsuite sim serve --seed`."""
+    from labsuite import Bench, run_protocol
+
+    proc = subprocess.Popen([sys.executable, "-m", "labsuite", "sim", "serve", "--seed", str(seed)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path)
+    try:
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read()
+        _, resource, _ = line.rstrip("\n").split("\t")
+        with Bench.connect(resource, "keithley2450") as bench:
+            return run_protocol("potentiation", bench, {"pulses": 20}, out_dir=None)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_a_served_bench_gives_bit_identical_runs_for_one_seed_and_the_in_process_figures(tmp_path):
+    """Virtual time stands still while a message executes, so a train played in one message reads the
+    same device whatever the wall clock did: three runs on `labsuite sim serve` with one seed agree bit
+    for bit, with each other and with the in-process bench. Only the start of each train (the client's
+    wall clock) moves; the readings inside a train keep the in-process spacing."""
+    import numpy as np
+
+    from labsuite import Bench, run_protocol
+
+    runs = [served_potentiation(tmp_path, seed=5) for _ in range(3)]
+    with Bench.simulated(seed=5) as bench:
+        local = run_protocol("potentiation", bench, {"pulses": 20}, out_dir=None)
+    measured = [n for n in local.samples.dtype.names if n != "t"]
+    for run in runs:
+        assert all(run.samples[name].tobytes() == local.samples[name].tobytes() for name in measured)
+        assert run.figures == local.figures
+        in_train = run.samples["train"] == 1
+        assert np.diff(run.samples["t"][in_train]) == pytest.approx(np.diff(local.samples["t"][in_train]), abs=1e-9)

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from labsuite.core.errors import InvalidParameter, LimitError
-from labsuite.core.units import format_quantity, parse_quantity
+from labsuite.core.units import _SYMBOLS, format_quantity, parse_quantity, unit_registry
 
 
 @pytest.mark.parametrize("text, unit, expected", [
@@ -29,6 +29,15 @@ def test_format_quantity_uses_engineering_prefixes():
     assert format_quantity(1.2, "V") == "1.2 V"
     assert format_quantity(2e-5, "S") == "20 µS"
     assert format_quantity(0.0, "V") == "0 V"
+
+
+@given(st.floats(min_value=1e-40, max_value=1e40), st.sampled_from([1.0, -1.0]), st.sampled_from([3, 4, 12]),
+       st.sampled_from(sorted(_SYMBOLS)))
+def test_units_formatted_without_pint_read_as_pints_compact_form(magnitude, sign, digits, unit):
+    """The declared units are formatted without building pint's registry, character for character
+    as pint's ``to_compact`` with the ``~P`` format would (prefix, symbol, mantissa to the last bit)."""
+    quantity = unit_registry().Quantity(sign * magnitude, unit).to_compact()
+    assert format_quantity(sign * magnitude, unit, digits) == f"{quantity.magnitude:.{digits}g} {quantity.units:~P}"
 
 
 @given(st.floats(min_value=1e-12, max_value=1e6, allow_nan=False))

@@ -88,11 +88,27 @@ def parse_quantity(value: str | float | int, unit: str, field: str) -> float:
     return float(f"{number:.12g}")
 
 
+# pint's abbreviation of each single unit that a parameter or figure is declared in, formatted
+# without building the registry (pint is still what reads a quantity and formats any other unit)
+_SYMBOLS = {"s": "s", "V": "V", "A": "A", "S": "S", "m": "m", "ohm": "Ω", "Ω": "Ω", "W": "W", "J": "J", "Hz": "Hz",
+            "K": "K", "eV": "eV", "F": "F", "C": "C"}
+# the SI prefixes pint's ``to_compact`` chooses from, by power of ten, abbreviated
+_PREFIXES = dict(zip(range(-30, 31, 3), ("q", "r", "y", "z", "a", "f", "p", "n", "µ", "m", "",
+                                         "k", "M", "G", "T", "P", "E", "Z", "Y", "R", "Q")))
+
+
 def format_quantity(value: float, unit: str, digits: int = 4) -> str:
-    """Format an SI value with an engineering prefix: ``format_quantity(1e-4, "s") == "100 µs"``."""
+    """Format an SI value with an engineering prefix: ``format_quantity(1e-4, "s") == "100 µs"``.
+
+    As pint's ``to_compact`` does (the prefix puts 1 ≤ |mantissa| < 1000, from quecto to quetta), and
+    for the units in ``_SYMBOLS`` without pint: listing parameters needs no unit registry."""
     if not unit:   # a count or a ratio: whole numbers in full (100000, not 1e+05)
         return str(int(value)) if float(value).is_integer() and abs(value) < 1e15 else f"{value:.{digits}g}"
     if value == 0 or not math.isfinite(value):
         return f"{value:g} {unit}"
+    if unit in _SYMBOLS:
+        power = min(max(math.floor(math.log10(abs(value)) / 3) * 3, -30), 30)
+        mantissa = value * (1 / float(f"1e{power}"))   # pint's arithmetic, to the last bit
+        return f"{mantissa:.{digits}g} {_PREFIXES[power]}{_SYMBOLS[unit]}"
     quantity = unit_registry().Quantity(value, unit).to_compact()
     return f"{quantity.magnitude:.{digits}g} {quantity.units:~P}"

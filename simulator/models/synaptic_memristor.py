@@ -88,17 +88,16 @@ class SynapticMemristor(OhmicDeviceModel):
     def rates(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(k_set, k_reset) in 1/s at device voltage ``v``."""
         p = self.p
-        v = np.asarray(v, dtype=float)
-        k_set = np.where(v > p.v_set, p.rate_set * np.expm1((v - p.v_set) / p.v_slope), 0.0)
-        k_reset = np.where(v < -p.v_reset, p.rate_reset * np.expm1((-v - p.v_reset) / p.v_slope), 0.0)
+        # below a threshold the overdrive is 0 and expm1(0) = 0 exactly
+        k_set = p.rate_set * np.expm1(np.maximum(v - p.v_set, 0.0) / p.v_slope)
+        k_reset = p.rate_reset * np.expm1(np.maximum(-v - p.v_reset, 0.0) / p.v_slope)
         return k_set, k_reset
 
     def derivatives(self, v: np.ndarray, x: np.ndarray) -> np.ndarray:
         k_set, k_reset = self.rates(v)
         w, h = x
-        r = self.p.volatile_gain
-        return np.stack([k_set * (1 - w) - k_reset * w,
-                         r * k_set * (1 - h) - r * k_reset * h - h / self.p.tau_volatile])
+        lam = k_set + k_reset   # k_set·(1 − x) − k_reset·x = k_set − λ·x
+        return np.array((k_set - lam * w, self.p.volatile_gain * (k_set - lam * h) - h / self.p.tau_volatile))
 
     def closed_form(self, v: np.ndarray, duration: float, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Exact for constant V: x(t) = x_∞ + (x₀ − x_∞)e^(−λt); its mean over [0, T] is
@@ -112,7 +111,7 @@ class SynapticMemristor(OhmicDeviceModel):
         lam_h = p.volatile_gain * lam_w + 1.0 / p.tau_volatile
         h_inf = p.volatile_gain * k_set / lam_h
         h1, h_mean = _relax(h0, h_inf, lam_h, duration)
-        return np.stack([w1, h1]), self.conductance(np.stack([w_mean, h_mean])) * v
+        return np.array((w1, h1)), self.conductance((w_mean, h_mean)) * v
 
     def evolve_train(self, v: np.ndarray, compliance: np.ndarray, durations: np.ndarray, reads: np.ndarray,
                      cycle_starts: np.ndarray) -> TrainEvolution | None:
