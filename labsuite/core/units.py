@@ -33,7 +33,7 @@ _QUANTITY = re.compile(r"^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?\s*((?:[^
 
 # A bare SI prefix after the number (2k, 10 M, 100n) is that multiple of the field's unit, as on a
 # resistor's label or in SPICE: pint alone would read 2k as 2 × Boltzmann's constant and 2m as metres.
-_PREFIXES = frozenset("fpnumkMGT")
+_BARE_PREFIXES = frozenset("fpnumkMGT")
 
 
 def parse_quantity(value: str | float | int, unit: str, field: str) -> float:
@@ -54,7 +54,7 @@ def parse_quantity(value: str | float | int, unit: str, field: str) -> float:
         if not match:
             raise InvalidParameter(field, f"cannot read {value!r}: write one number with a decimal point and "
                                           f"an optional unit, e.g. '1.5 V', '100 us', '2e-3'")
-        if unit.isidentifier() and match.group(1) and match.group(1).strip() in _PREFIXES:
+        if unit.isidentifier() and match.group(1) and match.group(1).strip() in _BARE_PREFIXES:
             text = f"{text[:match.start(1)]} {match.group(1).strip()}{unit}"
         import pint
 

@@ -460,8 +460,8 @@ class OhmicDeviceModel(DeviceModel):
             return None
         g_mean = np.divide(i_a, v0, out=g0.copy(), where=v0 != 0)   # the closed form's mean current is V·mean G
         means = self._ohmic_path_means(v_s, duration, series_resistance, compliance, x0, v0, (g0, g1), g_mean)
-        if means is None:
-            return None
+        if means is None:   # a path the four nodes miss (a state that saturates at once): Gauss-Legendre's
+            return super()._evolve_exact_in_series(v_s, duration, series_resistance, compliance, sample_times, x0)
         i_mean, power = means
         self.x = 0.5 * (x_a + x_b)
         return Evolution(i_mean, v_s - i_mean * series_resistance, v_s, power * duration, np.zeros(self.n, bool))
