@@ -7,17 +7,21 @@ driver's abort path (its ``shutdown``, the Runner's switch-off) from a second cl
 the train has played, and reads back what the instrument holds. Nothing is timed on the wall
 clock: the abort waits for the virtual clock, and the counts are checked against it.
 """
+import signal
 import threading
 import time
+import types
 
 import numpy as np
 import pytest
 import pyvisa
 
-from labsuite import Bench
+from labsuite import Bench, read_run, run_protocol
 from labsuite.core.clock import VirtualClock
 from labsuite.core.errors import InstrumentError
+from labsuite.core.events import RunObserver
 from labsuite.core.program import Segment, Train
+from labsuite.interrupts import Interrupted
 from labsuite.simulator.server import InstrumentServer
 from labsuite.simulator.station import SimulatedStation
 
@@ -301,3 +305,62 @@ def test_an_abort_before_the_sequence_thread_starts_still_leaves_it_aborted(tcp_
         smu.write(MODEL_2450)
         smu.write(":INIT;:ABOR")
         assert smu.query(":TRIG:STAT?").startswith("ABORTED") and _count(smu) == 0
+
+
+
+STOP_AFTER = 0.5       # s (virtual) after the first pulse chunk was kept: the second is playing
+PULSES_PER_CHUNK = 20   # the Runner's 1 s chunks of 50 ms pulse periods
+POTENTIATION = {"pulses": 200, "width": "1 ms", "period": "50 ms"}   # 10 s of pulses
+DRIVER_TIME = {"keithley2450": "labsuite.drivers.keithley.keithley2450.time"}
+
+
+class _StopInSecondChunk(RunObserver):
+    """Ctrl-C lands in one of the driver's polls of its sequencer once STOP_AFTER s (virtual) have
+    passed since the first pulse chunk was kept; records the bench times of both."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self.clock = clock
+        self.kept: float | None = None      # bench s when the first pulse chunk was kept
+        self.stopped: float | None = None   # bench s when the stop landed
+
+    def on_samples(self, samples: np.ndarray, progress) -> None:
+        if self.kept is None and np.any(samples["train"] == 1):
+            self.kept = self.clock.now()
+
+    def sleep(self, seconds: float) -> None:
+        """``time.sleep``, interrupted by the stop once its time has come."""
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if self.kept is not None and self.clock.now() - self.kept >= STOP_AFTER:
+                self.stopped = self.clock.now()
+                raise Interrupted(signal.SIGINT)
+            time.sleep(min(1e-3, seconds))
+
+
+@pytest.mark.parametrize("smu", sorted(DRIVER_TIME))
+def test_a_stop_during_a_hardware_timed_chunk_keeps_the_readings_it_took(smu, tmp_path, monkeypatch):
+    """Ctrl-C about 1 s into the second chunk of a 10 s hardware-timed potentiation on a paced bench:
+    the run ends aborted with the output off, and the file holds the first chunk and the k readings
+    the second took, equal to an unstopped virtual-time run's, none beyond what its time allowed."""
+    station = SimulatedStation(seed=1, smu=smu, clock=VirtualClock(follow_wall=True, speed=SPEED), paced=True)
+    stop = _StopInSecondChunk(station.clock)
+    monkeypatch.setattr(DRIVER_TIME[smu], types.SimpleNamespace(monotonic=time.monotonic, sleep=stop.sleep))
+    with InstrumentServer(station.served()) as server:
+        resource = next(e.resource for e in server.endpoints if e.role == "smu")
+        with Bench.connect(resource, smu) as bench, pytest.raises(Interrupted):
+            run_protocol("potentiation", bench, POTENTIATION, out_dir=tmp_path / "stopped", timing="hardware",
+                         observers=[stop])
+        assert station.instruments["smu"].process(":OUTP?") == "0"
+    run = read_run(next((tmp_path / "stopped").glob("*.h5")))
+    assert run.status == "aborted"
+    with Bench.simulated(seed=1, smu=smu) as bench:
+        whole = read_run(run_protocol("potentiation", bench, POTENTIATION, out_dir=tmp_path / "whole",
+                                      timing="hardware").path).samples
+    pulses = run.samples[run.samples["train"] == 1]
+    k = pulses.size - PULSES_PER_CHUNK
+    # some of the second chunk, no more readings than the time from its start to the stop allows
+    assert 0 < k <= (stop.stopped - stop.kept) / 50e-3 + 1 and k < PULSES_PER_CHUNK
+    expected = whole[whole["train"] == 1][:pulses.size]
+    assert np.array_equal(pulses["repeat"], expected["repeat"])
+    assert np.array_equal(pulses["segment"], expected["segment"])
+    assert pulses["current"] == pytest.approx(expected["current"], rel=1e-5)

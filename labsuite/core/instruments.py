@@ -106,6 +106,11 @@ class SourceMeter(Protocol):
         is asserted at the start of each."""
         ...
 
+    def stop_train(self) -> TrainReadings:
+        """Stop the train ``run_train`` was playing when a stop interrupted it; return the readings
+        it took, the first k of the train (k may be 0: none taken, or the train had not started)."""
+        ...
+
     def set_output(self, on: bool) -> None:
         """Turn the output on or off."""
         ...
