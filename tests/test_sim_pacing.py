@@ -21,6 +21,7 @@ from labsuite.core.clock import VirtualClock
 from labsuite.core.errors import InstrumentError
 from labsuite.core.events import RunObserver
 from labsuite.core.program import Segment, Train
+from labsuite.simulator.faults import Fault
 from labsuite.interrupts import Interrupted
 from labsuite.simulator.server import InstrumentServer
 from labsuite.simulator.station import SimulatedStation
@@ -337,22 +338,41 @@ class _StopInSecondChunk(RunObserver):
             time.sleep(min(1e-3, seconds))
 
 
-@pytest.mark.parametrize("smu", sorted(DRIVER_TIME))
-def test_a_stop_during_a_hardware_timed_chunk_keeps_the_readings_it_took(smu, tmp_path, monkeypatch):
-    """Ctrl-C about 1 s into the second chunk of a 10 s hardware-timed potentiation on a paced bench:
-    the run ends aborted with the output off, and the file holds the first chunk and the k readings
-    the second took, equal to an unstopped virtual-time run's, none beyond what its time allowed."""
+def _stopped_potentiation(smu: str, out_dir, monkeypatch, fault: Fault | None = None):
+    """Run POTENTIATION hardware-timed on a paced served ``smu`` through its driver, stopped in its
+    second pulse chunk (``_StopInSecondChunk``), ``fault`` armed on the stop's first query; return
+    the run file, whether the SMU's output is on afterwards, and the stop."""
     station = SimulatedStation(seed=1, smu=smu, clock=VirtualClock(follow_wall=True, speed=SPEED), paced=True)
     stop = _StopInSecondChunk(station.clock)
     monkeypatch.setattr(DRIVER_TIME[smu], types.SimpleNamespace(monotonic=time.monotonic, sleep=stop.sleep))
+    injector = station.faults["smu"]
+    process = injector.process
+    struck: list[str] = []
+
+    def armed(message: str) -> str | None:
+        if fault is not None and stop.stopped is not None and "?" in message and not struck:
+            struck.append(message)
+            injector.arm(fault)
+        return process(message)
+
+    injector.process = armed
     with InstrumentServer(station.served()) as server:
         resource = next(e.resource for e in server.endpoints if e.role == "smu")
         with Bench.connect(resource, smu) as bench, pytest.raises(Interrupted):
-            run_protocol("potentiation", bench, POTENTIATION, out_dir=tmp_path / "stopped", timing="hardware",
-                         observers=[stop])
-        assert station.instruments["smu"].process(":OUTP?") == "0"
-    run = read_run(next((tmp_path / "stopped").glob("*.h5")))
-    assert run.status == "aborted"
+            bench.smu.adapter.connection.timeout = 2000   # ms: a dropped link shows within this
+            run_protocol("potentiation", bench, POTENTIATION, out_dir=out_dir, timing="hardware", observers=[stop])
+        injector.process = process
+        on = station.instruments["smu"].process(":OUTP?") == "1"
+    return read_run(next(out_dir.glob("*.h5"))), on, stop
+
+
+@pytest.mark.parametrize("smu", sorted(DRIVER_TIME))
+def test_a_stop_during_a_hardware_timed_chunk_keeps_the_readings_it_took(smu, tmp_path, monkeypatch):
+    """Ctrl-C 0.5 s into the second chunk of a 10 s hardware-timed potentiation on a paced bench:
+    the run ends aborted with the output off, and the file holds the first chunk and the k readings
+    the second took, equal to an unstopped virtual-time run's, none beyond what its time allowed."""
+    run, on, stop = _stopped_potentiation(smu, tmp_path / "stopped", monkeypatch)
+    assert run.status == "aborted" and not on
     with Bench.simulated(seed=1, smu=smu) as bench:
         whole = read_run(run_protocol("potentiation", bench, POTENTIATION, out_dir=tmp_path / "whole",
                                       timing="hardware").path).samples
@@ -364,3 +384,12 @@ def test_a_stop_during_a_hardware_timed_chunk_keeps_the_readings_it_took(smu, tm
     assert np.array_equal(pulses["repeat"], expected["repeat"])
     assert np.array_equal(pulses["segment"], expected["segment"])
     assert pulses["current"] == pytest.approx(expected["current"], rel=1e-5)
+
+
+@pytest.mark.parametrize("smu", sorted(DRIVER_TIME))
+def test_a_link_dropped_while_fetching_a_stopped_chunk_still_ends_with_the_output_off(smu, tmp_path, monkeypatch):
+    """The link drops on the stop's first query: the readings of the stopped chunk are lost (a log
+    line says so), the output is switched off over a new connection, the earlier chunks are kept."""
+    run, on, _ = _stopped_potentiation(smu, tmp_path, monkeypatch, Fault.DROP)
+    assert run.status == "aborted" and not on
+    assert np.count_nonzero(run.samples["train"] == 1) == PULSES_PER_CHUNK
