@@ -312,7 +312,8 @@ def test_an_abort_before_the_sequence_thread_starts_still_leaves_it_aborted(tcp_
 STOP_AFTER = 0.5       # s (virtual) after the first pulse chunk was kept: the second is playing
 PULSES_PER_CHUNK = 20   # the Runner's 1 s chunks of 50 ms pulse periods
 POTENTIATION = {"pulses": 200, "width": "1 ms", "period": "50 ms"}   # 10 s of pulses
-DRIVER_TIME = {"keithley2450": "labsuite.drivers.keithley.keithley2450.time"}
+DRIVER_TIME = {"keithley2450": "labsuite.drivers.keithley.keithley2450.time",
+               "keithley2600": "labsuite.drivers.keithley.keithley2600.time"}
 
 
 class _StopInSecondChunk(RunObserver):
@@ -340,7 +341,7 @@ class _StopInSecondChunk(RunObserver):
 
 def _stopped_potentiation(smu: str, out_dir, monkeypatch, fault: Fault | None = None):
     """Run POTENTIATION hardware-timed on a paced served ``smu`` through its driver, stopped in its
-    second pulse chunk (``_StopInSecondChunk``), ``fault`` armed on the stop's first query; return
+    second pulse chunk (``_StopInSecondChunk``), ``fault`` armed on the stop's first message; return
     the run file, whether the SMU's output is on afterwards, and the stop."""
     station = SimulatedStation(seed=1, smu=smu, clock=VirtualClock(follow_wall=True, speed=SPEED), paced=True)
     stop = _StopInSecondChunk(station.clock)
@@ -350,7 +351,7 @@ def _stopped_potentiation(smu: str, out_dir, monkeypatch, fault: Fault | None = 
     struck: list[str] = []
 
     def armed(message: str) -> str | None:
-        if fault is not None and stop.stopped is not None and "?" in message and not struck:
+        if fault is not None and stop.stopped is not None and not struck:
             struck.append(message)
             injector.arm(fault)
         return process(message)
@@ -387,9 +388,11 @@ def test_a_stop_during_a_hardware_timed_chunk_keeps_the_readings_it_took(smu, tm
 
 
 @pytest.mark.parametrize("smu", sorted(DRIVER_TIME))
-def test_a_link_dropped_while_fetching_a_stopped_chunk_still_ends_with_the_output_off(smu, tmp_path, monkeypatch):
-    """The link drops on the stop's first query: the readings of the stopped chunk are lost (a log
+def test_a_link_dropped_while_fetching_a_stopped_chunk_still_ends_with_the_output_off(smu, tmp_path, monkeypatch,
+                                                                                      caplog):
+    """The link drops on the stop's first message: the readings of the stopped chunk are lost (a log
     line says so), the output is switched off over a new connection, the earlier chunks are kept."""
     run, on, _ = _stopped_potentiation(smu, tmp_path, monkeypatch, Fault.DROP)
     assert run.status == "aborted" and not on
     assert np.count_nonzero(run.samples["train"] == 1) == PULSES_PER_CHUNK
+    assert "readings of the stopped hardware-timed chunk were not fetched" in caplog.text
