@@ -313,7 +313,8 @@ STOP_AFTER = 0.5       # s (virtual) after the first pulse chunk was kept: the s
 PULSES_PER_CHUNK = 20   # the Runner's 1 s chunks of 50 ms pulse periods
 POTENTIATION = {"pulses": 200, "width": "1 ms", "period": "50 ms"}   # 10 s of pulses
 DRIVER_TIME = {"keithley2450": "labsuite.drivers.keithley.keithley2450.time",
-               "keithley2600": "labsuite.drivers.keithley.keithley2600.time"}
+               "keithley2600": "labsuite.drivers.keithley.keithley2600.time",
+               "keysightb2900": "labsuite.drivers.keysight.keysightb2900.time"}
 
 
 class _StopInSecondChunk(RunObserver):
