@@ -312,7 +312,8 @@ def test_an_abort_before_the_sequence_thread_starts_still_leaves_it_aborted(tcp_
 STOP_AFTER = 0.5       # s (virtual) after the first pulse chunk was kept: the second is playing
 PULSES_PER_CHUNK = 20   # the Runner's 1 s chunks of 50 ms pulse periods
 POTENTIATION = {"pulses": 200, "width": "1 ms", "period": "50 ms"}   # 10 s of pulses
-DRIVER_TIME = {"keithley2450": "labsuite.drivers.keithley.keithley2450.time",
+DRIVER_TIME = {"keithley2400": "labsuite.drivers.keithley.keithley2400.time",
+               "keithley2450": "labsuite.drivers.keithley.keithley2450.time",
                "keithley2600": "labsuite.drivers.keithley.keithley2600.time",
                "keysightb2900": "labsuite.drivers.keysight.keysightb2900.time"}
 
