@@ -15,8 +15,8 @@ Safety contract:
    ``failed`` with its error (link failures as one-line :class:`~labsuite.link.LinkError`).
 Samples reach observers chunk by chunk, as they are taken, so none is lost when a run stops;
 the readings of a chunk cut short are kept too: a software-timed chunk's as they were read, a
-hardware-timed chunk's fetched from the SMU once a stop (Ctrl-C, a signal, an abort) has stopped
-its sequencer (``stop_train``).
+hardware-timed chunk's fetched from the SMU once a stop signal (Ctrl-C, SIGTERM, SIGHUP) has
+stopped its sequencer (``stop_train``; an :meth:`Runner.abort` waits for the chunk's end).
 
 Trains are cut into chunks of at most the instrument's list length and ``chunk_duration`` of
 source time (1 s by default: the samples reach the file and the progress at least that often),
@@ -441,8 +441,8 @@ class Runner:
                 # anchor the instrument's relative timestamps at the scheduled first reading
                 times = t0 + ends[0] + readings.time if ends.size else ends
         except BaseException as exc:
-            if isinstance(exc, (KeyboardInterrupt, RunAborted)) and not len(current) and self._on_smu_sequencer(chunk) \
-                    and not self._triggers_generator(chunk):   # a stop during a hardware-timed chunk
+            if isinstance(exc, KeyboardInterrupt) and not len(current) and self._on_smu_sequencer(chunk) \
+                    and not self._triggers_generator(chunk):   # a stop signal during a hardware-timed chunk
                 taken = self._stop_train()
                 voltage, current, times = taken.voltage, taken.current, t0 + ends[0] + taken.time
             if len(current):   # a stop or failure partway through a chunk: keep what was read

@@ -398,3 +398,28 @@ def test_a_link_dropped_while_fetching_a_stopped_chunk_still_ends_with_the_outpu
     assert run.status == "aborted" and not on
     assert np.count_nonzero(run.samples["train"] == 1) == PULSES_PER_CHUNK
     assert "readings of the stopped hardware-timed chunk were not fetched" in caplog.text
+
+
+def test_a_second_stop_while_fetching_a_stopped_chunk_still_ends_with_the_output_off(tmp_path, monkeypatch, caplog):
+    """A second Ctrl-C lands while the driver fetches the stopped chunk's readings: they are lost (a
+    log line says so), the output goes off, the earlier chunks are kept."""
+    from labsuite.drivers.keithley.keithley2450 import Keithley2450
+
+    fetch, stop_train = Keithley2450.buffer_readings, Keithley2450.stop_train
+    stopping: list[bool] = []
+
+    def second_stop(self, n: int) -> np.ndarray:
+        if stopping:
+            raise Interrupted(signal.SIGINT)
+        return fetch(self, n)
+
+    def stopped(self):
+        stopping.append(True)
+        return stop_train(self)
+
+    monkeypatch.setattr(Keithley2450, "buffer_readings", second_stop)
+    monkeypatch.setattr(Keithley2450, "stop_train", stopped)
+    run, on, _ = _stopped_potentiation("keithley2450", tmp_path, monkeypatch)
+    assert run.status == "aborted" and not on
+    assert np.count_nonzero(run.samples["train"] == 1) == PULSES_PER_CHUNK
+    assert "readings of the stopped hardware-timed chunk were not fetched: Interrupted" in caplog.text
