@@ -441,8 +441,9 @@ class Runner:
                 # anchor the instrument's relative timestamps at the scheduled first reading
                 times = t0 + ends[0] + readings.time if ends.size else ends
         except BaseException as exc:
-            if isinstance(exc, KeyboardInterrupt) and not len(current) and self._on_smu_sequencer(chunk) \
-                    and not self._triggers_generator(chunk):   # a stop signal during a hardware-timed chunk
+            if isinstance(exc, KeyboardInterrupt) and ends.size and not len(current) \
+                    and self._on_smu_sequencer(chunk) and not self._triggers_generator(chunk):
+                # a stop signal during a hardware-timed chunk that measures
                 taken = self._stop_train()
                 voltage, current, times = taken.voltage, taken.current, t0 + ends[0] + taken.time
             if len(current):   # a stop or failure partway through a chunk: keep what was read
