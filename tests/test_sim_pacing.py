@@ -309,7 +309,7 @@ def test_an_abort_before_the_sequence_thread_starts_still_leaves_it_aborted(tcp_
 
 
 
-STOP_AFTER = 0.5       # s (virtual) after the first pulse chunk was kept: the second is playing
+STOP_AFTER = 0.5       # s (virtual) into a pulse chunk after the first: half of it has played
 PULSES_PER_CHUNK = 20   # the Runner's 1 s chunks of 50 ms pulse periods
 POTENTIATION = {"pulses": 200, "width": "1 ms", "period": "50 ms"}   # 10 s of pulses
 DRIVER_TIME = {"keithley2400": "labsuite.drivers.keithley.keithley2400.time",
@@ -318,35 +318,40 @@ DRIVER_TIME = {"keithley2400": "labsuite.drivers.keithley.keithley2400.time",
                "keysightb2900": "labsuite.drivers.keysight.keysightb2900.time"}
 
 
-class _StopInSecondChunk(RunObserver):
-    """Ctrl-C lands in one of the driver's polls of its sequencer once STOP_AFTER s (virtual) have
-    passed since the first pulse chunk was kept; records the bench times of both."""
+class _StopMidChunk(RunObserver):
+    """Ctrl-C lands in one of the driver's polls of its sequencer STOP_AFTER s (virtual) after the
+    first poll of a pulse chunk that follows a kept one (so the chunk has played that long)."""
 
     def __init__(self, clock: VirtualClock) -> None:
         self.clock = clock
-        self.kept: float | None = None      # bench s when the first pulse chunk was kept
+        self.kept: float | None = None      # bench s when the last pulse chunk before the stop was kept
+        self.pulses = 0                     # readings of those chunks
+        self.polled: float | None = None    # bench s of the first poll of the chunk after it
         self.stopped: float | None = None   # bench s when the stop landed
 
     def on_samples(self, samples: np.ndarray, progress) -> None:
-        if self.kept is None and np.any(samples["train"] == 1):
-            self.kept = self.clock.now()
+        if self.stopped is None and np.any(samples["train"] == 1):
+            self.kept, self.polled = self.clock.now(), None
+            self.pulses += samples.size
 
     def sleep(self, seconds: float) -> None:
         """``time.sleep``, interrupted by the stop once its time has come."""
+        if self.kept is not None and self.polled is None:
+            self.polled = self.clock.now()
         end = time.monotonic() + seconds
         while time.monotonic() < end:
-            if self.kept is not None and self.clock.now() - self.kept >= STOP_AFTER:
+            if self.polled is not None and self.clock.now() - self.polled >= STOP_AFTER:
                 self.stopped = self.clock.now()
                 raise Interrupted(signal.SIGINT)
             time.sleep(min(1e-3, seconds))
 
 
 def _stopped_potentiation(smu: str, out_dir, monkeypatch, fault: Fault | None = None):
-    """Run POTENTIATION hardware-timed on a paced served ``smu`` through its driver, stopped in its
-    second pulse chunk (``_StopInSecondChunk``), ``fault`` armed on the stop's first message; return
-    the run file, whether the SMU's output is on afterwards, and the stop."""
+    """Run POTENTIATION hardware-timed on a paced served ``smu`` through its driver, stopped in a
+    pulse chunk after the first (``_StopMidChunk``), ``fault`` armed on the stop's first message;
+    return the run file, whether the SMU's output is on afterwards, and the stop."""
     station = SimulatedStation(seed=1, smu=smu, clock=VirtualClock(follow_wall=True, speed=SPEED), paced=True)
-    stop = _StopInSecondChunk(station.clock)
+    stop = _StopMidChunk(station.clock)
     monkeypatch.setattr(DRIVER_TIME[smu], types.SimpleNamespace(monotonic=time.monotonic, sleep=stop.sleep))
     injector = station.faults["smu"]
     process = injector.process
@@ -371,18 +376,19 @@ def _stopped_potentiation(smu: str, out_dir, monkeypatch, fault: Fault | None = 
 
 @pytest.mark.parametrize("smu", sorted(DRIVER_TIME))
 def test_a_stop_during_a_hardware_timed_chunk_keeps_the_readings_it_took(smu, tmp_path, monkeypatch):
-    """Ctrl-C 0.5 s into the second chunk of a 10 s hardware-timed potentiation on a paced bench:
-    the run ends aborted with the output off, and the file holds the first chunk and the k readings
-    the second took, equal to an unstopped virtual-time run's, none beyond what its time allowed."""
+    """Ctrl-C 0.5 s into a later chunk of a 10 s hardware-timed potentiation on a paced bench:
+    the run ends aborted with the output off, and the file holds the chunks before it and the k
+    readings it took, equal to an unstopped virtual-time run's, none beyond what its time allowed."""
     run, on, stop = _stopped_potentiation(smu, tmp_path / "stopped", monkeypatch)
     assert run.status == "aborted" and not on
     with Bench.simulated(seed=1, smu=smu) as bench:
         whole = read_run(run_protocol("potentiation", bench, POTENTIATION, out_dir=tmp_path / "whole",
                                       timing="hardware").path).samples
     pulses = run.samples[run.samples["train"] == 1]
-    k = pulses.size - PULSES_PER_CHUNK
-    # some of the second chunk, no more readings than the time from its start to the stop allows
-    assert 0 < k <= (stop.stopped - stop.kept) / 50e-3 + 1 and k < PULSES_PER_CHUNK
+    k = pulses.size - stop.pulses
+    # some of the stopped chunk, no more readings than the time from its start to the stop allows
+    assert stop.pulses % PULSES_PER_CHUNK == 0
+    assert STOP_AFTER / 50e-3 - 1 <= k <= (stop.stopped - stop.kept) / 50e-3 + 1 and k < PULSES_PER_CHUNK
     expected = whole[whole["train"] == 1][:pulses.size]
     assert np.array_equal(pulses["repeat"], expected["repeat"])
     assert np.array_equal(pulses["segment"], expected["segment"])
@@ -394,9 +400,9 @@ def test_a_link_dropped_while_fetching_a_stopped_chunk_still_ends_with_the_outpu
                                                                                       caplog):
     """The link drops on the stop's first message: the readings of the stopped chunk are lost (a log
     line says so), the output is switched off over a new connection, the earlier chunks are kept."""
-    run, on, _ = _stopped_potentiation(smu, tmp_path, monkeypatch, Fault.DROP)
+    run, on, stop = _stopped_potentiation(smu, tmp_path, monkeypatch, Fault.DROP)
     assert run.status == "aborted" and not on
-    assert np.count_nonzero(run.samples["train"] == 1) == PULSES_PER_CHUNK
+    assert np.count_nonzero(run.samples["train"] == 1) == stop.pulses > 0
     assert "readings of the stopped hardware-timed chunk were not fetched" in caplog.text
 
 
@@ -419,7 +425,7 @@ def test_a_second_stop_while_fetching_a_stopped_chunk_still_ends_with_the_output
 
     monkeypatch.setattr(Keithley2450, "buffer_readings", second_stop)
     monkeypatch.setattr(Keithley2450, "stop_train", stopped)
-    run, on, _ = _stopped_potentiation("keithley2450", tmp_path, monkeypatch)
+    run, on, stop = _stopped_potentiation("keithley2450", tmp_path, monkeypatch)
     assert run.status == "aborted" and not on
-    assert np.count_nonzero(run.samples["train"] == 1) == PULSES_PER_CHUNK
+    assert np.count_nonzero(run.samples["train"] == 1) == stop.pulses > 0
     assert "readings of the stopped hardware-timed chunk were not fetched: Interrupted" in caplog.text
