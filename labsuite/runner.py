@@ -14,7 +14,9 @@ Safety contract:
 4. A stop signal or an abort ends the run ``aborted`` (the reason recorded); anything else
    ``failed`` with its error (link failures as one-line :class:`~labsuite.link.LinkError`).
 Samples reach observers chunk by chunk, as they are taken, so none is lost when a run stops;
-the readings of a software-timed chunk cut short are kept too.
+the readings of a chunk cut short are kept too: a software-timed chunk's as they were read, a
+hardware-timed chunk's fetched from the SMU once a stop signal (Ctrl-C, SIGTERM, SIGHUP) has
+stopped its sequencer (``stop_train``; an :meth:`Runner.abort` waits for the chunk's end).
 
 Trains are cut into chunks of at most the instrument's list length and ``chunk_duration`` of
 source time (1 s by default: the samples reach the file and the progress at least that often),
@@ -438,11 +440,26 @@ class Runner:
                 voltage, current = readings.voltage, readings.current
                 # anchor the instrument's relative timestamps at the scheduled first reading
                 times = t0 + ends[0] + readings.time if ends.size else ends
-        except BaseException:
-            if len(current):   # a stop or failure partway through a software-timed chunk: keep what was read
+        except BaseException as exc:
+            if isinstance(exc, KeyboardInterrupt) and ends.size and not len(current) \
+                    and self._on_smu_sequencer(chunk) and not self._triggers_generator(chunk):
+                # a stop signal during a hardware-timed chunk that measures
+                taken = self._stop_train()
+                voltage, current, times = taken.voltage, taken.current, t0 + ends[0] + taken.time
+            if len(current):   # a stop or failure partway through a chunk: keep what was read
                 self._partial = self._table(times, voltage, current, index, first_repeat + repeat, segment)
             raise
         return self._table(times, voltage, current, index, first_repeat + repeat, segment)
+
+    def _stop_train(self) -> TrainReadings:
+        """Stop the SMU's sequencer and fetch the readings its train took so far. The switch-off
+        does not depend on it: a failure or a second stop while fetching is logged, and no readings
+        are kept (each query is bounded by the link's timeout)."""
+        try:
+            return self.bench.smu.stop_train()
+        except (Exception, KeyboardInterrupt) as exc:   # noqa: BLE001 (the stop that got here is re-raised)
+            log.warning("the readings of the stopped hardware-timed chunk were not fetched: %s", link.describe(exc))
+            return TrainReadings(np.empty(0), np.empty(0), np.empty(0))
 
     def _play_triggered(self, chunk: Train) -> TrainReadings:
         """The generator armed for its trigger input (output on, idling at the read level), the SMU's

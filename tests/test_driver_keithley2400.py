@@ -81,6 +81,47 @@ def test_train_is_one_message_an_error_check_init_a_status_poll_and_one_fetch():
     assert list(readings.current) == [1e-6, 6e-6]
 
 
+def test_a_stopped_sweep_is_aborted_and_the_kept_points_it_took_fetched(monkeypatch):
+    """A stop while the list sweep runs: ``:ABOR``, the trace buffer's count (section 18
+    ``:TRACe:POINts:ACTual?``), then ``:FETCh?``: of its 7 points, the read of the first repeat."""
+    train = Train((WRITE, READ, IDLE), repeats=2)
+    with expected_protocol(At60Hz, []) as smu:
+        message = smu.sweep_message(train, smu.list_plan(train), 1e-3, reset_time=True)
+
+    def ctrl_c(duration: float, poll: float = 0.05) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Keithley2400, "wait_for_sweep", ctrl_c)
+    rows = [(v, 1e-6 * k, 0.5 + 1e-3 * k) for k, v in enumerate([1.2, 0.1, 0, 0, 0, 1.2, 0.1])]
+    with expected_protocol(At60Hz, [
+        (message, None),
+        ("SYST:ERR?", NO_ERROR),
+        (":OUTP ON;:INIT", None),
+        (":ABOR", None),
+        (":TRAC:POIN:ACT?", "7"),
+        (":FETC?", fetch_reply(rows)),
+    ], connection_attributes={"timeout": 10_000}) as smu:
+        with pytest.raises(KeyboardInterrupt):
+            smu.run_train(train, compliance=1e-3)
+        readings = smu.stop_train()
+    assert readings.time == pytest.approx([0.0, 5e-3]) and list(readings.current) == [1e-6, 6e-6]
+
+
+def test_a_train_stopped_before_its_sweep_started_gives_no_readings():
+    """Before ``:INIT`` the buffers hold an earlier sweep's readings: only ``:ABOR`` is sent."""
+    with expected_protocol(At60Hz, [(":ABOR", None)]) as smu:
+        assert smu.stop_train().current.size == 0
+
+
+def test_a_sweep_that_ends_between_two_polls_is_complete_not_aborted():
+    """``*STB?`` while the sweep runs, then the operation condition after it ended: Idle (1024)
+    with the buffer full is a finished sweep."""
+    with expected_protocol(At60Hz, [
+        ("*STB?", "0"), (":STAT:OPER:COND?", "1024"), ("*STB?", "65"),
+    ], connection_attributes={"timeout": 10_000}) as smu:
+        smu.wait_for_sweep(duration=1.0, poll=0.001)
+
+
 def test_a_train_ends_on_the_source_range_configure_chose():
     """The sweep of a 0.1 V train fixes the 200 mV range; with the output off the 2 V range that
     configure() chose for the program comes back, so a later software-timed 1.5 V applies."""
@@ -141,7 +182,7 @@ def test_a_sweep_that_goes_idle_before_the_buffer_is_full_was_aborted():
     """An :ABOR from elsewhere (another client, the front panel) ends the sweep short: the driver
     says so at once instead of polling until its deadline."""
     with expected_protocol(At60Hz, [
-        ("*STB?", "0"), (":STAT:OPER:COND?", "8"), ("*STB?", "0"), (":STAT:OPER:COND?", "1024"),
+        ("*STB?", "0"), (":STAT:OPER:COND?", "8"), ("*STB?", "0"), (":STAT:OPER:COND?", "1024"), ("*STB?", "0"),
     ], connection_attributes={"timeout": 10_000}) as smu:
         with pytest.raises(InstrumentError, match="aborted"):
             smu.wait_for_sweep(duration=1.0, poll=0.001)

@@ -64,6 +64,40 @@ def test_train_is_one_message_an_error_check_init_a_state_poll_and_one_buffer_re
     assert list(readings.current) == [2e-6, 2.5e-6]
 
 
+def test_a_stopped_train_is_aborted_and_the_readings_it_took_fetched(monkeypatch):
+    """A stop while the trigger model runs: ``:ABOR``, the buffer's count (§6 ``:TRACe:ACTual?``)
+    and those readings as one ``#0`` block, as ``run_train`` fetches them."""
+    train = Train((WRITE, READ, IDLE), repeats=5)
+    with expected_protocol(Keithley2450, [(":SYST:LFR?", "60")]) as probe:
+        message = probe.train_message(train, 1e-3)
+
+    def ctrl_c(duration: float, poll: float = 0.05) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Keithley2450, "wait_for_trigger_model", ctrl_c)
+    with expected_protocol(Keithley2450, [
+        (":SYST:LFR?", "60"),
+        (message, None),
+        ("SYST:ERR?", NO_ERROR),
+        (":INIT", None),
+        (":ABOR", None),
+        (':TRAC:ACT? "defbuffer1"', "2"),
+        (':FORM REAL;:FORM:BORD SWAP;:TRAC:DATA? 1,2,"defbuffer1",REL,SOUR,READ',
+         block(0, 0.1, 2e-6, 0.01, 0.1, 2.5e-6)),
+    ]) as smu:
+        with pytest.raises(KeyboardInterrupt):
+            smu.run_train(train, compliance=1e-3)
+        readings = smu.stop_train()
+    assert list(readings.time) == [0, 0.01] and list(readings.current) == [2e-6, 2.5e-6]
+
+
+def test_a_train_stopped_before_its_init_gives_no_readings():
+    """Before ``:INIT`` the buffer holds an earlier train's readings: only ``:ABOR`` is sent."""
+    with expected_protocol(Keithley2450, [(":ABOR", None)]) as smu:
+        readings = smu.stop_train()
+    assert readings.current.size == 0
+
+
 def test_trigger_model_is_polled_until_idle():
     with expected_protocol(Keithley2450, [
         (":TRIG:STAT?", "RUNNING;RUNNING;5"),

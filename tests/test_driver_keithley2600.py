@@ -84,6 +84,34 @@ def test_train_is_a_setup_write_an_error_check_start_a_poll_and_one_read():
     assert list(readings.voltage) == [0.1, 0.1]
 
 
+def test_a_stopped_sweep_is_aborted_and_the_readings_it_took_printed(monkeypatch):
+    """A stop while smua sweeps: ``smua.abort()`` and ``labsuite_print()`` in one message, which
+    prints the measured segments of the buffer so far (``smua.nvbuffer1.n`` of them at most)."""
+    train = Train((READ, IDLE), repeats=5)
+    with expected_protocol(Loaded, []) as smu:
+        setup = smu.train_message(train, 1e-3)
+
+    def ctrl_c(duration: float, poll: float = 0.05, busy: bool = False) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Keithley2600, "wait_for_sweep", ctrl_c)
+    with expected_protocol(Loaded, [
+        (setup, None), *RUN_TWO_READINGS[:2],
+        ("smua.abort() labsuite_print()", printed(0, 0.1, 2e-6, 0.01, 0.1, 2.5e-6)),
+    ]) as smu:
+        with pytest.raises(KeyboardInterrupt):
+            smu.run_train(train, compliance=1e-3)
+        readings = smu.stop_train()
+    assert list(readings.time) == [0, 0.01] and list(readings.current) == [2e-6, 2.5e-6]
+
+
+def test_a_train_stopped_before_its_sweep_started_gives_no_readings():
+    """Before ``labsuite_start()`` the buffer holds an earlier train's readings: only the abort goes."""
+    with expected_protocol(Loaded, [("smua.abort()", None)]) as smu:
+        readings = smu.stop_train()
+    assert readings.current.size == 0
+
+
 def test_segments_that_share_their_own_limit_run_under_it():
     """Every segment limited to 100 µA, the program to 1 mA: the sweep's one limit is the segments'
     (smua.source.limiti and smua.trigger.source.limiti), never the program's; checked against the

@@ -77,6 +77,36 @@ def test_dc_list_train_is_one_message_an_error_check_one_init_a_tail_and_one_fet
     assert list(readings.current) == [2e-6, 2.5e-6, 3e-6] and list(readings.voltage) == [0.1] * 3
 
 
+def test_a_stopped_run_is_aborted_and_the_readings_it_acquired_fetched(monkeypatch):
+    """A stop while channel 1's list sweep runs: ``:ABOR``, then ``:FETC:ARR?``, which returns the
+    readings acquired so far (here 2 of the 3)."""
+    train = Train((WRITE, READ, IDLE), repeats=3)
+    with expected_protocol(KeysightB2900, []) as smu:
+        message = smu.sweep_message(train, smu.plan(train, 1e-3), 1e-3, reset_time=True)
+
+    def ctrl_c(duration: float, poll: float = 0.05) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(KeysightB2900, "wait_for_idle", ctrl_c)
+    with expected_protocol(KeysightB2900, [
+        (message, None),
+        ("SYST:ERR?", NO_ERROR),
+        (":OUTP1 ON;:INIT (@1)", None),
+        (":ABOR (@1)", None),
+        (":FETC:ARR? (@1)", block(0.1, 2e-6, 1e-4, 0.1, 2.5e-6, 6e-4)),
+    ], connection_attributes=TIMEOUT) as smu:
+        with pytest.raises(KeyboardInterrupt):
+            smu.run_train(train, compliance=1e-3)
+        readings = smu.stop_train()
+    assert readings.time == pytest.approx([0, 5e-4]) and list(readings.current) == [2e-6, 2.5e-6]
+
+
+def test_a_train_stopped_before_its_init_gives_no_readings():
+    """Before ``:INIT`` the buffer holds an earlier train's readings: only ``:ABOR`` is sent."""
+    with expected_protocol(KeysightB2900, [(":ABOR (@1)", None)]) as smu:
+        assert smu.stop_train().current.size == 0
+
+
 def test_pulse_shape_train_puts_the_peaks_in_the_list():
     """Every segment but one at 0 V: pulse shape, base 0 V (:SOUR:VOLT), delay and width of the pulse
     segment, one peak per repeat from the list (User's Guide "Pulse Output"); no reading: INIT:TRAN;

@@ -7,17 +7,22 @@ driver's abort path (its ``shutdown``, the Runner's switch-off) from a second cl
 the train has played, and reads back what the instrument holds. Nothing is timed on the wall
 clock: the abort waits for the virtual clock, and the counts are checked against it.
 """
+import signal
 import threading
 import time
+import types
 
 import numpy as np
 import pytest
 import pyvisa
 
-from labsuite import Bench
+from labsuite import Bench, read_run, run_protocol
 from labsuite.core.clock import VirtualClock
 from labsuite.core.errors import InstrumentError
+from labsuite.core.events import RunObserver
 from labsuite.core.program import Segment, Train
+from labsuite.simulator.faults import Fault
+from labsuite.interrupts import Interrupted
 from labsuite.simulator.server import InstrumentServer
 from labsuite.simulator.station import SimulatedStation
 
@@ -301,3 +306,126 @@ def test_an_abort_before_the_sequence_thread_starts_still_leaves_it_aborted(tcp_
         smu.write(MODEL_2450)
         smu.write(":INIT;:ABOR")
         assert smu.query(":TRIG:STAT?").startswith("ABORTED") and _count(smu) == 0
+
+
+
+STOP_AFTER = 0.5       # s (virtual) into a pulse chunk after the first: half of it has played
+PULSES_PER_CHUNK = 20   # the Runner's 1 s chunks of 50 ms pulse periods
+POTENTIATION = {"pulses": 200, "width": "1 ms", "period": "50 ms"}   # 10 s of pulses
+DRIVER_TIME = {"keithley2400": "labsuite.drivers.keithley.keithley2400.time",
+               "keithley2450": "labsuite.drivers.keithley.keithley2450.time",
+               "keithley2600": "labsuite.drivers.keithley.keithley2600.time",
+               "keysightb2900": "labsuite.drivers.keysight.keysightb2900.time"}
+
+
+class _StopMidChunk(RunObserver):
+    """Ctrl-C lands in one of the driver's polls of its sequencer STOP_AFTER s (virtual) after the
+    first poll of a pulse chunk that follows a kept one (so the chunk has played that long)."""
+
+    def __init__(self, clock: VirtualClock) -> None:
+        self.clock = clock
+        self.kept: float | None = None      # bench s when the last pulse chunk before the stop was kept
+        self.pulses = 0                     # readings of those chunks
+        self.polled: float | None = None    # bench s of the first poll of the chunk after it
+        self.stopped: float | None = None   # bench s when the stop landed
+
+    def on_samples(self, samples: np.ndarray, progress) -> None:
+        if self.stopped is None and np.any(samples["train"] == 1):
+            self.kept, self.polled = self.clock.now(), None
+            self.pulses += samples.size
+
+    def sleep(self, seconds: float) -> None:
+        """``time.sleep``, interrupted by the stop once its time has come."""
+        if self.kept is not None and self.polled is None:
+            self.polled = self.clock.now()
+        end = time.monotonic() + seconds
+        while time.monotonic() < end:
+            if self.polled is not None and self.clock.now() - self.polled >= STOP_AFTER:
+                self.stopped = self.clock.now()
+                raise Interrupted(signal.SIGINT)
+            time.sleep(min(1e-3, seconds))
+
+
+def _stopped_potentiation(smu: str, out_dir, monkeypatch, fault: Fault | None = None):
+    """Run POTENTIATION hardware-timed on a paced served ``smu`` through its driver, stopped in a
+    pulse chunk after the first (``_StopMidChunk``), ``fault`` armed on the stop's first message;
+    return the run file, whether the SMU's output is on afterwards, and the stop."""
+    station = SimulatedStation(seed=1, smu=smu, clock=VirtualClock(follow_wall=True, speed=SPEED), paced=True)
+    stop = _StopMidChunk(station.clock)
+    monkeypatch.setattr(DRIVER_TIME[smu], types.SimpleNamespace(monotonic=time.monotonic, sleep=stop.sleep))
+    injector = station.faults["smu"]
+    process = injector.process
+    struck: list[str] = []
+
+    def armed(message: str) -> str | None:
+        if fault is not None and stop.stopped is not None and not struck:
+            struck.append(message)
+            injector.arm(fault)
+        return process(message)
+
+    injector.process = armed
+    with InstrumentServer(station.served()) as server:
+        resource = next(e.resource for e in server.endpoints if e.role == "smu")
+        with Bench.connect(resource, smu) as bench, pytest.raises(Interrupted):
+            bench.smu.adapter.connection.timeout = 2000   # ms: a dropped link shows within this
+            run_protocol("potentiation", bench, POTENTIATION, out_dir=out_dir, timing="hardware", observers=[stop])
+        injector.process = process
+        on = station.instruments["smu"].process(":OUTP?") == "1"
+    return read_run(next(out_dir.glob("*.h5"))), on, stop
+
+
+@pytest.mark.parametrize("smu", sorted(DRIVER_TIME))
+def test_a_stop_during_a_hardware_timed_chunk_keeps_the_readings_it_took(smu, tmp_path, monkeypatch):
+    """Ctrl-C 0.5 s into a later chunk of a 10 s hardware-timed potentiation on a paced bench:
+    the run ends aborted with the output off, and the file holds the chunks before it and the k
+    readings it took, equal to an unstopped virtual-time run's, none beyond what its time allowed."""
+    run, on, stop = _stopped_potentiation(smu, tmp_path / "stopped", monkeypatch)
+    assert run.status == "aborted" and not on
+    with Bench.simulated(seed=1, smu=smu) as bench:
+        whole = read_run(run_protocol("potentiation", bench, POTENTIATION, out_dir=tmp_path / "whole",
+                                      timing="hardware").path).samples
+    pulses = run.samples[run.samples["train"] == 1]
+    k = pulses.size - stop.pulses
+    # some of the stopped chunk, no more readings than the time from its start to the stop allows
+    assert stop.pulses % PULSES_PER_CHUNK == 0
+    assert STOP_AFTER / 50e-3 - 1 <= k <= (stop.stopped - stop.kept) / 50e-3 + 1 and k < PULSES_PER_CHUNK
+    expected = whole[whole["train"] == 1][:pulses.size]
+    assert np.array_equal(pulses["repeat"], expected["repeat"])
+    assert np.array_equal(pulses["segment"], expected["segment"])
+    assert pulses["current"] == pytest.approx(expected["current"], rel=1e-5)
+
+
+@pytest.mark.parametrize("smu", sorted(DRIVER_TIME))
+def test_a_link_dropped_while_fetching_a_stopped_chunk_still_ends_with_the_output_off(smu, tmp_path, monkeypatch,
+                                                                                      caplog):
+    """The link drops on the stop's first message: the readings of the stopped chunk are lost (a log
+    line says so), the output is switched off over a new connection, the earlier chunks are kept."""
+    run, on, stop = _stopped_potentiation(smu, tmp_path, monkeypatch, Fault.DROP)
+    assert run.status == "aborted" and not on
+    assert np.count_nonzero(run.samples["train"] == 1) == stop.pulses > 0
+    assert "readings of the stopped hardware-timed chunk were not fetched" in caplog.text
+
+
+def test_a_second_stop_while_fetching_a_stopped_chunk_still_ends_with_the_output_off(tmp_path, monkeypatch, caplog):
+    """A second Ctrl-C lands while the driver fetches the stopped chunk's readings: they are lost (a
+    log line says so), the output goes off, the earlier chunks are kept."""
+    from labsuite.drivers.keithley.keithley2450 import Keithley2450
+
+    fetch, stop_train = Keithley2450.buffer_readings, Keithley2450.stop_train
+    stopping: list[bool] = []
+
+    def second_stop(self, n: int) -> np.ndarray:
+        if stopping:
+            raise Interrupted(signal.SIGINT)
+        return fetch(self, n)
+
+    def stopped(self):
+        stopping.append(True)
+        return stop_train(self)
+
+    monkeypatch.setattr(Keithley2450, "buffer_readings", second_stop)
+    monkeypatch.setattr(Keithley2450, "stop_train", stopped)
+    run, on, stop = _stopped_potentiation("keithley2450", tmp_path, monkeypatch)
+    assert run.status == "aborted" and not on
+    assert np.count_nonzero(run.samples["train"] == 1) == stop.pulses > 0
+    assert "readings of the stopped hardware-timed chunk were not fetched: Interrupted" in caplog.text

@@ -110,6 +110,9 @@ class Keithley2400(ErrorQueueMixin, OutputMixin, _PymeasureKeithley2400):
         super().__init__(adapter, name, **link_settings(kwargs))
         self._mains_frequency: float | None = None
         self._source_range: float | None = None   # V, the range configure() chose (None until configured)
+        self._played: list[np.ndarray] = []   # kept rows of the train's sweeps so far
+        self._sweeping: tuple[int, int, np.ndarray] | None = None   # (repeats, points per repeat, kept) of the
+        #                                                            sweep playing, None if none plays
 
     # --- SourceMeter interface ----------------------------------------------------------
     def identify(self) -> str:
@@ -199,6 +202,7 @@ class Keithley2400(ErrorQueueMixin, OutputMixin, _PymeasureKeithley2400):
     def run_train(self, train: Train, compliance: float) -> TrainReadings:
         """Play ``train`` as list sweeps of ≤ 2500 points; return its readings. Afterwards the output
         is off and the source range is the one :meth:`configure` chose."""
+        self._played = []
         self.mains_frequency            # read once, so that the check below uses it
         reason = self.hardware_timing_limit(train, compliance)
         if reason is not None:
@@ -207,28 +211,40 @@ class Keithley2400(ErrorQueueMixin, OutputMixin, _PymeasureKeithley2400):
         self.check_compliance(limit, np.abs(train.levels).max())
         plan = self.list_plan(train)
         kept = plan.kept([s.measure for s in train.pattern])
-        parts = []
         for index, sweep in enumerate(train.split(MAX_POINTS // plan.per_repeat)):
             self.write(self.sweep_message(sweep, plan, limit, reset_time=index == 0))
             self.raise_errors()                  # nothing runs unless the whole list was taken
             self.write(":OUTP ON;:INIT")
+            self._sweeping = (sweep.repeats, plan.per_repeat, kept)
             self.wait_for_sweep(sweep.duration)
+            self._sweeping = None
             n = plan.per_repeat * sweep.repeats
             data = np.array(self.values(":FETC?"), dtype=float)
             self.raise_errors()
             if data.size != ELEMENTS * n:
                 raise InstrumentError(self.name, f"expected {n} readings from :FETC?, got {data.size / ELEMENTS:g}")
-            rows = (np.arange(sweep.repeats)[:, None] * plan.per_repeat + kept[None, :]).ravel()
-            parts.append(data.reshape(n, ELEMENTS)[rows])
+            self._played.append(_kept_rows(data, sweep.repeats, plan.per_repeat, kept))
         closing = [":OUTP OFF", ":SOUR:VOLT:MODE FIX", ":TRIG:COUN 1"]
         if self._source_range is not None:      # each sweep set its own range
             closing.append(f":SOUR:VOLT:RANG {self._source_range:g}")
         self.write(";".join(closing))
-        readings = np.concatenate(parts)
-        if readings.size == 0:
-            return TrainReadings(np.empty(0), np.empty(0), np.empty(0))
+        return self._train_readings()
+
+    def stop_train(self) -> TrainReadings:
+        """Abort the sweep (section 18 ``:ABORt``) and return the readings the train took: its sweeps
+        played so far and, if the trace buffer holds any of the stopped one's (``:TRACe:POINts:ACTual?``),
+        its kept points from ``:FETCh?``, timed on the train's clock as a finished sweep's."""
+        sweeping, self._sweeping = self._sweeping, None
+        self.write(":ABOR")
+        if sweeping is not None and int(float(self.ask(":TRAC:POIN:ACT?"))):
+            self._played.append(_kept_rows(np.array(self.values(":FETC?"), dtype=float), *sweeping))
+        return self._train_readings()
+
+    def _train_readings(self) -> TrainReadings:
+        """The readings of the train's sweeps played so far, timed from its first reading."""
+        readings = np.concatenate([np.empty((0, ELEMENTS)), *self._played])
         voltage, current, _, stamp, _ = readings.T
-        return TrainReadings(stamp - stamp[0], voltage, current)
+        return TrainReadings(stamp - stamp[0] if stamp.size else stamp, voltage, current)
 
     def sweep_message(self, train: Train, plan: ListPlan, compliance: float, reset_time: bool = False) -> str:
         """The one message that loads ``train`` as a list sweep (compliance set before the list)."""
@@ -265,8 +281,10 @@ class Keithley2400(ErrorQueueMixin, OutputMixin, _PymeasureKeithley2400):
                 return
             if status & STB_ERROR:             # an error stopped the sweep
                 self.raise_errors()
-            if int(self.ask(":STAT:OPER:COND?")) & OPERATION_IDLE:   # idle, the buffer not full: aborted
-                raise InstrumentError(self.name, "the sweep was aborted before its last reading")
+            if int(self.ask(":STAT:OPER:COND?")) & OPERATION_IDLE:   # idle: the sweep ended since the *STB?
+                if int(self.ask("*STB?")) & STB_BUFFER_FULL == STB_BUFFER_FULL:
+                    return
+                raise InstrumentError(self.name, "the sweep was aborted before its last reading")   # buffer not full
             if time.monotonic() > deadline:
                 raise InstrumentError(self.name, f"sweep still running after {duration:g} s")
             time.sleep(poll)
@@ -297,6 +315,14 @@ class Keithley2400(ErrorQueueMixin, OutputMixin, _PymeasureKeithley2400):
         """Raise :class:`LimitError` unless ``amps`` is a current limit the 2400 can set on the source
         range that holds ``level`` (V)."""
         self.capabilities.check_compliance(amps, level, self.name)
+
+
+def _kept_rows(data: np.ndarray, repeats: int, per_repeat: int, kept: np.ndarray) -> np.ndarray:
+    """The rows (VOLT, CURR, RES, TIME, STAT) of ``data``, a sweep's first readings of ``repeats`` ×
+    ``per_repeat`` list points, that end a measured segment (``kept``: their index within a repeat)."""
+    taken = data.size // ELEMENTS
+    rows = (np.arange(repeats)[:, None] * per_repeat + kept[None, :]).ravel()
+    return data[:ELEMENTS * taken].reshape(taken, ELEMENTS)[rows[rows < taken]]
 
 
 def source_range(level: float) -> float:

@@ -84,6 +84,7 @@ class Keithley2450(ErrorQueueMixin, SteppedSourceMixin, OutputMixin, _PymeasureK
 
     def __init__(self, adapter, name: str = "Keithley 2450 SourceMeter", **kwargs) -> None:
         super().__init__(adapter, name, **link_settings(kwargs))
+        self._playing = False   # a train's trigger model was started (its readings are in the buffer)
 
     # --- SourceMeter interface ----------------------------------------------------------
     def settings(self) -> dict[str, object]:
@@ -106,15 +107,27 @@ class Keithley2450(ErrorQueueMixin, SteppedSourceMixin, OutputMixin, _PymeasureK
         """Play ``train`` on the instrument's trigger model; return its readings. The segments
         ``triggered`` (pattern indices) are played by the instrument on digital I/O line 1: the
         output is open through each, whose start asserts the line."""
+        self._playing = False         # until :INIT, the buffer holds an earlier train's readings
         self.write(self.train_message(train, compliance, triggered))
         self.raise_errors()          # nothing runs unless every point was stored as sent
         n = train.measurements_per_repeat * train.repeats
         self.write(":INIT")
+        self._playing = True
         self.wait_for_trigger_model(train.duration)
         self.raise_errors()
         if n == 0:
             return TrainReadings(np.empty(0), np.empty(0), np.empty(0))
         time, voltage, current = self.buffer_readings(n).T
+        return TrainReadings(time, voltage, current)
+
+    def stop_train(self) -> TrainReadings:
+        """Abort the trigger model (§6 ``:ABORt``) and return the readings the train took: the
+        buffer's count (``:TRACe:ACTual?``), then those readings as ``run_train`` fetches them."""
+        self.write(":ABOR")
+        k = int(self.ask(f':TRAC:ACT? "{BUFFER}"')) if self._playing else 0
+        if k == 0:
+            return TrainReadings(np.empty(0), np.empty(0), np.empty(0))
+        time, voltage, current = self.buffer_readings(k).T
         return TrainReadings(time, voltage, current)
 
     def buffer_readings(self, n: int) -> np.ndarray:

@@ -330,6 +330,8 @@ class Keithley2600(SteppedSourceMixin, _PymeasureKeithley2600):
         self._script_loaded = False
         self._loading = False   # between the start and the end of a script load (see shutdown)
         self._source_range: float | None = None   # V, the range configure() chose (None until configured)
+        self._played: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []   # (t, V, I) of the train's sweeps so far
+        self._sweeping: int | None = None   # readings of the sweep the trigger model plays, None if none plays
 
     # --- SourceMeter interface ----------------------------------------------------------
     def settings(self) -> dict[str, object]:
@@ -378,6 +380,7 @@ class Keithley2600(SteppedSourceMixin, _PymeasureKeithley2600):
         line 1 with the output off through them), the script steps it. Afterwards the output is
         off and the source range is the one :meth:`configure` chose, so that software-timed levels
         up to the program's largest apply."""
+        self._played = []
         reason = self.hardware_timing_limit(train, compliance)
         if reason is not None:
             raise InvalidParameter("train", f"cannot be played by the 2600B: {reason}")
@@ -389,9 +392,22 @@ class Keithley2600(SteppedSourceMixin, _PymeasureKeithley2600):
             sweeps = [train]
         else:
             sweeps = train.split(max(1, (BUFFER_CAPACITY - 1) // len(train.pattern)))
-        return TrainReadings.joined([self._play(sweep, compliance, continued=k > 0, last=k == len(sweeps) - 1,
-                                                stepped=stepped, triggered=triggered)
-                                     for k, sweep in enumerate(sweeps)])
+        for k, sweep in enumerate(sweeps):
+            self._played.append(self._play(sweep, compliance, continued=k > 0, last=k == len(sweeps) - 1,
+                                           stepped=stepped, triggered=triggered))
+        return TrainReadings.joined(self._played)
+
+    def stop_train(self) -> TrainReadings:
+        """Abort the sweep (section 9 ``smuX.abort()``) and return the readings the train took: its
+        sweeps played so far and, from the reading buffer (``smuX.nvbufferY.n``), the measured
+        segments of the one stopped (``labsuite_print``). A train the script steps (a limit per
+        segment) keeps the instrument busy until its end, so only its finished sweeps count."""
+        sweeping, self._sweeping = self._sweeping, None
+        if sweeping is None:
+            self.write("smua.abort()")
+        else:
+            self._played.append(self._read_block("smua.abort() labsuite_print()", sweeping))
+        return TrainReadings.joined(self._played)
 
     def _play(self, train: Train, compliance: float, continued: bool, last: bool, stepped: bool,
               triggered: frozenset[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -409,7 +425,9 @@ class Keithley2600(SteppedSourceMixin, _PymeasureKeithley2600):
             code, text = errors[0]
             raise InstrumentError(self.name, str(text), int(code))
         self.write("labsuite_start()")
+        self._sweeping = None if stepped else train.measurements_per_repeat * train.repeats
         self.wait_for_sweep(train.duration, busy=stepped)
+        self._sweeping = None
         self.raise_errors()
         off = "smua.source.output = smua.OUTPUT_OFF"
         if last and self._source_range is not None:     # labsuite_setup set the train's own range
@@ -418,18 +436,24 @@ class Keithley2600(SteppedSourceMixin, _PymeasureKeithley2600):
         if n == 0:
             self.write(off)
             return np.empty(0), np.empty(0), np.empty(0)
-        self.write(f"{off} labsuite_print()")
+        times, voltage, current = self._read_block(f"{off} labsuite_print()", n)
+        if times.size != n:
+            raise InstrumentError(self.name, f"expected {n} readings of the train, got {times.size}")
+        return times, voltage, current
+
+    def _read_block(self, message: str, most: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Send ``message``, which ends with ``labsuite_print()``; return the (t, V, I) of its block
+        of at most ``most`` readings."""
+        self.write(message)
         head = self.read_bytes(10)                   # "#0" and the count, a double
         if head[:2] != b"#0":
             raise InstrumentError(self.name, f"expected a #0 block of the train's readings, got {head!r}")
         value = float(np.frombuffer(head[2:], dtype="<f8")[0])
-        if not 0 <= value <= n or not value.is_integer():   # no count of this train's readings: its
-            raise InstrumentError(self.name, f"expected {n} readings of the train, got {value:g}")   # length is unknown
+        if not 0 <= value <= most or not value.is_integer():   # no count of this train's readings: its
+            raise InstrumentError(self.name, f"expected {most} readings of the train, got {value:g}")   # length is unknown
         count = int(value)
         body = self.read_bytes(24 * count + 1)       # 3 doubles a reading and the "\n" terminator
-        if count != n:
-            raise InstrumentError(self.name, f"expected {n} readings of the train, got {count}")
-        times, voltage, current = np.frombuffer(body[:-1], dtype="<f8").reshape(n, 3).T
+        times, voltage, current = np.frombuffer(body[:-1], dtype="<f8").reshape(count, 3).T
         return times, voltage, current
 
     def load_script(self) -> None:

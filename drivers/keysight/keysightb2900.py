@@ -206,6 +206,8 @@ class KeysightB2900(ErrorQueueMixin, SCPIMixin, Instrument):
         super().__init__(adapter, name, **link_settings(kwargs))
         self.channel_count: int | None = None   # known once identified
         self._source_range: float | None = None   # V, the range configure() chose (None until configured)
+        self._played: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []   # (t, V, I) of the train's runs so far
+        self._running: tuple[Train, SweepPlan] | None = None   # the run the list sweep plays, None if none plays
 
     # --- SourceMeter interface ----------------------------------------------------------
     def identify(self) -> str:
@@ -241,6 +243,7 @@ class KeysightB2900(ErrorQueueMixin, SCPIMixin, Instrument):
     def run_train(self, train: Train, compliance: float) -> TrainReadings:
         """Play ``train`` on channel 1's list sweep, timed by the instrument; return its readings.
         Afterwards the output is off and the source range is the one :meth:`configure` chose."""
+        self._played = []
         try:
             plan = self.plan(train, compliance)
         except TimingLimit as exc:
@@ -251,8 +254,19 @@ class KeysightB2900(ErrorQueueMixin, SCPIMixin, Instrument):
         if plan.groups:     # a repeat cut at long 0 V waits: a run per piece, the waits held by the tails
             runs = [(Train(train.pattern[a:b], 1, train.levels[r:r + 1, a:b]), piece)
                     for r in range(train.repeats) for a, b, piece in plan.groups]
-        return TrainReadings.joined([self._run(run, run_plan, limit, first=k == 0, last=k == len(runs) - 1)
-                                     for k, (run, run_plan) in enumerate(runs)])
+        for k, (run, run_plan) in enumerate(runs):
+            self._played.append(self._run(run, run_plan, limit, first=k == 0, last=k == len(runs) - 1))
+        return TrainReadings.joined(self._played)
+
+    def stop_train(self) -> TrainReadings:
+        """Abort channel 1's trigger system (chapter 4 ``:ABORt``) and return the readings the train
+        took: its runs played so far and what the stopped run acquired (``:FETCh:ARRay?`` returns
+        the readings taken), those that end a measured segment."""
+        running, self._running = self._running, None
+        self.write(":ABOR (@1)")
+        if running is not None:
+            self._played.append(self._kept(*running, self.binary_values(":FETC:ARR? (@1)")))
+        return TrainReadings.joined(self._played)
 
     def set_output(self, on: bool) -> None:
         """Turn channel 1's output on or off."""
@@ -488,11 +502,13 @@ class KeysightB2900(ErrorQueueMixin, SCPIMixin, Instrument):
         self.write(self.sweep_message(run, plan, compliance, reset_time=first))
         self.raise_errors()             # nothing runs unless every setting was taken as sent
         self.write(f":OUTP1 ON;:INIT{'' if plan.readings else ':TRAN'} (@1)")
+        self._running = (run, plan) if plan.readings else None
         self.wait_for_idle(run.repeats * plan.period)
         tail = self.tail(run, plan)
         if tail > 0.5e-6:
             self.write(tail_message(tail))
             self.wait_for_idle(tail)
+        self._running = None
         closing = [":OUTP1 OFF", ":SOUR1:FUNC:SHAP DC", ":SOUR1:VOLT:MODE FIX", ":SOUR1:VOLT 0"]
         if last and self._source_range is not None:
             closing.append(f":SOUR1:VOLT:RANG {self._source_range:g}")
@@ -504,8 +520,15 @@ class KeysightB2900(ErrorQueueMixin, SCPIMixin, Instrument):
         data = self.binary_values(":FETC:ARR? (@1)")
         if data.size != 3 * n:
             raise InstrumentError(self.name, f"expected {n} readings from :FETC:ARR?, got {data.size / 3:g}")
+        return self._kept(run, plan, data)
+
+    @staticmethod
+    def _kept(run: Train, plan: SweepPlan, data: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(TIME, V, I) of the readings of ``data`` (V, I, TIME per reading, the first readings of
+        ``run``) that end a measured segment."""
+        taken = data.size // 3
         kept = (np.arange(run.repeats)[:, None] * plan.readings + np.array(plan.kept)).ravel()
-        voltage, current, stamp = data.reshape(n, 3)[kept].T
+        voltage, current, stamp = data[:3 * taken].reshape(taken, 3)[kept[kept < taken]].T
         return stamp, voltage, current
 
     def reset(self) -> None:

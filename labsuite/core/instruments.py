@@ -69,10 +69,11 @@ class TrainReadings:
     @classmethod
     def joined(cls, parts: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> TrainReadings:
         """One train's readings from the (instrument time, V, I) of the sweeps it was played as,
-        all timed on one instrument clock; times counted from the first reading."""
-        times = np.concatenate([t for t, _, _ in parts])
-        return cls(times - times[0] if times.size else times, np.concatenate([v for _, v, _ in parts]),
-                   np.concatenate([i for _, _, i in parts]))
+        all timed on one instrument clock; times counted from the first reading (no parts: none)."""
+        none = np.empty(0)
+        times = np.concatenate([none, *(t for t, _, _ in parts)])
+        return cls(times - times[0] if times.size else times, np.concatenate([none, *(v for _, v, _ in parts)]),
+                   np.concatenate([none, *(i for _, _, i in parts)]))
 
 
 @runtime_checkable
@@ -104,6 +105,11 @@ class SourceMeter(Protocol):
         capabilities have ``trigger_output`` also takes ``triggered``, the pattern indices of
         segments another instrument plays: its output is open through them, and its trigger output
         is asserted at the start of each."""
+        ...
+
+    def stop_train(self) -> TrainReadings:
+        """Stop the train ``run_train`` was playing when a stop interrupted it; return the readings
+        it took, the first k of the train (k may be 0: none taken, or the train had not started)."""
         ...
 
     def set_output(self, on: bool) -> None:
