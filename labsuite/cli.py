@@ -818,9 +818,9 @@ def main(argv: list[str] | None = None) -> int:
     except InstrumentError as exc:   # a link failure, an error the instrument reported, a wrong instrument
         _report(f"error: {exc}", exc)
         return 3
-    except LabsuiteError as exc:
+    except LabsuiteError as exc:   # refused input: 2; a run its file stopped partway (RunStopped): 3
         _report(f"error: {exc}", exc)
-        return 2
+        return getattr(exc, "exit_status", 2)
     except KeyboardInterrupt as exc:
         signame = str(exc).removeprefix("interrupted by ") if isinstance(exc, Interrupted) else "SIGINT"
         _report(f"stopped by {signame}; the run file is kept, marked aborted", exc)

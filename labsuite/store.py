@@ -89,6 +89,13 @@ class RunFileError(LabsuiteError):
         super().__init__(f"{self.path}: {message}")
 
 
+class RunStopped(RunFileError):
+    """The run file could take no more readings (disk full, a write refused): the run stopped partway,
+    with every reading stored before kept."""
+
+    exit_status = 3   # `labsuite run`: a run that did not complete
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -280,7 +287,8 @@ class RunWriter(RunObserver):
         held = self._reserve is not None and not self._reserve.closed
         need = 2 * chunk_bytes + CHUNK_OVERHEAD + (0 if held else DISK_RESERVE)
         if free < need:
-            raise RunFileError(self.path, f"{where} ({free / 1e6:.3g} MB left, {need / 1e6:.3g} MB needed to store "
+            raise (RunStopped if self.created else RunFileError)(
+                self.path, f"{where} ({free / 1e6:.3g} MB left, {need / 1e6:.3g} MB needed to store "
                                           "the next readings safely); the run stopped before a write could fail, "
                                           "every reading stored so far is kept")
 
@@ -304,8 +312,8 @@ class RunWriter(RunObserver):
             where = "file-size limit reached" if exc.errno == errno.EFBIG else "disk full"
             consequence = (f"the run stopped before a write could fail, its {self.stored} readings stored so far "
                            "are kept in this file") if self.created else "no run file was made"
-            raise RunFileError(self.path, f"{where} ({exc.strerror}): no room for {nbytes / 1e6:.3g} MB more; "
-                                          f"{consequence}") from exc
+            raise (RunStopped if self.created else RunFileError)(
+                self.path, f"{where} ({exc.strerror}): no room for {nbytes / 1e6:.3g} MB more; {consequence}") from exc
 
     def on_samples(self, samples: np.ndarray, progress: Progress) -> None:
         new = self._new_transcript()
@@ -326,8 +334,8 @@ class RunWriter(RunObserver):
             self._recover(n, transcribed)
             kept = ("the file may be damaged past its last complete chunk: nothing could be written any more"
                     if self.broken else "every chunk stored before is kept")
-            raise RunFileError(self.path, f"writing the readings failed ({_reason(exc)}); the run stopped, "
-                                          f"{kept}") from exc
+            raise RunStopped(self.path, f"writing the readings failed ({_reason(exc)}); the run stopped, "
+                                        f"{kept}") from exc
         self.stored = total = n + rows.size
         last_chunk = total - total % STORAGE_CHUNK
         first = max(n, last_chunk)

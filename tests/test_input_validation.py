@@ -295,3 +295,19 @@ def test_the_largest_seed_is_taken_exactly_by_option_and_bench_file(tmp_path):
     (tmp_path / "bench.toml").write_text('[simulator]\nseed = "9223372036854775807"\n')
     with Bench.from_toml(tmp_path / "bench.toml") as bench:
         assert bench.simulator["seed"] == 2**63 - 1
+
+
+@pytest.mark.parametrize("text, seed", [("9007199254740993e0", 9007199254740993), ("1.5e1", 15),
+                                        ("9223372036854775807e0", 2**63 - 1)])
+def test_a_seed_with_an_exponent_is_taken_exactly_not_through_a_float(text, seed):
+    """A float would round 9007199254740993 (2**53 + 1) to ...992: the seed must be the one written."""
+    from labsuite.bench_settings import BenchSettings
+    from labsuite.core.parameters import declaration
+
+    assert declaration(BenchSettings, "seed").parse(text) == seed
+
+
+@pytest.mark.parametrize("text, words", [("1e-1", "whole number"), ("1e400", "1.000e+400 is out of range"),
+                                         ("1e99999999", "whole number")])
+def test_a_seed_that_is_not_a_whole_number_in_range_is_refused_without_computing_it(cli, text, words):
+    refused(cli("run", "potentiation", "--sim", f"--seed={text}"), "--seed", words)

@@ -58,7 +58,7 @@ def test_a_full_disk_stops_the_run_before_hdf5_hits_enospc(tmp_path, small_disk)
     chunk before is readable and the file says failed."""
     mount = small_disk
     out = labsuite("run", "potentiation", "--sim", "--no-progress", "--out", mount, *long_run(8000), cwd=tmp_path)
-    assert out.returncode == 2, out.stderr
+    assert out.returncode == 3, out.stderr
     assert out.stderr.startswith("labsuite: error: ") and "disk nearly full" in out.stderr
     assert_earlier_chunks_kept(mount, "disk nearly full")
 
@@ -73,7 +73,7 @@ def test_a_file_size_limit_stops_the_run_safely_with_earlier_chunks_readable(tmp
     end of file past the data (the whole file unreadable) and the process died with SIGSEGV."""
     out = labsuite("run", "potentiation", "--sim", "--no-progress", "--out", "runs", *long_run(20000), cwd=tmp_path,
                    preexec_fn=_file_size_limit)
-    assert out.returncode == 2, out.stderr
+    assert out.returncode == 3, out.stderr
     assert "file-size limit" in out.stderr
     assert_earlier_chunks_kept(tmp_path / "runs", "file-size limit")
 
@@ -341,7 +341,7 @@ def test_a_disk_filled_behind_the_checks_back_keeps_every_earlier_sample(tmp_pat
     out = subprocess.run([sys.executable, "race.py", "run", "potentiation", "--sim", "--no-progress", "--out",
                           str(mount), *long_run(20000)], capture_output=True, text=True, cwd=tmp_path,
                          timeout=120)
-    assert out.returncode == 2, out.stderr
+    assert out.returncode == 3, out.stderr
     assert out.stderr.startswith("labsuite: error: ") and "No space left on device" in out.stderr
     assert_earlier_chunks_kept(mount, "No space left on device")
     assert [p.name for p in mount.iterdir() if p.name.endswith(".reserve")] == []
@@ -431,7 +431,7 @@ def test_a_file_size_limit_the_checks_cannot_see_refuses_the_claim_not_a_write(t
     (tmp_path / "blind.py").write_text(BLIND)
     out = subprocess.run([sys.executable, "blind.py", "1600000", "run", "potentiation", "--sim", "--no-progress",
                           "--out", "runs", *long_run(20000)], capture_output=True, text=True, cwd=tmp_path, timeout=120)
-    assert out.returncode == 2, out.stderr[-2000:]
+    assert out.returncode == 3, out.stderr[-2000:]
     (error,) = out.stderr.strip().splitlines()
     assert error.startswith("labsuite: error: runs/") and ": file-size limit reached (File too large)" in error
     assert error.endswith("readings stored so far are kept in this file")
@@ -440,13 +440,13 @@ def test_a_file_size_limit_the_checks_cannot_see_refuses_the_claim_not_a_write(t
 
 def test_a_file_that_cannot_be_written_at_all_ends_the_process_cleanly(tmp_path):
     """Where blocks cannot be claimed ahead (no ``posix_fallocate``), nothing helps a file-size limit the
-    checks cannot see: every write fails, the recovery too. The run stops with one line and exit 2;
+    checks cannot see: every write fails, the recovery too. The run stops with one line and exit 3;
     HDF5 no longer crashes at exit (SIGSEGV, exit 139)."""
     (tmp_path / "blind.py").write_text(BLIND.replace("import resource, signal, sys", "import os, resource, signal, sys\n"
                                                      "del os.posix_fallocate"))
     out = subprocess.run([sys.executable, "blind.py", "1600000", "run", "potentiation", "--sim", "--no-progress",
                           "--out", "runs", *long_run(20000)], capture_output=True, text=True, cwd=tmp_path, timeout=120)
-    assert out.returncode == 2, out.stderr[-2000:]
+    assert out.returncode == 3, out.stderr[-2000:]
     error = out.stderr.strip().splitlines()[-1]
     assert error.startswith("labsuite: error: ") and "writing the readings failed (File too large)" in error
     assert error.endswith("the file may be damaged past its last complete chunk: nothing could be written any more")
@@ -600,7 +600,7 @@ def test_the_disk_filling_at_any_point_of_a_run_keeps_every_flushed_reading(tmp_
             assert errors == [] and r["stored"] == 8 * 500, r
             continue
         (error,) = errors
-        assert r["status"] == "failed" and r["error"] == f"RunFileError: {error}", r
+        assert r["status"] == "failed" and r["error"] == f"RunStopped: {error}", r
         assert error.startswith(f"{small_disk / 'run.h5'}: disk full (No space left on device)"), r
         assert error.endswith(f"its {r['stored']} readings stored so far are kept in this file"), r
         assert r["stored"] == (flushed[-1] if flushed else 0), r

@@ -22,8 +22,9 @@ class RangeError(LabsuiteError, ValueError):
         from labsuite.core.units import format_quantity
 
         def q(x: float | None) -> str:
-            if isinstance(x, int) and not self.unit:   # a count or a seed: every digit
-                return str(x)
+            if isinstance(x, int) and not self.unit:   # a count or a seed: every digit (an absurd one shortened)
+                digits = str(abs(x))
+                return str(x) if len(digits) <= 24 else f"{'-' if x < 0 else ''}{digits[0]}.{digits[1:4]}e+{len(digits) - 1}"
             return format_quantity(x, self.unit) if x is not None else ""
 
         why = f" ({self.why})" if self.why else ""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, fields, replace
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ class Number:
 
     def contains(self, value: float) -> bool:
         """Whether ``value`` (SI) is finite and within the bounds."""
-        return math.isfinite(value) and not (
+        return (isinstance(value, int) or math.isfinite(value)) and not (
             (self.minimum is not None and (value < self.minimum or (self.open_minimum and value == self.minimum)))
             or (self.maximum is not None and (value > self.maximum or (self.open_maximum and value == self.maximum))))
 
@@ -67,8 +68,11 @@ class Number:
         """``value`` as an exact whole number (a seed of 2**63 - 1 stays exact, not a rounded float)."""
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]+", value.strip()):
-            return int(value.strip())
+        if isinstance(value, str) and re.fullmatch(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,3})?", value.strip()):
+            exact = Fraction(value.strip())   # "9007199254740993e0" exactly, not rounded through a float
+            if exact.denominator != 1:
+                raise InvalidParameter(self.name, f"{value!r} must be a whole number, {self.allowed()}")
+            return int(exact)
         try:
             number = parse_quantity(value, self.unit, self.name)
         except InvalidParameter:
