@@ -107,12 +107,6 @@ def test_a_stopped_sweep_is_aborted_and_the_kept_points_it_took_fetched(monkeypa
     assert readings.time == pytest.approx([0.0, 5e-3]) and list(readings.current) == [1e-6, 6e-6]
 
 
-def test_a_train_stopped_before_its_sweep_started_gives_no_readings():
-    """Before ``:INIT`` the buffers hold an earlier sweep's readings: only ``:ABOR`` is sent."""
-    with expected_protocol(At60Hz, [(":ABOR", None)]) as smu:
-        assert smu.stop_train().current.size == 0
-
-
 def test_a_sweep_that_ends_between_two_polls_is_complete_not_aborted():
     """``*STB?`` while the sweep runs, then the operation condition after it ended: Idle (1024)
     with the buffer full is a finished sweep."""

@@ -91,13 +91,6 @@ def test_a_stopped_train_is_aborted_and_the_readings_it_took_fetched(monkeypatch
     assert list(readings.time) == [0, 0.01] and list(readings.current) == [2e-6, 2.5e-6]
 
 
-def test_a_train_stopped_before_its_init_gives_no_readings():
-    """Before ``:INIT`` the buffer holds an earlier train's readings: only ``:ABOR`` is sent."""
-    with expected_protocol(Keithley2450, [(":ABOR", None)]) as smu:
-        readings = smu.stop_train()
-    assert readings.current.size == 0
-
-
 def test_trigger_model_is_polled_until_idle():
     with expected_protocol(Keithley2450, [
         (":TRIG:STAT?", "RUNNING;RUNNING;5"),

@@ -105,13 +105,6 @@ def test_a_stopped_sweep_is_aborted_and_the_readings_it_took_printed(monkeypatch
     assert list(readings.time) == [0, 0.01] and list(readings.current) == [2e-6, 2.5e-6]
 
 
-def test_a_train_stopped_before_its_sweep_started_gives_no_readings():
-    """Before ``labsuite_start()`` the buffer holds an earlier train's readings: only the abort goes."""
-    with expected_protocol(Loaded, [("smua.abort()", None)]) as smu:
-        readings = smu.stop_train()
-    assert readings.current.size == 0
-
-
 def test_segments_that_share_their_own_limit_run_under_it():
     """Every segment limited to 100 µA, the program to 1 mA: the sweep's one limit is the segments'
     (smua.source.limiti and smua.trigger.source.limiti), never the program's; checked against the

@@ -101,12 +101,6 @@ def test_a_stopped_run_is_aborted_and_the_readings_it_acquired_fetched(monkeypat
     assert readings.time == pytest.approx([0, 5e-4]) and list(readings.current) == [2e-6, 2.5e-6]
 
 
-def test_a_train_stopped_before_its_init_gives_no_readings():
-    """Before ``:INIT`` the buffer holds an earlier train's readings: only ``:ABOR`` is sent."""
-    with expected_protocol(KeysightB2900, [(":ABOR (@1)", None)]) as smu:
-        assert smu.stop_train().current.size == 0
-
-
 def test_pulse_shape_train_puts_the_peaks_in_the_list():
     """Every segment but one at 0 V: pulse shape, base 0 V (:SOUR:VOLT), delay and width of the pulse
     segment, one peak per repeat from the list (User's Guide "Pulse Output"); no reading: INIT:TRAN;

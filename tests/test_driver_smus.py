@@ -97,6 +97,18 @@ def test_a_single_reading_sets_the_integration_and_returns_voltage_and_current(n
         assert smu.measure(1e-3) == (0.1, 2e-6)
 
 
+#: a train stopped before it started (``stop_train``): the abort alone
+ABORTS = {"keithley2400": ":ABOR", "keithley2450": ":ABOR", "keithley2600": "smua.abort()",
+          "keysightb2900": ":ABOR (@1)"}
+
+
+@pytest.mark.parametrize("name", ABORTS)
+def test_a_train_stopped_before_it_started_sends_the_abort_alone_and_gives_no_readings(name):
+    """Before the train starts the buffer holds an earlier train's readings: none is returned."""
+    with expected_protocol(QUEUES[name].driver, [(ABORTS[name], None)]) as smu:
+        assert smu.stop_train().current.size == 0
+
+
 @pytest.mark.parametrize("name", SHUTDOWNS)
 def test_shutdown_aborts_and_turns_the_output_off_without_ramping(name):
     with expected_protocol(QUEUES[name].driver, [(SHUTDOWNS[name], None)]) as smu:
