@@ -66,19 +66,22 @@ class Number:
 
     def _whole(self, value: str | float | int) -> int:
         """``value`` as an exact whole number (a seed of 2**63 - 1 stays exact, not a rounded float)."""
+        def refused() -> InvalidParameter:
+            return InvalidParameter(self.name, f"{value!r} must be a whole number, {self.allowed()}")
+
         if isinstance(value, int) and not isinstance(value, bool):
             return value
         if isinstance(value, str) and re.fullmatch(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,3})?", value.strip()):
             exact = Fraction(value.strip())   # "9007199254740993e0" exactly, not rounded through a float
             if exact.denominator != 1:
-                raise InvalidParameter(self.name, f"{value!r} must be a whole number, {self.allowed()}")
+                raise refused()
             return int(exact)
         try:
             number = parse_quantity(value, self.unit, self.name)
         except InvalidParameter:
-            raise InvalidParameter(self.name, f"{value!r} must be a whole number, {self.allowed()}") from None
+            raise refused() from None
         if not math.isfinite(number) or number != int(number):
-            raise InvalidParameter(self.name, f"{value!r} must be a whole number, {self.allowed()}")
+            raise refused()
         return int(number)
 
     def allowed(self) -> str:
